@@ -1,0 +1,60 @@
+import { CRITICAL_EVENT_TYPES } from '../src/eventTypes';
+import type { TruthEvent } from '../src/types';
+import type { CriticalFailure } from './reportTypes';
+
+/** The seed's `data.get('stage', 'unknown')`, with non-string stages keyed as Python's json.dump would. */
+export function stageKey(data: Record<string, unknown> | undefined): string {
+  const stage = data?.stage;
+  if (stage === undefined) return 'unknown';
+  if (typeof stage === 'string') return stage;
+  if (stage === null) return 'null';
+  if (typeof stage === 'number' || typeof stage === 'boolean') return String(stage);
+  try {
+    return JSON.stringify(stage);
+  } catch {
+    return String(stage);
+  }
+}
+
+/**
+ * Streaming form of the seed's failure analysis: counts by type and stage in first-seen order
+ * (so ties resolve to the key seen first, as Python's max over a dict does).
+ */
+export class FailureAggregate {
+  total = 0;
+  readonly byType = new Map<string, number>();
+  readonly byStage = new Map<string, number>();
+  readonly critical: CriticalFailure[] = [];
+
+  constructor(private readonly unknownError: string) {}
+
+  observe(event: TruthEvent): void {
+    if (event.level !== 'ERROR') return;
+    this.total++;
+    this.byType.set(event.type, (this.byType.get(event.type) ?? 0) + 1);
+    const stage = stageKey(event.data);
+    this.byStage.set(stage, (this.byStage.get(stage) ?? 0) + 1);
+    if (CRITICAL_EVENT_TYPES.has(event.type)) {
+      const error = event.data?.error;
+      this.critical.push({
+        timestamp: event.timestamp,
+        type: event.type,
+        stage,
+        error: error === undefined ? this.unknownError : error,
+      });
+    }
+  }
+}
+
+/** Key with the highest count; the first one seen wins a tie; 'N/A' when empty. */
+export function firstMaximum(counts: Map<string, number>): string {
+  let best = 'N/A';
+  let bestCount = -Infinity;
+  for (const [key, count] of counts) {
+    if (count > bestCount) {
+      best = key;
+      bestCount = count;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,72 @@
+import type { TruthEvent } from '../src/types';
+import { LatencyHistogram } from './LatencyHistogram';
+import type { LlmUsage, ModelUsage } from './reportTypes';
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** Calls, tokens, latency and errors of llm_call_* events, in memory proportional to distinct models. */
+export class LlmUsageAggregate {
+  private calls = 0;
+  private errors = 0;
+  private inputTokens = 0;
+  private outputTokens = 0;
+  private totalTokens = 0;
+  private readonly byModel = new Map<string, ModelUsage>();
+  private readonly latency = new LatencyHistogram();
+  private readonly errorsByType = new Map<string, number>();
+  private readonly errorsByStatus = new Map<string, number>();
+
+  observe(event: TruthEvent): void {
+    if (event.type !== 'llm_call_end' && event.type !== 'llm_call_error') return;
+    const data = event.data ?? {};
+    const failed = event.type === 'llm_call_error';
+    const model = this.model(data.model ?? data.response_model);
+    const input = count(data.input_tokens ?? data.prompt_tokens);
+    const output = count(data.output_tokens ?? data.completion_tokens);
+    const total = count(data.tokens_used) || input + output;
+    this.calls++;
+    model.calls++;
+    this.inputTokens += input;
+    this.outputTokens += output;
+    this.totalTokens += total;
+    model.input_tokens += input;
+    model.output_tokens += output;
+    if (typeof data.duration === 'number') this.latency.add(data.duration);
+    if (failed) {
+      this.errors++;
+      model.errors++;
+      const type = data.error_type === undefined ? 'unknown' : String(data.error_type);
+      this.errorsByType.set(type, (this.errorsByType.get(type) ?? 0) + 1);
+      if (data.http_status !== undefined && data.http_status !== null) {
+        const status = String(data.http_status);
+        this.errorsByStatus.set(status, (this.errorsByStatus.get(status) ?? 0) + 1);
+      }
+    }
+  }
+
+  private model(name: unknown): ModelUsage {
+    const key = name === undefined || name === null ? 'unknown' : String(name);
+    let usage = this.byModel.get(key);
+    if (!usage) {
+      usage = { calls: 0, errors: 0, input_tokens: 0, output_tokens: 0 };
+      this.byModel.set(key, usage);
+    }
+    return usage;
+  }
+
+  result(): LlmUsage {
+    return {
+      calls: this.calls,
+      errors: this.errors,
+      input_tokens: this.inputTokens,
+      output_tokens: this.outputTokens,
+      total_tokens: this.totalTokens,
+      by_model: Object.fromEntries(this.byModel),
+      latency_seconds: { p50: this.latency.quantile(0.5), p95: this.latency.quantile(0.95), max: this.latency.max },
+      errors_by_type: Object.fromEntries(this.errorsByType),
+      errors_by_status: Object.fromEntries(this.errorsByStatus),
+    };
+  }
+}

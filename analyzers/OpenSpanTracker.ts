@@ -1,0 +1,77 @@
+import { parseEventType } from '../src/eventTypes';
+import type { TruthEvent } from '../src/types';
+import { stageKey } from './FailureAggregate';
+import type { UnfinishedSpan } from './reportTypes';
+
+interface Open {
+  key: string;
+  name: string;
+  kind: string;
+  stage: string;
+  started: string;
+}
+
+/**
+ * Rebuilds, from a log on disk, which spans were still open when it ends (a killed process never
+ * wrote their end). Events with span ids pair by id; seed-style events pair by kind and name.
+ */
+export class OpenSpanTracker {
+  private readonly open = new Map<string, Open>();
+  private readonly anonymous = new Map<string, Open[]>();
+
+  observe(event: TruthEvent): void {
+    const parsed = parseEventType(event.type) ?? parseUnfinished(event.type);
+    if (!parsed) return;
+    const data = event.data ?? {};
+    const identity = parsed.kind === 'stage' ? data.stage : parsed.kind === 'task' ? data.task : undefined;
+    const anonymousKey = `${parsed.kind}\u0000${identity === undefined ? '' : String(identity)}`;
+    if (parsed.phase === 'start') {
+      const entry: Open = {
+        key: event.span_id ?? anonymousKey,
+        name: String(identity ?? data.span ?? data.model ?? data.language ?? data.type ?? parsed.kind),
+        kind: parsed.kind,
+        stage: stageKey(data),
+        started: event.timestamp,
+      };
+      if (event.span_id) this.open.set(event.span_id, entry);
+      else {
+        const stack = this.anonymous.get(anonymousKey) ?? [];
+        stack.push(entry);
+        this.anonymous.set(anonymousKey, stack);
+      }
+      return;
+    }
+    if (event.span_id && this.open.delete(event.span_id)) return;
+    const stack = this.anonymous.get(anonymousKey);
+    if (stack) {
+      stack.pop();
+      if (stack.length === 0) this.anonymous.delete(anonymousKey);
+    }
+  }
+
+  /** Spans without an end, oldest first; age measured to `endTimestamp` (the last event). */
+  unfinished(endTimestamp: string | null): UnfinishedSpan[] {
+    const endMs = endTimestamp ? Date.parse(endTimestamp) : NaN;
+    const all = [...this.open.values(), ...[...this.anonymous.values()].flat()];
+    all.sort((a, b) => (a.started < b.started ? -1 : a.started > b.started ? 1 : 0));
+    return all.map((entry) => {
+      const startMs = Date.parse(entry.started);
+      const span: UnfinishedSpan = {
+        name: entry.name,
+        kind: entry.kind,
+        stage: entry.stage,
+        started: entry.started,
+        age_seconds: Number.isFinite(endMs) && Number.isFinite(startMs) ? Math.max(0, (endMs - startMs) / 1000) : 0,
+      };
+      if (this.open.has(entry.key)) span.span_id = entry.key;
+      return span;
+    });
+  }
+}
+
+/** `stage_unfinished` (written at exit) closes its span like an end event. */
+function parseUnfinished(type: string): { kind: string; phase: 'end' } | undefined {
+  if (!type.endsWith('_unfinished')) return undefined;
+  const parsed = parseEventType(`${type.slice(0, -'_unfinished'.length)}_end`);
+  return parsed ? { kind: parsed.kind, phase: 'end' } : undefined;
+}

@@ -1,0 +1,132 @@
+import type { Locale, TruthEvent } from '../src/types';
+import { emptyAutofixStats } from './autofixStats';
+import { CustomRuleEngine } from './customRules';
+import type { DiagnosisEngine, DiagnosisRule } from './diagnosisTypes';
+import { FailureAggregate } from './FailureAggregate';
+import { LlmUsageAggregate } from './LlmUsageAggregate';
+import { messagesFor, normalizeLocale } from './messages';
+import type { AutofixStatistics, AutopsyReport, Diagnosis, ExitInfo, UnfinishedSpan } from './reportTypes';
+import { buildFailureAnalysis, buildFixSuggestions, buildSummary } from './seedReport';
+import { StageTimeline } from './StageTimeline';
+import { builtInDiagnosisEngine, rankDiagnoses } from './diagnoses';
+
+export interface RunAnalyzerOptions {
+  locale?: Locale | string;
+  /** User diagnosis rules, evaluated next to the built-in ones. */
+  rules?: readonly DiagnosisRule[];
+}
+
+export interface ReportContext {
+  /** Autofix statistics (from autofix_log.json or counted in-process). */
+  autofix?: AutofixStatistics;
+  exit?: ExitInfo;
+  unfinished?: UnfinishedSpan[];
+  outputDir?: string;
+  startTime?: string | null;
+  serviceName?: string;
+  source?: string;
+  /** Report time, epoch ms (default now). */
+  now?: number;
+}
+
+/**
+ * Everything the autopsy concludes, computed as events stream past: memory grows with distinct
+ * types, stages and models, never with the number of events. The same analyzer serves the live
+ * process (fed by the span processor) and offline reads of a log (fed by a reader).
+ */
+export class RunAnalyzer {
+  readonly locale: Locale;
+  private readonly failures: FailureAggregate;
+  private readonly llm = new LlmUsageAggregate();
+  private readonly stages = new StageTimeline();
+  private readonly engines: DiagnosisEngine[];
+  private events = 0;
+  private readonly byType = new Map<string, number>();
+  private readonly byLevel = new Map<string, number>();
+  private firstTimestamp: string | null = null;
+  private lastTimestamp: string | null = null;
+  private lastElapsed = 0;
+
+  constructor(options: RunAnalyzerOptions = {}) {
+    this.locale = normalizeLocale(options.locale);
+    this.failures = new FailureAggregate(messagesFor(this.locale).unknownError);
+    this.engines = [builtInDiagnosisEngine()];
+    if (options.rules && options.rules.length > 0) this.engines.push(new CustomRuleEngine(options.rules));
+  }
+
+  observe(event: TruthEvent): void {
+    this.events++;
+    this.byType.set(event.type, (this.byType.get(event.type) ?? 0) + 1);
+    this.byLevel.set(event.level, (this.byLevel.get(event.level) ?? 0) + 1);
+    if (this.firstTimestamp === null) this.firstTimestamp = event.timestamp;
+    this.lastTimestamp = event.timestamp;
+    if (typeof event.elapsed_seconds === 'number') this.lastElapsed = event.elapsed_seconds;
+    this.failures.observe(event);
+    this.llm.observe(event);
+    this.stages.observe(event);
+    for (const engine of this.engines) engine.observe(event);
+  }
+
+  get totalEvents(): number {
+    return this.events;
+  }
+
+  get lastEventTimestamp(): string | null {
+    return this.lastTimestamp;
+  }
+
+  get lastElapsedSeconds(): number {
+    return this.lastElapsed;
+  }
+
+  /** Counts as the seed tracker's get_summary() returns them. */
+  eventCounts(): { total_events: number; events_by_type: Record<string, number>; events_by_level: Record<string, number> } {
+    return {
+      total_events: this.events,
+      events_by_type: Object.fromEntries(this.byType),
+      events_by_level: Object.fromEntries(this.byLevel),
+    };
+  }
+
+  buildReport(context: ReportContext = {}): AutopsyReport {
+    const messages = messagesFor(this.locale);
+    const now = context.now ?? Date.now();
+    const autofix = context.autofix ?? emptyAutofixStats();
+    const failureAnalysis = buildFailureAnalysis(this.failures, messages);
+    const exit: ExitInfo = context.exit ?? { reason: 'unknown', exit_code: null, signal: null, at: null };
+    const unfinished = context.unfinished ?? [];
+    const stages = this.stages.result();
+    let diagnoses: Diagnosis[] = [];
+    const diagnosisContext = { exit, unfinished, stages, autofix, messages, locale: this.locale, now };
+    for (const engine of this.engines) {
+      try {
+        diagnoses = diagnoses.concat(engine.diagnose(diagnosisContext));
+      } catch {
+        /* one faulty engine (a user's rule) must not cost the whole report */
+      }
+    }
+    const startTime = context.startTime ?? this.firstTimestamp;
+    const startMs = startTime ? Date.parse(startTime) : NaN;
+    return {
+      timestamp: new Date(now).toISOString(),
+      failure_analysis: failureAnalysis,
+      autofix_statistics: autofix,
+      fix_suggestions: buildFixSuggestions(failureAnalysis.failure_patterns, autofix, messages),
+      summary: buildSummary(this.failures, autofix),
+      diagnoses: rankDiagnoses(diagnoses),
+      llm_usage: this.llm.result(),
+      stages,
+      unfinished,
+      exit: { ...exit, description: exit.description ?? messages.exitReasons[exit.reason] },
+      run: {
+        output_dir: context.outputDir ?? '',
+        start_time: startTime ?? null,
+        total_events: this.events,
+        duration_seconds: Number.isFinite(startMs) ? Math.max(0, (now - startMs) / 1000) : null,
+        locale: this.locale,
+        ...(context.serviceName ? { service_name: context.serviceName } : {}),
+        ...(context.source ? { source: context.source } : {}),
+      },
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import type { TruthEvent } from '../src/types';
+import { stageKey } from './FailureAggregate';
+import type { StageTimeline as StageEntry } from './reportTypes';
+
+/** Start, end, duration and outcome of each stage, from stage_* events. */
+export class StageTimeline {
+  private readonly stages = new Map<string, StageEntry & { startMs: number | null }>();
+
+  observe(event: TruthEvent): void {
+    const type = event.type;
+    if (event.level === 'ERROR') {
+      const entry = this.stages.get(stageKey(event.data));
+      if (entry) entry.failures++;
+    }
+    if (type !== 'stage_start' && type !== 'stage_end' && type !== 'stage_error') return;
+    const key = stageKey(event.data);
+    let entry = this.stages.get(key);
+    if (type === 'stage_start') {
+      if (entry && entry.ended === null) return; // a repeated start of a running stage
+      const failures = entry?.failures ?? 0;
+      entry = {
+        stage: key,
+        started: event.timestamp,
+        ended: null,
+        duration_seconds: null,
+        outcome: 'unfinished',
+        failures,
+        startMs: Date.parse(event.timestamp),
+      };
+      const name = event.data?.name;
+      if (name !== undefined) entry.name = String(name);
+      this.stages.delete(key); // re-run stages move to the end of the timeline
+      this.stages.set(key, entry);
+      return;
+    }
+    if (!entry) {
+      entry = { stage: key, started: null, ended: null, duration_seconds: null, outcome: 'unfinished', failures: type === 'stage_error' ? 1 : 0, startMs: null };
+      this.stages.set(key, entry);
+    }
+    entry.ended = event.timestamp;
+    entry.outcome = type === 'stage_error' ? 'error' : 'ok';
+    const duration = event.data?.duration;
+    if (typeof duration === 'number') entry.duration_seconds = duration;
+    else if (entry.startMs !== null) entry.duration_seconds = Math.max(0, (Date.parse(event.timestamp) - entry.startMs) / 1000);
+  }
+
+  result(): StageEntry[] {
+    return [...this.stages.values()].map(({ startMs: _startMs, ...entry }) => entry);
+  }
+}

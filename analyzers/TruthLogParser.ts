@@ -1,0 +1,243 @@
+import type { TruthEvent } from '../src/types';
+
+/** A log that cannot be read at all (not a Truth-Mode log, unreadable). `where` says where. */
+export class TruthLogError extends Error {
+  constructor(
+    message: string,
+    readonly where?: string,
+  ) {
+    super(where ? `${message} (${where})` : message);
+    this.name = 'TruthLogError';
+  }
+}
+
+export interface TruthLogReadResult {
+  /** 'truth-mode': this library's line-per-event layout; 'python': one JSON document (the original tracker). */
+  format: 'truth-mode' | 'python';
+  startTime: string | null;
+  /** Events delivered to the callback. */
+  events: number;
+  /** The closing line was found: the log was closed by a clean shutdown. */
+  complete: boolean;
+  /** `total_events` from the closing line, when present. */
+  declaredTotal: number | null;
+  /** The last line was cut off (a crash or kill while writing); it was skipped. */
+  tornTail: boolean;
+  /** Lines that could not be read (never the torn tail), with their line numbers. */
+  skipped: Array<{ line: number; reason: string }>;
+}
+
+const HEADER = /^\{\s*"start_time"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*,\s*"events"\s*:\s*\[\s*$/;
+const FOOTER = /^\]\s*,\s*"total_events"\s*:\s*(\d+)\s*\}\s*$/;
+const MAX_SKIPPED = 100;
+
+export function asTruthEvent(value: unknown): TruthEvent | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const event = value as Partial<TruthEvent>;
+  if (typeof event.type !== 'string') return undefined;
+  if (typeof event.level !== 'string') event.level = 'INFO';
+  if (!event.data || typeof event.data !== 'object' || Array.isArray(event.data)) {
+    event.data = event.data === undefined || event.data === null ? {} : { value: event.data };
+  }
+  if (typeof event.timestamp !== 'string') event.timestamp = '';
+  if (typeof event.elapsed_seconds !== 'number') event.elapsed_seconds = 0;
+  return event as TruthEvent;
+}
+
+/**
+ * Incremental parser for execution_tracker.json. Our layout is read line by line in constant
+ * memory, tolerating a torn last line (a kill mid-write) and reporting any other bad line by number.
+ * The original Python tracker's file (one indented document) is parsed whole, with a tolerant
+ * element scanner when it is truncated.
+ */
+export class TruthLogParser {
+  private mode = 'unknown' as 'unknown' | 'truth-mode' | 'python';
+  private carry = '';
+  private lineNumber = 0;
+  private pendingBad: { line: number; text: string } | undefined;
+  private whole: string[] = [];
+  private readonly result: TruthLogReadResult = {
+    format: 'truth-mode',
+    startTime: null,
+    events: 0,
+    complete: false,
+    declaredTotal: null,
+    tornTail: false,
+    skipped: [],
+  };
+
+  constructor(
+    private readonly onEvent: (event: TruthEvent) => void,
+    private readonly source = 'execution_tracker.json',
+  ) {}
+
+  push(chunk: string): void {
+    if (this.mode === 'python') {
+      this.whole.push(chunk);
+      return;
+    }
+    let text = this.carry + chunk;
+    let start = 0;
+    let newline = text.indexOf('\n', start);
+    while (newline !== -1) {
+      this.line(text.slice(start, newline));
+      if ((this.mode as string) === 'python') {
+        this.whole.push(text.slice(newline + 1));
+        this.carry = '';
+        return;
+      }
+      start = newline + 1;
+      newline = text.indexOf('\n', start);
+    }
+    this.carry = text.slice(start);
+    text = '';
+  }
+
+  end(): TruthLogReadResult {
+    if (this.mode === 'python') {
+      this.parsePython(this.whole.join(''));
+      this.whole = [];
+      return this.result;
+    }
+    if (this.carry.trim() !== '') {
+      this.line(this.carry, true);
+      if ((this.mode as string) === 'python') this.parsePython(this.whole.join(''));
+    }
+    this.carry = '';
+    if (this.mode === 'unknown') throw new TruthLogError('empty file: not a Truth-Mode log', this.source);
+    if (this.pendingBad) {
+      // The last bad line of a log that was never closed is where the writer was cut off.
+      if (!this.result.complete) this.result.tornTail = true;
+      else this.skip(this.pendingBad.line, 'not a JSON event');
+      this.pendingBad = undefined;
+    }
+    return this.result;
+  }
+
+  private line(raw: string, last = false): void {
+    this.lineNumber++;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (this.mode === 'unknown') {
+      const trimmed = line.trim();
+      if (trimmed === '') return;
+      const header = HEADER.exec(trimmed);
+      if (header) {
+        this.mode = 'truth-mode';
+        this.result.startTime = JSON.parse(header[1]);
+        return;
+      }
+      if (trimmed.startsWith('{')) {
+        this.mode = 'python';
+        this.result.format = 'python';
+        this.whole.push(`${raw}\n`);
+        return;
+      }
+      throw new TruthLogError('not a Truth-Mode log: expected a JSON object with "start_time" and "events"', `${this.source}:${this.lineNumber}`);
+    }
+    if (this.pendingBad) {
+      this.skip(this.pendingBad.line, 'not a JSON event');
+      this.pendingBad = undefined;
+    }
+    if (this.result.complete) return;
+    let text = line.trim();
+    if (text === '') return;
+    const footer = FOOTER.exec(text);
+    if (footer) {
+      this.result.complete = true;
+      this.result.declaredTotal = Number(footer[1]);
+      return;
+    }
+    if (text.endsWith(',')) text = text.slice(0, -1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      this.pendingBad = { line: this.lineNumber, text };
+      if (last && !this.result.complete) {
+        this.result.tornTail = true;
+        this.pendingBad = undefined;
+      }
+      return;
+    }
+    const event = asTruthEvent(value);
+    if (!event) {
+      this.skip(this.lineNumber, 'not an event (no "type")');
+      return;
+    }
+    this.deliver(event);
+  }
+
+  private deliver(event: TruthEvent): void {
+    this.result.events++;
+    this.onEvent(event);
+  }
+
+  private skip(line: number, reason: string): void {
+    if (this.result.skipped.length < MAX_SKIPPED) this.result.skipped.push({ line, reason });
+  }
+
+  private parsePython(text: string): void {
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch {
+      this.scanTornDocument(text);
+      return;
+    }
+    if (!document || typeof document !== 'object' || !Array.isArray((document as { events?: unknown }).events)) {
+      throw new TruthLogError('not a Truth-Mode log: the JSON document has no "events" array', this.source);
+    }
+    const doc = document as { start_time?: unknown; events: unknown[]; total_events?: unknown };
+    this.result.startTime = typeof doc.start_time === 'string' ? doc.start_time : null;
+    this.result.complete = true;
+    this.result.declaredTotal = typeof doc.total_events === 'number' ? doc.total_events : null;
+    doc.events.forEach((value, index) => {
+      const event = asTruthEvent(value);
+      if (event) this.deliver(event);
+      else this.skip(index + 1, `events[${index}] is not an event`);
+    });
+  }
+
+  /** Recovers every complete element of "events" from a document cut off part-way. */
+  private scanTornDocument(text: string): void {
+    const start = /"start_time"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
+    if (start) this.result.startTime = JSON.parse(start[1]);
+    const events = /"events"\s*:\s*\[/.exec(text);
+    if (!events) throw new TruthLogError('not a Truth-Mode log: corrupt JSON without an "events" array', this.source);
+    this.result.tornTail = true;
+    let depth = 0;
+    let inString = false;
+    let elementStart = -1;
+    for (let i = events.index + events[0].length; i < text.length; i++) {
+      const ch = text[i];
+      if (inString) {
+        if (ch === '\\') i++;
+        else if (ch === '"') inString = false;
+        continue;
+      }
+      if (ch === '"') inString = true;
+      else if (ch === '{') {
+        if (depth === 0) elementStart = i;
+        depth++;
+      } else if (ch === '}') {
+        depth--;
+        if (depth === 0 && elementStart >= 0) {
+          const event = asTruthEvent(safeParse(text.slice(elementStart, i + 1)));
+          if (event) this.deliver(event);
+          elementStart = -1;
+        }
+      } else if (ch === ']' && depth === 0) {
+        this.result.tornTail = false;
+        break;
+      }
+    }
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,56 @@
+import type { AutofixStatistics } from './reportTypes';
+
+export function emptyAutofixStats(): AutofixStatistics {
+  return {
+    total_attempts: 0,
+    successful_fixes: 0,
+    failed_fixes: 0,
+    fixes_by_type: {},
+    fixes_by_layer: { layer1: 0, layer2: 0, layer3: 0 },
+  };
+}
+
+/** Normalises a layer given as 1, '1', 'layer1' or 'L1' to `layer1`; undefined when it is none of 1–3. */
+export function layerKey(layer: unknown): 'layer1' | 'layer2' | 'layer3' | undefined {
+  const digits = String(layer ?? '').match(/[123]$/);
+  return digits ? (`layer${digits[0]}` as 'layer1' | 'layer2' | 'layer3') : undefined;
+}
+
+/** Counts one repair attempt (by type and layer every attempt counts, as the seed's sample shows). */
+export function addAutofixAttempt(stats: AutofixStatistics, attempt: { type?: unknown; layer?: unknown; success: boolean }): void {
+  stats.total_attempts++;
+  if (attempt.success) stats.successful_fixes++;
+  else stats.failed_fixes++;
+  if (attempt.type !== undefined && attempt.type !== null) {
+    const type = String(attempt.type);
+    stats.fixes_by_type[type] = (stats.fixes_by_type[type] ?? 0) + 1;
+  }
+  const layer = layerKey(attempt.layer);
+  if (layer) stats.fixes_by_layer[layer]++;
+}
+
+/** Adds an autofix_log.json document to `stats`, exactly as the seed's reporter sums it. */
+export function addAutofixLog(stats: AutofixStatistics, log: unknown): void {
+  if (!log || typeof log !== 'object') return;
+  const source = log as Record<string, unknown>;
+  stats.total_attempts += toCount(source.total_attempts);
+  stats.successful_fixes += toCount(source.successful_fixes);
+  stats.failed_fixes += toCount(source.failed_fixes);
+  const byType = source.fixes_by_type;
+  if (byType && typeof byType === 'object') {
+    for (const [type, count] of Object.entries(byType)) {
+      stats.fixes_by_type[type] = (stats.fixes_by_type[type] ?? 0) + toCount(count);
+    }
+  }
+  const byLayer = (source.fixes_by_layer ?? {}) as Record<string, unknown>;
+  for (const layer of ['layer1', 'layer2', 'layer3'] as const) stats.fixes_by_layer[layer] += toCount(byLayer[layer]);
+}
+
+function toCount(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** The autofix_log.json document for these statistics. */
+export function autofixLogDocument(stats: AutofixStatistics): Record<string, unknown> {
+  return { type: 'autofix_log', ...stats };
+}

@@ -1,0 +1,11 @@
+export { RunAnalyzer, type RunAnalyzerOptions, type ReportContext } from './RunAnalyzer';
+export { analyzeRun, analyzeRunSync, readTruthLog, readTruthLogSync, locateRun, type AnalyzedRun, type AnalyzeOptions, type RunLocation } from './readRun';
+export { TruthLogParser, TruthLogError, type TruthLogReadResult } from './TruthLogParser';
+export { FailureAggregate, firstMaximum, stageKey } from './FailureAggregate';
+export { identifyFailurePatterns, buildFixSuggestions, buildSummary, formatSuccessRate } from './seedReport';
+export { emptyAutofixStats, addAutofixAttempt, addAutofixLog } from './autofixStats';
+export { CustomRuleEngine, validateRule } from './customRules';
+export { rankDiagnoses } from './diagnoses';
+export { messagesFor, normalizeLocale, type MessageCatalog } from './messages';
+export type { DiagnosisRule, DiagnosisEngine, DiagnosisContext } from './diagnosisTypes';
+export type * from './reportTypes';

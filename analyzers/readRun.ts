@@ -1,0 +1,177 @@
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { AUTOFIX_LOG, LOGS_SUBDIR, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
+import type { Locale, TruthEvent } from '../src/types';
+import { addAutofixLog, emptyAutofixStats } from './autofixStats';
+import type { DiagnosisRule } from './diagnosisTypes';
+import { OpenSpanTracker } from './OpenSpanTracker';
+import type { AutopsyReport, ExitInfo } from './reportTypes';
+import { RunAnalyzer } from './RunAnalyzer';
+import { TruthLogError, TruthLogParser, type TruthLogReadResult } from './TruthLogParser';
+
+const CHUNK_BYTES = 1 << 20;
+
+export interface ReadProgress {
+  bytesRead: number;
+  totalBytes: number;
+}
+
+export interface ReadOptions {
+  /** Called after each chunk (about 1 MiB). */
+  onProgress?: (progress: ReadProgress) => void;
+}
+
+function openLog(path: string): number {
+  try {
+    if (statSync(path).isDirectory()) throw new TruthLogError('expected a file but found a directory', path);
+    return openSync(path, 'r');
+  } catch (error) {
+    if (error instanceof TruthLogError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new TruthLogError(code === 'ENOENT' ? 'no such file' : `cannot read file (${code ?? String(error)})`, path);
+  }
+}
+
+/** Streams execution_tracker.json (either layout) into `onEvent`, synchronously, in constant memory. */
+export function readTruthLogSync(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): TruthLogReadResult {
+  const fd = openLog(path);
+  try {
+    const totalBytes = fstatSync(fd).size;
+    const parser = new TruthLogParser(onEvent, path);
+    const decoder = new StringDecoder('utf8');
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let bytesRead = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, 0, CHUNK_BYTES, null);
+      if (n === 0) break;
+      bytesRead += n;
+      parser.push(decoder.write(buffer.subarray(0, n)));
+      options.onProgress?.({ bytesRead, totalBytes });
+    }
+    parser.push(decoder.end());
+    return parser.end();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Like readTruthLogSync, yielding to the event loop between chunks (so a progress bar can draw). */
+export async function readTruthLog(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<TruthLogReadResult> {
+  const fd = openLog(path);
+  try {
+    const totalBytes = fstatSync(fd).size;
+    const parser = new TruthLogParser(onEvent, path);
+    const decoder = new StringDecoder('utf8');
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let bytesRead = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, 0, CHUNK_BYTES, null);
+      if (n === 0) break;
+      bytesRead += n;
+      parser.push(decoder.write(buffer.subarray(0, n)));
+      options.onProgress?.({ bytesRead, totalBytes });
+      await new Promise<void>((done) => setImmediate(done));
+    }
+    parser.push(decoder.end());
+    return parser.end();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface RunLocation {
+  /** The run directory (the one holding Memory/logs), or the log's folder for a bare file. */
+  outputDir: string;
+  logDir: string;
+  trackerJson: string;
+}
+
+/** Finds execution_tracker.json from a run directory, its Memory/logs folder, or the file itself. */
+export function locateRun(input: string): RunLocation {
+  const path = resolve(input);
+  if (!existsSync(path)) throw new TruthLogError('no such file or directory', path);
+  if (statSync(path).isDirectory()) {
+    for (const logDir of [join(path, LOGS_SUBDIR), path]) {
+      const trackerJson = join(logDir, TRACKER_JSON);
+      if (existsSync(trackerJson)) {
+        return { outputDir: logDir === path && basename(dirname(path)) === 'Memory' ? dirname(dirname(path)) : path, logDir, trackerJson };
+      }
+    }
+    throw new TruthLogError(`no ${join(LOGS_SUBDIR, TRACKER_JSON)} in this directory`, path);
+  }
+  const logDir = dirname(path);
+  const outputDir = basename(logDir) === 'logs' && basename(dirname(logDir)) === 'Memory' ? dirname(dirname(logDir)) : logDir;
+  return { outputDir, logDir, trackerJson: path };
+}
+
+export interface AnalyzeOptions extends ReadOptions {
+  locale?: Locale | string;
+  rules?: readonly DiagnosisRule[];
+}
+
+export interface AnalyzedRun {
+  report: AutopsyReport;
+  read: TruthLogReadResult;
+  location: RunLocation;
+}
+
+function readJsonFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** How the run ended, judged from its files: a closed log keeps what the exit-time report said. */
+function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash: ExitInfo['reason'] | undefined): ExitInfo {
+  if (!read.complete) return { reason: 'killed', exit_code: null, signal: null, at: null };
+  const previous = readJsonFile(join(location.logDir, REPORT_JSON)) as { exit?: ExitInfo } | undefined;
+  if (previous?.exit && typeof previous.exit.reason === 'string') {
+    const { description: _description, ...exit } = previous.exit;
+    return exit;
+  }
+  return { reason: sawCrash ?? 'unknown', exit_code: null, signal: null, at: null };
+}
+
+function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent: (event: TruthEvent) => void) => TruthLogReadResult | Promise<TruthLogReadResult>) {
+  const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules });
+  const open = new OpenSpanTracker();
+  let crash: ExitInfo['reason'] | undefined;
+  const onEvent = (event: TruthEvent) => {
+    analyzer.observe(event);
+    open.observe(event);
+    if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') crash = event.type;
+  };
+  const finish = (result: TruthLogReadResult): AnalyzedRun => {
+    const autofix = emptyAutofixStats();
+    const autofixLog = join(location.logDir, AUTOFIX_LOG);
+    if (existsSync(autofixLog)) addAutofixLog(autofix, readJsonFile(autofixLog));
+    const report = analyzer.buildReport({
+      autofix,
+      exit: exitFromFiles(location, result, crash),
+      unfinished: open.unfinished(analyzer.lastEventTimestamp),
+      outputDir: location.outputDir,
+      startTime: result.startTime,
+      source: result.format === 'python' ? 'python-tracker' : 'truth-mode',
+      now: Date.now(),
+    });
+    return { report, read: result, location };
+  };
+  return { onEvent, finish, read };
+}
+
+/** Reads a run from disk and builds its report (nothing is written). */
+export async function analyzeRun(input: string, options: AnalyzeOptions = {}): Promise<AnalyzedRun> {
+  const location = locateRun(input);
+  const job = analyze(location, options, (onEvent) => readTruthLog(location.trackerJson, onEvent, options));
+  return job.finish(await job.read(job.onEvent));
+}
+
+/** Synchronous analyzeRun. */
+export function analyzeRunSync(input: string, options: AnalyzeOptions = {}): AnalyzedRun {
+  const location = locateRun(input);
+  const job = analyze(location, options, (onEvent) => readTruthLogSync(location.trackerJson, onEvent, options));
+  return job.finish(job.read(job.onEvent) as TruthLogReadResult);
+}

@@ -1,0 +1,132 @@
+/** Shapes of latent_analysis_report.json. The seed sections are exact; the rest are this project's. */
+
+export interface CriticalFailure {
+  timestamp: string;
+  type: string;
+  stage: string;
+  error: unknown;
+}
+
+export interface FailurePattern {
+  pattern: 'frequent_llm_errors' | 'stage_specific_failures' | 'frequent_syntax_errors' | string;
+  description: string;
+  severity: 'high' | 'medium' | 'low' | string;
+  suggestion: string;
+}
+
+export interface FailureAnalysis {
+  total_failures: number;
+  failures_by_type: Record<string, number>;
+  failures_by_stage: Record<string, number>;
+  critical_failures: CriticalFailure[];
+  failure_patterns: FailurePattern[];
+}
+
+export interface AutofixStatistics {
+  total_attempts: number;
+  successful_fixes: number;
+  failed_fixes: number;
+  fixes_by_type: Record<string, number>;
+  fixes_by_layer: { layer1: number; layer2: number; layer3: number };
+}
+
+export interface FixSuggestion {
+  priority: 'P0' | 'P1' | 'P2' | string;
+  category: string;
+  suggestion: string;
+  details: string[];
+}
+
+export interface ReportSummary {
+  total_failures: number;
+  total_autofix_attempts: number;
+  autofix_success_rate: string;
+  most_common_failure: string;
+  most_problematic_stage: string;
+}
+
+export interface DiagnosisEvidence {
+  count: number;
+  first: string | null;
+  last: string | null;
+  examples: string[];
+  span_ids: string[];
+}
+
+export interface Diagnosis {
+  id: string;
+  severity: 'critical' | 'high' | 'medium' | 'low';
+  confidence: number;
+  title: string;
+  evidence: DiagnosisEvidence;
+  suggestion: string;
+}
+
+export interface ModelUsage {
+  calls: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+export interface LlmUsage {
+  calls: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  by_model: Record<string, ModelUsage>;
+  latency_seconds: { p50: number | null; p95: number | null; max: number | null };
+  errors_by_type: Record<string, number>;
+  errors_by_status: Record<string, number>;
+}
+
+export interface StageTimeline {
+  stage: string;
+  name?: string;
+  started: string | null;
+  ended: string | null;
+  duration_seconds: number | null;
+  outcome: 'ok' | 'error' | 'unfinished';
+  failures: number;
+}
+
+export interface UnfinishedSpan {
+  name: string;
+  kind: string;
+  stage: string;
+  started: string;
+  age_seconds: number;
+  span_id?: string;
+}
+
+export interface ExitInfo {
+  reason: 'running' | 'normal' | 'shutdown' | 'exit' | 'uncaught_exception' | 'unhandled_rejection' | 'signal' | 'killed' | 'unknown';
+  description?: string;
+  exit_code: number | null;
+  signal: string | null;
+  error?: { type: string; message: string; stack?: string };
+  at: string | null;
+}
+
+export interface AutopsyReport {
+  timestamp: string;
+  failure_analysis: FailureAnalysis;
+  autofix_statistics: AutofixStatistics;
+  fix_suggestions: FixSuggestion[];
+  summary: ReportSummary;
+  diagnoses: Diagnosis[];
+  llm_usage: LlmUsage;
+  stages: StageTimeline[];
+  unfinished: UnfinishedSpan[];
+  exit: ExitInfo;
+  run: {
+    output_dir: string;
+    start_time: string | null;
+    total_events: number;
+    duration_seconds: number | null;
+    locale: string;
+    service_name?: string;
+    source?: string;
+  };
+}

@@ -1,0 +1,132 @@
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { reportError } from '../src/errorHandler';
+
+export interface FileSinkOptions {
+  /** `w` starts a new file, `a` appends. */
+  flags?: 'w' | 'a';
+  /** Created files get this mode (0600: logs may hold stack traces and data). */
+  mode?: number;
+  /** Buffered text reaches the disk at the latest after this many ms. */
+  flushIntervalMs?: number;
+  /** Buffered text is written at once when it grows beyond this many characters. */
+  highWaterMark?: number;
+}
+
+/**
+ * A small synchronous, buffered file writer in the spirit of pino's sonic-boom, with the two
+ * properties an autopsy needs: every exit path can flush it synchronously, and an I/O failure
+ * (ENOSPC, EACCES, EIO …) is reported once and turns the sink into a no-op instead of throwing into
+ * the host. Memory is bounded by `highWaterMark`, never by the number of lines written.
+ */
+export class FileSink {
+  readonly path: string;
+  private fd = -1;
+  private pending = '';
+  private timer: NodeJS.Timeout | undefined;
+  private failed = false;
+  private closed = false;
+  /** Bytes in the file (this sink writes at explicit positions, so it can also cut the file back). */
+  private size = 0;
+  private readonly flushIntervalMs: number;
+  private readonly highWaterMark: number;
+
+  constructor(path: string, options: FileSinkOptions = {}) {
+    this.path = path;
+    this.flushIntervalMs = options.flushIntervalMs ?? 25;
+    this.highWaterMark = options.highWaterMark ?? 64 * 1024;
+    try {
+      this.fd = openSync(path, options.flags ?? 'w', options.mode ?? 0o600);
+      if (options.flags === 'a') this.size = fstatSync(this.fd).size;
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  get ok(): boolean {
+    return !this.failed && !this.closed;
+  }
+
+  write(text: string): void {
+    if (this.failed || this.closed) return;
+    this.pending += text;
+    if (this.pending.length >= this.highWaterMark) this.flushSync();
+    else if (this.timer === undefined) this.schedule();
+  }
+
+  /** Writes everything buffered now. Safe to call from `process.on('exit')`. */
+  flushSync(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.failed || this.pending.length === 0 || this.fd < 0) return;
+    const buffer = Buffer.from(this.pending, 'utf8');
+    this.pending = '';
+    let offset = 0;
+    let again = 0;
+    while (offset < buffer.length) {
+      try {
+        const written = writeSync(this.fd, buffer, offset, buffer.length - offset, this.size);
+        offset += written;
+        this.size += written;
+      } catch (error) {
+        // A non-blocking descriptor (a pipe or tty given as path) may say EAGAIN: retry a little.
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN' && again++ < 1000) continue;
+        this.fail(error);
+        return;
+      }
+    }
+  }
+
+  /** Bytes written to the file so far (after a flush, its length). */
+  get bytesWritten(): number {
+    return this.size;
+  }
+
+  /** Cuts the file back to `length` bytes; later writes continue from there. */
+  truncate(length: number): void {
+    this.flushSync();
+    if (this.failed || this.fd < 0 || length > this.size) return;
+    try {
+      ftruncateSync(this.fd, length);
+      this.size = length;
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Flushes, optionally fsyncs, and closes. Idempotent. */
+  close(options: { fsync?: boolean } = {}): void {
+    if (this.closed) return;
+    this.flushSync();
+    this.closed = true;
+    if (this.fd >= 0) {
+      try {
+        if (options.fsync) fsyncSync(this.fd);
+      } catch {
+        /* fsync is best effort (not supported on every file system) */
+      }
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = -1;
+    }
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushSync();
+    }, this.flushIntervalMs);
+    // Telemetry never keeps the process alive.
+    this.timer.unref();
+  }
+
+  private fail(error: unknown): void {
+    this.failed = true;
+    this.pending = '';
+    reportError(error, `cannot write ${this.path}`);
+  }
+}

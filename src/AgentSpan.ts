@@ -1,0 +1,112 @@
+import type { Span } from '@opentelemetry/api';
+import { reportError } from './errorHandler';
+import type { SpanKindName } from './eventTypes';
+import * as sc from './semconv';
+import { addEndData } from './spanData';
+import type { EventData } from './types';
+
+export interface TokenUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  /** Defaults to input + output. */
+  totalTokens?: number;
+}
+
+export interface CodeExecResult {
+  exitCode?: number | null;
+  /** The tail of stderr is kept (last 2,000 characters). */
+  stderr?: string;
+  command?: string;
+}
+
+const STDERR_TAIL = 2000;
+
+/**
+ * What `stage/task/llmCall/codeExec/autofix` hand to their callback: adds details to the span and
+ * to its end event. Every method is safe to call at any time and never throws.
+ */
+export class AgentSpan {
+  constructor(
+    /** The underlying OpenTelemetry span, for anything not covered here. */
+    readonly span: Span,
+    readonly kind: SpanKindName,
+  ) {}
+
+  /** Adds fields to the end event's data (and primitive ones to the span's attributes). */
+  set(data: EventData): this {
+    try {
+      addEndData(this.span, data);
+      for (const [key, value] of Object.entries(data)) {
+        if (isAttributeValue(value)) this.span.setAttribute(`${sc.ATTR_AUTOPSY_DATA_PREFIX}${key}`, value);
+      }
+    } catch (error) {
+      reportError(error, 'span data could not be set');
+    }
+    return this;
+  }
+
+  /** Token usage of an LLM call (`gen_ai.usage.*` on the span; input_tokens, output_tokens, tokens_used in the event). */
+  setUsage(usage: TokenUsage): this {
+    try {
+      const input = finite(usage?.inputTokens);
+      const output = finite(usage?.outputTokens);
+      const total = finite(usage?.totalTokens) ?? (input !== undefined || output !== undefined ? (input ?? 0) + (output ?? 0) : undefined);
+      const data: EventData = {};
+      if (input !== undefined) {
+        data.input_tokens = input;
+        this.span.setAttribute(sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, input);
+      }
+      if (output !== undefined) {
+        data.output_tokens = output;
+        this.span.setAttribute(sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, output);
+      }
+      if (total !== undefined) data.tokens_used = total;
+      addEndData(this.span, data);
+    } catch (error) {
+      reportError(error, 'token usage could not be set');
+    }
+    return this;
+  }
+
+  /** Outcome of a code execution: exit code, the tail of stderr, the command. */
+  setResult(result: CodeExecResult): this {
+    try {
+      const data: EventData = {};
+      if (result?.exitCode !== undefined) {
+        data.exit_code = result.exitCode;
+        if (typeof result.exitCode === 'number') this.span.setAttribute(sc.ATTR_CODE_EXIT_CODE, result.exitCode);
+      }
+      if (typeof result?.stderr === 'string' && result.stderr.length > 0) {
+        data.stderr_tail = result.stderr.slice(-STDERR_TAIL);
+        this.span.setAttribute(sc.ATTR_CODE_STDERR_TAIL, data.stderr_tail as string);
+      }
+      if (typeof result?.command === 'string') {
+        data.command = result.command;
+        this.span.setAttribute(sc.ATTR_CODE_COMMAND, result.command);
+      }
+      addEndData(this.span, data);
+    } catch (error) {
+      reportError(error, 'code execution result could not be set');
+    }
+    return this;
+  }
+
+  /** Marks the span failed without throwing (e.g. a non-zero exit code the caller handles). */
+  fail(message: string, errorType?: string): this {
+    try {
+      this.span.setStatus({ code: 2, message });
+      if (errorType) this.span.setAttribute(sc.ATTR_ERROR_TYPE, errorType);
+    } catch (error) {
+      reportError(error, 'span status could not be set');
+    }
+    return this;
+  }
+}
+
+function finite(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function isAttributeValue(value: unknown): value is string | number | boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}

@@ -1,0 +1,127 @@
+import type { Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
+import { nowMs, secondsBetween } from './clock';
+import { reportError } from './errorHandler';
+import type { SpanKindName } from './eventTypes';
+import { safeData } from './safeValue';
+import * as sc from './semconv';
+import { takeEndData, takePendingStartData } from './spanData';
+import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmEndData } from './spanMapping';
+import type { EventData, Level } from './types';
+
+const STATUS_ERROR = 2;
+
+/**
+ * Turns agent spans into Truth-Mode events as they start and end, and feeds the run's analyzer.
+ * Like the processors in sdk-trace-base it never throws into the caller: failures go to the
+ * error handler. It keeps only the spans that are open, so memory does not grow with the run.
+ */
+export class AutopsySpanProcessor implements SpanProcessor {
+  constructor(private readonly getRun: () => AutopsyRun | undefined) {}
+
+  onStart(span: Span, _parentContext: Context): void {
+    const pending = takePendingStartData();
+    try {
+      const run = this.getRun();
+      if (!run || run.isFinished) return;
+      this.start(run, span, pending);
+    } catch (error) {
+      reportError(error, 'span start could not be recorded');
+    }
+  }
+
+  onEnd(span: ReadableSpan): void {
+    try {
+      const run = this.getRun();
+      if (!run || run.isFinished) return;
+      this.end(run, span);
+    } catch (error) {
+      reportError(error, 'span end could not be recorded');
+    }
+  }
+
+  forceFlush(): Promise<void> {
+    try {
+      this.getRun()?.flush();
+    } catch (error) {
+      reportError(error, 'flush failed');
+    }
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return this.forceFlush();
+  }
+
+  private start(run: AutopsyRun, span: Span, pending: EventData | undefined): void {
+    const context = span.spanContext();
+    const parentSpanId = span.parentSpanContext?.spanId;
+    const parent = parentSpanId ? run.openSpans.get(parentSpanId) : undefined;
+    const kind = classifySpan(span.attributes);
+    const tracked = span.attributes[sc.ATTR_AUTOPSY_TRACKED] === true;
+    const stage = declaredStage(kind, span) ?? parent?.stage;
+    const entry: OpenSpanEntry = {
+      spanId: context.spanId,
+      traceId: context.traceId,
+      parentSpanId,
+      kind,
+      name: span.name,
+      stage,
+      // Our clock, not span.startTime (millisecond resolution in the SDK): event times then follow write order.
+      startMs: nowMs(),
+      tracked,
+      span,
+    };
+    run.openSpans.set(entry.spanId, entry);
+    if (!kind) return;
+    entry.data = this.startData(run, kind, span, pending, stage);
+    if (!tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+  }
+
+  private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: EventData | undefined, stage: string | undefined): EventData {
+    const base = pending && isOwnSpan(span.attributes) ? pending : foreignStartData(kind, span);
+    const data = safeData(base, { maxStringLength: run.config.maxStringLength });
+    if (data.stage === undefined && stage !== undefined) data.stage = stage;
+    return data;
+  }
+
+  private end(run: AutopsyRun, span: ReadableSpan): void {
+    const spanId = span.spanContext().spanId;
+    const entry = run.openSpans.get(spanId);
+    // Absent: started before the run, or already closed as unfinished at exit.
+    if (!entry) return;
+    run.openSpans.delete(spanId);
+    const extra = takeEndData(span);
+    let kind = entry.kind;
+    if (!kind) {
+      // Some instrumentations only add their conventions' attributes after the span started.
+      kind = classifySpan(span.attributes);
+      if (!kind) return;
+      entry.kind = kind;
+      entry.data = this.startData(run, kind, span, undefined, declaredStage(kind, span) ?? entry.stage);
+      if (!entry.tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+    }
+    if (entry.tracked) return;
+    const failed = span.status.code === STATUS_ERROR;
+    const endMs = nowMs();
+    const data: EventData = { ...entry.data };
+    if (kind === 'llm') Object.assign(data, llmEndData(span.attributes));
+    if (extra) Object.assign(data, safeData(extra, { maxStringLength: run.config.maxStringLength }));
+    let level: Level = 'INFO';
+    let phase: 'end' | 'error' = 'end';
+    if (failed) {
+      Object.assign(data, safeData(errorData(span), { maxStringLength: run.config.maxStringLength }));
+      level = 'ERROR';
+      phase = 'error';
+    }
+    data.duration = secondsBetween(entry.startMs, endMs);
+    if (kind === 'autofix') {
+      const success = !failed && span.attributes[sc.ATTR_AUTOFIX_SUCCESS] !== false;
+      data.success = success;
+      if (!failed && !success) level = 'WARNING';
+      run.recordAutofix({ type: data.type, layer: data.layer, success });
+    }
+    run.record(eventType(kind, phase), level, data, endMs, entry);
+  }
+}

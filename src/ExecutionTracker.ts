@@ -1,0 +1,88 @@
+import { resolve } from 'node:path';
+import { readTruthLogSync } from '../analyzers/readRun';
+import { AutopsyRun } from './AutopsyRun';
+import { resolveConfig } from './config';
+import { nowMs } from './clock';
+import { adoptRun, findRun } from './runtime';
+import { trackIn } from './track';
+import type { AutopsyOptions, Level, TruthEvent } from './types';
+
+export interface TrackerSummary {
+  total_events: number;
+  total_duration: number;
+  events_by_type: Record<string, number>;
+  events_by_level: Record<string, number>;
+}
+
+/**
+ * Drop-in port of the original Python `ExecutionTracker`. It writes the same files through the
+ * same machinery as `init()` (if `init()` already opened this directory, both share that run),
+ * but keeps no events in memory: the query methods read the log back from disk.
+ */
+export class ExecutionTracker {
+  readonly outputDir: string;
+  readonly logDir: string;
+  readonly jsonLogPath: string;
+  readonly readableLogPath: string;
+  private readonly run: AutopsyRun;
+
+  constructor(outputDir: string, options: Omit<AutopsyOptions, 'outputDir'> = {}) {
+    const absolute = resolve(outputDir);
+    let run = findRun(absolute);
+    if (!run) {
+      run = new AutopsyRun(resolveConfig({ ...options, outputDir: absolute }));
+      adoptRun(run);
+    }
+    this.run = run;
+    this.outputDir = absolute;
+    this.logDir = run.paths.logDir;
+    this.jsonLogPath = run.paths.trackerJson;
+    this.readableLogPath = run.paths.readableLog;
+  }
+
+  /** Records an event: written at once to both logs, in call order. */
+  track(eventType: string, data?: Record<string, unknown> | unknown, level: Level = 'INFO'): void {
+    trackIn(this.run, eventType, data, level);
+  }
+
+  /** Makes execution_tracker.json a complete JSON document on disk now (tracking may continue). */
+  saveJsonLog(): void {
+    this.run.checkpoint();
+  }
+
+  getEventsByType(eventType: string): TruthEvent[] {
+    return this.readEvents((event) => event.type === eventType);
+  }
+
+  getEventsByLevel(level: Level | string): TruthEvent[] {
+    return this.readEvents((event) => event.level === level);
+  }
+
+  getErrorEvents(): TruthEvent[] {
+    return this.getEventsByLevel('ERROR');
+  }
+
+  getSummary(): TrackerSummary {
+    const counts = this.run.analyzer.eventCounts();
+    return {
+      total_events: counts.total_events,
+      total_duration: Math.round((nowMs() - this.run.startMs) * 1000) / 1e6,
+      events_by_type: counts.events_by_type,
+      events_by_level: counts.events_by_level,
+    };
+  }
+
+  /** Ends this tracker's run: closes the logs and writes the report (also done at process exit). */
+  close(): void {
+    this.run.finish();
+  }
+
+  private readEvents(keep: (event: TruthEvent) => boolean): TruthEvent[] {
+    this.run.flush();
+    const found: TruthEvent[] = [];
+    readTruthLogSync(this.jsonLogPath, (event) => {
+      if (keep(event)) found.push(event);
+    });
+    return found;
+  }
+}

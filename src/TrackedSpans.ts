@@ -1,0 +1,68 @@
+import { context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
+import * as sc from './semconv';
+import { startWithData } from './spanData';
+import type { EventData } from './types';
+
+interface OpenTracked {
+  kind: SpanKindName;
+  key: string | undefined;
+  span: Span;
+}
+
+const RANK: Record<SpanKindName, number> = { stage: 0, task: 1, llm: 2, code_exec: 2, autofix: 2 };
+
+/** The field that names a span of each kind, used to pair an `_end` with its `_start`. */
+function identity(kind: SpanKindName, data: EventData): string | undefined {
+  const value = kind === 'stage' ? data.stage : kind === 'task' ? data.task : undefined;
+  return value === undefined || value === null ? undefined : String(value);
+}
+
+function spanName(kind: SpanKindName, data: EventData): string {
+  const label = kind === 'stage' ? data.stage : kind === 'task' ? data.task : kind === 'llm' ? data.model : kind === 'code_exec' ? data.language : data.type;
+  const prefix = kind === 'llm' ? 'chat' : kind;
+  return label === undefined || label === null ? prefix : `${prefix} ${String(label)}`;
+}
+
+/**
+ * Pairs seed-style `track('<kind>_start')` / `track('<kind>_end' | '<kind>_error')` calls into
+ * spans, so code written against the original tracker still produces traces. The events
+ * themselves are written by track(); these spans are marked so the processor does not repeat them.
+ */
+export class TrackedSpans {
+  private readonly open: OpenTracked[] = [];
+
+  start(tracer: Tracer, kind: SpanKindName, data: EventData): Span {
+    const parent = this.parentContext(kind);
+    const attributes: Record<string, string | boolean> = {
+      [sc.ATTR_AUTOPSY_KIND]: kind,
+      [sc.ATTR_AUTOPSY_TRACKED]: true,
+      [sc.ATTR_AUTOPSY_EVENT_TYPE]: `${EVENT_PREFIX[kind]}_start`,
+    };
+    if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
+    if (kind === 'llm' && typeof data.model === 'string') attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = data.model;
+    const span = startWithData(data, () => tracer.startSpan(spanName(kind, data), { attributes }, parent));
+    this.open.push({ kind, key: identity(kind, data), span });
+    return span;
+  }
+
+  /** The open span this end/error event closes, removed from the open list; undefined when unpaired. */
+  take(kind: SpanKindName, data: EventData): Span | undefined {
+    const key = identity(kind, data);
+    for (let i = this.open.length - 1; i >= 0; i--) {
+      const candidate = this.open[i];
+      if (candidate.kind !== kind) continue;
+      if (key !== undefined && candidate.key !== undefined && candidate.key !== key) continue;
+      this.open.splice(i, 1);
+      return candidate.span;
+    }
+    return undefined;
+  }
+
+  private parentContext(kind: SpanKindName): Context {
+    for (let i = this.open.length - 1; i >= 0; i--) {
+      if (RANK[this.open[i].kind] < RANK[kind]) return trace.setSpan(context.active(), this.open[i].span);
+    }
+    return context.active();
+  }
+}

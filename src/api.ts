@@ -1,0 +1,242 @@
+import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { AgentSpan } from './AgentSpan';
+import { errorMessage } from './safeValue';
+import { reportError } from './errorHandler';
+import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
+import * as sc from './semconv';
+import { getAutopsyTracer } from './runtime';
+import { startWithData } from './spanData';
+import type { EventData } from './types';
+
+export type SpanCallback<T> = (span: AgentSpan) => T;
+
+export interface StageAttributes {
+  /** Stage id (e.g. 'stage1'); the first argument when given as a string. */
+  stage?: string;
+  name?: string;
+  [key: string]: unknown;
+}
+
+export interface LlmCallAttributes {
+  model?: string;
+  provider?: string;
+  /** GenAI operation name: chat (default), text_completion, embeddings … */
+  operation?: string;
+  [key: string]: unknown;
+}
+
+export interface CodeExecAttributes {
+  language?: string;
+  [key: string]: unknown;
+}
+
+export interface AutofixAttributes {
+  /** Repair depth 1–3 (written as layer1 … layer3 in autofix_log.json). */
+  layer?: number | string;
+  /** What was repaired, e.g. 'syntax'. */
+  type?: string;
+  [key: string]: unknown;
+}
+
+type Args<A, T> = [nameOrAttrs: string | A, fn: SpanCallback<T>] | [name: string, attrs: A, fn: SpanCallback<T>];
+
+interface SpanSpec {
+  kind: SpanKindName;
+  name: string;
+  data: EventData;
+  attributes: Attributes;
+}
+
+function parseArgs<A extends Record<string, unknown>, T>(args: unknown[]): { label?: string; attrs: A; fn: SpanCallback<T> } {
+  const fn = args[args.length - 1];
+  if (typeof fn !== 'function') {
+    throw new TypeError('agent-autopsy: the last argument must be the function to run inside the span');
+  }
+  const first = args.length > 1 ? args[0] : undefined;
+  const second = args.length > 2 ? args[1] : undefined;
+  if (typeof first === 'string') return { label: first, attrs: ((isObject(second) ? second : {}) as A), fn: fn as SpanCallback<T> };
+  return { attrs: ((isObject(first) ? first : {}) as A), fn: fn as SpanCallback<T> };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Primitive user attributes also go on the span, for OTLP backends. */
+function dataAttributes(data: EventData, skip: readonly string[]): Attributes {
+  const attributes: Attributes = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (skip.includes(key)) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}${key}`] = value;
+    }
+  }
+  return attributes;
+}
+
+function baseAttributes(kind: SpanKindName): Attributes {
+  return { [sc.ATTR_AUTOPSY_KIND]: kind, [sc.ATTR_AUTOPSY_EVENT_TYPE]: `${EVENT_PREFIX[kind]}_start` };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
+export function recordFailure(span: Span, error: unknown): void {
+  try {
+    const message = errorMessage(error);
+    if (error instanceof Error) {
+      span.recordException(error);
+    } else {
+      span.recordException({ name: 'NonErrorThrown', message });
+    }
+    span.setStatus({ code: 2, message });
+    const type = errorTypeOf(error);
+    if (type) span.setAttribute(sc.ATTR_ERROR_TYPE, type);
+    const status = httpStatusOf(error);
+    if (status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+  } catch (failure) {
+    reportError(failure, 'the error could not be recorded on its span');
+  }
+}
+
+function errorTypeOf(error: unknown): string | undefined {
+  if (error instanceof Error) {
+    const ctorName = error.constructor?.name;
+    return ctorName && ctorName !== 'Object' ? ctorName : error.name;
+  }
+  return typeof error;
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 100 && status < 600 ? status : undefined;
+}
+
+function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: AgentSpan, value: unknown) => void): T {
+  let tracer: Tracer;
+  let span: Span;
+  let handle: AgentSpan;
+  try {
+    tracer = getAutopsyTracer();
+    span = startWithData(spec.data, () => tracer.startSpan(spec.name, { attributes: spec.attributes }, context.active()));
+    handle = new AgentSpan(span, spec.kind);
+  } catch (error) {
+    // The host's work runs whatever happens to the instrumentation.
+    reportError(error, 'span could not be started');
+    return fn(new AgentSpan(trace.wrapSpanContext(INVALID_SPAN_CONTEXT), spec.kind));
+  }
+  const end = () => {
+    try {
+      span.end();
+    } catch (error) {
+      reportError(error, 'span could not be ended');
+    }
+  };
+  let result: T;
+  try {
+    result = context.with(trace.setSpan(context.active(), span), fn, undefined, handle);
+  } catch (error) {
+    recordFailure(span, error);
+    end();
+    throw error;
+  }
+  if (isPromiseLike(result)) {
+    return Promise.resolve(result).then(
+      (value) => {
+        if (onResult) onResult(handle, value);
+        end();
+        return value;
+      },
+      (error: unknown) => {
+        recordFailure(span, error);
+        end();
+        throw error;
+      },
+    ) as T;
+  }
+  if (onResult) onResult(handle, result);
+  end();
+  return result;
+}
+
+/** Runs `fn` inside a stage span: `stage('stage1', { name: 'Problem Analysis' }, fn)`. */
+export function stage<T>(...args: Args<StageAttributes, T>): T {
+  const { label, attrs, fn } = parseArgs<StageAttributes, T>(args);
+  const id = String(label ?? attrs.stage ?? attrs.id ?? attrs.name ?? 'stage');
+  const { stage: _stage, ...rest } = attrs;
+  const data: EventData = { stage: id, ...rest };
+  return runInSpan(
+    {
+      kind: 'stage',
+      name: `stage ${id}`,
+      data,
+      attributes: { ...baseAttributes('stage'), [sc.ATTR_AUTOPSY_STAGE]: id, ...dataAttributes(data, ['stage']) },
+    },
+    fn,
+  );
+}
+
+/** Runs `fn` inside a task span: `task('data_processing', fn)`. */
+export function task<T>(...args: Args<Record<string, unknown>, T>): T {
+  const { label, attrs, fn } = parseArgs<Record<string, unknown>, T>(args);
+  const name = String(label ?? attrs.task ?? attrs.name ?? 'task');
+  const { task: _task, ...rest } = attrs;
+  const data: EventData = { task: name, ...rest };
+  const attributes: Attributes = { ...baseAttributes('task'), [sc.ATTR_AUTOPSY_TASK]: name, ...dataAttributes(data, ['task']) };
+  if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
+  return runInSpan({ kind: 'task', name: `task ${name}`, data, attributes }, fn);
+}
+
+/** Runs an LLM call inside an llm span: `llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => …)`. */
+export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
+  const { label, attrs, fn } = parseArgs<LlmCallAttributes, T>(args);
+  const data: EventData = { ...attrs };
+  const operation = String(attrs.operation ?? 'chat');
+  const attributes: Attributes = {
+    ...baseAttributes('llm'),
+    [sc.ATTR_GEN_AI_OPERATION_NAME]: operation,
+    ...dataAttributes(data, ['model', 'provider', 'operation']),
+  };
+  if (attrs.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = String(attrs.model);
+  if (attrs.provider !== undefined) {
+    attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = String(attrs.provider);
+    attributes[sc.ATTR_GEN_AI_SYSTEM] = String(attrs.provider);
+  }
+  if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
+  const name = label ?? `${operation}${attrs.model !== undefined ? ` ${String(attrs.model)}` : ''}`;
+  return runInSpan({ kind: 'llm', name, data, attributes }, fn);
+}
+
+/** Runs generated code inside a code_exec span: `codeExec({ language: 'python' }, async (exec) => …)`. */
+export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
+  const { label, attrs, fn } = parseArgs<CodeExecAttributes, T>(args);
+  const data: EventData = { ...attrs };
+  const attributes: Attributes = { ...baseAttributes('code_exec'), ...dataAttributes(data, ['language']) };
+  if (attrs.language !== undefined) attributes[sc.ATTR_CODE_LANGUAGE] = String(attrs.language);
+  if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
+  const name = label ?? `code_exec${attrs.language !== undefined ? ` ${String(attrs.language)}` : ''}`;
+  return runInSpan({ kind: 'code_exec', name, data, attributes }, fn);
+}
+
+/**
+ * Runs one repair attempt inside an autofix span: `autofix({ layer: 1, type: 'syntax' }, () => tryFix())`.
+ * The attempt failed when `fn` throws (or rejects) or returns `false`; anything else is a success.
+ */
+export function autofix<T>(...args: Args<AutofixAttributes, T>): T {
+  const { label, attrs, fn } = parseArgs<AutofixAttributes, T>(args);
+  const data: EventData = { ...attrs };
+  const attributes: Attributes = { ...baseAttributes('autofix'), ...dataAttributes(data, ['layer', 'type']) };
+  if (attrs.layer !== undefined) attributes[sc.ATTR_AUTOFIX_LAYER] = String(attrs.layer);
+  if (attrs.type !== undefined) attributes[sc.ATTR_AUTOFIX_TYPE] = String(attrs.type);
+  if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
+  const name = label ?? `autofix${attrs.type !== undefined ? ` ${String(attrs.type)}` : ''}`;
+  return runInSpan({ kind: 'autofix', name, data, attributes }, fn, (handle, value) => {
+    try {
+      handle.span.setAttribute(sc.ATTR_AUTOFIX_SUCCESS, value !== false);
+    } catch {
+      /* recorded as a success by default */
+    }
+  });
+}

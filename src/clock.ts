@@ -1,0 +1,29 @@
+import type { HrTime } from '@opentelemetry/api';
+
+/** Wall-clock epoch milliseconds with sub-millisecond precision. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function hrTimeToMs(time: HrTime): number {
+  return time[0] * 1000 + time[1] / 1e6;
+}
+
+let cachedSecond = -1;
+let cachedPrefix = '';
+
+/** ISO 8601 in UTC with microseconds: `2026-11-25T16:32:52.123456Z`. */
+export function isoMicros(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19);
+  }
+  const micros = Math.floor((epochMs - second * 1000) * 1000);
+  return `${cachedPrefix}.${String(Math.min(micros, 999_999)).padStart(6, '0')}Z`;
+}
+
+/** Seconds between two epoch-ms instants, rounded to microseconds as Python's total_seconds() is. */
+export function secondsBetween(fromMs: number, toMs: number): number {
+  return Math.round((toMs - fromMs) * 1000) / 1e6;
+}

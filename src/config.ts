@@ -1,0 +1,86 @@
+import { resolve } from 'node:path';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { normalizeLocale } from '../analyzers/messages';
+import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
+import { DEFAULT_MAX_STRING_LENGTH } from './safeValue';
+import type { AutopsyOptions, Locale } from './types';
+
+export interface ResolvedConfig {
+  outputDir: string;
+  serviceName: string;
+  locale: Locale;
+  captureContent: boolean;
+  maxStringLength: number;
+  otlpEndpoint?: string;
+  otlpHeaders: Record<string, string>;
+  spanProcessors: SpanProcessor[];
+  handleExit: boolean;
+  reportFormats: Array<'md' | 'html'>;
+  rules: DiagnosisRule[];
+  flushIntervalMs: number;
+  printReportPath: boolean;
+}
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+
+export function envFlag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return TRUE_WORDS.has(value.trim().toLowerCase());
+}
+
+/** `k1=v1,k2=v2` as OTEL_EXPORTER_OTLP_HEADERS spells it (values may be URL-encoded). */
+export function parseOtlpHeaders(value: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (!value) return headers;
+  for (const pair of value.split(',')) {
+    const cut = pair.indexOf('=');
+    if (cut <= 0) continue;
+    const key = pair.slice(0, cut).trim();
+    let raw = pair.slice(cut + 1).trim();
+    try {
+      raw = decodeURIComponent(raw);
+    } catch {
+      /* keep it as written */
+    }
+    if (key) headers[key] = raw;
+  }
+  return headers;
+}
+
+function defaultRunName(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${process.pid}`;
+}
+
+/** OTLP traces URL from the option or the standard variables (the generic one gets `/v1/traces`). */
+export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (option) return option;
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (base) return `${base.replace(/\/+$/, '')}/v1/traces`;
+  return undefined;
+}
+
+export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const outputDir = resolve(options.outputDir ?? env.AGENT_AUTOPSY_DIR ?? `autopsy-runs/${defaultRunName()}`);
+  return {
+    outputDir,
+    serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'agent',
+    locale: normalizeLocale(options.locale ?? env.AGENT_AUTOPSY_LOCALE),
+    captureContent: options.captureContent ?? envFlag(env.AGENT_AUTOPSY_CAPTURE_CONTENT) ?? false,
+    maxStringLength: positive(options.maxStringLength) ?? DEFAULT_MAX_STRING_LENGTH,
+    otlpEndpoint: resolveOtlpEndpoint(options.otlpEndpoint, env),
+    otlpHeaders: { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...options.otlpHeaders },
+    spanProcessors: options.spanProcessors ?? [],
+    handleExit: options.handleExit ?? true,
+    reportFormats: options.reportFormats ?? ['md', 'html'],
+    rules: options.rules ?? [],
+    flushIntervalMs: positive(options.flushIntervalMs) ?? 25,
+    printReportPath: options.printReportPath ?? envFlag(env.AGENT_AUTOPSY_PRINT) ?? false,
+  };
+}
+
+function positive(value: number | undefined): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}

@@ -1,0 +1,84 @@
+import { reportError } from './errorHandler';
+
+/**
+ * How the process is ending, as seen by the hooks below. Consumers (the runtime) decide what to
+ * record; this module only makes sure they are told on every path and that Node's own behaviour
+ * is kept: the same exit code, the same crash output, and a signal still terminates the process.
+ */
+export interface ExitListener {
+  /** An uncaught exception or unhandled rejection that will end the process. */
+  onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection'): void;
+  /** A signal arrived. `terminating` is false when the app handles it itself. */
+  onSignal(signal: NodeJS.Signals, terminating: boolean): void;
+  /** Last synchronous moment: finish everything. `drained` is true for a normal end of the event loop. */
+  onExit(code: number, drained: boolean): void;
+  /** The event loop drained: a chance for asynchronous flushing (called once). */
+  onBeforeExit(): Promise<void> | void;
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+let installed = false;
+let listener: ExitListener | undefined;
+let drained = false;
+let beforeExitDone = false;
+
+function safely(context: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    reportError(error, context);
+  }
+}
+
+function onUncaughtMonitor(error: unknown, origin: string): void {
+  // With an 'uncaughtException' listener the app survives the error: nothing is ending.
+  if (process.listenerCount('uncaughtException') > 0) return;
+  safely('crash handling failed', () => listener?.onCrash(error, origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught_exception'));
+}
+
+function onBeforeExit(): void {
+  drained = true;
+  if (beforeExitDone) return;
+  beforeExitDone = true;
+  try {
+    const pending = listener?.onBeforeExit();
+    if (pending) pending.catch((error) => reportError(error, 'flush at exit failed'));
+  } catch (error) {
+    reportError(error, 'flush at exit failed');
+  }
+}
+
+function onExit(code: number): void {
+  safely('exit handling failed', () => listener?.onExit(code, drained));
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  // Our own listener is one of them: any other means the app decided to handle this signal.
+  const appHandlesIt = process.listenerCount(signal) > 1;
+  safely('signal handling failed', () => listener?.onSignal(signal, !appHandlesIt));
+  if (appHandlesIt) return;
+  // Nobody else listens: behave as if we had never been here, and let the signal kill the process.
+  process.removeListener(signal, signalHandlers[signal]);
+  process.kill(process.pid, signal);
+}
+
+const signalHandlers = Object.fromEntries(SIGNALS.map((signal) => [signal, () => onSignal(signal)])) as Record<
+  NodeJS.Signals,
+  () => void
+>;
+
+/** Installs the process hooks once; later calls only replace the listener. */
+export function installExitHooks(next: ExitListener): void {
+  listener = next;
+  if (installed) return;
+  installed = true;
+  process.on('uncaughtExceptionMonitor', onUncaughtMonitor);
+  process.on('beforeExit', onBeforeExit);
+  process.on('exit', onExit);
+  for (const signal of SIGNALS) process.on(signal, signalHandlers[signal]);
+}
+
+export function exitHooksInstalled(): boolean {
+  return installed;
+}

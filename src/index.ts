@@ -1,0 +1,16 @@
+export { init, shutdown, type AutopsyHandle } from './runtime';
+export { stage, task, llmCall, codeExec, autofix, recordFailure } from './api';
+export type { StageAttributes, LlmCallAttributes, CodeExecAttributes, AutofixAttributes, SpanCallback } from './api';
+export { AgentSpan, type TokenUsage, type CodeExecResult } from './AgentSpan';
+export { track } from './track';
+export { EventTypes, EVENT_PREFIX, parseEventType, type SpanKindName, type SeedEventType } from './eventTypes';
+export { ExecutionTracker, type TrackerSummary } from './ExecutionTracker';
+export { LatentReporter, type LatentReporterOptions } from './LatentReporter';
+export { AutopsySpanProcessor } from './AutopsySpanProcessor';
+export { setErrorHandler, type ErrorHandler } from './errorHandler';
+export { redactString, isSecretKey, REDACTED } from './redact';
+export * as semconv from './semconv';
+export { VERSION } from './version';
+export type { AutopsyOptions, TruthEvent, Level, Locale, EventData } from './types';
+export type { AutopsyReport, Diagnosis, ExitInfo, UnfinishedSpan } from '../analyzers/reportTypes';
+export type { DiagnosisRule } from '../analyzers/diagnosisTypes';

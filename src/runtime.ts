@@ -1,0 +1,180 @@
+import { diag, trace, type Tracer } from '@opentelemetry/api';
+import type { AutopsyReport } from '../analyzers/reportTypes';
+import { validateRule } from '../analyzers/customRules';
+import { AutopsyRun } from './AutopsyRun';
+import { AutopsySpanProcessor } from './AutopsySpanProcessor';
+import { nowMs, isoMicros } from './clock';
+import { resolveConfig } from './config';
+import { reportError } from './errorHandler';
+import { installExitHooks } from './exitHooks';
+import { errorMessage } from './safeValue';
+import { setupTracing, type TracingSetup } from './tracing';
+import type { AutopsyOptions } from './types';
+import { VERSION } from './version';
+
+/**
+ * Process-wide state: the current run (from `init()`), runs opened by `ExecutionTracker`, and the
+ * tracing pipeline (set up once per process; runs come and go, the processor follows the current one).
+ */
+interface RuntimeState {
+  run?: AutopsyRun;
+  /** Every run that must be finished at exit (the init() run and ExecutionTracker runs). */
+  runs: Set<AutopsyRun>;
+  tracing?: TracingSetup;
+  processor: AutopsySpanProcessor;
+  warned: Set<string>;
+}
+
+const state: RuntimeState = {
+  runs: new Set(),
+  processor: new AutopsySpanProcessor(() => state.run),
+  warned: new Set(),
+};
+
+/** Prints a warning about misuse once per kind. */
+export function warnOnce(key: string, message: string): void {
+  if (state.warned.has(key)) return;
+  state.warned.add(key);
+  try {
+    process.stderr.write(`agent-autopsy: ${message}\n`);
+  } catch {
+    /* stderr closed */
+  }
+  diag.warn(message);
+}
+
+export function currentRun(): AutopsyRun | undefined {
+  return state.run;
+}
+
+export function getAutopsyTracer(): Tracer {
+  if (state.run?.isFinished) warnOnce('after-shutdown', 'spans started after shutdown() are not recorded (call init() to start a new run)');
+  return state.tracing?.tracer ?? trace.getTracer('agent-autopsy', VERSION);
+}
+
+export interface AutopsyHandle {
+  /** Absolute run directory. */
+  outputDir: string;
+  /** `<outputDir>/Memory/logs`. */
+  logDir: string;
+  /** Path of latent_analysis_report.json (written at shutdown or exit). */
+  reportPath: string;
+}
+
+function handleOf(run: AutopsyRun): AutopsyHandle {
+  return { outputDir: run.paths.outputDir, logDir: run.paths.logDir, reportPath: run.paths.reportJson };
+}
+
+/**
+ * Starts recording. Sets up tracing (or joins an existing OpenTelemetry setup), opens the run
+ * directory and installs the exit hooks that write the autopsy however the process ends.
+ * A second call while a run is active keeps the first run and warns.
+ */
+export function init(options: AutopsyOptions = {}): AutopsyHandle {
+  if (state.run && !state.run.isFinished) {
+    warnOnce('init-twice', `init() was called again; the run in ${state.run.paths.outputDir} continues and the new options are ignored`);
+    return handleOf(state.run);
+  }
+  const config = resolveConfig(options);
+  for (const rule of config.rules) validateRule(rule);
+  const run = new AutopsyRun(config);
+  state.run = run;
+  state.runs.add(run);
+  try {
+    state.tracing ??= setupTracing(config, state.processor);
+  } catch (error) {
+    reportError(error, 'tracing could not be set up (events from track() are still recorded)');
+  }
+  if (config.handleExit) installExitHooks(exitListener);
+  return handleOf(run);
+}
+
+/** Registers a run opened outside init() (ExecutionTracker) so it is finished at exit too. */
+export function adoptRun(run: AutopsyRun): void {
+  state.runs.add(run);
+  installExitHooks(exitListener);
+}
+
+export function findRun(outputDir: string): AutopsyRun | undefined {
+  for (const run of state.runs) if (!run.isFinished && run.paths.outputDir === outputDir) return run;
+  return undefined;
+}
+
+let shutdownWarned = false;
+
+/**
+ * Ends the current run: flushes the logs, records open spans as unfinished, writes the report
+ * and flushes span export (bounded by the OTLP timeout). Resolves to the report. Calling it again
+ * resolves to the same report.
+ */
+export async function shutdown(): Promise<AutopsyReport | undefined> {
+  const run = state.run;
+  if (!run) {
+    warnOnce('shutdown-no-init', 'shutdown() was called before init(); there is nothing to write');
+    return undefined;
+  }
+  if (run.isFinished) {
+    if (!shutdownWarned) {
+      shutdownWarned = true;
+      warnOnce('shutdown-twice', 'shutdown() was called again; the report was already written');
+    }
+    return run.report;
+  }
+  run.setExit({ reason: 'shutdown', exit_code: null, signal: null });
+  const report = run.finish();
+  state.runs.delete(run);
+  await flushTracing();
+  return report;
+}
+
+async function flushTracing(): Promise<void> {
+  try {
+    await state.tracing?.flush();
+  } catch (error) {
+    reportError(error, 'span export could not be flushed');
+  }
+}
+
+function finishAll(update: (run: AutopsyRun) => void): void {
+  for (const run of state.runs) {
+    try {
+      update(run);
+      run.finish();
+    } catch (error) {
+      reportError(error, 'the autopsy could not be finished');
+    }
+  }
+  state.runs.clear();
+}
+
+function errorInfo(error: unknown): { type: string; message: string; stack?: string } {
+  const type = error instanceof Error ? error.constructor?.name || error.name : typeof error;
+  const info: { type: string; message: string; stack?: string } = { type, message: errorMessage(error) };
+  if (error instanceof Error && typeof error.stack === 'string') info.stack = errorMessage({ message: error.stack });
+  return info;
+}
+
+const exitListener = {
+  onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection'): void {
+    const info = errorInfo(error);
+    for (const run of state.runs) {
+      run.track(origin, { error: info.message, error_type: info.type, stack: info.stack }, 'ERROR');
+      run.setExit({ reason: origin, exit_code: null, signal: null, error: info });
+    }
+  },
+  onSignal(signal: NodeJS.Signals, terminating: boolean): void {
+    for (const run of state.runs) {
+      run.track('signal_received', { signal, handled_by_app: !terminating }, 'WARNING');
+      run.setExit({ reason: 'signal', exit_code: null, signal });
+    }
+    if (terminating) finishAll(() => undefined);
+  },
+  onExit(code: number, drained: boolean): void {
+    finishAll((run) => run.setExit({ reason: drained ? 'normal' : 'exit', exit_code: code, signal: null, at: isoMicros(nowMs()) }));
+  },
+  async onBeforeExit(): Promise<void> {
+    // The loop drained: the last moment asynchronous span export can complete. The files are
+    // finished at 'exit', so nothing the app still does in its own beforeExit handlers is lost.
+    await flushTracing();
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * Span attribute names used by agent-autopsy. `gen_ai.*` names come from the OpenTelemetry GenAI
+ * semantic conventions; our own concepts (stage, task, code execution, autofix) live under
+ * `autopsy.*`. Other instrumentations' markers are listed so spans they create can be classified.
+ */
+
+/** What an agent span represents: stage | task | llm | code_exec | autofix. */
+export const ATTR_AUTOPSY_KIND = 'autopsy.kind' as const;
+/** Id of the stage a span belongs to (on stage spans: the stage's own id). */
+export const ATTR_AUTOPSY_STAGE = 'autopsy.stage' as const;
+/** Name of a task span. */
+export const ATTR_AUTOPSY_TASK = 'autopsy.task' as const;
+/** Prefix of user data attached to a span through the API (`autopsy.data.<key>`). */
+export const ATTR_AUTOPSY_DATA_PREFIX = 'autopsy.data.' as const;
+/** Set on spans whose events were already written by `track()` (so the processor does not repeat them). */
+export const ATTR_AUTOPSY_TRACKED = 'autopsy.tracked' as const;
+/** Set on spans that were still open when the process ended. */
+export const ATTR_AUTOPSY_UNFINISHED = 'autopsy.unfinished' as const;
+/** Seed event type of the span's start event (`stage_start` …), so OTLP backends show the vocabulary. */
+export const ATTR_AUTOPSY_EVENT_TYPE = 'autopsy.event.type' as const;
+
+export const ATTR_CODE_LANGUAGE = 'autopsy.code.language' as const;
+export const ATTR_CODE_EXIT_CODE = 'autopsy.code.exit_code' as const;
+export const ATTR_CODE_COMMAND = 'autopsy.code.command' as const;
+export const ATTR_CODE_STDERR_TAIL = 'autopsy.code.stderr_tail' as const;
+
+export const ATTR_AUTOFIX_LAYER = 'autopsy.autofix.layer' as const;
+export const ATTR_AUTOFIX_TYPE = 'autopsy.autofix.type' as const;
+export const ATTR_AUTOFIX_SUCCESS = 'autopsy.autofix.success' as const;
+
+// OpenTelemetry GenAI semantic conventions.
+export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name' as const;
+export const ATTR_GEN_AI_SYSTEM = 'gen_ai.system' as const;
+export const ATTR_GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name' as const;
+export const ATTR_GEN_AI_REQUEST_MODEL = 'gen_ai.request.model' as const;
+export const ATTR_GEN_AI_RESPONSE_MODEL = 'gen_ai.response.model' as const;
+export const ATTR_GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens' as const;
+export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens' as const;
+/** Older (OpenLLMetry) names for the token counts. */
+export const ATTR_GEN_AI_USAGE_PROMPT_TOKENS = 'gen_ai.usage.prompt_tokens' as const;
+export const ATTR_GEN_AI_USAGE_COMPLETION_TOKENS = 'gen_ai.usage.completion_tokens' as const;
+export const ATTR_GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons' as const;
+export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages' as const;
+export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages' as const;
+
+export const ATTR_ERROR_TYPE = 'error.type' as const;
+export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code' as const;
+
+/** OpenInference (Arize Phoenix) span kind marker: LLM, CHAIN, AGENT, TOOL, RETRIEVER, EMBEDDING … */
+export const ATTR_OPENINFERENCE_SPAN_KIND = 'openinference.span.kind' as const;
+export const ATTR_OPENINFERENCE_LLM_MODEL_NAME = 'llm.model_name' as const;
+export const ATTR_OPENINFERENCE_LLM_PROVIDER = 'llm.provider' as const;
+export const ATTR_OPENINFERENCE_TOKEN_PROMPT = 'llm.token_count.prompt' as const;
+export const ATTR_OPENINFERENCE_TOKEN_COMPLETION = 'llm.token_count.completion' as const;
+/** OpenLLMetry (Traceloop) span kind marker: workflow, task, agent, tool. */
+export const ATTR_TRACELOOP_SPAN_KIND = 'traceloop.span.kind' as const;
+export const ATTR_TRACELOOP_ENTITY_NAME = 'traceloop.entity.name' as const;
+export const ATTR_LLM_REQUEST_TYPE = 'llm.request.type' as const;

@@ -1,0 +1,129 @@
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { EVENT_PREFIX, SPAN_KINDS, type SpanKindName } from './eventTypes';
+import * as sc from './semconv';
+import type { EventData } from './types';
+
+/**
+ * Span ⇄ Truth-Mode event mapping. Our own spans say what they are (`autopsy.kind`); spans made
+ * by other instrumentations are classified from their conventions: OpenTelemetry GenAI
+ * (`gen_ai.operation.name`), OpenInference (`openinference.span.kind`) and OpenLLMetry
+ * (`traceloop.span.kind`, `llm.request.type`).
+ */
+
+const OWN_KINDS = new Set<string>(SPAN_KINDS);
+
+const GEN_AI_OPERATION_KIND: Record<string, SpanKindName> = {
+  invoke_agent: 'stage',
+  create_agent: 'task',
+  execute_tool: 'task',
+};
+
+const OPENINFERENCE_KIND: Record<string, SpanKindName> = {
+  LLM: 'llm',
+  EMBEDDING: 'llm',
+  AGENT: 'stage',
+  CHAIN: 'task',
+  TOOL: 'task',
+  RETRIEVER: 'task',
+  RERANKER: 'task',
+  GUARDRAIL: 'task',
+  EVALUATOR: 'task',
+};
+
+const TRACELOOP_KIND: Record<string, SpanKindName> = {
+  workflow: 'stage',
+  agent: 'stage',
+  task: 'task',
+  tool: 'task',
+};
+
+export function classifySpan(attributes: Attributes): SpanKindName | undefined {
+  const own = attributes[sc.ATTR_AUTOPSY_KIND];
+  if (typeof own === 'string' && OWN_KINDS.has(own)) return own as SpanKindName;
+  const operation = attributes[sc.ATTR_GEN_AI_OPERATION_NAME];
+  if (typeof operation === 'string') return GEN_AI_OPERATION_KIND[operation] ?? 'llm';
+  const openinference = attributes[sc.ATTR_OPENINFERENCE_SPAN_KIND];
+  if (typeof openinference === 'string') return OPENINFERENCE_KIND[openinference.toUpperCase()];
+  const traceloop = attributes[sc.ATTR_TRACELOOP_SPAN_KIND];
+  if (typeof traceloop === 'string') return TRACELOOP_KIND[traceloop.toLowerCase()];
+  if (typeof attributes[sc.ATTR_LLM_REQUEST_TYPE] === 'string') return 'llm';
+  return undefined;
+}
+
+export function isOwnSpan(attributes: Attributes): boolean {
+  return typeof attributes[sc.ATTR_AUTOPSY_KIND] === 'string';
+}
+
+/** Stage id a span defines (stage spans) or names explicitly. */
+export function declaredStage(kind: SpanKindName | undefined, span: Pick<ReadableSpan, 'name' | 'attributes'>): string | undefined {
+  const attributes = span.attributes;
+  const stage = attributes[sc.ATTR_AUTOPSY_STAGE];
+  if (typeof stage === 'string') return stage;
+  if (kind === 'stage') {
+    const entity = attributes[sc.ATTR_TRACELOOP_ENTITY_NAME];
+    return typeof entity === 'string' ? entity : span.name;
+  }
+  return undefined;
+}
+
+function first(attributes: Attributes, ...keys: string[]): AttributeValue | undefined {
+  for (const key of keys) {
+    const value = attributes[key];
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** Start-event data of a span made by another instrumentation. */
+export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'name' | 'attributes'>): EventData {
+  const attributes = span.attributes;
+  const data: EventData = {};
+  if (kind === 'llm') {
+    const model = first(attributes, sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_OPENINFERENCE_LLM_MODEL_NAME, sc.ATTR_GEN_AI_RESPONSE_MODEL);
+    const provider = first(attributes, sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER);
+    const operation = first(attributes, sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE);
+    if (model !== undefined) data.model = model;
+    if (provider !== undefined) data.provider = provider;
+    if (operation !== undefined) data.operation = operation;
+  } else if (kind === 'stage') {
+    data.stage = declaredStage(kind, span);
+  } else if (kind === 'task') {
+    data.task = first(attributes, sc.ATTR_TRACELOOP_ENTITY_NAME) ?? span.name;
+  }
+  data.span = span.name;
+  return data;
+}
+
+/** Usage and response details an llm span carries when it ends (any convention). */
+export function llmEndData(attributes: Attributes): EventData {
+  const data: EventData = {};
+  const input = first(attributes, sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT);
+  const output = first(attributes, sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION);
+  if (typeof input === 'number') data.input_tokens = input;
+  if (typeof output === 'number') data.output_tokens = output;
+  if (typeof input === 'number' || typeof output === 'number') data.tokens_used = (Number(input) || 0) + (Number(output) || 0);
+  const responseModel = attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL];
+  if (responseModel !== undefined) data.response_model = responseModel;
+  const finish = attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS];
+  if (finish !== undefined) data.finish_reasons = finish;
+  return data;
+}
+
+/** Error details of a failed span: message, error type and HTTP status where known. */
+export function errorData(span: Pick<ReadableSpan, 'status' | 'attributes' | 'events'>): EventData {
+  const data: EventData = {};
+  const exception = span.events.find((event) => event.name === 'exception');
+  const exceptionAttributes = exception?.attributes ?? {};
+  const message = span.status.message || exceptionAttributes['exception.message'] || span.attributes[sc.ATTR_ERROR_TYPE] || 'error';
+  data.error = String(message);
+  const type = span.attributes[sc.ATTR_ERROR_TYPE] ?? exceptionAttributes['exception.type'];
+  if (type !== undefined) data.error_type = type;
+  const status = span.attributes[sc.ATTR_HTTP_RESPONSE_STATUS_CODE];
+  if (status !== undefined) data.http_status = status;
+  return data;
+}
+
+export function eventType(kind: SpanKindName, phase: 'start' | 'end' | 'error'): string {
+  return `${EVENT_PREFIX[kind]}_${phase}`;
+}

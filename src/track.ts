@@ -1,0 +1,88 @@
+import { trace } from '@opentelemetry/api';
+import type { AutopsyRun } from './AutopsyRun';
+import { reportError } from './errorHandler';
+import { parseEventType } from './eventTypes';
+import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
+import { safeData } from './safeValue';
+import { TrackedSpans } from './TrackedSpans';
+import { LEVELS, type Level } from './types';
+
+const trackedByRun = new WeakMap<AutopsyRun, TrackedSpans>();
+
+function normalizeLevel(level: unknown): Level | undefined {
+  if (level === undefined) return 'INFO';
+  if (typeof level !== 'string') return undefined;
+  const upper = level.toUpperCase();
+  if (upper === 'WARN') return 'WARNING';
+  return (LEVELS as readonly string[]).includes(upper) ? (upper as Level) : undefined;
+}
+
+/**
+ * Records one event in `run` exactly as the seed tracker does (written at once, in call order),
+ * and pairs `<kind>_start` / `_end` / `_error` calls into spans. Misuse warns and never throws.
+ */
+export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: unknown): void {
+  try {
+    if (typeof type !== 'string' || type.trim() === '') {
+      warnOnce('track-type', `track() needs an event type string as its first argument, got ${typeof type === 'string' ? 'an empty string' : typeof type}; the event was not recorded`);
+      return;
+    }
+    let normalized = normalizeLevel(level);
+    if (!normalized) {
+      warnOnce(`track-level-${String(level)}`, `track(): unknown level ${JSON.stringify(String(level))}; use INFO, WARNING or ERROR (recorded as INFO)`);
+      normalized = 'INFO';
+    }
+    if (data !== undefined && data !== null && (typeof data !== 'object' || Array.isArray(data))) {
+      warnOnce('track-data', 'track(): data should be an object; other values are recorded under data.value');
+    }
+    const clean = safeData(data, { maxStringLength: run.config.maxStringLength });
+    if (clean.stage === undefined) {
+      // Inside a stage() span the event belongs to that stage, as span events do.
+      const active = trace.getActiveSpan();
+      const stage = active ? run.openSpans.get(active.spanContext().spanId)?.stage : undefined;
+      if (stage !== undefined) clean.stage = stage;
+    }
+    const parsed = parseEventType(type);
+    if (!parsed) {
+      run.record(type, normalized, clean);
+      return;
+    }
+    let tracked = trackedByRun.get(run);
+    if (!tracked) {
+      tracked = new TrackedSpans();
+      trackedByRun.set(run, tracked);
+    }
+    if (parsed.phase === 'start') {
+      const span = tracked.start(getAutopsyTracer(), parsed.kind, clean);
+      const ids = span.spanContext();
+      run.record(type, normalized, clean, undefined, { traceId: ids.traceId, spanId: ids.spanId });
+      return;
+    }
+    const span = tracked.take(parsed.kind, clean);
+    const ids = span?.spanContext();
+    run.record(type, normalized, clean, undefined, ids ? { traceId: ids.traceId, spanId: ids.spanId } : undefined);
+    if (span) {
+      if (parsed.phase === 'error') span.setStatus({ code: 2, message: typeof clean.error === 'string' ? clean.error : 'error' });
+      span.end();
+    }
+  } catch (error) {
+    reportError(error, 'track() failed');
+  }
+}
+
+/**
+ * `track(type, data, level = 'INFO')`: the original tracker's call, recorded in the run started by
+ * `init()`. Warns (once) and does nothing before init().
+ */
+export function track(type: string, data?: Record<string, unknown> | unknown, level: Level | Lowercase<Level> = 'INFO'): void {
+  const run = currentRun();
+  if (!run) {
+    warnOnce('track-no-init', 'track() was called before init(); call init({ outputDir }) first (the event was not recorded)');
+    return;
+  }
+  if (run.isFinished) {
+    warnOnce('track-after-shutdown', 'track() was called after shutdown(); the event was not recorded');
+    return;
+  }
+  trackIn(run, type, data, level);
+}

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  args?: string[];
+  /** Node flags before the script (e.g. ['--import', 'agent-autopsy/register']). */
+  nodeArgs?: string[];
+  /** Called with the child once it prints `line` on stdout (e.g. to send it a signal). */
+  onStdoutLine?: (line: string, child: import('node:child_process').ChildProcess) => void;
+  timeoutMs?: number;
+}
+
+/**
+ * Writes `source` to a temporary script inside the repository (so `agent-autopsy` resolves to the
+ * built package through its self-reference) and runs it with node.
+ */
+export function writeScript(source: string, extension: '.mjs' | '.cjs' = '.mjs'): string {
+  const dir = mkdtempSync(join(REPO_ROOT, 'test', '.tmp-'));
+  const path = join(dir, `script${extension}`);
+  writeFileSync(path, source);
+  return path;
+}
+
+export function runNode(scriptPath: string, options: RunOptions = {}): Promise<ChildResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), scriptPath, ...(options.args ?? [])], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let buffered = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      if (!options.onStdoutLine) return;
+      buffered += chunk;
+      let newline = buffered.indexOf('\n');
+      while (newline !== -1) {
+        options.onStdoutLine(buffered.slice(0, newline), child);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+      }
+    });
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child timed out after ${options.timeoutMs ?? 20_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+}
