@@ -38,7 +38,7 @@ export default defineConfig({
   dts: true,
   splitting: true,
   sourcemap: true,
-  clean: true,
+  clean: false, // several test processes may be reading dist/ while it is rebuilt
   target: 'node20',
   platform: 'node',
   shims: false,
