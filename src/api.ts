@@ -192,7 +192,7 @@ export function task<T>(...args: Args<Record<string, unknown>, T>): T {
 /** Runs an LLM call inside an llm span: `llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => …)`. */
 export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<LlmCallAttributes, T>(args);
-  const data: EventData = { ...attrs };
+  const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
   const operation = String(attrs.operation ?? 'chat');
   const attributes: Attributes = {
     ...baseAttributes('llm'),
@@ -212,7 +212,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
 /** Runs generated code inside a code_exec span: `codeExec({ language: 'python' }, async (exec) => …)`. */
 export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<CodeExecAttributes, T>(args);
-  const data: EventData = { ...attrs };
+  const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
   const attributes: Attributes = { ...baseAttributes('code_exec'), ...dataAttributes(data, ['language']) };
   if (attrs.language !== undefined) attributes[sc.ATTR_CODE_LANGUAGE] = String(attrs.language);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
@@ -226,7 +226,7 @@ export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
  */
 export function autofix<T>(...args: Args<AutofixAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<AutofixAttributes, T>(args);
-  const data: EventData = { ...attrs };
+  const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
   const attributes: Attributes = { ...baseAttributes('autofix'), ...dataAttributes(data, ['layer', 'type']) };
   if (attrs.layer !== undefined) attributes[sc.ATTR_AUTOFIX_LAYER] = String(attrs.layer);
   if (attrs.type !== undefined) attributes[sc.ATTR_AUTOFIX_TYPE] = String(attrs.type);
