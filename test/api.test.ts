@@ -1,0 +1,235 @@
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { autofix, codeExec, init, llmCall, shutdown, stage, task, track } from '../src/index';
+import type { TruthEvent } from '../src/types';
+import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
+
+const memory = new InMemorySpanExporter();
+
+beforeAll(async () => {
+  // The first init() of a process sets up tracing; the in-memory exporter sees every span from then on.
+  init({ outputDir: tempRunDir(), handleExit: false, spanProcessors: [new SimpleSpanProcessor(memory)] });
+  await shutdown();
+});
+
+afterEach(async () => {
+  await shutdown();
+  memory.reset();
+});
+
+async function record(body: () => Promise<void> | void): Promise<TruthEvent[]> {
+  const dir = tempRunDir();
+  init({ outputDir: dir, handleExit: false });
+  await body();
+  await shutdown();
+  return readTrackerDocument(dir).events;
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+describe('span wrappers', () => {
+  it('return the value of fn, sync and async', async () => {
+    await record(async () => {
+      expect(stage('s', () => 42)).toBe(42);
+      await expect(task('t', async () => 'done')).resolves.toBe('done');
+      expect(codeExec({ language: 'python' }, () => ({ ok: true }))).toEqual({ ok: true });
+    });
+  });
+
+  it('re-throw the very same error and record it on the span (ERROR status, exception event)', async () => {
+    const original = new TypeError('bad input');
+    let caught: unknown;
+    const events = await record(async () => {
+      try {
+        await stage('stage1', async () => task('parse', async () => Promise.reject(original)));
+      } catch (error) {
+        caught = error;
+      }
+    });
+    expect(caught).toBe(original);
+    const spans = memory.getFinishedSpans();
+    const taskSpan = spans.find((span) => span.name === 'task parse')!;
+    expect(taskSpan.status).toEqual({ code: 2, message: 'bad input' });
+    expect(taskSpan.events.map((event) => event.name)).toEqual(['exception']);
+    expect(taskSpan.attributes['error.type']).toBe('TypeError');
+    expect(events.map((event) => [event.type, event.level])).toEqual([
+      ['stage_start', 'INFO'],
+      ['task_start', 'INFO'],
+      ['task_error', 'ERROR'],
+      ['stage_error', 'ERROR'],
+    ]);
+    expect(events[2].data).toMatchObject({ task: 'parse', stage: 'stage1', error: 'bad input', error_type: 'TypeError' });
+  });
+
+  it('a synchronous throw ends the span too (no span left open)', async () => {
+    const events = await record(() => {
+      expect(() =>
+        stage('sync', () => {
+          throw new Error('sync failure');
+        }),
+      ).toThrow('sync failure');
+    });
+    expect(events.map((event) => event.type)).toEqual(['stage_start', 'stage_error']);
+    expect(memory.getFinishedSpans().map((span) => span.name)).toEqual(['stage sync']);
+  });
+
+  it('nest spans stage → task → llm/code_exec/autofix with parent links and seed event data', async () => {
+    const events = await record(async () => {
+      await stage('stage1', { name: 'Problem Analysis' }, async () => {
+        await task('data_processing', async () => {
+          await llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => {
+            call.setUsage({ inputTokens: 1500, outputTokens: 800 });
+          });
+          await codeExec({ language: 'python' }, async (exec) => {
+            exec.setResult({ exitCode: 0, command: 'python3 solve.py' });
+          });
+          await autofix({ layer: 1, type: 'syntax' }, async () => true);
+        });
+      });
+    });
+    const byName = new Map(memory.getFinishedSpans().map((span) => [span.name, span]));
+    const stageSpan = byName.get('stage stage1')!;
+    const taskSpan = byName.get('task data_processing')!;
+    expect(taskSpan.parentSpanContext?.spanId).toBe(stageSpan.spanContext().spanId);
+    for (const name of ['chat gpt-4o', 'code_exec python', 'autofix syntax']) {
+      expect(byName.get(name)!.parentSpanContext?.spanId).toBe(taskSpan.spanContext().spanId);
+    }
+    expect(byName.get('chat gpt-4o')!.attributes).toMatchObject({
+      'autopsy.kind': 'llm',
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.usage.input_tokens': 1500,
+      'gen_ai.usage.output_tokens': 800,
+    });
+    const data = (type: string) => {
+      const { duration: _duration, ...rest } = events.find((event) => event.type === type)!.data;
+      return rest;
+    };
+    expect(data('stage_start')).toEqual({ stage: 'stage1', name: 'Problem Analysis' });
+    expect(data('task_start')).toEqual({ task: 'data_processing', stage: 'stage1' });
+    expect(data('llm_call_start')).toEqual({ model: 'gpt-4o', provider: 'openai', stage: 'stage1' });
+    expect(data('llm_call_end')).toEqual({ model: 'gpt-4o', provider: 'openai', stage: 'stage1', input_tokens: 1500, output_tokens: 800, tokens_used: 2300 });
+    expect(data('code_exec_end')).toEqual({ language: 'python', stage: 'stage1', exit_code: 0, command: 'python3 solve.py' });
+    expect(data('autofix_end')).toEqual({ layer: 1, type: 'syntax', stage: 'stage1', success: true });
+    expect(data('stage_end')).toEqual({ stage: 'stage1', name: 'Problem Analysis' });
+    for (const event of events.filter((e) => e.type.endsWith('_end'))) expect(typeof event.data.duration).toBe('number');
+    // Span ids in the log link events to the trace.
+    const start = events.find((event) => event.type === 'task_start')!;
+    expect(start.span_id).toBe(taskSpan.spanContext().spanId);
+    expect(start.parent_span_id).toBe(stageSpan.spanContext().spanId);
+    expect(start.trace_id).toBe(stageSpan.spanContext().traceId);
+  });
+
+  it('an explicit data.stage wins over the enclosing stage', async () => {
+    const events = await record(async () => {
+      await stage('outer', async () => {
+        await task('t', { stage: 'elsewhere' }, async () => undefined);
+      });
+    });
+    expect(events.find((event) => event.type === 'task_start')!.data.stage).toBe('elsewhere');
+  });
+
+  it('autofix: returning false or throwing is a failed fix, anything else a success', async () => {
+    const events = await record(async () => {
+      await autofix({ layer: 1, type: 'syntax' }, async () => false);
+      await autofix({ layer: 2, type: 'syntax' }, () => undefined);
+      await expect(autofix({ layer: 3, type: 'syntax' }, async () => {
+        throw new Error('no luck');
+      })).rejects.toThrow('no luck');
+    });
+    const ends = events.filter((event) => event.type !== 'autofix_start');
+    expect(ends.map((event) => [event.type, event.level, event.data.success])).toEqual([
+      ['autofix_end', 'WARNING', false],
+      ['autofix_end', 'INFO', true],
+      ['autofix_error', 'ERROR', false],
+    ]);
+  });
+});
+
+describe('context propagation', () => {
+  it('parallel llmCalls in concurrent stages are attributed to their own stage', async () => {
+    const events = await record(async () => {
+      const work = (stageId: string, delays: number[]) =>
+        stage(stageId, async () =>
+          Promise.all(
+            delays.map((delay, i) =>
+              llmCall({ model: `m-${stageId}-${i}` }, async (call) => {
+                await sleep(delay);
+                if (i === 1) throw Object.assign(new Error(`429 from ${stageId}`), { status: 429 });
+                call.setUsage({ inputTokens: delay, outputTokens: 1 });
+              }).catch(() => undefined),
+            ),
+          ),
+        );
+      await Promise.all([work('A', [30, 5, 15]), work('B', [10, 25, 1])]);
+    });
+    const llmEvents = events.filter((event) => event.type.startsWith('llm_call'));
+    expect(llmEvents).toHaveLength(12);
+    for (const event of llmEvents) {
+      const model = String(event.data.model);
+      expect(event.data.stage).toBe(model.split('-')[1]);
+    }
+    const failures = events.filter((event) => event.type === 'llm_call_error');
+    expect(failures.map((event) => [event.data.stage, event.data.error, event.data.http_status]).sort()).toEqual([
+      ['A', '429 from A', 429],
+      ['B', '429 from B', 429],
+    ]);
+    // Each llm span is a child of its own stage span.
+    const spans = memory.getFinishedSpans();
+    const stageIds = new Map(spans.filter((s) => s.name.startsWith('stage ')).map((s) => [s.spanContext().spanId, s.name.slice(6)]));
+    for (const span of spans.filter((s) => s.attributes['autopsy.kind'] === 'llm')) {
+      expect(stageIds.get(span.parentSpanContext!.spanId)).toBe(String(span.attributes['gen_ai.request.model']).split('-')[1]);
+    }
+  });
+
+  it('track() inside a stage() inherits its stage', async () => {
+    const events = await record(async () => {
+      await stage('stage7', async () => {
+        await sleep(1);
+        track('checkpoint_save', { file: 'a.json' });
+      });
+      track('checkpoint_load', { file: 'a.json' });
+    });
+    expect(events.find((event) => event.type === 'checkpoint_save')!.data).toEqual({ file: 'a.json', stage: 'stage7' });
+    expect(events.find((event) => event.type === 'checkpoint_load')!.data).toEqual({ file: 'a.json' });
+  });
+});
+
+describe('track() pairing', () => {
+  it('writes each call verbatim and pairs *_start/*_end/*_error into spans', async () => {
+    const events = await record(() => {
+      track('stage_start', { stage: 'stage1', name: 'Problem Analysis' });
+      track('llm_call_start', { model: 'gpt-4o', prompt_length: 1500, stage: 'stage1' });
+      track('llm_call_error', { model: 'gpt-4o', error: 'Rate limit exceeded', stage: 'stage1' }, 'ERROR');
+      track('task_start', { task: 'writing' });
+      track('task_end', { task: 'writing' });
+      track('stage_end', { stage: 'stage1', duration: 5.0 });
+    });
+    expect(events.map((event) => [event.type, event.level, event.data])).toEqual([
+      ['stage_start', 'INFO', { stage: 'stage1', name: 'Problem Analysis' }],
+      ['llm_call_start', 'INFO', { model: 'gpt-4o', prompt_length: 1500, stage: 'stage1' }],
+      ['llm_call_error', 'ERROR', { model: 'gpt-4o', error: 'Rate limit exceeded', stage: 'stage1' }],
+      ['task_start', 'INFO', { task: 'writing' }],
+      ['task_end', 'INFO', { task: 'writing' }],
+      ['stage_end', 'INFO', { stage: 'stage1', duration: 5 }],
+    ]);
+    const spans = memory.getFinishedSpans();
+    expect(spans.map((span) => span.name).sort()).toEqual(['chat gpt-4o', 'stage stage1', 'task writing']);
+    const stageSpan = spans.find((span) => span.name === 'stage stage1')!;
+    for (const child of spans.filter((span) => span !== stageSpan)) {
+      expect(child.parentSpanContext?.spanId).toBe(stageSpan.spanContext().spanId);
+    }
+    expect(spans.find((span) => span.name === 'chat gpt-4o')!.status).toEqual({ code: 2, message: 'Rate limit exceeded' });
+    // The start and end events carry the span's id.
+    expect(events[1].span_id).toBe(spans.find((span) => span.name === 'chat gpt-4o')!.spanContext().spanId);
+    expect(events[2].span_id).toBe(events[1].span_id);
+  });
+
+  it('spans of the API are not written twice and no span stays active after the call', async () => {
+    await record(async () => {
+      await stage('x', async () => undefined);
+      expect(trace.getActiveSpan()).toBeUndefined();
+    });
+  });
+});

@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
+import { logPath, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+
+// The package as users consume it: the built dist/ through package.json "exports", from ESM and
+// CommonJS, with a normal end of the process (no shutdown()) writing the full set of files.
+
+const scripts: string[] = [];
+afterAll(() => {
+  for (const script of scripts) rmSync(dirname(script), { recursive: true, force: true });
+});
+
+function script(source: string, extension: '.mjs' | '.cjs'): string {
+  const path = writeScript(source, extension);
+  scripts.push(path);
+  return path;
+}
+
+const FILES = ['execution_tracker.json', 'execution_tracker_readable.txt', 'autofix_log.json', 'latent_analysis_report.json', 'autopsy.md', 'autopsy.html'];
+
+describe('ESM and CommonJS consumers', () => {
+  it('ESM import: named exports work and a normal end of the process writes every file', async () => {
+    const dir = tempRunDir();
+    const path = script(
+      `import { init, stage, llmCall, autofix, track, EventTypes } from 'agent-autopsy';
+       init({ outputDir: ${JSON.stringify(dir)} });
+       await stage('stage1', { name: 'Problem Analysis' }, async () => {
+         for (let i = 0; i < 4; i++) {
+           await llmCall({ model: 'gpt-4o' }, async () => { throw new Error('Rate limit exceeded'); }).catch(() => {});
+         }
+         await autofix({ layer: 1, type: 'syntax' }, () => true);
+       });
+       track(EventTypes.CHECKPOINT_SAVE, { stage: 'stage1' });
+       console.log('done');`,
+      '.mjs',
+    );
+    const result = await runNode(path);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('done\n');
+    for (const file of FILES) expect(existsSync(logPath(dir, file)), file).toBe(true);
+    const doc = readTrackerDocument(dir);
+    expect(doc.total_events).toBe(13);
+    const report = readReport(dir);
+    expect(report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
+    expect(report.failure_analysis.failure_patterns.map((p) => p.pattern)).toEqual(['frequent_llm_errors', 'stage_specific_failures']);
+    expect(report.autofix_statistics.successful_fixes).toBe(1);
+  });
+
+  it('CommonJS require: the same API and the same files', async () => {
+    const dir = tempRunDir();
+    const path = script(
+      `const { init, task, codeExec, track } = require('agent-autopsy');
+       init({ outputDir: ${JSON.stringify(dir)}, locale: 'zh-CN' });
+       task('data_processing', () => codeExec({ language: 'python' }, () => 'ran'));
+       track('syntax_error', { stage: 'stage3', error: 'SyntaxError' }, 'ERROR');
+       track('syntax_error', { stage: 'stage3', error: 'SyntaxError' }, 'ERROR');
+       track('syntax_error', { stage: 'stage3', error: 'SyntaxError' }, 'ERROR');`,
+      '.cjs',
+    );
+    const result = await runNode(path);
+    expect(result.code).toBe(0);
+    for (const file of FILES) expect(existsSync(logPath(dir, file)), file).toBe(true);
+    const report = readReport(dir);
+    expect(report.run.locale).toBe('zh-CN');
+    expect(report.fix_suggestions).toEqual([expect.objectContaining({ priority: 'P1', category: 'code_generation', suggestion: '加强语法修复器' })]);
+    expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual([
+      'task_start',
+      'code_exec_start',
+      'code_exec_end',
+      'task_end',
+      'syntax_error',
+      'syntax_error',
+      'syntax_error',
+    ]);
+  });
+
+  it('require() and import() in one process share a single instance', async () => {
+    const path = script(
+      `const cjs = require('agent-autopsy');
+       import('agent-autopsy').then((esm) => {
+         console.log(JSON.stringify({ same: esm.init === cjs.init && esm.track === cjs.track, names: Object.keys(esm).includes('LatentReporter') }));
+       });`,
+      '.cjs',
+    );
+    const result = await runNode(path);
+    expect(JSON.parse(result.stdout)).toEqual({ same: true, names: true });
+  });
+
+  it('the analyzers and exporters entry points load both ways', async () => {
+    const esm = script(
+      `import { RunAnalyzer } from 'agent-autopsy/analyzers'; import { pythonRepr } from 'agent-autopsy/exporters';
+       console.log(pythonRepr({ ok: true, n: null }), typeof new RunAnalyzer().buildReport);`,
+      '.mjs',
+    );
+    const cjs = script(
+      `const { RunAnalyzer } = require('agent-autopsy/analyzers'); const { pythonRepr } = require('agent-autopsy/exporters');
+       console.log(pythonRepr({ ok: true, n: null }), typeof new RunAnalyzer().buildReport);`,
+      '.cjs',
+    );
+    for (const path of [esm, cjs]) {
+      const result = await runNode(path);
+      expect(result.stdout).toBe("{'ok': True, 'n': None} function\n");
+    }
+  });
+
+  it('TypeScript apps type-check against the published declarations (ESM and CJS)', () => {
+    const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const out = execFileSync(process.execPath, [tsc, '-p', join(REPO_ROOT, 'test', 'fixtures', 'types')], { encoding: 'utf8' });
+    expect(out).toBe('');
+  });
+});
