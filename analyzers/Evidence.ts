@@ -1,3 +1,4 @@
+import { redactString } from '../src/redact';
 import type { TruthEvent } from '../src/types';
 import type { DiagnosisEvidence } from './reportTypes';
 
@@ -5,7 +6,10 @@ const MAX_EXAMPLES = 3;
 const MAX_SPAN_IDS = 10;
 const MAX_EXAMPLE_LENGTH = 300;
 
-/** Evidence for one diagnosis, bounded: a count, first/last time, a few examples and span ids. */
+/**
+ * Evidence for one diagnosis, bounded whatever the run's length: a count, first/last time, a few
+ * distinct examples (secrets redacted) and span ids.
+ */
 export class Evidence {
   count = 0;
   first: string | null = null;
@@ -14,34 +18,32 @@ export class Evidence {
   readonly spanIds: string[] = [];
 
   add(event: TruthEvent, example?: string): void {
-    this.count++;
-    if (this.first === null) this.first = event.timestamp;
-    this.last = event.timestamp;
-    if (example && this.examples.length < MAX_EXAMPLES) {
-      const text = example.length > MAX_EXAMPLE_LENGTH ? `${example.slice(0, MAX_EXAMPLE_LENGTH)}…` : example;
-      if (!this.examples.includes(text)) this.examples.push(text);
+    this.note(event.timestamp, example, event.span_id);
+  }
+
+  /** Counts `times` occurrences at `timestamp` (the first of them, when several). */
+  note(timestamp: string | null | undefined, example?: string, spanId?: string, times = 1): void {
+    this.count += times;
+    if (timestamp) {
+      if (this.first === null || timestamp < this.first) this.first = timestamp;
+      if (this.last === null || timestamp > this.last) this.last = timestamp;
     }
-    if (event.span_id && this.spanIds.length < MAX_SPAN_IDS && !this.spanIds.includes(event.span_id)) {
-      this.spanIds.push(event.span_id);
-    }
+    if (example) this.addExample(example);
+    if (spanId) this.addSpanId(spanId);
+  }
+
+  addExample(example: string): void {
+    if (this.examples.length >= MAX_EXAMPLES) return;
+    const clean = redactString(example);
+    const text = clean.length > MAX_EXAMPLE_LENGTH ? `${clean.slice(0, MAX_EXAMPLE_LENGTH)}…` : clean;
+    if (!this.examples.includes(text)) this.examples.push(text);
+  }
+
+  addSpanId(spanId: string): void {
+    if (this.spanIds.length < MAX_SPAN_IDS && !this.spanIds.includes(spanId)) this.spanIds.push(spanId);
   }
 
   toJSON(): DiagnosisEvidence {
     return { count: this.count, first: this.first, last: this.last, examples: [...this.examples], span_ids: [...this.spanIds] };
-  }
-}
-
-/** The text of an event's error, for matching and examples. */
-export function eventErrorText(event: TruthEvent): string {
-  const error = event.data?.error;
-  if (error === undefined || error === null) return '';
-  if (typeof error === 'string') return error;
-  if (typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
-    return (error as { message: string }).message;
-  }
-  try {
-    return JSON.stringify(error);
-  } catch {
-    return String(error);
   }
 }

@@ -1,66 +1,156 @@
-import type { TruthEvent } from '../src/types';
-import type { DiagnosisContext, DiagnosisEngine, DiagnosisRule } from './diagnosisTypes';
-import { Evidence, eventErrorText } from './Evidence';
+import type { Level, Locale, TruthEvent } from '../src/types';
+import { BUILT_IN_DIAGNOSIS_IDS, type DiagnosisContext, type DiagnosisEngine, type DiagnosisRule, type LocalizedText } from './diagnosisTypes';
+import { setExplains } from './causalRanking';
+import { errorFactsOf, errorSearchText, eventErrorText, eventExample, isErrorEvent } from './eventErrors';
+import { Evidence } from './Evidence';
+import { normalizeLocale } from './messages';
 import type { Diagnosis } from './reportTypes';
+import { PropagationTracker } from './rootCause';
 
-/** Evaluates user-registered rules (see DiagnosisRule) over the event stream. */
+const SEVERITIES: ReadonlySet<string> = new Set(['critical', 'high', 'medium', 'low']);
+const LEVELS: ReadonlySet<string> = new Set(['INFO', 'WARNING', 'ERROR']);
+const BUILT_IN: ReadonlySet<string> = new Set(BUILT_IN_DIAGNOSIS_IDS);
+
+/**
+ * Evaluates user-registered rules (see DiagnosisRule) over the event stream. Like the built-in
+ * rules, an error that travels up through parent spans counts once, at its origin.
+ */
 export class CustomRuleEngine implements DiagnosisEngine {
   private readonly evidence: Evidence[];
+  private readonly tracker = new PropagationTracker();
 
   constructor(private readonly rules: readonly DiagnosisRule[]) {
-    for (const rule of rules) validateRule(rule);
+    validateRules(rules);
     this.evidence = rules.map(() => new Evidence());
   }
 
   observe(event: TruthEvent): void {
+    let propagated = false;
+    if (isErrorEvent(event)) propagated = this.tracker.observeError(event, eventErrorText(event)) !== undefined;
+    else if (event.type.endsWith('_end') || event.type.endsWith('_unfinished')) this.tracker.observeEnd(event);
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i];
+      if (propagated && !rule.countPropagated) continue;
       let matched = false;
       try {
-        matched = rule.match instanceof RegExp ? testRegExp(rule.match, event) : rule.match(event) === true;
+        matched = ruleMatches(rule, event);
       } catch {
         matched = false; // a user's predicate must not break the report
       }
-      if (matched) this.evidence[i].add(event, eventErrorText(event) || event.type);
+      if (matched) this.evidence[i].add(event, eventExample(event));
     }
   }
 
-  diagnose(_context: DiagnosisContext): Diagnosis[] {
+  diagnose(context: DiagnosisContext): Diagnosis[] {
+    const locale = normalizeLocale(context.locale);
     const found: Diagnosis[] = [];
     this.rules.forEach((rule, i) => {
       const evidence = this.evidence[i];
       if (evidence.count < (rule.minCount ?? 1)) return;
-      found.push({
+      const diagnosis: Diagnosis = {
         id: rule.id,
         severity: rule.severity ?? 'medium',
         confidence: rule.confidence ?? 0.6,
-        title: rule.title,
+        title: localized(rule.title, locale),
         evidence: evidence.toJSON(),
-        suggestion: rule.suggestion,
-      });
+        suggestion: localized(rule.suggestion, locale),
+      };
+      if (rule.explains) setExplains(diagnosis, rule.explains);
+      found.push(diagnosis);
     });
     return found;
   }
 }
 
-function testRegExp(pattern: RegExp, event: TruthEvent): boolean {
-  pattern.lastIndex = 0;
-  if (pattern.test(event.type)) return true;
-  const text = eventErrorText(event);
-  pattern.lastIndex = 0;
-  return text !== '' && pattern.test(text);
+function localized(text: LocalizedText, locale: Locale): string {
+  if (typeof text === 'string') return text;
+  return text[locale] ?? text.en ?? Object.values(text).find((value) => typeof value === 'string') ?? '';
+}
+
+/** True when every condition the rule gives holds for `event`. */
+export function ruleMatches(rule: DiagnosisRule, event: TruthEvent): boolean {
+  if (rule.eventType !== undefined && !typeMatches(rule.eventType, event.type)) return false;
+  if (rule.level !== undefined && !(typeof rule.level === 'string' ? rule.level === event.level : rule.level.includes(event.level))) return false;
+  if (rule.error !== undefined) {
+    const text = errorSearchText(errorFactsOf(event));
+    if (text === '') return false;
+    if (typeof rule.error === 'string' ? !text.toLowerCase().includes(rule.error.toLowerCase()) : !testRegExp(rule.error, text)) return false;
+  }
+  if (rule.match !== undefined) {
+    if (rule.match instanceof RegExp) {
+      if (!testRegExp(rule.match, event.type) && !testRegExp(rule.match, eventErrorText(event))) return false;
+    } else if (rule.match(event) !== true) return false;
+  }
+  return true;
+}
+
+function typeMatches(pattern: NonNullable<DiagnosisRule['eventType']>, type: string): boolean {
+  if (typeof pattern === 'string') return pattern === type;
+  if (pattern instanceof RegExp) return testRegExp(pattern, type);
+  return pattern.includes(type);
+}
+
+function testRegExp(pattern: RegExp, text: string): boolean {
+  if (text === '') return false;
+  pattern.lastIndex = 0; // a /g or /y pattern keeps state between calls
+  return pattern.test(text);
+}
+
+function isText(value: unknown): boolean {
+  if (typeof value === 'string') return true;
+  return !!value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).length > 0 && Object.values(value).every((entry) => typeof entry === 'string');
 }
 
 /** Throws a TypeError naming what is wrong: rules are registered at setup, where a clear error helps. */
 export function validateRule(rule: DiagnosisRule): void {
   if (!rule || typeof rule !== 'object') throw new TypeError('agent-autopsy: a diagnosis rule must be an object');
+  const name = JSON.stringify(rule.id);
   if (typeof rule.id !== 'string' || !/^[a-z0-9_.-]+$/i.test(rule.id)) {
-    throw new TypeError(`agent-autopsy: diagnosis rule id must be a non-empty identifier, got ${JSON.stringify(rule.id)}`);
+    throw new TypeError(`agent-autopsy: diagnosis rule id must be a non-empty identifier (letters, digits, _ . -), got ${name}`);
   }
-  if (typeof rule.title !== 'string' || typeof rule.suggestion !== 'string') {
-    throw new TypeError(`agent-autopsy: diagnosis rule "${rule.id}" needs a title and a suggestion (strings)`);
+  if (BUILT_IN.has(rule.id)) {
+    throw new TypeError(`agent-autopsy: diagnosis rule id ${name} is a built-in id; choose another id and list ${name} in explains to replace it`);
   }
-  if (!(rule.match instanceof RegExp) && typeof rule.match !== 'function') {
-    throw new TypeError(`agent-autopsy: diagnosis rule "${rule.id}" needs match: a RegExp or (event) => boolean`);
+  if (!isText(rule.title) || !isText(rule.suggestion)) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name} needs a title and a suggestion (strings, or { en, 'zh-CN' } objects of strings)`);
+  }
+  if (rule.match === undefined && rule.eventType === undefined && rule.error === undefined) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name} needs at least one of match, eventType or error`);
+  }
+  if (rule.match !== undefined && !(rule.match instanceof RegExp) && typeof rule.match !== 'function') {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: match must be a RegExp or (event) => boolean`);
+  }
+  const eventType = rule.eventType;
+  if (eventType !== undefined && typeof eventType !== 'string' && !(eventType instanceof RegExp) && !(Array.isArray(eventType) && eventType.every((type) => typeof type === 'string'))) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: eventType must be a string, an array of strings or a RegExp`);
+  }
+  if (rule.error !== undefined && typeof rule.error !== 'string' && !(rule.error instanceof RegExp)) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: error must be a RegExp or a string`);
+  }
+  const levels: readonly unknown[] | undefined = rule.level === undefined ? undefined : Array.isArray(rule.level) ? rule.level : [rule.level];
+  if (levels && !levels.every((level) => LEVELS.has(level as Level))) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: level must be INFO, WARNING or ERROR (or a list of them)`);
+  }
+  if (rule.severity !== undefined && !SEVERITIES.has(rule.severity)) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: severity must be critical, high, medium or low`);
+  }
+  if (rule.minCount !== undefined && !(Number.isInteger(rule.minCount) && rule.minCount >= 1)) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: minCount must be a whole number of at least 1`);
+  }
+  if (rule.confidence !== undefined && !(typeof rule.confidence === 'number' && rule.confidence >= 0 && rule.confidence <= 1)) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: confidence must be a number from 0 to 1`);
+  }
+  if (rule.explains !== undefined && !(Array.isArray(rule.explains) && rule.explains.every((id) => typeof id === 'string'))) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: explains must be an array of diagnosis ids`);
+  }
+}
+
+/** Validates each rule and that no two share an id. */
+export function validateRules(rules: readonly DiagnosisRule[]): void {
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    validateRule(rule);
+    if (seen.has(rule.id)) throw new TypeError(`agent-autopsy: two diagnosis rules share the id ${JSON.stringify(rule.id)}`);
+    seen.add(rule.id);
   }
 }

@@ -1,28 +1,417 @@
 import type { TruthEvent } from '../src/types';
-import type { DiagnosisContext, DiagnosisEngine } from './diagnosisTypes';
-import type { Diagnosis } from './reportTypes';
+import { layerKey } from './autofixStats';
+import { rankDiagnoses, setCauses, severityRank } from './causalRanking';
+import type { BuiltInDiagnosisId, DiagnosisContext, DiagnosisEngine, ErrorClassId } from './diagnosisTypes';
+import { classifyError, contextLimits, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
+import { errorFactsOf, errorSearchText, errorSummary, eventExample, isErrorEvent, type ErrorFacts } from './eventErrors';
+import { Evidence } from './Evidence';
+import { stageKey } from './FailureAggregate';
+import type { DiagnosisTexts } from './messages';
+import type { Diagnosis, ExitInfo, UnfinishedSpan } from './reportTypes';
+import { RetryStormDetector } from './RetryStormDetector';
+import { PropagationTracker, type ErrorOrigin } from './rootCause';
 
-// Built-in root-cause rules (rate_limited, auth_failure, … crash). See issue #6; the engine is
-// filled in there. Until then the built-in engine reports nothing and only user rules run.
-class BuiltInDiagnoses implements DiagnosisEngine {
-  observe(_event: TruthEvent): void {}
-  diagnose(_context: DiagnosisContext): Diagnosis[] {
-    return [];
+export { rankDiagnoses } from './causalRanking';
+
+/**
+ * The built-in root-cause rules. Each error event is classified once, at its origin (see
+ * rootCause.ts); the rest is judged when the report is built, from what the stream left behind
+ * and from how the process ended. Memory grows with distinct stages, models and open spans, never
+ * with the number of events.
+ *
+ * Thresholds:
+ * - stage_hang: a stage still open when the process ended. Confident (0.9) when its last event was
+ *   HANG_IDLE_SECONDS or more before the end; after a crash only such a long-idle stage counts
+ *   (a crash interrupts stages that were busy, it does not hang them).
+ * - slow_stage: a finished stage that took at least SLOW_STAGE_RATIO times the median duration of
+ *   the other stages and at least SLOW_STAGE_MIN_SECONDS more than it (at least two stages).
+ * - autofix_ineffective: at least AUTOFIX_MIN_FAILURES failed repair attempts, and more failures
+ *   than successes (the seed's P2 condition).
+ * - retry_storm: see RetryStormDetector (4 failures in a row of one stage and model).
+ */
+export const HANG_IDLE_SECONDS = 30;
+export const SLOW_STAGE_RATIO = 5;
+export const SLOW_STAGE_MIN_SECONDS = 2;
+export const AUTOFIX_MIN_FAILURES = 2;
+
+type Severity = Diagnosis['severity'];
+
+interface ClassState {
+  evidence: Evidence;
+  strength: number;
+  /** code_syntax_errors: a failure reported both as code_exec_error and as the seed's syntax_error counts once. */
+  fromSyntaxEvents: number;
+  retryAfter?: number;
+  quota: boolean;
+  contextLimit?: number;
+  contextRequested?: number;
+}
+
+interface CrashSeen {
+  type: 'uncaught_exception' | 'unhandled_rejection';
+  timestamp: string;
+  message: string;
+  errorType?: string;
+  /** The diagnosis of the error that crashed the process (where it started, or the crash's own). */
+  cause?: ErrorClassId;
+  spanId?: string;
+}
+
+interface Found {
+  diagnosis: Diagnosis;
+  causes: Set<string>;
+}
+
+const LLM_CAUSES_OF_SLOWNESS: readonly ErrorClassId[] = ['rate_limited', 'llm_timeout', 'llm_server_error', 'context_length_exceeded'];
+const CRASH_REASONS = new Set<ExitInfo['reason']>(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
+
+function classSeverity(id: ErrorClassId, count: number): Severity {
+  switch (id) {
+    case 'auth_failure':
+      return 'critical';
+    case 'rate_limited':
+    case 'llm_timeout':
+    case 'context_length_exceeded':
+      return 'high';
+    case 'code_syntax_errors':
+      return count > 2 ? 'high' : 'medium';
+    default:
+      return count >= 3 ? 'high' : 'medium';
   }
 }
 
-export function builtInDiagnosisEngine(): DiagnosisEngine {
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** 2.5 → "2.5", 20 → "20", 0.0042 → "0" (two decimals at most). */
+function seconds(value: number): string {
+  return String(Math.round(value * 100) / 100);
+}
+
+class BuiltInDiagnoses implements DiagnosisEngine {
+  private readonly tracker = new PropagationTracker();
+  private readonly storms = new RetryStormDetector();
+  private readonly classes = new Map<ErrorClassId, ClassState>();
+  /** Stage → the diagnoses whose origin errors happened in it. */
+  private readonly stageClasses = new Map<string, Set<ErrorClassId>>();
+  /** Stage → epoch ms of its last event (ends written at exit for open spans excluded). */
+  private readonly stageActivity = new Map<string, number>();
+  private readonly stageSpans = new Map<string, string>();
+  private readonly autofix = {
+    failed: 0,
+    succeeded: 0,
+    evidence: new Evidence(),
+    failedLayers: new Map<string, number>(),
+    causes: new Set<ErrorClassId>(),
+    stages: new Set<string>(),
+  };
+  private crash: CrashSeen | undefined;
+  private signal: { signal: string; timestamp: string } | undefined;
+  private lastOrigin: ErrorOrigin | undefined;
+  private lastTimestamp: string | null = null;
+
+  observe(event: TruthEvent): void {
+    const type = event.type;
+    const data = event.data ?? {};
+    const stage = stageKey(data);
+    if (!type.endsWith('_unfinished') && event.timestamp) {
+      this.lastTimestamp = event.timestamp;
+      const ms = Date.parse(event.timestamp);
+      if (Number.isFinite(ms)) this.stageActivity.set(stage, ms);
+    }
+    if (type === 'stage_start' && event.span_id) this.stageSpans.set(stage, event.span_id);
+    if (type === 'signal_received') this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
+    if (type === 'llm_call_end') this.storms.success(event);
+    if (!isErrorEvent(event)) {
+      const below = type.endsWith('_end') || type.endsWith('_unfinished') ? this.tracker.observeEnd(event) : [];
+      if (type === 'autofix_end') this.autofixOutcome(event, data.success !== false, below);
+      return;
+    }
+    const facts = errorFactsOf(event);
+    const classification = classifyError(facts);
+    const origin = this.tracker.observeError(event, facts.message, classification?.id);
+    if (type === 'uncaught_exception' || type === 'unhandled_rejection') {
+      if (!origin && classification) this.addToClass(classification, event, facts);
+      this.crash = {
+        type,
+        timestamp: event.timestamp,
+        message: facts.message,
+        errorType: facts.errorType,
+        cause: origin ? origin.id : classification?.id,
+        spanId: origin?.spanId,
+      };
+      return;
+    }
+    if (type === 'autofix_error') this.autofixOutcome(event, false, origin ? [origin] : [], classification);
+    if (origin) return; // a symptom: its origin was counted already
+    this.lastOrigin = { key: facts.message, message: facts.message, id: classification?.id, spanId: event.span_id, timestamp: event.timestamp, stage, type };
+    if (type === 'llm_call_error') this.storms.failure(event, classification?.id);
+    if (classification) this.addToClass(classification, event, facts);
+  }
+
+  private addToClass(classification: ErrorClassification, event: TruthEvent, facts: ErrorFacts): void {
+    const id = classification.id;
+    let state = this.classes.get(id);
+    if (!state) {
+      state = { evidence: new Evidence(), strength: 0, fromSyntaxEvents: 0, quota: false };
+      this.classes.set(id, state);
+    }
+    state.evidence.add(event, eventExample(event, facts));
+    state.strength = Math.max(state.strength, classification.strength);
+    if (event.type === 'syntax_error') state.fromSyntaxEvents++;
+    const text = errorSearchText(facts);
+    if (id === 'rate_limited') {
+      const wait = retryAfterSeconds(text, event.data);
+      if (wait !== undefined) state.retryAfter = Math.max(state.retryAfter ?? 0, wait);
+      if (/quota/i.test(text)) state.quota = true;
+    } else if (id === 'context_length_exceeded') {
+      const { limit, requested } = contextLimits(text);
+      if (limit !== undefined) state.contextLimit = limit;
+      if (requested !== undefined) state.contextRequested = Math.max(state.contextRequested ?? 0, requested);
+    }
+    const stage = stageKey(event.data);
+    let ids = this.stageClasses.get(stage);
+    if (!ids) {
+      ids = new Set();
+      this.stageClasses.set(stage, ids);
+    }
+    ids.add(id);
+  }
+
+  private autofixOutcome(event: TruthEvent, success: boolean, below: ErrorOrigin[], own?: ErrorClassification): void {
+    if (success) {
+      this.autofix.succeeded++;
+      return;
+    }
+    const data = event.data ?? {};
+    this.autofix.failed++;
+    this.autofix.stages.add(stageKey(data));
+    const layer = layerKey(data.layer);
+    if (layer) this.autofix.failedLayers.set(layer, (this.autofix.failedLayers.get(layer) ?? 0) + 1);
+    for (const origin of below) if (origin.id) this.autofix.causes.add(origin.id);
+    if (own && below.length === 0) this.autofix.causes.add(own.id);
+    const what = [data.layer !== undefined ? `layer ${String(data.layer)}` : '', data.type !== undefined ? String(data.type) : ''].filter(Boolean).join(' ');
+    const example = event.type === 'autofix_error' ? eventExample(event) : `${event.type} (${stageKey(data)}): ${what ? `${what} ` : ''}success=false`;
+    this.autofix.evidence.add(event, example);
+  }
+
+  diagnose(context: DiagnosisContext): Diagnosis[] {
+    const texts = context.messages.diagnoses;
+    const found = new Map<string, Found>();
+    const add = (id: BuiltInDiagnosisId, severity: Severity, confidence: number, evidence: ReturnType<Evidence['toJSON']>, suggestion: string, causes: Iterable<string> = []) => {
+      found.set(id, {
+        diagnosis: { id, severity, confidence: round2(Math.min(0.99, confidence)), title: texts.titles[id], evidence, suggestion },
+        causes: new Set(causes),
+      });
+    };
+    for (const [id, state] of this.classes) {
+      const evidence = state.evidence.toJSON();
+      if (id === 'code_syntax_errors') evidence.count = Math.max(state.fromSyntaxEvents, evidence.count - state.fromSyntaxEvents);
+      add(id, classSeverity(id, evidence.count), state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts));
+    }
+    this.diagnoseRetryStorm(add, texts);
+    this.diagnoseAutofix(context, add, texts);
+    const exit = this.effectiveExit(context.exit);
+    this.diagnoseStageHang(context, exit, add, texts);
+    this.diagnoseSlowStage(context, add, texts);
+    this.diagnoseCrash(context, exit, found, add, texts);
+    return linkCauses(found, texts);
+  }
+
+  private classSuggestion(id: ErrorClassId, state: ClassState, texts: DiagnosisTexts): string {
+    let suggestion = texts.suggestions[id];
+    if (state.retryAfter !== undefined) suggestion += texts.retryAfter(seconds(state.retryAfter));
+    if (state.quota) suggestion += texts.quota;
+    if (state.contextLimit !== undefined) suggestion += texts.contextLimit(state.contextLimit, state.contextRequested);
+    return suggestion;
+  }
+
+  private diagnoseRetryStorm(add: AddFn, texts: DiagnosisTexts): void {
+    const storms = this.storms.storms;
+    if (storms.storms === 0) return;
+    const evidence = storms.evidence.toJSON();
+    const longest = storms.longest!;
+    evidence.examples.unshift(texts.retryStorm(longest.failures, longest.stage, longest.model, seconds(longest.seconds)));
+    // The storm's errors say what it is a symptom of: the causes behind at least a third of them.
+    const total = [...storms.causes.values()].reduce((sum, n) => sum + n, 0);
+    const causes = [...storms.causes].filter(([, n]) => n * 3 >= total).map(([id]) => id);
+    add('retry_storm', 'high', longest.failures >= 6 ? 0.9 : 0.8, evidence, texts.suggestions.retry_storm, causes);
+  }
+
+  private diagnoseAutofix(context: DiagnosisContext, add: AddFn, texts: DiagnosisTexts): void {
+    const stats = context.autofix;
+    const fromLog = stats.total_attempts > 0;
+    const failed = fromLog ? stats.failed_fixes : this.autofix.failed;
+    const succeeded = fromLog ? stats.successful_fixes : this.autofix.succeeded;
+    if (failed < AUTOFIX_MIN_FAILURES || failed <= succeeded) return;
+    const evidence = this.autofix.evidence.toJSON();
+    evidence.count = failed;
+    const layers = [...this.autofix.failedLayers].map(([layer, n]) => `${layer} ×${n}`).join(', ');
+    evidence.examples.unshift(texts.autofixFailed(failed, fromLog ? stats.total_attempts : failed + succeeded, layers));
+    evidence.examples.splice(3);
+    const causes = new Set<string>(this.autofix.causes);
+    // Repairs of generated code that keep failing are a symptom of that code's errors.
+    for (const stage of this.autofix.stages) {
+      for (const id of this.stageClasses.get(stage) ?? []) if (id === 'code_syntax_errors' || id === 'code_runtime_errors') causes.add(id);
+    }
+    const severity: Severity = succeeded === 0 && failed >= 3 ? 'high' : 'medium';
+    add('autofix_ineffective', severity, 0.6 + 0.1 * Math.min(3, failed - succeeded), evidence, texts.suggestions.autofix_ineffective, causes);
+  }
+
+  /** How the run ended; a log without the exit details still shows a crash or a signal in its events. */
+  private effectiveExit(exit: ExitInfo): ExitInfo {
+    if (exit.reason !== 'unknown') return exit;
+    if (this.crash) {
+      const error = { type: this.crash.errorType ?? 'Error', message: this.crash.message };
+      return { reason: this.crash.type, exit_code: exit.exit_code, signal: null, error, at: this.crash.timestamp };
+    }
+    if (this.signal) return { reason: 'signal', exit_code: exit.exit_code, signal: this.signal.signal || null, at: this.signal.timestamp };
+    return exit;
+  }
+
+  private endMs(exit: ExitInfo): number {
+    for (const candidate of [exit.at, this.signal?.timestamp, this.crash?.timestamp, this.lastTimestamp]) {
+      const ms = candidate ? Date.parse(candidate) : NaN;
+      if (Number.isFinite(ms)) return ms;
+    }
+    return NaN;
+  }
+
+  private diagnoseStageHang(context: DiagnosisContext, exit: ExitInfo, add: AddFn, texts: DiagnosisTexts): void {
+    if (exit.reason === 'running') return; // a report taken mid-run: open stages are simply busy
+    const stages = context.unfinished.filter((span) => span.kind === 'stage');
+    if (stages.length === 0) return;
+    const crashed = exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection';
+    const endMs = this.endMs(exit);
+    const how = context.messages.exitReasons[exit.reason] ?? exit.reason;
+    const evidence = new Evidence();
+    const causes = new Set<string>();
+    let confidence = 0;
+    for (const stage of stages) {
+      const activity = this.stageActivity.get(stage.stage);
+      const idle = activity !== undefined && Number.isFinite(endMs) ? Math.max(0, (endMs - activity) / 1000) : stage.age_seconds;
+      if (crashed && idle < HANG_IDLE_SECONDS) continue;
+      let example = texts.stageHang(stage.stage, how, seconds(idle));
+      const waiting = innermostOpen(context.unfinished, stage);
+      if (waiting) example += `; ${texts.waitingOn(waiting.kind, waiting.name, seconds(waiting.age_seconds))}`;
+      evidence.note(stage.started, example, stage.span_id);
+      const drained = exit.reason === 'normal' || exit.reason === 'exit' || exit.reason === 'shutdown';
+      confidence = Math.max(confidence, idle >= HANG_IDLE_SECONDS ? 0.9 : drained ? 0.8 : 0.6);
+      if (this.stageClasses.get(stage.stage)?.has('llm_timeout')) causes.add('llm_timeout');
+    }
+    if (evidence.count === 0) return;
+    const severity: Severity = exit.reason === 'signal' || exit.reason === 'killed' ? 'critical' : 'high';
+    add('stage_hang', severity, confidence, evidence.toJSON(), texts.suggestions.stage_hang, causes);
+  }
+
+  private diagnoseSlowStage(context: DiagnosisContext, add: AddFn, texts: DiagnosisTexts): void {
+    const finished = context.stages.filter((stage) => stage.outcome !== 'unfinished' && typeof stage.duration_seconds === 'number');
+    if (finished.length < 2) return;
+    const evidence = new Evidence();
+    const causes = new Set<string>();
+    let worst = 0;
+    for (const stage of finished) {
+      const duration = stage.duration_seconds!;
+      const median = medianOf(finished.filter((other) => other !== stage).map((other) => other.duration_seconds!));
+      const ratio = duration / Math.max(median, 0.001);
+      if (ratio < SLOW_STAGE_RATIO || duration - median < SLOW_STAGE_MIN_SECONDS) continue;
+      worst = Math.max(worst, ratio);
+      evidence.note(stage.started, texts.slowStage(stage.stage, seconds(duration), ratio >= 100 ? '>100' : ratio.toFixed(1), seconds(median)), this.stageSpans.get(stage.stage));
+      for (const id of this.stageClasses.get(stage.stage) ?? []) if (LLM_CAUSES_OF_SLOWNESS.includes(id)) causes.add(id);
+      if (this.storms.storms.stages.has(stage.stage)) causes.add('retry_storm');
+    }
+    if (evidence.count === 0) return;
+    add('slow_stage', worst >= 20 ? 'medium' : 'low', worst >= 20 ? 0.85 : worst >= 10 ? 0.75 : 0.65, evidence.toJSON(), texts.suggestions.slow_stage, causes);
+  }
+
+  private diagnoseCrash(context: DiagnosisContext, exit: ExitInfo, found: Map<string, Found>, add: AddFn, texts: DiagnosisTexts): void {
+    const failedExit = (exit.reason === 'exit' || exit.reason === 'normal') && typeof exit.exit_code === 'number' && exit.exit_code !== 0;
+    if (!CRASH_REASONS.has(exit.reason) && !failedExit) return;
+    const evidence = new Evidence();
+    let how = context.messages.exitReasons[exit.reason] ?? exit.reason;
+    if (exit.signal) how += ` (${exit.signal})`;
+    if (typeof exit.exit_code === 'number') how += `, ${texts.exitCode(exit.exit_code)}`;
+    const at = this.crash?.timestamp ?? exit.at ?? this.lastTimestamp;
+    evidence.note(at, texts.processEnded(how), this.crash?.spanId);
+    const error = exit.error ?? (this.crash ? { type: this.crash.errorType ?? 'Error', message: this.crash.message } : undefined);
+    if (error) evidence.addExample(`${error.type}: ${errorSummary({ message: error.message })}`);
+    const causes = new Set<string>();
+    if (this.crash?.cause) causes.add(this.crash.cause);
+    else if (error) {
+      const origin = this.tracker.findOrigin(error.message);
+      if (origin?.id) causes.add(origin.id);
+      if (origin?.spanId) evidence.addSpanId(origin.spanId);
+    }
+    if ((exit.reason === 'signal' || exit.reason === 'killed') && found.has('stage_hang')) causes.add('stage_hang');
+    if (failedExit && !error && this.lastOrigin?.id) causes.add(this.lastOrigin.id);
+    const confidence = exit.reason === 'killed' ? 0.6 : failedExit ? 0.8 : exit.reason === 'signal' ? 0.9 : 0.95;
+    add('crash', failedExit ? 'high' : 'critical', confidence, evidence.toJSON(), texts.suggestions.crash, causes);
+  }
+
+  /** Retained entries (for memory tests): grows with stages, models and open spans only. */
+  get retained(): number {
+    return this.tracker.retained + this.storms.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.classes.size;
+  }
+}
+
+type AddFn = (id: BuiltInDiagnosisId, severity: Severity, confidence: number, evidence: ReturnType<Evidence['toJSON']>, suggestion: string, causes?: Iterable<string>) => void;
+
+/** The deepest span still open inside `stage` (what the stage was waiting on). */
+function innermostOpen(unfinished: UnfinishedSpan[], stage: UnfinishedSpan): UnfinishedSpan | undefined {
+  let innermost: UnfinishedSpan | undefined;
+  for (const span of unfinished) {
+    if (span === stage || span.kind === 'stage' || span.stage !== stage.stage) continue;
+    if (!innermost || span.started >= innermost.started) innermost = span;
+  }
+  return innermost;
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Keeps the causes that are present, lifts a cause's severity to that of the worst consequence
+ * it led to (a rate limit that crashed the run is critical), tells the reader in the suggestion,
+ * and records the links for rankDiagnoses.
+ */
+function linkCauses(found: Map<string, Found>, texts: DiagnosisTexts): Diagnosis[] {
+  for (const entry of found.values()) {
+    for (const cause of [...entry.causes]) if (!found.has(cause) || cause === entry.diagnosis.id) entry.causes.delete(cause);
+  }
+  for (let changed = true, rounds = 0; changed && rounds < found.size; rounds++) {
+    changed = false;
+    for (const entry of found.values()) {
+      for (const cause of entry.causes) {
+        const causeDiagnosis = found.get(cause)!.diagnosis;
+        if (severityRank(entry.diagnosis.severity) < severityRank(causeDiagnosis.severity)) {
+          causeDiagnosis.severity = entry.diagnosis.severity;
+          changed = true;
+        }
+      }
+    }
+  }
+  const diagnoses: Diagnosis[] = [];
+  for (const entry of found.values()) {
+    if (entry.causes.size > 0) {
+      entry.diagnosis.suggestion = texts.consequenceOf([...entry.causes].join(', ')) + entry.diagnosis.suggestion;
+      setCauses(entry.diagnosis, entry.causes);
+    }
+    diagnoses.push(entry.diagnosis);
+  }
+  return diagnoses;
+}
+
+export function builtInDiagnosisEngine(): DiagnosisEngine & { readonly retained: number } {
   return new BuiltInDiagnoses();
 }
 
-const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3 };
-
-/** Most severe first, then most confident, then most evidence. */
-export function rankDiagnoses(diagnoses: Diagnosis[]): Diagnosis[] {
-  return [...diagnoses].sort(
-    (a, b) =>
-      (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) ||
-      b.confidence - a.confidence ||
-      b.evidence.count - a.evidence.count,
-  );
+/** Built-in diagnoses of an event list (for tests and one-off use): observe all, then diagnose and rank. */
+export function diagnoseEvents(events: Iterable<TruthEvent>, context: DiagnosisContext): Diagnosis[] {
+  const engine = builtInDiagnosisEngine();
+  for (const event of events) engine.observe(event);
+  return rankDiagnoses(engine.diagnose(context));
 }

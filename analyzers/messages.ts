@@ -1,4 +1,23 @@
 import type { Locale } from '../src/types';
+import type { BuiltInDiagnosisId } from './diagnosisTypes';
+
+/** Titles, suggestions and evidence sentences of the built-in diagnoses. */
+export interface DiagnosisTexts {
+  titles: Record<BuiltInDiagnosisId, string>;
+  suggestions: Record<BuiltInDiagnosisId, string>;
+  /** Put before the suggestion of a diagnosis that other diagnoses caused. */
+  consequenceOf: (causes: string) => string;
+  retryAfter: (seconds: string) => string;
+  quota: string;
+  contextLimit: (limit: number, requested: number | undefined) => string;
+  retryStorm: (failures: number, stage: string, model: string, seconds: string) => string;
+  autofixFailed: (failed: number, total: number, detail: string) => string;
+  stageHang: (stage: string, how: string, idleSeconds: string) => string;
+  waitingOn: (kind: string, name: string, seconds: string) => string;
+  slowStage: (stage: string, seconds: string, ratio: string, median: string) => string;
+  processEnded: (how: string) => string;
+  exitCode: (code: number) => string;
+}
 
 /**
  * Every sentence the reports show, in English and Simplified Chinese. Rule ids, categories and
@@ -43,6 +62,7 @@ export interface MessageCatalog {
     string
   >;
   exitReasons: Record<string, string>;
+  diagnoses: DiagnosisTexts;
 }
 
 const en: MessageCatalog = {
@@ -122,6 +142,59 @@ const en: MessageCatalog = {
     killed: 'killed or lost (no clean end recorded)',
     unknown: 'unknown',
   },
+  diagnoses: {
+    titles: {
+      rate_limited: 'The LLM provider rate-limited the agent (HTTP 429)',
+      auth_failure: 'LLM calls were rejected: authentication failed (HTTP 401/403)',
+      llm_timeout: 'LLM calls timed out',
+      context_length_exceeded: "Prompts exceeded the model's context window",
+      llm_server_error: 'The LLM provider failed or could not be reached (5xx, overloaded, connection dropped)',
+      code_syntax_errors: 'Generated code did not compile (syntax errors)',
+      code_runtime_errors: 'Generated code failed at run time',
+      autofix_ineffective: 'Self-repair (autofix) failed more often than it succeeded',
+      retry_storm: 'Retry storm: the same LLM call failed again and again',
+      stage_hang: 'A stage never finished (hang)',
+      slow_stage: 'A stage took far longer than the others',
+      crash: 'The process ended abnormally',
+    },
+    suggestions: {
+      rate_limited:
+        'Pace the calls: honour the retry-after header (the official SDKs do when maxRetries > 0), retry with exponential backoff and jitter, cap concurrent LLM calls per API key (a semaphore such as p-limit), and cache or batch repeated prompts. If the limit is on tokens per minute, shorten prompts or lower max_tokens; if it persists, ask the provider for a higher tier.',
+      auth_failure:
+        'Check the key the process really sees (OPENAI_API_KEY / ANTHROPIC_API_KEY or the apiKey option): that it is set, not expired or revoked, belongs to the right organisation or project and may use this model. Do not retry 401/403; fail fast at start-up with one cheap call instead.',
+      llm_timeout:
+        'Set an explicit per-request timeout that fits the expected generation (the SDKs\' timeout option, AbortSignal.timeout), stream long answers, retry timeouts with backoff a bounded number of times, and lower max_tokens or split the work when single calls run long.',
+      context_length_exceeded:
+        'Count tokens before sending (tiktoken, count_tokens) and stay under the window: truncate or drop old turns, summarise long history and tool output, retrieve only the relevant chunks, lower max_tokens (it counts against the window), or switch to a model with a larger context window.',
+      llm_server_error:
+        "The provider failed (5xx, 529 overloaded) or the connection dropped. These are transient: retry them with exponential backoff and jitter, lower burst concurrency when you see 'overloaded', keep a fallback model or provider, and check the provider's status page when it persists.",
+      code_syntax_errors:
+        'Check generated code before running it (Python: ast.parse or compile; JavaScript: node --check or new vm.Script), take code only from fenced blocks of the reply, feed the exact error and line back to the model, and lower the temperature for code generation.',
+      code_runtime_errors:
+        'Give the model the end of the traceback (exception, message, line) when asking for a fix, run generated code in a sandbox with a timeout, check its imports against the installed packages (ModuleNotFoundError), and try it on a small input before the full run.',
+      autofix_ineffective:
+        'The repair loop does not converge: give each repair the full error (traceback, line) and the previous failed attempt, escalate to a deeper layer (or regenerate from the specification) after one failed patch instead of repeating it, and cap attempts per error.',
+      retry_storm:
+        'Retry only what can succeed (429, 5xx, timeouts; never 400/401/403/404), cap attempts (3 to 5), back off exponentially with jitter, honour retry-after, and stop with a circuit breaker after repeated failures instead of hammering the provider.',
+      stage_hang:
+        'Put a timeout on every LLM, tool and code call (SDK timeout, AbortSignal.timeout, a subprocess timeout), make sure every promise settles (no missing await, no callback that never fires), add a watchdog per stage, and save checkpoints so a killed run can resume.',
+      slow_stage:
+        'See what the stage waits on (LLM latency in llm_usage, retries and backoff, code runs): run independent calls in parallel, cache repeated prompts, shorten prompts or use a faster model for simple steps, and drop retries that only add waiting.',
+      crash:
+        'Catch errors at each stage boundary and save a checkpoint so the run can resume; validate LLM output before using it (JSON mode or structured outputs, schema checks). After a signal or a kill, find what ended the process (an orchestrator timeout, the OOM killer, Ctrl-C) and give the run the time or memory it needs.',
+    },
+    consequenceOf: (causes) => `Most likely a consequence of ${causes}: fix that first. `,
+    retryAfter: (seconds) => ` The provider asked to wait up to ${seconds} s (retry-after).`,
+    quota: ' Some responses say the quota is used up: that is billing, not pacing; add credit or raise the spending limit.',
+    contextLimit: (limit, requested) => ` The window is ${limit} tokens${requested !== undefined ? `; a request needed ${requested}` : ''}.`,
+    retryStorm: (failures, stage, model, seconds) => `${failures} failed calls in a row${model ? ` to ${model}` : ''} in ${stage} within ${seconds} s`,
+    autofixFailed: (failed, total, detail) => `${failed} of ${total} repair attempts failed${detail ? ` (${detail})` : ''}`,
+    stageHang: (stage, how, idle) => `${stage} was still running when the process ended ${how}; its last event was ${idle} s before the end`,
+    waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
+    slowStage: (stage, seconds, ratio, median) => `${stage} took ${seconds} s, ${ratio}× the median of the other stages (${median} s)`,
+    processEnded: (how) => `The process ended ${how}`,
+    exitCode: (code) => `exit code ${code}`,
+  },
 };
 
 const zhCN: MessageCatalog = {
@@ -188,6 +261,59 @@ const zhCN: MessageCatalog = {
     signal: '收到信号',
     killed: '被强制终止或丢失（没有记录到正常结束）',
     unknown: '未知',
+  },
+  diagnoses: {
+    titles: {
+      rate_limited: 'LLM 服务商对智能体限流（HTTP 429）',
+      auth_failure: 'LLM 调用被拒绝：身份验证失败（HTTP 401/403）',
+      llm_timeout: 'LLM 调用超时',
+      context_length_exceeded: '提示词超出模型的上下文窗口',
+      llm_server_error: 'LLM 服务商出错或无法连接（5xx、过载、连接中断）',
+      code_syntax_errors: '生成的代码无法编译（语法错误）',
+      code_runtime_errors: '生成的代码运行时出错',
+      autofix_ineffective: '自愈（autofix）失败多于成功',
+      retry_storm: '重试风暴：同一个 LLM 调用反复失败',
+      stage_hang: '有阶段始终没有结束（挂起）',
+      slow_stage: '某个阶段比其他阶段慢得多',
+      crash: '进程异常结束',
+    },
+    suggestions: {
+      rate_limited:
+        '控制调用节奏：遵循 retry-after 响应头（官方 SDK 在 maxRetries > 0 时会这样做），以指数退避加随机抖动重试，限制每个 API 密钥的并发 LLM 调用数（如 p-limit 信号量），并缓存或合并重复的提示词。若限制的是每分钟 token 数，请缩短提示词或调低 max_tokens；若持续出现，请向服务商申请更高的额度等级。',
+      auth_failure:
+        '核对进程实际读取到的密钥（OPENAI_API_KEY / ANTHROPIC_API_KEY 或 apiKey 选项）：是否已设置、是否过期或被吊销、是否属于正确的组织或项目、是否有权使用该模型。不要重试 401/403；改为在启动时用一次低成本调用尽早失败。',
+      llm_timeout:
+        '为每个请求设置与预期生成时长相符的超时（SDK 的 timeout 选项、AbortSignal.timeout），长回答使用流式输出，对超时做有限次数的退避重试；单次调用过长时调低 max_tokens 或拆分任务。',
+      context_length_exceeded:
+        '发送前先计算 token 数（tiktoken、count_tokens），保持在窗口以内：截断或丢弃较早的对话轮次，摘要长历史和工具输出，只检索相关片段，调低 max_tokens（它也占用窗口），或换用上下文窗口更大的模型。',
+      llm_server_error:
+        '服务商出错（5xx、529 过载）或连接中断。这类错误是暂时的：以指数退避加随机抖动重试；出现 overloaded 时降低突发并发；准备备用模型或服务商；持续出现时查看服务商的状态页面。',
+      code_syntax_errors:
+        '运行前先检查生成的代码（Python：ast.parse 或 compile；JavaScript：node --check 或 new vm.Script），只从回复的代码块中提取代码，把确切的错误和行号反馈给模型，并降低代码生成的 temperature。',
+      code_runtime_errors:
+        '请求修复时把回溯信息的末尾（异常类型、消息、行号）交给模型；在带超时的沙箱中运行生成的代码；对照已安装的包检查其导入（ModuleNotFoundError）；正式运行前先用小输入试跑。',
+      autofix_ineffective:
+        '修复循环没有收敛：每次修复都提供完整错误（回溯、行号）和上一次失败的尝试；一次修补失败后升级到更深的层级（或按规格重新生成），不要重复同样的修补；并限制每个错误的尝试次数。',
+      retry_storm:
+        '只重试可能成功的错误（429、5xx、超时；绝不重试 400/401/403/404），限制尝试次数（3 到 5 次），以指数退避加随机抖动，遵循 retry-after，并在连续失败后用熔断器停止，而不是持续冲击服务商。',
+      stage_hang:
+        '为每个 LLM、工具和代码调用设置超时（SDK 超时、AbortSignal.timeout、子进程超时），确保每个 Promise 都会完成（不要漏掉 await，不要有永不触发的回调），为每个阶段加看门狗，并保存检查点以便被终止的运行可以恢复。',
+      slow_stage:
+        '查看该阶段在等待什么（llm_usage 中的 LLM 延迟、重试与退避、代码运行）：并行执行互不依赖的调用，缓存重复的提示词，缩短提示词或对简单步骤使用更快的模型，去掉只会增加等待的重试。',
+      crash:
+        '在每个阶段边界捕获错误并保存检查点，以便运行可以恢复；使用 LLM 输出前先校验（JSON 模式或结构化输出、模式校验）。若因信号或强制终止而结束，请查明是谁结束了进程（编排器超时、OOM killer、Ctrl-C），并给运行足够的时间或内存。',
+    },
+    consequenceOf: (causes) => `很可能是 ${causes} 造成的后果：请先解决它。`,
+    retryAfter: (seconds) => `服务商要求最多等待 ${seconds} 秒（retry-after）。`,
+    quota: '部分响应表明额度已用完：这是计费问题而非调用节奏问题，请充值或提高消费上限。',
+    contextLimit: (limit, requested) => `窗口为 ${limit} 个 token${requested !== undefined ? `；某次请求需要 ${requested} 个` : ''}。`,
+    retryStorm: (failures, stage, model, seconds) => `${stage} 中${model ? `对 ${model} 的` : ''}调用在 ${seconds} 秒内连续失败 ${failures} 次`,
+    autofixFailed: (failed, total, detail) => `${total} 次修复尝试中有 ${failed} 次失败${detail ? `（${detail}）` : ''}`,
+    stageHang: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件距结束 ${idle} 秒`,
+    waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,
+    slowStage: (stage, seconds, ratio, median) => `${stage} 耗时 ${seconds} 秒，是其他阶段中位数（${median} 秒）的 ${ratio} 倍`,
+    processEnded: (how) => `进程结束方式：${how}`,
+    exitCode: (code) => `退出码 ${code}`,
   },
 };
 

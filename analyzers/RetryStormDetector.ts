@@ -1,0 +1,101 @@
+import type { TruthEvent } from '../src/types';
+import type { ErrorClassId } from './diagnosisTypes';
+import { Evidence } from './Evidence';
+import { stageKey } from './FailureAggregate';
+
+/**
+ * A retry storm: the same LLM call failing again and again without a success in between.
+ * Calls are "the same" when they share stage and model; a streak is broken by a successful call
+ * or by a pause longer than RETRY_GAP_SECONDS. RETRY_STORM_MIN_FAILURES failures in a row (the
+ * first attempt and at least three retries) make a storm — the seed calls more than three LLM
+ * errors "frequent" too.
+ */
+export const RETRY_STORM_MIN_FAILURES = 4;
+export const RETRY_GAP_SECONDS = 120;
+
+interface Pending {
+  timestamp: string;
+  spanId?: string;
+}
+
+interface Streak {
+  stage: string;
+  model: string;
+  failures: number;
+  lastMs: number;
+  pending: Pending[];
+  firstMs: number;
+  /** Failures of this streak by cause, until it becomes a storm. */
+  causes: Map<ErrorClassId, number>;
+}
+
+export interface RetryStorms {
+  evidence: Evidence;
+  /** Failures in storms by the diagnosis of their errors (what caused the storm). */
+  causes: Map<ErrorClassId, number>;
+  /** Stages with a storm. */
+  stages: Set<string>;
+  /** Longest streak: failures, stage, model, seconds. */
+  longest: { failures: number; stage: string; model: string; seconds: number } | undefined;
+  /** Storms counted (each streak that reached the threshold). */
+  storms: number;
+}
+
+export class RetryStormDetector {
+  private readonly streaks = new Map<string, Streak>();
+  private readonly result: RetryStorms = { evidence: new Evidence(), causes: new Map(), stages: new Set(), longest: undefined, storms: 0 };
+
+  failure(event: TruthEvent, cause: ErrorClassId | undefined): void {
+    const data = event.data ?? {};
+    const stage = stageKey(data);
+    const model = data.model === undefined || data.model === null ? '' : String(data.model);
+    const key = `${stage}\u0000${model}`;
+    const ms = Date.parse(event.timestamp);
+    let streak = this.streaks.get(key);
+    if (streak && Number.isFinite(ms) && ms - streak.lastMs > RETRY_GAP_SECONDS * 1000) {
+      this.streaks.delete(key);
+      streak = undefined;
+    }
+    if (!streak) {
+      streak = { stage, model, failures: 0, firstMs: ms, lastMs: ms, pending: [], causes: new Map() };
+      this.streaks.set(key, streak);
+    }
+    streak.failures++;
+    streak.lastMs = ms;
+    const causes = streak.failures <= RETRY_STORM_MIN_FAILURES ? streak.causes : this.result.causes;
+    if (cause) causes.set(cause, (causes.get(cause) ?? 0) + 1);
+    if (streak.failures < RETRY_STORM_MIN_FAILURES) {
+      streak.pending.push({ timestamp: event.timestamp, spanId: event.span_id });
+      return;
+    }
+    const evidence = this.result.evidence;
+    if (streak.failures === RETRY_STORM_MIN_FAILURES) {
+      this.result.storms++;
+      this.result.stages.add(stage);
+      for (const earlier of streak.pending) evidence.note(earlier.timestamp, undefined, earlier.spanId);
+      streak.pending = [];
+      for (const [id, count] of streak.causes) this.result.causes.set(id, (this.result.causes.get(id) ?? 0) + count);
+      streak.causes.clear();
+    }
+    evidence.note(event.timestamp, undefined, event.span_id);
+    const seconds = Number.isFinite(ms - streak.firstMs) ? (ms - streak.firstMs) / 1000 : 0;
+    if (!this.result.longest || streak.failures > this.result.longest.failures) {
+      this.result.longest = { failures: streak.failures, stage, model, seconds };
+    }
+  }
+
+  /** A successful call ends the streak of its stage and model. */
+  success(event: TruthEvent): void {
+    const data = event.data ?? {};
+    const model = data.model === undefined || data.model === null ? '' : String(data.model);
+    this.streaks.delete(`${stageKey(data)}\u0000${model}`);
+  }
+
+  get storms(): RetryStorms {
+    return this.result;
+  }
+
+  get retained(): number {
+    return this.streaks.size;
+  }
+}

@@ -1,0 +1,157 @@
+import { parseEventType } from '../src/eventTypes';
+import type { TruthEvent } from '../src/types';
+import type { ErrorClassId } from './diagnosisTypes';
+import { stageKey } from './FailureAggregate';
+
+/**
+ * Where an error started. An exception thrown in an LLM call travels up: the llm span fails, then
+ * its task, then its stage, then perhaps the process. Each level writes an error event with the
+ * same message, but there is one cause, and it counts once, at its origin.
+ *
+ * Span-derived events carry `span_id` and `parent_span_id`: an error is handed to its parent span
+ * while that span is open, and the parent's error event repeats it when the message is the same
+ * (or one contains the other: wrappers add context). Seed-style logs have no span ids; there an
+ * error of a higher level (task over llm/code, stage over task) repeats one of a lower level when
+ * it has the same message, in the same stage, within PROPAGATION_WINDOW_SECONDS.
+ *
+ * Memory: per open span with a failed descendant, per stage a short ring, and a capped table of
+ * origin messages (to tell what a crash repeats) — never per event.
+ */
+
+/** Seed-style heuristic: how soon after the lower-level error its propagation must follow. */
+export const PROPAGATION_WINDOW_SECONDS = 10;
+/** Messages this short ("error", "failed") are compared only for equality, never by containment. */
+const MIN_CONTAINED_LENGTH = 12;
+const MAX_PER_SPAN = 16;
+const RING_SIZE = 16;
+const MAX_ORIGINS = 256;
+const MAX_KEY_LENGTH = 500;
+
+/** One error as first reported, at its origin. */
+export interface ErrorOrigin {
+  /** Normalised message. */
+  key: string;
+  message: string;
+  /** The diagnosis the origin error is evidence of, when classified. */
+  id?: ErrorClassId;
+  spanId?: string;
+  timestamp: string;
+  stage: string;
+  type: string;
+}
+
+interface Reported {
+  origin: ErrorOrigin;
+  /** Level of the event that last reported it (0 leaf, 1 task, 2 stage, 3 process). */
+  rank: number;
+  ms: number;
+}
+
+/** 0: llm/code/autofix/custom events, 1: task, 2: stage, 3: the process (uncaught exception …). */
+export function propagationRank(type: string): number {
+  if (type === 'uncaught_exception' || type === 'unhandled_rejection') return 3;
+  const parsed = parseEventType(type);
+  if (parsed?.kind === 'stage') return 2;
+  if (parsed?.kind === 'task') return 1;
+  return 0;
+}
+
+export function messageKey(message: string): string {
+  return message.replace(/\s+/g, ' ').trim().slice(0, MAX_KEY_LENGTH);
+}
+
+/** Same error: equal messages, or one (long enough) contains the other. */
+export function sameError(a: string, b: string): boolean {
+  if (a === b) return a !== '';
+  if (a.length < MIN_CONTAINED_LENGTH || b.length < MIN_CONTAINED_LENGTH) return false;
+  return a.includes(b) || b.includes(a);
+}
+
+export class PropagationTracker {
+  /** Open span id → errors its descendants reported. */
+  private readonly below = new Map<string, Reported[]>();
+  /** Stage → the last errors reported in it (seed-style heuristic). */
+  private readonly recent = new Map<string, Reported[]>();
+  /** Origin messages, oldest first (to tell what a crash repeats). */
+  private readonly origins = new Map<string, ErrorOrigin>();
+
+  /**
+   * Records an error event. Returns the origin it repeats, or undefined when the event is an
+   * origin itself (a new cause).
+   */
+  observeError(event: TruthEvent, message: string, id?: ErrorClassId): ErrorOrigin | undefined {
+    const key = messageKey(message);
+    const rank = propagationRank(event.type);
+    const stage = stageKey(event.data);
+    const ms = Date.parse(event.timestamp);
+    let origin: ErrorOrigin | undefined;
+    if (event.span_id) {
+      const reported = this.below.get(event.span_id);
+      this.below.delete(event.span_id);
+      origin = reported?.find((entry) => sameError(entry.origin.key, key))?.origin;
+    }
+    if (!origin && rank > 0) origin = rank === 3 ? this.findOrigin(message) : this.recentMatch(stage, key, rank, ms);
+    const entry: Reported = {
+      origin: origin ?? { key, message, id, spanId: event.span_id, timestamp: event.timestamp, stage, type: event.type },
+      rank,
+      ms,
+    };
+    if (event.parent_span_id) push(this.below, event.parent_span_id, entry, MAX_PER_SPAN);
+    push(this.recent, stage, entry, RING_SIZE);
+    if (!origin) {
+      this.origins.delete(key);
+      this.origins.set(key, entry.origin);
+      if (this.origins.size > MAX_ORIGINS) this.origins.delete(this.origins.keys().next().value as string);
+    }
+    return origin;
+  }
+
+  /** A span ended (normally or unfinished): what its descendants reported no longer travels up. */
+  observeEnd(event: TruthEvent): ErrorOrigin[] {
+    if (!event.span_id) return [];
+    const reported = this.below.get(event.span_id);
+    if (!reported) return [];
+    this.below.delete(event.span_id);
+    return reported.map((entry) => entry.origin);
+  }
+
+  /** The origin an error message repeats (the most recent one), if any was recorded. */
+  findOrigin(message: string): ErrorOrigin | undefined {
+    const key = messageKey(message);
+    const exact = this.origins.get(key);
+    if (exact) return exact;
+    let found: ErrorOrigin | undefined;
+    for (const origin of this.origins.values()) if (sameError(origin.key, key)) found = origin;
+    return found;
+  }
+
+  /** Entries retained (for memory tests). */
+  get retained(): number {
+    let total = this.origins.size;
+    for (const list of this.below.values()) total += list.length;
+    for (const list of this.recent.values()) total += list.length;
+    return total;
+  }
+
+  private recentMatch(stage: string, key: string, rank: number, ms: number): ErrorOrigin | undefined {
+    const ring = this.recent.get(stage);
+    if (!ring) return undefined;
+    for (let i = ring.length - 1; i >= 0; i--) {
+      const entry = ring[i];
+      if (entry.rank >= rank) continue;
+      if (Number.isFinite(ms) && Number.isFinite(entry.ms) && ms - entry.ms > PROPAGATION_WINDOW_SECONDS * 1000) continue;
+      if (sameError(entry.origin.key, key)) return entry.origin;
+    }
+    return undefined;
+  }
+}
+
+function push(map: Map<string, Reported[]>, key: string, entry: Reported, limit: number): void {
+  let list = map.get(key);
+  if (!list) {
+    list = [];
+    map.set(key, list);
+  }
+  list.push(entry);
+  if (list.length > limit) list.shift();
+}
