@@ -28,7 +28,7 @@ export class OpenSpanTracker {
     if (parsed.phase === 'start') {
       const entry: Open = {
         key: event.span_id ?? anonymousKey,
-        name: String(identity ?? data.span ?? data.model ?? data.language ?? data.type ?? parsed.kind),
+        name: spanName(parsed.kind, data),
         kind: parsed.kind,
         stage: stageKey(data),
         started: event.timestamp,
@@ -66,6 +66,38 @@ export class OpenSpanTracker {
       if (this.open.has(entry.key)) span.span_id = entry.key;
       return span;
     });
+  }
+}
+
+function text(value: unknown): string | undefined {
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
+/**
+ * The span's name as the live run reports it: a foreign span's own name (`data.span`), else the
+ * name the API wrappers give (`stage <id>`, `task <name>`, `chat <model>`, a label …).
+ */
+function spanName(kind: string, data: Record<string, unknown>): string {
+  const own = text(data.span);
+  if (own) return own;
+  const label = text(data.name);
+  switch (kind) {
+    case 'stage':
+      return `stage ${text(data.stage) ?? label ?? 'stage'}`;
+    case 'task':
+      return `task ${text(data.task) ?? label ?? 'task'}`;
+    case 'llm': {
+      const model = text(data.model);
+      return label ?? `${text(data.operation) ?? 'chat'}${model ? ` ${model}` : ''}`;
+    }
+    case 'code_exec': {
+      const language = text(data.language);
+      return label ?? `code_exec${language ? ` ${language}` : ''}`;
+    }
+    default: {
+      const type = text(data.type);
+      return label ?? `${kind}${type ? ` ${type}` : ''}`;
+    }
   }
 }
 

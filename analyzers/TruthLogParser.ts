@@ -104,7 +104,8 @@ export class TruthLogParser {
       if ((this.mode as string) === 'python') this.parsePython(this.whole.join(''));
     }
     this.carry = '';
-    if (this.mode === 'unknown') throw new TruthLogError('empty file: not a Truth-Mode log', this.source);
+    // A process killed before its first write leaves an empty log: a run with no events, not an error.
+    if (this.mode === 'unknown') return this.result;
     if (this.pendingBad) {
       // The last bad line of a log that was never closed is where the writer was cut off.
       if (!this.result.complete) this.result.tornTail = true;
@@ -203,7 +204,15 @@ export class TruthLogParser {
     const start = /"start_time"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
     if (start) this.result.startTime = JSON.parse(start[1]);
     const events = /"events"\s*:\s*\[/.exec(text);
-    if (!events) throw new TruthLogError('not a Truth-Mode log: corrupt JSON without an "events" array', this.source);
+    if (!events) {
+      // Our own header cut off by a kill before its first line was complete: a run with no events.
+      const trimmed = text.trim();
+      if (/^\{\s*"start_time"/.test(trimmed) || '{"start_time"'.startsWith(trimmed)) {
+        this.result.tornTail = true;
+        return;
+      }
+      throw new TruthLogError('not a Truth-Mode log: corrupt JSON without an "events" array', this.source);
+    }
     this.result.tornTail = true;
     let depth = 0;
     let inString = false;

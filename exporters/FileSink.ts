@@ -1,10 +1,11 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { reportError } from '../src/errorHandler';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { reportIoError } from '../src/errorHandler';
 
 export interface FileSinkOptions {
   /** `w` starts a new file, `a` appends. */
   flags?: 'w' | 'a';
-  /** Created files get this mode (0600: logs may hold stack traces and data). */
+  /** Files get this mode (0600: logs may hold stack traces and data), also when they existed. */
   mode?: number;
   /** Buffered text reaches the disk at the latest after this many ms. */
   flushIntervalMs?: number;
@@ -15,8 +16,9 @@ export interface FileSinkOptions {
 /**
  * A small synchronous, buffered file writer in the spirit of pino's sonic-boom, with the two
  * properties an autopsy needs: every exit path can flush it synchronously, and an I/O failure
- * (ENOSPC, EACCES, EIO …) is reported once and turns the sink into a no-op instead of throwing into
- * the host. Memory is bounded by `highWaterMark`, never by the number of lines written.
+ * (ENOSPC, EACCES, EIO …, or the file deleted under it) is reported once and turns the sink into a
+ * no-op instead of throwing into the host. Memory is bounded by `highWaterMark`, never by the number
+ * of lines written.
  */
 export class FileSink {
   readonly path: string;
@@ -27,6 +29,8 @@ export class FileSink {
   private closed = false;
   /** Bytes in the file (this sink writes at explicit positions, so it can also cut the file back). */
   private size = 0;
+  /** Regular files are written at explicit offsets; pipes and devices cannot seek. */
+  private positional = true;
   private readonly flushIntervalMs: number;
   private readonly highWaterMark: number;
 
@@ -34,9 +38,14 @@ export class FileSink {
     this.path = path;
     this.flushIntervalMs = options.flushIntervalMs ?? 25;
     this.highWaterMark = options.highWaterMark ?? 64 * 1024;
+    const mode = options.mode ?? 0o600;
     try {
-      this.fd = openSync(path, options.flags ?? 'w', options.mode ?? 0o600);
-      if (options.flags === 'a') this.size = fstatSync(this.fd).size;
+      this.fd = openSync(path, options.flags ?? 'w', mode);
+      const stat = fstatSync(this.fd);
+      if (options.flags === 'a') this.size = stat.size;
+      this.positional = stat.isFile();
+      // An existing log keeps its old mode on open: tighten it (only a regular file we own, never a device).
+      if (stat.isFile() && (stat.mode & 0o777) !== mode && stat.uid === process.getuid?.()) tighten(this.fd, mode);
     } catch (error) {
       this.fail(error);
     }
@@ -66,7 +75,7 @@ export class FileSink {
     let again = 0;
     while (offset < buffer.length) {
       try {
-        const written = writeSync(this.fd, buffer, offset, buffer.length - offset, this.size);
+        const written = writeSync(this.fd, buffer, offset, buffer.length - offset, this.positional ? this.size : null);
         offset += written;
         this.size += written;
       } catch (error) {
@@ -75,6 +84,18 @@ export class FileSink {
         this.fail(error);
         return;
       }
+    }
+    this.checkNotDeleted();
+  }
+
+  /** Writes to a deleted file succeed and vanish: notice it (one fstat per flush) and say so. */
+  private checkNotDeleted(): void {
+    try {
+      if (fstatSync(this.fd).nlink === 0) {
+        this.fail(Object.assign(new Error('the file was deleted while the agent was running; later events are not recorded'), { code: 'EDELETED' }));
+      }
+    } catch (error) {
+      this.fail(error);
     }
   }
 
@@ -127,6 +148,14 @@ export class FileSink {
   private fail(error: unknown): void {
     this.failed = true;
     this.pending = '';
-    reportError(error, `cannot write ${this.path}`);
+    reportIoError(error, `cannot write ${this.path}`, dirname(this.path));
+  }
+}
+
+function tighten(fd: number, mode: number): void {
+  try {
+    fchmodSync(fd, mode);
+  } catch {
+    /* a file system without modes: keep writing */
   }
 }

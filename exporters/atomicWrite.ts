@@ -1,5 +1,6 @@
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { reportError } from '../src/errorHandler';
+import { dirname } from 'node:path';
+import { reportIoError } from '../src/errorHandler';
 
 /**
  * Replaces a whole file so a reader (or a crash half-way) never sees it half written.
@@ -12,7 +13,7 @@ export function writeFileAtomic(path: string, content: string, mode = 0o600): bo
     renameSync(temporary, path);
     return true;
   } catch (error) {
-    reportError(error, `cannot write ${path}`);
+    reportIoError(error, `cannot write ${path}`, dirname(path));
     try {
       unlinkSync(temporary);
     } catch {

@@ -9,7 +9,7 @@ import { writeReportFiles } from '../exporters/writeReportFiles';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import { isoMicros, nowMs, secondsBetween } from './clock';
 import type { ResolvedConfig } from './config';
-import { reportError } from './errorHandler';
+import { reportError, reportIoError } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
 import { safeData } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
@@ -47,7 +47,7 @@ export class AutopsyRun {
     try {
       mkdirSync(this.paths.logDir, { recursive: true, mode: 0o700 });
     } catch (error) {
-      reportError(error, `cannot create ${this.paths.logDir}`);
+      reportIoError(error, `cannot create ${this.paths.logDir}`, this.paths.logDir);
     }
     this.exporter = new TruthLogExporter({
       jsonPath: this.paths.trackerJson,

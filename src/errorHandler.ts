@@ -9,23 +9,42 @@ export type ErrorHandler = (error: unknown, context: string) => void;
 
 const reported = new Set<string>();
 
-export const defaultErrorHandler: ErrorHandler = (error, context) => {
-  const code = (error as { code?: string } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  const key = `${context}\u0000${code ?? message}`;
-  if (reported.has(key)) return;
-  reported.add(key);
-  const line = `agent-autopsy: ${context}: ${message} (the agent keeps running; this part of the autopsy may be incomplete)\n`;
+function describe(error: unknown): string {
   try {
-    process.stderr.write(line);
+    return error instanceof Error ? error.message : String(error);
   } catch {
-    // stderr itself may be gone (EPIPE); nothing else to tell.
+    return 'unknown error';
+  }
+}
+
+/** Prints `line` once per `key` (every call still reaches diag). */
+function printOnce(key: string, line: string): void {
+  const first = !reported.has(key);
+  if (first) {
+    reported.add(key);
+    try {
+      process.stderr.write(`${line}\n`);
+    } catch {
+      // stderr itself may be gone (EPIPE); nothing else to tell.
+    }
   }
   try {
-    diag.warn(line.trim());
+    if (first) diag.warn(line);
+    else diag.debug(line);
   } catch {
     /* a user's diag logger threw */
   }
+}
+
+export const defaultErrorHandler: ErrorHandler = (error, context) => {
+  const code = (error as { code?: string } | null)?.code;
+  const message = describe(error);
+  const io = ioProblems.get(error as object);
+  if (io) {
+    printOnce(`io\u0000${io.dir}`, `agent-autopsy: ${context}: ${message} (the agent keeps running; the autopsy in ${io.dir} will be incomplete)`);
+    return;
+  }
+  printOnce(`${context}\u0000${code ?? message}`, `agent-autopsy: ${context}: ${message} (the agent keeps running; this part of the autopsy may be incomplete)`);
 };
 
 let handler: ErrorHandler = defaultErrorHandler;
@@ -41,4 +60,18 @@ export function reportError(error: unknown, context: string): void {
   } catch {
     /* a custom handler threw: ignore rather than break the host */
   }
+}
+
+/** File-system failures, by the directory they happened in. */
+const ioProblems = new WeakMap<object, { dir: string }>();
+
+/**
+ * Reports a failed file-system operation in directory `dir` (`context` says which, e.g.
+ * `cannot write <file>`). One directory, one line: a full disk or a deleted run directory makes
+ * every file there fail (logs, report, autofix log), and the user needs to hear it once.
+ */
+export function reportIoError(error: unknown, context: string, dir: string): void {
+  const problem = error !== null && typeof error === 'object' ? error : new Error(describe(error));
+  ioProblems.set(problem, { dir });
+  reportError(problem, context);
 }

@@ -6,8 +6,11 @@ import { reportError } from './errorHandler';
  * is kept: the same exit code, the same crash output, and a signal still terminates the process.
  */
 export interface ExitListener {
-  /** An uncaught exception or unhandled rejection that will end the process. */
-  onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection'): void;
+  /**
+   * An uncaught exception or unhandled rejection. `fatal` is false when the app's own
+   * 'uncaughtException' listener takes it (the process lives on unless that listener ends it).
+   */
+  onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection', fatal: boolean): void;
   /** A signal arrived. `terminating` is false when the app handles it itself. */
   onSignal(signal: NodeJS.Signals, terminating: boolean): void;
   /** Last synchronous moment: finish everything. `drained` is true for a normal end of the event loop. */
@@ -32,9 +35,9 @@ function safely(context: string, fn: () => void): void {
 }
 
 function onUncaughtMonitor(error: unknown, origin: string): void {
-  // With an 'uncaughtException' listener the app survives the error: nothing is ending.
-  if (process.listenerCount('uncaughtException') > 0) return;
-  safely('crash handling failed', () => listener?.onCrash(error, origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught_exception'));
+  // With an 'uncaughtException' listener the app decides; the error is still worth recording.
+  const fatal = process.listenerCount('uncaughtException') === 0;
+  safely('crash handling failed', () => listener?.onCrash(error, origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught_exception', fatal));
 }
 
 function onBeforeExit(): void {
@@ -68,15 +71,22 @@ const signalHandlers = Object.fromEntries(SIGNALS.map((signal) => [signal, () =>
   () => void
 >;
 
-/** Installs the process hooks once; later calls only replace the listener. */
+/**
+ * Installs the process hooks once; later calls only replace the listener.
+ *
+ * 'exit' and the signal listeners go first in line: Node skips the remaining 'exit' listeners
+ * when one of them calls `process.exit()`, and an app's signal handler may exit synchronously,
+ * so the autopsy is finished before any app listener runs. Nothing here changes the exit code:
+ * listeners only read it, and a signal nobody else handles is re-raised with the default action.
+ */
 export function installExitHooks(next: ExitListener): void {
   listener = next;
   if (installed) return;
   installed = true;
   process.on('uncaughtExceptionMonitor', onUncaughtMonitor);
   process.on('beforeExit', onBeforeExit);
-  process.on('exit', onExit);
-  for (const signal of SIGNALS) process.on(signal, signalHandlers[signal]);
+  process.prependListener('exit', onExit);
+  for (const signal of SIGNALS) process.prependListener(signal, signalHandlers[signal]);
 }
 
 export function exitHooksInstalled(): boolean {

@@ -36,6 +36,23 @@ const SECRET_KEYS = new Set([
   'ocpapimsubscriptionkey',
 ]);
 
+/** Name endings that mark a secret too: `db_password`, `webhookSecret`, `OPENAI_API_KEY`, `githubAccessToken`. */
+const SECRET_SUFFIXES = [
+  'password',
+  'passwd',
+  'passphrase',
+  'secret',
+  'apikey',
+  'accesstoken',
+  'refreshtoken',
+  'authtoken',
+  'sessiontoken',
+  'bearertoken',
+  'idtoken',
+  'privatekey',
+  'credentials',
+];
+
 const keyCache = new Map<string, boolean>();
 
 /** True when a property / attribute / header name holds a secret. */
@@ -45,7 +62,7 @@ export function isSecretKey(key: string): boolean {
     const normalized = key.toLowerCase().replace(/[-_.\s]/g, '');
     // Attribute names such as `http.request.header.authorization` end with the secret key.
     const lastSegment = key.toLowerCase().split('.').pop()!.replace(/[-_\s]/g, '');
-    secret = SECRET_KEYS.has(normalized) || SECRET_KEYS.has(lastSegment);
+    secret = SECRET_KEYS.has(normalized) || SECRET_KEYS.has(lastSegment) || SECRET_SUFFIXES.some((suffix) => normalized.endsWith(suffix));
     if (keyCache.size < 10_000) keyCache.set(key, secret);
   }
   return secret;
@@ -56,7 +73,9 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   // Anthropic before OpenAI: both start with `sk-`.
   [/\bsk-ant-[A-Za-z0-9_-]{8,}/g, `sk-ant-${REDACTED}`],
   [/\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}/g, `sk-${REDACTED}`],
-  [/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${REDACTED}`],
+  [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${REDACTED}`],
+  // `Basic`/`Token` are also plain words ("token limit"): only a long credential with a digit counts.
+  [/\b(Basic|Token)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}/gi, `$1 ${REDACTED}`],
   // Credentials inside URLs: scheme://user:password@host
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, `$1${REDACTED}@`],
   // key=value / "key": "value" pairs in free text (query strings, headers dumped into messages).

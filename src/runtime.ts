@@ -7,7 +7,7 @@ import { nowMs, isoMicros } from './clock';
 import { resolveConfig } from './config';
 import { reportError } from './errorHandler';
 import { installExitHooks } from './exitHooks';
-import { errorMessage } from './safeValue';
+import { errorMessage, errorStack } from './safeValue';
 import { setupTracing, type TracingSetup } from './tracing';
 import type { AutopsyOptions } from './types';
 import { VERSION } from './version';
@@ -148,29 +148,42 @@ function finishAll(update: (run: AutopsyRun) => void): void {
 }
 
 function errorInfo(error: unknown): { type: string; message: string; stack?: string } {
-  const type = error instanceof Error ? error.constructor?.name || error.name : typeof error;
+  let type: string;
+  try {
+    type = error instanceof Error ? error.constructor?.name || error.name : error === null ? 'null' : typeof error;
+  } catch {
+    type = 'unknown';
+  }
   const info: { type: string; message: string; stack?: string } = { type, message: errorMessage(error) };
-  if (error instanceof Error && typeof error.stack === 'string') info.stack = errorMessage({ message: error.stack });
+  const stack = errorStack(error);
+  if (stack !== undefined) info.stack = stack;
   return info;
 }
 
+/** A signal the app handled itself: the run goes on, and the exit record mentions the signal. */
+let handledSignal: NodeJS.Signals | null = null;
+
 const exitListener = {
-  onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection'): void {
+  onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection', fatal: boolean): void {
     const info = errorInfo(error);
     for (const run of state.runs) {
-      run.track(origin, { error: info.message, error_type: info.type, stack: info.stack }, 'ERROR');
-      run.setExit({ reason: origin, exit_code: null, signal: null, error: info });
+      const data: Record<string, unknown> = { error: info.message, error_type: info.type };
+      if (info.stack !== undefined) data.stack = info.stack;
+      if (!fatal) data.handled_by_app = true;
+      run.record(origin, 'ERROR', data);
+      if (fatal) run.setExit({ reason: origin, exit_code: null, signal: null, error: info });
     }
   },
   onSignal(signal: NodeJS.Signals, terminating: boolean): void {
     for (const run of state.runs) {
-      run.track('signal_received', { signal, handled_by_app: !terminating }, 'WARNING');
-      run.setExit({ reason: 'signal', exit_code: null, signal });
+      run.record('signal_received', 'WARNING', { signal, handled_by_app: !terminating });
+      if (terminating) run.setExit({ reason: 'signal', exit_code: null, signal });
     }
     if (terminating) finishAll(() => undefined);
+    else handledSignal = signal;
   },
   onExit(code: number, drained: boolean): void {
-    finishAll((run) => run.setExit({ reason: drained ? 'normal' : 'exit', exit_code: code, signal: null, at: isoMicros(nowMs()) }));
+    finishAll((run) => run.setExit({ reason: drained ? 'normal' : 'exit', exit_code: code, signal: handledSignal, at: isoMicros(nowMs()) }));
   },
   async onBeforeExit(): Promise<void> {
     // The loop drained: the last moment asynchronous span export can complete. The files are

@@ -1,3 +1,4 @@
+import { stackOf } from './errorStack';
 import { isSecretKey, REDACTED, redactString } from './redact';
 
 /**
@@ -20,13 +21,36 @@ const DEFAULT_MAX_ENTRIES = 1_000;
 const DEFAULT_MAX_DEPTH = 12;
 
 export function truncateString(text: string, max: number): string {
-  let out = text.length > max ? `${text.slice(0, max)}…[truncated ${text.length - max} chars]` : text;
+  let out = text.length > max ? `${text.slice(0, max)}${truncationMarker(text.length - max)}` : text;
   if (!out.isWellFormed()) out = out.toWellFormed();
   return out;
 }
 
+function truncationMarker(dropped: number): string {
+  return `…[truncated ${dropped} chars]`;
+}
+
+/** A secret this long or shorter is still redacted when the cut falls inside it. */
+const REDACTION_MARGIN = 512;
+
+/**
+ * Redacted, bounded, well-formed text. Redaction runs before the cut (on the kept part plus a
+ * margin), so a credential that straddles the limit is not left half visible.
+ */
 export function safeString(text: string, max: number): string {
-  return redactString(truncateString(text, max));
+  if (text.length <= max) return redactString(text.isWellFormed() ? text : text.toWellFormed());
+  const redacted = redactString(text.slice(0, max + REDACTION_MARGIN));
+  let out = `${redacted.slice(0, max)}${truncationMarker(text.length - max)}`;
+  if (!out.isWellFormed()) out = out.toWellFormed();
+  return out;
+}
+
+/** Property names are bounded and well-formed too (a key can be a multi-megabyte string). */
+const MAX_KEY_LENGTH = 256;
+
+function safeKey(key: string): string {
+  const out = key.length > MAX_KEY_LENGTH ? `${key.slice(0, MAX_KEY_LENGTH)}${truncationMarker(key.length - MAX_KEY_LENGTH)}` : key;
+  return out.isWellFormed() ? out : out.toWellFormed();
 }
 
 class Walker {
@@ -54,9 +78,9 @@ class Walker {
       case 'undefined':
         return null;
       case 'symbol':
-        return input.toString();
+        return safeString(input.toString(), this.maxString);
       case 'function':
-        return `[Function: ${(input as { name?: string }).name || 'anonymous'}]`;
+        return safeString(`[Function: ${String(readSafely(() => (input as { name?: unknown }).name) || 'anonymous')}]`, this.maxString);
       default:
         return input === null ? null : this.object(input as object);
     }
@@ -64,62 +88,112 @@ class Walker {
 
   private object(input: object): unknown {
     if (this.ancestors.includes(input)) return '[Circular]';
+    // Everything below may run user code (getters, proxies, toJSON): one failure spoils one value.
+    try {
+      const special = this.special(input);
+      if (special !== undefined) return special;
+      if (this.ancestors.length >= this.maxDepth) return Array.isArray(input) ? '[Array]' : '[Object]';
+      this.ancestors.push(input);
+      try {
+        return this.container(input);
+      } finally {
+        this.ancestors.pop();
+      }
+    } catch (error) {
+      return `[Unserializable: ${describeThrown(error)}]`;
+    }
+  }
+
+  /** Values rendered as one string (or a date). */
+  private special(input: object): string | undefined {
     if (input instanceof Date) return Number.isNaN(input.getTime()) ? 'Invalid Date' : input.toISOString();
     if (Buffer.isBuffer(input)) return `[Buffer: ${input.length} bytes]`;
     if (ArrayBuffer.isView(input)) return `[${input.constructor?.name ?? 'TypedArray'}: ${input.byteLength} bytes]`;
     if (input instanceof ArrayBuffer) return `[ArrayBuffer: ${input.byteLength} bytes]`;
-    if (input instanceof RegExp) return input.toString();
+    if (input instanceof RegExp) return safeString(input.toString(), this.maxString);
     if (input instanceof WeakMap || input instanceof WeakSet) return `[${input.constructor.name}]`;
     if (typeof (input as { then?: unknown }).then === 'function') return '[Promise]';
-    if (this.ancestors.length >= this.maxDepth) return Array.isArray(input) ? '[Array]' : '[Object]';
-    this.ancestors.push(input);
-    try {
-      if (input instanceof Error) return this.error(input);
-      if (Array.isArray(input)) return this.array(input);
-      if (input instanceof Set) return this.array([...input]);
-      if (input instanceof Map) return this.entries([...input].map(([k, v]) => [String(k), v]));
-      const toJSON = (input as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') return this.value(toJSON.call(input));
-      return this.entries(Object.entries(input));
-    } catch (error) {
-      return `[Unserializable: ${describeThrown(error)}]`;
-    } finally {
-      this.ancestors.pop();
-    }
+    return undefined;
   }
 
-  private array(input: unknown[]): unknown[] {
+  private container(input: object): unknown {
+    if (input instanceof Error) return this.error(input);
+    if (Array.isArray(input)) return this.array(input);
+    if (input instanceof Set) return this.array([...input].slice(0, this.maxEntries + 1), input.size);
+    if (input instanceof Map) {
+      const pairs: Array<[string, unknown]> = [];
+      for (const [key, value] of input) {
+        if (pairs.length >= this.maxEntries) break;
+        pairs.push([typeof key === 'string' ? key : String(this.value(key)), value]);
+      }
+      return this.entries(pairs, input.size);
+    }
+    const toJSON = (input as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return this.value(toJSON.call(input));
+    return this.properties(input);
+  }
+
+  private array(input: unknown[], total = input.length): unknown[] {
     const length = Math.min(input.length, this.maxEntries);
     const out = new Array<unknown>(length);
     for (let i = 0; i < length; i++) out[i] = this.value(input[i]);
-    if (input.length > length) out.push(`[… ${input.length - length} more items]`);
+    if (total > length) out.push(`[… ${total - length} more items]`);
     return out;
   }
 
-  private entries(pairs: Array<[string, unknown]>): Record<string, unknown> {
+  private entries(pairs: Array<[string, unknown]>, total = pairs.length): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const length = Math.min(pairs.length, this.maxEntries);
-    for (let i = 0; i < length; i++) {
-      const [key, raw] = pairs[i];
+    for (const [rawKey, raw] of pairs) {
       if (raw === undefined) continue;
+      const key = safeKey(rawKey);
       out[key] = isSecretKey(key) && raw !== null && raw !== '' ? REDACTED : this.value(raw);
     }
-    if (pairs.length > length) out['…'] = `[${pairs.length - length} more keys]`;
+    if (total > pairs.length) out['…'] = `[${total - pairs.length} more keys]`;
     return out;
+  }
+
+  /** Own enumerable properties, each read on its own: a getter that throws spoils only its key. */
+  private properties(input: object): Record<string, unknown> {
+    const keys = Object.keys(input);
+    const length = Math.min(keys.length, this.maxEntries);
+    const pairs: Array<[string, unknown]> = [];
+    for (let i = 0; i < length; i++) {
+      const key = keys[i];
+      let value: unknown;
+      try {
+        value = (input as Record<string, unknown>)[key];
+      } catch (error) {
+        value = `[Unreadable: ${describeThrown(error)}]`;
+      }
+      pairs.push([key, value]);
+    }
+    return this.entries(pairs, keys.length);
   }
 
   private error(error: Error): Record<string, unknown> {
     const out: Record<string, unknown> = {
-      name: this.value(error.name),
-      message: this.value(error.message),
+      name: this.value(readSafely(() => error.name)),
+      message: this.value(readSafely(() => error.message)),
     };
     for (const extra of ['code', 'status', 'type'] as const) {
-      const value = (error as unknown as Record<string, unknown>)[extra];
+      const value = readSafely(() => (error as unknown as Record<string, unknown>)[extra]);
       if (value !== undefined) out[extra] = this.value(value);
     }
-    if (error.stack) out.stack = this.value(error.stack);
-    if (error.cause !== undefined) out.cause = this.value(error.cause);
+    const stack = stackOf(error);
+    if (stack !== undefined) out.stack = this.value(stack);
+    const cause = readSafely(() => error.cause);
+    if (cause !== undefined) out.cause = this.value(cause);
+    const errors = readSafely(() => (error as { errors?: unknown }).errors);
+    if (Array.isArray(errors)) out.errors = this.value(errors);
     return out;
+  }
+}
+
+function readSafely(read: () => unknown): unknown {
+  try {
+    return read();
+  } catch (error) {
+    return `[Unreadable: ${describeThrown(error)}]`;
   }
 }
 
@@ -148,13 +222,33 @@ export function safeData(input: unknown, options: SafeValueOptions): Record<stri
   return { value: clean };
 }
 
-/** Message of anything thrown, redacted and bounded. */
+/**
+ * Message of anything thrown, redacted and bounded. For an Error it also pins the stack text
+ * (see errorStack.ts), so that whoever reads `.stack` next — the OpenTelemetry SDK recording the
+ * exception on a span, or this library — leaves Node's crash output exactly as it would be.
+ */
 export function errorMessage(error: unknown, max = DEFAULT_MAX_STRING_LENGTH): string {
   let message: string;
   try {
-    message = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(safeValue(error, { maxStringLength: max }));
+    if (error instanceof Error) stackOf(error);
+    message = error instanceof Error ? String(error.message) : typeof error === 'string' ? error : JSON.stringify(safeValue(error, { maxStringLength: max }));
   } catch {
     message = 'unknown error';
   }
-  return safeString(message || (error instanceof Error ? error.name : 'Error'), max);
+  return safeString(message || (error instanceof Error ? readName(error) : 'Error'), max);
+}
+
+function readName(error: Error): string {
+  try {
+    return String(error.name || 'Error');
+  } catch {
+    return 'Error';
+  }
+}
+
+/** Stack trace of anything thrown, redacted and bounded; undefined when there is none. */
+export function errorStack(error: unknown, max = DEFAULT_MAX_STRING_LENGTH): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const stack = stackOf(error);
+  return stack === undefined ? undefined : safeString(stack, max);
 }

@@ -1,0 +1,141 @@
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ExitInfo } from '../analyzers/reportTypes';
+import { expectCompleteRun, expectSameBehaviour, expectUnfinished, runWithBaseline, type PairResult } from './helpers/autopsyRun';
+import type { RunOptions } from './helpers/childProcess';
+
+/**
+ * Every way a process can end leaves a complete autopsy, and the process ends exactly as it would
+ * without the library. Each case runs test/fixtures/exit/ending.mjs twice, at the same time: once
+ * as a baseline without init(), once recording.
+ */
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function killOnReady(signal: NodeJS.Signals): RunOptions {
+  return {
+    onStdoutLine: (line, child) => {
+      if (line === 'READY') child.kill(signal);
+    },
+  };
+}
+
+async function end(ending: string, options: RunOptions = {}): Promise<PairResult> {
+  const pair = await runWithBaseline('ending.mjs', (dir) => [ending, dir], options);
+  dirs.push(pair.dir, pair.baselineDir);
+  return pair;
+}
+
+const BACKGROUND = [
+  { name: 'stage stage_bg', kind: 'stage', stage: 'stage_bg' },
+  { name: 'chat slow-model', kind: 'llm', stage: 'stage_bg' },
+];
+const MAIN_STAGE = { name: 'stage stage_main', kind: 'stage', stage: 'stage_main' };
+
+function exitOf(report: { exit: ExitInfo }): Omit<ExitInfo, 'at' | 'description' | 'error'> {
+  const { reason, exit_code, signal } = report.exit;
+  return { reason, exit_code, signal };
+}
+
+describe.concurrent('every ending writes a complete autopsy and keeps Node behaviour', () => {
+  it('normal drain of the event loop', async () => {
+    const pair = await end('drain');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(0);
+    const run = expectCompleteRun(pair.dir);
+    expectUnfinished(run, BACKGROUND);
+    expect(exitOf(run.report)).toEqual({ reason: 'normal', exit_code: 0, signal: null });
+    expect(run.events.map((event) => event.type)).toEqual([
+      'stage_start',
+      'llm_call_start',
+      'stage_start',
+      'task_start',
+      'checkpoint_save',
+      'task_end',
+      'llm_call_start',
+      'llm_call_end',
+      'stage_end',
+      'stage_unfinished',
+      'llm_call_unfinished',
+    ]);
+  });
+
+  it('shutdown() before the end', async () => {
+    const pair = await end('shutdown');
+    expectSameBehaviour(pair);
+    const run = expectCompleteRun(pair.dir);
+    expectUnfinished(run, BACKGROUND);
+    expect(exitOf(run.report)).toEqual({ reason: 'shutdown', exit_code: null, signal: null });
+  });
+
+  it('process.exit(0) in the middle of a stage', async () => {
+    const pair = await end('exit0');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(0);
+    const run = expectCompleteRun(pair.dir);
+    expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
+    expect(exitOf(run.report)).toEqual({ reason: 'exit', exit_code: 0, signal: null });
+  });
+
+  it('process.exit(3) in the middle of a stage', async () => {
+    const pair = await end('exit3');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(3);
+    const run = expectCompleteRun(pair.dir);
+    expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
+    expect(exitOf(run.report)).toEqual({ reason: 'exit', exit_code: 3, signal: null });
+  });
+
+  it('an uncaught exception', async () => {
+    const pair = await end('uncaught');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(1);
+    expect(pair.instrumented.stderr).toContain('TypeError: tool output was not JSON');
+    const run = expectCompleteRun(pair.dir);
+    expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
+    expect(exitOf(run.report)).toEqual({ reason: 'uncaught_exception', exit_code: 1, signal: null });
+    expect(run.report.exit.error).toMatchObject({ type: 'TypeError', message: 'tool output was not JSON' });
+    expect(run.report.exit.error!.stack).toMatch(/^TypeError: tool output was not JSON\n {4}at Timeout\._onTimeout \(.*ending\.mjs:\d+:\d+\)/);
+    const crash = run.events.find((event) => event.type === 'uncaught_exception')!;
+    expect(crash.level).toBe('ERROR');
+    expect(crash.data).toMatchObject({ error: 'tool output was not JSON', error_type: 'TypeError' });
+  });
+
+  it('an unhandled rejection', async () => {
+    const pair = await end('rejection');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(1);
+    const run = expectCompleteRun(pair.dir);
+    expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
+    expect(exitOf(run.report)).toEqual({ reason: 'unhandled_rejection', exit_code: 1, signal: null });
+    expect(run.report.exit.error).toMatchObject({ type: 'RangeError', message: 'a promise nobody awaited' });
+  });
+
+  it('an exception thrown inside a stage while other async branches still run', async () => {
+    const pair = await end('stage-throw');
+    // The crash output points at the throwing line of the app, exactly as without the library.
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.stderr).toMatch(/ending\.mjs:\d+\n.*throw new Error\('stage exploded half-way'\);\n\s+\^\n\nError: stage exploded half-way\n/);
+    const run = expectCompleteRun(pair.dir);
+    expectUnfinished(run, [...BACKGROUND, { name: 'task parallel_work', kind: 'task', stage: 'stage_main' }]);
+    const stageError = run.events.find((event) => event.type === 'stage_error')!;
+    expect(stageError.data).toMatchObject({ stage: 'stage_main', error: 'stage exploded half-way' });
+    expect(exitOf(run.report)).toEqual({ reason: 'unhandled_rejection', exit_code: 1, signal: null });
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal}: the autopsy is written and the signal still ends the process`, async () => {
+      const pair = await end('signal', killOnReady(signal));
+      expectSameBehaviour(pair);
+      expect(pair.instrumented).toMatchObject({ code: null, signal });
+      const run = expectCompleteRun(pair.dir);
+      expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
+      expect(exitOf(run.report)).toEqual({ reason: 'signal', exit_code: null, signal });
+      const received = run.events.find((event) => event.type === 'signal_received')!;
+      expect([received.level, received.data]).toEqual(['WARNING', { signal, handled_by_app: false }]);
+    });
+  }
+});

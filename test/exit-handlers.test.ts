@@ -1,0 +1,92 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { expectCompleteRun, expectSameBehaviour, runWithBaseline, type PairResult } from './helpers/autopsyRun';
+import type { RunOptions } from './helpers/childProcess';
+
+/**
+ * The app's own handlers keep working: its signal handler, the exit code it sets, process.exit()
+ * inside its 'exit' listener, its 'uncaughtException' listener and work it does at 'beforeExit'.
+ * Each case runs test/fixtures/exit/handlers.mjs with and without the library.
+ */
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+interface HandlerRun extends PairResult {
+  /** What the app's handler wrote, in the baseline and the instrumented run. */
+  markers: { baseline: string | undefined; instrumented: string | undefined };
+}
+
+async function run(variant: string, options: RunOptions = {}): Promise<HandlerRun> {
+  const markerOf = (dir: string) => join(dir, 'marker.txt');
+  const seen: Record<string, string> = {};
+  const pair = await runWithBaseline(
+    'handlers.mjs',
+    (dir, role) => {
+      seen[role] = markerOf(dir);
+      return [variant, dir, markerOf(dir)];
+    },
+    options,
+  );
+  dirs.push(pair.dir, pair.baselineDir);
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+  return { ...pair, markers: { baseline: read(seen.baseline), instrumented: read(seen.instrumented) } };
+}
+
+describe.concurrent("the app's own handlers still run and decide the exit", () => {
+  it('a SIGTERM handler that cleans up and exits 0', async () => {
+    const result = await run('sigterm-handler', {
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') child.kill('SIGTERM');
+      },
+    });
+    expectSameBehaviour(result);
+    expect(result.instrumented).toMatchObject({ code: 0, signal: null });
+    expect(result.markers).toEqual({ baseline: 'cleaned up', instrumented: 'cleaned up' });
+    const { events, report } = expectCompleteRun(result.dir);
+    expect(events.find((event) => event.type === 'signal_received')!.data).toEqual({ signal: 'SIGTERM', handled_by_app: true });
+    expect(report.exit).toMatchObject({ reason: 'exit', exit_code: 0, signal: 'SIGTERM' });
+    expect(report.unfinished.map((span) => span.name)).toEqual(['stage serve', 'chat m']);
+  });
+
+  it('process.exitCode set by the app', async () => {
+    const result = await run('exit-code');
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(4);
+    expect(expectCompleteRun(result.dir).report.exit).toMatchObject({ reason: 'normal', exit_code: 4, signal: null });
+  });
+
+  it("process.exit(9) inside the app's own 'exit' listener, registered before init()", async () => {
+    const result = await run('exit-in-exit-handler');
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(9);
+    expect(result.markers).toEqual({ baseline: 'exit handler ran', instrumented: 'exit handler ran' });
+    const { report } = expectCompleteRun(result.dir);
+    expect(report.exit).toMatchObject({ reason: 'exit', exit_code: 0 });
+    expect(report.unfinished.map((span) => span.name)).toEqual(['stage work']);
+  });
+
+  it("an 'uncaughtException' listener that handles the error and exits 2", async () => {
+    const result = await run('uncaught-handler');
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(2);
+    expect(result.markers.instrumented).toBe('handled: handled by the app');
+    const { events, report } = expectCompleteRun(result.dir);
+    const crash = events.find((event) => event.type === 'uncaught_exception')!;
+    expect(crash.data).toMatchObject({ error: 'handled by the app', error_type: 'Error', handled_by_app: true });
+    expect(report.exit).toMatchObject({ reason: 'exit', exit_code: 2 });
+  });
+
+  it("work the app does in its own 'beforeExit' listener is recorded", async () => {
+    const result = await run('before-exit-work');
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(0);
+    expect(result.markers.instrumented).toBe('late work done');
+    const { events, report } = expectCompleteRun(result.dir);
+    expect(events.map((event) => `${event.type} ${event.data.stage}`)).toEqual(['stage_start work', 'stage_end work', 'stage_start late', 'stage_end late']);
+    expect(report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
+  });
+});
