@@ -7,10 +7,21 @@ import type { SpanKindName } from './eventTypes';
 import { safeData } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStartData } from './spanData';
-import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmEndData } from './spanMapping';
+import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
+
+/**
+ * What an llm span nested in another llm span (an instrumentation's span inside the app's
+ * `llmCall()`, or two instrumentations of one client) hands to the outer one instead of writing
+ * a second llm_call_* pair: usage, model, finish reasons, and failed attempts.
+ */
+interface NestedLlmData {
+  data: EventData;
+  failedAttempts: number;
+  lastError?: EventData;
+}
 
 /**
  * Turns agent spans into Truth-Mode events as they start and end, and feeds the run's analyzer.
@@ -18,6 +29,11 @@ const STATUS_ERROR = 2;
  * error handler. It keeps only the spans that are open, so memory does not grow with the run.
  */
 export class AutopsySpanProcessor implements SpanProcessor {
+  /** Nested llm spans folded into their parent llm span (keyed by the parent's entry). */
+  private readonly nested = new WeakMap<OpenSpanEntry, NestedLlmData>();
+  /** Nested llm spans being folded: entry → parent span id. */
+  private readonly folded = new WeakMap<OpenSpanEntry, string>();
+
   constructor(private readonly getRun: () => AutopsyRun | undefined) {}
 
   onStart(span: Span, _parentContext: Context): void {
@@ -76,7 +92,51 @@ export class AutopsySpanProcessor implements SpanProcessor {
     run.openSpans.set(entry.spanId, entry);
     if (!kind) return;
     entry.data = this.startData(run, kind, span, pending, stage);
+    if (this.foldIntoParent(run, entry)) return;
     if (!tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+  }
+
+  /** An llm span directly inside another open llm span is folded into it (no events of its own). */
+  private foldIntoParent(run: AutopsyRun, entry: OpenSpanEntry): boolean {
+    if (entry.kind !== 'llm' || !entry.parentSpanId) return false;
+    const parent = run.openSpans.get(entry.parentSpanId);
+    if (parent?.kind !== 'llm') return false;
+    this.folded.set(entry, parent.spanId);
+    return true;
+  }
+
+  /** Hands a folded span's details to its parent; false when the parent already ended. */
+  private foldEnd(run: AutopsyRun, entry: OpenSpanEntry, span: ReadableSpan): boolean {
+    const parent = run.openSpans.get(this.folded.get(entry) ?? '');
+    if (!parent) return false;
+    const nested = this.nested.get(parent) ?? { data: {}, failedAttempts: 0 };
+    this.nested.set(parent, nested);
+    const data: EventData = { ...entry.data, ...llmEndData(span.attributes) };
+    if (run.config.captureContent) Object.assign(data, llmContentData(span.attributes));
+    delete data.span;
+    delete data.stage;
+    if (span.status.code === STATUS_ERROR) {
+      nested.failedAttempts += 1;
+      nested.lastError = safeData(errorData(span), { maxStringLength: run.config.maxStringLength });
+    }
+    Object.assign(nested.data, safeData(data, { maxStringLength: run.config.maxStringLength }));
+    return true;
+  }
+
+  /** Fills the parent's end data with what its folded spans reported (the parent's own values win). */
+  private applyNested(entry: OpenSpanEntry, data: EventData, failed: boolean): void {
+    const nested = this.nested.get(entry);
+    if (!nested) return;
+    this.nested.delete(entry);
+    for (const [key, value] of Object.entries(nested.data)) if (data[key] === undefined) data[key] = value;
+    if (failed && nested.lastError) {
+      for (const key of ['error_type', 'http_status']) if (data[key] === undefined && nested.lastError[key] !== undefined) data[key] = nested.lastError[key];
+      nested.failedAttempts -= 1; // the failure that ended the parent is the parent's own
+    }
+    if (nested.failedAttempts > 0) {
+      data.failed_attempts = nested.failedAttempts;
+      if (!failed && nested.lastError) data.last_attempt_error = nested.lastError.error;
+    }
   }
 
   private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: EventData | undefined, stage: string | undefined): EventData {
@@ -100,13 +160,23 @@ export class AutopsySpanProcessor implements SpanProcessor {
       if (!kind) return;
       entry.kind = kind;
       entry.data = this.startData(run, kind, span, undefined, declaredStage(kind, span) ?? entry.stage);
-      if (!entry.tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+      if (!this.foldIntoParent(run, entry) && !entry.tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+    }
+    if (this.folded.has(entry)) {
+      if (this.foldEnd(run, entry, span)) return;
+      // The parent ended first (a stream read after llmCall() returned): write the span after all.
+      if (!entry.tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data ?? {}, entry.startMs, entry);
     }
     if (entry.tracked) return;
     const failed = span.status.code === STATUS_ERROR;
     const endMs = nowMs();
-    const data: EventData = { ...entry.data };
-    if (kind === 'llm') Object.assign(data, llmEndData(span.attributes));
+    // Object.assign, not a spread: on Node 20 adding keys to a `{ ...spread }` copy costs ~1 µs each (bench/README.md).
+    const data: EventData = Object.assign({}, entry.data);
+    if (kind === 'llm') {
+      Object.assign(data, llmEndData(span.attributes));
+      if (run.config.captureContent && !isOwnSpan(span.attributes)) Object.assign(data, safeData(llmContentData(span.attributes), { maxStringLength: run.config.maxStringLength }));
+      this.applyNested(entry, data, failed);
+    }
     if (extra) Object.assign(data, safeData(extra, { maxStringLength: run.config.maxStringLength }));
     let level: Level = 'INFO';
     let phase: 'end' | 'error' = 'end';

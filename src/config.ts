@@ -19,6 +19,12 @@ export interface ResolvedConfig {
   rules: DiagnosisRule[];
   flushIntervalMs: number;
   printReportPath: boolean;
+  instrumentChildProcesses: boolean;
+  /**
+   * `OTEL_SDK_DISABLED=true`: OpenTelemetry is switched off for the app, so no OTLP export and no
+   * global tracer provider; the local autopsy is still written (see tracing.ts).
+   */
+  otelSdkDisabled: boolean;
 }
 
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
@@ -78,6 +84,8 @@ export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessE
     rules: options.rules ?? [],
     flushIntervalMs: positive(options.flushIntervalMs) ?? 25,
     printReportPath: options.printReportPath ?? envFlag(env.AGENT_AUTOPSY_PRINT) ?? false,
+    instrumentChildProcesses: options.instrumentChildProcesses ?? envFlag(env.AGENT_AUTOPSY_CHILD_PROCESSES) ?? false,
+    otelSdkDisabled: envFlag(env.OTEL_SDK_DISABLED) ?? false,
   };
 }
 

@@ -1,7 +1,52 @@
 /**
- * Zero-code setup: `node --require agent-autopsy/register app.cjs` (and, through register.mjs,
- * `node --import agent-autopsy/register app.mjs`). Configured from the environment.
+ * Zero-code setup: `node --require agent-autopsy/register app.cjs` and (through register.mjs)
+ * `node --import agent-autopsy/register app.mjs`. Configured from the environment only:
+ * AGENT_AUTOPSY_DIR, AGENT_AUTOPSY_LOCALE, AGENT_AUTOPSY_CAPTURE_CONTENT,
+ * AGENT_AUTOPSY_CHILD_PROCESSES, OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT,
+ * OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, OTEL_SDK_DISABLED.
+ *
+ * In order: the ESM loader hook (import-in-the-middle) so `import OpenAI from 'openai'` can be
+ * instrumented, then `init()` (tracing, run directory, exit hooks), then the LLM client
+ * instrumentations. `--require` registers the loader hook too, so it also covers ESM apps.
  */
-import { init } from './runtime';
+import { createRequire, register as registerLoader } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { envFlag } from './config';
+import { reportError } from './errorHandler';
+import { enableLlmInstrumentations, HOOKED_ESM_MODULES } from './instrumentation/llm';
+import { currentRun, init } from './runtime';
+import { activeTracing } from './tracing';
 
-init();
+const REGISTERED = Symbol.for('agent-autopsy.register');
+
+function registerEsmLoaderHook(): void {
+  if (typeof registerLoader !== 'function') return;
+  // The hook must come from the import-in-the-middle copy that @opentelemetry/instrumentation
+  // uses: the registry of hooked modules belongs to that copy.
+  const fromInstrumentation = createRequire(require.resolve('@opentelemetry/instrumentation'));
+  const hook = fromInstrumentation.resolve('import-in-the-middle/hook.mjs');
+  registerLoader(pathToFileURL(hook).href, pathToFileURL(__filename).href, { data: { include: HOOKED_ESM_MODULES } });
+}
+
+function register(): void {
+  const registry = globalThis as Record<symbol, unknown>;
+  // Node also runs `--require` preloads in its loader thread, and workers inherit the flags: the
+  // autopsy belongs to the main thread, once.
+  if (!isMainThread || registry[REGISTERED]) return;
+  registry[REGISTERED] = true;
+  try {
+    registerEsmLoaderHook();
+  } catch (error) {
+    reportError(error, 'the ESM loader hook could not be registered (ESM imports of openai are not instrumented)');
+  }
+  // The Anthropic SDK records message content on its own spans only when asked to.
+  if (envFlag(process.env.AGENT_AUTOPSY_CAPTURE_CONTENT) && process.env.ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE === undefined) {
+    process.env.ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE = 'content';
+  }
+  init();
+  const tracing = activeTracing();
+  if (tracing) enableLlmInstrumentations(tracing.provider, currentRun()?.config.captureContent ?? false);
+}
+
+register();

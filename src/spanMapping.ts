@@ -11,6 +11,16 @@ import type { EventData } from './types';
  * (`traceloop.span.kind`, `llm.request.type`).
  */
 
+// Other conventions' names read only here (candidates for semconv.ts).
+/** GenAI: the agent an `invoke_agent` span runs, the tool an `execute_tool` span calls. */
+const ATTR_GEN_AI_AGENT_NAME = 'gen_ai.agent.name';
+const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
+/** @anthropic-ai/sdk's own spans give the stop reason here, not in gen_ai.response.finish_reasons. */
+const ATTR_ANTHROPIC_STOP_REASON = 'anthropic.message.stop_reason';
+/** OpenInference input and output of a span. */
+const ATTR_OPENINFERENCE_INPUT_VALUE = 'input.value';
+const ATTR_OPENINFERENCE_OUTPUT_VALUE = 'output.value';
+
 const OWN_KINDS = new Set<string>(SPAN_KINDS);
 
 const GEN_AI_OPERATION_KIND: Record<string, SpanKindName> = {
@@ -61,8 +71,8 @@ export function declaredStage(kind: SpanKindName | undefined, span: Pick<Readabl
   const stage = attributes[sc.ATTR_AUTOPSY_STAGE];
   if (typeof stage === 'string') return stage;
   if (kind === 'stage') {
-    const entity = attributes[sc.ATTR_TRACELOOP_ENTITY_NAME];
-    return typeof entity === 'string' ? entity : span.name;
+    const name = first(attributes, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_AGENT_NAME);
+    return typeof name === 'string' ? name : span.name;
   }
   return undefined;
 }
@@ -89,7 +99,7 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
   } else if (kind === 'stage') {
     data.stage = declaredStage(kind, span);
   } else if (kind === 'task') {
-    data.task = first(attributes, sc.ATTR_TRACELOOP_ENTITY_NAME) ?? span.name;
+    data.task = first(attributes, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME) ?? span.name;
   }
   data.span = span.name;
   return data;
@@ -106,7 +116,19 @@ export function llmEndData(attributes: Attributes): EventData {
   const responseModel = attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL];
   if (responseModel !== undefined) data.response_model = responseModel;
   const finish = attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS];
+  const stopReason = attributes[ATTR_ANTHROPIC_STOP_REASON];
   if (finish !== undefined) data.finish_reasons = finish;
+  else if (typeof stopReason === 'string') data.finish_reasons = [stopReason];
+  return data;
+}
+
+/** Prompt and reply an llm span carries (only read when content capture is on). */
+export function llmContentData(attributes: Attributes): EventData {
+  const data: EventData = {};
+  const prompt = first(attributes, sc.ATTR_GEN_AI_INPUT_MESSAGES, ATTR_OPENINFERENCE_INPUT_VALUE);
+  const response = first(attributes, sc.ATTR_GEN_AI_OUTPUT_MESSAGES, ATTR_OPENINFERENCE_OUTPUT_VALUE);
+  if (prompt !== undefined) data.prompt = prompt;
+  if (response !== undefined) data.response = response;
   return data;
 }
 

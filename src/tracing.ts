@@ -1,23 +1,71 @@
-import { diag, trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import {
+  context,
+  diag,
+  propagation,
+  trace,
+  type Context,
+  type Span,
+  type SpanOptions,
+  type Tracer,
+  type TracerOptions,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
 import type { ResolvedConfig } from './config';
-import { envFlag } from './config';
+import { reportError } from './errorHandler';
+import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { VERSION } from './version';
 
+/**
+ * How agent-autopsy's tracing lives in a process (documented in the README, "Zero code"):
+ *
+ * 1. The app already registered a tracer provider (its own NodeSDK or NodeTracerProvider): our
+ *    processor joins that provider's processors. The app keeps its exporters, sampler and
+ *    instrumentations; our spans go out through its pipeline, so we add no OTLP exporter of our
+ *    own (with NodeSDK, `OTEL_EXPORTER_OTLP_ENDPOINT` already configures its exporter).
+ * 2. No provider yet: a private NodeTracerProvider (our processor, `spanProcessors`, and the OTLP
+ *    exporter when an endpoint is set) is registered globally behind a hand-over provider. When
+ *    the app registers its own provider *later*, the app's wins as if we had not been there: our
+ *    processor joins it, every tracer handed out so far (instrumentations, the Anthropic client,
+ *    our API) follows it, and its context manager and propagator replace ours. Spans that began
+ *    before the hand-over end where they started.
+ * 3. `OTEL_SDK_DISABLED=true`: OpenTelemetry is off for the app, so nothing is exported and no
+ *    tracer provider is registered globally; the local autopsy is still written, from our API
+ *    and the instrumentations we enable (they get the private provider). Libraries that trace
+ *    through the global API on their own (the Anthropic SDK) are then not recorded. A context
+ *    manager is still registered when none is, since stage/task nesting depends on it.
+ */
 export interface TracingSetup {
   tracer: Tracer;
-  /** True when we created and registered the provider; false when we joined the app's. */
+  /** True when we created the provider; false when we joined the app's. */
   ownsProvider: boolean;
+  /** The provider the instrumentations we enable should use. */
+  provider: TracerProvider;
   flush(): Promise<void>;
 }
 
-/** Upper bound on one OTLP export, so an unreachable collector never holds the exit for long. */
+/**
+ * Upper bound on one OTLP export (and so on the wait at a normal exit): an unreachable collector
+ * never holds the process for longer. After `process.exit()`, a crash or a signal nothing is
+ * exported at all (exit is synchronous); the local files are complete either way.
+ */
 export const OTLP_EXPORT_TIMEOUT_MS = 3000;
+/** Spans are sent in batches at most this often while the app runs. */
+export const OTLP_BATCH_DELAY_MS = 1000;
+
+let active: TracingSetup | undefined;
+
+/** The tracing setup of this process, once `init()` made it. */
+export function activeTracing(): TracingSetup | undefined {
+  return active;
+}
 
 /** The provider behind the global API, or undefined when none was registered. */
 function registeredProvider(): TracerProvider | undefined {
@@ -27,12 +75,14 @@ function registeredProvider(): TracerProvider | undefined {
 }
 
 /**
- * Adds our processor to a provider the app already registered (its own NodeSDK or
- * NodeTracerProvider). SDK 2.x providers take processors only in their constructor, so the
- * processor joins the provider's active MultiSpanProcessor; returns false when that is not possible.
+ * Adds our processors to a provider the app already registered (its own NodeSDK or
+ * NodeTracerProvider). SDK 2.x providers take processors only in their constructor, so they join
+ * the provider's active MultiSpanProcessor (`_activeSpanProcessor._spanProcessors`, the list every
+ * span of that provider reports to); returns false when the provider has no such list.
  */
 export function attachToProvider(provider: TracerProvider, processors: SpanProcessor[]): boolean {
-  const active = (provider as unknown as { _activeSpanProcessor?: { _spanProcessors?: SpanProcessor[] } })._activeSpanProcessor;
+  const target = provider instanceof HandOverTracerProvider ? provider.current : provider;
+  const active = (target as unknown as { _activeSpanProcessor?: { _spanProcessors?: SpanProcessor[] } })._activeSpanProcessor;
   const list = active?._spanProcessors;
   if (!Array.isArray(list)) return false;
   for (const processor of processors) if (!list.includes(processor)) list.push(processor);
@@ -40,37 +90,152 @@ export function attachToProvider(provider: TracerProvider, processors: SpanProce
 }
 
 export function otlpSpanProcessor(config: ResolvedConfig): SpanProcessor | undefined {
-  if (!config.otlpEndpoint || envFlag(process.env.OTEL_SDK_DISABLED)) return undefined;
+  if (!config.otlpEndpoint || config.otelSdkDisabled) return undefined;
   const exporter = new OTLPTraceExporter({ url: config.otlpEndpoint, headers: config.otlpHeaders, timeoutMillis: OTLP_EXPORT_TIMEOUT_MS });
   return new BatchSpanProcessor(new RedactingSpanExporter(exporter, config.maxStringLength), {
     exportTimeoutMillis: OTLP_EXPORT_TIMEOUT_MS,
-    scheduledDelayMillis: 1000,
+    scheduledDelayMillis: OTLP_BATCH_DELAY_MS,
   });
 }
 
+/**
+ * A tracer that asks its provider for the real tracer on every span, so tracers handed out before
+ * a hand-over (kept by instrumentations and clients for their lifetime) follow it.
+ */
+class ForwardingTracer implements Tracer {
+  private cached?: { provider: TracerProvider; tracer: Tracer };
+
+  constructor(
+    private readonly owner: HandOverTracerProvider,
+    private readonly name: string,
+    private readonly version?: string,
+    private readonly options?: TracerOptions,
+  ) {}
+
+  private target(): Tracer {
+    const provider = this.owner.current;
+    if (this.cached?.provider !== provider) this.cached = { provider, tracer: provider.getTracer(this.name, this.version, this.options) };
+    return this.cached.tracer;
+  }
+
+  startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
+    return this.target().startSpan(name, options, ctx);
+  }
+
+  startActiveSpan(...args: unknown[]): never {
+    const tracer = this.target();
+    return Reflect.apply(tracer.startActiveSpan, tracer, args) as never;
+  }
+}
+
+/** The provider we register globally: ours until the app registers its own, then the app's. */
+export class HandOverTracerProvider implements TracerProvider {
+  private target: TracerProvider;
+
+  constructor(readonly own: NodeTracerProvider) {
+    this.target = own;
+  }
+
+  get current(): TracerProvider {
+    return this.target;
+  }
+
+  get handedOver(): boolean {
+    return this.target !== this.own;
+  }
+
+  handOver(provider: TracerProvider): void {
+    this.target = provider;
+  }
+
+  getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
+    return new ForwardingTracer(this, name, version, options);
+  }
+}
+
+interface Registrar<T> {
+  set: (value: T) => boolean;
+  disable: () => void;
+}
+
+/**
+ * Makes a later registration by the app win over ours: `trace.setGlobalTracerProvider(appProvider)`
+ * hands over (our processors join the app's provider), and the app's context manager and
+ * propagator replace the ones we registered. Patches the API singletons of this copy of
+ * @opentelemetry/api (an app on another copy gets the API's usual duplicate-registration error).
+ */
+function yieldToLaterRegistrations(handOver: HandOverTracerProvider, processors: SpanProcessor[], ours: { contextManager: unknown; propagator: unknown }): void {
+  const tracerApi = trace as unknown as Registrar<TracerProvider> & { setGlobalTracerProvider: Registrar<TracerProvider>['set'] };
+  const setProvider = tracerApi.setGlobalTracerProvider;
+  tracerApi.setGlobalTracerProvider = function setGlobalTracerProvider(provider: TracerProvider): boolean {
+    if (provider === handOver || handOver.handedOver) return setProvider.call(trace, provider);
+    try {
+      if (attachToProvider(provider, processors)) {
+        handOver.handOver(provider);
+        diag.debug('agent-autopsy: the app registered its tracer provider; agent-autopsy joined it');
+        return true;
+      }
+    } catch (error) {
+      reportError(error, 'could not join the tracer provider the app registered');
+    }
+    return setProvider.call(trace, provider);
+  };
+  yieldOnce(context as unknown as { setGlobalContextManager: (value: unknown) => boolean; disable: () => void }, 'setGlobalContextManager', ours.contextManager);
+  yieldOnce(propagation as unknown as { setGlobalPropagator: (value: unknown) => boolean; disable: () => void }, 'setGlobalPropagator', ours.propagator);
+}
+
+function yieldOnce<K extends string>(api: { [key in K]: (value: unknown) => boolean } & { disable: () => void }, method: K, ours: unknown): void {
+  const original = api[method];
+  let yielded = false;
+  (api as Record<string, unknown>)[method] = function registerGlobal(value: unknown): boolean {
+    if (!yielded && value !== ours) {
+      yielded = true;
+      api.disable();
+    }
+    return original.call(api, value);
+  };
+}
+
 export function setupTracing(config: ResolvedConfig, processor: SpanProcessor): TracingSetup {
-  const otlp = otlpSpanProcessor(config);
-  const processors = [processor, ...config.spanProcessors, ...(otlp ? [otlp] : [])];
-  const existing = registeredProvider();
-  if (existing && attachToProvider(existing, processors)) {
+  active = createTracing(config, processor);
+  if (config.instrumentChildProcesses) enableChildProcessInstrumentation(active.provider);
+  return active;
+}
+
+function createTracing(config: ResolvedConfig, processor: SpanProcessor): TracingSetup {
+  const joined = [processor, ...config.spanProcessors];
+  const existing = config.otelSdkDisabled ? undefined : registeredProvider();
+  if (existing && attachToProvider(existing, joined)) {
     return {
       tracer: existing.getTracer('agent-autopsy', VERSION),
       ownsProvider: false,
+      provider: trace.getTracerProvider(),
       flush: async () => {
-        await Promise.all(processors.map((p) => p.forceFlush().catch(() => undefined)));
+        await Promise.all(joined.map((p) => p.forceFlush().catch(() => undefined)));
       },
     };
   }
   if (existing) diag.warn('agent-autopsy: could not join the registered tracer provider; using a private one');
+  const otlp = otlpSpanProcessor(config);
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
-    spanProcessors: processors,
+    spanProcessors: [...joined, ...(otlp ? [otlp] : [])],
   });
-  // Registering sets the AsyncLocalStorage context manager; never replace an app's provider.
-  if (!existing) provider.register();
-  return {
-    tracer: provider.getTracer('agent-autopsy', VERSION),
-    ownsProvider: true,
-    flush: () => provider.forceFlush(),
+  const flush = async () => {
+    await provider.forceFlush();
+    // After a hand-over our processor also sits in the app's provider; flush it there too.
+    await Promise.all(joined.map((p) => p.forceFlush().catch(() => undefined)));
   };
+  if (!config.otelSdkDisabled && !existing) {
+    const handOver = new HandOverTracerProvider(provider);
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+    trace.setGlobalTracerProvider(handOver);
+    context.setGlobalContextManager(contextManager);
+    propagation.setGlobalPropagator(propagator);
+    yieldToLaterRegistrations(handOver, joined, { contextManager, propagator });
+    return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush };
+  }
+  if (config.otelSdkDisabled) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  return { tracer: provider.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider, flush };
 }

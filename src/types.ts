@@ -53,6 +53,12 @@ export interface AutopsyOptions {
   flushIntervalMs?: number;
   /** Print one line naming the report on stderr when it is written. Default false. */
   printReportPath?: boolean;
+  /**
+   * Record child processes started through `child_process` (spawn, exec, execFile, fork and the
+   * *Sync variants) as code_exec spans: command, exit code, duration, tail of stderr.
+   * Default `AGENT_AUTOPSY_CHILD_PROCESSES` or false.
+   */
+  instrumentChildProcesses?: boolean;
 }
 
 /** Everything the span processor needs to know about an open span. */

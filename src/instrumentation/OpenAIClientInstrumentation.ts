@@ -1,0 +1,254 @@
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import {
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+  type InstrumentationConfig,
+} from '@opentelemetry/instrumentation';
+import { recordFailure } from '../api';
+import * as sc from '../semconv';
+import { VERSION } from '../version';
+
+export interface OpenAIClientInstrumentationConfig extends InstrumentationConfig {
+  /** Put prompts and replies on the span (`gen_ai.input.messages` / `gen_ai.output.messages`). Default false. */
+  captureContent?: boolean;
+}
+
+/** Instrumentation scope of the spans made here. */
+export const OPENAI_CLIENT_SCOPE = 'agent-autopsy/openai';
+
+type Endpoint = 'chat' | 'responses' | 'embeddings';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type AnyFunction = (...args: any[]) => any;
+
+/**
+ * GenAI-convention spans for the official `openai` client (4.19 – 6.x, loaded as CommonJS or
+ * ESM): `chat.completions.create`, `responses.create` and `embeddings.create`, streamed or not,
+ * and so every helper built on them (`.stream()`, `.parse()`, `runTools()`).
+ *
+ * Why not only @opentelemetry/instrumentation-openai 0.21? Checked against openai 6.49 and the fake
+ * server (test/zero-code-*.test.ts): it works for plain calls, but a streamed Responses call whose
+ * request fails, a stream that breaks half way and a stream the app stops reading are never
+ * ended (they would show as still running at exit), a failure has no HTTP status, and prompts go
+ * to the Logs API only. It cannot be completed from outside either: InstrumentationBase._wrap
+ * removes an earlier wrapper of the same method. This class writes the same attributes
+ * (`gen_ai.*`, `error.type`, `server.*`) plus `http.response.status_code`, and an app that enables
+ * instrumentation-openai itself is still understood (its spans are classified the same way).
+ *
+ * The host call always runs: a failure of the telemetry never changes what `create` returns.
+ */
+export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClientInstrumentationConfig> {
+  constructor(config: OpenAIClientInstrumentationConfig = {}) {
+    super(OPENAI_CLIENT_SCOPE, VERSION, config);
+  }
+
+  protected init(): InstrumentationNodeModuleDefinition[] {
+    const resources = (module: any) => {
+      const exports = module?.[Symbol.toStringTag] === 'Module' ? module.default : module;
+      const OpenAI = exports?.OpenAI;
+      if (!OpenAI?.Chat?.Completions) return undefined;
+      return {
+        chat: OpenAI.Chat.Completions.prototype,
+        embeddings: OpenAI.Embeddings?.prototype,
+        responses: OpenAI.Responses?.prototype,
+      } as Record<Endpoint, any>;
+    };
+    return [
+      new InstrumentationNodeModuleDefinition(
+        'openai',
+        ['>=4.19.0 <7'],
+        (module: any) => {
+          const targets = resources(module);
+          if (!targets) {
+            this._diag.warn('openai: no Chat.Completions class found, calls are not traced');
+            return module;
+          }
+          for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
+            if (targets[endpoint]) this._wrap(targets[endpoint], 'create', this.patch(endpoint));
+          }
+          return module;
+        },
+        (module: any) => {
+          const targets = resources(module);
+          if (!targets) return;
+          for (const endpoint of ['chat', 'embeddings', 'responses'] as const) if (targets[endpoint]) this._unwrap(targets[endpoint], 'create');
+        },
+      ),
+    ];
+  }
+
+  private patch(endpoint: Endpoint) {
+    const self = this;
+    return (original: AnyFunction): AnyFunction =>
+      function tracedCreate(this: { _client?: { baseURL?: string } }, ...args: unknown[]) {
+        if (!self.isEnabled()) return original.apply(this, args);
+        const params = (args[0] ?? {}) as Record<string, any>;
+        let span: Span;
+        try {
+          span = self.startCallSpan(endpoint, params, this?._client?.baseURL);
+        } catch (error) {
+          self._diag.error('openai: the span could not be started', error);
+          return original.apply(this, args);
+        }
+        const capture = self.getConfig().captureContent === true;
+        const result = context.with(trace.setSpan(context.active(), span), () => original.apply(this, args));
+        if (!result || typeof result.then !== 'function') {
+          span.end();
+          return result;
+        }
+        // The caller gets this very promise back, so its parse is shared (the body is read once).
+        result.then(
+          (value: any) => guard(() => onResult(span, endpoint, params, value, capture)),
+          (error: unknown) => guard(() => fail(span, error)),
+        );
+        return result;
+      };
+  }
+
+  private startCallSpan(endpoint: Endpoint, params: Record<string, any>, baseURL: string | undefined): Span {
+    const operation = endpoint === 'embeddings' ? 'embeddings' : 'chat';
+    const attributes: Attributes = {
+      [sc.ATTR_GEN_AI_OPERATION_NAME]: operation,
+      [sc.ATTR_GEN_AI_PROVIDER_NAME]: 'openai',
+      [sc.ATTR_GEN_AI_SYSTEM]: 'openai',
+    };
+    if (typeof params.model === 'string') attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = params.model;
+    const maxTokens = params.max_completion_tokens ?? params.max_tokens ?? params.max_output_tokens;
+    if (typeof maxTokens === 'number') attributes['gen_ai.request.max_tokens'] = maxTokens;
+    if (typeof params.temperature === 'number') attributes['gen_ai.request.temperature'] = params.temperature;
+    if (typeof params.top_p === 'number') attributes['gen_ai.request.top_p'] = params.top_p;
+    if (params.stream === true) attributes['gen_ai.request.stream'] = true;
+    Object.assign(attributes, serverAttributes(baseURL));
+    if (this.getConfig().captureContent === true) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = inputMessages(endpoint, params);
+    return this.tracer.startSpan(`${operation} ${params.model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
+  }
+}
+
+function guard(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* telemetry never fails the call */
+  }
+}
+
+function serverAttributes(baseURL: string | undefined): Attributes {
+  if (!baseURL) return {};
+  try {
+    const url = new URL(baseURL);
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    return { 'server.address': url.hostname, 'server.port': port };
+  } catch {
+    return {};
+  }
+}
+
+/** Exception event, ERROR status with the message, `error.type` (the SDK's error class) and HTTP status; ends the span. */
+function fail(span: Span, error: unknown): void {
+  if (!span.isRecording()) return;
+  recordFailure(span, error);
+  span.end();
+}
+
+function onResult(span: Span, endpoint: Endpoint, params: Record<string, any>, value: any, capture: boolean): void {
+  if (params.stream === true && value && typeof value.iterator === 'function') {
+    const iterator = value.iterator as () => AsyncIterator<unknown>;
+    // Stream#[Symbol.asyncIterator]() and Stream#tee() both read through `iterator`.
+    value.iterator = function tracedIterator(this: unknown) {
+      return observeStream(iterator.call(this), span, endpoint, capture);
+    };
+    return;
+  }
+  setResponse(span, endpoint, value, capture);
+  span.end();
+}
+
+function setResponse(span: Span, endpoint: Endpoint, value: any, capture: boolean): void {
+  if (!value || typeof value !== 'object') return;
+  if (typeof value.id === 'string') span.setAttribute('gen_ai.response.id', value.id);
+  if (typeof value.model === 'string') span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_MODEL, value.model);
+  const usage = value.usage;
+  const input = usage?.prompt_tokens ?? usage?.input_tokens;
+  const output = usage?.completion_tokens ?? usage?.output_tokens;
+  if (typeof input === 'number') span.setAttribute(sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, input);
+  if (typeof output === 'number') span.setAttribute(sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, output);
+  if (endpoint === 'chat' && Array.isArray(value.choices)) {
+    span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, value.choices.map((choice: any) => String(choice?.finish_reason ?? 'unknown')));
+    if (capture) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, JSON.stringify(value.choices.map((choice: any) => ({ role: 'assistant', content: choice?.message?.content ?? null }))));
+  }
+  if (endpoint === 'responses') {
+    span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [responsesFinishReason(value)]);
+    if (capture) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, messages('assistant', responsesText(value)));
+    if (value.status === 'failed' && value.error) span.setStatus({ code: SpanStatusCode.ERROR, message: String(value.error.message ?? 'response failed') });
+  }
+}
+
+function responsesFinishReason(response: any): string {
+  if (response?.status === 'completed') return 'stop';
+  return String(response?.incomplete_details?.reason ?? response?.status ?? 'unknown');
+}
+
+function responsesText(response: any): string {
+  if (typeof response?.output_text === 'string') return response.output_text;
+  const parts: string[] = [];
+  for (const item of Array.isArray(response?.output) ? response.output : []) {
+    for (const content of Array.isArray(item?.content) ? item.content : []) if (content?.type === 'output_text' && typeof content.text === 'string') parts.push(content.text);
+  }
+  return parts.join('');
+}
+
+/** Reads the stream through for the app, gathering what the span needs; ends the span however the reading ends. */
+async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, endpoint: Endpoint, capture: boolean): AsyncGenerator<unknown> {
+  let text = '';
+  const finishReasons: string[] = [];
+  let failed = false;
+  try {
+    for await (const chunk of { [Symbol.asyncIterator]: () => iterator }) {
+      guard(() => {
+        const c = chunk as any;
+        if (endpoint === 'chat') {
+          if (typeof c?.id === 'string' && c.id) span.setAttribute('gen_ai.response.id', c.id);
+          if (typeof c?.model === 'string' && c.model) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_MODEL, c.model);
+          for (const choice of Array.isArray(c?.choices) ? c.choices : []) {
+            if (choice?.finish_reason) finishReasons[choice.index ?? 0] = String(choice.finish_reason);
+            if (capture && (choice?.index ?? 0) === 0 && typeof choice?.delta?.content === 'string') text += choice.delta.content;
+          }
+          if (c?.usage) setResponse(span, endpoint, { usage: c.usage }, false);
+        } else if (endpoint === 'responses') {
+          if (c?.type === 'response.output_text.delta' && capture && typeof c.delta === 'string') text += c.delta;
+          if (c?.response && (c.type === 'response.created' || c.type === 'response.completed' || c.type === 'response.incomplete' || c.type === 'response.failed')) {
+            setResponse(span, endpoint, c.response, false);
+          }
+          if (c?.type === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: String(c.message ?? 'stream error') });
+        }
+      });
+      yield chunk;
+    }
+  } catch (error) {
+    failed = true;
+    guard(() => fail(span, error));
+    throw error;
+  } finally {
+    if (!failed && span.isRecording()) {
+      guard(() => {
+        if (endpoint === 'chat') span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, finishReasons.filter((reason) => reason !== undefined));
+        if (capture && text) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, messages('assistant', text));
+        span.end();
+      });
+    }
+  }
+}
+
+function messages(role: string, content: unknown): string {
+  return JSON.stringify([{ role, content }]);
+}
+
+function inputMessages(endpoint: Endpoint, params: Record<string, any>): string {
+  if (endpoint === 'chat') return JSON.stringify(params.messages ?? []);
+  if (endpoint === 'embeddings') return messages('user', params.input);
+  const list: unknown[] = [];
+  if (params.instructions) list.push({ role: 'system', content: params.instructions });
+  if (typeof params.input === 'string') list.push({ role: 'user', content: params.input });
+  else if (Array.isArray(params.input)) list.push(...params.input);
+  return JSON.stringify(list);
+}

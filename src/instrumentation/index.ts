@@ -1,0 +1,4 @@
+export { ChildProcessInstrumentation } from './ChildProcessInstrumentation';
+export { OpenAIClientInstrumentation, OPENAI_CLIENT_SCOPE, type OpenAIClientInstrumentationConfig } from './OpenAIClientInstrumentation';
+export { enableChildProcessInstrumentation } from './childProcesses';
+export { enableLlmInstrumentations, HOOKED_ESM_MODULES } from './llm';

@@ -1,0 +1,29 @@
+import type { TracerProvider } from '@opentelemetry/api';
+import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
+import { reportError } from '../errorHandler';
+import { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
+
+/** Modules the ESM loader hook must intercept for the instrumentations below. */
+export const HOOKED_ESM_MODULES = ['openai'];
+
+/**
+ * The LLM client instrumentations of the zero-code setup.
+ * - openai: OpenAIClientInstrumentation (why not @opentelemetry/instrumentation-openai alone: see
+ *   that class).
+ * - @anthropic-ai/sdk 1.x traces its own calls through the global OpenTelemetry API (spans named
+ *   `anthropic.messages.create` with gen_ai.* attributes, HTTP status and error type; streaming and
+ *   `messages.stream()` included), so it needs no patching, only a registered tracer provider.
+ *   @traceloop/instrumentation-anthropic 0.27 does not fit it (it throws on
+ *   `require('@anthropic-ai/sdk')` 1.x and hooks nothing under ESM) and is not loaded.
+ */
+export function enableLlmInstrumentations(provider: TracerProvider, captureContent: boolean): Instrumentation[] {
+  try {
+    const instrumentations = [new OpenAIClientInstrumentation({ enabled: false, captureContent })];
+    // Sets the tracer, meter and logger providers, then enables each one.
+    registerInstrumentations({ instrumentations, tracerProvider: provider });
+    return instrumentations;
+  } catch (error) {
+    reportError(error, 'the LLM client instrumentations could not be enabled');
+    return [];
+  }
+}
