@@ -6,6 +6,7 @@ import type { Locale, TruthEvent } from '../src/types';
 import { addAutofixLog, emptyAutofixStats } from './autofixStats';
 import type { DiagnosisRule } from './diagnosisTypes';
 import { OpenSpanTracker } from './OpenSpanTracker';
+import { analyzeOtlpRun, analyzeOtlpRunSync, isOtlpJsonFile, type OtlpReadResult } from './OtlpJsonReader';
 import type { AutopsyReport, ExitInfo } from './reportTypes';
 import { RunAnalyzer } from './RunAnalyzer';
 import { TruthLogError, TruthLogParser, type TruthLogReadResult } from './TruthLogParser';
@@ -87,7 +88,7 @@ export interface RunLocation {
   trackerJson: string;
 }
 
-/** Finds execution_tracker.json from a run directory, its Memory/logs folder, or the file itself. */
+/** Finds execution_tracker.json from a run directory, its Memory/logs folder, or the file itself (an OTLP JSON file too). */
 export function locateRun(input: string): RunLocation {
   const path = resolve(input);
   if (!existsSync(path)) throw new TruthLogError('no such file or directory', path);
@@ -108,11 +109,14 @@ export function locateRun(input: string): RunLocation {
 export interface AnalyzeOptions extends ReadOptions {
   locale?: Locale | string;
   rules?: readonly DiagnosisRule[];
+  /** Sees every event, in order, after the analyzer (e.g. to list them in autopsy.html). */
+  onEvent?: (event: TruthEvent) => void;
 }
 
 export interface AnalyzedRun {
   report: AutopsyReport;
-  read: TruthLogReadResult;
+  /** How the input was read: a Truth-Mode or Python tracker log, or an OTLP JSON trace export. */
+  read: TruthLogReadResult | OtlpReadResult;
   location: RunLocation;
 }
 
@@ -135,6 +139,11 @@ function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash
   return { reason: sawCrash ?? 'unknown', exit_code: null, signal: null, at: null };
 }
 
+function lastEventMs(analyzer: RunAnalyzer): number | undefined {
+  const at = analyzer.lastEventTimestamp ? Date.parse(analyzer.lastEventTimestamp) : NaN;
+  return Number.isFinite(at) ? at : undefined;
+}
+
 function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent: (event: TruthEvent) => void) => TruthLogReadResult | Promise<TruthLogReadResult>) {
   const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules });
   const open = new OpenSpanTracker();
@@ -143,6 +152,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     analyzer.observe(event);
     open.observe(event);
     if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') crash = event.type;
+    options.onEvent?.(event);
   };
   const finish = (result: TruthLogReadResult): AnalyzedRun => {
     const autofix = emptyAutofixStats();
@@ -155,7 +165,8 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
       outputDir: location.outputDir,
       startTime: result.startTime,
       source: result.format === 'python' ? 'python-tracker' : 'truth-mode',
-      now: Date.now(),
+      // The run's own end (its last event), so durations and ages are the run's, not the time since.
+      now: lastEventMs(analyzer) ?? Date.now(),
     });
     return { report, read: result, location };
   };
@@ -165,6 +176,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
 /** Reads a run from disk and builds its report (nothing is written). */
 export async function analyzeRun(input: string, options: AnalyzeOptions = {}): Promise<AnalyzedRun> {
   const location = locateRun(input);
+  if (isOtlpJsonFile(location.trackerJson)) return analyzeOtlpRun(location, options);
   const job = analyze(location, options, (onEvent) => readTruthLog(location.trackerJson, onEvent, options));
   return job.finish(await job.read(job.onEvent));
 }
@@ -172,6 +184,7 @@ export async function analyzeRun(input: string, options: AnalyzeOptions = {}): P
 /** Synchronous analyzeRun. */
 export function analyzeRunSync(input: string, options: AnalyzeOptions = {}): AnalyzedRun {
   const location = locateRun(input);
+  if (isOtlpJsonFile(location.trackerJson)) return analyzeOtlpRunSync(location, options);
   const job = analyze(location, options, (onEvent) => readTruthLogSync(location.trackerJson, onEvent, options));
   return job.finish(job.read(job.onEvent) as TruthLogReadResult);
 }

@@ -1,0 +1,331 @@
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { isoMicros, secondsBetween } from '../src/clock';
+import type { SpanKindName } from '../src/eventTypes';
+import * as sc from '../src/semconv';
+import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmEndData } from '../src/spanMapping';
+import type { EventData, Level, TruthEvent } from '../src/types';
+import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
+import type { AutofixStatistics, UnfinishedSpan } from './reportTypes';
+
+/** One span of an OTLP JSON export, reduced to what the Truth-Mode mapping reads. */
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: Attributes;
+  status: { code: number; message?: string };
+  events: Array<{ name: string; attributes: Attributes }>;
+  /** Epoch milliseconds (fractional). */
+  startMs: number;
+  endMs: number;
+}
+
+const STATUS_ERROR = 2;
+
+/** What the spans of a file say once turned into Truth-Mode events. */
+export interface ConvertedSpans {
+  /** Sorted by time: starts before ends at the same instant, parents before children. */
+  events: TruthEvent[];
+  autofix: AutofixStatistics;
+  /** Spans the process closed as unfinished (`autopsy.unfinished`). */
+  unfinished: UnfinishedSpan[];
+  startMs: number | null;
+  endMs: number | null;
+  serviceName?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// OTLP/JSON value decoding (protobuf JSON mapping: int64 as strings, ids as hex or base64)
+// ---------------------------------------------------------------------------------------------
+
+type AnyValue = {
+  stringValue?: unknown;
+  intValue?: unknown;
+  boolValue?: unknown;
+  doubleValue?: unknown;
+  arrayValue?: { values?: AnyValue[] };
+  kvlistValue?: { values?: Array<{ key?: unknown; value?: AnyValue }> };
+  bytesValue?: unknown;
+};
+
+function decodeValue(value: AnyValue | undefined): unknown {
+  if (!value || typeof value !== 'object') return undefined;
+  if (value.stringValue !== undefined) return String(value.stringValue);
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.doubleValue !== undefined) return Number(value.doubleValue);
+  if (value.boolValue !== undefined) return value.boolValue === true || value.boolValue === 'true';
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(decodeValue);
+  if (value.kvlistValue !== undefined) {
+    const out: Record<string, unknown> = {};
+    for (const kv of value.kvlistValue.values ?? []) if (typeof kv?.key === 'string') out[kv.key] = decodeValue(kv.value);
+    return out;
+  }
+  if (value.bytesValue !== undefined) return String(value.bytesValue);
+  return undefined;
+}
+
+/** `[{key, value:{stringValue|intValue|…}}]` → a plain attribute map. */
+export function decodeAttributes(list: unknown): Attributes {
+  const attributes: Attributes = {};
+  if (!Array.isArray(list)) return attributes;
+  for (const item of list) {
+    const key = (item as { key?: unknown })?.key;
+    if (typeof key !== 'string') continue;
+    const value = decodeValue((item as { value?: AnyValue }).value);
+    if (value === undefined) continue;
+    // Attribute values are primitives or arrays of them; nested maps are kept as JSON text.
+    attributes[key] = (value !== null && typeof value === 'object' && !Array.isArray(value) ? JSON.stringify(value) : value) as AttributeValue;
+  }
+  return attributes;
+}
+
+/** Ids are hex in the collector's JSON; the protobuf JSON mapping allows base64 too. */
+function decodeId(value: unknown): string {
+  if (typeof value !== 'string' || value === '') return '';
+  if (/^[0-9a-f]+$/i.test(value) && (value.length === 16 || value.length === 32)) return value.toLowerCase();
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.length === 8 || bytes.length === 16 ? bytes.toString('hex') : value;
+}
+
+function nanosToMs(value: unknown): number {
+  if (typeof value === 'number') return value / 1e6;
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) return NaN;
+  // Split so the nanoseconds beyond 2^53 keep their sub-millisecond part.
+  const ms = value.length > 6 ? Number(value.slice(0, -6)) : 0;
+  return ms + Number(value.slice(-6)) / 1e6;
+}
+
+function statusCode(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (value === 'STATUS_CODE_ERROR' || value === 'ERROR') return STATUS_ERROR;
+  if (value === 'STATUS_CODE_OK' || value === 'OK') return 1;
+  return 0;
+}
+
+/** One `spans[]` element of an ExportTraceServiceRequest; undefined when it has no usable id or time. */
+export function decodeSpan(raw: unknown): OtlpSpan | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const span = raw as Record<string, unknown>;
+  const spanId = decodeId(span.spanId ?? span.span_id);
+  const startMs = nanosToMs(span.startTimeUnixNano ?? span.start_time_unix_nano);
+  if (!spanId || !Number.isFinite(startMs)) return undefined;
+  let endMs = nanosToMs(span.endTimeUnixNano ?? span.end_time_unix_nano);
+  if (!Number.isFinite(endMs) || endMs < startMs) endMs = startMs;
+  const status = (span.status ?? {}) as { code?: unknown; message?: unknown };
+  const parentSpanId = decodeId(span.parentSpanId ?? span.parent_span_id);
+  const events = Array.isArray(span.events)
+    ? span.events.map((event: { name?: unknown; attributes?: unknown }) => ({ name: String(event?.name ?? ''), attributes: decodeAttributes(event?.attributes) }))
+    : [];
+  return {
+    traceId: decodeId(span.traceId ?? span.trace_id),
+    spanId,
+    ...(parentSpanId ? { parentSpanId } : {}),
+    name: typeof span.name === 'string' ? span.name : '',
+    attributes: decodeAttributes(span.attributes),
+    status: { code: statusCode(status.code), ...(typeof status.message === 'string' && status.message ? { message: status.message } : {}) },
+    events,
+    startMs,
+    endMs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Span → Truth-Mode events, with the live processor's mapping
+// ---------------------------------------------------------------------------------------------
+
+const OWN_DATA_FIRST: Partial<Record<SpanKindName, Array<[string, string]>>> = {
+  stage: [['stage', sc.ATTR_AUTOPSY_STAGE]],
+  task: [['task', sc.ATTR_AUTOPSY_TASK]],
+  llm: [
+    ['model', sc.ATTR_GEN_AI_REQUEST_MODEL],
+    ['provider', sc.ATTR_GEN_AI_PROVIDER_NAME],
+  ],
+  code_exec: [['language', sc.ATTR_CODE_LANGUAGE]],
+  autofix: [
+    ['layer', sc.ATTR_AUTOFIX_LAYER],
+    ['type', sc.ATTR_AUTOFIX_TYPE],
+  ],
+};
+
+/** Start data of one of our own spans, rebuilt from its attributes (live, it is handed over in memory). */
+function ownStartData(kind: SpanKindName, span: OtlpSpan): EventData {
+  const attributes = span.attributes;
+  const data: EventData = {};
+  const label = attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}name`];
+  if (label !== undefined && kind !== 'stage' && kind !== 'task') data.name = label;
+  for (const [field, key] of OWN_DATA_FIRST[kind] ?? []) {
+    const value = attributes[key];
+    if (value !== undefined) data[field] = kind === 'autofix' && field === 'layer' && /^\d+$/.test(String(value)) ? Number(value) : value;
+  }
+  // Spans paired from track('task_start') carry the task only in their name.
+  if (kind === 'task' && data.task === undefined) data.task = span.name.replace(/^task /, '');
+  const operation = attributes[sc.ATTR_GEN_AI_OPERATION_NAME];
+  if (kind === 'llm' && typeof operation === 'string' && operation !== 'chat') data.operation = operation;
+  for (const [key, value] of Object.entries(attributes)) {
+    if (!key.startsWith(sc.ATTR_AUTOPSY_DATA_PREFIX)) continue;
+    const field = key.slice(sc.ATTR_AUTOPSY_DATA_PREFIX.length);
+    if (data[field] === undefined) data[field] = value;
+  }
+  return data;
+}
+
+/** What `AgentSpan.setResult` adds to a code_exec end event. */
+function codeExecEndData(attributes: Attributes): EventData {
+  const data: EventData = {};
+  if (attributes[sc.ATTR_CODE_EXIT_CODE] !== undefined) data.exit_code = attributes[sc.ATTR_CODE_EXIT_CODE];
+  if (attributes[sc.ATTR_CODE_STDERR_TAIL] !== undefined) data.stderr_tail = attributes[sc.ATTR_CODE_STDERR_TAIL];
+  if (attributes[sc.ATTR_CODE_COMMAND] !== undefined) data.command = attributes[sc.ATTR_CODE_COMMAND];
+  return data;
+}
+
+interface Pending {
+  event: TruthEvent;
+  atMs: number;
+  /** 0 for a start, 1 for an end: a zero-length span starts before it ends. */
+  phase: 0 | 1;
+  depth: number;
+  order: number;
+}
+
+/**
+ * Collects the spans of an OTLP JSON export and turns them into the Truth-Mode events the live
+ * span processor would have written: the same classification (own, GenAI, OpenInference,
+ * OpenLLMetry), the same start/end/error data, and the stage inherited through parent links.
+ * Needs every span before it can answer (a file is not in time order), so memory grows with spans.
+ */
+export class OtlpSpanConverter {
+  private readonly spans = new Map<string, OtlpSpan>();
+  private serviceName: string | undefined;
+
+  get size(): number {
+    return this.spans.size;
+  }
+
+  /** Adds the spans of one ExportTraceServiceRequest (`{resourceSpans:[…]}`); returns how many. */
+  addRequest(request: unknown): number {
+    let added = 0;
+    const resourceSpans = (request as { resourceSpans?: unknown; resource_spans?: unknown })?.resourceSpans ?? (request as { resource_spans?: unknown })?.resource_spans;
+    if (!Array.isArray(resourceSpans)) return 0;
+    for (const resource of resourceSpans) {
+      if (this.serviceName === undefined) {
+        const name = decodeAttributes(resource?.resource?.attributes)['service.name'];
+        if (typeof name === 'string') this.serviceName = name;
+      }
+      const scopes = resource?.scopeSpans ?? resource?.scope_spans ?? resource?.instrumentationLibrarySpans ?? [];
+      if (!Array.isArray(scopes)) continue;
+      for (const scope of scopes) {
+        if (!Array.isArray(scope?.spans)) continue;
+        for (const raw of scope.spans) {
+          const span = decodeSpan(raw);
+          if (!span) continue;
+          // A span exported twice (a retry) counts once; the later copy wins.
+          this.spans.set(`${span.traceId}/${span.spanId}`, span);
+          added++;
+        }
+      }
+    }
+    return added;
+  }
+
+  convert(): ConvertedSpans {
+    const byKey = this.spans;
+    const stageOf = new Map<string, string | undefined>();
+    const depthOf = new Map<string, number>();
+    const kinds = new Map<string, SpanKindName | undefined>();
+    const kindOf = (span: OtlpSpan) => {
+      const key = `${span.traceId}/${span.spanId}`;
+      if (!kinds.has(key)) kinds.set(key, classifySpan(span.attributes));
+      return kinds.get(key);
+    };
+    // Walks up the parent chain iteratively (no recursion limit on deep traces), memoised.
+    const resolve = (span: OtlpSpan): void => {
+      const chain: OtlpSpan[] = [];
+      let current: OtlpSpan | undefined = span;
+      const seen = new Set<string>();
+      while (current) {
+        const key = `${current.traceId}/${current.spanId}`;
+        if (stageOf.has(key) || seen.has(key)) break;
+        seen.add(key);
+        chain.push(current);
+        current = current.parentSpanId ? byKey.get(`${current.traceId}/${current.parentSpanId}`) : undefined;
+      }
+      const top = current ? `${current.traceId}/${current.spanId}` : undefined;
+      let inherited = top !== undefined ? stageOf.get(top) : undefined;
+      let depth = top !== undefined ? (depthOf.get(top) ?? -1) : -1;
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const link = chain[i];
+        const key = `${link.traceId}/${link.spanId}`;
+        inherited = declaredStage(kindOf(link), link) ?? inherited;
+        depth++;
+        stageOf.set(key, inherited);
+        depthOf.set(key, depth);
+      }
+    };
+
+    const pending: Pending[] = [];
+    const autofix = emptyAutofixStats();
+    const unfinished: UnfinishedSpan[] = [];
+    let order = 0;
+    let startMs = Infinity;
+    let endMs = -Infinity;
+    for (const span of byKey.values()) {
+      const key = `${span.traceId}/${span.spanId}`;
+      resolve(span);
+      const kind = kindOf(span);
+      if (!kind) continue;
+      const stage = stageOf.get(key);
+      const depth = depthOf.get(key) ?? 0;
+      startMs = Math.min(startMs, span.startMs);
+      endMs = Math.max(endMs, span.endMs);
+      const ids = { trace_id: span.traceId, span_id: span.spanId, ...(span.parentSpanId ? { parent_span_id: span.parentSpanId } : {}) };
+      const startData = isOwnSpan(span.attributes) ? ownStartData(kind, span) : foreignStartData(kind, span);
+      if (startData.stage === undefined && stage !== undefined) startData.stage = stage;
+      const start = { timestamp: '', elapsed_seconds: 0, type: eventType(kind, 'start'), level: 'INFO' as Level, data: startData, ...ids };
+      pending.push({ event: start, atMs: span.startMs, phase: 0, depth, order: order++ });
+
+      const data: EventData = { ...startData };
+      if (span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true) {
+        const age = secondsBetween(span.startMs, span.endMs);
+        unfinished.push({ name: span.name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: age, span_id: span.spanId });
+        Object.assign(data, { unfinished: true, age_seconds: age });
+        pending.push({ event: { timestamp: '', elapsed_seconds: 0, type: `${eventType(kind, 'start').slice(0, -'_start'.length)}_unfinished`, level: 'WARNING', data, ...ids }, atMs: span.endMs, phase: 1, depth, order: order++ });
+        continue;
+      }
+      if (kind === 'llm') Object.assign(data, llmEndData(span.attributes));
+      if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
+      const failed = span.status.code === STATUS_ERROR;
+      let level: Level = 'INFO';
+      if (failed) {
+        Object.assign(data, errorData({ status: span.status, attributes: span.attributes, events: span.events as unknown as ReadableSpan['events'] }));
+        level = 'ERROR';
+      }
+      data.duration = secondsBetween(span.startMs, span.endMs);
+      if (kind === 'autofix') {
+        const success = !failed && span.attributes[sc.ATTR_AUTOFIX_SUCCESS] !== false;
+        data.success = success;
+        if (!failed && !success) level = 'WARNING';
+        addAutofixAttempt(autofix, { type: data.type, layer: data.layer, success });
+      }
+      pending.push({ event: { timestamp: '', elapsed_seconds: 0, type: eventType(kind, failed ? 'error' : 'end'), level, data, ...ids }, atMs: span.endMs, phase: 1, depth, order: order++ });
+    }
+    // Same instant: starts before ends, outer spans start first and end last.
+    pending.sort((a, b) => a.atMs - b.atMs || a.phase - b.phase || (a.phase === 0 ? a.depth - b.depth : b.depth - a.depth) || a.order - b.order);
+    const origin = Number.isFinite(startMs) ? startMs : 0;
+    const events = pending.map(({ event, atMs }) => {
+      event.timestamp = isoMicros(atMs);
+      event.elapsed_seconds = secondsBetween(origin, atMs);
+      return event;
+    });
+    unfinished.sort((a, b) => (a.started < b.started ? -1 : a.started > b.started ? 1 : 0));
+    return {
+      events,
+      autofix,
+      unfinished,
+      startMs: Number.isFinite(startMs) ? startMs : null,
+      endMs: Number.isFinite(endMs) ? endMs : null,
+      ...(this.serviceName !== undefined ? { serviceName: this.serviceName } : {}),
+    };
+  }
+}
