@@ -78,7 +78,7 @@ async function main() {
   const code = codeBlock(reply);
 
   // The first attempt has a typo; the agent repairs it and runs it again.
-  const broken = code.replace('return sum(values)', 'return sum(values')
+  const broken = code.replace('return sum(values)', 'return sum(values');
   const first = await runPython(broken);
   log(`first run ${first.ok ? 'worked' : 'failed'}`);
   const second = await runPython(code);

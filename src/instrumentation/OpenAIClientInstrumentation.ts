@@ -231,7 +231,8 @@ async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, endp
   } finally {
     if (!failed && span.isRecording()) {
       guard(() => {
-        if (endpoint === 'chat') span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, finishReasons.filter((reason) => reason !== undefined));
+        const reasons = finishReasons.filter((reason) => reason !== undefined);
+        if (endpoint === 'chat' && reasons.length > 0) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, reasons);
         if (capture && text) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, messages('assistant', text));
         span.end();
       });
