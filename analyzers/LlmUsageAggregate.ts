@@ -1,4 +1,6 @@
 import type { TruthEvent } from '../src/types';
+import { httpStatusOf } from './errorClassifier';
+import { eventErrorText } from './eventErrors';
 import { LatencyHistogram } from './LatencyHistogram';
 import type { LlmUsage, ModelUsage } from './reportTypes';
 
@@ -39,9 +41,11 @@ export class LlmUsageAggregate {
       model.errors++;
       const type = data.error_type === undefined ? 'unknown' : String(data.error_type);
       this.errorsByType.set(type, (this.errorsByType.get(type) ?? 0) + 1);
-      if (data.http_status !== undefined && data.http_status !== null) {
-        const status = String(data.http_status);
-        this.errorsByStatus.set(status, (this.errorsByStatus.get(status) ?? 0) + 1);
+      // Seed-style logs state the status only in the message ("Error code: 429 - {...}").
+      const status = data.http_status ?? httpStatusOf({ errorType: typeof data.error_type === 'string' ? data.error_type : undefined, message: eventErrorText(event) });
+      if (status !== undefined && status !== null) {
+        const key = String(status);
+        this.errorsByStatus.set(key, (this.errorsByStatus.get(key) ?? 0) + 1);
       }
     }
   }

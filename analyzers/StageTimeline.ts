@@ -13,7 +13,8 @@ export class StageTimeline {
       if (entry) entry.failures++;
     }
     if (type !== 'stage_start' && type !== 'stage_end' && type !== 'stage_error') return;
-    const key = stageKey(event.data);
+    // An end without a stage id (`track('stage_end', { duration })`) closes the stage that is running.
+    const key = event.data?.stage === undefined && type !== 'stage_start' ? (this.running() ?? 'unknown') : stageKey(event.data);
     let entry = this.stages.get(key);
     if (type === 'stage_start') {
       if (entry && entry.ended === null) return; // a repeated start of a running stage
@@ -42,6 +43,13 @@ export class StageTimeline {
     const duration = event.data?.duration;
     if (typeof duration === 'number') entry.duration_seconds = duration;
     else if (entry.startMs !== null) entry.duration_seconds = Math.max(0, (Date.parse(event.timestamp) - entry.startMs) / 1000);
+  }
+
+  /** The most recently started stage that has not ended. */
+  private running(): string | undefined {
+    let found: string | undefined;
+    for (const [key, entry] of this.stages) if (entry.started !== null && entry.ended === null) found = key;
+    return found;
   }
 
   result(): StageEntry[] {

@@ -1,3 +1,4 @@
+import { parseEventType } from '../src/eventTypes';
 import type { TruthEvent } from '../src/types';
 import { layerKey } from './autofixStats';
 import { rankDiagnoses, setCauses, severityRank } from './causalRanking';
@@ -98,6 +99,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   /** Stage → epoch ms of its last event (ends written at exit for open spans excluded). */
   private readonly stageActivity = new Map<string, number>();
   private readonly stageSpans = new Map<string, string>();
+  private readonly stageStarts = new Map<string, string>();
+  /** Spans the run recorded as still open at its end (`*_unfinished` events), for logs read back from disk. */
+  private readonly closedUnfinished: UnfinishedSpan[] = [];
   private readonly autofix = {
     failed: 0,
     succeeded: 0,
@@ -120,7 +124,11 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const ms = Date.parse(event.timestamp);
       if (Number.isFinite(ms)) this.stageActivity.set(stage, ms);
     }
-    if (type === 'stage_start' && event.span_id) this.stageSpans.set(stage, event.span_id);
+    if (type === 'stage_start') {
+      this.stageStarts.set(stage, event.timestamp);
+      if (event.span_id) this.stageSpans.set(stage, event.span_id);
+    }
+    if (type.endsWith('_unfinished')) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
     if (type === 'signal_received') this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
     if (type === 'llm_call_end') this.storms.success(event);
     if (!isErrorEvent(event)) {
@@ -255,6 +263,11 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     for (const stage of this.autofix.stages) {
       for (const id of this.stageClasses.get(stage) ?? []) if (id === 'code_syntax_errors' || id === 'code_runtime_errors') causes.add(id);
     }
+    // A log without autofix events still names what was repaired (fixes_by_type: { syntax: 4 }).
+    for (const type of Object.keys(stats.fixes_by_type)) {
+      if (/syntax|indent|compile|parse/i.test(type)) causes.add('code_syntax_errors');
+      else if (/runtime|exec|import|module|name|type|value|key|index|attribute|zero/i.test(type)) causes.add('code_runtime_errors');
+    }
     const severity: Severity = succeeded === 0 && failed >= 3 ? 'high' : 'medium';
     add('autofix_ineffective', severity, 0.6 + 0.1 * Math.min(3, failed - succeeded), evidence, texts.suggestions.autofix_ineffective, causes);
   }
@@ -280,7 +293,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
 
   private diagnoseStageHang(context: DiagnosisContext, exit: ExitInfo, add: AddFn, texts: DiagnosisTexts): void {
     if (exit.reason === 'running') return; // a report taken mid-run: open stages are simply busy
-    const stages = context.unfinished.filter((span) => span.kind === 'stage');
+    const unfinished = mergeUnfinished(context.unfinished, this.closedUnfinished);
+    const stages = unfinished.filter((span) => span.kind === 'stage');
     if (stages.length === 0) return;
     const crashed = exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection';
     const endMs = this.endMs(exit);
@@ -293,7 +307,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const idle = activity !== undefined && Number.isFinite(endMs) ? Math.max(0, (endMs - activity) / 1000) : stage.age_seconds;
       if (crashed && idle < HANG_IDLE_SECONDS) continue;
       let example = texts.stageHang(stage.stage, how, seconds(idle));
-      const waiting = innermostOpen(context.unfinished, stage);
+      const waiting = innermostOpen(unfinished, stage);
       if (waiting) example += `; ${texts.waitingOn(waiting.kind, waiting.name, seconds(waiting.age_seconds))}`;
       evidence.note(stage.started, example, stage.span_id);
       const drained = exit.reason === 'normal' || exit.reason === 'exit' || exit.reason === 'shutdown';
@@ -351,11 +365,32 @@ class BuiltInDiagnoses implements DiagnosisEngine {
 
   /** Retained entries (for memory tests): grows with stages, models and open spans only. */
   get retained(): number {
-    return this.tracker.retained + this.storms.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.classes.size;
+    return this.tracker.retained + this.storms.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.stageStarts.size + this.classes.size;
   }
 }
 
 type AddFn = (id: BuiltInDiagnosisId, severity: Severity, confidence: number, evidence: ReturnType<Evidence['toJSON']>, suggestion: string, causes?: Iterable<string>) => void;
+
+/** An `<kind>_unfinished` event (written at exit for a span still open) as an unfinished span. */
+function unfinishedFromEvent(event: TruthEvent, stageStarts: Map<string, string>): UnfinishedSpan {
+  const data = event.data ?? {};
+  const prefix = event.type.slice(0, -'_unfinished'.length);
+  const kind = parseEventType(`${prefix}_end`)?.kind ?? prefix;
+  const age = typeof data.age_seconds === 'number' ? data.age_seconds : 0;
+  const endMs = Date.parse(event.timestamp);
+  const startedAt = kind === 'stage' ? stageStarts.get(stageKey(data)) : undefined;
+  const started = startedAt ?? (Number.isFinite(endMs) ? new Date(endMs - age * 1000).toISOString() : event.timestamp);
+  const label = kind === 'stage' ? data.stage : kind === 'task' ? data.task : (data.name ?? data.model ?? data.language ?? data.type);
+  const span: UnfinishedSpan = { name: String(label ?? kind), kind, stage: stageKey(data), started, age_seconds: age };
+  if (event.span_id) span.span_id = event.span_id;
+  return span;
+}
+
+/** The unfinished spans the report context lists, plus those only the log's `*_unfinished` events name. */
+function mergeUnfinished(listed: UnfinishedSpan[], recorded: UnfinishedSpan[]): UnfinishedSpan[] {
+  const known = new Set(listed.map((span) => span.span_id ?? `${span.kind}\u0000${span.stage}\u0000${span.name}`));
+  return [...listed, ...recorded.filter((span) => !known.has(span.span_id ?? `${span.kind}\u0000${span.stage}\u0000${span.name}`))];
+}
 
 /** The deepest span still open inside `stage` (what the stage was waiting on). */
 function innermostOpen(unfinished: UnfinishedSpan[], stage: UnfinishedSpan): UnfinishedSpan | undefined {
