@@ -129,7 +129,8 @@ export class ChildProcessInstrumentation extends InstrumentationBase {
       } catch (error) {
         // execSync / execFileSync throw on a non-zero exit: the error carries status and stderr.
         const failed = error as { status?: number | null; signal?: NodeJS.Signals | null; stderr?: unknown };
-        endSpan(span, info, { code: failed?.status ?? null, signal: failed?.signal ?? null, stderr: textOf(failed?.stderr), error });
+        const ran = typeof failed?.status === 'number' || Boolean(failed?.signal);
+        endSpan(span, info, { code: failed?.status ?? null, signal: failed?.signal ?? null, stderr: textOf(failed?.stderr), error: ran ? undefined : error });
         throw error;
       } finally {
         self.depth--;
@@ -221,9 +222,16 @@ function describe(method: Method, args: unknown[]): CommandInfo | undefined {
   else parts = [file, ...argv];
   let command = redactString(parts.join(' '));
   if (command.length > MAX_COMMAND_LENGTH) command = `${command.slice(0, MAX_COMMAND_LENGTH)}…`;
-  const programPath = method === 'fork' ? process.execPath : method === 'exec' || method === 'execSync' ? (file.trim().split(/\s+/)[0] ?? file) : file;
+  const programPath = method === 'fork' ? process.execPath : method === 'exec' || method === 'execSync' ? shellProgram(file) : file;
   const program = basename(programPath);
   return { command, program, language: languageOf(program) };
+}
+
+/** The program a shell command line starts: its first word, unquoted, after `VAR=value` assignments. */
+function shellProgram(commandLine: string): string {
+  const words = commandLine.match(/"[^"]*"|'[^']*'|\S+/g) ?? [commandLine];
+  const word = words.find((candidate) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(candidate)) ?? words[0];
+  return word.replace(/^(["'])(.*)\1$/, '$2');
 }
 
 const LANGUAGES: Array<[RegExp, string]> = [
