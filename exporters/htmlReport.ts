@@ -1,67 +1,286 @@
-import { messagesFor } from '../analyzers/messages';
-import type { AutopsyReport } from '../analyzers/reportTypes';
+import { messagesFor, type MessageCatalog } from '../analyzers/messages';
+import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
+import type { TruthEvent } from '../src/types';
+import { HTML_REPORT_CSS, HTML_REPORT_SCRIPT, HTML_REPORT_SCRIPT_HASH } from './htmlAssets';
+import { barChart } from './htmlCharts';
+import { escapeHtml, jsonForScript } from './htmlEscape';
+import { HtmlEventCollector } from './HtmlEventCollector';
+import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
+import { labelsFor, type ReportLabels } from './reportLabels';
 
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  return text.replace(/[&<>"'`]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+export { escapeHtml } from './htmlEscape';
+
+export interface HtmlReportOptions {
+  /**
+   * The run's events, for the filterable event list and a timeline with every span: a collector
+   * fed while the log was read (`agent-autopsy report --format html` does this), or the events.
+   * Without them the page shows the report's sections and says how to get the list.
+   */
+  events?: HtmlEventCollector | Iterable<TruthEvent>;
+  /** The command suggested for the full event list when `events` is absent. */
+  fullReportCommand?: string;
 }
 
-function table(headers: string[], rows: unknown[][]): string {
+const MAX_TABLE_ROWS = 200;
+
+/** Double quotes a shell argument when it needs it (for the suggested command). */
+function shellArgument(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function fmt(value: number | null | undefined, digits = 3): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+  return Number.isInteger(value) ? value.toLocaleString('en-US') : Number(value.toFixed(digits)).toString();
+}
+
+function card(key: string, label: string, value: unknown, tone = ''): string {
+  return `<div class="card${tone ? ` ${tone}` : ''}" data-key="${escapeHtml(key)}"><div class="k">${escapeHtml(label)}</div><div class="v">${escapeHtml(value)}</div></div>`;
+}
+
+function table(headers: Array<string | [string, 'num']>, rows: unknown[][], total = rows.length, moreLabel?: (count: number) => string): string {
   if (rows.length === 0) return '';
-  const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('');
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  const numeric = headers.map((h) => Array.isArray(h));
+  const head = headers.map((h) => (Array.isArray(h) ? `<th class="num">${escapeHtml(h[0])}</th>` : `<th>${escapeHtml(h)}</th>`)).join('');
+  const body = rows
+    .map((row) => `<tr>${row.map((value, i) => `<td class="${numeric[i] ? 'num' : 'wrap'}">${escapeHtml(value ?? '')}</td>`).join('')}</tr>`)
+    .join('');
+  const more = total > rows.length && moreLabel ? `<p class="note">${escapeHtml(moreLabel(total - rows.length))}</p>` : '';
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>${more}`;
 }
 
-/** autopsy.html: one self-contained page (no external fetches), everything escaped. */
-export function renderHtmlReport(report: AutopsyReport): string {
-  const m = messagesFor(report.run?.locale);
-  const s = report.summary;
-  const fa = report.failure_analysis;
-  const sections: string[] = [];
-  sections.push(`<h1>${escapeHtml(m.reportTitle)}</h1>`);
-  sections.push(
-    `<section id="summary"><h2>${escapeHtml(m.headings.summary)}</h2>` +
-      table(['', ''], [
-        [m.labels.totalFailures, s.total_failures],
-        [m.labels.mostCommonFailure, s.most_common_failure],
-        [m.labels.mostProblematicStage, s.most_problematic_stage],
-        [m.labels.autofixAttempts, s.total_autofix_attempts],
-        [m.labels.autofixSuccessRate, s.autofix_success_rate],
-        [m.labels.exitedHow, report.exit.description ?? report.exit.reason],
-      ]) +
-      '</section>',
+function section(id: string, title: string, body: string): string {
+  return `<section id="${id}"><h2>${escapeHtml(title)}</h2>${body}</section>`;
+}
+
+function diagnosisCard(d: Diagnosis, rank: number, l: ReportLabels): string {
+  const ev = d.evidence ?? { count: 0, first: null, last: null, examples: [], span_ids: [] };
+  const when = ev.first ? ` · ${escapeHtml(l.firstSeen)} ${escapeHtml(ev.first)}${ev.last && ev.last !== ev.first ? ` · ${escapeHtml(l.lastSeen)} ${escapeHtml(ev.last)}` : ''}` : '';
+  const examples = (ev.examples ?? []).length
+    ? `<div class="ev">${escapeHtml(l.examples)}:</div><ul>${ev.examples.map((e) => `<li class="mono">${escapeHtml(e)}</li>`).join('')}</ul>`
+    : '';
+  const spans = (ev.span_ids ?? []).length ? `<div class="ev">${escapeHtml(l.spanIds)}: <span class="mono">${escapeHtml(ev.span_ids.join(', '))}</span></div>` : '';
+  const sev = escapeHtml(d.severity);
+  return (
+    `<div class="diag sev-${sev}" data-diagnosis="${escapeHtml(d.id)}">` +
+    `<div class="head"><span class="rank">#${rank}</span><span class="title">${escapeHtml(d.title)}</span><span class="badge sev-${sev}">${sev}</span>` +
+    `<span class="id">${escapeHtml(d.id)}</span></div>` +
+    `<div class="fix">${escapeHtml(d.suggestion)}</div>` +
+    `<div class="ev">${escapeHtml(l.evidence)}: ${escapeHtml(`${ev.count}×`)} · ${escapeHtml(l.confidence)} ${escapeHtml(`${Math.round((d.confidence ?? 0) * 100)}%`)}${when}</div>` +
+    examples +
+    spans +
+    '</div>'
   );
-  if (report.diagnoses.length) {
-    sections.push(`<section id="diagnoses"><h2>${escapeHtml(m.headings.diagnoses)}</h2>` +
-      table(['id', 'severity', 'title', 'count', 'suggestion'], report.diagnoses.map((d) => [d.id, d.severity, d.title, d.evidence.count, d.suggestion])) + '</section>');
+}
+
+function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+  const s = report.summary;
+  const u = report.llm_usage;
+  const failures = s.total_failures;
+  const cards = [
+    card('total_failures', m.labels.totalFailures, failures, failures > 0 ? 'bad' : 'good'),
+    card('most_common_failure', m.labels.mostCommonFailure, s.most_common_failure),
+    card('most_problematic_stage', m.labels.mostProblematicStage, s.most_problematic_stage),
+    card('autofix_success_rate', m.labels.autofixSuccessRate, `${s.autofix_success_rate} (${s.total_autofix_attempts})`),
+    card('llm_calls', l.llmCalls, `${fmt(u.calls)} (${fmt(u.errors)} ${l.errors.toLowerCase()})`, u.errors > 0 ? 'bad' : ''),
+    card('total_tokens', l.totalTokens, fmt(u.total_tokens)),
+    card('total_events', l.events, fmt(report.run.total_events)),
+    card('duration', l.duration, report.run.duration_seconds === null ? '–' : `${fmt(report.run.duration_seconds)} s`),
+    card('exit', m.labels.exitedHow, report.exit.description ?? report.exit.reason, ['uncaught_exception', 'unhandled_rejection', 'signal', 'killed'].includes(report.exit.reason) ? 'bad' : ''),
+  ];
+  return section('summary', m.headings.summary, `<div class="cards">${cards.join('')}</div>`);
+}
+
+function diagnosesSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+  const body = report.diagnoses.length ? report.diagnoses.map((d, i) => diagnosisCard(d, i + 1, l)).join('') : `<p class="note">${escapeHtml(l.noDiagnoses)}</p>`;
+  return section('diagnoses', m.headings.diagnoses, body);
+}
+
+function suggestionsSection(report: AutopsyReport, m: MessageCatalog): string {
+  const fa = report.failure_analysis;
+  if (report.fix_suggestions.length === 0 && fa.failure_patterns.length === 0) return '';
+  const fixes = report.fix_suggestions
+    .map((f) => `<div class="diag"><div class="head"><span class="badge sev-high">${escapeHtml(f.priority)}</span><span class="title">${escapeHtml(f.suggestion)}</span><span class="id">${escapeHtml(f.category)}</span></div>${f.details.length ? `<ul>${f.details.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>` : ''}</div>`)
+    .join('');
+  const patterns = fa.failure_patterns.length
+    ? `<h3>${escapeHtml(m.headings.patterns)}</h3>${table(['pattern', 'severity', 'description', 'suggestion'], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion]))}`
+    : '';
+  return section('suggestions', m.headings.suggestions, fixes + patterns);
+}
+
+function failuresSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, linked: boolean): string {
+  const fa = report.failure_analysis;
+  if (fa.total_failures === 0) return section('failures', `${m.headings.failuresByType} / ${m.headings.failuresByStage}`, `<p class="note">${escapeHtml(l.noFailures)}</p>`);
+  const byType = barChart(Object.entries(fa.failures_by_type), { filter: linked ? 'type' : undefined, tone: 'error', moreLabel: l.moreRows });
+  const byStage = barChart(Object.entries(fa.failures_by_stage), { filter: linked ? 'stage' : undefined, tone: 'error', moreLabel: l.moreRows });
+  const critical = fa.critical_failures.slice(0, MAX_TABLE_ROWS).map((f) => [f.timestamp, f.type, f.stage, f.error]);
+  return section(
+    'failures',
+    `${m.headings.failuresByType} / ${m.headings.failuresByStage}`,
+    `<div class="charts"><div id="failures-by-type"><h3>${escapeHtml(m.headings.failuresByType)}</h3>${byType}</div>` +
+      `<div id="failures-by-stage"><h3>${escapeHtml(m.headings.failuresByStage)}</h3>${byStage}</div></div>` +
+      (critical.length ? `<h3>${escapeHtml(m.headings.criticalFailures)}</h3>${table([l.time, l.type, l.stage, l.error], critical, fa.critical_failures.length, l.moreRows)}` : ''),
+  );
+}
+
+function timelineSection(report: AutopsyReport, collector: HtmlEventCollector | undefined, l: ReportLabels): string {
+  const data = collector ? collector.timeline() : timelineFromReport(report);
+  const names = new Map(report.stages.filter((s) => s.name !== undefined).map((s) => [s.stage, s.name as string]));
+  const svg = renderTimelineSvg(data, l, names);
+  const stages = report.stages.length
+    ? table(
+        [l.stage, l.name, l.started, [`${l.duration} (s)`, 'num'], l.outcome, [l.failures, 'num']],
+        report.stages.map((s) => [s.stage, s.name ?? '', s.started ?? '', fmt(s.duration_seconds, 6), s.outcome, s.failures]),
+      )
+    : '';
+  if (!svg && !stages) return '';
+  return section('timeline', l.timeline, svg + stages);
+}
+
+function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+  const u = report.llm_usage;
+  if (u.calls === 0 && u.errors === 0) return '';
+  const lat = u.latency_seconds;
+  const cards = [
+    card('llm_calls_total', l.calls, fmt(u.calls)),
+    card('llm_errors', l.errors, fmt(u.errors), u.errors > 0 ? 'bad' : ''),
+    card('input_tokens', l.inputTokens, fmt(u.input_tokens)),
+    card('output_tokens', l.outputTokens, fmt(u.output_tokens)),
+    card('latency', l.latency, `${fmt(lat.p50)} / ${fmt(lat.p95)} / ${fmt(lat.max)} s`),
+  ].join('');
+  const models = table(
+    [l.model, [l.calls, 'num'], [l.errors, 'num'], [l.inputTokens, 'num'], [l.outputTokens, 'num']],
+    Object.entries(u.by_model).map(([model, x]) => [model, fmt(x.calls), fmt(x.errors), fmt(x.input_tokens), fmt(x.output_tokens)]),
+  );
+  const errorCharts =
+    Object.keys(u.errors_by_type).length || Object.keys(u.errors_by_status).length
+      ? `<div class="charts"><div><h3>${escapeHtml(l.errorsByType)}</h3>${barChart(Object.entries(u.errors_by_type), { tone: 'error', moreLabel: l.moreRows })}</div>` +
+        `<div><h3>${escapeHtml(l.errorsByStatus)}</h3>${barChart(Object.entries(u.errors_by_status), { tone: 'error', moreLabel: l.moreRows })}</div></div>`
+      : '';
+  return section('llm', m.headings.llmUsage, `<div class="cards">${cards}</div>${models}${errorCharts}`);
+}
+
+function unfinishedSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+  if (report.unfinished.length === 0) return '';
+  const rows = report.unfinished.slice(0, MAX_TABLE_ROWS).map((x) => [x.name, x.kind, x.stage, x.started, fmt(x.age_seconds, 3)]);
+  return section('unfinished', m.headings.unfinished, table([l.name, l.kind, l.stage, l.started, [l.age, 'num']], rows, report.unfinished.length, l.moreRows));
+}
+
+function autofixSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+  const a = report.autofix_statistics;
+  const cards = [
+    card('autofix_attempts', l.attempts, fmt(a.total_attempts)),
+    card('autofix_successful', m.labels.successful, fmt(a.successful_fixes), a.successful_fixes > 0 ? 'good' : ''),
+    card('autofix_failed', m.labels.failed, fmt(a.failed_fixes), a.failed_fixes > 0 ? 'bad' : ''),
+    card('autofix_rate', m.labels.autofixSuccessRate, report.summary.autofix_success_rate),
+  ].join('');
+  if (a.total_attempts === 0) return section('autofix', m.headings.autofix, `<div class="cards">${cards}</div>`);
+  const charts =
+    `<div class="charts"><div><h3>${escapeHtml(l.byLayer)}</h3>${barChart(Object.entries(a.fixes_by_layer), { keepOrder: true, tone: 'ok' })}</div>` +
+    (Object.keys(a.fixes_by_type).length ? `<div><h3>${escapeHtml(l.byType)}</h3>${barChart(Object.entries(a.fixes_by_type), { tone: 'ok', moreLabel: l.moreRows })}</div>` : '') +
+    '</div>';
+  return section('autofix', m.headings.autofix, `<div class="cards">${cards}</div>${charts}`);
+}
+
+function exitSection(report: AutopsyReport, m: MessageCatalog): string {
+  const e = report.exit;
+  const rows: unknown[][] = [['reason', e.reason], ['description', e.description ?? '']];
+  if (e.exit_code !== null && e.exit_code !== undefined) rows.push(['exit_code', e.exit_code]);
+  if (e.signal) rows.push(['signal', e.signal]);
+  if (e.at) rows.push(['at', e.at]);
+  if (e.error) rows.push(['error', `${e.error.type}: ${e.error.message}`]);
+  const stack = e.error?.stack ? `<pre>${escapeHtml(e.error.stack)}</pre>` : '';
+  return section('exit', m.headings.exit, table(['', ''], rows) + stack);
+}
+
+function eventsSection(report: AutopsyReport, collector: HtmlEventCollector | undefined, m: MessageCatalog, l: ReportLabels, command: string): { html: string; blob: string } {
+  if (!collector) {
+    return { html: section('events', m.headings.events, `<p class="note">${escapeHtml(l.eventsNote(command))}</p><pre>${escapeHtml(command)}</pre>`), blob: '' };
   }
-  if (report.fix_suggestions.length) {
-    sections.push(`<section id="suggestions"><h2>${escapeHtml(m.headings.suggestions)}</h2>` +
-      table(['priority', 'category', 'suggestion', 'details'], report.fix_suggestions.map((f) => [f.priority, f.category, f.suggestion, f.details.join('; ')])) + '</section>');
-  }
-  sections.push(`<section id="failures"><h2>${escapeHtml(m.headings.failuresByType)}</h2>${table(['type', 'count'], Object.entries(fa.failures_by_type))}` +
-    `<h2>${escapeHtml(m.headings.failuresByStage)}</h2>${table(['stage', 'count'], Object.entries(fa.failures_by_stage))}</section>`);
-  if (fa.critical_failures.length) {
-    sections.push(`<section id="critical"><h2>${escapeHtml(m.headings.criticalFailures)}</h2>` +
-      table(['timestamp', 'type', 'stage', 'error'], fa.critical_failures.map((f) => [f.timestamp, f.type, f.stage, f.error])) + '</section>');
-  }
-  if (report.stages.length) {
-    sections.push(`<section id="stages"><h2>${escapeHtml(m.headings.stages)}</h2>` +
-      table(['stage', 'name', 'started', 'duration (s)', 'outcome', 'failures'], report.stages.map((st) => [st.stage, st.name ?? '', st.started ?? '', st.duration_seconds ?? '', st.outcome, st.failures])) + '</section>');
-  }
-  if (report.unfinished.length) {
-    sections.push(`<section id="unfinished"><h2>${escapeHtml(m.headings.unfinished)}</h2>` +
-      table(['name', 'kind', 'stage', 'started', 'age (s)'], report.unfinished.map((x) => [x.name, x.kind, x.stage, x.started, x.age_seconds])) + '</section>');
-  }
+  const list = collector.eventList();
+  const truncated = list.total > list.rows.length ? `<p class="note">${escapeHtml(l.eventsTruncated(list.rows.length, list.total))}</p>` : '';
+  const select = (name: string, label: string) => `<label>${escapeHtml(label)} <select name="${name}"><option value="">${escapeHtml(l.all)}</option></select></label>`;
+  const html = section(
+    'events',
+    m.headings.events,
+    `<div id="event-list" data-total="${list.rows.length}">` +
+      truncated +
+      `<div class="filters">${select('type', l.type)}${select('level', l.level)}${select('stage', l.stage)}` +
+      `<label>${escapeHtml(l.search)} <input name="q" type="search" autocomplete="off"></label>` +
+      `<span><span class="ev-count">${list.rows.length} / ${list.rows.length}</span> ${escapeHtml(l.shown)}</span></div>` +
+      `<div class="ev-head"><span>${escapeHtml(l.time)}</span><span>+s</span><span>${escapeHtml(l.level)}</span><span>${escapeHtml(l.type)}</span><span>${escapeHtml(l.stage)}</span><span>${escapeHtml(l.data)}</span></div>` +
+      '<div class="ev-viewport"><div class="ev-spacer"></div><div class="ev-rows"></div></div>' +
+      `<p class="note">${escapeHtml(l.clickForDetails)}</p><pre class="ev-detail" hidden></pre></div>`,
+  );
+  return { html, blob: `<script type="application/json" id="autopsy-events">${jsonForScript(list)}</script>` };
+}
+
+function collectorFor(events: HtmlReportOptions['events']): HtmlEventCollector | undefined {
+  if (!events) return undefined;
+  if (events instanceof HtmlEventCollector) return events;
+  const collector = new HtmlEventCollector();
+  for (const event of events) collector.observe(event);
+  return collector;
+}
+
+/**
+ * autopsy.html: one self-contained page. Summary and top diagnoses first, then the timeline,
+ * failures, LLM usage, unfinished spans, autofix statistics, how the process ended and the event
+ * list. It loads nothing (a Content-Security-Policy forbids any fetch and any script but its own),
+ * and every value from the run is escaped.
+ */
+export function renderHtmlReport(report: AutopsyReport, options: HtmlReportOptions = {}): string {
+  const locale = report.run?.locale;
+  const m = messagesFor(locale);
+  const l = labelsFor(locale);
+  const collector = collectorFor(options.events);
+  const command = options.fullReportCommand ?? `agent-autopsy report ${shellArgument(report.run?.output_dir || '<run dir>')} --format html --out autopsy-full.html`;
+  const events = eventsSection(report, collector, m, l, command);
+  const sections = [
+    summarySection(report, m, l),
+    diagnosesSection(report, m, l),
+    suggestionsSection(report, m),
+    timelineSection(report, collector, l),
+    failuresSection(report, m, l, Boolean(collector)),
+    llmSection(report, m, l),
+    unfinishedSection(report, m, l),
+    autofixSection(report, m, l),
+    exitSection(report, m),
+    events.html,
+  ].filter(Boolean);
+  const nav = sections
+    .map((html) => /^<section id="([\w-]+)"><h2>(.*?)<\/h2>/.exec(html))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => `<a href="#${match[1]}">${match[2]}</a>`)
+    .join('');
+  const run = report.run;
+  const meta = [
+    [l.run, run.output_dir],
+    [l.service, run.service_name],
+    [l.started, run.start_time],
+    [l.duration, run.duration_seconds === null ? undefined : `${fmt(run.duration_seconds)} s`],
+    [l.events, fmt(run.total_events)],
+    [l.source, run.source],
+    [m.labels.generated, report.timestamp],
+  ]
+    .filter(([, value]) => value !== undefined && value !== null && value !== '')
+    .map(([label, value]) => `<span>${escapeHtml(label)}: <b>${escapeHtml(value)}</b></span>`)
+    .join('');
+  const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src '${HTML_REPORT_SCRIPT_HASH}'; img-src data:; base-uri 'none'; form-action 'none'`;
   return `<!doctype html>
-<html lang="${report.run?.locale === 'zh-CN' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>${escapeHtml(m.reportTitle)}</title>
-<style>body{font:14px/1.5 system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f4f4f4}</style>
+<html lang="${locale === 'zh-CN' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(`${m.reportTitle} — ${run.service_name ?? run.output_dir ?? ''}`)}</title>
+<style>${HTML_REPORT_CSS}</style>
 </head><body>
+<header><h1>${escapeHtml(m.reportTitle)}</h1><div class="meta">${meta}</div></header>
+<nav>${nav}</nav>
+<main>
 ${sections.join('\n')}
+</main>
+${events.blob}
+<script>${HTML_REPORT_SCRIPT}</script>
 </body></html>
 `;
 }

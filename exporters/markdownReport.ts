@@ -1,32 +1,106 @@
-import { messagesFor } from '../analyzers/messages';
-import type { AutopsyReport } from '../analyzers/reportTypes';
+import { messagesFor, type MessageCatalog } from '../analyzers/messages';
+import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
+import { labelsFor, type ReportLabels } from './reportLabels';
 
-/** Text safe inside a Markdown table cell or list item (no raw HTML, no table breaks). */
-export function mdText(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  return text
-    .replace(/\r?\n/g, ' ')
-    .replace(/[\\`*_[\]<>|]/g, (ch) => `\\${ch}`)
-    .slice(0, 500);
+const MAX_CELL = 500;
+const MAX_ROWS = 50;
+
+function stringify(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Text safe anywhere in a Markdown line: table cells, list items, headings. Newlines become
+ * spaces and every character Markdown (or GitHub's flavour) could read as syntax or raw HTML is
+ * backslash-escaped, so data from a run renders as the text it is.
+ */
+export function mdText(value: unknown, max = MAX_CELL): string {
+  let text = stringify(value).replace(/\r\n|\r|\n/g, ' ');
+  if (text.length > max) text = `${text.slice(0, max)}…`;
+  return text.replace(/[\\`*_[\]<>#|&~$]/g, (ch) => `\\${ch}`);
+}
+
+/** An inline code span that no backtick in `value` can close early. */
+export function mdCode(value: unknown): string {
+  const text = stringify(value).replace(/\r\n|\r|\n/g, ' ');
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const padded = text.startsWith('`') || text.endsWith('`') ? ` ${text} ` : text;
+  return `${fence}${padded}${fence}`;
+}
+
+/** A fenced code block that no line of `value` can close early. */
+function mdBlock(value: string): string {
+  const longest = Math.max(2, ...(value.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}text\n${value.replace(/\r\n?/g, '\n')}\n${fence}\n`;
 }
 
 function table(headers: string[], rows: unknown[][]): string {
   if (rows.length === 0) return '';
-  const lines = [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
-  for (const row of rows) lines.push(`| ${row.map(mdText).join(' | ')} |`);
+  const lines = [`| ${headers.map((h) => mdText(h)).join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.map((cell) => mdText(cell ?? '')).join(' | ')} |`);
   return `${lines.join('\n')}\n`;
 }
 
-/** autopsy.md: the report for people, most important first. */
+function num(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '-';
+  return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(3)));
+}
+
+function diagnosis(d: Diagnosis, rank: number, l: ReportLabels): string[] {
+  const ev = d.evidence ?? { count: 0, first: null, last: null, examples: [], span_ids: [] };
+  const out = [`### ${rank}. ${mdText(d.title)}`, ''];
+  out.push(`${mdCode(d.id)} · ${l.severity} **${mdText(d.severity)}** · ${l.confidence} ${Math.round((d.confidence ?? 0) * 100)}% · ${l.evidence} ${ev.count}×` +
+    (ev.first ? ` · ${l.firstSeen} ${mdText(ev.first)}` : '') + (ev.last && ev.last !== ev.first ? ` · ${l.lastSeen} ${mdText(ev.last)}` : ''));
+  out.push('', `**→ ${mdText(d.suggestion, 2000)}**`, '');
+  for (const example of ev.examples ?? []) out.push(`- ${mdText(example)}`);
+  if ((ev.span_ids ?? []).length) out.push(`- ${l.spanIds}: ${ev.span_ids.map(mdCode).join(', ')}`);
+  out.push('');
+  return out;
+}
+
+function header(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string[] {
+  const run = report.run;
+  const exit = report.exit;
+  const facts = [
+    run.output_dir ? `${l.run}: ${mdCode(run.output_dir)}` : '',
+    run.service_name ? `${l.service}: ${mdText(run.service_name)}` : '',
+    run.start_time ? `${l.started}: ${mdText(run.start_time)}` : '',
+    run.duration_seconds !== null && run.duration_seconds !== undefined ? `${l.duration}: ${num(run.duration_seconds)} s` : '',
+    `${l.events}: ${run.total_events}`,
+    run.source ? `${l.source}: ${mdText(run.source)}` : '',
+  ].filter(Boolean);
+  const out = [`# ${mdText(m.reportTitle)}`, '', facts.join(' · '), ''];
+  out.push(
+    `${m.labels.exitedHow}: **${mdText(exit.description ?? exit.reason)}**` +
+      (exit.exit_code !== null && exit.exit_code !== undefined ? ` (exit code ${exit.exit_code})` : '') +
+      (exit.signal ? ` (${mdText(exit.signal)})` : '') +
+      ` · ${m.labels.generated}: ${mdText(report.timestamp)}`,
+    '',
+  );
+  if (exit.error) out.push(`> ${mdText(`${exit.error.type}: ${exit.error.message}`, 2000)}`, '');
+  return out;
+}
+
+/** autopsy.md: the report for people — what went wrong and what to change first, details after. */
 export function renderMarkdownReport(report: AutopsyReport): string {
   const m = messagesFor(report.run?.locale);
+  const l = labelsFor(report.run?.locale);
   const s = report.summary;
-  const out: string[] = [];
-  out.push(`# ${m.reportTitle}\n`);
-  out.push(`${m.labels.generated}: ${report.timestamp} · ${m.labels.exitedHow}: ${mdText(report.exit.description ?? report.exit.reason)}` +
-    (report.exit.exit_code !== null ? ` (exit code ${report.exit.exit_code})` : '') +
-    (report.exit.signal ? ` (${report.exit.signal})` : '') + '\n');
-  out.push(`## ${m.headings.summary}\n`);
+  const fa = report.failure_analysis;
+  const out: string[] = header(report, m, l);
+
+  out.push(`## ${m.headings.diagnoses}`, '');
+  if (report.diagnoses.length === 0) out.push(l.noDiagnoses, '');
+  report.diagnoses.forEach((d, i) => out.push(...diagnosis(d, i + 1, l)));
+
+  out.push(`## ${m.headings.summary}`, '');
   out.push(
     table(
       ['', ''],
@@ -36,65 +110,72 @@ export function renderMarkdownReport(report: AutopsyReport): string {
         [m.labels.mostProblematicStage, s.most_problematic_stage],
         [m.labels.autofixAttempts, s.total_autofix_attempts],
         [m.labels.autofixSuccessRate, s.autofix_success_rate],
+        [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, `${report.llm_usage.calls} / ${report.llm_usage.errors}`],
+        [l.totalTokens, report.llm_usage.total_tokens],
       ],
     ),
   );
-  if (report.exit.error) out.push(`\n> ${mdText(`${report.exit.error.type}: ${report.exit.error.message}`)}\n`);
-  if (report.diagnoses.length > 0) {
-    out.push(`\n## ${m.headings.diagnoses}\n`);
-    report.diagnoses.forEach((d, i) => {
-      out.push(`${i + 1}. **${mdText(d.title)}** \`${d.id}\` — ${d.severity}, confidence ${d.confidence}, ${d.evidence.count}×`);
-      out.push(`   - ${mdText(d.suggestion)}`);
-      for (const example of d.evidence.examples) out.push(`   - e.g. ${mdText(example)}`);
-    });
-    out.push('');
-  }
+
   if (report.fix_suggestions.length > 0) {
-    out.push(`\n## ${m.headings.suggestions}\n`);
+    out.push(`## ${m.headings.suggestions}`, '');
     for (const fix of report.fix_suggestions) {
-      out.push(`- **[${fix.priority}] ${mdText(fix.suggestion)}** (${fix.category})`);
+      out.push(`- **${mdText(fix.priority)} · ${mdText(fix.suggestion)}** (${mdText(fix.category)})`);
       for (const detail of fix.details) out.push(`  - ${mdText(detail)}`);
     }
     out.push('');
   }
-  const fa = report.failure_analysis;
   if (fa.failure_patterns.length > 0) {
-    out.push(`\n## ${m.headings.patterns}\n`);
-    out.push(table(['pattern', 'severity', 'description', 'suggestion'], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion])));
+    out.push(`## ${m.headings.patterns}`, '');
+    out.push(table(['pattern', l.severity, 'description', 'suggestion'], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion])));
   }
+
   if (fa.total_failures > 0) {
-    out.push(`\n## ${m.headings.failuresByType}\n`);
-    out.push(table(['type', 'count'], Object.entries(fa.failures_by_type)));
-    out.push(`\n## ${m.headings.failuresByStage}\n`);
-    out.push(table(['stage', 'count'], Object.entries(fa.failures_by_stage)));
+    out.push(`## ${m.headings.failuresByType}`, '');
+    out.push(table([l.type, l.failures], Object.entries(fa.failures_by_type).sort((a, b) => b[1] - a[1])));
+    out.push(`## ${m.headings.failuresByStage}`, '');
+    out.push(table([l.stage, l.failures], Object.entries(fa.failures_by_stage).sort((a, b) => b[1] - a[1])));
   }
   if (fa.critical_failures.length > 0) {
-    out.push(`\n## ${m.headings.criticalFailures}\n`);
-    const shown = fa.critical_failures.slice(0, 50);
-    out.push(table(['timestamp', 'type', 'stage', 'error'], shown.map((f) => [f.timestamp, f.type, f.stage, f.error])));
-    if (fa.critical_failures.length > shown.length) out.push(`\n… ${fa.critical_failures.length - shown.length} more in latent_analysis_report.json\n`);
+    out.push(`## ${m.headings.criticalFailures}`, '');
+    const shown = fa.critical_failures.slice(0, MAX_ROWS);
+    out.push(table([l.time, l.type, l.stage, l.error], shown.map((f) => [f.timestamp, f.type, f.stage, f.error])));
+    if (fa.critical_failures.length > shown.length) out.push(`${mdText(l.moreRows(fa.critical_failures.length - shown.length))} (latent\\_analysis\\_report.json)`, '');
   }
+
+  if (report.stages.length > 0) {
+    out.push(`## ${m.headings.stages}`, '');
+    out.push(table([l.stage, l.name, l.started, `${l.duration} (s)`, l.outcome, l.failures], report.stages.map((st) => [st.stage, st.name ?? '', st.started ?? '', num(st.duration_seconds), st.outcome, st.failures])));
+  }
+
+  const u = report.llm_usage;
+  if (u.calls > 0 || u.errors > 0) {
+    out.push(`## ${m.headings.llmUsage}`, '');
+    out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
+    out.push(table([l.model, l.calls, l.errors, l.inputTokens, l.outputTokens], Object.entries(u.by_model).map(([model, x]) => [model, x.calls, x.errors, x.input_tokens, x.output_tokens])));
+    const errors = [...Object.entries(u.errors_by_type).map(([k, v]) => [`${l.type}`, k, v]), ...Object.entries(u.errors_by_status).map(([k, v]) => ['HTTP', k, v])];
+    if (errors.length) out.push(table(['', l.error, l.failures], errors));
+  }
+
+  if (report.unfinished.length > 0) {
+    out.push(`## ${m.headings.unfinished}`, '');
+    const shown = report.unfinished.slice(0, MAX_ROWS);
+    out.push(table([l.name, l.kind, l.stage, l.started, l.age], shown.map((x) => [x.name, x.kind, x.stage, x.started, num(x.age_seconds)])));
+    if (report.unfinished.length > shown.length) out.push(mdText(l.moreRows(report.unfinished.length - shown.length)), '');
+  }
+
   const a = report.autofix_statistics;
-  out.push(`\n## ${m.headings.autofix}\n`);
+  out.push(`## ${m.headings.autofix}`, '');
   out.push(
     table(
-      ['attempts', m.labels.successful, m.labels.failed, 'layer1', 'layer2', 'layer3'],
-      [[a.total_attempts, a.successful_fixes, a.failed_fixes, a.fixes_by_layer.layer1, a.fixes_by_layer.layer2, a.fixes_by_layer.layer3]],
+      [l.attempts, m.labels.successful, m.labels.failed, m.labels.autofixSuccessRate, 'layer1', 'layer2', 'layer3'],
+      [[a.total_attempts, a.successful_fixes, a.failed_fixes, s.autofix_success_rate, a.fixes_by_layer.layer1, a.fixes_by_layer.layer2, a.fixes_by_layer.layer3]],
     ),
   );
-  const u = report.llm_usage;
-  if (u.calls > 0) {
-    out.push(`\n## ${m.headings.llmUsage}\n`);
-    out.push(`${u.calls} calls, ${u.errors} errors, ${u.input_tokens} input / ${u.output_tokens} output tokens, latency p50 ${u.latency_seconds.p50 ?? '-'}s, p95 ${u.latency_seconds.p95 ?? '-'}s\n`);
-    out.push(table(['model', 'calls', 'errors', 'input tokens', 'output tokens'], Object.entries(u.by_model).map(([model, x]) => [model, x.calls, x.errors, x.input_tokens, x.output_tokens])));
+  if (Object.keys(a.fixes_by_type).length) out.push(table([l.byType, l.attempts], Object.entries(a.fixes_by_type)));
+
+  if (report.exit.error?.stack) {
+    out.push(`## ${m.headings.exit}`, '');
+    out.push(mdBlock(report.exit.error.stack));
   }
-  if (report.stages.length > 0) {
-    out.push(`\n## ${m.headings.stages}\n`);
-    out.push(table(['stage', 'name', 'started', 'duration (s)', 'outcome', 'failures'], report.stages.map((st) => [st.stage, st.name ?? '', st.started ?? '', st.duration_seconds ?? '', st.outcome, st.failures])));
-  }
-  if (report.unfinished.length > 0) {
-    out.push(`\n## ${m.headings.unfinished}\n`);
-    out.push(table(['name', 'kind', 'stage', 'started', 'age (s)'], report.unfinished.map((x) => [x.name, x.kind, x.stage, x.started, x.age_seconds])));
-  }
-  return `${out.join('\n')}\n`;
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

@@ -1,48 +1,81 @@
 #!/usr/bin/env node
-import { writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
-import { analyzeRun } from '../analyzers/readRun';
-import { TruthLogError } from '../analyzers/TruthLogParser';
-import { renderHtmlReport } from '../exporters/htmlReport';
-import { renderMarkdownReport } from '../exporters/markdownReport';
-import { renderJsonReport } from '../exporters/writeReportFiles';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { palette, useColor } from './cli/color';
+import { diffRuns, formatDiffText } from './cli/diffRuns';
+import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED } from './cli/exitCodes';
+import { loadRun } from './cli/loadRun';
+import { reportCommand, type ReportFormat } from './cli/report';
+import { tailCommand } from './cli/tail';
 import { VERSION } from './version';
 
-/** Exit codes: 0 report made, 1 the run had failures (with --fail-on-failures), 2 bad input. */
-export const EXIT_OK = 0;
-export const EXIT_RUN_FAILED = 1;
-export const EXIT_BAD_INPUT = 2;
+export { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED } from './cli/exitCodes';
 
-function parseFormat(value: string): 'json' | 'md' | 'html' {
+function parseFormat(value: string): ReportFormat {
   if (value === 'json' || value === 'md' || value === 'html') return value;
   throw new InvalidArgumentError('expected json, md or html');
 }
 
-async function reportCommand(input: string, options: { format: 'json' | 'md' | 'html'; out?: string; locale?: string; failOnFailures?: boolean }): Promise<number> {
-  const { report } = await analyzeRun(input, { locale: options.locale });
-  const text = options.format === 'json' ? renderJsonReport(report) : options.format === 'md' ? renderMarkdownReport(report) : renderHtmlReport(report);
-  if (options.out) writeFileSync(options.out, text, { mode: 0o600 });
-  else process.stdout.write(text);
-  return options.failOnFailures && report.summary.total_failures > 0 ? EXIT_RUN_FAILED : EXIT_OK;
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
 }
 
 export function buildProgram(): Command {
   const program = new Command('agent-autopsy')
-    .description('Post-mortems for LLM agent runs recorded by agent-autopsy (or the original Python tracker).')
+    .description('Post-mortems for LLM agent runs recorded by agent-autopsy, the original Python tracker, or OpenTelemetry (OTLP JSON).')
     .version(VERSION)
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.replace(/\n+$/, '\n')) });
+
   program
     .command('report')
     .description('rebuild the autopsy of a run from what is on disk (torn logs after a crash or kill -9 included)')
-    .argument('<run>', 'run directory, its Memory/logs folder, or an execution_tracker.json file')
-    .option('-f, --format <format>', 'json, md or html', parseFormat, 'json')
+    .argument('<run>', 'run directory, its Memory/logs folder, an execution_tracker.json, an OTLP JSON file, or a saved report JSON')
+    .option('-f, --format <format>', 'json, md or html', parseFormat, 'json' as ReportFormat)
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .option('--locale <locale>', 'en or zh-CN')
     .option('--fail-on-failures', 'exit with 1 when the run had failures (for CI)')
+    .option('--max-events <n>', 'events listed in the HTML report (the most recent beyond this)', parseCount, 200_000)
+    .option('--no-progress', 'never draw a progress bar')
     .action(async (input: string, options) => {
       process.exitCode = await reportCommand(input, options);
     });
+
+  program
+    .command('diff')
+    .description('what got better or worse from run A to run B: failures, diagnoses, tokens, durations')
+    .argument('<runA>', 'the earlier run (directory, log file or report JSON)')
+    .argument('<runB>', 'the later run')
+    .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .option('--locale <locale>', 'en or zh-CN')
+    .option('--fail-on-regression', 'exit with 1 when B is worse than A in any way (for CI)')
+    .option('--no-progress', 'never draw a progress bar')
+    .action(async (inputA: string, inputB: string, options: { format: 'text' | 'json'; locale?: string; failOnRegression?: boolean; progress: boolean }) => {
+      const load = (input: string) => loadRun(input, { locale: options.locale, progress: options.progress });
+      const a = await load(inputA);
+      const b = await load(inputB);
+      const diff = diffRuns(a, b);
+      process.stdout.write(options.format === 'json' ? `${JSON.stringify(diff, null, 2)}\n` : formatDiffText(diff, palette(useColor(process.stdout))));
+      process.exitCode = options.failOnRegression && diff.regressions.length > 0 ? EXIT_RUN_FAILED : EXIT_OK;
+    });
+
+  program
+    .command('tail')
+    .description("follow a live run's readable log (execution_tracker_readable.txt) with colour by level, like tail -f")
+    .argument('<run>', 'run directory, its Memory/logs folder, or the readable log itself (it may not exist yet)')
+    .option('-n, --lines <n>', 'existing lines to print first', parseCount, 10)
+    .option('--no-follow', 'print the last lines and exit')
+    .action(async (input: string, options: { lines: number; follow: boolean }) => {
+      process.exitCode = await tailCommand(input, { lines: options.lines, follow: options.follow, palette: palette(useColor(process.stdout)) });
+    });
   return program;
+}
+
+/** One line, whatever the error carries. */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -53,12 +86,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT_OK;
+    // commander has printed its own one-line message.
     if (typeof code === 'string' && code.startsWith('commander.')) return EXIT_BAD_INPUT;
-    if (error instanceof TruthLogError) {
-      process.stderr.write(`agent-autopsy: ${error.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    process.stderr.write(`agent-autopsy: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`agent-autopsy: ${oneLine(error)}\n`);
     return EXIT_BAD_INPUT;
   }
 }

@@ -1,0 +1,207 @@
+import { stageKey } from '../analyzers/FailureAggregate';
+import { parseEventType } from '../src/eventTypes';
+import type { TruthEvent } from '../src/types';
+import type { TimelineData, TimelineMark, TimelineSpan } from './htmlTimeline';
+
+export interface HtmlEventCollectorOptions {
+  /** Events kept for the list; beyond this only the most recent are kept. Default 200,000. */
+  maxEvents?: number;
+  /** Task / LLM / code / autofix spans drawn in the timeline (failed and unfinished ones always are). Default 2,000. */
+  maxSpans?: number;
+  /** Longest `data` JSON kept per event, in characters. Default 4,000. */
+  maxDataLength?: number;
+}
+
+/** One event as the page stores it: [timestamp, elapsed, type index, level index, stage index, data JSON]. */
+export type CompactEvent = [string, number, number, number, number, string];
+
+const LEVELS = ['INFO', 'WARNING', 'ERROR'];
+const MAX_MARKS = 5000;
+const MAX_KEPT_FAILED = 5000;
+
+interface OpenSpan {
+  kind: string;
+  label: string;
+  stage: string;
+  startMs: number;
+}
+
+class Dictionary {
+  readonly names: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  constructor(initial: readonly string[] = []) {
+    for (const name of initial) this.id(name);
+  }
+
+  id(name: string): number {
+    let id = this.index.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(name);
+      this.index.set(name, id);
+    }
+    return id;
+  }
+}
+
+function spanLabel(kind: string, data: Record<string, unknown>): string {
+  const value = kind === 'stage' ? (data.name ?? data.stage) : kind === 'task' ? data.task : (data.name ?? data.model ?? data.language ?? data.type ?? data.span);
+  return value === undefined || value === null ? kind : String(value);
+}
+
+/**
+ * Gathers what autopsy.html shows beyond the report while a log is read: the event list (a
+ * bounded ring buffer of compact rows) and the spans for the timeline (paired start/end events,
+ * bounded too). Feed it every event in order with `observe`.
+ */
+export class HtmlEventCollector {
+  private readonly maxEvents: number;
+  private readonly maxSpans: number;
+  private readonly maxDataLength: number;
+  private readonly rows: CompactEvent[] = [];
+  private head = 0;
+  private seen = 0;
+  private readonly types = new Dictionary();
+  private readonly levels = new Dictionary(LEVELS);
+  private readonly stages = new Dictionary();
+  private readonly open = new Map<string, OpenSpan>();
+  private readonly anonymous = new Map<string, OpenSpan[]>();
+  private readonly spans: TimelineSpan[] = [];
+  private childSpans = 0;
+  private keptFailed = 0;
+  private omitted = 0;
+  private readonly marks: TimelineMark[] = [];
+  private firstMs = NaN;
+  private lastMs = NaN;
+
+  constructor(options: HtmlEventCollectorOptions = {}) {
+    this.maxEvents = Math.max(1, options.maxEvents ?? 200_000);
+    this.maxSpans = Math.max(0, options.maxSpans ?? 2000);
+    this.maxDataLength = Math.max(100, options.maxDataLength ?? 4000);
+  }
+
+  /** Events observed (the list may hold fewer). */
+  get total(): number {
+    return this.seen;
+  }
+
+  observe(event: TruthEvent): void {
+    this.seen++;
+    const data = event.data && typeof event.data === 'object' ? event.data : {};
+    const stage = stageKey(data);
+    let json: string;
+    try {
+      json = JSON.stringify(data) ?? '{}';
+    } catch {
+      json = '{}';
+    }
+    if (json.length > this.maxDataLength) json = `${json.slice(0, this.maxDataLength)}…`;
+    const row: CompactEvent = [
+      String(event.timestamp),
+      typeof event.elapsed_seconds === 'number' ? event.elapsed_seconds : 0,
+      this.types.id(String(event.type)),
+      this.levels.id(String(event.level)),
+      this.stages.id(stage),
+      json,
+    ];
+    if (this.rows.length < this.maxEvents) this.rows.push(row);
+    else {
+      this.rows[this.head] = row;
+      this.head = (this.head + 1) % this.maxEvents;
+    }
+    const atMs = Date.parse(event.timestamp);
+    if (Number.isFinite(atMs)) {
+      if (!Number.isFinite(this.firstMs)) this.firstMs = atMs;
+      this.lastMs = atMs;
+      this.pairSpan(event, data, stage, atMs);
+    }
+  }
+
+  private pairSpan(event: TruthEvent, data: Record<string, unknown>, stage: string, atMs: number): void {
+    const unfinished = event.type.endsWith('_unfinished');
+    const parsed = parseEventType(unfinished ? `${event.type.slice(0, -'_unfinished'.length)}_end` : event.type);
+    if (!parsed) {
+      if (event.level === 'ERROR' && this.marks.length < MAX_MARKS) this.marks.push({ atMs, stage, label: `${event.type}: ${describe(data)}` });
+      return;
+    }
+    const identity = parsed.kind === 'stage' ? data.stage : parsed.kind === 'task' ? data.task : undefined;
+    const anonymousKey = `${parsed.kind}\u0000${identity === undefined ? '' : String(identity)}`;
+    if (parsed.phase === 'start') {
+      const entry: OpenSpan = { kind: parsed.kind, label: spanLabel(parsed.kind, data), stage, startMs: atMs };
+      if (event.span_id) this.open.set(event.span_id, entry);
+      else {
+        const stack = this.anonymous.get(anonymousKey) ?? [];
+        stack.push(entry);
+        this.anonymous.set(anonymousKey, stack);
+      }
+      return;
+    }
+    let entry = event.span_id ? this.open.get(event.span_id) : undefined;
+    if (entry) this.open.delete(event.span_id as string);
+    else {
+      const stack = this.anonymous.get(anonymousKey);
+      entry = stack?.pop();
+      if (stack && stack.length === 0) this.anonymous.delete(anonymousKey);
+    }
+    // An end without its start (the log began mid-span): draw it from its duration.
+    const duration = typeof data.duration === 'number' ? data.duration * 1000 : 0;
+    const span: TimelineSpan = entry
+      ? { ...entry, endMs: atMs, outcome: 'ok' }
+      : { kind: parsed.kind, label: spanLabel(parsed.kind, data), stage, startMs: atMs - duration, endMs: atMs, outcome: 'ok' };
+    if (parsed.phase === 'error') {
+      span.outcome = 'error';
+      if (data.error !== undefined) span.error = describe(data.error);
+    } else if (unfinished) span.outcome = 'unfinished';
+    this.keep(span);
+  }
+
+  private keep(span: TimelineSpan): void {
+    if (span.kind === 'stage') {
+      this.spans.push(span);
+      return;
+    }
+    const failed = span.outcome !== 'ok';
+    if (this.childSpans < this.maxSpans) {
+      this.childSpans++;
+      this.spans.push(span);
+    } else if (failed && this.keptFailed < MAX_KEPT_FAILED) {
+      this.keptFailed++;
+      this.spans.push(span);
+    } else this.omitted++;
+  }
+
+  /** Spans and failure marks for the timeline; spans still open are drawn as unfinished. */
+  timeline(): TimelineData {
+    const spans = [...this.spans];
+    const stillOpen = [...this.open.values(), ...[...this.anonymous.values()].flat()];
+    for (const entry of stillOpen) spans.push({ ...entry, endMs: null, outcome: 'unfinished' });
+    return {
+      spans,
+      marks: this.marks,
+      startMs: Number.isFinite(this.firstMs) ? this.firstMs : null,
+      endMs: Number.isFinite(this.lastMs) ? this.lastMs : null,
+      omittedSpans: this.omitted,
+    };
+  }
+
+  /** The event list as the page's JSON blob: dictionaries plus rows in order. */
+  eventList(): { total: number; types: string[]; levels: string[]; stages: string[]; rows: CompactEvent[] } {
+    const rows = this.rows.length < this.maxEvents || this.head === 0 ? this.rows : [...this.rows.slice(this.head), ...this.rows.slice(0, this.head)];
+    return { total: this.seen, types: this.types.names, levels: this.levels.names, stages: this.stages.names, rows };
+  }
+}
+
+function describe(value: unknown): string {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const error = (value as Record<string, unknown>).error;
+    if (error !== undefined) return describe(error);
+  }
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}

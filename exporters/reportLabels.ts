@@ -1,0 +1,169 @@
+import { normalizeLocale } from '../analyzers/messages';
+
+/**
+ * Words the Markdown and HTML reports use besides the analyzer's message catalog (headings of
+ * sections only the people-facing reports have, table headers, the event list's controls).
+ */
+export interface ReportLabels {
+  timeline: string;
+  overview: string;
+  run: string;
+  started: string;
+  duration: string;
+  events: string;
+  source: string;
+  service: string;
+  severity: string;
+  confidence: string;
+  evidence: string;
+  firstSeen: string;
+  lastSeen: string;
+  examples: string;
+  spanIds: string;
+  noDiagnoses: string;
+  noFailures: string;
+  calls: string;
+  llmCalls: string;
+  errors: string;
+  inputTokens: string;
+  outputTokens: string;
+  totalTokens: string;
+  latency: string;
+  model: string;
+  errorsByType: string;
+  errorsByStatus: string;
+  attempts: string;
+  byLayer: string;
+  byType: string;
+  stage: string;
+  name: string;
+  kind: string;
+  outcome: string;
+  failures: string;
+  age: string;
+  time: string;
+  type: string;
+  level: string;
+  data: string;
+  error: string;
+  all: string;
+  search: string;
+  shown: string;
+  eventsNote: (command: string) => string;
+  eventsTruncated: (shown: number, total: number) => string;
+  moreRows: (count: number) => string;
+  omittedSpans: (count: number) => string;
+  clickForDetails: string;
+  legend: Record<'stage' | 'task' | 'llm' | 'code_exec' | 'autofix' | 'error' | 'unfinished' | 'failure', string>;
+}
+
+const en: ReportLabels = {
+  timeline: 'Timeline',
+  overview: 'Overview',
+  run: 'Run',
+  started: 'Started',
+  duration: 'Duration',
+  events: 'Events',
+  source: 'Source',
+  service: 'Service',
+  severity: 'severity',
+  confidence: 'confidence',
+  evidence: 'evidence',
+  firstSeen: 'first',
+  lastSeen: 'last',
+  examples: 'Examples',
+  spanIds: 'Span ids',
+  noDiagnoses: 'No root cause found: nothing in this run matched a diagnosis rule.',
+  noFailures: 'No failures recorded.',
+  calls: 'Calls',
+  llmCalls: 'LLM calls',
+  errors: 'Errors',
+  inputTokens: 'Input tokens',
+  outputTokens: 'Output tokens',
+  totalTokens: 'Total tokens',
+  latency: 'Latency p50 / p95 / max',
+  model: 'Model',
+  errorsByType: 'Errors by type',
+  errorsByStatus: 'Errors by HTTP status',
+  attempts: 'Attempts',
+  byLayer: 'By layer',
+  byType: 'By type',
+  stage: 'Stage',
+  name: 'Name',
+  kind: 'Kind',
+  outcome: 'Outcome',
+  failures: 'Failures',
+  age: 'Age (s)',
+  time: 'Time',
+  type: 'Type',
+  level: 'Level',
+  data: 'Data',
+  error: 'Error',
+  all: 'all',
+  search: 'Search',
+  shown: 'shown',
+  eventsNote: (command) =>
+    `The event list is not embedded in the report written when the process ends (that keeps shutdown fast). For the full, filterable list run: ${command}`,
+  eventsTruncated: (shown, total) => `Showing the last ${shown} of ${total} events.`,
+  moreRows: (count) => `… and ${count} more`,
+  omittedSpans: (count) => `${count} more spans are not drawn (failed and unfinished ones are always drawn).`,
+  clickForDetails: 'Click a row for the whole event.',
+  legend: { stage: 'stage', task: 'task', llm: 'LLM call', code_exec: 'code execution', autofix: 'autofix', error: 'failed', unfinished: 'unfinished', failure: 'failure event' },
+};
+
+const zhCN: ReportLabels = {
+  timeline: '时间线',
+  overview: '概览',
+  run: '运行',
+  started: '开始时间',
+  duration: '时长',
+  events: '事件',
+  source: '来源',
+  service: '服务',
+  severity: '严重程度',
+  confidence: '置信度',
+  evidence: '证据',
+  firstSeen: '首次',
+  lastSeen: '最后',
+  examples: '示例',
+  spanIds: '跨度 ID',
+  noDiagnoses: '未找到根因：本次运行没有匹配任何诊断规则。',
+  noFailures: '没有记录到失败。',
+  calls: '调用次数',
+  llmCalls: 'LLM 调用',
+  errors: '错误',
+  inputTokens: '输入 token',
+  outputTokens: '输出 token',
+  totalTokens: 'token 总数',
+  latency: '延迟 p50 / p95 / 最大',
+  model: '模型',
+  errorsByType: '按类型统计的错误',
+  errorsByStatus: '按 HTTP 状态统计的错误',
+  attempts: '尝试次数',
+  byLayer: '按层级',
+  byType: '按类型',
+  stage: '阶段',
+  name: '名称',
+  kind: '种类',
+  outcome: '结果',
+  failures: '失败',
+  age: '已运行（秒）',
+  time: '时间',
+  type: '类型',
+  level: '级别',
+  data: '数据',
+  error: '错误',
+  all: '全部',
+  search: '搜索',
+  shown: '条显示',
+  eventsNote: (command) => `进程结束时写出的报告不包含事件列表（以保证退出迅速）。如需完整、可筛选的事件列表，请运行：${command}`,
+  eventsTruncated: (shown, total) => `共 ${total} 个事件，显示最后 ${shown} 个。`,
+  moreRows: (count) => `……另有 ${count} 条`,
+  omittedSpans: (count) => `另有 ${count} 个跨度未绘出（失败和未结束的跨度总会绘出）。`,
+  clickForDetails: '点击一行查看完整事件。',
+  legend: { stage: '阶段', task: '任务', llm: 'LLM 调用', code_exec: '代码执行', autofix: '自愈', error: '失败', unfinished: '未结束', failure: '失败事件' },
+};
+
+export function labelsFor(locale: string | undefined): ReportLabels {
+  return normalizeLocale(locale) === 'zh-CN' ? zhCN : en;
+}

@@ -1,0 +1,272 @@
+import type { AutopsyReport, Diagnosis } from '../../analyzers/reportTypes';
+import type { Palette } from './color';
+
+/** How one number changed from run A to run B. */
+export interface Change {
+  key: string;
+  a: number;
+  b: number;
+  delta: number;
+  /** For counts of bad things (failures, errors): fewer is better. */
+  trend: 'better' | 'worse' | 'same' | 'changed';
+}
+
+export interface DiagnosisChange {
+  id: string;
+  title: string;
+  severity: Diagnosis['severity'];
+  a_count: number;
+  b_count: number;
+}
+
+export interface StageChange {
+  stage: string;
+  a_duration: number | null;
+  b_duration: number | null;
+  a_outcome: string | null;
+  b_outcome: string | null;
+  a_failures: number;
+  b_failures: number;
+  trend: Change['trend'];
+}
+
+export interface RunSummary {
+  input: string;
+  events: number;
+  duration_seconds: number | null;
+  exit: string;
+  exit_reason: string;
+}
+
+export interface RunDiff {
+  a: RunSummary;
+  b: RunSummary;
+  verdict: 'better' | 'worse' | 'mixed' | 'same';
+  improvements: string[];
+  regressions: string[];
+  failures: { total: Change; by_type: Change[]; by_stage: Change[] };
+  diagnoses: { appeared: DiagnosisChange[]; resolved: DiagnosisChange[]; persisting: DiagnosisChange[] };
+  llm: Change[];
+  latency_seconds: { p50: [number | null, number | null]; p95: [number | null, number | null] };
+  autofix: { attempts: Change; successful: Change; failed: Change; success_rate: [string, string] };
+  duration_seconds: { a: number | null; b: number | null; delta: number | null };
+  stages: StageChange[];
+  unfinished: Change;
+}
+
+export interface DiffInput {
+  report: AutopsyReport;
+  input: string;
+  durationSeconds: number | null;
+}
+
+const CRASHES = new Set(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
+
+function countChange(key: string, a: number, b: number, lowerIsBetter: boolean | null): Change {
+  const delta = b - a;
+  const trend = delta === 0 ? 'same' : lowerIsBetter === null ? 'changed' : (delta < 0) === lowerIsBetter ? 'better' : 'worse';
+  return { key, a, b, delta, trend };
+}
+
+function compareCounts(a: Record<string, number>, b: Record<string, number>): Change[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.map((key) => countChange(key, a[key] ?? 0, b[key] ?? 0, true)).sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || y.b - x.b);
+}
+
+/** What got better or worse from run A to run B. */
+export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
+  const a = runA.report;
+  const b = runB.report;
+  const improvements: string[] = [];
+  const regressions: string[] = [];
+  const note = (change: Change, what: string) => {
+    if (change.trend === 'better') improvements.push(`${what} ${change.a} → ${change.b}`);
+    if (change.trend === 'worse') regressions.push(`${what} ${change.a} → ${change.b}`);
+  };
+
+  const total = countChange('total_failures', a.summary.total_failures, b.summary.total_failures, true);
+  note(total, 'failures');
+
+  const diagA = new Map(a.diagnoses.map((d) => [d.id, d]));
+  const diagB = new Map(b.diagnoses.map((d) => [d.id, d]));
+  const ref = (d: Diagnosis, aCount: number, bCount: number): DiagnosisChange => ({ id: d.id, title: d.title, severity: d.severity, a_count: aCount, b_count: bCount });
+  const appeared = b.diagnoses.filter((d) => !diagA.has(d.id)).map((d) => ref(d, 0, d.evidence?.count ?? 0));
+  const resolved = a.diagnoses.filter((d) => !diagB.has(d.id)).map((d) => ref(d, d.evidence?.count ?? 0, 0));
+  const persisting = b.diagnoses.filter((d) => diagA.has(d.id)).map((d) => ref(d, diagA.get(d.id)?.evidence?.count ?? 0, d.evidence?.count ?? 0));
+  for (const d of appeared) regressions.push(`new diagnosis ${d.id}`);
+  for (const d of resolved) improvements.push(`resolved diagnosis ${d.id}`);
+
+  const ua = a.llm_usage;
+  const ub = b.llm_usage;
+  const llm = [
+    countChange('calls', ua.calls, ub.calls, null),
+    countChange('errors', ua.errors, ub.errors, true),
+    countChange('input_tokens', ua.input_tokens, ub.input_tokens, null),
+    countChange('output_tokens', ua.output_tokens, ub.output_tokens, null),
+    countChange('total_tokens', ua.total_tokens, ub.total_tokens, null),
+  ];
+  note(llm[1], 'LLM errors');
+
+  const af = a.autofix_statistics;
+  const bf = b.autofix_statistics;
+  const autofix = {
+    attempts: countChange('attempts', af.total_attempts, bf.total_attempts, null),
+    successful: countChange('successful', af.successful_fixes, bf.successful_fixes, null),
+    failed: countChange('failed', af.failed_fixes, bf.failed_fixes, true),
+    success_rate: [a.summary.autofix_success_rate, b.summary.autofix_success_rate] as [string, string],
+  };
+  note(autofix.failed, 'failed autofix attempts');
+
+  const unfinished = countChange('unfinished', a.unfinished.length, b.unfinished.length, true);
+  note(unfinished, 'unfinished spans');
+
+  const crashA = CRASHES.has(a.exit.reason);
+  const crashB = CRASHES.has(b.exit.reason);
+  if (crashA && !crashB) improvements.push(`exit: ${a.exit.reason} → ${b.exit.reason}`);
+  if (!crashA && crashB) regressions.push(`exit: ${a.exit.reason} → ${b.exit.reason}`);
+
+  const stagesA = new Map(a.stages.map((s) => [s.stage, s]));
+  const stagesB = new Map(b.stages.map((s) => [s.stage, s]));
+  const stageKeys = [...new Set([...stagesA.keys(), ...stagesB.keys()])];
+  const stages = stageKeys.map((stage): StageChange => {
+    const x = stagesA.get(stage);
+    const y = stagesB.get(stage);
+    const rank = (outcome: string | undefined) => (outcome === 'ok' ? 0 : outcome === undefined ? 1 : 2);
+    const outcomeDelta = rank(y?.outcome) - rank(x?.outcome);
+    const failureDelta = (y?.failures ?? 0) - (x?.failures ?? 0);
+    const trend = outcomeDelta > 0 || (outcomeDelta === 0 && failureDelta > 0) ? 'worse' : outcomeDelta < 0 || failureDelta < 0 ? 'better' : 'same';
+    return {
+      stage,
+      a_duration: x?.duration_seconds ?? null,
+      b_duration: y?.duration_seconds ?? null,
+      a_outcome: x?.outcome ?? null,
+      b_outcome: y?.outcome ?? null,
+      a_failures: x?.failures ?? 0,
+      b_failures: y?.failures ?? 0,
+      trend,
+    };
+  });
+  for (const s of stages) {
+    if (s.a_outcome !== s.b_outcome && s.a_outcome !== null && s.b_outcome !== null) {
+      (s.b_outcome === 'ok' ? improvements : s.a_outcome === 'ok' ? regressions : []).push(`stage ${s.stage}: ${s.a_outcome} → ${s.b_outcome}`);
+    }
+  }
+
+  const verdict = improvements.length && regressions.length ? 'mixed' : regressions.length ? 'worse' : improvements.length ? 'better' : 'same';
+  const summary = (input: DiffInput): RunSummary => ({
+    input: input.input,
+    events: input.report.run.total_events,
+    duration_seconds: input.durationSeconds,
+    exit: input.report.exit.description ?? input.report.exit.reason,
+    exit_reason: input.report.exit.reason,
+  });
+  const da = runA.durationSeconds;
+  const db = runB.durationSeconds;
+  return {
+    a: summary(runA),
+    b: summary(runB),
+    verdict,
+    improvements,
+    regressions,
+    failures: { total, by_type: compareCounts(a.failure_analysis.failures_by_type, b.failure_analysis.failures_by_type), by_stage: compareCounts(a.failure_analysis.failures_by_stage, b.failure_analysis.failures_by_stage) },
+    diagnoses: { appeared, resolved, persisting },
+    llm,
+    latency_seconds: { p50: [ua.latency_seconds.p50, ub.latency_seconds.p50], p95: [ua.latency_seconds.p95, ub.latency_seconds.p95] },
+    autofix,
+    duration_seconds: { a: da, b: db, delta: da !== null && db !== null ? db - da : null },
+    stages,
+    unfinished,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text rendering
+// ---------------------------------------------------------------------------------------------
+
+function num(value: number | null, unit = ''): string {
+  if (value === null || !Number.isFinite(value)) return '–';
+  const text = Number.isInteger(value) ? String(value) : String(Number(value.toFixed(3)));
+  return `${text}${unit}`;
+}
+
+function signed(delta: number | null, unit = ''): string {
+  if (delta === null || !Number.isFinite(delta)) return '';
+  if (delta === 0) return '=';
+  return `${delta > 0 ? '+' : '−'}${num(Math.abs(delta), unit)}`;
+}
+
+function percent(a: number | null, b: number | null): string {
+  if (a === null || b === null || a === 0 || a === b) return '';
+  const change = ((b - a) / a) * 100;
+  return ` (${change > 0 ? '+' : '−'}${Math.abs(change).toFixed(1)}%)`;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? `${text} ` : text + ' '.repeat(width - text.length);
+}
+
+/** The diff as text for a terminal; `p` colours better green and worse red. */
+export function formatDiffText(diff: RunDiff, p: Palette): string {
+  const out: string[] = [];
+  const mark = (trend: Change['trend']) => (trend === 'better' ? p.green('better') : trend === 'worse' ? p.red('worse') : '');
+  const line = (label: string, a: string, b: string, delta: string, trend: Change['trend'] = 'same', indent = 2) =>
+    out.push(`${' '.repeat(indent)}${pad(label, 26 - indent)}${pad(`${a} → ${b}`, 24)}${pad(delta, 18)}${mark(trend)}`.trimEnd());
+  const side = (name: string, run: RunSummary) =>
+    out.push(`  ${p.bold(name)}  ${run.input}  (${run.events} events, ${num(run.duration_seconds, ' s')}, ended ${run.exit})`);
+
+  out.push(p.bold('agent-autopsy diff'));
+  side('A', diff.a);
+  side('B', diff.b);
+  out.push('');
+  const verdictText = diff.verdict === 'better' ? p.green('better') : diff.verdict === 'worse' ? p.red('worse') : diff.verdict === 'mixed' ? p.yellow('mixed') : 'no change';
+  out.push(`${p.bold('Verdict:')} ${verdictText} — ${diff.improvements.length} improvement(s), ${diff.regressions.length} regression(s)`);
+  for (const item of diff.improvements) out.push(`  ${p.green('+')} ${item}`);
+  for (const item of diff.regressions) out.push(`  ${p.red('-')} ${item}`);
+
+  out.push('', p.bold('Failures'));
+  const t = diff.failures.total;
+  line('total', num(t.a), num(t.b), signed(t.delta), t.trend);
+  const changes = (title: string, list: Change[]) => {
+    if (list.length === 0) return;
+    out.push(`  ${p.dim(title)}`);
+    for (const c of list) line(c.key, num(c.a), num(c.b), signed(c.delta), c.trend, 4);
+  };
+  changes('by type', diff.failures.by_type);
+  changes('by stage', diff.failures.by_stage);
+
+  out.push('', p.bold('Diagnoses'));
+  const d = diff.diagnoses;
+  if (d.appeared.length + d.resolved.length + d.persisting.length === 0) out.push('  none in either run');
+  for (const x of d.resolved) out.push(`  ${p.green('resolved')}  ${x.id} (${x.severity}, ${x.a_count}×) — ${x.title}`);
+  for (const x of d.appeared) out.push(`  ${p.red('appeared')}  ${x.id} (${x.severity}, ${x.b_count}×) — ${x.title}`);
+  for (const x of d.persisting) out.push(`  still     ${x.id} (${x.severity}) ${x.a_count}× → ${x.b_count}×`);
+
+  out.push('', p.bold('LLM usage'));
+  for (const c of diff.llm) line(c.key.replace('_', ' '), num(c.a), num(c.b), `${signed(c.delta)}${percent(c.a, c.b)}`, c.trend);
+  const lat = diff.latency_seconds;
+  line('latency p50', num(lat.p50[0], ' s'), num(lat.p50[1], ' s'), signed(lat.p50[0] !== null && lat.p50[1] !== null ? lat.p50[1] - lat.p50[0] : null, ' s'));
+  line('latency p95', num(lat.p95[0], ' s'), num(lat.p95[1], ' s'), signed(lat.p95[0] !== null && lat.p95[1] !== null ? lat.p95[1] - lat.p95[0] : null, ' s'));
+
+  out.push('', p.bold('Autofix'));
+  const af = diff.autofix;
+  line('attempts', num(af.attempts.a), num(af.attempts.b), signed(af.attempts.delta));
+  line('failed', num(af.failed.a), num(af.failed.b), signed(af.failed.delta), af.failed.trend);
+  line('success rate', af.success_rate[0], af.success_rate[1], '');
+
+  out.push('', p.bold('Durations'));
+  const du = diff.duration_seconds;
+  line('run', num(du.a, ' s'), num(du.b, ' s'), `${signed(du.delta, ' s')}${percent(du.a, du.b)}`);
+  for (const s of diff.stages) {
+    const outcome = s.a_outcome === s.b_outcome ? (s.b_outcome ?? '') : `${s.a_outcome ?? 'absent'} → ${s.b_outcome ?? 'absent'}`;
+    const failures = s.a_failures || s.b_failures ? `, failures ${s.a_failures} → ${s.b_failures}` : '';
+    const delta = s.a_duration !== null && s.b_duration !== null ? s.b_duration - s.a_duration : null;
+    line(`stage ${s.stage}`, num(s.a_duration, ' s'), num(s.b_duration, ' s'), signed(delta, ' s'), s.trend);
+    if (outcome || failures) out.push(`      ${p.dim(`${outcome}${failures}`)}`);
+  }
+
+  out.push('', p.bold('Unfinished spans and exit'));
+  line('unfinished spans', num(diff.unfinished.a), num(diff.unfinished.b), signed(diff.unfinished.delta), diff.unfinished.trend);
+  const exitTrend = CRASHES.has(diff.a.exit_reason) === CRASHES.has(diff.b.exit_reason) ? 'same' : CRASHES.has(diff.b.exit_reason) ? 'worse' : 'better';
+  out.push(`  ${pad('exit', 24)}${diff.a.exit} → ${diff.b.exit}  ${mark(exitTrend)}`.trimEnd());
+  return `${out.join('\n')}\n`;
+}

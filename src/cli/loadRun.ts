@@ -1,0 +1,146 @@
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { messagesFor } from '../../analyzers/messages';
+import { analyzeRun, type AnalyzedRun } from '../../analyzers/readRun';
+import type { AutopsyReport } from '../../analyzers/reportTypes';
+import { TruthLogError } from '../../analyzers/TruthLogParser';
+import type { TruthEvent } from '../types';
+import { readProgress } from './progress';
+
+export interface LoadOptions {
+  locale?: string;
+  /** Draw a progress bar on a terminal for long reads. */
+  progress?: boolean;
+  /** Sees every event in order (only when the input is a log). */
+  onEvent?: (event: TruthEvent) => void;
+  /** Where warnings about the input go (default: stderr, one line each). */
+  warn?: (line: string) => void;
+}
+
+export interface LoadedRun {
+  report: AutopsyReport;
+  input: string;
+  /** 'log' (Truth-Mode, Python tracker or OTLP JSON, analysed now) or 'report' (a saved report JSON). */
+  kind: 'log' | 'report';
+  /** First to last event, in seconds (what a run lasted, whenever it is read). */
+  durationSeconds: number | null;
+  analyzed?: AnalyzedRun;
+}
+
+const REPORT_START = /^\uFEFF?\s*\{\s*"timestamp"\s*:\s*"[^"]*"\s*,\s*"failure_analysis"\s*:/;
+
+function startsLikeReport(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    if (!statSync(path).isFile()) return false;
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(512);
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    return REPORT_START.test(buffer.subarray(0, n).toString('utf8'));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * A saved latent_analysis_report.json (ours, or the seed reporter's, which lacks the extra
+ * sections) with every section present, so the renderers and the diff can read it.
+ */
+export function normalizeReport(raw: Record<string, unknown>, path: string): AutopsyReport {
+  const report = raw as unknown as AutopsyReport;
+  if (!report.failure_analysis || typeof report.failure_analysis !== 'object' || !report.summary || typeof report.summary !== 'object') {
+    throw new TruthLogError('not a report: no "failure_analysis" and "summary"', path);
+  }
+  const fa = report.failure_analysis;
+  fa.failures_by_type ??= {};
+  fa.failures_by_stage ??= {};
+  fa.critical_failures ??= [];
+  fa.failure_patterns ??= [];
+  report.fix_suggestions ??= [];
+  report.autofix_statistics ??= { total_attempts: 0, successful_fixes: 0, failed_fixes: 0, fixes_by_type: {}, fixes_by_layer: { layer1: 0, layer2: 0, layer3: 0 } };
+  report.autofix_statistics.fixes_by_layer ??= { layer1: 0, layer2: 0, layer3: 0 };
+  report.autofix_statistics.fixes_by_type ??= {};
+  report.diagnoses ??= [];
+  report.llm_usage ??= {
+    calls: 0,
+    errors: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    total_tokens: 0,
+    by_model: {},
+    latency_seconds: { p50: null, p95: null, max: null },
+    errors_by_type: {},
+    errors_by_status: {},
+  };
+  report.stages ??= [];
+  report.unfinished ??= [];
+  report.run ??= { output_dir: '', start_time: null, total_events: 0, duration_seconds: null, locale: 'en', source: 'report' };
+  report.exit ??= { reason: 'unknown', exit_code: null, signal: null, at: null, description: messagesFor(report.run.locale).exitReasons.unknown };
+  return report;
+}
+
+function readReportFile(path: string): AutopsyReport {
+  let raw: unknown;
+  const text = readFileSync(path, 'utf8');
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '');
+    const line = position ? text.slice(0, Number(position[1])).split('\n').length : 1;
+    throw new TruthLogError('corrupt JSON in the report', `${path}:${line}`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new TruthLogError('not a report: expected a JSON object', path);
+  return normalizeReport(raw as Record<string, unknown>, path);
+}
+
+function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): void {
+  const file = analyzed.location.trackerJson;
+  const { skipped, tornTail } = analyzed.read;
+  if (skipped.length > 0) {
+    const where = skipped.slice(0, 5).map((s) => `${file}:${s.line} (${s.reason})`).join(', ');
+    warn(`warning: skipped ${skipped.length}${skipped.length >= 100 ? '+' : ''} unreadable line(s): ${where}${skipped.length > 5 ? ', …' : ''}`);
+  }
+  if (tornTail) warn(`note: the last line of ${file} was cut off (the writer was killed mid-line); it was skipped`);
+}
+
+/**
+ * Reads what the user pointed at: a run directory, a log file (Truth-Mode, the Python tracker's,
+ * OTLP JSON) or a saved report JSON. Throws TruthLogError (bad input) with the place it failed.
+ */
+export async function loadRun(input: string, options: LoadOptions = {}): Promise<LoadedRun> {
+  const path = resolve(input);
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`agent-autopsy: ${line}\n`));
+  if (startsLikeReport(path)) {
+    const report = readReportFile(path);
+    return { report, input, kind: 'report', durationSeconds: report.run.duration_seconds ?? null };
+  }
+  let firstMs = NaN;
+  let lastMs = NaN;
+  const progress = readProgress(basename(path), { enabled: options.progress !== false });
+  let analyzed: AnalyzedRun;
+  try {
+    analyzed = await analyzeRun(input, {
+      locale: options.locale,
+      onProgress: (p) => progress.onProgress(p),
+      onEvent: (event) => {
+        const atMs = Date.parse(event.timestamp);
+        if (Number.isFinite(atMs)) {
+          if (!(atMs >= firstMs)) firstMs = atMs;
+          if (!(atMs <= lastMs)) lastMs = atMs;
+        }
+        options.onEvent?.(event);
+      },
+    });
+  } finally {
+    progress.stop();
+  }
+  warnAboutInput(analyzed, warn);
+  if (analyzed.read.events === 0 && analyzed.read.skipped.length > 0) {
+    const first = analyzed.read.skipped[0];
+    throw new TruthLogError('no readable event in this log', `${analyzed.location.trackerJson}:${first.line}`);
+  }
+  const durationSeconds = Number.isFinite(firstMs) && Number.isFinite(lastMs) ? (lastMs - firstMs) / 1000 : null;
+  return { report: analyzed.report, input, kind: 'log', durationSeconds, analyzed };
+}

@@ -1,0 +1,302 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeRun } from '../analyzers/readRun';
+import type { AutopsyReport } from '../analyzers/reportTypes';
+import { HtmlEventCollector } from '../exporters/HtmlEventCollector';
+import { renderHtmlReport } from '../exporters/htmlReport';
+import type { TruthEvent } from '../src/types';
+import { runNode, writeScript } from './helpers/childProcess';
+import { launchChromium, openFile, type Browser, type OpenedPage } from './helpers/chromium';
+import { event, runCli, writeTruthLog } from './helpers/cli';
+
+// Strings that would run code, load something or add elements if any of them reached the page unescaped.
+const PAYLOAD_STAGE = 'x"><svg onload=window.__pwned=4>';
+const PAYLOAD_TYPE = `bad'"><img src=x onerror=window.__pwned=6>`;
+const PAYLOADS = {
+  script: '429 Too Many Requests <script>window.__pwned=1</script>',
+  attribute: '"><img src=x onerror="window.__pwned=2">',
+  closeScript: '</script><script>window.__pwned=3</script>',
+  img: 'SyntaxError: <img src=x onerror=window.__pwned=5>',
+  iframe: 'never ends <iframe src="https://example.com/"></iframe>',
+  comment: '<!-- <script>window.__pwned=7</script> -->',
+};
+
+function craftedRun(): TruthEvent[] {
+  const events: TruthEvent[] = [
+    event('stage_start', { stage: 's1', name: 'Load <b>data</b>' }, 'INFO', 0),
+    event('task_start', { task: 'fetch', stage: 's1' }, 'INFO', 0.1),
+    event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', 0.2),
+    event('llm_call_error', { model: 'gpt-4o', stage: 's1', error: PAYLOADS.script, error_type: 'RateLimitError', http_status: 429, duration: 0.3 }, 'ERROR', 0.5),
+    event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', 0.6),
+    event('llm_call_end', { model: 'gpt-4o', stage: 's1', input_tokens: 10, output_tokens: 5, tokens_used: 15, duration: 0.3 }, 'INFO', 0.9),
+    event('task_end', { task: 'fetch', stage: 's1', duration: 0.9 }, 'INFO', 1.0),
+    event('note', { stage: 's1', text: PAYLOADS.attribute, comment: PAYLOADS.comment }, 'INFO', 1.1),
+    event('syntax_error', { stage: 's1', error: PAYLOADS.closeScript }, 'ERROR', 1.2),
+  ];
+  // Enough ordinary events that the list scrolls (and only part of it is drawn).
+  for (let i = 0; i < 500; i++) {
+    events.push(event('progress', { stage: i % 2 === 0 ? 's1' : 's2', step: i }, i % 5 === 0 ? 'WARNING' : 'INFO', 1.2 + i * 0.001));
+  }
+  events.push(
+    event('stage_end', { stage: 's1', name: 'Load <b>data</b>', duration: 1.8 }, 'INFO', 1.8),
+    event('stage_start', { stage: PAYLOAD_STAGE }, 'INFO', 2.0),
+    event('code_exec_start', { language: 'python', stage: PAYLOAD_STAGE }, 'INFO', 2.1),
+    event('code_exec_error', { language: 'python', stage: PAYLOAD_STAGE, error: PAYLOADS.img, duration: 0.4 }, 'ERROR', 2.5),
+    event(PAYLOAD_TYPE, { stage: PAYLOAD_STAGE, error: PAYLOADS.attribute }, 'ERROR', 2.6),
+    event('task_start', { task: PAYLOADS.iframe, stage: PAYLOAD_STAGE }, 'INFO', 2.7),
+  );
+  return events;
+}
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'autopsy-html-'));
+  dirs.push(dir);
+  return dir;
+}
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Nothing ran, loaded or appeared that the report did not put there itself. */
+async function expectInert(opened: OpenedPage): Promise<void> {
+  const { page } = opened;
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+  expect(await page.locator('img, iframe, object, embed, svg [onload], [onerror]').count()).toBe(0);
+  // Our two script elements: the JSON data block and the page's script.
+  expect(await page.locator('script').count()).toBeLessThanOrEqual(2);
+  expect(opened.dialogs).toEqual([]);
+  expect(opened.problems).toEqual([]);
+  expect(opened.requests.filter((url) => !url.startsWith('file://') && !url.startsWith('data:'))).toEqual([]);
+}
+
+async function selectByLabel(page: OpenedPage['page'], name: string, label: string): Promise<void> {
+  const value = await page.locator(`select[name=${name}] option`).filter({ hasText: label }).first().getAttribute('value');
+  expect(value).not.toBeNull();
+  await page.locator(`select[name=${name}]`).selectOption(value as string);
+}
+
+async function shownCount(page: OpenedPage['page']): Promise<string> {
+  return (await page.locator('.ev-count').textContent()) ?? '';
+}
+
+describe('autopsy.html from `agent-autopsy report --format html`', () => {
+  let report: AutopsyReport;
+  let opened: OpenedPage;
+  const events = craftedRun();
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    writeTruthLog(dir, events, { closed: false });
+    writeFileSync(join(dir, 'Memory', 'logs', 'autofix_log.json'), JSON.stringify({ type: 'autofix_log', total_attempts: 4, successful_fixes: 1, failed_fixes: 3, fixes_by_type: { syntax: 4 }, fixes_by_layer: { layer1: 2, layer2: 1, layer3: 1 } }));
+    const html = join(dir, 'autopsy.html');
+    const json = await runCli(['report', dir, '--format', 'json']);
+    expect(json.code).toBe(0);
+    report = JSON.parse(json.stdout);
+    const made = await runCli(['report', dir, '--format', 'html', '--out', html]);
+    expect(made.stderr).toBe('');
+    expect(made.code).toBe(0);
+    opened = await openFile(browser, html);
+  });
+
+  it('renders without console errors, loads nothing and keeps every injection payload inert', async () => {
+    await expectInert(opened);
+    const { page } = opened;
+    // The payloads are shown as the text they are.
+    const failures = (await page.locator('#failures').textContent()) ?? '';
+    expect(failures).toContain(PAYLOADS.script);
+    expect(failures).toContain(PAYLOADS.img);
+    expect(failures).toContain(PAYLOAD_TYPE.slice(0, 27));
+    expect(await page.locator('#unfinished').textContent()).toContain(PAYLOADS.iframe);
+    expect(await page.locator('select[name=stage] option').allTextContents()).toContain(`${PAYLOAD_STAGE} (5)`);
+    expect(await page.locator('select[name=type] option').allTextContents()).toContain(`${PAYLOAD_TYPE} (1)`);
+    expect(await page.title()).toContain('Agent autopsy');
+  });
+
+  it('shows the same key numbers as the JSON report, summary and diagnoses first', async () => {
+    const { page } = opened;
+    const card = async (key: string) => (await page.locator(`[data-key="${key}"] .v`).textContent()) ?? '';
+    expect(await card('total_failures')).toBe(String(report.summary.total_failures));
+    expect(report.summary.total_failures).toBe(4);
+    expect(await card('most_common_failure')).toBe(report.summary.most_common_failure);
+    expect(await card('most_problematic_stage')).toBe(report.summary.most_problematic_stage);
+    expect(await card('autofix_success_rate')).toBe(`${report.summary.autofix_success_rate} (4)`);
+    expect(await card('llm_calls')).toBe(`${report.llm_usage.calls} (${report.llm_usage.errors} errors)`);
+    expect(await card('total_events')).toBe(report.run.total_events.toLocaleString('en-US'));
+    expect(await card('exit')).toBe(report.exit.description);
+    expect(await card('autofix_failed')).toBe('3');
+    expect(await page.locator('main > section').first().getAttribute('id')).toBe('summary');
+    expect(await page.locator('main > section').nth(1).getAttribute('id')).toBe('diagnoses');
+    expect(await page.locator('#diagnoses [data-diagnosis]').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-diagnosis')))).toEqual(report.diagnoses.map((d) => d.id));
+    // Failure charts: one bar per type and stage, with the counts of the report.
+    const bars = async (id: string) =>
+      page.locator(`#${id} .chart-row`).evaluateAll((rows) => rows.map((row) => [row.querySelector('title')?.textContent ?? '']));
+    expect((await bars('failures-by-type')).flat().sort()).toEqual(Object.entries(report.failure_analysis.failures_by_type).map(([k, v]) => `${k}: ${v}`).sort());
+    expect((await bars('failures-by-stage')).flat().sort()).toEqual(Object.entries(report.failure_analysis.failures_by_stage).map(([k, v]) => `${k}: ${v}`).sort());
+    // Timeline: a group per stage, failed spans marked, the spans left open drawn as unfinished.
+    expect(await page.locator('#timeline .tl-group').evaluateAll((groups) => groups.map((g) => g.getAttribute('data-stage')))).toEqual(['s1', PAYLOAD_STAGE]);
+    expect(await page.locator('#timeline rect.bar.outcome-error').count()).toBe(2);
+    expect(await page.locator('#timeline rect.bar.outcome-unfinished').count()).toBe(report.unfinished.length);
+    expect(report.unfinished.length).toBe(2);
+    expect(await page.locator('#timeline .tl-mark').count()).toBe(2);
+    expect(await page.locator('#unfinished tbody tr').count()).toBe(2);
+    expect(await page.locator('#llm tbody tr').count()).toBe(Object.keys(report.llm_usage.by_model).length);
+  });
+
+  it('lists every event, draws only the rows in view, and filters by level, type, stage and text', async () => {
+    const { page } = opened;
+    const total = events.length;
+    expect(await shownCount(page)).toBe(`${total} / ${total}`);
+    const drawn = await page.locator('.ev-row').count();
+    expect(drawn).toBeGreaterThan(10);
+    expect(drawn).toBeLessThan(100);
+
+    const errors = events.filter((e) => e.level === 'ERROR').length;
+    await selectByLabel(page, 'level', 'ERROR');
+    expect(await shownCount(page)).toBe(`${errors} / ${total}`);
+    expect(await page.locator('.ev-row').count()).toBe(errors);
+    expect(await page.locator('.ev-row.lvl-ERROR').count()).toBe(errors);
+
+    await page.locator('select[name=level]').selectOption('');
+    await selectByLabel(page, 'type', 'progress');
+    await selectByLabel(page, 'stage', 's2');
+    expect(await shownCount(page)).toBe(`250 / ${total}`);
+    await selectByLabel(page, 'level', 'WARNING');
+    expect(await shownCount(page)).toBe(`${events.filter((e) => e.type === 'progress' && e.data.stage === 's2' && e.level === 'WARNING').length} / ${total}`);
+
+    for (const name of ['type', 'stage', 'level']) await page.locator(`select[name=${name}]`).selectOption('');
+    await page.locator('input[name=q]').fill('__pwned=3');
+    await page.waitForFunction(() => document.querySelector('.ev-count')?.textContent?.startsWith('1 /'));
+    await page.locator('.ev-row').first().click();
+    const detail = JSON.parse((await page.locator('.ev-detail').textContent()) ?? '{}');
+    expect(detail).toMatchObject({ type: 'syntax_error', level: 'ERROR', stage: 's1', data: { stage: 's1', error: PAYLOADS.closeScript } });
+    await page.locator('input[name=q]').fill('');
+    await page.waitForFunction((n) => document.querySelector('.ev-count')?.textContent === `${n} / ${n}`, total);
+
+    // A bar of the failures chart filters the list to its type.
+    await page.locator('#failures-by-type [data-filter-type="llm_call_error"]').click();
+    expect(await shownCount(page)).toBe(`1 / ${total}`);
+    expect(await page.locator('select[name=type]').evaluate((s: HTMLSelectElement) => s.selectedOptions[0].textContent)).toBe('llm_call_error (1)');
+    await expectInert(opened);
+  });
+});
+
+describe('autopsy.html rendered in-process', () => {
+  it('escapes user rule titles and suggestions too', async () => {
+    const dir = tempDir();
+    writeTruthLog(dir, craftedRun());
+    const collector = new HtmlEventCollector();
+    const { report } = await analyzeRun(dir, {
+      onEvent: (e) => collector.observe(e),
+      rules: [{ id: 'user_rule', title: '<script>window.__pwned=9</script>', suggestion: '<a href="javascript:window.__pwned=10">fix</a>', match: /progress/, severity: 'critical' }],
+    });
+    // Whatever a diagnosis engine puts in a report is escaped, ids and evidence included.
+    report.diagnoses.unshift({
+      id: 'evil"><img src=x onerror=window.__pwned=8>',
+      severity: 'critical',
+      confidence: 1,
+      title: PAYLOADS.closeScript,
+      evidence: { count: 1, first: PAYLOADS.attribute, last: null, examples: [PAYLOADS.img, PAYLOADS.comment], span_ids: [PAYLOADS.script] },
+      suggestion: PAYLOADS.iframe,
+    });
+    const path = join(dir, 'autopsy.html');
+    writeFileSync(path, renderHtmlReport(report, { events: collector }));
+    const opened = await openFile(browser, path);
+    await expectInert(opened);
+    const cards = opened.page.locator('#diagnoses [data-diagnosis]');
+    expect(await cards.first().getAttribute('data-diagnosis')).toBe('evil"><img src=x onerror=window.__pwned=8>');
+    expect(await cards.first().locator('.title').textContent()).toBe(PAYLOADS.closeScript);
+    expect(await cards.first().locator('.fix').textContent()).toBe(PAYLOADS.iframe);
+    expect(await cards.first().locator('li').allTextContents()).toEqual([PAYLOADS.img, PAYLOADS.comment]);
+    const rule = opened.page.locator('#diagnoses [data-diagnosis="user_rule"]');
+    expect(await rule.locator('.title').textContent()).toBe('<script>window.__pwned=9</script>');
+    expect(await rule.locator('.fix').textContent()).toBe('<a href="javascript:window.__pwned=10">fix</a>');
+    expect(await opened.page.locator('a[href^="javascript"]').count()).toBe(0);
+    await opened.page.close();
+  });
+});
+
+describe('autopsy.html of a 100,000-event run', () => {
+  it('opens, counts and filters every event while drawing only a screenful', async () => {
+    const dir = tempDir();
+    const logDir = join(dir, 'Memory', 'logs');
+    const lines = ['{"start_time": "2026-01-01T00:00:00.000000Z", "events": ['];
+    const base = Date.UTC(2026, 0, 1);
+    let errors = 0;
+    let errorsInStage1 = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const level = i % 101 === 7 ? 'ERROR' : 'INFO';
+      if (level === 'ERROR') errors++;
+      if (level === 'ERROR' && i % 4 === 1) errorsInStage1++;
+      const at = new Date(base + i).toISOString().replace('Z', '000Z');
+      const type = level === 'ERROR' ? 'task_error' : i % 2 ? 'tick' : 'tock';
+      lines.push(`${JSON.stringify({ timestamp: at, elapsed_seconds: i / 1000, type, level, data: { stage: `stage${i % 4}`, i, error: level === 'ERROR' ? `failure ${i}` : undefined } })},`);
+    }
+    lines[lines.length - 1] = lines[lines.length - 1].slice(0, -1);
+    lines.push('], "total_events": 100000}');
+    mkdirSync(logDir, { recursive: true });
+    writeFileSync(join(logDir, 'execution_tracker.json'), `${lines.join('\n')}\n`);
+    const html = join(dir, 'big.html');
+    const made = await runCli(['report', dir, '--format', 'html', '--out', html], { timeoutMs: 60_000 });
+    expect(made.code).toBe(0);
+    expect(made.stderr).toBe('');
+
+    const opened = await openFile(browser, html);
+    const { page } = opened;
+    expect(await shownCount(page)).toBe('100000 / 100000');
+    expect(await page.locator('[data-key="total_events"] .v').textContent()).toBe('100,000');
+    expect(await page.locator('.ev-row').count()).toBeLessThan(100);
+    // Scrolled to the end, the last event is drawn.
+    await page.locator('.ev-viewport').evaluate((v) => {
+      v.scrollTop = v.scrollHeight;
+    });
+    await page.waitForFunction(() => document.querySelector('.ev-rows .ev-row:last-child')?.getAttribute('data-index') === '99999');
+    expect(await page.locator('.ev-row').last().locator('.c-data').textContent()).toBe('{"stage":"stage3","i":99999}');
+    await selectByLabel(page, 'level', 'ERROR');
+    expect(await shownCount(page)).toBe(`${errors} / 100000`);
+    await selectByLabel(page, 'stage', 'stage1');
+    expect(await shownCount(page)).toBe(`${errorsInStage1} / 100000`);
+    expect(opened.problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('autopsy.html written when the process ends', () => {
+  it('has the report sections without the event list, and says how to get it', async () => {
+    const dir = tempDir();
+    const script = writeScript(`
+import { init, shutdown, stage, task, llmCall } from 'agent-autopsy';
+init({ outputDir: process.argv[2] });
+await stage('stage1', { name: 'Plan <i>it</i>' }, async () => {
+  await llmCall({ model: 'gpt-4o' }, async (call) => { call.setUsage({ inputTokens: 7, outputTokens: 2 }); });
+  await task('t', async () => { throw Object.assign(new Error('boom </script><script>window.__pwned=1</script>'), { status: 500 }); }).catch(() => {});
+});
+await shutdown();
+`);
+    dirs.push(dirname(script));
+    const child = await runNode(script, { args: [dir] });
+    expect(child.code).toBe(0);
+    const html = join(dir, 'Memory', 'logs', 'autopsy.html');
+    expect(existsSync(html)).toBe(true);
+    const report = JSON.parse(readFileSync(join(dir, 'Memory', 'logs', 'latent_analysis_report.json'), 'utf8')) as AutopsyReport;
+    const opened = await openFile(browser, html);
+    await expectInert(opened);
+    const { page } = opened;
+    expect(await page.locator('[data-key="total_failures"] .v').textContent()).toBe(String(report.summary.total_failures));
+    expect(await page.locator('[data-key="llm_calls"] .v').textContent()).toBe('1 (0 errors)');
+    expect(await page.locator('#event-list').count()).toBe(0);
+    expect(await page.locator('#events').textContent()).toContain(`agent-autopsy report ${dir} --format html --out autopsy-full.html`);
+    expect(await page.locator('#timeline .tl-group').count()).toBe(1);
+    expect(await page.locator('#timeline .tl-label').textContent()).toBe('stage1 · Plan <i>it</i>');
+    expect(await page.locator('#failures').textContent()).toContain('boom </script><script>window.__pwned=1</script>');
+    await page.close();
+  });
+});
