@@ -69,7 +69,8 @@ afterAll(async () => {
 /** Nothing ran, loaded or appeared that the report did not put there itself. */
 async function expectInert(opened: OpenedPage): Promise<void> {
   const { page } = opened;
-  expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+  expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
+  expect(await page.evaluate('window.__pwned')).toBeUndefined();
   expect(await page.locator('img, iframe, object, embed, svg [onload], [onerror]').count()).toBe(0);
   // Our two script elements: the JSON data block and the page's script.
   expect(await page.locator('script').count()).toBeLessThanOrEqual(2);
@@ -174,17 +175,17 @@ describe('autopsy.html from `agent-autopsy report --format html`', () => {
 
     for (const name of ['type', 'stage', 'level']) await page.locator(`select[name=${name}]`).selectOption('');
     await page.locator('input[name=q]').fill('__pwned=3');
-    await page.waitForFunction(() => document.querySelector('.ev-count')?.textContent?.startsWith('1 /'));
+    await page.waitForFunction("document.querySelector('.ev-count').textContent.startsWith('1 /')");
     await page.locator('.ev-row').first().click();
     const detail = JSON.parse((await page.locator('.ev-detail').textContent()) ?? '{}');
     expect(detail).toMatchObject({ type: 'syntax_error', level: 'ERROR', stage: 's1', data: { stage: 's1', error: PAYLOADS.closeScript } });
     await page.locator('input[name=q]').fill('');
-    await page.waitForFunction((n) => document.querySelector('.ev-count')?.textContent === `${n} / ${n}`, total);
+    await page.waitForFunction(`document.querySelector('.ev-count').textContent === '${total} / ${total}'`);
 
     // A bar of the failures chart filters the list to its type.
     await page.locator('#failures-by-type [data-filter-type="llm_call_error"]').click();
     expect(await shownCount(page)).toBe(`1 / ${total}`);
-    expect(await page.locator('select[name=type]').evaluate((s: HTMLSelectElement) => s.selectedOptions[0].textContent)).toBe('llm_call_error (1)');
+    expect(await page.locator('select[name=type]').evaluate((s) => (s as unknown as { selectedOptions: Array<{ textContent: string }> }).selectedOptions[0].textContent)).toBe('llm_call_error (1)');
     await expectInert(opened);
   });
 });
@@ -258,7 +259,7 @@ describe('autopsy.html of a 100,000-event run', () => {
     await page.locator('.ev-viewport').evaluate((v) => {
       v.scrollTop = v.scrollHeight;
     });
-    await page.waitForFunction(() => document.querySelector('.ev-rows .ev-row:last-child')?.getAttribute('data-index') === '99999');
+    await page.waitForFunction("document.querySelector('.ev-rows .ev-row:last-child').getAttribute('data-index') === '99999'");
     expect(await page.locator('.ev-row').last().locator('.c-data').textContent()).toBe('{"stage":"stage3","i":99999}');
     await selectByLabel(page, 'level', 'ERROR');
     expect(await shownCount(page)).toBe(`${errors} / 100000`);
