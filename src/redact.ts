@@ -69,7 +69,7 @@ export function isSecretKey(key: string): boolean {
 }
 
 // Each pattern keeps a recognisable prefix so a reader can still tell which credential leaked.
-const SECRET_PATTERNS: Array<[RegExp, string]> = [
+const SECRET_PATTERNS: Array<[RegExp, string | ((match: string, ...groups: string[]) => string)]> = [
   // Anthropic before OpenAI: both start with `sk-`.
   [/\bsk-ant-[A-Za-z0-9_-]{8,}/g, `sk-ant-${REDACTED}`],
   [/\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}/g, `sk-${REDACTED}`],
@@ -78,9 +78,14 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/\b(Basic|Token)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}/gi, `$1 ${REDACTED}`],
   // Credentials inside URLs: scheme://user:password@host
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, `$1${REDACTED}@`],
+  // An authorization header dumped into text: the credential after an optional scheme word.
+  [
+    /\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(Bearer|Basic|Token|Digest|Negotiate)\s+)?(?!(?:Bearer|Basic|Token|Digest|Negotiate)\s)(?!\[REDACTED)[^\s"'&,;})]+/gi,
+    (_match: string, prefix: string, scheme: string | undefined) => `${prefix}${scheme ? `${scheme} ` : ''}${REDACTED}`,
+  ],
   // key=value / "key": "value" pairs in free text (query strings, headers dumped into messages).
   [
-    /\b(api[_-]?key|x-api-key|authorization|password|passwd|secret|access[_-]?token|refresh[_-]?token|client[_-]?secret|token)(["']?\s*[:=]\s*["']?)(?!\[REDACTED)[^\s"'&,;}]+/gi,
+    /\b(api[_-]?key|x-api-key|password|passwd|secret|access[_-]?token|refresh[_-]?token|client[_-]?secret|token)(["']?\s*[:=]\s*["']?)(?!\[REDACTED)[^\s"'&,;})]+/gi,
     `$1$2${REDACTED}`,
   ],
   [/\bAKIA[0-9A-Z]{16}\b/g, REDACTED],
@@ -99,7 +104,7 @@ export function redactString(text: string): string {
   let out = text;
   for (const [pattern, replacement] of SECRET_PATTERNS) {
     pattern.lastIndex = 0;
-    out = out.replace(pattern, replacement);
+    out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
   }
   return out;
 }

@@ -231,7 +231,9 @@ export function errorMessage(error: unknown, max = DEFAULT_MAX_STRING_LENGTH): s
   let message: string;
   try {
     if (error instanceof Error) stackOf(error);
-    message = error instanceof Error ? String(error.message) : typeof error === 'string' ? error : JSON.stringify(safeValue(error, { maxStringLength: max }));
+    if (error instanceof Error) message = String(error.message);
+    else if (error !== null && typeof error === 'object') message = JSON.stringify(safeValue(error, { maxStringLength: max }));
+    else message = String(error);
   } catch {
     message = 'unknown error';
   }

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT_FIXTURES } from './helpers/autopsyRun';
+import { REPO_ROOT, runNode, type ChildResult } from './helpers/childProcess';
+import { logPath, readReport, tempRunDir } from './helpers/runFiles';
+
+/**
+ * The disk refuses: the agent is not harmed. Each case prints exactly one clear warning line on
+ * stderr, runs to its end (AGENT DONE) and exits with its own code.
+ *
+ * Mechanisms (all real kernel errors, also when the tests run as root):
+ * - full disk: the tracker files are symlinks to /dev/full, whose writes fail with ENOSPC;
+ * - a path that cannot be created: the run directory's parent is a regular file (ENOTDIR);
+ * - no write permission: a 0555 directory, with the agent run as an unprivileged user
+ *   (nobody, uid 65534) when the tests run as root, since root ignores permission bits (EACCES);
+ * - the run directory deleted mid-run (by the agent itself, after its first events).
+ */
+
+const DISK = join(EXIT_FIXTURES, 'disk.mjs');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) {
+    try {
+      chmodSync(dir, 0o700);
+    } catch {
+      /* already gone */
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function newDir(): string {
+  const dir = tempRunDir('autopsy-disk-');
+  dirs.push(dir);
+  return dir;
+}
+
+/** The one warning line, and the agent ran to its end with its own exit code. */
+function expectOneWarning(result: ChildResult, exitCode: number, pattern: RegExp): void {
+  expect(result.code).toBe(exitCode);
+  expect(result.stdout).toBe('AGENT DONE\n');
+  const lines = result.stderr.split('\n').filter(Boolean);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(lines[0]).toMatch(/\(the agent keeps running; the autopsy in .* will be incomplete\)$/);
+}
+
+/** runNode as another user (spawn's uid/gid), for permission errors when the tests run as root. */
+function runNodeAs(uid: number, script: string, args: string[]): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: REPO_ROOT, uid, gid: uid, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+
+describe.concurrent('disk problems never harm the agent', () => {
+  it('a full disk (writes to /dev/full fail with ENOSPC)', async () => {
+    const dir = newDir();
+    mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
+    symlinkSync('/dev/full', logPath(dir, 'execution_tracker.json'));
+    symlinkSync('/dev/full', logPath(dir, 'execution_tracker_readable.txt'));
+    const result = await runNode(DISK, { args: ['full', dir, '6'] });
+    expectOneWarning(result, 6, /^agent-autopsy: cannot write .*\/Memory\/logs\/execution_tracker(_readable)?\.(json|txt): ENOSPC: no space left on device/);
+    // Only the logs were on the full device: the report still counts every event.
+    expect(readReport(dir).run.total_events).toBe(404);
+  });
+
+  it('a run directory that cannot be created (its parent is a regular file: ENOTDIR)', async () => {
+    const parent = newDir();
+    const file = join(parent, 'not-a-directory');
+    writeFileSync(file, 'a file where the run directory should go');
+    const result = await runNode(DISK, { args: ['notdir', join(file, 'run'), '0'] });
+    expectOneWarning(result, 0, /^agent-autopsy: cannot create .*\/not-a-directory\/run\/Memory\/logs: ENOTDIR: not a directory/);
+  });
+
+  it('a read-only run directory (mode 0555: EACCES)', async (context) => {
+    const dir = newDir();
+    chmodSync(dir, 0o555);
+    const args = ['readonly', join(dir, 'run'), '7'];
+    let result: ChildResult;
+    if (isRoot) {
+      // nobody must be able to read the fixture and the package (not so when the checkout is private).
+      const probe = await runNodeAs(NOBODY, DISK, ['probe']);
+      if (probe.stdout !== 'readable\n') context.skip('the checkout is not readable by uid 65534');
+      result = await runNodeAs(NOBODY, DISK, args);
+    } else {
+      result = await runNode(DISK, { args });
+    }
+    expectOneWarning(result, 7, /^agent-autopsy: cannot create .*\/run\/Memory\/logs: EACCES: permission denied/);
+    expect(existsSync(join(dir, 'run'))).toBe(false);
+  });
+
+  it('the run directory deleted while the agent runs', async () => {
+    const dir = newDir();
+    const result = await runNode(DISK, { args: ['delete', dir, '5'] });
+    expectOneWarning(result, 5, /^agent-autopsy: cannot write .*\/Memory\/logs\/execution_tracker(_readable)?\.(json|txt): the file was deleted while the agent was running/);
+    expect(existsSync(dir)).toBe(false);
+  });
+});

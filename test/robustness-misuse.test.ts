@@ -1,0 +1,56 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT_FIXTURES, expectCompleteRun } from './helpers/autopsyRun';
+import { runNode } from './helpers/childProcess';
+import { tempRunDir } from './helpers/runFiles';
+
+/** Holding the API wrong gives one clear warning per mistake (or an error), never a broken run. */
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('misuse', () => {
+  it('a second init(), shutdown() twice, calls after shutdown and bad track() arguments', async () => {
+    const dir = tempRunDir('autopsy-misuse-');
+    const other = join(tempRunDir('autopsy-misuse-'), 'never-created');
+    dirs.push(dir, join(other, '..'));
+    const result = await runNode(join(EXIT_FIXTURES, 'misuse.mjs'), { args: [dir, other] });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      shutdownBeforeInit: true,
+      secondInitKeepsFirstRun: true,
+      stageWithoutFunction: 'TypeError: agent-autopsy: the last argument must be the function to run inside the span',
+      secondShutdownSameReport: true,
+      spanAfterShutdownStillRuns: 'value',
+    });
+    // One line per kind of mistake, in the order they were made.
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      'agent-autopsy: track() was called before init(); call init({ outputDir }) first (the event was not recorded)',
+      'agent-autopsy: shutdown() was called before init(); there is nothing to write',
+      `agent-autopsy: init() was called again; the run in ${dir} continues and the new options are ignored`,
+      'agent-autopsy: track() needs an event type string as its first argument, got undefined; the event was not recorded',
+      'agent-autopsy: track(): data should be an object; other values are recorded under data.value',
+      'agent-autopsy: track(): unknown level "LOUD"; use INFO, WARNING or ERROR (recorded as INFO)',
+      'agent-autopsy: shutdown() was called again; the report was already written',
+      'agent-autopsy: track() was called after shutdown(); the event was not recorded',
+      'agent-autopsy: spans started after shutdown() are not recorded (call init() to start a new run)',
+    ]);
+    expect(existsSync(other)).toBe(false);
+
+    // The run itself is whole: the valid calls, nothing else, and nothing after shutdown.
+    const run = expectCompleteRun(dir);
+    expect(run.events.map((event) => [event.type, event.level, event.data])).toEqual([
+      ['string_data', 'INFO', { value: 'just text' }],
+      ['weird_level', 'INFO', {}],
+      ['weird_level', 'INFO', {}],
+      ['lower_case_level', 'WARNING', {}],
+      ['stage_start', 'INFO', { stage: 'stage1' }],
+      ['inside', 'INFO', { a: 1, stage: 'stage1' }],
+      ['stage_end', 'INFO', { stage: 'stage1', duration: expect.any(Number) }],
+    ]);
+    expect(run.report.exit).toMatchObject({ reason: 'shutdown' });
+  });
+});
