@@ -161,28 +161,37 @@ describe('prompt and response content', () => {
     expect(resolveConfig({ captureContent: false }, { AGENT_AUTOPSY_CAPTURE_CONTENT: '1' }).captureContent).toBe(false);
   });
 
-  it('content attributes of instrumented LLM spans are not copied into the logs', async () => {
+  async function recordInstrumentedCall(captureContent?: boolean): Promise<string> {
     const dir = tempRunDir('autopsy-redact-');
     dirs.push(dir);
-    init({ outputDir: dir, handleExit: false });
-    const tracer = trace.getTracer('some-instrumentation');
-    const span = tracer.startSpan('chat gpt-4o', {
+    init({ outputDir: dir, handleExit: false, captureContent });
+    const span = trace.getTracer('some-instrumentation').startSpan('chat gpt-4o', {
       attributes: {
         'gen_ai.operation.name': 'chat',
         'gen_ai.request.model': 'gpt-4o',
-        'gen_ai.prompt.0.content': 'PROMPT-TEXT: summarise the patient file',
-        'gen_ai.completion.0.content': 'COMPLETION-TEXT: the patient is fine',
-        'input.value': 'PROMPT-TEXT again',
-        'output.value': 'COMPLETION-TEXT again',
+        'gen_ai.input.messages': `PROMPT-TEXT: summarise the patient file (key ${OPENAI_KEY})`,
+        'gen_ai.output.messages': 'COMPLETION-TEXT: the patient is fine',
+        'gen_ai.prompt.0.content': 'PROMPT-TEXT again',
+        'input.value': 'PROMPT-TEXT once more',
       },
     });
     span.setAttribute('gen_ai.usage.input_tokens', 12);
     span.end();
     await shutdown();
-    const text = allFiles(dir).map(([, content]) => content).join('\n');
-    expect(text).toContain('gpt-4o');
-    expect(text).not.toContain('PROMPT-TEXT');
-    expect(text).not.toContain('COMPLETION-TEXT');
+    return allFiles(dir)
+      .map(([, content]) => content)
+      .join('\n');
+  }
+
+  it('content of instrumented LLM spans stays out of the logs by default, and is redacted when captured', async () => {
+    const off = await recordInstrumentedCall();
+    expect(off).toContain('gpt-4o');
+    expect(off).not.toContain('PROMPT-TEXT');
+    expect(off).not.toContain('COMPLETION-TEXT');
+    const on = await recordInstrumentedCall(true);
+    expect(on).toContain('PROMPT-TEXT: summarise the patient file (key sk-[REDACTED])');
+    expect(on).toContain('COMPLETION-TEXT');
+    expectNoSecrets('captured content', on);
   });
 });
 
