@@ -3,6 +3,29 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { isSecretKey, REDACTED } from '../src/redact';
 import { safeString } from '../src/safeValue';
+import { ATTR_AUTOPSY_EVENT_TYPE, ATTR_AUTOPSY_KIND } from '../src/semconv';
+import { classifySpan, eventType } from '../src/spanMapping';
+
+/** Seed event type a span's end wrote (`llm_call_end`, `task_error` …), so backends show it. */
+export const ATTR_AUTOPSY_EVENT_END_TYPE = 'autopsy.event.end_type';
+
+const STATUS_ERROR = 2;
+
+/**
+ * The seed vocabulary on every agent span, ours or another instrumentation's: `autopsy.kind`,
+ * the start and end event types as attributes, and `<kind>_start` / `<kind>_end|error` span
+ * events at the span's start and end (Jaeger shows them as the span's logs).
+ */
+function withVocabulary(span: ReadableSpan, attributes: Attributes, events: ReadableSpan['events']): ReadableSpan['events'] {
+  const kind = classifySpan(span.attributes);
+  if (!kind) return events;
+  const start = eventType(kind, 'start');
+  const end = eventType(kind, span.status.code === STATUS_ERROR ? 'error' : 'end');
+  attributes[ATTR_AUTOPSY_KIND] ??= kind;
+  attributes[ATTR_AUTOPSY_EVENT_TYPE] ??= start;
+  attributes[ATTR_AUTOPSY_EVENT_END_TYPE] = end;
+  return [{ name: start, time: span.startTime, attributes: {}, droppedAttributesCount: 0 }, ...events, { name: end, time: span.endTime, attributes: {}, droppedAttributesCount: 0 }];
+}
 
 function cleanAttributes(attributes: Attributes | undefined, maxStringLength: number): Attributes {
   const out: Attributes = {};
@@ -20,6 +43,7 @@ function cleanAttributes(attributes: Attributes | undefined, maxStringLength: nu
 /**
  * Wraps the OTLP exporter so secrets never leave the process: span and event attributes
  * (exception messages and stack traces included) and status messages are redacted and bounded.
+ * It also spells out the seed event vocabulary on agent spans (see withVocabulary).
  */
 export class RedactingSpanExporter implements SpanExporter {
   constructor(
@@ -41,7 +65,12 @@ export class RedactingSpanExporter implements SpanExporter {
   private clean(span: ReadableSpan): ReadableSpan {
     const max = this.maxStringLength;
     const status = span.status.message ? { ...span.status, message: safeString(span.status.message, max) } : span.status;
-    const events = span.events.map((event) => ({ ...event, attributes: cleanAttributes(event.attributes, max) }));
+    const attributes = cleanAttributes(span.attributes, max);
+    const events = withVocabulary(
+      span,
+      attributes,
+      span.events.map((event) => ({ ...event, attributes: cleanAttributes(event.attributes, max) })),
+    );
     // A plain object with the same fields: ReadableSpan is an interface, and spanContext stays a function.
     return {
       name: span.name,
@@ -51,7 +80,7 @@ export class RedactingSpanExporter implements SpanExporter {
       startTime: span.startTime,
       endTime: span.endTime,
       status,
-      attributes: cleanAttributes(span.attributes, max),
+      attributes,
       links: span.links,
       events,
       duration: span.duration,

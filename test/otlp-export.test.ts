@@ -1,0 +1,209 @@
+import { existsSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlpReceiver';
+import { logPath, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+
+/**
+ * OTLP/HTTP export to a receiver started here on 127.0.0.1 that decodes what it gets: span names,
+ * parent/child links, attributes, status, service.name, the seed vocabulary; delivered at a
+ * normal exit (no shutdown() call); never at the cost of the local autopsy or of a prompt exit.
+ */
+
+const AGENT = `import { init, stage, task, llmCall, codeExec } from 'agent-autopsy';
+init();
+await stage('stage1', { name: 'Problem Analysis' }, async () => {
+  await task('data_processing', async () => {
+    await llmCall({ model: 'gpt-4o', provider: 'openai', api_key: 'sk-live-0123456789abcdefghijkl' }, async (call) => {
+      call.setUsage({ inputTokens: 12, outputTokens: 7 });
+    });
+    await codeExec({ language: 'python' }, async (exec) => {
+      exec.setResult({ exitCode: 0, command: 'python3 solve.py' });
+    });
+  });
+  await task('validation', async () => {
+    await llmCall({ model: 'gpt-4o' }, async () => {
+      const error = new Error('429 Too Many Requests');
+      error.status = 429;
+      throw error;
+    }).catch(() => undefined);
+    throw new Error('validation failed with Bearer abcdefghijklmnopqrstuvwxyz');
+  }).catch(() => undefined);
+});
+process.exitCode = Number(process.env.EXIT_CODE ?? 0);
+`;
+
+const scripts: string[] = [];
+const runDirs: string[] = [];
+let receiver: OtlpReceiver;
+
+beforeEach(async () => {
+  receiver = await startOtlpReceiver();
+});
+afterEach(async () => {
+  await receiver.close();
+});
+afterAll(() => {
+  for (const path of [...scripts, ...runDirs]) rmSync(path, { recursive: true, force: true });
+});
+
+function agentScript(): string {
+  const script = writeScript(AGENT);
+  scripts.push(dirname(script));
+  return script;
+}
+
+function runDir(): string {
+  const dir = tempRunDir('autopsy-otlp-');
+  runDirs.push(dir);
+  return dir;
+}
+
+function byName(spans: ReceivedSpan[], name: string): ReceivedSpan {
+  const found = spans.filter((span) => span.name === name);
+  expect(found, name).toHaveLength(1);
+  return found[0];
+}
+
+describe('a run with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+  it('sends every span at a normal exit, nested stage → task → llm/code_exec, and writes the local files', async () => {
+    const dir = runDir();
+    const result = await runNode(agentScript(), {
+      env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'otlp-agent', OTEL_EXPORTER_OTLP_HEADERS: 'x-team=autopsy,x-token=abc%20def' },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    // The child has exited: whatever it exported has arrived.
+    const spans = receiver.spans;
+    expect(spans.map((span) => span.name).sort()).toEqual(['chat gpt-4o', 'chat gpt-4o', 'code_exec python', 'stage stage1', 'task data_processing', 'task validation']);
+    expect(receiver.requests.every((request) => request.path === '/v1/traces' && request.contentType.startsWith('application/json'))).toBe(true);
+    expect(receiver.requests[0].headers['x-team']).toBe('autopsy');
+    expect(receiver.requests[0].headers['x-token']).toBe('abc def');
+
+    const stage = byName(spans, 'stage stage1');
+    const processing = byName(spans, 'task data_processing');
+    const validation = byName(spans, 'task validation');
+    const [okCall, failedCall] = spans.filter((span) => span.name === 'chat gpt-4o').sort((a, b) => a.status.code - b.status.code);
+    const exec = byName(spans, 'code_exec python');
+
+    expect(new Set(spans.map((span) => span.traceId)).size).toBe(1);
+    expect(stage.parentSpanId).toBeUndefined();
+    expect(processing.parentSpanId).toBe(stage.spanId);
+    expect(validation.parentSpanId).toBe(stage.spanId);
+    expect(okCall.parentSpanId).toBe(processing.spanId);
+    expect(exec.parentSpanId).toBe(processing.spanId);
+    expect(failedCall.parentSpanId).toBe(validation.spanId);
+
+    for (const span of spans) {
+      expect(span.resource['service.name']).toBe('otlp-agent');
+      expect(span.scope.name).toBe('agent-autopsy');
+    }
+    expect(stage.attributes).toMatchObject({
+      'autopsy.kind': 'stage',
+      'autopsy.stage': 'stage1',
+      'autopsy.event.type': 'stage_start',
+      'autopsy.event.end_type': 'stage_end',
+      'autopsy.data.name': 'Problem Analysis',
+    });
+    expect(stage.status).toEqual({ code: 0 });
+    expect(okCall.attributes).toMatchObject({
+      'autopsy.kind': 'llm',
+      'autopsy.event.type': 'llm_call_start',
+      'autopsy.event.end_type': 'llm_call_end',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 7,
+      // A secret passed as data never leaves the process.
+      'autopsy.data.api_key': '[REDACTED]',
+    });
+    expect(okCall.events.map((event) => event.name)).toEqual(['llm_call_start', 'llm_call_end']);
+    expect(exec.attributes).toMatchObject({ 'autopsy.kind': 'code_exec', 'autopsy.code.language': 'python', 'autopsy.code.exit_code': 0, 'autopsy.code.command': 'python3 solve.py' });
+
+    expect(failedCall.status).toEqual({ code: 2, message: '429 Too Many Requests' });
+    expect(failedCall.attributes).toMatchObject({ 'error.type': 'Error', 'http.response.status_code': 429, 'autopsy.event.end_type': 'llm_call_error' });
+    expect(failedCall.events.map((event) => event.name)).toEqual(['llm_call_start', 'exception', 'llm_call_error']);
+    expect(validation.status).toEqual({ code: 2, message: 'validation failed with Bearer [REDACTED]' });
+    expect(validation.attributes['autopsy.event.end_type']).toBe('task_error');
+    expect(validation.events[1].attributes['exception.message']).toBe('validation failed with Bearer [REDACTED]');
+
+    // The local autopsy is written as usual.
+    const types = readTrackerDocument(dir).events.map((event) => event.type);
+    expect(types).toEqual([
+      'stage_start', 'task_start', 'llm_call_start', 'llm_call_end', 'code_exec_start', 'code_exec_end', 'task_end',
+      'task_start', 'llm_call_start', 'llm_call_error', 'task_error', 'stage_end',
+    ]);
+    expect(readReport(dir).run.service_name).toBe('otlp-agent');
+  });
+
+  it('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is used as the full URL', async () => {
+    const result = await runNode(agentScript(), { env: { AGENT_AUTOPSY_DIR: runDir(), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces/custom` } });
+    expect(result.code).toBe(0);
+    expect(receiver.spans).toHaveLength(6);
+    expect(new Set(receiver.requests.map((request) => request.path))).toEqual(new Set(['/v1/traces/custom']));
+  });
+
+  it('OTEL_SDK_DISABLED=true: nothing is exported, the local autopsy is complete', async () => {
+    const dir = runDir();
+    const result = await runNode(agentScript(), { env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' } });
+    expect(result.code).toBe(0);
+    expect(receiver.requests).toEqual([]);
+    const events = readTrackerDocument(dir).events;
+    expect(events).toHaveLength(12);
+    // Nesting still works without a global provider: the failed call belongs to stage1.
+    expect(events.find((event) => event.type === 'llm_call_error')?.data).toMatchObject({ stage: 'stage1', http_status: 429 });
+  });
+
+  it('zero code: the plain agent sends its openai and python spans', async () => {
+    const result = await runNode(join(REPO_ROOT, 'examples', 'plain-agent.mjs'), {
+      nodeArgs: ['--import', 'agent-autopsy/register'],
+      env: { AGENT_AUTOPSY_DIR: runDir(), AGENT_AUTOPSY_CHILD_PROCESSES: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'plain-agent' },
+      timeoutMs: 60_000,
+    });
+    expect(result.code).toBe(0);
+    const spans = receiver.spans;
+    expect(spans.map((span) => span.name)).toEqual([
+      'chat gpt-4o-mini', 'chat gpt-4o-mini', 'chat gpt-4o-mini', 'code_exec python3', 'code_exec python3', 'embeddings text-embedding-3-small', 'chat gpt-4o-mini',
+    ]);
+    expect(spans.map((span) => span.attributes['autopsy.event.end_type'])).toEqual([
+      'llm_call_error', 'llm_call_end', 'llm_call_end', 'code_exec_error', 'code_exec_end', 'llm_call_end', 'llm_call_end',
+    ]);
+    expect(spans[0].attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o-mini', 'error.type': 'RateLimitError', 'http.response.status_code': 429, 'autopsy.kind': 'llm' });
+    expect(spans[0].scope.name).toBe('agent-autopsy/openai');
+    expect(spans[3].attributes).toMatchObject({ 'autopsy.code.exit_code': 1, 'autopsy.code.language': 'python' });
+    expect(spans.every((span) => span.resource['service.name'] === 'plain-agent')).toBe(true);
+  });
+});
+
+describe('an unreachable collector', () => {
+  let hanging: Server;
+  let hangingUrl: string;
+  beforeEach(async () => {
+    // Accepts the connection, reads the request, never answers.
+    hanging = createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    hanging.closeAllConnections();
+    await new Promise((resolve) => hanging.close(resolve));
+  });
+
+  it.each([
+    ['a closed port', () => receiver.url],
+    ['a collector that never answers', () => hangingUrl],
+  ])('%s: the app exits with its own code and the autopsy is complete', async (_name, url) => {
+    if (url() === receiver.url) await receiver.close();
+    const dir = runDir();
+    const result = await runNode(agentScript(), { env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: url(), EXIT_CODE: '7' } });
+    expect(result.code).toBe(7);
+    expect(result.signal).toBeNull();
+    expect(readTrackerDocument(dir).events).toHaveLength(12);
+    expect(readReport(dir).exit).toMatchObject({ reason: 'normal', exit_code: 7 });
+    expect(existsSync(logPath(dir, 'autopsy.md'))).toBe(true);
+  });
+});
