@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { messagesFor } from '../../analyzers/messages';
-import { analyzeRun, type AnalyzedRun } from '../../analyzers/readRun';
+import { analyzeRun, locateRun, type AnalyzedRun } from '../../analyzers/readRun';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
 import type { TruthEvent } from '../types';
@@ -118,7 +118,7 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
   }
   let firstMs = NaN;
   let lastMs = NaN;
-  const progress = readProgress(basename(path), { enabled: options.progress !== false });
+  const progress = readProgress(basename(locateRun(path).trackerJson), { enabled: options.progress !== false });
   let analyzed: AnalyzedRun;
   try {
     analyzed = await analyzeRun(input, {

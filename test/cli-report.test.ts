@@ -1,0 +1,224 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeRun } from '../analyzers/readRun';
+import type { AutopsyReport } from '../analyzers/reportTypes';
+import type { TruthEvent } from '../src/types';
+import { CLI, event, runCli, writeTruthLog } from './helpers/cli';
+
+const OTLP_FIXTURE = join(__dirname, 'fixtures', 'otlp', 'collector-mixed.jsonl');
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'autopsy-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function failingRun(): TruthEvent[] {
+  return [
+    event('stage_start', { stage: 'stage1', name: 'Coding' }, 'INFO', 0),
+    event('llm_call_start', { model: 'gpt-4o', stage: 'stage1' }, 'INFO', 0.1),
+    event('llm_call_error', { model: 'gpt-4o', stage: 'stage1', error: '429 Too Many Requests | retry `later` <script>alert(1)</script>', http_status: 429 }, 'ERROR', 0.3),
+    event('code_exec_start', { language: 'python', stage: 'stage1' }, 'INFO', 0.4),
+    event('code_exec_error', { language: 'python', stage: 'stage1', error: "SyntaxError: expected ':' (solve.py, line 2)" }, 'ERROR', 0.6),
+    event('stage_end', { stage: 'stage1', duration: 1 }, 'INFO', 1),
+  ];
+}
+
+function cleanRun(): TruthEvent[] {
+  return [event('stage_start', { stage: 'stage1' }, 'INFO', 0), event('task_start', { task: 't', stage: 'stage1' }, 'INFO', 0.1), event('task_end', { task: 't', stage: 'stage1' }, 'INFO', 0.2), event('stage_end', { stage: 'stage1' }, 'INFO', 0.5)];
+}
+
+describe('agent-autopsy report', () => {
+  let failing = '';
+  let clean = '';
+  beforeAll(() => {
+    failing = tempDir();
+    writeTruthLog(failing, failingRun());
+    clean = tempDir();
+    writeTruthLog(clean, cleanRun());
+  });
+
+  it('prints the JSON report, the same one the analyzer builds', async () => {
+    const result = await runCli(['report', failing]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const printed = JSON.parse(result.stdout) as AutopsyReport;
+    const { report } = await analyzeRun(failing);
+    expect(printed).toEqual(report);
+    expect(printed.summary).toEqual({ total_failures: 2, total_autofix_attempts: 0, autofix_success_rate: '0.0%', most_common_failure: 'llm_call_error', most_problematic_stage: 'stage1' });
+    expect(printed.run.duration_seconds).toBe(1);
+  });
+
+  it('writes Markdown with the diagnoses first and every value escaped', async () => {
+    const result = await runCli(['report', failing, '--format', 'md']);
+    expect(result.code).toBe(0);
+    const md = result.stdout;
+    expect(md.startsWith('# Agent autopsy\n')).toBe(true);
+    expect(md.indexOf('## Diagnoses')).toBeGreaterThan(0);
+    expect(md.indexOf('## Diagnoses')).toBeLessThan(md.indexOf('## Summary'));
+    expect(md).toContain('| Total failures | 2 |');
+    // The error text cannot break the table, open HTML or start a code span.
+    expect(md).toContain('| llm\\_call\\_error | stage1 | 429 Too Many Requests \\| retry \\`later\\` \\<script\\>alert(1)\\</script\\> |');
+    expect(md).not.toContain('<script>');
+    expect(md).toContain("| code\\_exec\\_error | stage1 | SyntaxError: expected ':' (solve.py, line 2) |");
+  });
+
+  it('writes autopsy.html with its events to --out (mode 0600), nothing on stdout', async () => {
+    const out = join(tempDir(), 'autopsy.html');
+    const result = await runCli(['report', failing, '--format', 'html', '--out', out]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const html = readFileSync(out, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<script type="application/json" id="autopsy-events">');
+    expect(html).toContain('\\u003cscript\\u003ealert(1)\\u003c/script\\u003e');
+    expect(html).not.toContain('<script>alert(1)');
+  });
+
+  it('exits with 1 on a run with failures only when asked (--fail-on-failures)', async () => {
+    expect((await runCli(['report', failing, '--fail-on-failures'])).code).toBe(1);
+    expect((await runCli(['report', clean, '--fail-on-failures'])).code).toBe(0);
+    expect((await runCli(['report', failing])).code).toBe(0);
+  });
+
+  it('exits with 2 and one line on stderr naming the place for bad input', async () => {
+    const dir = tempDir();
+    const missing = join(dir, 'nope');
+    let result = await runCli(['report', missing]);
+    expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory (${missing})\n` });
+
+    result = await runCli(['report', dir]);
+    expect(result).toMatchObject({ code: 2, stderr: `agent-autopsy: no ${join('Memory', 'logs', 'execution_tracker.json')} in this directory (${dir})\n` });
+
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, '\nhello, world\n');
+    result = await runCli(['report', notes]);
+    expect(result).toMatchObject({ code: 2, stderr: `agent-autopsy: not a Truth-Mode log: expected a JSON object with "start_time" and "events" (${notes}:2)\n` });
+
+    const broken = join(dir, 'traces.json');
+    const lines = readFileSync(join(__dirname, 'fixtures', 'otlp', 'single-document.json'), 'utf8').split('\n');
+    lines[6] += ' }}';
+    writeFileSync(broken, lines.join('\n'));
+    result = await runCli(['report', broken]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^agent-autopsy: corrupt JSON: .* \\(${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:7\\)\\n$`));
+
+    const report = join(dir, 'latent_analysis_report.json');
+    writeFileSync(report, '{\n  "timestamp": "2026-01-01T00:00:00", "failure_analysis": {\n  oops\n}');
+    result = await runCli(['report', report]);
+    expect(result).toMatchObject({ code: 2, stderr: `agent-autopsy: corrupt JSON in the report (${report}:3)\n` });
+
+    result = await runCli(['report', failing, '--format', 'pdf']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("error: option '-f, --format <format>' argument 'pdf' is invalid. expected json, md or html\n");
+  });
+
+  it('reads a log torn by kill -9 and warns about unreadable lines with file:line', async () => {
+    const dir = tempDir();
+    const events = failingRun().slice(0, 4);
+    const path = writeTruthLog(dir, events, { closed: false, tornTail: '{"timestamp":"2026-01-01T00:00:00.700000Z","type":"code_' });
+    // A line spoiled in the middle of the log.
+    const text = readFileSync(path, 'utf8').split('\n');
+    text.splice(2, 0, '{"timestamp": garbage},');
+    writeFileSync(path, text.join('\n'));
+    const result = await runCli(['report', dir]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      `agent-autopsy: warning: skipped 1 unreadable line(s): ${path}:3 (not a JSON event)\n` +
+        `agent-autopsy: note: the last line of ${path} was cut off (the writer was killed mid-line); it was skipped\n`,
+    );
+    const report = JSON.parse(result.stdout) as AutopsyReport;
+    expect(report.run.total_events).toBe(4);
+    expect(report.exit.reason).toBe('killed');
+    expect(report.unfinished.map((u) => [u.kind, u.stage, u.started])).toEqual([
+      ['stage', 'stage1', events[0].timestamp],
+      ['code_exec', 'stage1', events[3].timestamp],
+    ]);
+  });
+
+  it("reads the original Python tracker's single indented document", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
+    const doc = { start_time: '2026-01-01T00:00:00.000000', events: failingRun().map(({ timestamp, elapsed_seconds, type, level, data }) => ({ timestamp: timestamp.replace('Z', ''), elapsed_seconds, type, level, data })), total_events: 6 };
+    writeFileSync(join(dir, 'Memory', 'logs', 'execution_tracker.json'), JSON.stringify(doc, null, 2));
+    const result = await runCli(['report', dir, '--format', 'json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as AutopsyReport;
+    expect(report.run.source).toBe('python-tracker');
+    expect(report.failure_analysis.failures_by_type).toEqual({ llm_call_error: 1, code_exec_error: 1 });
+  });
+
+  it('reads an OTLP JSON file written by the Collector', async () => {
+    const result = await runCli(['report', OTLP_FIXTURE, '--format', 'json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as AutopsyReport;
+    expect(report.run).toMatchObject({ source: 'otlp-json', total_events: 14, service_name: 'research-bot' });
+    expect(report.failure_analysis.failures_by_type).toEqual({ llm_call_error: 1, task_error: 1 });
+  });
+
+  it('re-renders a saved report JSON (ours or the seed reporter’s) as Markdown', async () => {
+    const dir = tempDir();
+    const saved = join(dir, 'latent_analysis_report.json');
+    writeFileSync(
+      saved,
+      JSON.stringify(
+        {
+          timestamp: '2026-01-01T00:00:00',
+          failure_analysis: { total_failures: 3, failures_by_type: { llm_call_error: 3 }, failures_by_stage: { stage2: 3 }, critical_failures: [], failure_patterns: [] },
+          autofix_statistics: { total_attempts: 0, successful_fixes: 0, failed_fixes: 0, fixes_by_type: {}, fixes_by_layer: { layer1: 0, layer2: 0, layer3: 0 } },
+          fix_suggestions: [],
+          summary: { total_failures: 3, total_autofix_attempts: 0, autofix_success_rate: '0.0%', most_common_failure: 'llm_call_error', most_problematic_stage: 'stage2' },
+        },
+        null,
+        2,
+      ),
+    );
+    const result = await runCli(['report', saved, '--format', 'md']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('| Most problematic stage | stage2 |');
+    expect(result.stdout).toContain('| llm\\_call\\_error | 3 |');
+  });
+});
+
+describe('progress bar on long reads', () => {
+  let big = '';
+  beforeAll(() => {
+    big = tempDir();
+    const padding = 'x'.repeat(180);
+    const events: TruthEvent[] = [];
+    for (let i = 0; i < 24_000; i++) events.push(event('tick', { stage: 'stage1', i, padding }, 'INFO', i / 1000));
+    writeTruthLog(big, events);
+    expect(statSync(join(big, 'Memory', 'logs', 'execution_tracker.json')).size).toBeGreaterThan(4 * 1024 * 1024);
+  });
+
+  function onTerminal(args: string[]): { status: number | null; output: string } {
+    // `script` gives the CLI a pseudo-terminal, as a person at a terminal would.
+    const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const result = spawnSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, TERM: 'xterm' }, timeout: 60_000 });
+    return { status: result.status, output: result.stdout };
+  }
+
+  it('draws on a terminal', () => {
+    const { status, output } = onTerminal(['report', big, '--out', '/dev/null']);
+    expect(status).toBe(0);
+    expect(output).toContain('reading execution_tracker.json [');
+    expect(output).toMatch(/\d+% \| \d+\.\d\/\d+\.\d MiB/);
+  });
+
+  it('stays silent when piped, and with --no-progress', async () => {
+    const piped = await runCli(['report', big, '--out', '/dev/null']);
+    expect(piped).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const { status, output } = onTerminal(['report', big, '--out', '/dev/null', '--no-progress']);
+    expect(status).toBe(0);
+    expect(output).toBe('');
+  });
+});
