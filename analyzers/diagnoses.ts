@@ -81,6 +81,10 @@ function classSeverity(id: ErrorClassId, count: number): Severity {
   }
 }
 
+function lessSevere(severity: Severity): Severity {
+  return severity === 'critical' ? 'high' : severity === 'high' ? 'medium' : 'low';
+}
+
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
@@ -216,7 +220,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     for (const [id, state] of this.classes) {
       const evidence = state.evidence.toJSON();
       if (id === 'code_syntax_errors') evidence.count = Math.max(state.fromSyntaxEvents, evidence.count - state.fromSyntaxEvents);
-      add(id, classSeverity(id, evidence.count), state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts));
+      // Only weak signs (a TimeoutError in a tool call): one step less severe than the real thing.
+      const severity = state.strength <= 0.5 ? lessSevere(classSeverity(id, evidence.count)) : classSeverity(id, evidence.count);
+      add(id, severity, state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts));
     }
     this.diagnoseRetryStorm(add, texts);
     this.diagnoseAutofix(context, add, texts);

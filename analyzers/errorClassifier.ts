@@ -147,8 +147,42 @@ export function isCodeEvent(type: string | undefined): boolean {
   return type !== undefined && CODE_EVENT.test(type);
 }
 
+/**
+ * Timeouts and dropped connections happen to databases, tools and vector stores as much as to LLM
+ * providers. Outside an LLM event, only an LLM SDK's own error class (APIConnectionTimeoutError,
+ * OverloadedError …) is sure; generic signs (TimeoutError, ECONNRESET, a 5xx) count as weak evidence.
+ */
+const GENERIC_TYPES = new Set([
+  'timeouterror',
+  'timeout',
+  'etimedout',
+  'esockettimedout',
+  'readtimeout',
+  'readtimeouterror',
+  'connecttimeout',
+  'connecttimeouterror',
+  'deadlineexceeded',
+  'underrheaderstimeout',
+  'underrbodytimeout',
+  'underrconnecttimeout',
+  'econnreset',
+  'econnrefused',
+  'epipe',
+  'underrsocket',
+  'internalerror',
+]);
+const NOT_FROM_LLM = 0.5;
+
 /** The diagnosis one error is evidence of, or undefined when nothing names a known cause. */
 export function classifyError(facts: ErrorFacts): ErrorClassification | undefined {
+  const found = classify(facts);
+  if (!found || (found.id !== 'llm_timeout' && found.id !== 'llm_server_error')) return found;
+  if (facts.eventType?.startsWith('llm_call')) return found;
+  if (found.via === 'type' && !GENERIC_TYPES.has(typeKey(facts.errorType ?? ''))) return found;
+  return { ...found, strength: Math.min(found.strength, NOT_FROM_LLM) };
+}
+
+function classify(facts: ErrorFacts): ErrorClassification | undefined {
   const text = facts.detail ? `${facts.message}\n${facts.detail}` : facts.message;
   if (isCodeEvent(facts.eventType)) return classifyCode(facts, text);
   const type = facts.errorType ? typeKey(facts.errorType) : '';

@@ -12,7 +12,8 @@ import { stageKey } from './FailureAggregate';
  * while that span is open, and the parent's error event repeats it when the message is the same
  * (or one contains the other: wrappers add context). Seed-style logs have no span ids; there an
  * error of a higher level (task over llm/code, stage over task) repeats one of a lower level when
- * it has the same message, in the same stage, within PROPAGATION_WINDOW_SECONDS.
+ * it has the same message, in the same stage, within PROPAGATION_WINDOW_SECONDS (also used for
+ * events of track(), which have span ids but no parent links).
  *
  * Memory: per open span with a failed descendant, per stage a short ring, and a capped table of
  * origin messages (to tell what a crash repeats) — never per event.
@@ -42,6 +43,8 @@ export interface ErrorOrigin {
 
 interface Reported {
   origin: ErrorOrigin;
+  /** Reported with a parent span id: a parent's error would have found it through the span tree. */
+  parented: boolean;
   /** Level of the event that last reported it (0 leaf, 1 task, 2 stage, 3 process). */
   rank: number;
   ms: number;
@@ -90,8 +93,9 @@ export class PropagationTracker {
       this.below.delete(event.span_id);
       origin = reported?.find((entry) => sameError(entry.origin.key, key))?.origin;
     }
-    if (!origin && rank > 0) origin = rank === 3 ? this.findOrigin(message) : this.recentMatch(stage, key, rank, ms);
+    if (!origin && rank > 0) origin = rank === 3 ? this.findOrigin(message) : this.recentMatch(stage, key, rank, ms, event.span_id !== undefined);
     const entry: Reported = {
+      parented: event.parent_span_id !== undefined,
       origin: origin ?? { key, message, id, spanId: event.span_id, timestamp: event.timestamp, stage, type: event.type },
       rank,
       ms,
@@ -133,12 +137,14 @@ export class PropagationTracker {
     return total;
   }
 
-  private recentMatch(stage: string, key: string, rank: number, ms: number): ErrorOrigin | undefined {
+  private recentMatch(stage: string, key: string, rank: number, ms: number, hasSpan: boolean): ErrorOrigin | undefined {
     const ring = this.recent.get(stage);
     if (!ring) return undefined;
     for (let i = ring.length - 1; i >= 0; i--) {
       const entry = ring[i];
       if (entry.rank >= rank) continue;
+      // Both sides in a span tree: the tree already said this error is not from a descendant.
+      if (hasSpan && entry.parented) continue;
       if (Number.isFinite(ms) && Number.isFinite(entry.ms) && ms - entry.ms > PROPAGATION_WINDOW_SECONDS * 1000) continue;
       if (sameError(entry.origin.key, key)) return entry.origin;
     }

@@ -1,0 +1,288 @@
+import { describe, expect, it } from 'vitest';
+import { rankDiagnoses, setCauses } from '../analyzers/causalRanking';
+import { builtInDiagnosisEngine, diagnoseEvents, HANG_IDLE_SECONDS } from '../analyzers/diagnoses';
+import type { DiagnosisContext } from '../analyzers/diagnosisTypes';
+import { emptyAutofixStats } from '../analyzers/autofixStats';
+import { messagesFor } from '../analyzers/messages';
+import type { Diagnosis, ExitInfo, StageTimeline, UnfinishedSpan } from '../analyzers/reportTypes';
+import { RunAnalyzer } from '../analyzers/RunAnalyzer';
+import type { TruthEvent } from '../src/types';
+
+const T0 = Date.parse('2025-01-24T10:30:00.000Z');
+
+/** Builds events one after another; `at` is seconds since T0. */
+function ev(at: number, type: string, data: Record<string, unknown> = {}, extra: Partial<TruthEvent> = {}): TruthEvent {
+  const level = type.endsWith('_error') || type === 'uncaught_exception' || type === 'unhandled_rejection' ? 'ERROR' : type.endsWith('_unfinished') ? 'WARNING' : 'INFO';
+  return { timestamp: new Date(T0 + at * 1000).toISOString().replace('Z', '000Z'), elapsed_seconds: at, type, level, data, ...extra };
+}
+
+function context(overrides: Partial<DiagnosisContext> = {}): DiagnosisContext {
+  return {
+    exit: { reason: 'normal', exit_code: 0, signal: null, at: null },
+    unfinished: [],
+    stages: [],
+    autofix: emptyAutofixStats(),
+    messages: messagesFor('en'),
+    locale: 'en',
+    now: T0 + 3_600_000,
+    ...overrides,
+  };
+}
+
+const ids = (diagnoses: Diagnosis[]) => diagnoses.map((d) => d.id);
+const RATE = '429 Rate limit reached for gpt-4o. Please try again in 20s.';
+
+describe('an error counts once, at its origin', () => {
+  it('follows span ids: llm → task → stage → process', () => {
+    const events = [
+      ev(0, 'stage_start', { stage: 's1' }, { span_id: 'S' }),
+      ev(1, 'task_start', { stage: 's1', task: 't' }, { span_id: 'T', parent_span_id: 'S' }),
+      ev(2, 'llm_call_error', { stage: 's1', error: RATE, error_type: 'RateLimitError', http_status: 429 }, { span_id: 'L', parent_span_id: 'T' }),
+      ev(3, 'task_error', { stage: 's1', error: RATE, error_type: 'RateLimitError' }, { span_id: 'T', parent_span_id: 'S' }),
+      ev(4, 'stage_error', { stage: 's1', error: RATE, error_type: 'RateLimitError' }, { span_id: 'S' }),
+      ev(5, 'uncaught_exception', { error: RATE, error_type: 'RateLimitError' }),
+    ];
+    const diagnoses = diagnoseEvents(events, context({ exit: { reason: 'uncaught_exception', exit_code: 1, signal: null, at: null } }));
+    expect(ids(diagnoses)).toEqual(['rate_limited', 'crash']);
+    expect(diagnoses[0].evidence.count).toBe(1);
+    expect(diagnoses[0].evidence.span_ids).toEqual(['L']);
+    expect(diagnoses[0].severity).toBe('critical'); // it crashed the run
+    expect(diagnoses[1].evidence.span_ids).toEqual(['L']);
+  });
+
+  it('keeps a wrapper that adds context to the message a symptom', () => {
+    const events = [
+      ev(0, 'llm_call_error', { stage: 's1', error: 'Request timed out.', error_type: 'APIConnectionTimeoutError' }, { span_id: 'L', parent_span_id: 'T' }),
+      ev(1, 'task_error', { stage: 's1', error: 'planning failed: Request timed out.' }, { span_id: 'T' }),
+    ];
+    expect(diagnoseEvents(events, context()).map((d) => [d.id, d.evidence.count])).toEqual([['llm_timeout', 1]]);
+  });
+
+  it('counts a task error of its own when the child error was caught', () => {
+    const events = [
+      ev(0, 'llm_call_error', { stage: 's1', error: RATE, error_type: 'RateLimitError' }, { span_id: 'L1', parent_span_id: 'T' }),
+      ev(1, 'llm_call_end', { stage: 's1' }, { span_id: 'L2', parent_span_id: 'T' }),
+      ev(2, 'task_end', { stage: 's1' }, { span_id: 'T' }),
+      ev(3, 'task_error', { stage: 's1', error: RATE }, { span_id: 'T2' }),
+    ];
+    // T2 is another task: the span tree shows the llm error was not its descendant's.
+    const [rate] = diagnoseEvents(events, context());
+    expect(rate.evidence.count).toBe(2);
+  });
+
+  it('uses the same message, same stage, shortly after, for seed-style logs', () => {
+    const events = [
+      ev(0, 'llm_call_error', { stage: 'stage3', error: 'Rate limit exceeded' }),
+      ev(1, 'task_error', { stage: 'stage3', error: 'Rate limit exceeded' }),
+      ev(2, 'task_error', { stage: 'stage2', error: 'Rate limit exceeded' }), // another stage: its own
+      ev(30, 'llm_call_error', { stage: 'stage3', error: 'Rate limit exceeded' }),
+      ev(50, 'task_error', { stage: 'stage3', error: 'Rate limit exceeded' }), // 20 s later: its own
+    ];
+    expect(diagnoseEvents(events, context())[0].evidence.count).toBe(4);
+  });
+
+  it('counts a failure reported as code_exec_error and as syntax_error once', () => {
+    const events = [1, 2, 3].flatMap((n) => [
+      ev(n * 10, 'code_exec_error', { stage: 'stage3', error: 'SyntaxError: invalid syntax' }),
+      ev(n * 10 + 1, 'syntax_error', { stage: 'stage3', error: 'missing colon' }),
+    ]);
+    const [syntax] = diagnoseEvents(events, context());
+    expect([syntax.id, syntax.evidence.count, syntax.severity]).toEqual(['code_syntax_errors', 3, 'high']);
+  });
+});
+
+describe('retry_storm', () => {
+  const failures = (n: number, gap = 1, error = RATE, status = 429) =>
+    Array.from({ length: n }, (_, i) => ev(i * gap, 'llm_call_error', { stage: 's', model: 'gpt-4o', error, http_status: status }, { span_id: `L${i}` }));
+
+  it('needs four failures in a row of one stage and model', () => {
+    expect(ids(diagnoseEvents(failures(3), context()))).toEqual(['rate_limited']);
+    const storm = diagnoseEvents(failures(4), context());
+    expect(ids(storm)).toEqual(['rate_limited', 'retry_storm']);
+    expect(storm[1].evidence.count).toBe(4);
+    expect(storm[1].evidence.examples[0]).toBe('4 failed calls in a row to gpt-4o in s within 3 s');
+    expect(storm[1].suggestion.startsWith('Most likely a consequence of rate_limited: fix that first. Retry only what can succeed')).toBe(true);
+  });
+
+  it('is broken by a success or a long pause', () => {
+    const events = [...failures(3), ev(3.5, 'llm_call_end', { stage: 's', model: 'gpt-4o' }), ...failures(3).map((e) => ({ ...e, timestamp: new Date(T0 + 4000 + e.elapsed_seconds * 1000).toISOString() }))];
+    expect(ids(diagnoseEvents(events, context()))).toEqual(['rate_limited']);
+    expect(ids(diagnoseEvents(failures(4, 200), context()))).toEqual(['rate_limited']);
+  });
+
+  it('is its own root cause when its errors name none', () => {
+    const storm = diagnoseEvents(failures(5, 1, '404 The model `gpt-5` does not exist', 404), context());
+    expect(ids(storm)).toEqual(['retry_storm']);
+    expect(storm[0].suggestion.startsWith('Retry only what can succeed')).toBe(true);
+  });
+});
+
+describe('stage_hang', () => {
+  const stageSpan = (started: number, age: number): UnfinishedSpan => ({
+    name: 'stage s2',
+    kind: 'stage',
+    stage: 's2',
+    started: new Date(T0 + started * 1000).toISOString(),
+    age_seconds: age,
+    span_id: 'S2',
+  });
+  const llmSpan: UnfinishedSpan = { name: 'chat gpt-4o', kind: 'llm', stage: 's2', started: new Date(T0 + 11_000).toISOString(), age_seconds: 89, span_id: 'L' };
+  const events = [ev(10, 'stage_start', { stage: 's2' }, { span_id: 'S2' }), ev(11, 'llm_call_start', { stage: 's2', model: 'gpt-4o' }, { span_id: 'L', parent_span_id: 'S2' })];
+  const signalAt = (at: number): ExitInfo => ({ reason: 'signal', exit_code: null, signal: 'SIGTERM', at: new Date(T0 + at * 1000).toISOString() });
+
+  it('is certain after a long silence before a signal, and the kill is its consequence', () => {
+    const diagnoses = diagnoseEvents(events, context({ exit: signalAt(11 + HANG_IDLE_SECONDS + 59), unfinished: [stageSpan(10, 90), llmSpan] }));
+    expect(ids(diagnoses)).toEqual(['stage_hang', 'crash']);
+    expect(diagnoses[0]).toMatchObject({ severity: 'critical', confidence: 0.9 });
+    expect(diagnoses[0].evidence.examples).toEqual(['s2 was still running when the process ended by a signal; its last event was 89 s before the end; still waiting on llm "chat gpt-4o" (open for 89 s)']);
+  });
+
+  it('is less certain when the stage was busy until the end', () => {
+    const [hang] = diagnoseEvents(events, context({ exit: signalAt(12), unfinished: [stageSpan(10, 2)] }));
+    expect([hang.id, hang.confidence]).toEqual(['stage_hang', 0.6]);
+  });
+
+  it('is likely when the event loop drained with the stage open (a promise that never settles)', () => {
+    const [hang] = diagnoseEvents(events, context({ exit: { reason: 'normal', exit_code: 13, signal: null, at: null }, unfinished: [stageSpan(10, 2)] }));
+    expect([hang.id, hang.severity, hang.confidence]).toEqual(['stage_hang', 'high', 0.8]);
+  });
+
+  it('is not reported mid-run, nor for a stage a crash interrupted', () => {
+    expect(diagnoseEvents(events, context({ exit: { reason: 'running', exit_code: null, signal: null, at: null }, unfinished: [stageSpan(10, 2)] }))).toEqual([]);
+    const crash: ExitInfo = { reason: 'uncaught_exception', exit_code: 1, signal: null, at: new Date(T0 + 12_000).toISOString(), error: { type: 'TypeError', message: 'x is undefined' } };
+    expect(ids(diagnoseEvents(events, context({ exit: crash, unfinished: [stageSpan(10, 2)] })))).toEqual(['crash']);
+  });
+
+  it('is found from *_unfinished events when the log is read back', () => {
+    const logged = [...events, ev(100, 'signal_received', { signal: 'SIGTERM' }), ev(100, 'llm_call_unfinished', { stage: 's2', model: 'gpt-4o', unfinished: true, age_seconds: 89 }, { span_id: 'L' }), ev(100, 'stage_unfinished', { stage: 's2', unfinished: true, age_seconds: 90 }, { span_id: 'S2' })];
+    const diagnoses = diagnoseEvents(logged, context({ exit: { reason: 'unknown', exit_code: null, signal: null, at: null } }));
+    expect(ids(diagnoses)).toEqual(['stage_hang', 'crash']);
+    expect(diagnoses[0].confidence).toBe(0.9);
+    expect(diagnoses[0].evidence.first).toBe(events[0].timestamp);
+    expect(diagnoses[1].evidence.examples).toEqual(['The process ended by a signal (SIGTERM)']);
+  });
+});
+
+describe('slow_stage', () => {
+  const stage = (id: string, duration: number): StageTimeline => ({ stage: id, started: new Date(T0).toISOString(), ended: null, duration_seconds: duration, outcome: 'ok', failures: 0 });
+
+  it.each([
+    [[1, 1.2, 0.8, 30], ['s4 took 30 s, 30.0× the median of the other stages (1 s)']],
+    [[1, 1.2, 0.8, 4.9], []], // under 5×
+    [[0.1, 0.1, 0.1, 1.5], []], // 15× but only 1.4 s more
+    [[10, 60], ['s2 took 60 s, 6.0× the median of the other stages (10 s)']],
+    [[42], []], // a single stage has nothing to compare with
+  ])('durations %j', (durations, examples) => {
+    const stages = durations.map((d, i) => stage(`s${i + 1}`, d));
+    const slow = diagnoseEvents([], context({ stages })).find((d) => d.id === 'slow_stage');
+    expect(slow?.evidence.examples ?? []).toEqual(examples);
+  });
+
+  it('is a consequence of rate limits in that stage', () => {
+    const events = [ev(0, 'llm_call_error', { stage: 's2', error: RATE })];
+    const diagnoses = diagnoseEvents(events, context({ stages: [stage('s1', 1), stage('s2', 60)] }));
+    expect(ids(diagnoses)).toEqual(['rate_limited', 'slow_stage']);
+    expect(diagnoses[1].suggestion.startsWith('Most likely a consequence of rate_limited')).toBe(true);
+  });
+});
+
+describe('crash', () => {
+  it('names an uncaught error classified on its own (thrown outside any span)', () => {
+    const events = [ev(0, 'stage_start', { stage: 's' }), ev(1, 'unhandled_rejection', { error: 'Request timed out.', error_type: 'APIConnectionTimeoutError' })];
+    const diagnoses = diagnoseEvents(events, context({ exit: { reason: 'unknown', exit_code: null, signal: null, at: null } }));
+    expect(ids(diagnoses)).toEqual(['llm_timeout', 'crash']);
+    expect(diagnoses[1].evidence.examples).toEqual(['The process ended by an unhandled promise rejection', 'APIConnectionTimeoutError: Request timed out.']);
+  });
+
+  it('is the root cause when the error names nothing known', () => {
+    const exit: ExitInfo = { reason: 'uncaught_exception', exit_code: 1, signal: null, at: new Date(T0).toISOString(), error: { type: 'TypeError', message: "Cannot read properties of undefined (reading 'choices')" } };
+    const [crash] = diagnoseEvents([ev(0, 'uncaught_exception', { error: exit.error!.message, error_type: 'TypeError' })], context({ exit }));
+    expect(crash).toMatchObject({ id: 'crash', severity: 'critical', confidence: 0.95 });
+    expect(crash.suggestion.startsWith('Catch errors at each stage boundary')).toBe(true);
+  });
+
+  it('reports a non-zero exit code after the last error as a consequence of it', () => {
+    const events = [ev(0, 'llm_call_error', { stage: 's', error: 'invalid x-api-key', http_status: 401 })];
+    const diagnoses = diagnoseEvents(events, context({ exit: { reason: 'exit', exit_code: 1, signal: null, at: null } }));
+    expect(diagnoses.map((d) => [d.id, d.severity])).toEqual([
+      ['auth_failure', 'critical'],
+      ['crash', 'high'],
+    ]);
+    expect(diagnoses[1].evidence.examples).toEqual(['The process ended by process.exit(), exit code 1']);
+  });
+
+  it('is silent for a clean end', () => {
+    expect(diagnoseEvents([ev(0, 'stage_start', { stage: 's' }), ev(1, 'stage_end', { stage: 's' })], context())).toEqual([]);
+  });
+});
+
+describe('autofix_ineffective', () => {
+  it('follows the seed P2 condition with at least two failures', () => {
+    const stats = (total: number, ok: number) => ({ ...emptyAutofixStats(), total_attempts: total, successful_fixes: ok, failed_fixes: total - ok });
+    expect(diagnoseEvents([], context({ autofix: stats(1, 0) }))).toEqual([]);
+    expect(diagnoseEvents([], context({ autofix: stats(4, 2) }))).toEqual([]);
+    const [fix] = diagnoseEvents([], context({ autofix: stats(5, 1) }));
+    expect(fix).toMatchObject({ id: 'autofix_ineffective', severity: 'medium', confidence: 0.9 });
+    expect(fix.evidence).toEqual({ count: 4, first: null, last: null, examples: ['4 of 5 repair attempts failed'], span_ids: [] });
+  });
+
+  it('is a consequence of what made the repairs fail (an LLM repair that was rate-limited)', () => {
+    const events = [
+      ev(0, 'autofix_start', { stage: 's', layer: 2, type: 'syntax' }, { span_id: 'A1' }),
+      ev(1, 'llm_call_error', { stage: 's', error: RATE }, { span_id: 'L1', parent_span_id: 'A1' }),
+      ev(2, 'autofix_end', { stage: 's', layer: 2, type: 'syntax', success: false }, { span_id: 'A1' }),
+      ev(3, 'autofix_start', { stage: 's', layer: 3, type: 'syntax' }, { span_id: 'A2' }),
+      ev(4, 'llm_call_error', { stage: 's', error: RATE }, { span_id: 'L2', parent_span_id: 'A2' }),
+      ev(5, 'autofix_error', { stage: 's', layer: 3, type: 'syntax', error: RATE }, { span_id: 'A2' }),
+    ];
+    const diagnoses = diagnoseEvents(events, context());
+    expect(ids(diagnoses)).toEqual(['rate_limited', 'autofix_ineffective']);
+    expect(diagnoses[0].evidence.count).toBe(2); // the autofix_error repeats L2
+    expect(diagnoses[1].evidence.examples).toEqual(['2 of 2 repair attempts failed (layer2 ×1, layer3 ×1)', 'autofix_end (s): layer 2 syntax success=false', `autofix_error (s): ${RATE}`]);
+  });
+});
+
+describe('rankDiagnoses', () => {
+  const d = (id: string, severity: Diagnosis['severity'], confidence = 0.8, count = 1): Diagnosis => ({ id, severity, confidence, title: id, evidence: { count, first: null, last: null, examples: [], span_ids: [] }, suggestion: '' });
+
+  it('orders by severity, confidence, evidence, then input order', () => {
+    expect(ids(rankDiagnoses([d('a', 'low'), d('b', 'high', 0.7), d('c', 'high', 0.9), d('e', 'high', 0.9, 5), d('f', 'critical'), d('g', 'high', 0.9, 5)]))).toEqual(['f', 'e', 'g', 'c', 'b', 'a']);
+  });
+
+  it('puts a cause before its consequences, even a more severe one', () => {
+    const crash = d('crash', 'critical', 0.95);
+    const storm = d('retry_storm', 'high', 0.9);
+    const slow = d('slow_stage', 'low');
+    const rate = d('rate_limited', 'medium', 0.5);
+    setCauses(crash, ['rate_limited']);
+    setCauses(storm, ['rate_limited']);
+    setCauses(slow, ['retry_storm', 'missing_id']);
+    expect(ids(rankDiagnoses([slow, storm, crash, rate]))).toEqual(['rate_limited', 'crash', 'retry_storm', 'slow_stage']);
+  });
+});
+
+describe('streaming', () => {
+  it('keeps memory to distinct stages, models and open spans, whatever the number of events', () => {
+    const engine = builtInDiagnosisEngine();
+    let at = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const stage = `stage${i % 3}`;
+      engine.observe(ev((at += 0.01), 'task_start', { stage }, { span_id: `T${i}`, parent_span_id: `S${i % 3}` }));
+      engine.observe(ev((at += 0.01), 'llm_call_error', { stage, model: 'gpt-4o', error: `${RATE} request ${i}` }, { span_id: `L${i}`, parent_span_id: `T${i}` }));
+      engine.observe(ev((at += 0.01), i % 2 ? 'task_end' : 'task_error', { stage, error: `${RATE} request ${i}` }, { span_id: `T${i}`, parent_span_id: `S${i % 3}` }));
+    }
+    expect(engine.retained).toBeLessThan(400);
+    const [rate, storm] = rankDiagnoses(engine.diagnose(context()));
+    expect([rate.id, rate.evidence.count, rate.evidence.examples.length, rate.evidence.span_ids.length]).toEqual(['rate_limited', 10_000, 3, 10]);
+    expect(storm.id).toBe('retry_storm');
+  });
+
+  it('answers the same when asked twice (a snapshot during the run, then the final report)', () => {
+    const analyzer = new RunAnalyzer();
+    for (const event of [ev(0, 'llm_call_error', { stage: 's', error: RATE }), ev(1, 'uncaught_exception', { error: RATE })]) analyzer.observe(event);
+    const exit: ExitInfo = { reason: 'uncaught_exception', exit_code: 1, signal: null, at: null };
+    const first = analyzer.buildReport({ exit, now: T0 }).diagnoses;
+    expect(analyzer.buildReport({ exit, now: T0 }).diagnoses).toEqual(first);
+    expect(ids(first)).toEqual(['rate_limited', 'crash']);
+  });
+});
