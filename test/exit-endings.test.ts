@@ -1,7 +1,6 @@
-import { rmSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ExitInfo } from '../analyzers/reportTypes';
-import { expectCompleteRun, expectSameBehaviour, expectUnfinished, runWithBaseline, type PairResult } from './helpers/autopsyRun';
+import { expectCompleteRun, expectSameBehaviour, expectUnfinished, runWithBaseline, scratchDirs, type PairResult } from './helpers/autopsyRun';
 import type { RunOptions } from './helpers/childProcess';
 
 /**
@@ -10,10 +9,7 @@ import type { RunOptions } from './helpers/childProcess';
  * as a baseline without init(), once recording.
  */
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDirs();
 
 function killOnReady(signal: NodeJS.Signals): RunOptions {
   return {
@@ -25,7 +21,7 @@ function killOnReady(signal: NodeJS.Signals): RunOptions {
 
 async function end(ending: string, options: RunOptions = {}): Promise<PairResult> {
   const pair = await runWithBaseline('ending.mjs', (dir) => [ending, dir], options);
-  dirs.push(pair.dir, pair.baselineDir);
+  scratch.keep(pair.dir, pair.baselineDir);
   return pair;
 }
 
@@ -71,23 +67,16 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
     expect(exitOf(run.report)).toEqual({ reason: 'shutdown', exit_code: null, signal: null });
   });
 
-  it('process.exit(0) in the middle of a stage', async () => {
-    const pair = await end('exit0');
-    expectSameBehaviour(pair);
-    expect(pair.instrumented.code).toBe(0);
-    const run = expectCompleteRun(pair.dir);
-    expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
-    expect(exitOf(run.report)).toEqual({ reason: 'exit', exit_code: 0, signal: null });
-  });
-
-  it('process.exit(3) in the middle of a stage', async () => {
-    const pair = await end('exit3');
-    expectSameBehaviour(pair);
-    expect(pair.instrumented.code).toBe(3);
-    const run = expectCompleteRun(pair.dir);
-    expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
-    expect(exitOf(run.report)).toEqual({ reason: 'exit', exit_code: 3, signal: null });
-  });
+  for (const code of [0, 3]) {
+    it(`process.exit(${code}) in the middle of a stage`, async () => {
+      const pair = await end(`exit${code}`);
+      expectSameBehaviour(pair);
+      expect(pair.instrumented.code).toBe(code);
+      const run = expectCompleteRun(pair.dir);
+      expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
+      expect(exitOf(run.report)).toEqual({ reason: 'exit', exit_code: code, signal: null });
+    });
+  }
 
   it('an uncaught exception', async () => {
     const pair = await end('uncaught');

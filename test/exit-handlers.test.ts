@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { expectCompleteRun, expectSameBehaviour, runWithBaseline, type PairResult } from './helpers/autopsyRun';
+import { describe, expect, it } from 'vitest';
+import { expectCompleteRun, expectSameBehaviour, runWithBaseline, scratchDirs, type PairResult } from './helpers/autopsyRun';
 import type { RunOptions } from './helpers/childProcess';
 
 /**
@@ -10,10 +10,7 @@ import type { RunOptions } from './helpers/childProcess';
  * Each case runs test/fixtures/exit/handlers.mjs with and without the library.
  */
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDirs();
 
 interface HandlerRun extends PairResult {
   /** What the app's handler wrote, in the baseline and the instrumented run. */
@@ -31,7 +28,7 @@ async function run(variant: string, options: RunOptions = {}): Promise<HandlerRu
     },
     options,
   );
-  dirs.push(pair.dir, pair.baselineDir);
+  scratch.keep(pair.dir, pair.baselineDir);
   const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
   return { ...pair, markers: { baseline: read(seen.baseline), instrumented: read(seen.instrumented) } };
 }

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
-import { EXIT_FIXTURES } from './helpers/autopsyRun';
+import { EXIT_FIXTURES, scratchDirs } from './helpers/autopsyRun';
 import { REPO_ROOT, runNode } from './helpers/childProcess';
-import { logPath, tempRunDir } from './helpers/runFiles';
+import { logPath } from './helpers/runFiles';
 
 /**
  * kill -9 cannot be caught: what is on disk must be enough. `agent-autopsy report <run dir>`
@@ -13,16 +13,8 @@ import { logPath, tempRunDir } from './helpers/runFiles';
  */
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.cjs');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function newDir(): string {
-  const dir = tempRunDir('autopsy-kill-');
-  dirs.push(dir);
-  return dir;
-}
+const scratch = scratchDirs();
+const newDir = () => scratch.make('autopsy-kill-');
 
 /** `agent-autopsy report <target>`; `torn` says whether the CLI must note a cut-off last line. */
 async function cliReport(target: string, torn?: boolean): Promise<AutopsyReport> {

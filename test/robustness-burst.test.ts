@@ -1,22 +1,16 @@
-import { rmSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { init, shutdown, stage, task, track } from '../src/index';
-import { expectCompleteRun } from './helpers/autopsyRun';
-import { tempRunDir } from './helpers/runFiles';
+import { expectCompleteRun, scratchDirs } from './helpers/autopsyRun';
 
 /** A burst of 100,000 events from 50 concurrent async tasks: none is lost, every count agrees. */
 
 const WORKERS = 50;
 const PER_WORKER = 2_000;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDirs();
 
 describe('bursts', () => {
   it('100,000 events from 50 concurrent tasks: tracker JSON, readable log and report agree', async () => {
-    const dir = tempRunDir('autopsy-burst-');
-    dirs.push(dir);
+    const dir = scratch.make('autopsy-burst-');
     init({ outputDir: dir, handleExit: false, reportFormats: [] });
     await stage('burst', async () => {
       await Promise.all(

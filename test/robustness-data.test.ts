@@ -1,8 +1,8 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { init, llmCall, shutdown, stage, task, track } from '../src/index';
-import { expectCompleteRun } from './helpers/autopsyRun';
-import { logPath, tempRunDir } from './helpers/runFiles';
+import { expectCompleteRun, scratchDirs } from './helpers/autopsyRun';
+import { logPath } from './helpers/runFiles';
 
 /**
  * Whatever an agent hands over as event data, nothing throws and every line of the log parses.
@@ -10,10 +10,7 @@ import { logPath, tempRunDir } from './helpers/runFiles';
  * span wrappers to the files on disk.
  */
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDirs();
 
 function hostileValues(): Record<string, unknown> {
   const circular: Record<string, unknown> = { name: 'loop' };
@@ -43,8 +40,7 @@ function hostileValues(): Record<string, unknown> {
 
 describe('hostile event data', () => {
   it('is written safely everywhere: never a throw, never a corrupt line, huge strings cut at maxStringLength', async () => {
-    const dir = tempRunDir('autopsy-data-');
-    dirs.push(dir);
+    const dir = scratch.make('autopsy-data-');
     init({ outputDir: dir, handleExit: false, maxStringLength: 2048, reportFormats: ['md', 'html'] });
     const values = hostileValues();
     expect(() => {

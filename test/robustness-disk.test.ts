@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_FIXTURES } from './helpers/autopsyRun';
+import { describe, expect, it } from 'vitest';
+import { EXIT_FIXTURES, scratchDirs } from './helpers/autopsyRun';
 import { REPO_ROOT, runNode, type ChildResult } from './helpers/childProcess';
-import { logPath, readReport, tempRunDir } from './helpers/runFiles';
+import { logPath, readReport } from './helpers/runFiles';
 
 /**
  * The disk refuses: the agent is not harmed. Each case prints exactly one clear warning line on
@@ -19,23 +19,8 @@ import { logPath, readReport, tempRunDir } from './helpers/runFiles';
  */
 
 const DISK = join(EXIT_FIXTURES, 'disk.mjs');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) {
-    try {
-      chmodSync(dir, 0o700);
-    } catch {
-      /* already gone */
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-function newDir(): string {
-  const dir = tempRunDir('autopsy-disk-');
-  dirs.push(dir);
-  return dir;
-}
+const scratch = scratchDirs();
+const newDir = () => scratch.make('autopsy-disk-');
 
 /** The one warning line, and the agent ran to its end with its own exit code. */
 function expectOneWarning(result: ChildResult, exitCode: number, pattern: RegExp): void {
