@@ -26,7 +26,10 @@ async function cliReport(target: string, torn?: boolean): Promise<AutopsyReport>
   return JSON.parse(result.stdout);
 }
 
-/** Runs writer.mjs, SIGKILLs it once some markers are older than 100 ms; returns how many events must survive. */
+/**
+ * Runs writer.mjs and SIGKILLs it once some of its markers are older than 100 ms. Returns how many
+ * events must survive: the count of the last marker received more than 100 ms before the kill.
+ */
 function runAndKill(dir: string): Promise<{ mustSurvive: number; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(EXIT_FIXTURES, 'writer.mjs'), dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
