@@ -13,7 +13,8 @@ import { stageKey } from './FailureAggregate';
  * (or one contains the other: wrappers add context). Seed-style logs have no span ids; there an
  * error of a higher level (task over llm/code, stage over task) repeats one of a lower level when
  * it has the same message, in the same stage, within PROPAGATION_WINDOW_SECONDS (also used for
- * events of track(), which have span ids but no parent links).
+ * events of track(), which have span ids but no parent links). A warning that carries an error
+ * (`error_recovery`, a retry notice) repeats an error of its own level as well.
  *
  * Memory: per open span with a failed descendant, per stage a short ring, and a capped table of
  * origin messages (to tell what a crash repeats) — never per event.
@@ -93,7 +94,12 @@ export class PropagationTracker {
       this.below.delete(event.span_id);
       origin = reported?.find((entry) => sameError(entry.origin.key, key))?.origin;
     }
-    if (!origin && rank > 0) origin = rank === 3 ? this.findOrigin(message) : this.recentMatch(stage, key, rank, ms, event.span_id !== undefined);
+    // A warning that carries an error (error_recovery, a retry notice) repeats a recent error of its
+    // own level too: it reports what is being done about the error, not a new one.
+    const notice = event.level === 'WARNING';
+    if (!origin && (rank > 0 || notice)) {
+      origin = rank === 3 ? this.findOrigin(message) : this.recentMatch(stage, key, notice ? rank + 1 : rank, ms, event.span_id !== undefined);
+    }
     const entry: Reported = {
       parented: event.parent_span_id !== undefined,
       origin: origin ?? { key, message, id, spanId: event.span_id, timestamp: event.timestamp, stage, type: event.type },

@@ -81,6 +81,18 @@ describe('an error counts once, at its origin', () => {
     expect(diagnoseEvents(events, context())[0].evidence.count).toBe(4);
   });
 
+  it('does not count a recovery notice that quotes the error as another one', () => {
+    const events = [
+      ev(0, 'llm_call_error', { stage: 'stage4', error: 'prompt is too long: 210043 tokens > 200000 maximum' }, { span_id: 'L', parent_span_id: 'T' }),
+      { ...ev(1, 'error_recovery', { stage: 'stage4', strategy: 'truncate_context', error: 'prompt is too long: 210043 tokens > 200000 maximum' }), level: 'WARNING' as const },
+      { ...ev(2, 'llm_retry', { stage: 'stage4', error: 'Rate limit exceeded, retrying in 2 s' }), level: 'WARNING' as const },
+    ];
+    expect(diagnoseEvents(events, context()).map((d) => [d.id, d.evidence.count])).toEqual([
+      ['context_length_exceeded', 1],
+      ['rate_limited', 1], // a warning with nothing before it is evidence of its own
+    ]);
+  });
+
   it('counts a failure reported as code_exec_error and as syntax_error once', () => {
     const events = [1, 2, 3].flatMap((n) => [
       ev(n * 10, 'code_exec_error', { stage: 'stage3', error: 'SyntaxError: invalid syntax' }),

@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LlmUsageAggregate } from '../analyzers/LlmUsageAggregate';
+import { analyzeRunSync } from '../analyzers/readRun';
+import { StageTimeline } from '../analyzers/StageTimeline';
+import type { TruthEvent } from '../src/types';
+
+const T0 = Date.parse('2025-01-24T10:30:00.000Z');
+function ev(at: number, type: string, data: Record<string, unknown> = {}): TruthEvent {
+  return { timestamp: new Date(T0 + at * 1000).toISOString(), elapsed_seconds: at, type, level: type.endsWith('_error') ? 'ERROR' : 'INFO', data };
+}
+
+describe('stages', () => {
+  it('closes the running stage with an end that names none (track("stage_end", { duration }))', () => {
+    const timeline = new StageTimeline();
+    for (const event of [ev(0, 'stage_start', { stage: 'stage1', name: 'Problem Analysis' }), ev(1, 'llm_call_error', { stage: 'stage1', error: 'x' }), ev(5, 'stage_end', { duration: 5.0 })]) {
+      timeline.observe(event);
+    }
+    expect(timeline.result()).toEqual([
+      { stage: 'stage1', name: 'Problem Analysis', started: ev(0, '').timestamp, ended: ev(5, '').timestamp, duration_seconds: 5, outcome: 'ok', failures: 1 },
+    ]);
+  });
+
+  it('reads the timeline of a recorded run: durations, outcomes, failures, the stage still open', () => {
+    const stages = analyzeRunSync(join(__dirname, 'fixtures', 'runs', 'stage_hang')).report.stages;
+    expect(stages.map((s) => [s.stage, s.outcome, s.failures, s.ended === null])).toEqual([
+      ['stage1', 'ok', 0, false],
+      ['stage2', 'unfinished', 0, true],
+    ]);
+    const slow = analyzeRunSync(join(__dirname, 'fixtures', 'runs', 'slow_stage')).report.stages;
+    expect(slow.map((s) => s.stage)).toEqual(['stage1', 'stage2', 'stage3', 'stage4']);
+    expect(slow[2].duration_seconds).toBeGreaterThan(3);
+    for (const other of [slow[0], slow[1], slow[3]]) expect(other.duration_seconds).toBeLessThan(1);
+  });
+});
+
+describe('llm_usage', () => {
+  it('counts errors by the HTTP status a seed-style message states', () => {
+    const usage = new LlmUsageAggregate();
+    usage.observe(ev(0, 'llm_call_error', { model: 'gpt-4o', error: "Error code: 429 - {'error': {'message': 'Rate limit exceeded'}}" }));
+    usage.observe(ev(1, 'llm_call_error', { model: 'gpt-4o', error: 'Rate limit exceeded' }));
+    usage.observe(ev(2, 'llm_call_error', { model: 'gpt-4o', error: '529 {"type":"error"}', error_type: 'OverloadedError', http_status: 529 }));
+    usage.observe(ev(3, 'llm_call_end', { model: 'gpt-4o', input_tokens: 100, output_tokens: 20, duration: 1.5 }));
+    const result = usage.result();
+    // Percentiles come from 2%-wide buckets (constant memory): within 2% of the true value.
+    expect(result.latency_seconds.p50).toBeCloseTo(1.5, 1);
+    expect(result.latency_seconds.p95).toBeCloseTo(1.5, 1);
+    expect({ ...result, latency_seconds: { ...result.latency_seconds, p50: 1.5, p95: 1.5 } }).toEqual({
+      calls: 4,
+      errors: 3,
+      input_tokens: 100,
+      output_tokens: 20,
+      total_tokens: 120,
+      by_model: { 'gpt-4o': { calls: 4, errors: 3, input_tokens: 100, output_tokens: 20 } },
+      latency_seconds: { p50: 1.5, p95: 1.5, max: 1.5 },
+      errors_by_type: { unknown: 2, OverloadedError: 1 },
+      errors_by_status: { '429': 1, '529': 1 },
+    });
+  });
+
+  it('summarises the recorded runs made with the official SDKs', () => {
+    const usage = analyzeRunSync(join(__dirname, 'fixtures', 'runs', 'llm_server_error')).report.llm_usage;
+    expect(usage.calls).toBe(4);
+    expect(usage.errors).toBe(3);
+    expect(usage.errors_by_type).toEqual({ OverloadedError: 2, InternalServerError: 1 });
+    expect(usage.errors_by_status).toEqual({ '529': 2, '500': 1 });
+    expect(Object.keys(usage.by_model)).toEqual(['claude-sonnet-4-5']);
+    const seed = analyzeRunSync(join(__dirname, 'fixtures', 'runs', 'py_seed_sample')).report.llm_usage;
+    expect([seed.calls, seed.errors, seed.errors_by_type, seed.errors_by_status]).toEqual([11, 8, { unknown: 8 }, {}]);
+  });
+});
