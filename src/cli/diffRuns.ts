@@ -257,11 +257,11 @@ export function formatDiffText(diff: RunDiff, p: Palette): string {
   const du = diff.duration_seconds;
   line('run', num(du.a, ' s'), num(du.b, ' s'), `${signed(du.delta, ' s')}${percent(du.a, du.b)}`);
   for (const s of diff.stages) {
-    const outcome = s.a_outcome === s.b_outcome ? (s.b_outcome ?? '') : `${s.a_outcome ?? 'absent'} → ${s.b_outcome ?? 'absent'}`;
-    const failures = s.a_failures || s.b_failures ? `, failures ${s.a_failures} → ${s.b_failures}` : '';
+    const outcome = s.a_outcome !== s.b_outcome ? `${s.a_outcome ?? 'absent'} → ${s.b_outcome ?? 'absent'}` : s.b_outcome !== 'ok' ? (s.b_outcome ?? '') : '';
+    const failures = s.a_failures || s.b_failures ? `failures ${s.a_failures} → ${s.b_failures}` : '';
     const delta = s.a_duration !== null && s.b_duration !== null ? s.b_duration - s.a_duration : null;
     line(`stage ${s.stage}`, num(s.a_duration, ' s'), num(s.b_duration, ' s'), signed(delta, ' s'), s.trend);
-    if (outcome || failures) out.push(`      ${p.dim(`${outcome}${failures}`)}`);
+    if (outcome || failures) out.push(`      ${p.dim([outcome, failures].filter(Boolean).join(', '))}`);
   }
 
   out.push('', p.bold('Unfinished spans and exit'));

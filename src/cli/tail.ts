@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { LOGS_SUBDIR, READABLE_LOG } from '../../exporters/paths';
 import type { Palette } from './color';
@@ -23,7 +23,7 @@ export function readableLogPath(input: string): string {
   const path = resolve(input);
   if (existsSync(path) && statSync(path).isFile()) return path;
   if (basename(path) === READABLE_LOG) return path;
-  if (existsSync(join(path, READABLE_LOG))) return join(path, READABLE_LOG);
+  if (existsSync(join(path, READABLE_LOG)) || (basename(path) === 'logs' && basename(dirname(path)) === 'Memory')) return join(path, READABLE_LOG);
   // Not there yet: the run directory of a run that has not started.
   return join(path, LOGS_SUBDIR, READABLE_LOG);
 }

@@ -12,6 +12,7 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Called with each stdout chunk and the child (to send it a signal, or write more input). */
   onStdout?: (all: string, child: ChildProcess) => void;
+  onStderr?: (all: string, child: ChildProcess) => void;
 }
 
 /** Runs the built `agent-autopsy` bin (dist/cli.cjs) with stdout and stderr piped. */
@@ -30,6 +31,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<ChildR
     });
     child.stderr.on('data', (chunk: string) => {
       stderr += chunk;
+      options.onStderr?.(stderr, child);
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

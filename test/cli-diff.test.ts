@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AutopsyReport } from '../analyzers/reportTypes';
+import type { RunDiff } from '../src/cli/diffRuns';
+import type { TruthEvent } from '../src/types';
+import { event, runCli, writeTruthLog } from './helpers/cli';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'autopsy-diff-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Run A: four rate-limited calls in stage1 and a syntax error in stage2. */
+function runA(): TruthEvent[] {
+  const events = [event('stage_start', { stage: 'stage1' }, 'INFO', 0)];
+  for (let i = 0; i < 4; i++) {
+    events.push(event('llm_call_start', { model: 'gpt-4o', stage: 'stage1' }, 'INFO', 0.1 + i * 0.2));
+    events.push(event('llm_call_error', { model: 'gpt-4o', stage: 'stage1', error: '429 Rate limit reached for gpt-4o', http_status: 429, error_type: 'RateLimitError', duration: 0.1 }, 'ERROR', 0.2 + i * 0.2));
+  }
+  events.push(event('llm_call_start', { model: 'gpt-4o', stage: 'stage1' }, 'INFO', 1.0));
+  events.push(event('llm_call_end', { model: 'gpt-4o', stage: 'stage1', input_tokens: 1000, output_tokens: 200, tokens_used: 1200, duration: 0.5 }, 'INFO', 1.5));
+  events.push(event('stage_end', { stage: 'stage1', duration: 2 }, 'INFO', 2));
+  events.push(event('stage_start', { stage: 'stage2' }, 'INFO', 2));
+  events.push(event('code_exec_error', { stage: 'stage2', error: "SyntaxError: expected ':'" }, 'ERROR', 2.5));
+  events.push(event('stage_end', { stage: 'stage2', duration: 2 }, 'INFO', 4));
+  return events;
+}
+
+/** Run B: the rate limit is gone; stage2 still has its syntax error and is faster; fewer tokens. */
+function runB(): TruthEvent[] {
+  return [
+    event('stage_start', { stage: 'stage1' }, 'INFO', 0),
+    event('llm_call_start', { model: 'gpt-4o', stage: 'stage1' }, 'INFO', 0.1),
+    event('llm_call_end', { model: 'gpt-4o', stage: 'stage1', input_tokens: 800, output_tokens: 200, tokens_used: 1000, duration: 0.4 }, 'INFO', 0.5),
+    event('stage_end', { stage: 'stage1', duration: 0.5 }, 'INFO', 0.5),
+    event('stage_start', { stage: 'stage2' }, 'INFO', 0.5),
+    event('code_exec_error', { stage: 'stage2', error: "SyntaxError: expected ':'" }, 'ERROR', 1),
+    event('stage_end', { stage: 'stage2', duration: 1.5 }, 'INFO', 2),
+  ];
+}
+
+/** Run C: like B, but stage3 times out. */
+function runC(): TruthEvent[] {
+  return [
+    ...runB(),
+    event('stage_start', { stage: 'stage3' }, 'INFO', 2),
+    event('llm_call_start', { model: 'gpt-4o', stage: 'stage3' }, 'INFO', 2.1),
+    event('llm_call_error', { model: 'gpt-4o', stage: 'stage3', error: 'Request timed out.', error_type: 'APIConnectionTimeoutError', duration: 60 }, 'ERROR', 62.1),
+    event('stage_error', { stage: 'stage3', error: 'Request timed out.', duration: 60.2 }, 'ERROR', 62.2),
+  ];
+}
+
+describe('agent-autopsy diff', () => {
+  let a = '';
+  let b = '';
+  let c = '';
+  let reportA: AutopsyReport;
+  let reportB: AutopsyReport;
+  beforeAll(async () => {
+    a = tempDir();
+    b = tempDir();
+    c = tempDir();
+    writeTruthLog(a, runA());
+    writeTruthLog(b, runB());
+    writeTruthLog(c, runC());
+    reportA = JSON.parse((await runCli(['report', a])).stdout);
+    reportB = JSON.parse((await runCli(['report', b])).stdout);
+  });
+
+  it('reports what got better as JSON: failures by type and stage, diagnoses, tokens, durations', async () => {
+    const result = await runCli(['diff', a, b, '--format', 'json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const diff = JSON.parse(result.stdout) as RunDiff;
+    expect(diff.verdict).toBe('better');
+    expect(diff.regressions).toEqual([]);
+    expect(diff.failures.total).toEqual({ key: 'total_failures', a: 5, b: 1, delta: -4, trend: 'better' });
+    expect(diff.failures.by_type).toEqual([
+      { key: 'llm_call_error', a: 4, b: 0, delta: -4, trend: 'better' },
+      { key: 'code_exec_error', a: 1, b: 1, delta: 0, trend: 'same' },
+    ]);
+    expect(diff.failures.by_stage).toEqual([
+      { key: 'stage1', a: 4, b: 0, delta: -4, trend: 'better' },
+      { key: 'stage2', a: 1, b: 1, delta: 0, trend: 'same' },
+    ]);
+    const idsA = reportA.diagnoses.map((d) => d.id);
+    const idsB = reportB.diagnoses.map((d) => d.id);
+    expect(idsA).toContain('rate_limited');
+    expect(diff.diagnoses.resolved.map((d) => d.id)).toEqual(idsA.filter((id) => !idsB.includes(id)));
+    expect(diff.diagnoses.resolved.map((d) => d.id)).toContain('rate_limited');
+    expect(diff.diagnoses.appeared).toEqual([]);
+    expect(diff.diagnoses.persisting.map((d) => d.id)).toEqual(idsB.filter((id) => idsA.includes(id)));
+    expect(diff.llm.find((c) => c.key === 'input_tokens')).toEqual({ key: 'input_tokens', a: 1000, b: 800, delta: -200, trend: 'changed' });
+    expect(diff.llm.find((c) => c.key === 'errors')).toEqual({ key: 'errors', a: 4, b: 0, delta: -4, trend: 'better' });
+    expect(diff.duration_seconds).toEqual({ a: 4, b: 2, delta: -2 });
+    expect(diff.stages.map((s) => [s.stage, s.a_duration, s.b_duration, s.a_failures, s.b_failures, s.trend])).toEqual([
+      ['stage1', 2, 0.5, 4, 0, 'better'],
+      ['stage2', 2, 1.5, 1, 1, 'same'],
+    ]);
+    expect(diff.improvements).toContain('failures 5 → 1');
+    expect(diff.improvements).toContain('resolved diagnosis rate_limited');
+  });
+
+  it('prints readable text, and without colour when piped', async () => {
+    const result = await runCli(['diff', a, b]);
+    expect(result.code).toBe(0);
+    const text = result.stdout;
+    expect(text).not.toContain('\u001b[');
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('agent-autopsy diff');
+    expect(lines[1]).toBe(`  A  ${a}  (${runA().length} events, 4 s, ended ${reportA.exit.description})`);
+    expect(lines).toContain('Verdict: better — ' + `${JSON.parse((await runCli(['diff', a, b, '--format', 'json'])).stdout).improvements.length} improvement(s), 0 regression(s)`);
+    expect(lines).toContain('  total                   5 → 1                   −4                better');
+    expect(lines).toContain('    llm_call_error        4 → 0                   −4                better');
+    expect(lines).toContain('    code_exec_error       1 → 1                   =');
+    expect(lines.some((line) => /^ {2}resolved {2}rate_limited \(\w+, 4×\) — /.test(line))).toBe(true);
+    expect(lines).toContain('  input tokens            1000 → 800              −200 (−20.0%)');
+    expect(lines).toContain('  run                     4 s → 2 s               −2 s (−50.0%)');
+    expect(lines).toContain('  stage stage1            2 s → 0.5 s             −1.5 s            better');
+  });
+
+  it('colours better and worse when asked (FORCE_COLOR) and never with NO_COLOR', async () => {
+    const coloured = await runCli(['diff', a, b], { env: { FORCE_COLOR: '1' } });
+    expect(coloured.stdout).toContain('\u001b[32mbetter\u001b[39m');
+    const plain = await runCli(['diff', a, b], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    expect(plain.stdout).not.toContain('\u001b[');
+  });
+
+  it('names regressions and fails CI on them with --fail-on-regression', async () => {
+    const result = await runCli(['diff', b, c, '--format', 'json', '--fail-on-regression']);
+    expect(result.code).toBe(1);
+    const diff = JSON.parse(result.stdout) as RunDiff;
+    expect(diff.verdict).toBe('worse');
+    expect(diff.failures.total).toMatchObject({ a: 1, b: 3, trend: 'worse' });
+    expect(diff.stages.find((s) => s.stage === 'stage3')).toMatchObject({ a_outcome: null, b_outcome: 'error', b_failures: 2, trend: 'worse' });
+    expect(diff.diagnoses.appeared.map((d) => d.id)).toContain('llm_timeout');
+    expect(diff.regressions).toContain('failures 1 → 3');
+    expect(diff.regressions).toContain('new diagnosis llm_timeout');
+    expect((await runCli(['diff', a, b, '--fail-on-regression'])).code).toBe(0);
+  });
+
+  it('compares saved report files too, and rejects a missing run with exit code 2', async () => {
+    const saved = join(tempDir(), 'latent_analysis_report.json');
+    writeFileSync(saved, `${JSON.stringify(reportA, null, 2)}\n`);
+    const result = await runCli(['diff', saved, b, '--format', 'json']);
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as RunDiff).failures.total).toMatchObject({ a: 5, b: 1 });
+    const missing = join(tempDir(), 'gone');
+    const bad = await runCli(['diff', a, missing]);
+    expect(bad).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory (${missing})\n` });
+  });
+});

@@ -1,0 +1,122 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatReadableLine } from '../exporters/eventFormat';
+import { event, runCli } from './helpers/cli';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'autopsy-tail-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function readableLog(dir: string): string {
+  return join(dir, 'Memory', 'logs', 'execution_tracker_readable.txt');
+}
+
+/** Lines as the Truth-Mode exporter writes them. */
+function lines(count: number, from = 0): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const n = from + i;
+    const level = n % 7 === 3 ? 'ERROR' : n % 7 === 5 ? 'WARNING' : 'INFO';
+    return formatReadableLine(event(level === 'ERROR' ? 'task_error' : 'tick', { stage: 'stage1', n }, level, n / 10)).trimEnd();
+  });
+}
+
+function writeLog(dir: string, content: string[]): string {
+  const path = readableLog(dir);
+  mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
+  writeFileSync(path, content.map((line) => `${line}\n`).join(''));
+  return path;
+}
+
+describe('agent-autopsy tail', () => {
+  it('prints the last lines (10 by default, --lines N) and exits with --no-follow', async () => {
+    const dir = tempDir();
+    const all = lines(15);
+    writeLog(dir, all);
+    const last10 = await runCli(['tail', dir, '--no-follow']);
+    expect(last10).toMatchObject({ code: 0, stderr: '' });
+    expect(last10.stdout).toBe(`${all.slice(5).join('\n')}\n`);
+    const last3 = await runCli(['tail', join(dir, 'Memory', 'logs'), '--lines', '3', '--no-follow']);
+    expect(last3.stdout).toBe(`${all.slice(12).join('\n')}\n`);
+    const none = await runCli(['tail', readableLog(dir), '-n', '0', '--no-follow']);
+    expect(none.stdout).toBe('');
+    const more = await runCli(['tail', dir, '--lines', '100', '--no-follow']);
+    expect(more.stdout).toBe(`${all.join('\n')}\n`);
+  });
+
+  it('colours by level on request (FORCE_COLOR) and never when piped or with NO_COLOR', async () => {
+    const dir = tempDir();
+    const all = lines(7);
+    writeLog(dir, all);
+    const plain = await runCli(['tail', dir, '--no-follow']);
+    expect(plain.stdout).not.toContain('\u001b[');
+    const coloured = await runCli(['tail', dir, '--no-follow'], { env: { FORCE_COLOR: '1' } });
+    const out = coloured.stdout.split('\n');
+    // [ts] (+s) dim, the level tag and the rest of an ERROR line red, a WARNING yellow, an INFO type bold.
+    const error = all[3].match(/^(\[.*?\] \(\+.*?\)) \[ERROR\] (.*)$/) as RegExpMatchArray;
+    expect(out[3]).toBe(`\u001b[2m${error[1]}\u001b[22m \u001b[31m[ERROR]\u001b[39m \u001b[31m${error[2]}\u001b[39m`);
+    expect(out[5]).toContain('\u001b[33m[WARNING]\u001b[39m');
+    expect(out[0]).toContain('\u001b[32m[INFO]\u001b[39m \u001b[1mtick\u001b[22m: ');
+    const noColor = await runCli(['tail', dir, '--no-follow'], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    expect(noColor.stdout).toBe(plain.stdout);
+  });
+
+  it('follows a run that has not started yet: waits for the file, prints lines as they are written, ends cleanly on SIGINT', async () => {
+    const dir = tempDir();
+    const path = readableLog(dir);
+    const first = lines(3);
+    const second = lines(2, 3);
+    let step = 0;
+    const result = await runCli(['tail', dir], {
+      // The file appears once tail is waiting for it.
+      onStderr: (all) => {
+        if (all.includes('waiting for')) writeLog(dir, first);
+      },
+      onStdout: (all, child) => {
+        if (step === 0 && all === `${first.join('\n')}\n`) {
+          step = 1;
+          // Half a line first (a writer mid-flush), then the rest: only whole lines are printed.
+          appendFileSync(path, `${second[0]}\n${second[1].slice(0, 20)}`);
+          setTimeout(() => appendFileSync(path, `${second[1].slice(20)}\n`), 400);
+        } else if (step === 1 && all === `${[...first, ...second].join('\n')}\n`) {
+          step = 2;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(step).toBe(2);
+    expect(result.code).toBe(0);
+    expect(result.signal).toBeNull();
+    expect(result.stdout).toBe(`${[...first, ...second].join('\n')}\n`);
+    expect(result.stderr).toBe(`agent-autopsy: waiting for ${path} …\n`);
+  });
+
+  it('starts over when the log is truncated (a new run in the same directory)', async () => {
+    const dir = tempDir();
+    const path = writeLog(dir, lines(2));
+    const fresh = lines(1, 50);
+    let step = 0;
+    const result = await runCli(['tail', dir], {
+      onStdout: (all, child) => {
+        if (step === 0 && all.split('\n').length === 3) {
+          step = 1;
+          writeFileSync(path, `${fresh[0]}\n`);
+        } else if (step === 1 && all.endsWith(`${fresh[0]}\n`)) {
+          step = 2;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(step).toBe(2);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${[...lines(2), fresh[0]].join('\n')}\n`);
+    expect(result.stderr).toBe(`agent-autopsy: ${path} was truncated; reading it from the start\n`);
+  });
+});
