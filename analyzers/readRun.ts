@@ -131,8 +131,10 @@ function readJsonFile(path: string): unknown {
 /** How the run ended, judged from its files: a closed log keeps what the exit-time report said. */
 function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash: ExitInfo['reason'] | undefined): ExitInfo {
   if (!read.complete) return { reason: 'killed', exit_code: null, signal: null, at: null };
-  const previous = readJsonFile(join(location.logDir, REPORT_JSON)) as { exit?: ExitInfo } | undefined;
-  if (previous?.exit && typeof previous.exit.reason === 'string') {
+  const previous = readJsonFile(join(location.logDir, REPORT_JSON)) as { exit?: ExitInfo; run?: { start_time?: unknown } } | undefined;
+  // Only the report of this very run (a reused directory may hold an older run's report).
+  const sameRun = previous?.run?.start_time === undefined || previous.run.start_time === read.startTime;
+  if (sameRun && previous?.exit && typeof previous.exit.reason === 'string') {
     const { description: _description, ...exit } = previous.exit;
     return exit;
   }

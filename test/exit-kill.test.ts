@@ -153,4 +153,16 @@ describe('after kill -9', () => {
     expect(after).toBeGreaterThanOrEqual(before - 1);
     expect(after).toBeLessThanOrEqual(before);
   });
+
+  it("a closed log keeps its run's exit record; an older run's report in a reused directory does not count", async () => {
+    const dir = newDir();
+    const finished = await runNode(join(EXIT_FIXTURES, 'ending.mjs'), { args: ['exit3', dir] });
+    expect(finished.code).toBe(3);
+    expect((await cliReport(dir, false)).exit).toMatchObject({ reason: 'exit', exit_code: 3 });
+    // A newer run in the same directory made its log a complete document (a checkpoint) and was killed.
+    const path = logPath(dir, 'execution_tracker.json');
+    const log = readFileSync(path, 'utf8');
+    writeFileSync(path, log.replace(/^\{"start_time": "[^"]+"/, '{"start_time": "2030-01-01T00:00:00.000000Z"'));
+    expect((await cliReport(dir, false)).exit).toMatchObject({ reason: 'unknown', exit_code: null });
+  });
 });
