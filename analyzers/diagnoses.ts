@@ -100,8 +100,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   private readonly classes = new Map<ErrorClassId, ClassState>();
   /** Stage → the diagnoses whose origin errors happened in it. */
   private readonly stageClasses = new Map<string, Set<ErrorClassId>>();
-  /** Stage → epoch ms of its last event (ends written at exit for open spans excluded). */
-  private readonly stageActivity = new Map<string, number>();
+  /** Stage → timestamp of its last event (ends written at exit for open spans excluded); parsed when needed. */
+  private readonly stageActivity = new Map<string, string>();
   private readonly stageSpans = new Map<string, string>();
   private readonly stageStarts = new Map<string, string>();
   /** Spans the run recorded as still open at its end (`*_unfinished` events), for logs read back from disk. */
@@ -125,8 +125,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const stage = stageKey(data);
     if (!type.endsWith('_unfinished') && event.timestamp) {
       this.lastTimestamp = event.timestamp;
-      const ms = Date.parse(event.timestamp);
-      if (Number.isFinite(ms)) this.stageActivity.set(stage, ms);
+      this.stageActivity.set(stage, event.timestamp);
     }
     if (type === 'stage_start') {
       this.stageStarts.set(stage, event.timestamp);
@@ -309,8 +308,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const causes = new Set<string>();
     let confidence = 0;
     for (const stage of stages) {
-      const activity = this.stageActivity.get(stage.stage);
-      const idle = activity !== undefined && Number.isFinite(endMs) ? Math.max(0, (endMs - activity) / 1000) : stage.age_seconds;
+      const activity = Date.parse(this.stageActivity.get(stage.stage) ?? '');
+      const idle = Number.isFinite(activity) && Number.isFinite(endMs) ? Math.max(0, (endMs - activity) / 1000) : stage.age_seconds;
       if (crashed && idle < HANG_IDLE_SECONDS) continue;
       let example = texts.stageHang(stage.stage, how, seconds(idle));
       const waiting = innermostOpen(unfinished, stage);
@@ -438,7 +437,7 @@ function linkCauses(found: Map<string, Found>, texts: DiagnosisTexts): Diagnosis
   const diagnoses: Diagnosis[] = [];
   for (const entry of found.values()) {
     if (entry.causes.size > 0) {
-      entry.diagnosis.suggestion = texts.consequenceOf([...entry.causes].join(', ')) + entry.diagnosis.suggestion;
+      entry.diagnosis.suggestion = texts.consequenceOf([...entry.causes]) + entry.diagnosis.suggestion;
       setCauses(entry.diagnosis, entry.causes);
     }
     diagnoses.push(entry.diagnosis);

@@ -6,7 +6,7 @@ export interface DiagnosisTexts {
   titles: Record<BuiltInDiagnosisId, string>;
   suggestions: Record<BuiltInDiagnosisId, string>;
   /** Put before the suggestion of a diagnosis that other diagnoses caused. */
-  consequenceOf: (causes: string) => string;
+  consequenceOf: (causes: string[]) => string;
   retryAfter: (seconds: string) => string;
   quota: string;
   contextLimit: (limit: number, requested: number | undefined) => string;
@@ -183,7 +183,7 @@ const en: MessageCatalog = {
       crash:
         'Catch errors at each stage boundary and save a checkpoint so the run can resume; validate LLM output before using it (JSON mode or structured outputs, schema checks). After a signal or a kill, find what ended the process (an orchestrator timeout, the OOM killer, Ctrl-C) and give the run the time or memory it needs.',
     },
-    consequenceOf: (causes) => `Most likely a consequence of ${causes}: fix that first. `,
+    consequenceOf: (causes) => `Most likely a consequence of ${causes.join(' and ')}: fix ${causes.length > 1 ? 'those' : 'that'} first. `,
     retryAfter: (seconds) => ` The provider asked to wait up to ${seconds} s (retry-after).`,
     quota: ' Some responses say the quota is used up: that is billing, not pacing; add credit or raise the spending limit.',
     contextLimit: (limit, requested) => ` The window is ${limit} tokens${requested !== undefined ? `; a request needed ${requested}` : ''}.`,
@@ -303,7 +303,7 @@ const zhCN: MessageCatalog = {
       crash:
         '在每个阶段边界捕获错误并保存检查点，以便运行可以恢复；使用 LLM 输出前先校验（JSON 模式或结构化输出、模式校验）。若因信号或强制终止而结束，请查明是谁结束了进程（编排器超时、OOM killer、Ctrl-C），并给运行足够的时间或内存。',
     },
-    consequenceOf: (causes) => `很可能是 ${causes} 造成的后果：请先解决它。`,
+    consequenceOf: (causes) => `很可能是 ${causes.join('、')} 造成的后果：请先解决${causes.length > 1 ? '它们' : '它'}。`,
     retryAfter: (seconds) => `服务商要求最多等待 ${seconds} 秒（retry-after）。`,
     quota: '部分响应表明额度已用完：这是计费问题而非调用节奏问题，请充值或提高消费上限。',
     contextLimit: (limit, requested) => `窗口为 ${limit} 个 token${requested !== undefined ? `；某次请求需要 ${requested} 个` : ''}。`,

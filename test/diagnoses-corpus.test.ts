@@ -111,7 +111,7 @@ describe('evidence', () => {
     expect(byId.rate_limited.severity).toBe('critical'); // it crashed the run
     expect(byId.retry_storm.suggestion.startsWith('Most likely a consequence of rate_limited: fix that first.')).toBe(true);
     expect(byId.crash.suggestion.startsWith('Most likely a consequence of rate_limited: fix that first.')).toBe(true);
-    expect(byId.autofix_ineffective.suggestion.startsWith('Most likely a consequence of rate_limited, code_syntax_errors: fix that first.')).toBe(true);
+    expect(byId.autofix_ineffective.suggestion.startsWith('Most likely a consequence of rate_limited and code_syntax_errors: fix those first.')).toBe(true);
     expect(byId.retry_storm.evidence.count).toBe(8);
     expect(byId.retry_storm.evidence.examples[0]).toMatch(/^8 failed calls in a row to gpt-4o in stage3 within [\d.]+ s$/);
     expect(byId.crash.evidence.examples[1]).toMatch(/^RateLimitError: 429 Rate limit reached/);
