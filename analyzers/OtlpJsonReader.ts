@@ -1,10 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isoMicros } from '../src/clock';
 import type { TruthEvent } from '../src/types';
 import { OtlpSpanConverter, type ConvertedSpans } from './OtlpSpanConverter';
 import { TruthLogError } from './TruthLogParser';
-import type { AnalyzedRun, AnalyzeOptions, ReadOptions, RunLocation } from './readRun';
+import { readTextChunks, type ReadOptions } from './fileChunks';
+import type { AnalyzedRun, AnalyzeOptions, RunLocation } from './readRun';
 import { RunAnalyzer } from './RunAnalyzer';
 
 /**
@@ -31,7 +31,6 @@ export interface OtlpReadResult {
 }
 
 const SNIFF_BYTES = 64 * 1024;
-const CHUNK_BYTES = 1 << 20;
 const MAX_SKIPPED = 100;
 const OTLP_START = /^\uFEFF?\s*\{\s*"(?:resourceSpans|resource_spans)"\s*:/;
 
@@ -163,37 +162,6 @@ export class OtlpJsonParser {
   }
 }
 
-function openFile(path: string): number {
-  try {
-    return openSync(path, 'r');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new TruthLogError(code === 'ENOENT' ? 'no such file' : `cannot read file (${code ?? String(error)})`, path);
-  }
-}
-
-/** Reads the file chunk by chunk into the parser; yields after each chunk. */
-function* parseChunks(path: string, parser: OtlpJsonParser, options: ReadOptions): Generator<void, void> {
-  const fd = openFile(path);
-  try {
-    const totalBytes = fstatSync(fd).size;
-    const decoder = new StringDecoder('utf8');
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    let bytesRead = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, 0, CHUNK_BYTES, null);
-      if (n === 0) break;
-      bytesRead += n;
-      parser.push(decoder.write(buffer.subarray(0, n)));
-      options.onProgress?.({ bytesRead, totalBytes });
-      yield;
-    }
-    parser.push(decoder.end());
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function deliver(parser: OtlpJsonParser, onEvent: (event: TruthEvent) => void): OtlpReadResult {
   const { tornTail, skipped } = parser.end();
   const spans = parser.converter.size;
@@ -215,16 +183,17 @@ function deliver(parser: OtlpJsonParser, onEvent: (event: TruthEvent) => void): 
 /** Reads an OTLP JSON file and delivers its spans as Truth-Mode events, in time order. */
 export async function readOtlpJson(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<OtlpReadResult> {
   const parser = new OtlpJsonParser(path);
-  for (const _ of parseChunks(path, parser, options)) await new Promise<void>((done) => setImmediate(done));
+  for (const text of readTextChunks(path, options)) {
+    parser.push(text);
+    await new Promise<void>((done) => setImmediate(done));
+  }
   return deliver(parser, onEvent);
 }
 
 /** Synchronous readOtlpJson. */
 export function readOtlpJsonSync(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): OtlpReadResult {
   const parser = new OtlpJsonParser(path);
-  for (const _ of parseChunks(path, parser, options)) {
-    /* every chunk is parsed as it is read */
-  }
+  for (const text of readTextChunks(path, options)) parser.push(text);
   return deliver(parser, onEvent);
 }
 

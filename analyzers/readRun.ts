@@ -1,84 +1,33 @@
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { AUTOFIX_LOG, LOGS_SUBDIR, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
 import type { Locale, TruthEvent } from '../src/types';
 import { addAutofixLog, emptyAutofixStats } from './autofixStats';
 import type { DiagnosisRule } from './diagnosisTypes';
+import { readTextChunks, type ReadOptions } from './fileChunks';
 import { OpenSpanTracker } from './OpenSpanTracker';
 import { analyzeOtlpRun, analyzeOtlpRunSync, isOtlpJsonFile, type OtlpReadResult } from './OtlpJsonReader';
 import type { AutopsyReport, ExitInfo } from './reportTypes';
 import { RunAnalyzer } from './RunAnalyzer';
 import { TruthLogError, TruthLogParser, type TruthLogReadResult } from './TruthLogParser';
 
-const CHUNK_BYTES = 1 << 20;
-
-export interface ReadProgress {
-  bytesRead: number;
-  totalBytes: number;
-}
-
-export interface ReadOptions {
-  /** Called after each chunk (about 1 MiB). */
-  onProgress?: (progress: ReadProgress) => void;
-}
-
-function openLog(path: string): number {
-  try {
-    if (statSync(path).isDirectory()) throw new TruthLogError('expected a file but found a directory', path);
-    return openSync(path, 'r');
-  } catch (error) {
-    if (error instanceof TruthLogError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new TruthLogError(code === 'ENOENT' ? 'no such file' : `cannot read file (${code ?? String(error)})`, path);
-  }
-}
+export type { ReadOptions, ReadProgress } from './fileChunks';
 
 /** Streams execution_tracker.json (either layout) into `onEvent`, synchronously, in constant memory. */
 export function readTruthLogSync(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): TruthLogReadResult {
-  const fd = openLog(path);
-  try {
-    const totalBytes = fstatSync(fd).size;
-    const parser = new TruthLogParser(onEvent, path);
-    const decoder = new StringDecoder('utf8');
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    let bytesRead = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, 0, CHUNK_BYTES, null);
-      if (n === 0) break;
-      bytesRead += n;
-      parser.push(decoder.write(buffer.subarray(0, n)));
-      options.onProgress?.({ bytesRead, totalBytes });
-    }
-    parser.push(decoder.end());
-    return parser.end();
-  } finally {
-    closeSync(fd);
-  }
+  const parser = new TruthLogParser(onEvent, path);
+  for (const text of readTextChunks(path, options)) parser.push(text);
+  return parser.end();
 }
 
 /** Like readTruthLogSync, yielding to the event loop between chunks (so a progress bar can draw). */
 export async function readTruthLog(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<TruthLogReadResult> {
-  const fd = openLog(path);
-  try {
-    const totalBytes = fstatSync(fd).size;
-    const parser = new TruthLogParser(onEvent, path);
-    const decoder = new StringDecoder('utf8');
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    let bytesRead = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, 0, CHUNK_BYTES, null);
-      if (n === 0) break;
-      bytesRead += n;
-      parser.push(decoder.write(buffer.subarray(0, n)));
-      options.onProgress?.({ bytesRead, totalBytes });
-      await new Promise<void>((done) => setImmediate(done));
-    }
-    parser.push(decoder.end());
-    return parser.end();
-  } finally {
-    closeSync(fd);
+  const parser = new TruthLogParser(onEvent, path);
+  for (const text of readTextChunks(path, options)) {
+    parser.push(text);
+    await new Promise<void>((done) => setImmediate(done));
   }
+  return parser.end();
 }
 
 export interface RunLocation {

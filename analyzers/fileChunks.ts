@@ -1,0 +1,54 @@
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { TruthLogError } from './TruthLogParser';
+
+const CHUNK_BYTES = 1 << 20;
+
+export interface ReadProgress {
+  bytesRead: number;
+  totalBytes: number;
+}
+
+export interface ReadOptions {
+  /** Called after each chunk (about 1 MiB). */
+  onProgress?: (progress: ReadProgress) => void;
+}
+
+/** Opens a log for reading; a missing or unreadable file is a TruthLogError naming it. */
+export function openLogFile(path: string): number {
+  try {
+    if (statSync(path).isDirectory()) throw new TruthLogError('expected a file but found a directory', path);
+    return openSync(path, 'r');
+  } catch (error) {
+    if (error instanceof TruthLogError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new TruthLogError(code === 'ENOENT' ? 'no such file' : `cannot read file (${code ?? String(error)})`, path);
+  }
+}
+
+/**
+ * The file's text in chunks of about 1 MiB (UTF-8 sequences never split), reporting progress
+ * after each; the file is closed when the loop ends, however it ends. Log readers feed these
+ * chunks to their incremental parsers, so memory stays flat whatever the file's size.
+ */
+export function* readTextChunks(path: string, options: ReadOptions = {}): Generator<string, void> {
+  const fd = openLogFile(path);
+  try {
+    const totalBytes = fstatSync(fd).size;
+    const decoder = new StringDecoder('utf8');
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let bytesRead = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, 0, CHUNK_BYTES, null);
+      if (n === 0) break;
+      bytesRead += n;
+      const text = decoder.write(buffer.subarray(0, n));
+      options.onProgress?.({ bytesRead, totalBytes });
+      yield text;
+    }
+    const rest = decoder.end();
+    if (rest) yield rest;
+  } finally {
+    closeSync(fd);
+  }
+}
