@@ -1,0 +1,173 @@
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TruthEvent } from '../src/types';
+import { runNode, writeScript } from './helpers/childProcess';
+import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
+
+/**
+ * Beside an app's own OpenTelemetry setup (NodeTracerProvider or NodeSDK, with its exporter and
+ * instrumentations): the app keeps all of it, agent-autopsy adds its processor, and every span
+ * reaches the app's exporter exactly once while the autopsy records the agent spans — whether the
+ * app registers before init() or after it (then the app's provider takes over from ours).
+ */
+
+const cleanup: string[] = [];
+afterAll(() => {
+  for (const path of cleanup) rmSync(path, { recursive: true, force: true });
+});
+
+/** Collects diag warnings and errors (a duplicate registration would show here). */
+const DIAG = `import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
+const problems = [];
+diag.setLogger({ error: (...a) => problems.push(a.join(' ')), warn: (...a) => problems.push(a.join(' ')), info() {}, debug() {}, verbose() {} }, DiagLogLevel.WARN);
+`;
+
+/** The agent: our spans, the app's own spans (one in the GenAI convention), a span obtained early. */
+const WORK = `
+const app = trace.getTracer('app');
+await stage('stage1', async () => {
+  await task('work', async () => {
+    await app.startActiveSpan('app.step', async (span) => span.end());
+    const chat = app.startSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' } });
+    chat.setAttribute('gen_ai.usage.input_tokens', 5);
+    chat.end();
+    await llmCall('answer', { model: 'gpt-4o-mini' }, async () => undefined);
+    early.startSpan('early.lib').end();
+  });
+});
+app.startSpan('app.after').end();
+await shutdown();
+// NodeSDK's resource has asynchronous attributes: its processors export once they are settled.
+await flushApp();
+const spans = exporter.getFinishedSpans().map((s) => ({ name: s.name, id: s.spanContext().spanId, parent: s.parentSpanContext?.spanId, scope: s.instrumentationScope.name }));
+process.stdout.write(JSON.stringify({ spans, problems }) + '\\n');
+`;
+
+/** NodeSDK's shutdown() shuts its exporters down, and InMemorySpanExporter forgets its spans then: keep them. */
+const KEEPING_EXPORTER = `const exporter = { spans: [], export(spans, done) { this.spans.push(...spans); done({ code: 0 }); }, async shutdown() {}, async forceFlush() {}, getFinishedSpans() { return this.spans; } };`;
+
+const SETUPS = {
+  'a NodeTracerProvider registered before init()': `${DIAG}
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { init, stage, task, llmCall, shutdown } from 'agent-autopsy';
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+provider.register();
+const flushApp = () => provider.forceFlush();
+const early = trace.getTracer('early');
+init();
+if (trace.getTracerProvider().getDelegate() !== provider) throw new Error('the app provider was replaced');
+${WORK}`,
+  'a NodeSDK started before init()': `${DIAG}
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { init, stage, task, llmCall, shutdown } from 'agent-autopsy';
+${KEEPING_EXPORTER}
+const sdk = new NodeSDK({ serviceName: 'app-with-sdk', spanProcessors: [new SimpleSpanProcessor(exporter)], instrumentations: [] });
+sdk.start();
+const flushApp = () => sdk.shutdown();
+const early = trace.getTracer('early');
+init();
+${WORK}`,
+  'a NodeTracerProvider registered after init()': `${DIAG}
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { init, stage, task, llmCall, shutdown } from 'agent-autopsy';
+init();
+// A library takes its tracer before the app sets OpenTelemetry up: it follows the hand-over.
+const early = trace.getTracer('early');
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+provider.register();
+const flushApp = () => provider.forceFlush();
+${WORK}`,
+  'a NodeSDK started after init()': `${DIAG}
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { init, stage, task, llmCall, shutdown } from 'agent-autopsy';
+init();
+const early = trace.getTracer('early');
+${KEEPING_EXPORTER}
+const sdk = new NodeSDK({ serviceName: 'app-with-sdk', spanProcessors: [new SimpleSpanProcessor(exporter)], instrumentations: [] });
+sdk.start();
+const flushApp = () => sdk.shutdown();
+${WORK}`,
+};
+
+// No OTLP endpoint: the apps' NodeSDKs export to their in-process exporter only.
+const ENV = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_SDK_DISABLED: undefined };
+
+async function run(source: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ output: { spans: Array<{ name: string; id: string; parent?: string; scope: string }>; problems: string[] }; events: TruthEvent[] }> {
+  const script = writeScript(source);
+  const runDir = tempRunDir('autopsy-existing-');
+  cleanup.push(dirname(script), runDir);
+  const result = await runNode(script, { nodeArgs, env: { ...ENV, AGENT_AUTOPSY_DIR: runDir, ...env }, timeoutMs: 60_000 });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return { output: JSON.parse(result.stdout), events: readTrackerDocument(runDir).events };
+}
+
+describe.each(Object.entries(SETUPS))('%s', (_name, source) => {
+  it("keeps the app's pipeline: every span reaches its exporter once, and the autopsy records the agent spans", async () => {
+    const { output, events } = await run(source);
+    expect(output.problems).toEqual([]);
+    const spans = output.spans;
+    expect(spans.map((span) => span.name)).toEqual(['app.step', 'chat gpt-4o', 'answer', 'early.lib', 'task work', 'stage stage1', 'app.after']);
+    expect(new Set(spans.map((span) => span.id)).size).toBe(spans.length);
+    const id = (name: string) => spans.find((span) => span.name === name)!.id;
+    for (const name of ['app.step', 'chat gpt-4o', 'answer', 'early.lib']) expect(spans.find((span) => span.name === name)!.parent).toBe(id('task work'));
+    expect(spans.find((span) => span.name === 'task work')!.parent).toBe(id('stage stage1'));
+    expect(spans.map((span) => span.scope)).toEqual(['app', 'app', 'agent-autopsy', 'early', 'agent-autopsy', 'agent-autopsy', 'app']);
+
+    expect(events.map((event) => [event.type, event.data.stage, event.data.model])).toEqual([
+      ['stage_start', 'stage1', undefined],
+      ['task_start', 'stage1', undefined],
+      ['llm_call_start', 'stage1', 'gpt-4o'],
+      ['llm_call_end', 'stage1', 'gpt-4o'],
+      ['llm_call_start', 'stage1', 'gpt-4o-mini'],
+      ['llm_call_end', 'stage1', 'gpt-4o-mini'],
+      ['task_end', 'stage1', undefined],
+      ['stage_end', 'stage1', undefined],
+    ]);
+    expect(events[3].data.input_tokens).toBe(5);
+  });
+});
+
+describe('zero code beside a NodeSDK with its own OpenAI instrumentation', () => {
+  it("the app's instrumentation, exporter and service keep working; its llm spans are classified", async () => {
+    const source = `${DIAG}
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
+${KEEPING_EXPORTER}
+const sdk = new NodeSDK({ serviceName: 'app-with-sdk', spanProcessors: [new SimpleSpanProcessor(exporter)], instrumentations: [new OpenAIInstrumentation()] });
+sdk.start();
+const { default: OpenAI } = await import('openai');
+const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');
+const server = await startFakeLlmServer({ script: [{ kind: 'ok' }, { kind: 'rate_limit' }] });
+const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });
+await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'again' }] }).catch(() => undefined);
+await server.close();
+await sdk.shutdown();
+const spans = exporter.getFinishedSpans().map((s) => ({ name: s.name, id: s.spanContext().spanId, scope: s.instrumentationScope.name, service: s.resource.attributes['service.name'] }));
+process.stdout.write(JSON.stringify({ spans, problems }) + '\\n');
+`;
+    const { output, events } = await run(source, ['--import', 'agent-autopsy/register'], { OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' });
+    expect(output.problems).toEqual([]);
+    // One span per call: InstrumentationBase lets one wrapper of a method live, here the app's.
+    expect(output.spans).toEqual([
+      { name: 'chat gpt-4o', id: expect.any(String), scope: '@opentelemetry/instrumentation-openai', service: 'app-with-sdk' },
+      { name: 'chat gpt-4o', id: expect.any(String), scope: '@opentelemetry/instrumentation-openai', service: 'app-with-sdk' },
+    ]);
+    expect(events.map((event) => [event.type, event.data.model, event.data.error_type, event.data.input_tokens])).toEqual([
+      ['llm_call_start', 'gpt-4o', undefined, undefined],
+      ['llm_call_end', 'gpt-4o', undefined, 1],
+      ['llm_call_start', 'gpt-4o', undefined, undefined],
+      ['llm_call_error', 'gpt-4o', 'RateLimitError', undefined],
+    ]);
+    expect(events.map((event) => event.span_id)).toEqual([output.spans[0].id, output.spans[0].id, output.spans[1].id, output.spans[1].id]);
+  });
+});
