@@ -8,7 +8,7 @@ import { errorFactsOf, errorSearchText, errorSummary, eventExample, isErrorEvent
 import { Evidence } from './Evidence';
 import { stageKey } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
-import type { Diagnosis, ExitInfo, UnfinishedSpan } from './reportTypes';
+import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
 import { PropagationTracker, type ErrorOrigin } from './rootCause';
 
@@ -210,7 +210,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   diagnose(context: DiagnosisContext): Diagnosis[] {
     const texts = context.messages.diagnoses;
     const found = new Map<string, Found>();
-    const add = (id: BuiltInDiagnosisId, severity: Severity, confidence: number, evidence: ReturnType<Evidence['toJSON']>, suggestion: string, causes: Iterable<string> = []) => {
+    const add: AddFn = (id, severity, confidence, evidence, suggestion, causes = []) => {
       found.set(id, {
         diagnosis: { id, severity, confidence: round2(Math.min(0.99, confidence)), title: texts.titles[id], evidence, suggestion },
         causes: new Set(causes),
@@ -374,7 +374,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   }
 }
 
-type AddFn = (id: BuiltInDiagnosisId, severity: Severity, confidence: number, evidence: ReturnType<Evidence['toJSON']>, suggestion: string, causes?: Iterable<string>) => void;
+type AddFn = (id: BuiltInDiagnosisId, severity: Severity, confidence: number, evidence: DiagnosisEvidence, suggestion: string, causes?: Iterable<string>) => void;
 
 /** An `<kind>_unfinished` event (written at exit for a span still open) as an unfinished span. */
 function unfinishedFromEvent(event: TruthEvent, stageStarts: Map<string, string>): UnfinishedSpan {
