@@ -1,21 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import type { RunDiff } from '../src/cli/diffRuns';
 import type { TruthEvent } from '../src/types';
-import { event, runCli, writeTruthLog } from './helpers/cli';
+import { event, runCli, writeTruthLog, tempDirs } from './helpers/cli';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'autopsy-diff-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs('autopsy-diff-');
+const tempDir = () => temp.make();
+afterAll(() => temp.removeAll());
 
 /** Run A: four rate-limited calls in stage1 and a syntax error in stage2. */
 function runA(): TruthEvent[] {

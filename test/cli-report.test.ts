@@ -1,24 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeRun } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import type { TruthEvent } from '../src/types';
-import { CLI, event, runCli, writeTruthLog } from './helpers/cli';
+import { CLI, event, runCli, writeTruthLog, tempDirs } from './helpers/cli';
 
 const OTLP_FIXTURE = join(__dirname, 'fixtures', 'otlp', 'collector-mixed.jsonl');
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'autopsy-cli-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs('autopsy-cli-');
+const tempDir = () => temp.make();
+afterAll(() => temp.removeAll());
 
 function failingRun(): TruthEvent[] {
   return [

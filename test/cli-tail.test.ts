@@ -1,19 +1,12 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatReadableLine } from '../exporters/eventFormat';
-import { event, runCli } from './helpers/cli';
+import { event, runCli, tempDirs } from './helpers/cli';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'autopsy-tail-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs('autopsy-tail-');
+const tempDir = () => temp.make();
+afterAll(() => temp.removeAll());
 
 function readableLog(dir: string): string {
   return join(dir, 'Memory', 'logs', 'execution_tracker_readable.txt');

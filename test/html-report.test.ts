@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeRun } from '../analyzers/readRun';
@@ -9,7 +8,7 @@ import { renderHtmlReport } from '../exporters/htmlReport';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { launchChromium, openFile, type Browser, type OpenedPage } from './helpers/chromium';
-import { event, runCli, writeTruthLog } from './helpers/cli';
+import { event, runCli, writeTruthLog, tempDirs } from './helpers/cli';
 
 // Strings that would run code, load something or add elements if any of them reached the page unescaped.
 const PAYLOAD_STAGE = 'x"><svg onload=window.__pwned=4>';
@@ -50,12 +49,8 @@ function craftedRun(): TruthEvent[] {
   return events;
 }
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'autopsy-html-'));
-  dirs.push(dir);
-  return dir;
-}
+const temp = tempDirs('autopsy-html-');
+const tempDir = () => temp.make();
 
 let browser: Browser;
 beforeAll(async () => {
@@ -63,7 +58,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  temp.removeAll();
 });
 
 /** Nothing ran, loaded or appeared that the report did not put there itself. */
@@ -282,7 +277,7 @@ await stage('stage1', { name: 'Plan <i>it</i>' }, async () => {
 });
 await shutdown();
 `);
-    dirs.push(dirname(script));
+    temp.keep(dirname(script));
     const child = await runNode(script, { args: [dir] });
     expect(child.code).toBe(0);
     const html = join(dir, 'Memory', 'logs', 'autopsy.html');

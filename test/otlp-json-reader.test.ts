@@ -1,7 +1,6 @@
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,21 +9,16 @@ import { decodeAttributes, decodeSpan, OtlpSpanConverter } from '../analyzers/Ot
 import { analyzeRun, analyzeRunSync } from '../analyzers/readRun';
 import { TruthLogError } from '../analyzers/TruthLogParser';
 import type { TruthEvent } from '../src/types';
+import { tempDirs } from './helpers/cli';
 import { runNode, writeScript } from './helpers/childProcess';
 
 const FIXTURES = join(__dirname, 'fixtures', 'otlp');
 const MIXED = join(FIXTURES, 'collector-mixed.jsonl');
 const SINGLE = join(FIXTURES, 'single-document.json');
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'autopsy-otlp-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs('autopsy-otlp-');
+const tempDir = () => temp.make();
+afterAll(() => temp.removeAll());
 
 function eventsOf(path: string): TruthEvent[] {
   const events: TruthEvent[] = [];
@@ -281,7 +275,7 @@ await stage('stage2', async () => {
 });
 await shutdown();
 `);
-    dirs.push(dirname(script));
+    temp.keep(dirname(script));
     const child = await runNode(script, { args: [runDir], env: { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_COMPRESSION: 'none' } });
     expect(child.stderr).toBe('');
     expect(child.code).toBe(0);
