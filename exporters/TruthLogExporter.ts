@@ -1,5 +1,5 @@
 import type { TruthEvent } from '../src/types';
-import { formatEventJson, formatReadableLine } from './eventFormat';
+import { formatEventLines } from './eventFormat';
 import { FileSink } from './FileSink';
 
 export interface TruthLogExporterOptions {
@@ -53,23 +53,20 @@ export class TruthLogExporter {
   /** Appends one event to both files. Never throws. */
   export(event: TruthEvent): boolean {
     if (this.finished) return false;
-    let line: string;
+    let lines: { json: string; readable: string | undefined };
     try {
-      line = formatEventJson(event);
+      lines = formatEventLines(event);
     } catch {
+      // Only JSON.stringify throws there (a BigInt deep in the data): no line for this event.
       return false;
     }
     if (this.footerStart >= 0) {
       this.json.truncate(this.footerStart);
       this.footerStart = -1;
     }
-    this.json.write(this.count === 0 ? `\n${line}` : `,\n${line}`);
+    this.json.write(this.count === 0 ? `\n${lines.json}` : `,\n${lines.json}`);
     this.count++;
-    try {
-      this.readable.write(formatReadableLine(event));
-    } catch {
-      /* the JSON line is the record; a formatting failure here must not lose it */
-    }
+    if (lines.readable !== undefined) this.readable.write(lines.readable);
     return true;
   }
 

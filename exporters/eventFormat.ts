@@ -1,12 +1,201 @@
 import type { TruthEvent } from '../src/types';
-import { pythonRepr } from './pythonRepr';
+import { pythonRepr, reprString } from './pythonRepr';
 
-/** One event as a line of execution_tracker.json (compact JSON, seed key order first). */
+/*
+ * The two lines every event becomes, built on the hot path of every span: compact JSON for
+ * execution_tracker.json and `[ts] (+1.234s) [LEVEL] type: {data}` for the readable log.
+ *
+ * Both come out exactly as `JSON.stringify(event)` and `pythonRepr(event.data)` write them, but
+ * event data is walked once for both lines: most values are short plain strings and numbers,
+ * which are the same text in both (a number is converted to text once). On the benchmark machine
+ * this halves the cost of an event (bench/README.md). Anything else takes the general path.
+ */
+
+/** Printable ASCII without `"` and `\`: the string is its own JSON body. */
+const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** …and without `'`: its own Python body too. */
+const BOTH_PLAIN = /^[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*$/;
+
+function jsonString(text: string): string {
+  return JSON_PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** `"key":` and `'key': ` for each key seen (bounded). */
+const keyCache = new Map<string, [json: string, python: string]>();
+const KEY_CACHE_LIMIT = 4096;
+
+function keyPrefixes(key: string): [json: string, python: string] {
+  let prefixes = keyCache.get(key);
+  if (prefixes === undefined) {
+    prefixes = [`${jsonString(key)}:`, `${reprString(key)}: `];
+    if (keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, prefixes);
+  }
+  return prefixes;
+}
+
+/** Reused result of dataLines() (never handed out). */
+const pair: [json: string | undefined, python: string] = ['', ''];
+
+/**
+ * JSON text (undefined where JSON.stringify leaves the value out) and Python repr of event data, in
+ * one walk. Writes into `pair`; throws where JSON.stringify throws.
+ */
+function dataLines(data: unknown): void {
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || typeof (data as { toJSON?: unknown }).toJSON === 'function') {
+    pair[0] = JSON.stringify(data);
+    pair[1] = pythonRepr(data);
+    return;
+  }
+  let json = '{';
+  let python = '{';
+  let jsonSeparator = '';
+  let pythonSeparator = '';
+  const record = data as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
+    const [jsonKey, pythonKey] = keyPrefixes(key);
+    let jsonValue: string | undefined;
+    let pythonValue: string;
+    switch (typeof value) {
+      case 'string':
+        if (BOTH_PLAIN.test(value)) {
+          jsonValue = `"${value}"`;
+          pythonValue = `'${value}'`;
+        } else {
+          jsonValue = jsonString(value);
+          pythonValue = reprString(value);
+        }
+        break;
+      case 'number':
+        if (Number.isFinite(value)) {
+          jsonValue = pythonValue = String(value);
+        } else {
+          jsonValue = 'null';
+          pythonValue = pythonRepr(value);
+        }
+        break;
+      case 'boolean':
+        jsonValue = value ? 'true' : 'false';
+        pythonValue = value ? 'True' : 'False';
+        break;
+      case 'undefined':
+        jsonValue = undefined;
+        pythonValue = 'None';
+        break;
+      case 'object':
+        if (value === null) {
+          jsonValue = 'null';
+          pythonValue = 'None';
+        } else {
+          jsonValue = JSON.stringify(value);
+          pythonValue = pythonRepr(value);
+        }
+        break;
+      default:
+        // bigint (JSON.stringify throws), functions and symbols (it leaves the key out): the general path.
+        pair[0] = JSON.stringify(data);
+        pair[1] = pythonRepr(data);
+        return;
+    }
+    if (jsonValue !== undefined) {
+      json += `${jsonSeparator}${jsonKey}${jsonValue}`;
+      jsonSeparator = ',';
+    }
+    python += `${pythonSeparator}${pythonKey}${pythonValue}`;
+    pythonSeparator = ', ';
+  }
+  pair[0] = `${json}}`;
+  pair[1] = `${python}}`;
+}
+
+/** The seed's five fields of a well-formed event plus string span ids, and nothing else. */
+function isPlainEvent(event: TruthEvent): boolean {
+  const { trace_id: traceId, span_id: spanId, parent_span_id: parentId } = event;
+  let keys = 5;
+  if (traceId !== undefined) {
+    if (typeof traceId !== 'string') return false;
+    keys++;
+  }
+  if (spanId !== undefined) {
+    if (typeof spanId !== 'string') return false;
+    keys++;
+  }
+  if (parentId !== undefined) {
+    if (typeof parentId !== 'string') return false;
+    keys++;
+  }
+  return (
+    typeof event.timestamp === 'string' &&
+    typeof event.elapsed_seconds === 'number' &&
+    typeof event.type === 'string' &&
+    typeof event.level === 'string' &&
+    typeof event.data === 'object' &&
+    event.data !== null &&
+    inSeedOrder(Object.keys(event), keys)
+  );
+}
+
+const SEED_ORDER = ['timestamp', 'elapsed_seconds', 'type', 'level', 'data'];
+
+/** JSON.stringify writes keys in their own order: the fast path writes the seed's. */
+function inSeedOrder(keys: string[], expected: number): boolean {
+  if (keys.length !== expected) return false;
+  for (let i = 0; i < SEED_ORDER.length; i++) if (keys[i] !== SEED_ORDER[i]) return false;
+  let next = SEED_ORDER.length;
+  if (keys[next] === 'trace_id') next++;
+  if (keys[next] === 'span_id') next++;
+  if (keys[next] === 'parent_span_id') next++;
+  return next === expected;
+}
+
+function jsonLine(event: TruthEvent, dataJson: string): string {
+  const elapsed = event.elapsed_seconds;
+  let line = `{"timestamp":${jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? elapsed : 'null'},"type":${jsonString(event.type)},"level":${jsonString(event.level)},"data":${dataJson}`;
+  if (event.trace_id !== undefined) line += `,"trace_id":${jsonString(event.trace_id)}`;
+  if (event.span_id !== undefined) line += `,"span_id":${jsonString(event.span_id)}`;
+  if (event.parent_span_id !== undefined) line += `,"parent_span_id":${jsonString(event.parent_span_id)}`;
+  return `${line}}`;
+}
+
+function readableLine(event: TruthEvent, dataRepr: string): string {
+  return `[${event.timestamp}] (+${event.elapsed_seconds.toFixed(3)}s) [${event.level}] ${event.type}: ${dataRepr}\n`;
+}
+
+/**
+ * Both lines of one event: `json` for execution_tracker.json (no newline; the exporter adds the
+ * separators) and `readable` for execution_tracker_readable.txt (with its newline; undefined if
+ * the data cannot be shown). Throws where JSON.stringify(event) throws (a BigInt deep in the data).
+ */
+export function formatEventLines(event: TruthEvent): { json: string; readable: string | undefined } {
+  if (isPlainEvent(event)) {
+    try {
+      dataLines(event.data);
+      const dataJson = pair[0];
+      if (dataJson !== undefined) return { json: jsonLine(event, dataJson), readable: readableLine(event, pair[1]) };
+    } catch {
+      /* the general path below says what fails */
+    }
+  }
+  const json = JSON.stringify(event);
+  let readable: string | undefined;
+  try {
+    readable = formatReadableLine(event);
+  } catch {
+    /* the JSON line is the record; a formatting failure here must not lose it */
+  }
+  return { json, readable };
+}
+
+/**
+ * One event as a line of execution_tracker.json: compact JSON, the seed's keys first
+ * (timestamp, elapsed_seconds, type, level, data), then the span ids — the text of
+ * `JSON.stringify(event)`.
+ */
 export function formatEventJson(event: TruthEvent): string {
-  return JSON.stringify(event);
+  return formatEventLines(event).json;
 }
 
 /** One event as a line of execution_tracker_readable.txt: `[ts] (+1.234s) [LEVEL] type: {data}`. */
 export function formatReadableLine(event: TruthEvent): string {
-  return `[${event.timestamp}] (+${event.elapsed_seconds.toFixed(3)}s) [${event.level}] ${event.type}: ${pythonRepr(event.data)}\n`;
+  return readableLine(event, pythonRepr(event.data));
 }

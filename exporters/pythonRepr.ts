@@ -39,7 +39,8 @@ export function pythonRepr(value: unknown): string {
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /[\\\x00-\x1f\x7f'"\u2028\u2029]/;
 
-function reprString(text: string): string {
+/** A string as Python's `repr()` writes it (the quote it picks, escapes). */
+export function reprString(text: string): string {
   if (!NEEDS_ESCAPE.test(text)) return `'${text}'`;
   // Python picks double quotes when the text has a single quote and no double quote.
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";

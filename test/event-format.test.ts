@@ -1,0 +1,127 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatEventJson, formatEventLines, formatReadableLine } from '../exporters/eventFormat';
+import { pythonRepr } from '../exporters/pythonRepr';
+import { TruthLogExporter } from '../exporters/TruthLogExporter';
+import type { TruthEvent } from '../src/types';
+
+// The hot path writes both lines of an event in one walk over its data (exporters/eventFormat.ts).
+// Whatever the data, the text must be exactly what JSON.stringify and pythonRepr make of it.
+
+/** The definition: JSON.stringify(event), and the readable line built on pythonRepr. */
+function referenceJson(event: unknown): string {
+  return JSON.stringify(event);
+}
+
+function referenceReadable(event: TruthEvent): string {
+  return `[${event.timestamp}] (+${event.elapsed_seconds.toFixed(3)}s) [${event.level}] ${event.type}: ${pythonRepr(event.data)}\n`;
+}
+
+function event(data: unknown, extra: Partial<TruthEvent> = {}): TruthEvent {
+  return {
+    timestamp: '2026-11-25T16:32:52.123456Z',
+    elapsed_seconds: 1.234567,
+    type: 'llm_call_end',
+    level: 'INFO',
+    data: data as TruthEvent['data'],
+    trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+    span_id: '00f067aa0ba902b7',
+    ...extra,
+  };
+}
+
+const tricky: Array<[string, unknown]> = [
+  ['plain strings and numbers', { model: 'gpt-4o', provider: 'openai', stage: 'stage1', input_tokens: 812, duration: 0.000123 }],
+  ['empty data', {}],
+  ['quotes of both kinds', { a: "it's", b: 'say "hi"', c: `both ' and "` }],
+  ['backslashes and control characters', { path: 'C:\\tmp\\x', text: 'line one\nline two\ttab\r\u0001\u007f' }],
+  ['non-ASCII text', { zh: '阶段一：问题分析', emoji: '🙂', accents: 'café' }],
+  ['line and paragraph separators', { text: 'a\u2028b\u2029c' }],
+  ['lone surrogates', { high: 'x\ud800y', low: '\udc00' }],
+  ['numbers of every kind', { int: 42, neg: -7, zero: 0, negZero: -0, tiny: 1e-7, small: 0.000001, big: 1e21, frac: 0.1 + 0.2, nan: NaN, inf: Infinity, ninf: -Infinity }],
+  ['booleans, null and undefined', { yes: true, no: false, nothing: null, missing: undefined, after: 'x' }],
+  ['nested objects and arrays', { list: [1, 'a', null, [true]], nested: { k: "it's", deeper: { n: 1.5 } }, emptyList: [], emptyObject: {} }],
+  ['keys that need escaping', { "it's": 1, 'say "x"': 2, 'line\nbreak': 3, 'back\\slash': 4, 'spaced key': 5, 'π': 6 }],
+  ['integer-like keys come first, in order', { b: 1, 10: 'ten', a: 2, 2: 'two' }],
+  ['a value with toJSON', { when: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) }],
+  ['a function value (left out of JSON)', { fn: () => 1, keep: 'yes' }],
+  ['a symbol value', { sym: Symbol('s'), keep: 1 }],
+];
+
+describe('formatEventLines', () => {
+  for (const [name, data] of tricky) {
+    it(`writes ${name} exactly as JSON.stringify and pythonRepr do`, () => {
+      const input = event(data);
+      const lines = formatEventLines(input);
+      expect(lines.json).toBe(referenceJson(input));
+      expect(lines.readable).toBe(referenceReadable(input));
+      expect(formatEventJson(input)).toBe(referenceJson(input));
+      expect(formatReadableLine(input)).toBe(referenceReadable(input));
+    });
+  }
+
+  it('keeps every field of events of other shapes: extra keys, other key order, missing or non-string ids', () => {
+    const withExtra = { ...event({ a: 1 }), extra: { x: 1 } } as TruthEvent;
+    const reordered = { level: 'INFO', type: 't', timestamp: 'ts', elapsed_seconds: 0.5, data: { a: 1 } } as TruthEvent;
+    const noIds = { timestamp: 'ts', elapsed_seconds: 0, type: 't', level: 'WARNING', data: { a: 'b' } } as TruthEvent;
+    const parent = event({ a: 1 }, { parent_span_id: 'b7ad6b7169203331' });
+    const numericId = event({ a: 1 }, { span_id: 12 as unknown as string });
+    const undefinedId = event({ a: 1 }, { trace_id: undefined });
+    const odd = event({ a: 1 }, { type: 'custom "quoted"\ttype', level: 'ERROR', timestamp: 'not\\a\ntime', elapsed_seconds: NaN });
+    for (const input of [withExtra, reordered, noIds, parent, numericId, undefinedId, odd]) {
+      expect(formatEventLines(input).json).toBe(referenceJson(input));
+      expect(JSON.parse(formatEventLines(input).json)).toEqual(JSON.parse(referenceJson(input)));
+    }
+    expect(formatEventLines(odd).readable).toBe(referenceReadable(odd));
+  });
+
+  it('data that is not a plain object (array, string, null) is written as JSON.stringify writes it', () => {
+    for (const data of [[1, 2], 'text', null, 5]) {
+      const input = event(data);
+      expect(formatEventLines(input).json).toBe(referenceJson(input));
+    }
+  });
+
+  it('throws where JSON.stringify throws (a BigInt in nested data), so the exporter can skip the event', () => {
+    expect(() => formatEventLines(event({ nested: { n: 10n } }))).toThrow(TypeError);
+    expect(() => formatEventLines(event({ n: 10n }))).toThrow(TypeError);
+  });
+
+  it('still writes the JSON line when the data cannot be shown in the readable log', () => {
+    const data = { ok: 1, toJSON: () => ({ ok: 1 }) };
+    Object.defineProperty(data, 'bad', {
+      enumerable: true,
+      get() {
+        throw new Error('getter fails');
+      },
+    });
+    const lines = formatEventLines(event(data));
+    expect(lines.json).toBe(referenceJson(event(data)));
+    expect(lines.readable).toBeUndefined();
+  });
+});
+
+describe('TruthLogExporter on the fast path', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the tracker JSON and the readable log line for line as the reference formatting', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'autopsy-format-'));
+    dirs.push(dir);
+    const jsonPath = join(dir, 'execution_tracker.json');
+    const readablePath = join(dir, 'execution_tracker_readable.txt');
+    const exporter = new TruthLogExporter({ jsonPath, readablePath, startTime: '2026-11-25T16:32:52.000000Z' });
+    const events = tricky.map(([, data], i) => event(data, { elapsed_seconds: i / 7 }));
+    for (const input of events) expect(exporter.export(input)).toBe(true);
+    expect(exporter.export(event({ n: 10n }))).toBe(false);
+    exporter.shutdown();
+    const expectedJson = `{"start_time": "2026-11-25T16:32:52.000000Z", "events": [\n${events.map(referenceJson).join(',\n')}\n], "total_events": ${events.length}}\n`;
+    expect(readFileSync(jsonPath, 'utf8')).toBe(expectedJson);
+    // As UTF-8 on disk (a lone surrogate becomes U+FFFD there, whoever encodes it).
+    expect(readFileSync(readablePath, 'utf8')).toBe(Buffer.from(events.map(referenceReadable).join(''), 'utf8').toString('utf8'));
+  });
+});
