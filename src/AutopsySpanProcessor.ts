@@ -6,7 +6,7 @@ import { reportError } from './errorHandler';
 import type { SpanKindName } from './eventTypes';
 import { safeData } from './safeValue';
 import * as sc from './semconv';
-import { takeEndData, takePendingStartData } from './spanData';
+import { isClean, takeEndData, takePendingStartData } from './spanData';
 import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
 import type { EventData, Level } from './types';
 
@@ -141,7 +141,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
 
   private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: EventData | undefined, stage: string | undefined): EventData {
     const base = pending && isOwnSpan(span.attributes) ? pending : foreignStartData(kind, span);
-    const data = safeData(base, { maxStringLength: run.config.maxStringLength });
+    const data = isClean(base) ? { ...base } : safeData(base, { maxStringLength: run.config.maxStringLength });
     if (data.stage === undefined && stage !== undefined) data.stage = stage;
     return data;
   }

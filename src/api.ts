@@ -1,11 +1,12 @@
 import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { AgentSpan } from './AgentSpan';
-import { errorMessage } from './safeValue';
+import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData } from './safeValue';
+import { stackOf } from './errorStack';
 import { reportError } from './errorHandler';
 import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
-import { getAutopsyTracer } from './runtime';
-import { startWithData } from './spanData';
+import { currentRun, getAutopsyTracer } from './runtime';
+import { markClean, startWithData } from './spanData';
 import type { EventData } from './types';
 
 export type SpanCallback<T> = (span: AgentSpan) => T;
@@ -54,8 +55,17 @@ function parseArgs<A extends Record<string, unknown>, T>(args: unknown[]): { lab
   }
   const first = args.length > 1 ? args[0] : undefined;
   const second = args.length > 2 ? args[1] : undefined;
-  if (typeof first === 'string') return { label: first, attrs: ((isObject(second) ? second : {}) as A), fn: fn as SpanCallback<T> };
-  return { attrs: ((isObject(first) ? first : {}) as A), fn: fn as SpanCallback<T> };
+  if (typeof first === 'string') return { label: first, attrs: cleanAttributes<A>(second), fn: fn as SpanCallback<T> };
+  return { attrs: cleanAttributes<A>(first), fn: fn as SpanCallback<T> };
+}
+
+/**
+ * The user's attributes as plain, safe data (secrets redacted, getters that throw contained)
+ * before anything spreads them: nothing about them can throw into the host.
+ */
+function cleanAttributes<A>(value: unknown): A {
+  if (!isObject(value)) return {} as A;
+  return safeData(value, { maxStringLength: currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH }) as A;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -85,9 +95,17 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 /** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
 export function recordFailure(span: Span, error: unknown): void {
   try {
+    // The message first: errorMessage reads the stack through stackOf, which keeps the frames Node
+    // needs to print the app's own line if this error ends the process (see errorStack.ts).
     const message = errorMessage(error);
     if (error instanceof Error) {
-      span.recordException(error);
+      const code = (error as { code?: unknown }).code;
+      span.recordException({
+        name: error.name,
+        message: error.message,
+        stack: stackOf(error),
+        ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+      });
     } else {
       span.recordException({ name: 'NonErrorThrown', message });
     }
@@ -120,7 +138,7 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   let handle: AgentSpan;
   try {
     tracer = getAutopsyTracer();
-    span = startWithData(spec.data, () => tracer.startSpan(spec.name, { attributes: spec.attributes }, context.active()));
+    span = startWithData(markClean(spec.data), () => tracer.startSpan(spec.name, { attributes: spec.attributes }, context.active()));
     handle = new AgentSpan(span, spec.kind);
   } catch (error) {
     // The host's work runs whatever happens to the instrumentation.

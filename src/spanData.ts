@@ -16,6 +16,18 @@ export function startWithData<T>(data: EventData, start: () => T): T {
   }
 }
 
+/** Data objects already passed through safeData (the API wrappers clean before starting a span). */
+const cleanData = new WeakSet<EventData>();
+
+export function markClean(data: EventData): EventData {
+  cleanData.add(data);
+  return data;
+}
+
+export function isClean(data: EventData): boolean {
+  return cleanData.has(data);
+}
+
 export function takePendingStartData(): EventData | undefined {
   const data = pendingStart;
   pendingStart = undefined;
