@@ -15,10 +15,10 @@ main{padding:1rem 2rem 3rem;max-width:1240px}
 section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin:1rem 0}
 h2{font-size:1.15rem;margin:0 0 .7rem}
 h3{font-size:.95rem;margin:1rem 0 .4rem;color:var(--muted)}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:.6rem}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(185px,1fr));gap:.6rem}
 .card{border:1px solid var(--line);border-radius:6px;padding:.5rem .7rem;background:#fbfcfd}
 .card .k{font-size:.75rem;color:var(--muted);text-transform:uppercase;letter-spacing:.02em}
-.card .v{font-size:1.25rem;font-weight:600;word-break:break-word}
+.card .v{font-size:1.15rem;font-weight:600;overflow-wrap:anywhere}
 .card.bad .v{color:var(--err)}
 .card.good .v{color:var(--ok)}
 .diag{border:1px solid var(--line);border-left:5px solid var(--muted);border-radius:6px;padding:.6rem .9rem;margin:.6rem 0;background:#fff}

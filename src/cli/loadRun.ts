@@ -116,8 +116,9 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
     const report = readReportFile(path);
     return { report, input, kind: 'report', durationSeconds: report.run.duration_seconds ?? null };
   }
-  let firstMs = NaN;
-  let lastMs = NaN;
+  // Kept as strings (no parsing per event): the log is in time order.
+  let first: string | undefined;
+  let last: string | undefined;
   const progress = readProgress(basename(locateRun(path).trackerJson), { enabled: options.progress !== false });
   let analyzed: AnalyzedRun;
   try {
@@ -125,11 +126,8 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
       locale: options.locale,
       onProgress: (p) => progress.onProgress(p),
       onEvent: (event) => {
-        const atMs = Date.parse(event.timestamp);
-        if (Number.isFinite(atMs)) {
-          if (!(atMs >= firstMs)) firstMs = atMs;
-          if (!(atMs <= lastMs)) lastMs = atMs;
-        }
+        if (first === undefined) first = event.timestamp;
+        last = event.timestamp;
         options.onEvent?.(event);
       },
     });
@@ -141,6 +139,7 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
     const first = analyzed.read.skipped[0];
     throw new TruthLogError('no readable event in this log', `${analyzed.location.trackerJson}:${first.line}`);
   }
-  const durationSeconds = Number.isFinite(firstMs) && Number.isFinite(lastMs) ? (lastMs - firstMs) / 1000 : null;
+  const span = first !== undefined && last !== undefined ? (Date.parse(last) - Date.parse(first)) / 1000 : NaN;
+  const durationSeconds = Number.isFinite(span) ? span : null;
   return { report: analyzed.report, input, kind: 'log', durationSeconds, analyzed };
 }
