@@ -18,9 +18,12 @@ interface Open {
 export class OpenSpanTracker {
   private readonly open = new Map<string, Open>();
   private readonly anonymous = new Map<string, Open[]>();
+  /** Spans the process itself recorded as unfinished at exit (`<kind>_unfinished`). */
+  private readonly recorded: UnfinishedSpan[] = [];
 
   observe(event: TruthEvent): void {
-    const parsed = parseEventType(event.type) ?? parseUnfinished(event.type);
+    const unfinished = parseUnfinished(event.type);
+    const parsed = unfinished ?? parseEventType(event.type);
     if (!parsed) return;
     const data = event.data ?? {};
     const identity = parsed.kind === 'stage' ? data.stage : parsed.kind === 'task' ? data.task : undefined;
@@ -41,11 +44,28 @@ export class OpenSpanTracker {
       }
       return;
     }
-    if (event.span_id && this.open.delete(event.span_id)) return;
-    const stack = this.anonymous.get(anonymousKey);
-    if (stack) {
-      stack.pop();
-      if (stack.length === 0) this.anonymous.delete(anonymousKey);
+    let entry: Open | undefined;
+    if (event.span_id && this.open.has(event.span_id)) {
+      entry = this.open.get(event.span_id);
+      this.open.delete(event.span_id);
+    } else {
+      const stack = this.anonymous.get(anonymousKey);
+      if (stack) {
+        entry = stack.pop();
+        if (stack.length === 0) this.anonymous.delete(anonymousKey);
+      }
+    }
+    if (unfinished) {
+      const age = typeof data.age_seconds === 'number' ? data.age_seconds : 0;
+      const span: UnfinishedSpan = {
+        name: entry?.name ?? spanName(parsed.kind, data),
+        kind: parsed.kind,
+        stage: entry?.stage ?? stageKey(data),
+        started: entry?.started ?? event.timestamp,
+        age_seconds: age,
+      };
+      if (event.span_id) span.span_id = event.span_id;
+      this.recorded.push(span);
     }
   }
 
@@ -54,7 +74,7 @@ export class OpenSpanTracker {
     const endMs = endTimestamp ? Date.parse(endTimestamp) : NaN;
     const all = [...this.open.values(), ...[...this.anonymous.values()].flat()];
     all.sort((a, b) => (a.started < b.started ? -1 : a.started > b.started ? 1 : 0));
-    return all.map((entry) => {
+    return [...this.recorded, ...all.map((entry) => {
       const startMs = Date.parse(entry.started);
       const span: UnfinishedSpan = {
         name: entry.name,
@@ -65,7 +85,7 @@ export class OpenSpanTracker {
       };
       if (this.open.has(entry.key)) span.span_id = entry.key;
       return span;
-    });
+    })];
   }
 }
 
@@ -101,7 +121,7 @@ function spanName(kind: string, data: Record<string, unknown>): string {
   }
 }
 
-/** `stage_unfinished` (written at exit) closes its span like an end event. */
+/** `stage_unfinished` (written at exit) closes its span and lists it as unfinished. */
 function parseUnfinished(type: string): { kind: string; phase: 'end' } | undefined {
   if (!type.endsWith('_unfinished')) return undefined;
   const parsed = parseEventType(`${type.slice(0, -'_unfinished'.length)}_end`);

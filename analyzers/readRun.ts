@@ -78,7 +78,7 @@ function readJsonFile(path: string): unknown {
 }
 
 /** How the run ended, judged from its files: a closed log keeps what the exit-time report said. */
-function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash: ExitInfo['reason'] | undefined): ExitInfo {
+function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash: ExitInfo['reason'] | undefined, sawSignal: string | undefined): ExitInfo {
   if (!read.complete) return { reason: 'killed', exit_code: null, signal: null, at: null };
   const previous = readJsonFile(join(location.logDir, REPORT_JSON)) as { exit?: ExitInfo; run?: { start_time?: unknown } } | undefined;
   // Only the report of this very run (a reused directory may hold an older run's report).
@@ -87,7 +87,9 @@ function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash
     const { description: _description, ...exit } = previous.exit;
     return exit;
   }
-  return { reason: sawCrash ?? 'unknown', exit_code: null, signal: null, at: null };
+  if (sawCrash) return { reason: sawCrash, exit_code: null, signal: null, at: null };
+  if (sawSignal) return { reason: 'signal', exit_code: null, signal: sawSignal, at: null };
+  return { reason: 'unknown', exit_code: null, signal: null, at: null };
 }
 
 function lastEventMs(analyzer: RunAnalyzer): number | undefined {
@@ -99,10 +101,13 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
   const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules });
   const open = new OpenSpanTracker();
   let crash: ExitInfo['reason'] | undefined;
+  let signal: string | undefined;
   const onEvent = (event: TruthEvent) => {
     analyzer.observe(event);
     open.observe(event);
     if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') crash = event.type;
+    // A signal the app left to its default action ended the process.
+    if (event.type === 'signal_received' && event.data?.handled_by_app !== true && typeof event.data?.signal === 'string') signal = event.data.signal;
     options.onEvent?.(event);
   };
   const finish = (result: TruthLogReadResult): AnalyzedRun => {
@@ -111,7 +116,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     if (existsSync(autofixLog)) addAutofixLog(autofix, readJsonFile(autofixLog));
     const report = analyzer.buildReport({
       autofix,
-      exit: exitFromFiles(location, result, crash),
+      exit: exitFromFiles(location, result, crash, signal),
       unfinished: open.unfinished(analyzer.lastEventTimestamp),
       outputDir: location.outputDir,
       startTime: result.startTime,
