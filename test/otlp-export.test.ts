@@ -165,7 +165,8 @@ describe('a run with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       timeoutMs: 60_000,
     });
     expect(result.code).toBe(0);
-    const spans = receiver.spans;
+    // Batches may arrive in any order: put the spans back in the order they started.
+    const spans = [...receiver.spans].sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0));
     expect(spans.map((span) => span.name)).toEqual([
       'chat gpt-4o-mini', 'chat gpt-4o-mini', 'chat gpt-4o-mini', 'code_exec python3', 'code_exec python3', 'embeddings text-embedding-3-small', 'chat gpt-4o-mini',
     ]);

@@ -4,8 +4,8 @@ import {
   InstrumentationNodeModuleDefinition,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
-import { recordFailure } from '../api';
 import * as sc from '../semconv';
+import { failSpan } from './spanFailure';
 import { VERSION } from '../version';
 
 export interface OpenAIClientInstrumentationConfig extends InstrumentationConfig {
@@ -146,7 +146,7 @@ function serverAttributes(baseURL: string | undefined): Attributes {
 /** Exception event, ERROR status with the message, `error.type` (the SDK's error class) and HTTP status; ends the span. */
 function fail(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
-  recordFailure(span, error);
+  failSpan(span, 'llm', error);
   span.end();
 }
 
