@@ -152,8 +152,8 @@ export function renderMarkdownReport(report: AutopsyReport): string {
     out.push(`## ${m.headings.llmUsage}`, '');
     out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
     out.push(table([l.model, l.calls, l.errors, l.inputTokens, l.outputTokens], Object.entries(u.by_model).map(([model, x]) => [model, x.calls, x.errors, x.input_tokens, x.output_tokens])));
-    const errors = [...Object.entries(u.errors_by_type).map(([k, v]) => [`${l.type}`, k, v]), ...Object.entries(u.errors_by_status).map(([k, v]) => ['HTTP', k, v])];
-    if (errors.length) out.push(table(['', l.error, l.failures], errors));
+    if (Object.keys(u.errors_by_type).length) out.push(table([l.errorsByType, l.errors], Object.entries(u.errors_by_type)));
+    if (Object.keys(u.errors_by_status).length) out.push(table([l.errorsByStatus, l.errors], Object.entries(u.errors_by_status)));
   }
 
   if (report.unfinished.length > 0) {
