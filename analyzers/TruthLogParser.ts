@@ -76,21 +76,32 @@ export class TruthLogParser {
       this.whole.push(chunk);
       return;
     }
-    let text = this.carry + chunk;
+    // Lines are cut from the chunk itself: `carry + chunk` would copy the whole chunk (a megabyte)
+    // into one flat string first, and slices of it would keep that copy alive (bench/README.md).
     let start = 0;
-    let newline = text.indexOf('\n', start);
-    while (newline !== -1) {
-      this.line(text.slice(start, newline));
-      if ((this.mode as string) === 'python') {
-        this.whole.push(text.slice(newline + 1));
-        this.carry = '';
-        return;
-      }
+    let newline = chunk.indexOf('\n');
+    if (newline !== -1 && this.carry !== '') {
+      const first = this.carry + chunk.slice(0, newline);
+      this.carry = '';
       start = newline + 1;
-      newline = text.indexOf('\n', start);
+      newline = chunk.indexOf('\n', start);
+      if (this.lineThenPython(first, chunk, start)) return;
     }
-    this.carry = text.slice(start);
-    text = '';
+    while (newline !== -1) {
+      if (this.lineThenPython(chunk.slice(start, newline), chunk, newline + 1)) return;
+      start = newline + 1;
+      newline = chunk.indexOf('\n', start);
+    }
+    this.carry = start === 0 ? this.carry + chunk : chunk.slice(start);
+  }
+
+  /** Reads one line; when it turns out to be the original tracker's document, keeps the rest whole. */
+  private lineThenPython(line: string, chunk: string, rest: number): boolean {
+    this.line(line);
+    if ((this.mode as string) !== 'python') return false;
+    this.whole.push(chunk.slice(rest));
+    this.carry = '';
+    return true;
   }
 
   end(): TruthLogReadResult {

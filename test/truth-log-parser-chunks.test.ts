@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { TruthLogParser } from '../analyzers/TruthLogParser';
+import type { TruthEvent } from '../src/types';
+
+// TruthLogParser cuts lines out of each chunk it is given (without first joining the chunk to the
+// unfinished line before it). Wherever the chunks happen to split the file, it reads the same log.
+
+function parse(chunks: string[]): { events: TruthEvent[]; result: ReturnType<TruthLogParser['end']> } {
+  const events: TruthEvent[] = [];
+  const parser = new TruthLogParser((event) => events.push(event), 'test.json');
+  for (const chunk of chunks) parser.push(chunk);
+  return { events, result: parser.end() };
+}
+
+/** `text` cut at the given offsets. */
+function cut(text: string, offsets: number[]): string[] {
+  const chunks: string[] = [];
+  let from = 0;
+  for (const offset of [...offsets, text.length]) {
+    chunks.push(text.slice(from, offset));
+    from = offset;
+  }
+  return chunks;
+}
+
+function event(i: number): string {
+  return JSON.stringify({ timestamp: `2026-11-25T16:32:52.${String(i).padStart(6, '0')}Z`, elapsed_seconds: i / 1000, type: i % 2 ? 'llm_call_end' : 'llm_call_start', level: 'INFO', data: { stage: 'stage1', note: `line ${i} — ünïcode` } });
+}
+
+const events = Array.from({ length: 40 }, (_, i) => event(i));
+const truthMode = `{"start_time": "2026-11-25T16:32:52.000000Z", "events": [\n${events.join(',\n')}\n], "total_events": 40}\n`;
+const python = JSON.stringify({ start_time: '2026-11-25T16:32:52', events: events.map((line) => JSON.parse(line)), total_events: 40 }, null, 2);
+const torn = `{"start_time": "2026-11-25T16:32:52.000000Z", "events": [\n${events.join(',\n')},\n{"timestamp": "2026-11-25T16:3`;
+
+describe('TruthLogParser chunking', () => {
+  const cases: Array<[string, string]> = [
+    ['a Truth-Mode log', truthMode],
+    ["the original Python tracker's document", python],
+    ['a log torn by a kill mid-line', torn],
+  ];
+  for (const [name, text] of cases) {
+    it(`reads ${name} the same whether it comes whole, a character at a time, or cut anywhere`, () => {
+      const whole = parse([text]);
+      expect(whole.events.length).toBe(40);
+      const splits: string[][] = [
+        text.split(''),
+        cut(text, [text.indexOf('\n'), text.indexOf('\n') + 1]),
+        cut(text, [text.indexOf('\n') + 1, text.lastIndexOf('\n')]),
+        cut(text, [5, 200, 201, 202, 1000, 1001, 2500]),
+        ...[7, 64, 333].map((step) => cut(text, Array.from({ length: Math.floor(text.length / step) }, (_, i) => (i + 1) * step))),
+      ];
+      for (const chunks of splits) {
+        const read = parse(chunks);
+        expect(read.events).toEqual(whole.events);
+        expect(read.result).toEqual(whole.result);
+      }
+    });
+  }
+
+  it('a chunk without any line break continues the line before it', () => {
+    const line = events[3];
+    const text = `{"start_time": null, "events": [\n${line}\n], "total_events": 1}\n`;
+    const start = text.indexOf(line);
+    const read = parse([text.slice(0, start + 10), text.slice(start + 10, start + 20), text.slice(start + 20)]);
+    expect(read.events).toEqual([JSON.parse(line)]);
+    expect(read.result.complete).toBe(true);
+  });
+});
