@@ -1,0 +1,208 @@
+// Shared helpers of the benchmarks: child processes, timing, medians, tables, machine info.
+//
+// Every measurement runs in a fresh child process (`node bench/<scenario>.mjs --child <variant>`),
+// and the variants a ratio compares are run interleaved, round after round, in the same `npm run
+// bench`: on a shared, noisy machine both sides of a ratio see the same conditions.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const REPO_DIR = resolve(BENCH_DIR, '..');
+const RESULT_PREFIX = '@@bench-result ';
+
+/** The library under test: the built package (`npm run build` first), or AUTOPSY_BENCH_LIB. */
+export async function loadLibrary() {
+  const target = process.env.AUTOPSY_BENCH_LIB ? pathToFileURL(resolve(process.env.AUTOPSY_BENCH_LIB)).href : 'agent-autopsy';
+  const mod = await import(target);
+  return mod.default && !mod.init ? mod.default : mod;
+}
+
+export async function loadAnalyzers() {
+  const target = process.env.AUTOPSY_BENCH_ANALYZERS ? pathToFileURL(resolve(process.env.AUTOPSY_BENCH_ANALYZERS)).href : 'agent-autopsy/analyzers';
+  const mod = await import(target);
+  return mod.default && !mod.readTruthLogSync ? mod.default : mod;
+}
+
+/** dist/cli.cjs, or AUTOPSY_BENCH_CLI. */
+export function cliPath() {
+  return resolve(process.env.AUTOPSY_BENCH_CLI ?? join(REPO_DIR, 'dist', 'cli.cjs'));
+}
+
+export function tempDir(label) {
+  return mkdtempSync(join(os.tmpdir(), `autopsy-bench-${label}-`));
+}
+
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** True when `metaUrl` is the script node was started with. */
+export function isMain(metaUrl) {
+  return process.argv[1] !== undefined && metaUrl === pathToFileURL(resolve(process.argv[1])).href;
+}
+
+/** `--name value` from argv. */
+export function argValue(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && index + 1 < process.argv.length ? process.argv[index + 1] : fallback;
+}
+
+export function argNumber(name, fallback) {
+  const value = Number(argValue(name, undefined));
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** Child side: hands the measurement to the parent. */
+export function sendResult(result) {
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Runs one measurement in a fresh Node process and resolves to what it sent with sendResult().
+ * `args` go to node (script first); rejects when the child fails or sends nothing.
+ */
+export function runChild(args, { env = {}, cwd = REPO_DIR, nodeArgs = [], timeoutMs = 600_000 } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((text) => text.startsWith(RESULT_PREFIX));
+      if (code !== 0 || !line) {
+        reject(new Error(`child ${args.join(' ')} ended with ${signal ?? code}${line ? '' : ' without a result'}\n${stderr.slice(-2000)}`));
+        return;
+      }
+      resolvePromise(JSON.parse(line.slice(RESULT_PREFIX.length)));
+    });
+  });
+}
+
+/**
+ * Runs every variant `rounds` times, interleaved (a, b, c, a, b, c, …), each in a fresh child, and
+ * returns `{ [variant]: [result, …] }`.
+ */
+export async function interleave(rounds, variants, runOne, onProgress) {
+  const results = Object.fromEntries(variants.map((variant) => [variant, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of variants) {
+      results[variant].push(await runOne(variant, round));
+      onProgress?.(variant, round);
+    }
+  }
+  return results;
+}
+
+export function median(values) {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Median of one field over a list of child results. */
+export function medianOf(results, field) {
+  return median(results.map((result) => result[field]));
+}
+
+/** CPU time (user + system, all threads of this process) and wall time of a block, in µs. */
+export function startClock() {
+  const cpu = process.cpuUsage();
+  const wall = performance.now();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return { cpuUs: used.user + used.system, wallUs: (performance.now() - wall) * 1000 };
+  };
+}
+
+/**
+ * Times `segments` runs of `op(count)` after a warm-up and returns the median cost per operation
+ * (µs of CPU and of wall time). `op` may return a promise.
+ */
+export async function timeSegments(op, { warmup, count, segments }) {
+  await op(warmup);
+  const cpu = [];
+  const wall = [];
+  for (let i = 0; i < segments; i++) {
+    const stop = startClock();
+    await op(count);
+    const { cpuUs, wallUs } = stop();
+    cpu.push(cpuUs / count);
+    wall.push(wallUs / count);
+  }
+  return { cpuUsPerOp: median(cpu), wallUsPerOp: median(wall), segments: cpu.length, countPerSegment: count };
+}
+
+export function yieldToLoop() {
+  return new Promise((done) => setImmediate(done));
+}
+
+export function rssMb() {
+  return process.memoryUsage.rss() / (1024 * 1024);
+}
+
+export function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    cpu_model: cpus[0]?.model ?? 'unknown',
+    cpus: cpus.length,
+    total_memory_gb: Math.round(os.totalmem() / 1024 ** 3),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    v8: process.versions.v8,
+    load_average_at_start: os.loadavg().map((value) => Math.round(value * 100) / 100),
+  };
+}
+
+export function round(value, digits = 2) {
+  if (!Number.isFinite(value)) return value;
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** A target check: `{ target, value, pass }` printed as PASS / MISS. */
+export function check(description, value, comparison, limit) {
+  const pass = comparison === '<=' ? value <= limit : comparison === '<' ? value < limit : comparison === '>=' ? value >= limit : value > limit;
+  return { target: `${description} ${comparison} ${limit}`, value: round(value, 3), pass };
+}
+
+/** Prints rows (arrays of cells) as an aligned text table. */
+export function printTable(title, header, rows) {
+  const cells = [header, ...rows].map((row) => row.map((cell) => (typeof cell === 'number' ? formatNumber(cell) : String(cell))));
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
+  const line = (row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
+  console.log(`\n${title}`);
+  console.log(line(cells[0]));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of cells.slice(1)) console.log(line(row));
+}
+
+export function printChecks(checks) {
+  for (const item of checks) console.log(`  ${item.pass ? 'PASS' : 'MISS'}  ${item.target}  (measured ${item.value})`);
+}
+
+function formatNumber(value) {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+/** Progress on stderr (the tables go to stdout). */
+export function progress(message) {
+  if (process.env.AUTOPSY_BENCH_QUIET) return;
+  process.stderr.write(`  … ${message}\n`);
+}

@@ -1,0 +1,195 @@
+// Scenario 3 — memory over 1,000,000 events in one run.
+//
+// A fresh process records the agent-shaped workload (bench/workload.mjs) through the public API.
+// Resident memory is sampled every 1,000 events; growth = peak − the value after the first 10,000
+// events (after a GC). Then the files are read back: both must hold every event.
+// Side by side in the same run: the same workload with 100,000 events (flat means the growth does
+// not scale with events), and the original tracker's design — every event kept in a list in
+// memory — for 1,000,000 events.
+// Target (issue 7): RSS growth < 50 MB, and the files hold all 1,000,000 events.
+
+import { createReadStream, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  argNumber,
+  argValue,
+  check,
+  interleave,
+  isMain,
+  loadAnalyzers,
+  loadLibrary,
+  median,
+  printChecks,
+  printTable,
+  progress,
+  removeDir,
+  round,
+  rssMb,
+  runChild,
+  sendResult,
+  tempDir,
+  yieldToLoop,
+} from './common.mjs';
+import { EVENTS_PER_STAGE, runWorkload } from './workload.mjs';
+
+const SCRIPT = new URL(import.meta.url).pathname;
+
+function collect() {
+  globalThis.gc?.();
+  globalThis.gc?.();
+}
+
+/** Counts '\n' in a file without holding it in memory. */
+export async function countLines(path) {
+  let lines = 0;
+  for await (const chunk of createReadStream(path)) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  }
+  return lines;
+}
+
+/** Reads a run's files back: events in execution_tracker.json, lines in the readable log. */
+export async function verifyRun(dir) {
+  const analyzers = await loadAnalyzers();
+  const logs = join(dir, 'Memory', 'logs');
+  let events = 0;
+  const read = analyzers.readTruthLogSync(join(logs, 'execution_tracker.json'), () => {
+    events++;
+  });
+  return {
+    tracker_events: events,
+    tracker_complete: read.complete,
+    tracker_declared_total: read.declaredTotal,
+    readable_lines: await countLines(join(logs, 'execution_tracker_readable.txt')),
+  };
+}
+
+async function measureAutopsy(stages) {
+  const lib = await loadLibrary();
+  const dir = tempDir('memory');
+  lib.init({ outputDir: dir, handleExit: false });
+  let baseline;
+  let baselineHeap;
+  let peak = 0;
+  const started = performance.now();
+  const events = await runWorkload(lib, stages, (soFar) => {
+    if (baseline === undefined && soFar >= EVENTS_PER_STAGE - 10) {
+      collect();
+      baseline = rssMb();
+      baselineHeap = process.memoryUsage().heapUsed / 2 ** 20;
+    }
+    if (baseline !== undefined) peak = Math.max(peak, rssMb());
+  });
+  const seconds = (performance.now() - started) / 1000;
+  peak = Math.max(peak, rssMb());
+  collect();
+  const retainedHeap = process.memoryUsage().heapUsed / 2 ** 20 - baselineHeap;
+  await lib.shutdown();
+  const files = await verifyRun(dir);
+  removeDir(dir);
+  return { events, seconds, baseline_rss_mb: baseline, peak_rss_mb: peak, rss_growth_mb: peak - baseline, retained_heap_mb: retainedHeap, ...files };
+}
+
+/** The seed tracker's way: `self.events.append(event)` for the whole run. */
+async function measureInMemoryList(total) {
+  const list = [];
+  const start = Date.now();
+  let baseline;
+  let peak = 0;
+  for (let i = 0; i < total; i++) {
+    list.push({
+      timestamp: new Date(start + i).toISOString(),
+      elapsed_seconds: i / 1e4,
+      type: i % 2 ? 'llm_call_end' : 'llm_call_start',
+      level: 'INFO',
+      data: { model: 'gpt-4o', provider: 'openai', stage: 'stage1', input_tokens: 812, output_tokens: 164 },
+    });
+    if (i % 1000 === 999) {
+      if (i === EVENTS_PER_STAGE - 1) {
+        collect();
+        baseline = rssMb();
+      }
+      if (baseline !== undefined) peak = Math.max(peak, rssMb());
+      await yieldToLoop();
+    }
+  }
+  return { events: list.length, baseline_rss_mb: baseline, peak_rss_mb: peak, rss_growth_mb: peak - baseline };
+}
+
+async function child(variant) {
+  const events = argNumber('events', 1_000_000);
+  const stages = Math.max(1, Math.round(events / EVENTS_PER_STAGE));
+  const result = variant === 'in-memory-list' ? await measureInMemoryList(stages * EVENTS_PER_STAGE) : await measureAutopsy(stages);
+  sendResult({ variant, ...result });
+}
+
+export async function run({ rounds = 3, quick = false } = {}) {
+  const full = quick ? 200_000 : 1_000_000;
+  const small = full / 10;
+  const plans = {
+    [`autopsy-${full}`]: ['autopsy', full],
+    [`autopsy-${small}`]: ['autopsy', small],
+    [`in-memory-list-${full}`]: ['in-memory-list', full],
+  };
+  const results = await interleave(
+    rounds,
+    Object.keys(plans),
+    (name) => runChild([SCRIPT, '--child', plans[name][0], '--events', String(plans[name][1])], { nodeArgs: ['--expose-gc'] }),
+    (name, round) => progress(`memory: ${name} (round ${round + 1}/${rounds})`),
+  );
+  const summary = (name) => {
+    const list = results[name];
+    return {
+      run: name,
+      events: list[0].events,
+      rss_growth_mb: round(median(list.map((r) => r.rss_growth_mb)), 1),
+      peak_rss_mb: round(median(list.map((r) => r.peak_rss_mb)), 1),
+      retained_heap_mb: list[0].retained_heap_mb === undefined ? null : round(median(list.map((r) => r.retained_heap_mb)), 2),
+      events_per_second: list[0].seconds ? Math.round(list[0].events / median(list.map((r) => r.seconds))) : null,
+      files: list[0].tracker_events === undefined ? null : list.map((r) => ({ tracker_events: r.tracker_events, complete: r.tracker_complete, declared_total: r.tracker_declared_total, readable_lines: r.readable_lines })),
+    };
+  };
+  const rows = Object.keys(plans).map(summary);
+  const [big, little, list] = rows;
+  const allFilesComplete = results[`autopsy-${full}`].every((r) => r.tracker_events === full && r.readable_lines === full && r.tracker_complete && r.tracker_declared_total === full);
+  const checks = [
+    check(`RSS growth over ${full.toLocaleString('en-US')} events, MB (median of ${rounds} processes)`, big.rss_growth_mb, '<', 50),
+    { target: `both files hold all ${full.toLocaleString('en-US')} events, in every process`, value: allFilesComplete, pass: allFilesComplete },
+  ];
+  return {
+    scenario: 'memory',
+    description: 'RSS growth while recording events (peak − after the first 10,000 events), files read back',
+    rounds,
+    rows,
+    growth_ratio_full_vs_tenth: round(big.rss_growth_mb / Math.max(little.rss_growth_mb, 1), 2),
+    growth_ratio_vs_in_memory_list: round(big.rss_growth_mb / list.rss_growth_mb, 3),
+    checks,
+  };
+}
+
+export function print(result) {
+  printTable(
+    `Memory — RSS growth (median of ${result.rounds} processes); agent-autopsy ÷ in-memory event list = ${result.growth_ratio_vs_in_memory_list}`,
+    ['run', 'events', 'RSS growth MB', 'peak RSS MB', 'retained heap MB', 'events/s', 'files hold'],
+    result.rows.map((row) => [
+      row.run,
+      row.events,
+      row.rss_growth_mb,
+      row.peak_rss_mb,
+      row.retained_heap_mb ?? '-',
+      row.events_per_second ?? '-',
+      row.files ? row.files.map((f) => `${f.tracker_events}/${f.readable_lines}${f.complete ? '' : ' (open)'}`).join(', ') : '-',
+    ]),
+  );
+  printChecks(result.checks);
+}
+
+if (isMain(import.meta.url)) {
+  const variant = argValue('child', undefined);
+  if (variant) await child(variant);
+  else {
+    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 3), quick: process.argv.includes('--quick') });
+    print(result);
+    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,67 @@
+// The agent-shaped workload of the memory, shutdown and report scenarios: stages of 10,000 events
+// each (stage_start + 999 cycles of 10 events + 8 track() events + stage_end), so `events` is exact.
+//
+// One cycle: llmCall with token usage (2 events; every 50th call fails with a 429, an
+// llm_call_error), task (2), codeExec with a result (2), llmCall (2), two track() events.
+
+import { yieldToLoop } from './common.mjs';
+
+export const EVENTS_PER_STAGE = 10_000;
+const CYCLES_PER_STAGE = 999;
+const TRACKS_PER_STAGE = 8;
+const CYCLES_PER_CHUNK = 100;
+
+class RateLimitError extends Error {
+  constructor() {
+    super('429 Rate limit reached for gpt-4o-mini (requests per min)');
+    this.name = 'RateLimitError';
+    this.status = 429;
+  }
+}
+
+function cycle(lib, index) {
+  try {
+    lib.llmCall({ model: 'gpt-4o', provider: 'openai' }, (call) => {
+      if (index % 50 === 49) throw new RateLimitError();
+      call.setUsage({ inputTokens: 812, outputTokens: 164 });
+      return 'answer';
+    });
+  } catch {
+    /* the failure is what gets recorded */
+  }
+  lib.task('parse_answer', () => index);
+  lib.codeExec({ language: 'python' }, (exec) => {
+    exec.setResult({ exitCode: 0, command: 'python solve.py' });
+    return 0;
+  });
+  lib.llmCall({ model: 'gpt-4o-mini', provider: 'openai' }, (call) => {
+    call.setUsage({ inputTokens: 120, outputTokens: 40 });
+    return 'ok';
+  });
+  lib.track('checkpoint_save', { checkpoint: `c${index % 7}`, size_kb: 12 });
+  lib.track('progress', { done: index, total: CYCLES_PER_STAGE });
+}
+
+/**
+ * Records `stages × 10,000` events through the public API. `onChunk(eventsSoFar)` runs every
+ * 1,000 events (after yielding to the event loop, so timers and flushes run as in an agent).
+ */
+export async function runWorkload(lib, stages, onChunk) {
+  let events = 0;
+  for (let s = 0; s < stages; s++) {
+    await lib.stage(`stage${s % 5}`, { name: `Stage ${s}` }, async () => {
+      events += 1;
+      for (let c = 0; c < CYCLES_PER_STAGE; c += CYCLES_PER_CHUNK) {
+        const end = Math.min(CYCLES_PER_STAGE, c + CYCLES_PER_CHUNK);
+        for (let i = c; i < end; i++) cycle(lib, i);
+        events += (end - c) * 10;
+        await yieldToLoop();
+        onChunk?.(events);
+      }
+      for (let t = 0; t < TRACKS_PER_STAGE; t++) lib.track('heartbeat', { beat: t });
+      events += TRACKS_PER_STAGE;
+    });
+    events += 1;
+  }
+  return events;
+}

@@ -1,0 +1,143 @@
+// Scenario 7 — zero-code overhead on the real `openai` SDK.
+//
+// The local fake LLM server (examples/fake-llm-server.mjs) runs in this process; an app in a fresh
+// child process makes sequential chat.completions.create() calls with the official `openai` client,
+// either plainly (`node app`) or with `node --import agent-autopsy/register app` (the zero-code
+// path: the client is instrumented, every call becomes an llm span and two Truth-Mode events).
+// Latency is timed per call in the app; the two variants run interleaved, round after round.
+// Afterwards the instrumented runs' logs are read: every measured call must be in them.
+// Target (issue 7): added latency per call < 5% of the uninstrumented call.
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  argNumber,
+  argValue,
+  check,
+  interleave,
+  isMain,
+  loadAnalyzers,
+  median,
+  printChecks,
+  printTable,
+  progress,
+  REPO_DIR,
+  removeDir,
+  round,
+  runChild,
+  sendResult,
+  tempDir,
+} from './common.mjs';
+
+const SCRIPT = new URL(import.meta.url).pathname;
+
+async function app(baseURL) {
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ baseURL, apiKey: 'sk-bench-local-fake-server', maxRetries: 0 });
+  const call = () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Summarize the plan in one line.' }] });
+  const warmup = argNumber('warmup', 100);
+  const calls = argNumber('calls', 500);
+  for (let i = 0; i < warmup; i++) await call();
+  const latencies = [];
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) {
+    const t = performance.now();
+    await call();
+    latencies.push(performance.now() - t);
+  }
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  sendResult({ calls: warmup + calls, median_ms: median(latencies), mean_ms: wallMs / calls, cpu_us_per_call: (used.user + used.system) / calls });
+}
+
+async function countLlmEvents(dir) {
+  const file = join(dir, 'Memory', 'logs', 'execution_tracker.json');
+  if (!existsSync(file)) return { llm_call_end: 0, file: false };
+  const analyzers = await loadAnalyzers();
+  let ends = 0;
+  analyzers.readTruthLogSync(file, (event) => {
+    if (event.type === 'llm_call_end') ends++;
+  });
+  return { llm_call_end: ends, file: true };
+}
+
+export async function run({ rounds = 7, quick = false } = {}) {
+  const register = join(REPO_DIR, 'dist', 'register.mjs');
+  if (!existsSync(register)) {
+    return { scenario: 'zero-code', skipped: 'dist/register.mjs does not exist (run `npx tsup`)', rows: [], checks: [] };
+  }
+  const { startFakeLlmServer } = await import('../examples/fake-llm-server.mjs');
+  const server = await startFakeLlmServer();
+  const dirs = [];
+  const childArgs = quick ? ['--warmup', '30', '--calls', '150'] : [];
+  try {
+    const results = await interleave(
+      rounds,
+      ['plain', 'register'],
+      async (mode) => {
+        if (mode === 'plain') return runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs]);
+        const dir = tempDir('zero-code');
+        dirs.push(dir);
+        const result = await runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs], {
+          nodeArgs: ['--import', 'agent-autopsy/register'],
+          env: { AGENT_AUTOPSY_DIR: dir },
+        });
+        return { ...result, ...(await countLlmEvents(dir)) };
+      },
+      (mode, round) => progress(`zero-code: ${mode} (round ${round + 1}/${rounds})`),
+    );
+    const summary = (mode) => ({
+      mode: mode === 'plain' ? 'node app.mjs' : 'node --import agent-autopsy/register app.mjs',
+      median_ms: round(median(results[mode].map((r) => r.median_ms)), 3),
+      mean_ms: round(median(results[mode].map((r) => r.mean_ms)), 3),
+      cpu_us_per_call: round(median(results[mode].map((r) => r.cpu_us_per_call)), 1),
+    });
+    const plain = summary('plain');
+    const instrumented = summary('register');
+    const added = instrumented.median_ms - plain.median_ms;
+    const recorded = results.register.map((r) => r.llm_call_end);
+    const expected = results.register.map((r) => r.calls);
+    const complete = recorded.every((count, i) => count === expected[i]);
+    return {
+      scenario: 'zero-code',
+      description: 'openai SDK chat.completions.create against the local fake server, with and without --import agent-autopsy/register',
+      rounds,
+      rows: [plain, instrumented],
+      added_ms_per_call: round(added, 3),
+      added_fraction: round(added / plain.median_ms, 4),
+      added_cpu_us_per_call: round(instrumented.cpu_us_per_call - plain.cpu_us_per_call, 1),
+      llm_call_end_events: recorded,
+      checks: [
+        check('added latency per call ÷ uninstrumented call (medians)', added / plain.median_ms, '<', 0.05),
+        { target: 'every call of every instrumented run is an llm_call_end event in its log', value: `${recorded.join(', ')} of ${expected.join(', ')}`, pass: complete },
+      ],
+    };
+  } finally {
+    await server.close();
+    for (const dir of dirs) removeDir(dir);
+  }
+}
+
+export function print(result) {
+  if (result.skipped) {
+    console.log(`\nZero-code overhead — skipped: ${result.skipped}`);
+    return;
+  }
+  printTable(
+    `Zero-code overhead — per call, median of ${result.rounds} processes; added ${result.added_ms_per_call} ms = ${round(result.added_fraction * 100, 2)}% (CPU +${result.added_cpu_us_per_call} µs)`,
+    ['app', 'median ms/call', 'mean ms/call', 'CPU µs/call'],
+    result.rows.map((row) => [row.mode, row.median_ms, row.mean_ms, row.cpu_us_per_call]),
+  );
+  printChecks(result.checks);
+}
+
+if (isMain(import.meta.url)) {
+  const mode = argValue('child', undefined);
+  if (mode === 'app') await app(argValue('base-url'));
+  else {
+    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 7), quick: process.argv.includes('--quick') });
+    print(result);
+    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
+  }
+}
