@@ -4,8 +4,11 @@ export { TruthLogParser, TruthLogError, type TruthLogReadResult } from './TruthL
 export { FailureAggregate, firstMaximum, stageKey } from './FailureAggregate';
 export { identifyFailurePatterns, buildFixSuggestions, buildSummary, formatSuccessRate } from './seedReport';
 export { emptyAutofixStats, addAutofixAttempt, addAutofixLog } from './autofixStats';
-export { CustomRuleEngine, validateRule } from './customRules';
-export { rankDiagnoses } from './diagnoses';
+export { CustomRuleEngine, validateRule, validateRules, ruleMatches } from './customRules';
+export { rankDiagnoses, builtInDiagnosisEngine, diagnoseEvents } from './diagnoses';
+export { classifyError, type ErrorClassification } from './errorClassifier';
+export { readOtlpJson, readOtlpJsonSync, isOtlpJsonFile, type OtlpReadResult } from './OtlpJsonReader';
+export { OtlpSpanConverter } from './OtlpSpanConverter';
 export { messagesFor, normalizeLocale, type MessageCatalog } from './messages';
-export type { DiagnosisRule, DiagnosisEngine, DiagnosisContext } from './diagnosisTypes';
+export { BUILT_IN_DIAGNOSIS_IDS, type DiagnosisRule, type DiagnosisEngine, type DiagnosisContext, type LocalizedText, type BuiltInDiagnosisId } from './diagnosisTypes';
 export type * from './reportTypes';

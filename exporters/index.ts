@@ -5,5 +5,6 @@ export { formatEventJson, formatReadableLine } from './eventFormat';
 export { pythonRepr } from './pythonRepr';
 export { renderJsonReport, writeReportFiles } from './writeReportFiles';
 export { renderMarkdownReport } from './markdownReport';
-export { renderHtmlReport, escapeHtml } from './htmlReport';
+export { renderHtmlReport, escapeHtml, type HtmlReportOptions } from './htmlReport';
+export { HtmlEventCollector, type HtmlEventCollectorOptions } from './HtmlEventCollector';
 export * from './paths';

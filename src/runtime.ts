@@ -1,6 +1,6 @@
 import { diag, trace, type Tracer } from '@opentelemetry/api';
 import type { AutopsyReport } from '../analyzers/reportTypes';
-import { validateRule } from '../analyzers/customRules';
+import { validateRules } from '../analyzers/customRules';
 import { AutopsyRun } from './AutopsyRun';
 import { AutopsySpanProcessor } from './AutopsySpanProcessor';
 import { nowMs, isoMicros } from './clock';
@@ -76,7 +76,7 @@ export function init(options: AutopsyOptions = {}): AutopsyHandle {
     return handleOf(state.run);
   }
   const config = resolveConfig(options);
-  for (const rule of config.rules) validateRule(rule);
+  validateRules(config.rules);
   const run = new AutopsyRun(config);
   state.run = run;
   state.runs.add(run);
