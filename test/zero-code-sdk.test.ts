@@ -45,6 +45,12 @@ await step('chat_timeout', ['timeout'], () => chat('slow', {}, { timeout: 300 })
 await step('responses_stream_429', ['rate_limit'], async () => drain(await openai.responses.create({ model: 'gpt-4o-mini', input: 'limited stream', stream: true })));
 await step('chat_stream_reset', [{ kind: 'reset', midStream: true }], async () => drain(await chat('cut off', { stream: true })));
 await step('chat_stream_break', [], async () => drain(await chat('stop early', { stream: true }), 2));
+// Helpers built on create(): they chain and parse the same response (it must be read once).
+await step('chat_stream_helper', [], () => openai.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'helper stream' }] }).finalChatCompletion());
+await step('responses_stream_helper', [], () => openai.responses.stream({ model: 'gpt-4o-mini', input: 'helper responses' }).finalResponse());
+await step('chat_parse', [], () => openai.chat.completions.parse({ model: 'gpt-4o', messages: [{ role: 'user', content: 'parse me' }] }));
+await step('chat_with_response', [], async () => { const { response } = await chat('with response').withResponse(); if (response.status !== 200) throw new Error('status'); });
+await step('chat_parse_429', ['rate_limit'], () => openai.chat.completions.parse({ model: 'gpt-4o', messages: [{ role: 'user', content: 'parse limited' }] }));
 await step('messages', [], () => message('hello claude'));
 await step('messages_stream', [], async () => drain(await message('hello claude stream', { stream: true })));
 await step('messages_stream_helper', [], () => anthropic.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content: 'hello helper' }] }).finalMessage());
@@ -84,6 +90,11 @@ const OUTCOMES = [
   ['responses_stream_429', 'RateLimitError', 429],
   ['chat_stream_reset', 'TypeError', null],
   ['chat_stream_break', 'ok'],
+  ['chat_stream_helper', 'ok'],
+  ['responses_stream_helper', 'ok'],
+  ['chat_parse', 'ok'],
+  ['chat_with_response', 'ok'],
+  ['chat_parse_429', 'RateLimitError', 429],
   ['messages', 'ok'],
   ['messages_stream', 'ok'],
   ['messages_stream_helper', 'ok'],
@@ -111,6 +122,12 @@ const ENDS = [
   { type: 'llm_call_error', model: 'gpt-4o', ...openai, error_type: 'TypeError' },
   // The app stopped reading after two chunks: the call ends there, without a finish reason.
   { type: 'llm_call_end', model: 'gpt-4o', ...openai },
+  // Helpers (the chat stream helper asks for no usage).
+  { type: 'llm_call_end', model: 'gpt-4o', ...openai, finish_reasons: ['stop'] },
+  { type: 'llm_call_end', model: 'gpt-4o-mini', ...openai, input_tokens: 4, output_tokens: 13, tokens_used: 17, finish_reasons: ['stop'] },
+  { type: 'llm_call_end', model: 'gpt-4o', ...openai, input_tokens: 2, output_tokens: 11, tokens_used: 13, finish_reasons: ['stop'] },
+  { type: 'llm_call_end', model: 'gpt-4o', ...openai, input_tokens: 4, output_tokens: 13, tokens_used: 17, finish_reasons: ['stop'] },
+  { type: 'llm_call_error', model: 'gpt-4o', ...openai, error_type: 'RateLimitError', http_status: 429 },
   { type: 'llm_call_end', ...anthropic, input_tokens: 3, output_tokens: 12, tokens_used: 15, finish_reasons: ['end_turn'] },
   { type: 'llm_call_end', ...anthropic, input_tokens: 5, output_tokens: 14, tokens_used: 19, finish_reasons: ['end_turn'] },
   { type: 'llm_call_end', ...anthropic, input_tokens: 3, output_tokens: 12, tokens_used: 15, finish_reasons: ['end_turn'] },
@@ -169,9 +186,9 @@ describe.each([
 
     const report = readReport(runDir);
     expect(report.unfinished).toEqual([]);
-    expect(report.llm_usage.calls).toBe(19);
-    expect(report.llm_usage.errors).toBe(10);
-    expect(report.llm_usage.errors_by_status).toEqual({ '401': 2, '429': 3, '500': 1, '529': 1 });
+    expect(report.llm_usage.calls).toBe(24);
+    expect(report.llm_usage.errors).toBe(11);
+    expect(report.llm_usage.errors_by_status).toEqual({ '401': 2, '429': 4, '500': 1, '529': 1 });
     expect(report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
 
     // Neither prompts, replies nor API keys are written without captureContent.
@@ -191,7 +208,7 @@ it('records prompts and replies with AGENT_AUTOPSY_CAPTURE_CONTENT=true', async 
   expect(content[2]).toEqual(['[{"role":"user","content":"hello responses"}]', '[{"role":"assistant","content":"Fake reply to: \\"hello responses\\". The answer is 42."}]']);
   expect(content[3][1]).toBe('[{"role":"assistant","content":"Fake reply to: \\"hello responses stream\\". The answer is 42."}]');
   // Anthropic's own spans, in the GenAI "parts" shape.
-  expect(content[6]).toEqual([
+  expect(content[10]).toEqual([
     '[{"role":"user","parts":[{"type":"text","content":"hello claude"}]}]',
     '[{"role":"assistant","parts":[{"type":"text","content":"Fake reply to: \\"hello claude\\". The answer is 42."}]}]',
   ]);

@@ -35,7 +35,10 @@ type AnyFunction = (...args: any[]) => any;
  * (`gen_ai.*`, `error.type`, `server.*`) plus `http.response.status_code`, and an app that enables
  * instrumentation-openai itself is still understood (its spans are classified the same way).
  *
- * The host call always runs: a failure of the telemetry never changes what `create` returns.
+ * The host call always runs: a failure of the telemetry never changes what `create` returns, and
+ * the response is never read by the instrumentation (see observeApiPromise). A call whose result
+ * the app only takes with `.asResponse()` (the raw HTTP response) is never parsed: its span stays
+ * open and is recorded as unfinished at exit.
  */
 export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClientInstrumentationConfig> {
   constructor(config: OpenAIClientInstrumentationConfig = {}) {
@@ -92,15 +95,13 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
         }
         const capture = self.getConfig().captureContent === true;
         const result = context.with(trace.setSpan(context.active(), span), () => original.apply(this, args));
-        if (!result || typeof result.then !== 'function') {
-          span.end();
-          return result;
-        }
-        // The caller gets this very promise back, so its parse is shared (the body is read once).
-        result.then(
+        const settle = once(
           (value: any) => guard(() => onResult(span, endpoint, params, value, capture)),
           (error: unknown) => guard(() => fail(span, error)),
         );
+        if (observeApiPromise(result, settle)) return result;
+        if (result && typeof result.then === 'function') result.then(settle.value, settle.error);
+        else span.end();
         return result;
       };
   }
@@ -122,6 +123,55 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
     if (this.getConfig().captureContent === true) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = inputMessages(endpoint, params);
     return this.tracer.startSpan(`${operation} ${params.model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
   }
+}
+
+interface Settle {
+  value: (value: unknown) => void;
+  error: (error: unknown) => void;
+}
+
+/** The first outcome wins: an APIPromise may be parsed through several paths. */
+function once(value: (value: any) => void, error: (error: unknown) => void): Settle {
+  let settled = false;
+  return {
+    value: (result) => {
+      if (settled) return;
+      settled = true;
+      value(result);
+    },
+    error: (failure) => {
+      if (settled) return;
+      settled = true;
+      error(failure);
+    },
+  };
+}
+
+/**
+ * Follows an openai APIPromise without reading its response itself. `then()` on it would start
+ * its parse, and SDK helpers (`chat.completions.parse()`, `responses.create()` …) chain
+ * `_thenUnwrap()`, which parses the same response again: the body would be read twice and the
+ * app's call would fail. So the outcome is taken from the parse the app (or the helper) starts:
+ * `parse()` of this promise, or of the promise `_thenUnwrap()` derives from it. Returns false for
+ * anything that is not such a promise.
+ */
+function observeApiPromise(promise: any, settle: Settle): boolean {
+  if (!promise || typeof promise.parse !== 'function' || typeof promise.then !== 'function') return false;
+  const parse = promise.parse as () => Promise<unknown>;
+  promise.parse = function observedParse(this: unknown) {
+    const parsed = parse.call(this);
+    guard(() => parsed.then(settle.value, settle.error));
+    return parsed;
+  };
+  const thenUnwrap = promise._thenUnwrap;
+  if (typeof thenUnwrap === 'function') {
+    promise._thenUnwrap = function observedThenUnwrap(this: unknown, ...args: unknown[]) {
+      const derived = thenUnwrap.apply(this, args);
+      observeApiPromise(derived, settle);
+      return derived;
+    };
+  }
+  return true;
 }
 
 function guard(fn: () => void): void {
