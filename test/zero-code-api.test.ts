@@ -53,3 +53,21 @@ it.each([
   expect(after).toMatchObject({ dir: runDir, attempts: 1 });
   expect(readTrackerDocument(runDir).events.map((event) => event.type)).toEqual(['stage_start', 'autofix_start', 'autofix_end', 'stage_end']);
 });
+
+it('worker threads (which run --require preloads too) leave the run to the main thread', async () => {
+  const script = writeScript(`import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { stage } from 'agent-autopsy';
+await stage('main_stage', async () => {
+  const worker = new Worker("require('node:child_process'); process.stdout.write('worker ran\\\\n');", { eval: true });
+  await once(worker, 'exit');
+});
+`);
+  const runDir = tempRunDir('autopsy-zero-code-worker-');
+  cleanup.push(dirname(script), runDir);
+  const result = await runNode(script, { nodeArgs: ['--require', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir } });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  expect(result.stdout).toBe('worker ran\n');
+  expect(readTrackerDocument(runDir).events.map((event) => event.type)).toEqual(['stage_start', 'stage_end']);
+});
