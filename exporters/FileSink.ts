@@ -1,5 +1,7 @@
 import { closeSync, fchmodSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { reportIoError } from '../src/errorHandler';
 
 export interface FileSinkOptions {
@@ -79,6 +81,11 @@ export class FileSink {
       this.timer = undefined;
     }
     if (this.failed || this.pending.length === 0 || this.fd < 0) return;
+    // Telemetry never traces itself: an fs instrumentation in the app must not see these writes.
+    context.with(suppressTracing(context.active()), this.writePending, this);
+  }
+
+  private writePending(): void {
     const text = this.pending;
     this.pending = '';
     // The string goes to writeSync as it is (Node encodes it straight into the write: a third less
