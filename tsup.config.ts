@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { defineConfig } from 'tsup';
 
@@ -12,6 +12,19 @@ const entries = {
   analyzers: 'analyzers/index.ts',
   cli: 'src/cli.ts',
 };
+
+/**
+ * tsup's CommonJS code splitting rewrites ESM chunks with sucrase, which turns a class field that
+ * shares its name with an export of the same chunk into `this.x = exports.x = …`, replacing the
+ * export at run time. Fail the build instead of shipping that.
+ */
+function checkChunks(): void {
+  for (const file of readdirSync('dist')) {
+    if (!file.endsWith('.cjs')) continue;
+    const clash = /this\.(\w+) = exports\.\1\b/.exec(readFileSync(`dist/${file}`, 'utf8'));
+    if (clash) throw new Error(`dist/${file}: a class field shadows the export "${clash[1]}" (rename the field)`);
+  }
+}
 
 function writeEsmWrappers(): void {
   const require = createRequire(import.meta.url);
@@ -38,9 +51,12 @@ export default defineConfig({
   dts: true,
   splitting: true,
   sourcemap: true,
-  clean: false, // several test processes may be reading dist/ while it is rebuilt
+  clean: true,
   target: 'node20',
   platform: 'node',
   shims: false,
-  onSuccess: async () => writeEsmWrappers(),
+  onSuccess: async () => {
+    checkChunks();
+    writeEsmWrappers();
+  },
 });

@@ -32,7 +32,7 @@ export class AutopsyRun {
   readonly analyzer: RunAnalyzer;
   readonly openSpans = new Map<string, OpenSpanEntry>();
   private readonly exporter: TruthLogExporter;
-  private readonly autofix: AutofixStatistics = emptyAutofixStats();
+  private readonly autofixStats: AutofixStatistics = emptyAutofixStats();
   private wroteAutofixLog = false;
   private exitInfo: ExitInfo | undefined;
   private finishedReport: AutopsyReport | undefined;
@@ -97,12 +97,12 @@ export class AutopsyRun {
   /** Counts a repair attempt and rewrites autofix_log.json, so it is current even after a kill. */
   recordAutofix(attempt: { type?: unknown; layer?: unknown; success: boolean }): void {
     if (this.finished) return;
-    addAutofixAttempt(this.autofix, attempt);
+    addAutofixAttempt(this.autofixStats, attempt);
     this.writeAutofixLog();
   }
 
   get autofixStatistics(): AutofixStatistics {
-    return this.autofix;
+    return this.autofixStats;
   }
 
   /** How the process is ending; the first reason set wins (a crash stays a crash through exit). */
@@ -127,7 +127,7 @@ export class AutopsyRun {
   /** Writes the tracker JSON as a complete document now; the run continues (seed save_json_log). */
   checkpoint(): void {
     this.exporter.checkpoint();
-    if (this.autofix.total_attempts > 0) this.writeAutofixLog();
+    if (this.autofixStats.total_attempts > 0) this.writeAutofixLog();
   }
 
   /** The report as it stands, without ending the run (LatentReporter on a live run). */
@@ -146,7 +146,7 @@ export class AutopsyRun {
       });
     }
     return this.analyzer.buildReport({
-      autofix: this.autofix,
+      autofix: this.autofixStats,
       exit: { reason: 'running', exit_code: null, signal: null, at: null },
       unfinished,
       outputDir: this.paths.outputDir,
@@ -218,9 +218,9 @@ export class AutopsyRun {
 
   /** The in-process counts, or, when nothing here made repair attempts, a user-written autofix_log.json. */
   private reportAutofixStats(): AutofixStatistics {
-    if (this.autofix.total_attempts > 0 || this.wroteAutofixLog) {
+    if (this.autofixStats.total_attempts > 0 || this.wroteAutofixLog) {
       this.writeAutofixLog();
-      return this.autofix;
+      return this.autofixStats;
     }
     if (existsSync(this.paths.autofixLog)) {
       const stats = emptyAutofixStats();
@@ -232,11 +232,11 @@ export class AutopsyRun {
       }
     }
     this.writeAutofixLog();
-    return this.autofix;
+    return this.autofixStats;
   }
 
   private writeAutofixLog(): void {
-    this.wroteAutofixLog = writeFileAtomic(this.paths.autofixLog, `${JSON.stringify(autofixLogDocument(this.autofix), null, 2)}\n`) || this.wroteAutofixLog;
+    this.wroteAutofixLog = writeFileAtomic(this.paths.autofixLog, `${JSON.stringify(autofixLogDocument(this.autofixStats), null, 2)}\n`) || this.wroteAutofixLog;
   }
 }
 

@@ -8,7 +8,7 @@ import { reportError } from '../errorHandler';
 import { redactString } from '../redact';
 import * as sc from '../semconv';
 import { startWithData } from '../spanData';
-import { failSpan } from './spanFailure';
+import { recordFailure } from '../api';
 import { VERSION } from '../version';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -100,7 +100,7 @@ export class ChildProcessInstrumentation extends InstrumentationBase {
       try {
         child = original.apply(this, args);
       } catch (error) {
-        failSpan(span, 'code_exec', error);
+        recordFailure(span, error);
         span.end();
         throw error;
       } finally {
@@ -159,7 +159,7 @@ function endSpan(span: Span, info: CommandInfo, outcome: Outcome): void {
     const handle = new AgentSpan(span, 'code_exec');
     handle.setResult({ exitCode: outcome.code, stderr: outcome.stderr, command: info.command });
     if (outcome.signal) handle.set({ signal: outcome.signal });
-    if (outcome.error) failSpan(span, 'code_exec', outcome.error);
+    if (outcome.error) recordFailure(span, outcome.error);
     else if (outcome.signal) handle.fail(`killed by ${outcome.signal}`, 'Signal');
     else if (outcome.code !== 0) handle.fail(`exit code ${outcome.code}`, 'NonZeroExitCode');
     span.end();

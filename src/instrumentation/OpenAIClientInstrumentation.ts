@@ -5,7 +5,7 @@ import {
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
 import * as sc from '../semconv';
-import { failSpan } from './spanFailure';
+import { recordFailure } from '../api';
 import { VERSION } from '../version';
 
 export interface OpenAIClientInstrumentationConfig extends InstrumentationConfig {
@@ -196,7 +196,7 @@ function serverAttributes(baseURL: string | undefined): Attributes {
 /** Exception event, ERROR status with the message, `error.type` (the SDK's error class) and HTTP status; ends the span. */
 function fail(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
-  failSpan(span, 'llm', error);
+  recordFailure(span, error);
   span.end();
 }
 
