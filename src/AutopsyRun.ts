@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Span } from '@opentelemetry/api';
 import { addAutofixAttempt, addAutofixLog, autofixLogDocument, emptyAutofixStats } from '../analyzers/autofixStats';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
@@ -37,6 +38,8 @@ export class AutopsyRun {
   private exitInfo: ExitInfo | undefined;
   private finishedReport: AutopsyReport | undefined;
   private finished = false;
+  /** The outermost directory this run created (undefined when the log directory already existed). */
+  private createdDir: string | undefined;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
@@ -45,7 +48,7 @@ export class AutopsyRun {
     this.startTime = isoMicros(this.startMs);
     this.analyzer = new RunAnalyzer({ locale: config.locale, rules: config.rules });
     try {
-      mkdirSync(this.paths.logDir, { recursive: true, mode: 0o700 });
+      this.createdDir = mkdirSync(this.paths.logDir, { recursive: true, mode: 0o700 });
     } catch (error) {
       reportIoError(error, `cannot create ${this.paths.logDir}`, this.paths.logDir);
     }
@@ -55,6 +58,26 @@ export class AutopsyRun {
       startTime: this.startTime,
       flushIntervalMs: config.flushIntervalMs,
     });
+  }
+
+  /**
+   * Abandons a run that recorded nothing (the zero-code run an explicit init() replaces): closes
+   * its files and removes them, and the directories it created, when they hold nothing else.
+   */
+  discard(): void {
+    if (this.finished || this.analyzer.totalEvents > 0) return;
+    this.finished = true;
+    this.exporter.shutdown();
+    for (const file of [this.paths.trackerJson, this.paths.readableLog]) rmSync(file, { force: true });
+    if (!this.createdDir) return;
+    for (let dir = this.paths.logDir; dir.startsWith(this.createdDir); dir = dirname(dir)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        return; // not empty: something else lives there
+      }
+      if (dir === this.createdDir) return;
+    }
   }
 
   get isFinished(): boolean {

@@ -15,7 +15,7 @@ import { isMainThread } from 'node:worker_threads';
 import { envFlag } from './config';
 import { reportError } from './errorHandler';
 import { enableLlmInstrumentations, HOOKED_ESM_MODULES } from './instrumentation/llm';
-import { currentRun, init } from './runtime';
+import { currentRun, initFromEnvironment } from './runtime';
 import { activeTracing } from './tracing';
 
 const REGISTERED = Symbol.for('agent-autopsy.register');
@@ -44,7 +44,7 @@ function register(): void {
   if (envFlag(process.env.AGENT_AUTOPSY_CAPTURE_CONTENT) && process.env.ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE === undefined) {
     process.env.ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE = 'content';
   }
-  init();
+  initFromEnvironment();
   const tracing = activeTracing();
   if (tracing) enableLlmInstrumentations(tracing.provider, currentRun()?.config.captureContent ?? false);
 }

@@ -8,7 +8,7 @@ import { resolveConfig } from './config';
 import { reportError } from './errorHandler';
 import { installExitHooks } from './exitHooks';
 import { errorMessage, errorStack } from './safeValue';
-import { setupTracing, type TracingSetup } from './tracing';
+import { attachToProvider, setupTracing, type TracingSetup } from './tracing';
 import type { AutopsyOptions } from './types';
 import { VERSION } from './version';
 
@@ -23,6 +23,8 @@ interface RuntimeState {
   tracing?: TracingSetup;
   processor: AutopsySpanProcessor;
   warned: Set<string>;
+  /** The current run was opened by the zero-code setup and may be replaced by the app's init(). */
+  implicitRun?: boolean;
 }
 
 const state: RuntimeState = {
@@ -68,20 +70,38 @@ function handleOf(run: AutopsyRun): AutopsyHandle {
 /**
  * Starts recording. Sets up tracing (or joins an existing OpenTelemetry setup), opens the run
  * directory and installs the exit hooks that write the autopsy however the process ends.
- * A second call while a run is active keeps the first run and warns.
+ * A second call while a run is active keeps the first run and warns — except right after the
+ * zero-code setup (`agent-autopsy/register`): an app's own init() before its first event replaces
+ * that run, so its options (outputDir, locale, rules …) win over the environment.
  */
 export function init(options: AutopsyOptions = {}): AutopsyHandle {
-  if (state.run && !state.run.isFinished) {
-    warnOnce('init-twice', `init() was called again; the run in ${state.run.paths.outputDir} continues and the new options are ignored`);
-    return handleOf(state.run);
+  return start(options, false);
+}
+
+/** The zero-code setup's init(): configured from the environment, replaceable (see init()). */
+export function initFromEnvironment(): AutopsyHandle {
+  return start({}, true);
+}
+
+function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {
+  const active = state.run && !state.run.isFinished ? state.run : undefined;
+  if (active) {
+    if (implicit || !state.implicitRun || active.analyzer.totalEvents > 0) {
+      warnOnce('init-twice', `init() was called again; the run in ${active.paths.outputDir} continues and the new options are ignored`);
+      return handleOf(active);
+    }
+    active.discard();
+    state.runs.delete(active);
   }
   const config = resolveConfig(options);
   validateRules(config.rules);
   const run = new AutopsyRun(config);
   state.run = run;
+  state.implicitRun = implicit;
   state.runs.add(run);
   try {
-    state.tracing ??= setupTracing(config, state.processor);
+    if (!state.tracing) state.tracing = setupTracing(config, state.processor);
+    else if (config.spanProcessors.length > 0) attachToProvider(state.tracing.provider, config.spanProcessors);
   } catch (error) {
     reportError(error, 'tracing could not be set up (events from track() are still recorded)');
   }
