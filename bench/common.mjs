@@ -142,7 +142,7 @@ export async function timeSegments(op, { warmup, count, segments }) {
     cpu.push(cpuUs / count);
     wall.push(wallUs / count);
   }
-  return { cpuUsPerOp: median(cpu), wallUsPerOp: median(wall), segments: cpu.length, countPerSegment: count };
+  return { cpuUsPerOp: median(cpu), wallUsPerOp: median(wall), cpuUsPerOpMin: Math.min(...cpu), segments: cpu.length, countPerSegment: count };
 }
 
 export function yieldToLoop() {

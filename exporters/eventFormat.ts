@@ -148,12 +148,25 @@ function inSeedOrder(keys: string[], expected: number): boolean {
   return next === expected;
 }
 
+/**
+ * The last plain value seen in each top-level field: consecutive events mostly repeat their type,
+ * level and ids (often the very same string), which then skip the character check.
+ */
+const lastPlain: string[] = ['', '', '', '', ''];
+
+function fieldString(text: string, slot: number): string {
+  if (text === lastPlain[slot]) return `"${text}"`;
+  if (!JSON_PLAIN.test(text)) return JSON.stringify(text);
+  lastPlain[slot] = text;
+  return `"${text}"`;
+}
+
 function jsonLine(event: TruthEvent, dataJson: string): string {
   const elapsed = event.elapsed_seconds;
-  let line = `{"timestamp":${jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? elapsed : 'null'},"type":${jsonString(event.type)},"level":${jsonString(event.level)},"data":${dataJson}`;
-  if (event.trace_id !== undefined) line += `,"trace_id":${jsonString(event.trace_id)}`;
-  if (event.span_id !== undefined) line += `,"span_id":${jsonString(event.span_id)}`;
-  if (event.parent_span_id !== undefined) line += `,"parent_span_id":${jsonString(event.parent_span_id)}`;
+  let line = `{"timestamp":${jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? elapsed : 'null'},"type":${fieldString(event.type, 0)},"level":${fieldString(event.level, 1)},"data":${dataJson}`;
+  if (event.trace_id !== undefined) line += `,"trace_id":${fieldString(event.trace_id, 2)}`;
+  if (event.span_id !== undefined) line += `,"span_id":${fieldString(event.span_id, 3)}`;
+  if (event.parent_span_id !== undefined) line += `,"parent_span_id":${fieldString(event.parent_span_id, 4)}`;
   return `${line}}`;
 }
 

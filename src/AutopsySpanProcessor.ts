@@ -141,7 +141,8 @@ export class AutopsySpanProcessor implements SpanProcessor {
 
   private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: EventData | undefined, stage: string | undefined): EventData {
     const base = pending && isOwnSpan(span.attributes) ? pending : foreignStartData(kind, span);
-    const data = isClean(base) ? { ...base } : safeData(base, { maxStringLength: run.config.maxStringLength });
+    // Object.assign, not a spread: `data.stage` may be added next (see end()).
+    const data = isClean(base) ? Object.assign({}, base) : safeData(base, { maxStringLength: run.config.maxStringLength });
     if (data.stage === undefined && stage !== undefined) data.stage = stage;
     return data;
   }
