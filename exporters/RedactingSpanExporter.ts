@@ -2,6 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { isSecretKey, REDACTED } from '../src/redact';
+import { reportError } from '../src/errorHandler';
 import { safeString } from '../src/safeValue';
 import { ATTR_AUTOPSY_EVENT_TYPE, ATTR_AUTOPSY_KIND } from '../src/semconv';
 import { classifySpan, eventType } from '../src/spanMapping';
@@ -41,8 +42,9 @@ function cleanAttributes(attributes: Attributes | undefined, maxStringLength: nu
 }
 
 /**
- * Wraps the OTLP exporter so secrets never leave the process: span and event attributes
- * (exception messages and stack traces included) and status messages are redacted and bounded.
+ * Wraps the OTLP exporter so secrets never leave the process: span names, span, event and link
+ * attributes (exception messages and stack traces included) and status messages are redacted and
+ * bounded. A failed export is reported once through the error handler.
  * It also spells out the seed event vocabulary on agent spans (see withVocabulary).
  */
 export class RedactingSpanExporter implements SpanExporter {
@@ -59,7 +61,11 @@ export class RedactingSpanExporter implements SpanExporter {
       resultCallback({ code: 1, error: error as Error });
       return;
     }
-    this.inner.export(cleaned, resultCallback);
+    this.inner.export(cleaned, (result) => {
+      // Tell the user once (per reason) that spans are not arriving; the local autopsy is unaffected.
+      if (result.code !== 0) reportError(result.error ?? new Error('export failed'), 'OTLP span export failed');
+      resultCallback(result);
+    });
   }
 
   private clean(span: ReadableSpan): ReadableSpan {
@@ -73,7 +79,7 @@ export class RedactingSpanExporter implements SpanExporter {
     );
     // A plain object with the same fields: ReadableSpan is an interface, and spanContext stays a function.
     return {
-      name: span.name,
+      name: safeString(span.name, max),
       kind: span.kind,
       spanContext: () => span.spanContext(),
       parentSpanContext: span.parentSpanContext,
@@ -81,7 +87,7 @@ export class RedactingSpanExporter implements SpanExporter {
       endTime: span.endTime,
       status,
       attributes,
-      links: span.links,
+      links: span.links.map((link) => (link.attributes ? { ...link, attributes: cleanAttributes(link.attributes, max) } : link)),
       events,
       duration: span.duration,
       ended: span.ended,

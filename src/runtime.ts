@@ -151,7 +151,8 @@ async function flushTracing(): Promise<void> {
   try {
     await state.tracing?.flush();
   } catch (error) {
-    reportError(error, 'span export could not be flushed');
+    // The failed export itself was already reported (RedactingSpanExporter); this is the same news.
+    diag.warn(`agent-autopsy: span export could not be flushed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -206,5 +206,7 @@ describe('an unreachable collector', () => {
     expect(readTrackerDocument(dir).events).toHaveLength(12);
     expect(readReport(dir).exit).toMatchObject({ reason: 'normal', exit_code: 7 });
     expect(existsSync(logPath(dir, 'autopsy.md'))).toBe(true);
+    // The user hears about it, once.
+    expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toEqual([expect.stringMatching(/^agent-autopsy: OTLP span export failed: /)]);
   });
 });

@@ -136,6 +136,21 @@ describe('secrets never reach the disk or OTLP', () => {
     expect(report.exit.error.stack).toMatch(/^Error: 401 Unauthorized: Incorrect API key provided: sk-\[REDACTED\]\. .*\n {4}at /);
   });
 
+  it('in span names and link attributes sent over OTLP', async () => {
+    const dir = scratch.make('autopsy-redact-');
+    otlp.reset();
+    init({ outputDir: dir, handleExit: false });
+    const tracer = trace.getTracer('redaction-test');
+    const linked = tracer.startSpan('linked');
+    linked.end();
+    const span = tracer.startSpan(`GET ${URL}`, { links: [{ context: linked.spanContext(), attributes: { note: `Bearer ${BEARER}` } }] });
+    span.end();
+    await shutdown();
+    const exported = otlp.getFinishedSpans().find((s) => s.name.startsWith('GET '))!;
+    expect(exported.name).toBe('GET postgres://[REDACTED]@db.internal:5432/runs');
+    expect(exported.links[0].attributes).toEqual({ note: 'Bearer [REDACTED]' });
+  });
+
   it('redactString: the credential shapes it knows, and words it leaves alone', () => {
     expect(redactString(`key=${OPENAI_KEY}`)).toBe('key=sk-[REDACTED]');
     expect(redactString(`x-api-key: ${HEADER_KEY}`)).toBe('x-api-key: [REDACTED]');
