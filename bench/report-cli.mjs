@@ -5,11 +5,13 @@
 // `report <file> --format json --out <file>` in fresh processes; wall time is from spawn to exit
 // (Node's start-up included) and peak RSS comes from the process itself (bench/maxrss.cjs).
 // Side by side in the same run: the CLI over a 100,000-event log (flat memory: the peak should not
-// grow with the log) and the naive reader — JSON.parse of the whole file, then a loop over the
-// events — on the same 1,000,000-event file.
+// grow with the log), the naive reader — JSON.parse of the whole file, then a loop over the
+// events — and the floor of any line reader — JSON.parse of each line, no analysis — on the same
+// 1,000,000-event file.
 // Target (issue 7): ≥ 500,000 events/s with flat memory.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import {
   argNumber,
@@ -43,6 +45,30 @@ async function record(dir, events) {
   sendResult({ events: recorded });
 }
 
+/** Child: the floor of any line-by-line reader — read the file and JSON.parse every event line, nothing else. */
+function parseOnly(file) {
+  const fd = openSync(file, 'r');
+  const buffer = Buffer.allocUnsafe(1 << 16);
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let events = 0;
+  for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
+    const text = carry + decoder.write(buffer.subarray(0, n));
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      const line = text.slice(start, text.charCodeAt(end - 1) === 44 ? end - 1 : end);
+      if (line.charCodeAt(0) === 123 && line.charCodeAt(1) === 34 && line.charCodeAt(2) === 116) {
+        JSON.parse(line);
+        events++;
+      }
+      start = end + 1;
+    }
+    carry = text.slice(start);
+  }
+  closeSync(fd);
+  return events;
+}
+
 /** Child: what a reader without streaming does. */
 function naive(file) {
   const document = JSON.parse(readFileSync(file, 'utf8'));
@@ -74,6 +100,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
       [`cli-${full}`]: () => timedChild([cliPath(), 'report', files[full], '--format', 'json', '--out', out, '--no-progress'], ['--require', MAXRSS]),
       [`cli-${small}`]: () => timedChild([cliPath(), 'report', files[small], '--format', 'json', '--out', out, '--no-progress'], ['--require', MAXRSS]),
       [`naive-${full}`]: () => timedChild([SCRIPT, '--child', 'naive', '--file', files[full]], ['--require', MAXRSS]),
+      [`parse-only-${full}`]: () => timedChild([SCRIPT, '--child', 'parse-only', '--file', files[full]], ['--require', MAXRSS]),
     };
     const results = await interleave(rounds, Object.keys(plans), (name) => plans[name](), (name, round) => progress(`report: ${name} (round ${round + 1}/${rounds})`));
     const report = JSON.parse(readFileSync(out, 'utf8'));
@@ -88,7 +115,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
         max_rss_mb: round(median(results[name].map((r) => r.max_rss_mb)), 1),
       };
     });
-    const [big, little, whole] = rows;
+    const [big, little, whole, floor] = rows;
     const checks = [
       check(`agent-autopsy report over ${full.toLocaleString('en-US')} events, events/s (wall, Node start-up included)`, big.events_per_second, '>=', 500_000),
       check(`peak RSS over ${full.toLocaleString('en-US')} events ÷ over ${small.toLocaleString('en-US')} events (flat memory)`, big.max_rss_mb / little.max_rss_mb, '<', 1.25),
@@ -100,6 +127,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
       rounds,
       rows,
       speed_vs_naive: round(big.events_per_second / whole.events_per_second, 2),
+      speed_vs_parse_only: round(big.events_per_second / floor.events_per_second, 2),
       memory_vs_naive: round(big.max_rss_mb / whole.max_rss_mb, 3),
       checks,
     };
@@ -110,7 +138,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
 
 export function print(result) {
   printTable(
-    `agent-autopsy report — median of ${result.rounds} processes; speed ÷ naive JSON.parse = ${result.speed_vs_naive}, peak RSS ÷ naive = ${result.memory_vs_naive}`,
+    `agent-autopsy report — median of ${result.rounds} processes; speed ÷ naive JSON.parse = ${result.speed_vs_naive}, ÷ JSON.parse of each line alone = ${result.speed_vs_parse_only}; peak RSS ÷ naive = ${result.memory_vs_naive}`,
     ['reader', 'events', 'wall ms', 'events/s', 'peak RSS MB'],
     result.rows.map((row) => [row.reader, row.events, row.wall_ms, row.events_per_second, row.max_rss_mb]),
   );
@@ -121,6 +149,7 @@ if (isMain(import.meta.url)) {
   const mode = argValue('child', undefined);
   if (mode === 'record') await record(argValue('dir'), argNumber('events', 1_000_000));
   else if (mode === 'naive') naive(argValue('file'));
+  else if (mode === 'parse-only') parseOnly(argValue('file'));
   else {
     const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 3), quick: process.argv.includes('--quick') });
     print(result);
