@@ -5,7 +5,7 @@
 // bench`: on a shared, noisy machine both sides of a ratio see the same conditions.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -205,4 +205,22 @@ function formatNumber(value) {
 export function progress(message) {
   if (process.env.AUTOPSY_BENCH_QUIET) return;
   process.stderr.write(`  … ${message}\n`);
+}
+
+/**
+ * The bottom of every scenario file. `--child <variant>` runs one measurement (this process is the
+ * fresh child); otherwise the whole scenario runs, prints its table and, with `--out <file>`,
+ * writes its result there. `--rounds N` (or AUTOPSY_BENCH_ROUNDS) and `--quick` as in run.mjs.
+ */
+export async function scenarioMain(metaUrl, { child, run, print, rounds }) {
+  if (!isMain(metaUrl)) return;
+  const variant = argValue('child', undefined);
+  if (variant) {
+    await child(variant);
+    return;
+  }
+  const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || rounds), quick: process.argv.includes('--quick') });
+  print(result);
+  const out = argValue('out', undefined);
+  if (out) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 }

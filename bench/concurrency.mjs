@@ -8,14 +8,11 @@
 // the worker that made it (the model name says which worker that was).
 // Target (issue 7): concurrent throughput within 20% of sequential; nothing lost.
 
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   argNumber,
-  argValue,
   check,
   interleave,
-  isMain,
   loadAnalyzers,
   loadLibrary,
   medianOf,
@@ -25,6 +22,7 @@ import {
   removeDir,
   round,
   runChild,
+  scenarioMain,
   sendResult,
   startClock,
   tempDir,
@@ -118,12 +116,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-if (isMain(import.meta.url)) {
-  const mode = argValue('child', undefined);
-  if (mode) await child(mode);
-  else {
-    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 5), quick: process.argv.includes('--quick') });
-    print(result);
-    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
-  }
-}
+await scenarioMain(import.meta.url, { child: child, run, print, rounds: 5 });

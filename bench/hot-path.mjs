@@ -12,14 +12,11 @@
 // run on libuv's pool) per operation, median over segments and over interleaved child processes;
 // wall time is reported next to it.
 
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   argNumber,
-  argValue,
   check,
   interleave,
-  isMain,
   loadLibrary,
   medianOf,
   printChecks,
@@ -28,6 +25,7 @@ import {
   removeDir,
   round,
   runChild,
+  scenarioMain,
   sendResult,
   tempDir,
   timeSegments,
@@ -227,12 +225,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-if (isMain(import.meta.url)) {
-  const variant = argValue('child', undefined);
-  if (variant) await child(variant);
-  else {
-    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 5), quick: process.argv.includes('--quick') });
-    print(result);
-    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
-  }
-}
+await scenarioMain(import.meta.url, { child: child, run, print, rounds: 5 });

@@ -8,14 +8,12 @@
 // memory — for 1,000,000 events.
 // Target (issue 7): RSS growth < 50 MB, and the files hold all 1,000,000 events.
 
-import { createReadStream, writeFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import {
   argNumber,
-  argValue,
   check,
   interleave,
-  isMain,
   loadAnalyzers,
   loadLibrary,
   median,
@@ -26,6 +24,7 @@ import {
   round,
   rssMb,
   runChild,
+  scenarioMain,
   sendResult,
   tempDir,
   yieldToLoop,
@@ -184,12 +183,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-if (isMain(import.meta.url)) {
-  const variant = argValue('child', undefined);
-  if (variant) await child(variant);
-  else {
-    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 3), quick: process.argv.includes('--quick') });
-    print(result);
-    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
-  }
-}
+await scenarioMain(import.meta.url, { child: child, run, print, rounds: 3 });

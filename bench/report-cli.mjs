@@ -10,7 +10,7 @@
 // 1,000,000-event file.
 // Target (issue 7): ≥ 500,000 events/s with flat memory.
 
-import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import {
@@ -19,7 +19,6 @@ import {
   check,
   cliPath,
   interleave,
-  isMain,
   loadLibrary,
   median,
   printChecks,
@@ -28,6 +27,7 @@ import {
   removeDir,
   round,
   runChild,
+  scenarioMain,
   sendResult,
   tempDir,
 } from './common.mjs';
@@ -145,14 +145,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-if (isMain(import.meta.url)) {
-  const mode = argValue('child', undefined);
-  if (mode === 'record') await record(argValue('dir'), argNumber('events', 1_000_000));
-  else if (mode === 'naive') naive(argValue('file'));
-  else if (mode === 'parse-only') parseOnly(argValue('file'));
-  else {
-    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 3), quick: process.argv.includes('--quick') });
-    print(result);
-    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
-  }
-}
+await scenarioMain(import.meta.url, { child: (mode) => (mode === 'record' ? record(argValue('dir'), argNumber('events', 1_000_000)) : mode === 'naive' ? naive(argValue('file')) : parseOnly(argValue('file'))), run, print, rounds: 3 });

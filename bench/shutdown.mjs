@@ -7,14 +7,11 @@
 // re-read the log, so the two should take about as long.
 // Target (issue 7): shutdown() after 1,000,000 events < 200 ms.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  argNumber,
-  argValue,
   check,
   interleave,
-  isMain,
   loadLibrary,
   median,
   printChecks,
@@ -23,6 +20,7 @@ import {
   removeDir,
   round,
   runChild,
+  scenarioMain,
   sendResult,
   tempDir,
 } from './common.mjs';
@@ -84,12 +82,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-if (isMain(import.meta.url)) {
-  const events = argValue('child', undefined);
-  if (events) await child(Number(events));
-  else {
-    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 3), quick: process.argv.includes('--quick') });
-    print(result);
-    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
-  }
-}
+await scenarioMain(import.meta.url, { child: (events) => child(Number(events)), run, print, rounds: 3 });

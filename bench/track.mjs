@@ -8,14 +8,11 @@
 // Next to them, in the same run: pino writing the same data, one line per event.
 // Target (issue 7): ≥ 300,000 events/s for track() on this 2-core machine.
 
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   argNumber,
-  argValue,
   check,
   interleave,
-  isMain,
   loadLibrary,
   medianOf,
   printChecks,
@@ -24,6 +21,7 @@ import {
   removeDir,
   round,
   runChild,
+  scenarioMain,
   sendResult,
   tempDir,
   timeSegments,
@@ -143,12 +141,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-if (isMain(import.meta.url)) {
-  const variant = argValue('child', undefined);
-  if (variant) await child(variant);
-  else {
-    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 5), quick: process.argv.includes('--quick') });
-    print(result);
-    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
-  }
-}
+await scenarioMain(import.meta.url, { child: child, run, print, rounds: 5 });

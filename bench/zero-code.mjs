@@ -8,23 +8,23 @@
 // Afterwards the instrumented runs' logs are read: every measured call must be in them.
 // Target (issue 7): added latency per call < 5% of the uninstrumented call.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   argNumber,
   argValue,
   check,
   interleave,
-  isMain,
   loadAnalyzers,
   median,
   printChecks,
   printTable,
   progress,
-  REPO_DIR,
   removeDir,
+  REPO_DIR,
   round,
   runChild,
+  scenarioMain,
   sendResult,
   tempDir,
 } from './common.mjs';
@@ -132,12 +132,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-if (isMain(import.meta.url)) {
-  const mode = argValue('child', undefined);
-  if (mode === 'app') await app(argValue('base-url'));
-  else {
-    const result = await run({ rounds: argNumber('rounds', Number(process.env.AUTOPSY_BENCH_ROUNDS) || 7), quick: process.argv.includes('--quick') });
-    print(result);
-    if (argValue('out', undefined)) writeFileSync(argValue('out'), `${JSON.stringify(result, null, 2)}\n`);
-  }
-}
+await scenarioMain(import.meta.url, { child: (mode) => (mode === 'app' ? app(argValue('base-url')) : Promise.reject(new Error(`unknown child ${mode}`))), run, print, rounds: 7 });
