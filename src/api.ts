@@ -190,7 +190,7 @@ export function stage<T>(...args: Args<StageAttributes, T>): T {
       kind: 'stage',
       name: `stage ${id}`,
       data,
-      attributes: { ...baseAttributes('stage'), [sc.ATTR_AUTOPSY_STAGE]: id, ...dataAttributes(data, ['stage']) },
+      attributes: Object.assign(baseAttributes('stage'), { [sc.ATTR_AUTOPSY_STAGE]: id }, dataAttributes(data, ['stage'])),
     },
     fn,
   );
@@ -202,7 +202,7 @@ export function task<T>(...args: Args<Record<string, unknown>, T>): T {
   const name = String(label ?? attrs.task ?? attrs.name ?? 'task');
   const { task: _task, ...rest } = attrs;
   const data: EventData = { task: name, ...rest };
-  const attributes: Attributes = { ...baseAttributes('task'), [sc.ATTR_AUTOPSY_TASK]: name, ...dataAttributes(data, ['task']) };
+  const attributes: Attributes = Object.assign(baseAttributes('task'), { [sc.ATTR_AUTOPSY_TASK]: name }, dataAttributes(data, ['task']));
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
   return runInSpan({ kind: 'task', name: `task ${name}`, data, attributes }, fn);
 }
@@ -212,11 +212,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<LlmCallAttributes, T>(args);
   const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
   const operation = String(attrs.operation ?? 'chat');
-  const attributes: Attributes = {
-    ...baseAttributes('llm'),
-    [sc.ATTR_GEN_AI_OPERATION_NAME]: operation,
-    ...dataAttributes(data, ['model', 'provider', 'operation']),
-  };
+  const attributes: Attributes = Object.assign(baseAttributes('llm'), { [sc.ATTR_GEN_AI_OPERATION_NAME]: operation }, dataAttributes(data, ['model', 'provider', 'operation']));
   if (attrs.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = String(attrs.model);
   if (attrs.provider !== undefined) {
     attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = String(attrs.provider);
@@ -231,7 +227,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
 export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<CodeExecAttributes, T>(args);
   const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
-  const attributes: Attributes = { ...baseAttributes('code_exec'), ...dataAttributes(data, ['language']) };
+  const attributes: Attributes = Object.assign(baseAttributes('code_exec'), dataAttributes(data, ['language']));
   if (attrs.language !== undefined) attributes[sc.ATTR_CODE_LANGUAGE] = String(attrs.language);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
   const name = label ?? `code_exec${attrs.language !== undefined ? ` ${String(attrs.language)}` : ''}`;
@@ -245,7 +241,7 @@ export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
 export function autofix<T>(...args: Args<AutofixAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<AutofixAttributes, T>(args);
   const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
-  const attributes: Attributes = { ...baseAttributes('autofix'), ...dataAttributes(data, ['layer', 'type']) };
+  const attributes: Attributes = Object.assign(baseAttributes('autofix'), dataAttributes(data, ['layer', 'type']));
   if (attrs.layer !== undefined) attributes[sc.ATTR_AUTOFIX_LAYER] = String(attrs.layer);
   if (attrs.type !== undefined) attributes[sc.ATTR_AUTOFIX_TYPE] = String(attrs.type);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;

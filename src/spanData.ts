@@ -40,7 +40,7 @@ const endData = new WeakMap<object, EventData>();
 export function addEndData(span: object, data: EventData): void {
   const existing = endData.get(span);
   if (existing) Object.assign(existing, data);
-  else endData.set(span, { ...data });
+  else endData.set(span, Object.assign({}, data));
 }
 
 export function takeEndData(span: object): EventData | undefined {
