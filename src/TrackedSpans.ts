@@ -8,6 +8,8 @@ interface OpenTracked {
   kind: SpanKindName;
   key: string | undefined;
   span: Span;
+  /** Opening order, to find the innermost enclosing span across kinds. */
+  seq: number;
 }
 
 const RANK: Record<SpanKindName, number> = { stage: 0, task: 1, llm: 2, code_exec: 2, autofix: 2 };
@@ -30,7 +32,9 @@ function spanName(kind: SpanKindName, data: EventData): string {
  * themselves are written by track(); these spans are marked so the processor does not repeat them.
  */
 export class TrackedSpans {
-  private readonly open: OpenTracked[] = [];
+  /** Open spans per kind, oldest first: pairing looks only at its own kind, from the newest. */
+  private readonly open = new Map<SpanKindName, OpenTracked[]>();
+  private seq = 0;
 
   start(tracer: Tracer, kind: SpanKindName, data: EventData): Span {
     const parent = this.parentContext(kind);
@@ -42,27 +46,33 @@ export class TrackedSpans {
     if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
     if (kind === 'llm' && typeof data.model === 'string') attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = data.model;
     const span = startWithData(data, () => tracer.startSpan(spanName(kind, data), { attributes }, parent));
-    this.open.push({ kind, key: identity(kind, data), span });
+    let stack = this.open.get(kind);
+    if (!stack) this.open.set(kind, (stack = []));
+    stack.push({ kind, key: identity(kind, data), span, seq: this.seq++ });
     return span;
   }
 
   /** The open span this end/error event closes, removed from the open list; undefined when unpaired. */
   take(kind: SpanKindName, data: EventData): Span | undefined {
     const key = identity(kind, data);
-    for (let i = this.open.length - 1; i >= 0; i--) {
-      const candidate = this.open[i];
-      if (candidate.kind !== kind) continue;
+    const stack = this.open.get(kind);
+    if (!stack) return undefined;
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const candidate = stack[i];
       if (key !== undefined && candidate.key !== undefined && candidate.key !== key) continue;
-      this.open.splice(i, 1);
+      stack.splice(i, 1);
       return candidate.span;
     }
     return undefined;
   }
 
   private parentContext(kind: SpanKindName): Context {
-    for (let i = this.open.length - 1; i >= 0; i--) {
-      if (RANK[this.open[i].kind] < RANK[kind]) return trace.setSpan(context.active(), this.open[i].span);
+    let innermost: OpenTracked | undefined;
+    for (const [openKind, stack] of this.open) {
+      const newest = stack[stack.length - 1];
+      if (newest && RANK[openKind] < RANK[kind] && (!innermost || newest.seq > innermost.seq)) innermost = newest;
     }
+    if (innermost) return trace.setSpan(context.active(), innermost.span);
     return context.active();
   }
 }
