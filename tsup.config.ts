@@ -1,62 +1,58 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { defineConfig } from 'tsup';
 
-// The library keeps process-wide state (one run, one set of exit hooks), so it is built once, as
-// CommonJS, and the ESM entry points are thin re-exports of it: `import` and `require` in the same
-// process always share a single instance (no dual-package hazard).
-const entries = {
-  index: 'src/index.ts',
-  register: 'src/register.ts',
-  exporters: 'exporters/index.ts',
-  analyzers: 'analyzers/index.ts',
-  cli: 'src/cli.ts',
+// The library keeps process-wide state (one run, one set of exit hooks), so its code is built
+// once, as a single CommonJS file (dist/core.cjs, from src/bundle.ts), and every published entry
+// point is a thin wrapper around it: `import` and `require` of any entry share one instance (no
+// dual-package hazard). A single file also avoids tsup's CommonJS code splitting, which rewrites
+// chunks with sucrase (optional chaining becomes helper calls with closures on every use, and a
+// class field named like an export of its chunk replaced that export at run time).
+
+const CJS_WRAPPERS: Record<string, string> = {
+  'index.cjs': "'use strict';\nmodule.exports = require('./core.cjs').api;\n",
+  'exporters.cjs': "'use strict';\nmodule.exports = require('./core.cjs').exporters;\n",
+  'analyzers.cjs': "'use strict';\nmodule.exports = require('./core.cjs').analyzers;\n",
+  // Loading it is the zero-code setup (`node --require agent-autopsy/register`).
+  'register.cjs': "'use strict';\nrequire('./core.cjs').registerZeroCode();\n",
+  'cli.cjs': "#!/usr/bin/env node\n'use strict';\nrequire('./core.cjs').runCli();\n",
 };
 
-/**
- * tsup's CommonJS code splitting rewrites ESM chunks with sucrase, which turns a class field that
- * shares its name with an export of the same chunk into `this.x = exports.x = …`, replacing the
- * export at run time. Fail the build instead of shipping that.
- */
-function checkChunks(): void {
-  for (const file of readdirSync('dist')) {
-    if (!file.endsWith('.cjs')) continue;
-    const clash = /this\.(\w+) = exports\.\1\b/.exec(readFileSync(`dist/${file}`, 'utf8'));
-    if (clash) throw new Error(`dist/${file}: a class field shadows the export "${clash[1]}" (rename the field)`);
-  }
-}
-
-function writeEsmWrappers(): void {
+function writeWrappers(): void {
+  for (const [file, source] of Object.entries(CJS_WRAPPERS)) writeFileSync(`dist/${file}`, source, { mode: file === 'cli.cjs' ? 0o755 : 0o644 });
   const require = createRequire(import.meta.url);
   for (const name of ['index', 'exporters', 'analyzers']) {
-    const modulePath = require.resolve(`./dist/${name}.cjs`);
-    delete require.cache[modulePath];
-    const names = Object.keys(require(modulePath)).filter((key) => key !== 'default');
-    const lines = [
-      `import cjs from './${name}.cjs';`,
-      `export const { ${names.join(', ')} } = cjs;`,
-      'export default cjs;',
-      '',
-    ];
+    const names = Object.keys(require(`./dist/${name}.cjs`)).filter((key) => key !== 'default');
+    const lines = [`import cjs from './${name}.cjs';`, `export const { ${names.join(', ')} } = cjs;`, 'export default cjs;', ''];
     writeFileSync(`dist/${name}.mjs`, lines.join('\n'));
   }
   // register.mjs installs the ESM loader hooks first, then loads the shared CommonJS setup.
   writeFileSync('dist/register.mjs', readFileSync('src/register-esm.mjs', 'utf8'));
 }
 
-export default defineConfig({
-  entry: entries,
-  format: ['cjs'],
-  outExtension: () => ({ js: '.cjs' }),
-  dts: true,
-  splitting: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  platform: 'node',
-  shims: false,
-  onSuccess: async () => {
-    checkChunks();
-    writeEsmWrappers();
+export default defineConfig([
+  {
+    entry: { core: 'src/bundle.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    splitting: false,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    onSuccess: async () => writeWrappers(),
   },
-});
+  {
+    // Type declarations per entry point (no JavaScript: that is the bundle above).
+    entry: {
+      index: 'src/index.ts',
+      register: 'src/register.ts',
+      exporters: 'exporters/index.ts',
+      analyzers: 'analyzers/index.ts',
+    },
+    format: ['cjs'],
+    dts: { only: true },
+    target: 'node20',
+    platform: 'node',
+  },
+]);

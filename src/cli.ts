@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { palette, useColor } from './cli/color';
 import { diffRuns, formatDiffText } from './cli/diffRuns';
@@ -93,7 +92,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
+/** The `agent-autopsy` bin (dist/cli.cjs): runs main() on the process's arguments. */
+export function runCli(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

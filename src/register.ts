@@ -29,7 +29,8 @@ function registerEsmLoaderHook(): void {
   registerLoader(pathToFileURL(hook).href, pathToFileURL(__filename).href, { data: { include: HOOKED_ESM_MODULES } });
 }
 
-function register(): void {
+/** Sets everything up from the environment; dist/register.cjs calls it when loaded. Runs once. */
+export function registerZeroCode(): void {
   const registry = globalThis as Record<symbol, unknown>;
   // Node also runs `--require` preloads in its loader thread, and workers inherit the flags: the
   // autopsy belongs to the main thread, once.
@@ -48,5 +49,3 @@ function register(): void {
   const tracing = activeTracing();
   if (tracing) enableLlmInstrumentations(tracing.provider, currentRun()?.config.captureContent ?? false);
 }
-
-register();
