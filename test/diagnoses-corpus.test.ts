@@ -190,5 +190,5 @@ describe('seed sections match the Python reporter', () => {
 });
 
 function readEvents(name: string): Array<{ type: string; level: string; timestamp: string; span_id?: string; data: Record<string, unknown> }> {
-  return JSON.parse(readFileSync(join(CORPUS, name, 'Memory', 'logs', 'execution_tracker.json'), 'utf8')).events;
+  return JSON.parse(readFileSync(join(CORPUS, name, 'execution_tracker.json'), 'utf8')).events;
 }
