@@ -1,5 +1,5 @@
 import { stageKey } from '../analyzers/FailureAggregate';
-import { parseEventType } from '../src/eventTypes';
+import { parseSpanEvent, SpanPairing } from '../analyzers/SpanPairing';
 import type { TruthEvent } from '../src/types';
 import type { TimelineData, TimelineMark, TimelineSpan } from './htmlTimeline';
 
@@ -65,8 +65,7 @@ export class HtmlEventCollector {
   private readonly types = new Dictionary();
   private readonly levels = new Dictionary(LEVELS);
   private readonly stages = new Dictionary();
-  private readonly open = new Map<string, OpenSpan>();
-  private readonly anonymous = new Map<string, OpenSpan[]>();
+  private readonly pairing = new SpanPairing<OpenSpan>();
   private readonly spans: TimelineSpan[] = [];
   private childSpans = 0;
   private keptFailed = 0;
@@ -119,31 +118,16 @@ export class HtmlEventCollector {
   }
 
   private pairSpan(event: TruthEvent, data: Record<string, unknown>, stage: string, atMs: number): void {
-    const unfinished = event.type.endsWith('_unfinished');
-    const parsed = parseEventType(unfinished ? `${event.type.slice(0, -'_unfinished'.length)}_end` : event.type);
+    const parsed = parseSpanEvent(event.type);
     if (!parsed) {
       if (event.level === 'ERROR' && this.marks.length < MAX_MARKS) this.marks.push({ atMs, stage, label: `${event.type}: ${describe(data)}` });
       return;
     }
-    const identity = parsed.kind === 'stage' ? data.stage : parsed.kind === 'task' ? data.task : undefined;
-    const anonymousKey = `${parsed.kind}\u0000${identity === undefined ? '' : String(identity)}`;
     if (parsed.phase === 'start') {
-      const entry: OpenSpan = { kind: parsed.kind, label: spanLabel(parsed.kind, data), stage, startMs: atMs };
-      if (event.span_id) this.open.set(event.span_id, entry);
-      else {
-        const stack = this.anonymous.get(anonymousKey) ?? [];
-        stack.push(entry);
-        this.anonymous.set(anonymousKey, stack);
-      }
+      this.pairing.open(event, parsed.kind, { kind: parsed.kind, label: spanLabel(parsed.kind, data), stage, startMs: atMs });
       return;
     }
-    let entry = event.span_id ? this.open.get(event.span_id) : undefined;
-    if (entry) this.open.delete(event.span_id as string);
-    else {
-      const stack = this.anonymous.get(anonymousKey);
-      entry = stack?.pop();
-      if (stack && stack.length === 0) this.anonymous.delete(anonymousKey);
-    }
+    const entry = this.pairing.close(event, parsed.kind);
     // An end without its start (the log began mid-span): draw it from its duration.
     const duration = typeof data.duration === 'number' ? data.duration * 1000 : 0;
     const span: TimelineSpan = entry
@@ -152,7 +136,7 @@ export class HtmlEventCollector {
     if (parsed.phase === 'error') {
       span.outcome = 'error';
       if (data.error !== undefined) span.error = describe(data.error);
-    } else if (unfinished) span.outcome = 'unfinished';
+    } else if (parsed.unfinished) span.outcome = 'unfinished';
     this.keep(span);
   }
 
@@ -174,7 +158,7 @@ export class HtmlEventCollector {
   /** Spans and failure marks for the timeline; spans still open are drawn as unfinished. */
   timeline(): TimelineData {
     const spans = [...this.spans];
-    const stillOpen = [...this.open.values(), ...[...this.anonymous.values()].flat()];
+    const stillOpen = this.pairing.pending();
     for (const entry of stillOpen) spans.push({ ...entry, endMs: null, outcome: 'unfinished' });
     return {
       spans,

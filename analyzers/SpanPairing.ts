@@ -1,0 +1,65 @@
+import { parseEventType, type EventPhase, type SpanKindName } from '../src/eventTypes';
+import type { TruthEvent } from '../src/types';
+
+export interface SpanEvent {
+  kind: SpanKindName;
+  phase: EventPhase;
+  /** `<kind>_unfinished`, written at exit for a span still open: it closes the span like an end. */
+  unfinished: boolean;
+}
+
+const UNFINISHED = '_unfinished';
+
+/** `<kind>_start` / `_end` / `_error` / `_unfinished` (as an end); undefined for other types. */
+export function parseSpanEvent(type: string): SpanEvent | undefined {
+  const unfinished = type.endsWith(UNFINISHED);
+  const parsed = parseEventType(unfinished ? `${type.slice(0, -UNFINISHED.length)}_end` : type);
+  return parsed ? { ...parsed, unfinished } : undefined;
+}
+
+/**
+ * Pairs the start and end events of spans read from a log: by span id, or — for seed-style events,
+ * which have none — by kind and name, the newest open one first. Holds only the open spans.
+ */
+export class SpanPairing<T> {
+  private readonly byId = new Map<string, T>();
+  private readonly anonymous = new Map<string, T[]>();
+
+  open(event: TruthEvent, kind: SpanKindName, entry: T): void {
+    if (event.span_id) {
+      this.byId.set(event.span_id, entry);
+      return;
+    }
+    const key = anonymousKey(kind, event.data);
+    const stack = this.anonymous.get(key);
+    if (stack) stack.push(entry);
+    else this.anonymous.set(key, [entry]);
+  }
+
+  /** The open span this end (or error, or unfinished) event closes, removed; undefined when unpaired. */
+  close(event: TruthEvent, kind: SpanKindName): T | undefined {
+    if (event.span_id) {
+      const entry = this.byId.get(event.span_id);
+      if (entry !== undefined) {
+        this.byId.delete(event.span_id);
+        return entry;
+      }
+    }
+    const key = anonymousKey(kind, event.data);
+    const stack = this.anonymous.get(key);
+    if (!stack) return undefined;
+    const entry = stack.pop();
+    if (stack.length === 0) this.anonymous.delete(key);
+    return entry;
+  }
+
+  /** Spans still open. */
+  pending(): T[] {
+    return [...this.byId.values(), ...[...this.anonymous.values()].flat()];
+  }
+}
+
+function anonymousKey(kind: SpanKindName, data: Record<string, unknown> | undefined): string {
+  const identity = kind === 'stage' ? data?.stage : kind === 'task' ? data?.task : undefined;
+  return `${kind}\u0000${identity === undefined ? '' : String(identity)}`;
+}
