@@ -6,7 +6,7 @@ import { reportError } from './errorHandler';
 import type { SpanKindName } from './eventTypes';
 import { safeData } from './safeValue';
 import * as sc from './semconv';
-import { isClean, takeEndData, takePendingStartData } from './spanData';
+import { takeEndData, takePendingStart, type PendingStart } from './spanData';
 import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
 import type { EventData, Level } from './types';
 
@@ -37,7 +37,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
   constructor(private readonly getRun: () => AutopsyRun | undefined) {}
 
   onStart(span: Span, _parentContext: Context): void {
-    const pending = takePendingStartData();
+    const pending = takePendingStart();
     try {
       const run = this.getRun();
       if (!run || run.isFinished) return;
@@ -70,7 +70,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
     return this.forceFlush();
   }
 
-  private start(run: AutopsyRun, span: Span, pending: EventData | undefined): void {
+  private start(run: AutopsyRun, span: Span, pending: PendingStart | undefined): void {
     const context = span.spanContext();
     const parentSpanId = span.parentSpanContext?.spanId;
     const parent = parentSpanId ? run.openSpans.get(parentSpanId) : undefined;
@@ -139,10 +139,10 @@ export class AutopsySpanProcessor implements SpanProcessor {
     }
   }
 
-  private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: EventData | undefined, stage: string | undefined): EventData {
-    const base = pending && isOwnSpan(span.attributes) ? pending : foreignStartData(kind, span);
-    // Object.assign, not a spread: `data.stage` may be added next (see end()).
-    const data = isClean(base) ? Object.assign({}, base) : safeData(base, { maxStringLength: run.config.maxStringLength });
+  private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: PendingStart | undefined, stage: string | undefined): EventData {
+    const own = pending !== undefined && isOwnSpan(span.attributes);
+    // Clean data from the API wrappers is ours to keep; anything else is cleaned into a new object.
+    const data = own && pending.clean ? pending.data : safeData(own ? pending.data : foreignStartData(kind, span), { maxStringLength: run.config.maxStringLength });
     if (data.stage === undefined && stage !== undefined) data.stage = stage;
     return data;
   }

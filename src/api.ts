@@ -6,7 +6,7 @@ import { reportError } from './errorHandler';
 import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer } from './runtime';
-import { markClean, startWithData } from './spanData';
+import { startWithData } from './spanData';
 import type { EventData } from './types';
 
 export type SpanCallback<T> = (span: AgentSpan) => T;
@@ -75,11 +75,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** Primitive user attributes also go on the span, for OTLP backends. */
 function dataAttributes(data: EventData, skip: readonly string[]): Attributes {
   const attributes: Attributes = {};
-  for (const [key, value] of Object.entries(data)) {
-    if (skip.includes(key)) continue;
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}${key}`] = value;
-    }
+  const keys = Object.keys(data);
+  for (let i = 0; i < keys.length; i++) {
+    const value = data[keys[i]];
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
+    if (!skip.includes(keys[i])) attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}${keys[i]}`] = value;
   }
   return attributes;
 }
@@ -138,7 +138,7 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   let handle: AgentSpan;
   try {
     tracer = getAutopsyTracer();
-    span = startWithData(markClean(spec.data), () => tracer.startSpan(spec.name, { attributes: spec.attributes }, context.active()));
+    span = startWithData(spec.data, () => tracer.startSpan(spec.name, { attributes: spec.attributes }, context.active()), true);
     handle = new AgentSpan(span, spec.kind);
   } catch (error) {
     // The host's work runs whatever happens to the instrumentation.
@@ -183,8 +183,9 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
 export function stage<T>(...args: Args<StageAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<StageAttributes, T>(args);
   const id = String(label ?? attrs.stage ?? attrs.id ?? attrs.name ?? 'stage');
-  const { stage: _stage, ...rest } = attrs;
-  const data: EventData = { stage: id, ...rest };
+  // Object.assign, not a spread: the span processor may add keys (bench/README.md, item 1).
+  const data: EventData = Object.assign({ stage: id }, attrs);
+  data.stage = id;
   return runInSpan(
     {
       kind: 'stage',
@@ -200,8 +201,8 @@ export function stage<T>(...args: Args<StageAttributes, T>): T {
 export function task<T>(...args: Args<Record<string, unknown>, T>): T {
   const { label, attrs, fn } = parseArgs<Record<string, unknown>, T>(args);
   const name = String(label ?? attrs.task ?? attrs.name ?? 'task');
-  const { task: _task, ...rest } = attrs;
-  const data: EventData = { task: name, ...rest };
+  const data: EventData = Object.assign({ task: name }, attrs);
+  data.task = name;
   const attributes: Attributes = Object.assign(baseAttributes('task'), { [sc.ATTR_AUTOPSY_TASK]: name }, dataAttributes(data, ['task']));
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
   return runInSpan({ kind: 'task', name: `task ${name}`, data, attributes }, fn);
@@ -210,7 +211,7 @@ export function task<T>(...args: Args<Record<string, unknown>, T>): T {
 /** Runs an LLM call inside an llm span: `llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => …)`. */
 export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<LlmCallAttributes, T>(args);
-  const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
+  const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const operation = String(attrs.operation ?? 'chat');
   const attributes: Attributes = Object.assign(baseAttributes('llm'), { [sc.ATTR_GEN_AI_OPERATION_NAME]: operation }, dataAttributes(data, ['model', 'provider', 'operation']));
   if (attrs.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = String(attrs.model);
@@ -226,7 +227,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
 /** Runs generated code inside a code_exec span: `codeExec({ language: 'python' }, async (exec) => …)`. */
 export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<CodeExecAttributes, T>(args);
-  const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
+  const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const attributes: Attributes = Object.assign(baseAttributes('code_exec'), dataAttributes(data, ['language']));
   if (attrs.language !== undefined) attributes[sc.ATTR_CODE_LANGUAGE] = String(attrs.language);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
@@ -240,7 +241,7 @@ export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
  */
 export function autofix<T>(...args: Args<AutofixAttributes, T>): T {
   const { label, attrs, fn } = parseArgs<AutofixAttributes, T>(args);
-  const data: EventData = label === undefined ? { ...attrs } : { name: label, ...attrs };
+  const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const attributes: Attributes = Object.assign(baseAttributes('autofix'), dataAttributes(data, ['layer', 'type']));
   if (attrs.layer !== undefined) attributes[sc.ATTR_AUTOFIX_LAYER] = String(attrs.layer);
   if (attrs.type !== undefined) attributes[sc.ATTR_AUTOFIX_TYPE] = String(attrs.type);

@@ -6,32 +6,34 @@ import type { EventData } from './types';
  * synchronously, so the start data is parked here for exactly that call.
  */
 let pendingStart: EventData | undefined;
+/** The parked data already passed through safeData and is handed over (the API wrappers' case). */
+let pendingIsClean = false;
 
-export function startWithData<T>(data: EventData, start: () => T): T {
+export function startWithData<T>(data: EventData, start: () => T, clean = false): T {
   pendingStart = data;
+  pendingIsClean = clean;
   try {
     return start();
   } finally {
     pendingStart = undefined;
+    pendingIsClean = false;
   }
 }
 
-/** Data objects already passed through safeData (the API wrappers clean before starting a span). */
-const cleanData = new WeakSet<EventData>();
-
-export function markClean(data: EventData): EventData {
-  cleanData.add(data);
-  return data;
+export interface PendingStart {
+  data: EventData;
+  /** Clean and owned by the taker: it may be kept and changed without a copy. */
+  clean: boolean;
 }
 
-export function isClean(data: EventData): boolean {
-  return cleanData.has(data);
-}
-
-export function takePendingStartData(): EventData | undefined {
+/** The data parked for the span starting now (once: a nested start during onStart gets none). */
+export function takePendingStart(): PendingStart | undefined {
   const data = pendingStart;
+  if (data === undefined) return undefined;
+  const clean = pendingIsClean;
   pendingStart = undefined;
-  return data;
+  pendingIsClean = false;
+  return { data, clean };
 }
 
 /** Data set on a span while it runs (usage, results), merged into its end event. */
