@@ -1,4 +1,5 @@
 import type { TruthEvent } from '../src/types';
+import { fixed3Text, numberText } from './numberText';
 import { pythonRepr, reprString } from './pythonRepr';
 
 /*
@@ -68,7 +69,7 @@ function dataLines(data: unknown): void {
         break;
       case 'number':
         if (Number.isFinite(value)) {
-          jsonValue = pythonValue = String(value);
+          jsonValue = pythonValue = numberText(value);
         } else {
           jsonValue = 'null';
           pythonValue = pythonRepr(value);
@@ -163,7 +164,7 @@ function fieldString(text: string, slot: number): string {
 
 function jsonLine(event: TruthEvent, dataJson: string): string {
   const elapsed = event.elapsed_seconds;
-  let line = `{"timestamp":${jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? elapsed : 'null'},"type":${fieldString(event.type, 0)},"level":${fieldString(event.level, 1)},"data":${dataJson}`;
+  let line = `{"timestamp":${jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? numberText(elapsed) : 'null'},"type":${fieldString(event.type, 0)},"level":${fieldString(event.level, 1)},"data":${dataJson}`;
   if (event.trace_id !== undefined) line += `,"trace_id":${fieldString(event.trace_id, 2)}`;
   if (event.span_id !== undefined) line += `,"span_id":${fieldString(event.span_id, 3)}`;
   if (event.parent_span_id !== undefined) line += `,"parent_span_id":${fieldString(event.parent_span_id, 4)}`;
@@ -171,7 +172,7 @@ function jsonLine(event: TruthEvent, dataJson: string): string {
 }
 
 function readableLine(event: TruthEvent, dataRepr: string): string {
-  return `[${event.timestamp}] (+${event.elapsed_seconds.toFixed(3)}s) [${event.level}] ${event.type}: ${dataRepr}\n`;
+  return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}s) [${event.level}] ${event.type}: ${dataRepr}\n`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { HrTime } from '@opentelemetry/api';
+import { sixDigits } from '../exporters/numberText';
 
 /** Wall-clock epoch milliseconds with sub-millisecond precision. */
 export function nowMs(): number {
@@ -20,7 +21,7 @@ export function isoMicros(epochMs: number): string {
     cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19);
   }
   const micros = Math.floor((epochMs - second * 1000) * 1000);
-  return `${cachedPrefix}.${String(Math.min(micros, 999_999)).padStart(6, '0')}Z`;
+  return `${cachedPrefix}.${sixDigits(Math.min(micros, 999_999))}Z`;
 }
 
 /** Seconds between two epoch-ms instants, rounded to microseconds as Python's total_seconds() is. */

@@ -38,14 +38,31 @@ const KIND_BY_PREFIX = new Map<string, SpanKindName>(
 
 export type EventPhase = 'start' | 'end' | 'error';
 
+export interface ParsedEventType {
+  readonly kind: SpanKindName;
+  readonly phase: EventPhase;
+}
+
+/** Answers per type (bounded): every event's type is parsed, live and when reading logs, and a run has few types. */
+const parsedTypes = new Map<string, ParsedEventType | null>();
+const PARSED_TYPES_LIMIT = 4096;
+
 /** Splits `llm_call_error` into `{ kind: 'llm', phase: 'error' }`; undefined for other types. */
-export function parseEventType(type: string): { kind: SpanKindName; phase: EventPhase } | undefined {
+export function parseEventType(type: string): ParsedEventType | undefined {
+  const known = parsedTypes.get(type);
+  if (known !== undefined) return known ?? undefined;
+  const parsed = splitEventType(type);
+  if (parsedTypes.size < PARSED_TYPES_LIMIT) parsedTypes.set(type, parsed ?? null);
+  return parsed;
+}
+
+function splitEventType(type: string): ParsedEventType | undefined {
   const cut = type.lastIndexOf('_');
   if (cut <= 0) return undefined;
   const phase = type.slice(cut + 1);
   if (phase !== 'start' && phase !== 'end' && phase !== 'error') return undefined;
   const kind = KIND_BY_PREFIX.get(type.slice(0, cut));
-  return kind ? { kind, phase } : undefined;
+  return kind ? Object.freeze({ kind, phase }) : undefined;
 }
 
 /** Event types the seed reports as critical failures. */

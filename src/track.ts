@@ -10,7 +10,8 @@ import { LEVELS, type Level } from './types';
 const trackedByRun = new WeakMap<AutopsyRun, TrackedSpans>();
 
 function normalizeLevel(level: unknown): Level | undefined {
-  if (level === undefined) return 'INFO';
+  if (level === undefined || level === 'INFO') return 'INFO';
+  if (level === 'ERROR' || level === 'WARNING') return level;
   if (typeof level !== 'string') return undefined;
   const upper = level.toUpperCase();
   if (upper === 'WARN') return 'WARNING';
