@@ -30,6 +30,7 @@ import {
 } from './common.mjs';
 
 const SCRIPT = new URL(import.meta.url).pathname;
+const ASYNC_CONTEXT_ONLY = new URL('./async-context-only.mjs', import.meta.url).pathname;
 
 async function app(baseURL) {
   const { default: OpenAI } = await import('openai');
@@ -74,9 +75,10 @@ export async function run({ rounds = 7, quick = false } = {}) {
   try {
     const results = await interleave(
       rounds,
-      ['plain', 'register'],
+      ['plain', 'async-context', 'register'],
       async (mode) => {
         if (mode === 'plain') return runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs]);
+        if (mode === 'async-context') return runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs], { nodeArgs: ['--import', ASYNC_CONTEXT_ONLY] });
         const dir = tempDir('zero-code');
         dirs.push(dir);
         const result = await runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs], {
@@ -87,15 +89,18 @@ export async function run({ rounds = 7, quick = false } = {}) {
       },
       (mode, round) => progress(`zero-code: ${mode} (round ${round + 1}/${rounds})`),
     );
+    const APP = { plain: 'node app.mjs', 'async-context': 'node --import ./bench/async-context-only.mjs app.mjs', register: 'node --import agent-autopsy/register app.mjs' };
     const summary = (mode) => ({
-      mode: mode === 'plain' ? 'node app.mjs' : 'node --import agent-autopsy/register app.mjs',
+      mode: APP[mode],
       median_ms: round(median(results[mode].map((r) => r.median_ms)), 3),
       mean_ms: round(median(results[mode].map((r) => r.mean_ms)), 3),
       cpu_us_per_call: round(median(results[mode].map((r) => r.cpu_us_per_call)), 1),
     });
     const plain = summary('plain');
+    const asyncContext = summary('async-context');
     const instrumented = summary('register');
     const added = instrumented.median_ms - plain.median_ms;
+    const addedByAsyncContext = asyncContext.median_ms - plain.median_ms;
     const recorded = results.register.map((r) => r.llm_call_end);
     const expected = results.register.map((r) => r.calls);
     const complete = recorded.every((count, i) => count === expected[i]);
@@ -103,9 +108,14 @@ export async function run({ rounds = 7, quick = false } = {}) {
       scenario: 'zero-code',
       description: 'openai SDK chat.completions.create against the local fake server, with and without --import agent-autopsy/register',
       rounds,
-      rows: [plain, instrumented],
+      rows: [plain, asyncContext, instrumented],
       added_ms_per_call: round(added, 3),
       added_fraction: round(added / plain.median_ms, 4),
+      // What an enabled AsyncLocalStorage alone adds (any OpenTelemetry context manager on Node 20),
+      // and what agent-autopsy adds on top of it.
+      async_context_added_ms_per_call: round(addedByAsyncContext, 3),
+      beyond_async_context_ms_per_call: round(added - addedByAsyncContext, 3),
+      beyond_async_context_fraction: round((added - addedByAsyncContext) / plain.median_ms, 4),
       added_cpu_us_per_call: round(instrumented.cpu_us_per_call - plain.cpu_us_per_call, 1),
       llm_call_end_events: recorded,
       checks: [
@@ -125,7 +135,7 @@ export function print(result) {
     return;
   }
   printTable(
-    `Zero-code overhead — per call, median of ${result.rounds} processes; added ${result.added_ms_per_call} ms = ${round(result.added_fraction * 100, 2)}% (CPU +${result.added_cpu_us_per_call} µs)`,
+    `Zero-code overhead — per call, median of ${result.rounds} processes; added ${result.added_ms_per_call} ms = ${round(result.added_fraction * 100, 2)}% (CPU +${result.added_cpu_us_per_call} µs), of which an enabled AsyncLocalStorage alone ${result.async_context_added_ms_per_call} ms; beyond it ${round(result.beyond_async_context_fraction * 100, 2)}%`,
     ['app', 'median ms/call', 'mean ms/call', 'CPU µs/call'],
     result.rows.map((row) => [row.mode, row.median_ms, row.mean_ms, row.cpu_us_per_call]),
   );
