@@ -63,6 +63,7 @@ interface Found {
   causes: Set<string>;
 }
 
+const NONE_BELOW: ErrorOrigin[] = [];
 const LLM_CAUSES_OF_SLOWNESS: readonly ErrorClassId[] = ['rate_limited', 'llm_timeout', 'llm_server_error', 'context_length_exceeded'];
 const CRASH_REASONS = new Set<ExitInfo['reason']>(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
 
@@ -123,7 +124,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const type = event.type;
     const data = event.data ?? {};
     const stage = stageKey(data);
-    if (!type.endsWith('_unfinished') && event.timestamp) {
+    const unfinished = type.endsWith('_unfinished');
+    if (!unfinished && event.timestamp) {
       this.lastTimestamp = event.timestamp;
       this.stageActivity.set(stage, event.timestamp);
     }
@@ -131,11 +133,11 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       this.stageStarts.set(stage, event.timestamp);
       if (event.span_id) this.stageSpans.set(stage, event.span_id);
     }
-    if (type.endsWith('_unfinished')) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
+    if (unfinished) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
     if (type === 'signal_received') this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
     if (type === 'llm_call_end') this.storms.success(event);
     if (!isErrorEvent(event)) {
-      const below = type.endsWith('_end') || type.endsWith('_unfinished') ? this.tracker.observeEnd(event) : [];
+      const below = unfinished || type.endsWith('_end') ? this.tracker.observeEnd(event) : NONE_BELOW;
       if (type === 'autofix_end') this.autofixOutcome(event, data.success !== false, below);
       return;
     }

@@ -118,7 +118,7 @@ export class PropagationTracker {
 
   /** A span ended (normally or unfinished): what its descendants reported no longer travels up. */
   observeEnd(event: TruthEvent): ErrorOrigin[] {
-    if (!event.span_id) return [];
+    if (!event.span_id || this.below.size === 0) return [];
     const reported = this.below.get(event.span_id);
     if (!reported) return [];
     this.below.delete(event.span_id);
