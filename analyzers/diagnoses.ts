@@ -103,6 +103,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   private readonly stageClasses = new Map<string, Set<ErrorClassId>>();
   /** Stage → timestamp of its last event (ends written at exit for open spans excluded); parsed when needed. */
   private readonly stageActivity = new Map<string, string>();
+  /** The stage of the latest events and the time of its last one, not yet in stageActivity (one map write per run of events, not per event). */
+  private activeStage: string | undefined;
+  private activeStageAt = '';
   private readonly stageSpans = new Map<string, string>();
   private readonly stageStarts = new Map<string, string>();
   /** Spans the run recorded as still open at its end (`*_unfinished` events), for logs read back from disk. */
@@ -127,7 +130,11 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const unfinished = type.endsWith('_unfinished');
     if (!unfinished && event.timestamp) {
       this.lastTimestamp = event.timestamp;
-      this.stageActivity.set(stage, event.timestamp);
+      if (stage !== this.activeStage) {
+        this.recordActivity();
+        this.activeStage = stage;
+      }
+      this.activeStageAt = event.timestamp;
     }
     if (type === 'stage_start') {
       this.stageStarts.set(stage, event.timestamp);
@@ -161,6 +168,10 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     this.lastOrigin = { key: facts.message, message: facts.message, id: classification?.id, spanId: event.span_id, timestamp: event.timestamp, stage, type };
     if (type === 'llm_call_error') this.storms.failure(event, classification?.id);
     if (classification) this.addToClass(classification, event, facts);
+  }
+
+  private recordActivity(): void {
+    if (this.activeStage !== undefined) this.stageActivity.set(this.activeStage, this.activeStageAt);
   }
 
   private addToClass(classification: ErrorClassification, event: TruthEvent, facts: ErrorFacts): void {
@@ -210,6 +221,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   }
 
   diagnose(context: DiagnosisContext): Diagnosis[] {
+    this.recordActivity();
     const texts = context.messages.diagnoses;
     const found = new Map<string, Found>();
     const add: AddFn = (id, severity, confidence, evidence, suggestion, causes = []) => {
@@ -372,6 +384,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
 
   /** Retained entries (for memory tests): grows with stages, models and open spans only. */
   get retained(): number {
+    this.recordActivity();
     return this.tracker.retained + this.storms.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.stageStarts.size + this.classes.size;
   }
 }
