@@ -43,21 +43,23 @@ export class OpenSpanTracker {
       this.pairing.open(event, parsed.kind, event);
       return;
     }
-    const start = this.pairing.close(event, parsed.kind);
-    if (parsed.unfinished) {
-      const data = event.data ?? {};
-      const entry = start && openSpan(start);
-      const age = typeof data.age_seconds === 'number' ? data.age_seconds : 0;
-      const span: UnfinishedSpan = {
-        name: entry?.name ?? spanName(parsed.kind, data),
-        kind: parsed.kind,
-        stage: entry?.stage ?? stageKey(data),
-        started: entry?.started ?? event.timestamp,
-        age_seconds: age,
-      };
-      if (event.span_id) span.span_id = event.span_id;
-      this.recorded.push(span);
+    if (!parsed.unfinished) {
+      this.pairing.end(event, parsed.kind);
+      return;
     }
+    const start = this.pairing.close(event, parsed.kind);
+    const data = event.data ?? {};
+    const entry = start && openSpan(start);
+    const age = typeof data.age_seconds === 'number' ? data.age_seconds : 0;
+    const span: UnfinishedSpan = {
+      name: entry?.name ?? spanName(parsed.kind, data),
+      kind: parsed.kind,
+      stage: entry?.stage ?? stageKey(data),
+      started: entry?.started ?? event.timestamp,
+      age_seconds: age,
+    };
+    if (event.span_id) span.span_id = event.span_id;
+    this.recorded.push(span);
   }
 
   /** Spans without an end, oldest first; age measured to `endTimestamp` (the last event). */

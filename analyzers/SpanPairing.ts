@@ -58,6 +58,16 @@ export class SpanPairing<T> {
         return entry;
       }
     }
+    return this.closeAnonymous(event, kind);
+  }
+
+  /** close() for a caller that does not need the span: one map operation instead of two. */
+  end(event: TruthEvent, kind: SpanKindName): void {
+    if (event.span_id && this.byId.delete(event.span_id)) return;
+    this.closeAnonymous(event, kind);
+  }
+
+  private closeAnonymous(event: TruthEvent, kind: SpanKindName): T | undefined {
     const key = anonymousKey(kind, event.data);
     const stack = this.anonymous.get(key);
     if (!stack) return undefined;

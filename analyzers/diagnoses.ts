@@ -10,7 +10,7 @@ import { stageKey } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
-import { PropagationTracker, type ErrorOrigin } from './rootCause';
+import { NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
 
 export { rankDiagnoses } from './causalRanking';
 
@@ -63,7 +63,6 @@ interface Found {
   causes: Set<string>;
 }
 
-const NONE_BELOW: ErrorOrigin[] = [];
 const LLM_CAUSES_OF_SLOWNESS: readonly ErrorClassId[] = ['rate_limited', 'llm_timeout', 'llm_server_error', 'context_length_exceeded'];
 const CRASH_REASONS = new Set<ExitInfo['reason']>(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
 
@@ -144,7 +143,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (type === 'signal_received') this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
     if (type === 'llm_call_end') this.storms.success(event);
     if (!isErrorEvent(event)) {
-      const below = unfinished || type.endsWith('_end') ? this.tracker.observeEnd(event) : NONE_BELOW;
+      const below = unfinished || type.endsWith('_end') ? this.tracker.observeEnd(event) : NO_ORIGINS;
       if (type === 'autofix_end') this.autofixOutcome(event, data.success !== false, below);
       return;
     }
@@ -203,7 +202,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     ids.add(id);
   }
 
-  private autofixOutcome(event: TruthEvent, success: boolean, below: ErrorOrigin[], own?: ErrorClassification): void {
+  private autofixOutcome(event: TruthEvent, success: boolean, below: readonly ErrorOrigin[], own?: ErrorClassification): void {
     if (success) {
       this.autofix.succeeded++;
       return;
