@@ -14,6 +14,11 @@ export interface RunAnalyzerOptions {
   locale?: Locale | string;
   /** User diagnosis rules, evaluated next to the built-in ones. */
   rules?: readonly DiagnosisRule[];
+  /**
+   * Count events by type and level for eventCounts() (the live tracker's get_summary); default
+   * true. The report does not use these counts: a reader that only builds the report skips them.
+   */
+  eventCounts?: boolean;
 }
 
 export interface ReportContext {
@@ -47,8 +52,10 @@ export class RunAnalyzer {
   private firstTimestamp: string | null = null;
   private lastTimestamp: string | null = null;
   private lastElapsed = 0;
+  private readonly counting: boolean;
 
   constructor(options: RunAnalyzerOptions = {}) {
+    this.counting = options.eventCounts !== false;
     this.locale = normalizeLocale(options.locale);
     this.failures = new FailureAggregate(messagesFor(this.locale).unknownError);
     this.engines = [builtInDiagnosisEngine()];
@@ -57,8 +64,10 @@ export class RunAnalyzer {
 
   observe(event: TruthEvent): void {
     this.events++;
-    countIn(this.byType, event.type);
-    countIn(this.byLevel, event.level);
+    if (this.counting) {
+      countIn(this.byType, event.type);
+      countIn(this.byLevel, event.level);
+    }
     if (this.firstTimestamp === null) this.firstTimestamp = event.timestamp;
     this.lastTimestamp = event.timestamp;
     if (typeof event.elapsed_seconds === 'number') this.lastElapsed = event.elapsed_seconds;

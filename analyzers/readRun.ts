@@ -107,7 +107,8 @@ function lastEventMs(analyzer: RunAnalyzer): number | undefined {
 }
 
 function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent: (event: TruthEvent) => void) => TruthLogReadResult | Promise<TruthLogReadResult>) {
-  const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules });
+  // Only the report is built from a log: no counts by type for get_summary.
+  const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules, eventCounts: false });
   const open = new OpenSpanTracker();
   let crash: ExitInfo['reason'] | undefined;
   let signal: string | undefined;
