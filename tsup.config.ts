@@ -35,15 +35,28 @@ function writeWrappers(): void {
 
 export default defineConfig([
   {
-    entry: { core: 'src/bundle.ts', 'cli-main': 'src/cli.ts' },
+    entry: { core: 'src/bundle.ts' },
     format: ['cjs'],
     outExtension: () => ({ js: '.cjs' }),
     splitting: false,
     sourcemap: true,
-    clean: true,
+    // Everything but the CLI's bundle, which the next build writes at the same time.
+    clean: ['!cli-main.cjs', '!cli-main.cjs.map'],
     target: 'node20',
     platform: 'node',
     onSuccess: async () => writeWrappers(),
+  },
+  {
+    // The CLI bin's bundle (see CJS_WRAPPERS), with its dependencies inside: one file to load
+    // instead of ~70 modules (commander, cli-progress, @opentelemetry/api), ~35 ms of every command.
+    entry: { 'cli-main': 'src/cli.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    splitting: false,
+    sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+    noExternal: ['commander', 'cli-progress', '@opentelemetry/api'],
   },
   {
     // Type declarations per entry point (no JavaScript: that is the bundle above).
