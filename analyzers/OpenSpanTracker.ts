@@ -11,48 +11,61 @@ interface Open {
   started: string;
 }
 
+/** The open span a start event describes (computed only for spans that stay open). */
+function openSpan(start: TruthEvent): Open {
+  const kind = parseSpanEvent(start.type)?.kind ?? start.type;
+  const data = start.data ?? {};
+  return {
+    spanId: start.span_id,
+    name: spanName(kind, data),
+    kind,
+    stage: stageKey(data),
+    started: start.timestamp,
+  };
+}
+
 /**
  * Rebuilds, from a log on disk, which spans were still open when it ends (a killed process never
  * wrote their end). Events with span ids pair by id; seed-style events pair by kind and name.
+ * The start event of each open span is kept as it is, and read only if the span never ends:
+ * nearly all spans end, and naming each at its start cost more than the pairing itself. (The
+ * readers hand it events that nothing changes afterwards.)
  */
 export class OpenSpanTracker {
-  private readonly pairing = new SpanPairing<Open>();
+  private readonly pairing = new SpanPairing<TruthEvent>();
   /** Spans the process itself recorded as unfinished at exit (`<kind>_unfinished`). */
   private readonly recorded: UnfinishedSpan[] = [];
 
   observe(event: TruthEvent): void {
     const parsed = parseSpanEvent(event.type);
     if (!parsed) return;
-    const data = event.data ?? {};
     if (parsed.phase === 'start') {
-      this.pairing.open(event, parsed.kind, {
-        spanId: event.span_id,
-        name: spanName(parsed.kind, data),
-        kind: parsed.kind,
-        stage: stageKey(data),
-        started: event.timestamp,
-      });
+      this.pairing.open(event, parsed.kind, event);
       return;
     }
-    const entry = this.pairing.close(event, parsed.kind);
-    if (parsed.unfinished) {
-      const age = typeof data.age_seconds === 'number' ? data.age_seconds : 0;
-      const span: UnfinishedSpan = {
-        name: entry?.name ?? spanName(parsed.kind, data),
-        kind: parsed.kind,
-        stage: entry?.stage ?? stageKey(data),
-        started: entry?.started ?? event.timestamp,
-        age_seconds: age,
-      };
-      if (event.span_id) span.span_id = event.span_id;
-      this.recorded.push(span);
+    if (!parsed.unfinished) {
+      this.pairing.end(event, parsed.kind);
+      return;
     }
+    const start = this.pairing.close(event, parsed.kind);
+    const data = event.data ?? {};
+    const entry = start && openSpan(start);
+    const age = typeof data.age_seconds === 'number' ? data.age_seconds : 0;
+    const span: UnfinishedSpan = {
+      name: entry?.name ?? spanName(parsed.kind, data),
+      kind: parsed.kind,
+      stage: entry?.stage ?? stageKey(data),
+      started: entry?.started ?? event.timestamp,
+      age_seconds: age,
+    };
+    if (event.span_id) span.span_id = event.span_id;
+    this.recorded.push(span);
   }
 
   /** Spans without an end, oldest first; age measured to `endTimestamp` (the last event). */
   unfinished(endTimestamp: string | null): UnfinishedSpan[] {
     const endMs = endTimestamp ? Date.parse(endTimestamp) : NaN;
-    const all = this.pairing.pending();
+    const all = this.pairing.pending().map(openSpan);
     all.sort((a, b) => (a.started < b.started ? -1 : a.started > b.started ? 1 : 0));
     return [...this.recorded, ...all.map((entry) => {
       const startMs = Date.parse(entry.started);

@@ -86,6 +86,8 @@ export class RetryStormDetector {
 
   /** A successful call ends the streak of its stage and model. */
   success(event: TruthEvent): void {
+    // Nearly every call succeeds with no streak open: skip building the key.
+    if (this.streaks.size === 0) return;
     const data = event.data ?? {};
     const model = data.model === undefined || data.model === null ? '' : String(data.model);
     this.streaks.delete(`${stageKey(data)}\u0000${model}`);

@@ -14,6 +14,11 @@ export interface RunAnalyzerOptions {
   locale?: Locale | string;
   /** User diagnosis rules, evaluated next to the built-in ones. */
   rules?: readonly DiagnosisRule[];
+  /**
+   * Count events by type and level for eventCounts() (the live tracker's get_summary); default
+   * true. The report does not use these counts: a reader that only builds the report skips them.
+   */
+  eventCounts?: boolean;
 }
 
 export interface ReportContext {
@@ -41,13 +46,16 @@ export class RunAnalyzer {
   private readonly stages = new StageTimeline();
   private readonly engines: DiagnosisEngine[];
   private events = 0;
-  private readonly byType = new Map<string, number>();
-  private readonly byLevel = new Map<string, number>();
+  // One lookup per event and map: the count is a field of the entry, not a value set back.
+  private readonly byType = new Map<string, { count: number }>();
+  private readonly byLevel = new Map<string, { count: number }>();
   private firstTimestamp: string | null = null;
   private lastTimestamp: string | null = null;
   private lastElapsed = 0;
+  private readonly counting: boolean;
 
   constructor(options: RunAnalyzerOptions = {}) {
+    this.counting = options.eventCounts !== false;
     this.locale = normalizeLocale(options.locale);
     this.failures = new FailureAggregate(messagesFor(this.locale).unknownError);
     this.engines = [builtInDiagnosisEngine()];
@@ -56,8 +64,10 @@ export class RunAnalyzer {
 
   observe(event: TruthEvent): void {
     this.events++;
-    this.byType.set(event.type, (this.byType.get(event.type) ?? 0) + 1);
-    this.byLevel.set(event.level, (this.byLevel.get(event.level) ?? 0) + 1);
+    if (this.counting) {
+      countIn(this.byType, event.type);
+      countIn(this.byLevel, event.level);
+    }
     if (this.firstTimestamp === null) this.firstTimestamp = event.timestamp;
     this.lastTimestamp = event.timestamp;
     if (typeof event.elapsed_seconds === 'number') this.lastElapsed = event.elapsed_seconds;
@@ -83,8 +93,8 @@ export class RunAnalyzer {
   eventCounts(): { total_events: number; events_by_type: Record<string, number>; events_by_level: Record<string, number> } {
     return {
       total_events: this.events,
-      events_by_type: Object.fromEntries(this.byType),
-      events_by_level: Object.fromEntries(this.byLevel),
+      events_by_type: countsOf(this.byType),
+      events_by_level: countsOf(this.byLevel),
     };
   }
 
@@ -129,4 +139,14 @@ export class RunAnalyzer {
       },
     };
   }
+}
+
+function countIn(counts: Map<string, { count: number }>, key: string): void {
+  const entry = counts.get(key);
+  if (entry) entry.count++;
+  else counts.set(key, { count: 1 });
+}
+
+function countsOf(counts: Map<string, { count: number }>): Record<string, number> {
+  return Object.fromEntries(Array.from(counts, ([key, entry]) => [key, entry.count]));
 }

@@ -30,6 +30,7 @@ export interface TruthLogReadResult {
 const HEADER = /^\{\s*"start_time"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*,\s*"events"\s*:\s*\[\s*$/;
 const FOOTER = /^\]\s*,\s*"total_events"\s*:\s*(\d+)\s*\}\s*$/;
 const MAX_SKIPPED = 100;
+const OPEN_BRACE = 123;
 
 export function asTruthEvent(value: unknown): TruthEvent | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
@@ -153,7 +154,8 @@ export class TruthLogParser {
     if (this.result.complete) return;
     let text = line.trim();
     if (text === '') return;
-    const footer = FOOTER.exec(text);
+    // Event lines start with '{': only other lines can be the closing one.
+    const footer = text.charCodeAt(0) === OPEN_BRACE ? null : FOOTER.exec(text);
     if (footer) {
       this.result.complete = true;
       this.result.declaredTotal = Number(footer[1]);

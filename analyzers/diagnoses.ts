@@ -10,7 +10,7 @@ import { stageKey } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
-import { PropagationTracker, type ErrorOrigin } from './rootCause';
+import { NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
 
 export { rankDiagnoses } from './causalRanking';
 
@@ -102,6 +102,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   private readonly stageClasses = new Map<string, Set<ErrorClassId>>();
   /** Stage → timestamp of its last event (ends written at exit for open spans excluded); parsed when needed. */
   private readonly stageActivity = new Map<string, string>();
+  /** The stage of the latest events and the time of its last one, not yet in stageActivity (one map write per run of events, not per event). */
+  private activeStage: string | undefined;
+  private activeStageAt = '';
   private readonly stageSpans = new Map<string, string>();
   private readonly stageStarts = new Map<string, string>();
   /** Spans the run recorded as still open at its end (`*_unfinished` events), for logs read back from disk. */
@@ -123,19 +126,24 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const type = event.type;
     const data = event.data ?? {};
     const stage = stageKey(data);
-    if (!type.endsWith('_unfinished') && event.timestamp) {
+    const unfinished = type.endsWith('_unfinished');
+    if (!unfinished && event.timestamp) {
       this.lastTimestamp = event.timestamp;
-      this.stageActivity.set(stage, event.timestamp);
+      if (stage !== this.activeStage) {
+        this.recordActivity();
+        this.activeStage = stage;
+      }
+      this.activeStageAt = event.timestamp;
     }
     if (type === 'stage_start') {
       this.stageStarts.set(stage, event.timestamp);
       if (event.span_id) this.stageSpans.set(stage, event.span_id);
     }
-    if (type.endsWith('_unfinished')) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
+    if (unfinished) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
     if (type === 'signal_received') this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
     if (type === 'llm_call_end') this.storms.success(event);
     if (!isErrorEvent(event)) {
-      const below = type.endsWith('_end') || type.endsWith('_unfinished') ? this.tracker.observeEnd(event) : [];
+      const below = unfinished || type.endsWith('_end') ? this.tracker.observeEnd(event) : NO_ORIGINS;
       if (type === 'autofix_end') this.autofixOutcome(event, data.success !== false, below);
       return;
     }
@@ -159,6 +167,10 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     this.lastOrigin = { key: facts.message, message: facts.message, id: classification?.id, spanId: event.span_id, timestamp: event.timestamp, stage, type };
     if (type === 'llm_call_error') this.storms.failure(event, classification?.id);
     if (classification) this.addToClass(classification, event, facts);
+  }
+
+  private recordActivity(): void {
+    if (this.activeStage !== undefined) this.stageActivity.set(this.activeStage, this.activeStageAt);
   }
 
   private addToClass(classification: ErrorClassification, event: TruthEvent, facts: ErrorFacts): void {
@@ -190,7 +202,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     ids.add(id);
   }
 
-  private autofixOutcome(event: TruthEvent, success: boolean, below: ErrorOrigin[], own?: ErrorClassification): void {
+  private autofixOutcome(event: TruthEvent, success: boolean, below: readonly ErrorOrigin[], own?: ErrorClassification): void {
     if (success) {
       this.autofix.succeeded++;
       return;
@@ -208,6 +220,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   }
 
   diagnose(context: DiagnosisContext): Diagnosis[] {
+    this.recordActivity();
     const texts = context.messages.diagnoses;
     const found = new Map<string, Found>();
     const add: AddFn = (id, severity, confidence, evidence, suggestion, causes = []) => {
@@ -370,6 +383,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
 
   /** Retained entries (for memory tests): grows with stages, models and open spans only. */
   get retained(): number {
+    this.recordActivity();
     return this.tracker.retained + this.storms.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.stageStarts.size + this.classes.size;
   }
 }

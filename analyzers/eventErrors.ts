@@ -39,10 +39,15 @@ export function eventErrorText(event: TruthEvent): string {
  * error, or a code execution that ended with a non-zero exit code.
  */
 export function isErrorEvent(event: TruthEvent): boolean {
-  if (event.level === 'ERROR' || event.type.endsWith('_error')) return true;
-  const data = event.data ?? {};
-  if (event.level === 'WARNING' && data.error !== undefined && data.error !== null) return true;
-  return event.type === 'code_exec_end' && typeof data.exit_code === 'number' && data.exit_code !== 0;
+  const level = event.level;
+  if (level === 'ERROR' || event.type.endsWith('_error')) return true;
+  if (level === 'WARNING') {
+    const error = event.data?.error;
+    if (error !== undefined && error !== null) return true;
+  }
+  if (event.type !== 'code_exec_end') return false;
+  const exitCode = event.data?.exit_code;
+  return typeof exitCode === 'number' && exitCode !== 0;
 }
 
 /** The facts of an event's error. */

@@ -42,6 +42,9 @@ export interface ErrorOrigin {
   type: string;
 }
 
+/** What observeEnd gives for nearly every span: nothing travels up (one shared empty list). */
+export const NO_ORIGINS: readonly ErrorOrigin[] = Object.freeze([]);
+
 interface Reported {
   origin: ErrorOrigin;
   /** Reported with a parent span id: a parent's error would have found it through the span tree. */
@@ -117,10 +120,10 @@ export class PropagationTracker {
   }
 
   /** A span ended (normally or unfinished): what its descendants reported no longer travels up. */
-  observeEnd(event: TruthEvent): ErrorOrigin[] {
-    if (!event.span_id) return [];
+  observeEnd(event: TruthEvent): readonly ErrorOrigin[] {
+    if (!event.span_id || this.below.size === 0) return NO_ORIGINS;
     const reported = this.below.get(event.span_id);
-    if (!reported) return [];
+    if (!reported) return NO_ORIGINS;
     this.below.delete(event.span_id);
     return reported.map((entry) => entry.origin);
   }
