@@ -4,10 +4,11 @@ import { defineConfig } from 'tsup';
 
 // The library keeps process-wide state (one run, one set of exit hooks), so its code is built
 // once, as a single CommonJS file (dist/core.cjs, from src/bundle.ts), and every published entry
-// point of the library is a thin wrapper around it (the CLI bin has its own bundle, see below): `import` and `require` of any entry share one instance (no
-// dual-package hazard). A single file also avoids tsup's CommonJS code splitting, which rewrites
-// chunks with sucrase (optional chaining becomes helper calls with closures on every use, and a
-// class field named like an export of its chunk replaced that export at run time).
+// point of the library is a thin wrapper around it (the CLI bin has its own bundle, see below):
+// `import` and `require` of any entry share one instance (no dual-package hazard). A single file
+// also avoids tsup's CommonJS code splitting, which rewrites chunks with sucrase (optional chaining
+// becomes helper calls with closures on every use, and a class field named like an export of its
+// chunk replaced that export at run time).
 
 const CJS_WRAPPERS: Record<string, string> = {
   'index.cjs': "'use strict';\nmodule.exports = require('./core.cjs').api;\n",

@@ -3,7 +3,7 @@ import { isoMicros } from '../src/clock';
 import type { TruthEvent } from '../src/types';
 import { OtlpSpanConverter, type ConvertedSpans } from './OtlpSpanConverter';
 import { TruthLogError } from './TruthLogParser';
-import { readTextChunks, type ReadOptions } from './fileChunks';
+import { eventLoopTurns, readTextChunks, type ReadOptions } from './fileChunks';
 import type { AnalyzedRun, AnalyzeOptions, RunLocation } from './readRun';
 import { RunAnalyzer } from './RunAnalyzer';
 
@@ -183,9 +183,10 @@ function deliver(parser: OtlpJsonParser, onEvent: (event: TruthEvent) => void): 
 /** Reads an OTLP JSON file and delivers its spans as Truth-Mode events, in time order. */
 export async function readOtlpJson(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<OtlpReadResult> {
   const parser = new OtlpJsonParser(path);
+  const turn = eventLoopTurns();
   for (const text of readTextChunks(path, options)) {
     parser.push(text);
-    await new Promise<void>((done) => setImmediate(done));
+    await turn();
   }
   return deliver(parser, onEvent);
 }

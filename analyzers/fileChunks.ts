@@ -54,3 +54,23 @@ export function* readTextChunks(path: string, options: ReadOptions = {}): Genera
     closeSync(fd);
   }
 }
+
+/**
+ * How long a read holds the event loop: a progress bar (10 frames a second) still draws, and a
+ * long read does not wait for the loop after every 64 KiB chunk (~0.1 s per million events).
+ */
+const YIELD_EVERY_MS = 50;
+
+/** A function to await between chunks: it gives the event loop a turn once every 50 ms. */
+export function eventLoopTurns(): () => Promise<void> | undefined {
+  let yielded = performance.now();
+  return () => {
+    if (performance.now() - yielded < YIELD_EVERY_MS) return undefined;
+    return new Promise<void>((done) =>
+      setImmediate(() => {
+        yielded = performance.now();
+        done();
+      }),
+    );
+  };
+}

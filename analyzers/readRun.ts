@@ -4,7 +4,7 @@ import { AUTOFIX_LOG, LOGS_SUBDIR, REPORT_JSON, TRACKER_JSON } from '../exporter
 import type { Locale, TruthEvent } from '../src/types';
 import { addAutofixLog, emptyAutofixStats } from './autofixStats';
 import type { DiagnosisRule } from './diagnosisTypes';
-import { readTextChunks, type ReadOptions } from './fileChunks';
+import { eventLoopTurns, readTextChunks, type ReadOptions } from './fileChunks';
 import { OpenSpanTracker } from './OpenSpanTracker';
 import { analyzeOtlpRun, analyzeOtlpRunSync, isOtlpJsonFile, type OtlpReadResult } from './OtlpJsonReader';
 import type { AutopsyReport, ExitInfo } from './reportTypes';
@@ -20,21 +20,13 @@ export function readTruthLogSync(path: string, onEvent: (event: TruthEvent) => v
   return parser.end();
 }
 
-/**
- * How long a read holds the event loop: a progress bar (10 frames a second) still draws, and a
- * long read no longer waits for the loop after every 64 KiB chunk (~0.1 s per million events).
- */
-const YIELD_EVERY_MS = 50;
-
 /** Like readTruthLogSync, yielding to the event loop every 50 ms (so a progress bar can draw). */
 export async function readTruthLog(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<TruthLogReadResult> {
   const parser = new TruthLogParser(onEvent, path);
-  let yielded = performance.now();
+  const turn = eventLoopTurns();
   for (const text of readTextChunks(path, options)) {
     parser.push(text);
-    if (performance.now() - yielded < YIELD_EVERY_MS) continue;
-    await new Promise<void>((done) => setImmediate(done));
-    yielded = performance.now();
+    await turn();
   }
   return parser.end();
 }
