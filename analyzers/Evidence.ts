@@ -32,6 +32,11 @@ export class Evidence {
     if (spanId) this.addSpanId(spanId);
   }
 
+  /** False once the examples are full: a caller can skip building one. */
+  get wantsExamples(): boolean {
+    return this.examples.length < MAX_EXAMPLES;
+  }
+
   addExample(example: string): void {
     if (this.examples.length >= MAX_EXAMPLES) return;
     const clean = redactString(example);

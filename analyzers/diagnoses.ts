@@ -180,16 +180,17 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       state = { evidence: new Evidence(), strength: 0, fromSyntaxEvents: 0, quota: false };
       this.classes.set(id, state);
     }
-    state.evidence.add(event, eventExample(event, facts));
+    // The example is text built per event: only while the evidence still takes examples.
+    state.evidence.add(event, state.evidence.wantsExamples ? eventExample(event, facts) : undefined);
     state.strength = Math.max(state.strength, classification.strength);
     if (event.type === 'syntax_error') state.fromSyntaxEvents++;
-    const text = errorSearchText(facts);
     if (id === 'rate_limited') {
+      const text = errorSearchText(facts);
       const wait = retryAfterSeconds(text, event.data);
       if (wait !== undefined) state.retryAfter = Math.max(state.retryAfter ?? 0, wait);
       if (/quota/i.test(text)) state.quota = true;
     } else if (id === 'context_length_exceeded') {
-      const { limit, requested } = contextLimits(text);
+      const { limit, requested } = contextLimits(errorSearchText(facts));
       if (limit !== undefined) state.contextLimit = limit;
       if (requested !== undefined) state.contextRequested = Math.max(state.contextRequested ?? 0, requested);
     }

@@ -58,8 +58,11 @@ export function errorFactsOf(event: TruthEvent): ErrorFacts {
   if (type !== undefined && type !== null && type !== '') facts.errorType = String(type);
   const status = Number(data.http_status ?? data.status_code ?? field(data.error, 'status'));
   if (Number.isInteger(status) && status >= 100 && status < 600) facts.status = status;
-  const detail = [data.stderr_tail, data.stderr, data.traceback].filter((value): value is string => typeof value === 'string' && value !== '');
-  if (detail.length > 0) facts.detail = detail.join('\n');
+  let detail: string | undefined;
+  for (const value of [data.stderr_tail, data.stderr, data.traceback]) {
+    if (typeof value === 'string' && value !== '') detail = detail === undefined ? value : `${detail}\n${value}`;
+  }
+  if (detail !== undefined) facts.detail = detail;
   return facts;
 }
 
@@ -73,6 +76,7 @@ function field(error: unknown, name: string): unknown {
 }
 
 export function firstLine(text: string): string {
+  if (!text.includes('\n')) return text.trim();
   for (const line of text.split('\n')) if (line.trim() !== '') return line.trim();
   return '';
 }

@@ -63,8 +63,16 @@ export function propagationRank(type: string): number {
   return 0;
 }
 
+/** The last message keyed: an error repeated many times in a row is keyed once. */
+let lastMessage = '';
+let lastKey = '';
+
 export function messageKey(message: string): string {
-  return message.replace(/\s+/g, ' ').trim().slice(0, MAX_KEY_LENGTH);
+  if (message !== lastMessage) {
+    lastKey = message.replace(/\s+/g, ' ').trim().slice(0, MAX_KEY_LENGTH);
+    lastMessage = message;
+  }
+  return lastKey;
 }
 
 /** Same error: equal messages, or one (long enough) contains the other. */
