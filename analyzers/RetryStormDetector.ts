@@ -2,6 +2,7 @@ import type { TruthEvent } from '../src/types';
 import type { ErrorClassId } from './diagnosisTypes';
 import { Evidence } from './Evidence';
 import { stageKey } from './FailureAggregate';
+import { timestampMs } from './timestampMs';
 
 /**
  * A retry storm: the same LLM call failing again and again without a success in between.
@@ -50,7 +51,7 @@ export class RetryStormDetector {
     const stage = stageKey(data);
     const model = data.model === undefined || data.model === null ? '' : String(data.model);
     const key = `${stage}\u0000${model}`;
-    const ms = Date.parse(event.timestamp);
+    const ms = timestampMs(event.timestamp);
     let streak = this.streaks.get(key);
     if (streak && Number.isFinite(ms) && ms - streak.lastMs > RETRY_GAP_SECONDS * 1000) {
       this.streaks.delete(key);

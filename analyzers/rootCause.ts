@@ -2,6 +2,7 @@ import { parseEventType } from '../src/eventTypes';
 import type { TruthEvent } from '../src/types';
 import type { ErrorClassId } from './diagnosisTypes';
 import { stageKey } from './FailureAggregate';
+import { timestampMs } from './timestampMs';
 
 /**
  * Where an error started. An exception thrown in an LLM call travels up: the llm span fails, then
@@ -98,7 +99,7 @@ export class PropagationTracker {
     const key = messageKey(message);
     const rank = propagationRank(event.type);
     const stage = stageKey(event.data);
-    const ms = Date.parse(event.timestamp);
+    const ms = timestampMs(event.timestamp);
     let origin: ErrorOrigin | undefined;
     if (event.span_id) {
       const reported = this.below.get(event.span_id);
