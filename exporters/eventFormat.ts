@@ -21,14 +21,26 @@ function jsonString(text: string): string {
   return JSON_PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
-/** `"key":` and `'key': ` for each key seen (bounded). */
-const keyCache = new Map<string, [json: string, python: string]>();
+/**
+ * `"key":` and `'key': ` for each key seen (bounded), first in the object and after a separator
+ * (`,"key":`, `, 'key': `): one piece less to join per value.
+ */
+interface KeyPrefixes {
+  json: string;
+  python: string;
+  jsonAfter: string;
+  pythonAfter: string;
+}
+
+const keyCache = new Map<string, KeyPrefixes>();
 const KEY_CACHE_LIMIT = 4096;
 
-function keyPrefixes(key: string): [json: string, python: string] {
+function keyPrefixes(key: string): KeyPrefixes {
   let prefixes = keyCache.get(key);
   if (prefixes === undefined) {
-    prefixes = [`${jsonString(key)}:`, `${reprString(key)}: `];
+    const json = `${jsonString(key)}:`;
+    const python = `${reprString(key)}: `;
+    prefixes = { json, python, jsonAfter: `,${json}`, pythonAfter: `, ${python}` };
     if (keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, prefixes);
   }
   return prefixes;
@@ -49,12 +61,12 @@ function dataLines(data: unknown): void {
   }
   let json = '{';
   let python = '{';
-  let jsonSeparator = '';
-  let pythonSeparator = '';
+  let jsonFirst = true;
+  let pythonFirst = true;
   const record = data as Record<string, unknown>;
   for (const key in record) {
     const value = record[key];
-    const [jsonKey, pythonKey] = keyPrefixes(key);
+    const prefixes = keyPrefixes(key);
     let jsonValue: string | undefined;
     let pythonValue: string;
     switch (typeof value) {
@@ -99,11 +111,13 @@ function dataLines(data: unknown): void {
         return;
     }
     if (jsonValue !== undefined) {
-      json += `${jsonSeparator}${jsonKey}${jsonValue}`;
-      jsonSeparator = ',';
+      json += jsonFirst ? prefixes.json : prefixes.jsonAfter;
+      json += jsonValue;
+      jsonFirst = false;
     }
-    python += `${pythonSeparator}${pythonKey}${pythonValue}`;
-    pythonSeparator = ', ';
+    python += pythonFirst ? prefixes.python : prefixes.pythonAfter;
+    python += pythonValue;
+    pythonFirst = false;
   }
   pair[0] = `${json}}`;
   pair[1] = `${python}}`;

@@ -136,9 +136,10 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   let tracer: Tracer;
   let span: Span;
   let handle: AgentSpan;
+  const parent = context.active();
   try {
     tracer = getAutopsyTracer();
-    span = startWithData(spec.data, () => tracer.startSpan(spec.name, { attributes: spec.attributes }, context.active()), true);
+    span = startWithData(spec.data, () => tracer.startSpan(spec.name, { attributes: spec.attributes }, parent), true);
     handle = new AgentSpan(span, spec.kind);
   } catch (error) {
     // The host's work runs whatever happens to the instrumentation.
@@ -154,7 +155,7 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   };
   let result: T;
   try {
-    result = context.with(trace.setSpan(context.active(), span), fn, undefined, handle);
+    result = context.with(trace.setSpan(parent, span), fn, undefined, handle);
   } catch (error) {
     recordFailure(span, error);
     end();
