@@ -171,7 +171,7 @@ async function child(variant) {
   sendResult({ variant, ...result });
 }
 
-export async function run({ rounds = Number(process.env.AUTOPSY_BENCH_ROUNDS) || 5, quick = false } = {}) {
+export async function run({ rounds = Number(process.env.AUTOPSY_BENCH_ROUNDS) || 9, quick = false } = {}) {
   const variants = [...KINDS.flatMap((kind) => [`autopsy:${kind}`, `otel:${kind}`]), 'pino:default', 'pino:buffered'];
   const childArgs = quick ? ['--warmup', '2000', '--count', '5000', '--segments', '3'] : [];
   const results = await interleave(rounds, variants, (variant) => runChild([SCRIPT, '--child', variant, ...childArgs]), (variant, round) =>
@@ -225,4 +225,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-await scenarioMain(import.meta.url, { child: child, run, print, rounds: 5 });
+await scenarioMain(import.meta.url, { child: child, run, print, rounds: 9 });

@@ -104,7 +104,7 @@ async function child(variant) {
   sendResult({ variant, ...result });
 }
 
-export async function run({ rounds = 5, quick = false } = {}) {
+export async function run({ rounds = 9, quick = false } = {}) {
   const variants = ['plain', 'paired', 'pino'];
   const childArgs = quick ? ['--warmup', '5000', '--count', '20000', '--segments', '3'] : [];
   const results = await interleave(rounds, variants, (variant) => runChild([SCRIPT, '--child', variant, ...childArgs]), (variant, round) =>
@@ -141,4 +141,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-await scenarioMain(import.meta.url, { child: child, run, print, rounds: 5 });
+await scenarioMain(import.meta.url, { child: child, run, print, rounds: 9 });
