@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fixed3Text, numberText, sixDigits } from '../exporters/numberText';
+import { seededRandom } from './helpers/seededRandom';
 
 // exporters/numberText.ts writes numbers from their microsecond count instead of asking V8 to
 // print the double. The text must be exactly String(value) and value.toFixed(3), for every value.
-
-/** A seeded generator, so a failure names a value that fails again. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 function mismatches(values: Iterable<number>): string[] {
   const found: string[] = [];
@@ -25,7 +17,7 @@ function mismatches(values: Iterable<number>): string[] {
 
 function* microsecondValues(): Generator<number> {
   for (let micros = 0; micros <= 300_000; micros++) yield micros / 1e6;
-  const random = generator(7);
+  const random = seededRandom(7);
   for (let i = 0; i < 200_000; i++) {
     const micros = Math.floor(random() * 10 ** (1 + random() * 14.6)); // up to ~4e15 µs (2^32 s)
     yield micros / 1e6;
@@ -45,7 +37,7 @@ describe('numberText and fixed3Text', () => {
   });
 
   it('leave every other number to String() and toFixed()', () => {
-    const random = generator(11);
+    const random = seededRandom(11);
     const others = [0, -0, 1e-6, 1e-7, 0.1 + 0.2, 5e-324, 1e21, 1.5e300, -1.5e-300, 4294967295.999999, 4294967296, 2 ** 53, 1e15 + 0.3];
     for (let i = 0; i < 100_000; i++) others.push((random() - 0.3) * 10 ** (random() * 24 - 12));
     expect(mismatches(others)).toEqual([]);

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { timestampMs } from '../analyzers/timestampMs';
+import { seededRandom } from './helpers/seededRandom';
 
 // analyzers/timestampMs.ts reads this library's own timestamps without Date.parse; for every input
 // the answer must be Date.parse's.
-
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 function same(a: number, b: number): boolean {
   return a === b || (Number.isNaN(a) && Number.isNaN(b));
@@ -18,7 +11,7 @@ function same(a: number, b: number): boolean {
 
 describe('timestampMs', () => {
   it('reads microsecond timestamps as Date.parse does, through second and day boundaries', () => {
-    const random = generator(3);
+    const random = seededRandom(3);
     const wrong: string[] = [];
     let at = Date.UTC(2026, 0, 1);
     for (let i = 0; i < 300_000 && wrong.length < 10; i++) {
