@@ -1,4 +1,4 @@
-import { EVENT_PREFIX, SPAN_KINDS, type EventPhase, type SpanKindName } from '../src/eventTypes';
+import { EVENT_PHASES, EVENT_PREFIX, SPAN_KINDS, type EventPhase, type SpanKindName } from '../src/eventTypes';
 import type { TruthEvent } from '../src/types';
 
 export interface SpanEvent {
@@ -9,19 +9,16 @@ export interface SpanEvent {
 }
 
 /**
- * Every span event type, looked up whole: the readers ask this of every event, and cutting the
- * type apart (then copying the result) cost more than the rest of the open-span bookkeeping.
- * The same types as parseEventType accepts, plus `<prefix>_unfinished`.
+ * Every span event type, looked up whole (the readers ask it of every event): the types
+ * parseEventType knows, plus `<prefix>_unfinished`, which closes a span like an end.
  */
 const SPAN_EVENTS = new Map<string, SpanEvent>(
-  SPAN_KINDS.flatMap((kind) => {
+  SPAN_KINDS.flatMap((kind): Array<[string, SpanEvent]> => {
     const prefix = EVENT_PREFIX[kind];
     return [
-      [`${prefix}_start`, Object.freeze({ kind, phase: 'start', unfinished: false })],
-      [`${prefix}_end`, Object.freeze({ kind, phase: 'end', unfinished: false })],
-      [`${prefix}_error`, Object.freeze({ kind, phase: 'error', unfinished: false })],
+      ...EVENT_PHASES.map((phase): [string, SpanEvent] => [`${prefix}_${phase}`, Object.freeze({ kind, phase, unfinished: false })]),
       [`${prefix}_unfinished`, Object.freeze({ kind, phase: 'end', unfinished: true })],
-    ] as Array<[string, SpanEvent]>;
+    ];
   }),
 );
 

@@ -32,10 +32,6 @@ export const EVENT_PREFIX: Readonly<Record<SpanKindName, string>> = {
   autofix: 'autofix',
 };
 
-const KIND_BY_PREFIX = new Map<string, SpanKindName>(
-  SPAN_KINDS.map((kind) => [EVENT_PREFIX[kind], kind]),
-);
-
 export type EventPhase = 'start' | 'end' | 'error';
 
 export interface ParsedEventType {
@@ -43,26 +39,19 @@ export interface ParsedEventType {
   readonly phase: EventPhase;
 }
 
-/** Answers per type (bounded): every event's type is parsed, live and when reading logs, and a run has few types. */
-const parsedTypes = new Map<string, ParsedEventType | null>();
-const PARSED_TYPES_LIMIT = 4096;
+export const EVENT_PHASES: readonly EventPhase[] = ['start', 'end', 'error'];
+
+/**
+ * Every span event type, looked up whole: it is asked of every event (live and when reading logs),
+ * and a table lookup costs less than cutting the type apart.
+ */
+const SPAN_EVENT_TYPES = new Map<string, ParsedEventType>(
+  SPAN_KINDS.flatMap((kind) => EVENT_PHASES.map((phase): [string, ParsedEventType] => [`${EVENT_PREFIX[kind]}_${phase}`, Object.freeze({ kind, phase })])),
+);
 
 /** Splits `llm_call_error` into `{ kind: 'llm', phase: 'error' }`; undefined for other types. */
 export function parseEventType(type: string): ParsedEventType | undefined {
-  const known = parsedTypes.get(type);
-  if (known !== undefined) return known ?? undefined;
-  const parsed = splitEventType(type);
-  if (parsedTypes.size < PARSED_TYPES_LIMIT) parsedTypes.set(type, parsed ?? null);
-  return parsed;
-}
-
-function splitEventType(type: string): ParsedEventType | undefined {
-  const cut = type.lastIndexOf('_');
-  if (cut <= 0) return undefined;
-  const phase = type.slice(cut + 1);
-  if (phase !== 'start' && phase !== 'end' && phase !== 'error') return undefined;
-  const kind = KIND_BY_PREFIX.get(type.slice(0, cut));
-  return kind ? Object.freeze({ kind, phase }) : undefined;
+  return SPAN_EVENT_TYPES.get(type);
 }
 
 /** Event types the seed reports as critical failures. */
