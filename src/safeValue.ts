@@ -33,12 +33,27 @@ function truncationMarker(dropped: number): string {
 /** A secret this long or shorter is still redacted when the cut falls inside it. */
 const REDACTION_MARGIN = 512;
 
+const SHORT_STRING = 64;
+const SHORT_CACHE_LIMIT = 2048;
+const shortClean = new Map<string, string>();
+
 /**
  * Redacted, bounded, well-formed text. Redaction runs before the cut (on the kept part plus a
  * margin), so a credential that straddles the limit is not left half visible.
  */
 export function safeString(text: string, max: number): string {
-  if (text.length <= max) return redactString(text.isWellFormed() ? text : text.toWellFormed());
+  if (text.length <= max) {
+    if (text.length > SHORT_STRING) return redactString(text.isWellFormed() ? text : text.toWellFormed());
+    // Short values repeat from event to event (stage, task, model and provider names): cleaning
+    // one is a map lookup after its first time. The result does not depend on `max` here.
+    let clean = shortClean.get(text);
+    if (clean === undefined) {
+      clean = redactString(text.isWellFormed() ? text : text.toWellFormed());
+      if (shortClean.size >= SHORT_CACHE_LIMIT) shortClean.clear();
+      shortClean.set(text, clean);
+    }
+    return clean;
+  }
   const redacted = redactString(text.slice(0, max + REDACTION_MARGIN));
   let out = `${redacted.slice(0, max)}${truncationMarker(text.length - max)}`;
   if (!out.isWellFormed()) out = out.toWellFormed();

@@ -94,6 +94,28 @@ describe('safeValue turns anything into plain JSON-safe data', () => {
     expect(safeString(`${'a'.repeat(99)}😀😀`, 100)).toBe(`${'a'.repeat(99)}\uFFFD…[truncated 3 chars]`);
   });
 
+  it('short values are redacted and made well-formed on every call, also when they repeat (a bounded cache serves repeats)', () => {
+    const cases: Array<[string, string]> = [
+      ['Bearer abcdef1234567890', 'Bearer [REDACTED]'],
+      ['key sk-ABCDEFGHIJKLMNOPQRST', 'key sk-[REDACTED]'],
+      ['token=abc123xyz', 'token=[REDACTED]'],
+      ['a\uD800b', 'a\uFFFDb'],
+      ['stage1', 'stage1'],
+      [`${'x'.repeat(36)} Bearer 0123456789abcdef`, `${'x'.repeat(36)} Bearer [REDACTED]`], // 60 characters
+      [`${'x'.repeat(41)} Bearer 0123456789abcdef`, `${'x'.repeat(41)} Bearer [REDACTED]`], // 65: not cached
+    ];
+    const check = () => {
+      for (const [input, expected] of cases) expect(safeString(input, 100)).toBe(expected);
+    };
+    check();
+    check();
+    // More distinct short strings than the cache holds: it starts over and stays correct.
+    for (let i = 0; i < 5000; i++) expect(safeString(`value-${i}`, 100)).toBe(`value-${i}`);
+    check();
+    // The limit still applies to a short string longer than it.
+    expect(safeString('Bearer abcdef1234567890', 10)).toBe('Bearer [RE…[truncated 13 chars]');
+  });
+
   it('a secret straddling the limit is redacted, not half shown', () => {
     const text = `${'a '.repeat(45)}key sk-proj-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 and more`;
     expect(text.indexOf('sk-')).toBe(94);
