@@ -1,5 +1,5 @@
 import type { TruthEvent } from '../src/types';
-import { formatEventLines } from './eventFormat';
+import { formatEventLines, type EventLines } from './eventFormat';
 import { FileSink } from './FileSink';
 
 const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
@@ -56,7 +56,7 @@ export class TruthLogExporter {
   /** Appends one event to both files. Never throws. */
   export(event: TruthEvent): boolean {
     if (this.finished) return false;
-    let lines: { json: string; readable: string | undefined };
+    let lines: EventLines;
     try {
       lines = formatEventLines(event);
     } catch {
@@ -67,9 +67,9 @@ export class TruthLogExporter {
       this.json.truncate(this.footerStart);
       this.footerStart = -1;
     }
-    this.json.write(this.count === 0 ? `\n${lines.json}` : `,\n${lines.json}`);
+    this.json.write(this.count === 0 ? `\n${lines.json}` : `,\n${lines.json}`, lines.ascii);
     this.count++;
-    if (lines.readable !== undefined) this.readable.write(lines.readable);
+    if (lines.readable !== undefined) this.readable.write(lines.readable, lines.ascii);
     return true;
   }
 

@@ -17,8 +17,16 @@ const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** …and without `'`: its own Python body too. */
 const BOTH_PLAIN = /^[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*$/;
 
+/**
+ * True while every string of the event being formatted passed one of the tests above, so both of
+ * its lines are 7-bit ASCII: the file sink can then copy them without UTF-8 encoding.
+ */
+let ascii = true;
+
 function jsonString(text: string): string {
-  return JSON_PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+  if (JSON_PLAIN.test(text)) return `"${text}"`;
+  ascii = false;
+  return JSON.stringify(text);
 }
 
 /**
@@ -30,6 +38,8 @@ interface KeyPrefixes {
   python: string;
   jsonAfter: string;
   pythonAfter: string;
+  /** The key passed BOTH_PLAIN (ASCII). */
+  plain: boolean;
 }
 
 const keyCache = new Map<string, KeyPrefixes>();
@@ -40,10 +50,16 @@ function keyPrefixes(key: string): KeyPrefixes {
   if (prefixes === undefined) {
     const json = `${jsonString(key)}:`;
     const python = `${reprString(key)}: `;
-    prefixes = { json, python, jsonAfter: `,${json}`, pythonAfter: `, ${python}` };
+    prefixes = { json, python, jsonAfter: `,${json}`, pythonAfter: `, ${python}`, plain: BOTH_PLAIN.test(key) };
     if (keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, prefixes);
   }
   return prefixes;
+}
+
+export interface EventLines {
+  json: string;
+  readable: string | undefined;
+  ascii: boolean;
 }
 
 /** Reused result of dataLines() (never handed out). */
@@ -55,6 +71,7 @@ const pair: [json: string | undefined, python: string] = ['', ''];
  */
 function dataLines(data: unknown): void {
   if (typeof data !== 'object' || data === null || Array.isArray(data) || typeof (data as { toJSON?: unknown }).toJSON === 'function') {
+    ascii = false;
     pair[0] = JSON.stringify(data);
     pair[1] = pythonRepr(data);
     return;
@@ -67,6 +84,7 @@ function dataLines(data: unknown): void {
   for (const key in record) {
     const value = record[key];
     const prefixes = keyPrefixes(key);
+    if (!prefixes.plain) ascii = false;
     let jsonValue: string | undefined;
     let pythonValue: string;
     switch (typeof value) {
@@ -75,6 +93,7 @@ function dataLines(data: unknown): void {
           jsonValue = `"${value}"`;
           pythonValue = `'${value}'`;
         } else {
+          ascii = false;
           jsonValue = jsonString(value);
           pythonValue = reprString(value);
         }
@@ -100,12 +119,14 @@ function dataLines(data: unknown): void {
           jsonValue = 'null';
           pythonValue = 'None';
         } else {
+          ascii = false;
           jsonValue = JSON.stringify(value);
           pythonValue = pythonRepr(value);
         }
         break;
       default:
         // bigint (JSON.stringify throws), functions and symbols (it leaves the key out): the general path.
+        ascii = false;
         pair[0] = JSON.stringify(data);
         pair[1] = pythonRepr(data);
         return;
@@ -171,7 +192,10 @@ const lastPlain: string[] = ['', '', '', '', ''];
 
 function fieldString(text: string, slot: number): string {
   if (text === lastPlain[slot]) return `"${text}"`;
-  if (!JSON_PLAIN.test(text)) return JSON.stringify(text);
+  if (!JSON_PLAIN.test(text)) {
+    ascii = false;
+    return JSON.stringify(text);
+  }
   lastPlain[slot] = text;
   return `"${text}"`;
 }
@@ -192,14 +216,19 @@ function readableLine(event: TruthEvent, dataRepr: string): string {
 /**
  * Both lines of one event: `json` for execution_tracker.json (no newline; the exporter adds the
  * separators) and `readable` for execution_tracker_readable.txt (with its newline; undefined if
- * the data cannot be shown). Throws where JSON.stringify(event) throws (a BigInt deep in the data).
+ * the data cannot be shown). `ascii` is true only when both lines are known to be 7-bit ASCII.
+ * Throws where JSON.stringify(event) throws (a BigInt deep in the data).
  */
-export function formatEventLines(event: TruthEvent): { json: string; readable: string | undefined } {
+export function formatEventLines(event: TruthEvent): EventLines {
   if (isPlainEvent(event)) {
     try {
+      ascii = true;
       dataLines(event.data);
       const dataJson = pair[0];
-      if (dataJson !== undefined) return { json: jsonLine(event, dataJson), readable: readableLine(event, pair[1]) };
+      if (dataJson !== undefined) {
+        const json = jsonLine(event, dataJson);
+        return { json, readable: readableLine(event, pair[1]), ascii };
+      }
     } catch {
       /* the general path below says what fails */
     }
@@ -211,7 +240,7 @@ export function formatEventLines(event: TruthEvent): { json: string; readable: s
   } catch {
     /* the JSON line is the record; a formatting failure here must not lose it */
   }
-  return { json, readable };
+  return { json, readable, ascii: false };
 }
 
 /**

@@ -62,6 +62,37 @@ describe('formatEventLines', () => {
     });
   }
 
+  it('says a line is ASCII only when both lines are (the file sink then skips UTF-8 encoding)', () => {
+    const isAscii = (text: string | undefined) => text === undefined || /^[\x00-\x7f]*$/.test(text);
+    // Whatever the data, a line claimed ASCII is ASCII.
+    for (const [, data] of tricky) {
+      const lines = formatEventLines(event(data));
+      if (lines.ascii) expect(isAscii(lines.json) && isAscii(lines.readable)).toBe(true);
+    }
+    expect(formatEventLines(event({ model: 'gpt-4o', n: 1, ok: true, none: null, missing: undefined })).ascii).toBe(true);
+    expect(formatEventLines(event({})).ascii).toBe(true);
+    // Non-ASCII anywhere in the event: the value, a key, the type, the level, the timestamp, an id, nested data.
+    const nonAscii: TruthEvent[] = [
+      event({ stage: 'café' }),
+      event({ 'clé': 1 }),
+      event({ a: 1 }, { type: 'étape_start' }),
+      event({ a: 1 }, { level: 'INFÖ' as TruthEvent['level'] }),
+      event({ a: 1 }, { timestamp: '2026-11-25T16:32:52.123456Z ' }),
+      event({ a: 1 }, { span_id: '00f067aa0ba902bé' }),
+      event({ a: 1 }, { trace_id: '4bf92f3577b34da6a3ce929d0e0e473é' }),
+      event({ a: 1 }, { parent_span_id: 'é' }),
+      event({ nested: { zh: '阶段' } }),
+      event(['阶段']),
+    ];
+    for (const input of nonAscii) {
+      const lines = formatEventLines(input);
+      expect(lines.ascii).toBe(false);
+      expect(lines.json).toBe(referenceJson(input));
+    }
+    // The flag belongs to one event: an ASCII event after a non-ASCII one is ASCII again.
+    expect(formatEventLines(event({ stage: 'stage1' })).ascii).toBe(true);
+  });
+
   it('keeps every field of events of other shapes: extra keys, other key order, missing or non-string ids', () => {
     const withExtra = { ...event({ a: 1 }), extra: { x: 1 } } as TruthEvent;
     const reordered = { level: 'INFO', type: 't', timestamp: 'ts', elapsed_seconds: 0.5, data: { a: 1 } } as TruthEvent;
