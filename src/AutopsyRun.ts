@@ -20,19 +20,34 @@ export interface OpenSpanEntry extends OpenSpanInfo {
   span?: Span;
 }
 
+/** Recorded events waiting to be written and analyzed: at most this many (memory stays bounded). */
+const MAX_QUEUED_EVENTS = 256;
+
 /**
  * One run of an agent: its output files, its streaming analysis and its open spans. Everything
- * recorded goes through `record()`, which writes the event and feeds the analyzer in one step,
- * so the files and the report always agree.
+ * recorded goes through `record()`, which queues the event; `drain()` writes each queued event and
+ * feeds it to the analyzer in one step, in record order, so the files and the report always agree.
+ *
+ * The queue is drained when the event loop turns (setImmediate), when it holds MAX_QUEUED_EVENTS,
+ * and before anything reads the files or the analysis (flush, checkpoint, report, exit). So the
+ * writing and analysis of an LLM call's events happen while the agent waits for the network, not
+ * on the call's path, and a busy loop writes its events in batches.
  */
 export class AutopsyRun {
   readonly config: ResolvedConfig;
   readonly paths: RunPaths;
   readonly startMs: number;
   readonly startTime: string;
-  readonly analyzer: RunAnalyzer;
+  private readonly analysis: RunAnalyzer;
   readonly openSpans = new Map<string, OpenSpanEntry>();
   private readonly exporter: TruthLogExporter;
+  private readonly queue: TruthEvent[] = [];
+  private draining = false;
+  private drainTimer: NodeJS.Immediate | undefined;
+  private readonly drainLater = (): void => {
+    this.drainTimer = undefined;
+    this.drain();
+  };
   private readonly autofixStats: AutofixStatistics = emptyAutofixStats();
   private wroteAutofixLog = false;
   private exitInfo: ExitInfo | undefined;
@@ -46,7 +61,7 @@ export class AutopsyRun {
     this.paths = runPaths(config.outputDir);
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
-    this.analyzer = new RunAnalyzer({ locale: config.locale, rules: config.rules });
+    this.analysis = new RunAnalyzer({ locale: config.locale, rules: config.rules });
     try {
       this.createdDir = mkdirSync(this.paths.logDir, { recursive: true, mode: 0o700 });
     } catch (error) {
@@ -65,7 +80,7 @@ export class AutopsyRun {
    * its files and removes them, and the directories it created, when they hold nothing else.
    */
   discard(): void {
-    if (this.finished || this.analyzer.totalEvents > 0) return;
+    if (this.finished || this.eventCount > 0) return;
     this.finished = true;
     this.exporter.shutdown();
     for (const file of [this.paths.trackerJson, this.paths.readableLog]) rmSync(file, { force: true });
@@ -93,7 +108,21 @@ export class AutopsyRun {
     return this.record(type, level, safeData(data, { maxStringLength: this.config.maxStringLength }), atMs, ids);
   }
 
-  /** Records an event whose data is already clean (from `safeData`). */
+  /** The streaming analysis of every event recorded so far. */
+  get analyzer(): RunAnalyzer {
+    this.drain();
+    return this.analysis;
+  }
+
+  /** Events recorded so far. */
+  get eventCount(): number {
+    return this.analysis.totalEvents + this.queue.length;
+  }
+
+  /**
+   * Records an event whose data is already clean (from `safeData`) and no longer changed by the
+   * caller: it is written and analyzed at the latest when the event loop turns (see drain()).
+   */
   record(type: string, level: Level, data: EventData, atMs: number = nowMs(), ids?: SpanIds): TruthEvent | undefined {
     if (this.finished) return undefined;
     const event: TruthEvent = {
@@ -108,13 +137,40 @@ export class AutopsyRun {
       event.span_id = ids.spanId;
       if (ids.parentSpanId) event.parent_span_id = ids.parentSpanId;
     }
-    this.exporter.export(event);
-    try {
-      this.analyzer.observe(event);
-    } catch (error) {
-      reportError(error, 'analysis of an event failed');
+    this.queue.push(event);
+    if (this.queue.length >= MAX_QUEUED_EVENTS) this.drain();
+    else if (this.drainTimer === undefined) {
+      this.drainTimer = setImmediate(this.drainLater);
+      // Telemetry never keeps the process alive: every exit path drains the queue itself.
+      this.drainTimer.unref();
     }
     return event;
+  }
+
+  /** Writes and analyzes every queued event, in record order. Synchronous; never throws. */
+  drain(): void {
+    if (this.drainTimer !== undefined) {
+      clearImmediate(this.drainTimer);
+      this.drainTimer = undefined;
+    }
+    // An event recorded while draining (a custom rule calling track()) joins the end of this loop.
+    if (this.draining) return;
+    this.draining = true;
+    const queue = this.queue;
+    try {
+      for (let i = 0; i < queue.length; i++) {
+        const event = queue[i];
+        this.exporter.export(event);
+        try {
+          this.analysis.observe(event);
+        } catch (error) {
+          reportError(error, 'analysis of an event failed');
+        }
+      }
+    } finally {
+      queue.length = 0;
+      this.draining = false;
+    }
   }
 
   /** Counts a repair attempt and rewrites autofix_log.json, so it is current even after a kill. */
@@ -144,11 +200,13 @@ export class AutopsyRun {
   }
 
   flush(): void {
+    this.drain();
     this.exporter.forceFlush();
   }
 
   /** Writes the tracker JSON as a complete document now; the run continues (seed save_json_log). */
   checkpoint(): void {
+    this.drain();
     this.exporter.checkpoint();
     if (this.autofixStats.total_attempts > 0) this.writeAutofixLog();
   }
@@ -168,7 +226,8 @@ export class AutopsyRun {
         span_id: entry.spanId,
       });
     }
-    return this.analyzer.buildReport({
+    this.drain();
+    return this.analysis.buildReport({
       autofix: this.autofixStats,
       exit: { reason: 'running', exit_code: null, signal: null, at: null },
       unfinished,
@@ -188,13 +247,14 @@ export class AutopsyRun {
     if (this.finished) return this.finishedReport;
     const endMs = nowMs();
     const unfinished = this.closeOpenSpans(endMs);
+    this.drain();
     this.finished = true;
     this.exporter.shutdown();
     const autofix = this.reportAutofixStats();
     const exit = this.exitInfo ?? { reason: 'normal', exit_code: 0, signal: null, at: isoMicros(endMs) };
     let report: AutopsyReport | undefined;
     try {
-      report = this.analyzer.buildReport({
+      report = this.analysis.buildReport({
         autofix,
         exit,
         unfinished,

@@ -86,7 +86,7 @@ export function initFromEnvironment(): AutopsyHandle {
 function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {
   const active = state.run && !state.run.isFinished ? state.run : undefined;
   if (active) {
-    if (implicit || !state.implicitRun || active.analyzer.totalEvents > 0) {
+    if (implicit || !state.implicitRun || active.eventCount > 0) {
       warnOnce('init-twice', `init() was called again; the run in ${active.paths.outputDir} continues and the new options are ignored`);
       return handleOf(active);
     }
