@@ -40,7 +40,7 @@ export class ExecutionTracker {
     this.readableLogPath = run.paths.readableLog;
   }
 
-  /** Records an event: written at once to both logs, in call order. */
+  /** Records an event: written to both logs in call order, when the event loop next turns (or sooner, see AutopsyRun). */
   track(eventType: string, data?: Record<string, unknown> | unknown, level: Level = 'INFO'): void {
     trackIn(this.run, eventType, data, level);
   }

@@ -19,7 +19,7 @@ function normalizeLevel(level: unknown): Level | undefined {
 }
 
 /**
- * Records one event in `run` exactly as the seed tracker does (written at once, in call order),
+ * Records one event in `run` as the seed tracker does (both logs, in call order; see AutopsyRun.record),
  * and pairs `<kind>_start` / `_end` / `_error` calls into spans. Misuse warns and never throws.
  */
 export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: unknown): void {
