@@ -190,7 +190,10 @@ export function printTable(title, header, rows) {
 }
 
 export function printChecks(checks) {
-  for (const item of checks) console.log(`  ${item.pass ? 'PASS' : 'MISS'}  ${item.target}  (measured ${item.value})`);
+  for (const item of checks) {
+    const verdict = item.inconclusive ? 'N/A ' : item.pass ? 'PASS' : 'MISS';
+    console.log(`  ${verdict}  ${item.target}  (measured ${item.value}${item.inconclusive ? `; inconclusive: ${item.inconclusive}` : ''})`);
+  }
 }
 
 function formatNumber(value) {

@@ -53,7 +53,10 @@ for (const name of selected) {
 const checks = Object.values(results).flatMap((result) => (result.checks ?? []).map((item) => ({ scenario: result.scenario, ...item })));
 const passed = checks.filter((item) => item.pass).length;
 console.log(`\n${passed} of ${checks.length} targets met (${Math.round((Date.now() - started) / 1000)} s)`);
-for (const item of checks.filter((entry) => !entry.pass)) console.log(`  MISS  [${item.scenario}] ${item.target}  (measured ${item.value})`);
+for (const item of checks.filter((entry) => !entry.pass)) {
+  const verdict = item.inconclusive ? 'N/A ' : 'MISS';
+  console.log(`  ${verdict}  [${item.scenario}] ${item.target}  (measured ${item.value}${item.inconclusive ? `; inconclusive: ${item.inconclusive}` : ''})`);
+}
 
 const output = {
   generated_at: new Date().toISOString(),

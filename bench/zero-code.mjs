@@ -101,6 +101,13 @@ export async function run({ rounds = 7, quick = false } = {}) {
     const instrumented = summary('register');
     const added = instrumented.median_ms - plain.median_ms;
     const addedByAsyncContext = asyncContext.median_ms - plain.median_ms;
+    // Each round ran the variants back to back: the per-round difference is the paired estimate.
+    const pairedFractions = results.register.map((r, i) => (r.median_ms - results.plain[i].median_ms) / results.plain[i].median_ms);
+    // How much the same uninstrumented app varied between processes: a verdict finer than this is noise.
+    const plainMedians = results.plain.map((r) => r.median_ms);
+    const plainSpread = (Math.max(...plainMedians) - Math.min(...plainMedians)) / plain.median_ms;
+    const resolvable = plainSpread <= 0.05;
+    const pairedAdded = median(pairedFractions);
     const recorded = results.register.map((r) => r.llm_call_end);
     const expected = results.register.map((r) => r.calls);
     const complete = recorded.every((count, i) => count === expected[i]);
@@ -117,9 +124,22 @@ export async function run({ rounds = 7, quick = false } = {}) {
       beyond_async_context_ms_per_call: round(added - addedByAsyncContext, 3),
       beyond_async_context_fraction: round((added - addedByAsyncContext) / plain.median_ms, 4),
       added_cpu_us_per_call: round(instrumented.cpu_us_per_call - plain.cpu_us_per_call, 1),
+      paired_added_fraction: round(pairedAdded, 4),
+      paired_added_fractions: pairedFractions.map((value) => round(value, 4)),
+      plain_spread_between_processes: round(plainSpread, 4),
       llm_call_end_events: recorded,
       checks: [
-        check('added latency per call ÷ uninstrumented call (medians)', added / plain.median_ms, '<', 0.05),
+        // Passes only when the machine was steady enough to tell 5 % apart: a quiet machine, or
+        // many more rounds, is needed otherwise (a "negative overhead" is not a pass).
+        {
+          ...check('added latency per call ÷ uninstrumented call (median of paired rounds)', pairedAdded, '<', 0.05),
+          ...(resolvable
+            ? {}
+            : {
+                pass: false,
+                inconclusive: `the uninstrumented app alone varied by ${round(plainSpread * 100, 1)} % between processes, more than the 5 % to resolve`,
+              }),
+        },
         { target: 'every call of every instrumented run is an llm_call_end event in its log', value: `${recorded.join(', ')} of ${expected.join(', ')}`, pass: complete },
       ],
     };
@@ -135,7 +155,7 @@ export function print(result) {
     return;
   }
   printTable(
-    `Zero-code overhead — per call, median of ${result.rounds} processes; added ${result.added_ms_per_call} ms = ${round(result.added_fraction * 100, 2)}% (CPU +${result.added_cpu_us_per_call} µs), of which an enabled AsyncLocalStorage alone ${result.async_context_added_ms_per_call} ms; beyond it ${round(result.beyond_async_context_fraction * 100, 2)}%`,
+    `Zero-code overhead — per call, median of ${result.rounds} processes; added ${result.added_ms_per_call} ms = ${round(result.added_fraction * 100, 2)}% (paired rounds: ${round(result.paired_added_fraction * 100, 2)}%; CPU +${result.added_cpu_us_per_call} µs), of which an enabled AsyncLocalStorage alone ${result.async_context_added_ms_per_call} ms; beyond it ${round(result.beyond_async_context_fraction * 100, 2)}%; the uninstrumented app varied by ${round(result.plain_spread_between_processes * 100, 1)}% between processes`,
     ['app', 'median ms/call', 'mean ms/call', 'CPU µs/call'],
     result.rows.map((row) => [row.mode, row.median_ms, row.mean_ms, row.cpu_us_per_call]),
   );
