@@ -225,10 +225,8 @@ export function formatEventLines(event: TruthEvent): EventLines {
       ascii = true;
       dataLines(event.data);
       const dataJson = pair[0];
-      if (dataJson !== undefined) {
-        const json = jsonLine(event, dataJson);
-        return { json, readable: readableLine(event, pair[1]), ascii };
-      }
+      // `ascii` is read last: building both lines sets it.
+      if (dataJson !== undefined) return { json: jsonLine(event, dataJson), readable: readableLine(event, pair[1]), ascii };
     } catch {
       /* the general path below says what fails */
     }

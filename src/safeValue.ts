@@ -37,18 +37,23 @@ const SHORT_STRING = 64;
 const SHORT_CACHE_LIMIT = 2048;
 const shortClean = new Map<string, string>();
 
+/** A string within the limit: well-formed, then redacted. */
+function cleanWhole(text: string): string {
+  return redactString(text.isWellFormed() ? text : text.toWellFormed());
+}
+
 /**
  * Redacted, bounded, well-formed text. Redaction runs before the cut (on the kept part plus a
  * margin), so a credential that straddles the limit is not left half visible.
  */
 export function safeString(text: string, max: number): string {
   if (text.length <= max) {
-    if (text.length > SHORT_STRING) return redactString(text.isWellFormed() ? text : text.toWellFormed());
+    if (text.length > SHORT_STRING) return cleanWhole(text);
     // Short values repeat from event to event (stage, task, model and provider names): cleaning
     // one is a map lookup after its first time. The result does not depend on `max` here.
     let clean = shortClean.get(text);
     if (clean === undefined) {
-      clean = redactString(text.isWellFormed() ? text : text.toWellFormed());
+      clean = cleanWhole(text);
       if (shortClean.size >= SHORT_CACHE_LIMIT) shortClean.clear();
       shortClean.set(text, clean);
     }
