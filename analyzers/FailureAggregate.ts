@@ -1,6 +1,6 @@
 import { CRITICAL_EVENT_TYPES } from '../src/eventTypes';
 import type { TruthEvent } from '../src/types';
-import type { CriticalFailure } from './reportTypes';
+import { CriticalFailureList } from './CriticalFailureList';
 
 /** The seed's `data.get('stage', 'unknown')`, with non-string stages keyed as Python's json.dump would. */
 export function stageKey(data: Record<string, unknown> | undefined): string {
@@ -24,9 +24,14 @@ export class FailureAggregate {
   total = 0;
   readonly byType = new Map<string, number>();
   readonly byStage = new Map<string, number>();
-  readonly critical: CriticalFailure[] = [];
+  readonly critical: CriticalFailureList;
 
-  constructor(private readonly unknownError: string) {}
+  constructor(
+    private readonly unknownError: string,
+    criticalInMemory?: number,
+  ) {
+    this.critical = new CriticalFailureList(criticalInMemory);
+  }
 
   observe(event: TruthEvent): void {
     if (event.level !== 'ERROR') return;

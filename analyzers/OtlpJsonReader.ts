@@ -213,7 +213,7 @@ function analyzeOtlp(
   };
   const finish = (result: OtlpReadResult): AnalyzedRun => {
     const { converted } = result;
-    const report = analyzer.buildReport({
+    const built = analyzer.finishReport({
       autofix: converted.autofix,
       // Traces do not say how the process ended; spans closed at exit are listed as unfinished.
       exit: { reason: 'unknown', exit_code: null, signal: null, at: null },
@@ -224,8 +224,9 @@ function analyzeOtlp(
       source: 'otlp-json',
       // The run's own end, so durations and ages are the run's, not the time since.
       now: converted.endMs ?? Date.now(),
+      criticalFailures: options.criticalFailures,
     });
-    return { report, read: result, location };
+    return { ...built, read: result, location };
   };
   const result = read(onEvent);
   return result instanceof Promise ? result.then(finish) : finish(result);

@@ -1,5 +1,6 @@
 import type { Locale, TruthEvent } from '../src/types';
 import { emptyAutofixStats } from './autofixStats';
+import type { CriticalFailureList } from './CriticalFailureList';
 import { CustomRuleEngine } from './customRules';
 import type { DiagnosisEngine, DiagnosisRule } from './diagnosisTypes';
 import { FailureAggregate } from './FailureAggregate';
@@ -19,6 +20,8 @@ export interface RunAnalyzerOptions {
    * true. The report does not use these counts: a reader that only builds the report skips them.
    */
   eventCounts?: boolean;
+  /** Critical failures kept as objects before the rest go to a temporary file (default 2,000). */
+  criticalFailuresInMemory?: number;
 }
 
 export interface ReportContext {
@@ -32,6 +35,12 @@ export interface ReportContext {
   source?: string;
   /** Report time, epoch ms (default now). */
   now?: number;
+  /**
+   * 'all' (default) lists every critical failure in the report object, reading back those that
+   * went to the temporary file; 'first' lists only those kept in memory, for a writer that streams
+   * the rest from `criticalFailures` (writeReportFiles does).
+   */
+  criticalFailures?: 'all' | 'first';
 }
 
 /**
@@ -57,7 +66,7 @@ export class RunAnalyzer {
   constructor(options: RunAnalyzerOptions = {}) {
     this.counting = options.eventCounts !== false;
     this.locale = normalizeLocale(options.locale);
-    this.failures = new FailureAggregate(messagesFor(this.locale).unknownError);
+    this.failures = new FailureAggregate(messagesFor(this.locale).unknownError, options.criticalFailuresInMemory);
     this.engines = [builtInDiagnosisEngine()];
     if (options.rules && options.rules.length > 0) this.engines.push(new CustomRuleEngine(options.rules));
   }
@@ -75,6 +84,28 @@ export class RunAnalyzer {
     this.llm.observe(event);
     this.stages.observe(event);
     for (const engine of this.engines) engine.observe(event);
+  }
+
+  /** Every critical failure so far, in bounded memory (the JSON report streams it). */
+  get criticalFailures(): CriticalFailureList {
+    return this.failures.critical;
+  }
+
+  /**
+   * buildReport by a reader that is done with this analyzer. With `criticalFailures: 'first'` the
+   * list stays open for a writer that streams it (the caller disposes of it); otherwise the report
+   * lists every entry and the temporary file is released.
+   */
+  finishReport(context: ReportContext): { report: AutopsyReport; criticalFailures?: CriticalFailureList } {
+    const report = this.buildReport(context);
+    if (context.criticalFailures === 'first') return { report, criticalFailures: this.failures.critical };
+    this.dispose();
+    return { report };
+  }
+
+  /** Releases the temporary file behind the critical failures; reports built later list only the first ones. */
+  dispose(): void {
+    this.failures.critical.dispose();
   }
 
   get totalEvents(): number {
@@ -102,7 +133,7 @@ export class RunAnalyzer {
     const messages = messagesFor(this.locale);
     const now = context.now ?? Date.now();
     const autofix = context.autofix ?? emptyAutofixStats();
-    const failureAnalysis = buildFailureAnalysis(this.failures, messages);
+    const failureAnalysis = buildFailureAnalysis(this.failures, messages, context.criticalFailures);
     const exit: ExitInfo = context.exit ?? { reason: 'unknown', exit_code: null, signal: null, at: null };
     const unfinished = context.unfinished ?? [];
     const stages = this.stages.result();

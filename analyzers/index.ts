@@ -2,7 +2,8 @@ export { RunAnalyzer, type RunAnalyzerOptions, type ReportContext } from './RunA
 export { analyzeRun, analyzeRunSync, readTruthLog, readTruthLogSync, locateRun, type AnalyzedRun, type AnalyzeOptions, type RunLocation } from './readRun';
 export { TruthLogParser, TruthLogError, type TruthLogReadResult } from './TruthLogParser';
 export { FailureAggregate, firstMaximum, stageKey } from './FailureAggregate';
-export { identifyFailurePatterns, buildFixSuggestions, buildSummary, formatSuccessRate } from './seedReport';
+export { CriticalFailureList, CRITICAL_FAILURES_IN_MEMORY, renderCriticalFailure } from './CriticalFailureList';
+export { identifyFailurePatterns, buildFixSuggestions, buildSummary, formatSuccessRate, criticalFailureCount } from './seedReport';
 export { emptyAutofixStats, addAutofixAttempt, addAutofixLog } from './autofixStats';
 export { CustomRuleEngine, validateRule, validateRules, ruleMatches } from './customRules';
 export { rankDiagnoses, builtInDiagnosisEngine, diagnoseEvents } from './diagnoses';

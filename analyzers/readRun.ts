@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AUTOFIX_LOG, LOGS_SUBDIR, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
 import type { Locale, TruthEvent } from '../src/types';
 import { addAutofixLog, emptyAutofixStats } from './autofixStats';
+import type { CriticalFailureList } from './CriticalFailureList';
 import type { DiagnosisRule } from './diagnosisTypes';
 import { eventLoopTurns, readTextChunks, type ReadOptions } from './fileChunks';
 import { OpenSpanTracker } from './OpenSpanTracker';
@@ -61,6 +62,12 @@ export interface AnalyzeOptions extends ReadOptions {
   rules?: readonly DiagnosisRule[];
   /** Sees every event, in order, after the analyzer (e.g. to list them in autopsy.html). */
   onEvent?: (event: TruthEvent) => void;
+  /**
+   * 'all' (default): the report lists every critical failure. 'first': it lists the first 2,000
+   * and the result's `criticalFailures` holds them all, for writeJsonReport to stream (then call
+   * its dispose()).
+   */
+  criticalFailures?: 'all' | 'first';
 }
 
 export interface AnalyzedRun {
@@ -68,6 +75,8 @@ export interface AnalyzedRun {
   /** How the input was read: a Truth-Mode or Python tracker log, or an OTLP JSON trace export. */
   read: TruthLogReadResult | OtlpReadResult;
   location: RunLocation;
+  /** Every critical failure, when asked for with `criticalFailures: 'first'`. */
+  criticalFailures?: CriticalFailureList;
 }
 
 function readJsonFile(path: string): unknown {
@@ -116,7 +125,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     const autofix = emptyAutofixStats();
     const autofixLog = join(location.logDir, AUTOFIX_LOG);
     if (existsSync(autofixLog)) addAutofixLog(autofix, readJsonFile(autofixLog));
-    const report = analyzer.buildReport({
+    const built = analyzer.finishReport({
       autofix,
       exit: exitFromFiles(location, result, crash, signal),
       unfinished: open.unfinished(analyzer.lastEventTimestamp),
@@ -125,8 +134,9 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
       source: result.format === 'python' ? 'python-tracker' : 'truth-mode',
       // The run's own end (its last event), so durations and ages are the run's, not the time since.
       now: lastEventMs(analyzer) ?? Date.now(),
+      criticalFailures: options.criticalFailures,
     });
-    return { report, read: result, location };
+    return { ...built, read: result, location };
   };
   return { onEvent, finish, read };
 }

@@ -1,3 +1,4 @@
+import { CRITICAL_EVENT_TYPES } from '../src/eventTypes';
 import { firstMaximum, type FailureAggregate } from './FailureAggregate';
 import type { MessageCatalog } from './messages';
 import type { AutofixStatistics, FailureAnalysis, FailurePattern, FixSuggestion, ReportSummary } from './reportTypes';
@@ -36,12 +37,27 @@ export function identifyFailurePatterns(failures: FailureAggregate, messages: Me
   return patterns;
 }
 
-export function buildFailureAnalysis(failures: FailureAggregate, messages: MessageCatalog): FailureAnalysis {
+/**
+ * How many critical failures the run had: the ERROR events of the critical types, which
+ * failures_by_type counts too. A report object may list only the first of them (a long list is
+ * streamed into the JSON file), so the human formats count them here.
+ */
+export function criticalFailureCount(analysis: FailureAnalysis): number {
+  let count = 0;
+  for (const type of CRITICAL_EVENT_TYPES) {
+    const n = analysis.failures_by_type?.[type];
+    if (typeof n === 'number') count += n;
+  }
+  return Math.max(count, analysis.critical_failures.length);
+}
+
+/** `critical: 'first'` lists only the entries kept in memory (the JSON report then streams the rest). */
+export function buildFailureAnalysis(failures: FailureAggregate, messages: MessageCatalog, critical: 'all' | 'first' = 'all'): FailureAnalysis {
   return {
     total_failures: failures.total,
     failures_by_type: Object.fromEntries(failures.byType),
     failures_by_stage: Object.fromEntries(failures.byStage),
-    critical_failures: failures.critical,
+    critical_failures: critical === 'all' ? failures.critical.all() : failures.critical.first(),
     failure_patterns: identifyFailurePatterns(failures, messages),
   };
 }

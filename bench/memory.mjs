@@ -4,11 +4,12 @@
 // Resident memory is sampled every 1,000 events; growth = peak − the value after the first 10,000
 // events (after a GC). Then the files are read back: both must hold every event.
 // Side by side in the same run: the same workload with 100,000 events (flat means the growth does
-// not scale with events), and the original tracker's design — every event kept in a list in
-// memory — for 1,000,000 events.
+// not scale with events), a failure storm of 1,000,000 events (every LLM call fails: ~500,000
+// critical failures, which the report must list), and the original tracker's design — every
+// event kept in a list in memory — for 1,000,000 events.
 // Target (issue 7): RSS growth < 50 MB, and the files hold all 1,000,000 events.
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   argNumber,
@@ -29,7 +30,7 @@ import {
   tempDir,
   yieldToLoop,
 } from './common.mjs';
-import { EVENTS_PER_STAGE, runWorkload } from './workload.mjs';
+import { EVENTS_PER_STAGE, runFailureStorm, runWorkload } from './workload.mjs';
 
 const SCRIPT = new URL(import.meta.url).pathname;
 
@@ -63,7 +64,13 @@ export async function verifyRun(dir) {
   };
 }
 
-async function measureAutopsy(stages) {
+/** Critical failures the run's report lists (read after the measurement). */
+function reportedCriticalFailures(dir) {
+  const report = JSON.parse(readFileSync(join(dir, 'Memory', 'logs', 'latent_analysis_report.json'), 'utf8'));
+  return report.failure_analysis.critical_failures.length;
+}
+
+async function measureAutopsy(stages, storm = false) {
   const lib = await loadLibrary();
   const dir = tempDir('memory');
   lib.init({ outputDir: dir, handleExit: false });
@@ -71,22 +78,28 @@ async function measureAutopsy(stages) {
   let baselineHeap;
   let peak = 0;
   const started = performance.now();
-  const events = await runWorkload(lib, stages, (soFar) => {
+  const onChunk = (soFar) => {
     if (baseline === undefined && soFar >= EVENTS_PER_STAGE - 10) {
       collect();
       baseline = rssMb();
       baselineHeap = process.memoryUsage().heapUsed / 2 ** 20;
     }
     if (baseline !== undefined) peak = Math.max(peak, rssMb());
-  });
+  };
+  const events = storm ? await runFailureStorm(lib, stages * EVENTS_PER_STAGE, onChunk) : await runWorkload(lib, stages, onChunk);
   const seconds = (performance.now() - started) / 1000;
   peak = Math.max(peak, rssMb());
   collect();
   const retainedHeap = process.memoryUsage().heapUsed / 2 ** 20 - baselineHeap;
+  const shutdownStarted = performance.now();
   await lib.shutdown();
+  const shutdownMs = performance.now() - shutdownStarted;
+  // Peak RSS includes shutdown(): the report is written from streaming aggregates.
+  peak = Math.max(peak, rssMb());
   const files = await verifyRun(dir);
+  const critical = reportedCriticalFailures(dir);
   removeDir(dir);
-  return { events, seconds, baseline_rss_mb: baseline, peak_rss_mb: peak, rss_growth_mb: peak - baseline, retained_heap_mb: retainedHeap, ...files };
+  return { events, seconds, shutdown_ms: shutdownMs, baseline_rss_mb: baseline, peak_rss_mb: peak, rss_growth_mb: peak - baseline, retained_heap_mb: retainedHeap, reported_critical_failures: critical, ...files };
 }
 
 /** The seed tracker's way: `self.events.append(event)` for the whole run. */
@@ -118,7 +131,7 @@ async function measureInMemoryList(total) {
 async function child(variant) {
   const events = argNumber('events', 1_000_000);
   const stages = Math.max(1, Math.round(events / EVENTS_PER_STAGE));
-  const result = variant === 'in-memory-list' ? await measureInMemoryList(stages * EVENTS_PER_STAGE) : await measureAutopsy(stages);
+  const result = variant === 'in-memory-list' ? await measureInMemoryList(stages * EVENTS_PER_STAGE) : await measureAutopsy(stages, variant === 'failure-storm');
   sendResult({ variant, ...result });
 }
 
@@ -128,6 +141,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
   const plans = {
     [`autopsy-${full}`]: ['autopsy', full],
     [`autopsy-${small}`]: ['autopsy', small],
+    [`failure-storm-${full}`]: ['failure-storm', full],
     [`in-memory-list-${full}`]: ['in-memory-list', full],
   };
   const results = await interleave(
@@ -145,15 +159,27 @@ export async function run({ rounds = 3, quick = false } = {}) {
       peak_rss_mb: round(median(list.map((r) => r.peak_rss_mb)), 1),
       retained_heap_mb: list[0].retained_heap_mb === undefined ? null : round(median(list.map((r) => r.retained_heap_mb)), 2),
       events_per_second: list[0].seconds ? Math.round(list[0].events / median(list.map((r) => r.seconds))) : null,
+      shutdown_ms: list[0].shutdown_ms === undefined ? null : round(median(list.map((r) => r.shutdown_ms)), 0),
+      reported_critical_failures: list[0].reported_critical_failures ?? null,
       files: list[0].tracker_events === undefined ? null : list.map((r) => ({ tracker_events: r.tracker_events, complete: r.tracker_complete, declared_total: r.tracker_declared_total, readable_lines: r.readable_lines })),
     };
   };
   const rows = Object.keys(plans).map(summary);
-  const [big, little, list] = rows;
-  const allFilesComplete = results[`autopsy-${full}`].every((r) => r.tracker_events === full && r.readable_lines === full && r.tracker_complete && r.tracker_declared_total === full);
+  const [big, little, storm, list] = rows;
+  const complete = (name) => results[name].every((r) => r.tracker_events === full && r.readable_lines === full && r.tracker_complete && r.tracker_declared_total === full);
+  const allFilesComplete = complete(`autopsy-${full}`);
+  // The storm's calls fail one per two events, between its stage_start and stage_end.
+  const stormCritical = (full - 2) / 2;
+  const stormListed = results[`failure-storm-${full}`].every((r) => r.reported_critical_failures === stormCritical);
   const checks = [
     check(`RSS growth over ${full.toLocaleString('en-US')} events, MB (median of ${rounds} processes)`, big.rss_growth_mb, '<', 50),
     { target: `both files hold all ${full.toLocaleString('en-US')} events, in every process`, value: allFilesComplete, pass: allFilesComplete },
+    check(`RSS growth over a ${full.toLocaleString('en-US')}-event failure storm (shutdown included), MB`, storm.rss_growth_mb, '<', 50),
+    {
+      target: `the storm's files hold every event and its report lists all ${stormCritical.toLocaleString('en-US')} critical failures, in every process`,
+      value: `${storm.reported_critical_failures}`,
+      pass: stormListed && complete(`failure-storm-${full}`),
+    },
   ];
   return {
     scenario: 'memory',
@@ -169,7 +195,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
 export function print(result) {
   printTable(
     `Memory — RSS growth (median of ${result.rounds} processes); agent-autopsy ÷ in-memory event list = ${result.growth_ratio_vs_in_memory_list}`,
-    ['run', 'events', 'RSS growth MB', 'peak RSS MB', 'retained heap MB', 'events/s', 'files hold'],
+    ['run', 'events', 'RSS growth MB', 'peak RSS MB', 'retained heap MB', 'events/s', 'shutdown ms', 'critical failures listed', 'files hold'],
     result.rows.map((row) => [
       row.run,
       row.events,
@@ -177,6 +203,8 @@ export function print(result) {
       row.peak_rss_mb,
       row.retained_heap_mb ?? '-',
       row.events_per_second ?? '-',
+      row.shutdown_ms ?? '-',
+      row.reported_critical_failures ?? '-',
       row.files ? row.files.map((f) => `${f.tracker_events}/${f.readable_lines}${f.complete ? '' : ' (open)'}`).join(', ') : '-',
     ]),
   );

@@ -11,7 +11,7 @@ const CYCLES_PER_STAGE = 999;
 const TRACKS_PER_STAGE = 8;
 const CYCLES_PER_CHUNK = 100;
 
-class RateLimitError extends Error {
+export class RateLimitError extends Error {
   constructor() {
     super('429 Rate limit reached for gpt-4o-mini (requests per min)');
     this.name = 'RateLimitError';
@@ -64,4 +64,30 @@ export async function runWorkload(lib, stages, onChunk) {
     events += 1;
   }
   return events;
+}
+
+/**
+ * A failure storm: one stage in which every LLM call fails with a 429 (llm_call_start +
+ * llm_call_error), `total` events in all, so about half are critical failures the report lists.
+ */
+export async function runFailureStorm(lib, total, onChunk) {
+  let events = 0;
+  await lib.stage('storm', { name: 'Failure storm' }, async () => {
+    events += 1;
+    while (events < total - 1) {
+      for (let i = 0; i < 500 && events + 2 <= total - 1; i++, events += 2) {
+        try {
+          lib.llmCall({ model: 'gpt-4o', provider: 'openai' }, () => {
+            throw new RateLimitError();
+          });
+        } catch {
+          /* recorded as llm_call_error */
+        }
+      }
+      await yieldToLoop();
+      onChunk?.(events);
+      if (events + 2 > total - 1) break;
+    }
+  });
+  return events + 1;
 }

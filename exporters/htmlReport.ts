@@ -1,5 +1,6 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
+import { criticalFailureCount } from '../analyzers/seedReport';
 import type { TruthEvent } from '../src/types';
 import { HTML_REPORT_CSS, HTML_REPORT_SCRIPT, HTML_REPORT_SCRIPT_HASH } from './htmlAssets';
 import { barChart } from './htmlCharts';
@@ -118,7 +119,7 @@ function failuresSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabe
     `${m.headings.failuresByType} / ${m.headings.failuresByStage}`,
     `<div class="charts"><div id="failures-by-type"><h3>${escapeHtml(m.headings.failuresByType)}</h3>${byType}</div>` +
       `<div id="failures-by-stage"><h3>${escapeHtml(m.headings.failuresByStage)}</h3>${byStage}</div></div>` +
-      (critical.length ? `<h3>${escapeHtml(m.headings.criticalFailures)}</h3>${table([l.time, l.type, l.stage, l.error], critical, fa.critical_failures.length, l.moreRows)}` : ''),
+      (critical.length ? `<h3>${escapeHtml(m.headings.criticalFailures)}</h3>${table([l.time, l.type, l.stage, l.error], critical, criticalFailureCount(fa), l.moreRows)}` : ''),
   );
 }
 

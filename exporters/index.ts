@@ -3,7 +3,7 @@ export { FileSink, type FileSinkOptions } from './FileSink';
 export { RedactingSpanExporter } from './RedactingSpanExporter';
 export { formatEventJson, formatReadableLine } from './eventFormat';
 export { pythonRepr } from './pythonRepr';
-export { renderJsonReport, writeReportFiles } from './writeReportFiles';
+export { renderJsonReport, writeJsonReport, writeReportFiles } from './writeReportFiles';
 export { renderMarkdownReport } from './markdownReport';
 export { renderHtmlReport, escapeHtml, type HtmlReportOptions } from './htmlReport';
 export { HtmlEventCollector, type HtmlEventCollectorOptions } from './HtmlEventCollector';

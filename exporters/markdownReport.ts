@@ -1,5 +1,6 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
+import { criticalFailureCount } from '../analyzers/seedReport';
 import { labelsFor, type ReportLabels } from './reportLabels';
 
 const MAX_CELL = 500;
@@ -135,11 +136,12 @@ export function renderMarkdownReport(report: AutopsyReport): string {
     out.push(`## ${m.headings.failuresByStage}`, '');
     out.push(table([l.stage, l.failures], Object.entries(fa.failures_by_stage).sort((a, b) => b[1] - a[1])));
   }
+  const criticalCount = criticalFailureCount(fa);
   if (fa.critical_failures.length > 0) {
     out.push(`## ${m.headings.criticalFailures}`, '');
     const shown = fa.critical_failures.slice(0, MAX_ROWS);
     out.push(table([l.time, l.type, l.stage, l.error], shown.map((f) => [f.timestamp, f.type, f.stage, f.error])));
-    if (fa.critical_failures.length > shown.length) out.push(`${mdText(l.moreRows(fa.critical_failures.length - shown.length))} (latent\\_analysis\\_report.json)`, '');
+    if (criticalCount > shown.length) out.push(`${mdText(l.moreRows(criticalCount - shown.length))} (latent\\_analysis\\_report.json)`, '');
   }
 
   if (report.stages.length > 0) {

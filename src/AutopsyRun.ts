@@ -263,14 +263,17 @@ export class AutopsyRun {
         serviceName: this.config.serviceName,
         source: 'live',
         now: endMs,
+        // The object keeps the first entries; the JSON file gets every one, streamed.
+        criticalFailures: 'first',
       });
-      writeReportFiles(report, this.paths, this.config.reportFormats);
+      writeReportFiles(report, this.paths, this.config.reportFormats, this.analysis.criticalFailures);
       if (this.config.printReportPath) {
         process.stderr.write(`agent-autopsy: report written to ${this.paths.reportJson}\n`);
       }
     } catch (error) {
       reportError(error, 'cannot build the autopsy report');
     }
+    this.analysis.dispose();
     this.finishedReport = report;
     return report;
   }

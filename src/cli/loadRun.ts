@@ -15,6 +15,8 @@ export interface LoadOptions {
   onEvent?: (event: TruthEvent) => void;
   /** Where warnings about the input go (default: stderr, one line each). */
   warn?: (line: string) => void;
+  /** As AnalyzeOptions.criticalFailures (only when the input is a log). */
+  criticalFailures?: 'all' | 'first';
 }
 
 export interface LoadedRun {
@@ -124,6 +126,7 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
   try {
     analyzed = await analyzeRun(input, {
       locale: options.locale,
+      criticalFailures: options.criticalFailures,
       onProgress: (p) => progress.onProgress(p),
       onEvent: (event) => {
         if (first === undefined) first = event.timestamp;

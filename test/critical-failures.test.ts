@@ -1,0 +1,203 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { CriticalFailureList, CRITICAL_FAILURES_IN_MEMORY } from '../analyzers/CriticalFailureList';
+import { analyzeRun } from '../analyzers/readRun';
+import type { AutopsyReport, CriticalFailure } from '../analyzers/reportTypes';
+import { RunAnalyzer } from '../analyzers/RunAnalyzer';
+import { renderJsonReport, writeJsonReport } from '../exporters/writeReportFiles';
+import { setErrorHandler } from '../src/errorHandler';
+import { init, shutdown, track } from '../src/index';
+import { runCli, tempDirs } from './helpers/cli';
+import { logPath, readTrackerDocument } from './helpers/runFiles';
+
+// DESIGN: memory is never O(events), and the report lists every critical failure. Past the first
+// ones, entries wait in an unlinked temporary file and the JSON report streams them back.
+
+const temp = tempDirs('autopsy-critical-');
+afterAll(() => temp.removeAll());
+afterEach(async () => {
+  setErrorHandler(undefined);
+  await shutdown();
+});
+
+function entry(i: number, error: unknown = `LLM call ${i} failed: 429 rate limited`): CriticalFailure {
+  return { timestamp: `2026-11-25T10:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(6, '0')}Z`, type: i % 3 === 0 ? 'task_error' : 'llm_call_error', stage: `stage${i % 4}`, error };
+}
+
+/** Text writeJsonReport produces for `report`, with the list's entries in critical_failures. */
+function streamedText(report: AutopsyReport, list: CriticalFailureList): string {
+  const pieces: Buffer[] = [];
+  writeJsonReport(report, list, (chunk) => pieces.push(Buffer.from(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)));
+  return Buffer.concat(pieces).toString('utf8');
+}
+
+function reportWith(critical: CriticalFailure[]): AutopsyReport {
+  const report = new RunAnalyzer().buildReport({ now: Date.parse('2026-11-25T10:00:00Z') });
+  report.failure_analysis.critical_failures = critical;
+  return report;
+}
+
+function spillFilesOfThisProcess(): string[] {
+  return readdirSync(tmpdir()).filter((name) => name.startsWith(`agent-autopsy-critical-${process.pid}-`));
+}
+
+describe('CriticalFailureList', () => {
+  it('keeps the first entries as objects and the rest in a file, and gives every one back in order', () => {
+    const list = new CriticalFailureList(3);
+    // Awkward values: multi-byte text, quotes, nested objects (indented deeper), an empty object.
+    const entries = [
+      entry(0),
+      entry(1, { message: 'nested', detail: { code: 'E1', list: [1, 'two', { three: 3 }] } }),
+      entry(2, 'ünïcødé ✓ "quoted" \\ back'),
+      entry(3, '限流：请稍后重试 🚦'),
+      entry(4, { message: 'x', inner: {} }),
+      entry(5, ''),
+      entry(6, 42),
+      entry(7, null),
+      entry(8, 'line\nbreak\ttab'),
+      entry(9, ['a', { b: '      }' }]),
+    ];
+    for (const e of entries) list.push(e);
+    expect(list.length).toBe(10);
+    expect(list.spilled).toBe(7);
+    expect(list.first()).toEqual(entries.slice(0, 3));
+    expect(list.all()).toEqual(entries);
+    // The JSON text is exactly what JSON.stringify writes for the whole list.
+    expect(streamedText(reportWith([]), list)).toBe(renderJsonReport(reportWith(entries)));
+    list.dispose();
+  });
+
+  it('streams thousands of spilled entries (several flushes) exactly as JSON.stringify writes them', () => {
+    const list = new CriticalFailureList(10);
+    const entries = Array.from({ length: 5000 }, (_, i) => entry(i, `error ${i}: ${'x'.repeat(i % 97)} — ${i % 5 === 0 ? 'ü' : 'u'}`));
+    for (const e of entries) list.push(e);
+    expect(list.spilled).toBe(4990);
+    expect(list.all()).toEqual(entries);
+    const report = reportWith(entries.slice(0, 10));
+    expect(streamedText(report, list)).toBe(renderJsonReport(reportWith(entries)));
+    list.dispose();
+  });
+
+  it('reads back entries larger than its 1 MiB read chunks, multi-byte characters across the boundaries', () => {
+    const list = new CriticalFailureList(1);
+    const big = 'é'.repeat(700_000) + '✓'.repeat(200_000);
+    const entries = [entry(0), entry(1, big), entry(2, `tail ${big.slice(0, 1000)}`), entry(3, big)];
+    for (const e of entries) list.push(e);
+    expect(list.all()).toEqual(entries);
+    expect(streamedText(reportWith([]), list)).toBe(renderJsonReport(reportWith(entries)));
+    list.dispose();
+  });
+
+  it('spills from the first entry when it keeps none in memory', () => {
+    const list = new CriticalFailureList(0);
+    const entries = Array.from({ length: 3 }, (_, i) => entry(i));
+    for (const e of entries) list.push(e);
+    expect(list.first()).toEqual([]);
+    expect(list.all()).toEqual(entries);
+    expect(streamedText(reportWith([]), list)).toBe(renderJsonReport(reportWith(entries)));
+    list.dispose();
+  });
+
+  it('writes an empty list as []', () => {
+    const list = new CriticalFailureList();
+    expect(streamedText(reportWith([]), list)).toBe(renderJsonReport(reportWith([])));
+    expect(renderJsonReport(reportWith([]))).toContain('"critical_failures": [],');
+  });
+
+  it('leaves no file behind: the temporary file is unlinked as soon as it is opened', () => {
+    const list = new CriticalFailureList(1);
+    for (let i = 0; i < 2000; i++) list.push(entry(i, `error ${i} ${'y'.repeat(100)}`));
+    expect(list.spilled).toBe(1999);
+    expect(spillFilesOfThisProcess()).toEqual([]);
+    list.dispose();
+  });
+
+  it('keeps entries in memory, none lost, when the temporary directory cannot be written', () => {
+    const errors: string[] = [];
+    setErrorHandler((_error, context) => errors.push(context));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/agent-autopsy-test';
+    try {
+      const list = new CriticalFailureList(2);
+      const entries = Array.from({ length: 1500 }, (_, i) => entry(i, `error ${i} ${'z'.repeat(80)}`));
+      for (const e of entries) list.push(e);
+      expect(list.all()).toEqual(entries);
+      expect(streamedText(reportWith(entries.slice(0, 2)), list)).toBe(renderJsonReport(reportWith(entries)));
+      expect(errors).toEqual(['cannot write critical failures to a temporary file in /nonexistent/agent-autopsy-test (they are kept in memory)']);
+      list.dispose();
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
+  it('holds only the entries kept in memory after dispose()', () => {
+    const list = new CriticalFailureList(2);
+    for (let i = 0; i < 5; i++) list.push(entry(i));
+    list.dispose();
+    expect(list.length).toBe(2);
+    expect(list.all()).toEqual([entry(0), entry(1)]);
+  });
+});
+
+describe('a run with more critical failures than are kept in memory', () => {
+  const COUNT = CRITICAL_FAILURES_IN_MEMORY + 700;
+
+  async function failingRun(): Promise<{ dir: string; report: AutopsyReport }> {
+    const dir = temp.make();
+    init({ outputDir: dir, handleExit: false });
+    track('stage_start', { stage: 'fetch' });
+    for (let i = 0; i < COUNT; i++) {
+      const type = i % 10 === 0 ? 'code_exec_error' : 'llm_call_error';
+      track(type, { stage: 'fetch', error: `429 Too Many Requests (request ${i}) — réessayer`, attempt: i }, 'ERROR');
+      if (i % 500 === 0) track('progress', { stage: 'fetch', done: i }, 'INFO');
+    }
+    track('stage_end', { stage: 'fetch' });
+    const report = (await shutdown())!;
+    return { dir, report };
+  }
+
+  /** The critical failures, as the seed derives them from the log itself. */
+  function expectedFrom(dir: string): CriticalFailure[] {
+    return readTrackerDocument(dir)
+      .events.filter((e) => e.level === 'ERROR' && ['task_error', 'llm_call_error', 'code_exec_error'].includes(e.type))
+      .map((e) => ({ timestamp: e.timestamp, type: e.type, stage: String(e.data.stage ?? 'unknown'), error: e.data.error }));
+  }
+
+  it('writes every one to latent_analysis_report.json, in the exact JSON.stringify layout', async () => {
+    const { dir, report } = await failingRun();
+    const text = readFileSync(logPath(dir, 'latent_analysis_report.json'), 'utf8');
+    const written = JSON.parse(text) as AutopsyReport;
+    const expected = expectedFrom(dir);
+    expect(expected).toHaveLength(COUNT);
+    expect(written.failure_analysis.critical_failures).toEqual(expected);
+    expect(text).toBe(renderJsonReport(written));
+    // The object shutdown() returns lists the first ones; everything else matches the file.
+    expect(report.failure_analysis.critical_failures).toEqual(expected.slice(0, CRITICAL_FAILURES_IN_MEMORY));
+    expect({ ...report, failure_analysis: { ...report.failure_analysis, critical_failures: [] } }).toEqual({
+      ...written,
+      failure_analysis: { ...written.failure_analysis, critical_failures: [] },
+    });
+    expect(spillFilesOfThisProcess()).toEqual([]);
+    // The human report counts all of them.
+    const md = readFileSync(logPath(dir, 'autopsy.md'), 'utf8');
+    expect(md).toContain(`${COUNT - 50} more (latent\\_analysis\\_report.json)`);
+  });
+
+  it('gives the same list to analyzeRun and to `agent-autopsy report` (streamed to --out)', async () => {
+    const { dir } = await failingRun();
+    const expected = expectedFrom(dir);
+    const { report } = await analyzeRun(dir);
+    expect(report.failure_analysis.critical_failures).toEqual(expected);
+    const out = `${temp.make()}/report.json`;
+    const result = await runCli(['report', dir, '--format', 'json', '--out', out]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    expect(JSON.parse(text).failure_analysis.critical_failures).toEqual(expected);
+    expect(text).toBe(renderJsonReport(JSON.parse(text)));
+    const printed = await runCli(['report', dir, '--format', 'json']);
+    expect(printed.stdout).toBe(text);
+  });
+});
