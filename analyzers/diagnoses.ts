@@ -339,14 +339,16 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   }
 
   private diagnoseSlowStage(context: DiagnosisContext, add: AddFn, texts: DiagnosisTexts): void {
-    const finished = context.stages.filter((stage) => stage.outcome !== 'unfinished' && typeof stage.duration_seconds === 'number');
+    const finished = context.stages.filter((stage) => stage.outcome !== 'unfinished' && Number.isFinite(stage.duration_seconds));
     if (finished.length < 2) return;
     const evidence = new Evidence();
     const causes = new Set<string>();
     let worst = 0;
+    // Sorted once: a run with thousands of distinct stages must not sort them once per stage.
+    const durations = finished.map((stage) => stage.duration_seconds!).sort((a, b) => a - b);
     for (const stage of finished) {
       const duration = stage.duration_seconds!;
-      const median = medianOf(finished.filter((other) => other !== stage).map((other) => other.duration_seconds!));
+      const median = medianWithout(durations, duration);
       const ratio = duration / Math.max(median, 0.001);
       if (ratio < SLOW_STAGE_RATIO || duration - median < SLOW_STAGE_MIN_SECONDS) continue;
       worst = Math.max(worst, ratio);
@@ -422,10 +424,18 @@ function innermostOpen(unfinished: UnfinishedSpan[], stage: UnfinishedSpan): Unf
   return innermost;
 }
 
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+/** The median of the other values: `sorted` (ascending, finite, at least two) with one `value` left out. */
+export function medianWithout(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle] < value) low = middle + 1;
+    else high = middle;
+  }
+  const at = (index: number) => sorted[index < low ? index : index + 1];
+  const count = sorted.length - 1;
+  return count % 2 ? at((count - 1) / 2) : (at(count / 2 - 1) + at(count / 2)) / 2;
 }
 
 /**

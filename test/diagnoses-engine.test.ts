@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rankDiagnoses, setCauses } from '../analyzers/causalRanking';
-import { builtInDiagnosisEngine, diagnoseEvents, HANG_IDLE_SECONDS } from '../analyzers/diagnoses';
+import { builtInDiagnosisEngine, diagnoseEvents, HANG_IDLE_SECONDS, medianWithout } from '../analyzers/diagnoses';
+import { seededRandom } from './helpers/seededRandom';
 import type { DiagnosisContext } from '../analyzers/diagnosisTypes';
 import { emptyAutofixStats } from '../analyzers/autofixStats';
 import { messagesFor } from '../analyzers/messages';
@@ -188,6 +189,29 @@ describe('slow_stage', () => {
     const stages = durations.map((d, i) => stage(`s${i + 1}`, d));
     const slow = diagnoseEvents([], context({ stages })).find((d) => d.id === 'slow_stage');
     expect(slow?.evidence.examples ?? []).toEqual(examples);
+  });
+
+  it('compares each stage with the median of the others, also with duplicates (medianWithout)', () => {
+    const random = seededRandom(7);
+    const naive = (values: number[], skip: number) => {
+      const others = values.filter((_, i) => i !== skip).sort((a, b) => a - b);
+      const middle = Math.floor(others.length / 2);
+      return others.length % 2 ? others[middle] : (others[middle - 1] + others[middle]) / 2;
+    };
+    for (let round = 0; round < 200; round++) {
+      const values = Array.from({ length: 2 + Math.floor(random() * 9) }, () => Math.floor(random() * 6) / 2);
+      const sorted = [...values].sort((a, b) => a - b);
+      values.forEach((value, i) => expect(medianWithout(sorted, value)).toBe(naive(values, i)));
+    }
+  });
+
+  it('picks out the slow stages among thousands of distinct ones, skipping non-finite durations', () => {
+    const durations = Array.from({ length: 5000 }, (_, i) => (i === 1234 ? 90 : i === 4321 ? 45 : 1 + (i % 3) * 0.5));
+    const stages = durations.map((d, i) => stage(`item-${i}`, d));
+    stages.push({ ...stage('broken', 0), duration_seconds: Number.NaN });
+    const slow = diagnoseEvents([], context({ stages })).find((d) => d.id === 'slow_stage');
+    expect(slow?.evidence.count).toBe(2);
+    expect(slow?.evidence.examples).toEqual(['item-1234 took 90 s, 60.0× the median of the other stages (1.5 s)', 'item-4321 took 45 s, 30.0× the median of the other stages (1.5 s)']);
   });
 
   it('is a consequence of rate limits in that stage', () => {
