@@ -57,13 +57,15 @@ export class CriticalFailureList {
     return this.count - this.kept.length;
   }
 
+  /** Adds an entry; throws, adding nothing, where JSON.stringify(entry) throws (a BigInt). */
   push(entry: CriticalFailure): void {
-    this.count++;
     if (this.kept.length < this.inMemory) {
       this.kept.push(entry);
+      this.count++;
       return;
     }
     this.pending += renderCriticalFailure(entry) + SEPARATOR;
+    this.count++;
     if (this.pending.length >= SPILL_BUFFER_CHARS && !this.spillFailed) this.flushSpill();
   }
 

@@ -132,6 +132,18 @@ describe('CriticalFailureList', () => {
     }
   });
 
+  it('stays valid when an entry past the kept ones cannot be written (a BigInt): that entry is refused', () => {
+    const list = new CriticalFailureList(1);
+    list.push(entry(0));
+    expect(() => list.push(entry(1, 10n))).toThrow(TypeError);
+    expect(list.length).toBe(1);
+    expect(streamedText(reportWith([]), list)).toBe(renderJsonReport(reportWith([entry(0)])));
+    list.push(entry(2));
+    expect(list.all()).toEqual([entry(0), entry(2)]);
+    expect(streamedText(reportWith([]), list)).toBe(renderJsonReport(reportWith([entry(0), entry(2)])));
+    list.dispose();
+  });
+
   it('holds only the entries kept in memory after dispose()', () => {
     const list = new CriticalFailureList(2);
     for (let i = 0; i < 5; i++) list.push(entry(i));
