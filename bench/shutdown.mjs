@@ -4,7 +4,9 @@
 // is timed: close both logs (closing line, fsync), build the report from the streaming aggregates
 // and write latent_analysis_report.json, autopsy.md and autopsy.html (the default formats).
 // Side by side in the same run: the same shutdown after 10,000 events — the report does not
-// re-read the log, so the two should take about as long.
+// re-read the log, so the two should take about as long — and after 10,000 distinct stages of one
+// task each: the report lists every stage, and no diagnosis may compare them pairwise (one did:
+// bench/README.md item 14).
 // Target (issue 7): shutdown() after 1,000,000 events < 200 ms.
 
 import { existsSync } from 'node:fs';
@@ -28,11 +30,18 @@ import { EVENTS_PER_STAGE, runWorkload } from './workload.mjs';
 
 const SCRIPT = new URL(import.meta.url).pathname;
 
-async function child(events) {
+/** `count` distinct stages (item-0, item-1, …) of one task each: 4 events per stage. */
+async function distinctStages(lib, count) {
+  for (let i = 0; i < count; i++) await lib.stage(`item-${i}`, () => lib.task('work', () => i));
+  return count * 4;
+}
+
+async function child(spec) {
   const lib = await loadLibrary();
   const dir = tempDir('shutdown');
   lib.init({ outputDir: dir, handleExit: false });
-  const recorded = await runWorkload(lib, Math.max(1, Math.round(events / EVENTS_PER_STAGE)));
+  const [kind, size] = spec.split(':');
+  const recorded = kind === 'stages' ? await distinctStages(lib, Number(size)) : await runWorkload(lib, Math.max(1, Math.round(Number(size) / EVENTS_PER_STAGE)));
   const started = performance.now();
   const report = await lib.shutdown();
   const ms = performance.now() - started;
@@ -45,17 +54,20 @@ async function child(events) {
 export async function run({ rounds = 3, quick = false } = {}) {
   const full = quick ? 200_000 : 1_000_000;
   const small = 10_000;
-  const sizes = [full, small];
+  const stages = 10_000;
+  const specs = [`events:${full}`, `events:${small}`, `stages:${stages}`];
   const results = await interleave(
     rounds,
-    sizes.map(String),
-    (size) => runChild([SCRIPT, '--child', size]),
-    (size, round) => progress(`shutdown: after ${size} events (round ${round + 1}/${rounds})`),
+    specs,
+    (spec) => runChild([SCRIPT, '--child', spec]),
+    (spec, round) => progress(`shutdown: after ${spec} (round ${round + 1}/${rounds})`),
   );
-  const rows = sizes.map((size) => {
-    const list = results[String(size)];
+  const rows = specs.map((spec) => {
+    const list = results[spec];
+    const [kind, size] = spec.split(':');
     return {
-      events: size,
+      run: kind === 'stages' ? `${Number(size).toLocaleString('en-US')} distinct stages` : `${Number(size).toLocaleString('en-US')} events`,
+      events: list[0].events,
       shutdown_ms: round(median(list.map((r) => r.shutdown_ms)), 1),
       shutdown_ms_each: list.map((r) => round(r.shutdown_ms, 1)),
       report_total_events: list[0].report_total_events,
@@ -76,10 +88,10 @@ export async function run({ rounds = 3, quick = false } = {}) {
 export function print(result) {
   printTable(
     `shutdown() — ms (median of ${result.rounds} processes); after ${result.rows[0].events.toLocaleString('en-US')} ÷ after ${result.rows[1].events.toLocaleString('en-US')} events = ${result.ratio_full_vs_small}`,
-    ['events before shutdown', 'shutdown ms', 'each process', 'report total_events'],
-    result.rows.map((row) => [row.events, row.shutdown_ms, row.shutdown_ms_each.join(' / '), row.report_total_events]),
+    ['run before shutdown', 'events', 'shutdown ms', 'each process', 'report total_events'],
+    result.rows.map((row) => [row.run, row.events, row.shutdown_ms, row.shutdown_ms_each.join(' / '), row.report_total_events]),
   );
   printChecks(result.checks);
 }
 
-await scenarioMain(import.meta.url, { child: (events) => child(Number(events)), run, print, rounds: 3 });
+await scenarioMain(import.meta.url, { child, run, print, rounds: 3 });
