@@ -8,6 +8,11 @@ export interface HtmlEventCollectorOptions {
   maxEvents?: number;
   /** Task / LLM / code / autofix spans drawn in the timeline (failed and unfinished ones always are). Default 2,000. */
   maxSpans?: number;
+  /**
+   * Stage spans drawn in the timeline. A stage repeated in a loop ends once per iteration, and
+   * 300,000 bars cost the reader 780 MB and draw nothing anyone can see. Default 5,000.
+   */
+  maxStageSpans?: number;
   /** Longest `data` JSON kept per event, in characters. Default 4,000. */
   maxDataLength?: number;
 }
@@ -58,6 +63,7 @@ function spanLabel(kind: string, data: Record<string, unknown>): string {
 export class HtmlEventCollector {
   private readonly maxEvents: number;
   private readonly maxSpans: number;
+  private readonly maxStageSpans: number;
   private readonly maxDataLength: number;
   private readonly rows: CompactEvent[] = [];
   private head = 0;
@@ -68,6 +74,7 @@ export class HtmlEventCollector {
   private readonly pairing = new SpanPairing<OpenSpan>();
   private readonly spans: TimelineSpan[] = [];
   private childSpans = 0;
+  private stageSpans = 0;
   private keptFailed = 0;
   private omitted = 0;
   private readonly marks: TimelineMark[] = [];
@@ -77,6 +84,7 @@ export class HtmlEventCollector {
   constructor(options: HtmlEventCollectorOptions = {}) {
     this.maxEvents = Math.max(1, options.maxEvents ?? 200_000);
     this.maxSpans = Math.max(0, options.maxSpans ?? 2000);
+    this.maxStageSpans = Math.max(0, options.maxStageSpans ?? 5000);
     this.maxDataLength = Math.max(100, options.maxDataLength ?? 4000);
   }
 
@@ -140,16 +148,14 @@ export class HtmlEventCollector {
     this.keep(span);
   }
 
+  /** Keeps the first spans of each budget, then (up to MAX_KEPT_FAILED) only failed or unfinished ones. */
   private keep(span: TimelineSpan): void {
-    if (span.kind === 'stage') {
+    const stage = span.kind === 'stage';
+    if (stage ? this.stageSpans < this.maxStageSpans : this.childSpans < this.maxSpans) {
+      if (stage) this.stageSpans++;
+      else this.childSpans++;
       this.spans.push(span);
-      return;
-    }
-    const failed = span.outcome !== 'ok';
-    if (this.childSpans < this.maxSpans) {
-      this.childSpans++;
-      this.spans.push(span);
-    } else if (failed && this.keptFailed < MAX_KEPT_FAILED) {
+    } else if (span.outcome !== 'ok' && this.keptFailed < MAX_KEPT_FAILED) {
       this.keptFailed++;
       this.spans.push(span);
     } else this.omitted++;

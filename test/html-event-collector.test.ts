@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { HtmlEventCollector } from '../exporters/HtmlEventCollector';
+import { event } from './helpers/cli';
+
+// The collector behind `agent-autopsy report --format html` holds a bounded share of any log.
+
+/** `count` runs of the same stage, one after another; every 1,000th (from the 500th) fails. */
+function repeatedStage(collector: HtmlEventCollector, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const at = i * 0.01;
+    const ids = { span_id: `s${i}` };
+    collector.observe({ ...event('stage_start', { stage: 'fetch' }, 'INFO', at), ...ids });
+    const failed = i % 1000 === 500;
+    collector.observe({ ...event(failed ? 'stage_error' : 'stage_end', { stage: 'fetch', duration: 0.005, ...(failed ? { error: `timeout #${i}` } : {}) }, failed ? 'ERROR' : 'INFO', at + 0.005), ...ids });
+  }
+}
+
+describe('HtmlEventCollector', () => {
+  it('draws the first 5,000 runs of a repeated stage, then only failed ones, and counts the rest', () => {
+    const collector = new HtmlEventCollector();
+    repeatedStage(collector, 12_000);
+    collector.observe({ ...event('stage_start', { stage: 'fetch' }, 'INFO', 200), span_id: 'open' });
+    const timeline = collector.timeline();
+    const stages = timeline.spans.filter((span) => span.kind === 'stage');
+    // 5,000 first ones (5 of them failed), the 7 failures after them, and the stage still open.
+    expect(stages).toHaveLength(5008);
+    expect(stages.filter((span) => span.outcome === 'error').map((span) => span.error)).toEqual(Array.from({ length: 12 }, (_, k) => `timeout #${k * 1000 + 500}`));
+    expect(stages.filter((span) => span.outcome === 'unfinished')).toHaveLength(1);
+    expect(timeline.omittedSpans).toBe(12_000 - 5000 - 7);
+    expect(collector.total).toBe(24_001);
+  });
+
+  it('takes its stage budget from maxStageSpans', () => {
+    const collector = new HtmlEventCollector({ maxStageSpans: 10 });
+    repeatedStage(collector, 600);
+    const timeline = collector.timeline();
+    expect(timeline.spans.map((span) => span.outcome)).toEqual([...Array(10).fill('ok'), 'error']);
+    expect(timeline.omittedSpans).toBe(589);
+  });
+});
