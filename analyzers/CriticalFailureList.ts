@@ -22,9 +22,26 @@ const ENTRY_END = `\n${ENTRY_INDENT}}${SEPARATOR}`;
 const SPILL_BUFFER_CHARS = 64 * 1024;
 const READ_BYTES = 1 << 20;
 
+const FIELD_INDENT = `\n${ENTRY_INDENT}  `;
+
 /** One entry exactly as `JSON.stringify(report, null, 2)` writes it inside critical_failures. */
 export function renderCriticalFailure(entry: CriticalFailure): string {
+  const { timestamp, type, stage, error } = entry;
+  // The usual entry, four strings in this order, is written directly: indenting JSON.stringify
+  // costs ~2.5 µs an entry, most of the time a storm of failures spends here.
+  if (typeof timestamp === 'string' && typeof type === 'string' && typeof stage === 'string' && typeof error === 'string' && sameKeys(entry)) {
+    return `${ENTRY_INDENT}{${FIELD_INDENT}"timestamp": ${JSON.stringify(timestamp)},${FIELD_INDENT}"type": ${JSON.stringify(type)},${FIELD_INDENT}"stage": ${JSON.stringify(stage)},${FIELD_INDENT}"error": ${JSON.stringify(error)}\n${ENTRY_INDENT}}`;
+  }
   return ENTRY_INDENT + JSON.stringify(entry, null, 2).replace(/\n/g, `\n${ENTRY_INDENT}`);
+}
+
+function sameKeys(entry: CriticalFailure): boolean {
+  let count = 0;
+  for (const key in entry) {
+    if (key !== (count === 0 ? 'timestamp' : count === 1 ? 'type' : count === 2 ? 'stage' : count === 3 ? 'error' : '')) return false;
+    count++;
+  }
+  return count === 4 && typeof (entry as { toJSON?: unknown }).toJSON !== 'function';
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AUTOFIX_LOG, LOGS_SUBDIR, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
 import type { Locale, TruthEvent } from '../src/types';
@@ -87,10 +87,38 @@ function readJsonFile(path: string): unknown {
   }
 }
 
+/** Reports up to this size are parsed whole; larger ones (a long critical_failures list) by their end. */
+const WHOLE_REPORT_BYTES = 1 << 20;
+const REPORT_TAIL_BYTES = 1 << 20;
+
+/**
+ * The `exit` and `run` sections of a saved latent_analysis_report.json. They are its last two
+ * keys, as this library writes it (2-space indent), so a large report is read from its last MiB
+ * only: a run with 500,000 critical failures has a 150 MB report, and its exit takes a few lines.
+ */
+function readReportEnding(path: string): { exit?: ExitInfo; run?: { start_time?: unknown } } | undefined {
+  let fd = -1;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    if (size <= WHOLE_REPORT_BYTES) return JSON.parse(readFileSync(fd, 'utf8'));
+    const buffer = Buffer.alloc(REPORT_TAIL_BYTES);
+    const n = readSync(fd, buffer, 0, REPORT_TAIL_BYTES, size - REPORT_TAIL_BYTES);
+    const tail = buffer.toString('utf8', 0, n);
+    // A top-level key sits on its own line at two spaces; nothing nested is indented that little.
+    const at = tail.lastIndexOf('\n  "exit": ');
+    return at === -1 ? undefined : JSON.parse(`{${tail.slice(at + 1)}`);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== -1) closeSync(fd);
+  }
+}
+
 /** How the run ended, judged from its files: a closed log keeps what the exit-time report said. */
 function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash: ExitInfo['reason'] | undefined, sawSignal: string | undefined): ExitInfo {
   if (!read.complete) return { reason: 'killed', exit_code: null, signal: null, at: null };
-  const previous = readJsonFile(join(location.logDir, REPORT_JSON)) as { exit?: ExitInfo; run?: { start_time?: unknown } } | undefined;
+  const previous = readReportEnding(join(location.logDir, REPORT_JSON));
   // Only the report of this very run (a reused directory may hold an older run's report).
   const sameRun = previous?.run?.start_time === undefined || previous.run.start_time === read.startTime;
   if (sameRun && previous?.exit && typeof previous.exit.reason === 'string') {

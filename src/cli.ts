@@ -51,7 +51,12 @@ export function buildProgram(): Command {
     .option('--fail-on-regression', 'exit with 1 when B is worse than A in any way (for CI)')
     .option('--no-progress', 'never draw a progress bar')
     .action(async (inputA: string, inputB: string, options: { format: 'text' | 'json'; locale?: string; failOnRegression?: boolean; progress: boolean }) => {
-      const load = (input: string) => loadRun(input, { locale: options.locale, progress: options.progress });
+      // A diff reads counts, not the list of critical failures: only the first ones are kept.
+      const load = async (input: string) => {
+        const run = await loadRun(input, { locale: options.locale, progress: options.progress, criticalFailures: 'first' });
+        run.analyzed?.criticalFailures?.dispose();
+        return run;
+      };
       const a = await load(inputA);
       const b = await load(inputB);
       const diff = diffRuns(a, b);

@@ -1,13 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CriticalFailureList, CRITICAL_FAILURES_IN_MEMORY } from '../analyzers/CriticalFailureList';
+import { CriticalFailureList, CRITICAL_FAILURES_IN_MEMORY, renderCriticalFailure } from '../analyzers/CriticalFailureList';
 import { analyzeRun } from '../analyzers/readRun';
 import type { AutopsyReport, CriticalFailure } from '../analyzers/reportTypes';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import { renderJsonReport, writeJsonReport } from '../exporters/writeReportFiles';
 import { setErrorHandler } from '../src/errorHandler';
 import { init, shutdown, track } from '../src/index';
+import { runNode, writeScript } from './helpers/childProcess';
 import { runCli, tempDirs } from './helpers/cli';
 import { logPath, readTrackerDocument } from './helpers/runFiles';
 
@@ -144,6 +145,21 @@ describe('CriticalFailureList', () => {
     list.dispose();
   });
 
+  it('renders each entry as JSON.stringify(entry, null, 2) indented, whatever its keys and values', () => {
+    const general = (value: unknown) => `      ${JSON.stringify(value, null, 2).replace(/\n/g, '\n      ')}`;
+    const cases: unknown[] = [
+      entry(1),
+      entry(2, 'quotes " and \\ and \u0001 control, \ud800 lone surrogate, 🚦 emoji, </script>'),
+      { type: 'task_error', timestamp: 't', stage: 's', error: 'keys in another order' },
+      { timestamp: 't', type: 'task_error', stage: 's', error: 'one key more', extra: 1 },
+      { timestamp: 't', type: 'task_error', stage: 's' },
+      { timestamp: 't', type: 'task_error', stage: 's', error: 'x', toJSON: () => ({ replaced: true }) },
+      Object.assign(Object.create({ toJSON: () => 'inherited' }), { timestamp: 't', type: 'x', stage: 's', error: 'e' }),
+      { timestamp: 't', type: 'task_error', stage: 7, error: 'a number for a stage' },
+    ];
+    for (const value of cases) expect(renderCriticalFailure(value as CriticalFailure)).toBe(general(value));
+  });
+
   it('holds only the entries kept in memory after dispose()', () => {
     const list = new CriticalFailureList(2);
     for (let i = 0; i < 5; i++) list.push(entry(i));
@@ -195,6 +211,25 @@ describe('a run with more critical failures than are kept in memory', () => {
     // The human report counts all of them.
     const md = readFileSync(logPath(dir, 'autopsy.md'), 'utf8');
     expect(md).toContain(`${COUNT - 50} more (latent\\_analysis\\_report.json)`);
+  });
+
+  it('keeps how a crashed run ended when its report is too large to read whole', async () => {
+    const dir = temp.make();
+    const script = writeScript(`
+      import { init, track } from 'agent-autopsy';
+      init({ outputDir: ${JSON.stringify(dir)} });
+      for (let i = 0; i < 6000; i++) track('llm_call_error', { stage: 'fetch', error: '429 Too Many Requests, request ' + i + ' ' + 'x'.repeat(200) }, 'ERROR');
+      setTimeout(() => { throw new RangeError('the crash after the storm'); }, 20);
+    `);
+    const result = await runNode(script);
+    expect(result.code).toBe(1);
+    const text = readFileSync(logPath(dir, 'latent_analysis_report.json'), 'utf8');
+    expect(Buffer.byteLength(text)).toBeGreaterThan(1 << 20);
+    const written = JSON.parse(text) as AutopsyReport;
+    expect(written.exit.reason).toBe('uncaught_exception');
+    const { report } = await analyzeRun(dir);
+    expect(report.exit).toEqual(written.exit);
+    expect(report.failure_analysis.critical_failures).toHaveLength(6000);
   });
 
   it('gives the same list to analyzeRun and to `agent-autopsy report` (streamed to --out)', async () => {
