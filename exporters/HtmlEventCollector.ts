@@ -10,7 +10,7 @@ export interface HtmlEventCollectorOptions {
   maxSpans?: number;
   /**
    * Stage spans drawn in the timeline. A stage repeated in a loop ends once per iteration, and
-   * 300,000 bars cost the reader 780 MB and draw nothing anyone can see. Default 5,000.
+   * 300,000 bars took the reader to ~800 MB and draw nothing anyone can see. Default 5,000.
    */
   maxStageSpans?: number;
   /** Longest `data` JSON kept per event, in characters. Default 4,000. */

@@ -23,6 +23,7 @@ export function writeJsonReport(report: AutopsyReport, criticalFailures: Critica
   const text = renderJsonReport({ ...report, failure_analysis: { ...report.failure_analysis, critical_failures: marker as never } });
   const quoted = JSON.stringify(marker);
   const at = text.indexOf(quoted);
+  if (at === -1) throw new Error('agent-autopsy: the JSON report lost its critical_failures marker');
   write(text.slice(0, at));
   criticalFailures.writeJsonArray(write);
   write(text.slice(at + quoted.length));
