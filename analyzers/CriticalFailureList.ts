@@ -62,7 +62,14 @@ export class CriticalFailureList {
   private spillFailed = false;
   private count = 0;
 
-  constructor(private readonly inMemory = CRITICAL_FAILURES_IN_MEMORY) {}
+  /**
+   * @param spillDir where the temporary file goes (default: the OS temp directory). A live run
+   *   passes its log directory: /tmp is often a tmpfs, whose pages are memory too.
+   */
+  constructor(
+    private readonly inMemory = CRITICAL_FAILURES_IN_MEMORY,
+    private readonly spillDir?: string,
+  ) {}
 
   /** Entries recorded. */
   get length(): number {
@@ -184,12 +191,12 @@ export class CriticalFailureList {
     } catch (error) {
       // A full or read-only temporary directory: keep the rest in memory rather than lose it.
       this.spillFailed = true;
-      reportError(error, `cannot write critical failures to a temporary file in ${tmpdir()} (they are kept in memory)`);
+      reportError(error, `cannot write critical failures to a temporary file in ${this.spillDir ?? tmpdir()} (they are kept in memory)`);
     }
   }
 
   private openSpill(): void {
-    const path = join(tmpdir(), `agent-autopsy-critical-${process.pid}-${randomBytes(6).toString('hex')}.json`);
+    const path = join(this.spillDir ?? tmpdir(), `.agent-autopsy-critical-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
     this.fd = openSync(path, 'wx+', 0o600);
     try {
       unlinkSync(path);

@@ -29,8 +29,9 @@ export class FailureAggregate {
   constructor(
     private readonly unknownError: string,
     criticalInMemory?: number,
+    criticalDir?: string,
   ) {
-    this.critical = new CriticalFailureList(criticalInMemory);
+    this.critical = new CriticalFailureList(criticalInMemory, criticalDir);
   }
 
   observe(event: TruthEvent): void {

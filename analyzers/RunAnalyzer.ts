@@ -22,6 +22,8 @@ export interface RunAnalyzerOptions {
   eventCounts?: boolean;
   /** Critical failures kept as objects before the rest go to a temporary file (default 2,000). */
   criticalFailuresInMemory?: number;
+  /** Where that temporary file goes (default: the OS temp directory; a live run uses its log directory). */
+  criticalFailuresDir?: string;
 }
 
 export interface ReportContext {
@@ -66,7 +68,7 @@ export class RunAnalyzer {
   constructor(options: RunAnalyzerOptions = {}) {
     this.counting = options.eventCounts !== false;
     this.locale = normalizeLocale(options.locale);
-    this.failures = new FailureAggregate(messagesFor(this.locale).unknownError, options.criticalFailuresInMemory);
+    this.failures = new FailureAggregate(messagesFor(this.locale).unknownError, options.criticalFailuresInMemory, options.criticalFailuresDir);
     this.engines = [builtInDiagnosisEngine()];
     if (options.rules && options.rules.length > 0) this.engines.push(new CustomRuleEngine(options.rules));
   }

@@ -61,7 +61,8 @@ export class AutopsyRun {
     this.paths = runPaths(config.outputDir);
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
-    this.analysis = new RunAnalyzer({ locale: config.locale, rules: config.rules });
+    // Critical failures past the first 2,000 wait on the logs' disk, not in /tmp (often memory).
+    this.analysis = new RunAnalyzer({ locale: config.locale, rules: config.rules, criticalFailuresDir: this.paths.logDir });
     try {
       this.createdDir = mkdirSync(this.paths.logDir, { recursive: true, mode: 0o700 });
     } catch (error) {

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CriticalFailureList, CRITICAL_FAILURES_IN_MEMORY, renderCriticalFailure } from '../analyzers/CriticalFailureList';
 import { analyzeRun } from '../analyzers/readRun';
@@ -39,8 +40,21 @@ function reportWith(critical: CriticalFailure[]): AutopsyReport {
   return report;
 }
 
-function spillFilesOfThisProcess(): string[] {
-  return readdirSync(tmpdir()).filter((name) => name.startsWith(`agent-autopsy-critical-${process.pid}-`));
+function spillFilesOfThisProcess(dir = tmpdir()): string[] {
+  return readdirSync(dir).filter((name) => name.startsWith(`.agent-autopsy-critical-${process.pid}-`));
+}
+
+/** Files this process holds open that were deleted, by the directory they were in (Linux). */
+function openDeletedFilesIn(dir: string): string[] {
+  return readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((target) => target.startsWith(`${dir}/.agent-autopsy-critical-`) && target.endsWith(' (deleted)'));
 }
 
 describe('CriticalFailureList', () => {
@@ -111,6 +125,19 @@ describe('CriticalFailureList', () => {
     for (let i = 0; i < 2000; i++) list.push(entry(i, `error ${i} ${'y'.repeat(100)}`));
     expect(list.spilled).toBe(1999);
     expect(spillFilesOfThisProcess()).toEqual([]);
+    if (process.platform === 'linux') expect(openDeletedFilesIn(tmpdir())).toHaveLength(1);
+    list.dispose();
+    if (process.platform === 'linux') expect(openDeletedFilesIn(tmpdir())).toEqual([]);
+  });
+
+  it('puts its temporary file where it is told', () => {
+    const dir = temp.make();
+    const list = new CriticalFailureList(1, dir);
+    const entries = Array.from({ length: 1000 }, (_, i) => entry(i, `error ${i} ${'w'.repeat(100)}`));
+    for (const e of entries) list.push(e);
+    if (process.platform === 'linux') expect(openDeletedFilesIn(dir)).toHaveLength(1);
+    expect(spillFilesOfThisProcess(dir)).toEqual([]);
+    expect(list.all()).toEqual(entries);
     list.dispose();
   });
 
@@ -182,7 +209,12 @@ describe('a run with more critical failures than are kept in memory', () => {
       if (i % 500 === 0) track('progress', { stage: 'fetch', done: i }, 'INFO');
     }
     track('stage_end', { stage: 'fetch' });
+    // The queue drains when the loop turns: entries past the first 2,000 are in the temporary file then.
+    await new Promise((done) => setImmediate(done));
+    // The file is in the run's log directory (the logs' disk), not in /tmp, which may be memory.
+    if (process.platform === 'linux') expect(openDeletedFilesIn(join(dir, 'Memory', 'logs'))).toHaveLength(1);
     const report = (await shutdown())!;
+    if (process.platform === 'linux') expect(openDeletedFilesIn(join(dir, 'Memory', 'logs'))).toEqual([]);
     return { dir, report };
   }
 
@@ -207,7 +239,7 @@ describe('a run with more critical failures than are kept in memory', () => {
       ...written,
       failure_analysis: { ...written.failure_analysis, critical_failures: [] },
     });
-    expect(spillFilesOfThisProcess()).toEqual([]);
+    expect(spillFilesOfThisProcess(join(dir, 'Memory', 'logs'))).toEqual([]);
     // The human report counts all of them.
     const md = readFileSync(logPath(dir, 'autopsy.md'), 'utf8');
     expect(md).toContain(`${COUNT - 50} more (latent\\_analysis\\_report.json)`);
