@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { writeTextSync } from '../exporters/atomicWrite';
 import { reportError } from '../src/errorHandler';
 import type { CriticalFailure } from './reportTypes';
 
@@ -182,10 +184,8 @@ export class CriticalFailureList {
   private flushSpill(): void {
     try {
       if (this.fd === -1) this.openSpill();
-      const text = this.pending;
-      const bytes = Buffer.from(text, 'utf8');
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset, this.spillBytes + offset);
+      const bytes = Buffer.from(this.pending, 'utf8');
+      writeTextSync(this.fd, bytes);
       this.spillBytes += bytes.length;
       this.pending = '';
     } catch (error) {
@@ -205,26 +205,22 @@ export class CriticalFailureList {
     }
   }
 
-  /** The file's text in order (chunks are cut after a newline, never inside a UTF-8 sequence). */
+  /** The file's text in order (a UTF-8 sequence split between reads is joined by the decoder). */
   private readSpill(onText: (text: string) => void): void {
-    let carry: Buffer | undefined;
-    this.readSpillBytes((chunk, last) => {
-      const bytes = carry ? Buffer.concat([carry, chunk]) : chunk;
-      const cut = last ? bytes.length : bytes.lastIndexOf(10) + 1;
-      onText(bytes.toString('utf8', 0, cut));
-      carry = cut < bytes.length ? Buffer.from(bytes.subarray(cut)) : undefined;
-    });
+    const decoder = new StringDecoder('utf8');
+    this.readSpillBytes((bytes) => onText(decoder.write(bytes)));
+    onText(decoder.end());
   }
 
   /** The file's bytes in order, in chunks of up to 1 MiB (each valid only during the call). */
-  private readSpillBytes(onBytes: (bytes: Buffer, last: boolean) => void): void {
+  private readSpillBytes(onBytes: (bytes: Buffer) => void): void {
     if (this.fd === -1 || this.spillBytes === 0) return;
     const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, this.spillBytes));
     for (let position = 0; position < this.spillBytes; ) {
       const n = readSync(this.fd, buffer, 0, Math.min(buffer.length, this.spillBytes - position), position);
       if (n === 0) throw new Error('agent-autopsy: the critical failures file is shorter than written');
       position += n;
-      onBytes(buffer.subarray(0, n), position === this.spillBytes);
+      onBytes(buffer.subarray(0, n));
     }
   }
 }
