@@ -65,9 +65,11 @@ export function sendResult(result) {
  * Runs one measurement in a fresh Node process and resolves to what it sent with sendResult().
  * `args` go to node (script first); rejects when the child fails or sends nothing.
  */
-export function runChild(args, { env = {}, cwd = REPO_DIR, nodeArgs = [], timeoutMs = 600_000 } = {}) {
+export function runChild(args, { env = {}, cwd = REPO_DIR, nodeArgs = [], timeoutMs = 600_000, wrapper = [] } = {}) {
+  // `wrapper` runs node under another program (valgrind in instructions.mjs).
+  const [command, ...commandArgs] = [...wrapper, process.execPath, ...nodeArgs, ...args];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => {

@@ -4,6 +4,7 @@
 //
 //   node bench/run.mjs                  all scenarios (about 15–25 minutes on 2 cores)
 //   node bench/run.mjs hot-path track   some of them
+//   node bench/run.mjs instructions     instruction counts under valgrind (only when named)
 //   node bench/run.mjs --quick          smaller runs (a smoke test of the benchmarks themselves)
 //   node bench/run.mjs --rounds 3       child processes per variant (default: each scenario's own)
 //
@@ -14,12 +15,16 @@ import { join } from 'node:path';
 import { argNumber, BENCH_DIR, cliPath, machineInfo, REPO_DIR } from './common.mjs';
 
 const SCENARIOS = ['hot-path', 'track', 'memory', 'shutdown', 'report-cli', 'concurrency', 'zero-code'];
+/** Run only when named: instruction counts need valgrind and take longer than the rest together. */
+const ON_REQUEST = ['instructions'];
 
-const positional = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith('--') && !(all[i - 1] === '--rounds'));
+/** Options followed by a value (the value is not a scenario name). */
+const VALUE_OPTIONS = ['--rounds', '--against', '--warmup', '--operations'];
+const positional = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith('--') && !VALUE_OPTIONS.includes(all[i - 1]));
 const selected = positional.length > 0 ? positional : SCENARIOS;
 for (const name of selected) {
-  if (!SCENARIOS.includes(name)) {
-    console.error(`unknown scenario ${name}; choose from ${SCENARIOS.join(', ')}`);
+  if (!SCENARIOS.includes(name) && !ON_REQUEST.includes(name)) {
+    console.error(`unknown scenario ${name}; choose from ${[...SCENARIOS, ...ON_REQUEST].join(', ')}`);
     process.exit(2);
   }
 }
@@ -66,5 +71,5 @@ const output = {
   scenarios: results,
   summary: { targets: checks.length, met: passed, missed: checks.filter((item) => !item.pass).map((item) => `[${item.scenario}] ${item.target}`) },
 };
-if (!quick && selected.length === SCENARIOS.length) writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(output, null, 2)}\n`);
+if (!quick && SCENARIOS.every((name) => selected.includes(name))) writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(output, null, 2)}\n`);
 else writeFileSync(join(BENCH_DIR, quick ? 'results.quick.json' : 'results.partial.json'), `${JSON.stringify(output, null, 2)}\n`);
