@@ -2,7 +2,7 @@
 // processes and printing its table of ratios measured side by side; then bench/results.json with
 // the machine the figures came from.
 //
-//   node bench/run.mjs                  all scenarios (about 15–25 minutes on 2 cores)
+//   node bench/run.mjs                  every scenario but instructions (about 10 minutes on 2 cores)
 //   node bench/run.mjs hot-path track   some of them
 //   node bench/run.mjs instructions     instruction counts under valgrind (only when named)
 //   node bench/run.mjs --quick          smaller runs (a smoke test of the benchmarks themselves)
