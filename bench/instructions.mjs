@@ -20,6 +20,8 @@
 //   node bench/run.mjs instructions                 the table, written to bench/results.partial.json
 //   node bench/instructions.mjs --cache             with the cache and branch simulation
 //   node bench/instructions.mjs --against <lib.cjs> agent-autopsy rows of another build next to these
+//   node bench/instructions.mjs --operations 60000   a longer measured window (to compare builds: a
+//                                                   full GC moved by a change shifts 20,000 by a few %)
 //
 // The ratios are reported next to scenario 1's targets for information; the targets themselves are
 // judged on CPU time by hot-path.mjs.

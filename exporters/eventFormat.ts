@@ -40,6 +40,11 @@ interface KeyPrefixes {
   pythonAfter: string;
   /** The key passed BOTH_PLAIN (ASCII). */
   plain: boolean;
+  /**
+   * The last string value of this key that passed BOTH_PLAIN: stage, task and model names repeat
+   * from event to event and then skip the character check.
+   */
+  lastPlainValue: string | undefined;
 }
 
 const keyCache = new Map<string, KeyPrefixes>();
@@ -50,7 +55,7 @@ function keyPrefixes(key: string): KeyPrefixes {
   if (prefixes === undefined) {
     const json = `${jsonString(key)}:`;
     const python = `${reprString(key)}: `;
-    prefixes = { json, python, jsonAfter: `,${json}`, pythonAfter: `, ${python}`, plain: BOTH_PLAIN.test(key) };
+    prefixes = { json, python, jsonAfter: `,${json}`, pythonAfter: `, ${python}`, plain: BOTH_PLAIN.test(key), lastPlainValue: undefined };
     if (keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, prefixes);
   }
   return prefixes;
@@ -89,7 +94,11 @@ function dataLines(data: unknown): void {
     let pythonValue: string;
     switch (typeof value) {
       case 'string':
-        if (BOTH_PLAIN.test(value)) {
+        if (value === prefixes.lastPlainValue) {
+          jsonValue = `"${value}"`;
+          pythonValue = `'${value}'`;
+        } else if (BOTH_PLAIN.test(value)) {
+          prefixes.lastPlainValue = value;
           jsonValue = `"${value}"`;
           pythonValue = `'${value}'`;
         } else {

@@ -93,6 +93,19 @@ describe('formatEventLines', () => {
     expect(formatEventLines(event({ stage: 'stage1' })).ascii).toBe(true);
   });
 
+  it('a value repeated from the previous event (which skips the character check) comes out the same as a new one', () => {
+    // The same key alternating between plain, quoted, non-ASCII and repeated values, event after event.
+    const values = ['stage1', 'stage1', "it's", "it's", 'stage1', 'café', 'café', 'stage1', 'say "hi"', 'stage1', '', '', 'stage1'];
+    for (const value of values) {
+      const input = event({ stage: value, task: value, n: 1 });
+      const lines = formatEventLines(input);
+      expect(lines.json).toBe(referenceJson(input));
+      expect(lines.readable).toBe(referenceReadable(input));
+      // Claimed ASCII exactly when the value needs no escaping in either line (the fast path's test).
+      expect(lines.ascii).toBe(/^[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*$/.test(value));
+    }
+  });
+
   it('keeps every field of events of other shapes: extra keys, other key order, missing or non-string ids', () => {
     const withExtra = { ...event({ a: 1 }), extra: { x: 1 } } as TruthEvent;
     const reordered = { level: 'INFO', type: 't', timestamp: 'ts', elapsed_seconds: 0.5, data: { a: 1 } } as TruthEvent;

@@ -14,13 +14,13 @@ const EVENTS = 203;
 
 function eventAt(n: number): TruthEvent {
   const timestamp = new Date(Date.UTC(2026, 10, 25, 12, 0, 0) + n * 10).toISOString().replace('Z', '000Z');
-  const base = { timestamp, elapsed_seconds: n / 100, level: 'INFO' };
+  const base = { timestamp, elapsed_seconds: n / 100, level: 'INFO' as const };
   const stage = `stage${Math.floor(n / 50)}`;
   if (n % 50 === 0) return { ...base, type: 'stage_start', data: { stage, n } };
   if (n % 50 === 49) return { ...base, type: 'stage_end', data: { stage, n, duration: 0.49 } };
-  if (n === 130) return { ...base, type: 'uncaught_exception', level: 'CRITICAL', data: { error: 'TypeError: x is undefined', n } };
-  if (n % 7 === 0) return { ...base, type: 'task_error', level: 'ERROR', data: { task: 'solve', stage, error: `ValueError: bad row ${n}`, n } };
-  if (n % 11 === 0) return { ...base, type: 'llm_call_error', level: 'ERROR', data: { model: 'gpt-4o', stage, error: 'RateLimitError: 429', n } };
+  if (n === 130) return { ...base, type: 'uncaught_exception', level: 'ERROR' as const, data: { error: 'TypeError: x is undefined', n } };
+  if (n % 7 === 0) return { ...base, type: 'task_error', level: 'ERROR' as const, data: { task: 'solve', stage, error: `ValueError: bad row ${n}`, n } };
+  if (n % 11 === 0) return { ...base, type: 'llm_call_error', level: 'ERROR' as const, data: { model: 'gpt-4o', stage, error: 'RateLimitError: 429', n } };
   return { ...base, type: 'task_end', data: { task: 'solve', stage, duration: 0.01, n } };
 }
 
@@ -54,7 +54,7 @@ describe('readers analyze events in batches', () => {
     expect(seen).toEqual([...Array(EVENTS).keys()]);
     expect(report.run.total_events).toBe(EVENTS);
     expect(report.failure_analysis).toEqual(expected.failure_analysis);
-    expect(report.failure_analysis.failures_by_type).toEqual({ task_error: 27, llm_call_error: 15 });
+    expect(report.failure_analysis.failures_by_type).toEqual({ task_error: 27, llm_call_error: 15, uncaught_exception: 1 });
     expect(report.stages).toEqual(expected.stages);
     expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['crash', 'rate_limited', 'retry_storm']);
     expect(report.diagnoses).toEqual(expected.diagnoses);
