@@ -41,14 +41,16 @@ interface KeyPrefixes {
   /** The key passed BOTH_PLAIN (ASCII). */
   plain: boolean;
   /**
-   * The last string value of this key that passed BOTH_PLAIN: stage, task and model names repeat
-   * from event to event and then skip the character check.
+   * The last short string value of this key that passed BOTH_PLAIN: stage, task and model names
+   * repeat from event to event and then skip the character check.
    */
   lastPlainValue: string | undefined;
 }
 
 const keyCache = new Map<string, KeyPrefixes>();
 const KEY_CACHE_LIMIT = 4096;
+/** Values remembered as a key's last plain value are at most this long (at most 4096 × 64 characters). */
+const LAST_VALUE_MAX_LENGTH = 64;
 
 function keyPrefixes(key: string): KeyPrefixes {
   let prefixes = keyCache.get(key);
@@ -98,7 +100,8 @@ function dataLines(data: unknown): void {
           jsonValue = `"${value}"`;
           pythonValue = `'${value}'`;
         } else if (BOTH_PLAIN.test(value)) {
-          prefixes.lastPlainValue = value;
+          // Names, not payloads: a long value is not kept alive for the next event.
+          if (value.length <= LAST_VALUE_MAX_LENGTH) prefixes.lastPlainValue = value;
           jsonValue = `"${value}"`;
           pythonValue = `'${value}'`;
         } else {

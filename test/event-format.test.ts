@@ -95,7 +95,8 @@ describe('formatEventLines', () => {
 
   it('a value repeated from the previous event (which skips the character check) comes out the same as a new one', () => {
     // The same key alternating between plain, quoted, non-ASCII and repeated values, event after event.
-    const values = ['stage1', 'stage1', "it's", "it's", 'stage1', 'café', 'café', 'stage1', 'say "hi"', 'stage1', '', '', 'stage1'];
+    const long = 'x'.repeat(65);
+    const values = ['stage1', 'stage1', "it's", "it's", 'stage1', 'café', 'café', 'stage1', 'say "hi"', 'stage1', '', '', 'stage1', long, long, `${long}'`, long];
     for (const value of values) {
       const input = event({ stage: value, task: value, n: 1 });
       const lines = formatEventLines(input);
