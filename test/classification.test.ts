@@ -1,6 +1,5 @@
-import { rmSync } from 'node:fs';
 import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { init, llmCall, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
@@ -93,7 +92,6 @@ beforeAll(async () => {
   events = readTrackerDocument(runDir).events;
 });
 
-afterAll(() => rmSync(runDir, { recursive: true, force: true }));
 
 describe('spans of other instrumentations inside a stage', () => {
   it('become stage, task and llm events with the enclosing stage', () => {

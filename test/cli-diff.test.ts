@@ -1,14 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import type { RunDiff } from '../src/cli/diffRuns';
 import type { TruthEvent } from '../src/types';
-import { event, runCli, writeTruthLog, tempDirs } from './helpers/cli';
+import { event, runCli, writeTruthLog } from './helpers/cli';
+import { tempRunDir } from './helpers/tempDirs';
 
-const temp = tempDirs('autopsy-diff-');
-const tempDir = () => temp.make();
-afterAll(() => temp.removeAll());
+const tempDir = () => tempRunDir('autopsy-diff-');
 
 /** Run A: four rate-limited calls in stage1 and a syntax error in stage2. */
 function runA(): TruthEvent[] {

@@ -1,17 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeRun } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import type { TruthEvent } from '../src/types';
-import { CLI, event, runCli, writeTruthLog, tempDirs } from './helpers/cli';
+import { CLI, event, runCli, writeTruthLog } from './helpers/cli';
+import { tempRunDir } from './helpers/tempDirs';
 
 const OTLP_FIXTURE = join(__dirname, 'fixtures', 'otlp', 'collector-mixed.jsonl');
 
-const temp = tempDirs('autopsy-cli-');
-const tempDir = () => temp.make();
-afterAll(() => temp.removeAll());
+const tempDir = () => tempRunDir('autopsy-cli-');
 
 function failingRun(): TruthEvent[] {
   return [

@@ -1,12 +1,11 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatReadableLine } from '../exporters/eventFormat';
-import { event, runCli, tempDirs } from './helpers/cli';
+import { event, runCli } from './helpers/cli';
+import { tempRunDir } from './helpers/tempDirs';
 
-const temp = tempDirs('autopsy-tail-');
-const tempDir = () => temp.make();
-afterAll(() => temp.removeAll());
+const tempDir = () => tempRunDir('autopsy-tail-');
 
 function readableLog(dir: string): string {
   return join(dir, 'Memory', 'logs', 'execution_tracker_readable.txt');

@@ -1,30 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
 import { logPath, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
 
 // The package as users consume it: the built dist/ through package.json "exports", from ESM and
 // CommonJS, with a normal end of the process (no shutdown()) writing the full set of files.
 
-const scripts: string[] = [];
-afterAll(() => {
-  for (const script of scripts) rmSync(dirname(script), { recursive: true, force: true });
-});
-
-function script(source: string, extension: '.mjs' | '.cjs'): string {
-  const path = writeScript(source, extension);
-  scripts.push(path);
-  return path;
-}
 
 const FILES = ['execution_tracker.json', 'execution_tracker_readable.txt', 'autofix_log.json', 'latent_analysis_report.json', 'autopsy.md', 'autopsy.html'];
 
 describe('ESM and CommonJS consumers', () => {
   it('ESM import: named exports work and a normal end of the process writes every file', async () => {
     const dir = tempRunDir();
-    const path = script(
+    const path = writeScript(
       `import { init, stage, llmCall, autofix, track, EventTypes } from 'agent-autopsy';
        init({ outputDir: ${JSON.stringify(dir)} });
        await stage('stage1', { name: 'Problem Analysis' }, async () => {
@@ -52,7 +42,7 @@ describe('ESM and CommonJS consumers', () => {
 
   it('CommonJS require: the same API and the same files', async () => {
     const dir = tempRunDir();
-    const path = script(
+    const path = writeScript(
       `const { init, task, codeExec, track } = require('agent-autopsy');
        init({ outputDir: ${JSON.stringify(dir)}, locale: 'zh-CN' });
        task('data_processing', () => codeExec({ language: 'python' }, () => 'ran'));
@@ -79,7 +69,7 @@ describe('ESM and CommonJS consumers', () => {
   });
 
   it('require() and import() in one process share a single instance', async () => {
-    const path = script(
+    const path = writeScript(
       `const cjs = require('agent-autopsy');
        import('agent-autopsy').then((esm) => {
          console.log(JSON.stringify({ same: esm.init === cjs.init && esm.track === cjs.track, names: Object.keys(esm).includes('LatentReporter') }));
@@ -91,12 +81,12 @@ describe('ESM and CommonJS consumers', () => {
   });
 
   it('the analyzers and exporters entry points load both ways', async () => {
-    const esm = script(
+    const esm = writeScript(
       `import { RunAnalyzer } from 'agent-autopsy/analyzers'; import { pythonRepr } from 'agent-autopsy/exporters';
        console.log(pythonRepr({ ok: true, n: null }), typeof new RunAnalyzer().buildReport);`,
       '.mjs',
     );
-    const cjs = script(
+    const cjs = writeScript(
       `const { RunAnalyzer } = require('agent-autopsy/analyzers'); const { pythonRepr } = require('agent-autopsy/exporters');
        console.log(pythonRepr({ ok: true, n: null }), typeof new RunAnalyzer().buildReport);`,
       '.cjs',

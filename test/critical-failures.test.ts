@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CriticalFailureList, CRITICAL_FAILURES_IN_MEMORY, renderCriticalFailure } from '../analyzers/CriticalFailureList';
 import { analyzeRun } from '../analyzers/readRun';
 import type { AutopsyReport, CriticalFailure } from '../analyzers/reportTypes';
@@ -10,14 +10,13 @@ import { renderJsonReport, writeJsonReport } from '../exporters/writeReportFiles
 import { setErrorHandler } from '../src/errorHandler';
 import { init, shutdown, track } from '../src/index';
 import { runNode, writeScript } from './helpers/childProcess';
-import { runCli, tempDirs } from './helpers/cli';
+import { runCli } from './helpers/cli';
 import { logPath, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 // DESIGN: memory is never O(events), and the report lists every critical failure. Past the first
 // ones, entries wait in an unlinked temporary file and the JSON report streams them back.
 
-const temp = tempDirs('autopsy-critical-');
-afterAll(() => temp.removeAll());
 afterEach(async () => {
   setErrorHandler(undefined);
   await shutdown();
@@ -131,7 +130,7 @@ describe('CriticalFailureList', () => {
   });
 
   it('puts its temporary file where it is told', () => {
-    const dir = temp.make();
+    const dir = tempRunDir('autopsy-critical-');
     const list = new CriticalFailureList(1, dir);
     const entries = Array.from({ length: 1000 }, (_, i) => entry(i, `error ${i} ${'w'.repeat(100)}`));
     for (const e of entries) list.push(e);
@@ -200,7 +199,7 @@ describe('a run with more critical failures than are kept in memory', () => {
   const COUNT = CRITICAL_FAILURES_IN_MEMORY + 700;
 
   async function failingRun(): Promise<{ dir: string; report: AutopsyReport }> {
-    const dir = temp.make();
+    const dir = tempRunDir('autopsy-critical-');
     init({ outputDir: dir, handleExit: false });
     track('stage_start', { stage: 'fetch' });
     for (let i = 0; i < COUNT; i++) {
@@ -246,7 +245,7 @@ describe('a run with more critical failures than are kept in memory', () => {
   });
 
   it('keeps how a crashed run ended when its report is too large to read whole', async () => {
-    const dir = temp.make();
+    const dir = tempRunDir('autopsy-critical-');
     const script = writeScript(`
       import { init, track } from 'agent-autopsy';
       init({ outputDir: ${JSON.stringify(dir)} });
@@ -269,7 +268,7 @@ describe('a run with more critical failures than are kept in memory', () => {
     const expected = expectedFrom(dir);
     const { report } = await analyzeRun(dir);
     expect(report.failure_analysis.critical_failures).toEqual(expected);
-    const out = `${temp.make()}/report.json`;
+    const out = `${tempRunDir('autopsy-critical-')}/report.json`;
     const result = await runCli(['report', dir, '--format', 'json', '--out', out]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);

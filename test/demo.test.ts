@@ -1,21 +1,15 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode } from './helpers/childProcess';
 import { logPath, readAutofixLog, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
 
 // `npm run demo` end to end, in a child process: the math-modelling agent against its own fake
 // OpenAI-compatible server, with the failures it injects showing up exactly in the autopsy.
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
 describe('the demo agent', () => {
   it('runs end to end, prints where the autopsy is, and the autopsy finds the injected failures', async () => {
     const out = tempRunDir('autopsy-demo-');
-    dirs.push(out);
     const result = await runNode(join(REPO_ROOT, 'examples', 'demo.mjs'), { args: ['--out', out], timeoutMs: 60_000 });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);

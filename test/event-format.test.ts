@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatEventJson, formatEventLines, formatReadableLine } from '../exporters/eventFormat';
 import { pythonRepr } from '../exporters/pythonRepr';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import type { TruthEvent } from '../src/types';
+import { tempRunDir } from './helpers/tempDirs';
 
 // The hot path writes both lines of an event in one walk over its data (exporters/eventFormat.ts).
 // Whatever the data, the text must be exactly what JSON.stringify and pythonRepr make of it.
@@ -149,14 +149,8 @@ describe('formatEventLines', () => {
 });
 
 describe('TruthLogExporter on the fast path', () => {
-  const dirs: string[] = [];
-  afterAll(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('writes the tracker JSON and the readable log line for line as the reference formatting', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'autopsy-format-'));
-    dirs.push(dir);
+    const dir = tempRunDir('autopsy-format-');
     const jsonPath = join(dir, 'execution_tracker.json');
     const readablePath = join(dir, 'execution_tracker_readable.txt');
     const exporter = new TruthLogExporter({ jsonPath, readablePath, startTime: '2026-11-25T16:32:52.000000Z' });

@@ -1,6 +1,4 @@
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
@@ -11,11 +9,6 @@ import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
  * reaches the app's exporter exactly once while the autopsy records the agent spans — whether the
  * app registers before init() or after it (then the app's provider takes over from ours).
  */
-
-const cleanup: string[] = [];
-afterAll(() => {
-  for (const path of cleanup) rmSync(path, { recursive: true, force: true });
-});
 
 /** Collects diag warnings and errors (a duplicate registration would show here). */
 const DIAG = `import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
@@ -102,7 +95,6 @@ const ENV = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_
 async function run(source: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ output: { spans: Array<{ name: string; id: string; parent?: string; scope: string }>; problems: string[] }; events: TruthEvent[] }> {
   const script = writeScript(source);
   const runDir = tempRunDir('autopsy-existing-');
-  cleanup.push(dirname(script), runDir);
   const result = await runNode(script, { nodeArgs, env: { ...ENV, AGENT_AUTOPSY_DIR: runDir, ...env }, timeoutMs: 60_000 });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);

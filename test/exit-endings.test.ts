@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExitInfo } from '../analyzers/reportTypes';
-import { expectCompleteRun, expectSameBehaviour, expectUnfinished, runWithBaseline, scratchDirs, type PairResult } from './helpers/autopsyRun';
+import { expectCompleteRun, expectSameBehaviour, expectUnfinished, runWithBaseline, type PairResult } from './helpers/autopsyRun';
 import type { RunOptions } from './helpers/childProcess';
 
 /**
@@ -8,8 +8,6 @@ import type { RunOptions } from './helpers/childProcess';
  * without the library. Each case runs test/fixtures/exit/ending.mjs twice, at the same time: once
  * as a baseline without init(), once recording.
  */
-
-const scratch = scratchDirs();
 
 function killOnReady(signal: NodeJS.Signals): RunOptions {
   return {
@@ -20,9 +18,7 @@ function killOnReady(signal: NodeJS.Signals): RunOptions {
 }
 
 async function end(ending: string, options: RunOptions = {}): Promise<PairResult> {
-  const pair = await runWithBaseline('ending.mjs', (dir) => [ending, dir], options);
-  scratch.keep(pair.dir, pair.baselineDir);
-  return pair;
+  return runWithBaseline('ending.mjs', (dir) => [ending, dir], options);
 }
 
 const BACKGROUND = [

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectCompleteRun, expectSameBehaviour, runWithBaseline, scratchDirs, type PairResult } from './helpers/autopsyRun';
+import { expectCompleteRun, expectSameBehaviour, runWithBaseline, type PairResult } from './helpers/autopsyRun';
 import type { RunOptions } from './helpers/childProcess';
 
 /**
@@ -9,8 +9,6 @@ import type { RunOptions } from './helpers/childProcess';
  * inside its 'exit' listener, its 'uncaughtException' listener and work it does at 'beforeExit'.
  * Each case runs test/fixtures/exit/handlers.mjs with and without the library.
  */
-
-const scratch = scratchDirs();
 
 interface HandlerRun extends PairResult {
   /** What the app's handler wrote, in the baseline and the instrumented run. */
@@ -28,7 +26,6 @@ async function run(variant: string, options: RunOptions = {}): Promise<HandlerRu
     },
     options,
   );
-  scratch.keep(pair.dir, pair.baselineDir);
   const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
   return { ...pair, markers: { baseline: read(seen.baseline), instrumented: read(seen.instrumented) } };
 }

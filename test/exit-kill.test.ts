@@ -3,9 +3,10 @@ import { copyFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } fr
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
-import { EXIT_FIXTURES, scratchDirs } from './helpers/autopsyRun';
+import { EXIT_FIXTURES } from './helpers/autopsyRun';
 import { REPO_ROOT, runNode } from './helpers/childProcess';
 import { logPath } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * kill -9 cannot be caught: what is on disk must be enough. `agent-autopsy report <run dir>`
@@ -13,8 +14,7 @@ import { logPath } from './helpers/runFiles';
  */
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.cjs');
-const scratch = scratchDirs();
-const newDir = () => scratch.make('autopsy-kill-');
+const newDir = () => tempRunDir('autopsy-kill-');
 
 /** `agent-autopsy report <target>`; `torn` says whether the CLI must note a cut-off last line. */
 async function cliReport(target: string, torn?: boolean): Promise<AutopsyReport> {

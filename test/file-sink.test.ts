@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileSink } from '../exporters/FileSink';
-import { scratchDirs } from './helpers/autopsyRun';
+import { tempRunDir } from './helpers/tempDirs';
 
 // FileSink copies text its writer declared 7-bit ASCII without UTF-8 encoding (latin1 is a plain
 // copy of V8's one-byte strings); any other text in the same flush makes the flush UTF-8.
 
-const scratch = scratchDirs();
 let sink: FileSink | undefined;
 
 afterEach(() => {
@@ -16,7 +15,7 @@ afterEach(() => {
 });
 
 function open(): { path: string; sink: FileSink } {
-  const path = join(scratch.make('autopsy-sink-'), 'out.log');
+  const path = join(tempRunDir('autopsy-sink-'), 'out.log');
   sink = new FileSink(path, { flushIntervalMs: 60_000 });
   return { path, sink };
 }

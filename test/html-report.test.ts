@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeRun } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
@@ -8,7 +8,8 @@ import { renderHtmlReport } from '../exporters/htmlReport';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { launchChromium, openFile, type Browser, type OpenedPage } from './helpers/chromium';
-import { event, runCli, writeTruthLog, tempDirs } from './helpers/cli';
+import { event, runCli, writeTruthLog } from './helpers/cli';
+import { tempRunDir } from './helpers/tempDirs';
 
 // Strings that would run code, load something or add elements if any of them reached the page unescaped.
 const PAYLOAD_STAGE = 'x"><svg onload=window.__pwned=4>';
@@ -49,8 +50,7 @@ function craftedRun(): TruthEvent[] {
   return events;
 }
 
-const temp = tempDirs('autopsy-html-');
-const tempDir = () => temp.make();
+const tempDir = () => tempRunDir('autopsy-html-');
 
 let browser: Browser;
 beforeAll(async () => {
@@ -58,7 +58,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  temp.removeAll();
 });
 
 /** Nothing ran, loaded or appeared that the report did not put there itself. */
@@ -277,7 +276,6 @@ await stage('stage1', { name: 'Plan <i>it</i>' }, async () => {
 });
 await shutdown();
 `);
-    temp.keep(dirname(script));
     const child = await runNode(script, { args: [dir] });
     expect(child.code).toBe(0);
     const html = join(dir, 'Memory', 'logs', 'autopsy.html');

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
 import { tempRunDir } from './helpers/runFiles';
@@ -63,11 +63,6 @@ interface JaegerSpan {
 }
 
 describe.skipIf(!JAEGER_URL)('a real Jaeger (JAEGER_URL)', () => {
-  const cleanup: string[] = [];
-  afterAll(() => {
-    for (const path of cleanup) rmSync(path, { recursive: true, force: true });
-  });
-
   it('shows the run as one trace: stage → task → llm/code_exec, errors marked, service.name set', async () => {
     const jaeger = new URL(JAEGER_URL!);
     const otlp = process.env.JAEGER_OTLP_ENDPOINT ?? `${jaeger.protocol}//${jaeger.hostname}:4318`;
@@ -82,7 +77,6 @@ await stage('stage1', async () => {
 });
 `);
     const runDir = tempRunDir('autopsy-jaeger-');
-    cleanup.push(dirname(script), runDir);
     const result = await runNode(script, { env: { AGENT_AUTOPSY_DIR: runDir, OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_SERVICE_NAME: service } });
     expect(result.code).toBe(0);
 

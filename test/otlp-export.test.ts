@@ -1,8 +1,8 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlpReceiver';
 import { logPath, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
@@ -36,8 +36,6 @@ await stage('stage1', { name: 'Problem Analysis' }, async () => {
 process.exitCode = Number(process.env.EXIT_CODE ?? 0);
 `;
 
-const scripts: string[] = [];
-const runDirs: string[] = [];
 let receiver: OtlpReceiver;
 
 beforeEach(async () => {
@@ -46,20 +44,13 @@ beforeEach(async () => {
 afterEach(async () => {
   await receiver.close();
 });
-afterAll(() => {
-  for (const path of [...scripts, ...runDirs]) rmSync(path, { recursive: true, force: true });
-});
 
 function agentScript(): string {
-  const script = writeScript(AGENT);
-  scripts.push(dirname(script));
-  return script;
+  return writeScript(AGENT);
 }
 
 function runDir(): string {
-  const dir = tempRunDir('autopsy-otlp-');
-  runDirs.push(dir);
-  return dir;
+  return tempRunDir('autopsy-otlp-');
 }
 
 function byName(spans: ReceivedSpan[], name: string): ReceivedSpan {

@@ -1,7 +1,7 @@
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOtlpJsonFile, readOtlpJsonSync } from '../analyzers/OtlpJsonReader';
@@ -9,16 +9,14 @@ import { decodeAttributes, decodeSpan, OtlpSpanConverter } from '../analyzers/Ot
 import { analyzeRun, analyzeRunSync } from '../analyzers/readRun';
 import { TruthLogError } from '../analyzers/TruthLogParser';
 import type { TruthEvent } from '../src/types';
-import { tempDirs } from './helpers/cli';
 import { runNode, writeScript } from './helpers/childProcess';
+import { tempRunDir } from './helpers/tempDirs';
 
 const FIXTURES = join(__dirname, 'fixtures', 'otlp');
 const MIXED = join(FIXTURES, 'collector-mixed.jsonl');
 const SINGLE = join(FIXTURES, 'single-document.json');
 
-const temp = tempDirs('autopsy-otlp-');
-const tempDir = () => temp.make();
-afterAll(() => temp.removeAll());
+const tempDir = () => tempRunDir('autopsy-otlp-');
 
 function eventsOf(path: string): TruthEvent[] {
   const events: TruthEvent[] = [];
@@ -275,7 +273,6 @@ await stage('stage2', async () => {
 });
 await shutdown();
 `);
-    temp.keep(dirname(script));
     const child = await runNode(script, { args: [runDir], env: { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_COMPRESSION: 'none' } });
     expect(child.stderr).toBe('');
     expect(child.code).toBe(0);

@@ -7,9 +7,10 @@ import { RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
 import { resolveConfig } from '../src/config';
 import { codeExec, init, llmCall, shutdown, stage, task, track } from '../src/index';
 import { redactString } from '../src/redact';
-import { EXIT_FIXTURES, scratchDirs } from './helpers/autopsyRun';
+import { EXIT_FIXTURES } from './helpers/autopsyRun';
 import { runNode } from './helpers/childProcess';
 import { logPath, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * Secrets never reach the disk or OTLP (the RedactingSpanExporter that wraps the OTLP exporter,
@@ -26,12 +27,11 @@ const URL_PASSWORD = 'pgP4ssw0rd-xyz';
 const URL = `postgres://agent:${URL_PASSWORD}@db.internal:5432/runs`;
 const SECRETS = [OPENAI_KEY, ANTHROPIC_KEY, BEARER, PASSWORD, HEADER_KEY, URL_PASSWORD];
 
-const scratch = scratchDirs();
 const otlp = new InMemorySpanExporter();
 
 beforeAll(async () => {
   // The first init() sets up tracing for the process: the redacting exporter sees every span from then on.
-  const dir = scratch.make('autopsy-redact-');
+  const dir = tempRunDir('autopsy-redact-');
   init({ outputDir: dir, handleExit: false, spanProcessors: [new SimpleSpanProcessor(new RedactingSpanExporter(otlp, 16_384))] });
   await shutdown();
 });
@@ -56,7 +56,7 @@ function expectNoSecrets(where: string, text: string): void {
 
 describe('secrets never reach the disk or OTLP', () => {
   it('in event data, span attributes, exception messages and stack traces', async () => {
-    const dir = scratch.make('autopsy-redact-');
+    const dir = tempRunDir('autopsy-redact-');
     otlp.reset();
     init({ outputDir: dir, handleExit: false });
     track('config_loaded', {
@@ -123,7 +123,7 @@ describe('secrets never reach the disk or OTLP', () => {
   });
 
   it('in the crash record of an agent killed by such an error (child process)', async () => {
-    const dir = scratch.make('autopsy-redact-');
+    const dir = tempRunDir('autopsy-redact-');
     const result = await runNode(join(EXIT_FIXTURES, 'secret-crash.mjs'), { args: [dir, OPENAI_KEY, BEARER, URL] });
     expect(result.code).toBe(1);
     // Node's own crash output is the app's business and stays as it is; the autopsy files are ours.
@@ -137,7 +137,7 @@ describe('secrets never reach the disk or OTLP', () => {
   });
 
   it('in span names and link attributes sent over OTLP', async () => {
-    const dir = scratch.make('autopsy-redact-');
+    const dir = tempRunDir('autopsy-redact-');
     otlp.reset();
     init({ outputDir: dir, handleExit: false });
     const tracer = trace.getTracer('redaction-test');
@@ -170,7 +170,7 @@ describe('prompt and response content', () => {
   });
 
   async function recordInstrumentedCall(captureContent?: boolean): Promise<string> {
-    const dir = scratch.make('autopsy-redact-');
+    const dir = tempRunDir('autopsy-redact-');
     init({ outputDir: dir, handleExit: false, captureContent });
     const span = trace.getTracer('some-instrumentation').startSpan('chat gpt-4o', {
       attributes: {
@@ -204,7 +204,7 @@ describe('prompt and response content', () => {
 
 describe('file modes', () => {
   it('log and report files are 0600, the run directory and its Memory and logs folders 0700', async () => {
-    const parent = scratch.make('autopsy-modes-');
+    const parent = tempRunDir('autopsy-modes-');
     const dir = join(parent, 'run');
     init({ outputDir: dir, handleExit: false });
     await stage('s', () => track('x', {}));
@@ -218,7 +218,7 @@ describe('file modes', () => {
   });
 
   it('an existing world-readable log in a reused run directory is made private', async () => {
-    const dir = scratch.make('autopsy-modes-');
+    const dir = tempRunDir('autopsy-modes-');
     mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
     for (const file of ['execution_tracker.json', 'execution_tracker_readable.txt']) writeFileSync(logPath(dir, file), 'old run\n', { mode: 0o644 });
     expect(statSync(logPath(dir, 'execution_tracker.json')).mode & 0o777).toBe(0o644);

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { init, shutdown, stage, task, track } from '../src/index';
-import { expectCompleteRun, scratchDirs } from './helpers/autopsyRun';
+import { expectCompleteRun } from './helpers/autopsyRun';
+import { tempRunDir } from './helpers/tempDirs';
 
 /** A burst of 100,000 events from 50 concurrent async tasks: none is lost, every count agrees. */
 
 const WORKERS = 50;
 const PER_WORKER = 2_000;
-const scratch = scratchDirs();
 
 describe('bursts', () => {
   it('100,000 events from 50 concurrent tasks: tracker JSON, readable log and report agree', async () => {
-    const dir = scratch.make('autopsy-burst-');
+    const dir = tempRunDir('autopsy-burst-');
     init({ outputDir: dir, handleExit: false, reportFormats: [] });
     await stage('burst', async () => {
       await Promise.all(

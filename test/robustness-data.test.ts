@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { init, llmCall, shutdown, stage, task, track } from '../src/index';
-import { expectCompleteRun, scratchDirs } from './helpers/autopsyRun';
+import { expectCompleteRun } from './helpers/autopsyRun';
 import { logPath } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * Whatever an agent hands over as event data, nothing throws and every line of the log parses.
  * Runs in this process (exit hooks off): the same pipeline as in an agent, from track() and the
  * span wrappers to the files on disk.
  */
-
-const scratch = scratchDirs();
 
 function hostileValues(): Record<string, unknown> {
   const circular: Record<string, unknown> = { name: 'loop' };
@@ -40,7 +39,7 @@ function hostileValues(): Record<string, unknown> {
 
 describe('hostile event data', () => {
   it('is written safely everywhere: never a throw, never a corrupt line, huge strings cut at maxStringLength', async () => {
-    const dir = scratch.make('autopsy-data-');
+    const dir = tempRunDir('autopsy-data-');
     init({ outputDir: dir, handleExit: false, maxStringLength: 2048, reportFormats: ['md', 'html'] });
     const values = hostileValues();
     expect(() => {

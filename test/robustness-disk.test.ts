@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT_FIXTURES, scratchDirs } from './helpers/autopsyRun';
+import { EXIT_FIXTURES } from './helpers/autopsyRun';
 import { REPO_ROOT, runNode, type ChildResult } from './helpers/childProcess';
 import { logPath, readReport } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * The disk refuses: the agent is not harmed. Each case prints exactly one clear warning line on
@@ -19,8 +20,7 @@ import { logPath, readReport } from './helpers/runFiles';
  */
 
 const DISK = join(EXIT_FIXTURES, 'disk.mjs');
-const scratch = scratchDirs();
-const newDir = () => scratch.make('autopsy-disk-');
+const newDir = () => tempRunDir('autopsy-disk-');
 
 /** The one warning line, and the agent ran to its end with its own exit code. */
 function expectOneWarning(result: ChildResult, exitCode: number, pattern: RegExp): void {

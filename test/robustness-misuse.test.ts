@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT_FIXTURES, expectCompleteRun, scratchDirs } from './helpers/autopsyRun';
+import { EXIT_FIXTURES, expectCompleteRun } from './helpers/autopsyRun';
 import { runNode } from './helpers/childProcess';
+import { tempRunDir } from './helpers/tempDirs';
 
 /** Holding the API wrong gives one clear warning per mistake (or an error), never a broken run. */
 
-const scratch = scratchDirs();
-
 describe('misuse', () => {
   it('a second init(), shutdown() twice, calls after shutdown and bad track() arguments', async () => {
-    const dir = scratch.make('autopsy-misuse-');
-    const other = join(scratch.make('autopsy-misuse-'), 'never-created');
+    const dir = tempRunDir('autopsy-misuse-');
+    const other = join(tempRunDir('autopsy-misuse-'), 'never-created');
     const result = await runNode(join(EXIT_FIXTURES, 'misuse.mjs'), { args: [dir, other] });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({

@@ -1,6 +1,5 @@
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { CustomRuleEngine, validateRule } from '../analyzers/customRules';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
 import { analyzeRunSync } from '../analyzers/readRun';
@@ -158,14 +157,8 @@ describe('the analyzers entry point', () => {
 });
 
 describe('init({ rules }) in a real process', () => {
-  const dirs: string[] = [];
-  afterAll(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('writes the user diagnosis into the autopsy, next to the built-in ones', async () => {
     const runDir = tempRunDir();
-    dirs.push(runDir);
     const script = writeScript(`
       import { init, shutdown, stage, task } from 'agent-autopsy';
       import { analyzeRunSync } from 'agent-autopsy/analyzers';
@@ -188,7 +181,6 @@ describe('init({ rules }) in a real process', () => {
       const offline = analyzeRunSync(process.env.RUN_DIR, { rules }).report;
       console.log(JSON.stringify({ live: report.diagnoses.map((d) => [d.id, d.evidence.count]), offline: offline.diagnoses.map((d) => [d.id, d.evidence.count]) }));
     `);
-    dirs.push(dirname(script));
     const result = await runNode(script, { env: { RUN_DIR: runDir } });
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ live: [['vector_store_down', 2]], offline: [['vector_store_down', 2]] });
@@ -206,9 +198,7 @@ describe('init({ rules }) in a real process', () => {
         console.log(error.message);
       }
     `);
-    dirs.push(dirname(script));
     const runDir = tempRunDir();
-    dirs.push(runDir);
     const result = await runNode(script, { env: { RUN_DIR: runDir } });
     expect(result.stdout.trim()).toBe('agent-autopsy: diagnosis rule id "rate_limited" is a built-in id; choose another id and list "rate_limited" in explains to replace it');
   });

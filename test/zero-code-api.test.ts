@@ -1,6 +1,4 @@
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runNode, writeScript } from './helpers/childProcess';
 import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
 
@@ -10,10 +8,6 @@ import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
  * every export is what it is without the flag.
  */
 
-const cleanup: string[] = [];
-afterAll(() => {
-  for (const path of cleanup) rmSync(path, { recursive: true, force: true });
-});
 
 const ESM = `import * as api from 'agent-autopsy';
 import { autofix, stage, shutdown } from 'agent-autopsy';
@@ -38,7 +32,6 @@ it.each([
 ] as const)('%s: the API is intact and shares the zero-code run', async (_name, source, extension, flag) => {
   const script = writeScript(source, extension);
   const runDir = tempRunDir('autopsy-zero-code-api-');
-  cleanup.push(dirname(script), runDir);
   const plain = await runNode(script, { env: { AGENT_AUTOPSY_DIR: runDir } });
   expect(plain.code).toBe(0);
   const withFlag = await runNode(script, { nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir } });
@@ -64,7 +57,6 @@ await stage('main_stage', async () => {
 });
 `);
   const runDir = tempRunDir('autopsy-zero-code-worker-');
-  cleanup.push(dirname(script), runDir);
   const result = await runNode(script, { nodeArgs: ['--require', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir } });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);

@@ -1,8 +1,7 @@
 import { exec, execFileSync, execSync, fork, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { init, shutdown, stage, task } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
@@ -14,7 +13,7 @@ import { readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles'
  */
 
 const runDir = tempRunDir('autopsy-child-process-');
-const scratch = mkdtempSync(join(tmpdir(), 'autopsy-child-scratch-'));
+const scratch = tempRunDir('autopsy-child-scratch-');
 let events: TruthEvent[] = [];
 const seen: Record<string, unknown> = {};
 
@@ -49,11 +48,6 @@ beforeAll(async () => {
   });
   await shutdown();
   events = readTrackerDocument(runDir).events.filter((event) => event.type.startsWith('code_exec'));
-});
-
-afterAll(() => {
-  rmSync(runDir, { recursive: true, force: true });
-  rmSync(scratch, { recursive: true, force: true });
 });
 
 it('the app sees exactly what it would see without the instrumentation', () => {

@@ -1,40 +1,11 @@
 import { join } from 'node:path';
-import { chmodSync, rmSync } from 'node:fs';
-import { afterAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
 import type { TruthEvent } from '../../src/types';
 import { REPO_ROOT, runNode, type ChildResult, type RunOptions } from './childProcess';
 import { readReadableLines, readReport, readTrackerDocument, tempRunDir } from './runFiles';
 
 export const EXIT_FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'exit');
-
-/**
- * Temporary directories of one test file, removed after its tests (made writable first, for the
- * read-only cases). Call at the top level of the file.
- */
-export function scratchDirs(): { make(prefix?: string): string; keep(...dirs: string[]): void } {
-  const dirs: string[] = [];
-  afterAll(() => {
-    for (const dir of dirs) {
-      try {
-        chmodSync(dir, 0o700);
-      } catch {
-        /* already gone */
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  return {
-    make(prefix = 'autopsy-test-') {
-      const dir = tempRunDir(prefix);
-      dirs.push(dir);
-      return dir;
-    },
-    keep(...more) {
-      dirs.push(...more);
-    },
-  };
-}
 
 export interface PairResult {
   /** The same script without init(). */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tempRunDir } from './tempDirs';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 
@@ -28,7 +28,7 @@ export interface RunOptions {
  * built package through its self-reference) and runs it with node.
  */
 export function writeScript(source: string, extension: '.mjs' | '.cjs' = '.mjs'): string {
-  const dir = mkdtempSync(join(REPO_ROOT, 'test', '.tmp-'));
+  const dir = tempRunDir('.tmp-', join(REPO_ROOT, 'test'));
   const path = join(dir, `script${extension}`);
   writeFileSync(path, source);
   return path;

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TruthEvent } from '../../src/types';
 import { REPO_ROOT, type ChildResult } from './childProcess';
@@ -66,22 +65,4 @@ export function writeTruthLog(dir: string, events: TruthEvent[], options: { clos
   const path = join(logDir, 'execution_tracker.json');
   writeFileSync(path, text);
   return path;
-}
-
-/** Temporary directories of one test file: `make()` one, `keep(dir)` another, `removeAll()` in afterAll. */
-export function tempDirs(prefix: string): { make(): string; keep(dir: string): void; removeAll(): void } {
-  const dirs: string[] = [];
-  return {
-    make() {
-      const dir = mkdtempSync(join(tmpdir(), prefix));
-      dirs.push(dir);
-      return dir;
-    },
-    keep(dir) {
-      dirs.push(dir);
-    },
-    removeAll() {
-      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }

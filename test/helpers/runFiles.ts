@@ -1,13 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
 import type { TruthEvent } from '../../src/types';
 
-/** A fresh directory under the OS temp dir for one run. */
-export function tempRunDir(prefix = 'autopsy-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tempRunDir } from './tempDirs';
 
 export function logPath(runDir: string, file: string): string {
   return join(runDir, 'Memory', 'logs', file);
