@@ -3,7 +3,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { autofix, codeExec, init, llmCall, shutdown, stage, task, track } from '../src/index';
 import type { TruthEvent } from '../src/types';
-import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 const memory = new InMemorySpanExporter();
 

@@ -2,7 +2,8 @@ import { context, SpanStatusCode, trace, type Attributes, type Span } from '@ope
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, llmCall, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
-import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * Spans made by other instrumentations inside our stages become seed events: OpenLLMetry

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
-import { logPath, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 // The package as users consume it: the built dist/ through package.json "exports", from ESM and
 // CommonJS, with a normal end of the process (no shutdown()) writing the full set of files.

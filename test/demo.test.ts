@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode } from './helpers/childProcess';
-import { logPath, readAutofixLog, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { logPath, readAutofixLog, readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 // `npm run demo` end to end, in a child process: the math-modelling agent against its own fake
 // OpenAI-compatible server, with the failures it injects showing up exactly in the autopsy.

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ExecutionTracker } from '../src/ExecutionTracker';
 import { init, shutdown, track } from '../src/index';
 import { runNode, writeScript } from './helpers/childProcess';
-import { logPath, readReadableLines, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { logPath, readReadableLines, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 // record() queues an event; the run writes and analyzes queued events in record order when the
 // event loop turns, when 256 are waiting, and before anything reads the files or the analysis

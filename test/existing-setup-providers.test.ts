@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
-import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * Beside an app's own OpenTelemetry setup (NodeTracerProvider or NodeSDK, with its exporter and

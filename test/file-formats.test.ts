@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ExecutionTracker, LatentReporter, init, shutdown, stage, llmCall, track } from '../src/index';
-import { logPath, readAutofixLog, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { logPath, readAutofixLog, readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 const TIMESTAMP = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/g;
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
-import { tempRunDir } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * docker-compose.yml is checked here (there is no Docker engine in CI), and, when JAEGER_URL

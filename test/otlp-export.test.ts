@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlpReceiver';
-import { logPath, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * OTLP/HTTP export to a receiver started here on 127.0.0.1 that decodes what it gets: span names,

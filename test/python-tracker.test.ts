@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LatentReporter } from '../src/index';
-import { logPath, readReport, tempRunDir } from './helpers/runFiles';
+import { logPath, readReport } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 // A run directory written the way the original Python tracker wrote it (one indented JSON
 // document, Python reprs in the readable log), analysed by LatentReporter and compared field by

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeRun, analyzeRunSync } from '../analyzers/readRun';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { TruthEvent } from '../src/types';
-import { tempRunDir } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 // Readers analyze parsed events in batches (analyzers/readRun.ts): these tests pin that a log whose
 // length is no multiple of the batch, with the events that decide the exit in the middle of a

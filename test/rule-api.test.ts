@@ -7,7 +7,8 @@ import type { ExitInfo } from '../analyzers/reportTypes';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
-import { readReport, tempRunDir } from './helpers/runFiles';
+import { readReport } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 const T0 = Date.parse('2025-01-24T10:30:00.000Z');
 function ev(at: number, type: string, data: Record<string, unknown> = {}, extra: Partial<TruthEvent> = {}): TruthEvent {

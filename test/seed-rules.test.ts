@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { autofix, init, shutdown, track, EventTypes } from '../src/index';
 import type { AutopsyReport } from '../analyzers/reportTypes';
-import { readReport, tempRunDir } from './helpers/runFiles';
+import { readReport } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 // Every seed rule and edge case of DESIGN.md "The report", driven through the public API.
 

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { runNode, writeScript } from './helpers/childProcess';
-import { readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * The zero-code setup and the API are one library instance: an app started with the register

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { init, shutdown, stage, task } from '../src/index';
 import type { TruthEvent } from '../src/types';
-import { readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * `init({ instrumentChildProcesses: true })`: child processes become code_exec spans in the

@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { REPO_ROOT, runNode } from './helpers/childProcess';
-import { readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * The demo wraps each openai call in its own llmCall(). Run with the zero-code flag, the openai

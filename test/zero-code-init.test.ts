@@ -2,7 +2,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runNode, writeScript } from './helpers/childProcess';
-import { readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 // An app started with `--import agent-autopsy/register` that also calls init() itself.
 

@@ -2,7 +2,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode } from './helpers/childProcess';
-import { logPath, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * examples/plain-agent.mjs and .cjs know nothing of agent-autopsy. Started with the register

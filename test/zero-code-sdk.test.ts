@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript, type ChildResult } from './helpers/childProcess';
-import { logPath, readReport, readTrackerDocument, tempRunDir } from './helpers/runFiles';
+import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * Zero code, real clients: an app that only uses the official `openai` and `@anthropic-ai/sdk`

@@ -3,7 +3,8 @@ import { expect } from 'vitest';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
 import type { TruthEvent } from '../../src/types';
 import { REPO_ROOT, runNode, type ChildResult, type RunOptions } from './childProcess';
-import { readReadableLines, readReport, readTrackerDocument, tempRunDir } from './runFiles';
+import { readReadableLines, readReport, readTrackerDocument } from './runFiles';
+import { tempRunDir } from './tempDirs';
 
 export const EXIT_FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'exit');
 

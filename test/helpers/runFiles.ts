@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
 import type { TruthEvent } from '../../src/types';
 
-export { tempRunDir } from './tempDirs';
-
 export function logPath(runDir: string, file: string): string {
   return join(runDir, 'Memory', 'logs', file);
 }
