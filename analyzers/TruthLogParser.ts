@@ -1,4 +1,5 @@
 import type { TruthEvent } from '../src/types';
+import { parsePythonJson, parseWithNonFinite } from './pythonJson';
 
 /** A log that cannot be read at all (not a Truth-Mode log, unreadable). `where` says where. */
 export class TruthLogError extends Error {
@@ -166,6 +167,9 @@ export class TruthLogParser {
     try {
       value = JSON.parse(text);
     } catch {
+      value = parseWithNonFinite(text);
+    }
+    if (value === undefined) {
       this.pendingBad = { line: this.lineNumber, text };
       if (last && !this.result.complete) {
         this.result.tornTail = true;
@@ -193,7 +197,7 @@ export class TruthLogParser {
   private parsePython(text: string): void {
     let document: unknown;
     try {
-      document = JSON.parse(text);
+      document = parsePythonJson(text);
     } catch {
       this.scanTornDocument(text);
       return;
@@ -258,7 +262,7 @@ export class TruthLogParser {
 
 function safeParse(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parsePythonJson(text);
   } catch {
     return undefined;
   }

@@ -29,10 +29,18 @@ export function addAutofixAttempt(stats: AutofixStatistics, attempt: { type?: un
   if (layer) stats.fixes_by_layer[layer]++;
 }
 
-/** Adds an autofix_log.json document to `stats`, exactly as the seed's reporter sums it. */
-export function addAutofixLog(stats: AutofixStatistics, log: unknown): void {
-  if (!log || typeof log !== 'object') return;
-  const source = log as Record<string, unknown>;
+/** An object with `type: "autofix_log"`, the mark the seed's reporter checks before summing a file. */
+function isAutofixLog(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value) && (value as { type?: unknown }).type === 'autofix_log';
+}
+
+/**
+ * Adds an autofix_log.json document to `stats`, exactly as the seed's reporter sums it: only a
+ * document whose `type` is "autofix_log" counts. Returns whether it counted.
+ */
+export function addAutofixLog(stats: AutofixStatistics, log: unknown): boolean {
+  if (!isAutofixLog(log)) return false;
+  const source = log;
   stats.total_attempts += toCount(source.total_attempts);
   stats.successful_fixes += toCount(source.successful_fixes);
   stats.failed_fixes += toCount(source.failed_fixes);
@@ -44,6 +52,7 @@ export function addAutofixLog(stats: AutofixStatistics, log: unknown): void {
   }
   const byLayer = (source.fixes_by_layer ?? {}) as Record<string, unknown>;
   for (const layer of ['layer1', 'layer2', 'layer3'] as const) stats.fixes_by_layer[layer] += toCount(byLayer[layer]);
+  return true;
 }
 
 function toCount(value: unknown): number {

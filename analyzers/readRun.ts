@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AUTOFIX_LOG, LOGS_SUBDIR, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
 import type { Locale, TruthEvent } from '../src/types';
 import { addAutofixLog, emptyAutofixStats } from './autofixStats';
+import { parsePythonJson } from './pythonJson';
 import type { CriticalFailureList } from './CriticalFailureList';
 import type { DiagnosisRule } from './diagnosisTypes';
 import { eventLoopTurns, readTextChunks, type ReadOptions } from './fileChunks';
@@ -77,11 +78,13 @@ export interface AnalyzedRun {
   location: RunLocation;
   /** Every critical failure, when asked for with `criticalFailures: 'first'`. */
   criticalFailures?: CriticalFailureList;
+  /** An autofix_log.json that was present but left out of the autofix statistics, and why. */
+  ignoredAutofixLog?: { path: string; reason: string };
 }
 
 function readJsonFile(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return parsePythonJson(readFileSync(path, 'utf8'));
   } catch {
     return undefined;
   }
@@ -166,7 +169,14 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     observeBatch();
     const autofix = emptyAutofixStats();
     const autofixLog = join(location.logDir, AUTOFIX_LOG);
-    if (existsSync(autofixLog)) addAutofixLog(autofix, readJsonFile(autofixLog));
+    let ignoredAutofixLog: AnalyzedRun['ignoredAutofixLog'];
+    if (existsSync(autofixLog)) {
+      const document = readJsonFile(autofixLog);
+      // The seed's reporter sums the file only when its type says it is an autofix log.
+      if (!addAutofixLog(autofix, document)) {
+        ignoredAutofixLog = { path: autofixLog, reason: document === undefined ? 'it is not valid JSON' : 'its "type" is not "autofix_log"' };
+      }
+    }
     const built = analyzer.finishReport({
       autofix,
       exit: exitFromFiles(location, result, crash, signal),
@@ -178,7 +188,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
       now: lastEventMs(analyzer) ?? Date.now(),
       criticalFailures: options.criticalFailures,
     });
-    return { ...built, read: result, location };
+    return { ...built, read: result, location, ...(ignoredAutofixLog ? { ignoredAutofixLog } : {}) };
   };
   return { onEvent, finish, read };
 }

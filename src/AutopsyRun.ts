@@ -4,6 +4,7 @@ import type { Span } from '@opentelemetry/api';
 import { addAutofixAttempt, addAutofixLog, autofixLogDocument, emptyAutofixStats } from '../analyzers/autofixStats';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { AutofixStatistics, AutopsyReport, ExitInfo, UnfinishedSpan } from '../analyzers/reportTypes';
+import { parsePythonJson } from '../analyzers/pythonJson';
 import { writeFileAtomic } from '../exporters/atomicWrite';
 import { runPaths, type RunPaths } from '../exporters/paths';
 import { writeReportFiles } from '../exporters/writeReportFiles';
@@ -318,8 +319,8 @@ export class AutopsyRun {
     if (existsSync(this.paths.autofixLog)) {
       const stats = emptyAutofixStats();
       try {
-        addAutofixLog(stats, JSON.parse(readFileSync(this.paths.autofixLog, 'utf8')));
-        return stats;
+        if (addAutofixLog(stats, parsePythonJson(readFileSync(this.paths.autofixLog, 'utf8')))) return stats;
+        reportError(new Error('its "type" is not "autofix_log"'), `${this.paths.autofixLog} was left out of the autofix statistics`);
       } catch (error) {
         reportError(error, `cannot read ${this.paths.autofixLog}`);
       }

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readTruthLogSync } from '../analyzers/index';
 import { LatentReporter } from '../src/index';
+import { runCli } from './helpers/cli';
 import { logPath, readReport } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -49,10 +51,87 @@ describe('LatentReporter on a directory written by the original Python tracker',
     const doc = JSON.parse(whole);
     // Cut inside the last event: all events but the last are complete.
     const cut = whole.lastIndexOf('"checkpoint_save"');
-    require('node:fs').writeFileSync(path, whole.slice(0, cut));
+    writeFileSync(path, whole.slice(0, cut));
     const report = new LatentReporter(dir).generateReport();
     expect(report.run.total_events).toBe(doc.events.length - 1);
     expect(report.failure_analysis.total_failures).toBe(12);
     expect(report.exit.reason).toBe('killed');
+  });
+});
+
+// Python's json.dump writes NaN, Infinity and -Infinity unless told allow_nan=False; the original
+// tracker never told it. Written by a real Python here, so the text is exactly what it writes.
+const NON_FINITE_RUN = String.raw`
+import json, os, sys
+log_dir = os.path.join(sys.argv[1], "Memory", "logs")
+os.makedirs(log_dir, exist_ok=True)
+events = [
+    {"timestamp": "2025-01-24T10:30:00.000001", "elapsed_seconds": 0.0, "type": "stage_start", "level": "INFO", "data": {"stage": "train"}},
+    {"timestamp": "2025-01-24T10:30:01.000001", "elapsed_seconds": 1.0, "type": "llm_call_error", "level": "ERROR", "data": {"stage": "train", "error": "Rate limit exceeded", "loss": float("nan")}},
+    {"timestamp": "2025-01-24T10:30:02.000001", "elapsed_seconds": 2.0, "type": "code_exec_error", "level": "ERROR", "data": {"stage": "train", "error": "overflow", "value": float("inf"), "low": float("-inf"), "note": "NaN and Infinity in a string stay text"}},
+    {"timestamp": "2025-01-24T10:30:03.000001", "elapsed_seconds": 3.0, "type": "stage_end", "level": "INFO", "data": {"stage": "train", "duration": 3.0}},
+]
+with open(os.path.join(log_dir, "execution_tracker.json"), "w", encoding="utf-8") as f:
+    json.dump({"start_time": "2025-01-24T10:30:00.000001", "events": events, "total_events": len(events)}, f, indent=2)
+with open(os.path.join(log_dir, "autofix_log.json"), "w", encoding="utf-8") as f:
+    json.dump(json.loads(sys.argv[2]), f, indent=2)
+`;
+
+function writeNonFiniteRun(autofixLog: object): string {
+  const dir = tempRunDir('autopsy-python-');
+  execFileSync('python3', ['-c', NON_FINITE_RUN, dir, JSON.stringify(autofixLog)]);
+  return dir;
+}
+
+const AUTOFIX = { type: 'autofix_log', total_attempts: 4, successful_fixes: 1, failed_fixes: 3, fixes_by_type: { syntax: 4 }, fixes_by_layer: { layer1: 4, layer2: 0, layer3: 0 } };
+
+describe('Python documents with NaN and Infinity', () => {
+  it('reads every event, with the values as numbers, and the run as complete', () => {
+    const dir = writeNonFiniteRun(AUTOFIX);
+    const text = readFileSync(logPath(dir, 'execution_tracker.json'), 'utf8');
+    expect(text).toContain('"loss": NaN');
+    expect(text).toContain('"value": Infinity');
+    expect(text).toContain('"low": -Infinity');
+    const events: any[] = [];
+    const result = readTruthLogSync(logPath(dir, 'execution_tracker.json'), (event) => events.push(event));
+    expect(result).toMatchObject({ format: 'python', events: 4, complete: true, declaredTotal: 4, tornTail: false, skipped: [] });
+    expect(events[1].data.loss).toBeNaN();
+    expect(events[2].data).toEqual({ stage: 'train', error: 'overflow', value: Infinity, low: -Infinity, note: 'NaN and Infinity in a string stay text' });
+    const report = new LatentReporter(dir).generateReport();
+    expect(report.failure_analysis.total_failures).toBe(2);
+    expect(report.failure_analysis.failures_by_type).toEqual({ llm_call_error: 1, code_exec_error: 1 });
+    expect(report.exit.reason).not.toBe('killed');
+  });
+
+  it('recovers the events of a torn document that hold them', () => {
+    const dir = writeNonFiniteRun(AUTOFIX);
+    const path = logPath(dir, 'execution_tracker.json');
+    const whole = readFileSync(path, 'utf8');
+    writeFileSync(path, whole.slice(0, whole.indexOf('"stage_end"')));
+    const types: string[] = [];
+    const result = readTruthLogSync(path, (event) => types.push(event.type));
+    expect(types).toEqual(['stage_start', 'llm_call_error', 'code_exec_error']);
+    expect(result).toMatchObject({ complete: false, tornTail: true });
+  });
+});
+
+describe('autofix_log.json', () => {
+  it('counts only a document whose type is "autofix_log", as the seed reporter does', () => {
+    const counted = new LatentReporter(writeNonFiniteRun(AUTOFIX)).generateReport();
+    expect(counted.autofix_statistics).toMatchObject({ total_attempts: 4, successful_fixes: 1, failed_fixes: 3, fixes_by_type: { syntax: 4 } });
+    expect(counted.summary.autofix_success_rate).toBe('25.0%');
+    const { type: _type, ...untyped } = AUTOFIX;
+    const ignored = new LatentReporter(writeNonFiniteRun(untyped)).generateReport();
+    expect(ignored.autofix_statistics).toMatchObject({ total_attempts: 0, successful_fixes: 0, failed_fixes: 0, fixes_by_type: {} });
+    expect(ignored.summary.autofix_success_rate).toBe('0.0%');
+  });
+
+  it('is named in a CLI warning when it is left out', async () => {
+    const { type: _type, ...untyped } = AUTOFIX;
+    const dir = writeNonFiniteRun({ ...untyped, type: 'something_else' });
+    const result = await runCli(['report', dir, '--format', 'json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`agent-autopsy: warning: ${logPath(dir, 'autofix_log.json')} was left out of the autofix statistics: its "type" is not "autofix_log"\n`);
+    expect(JSON.parse(result.stdout).autofix_statistics.total_attempts).toBe(0);
   });
 });

@@ -105,6 +105,10 @@ function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): vo
     warn(`warning: skipped ${skipped.length}${skipped.length >= 100 ? '+' : ''} unreadable line(s): ${where}${skipped.length > 5 ? ', …' : ''}`);
   }
   if (tornTail) warn(`note: the last line of ${file} was cut off (the writer was killed mid-line); it was skipped`);
+  if (analyzed.ignoredAutofixLog) {
+    const { path, reason } = analyzed.ignoredAutofixLog;
+    warn(`warning: ${path} was left out of the autofix statistics: ${reason}`);
+  }
 }
 
 /**
