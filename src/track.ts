@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace, type Span } from '@opentelemetry/api';
 import type { AutopsyRun } from './AutopsyRun';
 import { reportError } from './errorHandler';
 import { parseEventType } from './eventTypes';
@@ -55,13 +55,11 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     }
     if (parsed.phase === 'start') {
       const span = tracked.start(getAutopsyTracer(), parsed.kind, clean);
-      const ids = span.spanContext();
-      run.record(type, normalized, clean, undefined, { traceId: ids.traceId, spanId: ids.spanId });
+      run.record(type, normalized, clean, undefined, spanIdsOf(span));
       return;
     }
     const span = tracked.take(parsed.kind, clean);
-    const ids = span?.spanContext();
-    run.record(type, normalized, clean, undefined, ids ? { traceId: ids.traceId, spanId: ids.spanId } : undefined);
+    run.record(type, normalized, clean, undefined, span && spanIdsOf(span));
     if (span) {
       if (parsed.phase === 'error') span.setStatus({ code: 2, message: typeof clean.error === 'string' ? clean.error : 'error' });
       span.end();
@@ -69,6 +67,12 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
   } catch (error) {
     reportError(error, 'track() failed');
   }
+}
+
+/** The span's ids for its events; none for a span without real ids (no tracer provider: a no-op span's are all zeros). */
+function spanIdsOf(span: Span): { traceId: string; spanId: string } | undefined {
+  const context = span.spanContext();
+  return isSpanContextValid(context) ? { traceId: context.traceId, spanId: context.spanId } : undefined;
 }
 
 /**

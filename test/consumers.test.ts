@@ -103,4 +103,28 @@ describe('ESM and CommonJS consumers', () => {
     const out = execFileSync(process.execPath, [tsc, '-p', join(REPO_ROOT, 'test', 'fixtures', 'types')], { encoding: 'utf8' });
     expect(out).toBe('');
   });
+
+  it('a bare ExecutionTracker (no init, no tracer provider) writes its events without span ids', async () => {
+    const dir = tempRunDir();
+    const path = writeScript(
+      `const { ExecutionTracker } = require('agent-autopsy');
+       const tracker = new ExecutionTracker(${JSON.stringify(dir)});
+       tracker.track('stage_start', { stage: 'stage1' });
+       tracker.track('task_start', { task: 'parse' });
+       tracker.track('task_error', { task: 'parse', error: 'bad input' }, 'error');
+       tracker.track('stage_end', { stage: 'stage1' });`,
+      '.cjs',
+    );
+    const result = await runNode(path);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const events = readTrackerDocument(dir).events;
+    expect(events.map((event) => [event.type, event.level])).toEqual([
+      ['stage_start', 'INFO'],
+      ['task_start', 'INFO'],
+      ['task_error', 'ERROR'],
+      ['stage_end', 'INFO'],
+    ]);
+    for (const event of events) expect(Object.keys(event)).toEqual(['timestamp', 'elapsed_seconds', 'type', 'level', 'data']);
+  });
 });
