@@ -35,8 +35,13 @@ export interface ReportContext {
   startTime?: string | null;
   serviceName?: string;
   source?: string;
-  /** Report time, epoch ms (default now). */
+  /**
+   * The run's "now", epoch ms (default: the current time): open spans' ages and the run's duration
+   * are measured to it. An offline read passes the run's last event, not the time of the read.
+   */
   now?: number;
+  /** When the report was made, epoch ms, its `timestamp` (default: the current time, as the seed reporter). */
+  generatedAt?: number;
   /**
    * 'all' (default) lists every critical failure in the report object, reading back those that
    * went to the temporary file; 'first' lists only those kept in memory, for a writer that streams
@@ -151,7 +156,7 @@ export class RunAnalyzer {
     const startTime = context.startTime ?? this.firstTimestamp;
     const startMs = startTime ? Date.parse(startTime) : NaN;
     return {
-      timestamp: new Date(now).toISOString(),
+      timestamp: new Date(context.generatedAt ?? Date.now()).toISOString(),
       failure_analysis: failureAnalysis,
       autofix_statistics: autofix,
       fix_suggestions: buildFixSuggestions(failureAnalysis.failure_patterns, autofix, messages),

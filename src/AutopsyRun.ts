@@ -244,6 +244,7 @@ export class AutopsyRun {
       serviceName: this.config.serviceName,
       source: 'live',
       now: nowAt,
+      generatedAt: nowAt,
     });
   }
 
@@ -271,6 +272,7 @@ export class AutopsyRun {
         serviceName: this.config.serviceName,
         source: 'live',
         now: endMs,
+        generatedAt: endMs,
         // The object keeps the first entries; the JSON file gets every one, streamed.
         criticalFailures: 'first',
       });

@@ -23,7 +23,12 @@ describe('LatentReporter on a directory written by the original Python tracker',
     const { dir, expected } = writePythonRun();
     // The oracle really wrote a single indented document.
     expect(readFileSync(logPath(dir, 'execution_tracker.json'), 'utf8')).toMatch(/^\{\n {2}"start_time": "2025-01-24T10:30:00.123456",\n {2}"events": \[\n/);
+    const before = Date.now();
     const report = new LatentReporter(dir).generateReport();
+    // Made now, as the seed reporter stamps it; the run's own duration ends at its last event.
+    expect(Date.parse(report.timestamp)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(report.timestamp)).toBeLessThanOrEqual(Date.now());
+    expect(report.run.duration_seconds).toBe(20);
     const fa = report.failure_analysis;
     expect(fa.total_failures).toBe(expected.total_failures);
     expect(fa.failures_by_type).toEqual(expected.failures_by_type);
