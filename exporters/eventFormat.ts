@@ -6,7 +6,8 @@ import { pythonRepr, reprString } from './pythonRepr';
  * The two lines every event becomes, built on the hot path of every span: compact JSON for
  * execution_tracker.json and `[ts] (+1.234s) [LEVEL] type: {data}` for the readable log.
  *
- * Both come out exactly as `JSON.stringify(event)` and `pythonRepr(event.data)` write them, but
+ * Both come out exactly as `JSON.stringify(event)` (with non-ASCII characters escaped, see
+ * asciiJson) and `pythonRepr(event.data)` write them, but
  * event data is walked once for both lines: most values are short plain strings and numbers,
  * which are the same text in both (a number is converted to text once). On the benchmark machine
  * this halves the cost of an event (bench/README.md). Anything else takes the general path.
@@ -22,6 +23,23 @@ const BOTH_PLAIN = /^[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*$/;
  * its lines are 7-bit ASCII: the file sink can then copy them without UTF-8 encoding.
  */
 let ascii = true;
+
+/**
+ * JSON text with every character outside ASCII written as `\uXXXX`, as Python's `json.dump`
+ * writes it by default (`ensure_ascii`). The original tracker's file was ASCII, and its reporter
+ * opens it in the platform's encoding (`open(path, 'r')`): on a Windows machine with a Chinese
+ * locale that is GBK, and raw UTF-8 there fails to decode. The readable log stays UTF-8.
+ */
+export function asciiJson(json: string): string {
+  return HAS_NON_ASCII.test(json) ? json.replace(NON_ASCII, escapeUnit) : json;
+}
+
+const HAS_NON_ASCII = /[\u0080-\uffff]/;
+const NON_ASCII = /[\u0080-\uffff]/g;
+
+function escapeUnit(unit: string): string {
+  return `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
 
 function jsonString(text: string): string {
   if (JSON_PLAIN.test(text)) return `"${text}"`;
@@ -238,12 +256,15 @@ export function formatEventLines(event: TruthEvent): EventLines {
       dataLines(event.data);
       const dataJson = pair[0];
       // `ascii` is read last: building both lines sets it.
-      if (dataJson !== undefined) return { json: jsonLine(event, dataJson), readable: readableLine(event, pair[1]), ascii };
+      if (dataJson !== undefined) {
+        const json = jsonLine(event, dataJson);
+        return { json: ascii ? json : asciiJson(json), readable: readableLine(event, pair[1]), ascii };
+      }
     } catch {
       /* the general path below says what fails */
     }
   }
-  const json = JSON.stringify(event);
+  const json = asciiJson(JSON.stringify(event));
   let readable: string | undefined;
   try {
     readable = formatReadableLine(event);
@@ -256,7 +277,7 @@ export function formatEventLines(event: TruthEvent): EventLines {
 /**
  * One event as a line of execution_tracker.json: compact JSON, the seed's keys first
  * (timestamp, elapsed_seconds, type, level, data), then the span ids — the text of
- * `JSON.stringify(event)`.
+ * `JSON.stringify(event)`, non-ASCII characters escaped.
  */
 export function formatEventJson(event: TruthEvent): string {
   return formatEventLines(event).json;

@@ -8,11 +8,19 @@ import type { TruthEvent } from '../src/types';
 import { tempRunDir } from './helpers/tempDirs';
 
 // The hot path writes both lines of an event in one walk over its data (exporters/eventFormat.ts).
-// Whatever the data, the text must be exactly what JSON.stringify and pythonRepr make of it.
+// Whatever the data, the text must be exactly what JSON.stringify (non-ASCII escaped, as Python's
+// json.dump writes it) and pythonRepr make of it.
 
-/** The definition: JSON.stringify(event), and the readable line built on pythonRepr. */
+/** The definition: JSON.stringify(event) with every non-ASCII UTF-16 unit as \uXXXX, and the readable line built on pythonRepr. */
 function referenceJson(event: unknown): string {
-  return JSON.stringify(event);
+  let out = '';
+  for (const ch of JSON.stringify(event)) {
+    for (let i = 0; i < ch.length; i++) {
+      const unit = ch.charCodeAt(i);
+      out += unit < 0x80 ? ch[i] : `\\u${unit.toString(16).padStart(4, '0')}`;
+    }
+  }
+  return out;
 }
 
 function referenceReadable(event: TruthEvent): string {
@@ -56,6 +64,8 @@ describe('formatEventLines', () => {
       const input = event(data);
       const lines = formatEventLines(input);
       expect(lines.json).toBe(referenceJson(input));
+      expect(/^[\x00-\x7f]*$/.test(lines.json)).toBe(true);
+      expect(JSON.parse(lines.json)).toEqual(JSON.parse(JSON.stringify(input)));
       expect(lines.readable).toBe(referenceReadable(input));
       expect(formatEventJson(input)).toBe(referenceJson(input));
       expect(formatReadableLine(input)).toBe(referenceReadable(input));

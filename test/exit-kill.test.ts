@@ -102,21 +102,33 @@ describe('after kill -9', () => {
     expect(readable.filter((line) => line.includes('] tick: ')).length).toBeGreaterThanOrEqual(mustSurvive);
   });
 
-  it('a log cut in the middle of a line (and of a UTF-8 character) loses only that line', async () => {
+  it('a log cut in the middle of a line (of an escape, of a UTF-8 character) loses only that line', async () => {
     const source = newDir();
     const { signal } = await runAndKill(source);
     expect(signal).toBe('SIGKILL');
     const json = readFileSync(logPath(source, 'execution_tracker.json'));
-    // Keep exactly 50 complete event lines, then cut the 51st inside its multi-byte text.
+    // Keep exactly 50 complete event lines, then cut the 51st inside the escape of its ü (\u00fc).
     let offset = json.indexOf('\n') + 1;
     for (let line = 0; line < 50; line++) offset = json.indexOf('\n', offset) + 1;
-    const cut = json.indexOf('ü', offset) + 1; // between the two bytes of ü
+    const cut = json.indexOf('\\u00fc', offset) + 4;
+    expect(cut).toBeGreaterThan(offset);
     const dir = newDir();
     mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
     writeFileSync(logPath(dir, 'execution_tracker.json'), json.subarray(0, cut));
     const report = await cliReport(dir, true);
     expect(report.run.total_events).toBe(50);
     expect(report.exit.reason).toBe('killed');
+
+    // A log with raw UTF-8 (written by another tool, or a version before the ASCII escapes), cut
+    // between the two bytes of ü.
+    const raw = Buffer.from(json.toString('latin1').replace(/\\u00fc/g, 'ü'), 'utf8');
+    const rawCut = raw.indexOf('ü', Buffer.from(json.subarray(0, offset).toString('latin1').replace(/\\u00fc/g, 'ü'), 'utf8').length) + 1;
+    const utf8 = newDir();
+    mkdirSync(join(utf8, 'Memory', 'logs'), { recursive: true });
+    writeFileSync(logPath(utf8, 'execution_tracker.json'), raw.subarray(0, rawCut));
+    const utf8Report = await cliReport(utf8, true);
+    expect(utf8Report.run.total_events).toBe(50);
+    expect(utf8Report.exit.reason).toBe('killed');
 
     // The same, cut right after a complete line and its comma.
     const exact = newDir();

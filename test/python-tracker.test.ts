@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTruthLogSync } from '../analyzers/index';
-import { LatentReporter } from '../src/index';
+import { ExecutionTracker, LatentReporter } from '../src/index';
 import { runCli } from './helpers/cli';
 import { logPath, readReport } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -138,5 +138,41 @@ describe('autofix_log.json', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe(`agent-autopsy: warning: ${logPath(dir, 'autofix_log.json')} was left out of the autofix statistics: its "type" is not "autofix_log"\n`);
     expect(JSON.parse(result.stdout).autofix_statistics.total_attempts).toBe(0);
+  });
+});
+
+// The original reporter opens execution_tracker.json in the platform's encoding (`open(path, 'r')`,
+// GBK on a Chinese Windows). The original tracker wrote it with json.dump's default ensure_ascii, so
+// ours is ASCII too, with the same escapes.
+const READ_AS_ORIGINAL_REPORTER = String.raw`
+import json, sys
+with open(sys.argv[1], "r", encoding="ascii") as f:
+    document = json.load(f)
+with open(sys.argv[1], "r", encoding="ascii") as f:
+    lines = [line.rstrip("\n").rstrip(",") for line in f if line.startswith('{"timestamp"')]
+same = all(json.dumps(json.loads(line)["data"], separators=(",", ":")) in line for line in lines)
+print(json.dumps({"total": document["total_events"], "data": [e["data"] for e in document["events"]], "same_escapes": same, "lines": len(lines)}))
+`;
+
+describe('our execution_tracker.json, read the way the original reporter reads it', () => {
+  it('is ASCII, escaped exactly as Python json.dump escapes, and holds the same text', () => {
+    const dir = tempRunDir();
+    const tracker = new ExecutionTracker(dir);
+    const data = [
+      { stage: '阶段一：问题分析', note: 'café 🙂' },
+      { stage: '阶段一：问题分析', error: '速率限制 "429"\n重试', count: 3 },
+      { stage: 'stage2', text: 'a\u2028b\u00a0c\u0085d', lone: 'x\ud800y' },
+    ];
+    tracker.track('stage_start', data[0]);
+    tracker.track('llm_call_error', data[1], 'ERROR');
+    tracker.track('checkpoint_save', data[2]);
+    tracker.close();
+    const out = execFileSync('python3', ['-c', READ_AS_ORIGINAL_REPORTER, logPath(dir, 'execution_tracker.json')], { encoding: 'utf8' });
+    const read = JSON.parse(out);
+    // (A lone surrogate is recorded as U+FFFD: the text must be valid Unicode.)
+    data[2].lone = 'x\ufffdy';
+    expect(read).toEqual({ total: 3, data, same_escapes: true, lines: 3 });
+    // The readable log is for people: UTF-8, as the original wrote it.
+    expect(readFileSync(logPath(dir, 'execution_tracker_readable.txt'), 'utf8')).toContain("'stage': '阶段一：问题分析', 'note': 'café 🙂'");
   });
 });

@@ -32,7 +32,7 @@ describe('RunAnalyzer without event counts', () => {
         counting.observe(event);
         reading.observe(event);
       }
-      const context = { now: Date.parse('2030-01-01T00:00:00Z'), outputDir: '/run' };
+      const context = { now: Date.parse('2030-01-01T00:00:00Z'), generatedAt: Date.parse('2030-01-01T00:00:00Z'), outputDir: '/run' };
       expect(reading.buildReport(context)).toEqual(counting.buildReport(context));
       expect(reading.totalEvents).toBe(events.length);
       expect(counting.eventCounts().total_events).toBe(events.length);
