@@ -1,6 +1,6 @@
 import type { TruthEvent } from '../src/types';
 import { fixed3Text, numberText } from './numberText';
-import { pythonRepr, reprString } from './pythonRepr';
+import { pythonRepr, reprString, smallFloatText } from './pythonRepr';
 
 /*
  * The two lines every event becomes, built on the hot path of every span: compact JSON for
@@ -131,6 +131,7 @@ function dataLines(data: unknown): void {
       case 'number':
         if (Number.isFinite(value)) {
           jsonValue = pythonValue = numberText(value);
+          if (value < 1e-4 && value > -1e-4 && value !== 0) pythonValue = smallFloatText(value);
         } else {
           jsonValue = 'null';
           pythonValue = pythonRepr(value);

@@ -1,5 +1,6 @@
 /*
- * Number to text for the log lines, exactly as `String(value)` and `value.toFixed(3)` write it, but
+ * Number to text for the log lines, exactly as `String(value)` and `value.toFixed(3)` write it (but
+ * for the exact ties Python's `%.3f` rounds to even, see fixed3Text), but
  * fast for the numbers most events carry: times in seconds with microsecond resolution
  * (elapsed_seconds, duration: `Math.round(µs) / 1e6`) and integers (token counts, sizes). On Node 20
  * `String()` of a fraction costs ~0.35 µs and `toFixed(3)` ~0.2 µs, several times a span
@@ -11,7 +12,7 @@
  * 10⁻⁶ other than D, more than one ulp of v away, and does not. The shortest round-trip text that
  * `String()` writes is therefore D's digits, in plain (not exponent) notation for 1e-6 ≤ v < 1e21.
  * `toFixed(3)` rounds v × 1000 to an integer, ties up; away from a tie (k ending in 500) that is
- * k / 1000 rounded, since v is within half an ulp of D; ties take `toFixed` itself.
+ * k / 1000 rounded, since v is within half an ulp of D; ties take the slow path.
  */
 
 /** `'0'` … `'999'`. */
@@ -68,10 +69,14 @@ export function numberText(value: number): string {
   return negative ? `-${text}` : text;
 }
 
-/** `value.toFixed(3)` (throws where it throws). */
+/**
+ * Python's `'%.3f' % value` (the readable log's `(+1.234s)`), which is `value.toFixed(3)` except
+ * for a double exactly halfway between two results (0.0625, 2.5625 …): Python rounds those to even
+ * (`0.062`), `toFixed` up (`0.063`).
+ */
 export function fixed3Text(value: number): string {
   const micros = microsOf(value);
-  if (micros < 0 || micros % 1000 === 500) return value.toFixed(3);
+  if (micros < 0 || micros % 1000 === 500) return exactTieFixed3(value) ?? value.toFixed(3);
   const rest = micros % 1000;
   const millis = (micros - rest) / 1000 + (rest > 500 ? 1 : 0);
   const fraction = millis % 1000;
@@ -82,4 +87,18 @@ export function fixed3Text(value: number): string {
 export function sixDigits(value: number): string {
   const low = value % 1000;
   return `${THREE_DIGITS[(value - low) / 1000]}${THREE_DIGITS[low]}`;
+}
+
+/**
+ * The text when value × 1000 is exactly n + ½: value = m / 2000 with m odd, which a double holds
+ * exactly only when m is a multiple of 125 (value = (m / 125) / 16). Rounded half to even.
+ */
+function exactTieFixed3(value: number): string | undefined {
+  const magnitude = Math.abs(value);
+  const m = magnitude * 2000;
+  if (m % 250 !== 125 || m > Number.MAX_SAFE_INTEGER || m / 125 / 16 !== magnitude) return undefined;
+  const below = (m - 1) / 2;
+  const millis = below % 2 === 0 ? below : below + 1;
+  const fraction = millis % 1000;
+  return `${value < 0 ? '-' : ''}${(millis - fraction) / 1000}.${String(fraction).padStart(3, '0')}`;
 }

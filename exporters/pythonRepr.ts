@@ -9,7 +9,8 @@ export function pythonRepr(value: unknown): string {
     case 'string':
       return reprString(value);
     case 'number':
-      return Number.isFinite(value) ? String(value) : value > 0 ? 'inf' : value < 0 ? '-inf' : 'nan';
+      if (!Number.isFinite(value)) return value > 0 ? 'inf' : value < 0 ? '-inf' : 'nan';
+      return value !== 0 && value > -1e-4 && value < 1e-4 ? smallFloatText(value) : String(value);
     case 'boolean':
       return value ? 'True' : 'False';
     case 'bigint':
@@ -36,26 +37,49 @@ export function pythonRepr(value: unknown): string {
   }
 }
 
-// eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /[\\\x00-\x1f\x7f'"\u2028\u2029]/;
+/**
+ * What Python's `repr()` escapes in a string: the backslash, quotes (only the one it quotes with)
+ * and every character `str.isprintable()` rejects — categories Cc, Cf, Cs, Co, Cn, Zl, Zp and the
+ * spaces of Zs other than U+0020 — so one event is always one line, and an NBSP or a soft hyphen
+ * shows as `\xa0` / `\xad`, as the original log showed them.
+ */
+const NEEDS_ESCAPE = /[\\'"\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u;
+const TO_ESCAPE = new RegExp(NEEDS_ESCAPE.source, 'gu');
 
 /** A string as Python's `repr()` writes it (the quote it picks, escapes). */
 export function reprString(text: string): string {
   if (!NEEDS_ESCAPE.test(text)) return `'${text}'`;
   // Python picks double quotes when the text has a single quote and no double quote.
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  let out = quote;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    const code = text.charCodeAt(i);
-    if (ch === '\\') out += '\\\\';
-    else if (ch === quote) out += `\\${quote}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
-    else if (code === 0x2028 || code === 0x2029) out += `\\u${code.toString(16)}`;
-    else out += ch;
+  return quote + text.replace(TO_ESCAPE, (ch) => escapeCharacter(ch, quote)) + quote;
+}
+
+function escapeCharacter(ch: string, quote: string): string {
+  switch (ch) {
+    case '\\':
+      return '\\\\';
+    case "'":
+    case '"':
+      return ch === quote ? `\\${ch}` : ch;
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
   }
-  return out + quote;
+  const code = ch.codePointAt(0) as number;
+  if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+  if (code < 0x10000) return `\\u${code.toString(16).padStart(4, '0')}`;
+  return `\\U${code.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * Python's `repr()` of a float with 0 < |value| < 1e-4, from the same shortest digits `String()`
+ * finds: Python writes exponent notation there, with at least two exponent digits (`4.2e-05`,
+ * `1.5e-07`), where `String()` writes `0.000042` and `1.5e-7`. (Whole numbers are written as
+ * `String()` writes them, an int's repr: JavaScript cannot tell `5` from `5.0`.)
+ */
+export function smallFloatText(value: number): string {
+  return value.toExponential().replace(/e-(\d)$/, 'e-0$1');
 }

@@ -1,15 +1,33 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { fixed3Text, numberText, sixDigits } from '../exporters/numberText';
 import { seededRandom } from './helpers/seededRandom';
 
 // exporters/numberText.ts writes numbers from their microsecond count instead of asking V8 to
-// print the double. The text must be exactly String(value) and value.toFixed(3), for every value.
+// print the double. The text must be exactly String(value), and Python's '%.3f' % value (the
+// readable log's elapsed time), for every value.
+
+/**
+ * Python's '%.3f', from the double's exact decimal expansion (toFixed(100) is exact for these
+ * magnitudes): rounded to nearest, an exact tie to even. toFixed(3) rounds exact ties up.
+ */
+function pythonFixed3(value: number): string {
+  if (!Number.isFinite(value) || Math.abs(value) >= 1e21 || (value !== 0 && Math.abs(value) < 1e-40)) return value.toFixed(3);
+  const exact = Math.abs(value).toFixed(100);
+  const point = exact.indexOf('.');
+  const kept = BigInt(exact.slice(0, point) + exact.slice(point + 1, point + 4));
+  const rest = exact.slice(point + 4);
+  const half = '5'.padEnd(rest.length, '0');
+  const up = rest > half || (rest === half && kept % 2n === 1n);
+  const digits = String(kept + (up ? 1n : 0n)).padStart(4, '0');
+  return `${value < 0 ? '-' : ''}${digits.slice(0, -3)}.${digits.slice(-3)}`;
+}
 
 function mismatches(values: Iterable<number>): string[] {
   const found: string[] = [];
   for (const value of values) {
     if (numberText(value) !== String(value)) found.push(`String(${value}): ${numberText(value)}`);
-    if (fixed3Text(value) !== value.toFixed(3)) found.push(`toFixed(${value}): ${fixed3Text(value)}`);
+    if (fixed3Text(value) !== pythonFixed3(value)) found.push(`%.3f of ${value}: ${fixed3Text(value)}, expected ${pythonFixed3(value)}`);
     if (found.length >= 10) break;
   }
   return found;
@@ -27,13 +45,24 @@ function* microsecondValues(): Generator<number> {
 }
 
 describe('numberText and fixed3Text', () => {
-  it('write microsecond values exactly as String() and toFixed(3) do', () => {
+  it("write microsecond values exactly as String() and Python's %.3f do", () => {
     expect(mismatches(microsecondValues())).toEqual([]);
   });
 
-  it('write ties of toFixed(3) (…500 µs), exactly representable ones too, as toFixed does', () => {
-    const ties = [0.0005, 0.0015, 0.0625, 1.0625, 2.5e-4, 123.0005, 7.5e-4, 0.0125, 1.2345, 4294.9672955];
+  it('write ties (…500 µs) by their exact value: a double exactly halfway rounds to even, as in Python', () => {
+    const ties = [0.0005, 0.0015, 0.0625, 1.0625, 2.5e-4, 123.0005, 7.5e-4, 0.0125, 1.2345, 4294.9672955, 0.1875, 2.5625, -0.0625];
     expect(mismatches(ties)).toEqual([]);
+    expect([0.0625, 0.1875, 2.5625, 1234.5625, -0.0625].map(fixed3Text)).toEqual(['0.062', '0.188', '2.562', '1234.562', '-0.062']);
+    // Not exact ties (0.0015 is a little above halfway, 1.0005 a little below): rounded as the value says.
+    expect([0.0015, 1.0005].map(fixed3Text)).toEqual(['0.002', '1.000']);
+  });
+
+  it("and the same as Python's own '%.3f' for ties and random values", () => {
+    const random = seededRandom(5);
+    const values = [0.0625, 0.1875, 2.5625, 0.0015, 1.0005, 0.0005, 1234.5625, -0.0625, 3.0625, 99.9995];
+    for (let i = 0; i < 2000; i++) values.push(Math.floor(random() * 1e9) / 16 / 1000, Math.round(random() * 1e9) / 1e6);
+    const python = execFileSync('python3', ['-c', 'import json,sys; print(json.dumps(["%.3f" % v for v in json.load(sys.stdin)]))'], { input: JSON.stringify(values), encoding: 'utf8' });
+    expect(values.map(fixed3Text)).toEqual(JSON.parse(python));
   });
 
   it('leave every other number to String() and toFixed()', () => {
