@@ -29,10 +29,15 @@ const MAX_QUEUED_EVENTS = 256;
  * recorded goes through `record()`, which queues the event; `drain()` writes each queued event and
  * feeds it to the analyzer in one step, in record order, so the files and the report always agree.
  *
- * The queue is drained when the event loop turns (setImmediate), when it holds MAX_QUEUED_EVENTS,
+ * The queue is drained when the event loop turns (a 0 ms timer), when it holds MAX_QUEUED_EVENTS,
  * and before anything reads the files or the analysis (flush, checkpoint, report, exit). So the
  * writing and analysis of an LLM call's events happen while the agent waits for the network, not
  * on the call's path, and a busy loop writes its events in batches.
+ *
+ * A timer, not setImmediate: the drain must not keep the process alive (unref), and an unref'd
+ * immediate does not wake a loop that is waiting: recorded from a timer callback, the events sat
+ * in memory until the next I/O or timer, seconds later, and a `kill -9` meanwhile lost them.
+ * An unref'd timer still wakes the loop when it is due.
  */
 export class AutopsyRun {
   readonly config: ResolvedConfig;
@@ -44,9 +49,11 @@ export class AutopsyRun {
   private readonly exporter: TruthLogExporter;
   private readonly queue: TruthEvent[] = [];
   private draining = false;
-  private drainTimer: NodeJS.Immediate | undefined;
+  /** One timer for the run, re-armed with refresh() (no allocation per batch). */
+  private drainTimer: NodeJS.Timeout | undefined;
+  private drainScheduled = false;
   private readonly drainLater = (): void => {
-    this.drainTimer = undefined;
+    this.drainScheduled = false;
     this.drain();
   };
   private readonly autofixStats: AutofixStatistics = emptyAutofixStats();
@@ -141,20 +148,25 @@ export class AutopsyRun {
     }
     this.queue.push(event);
     if (this.queue.length >= MAX_QUEUED_EVENTS) this.drain();
-    else if (this.drainTimer === undefined) {
-      this.drainTimer = setImmediate(this.drainLater);
+    else if (!this.drainScheduled) this.scheduleDrain();
+    return event;
+  }
+
+  private scheduleDrain(): void {
+    this.drainScheduled = true;
+    if (this.drainTimer === undefined) {
+      this.drainTimer = setTimeout(this.drainLater, 0);
       // Telemetry never keeps the process alive: every exit path drains the queue itself.
       this.drainTimer.unref();
+    } else {
+      this.drainTimer.refresh();
     }
-    return event;
   }
 
   /** Writes and analyzes every queued event, in record order. Synchronous; never throws. */
   drain(): void {
-    if (this.drainTimer !== undefined) {
-      clearImmediate(this.drainTimer);
-      this.drainTimer = undefined;
-    }
+    // A timer still armed finds the queue empty; an event recorded from now on arms it again.
+    this.drainScheduled = false;
     // An event recorded while draining (a custom rule calling track()) joins the end of this loop.
     if (this.draining) return;
     this.draining = true;
@@ -258,6 +270,7 @@ export class AutopsyRun {
     const unfinished = this.closeOpenSpans(endMs);
     this.drain();
     this.finished = true;
+    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer);
     this.exporter.shutdown();
     const autofix = this.reportAutofixStats();
     const exit = this.exitInfo ?? { reason: 'normal', exit_code: 0, signal: null, at: isoMicros(endMs) };

@@ -114,4 +114,30 @@ describe('the event queue', () => {
     expect(events.map((event) => event.type)).toEqual([...Array(10).fill('step'), 'uncaught_exception']);
     expect(events.slice(0, 10).map((event) => event.data.i)).toEqual([...Array(10).keys()]);
   });
+
+  it('events recorded in a timer callback reach the disk while the process waits, and survive kill -9', async () => {
+    // An unref'd setImmediate does not wake a waiting event loop: these events used to sit in the
+    // queue until the next timer, here the kill 1.5 s later, and were lost with the process.
+    const dir = tempRunDir();
+    const script = writeScript(
+      `
+      const { init, track, stage } = require('agent-autopsy');
+      init({ outputDir: ${JSON.stringify(dir)}, flushIntervalMs: 5 });
+      track('first', { n: 1 });
+      let finishStage;
+      const staged = stage('stage1', () => new Promise((resolve) => (finishStage = resolve)));
+      setTimeout(() => {
+        track('from_a_timer', { n: 2 });
+        finishStage('done');
+      }, 100);
+      staged.then(() => setTimeout(() => process.kill(process.pid, 'SIGKILL'), 1500));
+    `,
+      '.cjs',
+    );
+    const result = await runNode(script);
+    expect(result.signal).toBe('SIGKILL');
+    const lines = readFileSync(logPath(dir, 'execution_tracker.json'), 'utf8').split('\n').filter((line) => line.startsWith('{"timestamp"'));
+    expect(lines.map((line) => JSON.parse(line.replace(/,$/, '')).type)).toEqual(['first', 'stage_start', 'from_a_timer', 'stage_end']);
+    expect(readReadableLines(dir).map((line) => line.split('] ')[2].split(':')[0])).toEqual(['first', 'stage_start', 'from_a_timer', 'stage_end']);
+  });
 });
