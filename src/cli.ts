@@ -97,8 +97,21 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * `agent-autopsy report … | head`: when the reader of stdout goes away, stop quietly with the exit
+ * code decided so far (0 if none yet), as `cat` would, instead of crashing with an EPIPE stack.
+ */
+function stopWhenStdoutCloses(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+    process.stderr.write(`agent-autopsy: cannot write to stdout: ${oneLine(error)}\n`);
+    process.exit(EXIT_BAD_INPUT);
+  });
+}
+
 /** The `agent-autopsy` bin (dist/cli.cjs): runs main() on the process's arguments. */
 export function runCli(): void {
+  stopWhenStdoutCloses();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -216,3 +216,19 @@ describe('progress bar on long reads', () => {
     expect(output).toBe('');
   });
 });
+
+describe('when the reader of stdout goes away (agent-autopsy … | head)', () => {
+  it('report and tail stop quietly, without an EPIPE crash', async () => {
+    const dir = tempDir();
+    // A report of ~1 MB (5,000 critical failures) and a readable log of 5,000 lines: more than a pipe holds.
+    const events = Array.from({ length: 5000 }, (_, i) => event('llm_call_error', { stage: `stage${i % 7}`, error: `429 Too Many Requests (attempt ${i})` }, 'ERROR', i / 100));
+    writeTruthLog(dir, events);
+    writeFileSync(join(dir, 'Memory', 'logs', 'execution_tracker_readable.txt'), events.map((e) => `[${e.timestamp}] (+${e.elapsed_seconds.toFixed(3)}s) [ERROR] llm_call_error: {'n': 1}\n`).join(''));
+    const closeAfterFirstChunk = { onStdout: (_all: string, child: import('node:child_process').ChildProcess) => child.stdout?.destroy() };
+    for (const args of [['report', dir, '--no-progress'], ['tail', dir, '--no-follow', '-n', '5000']]) {
+      const result = await runCli(args, closeAfterFirstChunk);
+      expect(result.stderr, args[0]).toBe('');
+      expect(result.code, args[0]).toBe(0);
+    }
+  });
+});
