@@ -22,8 +22,9 @@ export { rankDiagnoses } from './causalRanking';
  *
  * Thresholds:
  * - stage_hang: a stage still open when the process ended. Confident (0.9) when its last event was
- *   HANG_IDLE_SECONDS or more before the end; after a crash only such a long-idle stage counts
- *   (a crash interrupts stages that were busy, it does not hang them).
+ *   HANG_IDLE_SECONDS or more before the end; after a crash, process.exit() or shutdown() only
+ *   such a long-idle stage counts (ending the process interrupts stages that were busy, it does
+ *   not hang them).
  * - slow_stage: a finished stage that took at least SLOW_STAGE_RATIO times the median duration of
  *   the other stages and at least SLOW_STAGE_MIN_SECONDS more than it (at least two stages).
  * - autofix_ineffective: at least AUTOFIX_MIN_FAILURES failed repair attempts, and more failures
@@ -315,7 +316,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const unfinished = mergeUnfinished(context.unfinished, this.closedUnfinished);
     const stages = unfinished.filter((span) => span.kind === 'stage');
     if (stages.length === 0) return;
-    const crashed = exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection';
+    // Ended on purpose or by a crash while stages were busy: those stages were interrupted.
+    const interrupted = exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection' || exit.reason === 'exit' || exit.reason === 'shutdown';
     const endMs = this.endMs(exit);
     const how = context.messages.exitReasons[exit.reason] ?? exit.reason;
     const evidence = new Evidence();
@@ -324,13 +326,13 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     for (const stage of stages) {
       const activity = Date.parse(this.stageActivity.get(stage.stage) ?? '');
       const idle = Number.isFinite(activity) && Number.isFinite(endMs) ? Math.max(0, (endMs - activity) / 1000) : stage.age_seconds;
-      if (crashed && idle < HANG_IDLE_SECONDS) continue;
+      if (interrupted && idle < HANG_IDLE_SECONDS) continue;
       let example = texts.stageHang(stage.stage, how, seconds(idle));
       const waiting = innermostOpen(unfinished, stage);
       if (waiting) example += `; ${texts.waitingOn(waiting.kind, waiting.name, seconds(waiting.age_seconds))}`;
       evidence.note(stage.started, example, stage.span_id);
-      const drained = exit.reason === 'normal' || exit.reason === 'exit' || exit.reason === 'shutdown';
-      confidence = Math.max(confidence, idle >= HANG_IDLE_SECONDS ? 0.9 : drained ? 0.8 : 0.6);
+      // The event loop drained with the stage open: it waited on something that could never happen.
+      confidence = Math.max(confidence, idle >= HANG_IDLE_SECONDS ? 0.9 : exit.reason === 'normal' ? 0.8 : 0.6);
       if (this.stageClasses.get(stage.stage)?.has('llm_timeout')) causes.add('llm_timeout');
     }
     if (evidence.count === 0) return;

@@ -166,6 +166,16 @@ describe('stage_hang', () => {
     expect(ids(diagnoseEvents(events, context({ exit: crash, unfinished: [stageSpan(10, 2)] })))).toEqual(['crash']);
   });
 
+  it('is not reported for a busy stage that process.exit() or shutdown() ended, only for a long-idle one', () => {
+    for (const reason of ['exit', 'shutdown'] as const) {
+      const ended = (at: number): ExitInfo => ({ reason, exit_code: reason === 'exit' ? 3 : null, signal: null, at: new Date(T0 + at * 1000).toISOString() });
+      const busy = diagnoseEvents(events, context({ exit: ended(11.05), unfinished: [stageSpan(10, 1.05)] }));
+      expect(ids(busy), reason).not.toContain('stage_hang');
+      const [idle] = diagnoseEvents(events, context({ exit: ended(11 + HANG_IDLE_SECONDS + 1), unfinished: [stageSpan(10, HANG_IDLE_SECONDS + 2)] }));
+      expect([idle.id, idle.severity, idle.confidence], reason).toEqual(['stage_hang', 'high', 0.9]);
+    }
+  });
+
   it('is found from *_unfinished events when the log is read back', () => {
     const logged = [...events, ev(100, 'signal_received', { signal: 'SIGTERM' }), ev(100, 'llm_call_unfinished', { stage: 's2', model: 'gpt-4o', unfinished: true, age_seconds: 89 }, { span_id: 'L' }), ev(100, 'stage_unfinished', { stage: 's2', unfinished: true, age_seconds: 90 }, { span_id: 'S2' })];
     const diagnoses = diagnoseEvents(logged, context({ exit: { reason: 'unknown', exit_code: null, signal: null, at: null } }));
