@@ -32,6 +32,16 @@ const HEADER = /^\{\s*"start_time"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*,\s*"events"
 const FOOTER = /^\]\s*,\s*"total_events"\s*:\s*(\d+)\s*\}\s*$/;
 const MAX_SKIPPED = 100;
 const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const SPACE = 32;
+const NEWLINE = 10;
+const CARRIAGE_RETURN = 13;
+const TAB = 9;
 
 export function asTruthEvent(value: unknown): TruthEvent | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
@@ -216,7 +226,12 @@ export class TruthLogParser {
     });
   }
 
-  /** Recovers every complete element of "events" from a document cut off part-way. */
+  /**
+   * Reads the elements of "events" one by one from a document JSON.parse rejected: one cut off
+   * part-way (a kill while the original tracker wrote it), or one damaged inside. Every complete
+   * element that is an event is delivered; the others are reported as skipped, by line; only an
+   * element cut off at the end is the torn tail.
+   */
   private scanTornDocument(text: string): void {
     const start = /"start_time"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
     if (start) this.result.startTime = JSON.parse(start[1]);
@@ -230,33 +245,70 @@ export class TruthLogParser {
       }
       throw new TruthLogError('not a Truth-Mode log: corrupt JSON without an "events" array', this.source);
     }
-    this.result.tornTail = true;
+    const from = events.index + events[0].length;
+    // The document's first line is the one line() took it from.
+    let line = Math.max(1, this.lineNumber);
+    for (let i = text.indexOf('\n'); i !== -1 && i < from; i = text.indexOf('\n', i + 1)) line++;
     let depth = 0;
     let inString = false;
     let elementStart = -1;
-    for (let i = events.index + events[0].length; i < text.length; i++) {
-      const ch = text[i];
+    let elementLine = 0;
+    let index = 0;
+    for (let i = from; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === NEWLINE) line++;
       if (inString) {
-        if (ch === '\\') i++;
-        else if (ch === '"') inString = false;
+        if (ch === BACKSLASH) i++;
+        else if (ch === QUOTE) inString = false;
         continue;
       }
-      if (ch === '"') inString = true;
-      else if (ch === '{') {
-        if (depth === 0) elementStart = i;
-        depth++;
-      } else if (ch === '}') {
-        depth--;
-        if (depth === 0 && elementStart >= 0) {
-          const event = asTruthEvent(safeParse(text.slice(elementStart, i + 1)));
-          if (event) this.deliver(event);
+      if (depth === 0) {
+        if (ch === COMMA || ch === CLOSE_BRACKET) {
+          if (elementStart >= 0) this.scannedElement(text.slice(elementStart, i), elementLine, index++);
           elementStart = -1;
+          if (ch === CLOSE_BRACKET) {
+            this.closeScannedDocument(text.slice(i + 1));
+            return;
+          }
+          continue;
         }
-      } else if (ch === ']' && depth === 0) {
-        this.result.tornTail = false;
-        break;
+        if (ch === SPACE || ch === NEWLINE || ch === CARRIAGE_RETURN || ch === TAB) continue;
+        if (elementStart < 0) {
+          elementStart = i;
+          elementLine = line;
+        }
       }
+      if (ch === QUOTE) inString = true;
+      else if (ch === OPEN_BRACE || ch === OPEN_BRACKET) depth++;
+      else if (ch === CLOSE_BRACE || ch === CLOSE_BRACKET) depth--;
     }
+    // The end of the text inside "events": the document was cut off. Its last element counts if it
+    // is whole (cut right after it), else it is the torn tail.
+    this.result.tornTail = true;
+    if (elementStart >= 0 && depth === 0) {
+      const event = asTruthEvent(safeParse(text.slice(elementStart)));
+      if (event) this.deliver(event);
+    }
+  }
+
+  private scannedElement(text: string, line: number, index: number): void {
+    const value = safeParse(text);
+    if (value === undefined) {
+      this.skip(line, 'not a JSON event');
+      return;
+    }
+    const event = asTruthEvent(value);
+    if (event) this.deliver(event);
+    else this.skip(line, `events[${index}] is not an event`);
+  }
+
+  /** After the "events" array of a document that did not parse: whole when `}` (with total_events) follows. */
+  private closeScannedDocument(rest: string): void {
+    const closing = /^\s*(?:,\s*"total_events"\s*:\s*(\d+)\s*)?\}\s*$/.exec(rest);
+    this.result.tornTail = !closing;
+    if (!closing) return;
+    this.result.complete = true;
+    if (closing[1] !== undefined) this.result.declaredTotal = Number(closing[1]);
   }
 }
 

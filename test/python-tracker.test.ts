@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTruthLogSync } from '../analyzers/index';
@@ -174,5 +174,50 @@ describe('our execution_tracker.json, read the way the original reporter reads i
     expect(read).toEqual({ total: 3, data, same_escapes: true, lines: 3 });
     // The readable log is for people: UTF-8, as the original wrote it.
     expect(readFileSync(logPath(dir, 'execution_tracker_readable.txt'), 'utf8')).toContain("'stage': '阶段一：问题分析', 'note': 'café 🙂'");
+  });
+});
+
+describe('a Python document damaged inside', () => {
+  it('keeps every whole event, names the damaged one by line, and is not taken for a killed run', async () => {
+    const { dir } = writePythonRun();
+    const path = logPath(dir, 'execution_tracker.json');
+    const whole = readFileSync(path, 'utf8');
+    const total = JSON.parse(whole).events.length;
+    // Drop a comma inside the 4th event (its "data" object): that element alone is not JSON.
+    const fourth = whole.indexOf('"llm_call_end"');
+    const comma = whole.indexOf('"model": "gpt-4o",', fourth) + '"model": "gpt-4o"'.length;
+    writeFileSync(path, whole.slice(0, comma) + whole.slice(comma + 1));
+    const damagedLine = whole.slice(0, fourth).split('\n').length;
+    const types: string[] = [];
+    const read = readTruthLogSync(path, (event) => types.push(event.type));
+    expect(types).toHaveLength(total - 1);
+    expect(types).not.toContain('llm_call_end');
+    expect(read).toMatchObject({ complete: true, declaredTotal: total, tornTail: false });
+    expect(read.skipped).toHaveLength(1);
+    // The element starts a few lines above its "type" line (the indented document's "{").
+    expect(read.skipped[0].line).toBeGreaterThan(damagedLine - 6);
+    expect(read.skipped[0].line).toBeLessThanOrEqual(damagedLine);
+    expect(whole.split('\n')[read.skipped[0].line - 1].trim()).toBe('{');
+    const result = await runCli(['report', dir, '--format', 'json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`agent-autopsy: warning: skipped 1 unreadable line(s): ${path}:${read.skipped[0].line} (not a JSON event)\n`);
+    const report = JSON.parse(result.stdout);
+    expect(report.run.total_events).toBe(total - 1);
+    expect(report.exit.reason).not.toBe('killed');
+  });
+
+  it('with no event left in it is bad input (exit 2), not an empty report', async () => {
+    const dir = tempRunDir();
+    const path = logPath(dir, 'execution_tracker.json');
+    mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
+    writeFileSync(path, '{"start_time": "2025-01-24T10:30:00", "events": [1, 2 3]}');
+    const skipped: Array<{ line: number; reason: string }> = readTruthLogSync(path, () => {}).skipped;
+    expect(skipped).toEqual([
+      { line: 1, reason: 'events[0] is not an event' },
+      { line: 1, reason: 'not a JSON event' },
+    ]);
+    const result = await runCli(['report', dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`agent-autopsy: no readable event in this log (${path}:1)`);
   });
 });
