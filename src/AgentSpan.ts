@@ -68,7 +68,11 @@ export class AgentSpan {
     return this;
   }
 
-  /** Outcome of a code execution: exit code, the tail of stderr, the command. */
+  /**
+   * Outcome of a code execution: exit code, the tail of stderr, the command. A non-zero exit code
+   * marks the execution failed (its end is a code_exec_error), as for child processes; the error
+   * message is the exit code and the last line of stderr (`exit code 1: NameError: …`).
+   */
   setResult(result: CodeExecResult): this {
     try {
       const data: EventData = {};
@@ -85,6 +89,10 @@ export class AgentSpan {
         this.span.setAttribute(sc.ATTR_CODE_COMMAND, result.command);
       }
       addEndData(this.span, data);
+      if (typeof result?.exitCode === 'number' && result.exitCode !== 0) {
+        const lastLine = lastNonEmptyLine(typeof data.stderr_tail === 'string' ? data.stderr_tail : '');
+        this.fail(lastLine ? `exit code ${result.exitCode}: ${lastLine}` : `exit code ${result.exitCode}`, 'NonZeroExitCode');
+      }
     } catch (error) {
       reportError(error, 'code execution result could not be set');
     }
@@ -101,6 +109,16 @@ export class AgentSpan {
     }
     return this;
   }
+}
+
+/** A traceback's last line names the error (`NameError: name 'x' is not defined`). */
+function lastNonEmptyLine(text: string): string {
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i].trim();
+    if (line !== '') return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+  }
+  return '';
 }
 
 function finite(value: unknown): number | undefined {

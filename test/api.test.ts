@@ -131,6 +131,32 @@ describe('span wrappers', () => {
     expect(events.find((event) => event.type === 'task_start')!.data.stage).toBe('elsewhere');
   });
 
+  it('codeExec: a non-zero exit code in setResult is a failed execution, named by the last line of stderr', async () => {
+    const events = await record(async () => {
+      await codeExec({ language: 'python' }, (exec) => {
+        exec.setResult({ exitCode: 1, stderr: 'Traceback (most recent call last):\n  File "solve.py", line 3\nNameError: name \'x\' is not defined\n\n' });
+      });
+      await codeExec({ language: 'python' }, (exec) => {
+        exec.setResult({ exitCode: 2 });
+      });
+      await codeExec({ language: 'python' }, (exec) => {
+        exec.setResult({ exitCode: 0, stderr: 'a warning' });
+      });
+    });
+    expect(events.map((event) => [event.type, event.level])).toEqual([
+      ['code_exec_start', 'INFO'],
+      ['code_exec_error', 'ERROR'],
+      ['code_exec_start', 'INFO'],
+      ['code_exec_error', 'ERROR'],
+      ['code_exec_start', 'INFO'],
+      ['code_exec_end', 'INFO'],
+    ]);
+    expect(events[1].data).toMatchObject({ exit_code: 1, error: "exit code 1: NameError: name 'x' is not defined", error_type: 'NonZeroExitCode' });
+    expect(events[3].data).toMatchObject({ exit_code: 2, error: 'exit code 2', error_type: 'NonZeroExitCode' });
+    const spans = memory.getFinishedSpans().filter((span) => span.attributes['autopsy.kind'] === 'code_exec');
+    expect(spans.map((span) => span.status.code)).toEqual([2, 2, 0]);
+  });
+
   it('autofix: returning false or throwing is a failed fix, anything else a success', async () => {
     const events = await record(async () => {
       await autofix({ layer: 1, type: 'syntax' }, async () => false);

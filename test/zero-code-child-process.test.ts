@@ -84,7 +84,7 @@ it('records one code_exec span per process, in its stage, in order', () => {
 
 it('keeps the command, the exit code, the duration and the last 2,000 characters of stderr', () => {
   const python = events[1].data;
-  expect(python).toMatchObject({ exit_code: 3, error: 'exit code 3', error_type: 'NonZeroExitCode' });
+  expect(python).toMatchObject({ exit_code: 3, error: 'exit code 3: Traceback: ValueError', error_type: 'NonZeroExitCode' });
   expect(String(python.command)).toMatch(/^python3 -c import sys\nprint\("out"\)/);
   expect(String(python.stderr_tail)).toHaveLength(2000);
   expect(String(python.stderr_tail)).toMatch(/x\nTraceback: ValueError\n$/);

@@ -157,11 +157,11 @@ interface Outcome {
 function endSpan(span: Span, info: CommandInfo, outcome: Outcome): void {
   try {
     const handle = new AgentSpan(span, 'code_exec');
+    // A non-zero exit code marks the span failed in setResult.
     handle.setResult({ exitCode: outcome.code, stderr: outcome.stderr, command: info.command });
     if (outcome.signal) handle.set({ signal: outcome.signal });
     if (outcome.error) recordFailure(span, outcome.error);
     else if (outcome.signal) handle.fail(`killed by ${outcome.signal}`, 'Signal');
-    else if (outcome.code !== 0) handle.fail(`exit code ${outcome.code}`, 'NonZeroExitCode');
     span.end();
   } catch (error) {
     reportError(error, 'a child process could not be recorded');
