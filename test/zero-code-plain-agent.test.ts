@@ -65,7 +65,7 @@ describe.each([
     expect(events[1].data).toMatchObject({ model: 'gpt-4o-mini', provider: 'openai', error_type: 'RateLimitError', http_status: 429 });
     expect(events[3].data).toMatchObject({ model: 'gpt-4o-mini', input_tokens: 21, output_tokens: 17, tokens_used: 38, finish_reasons: ['stop'] });
     expect(events[5].data).toMatchObject({ input_tokens: 10, output_tokens: 25, finish_reasons: ['stop'] });
-    expect(events[7].data).toMatchObject({ command: `python3 -c ${BROKEN}`, language: 'python', exit_code: 1, error: 'exit code 1', error_type: 'NonZeroExitCode' });
+    expect(events[7].data).toMatchObject({ command: `python3 -c ${BROKEN}`, language: 'python', exit_code: 1, error: expect.stringMatching(/^exit code 1: SyntaxError: /), error_type: 'NonZeroExitCode' });
     expect(String(events[7].data.stderr_tail)).toContain("SyntaxError: '(' was never closed");
     expect(events[9].data).toMatchObject({ command: `python3 -c ${CORRECT}`, language: 'python', exit_code: 0 });
     expect(events[11].data).toMatchObject({ model: 'text-embedding-3-small', operation: 'embeddings', input_tokens: 5 });
