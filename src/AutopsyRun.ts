@@ -11,7 +11,7 @@ import { writeReportFiles } from '../exporters/writeReportFiles';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import { isoMicros, nowMs, secondsBetween } from './clock';
 import type { ResolvedConfig } from './config';
-import { reportError, reportIoError } from './errorHandler';
+import { reportError, reportIoError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
 import { safeData } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
@@ -291,7 +291,7 @@ export class AutopsyRun {
       });
       writeReportFiles(report, this.paths, this.config.reportFormats, this.analysis.criticalFailures);
       if (this.config.printReportPath) {
-        process.stderr.write(`agent-autopsy: report written to ${this.paths.reportJson}\n`);
+        writeStderr(`agent-autopsy: report written to ${this.paths.reportJson}\n`);
       }
     } catch (error) {
       reportError(error, 'cannot build the autopsy report');

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { diag } from '@opentelemetry/api';
 
 /**
@@ -17,16 +18,25 @@ function describe(error: unknown): string {
   }
 }
 
+/**
+ * Writes this library's line to stderr synchronously, with any failure thrown here and caught.
+ * Not `process.stderr.write`: when the reader of stderr is gone (`node app 2>&1 | head`) the stream
+ * reports EPIPE later, as an 'error' event, and with no listener that crashes the app.
+ */
+export function writeStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // stderr itself is gone or full; nothing else to tell.
+  }
+}
+
 /** Prints `line` once per `key` (every call still reaches diag). */
 function printOnce(key: string, line: string): void {
   const first = !reported.has(key);
   if (first) {
     reported.add(key);
-    try {
-      process.stderr.write(`${line}\n`);
-    } catch {
-      // stderr itself may be gone (EPIPE); nothing else to tell.
-    }
+    writeStderr(`${line}\n`);
   }
   try {
     if (first) diag.warn(line);

@@ -5,7 +5,7 @@ import { AutopsyRun } from './AutopsyRun';
 import { AutopsySpanProcessor } from './AutopsySpanProcessor';
 import { nowMs, isoMicros } from './clock';
 import { resolveConfig } from './config';
-import { reportError } from './errorHandler';
+import { reportError, writeStderr } from './errorHandler';
 import { installExitHooks } from './exitHooks';
 import { errorMessage, errorStack } from './safeValue';
 import { attachToProvider, setupTracing, type TracingSetup } from './tracing';
@@ -37,11 +37,7 @@ const state: RuntimeState = {
 export function warnOnce(key: string, message: string): void {
   if (state.warned.has(key)) return;
   state.warned.add(key);
-  try {
-    process.stderr.write(`agent-autopsy: ${message}\n`);
-  } catch {
-    /* stderr closed */
-  }
+  writeStderr(`agent-autopsy: ${message}\n`);
   diag.warn(message);
 }
 

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_FIXTURES, expectCompleteRun } from './helpers/autopsyRun';
-import { runNode } from './helpers/childProcess';
+import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
 import { tempRunDir } from './helpers/tempDirs';
 
 /** Holding the API wrong gives one clear warning per mistake (or an error), never a broken run. */
@@ -46,5 +47,30 @@ describe('misuse', () => {
       ['stage_end', 'INFO', { stage: 'stage1', duration: expect.any(Number) }],
     ]);
     expect(run.report.exit).toMatchObject({ reason: 'shutdown' });
+  });
+});
+
+describe('a closed stderr', () => {
+  it('a warning written when the reader of stderr is gone does not crash the app (EPIPE)', async () => {
+    const dir = tempRunDir('autopsy-misuse-');
+    const script = writeScript(
+      `
+      const { init } = require('agent-autopsy');
+      init({ outputDir: ${JSON.stringify(dir)}, reportFormats: [] });
+      setTimeout(() => {
+        init({ outputDir: ${JSON.stringify(dir)} }); // warns on stderr: a second init()
+        setTimeout(() => process.stdout.write('still working\\n'), 100);
+      }, 300);
+    `,
+      '.cjs',
+    );
+    const child = spawn(process.execPath, [script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader of stderr goes away before the warning is written (\`node app 2>&1 | head -1\`).
+    child.stderr.destroy();
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const code = await new Promise<number | null>((done) => child.on('close', (exitCode) => done(exitCode)));
+    expect(code).toBe(0);
+    expect(stdout).toBe('still working\n');
   });
 });
