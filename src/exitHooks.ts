@@ -21,6 +21,8 @@ export interface ExitListener {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+const noop = (): void => {};
+
 let installed = false;
 let listener: ExitListener | undefined;
 let drained = false;
@@ -44,6 +46,10 @@ function onBeforeExit(): void {
   drained = true;
   if (beforeExitDone) return;
   beforeExitDone = true;
+  // A signal that arrived during the last synchronous work is waiting in the event loop, which
+  // would now end without reading it: the process would exit with 0 instead of dying by the
+  // signal. One more turn delivers it. Only when no app listener would see 'beforeExit' again.
+  if (process.listenerCount('beforeExit') === 1) setImmediate(noop);
   try {
     const pending = listener?.onBeforeExit();
     if (pending) pending.catch((error) => reportError(error, 'flush at exit failed'));
@@ -56,12 +62,27 @@ function onExit(code: number): void {
   safely('exit handling failed', () => listener?.onExit(code, drained));
 }
 
+/**
+ * Listeners of signal-exit (v3 and v4), which npm tools and many libraries load. Each one stands
+ * back when it sees a listener other than its own, as this module does: both would wait for the
+ * other and the signal would end nothing. They are counted as not the app's; once ours is gone,
+ * signal-exit runs its exit callbacks and re-raises the signal itself.
+ */
+function signalExitListeners(): number {
+  const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')];
+  const v3 = (process as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__;
+  let count = 0;
+  for (const emitter of [v4, v3]) if (emitter && typeof emitter.count === 'number') count += emitter.count;
+  return count;
+}
+
 function onSignal(signal: NodeJS.Signals): void {
-  // Our own listener is one of them: any other means the app decided to handle this signal.
-  const appHandlesIt = process.listenerCount(signal) > 1;
+  // Our own listener is one of them: any other (signal-exit's aside) means the app handles it.
+  const appHandlesIt = process.listenerCount(signal) - signalExitListeners() > 1;
   safely('signal handling failed', () => listener?.onSignal(signal, !appHandlesIt));
   if (appHandlesIt) return;
-  // Nobody else listens: behave as if we had never been here, and let the signal kill the process.
+  // Nobody else listens: behave as if we had never been here, and let the signal kill the process
+  // (or signal-exit, which then sees only its own listeners and does what it would without us).
   process.removeListener(signal, signalHandlers[signal]);
   process.kill(process.pid, signal);
 }

@@ -46,6 +46,38 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     expect(report.unfinished.map((span) => span.name)).toEqual(['stage serve', 'chat m']);
   });
 
+  for (const variant of ['signal-exit-v4', 'signal-exit-v3'] as const) {
+    it(`SIGTERM with ${variant} loaded: its exit callback runs and the signal still ends the process`, async () => {
+      const result = await run(variant, {
+        onStdoutLine: (line, child) => {
+          if (line === 'READY') child.kill('SIGTERM');
+        },
+      });
+      expectSameBehaviour(result);
+      expect(result.instrumented).toMatchObject({ code: null, signal: 'SIGTERM' });
+      expect(result.markers).toEqual({ baseline: 'signal-exit cleanup (SIGTERM)', instrumented: 'signal-exit cleanup (SIGTERM)' });
+      const { events, report } = expectCompleteRun(result.dir);
+      expect(events.find((event) => event.type === 'signal_received')!.data).toEqual({ signal: 'SIGTERM', handled_by_app: false });
+      expect(report.exit).toMatchObject({ reason: 'signal', signal: 'SIGTERM' });
+    });
+  }
+
+  it('a SIGTERM that arrives during the last synchronous work still ends the process by the signal', async () => {
+    // A JavaScript listener runs when the event loop turns; here the loop had nothing left after
+    // the busy step and used to end without reading the signal (exit code 0).
+    const result = await run('busy-at-the-end', {
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') child.kill('SIGTERM');
+      },
+    });
+    expect(result.baseline).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect(result.instrumented).toMatchObject({ code: null, signal: 'SIGTERM' });
+    // Without the library the kernel ends it at once; with it, when the busy step yields.
+    expect(result.markers).toEqual({ baseline: undefined, instrumented: 'busy step finished' });
+    const { report } = expectCompleteRun(result.dir);
+    expect(report.exit).toMatchObject({ reason: 'signal', signal: 'SIGTERM' });
+  });
+
   it('process.exitCode set by the app', async () => {
     const result = await run('exit-code');
     expectSameBehaviour(result);
