@@ -3,6 +3,7 @@ import { readTruthLogSync } from '../analyzers/readRun';
 import { AutopsyRun } from './AutopsyRun';
 import { resolveConfig } from './config';
 import { nowMs } from './clock';
+import { reportError } from './errorHandler';
 import { adoptRun, findRun } from './runtime';
 import { trackIn } from './track';
 import type { AutopsyOptions, Level, TruthEvent } from './types';
@@ -77,12 +78,21 @@ export class ExecutionTracker {
     this.run.finish();
   }
 
+  /**
+   * The matching events, read back from the log on disk (nothing is kept in memory). A log that
+   * cannot be read (deleted, unwritable directory) gives what could be read, and the problem goes
+   * to the error handler: a query never throws into the agent.
+   */
   private readEvents(keep: (event: TruthEvent) => boolean): TruthEvent[] {
-    this.run.flush();
     const found: TruthEvent[] = [];
-    readTruthLogSync(this.jsonLogPath, (event) => {
-      if (keep(event)) found.push(event);
-    });
+    try {
+      this.run.flush();
+      readTruthLogSync(this.jsonLogPath, (event) => {
+        if (keep(event)) found.push(event);
+      });
+    } catch (error) {
+      reportError(error, `cannot read back ${this.jsonLogPath}`);
+    }
     return found;
   }
 }

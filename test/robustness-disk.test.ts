@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ExecutionTracker, setErrorHandler } from '../src/index';
 import { EXIT_FIXTURES } from './helpers/autopsyRun';
 import { REPO_ROOT, runNode, type ChildResult } from './helpers/childProcess';
 import { logPath, readReport } from './helpers/runFiles';
@@ -90,5 +91,34 @@ describe.concurrent('disk problems never harm the agent', () => {
     const result = await runNode(DISK, { args: ['delete', dir, '5'] });
     expectOneWarning(result, 5, /^agent-autopsy: cannot write .*\/Memory\/logs\/execution_tracker(_readable)?\.(json|txt): the file was deleted while the agent was running/);
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe("ExecutionTracker's queries when the log cannot be read", () => {
+  it('give what could be read and report the problem, never throw into the agent', () => {
+    const seen: string[] = [];
+    setErrorHandler((error, context) => seen.push(`${context}: ${(error as Error).message}`));
+    try {
+      const dir = tempRunDir('autopsy-disk-');
+      const tracker = new ExecutionTracker(dir);
+      tracker.track('task_error', { error: 'x' }, 'ERROR');
+      expect(tracker.getErrorEvents().map((event) => event.type)).toEqual(['task_error']);
+      rmSync(dir, { recursive: true, force: true });
+      expect(tracker.getErrorEvents()).toEqual([]);
+      expect(tracker.getEventsByType('task_error')).toEqual([]);
+      expect(tracker.getEventsByLevel('INFO')).toEqual([]);
+      expect(seen.some((line) => line.startsWith(`cannot read back ${logPath(dir, 'execution_tracker.json')}`))).toBe(true);
+      tracker.close();
+
+      // A run directory that cannot even be created (its parent is a regular file).
+      const parent = join(tempRunDir('autopsy-disk-'), 'a-file');
+      writeFileSync(parent, 'not a directory');
+      const nowhere = new ExecutionTracker(join(parent, 'run'));
+      nowhere.track('task_error', { error: 'y' }, 'ERROR');
+      expect(nowhere.getEventsByType('task_error')).toEqual([]);
+      nowhere.close();
+    } finally {
+      setErrorHandler(undefined);
+    }
   });
 });
