@@ -323,6 +323,11 @@ export function messagesFor(locale: Locale | string | undefined): MessageCatalog
   return catalogs[normalizeLocale(locale)];
 }
 
+/** True for the locales normalizeLocale() knows (en…, zh-CN and its spellings); other values fall back to English. */
+export function isKnownLocale(locale: string): boolean {
+  return /^en(?:[-_]|$)/i.test(locale) || normalizeLocale(locale) === 'zh-CN';
+}
+
 export function normalizeLocale(locale: string | undefined): Locale {
   if (!locale) return 'en';
   const lower = locale.toLowerCase().replace('_', '-');

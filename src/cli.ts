@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { isKnownLocale } from '../analyzers/messages';
 import { palette, useColor } from './cli/color';
 import { diffRuns, formatDiffText } from './cli/diffRuns';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED } from './cli/exitCodes';
@@ -14,6 +15,11 @@ function parseFormat(value: string): ReportFormat {
   throw new InvalidArgumentError('expected json, md or html');
 }
 
+function parseLocale(value: string): string {
+  if (isKnownLocale(value)) return value;
+  throw new InvalidArgumentError('expected en or zh-CN');
+}
+
 function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
@@ -25,7 +31,8 @@ export function buildProgram(): Command {
     .description('Post-mortems for LLM agent runs recorded by agent-autopsy, the original Python tracker, or OpenTelemetry (OTLP JSON).')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.replace(/\n+$/, '\n')) });
+    // commander's own messages ("error: …") take this tool's prefix, as every other message does.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'agent-autopsy: ').replace(/\n+$/, '\n')) });
 
   program
     .command('report')
@@ -33,7 +40,7 @@ export function buildProgram(): Command {
     .argument('<run>', 'run directory, its Memory/logs folder, an execution_tracker.json, an OTLP JSON file, or a saved report JSON')
     .option('-f, --format <format>', 'json, md or html', parseFormat, 'json' as ReportFormat)
     .option('-o, --out <file>', 'write to a file instead of stdout')
-    .option('--locale <locale>', 'en or zh-CN')
+    .option('--locale <locale>', 'en or zh-CN', parseLocale)
     .option('--fail-on-failures', 'exit with 1 when the run had failures (for CI)')
     .option('--max-events <n>', 'events listed in the HTML report (the most recent beyond this)', parseCount, 200_000)
     .option('--no-progress', 'never draw a progress bar')
@@ -47,7 +54,7 @@ export function buildProgram(): Command {
     .argument('<runA>', 'the earlier run (directory, log file or report JSON)')
     .argument('<runB>', 'the later run')
     .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .option('--locale <locale>', 'en or zh-CN')
+    .option('--locale <locale>', 'en or zh-CN', parseLocale)
     .option('--fail-on-regression', 'exit with 1 when B is worse than A in any way (for CI)')
     .option('--no-progress', 'never draw a progress bar')
     .action(async (inputA: string, inputB: string, options: { format: 'text' | 'json'; locale?: string; failOnRegression?: boolean; progress: boolean }) => {

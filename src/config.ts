@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { normalizeLocale } from '../analyzers/messages';
+import { diag } from '@opentelemetry/api';
+import { isKnownLocale, normalizeLocale } from '../analyzers/messages';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
+import { writeStderr } from './errorHandler';
 import { DEFAULT_MAX_STRING_LENGTH } from './safeValue';
 import type { AutopsyOptions, Locale } from './types';
 
@@ -73,20 +75,50 @@ export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessE
   return {
     outputDir,
     serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'agent',
-    locale: normalizeLocale(options.locale ?? env.AGENT_AUTOPSY_LOCALE),
+    locale: resolveLocale(options.locale ?? env.AGENT_AUTOPSY_LOCALE),
     captureContent: options.captureContent ?? envFlag(env.AGENT_AUTOPSY_CAPTURE_CONTENT) ?? false,
     maxStringLength: positive(options.maxStringLength) ?? DEFAULT_MAX_STRING_LENGTH,
     otlpEndpoint: resolveOtlpEndpoint(options.otlpEndpoint, env),
     otlpHeaders: { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...options.otlpHeaders },
     spanProcessors: options.spanProcessors ?? [],
     handleExit: options.handleExit ?? true,
-    reportFormats: options.reportFormats ?? ['md', 'html'],
+    reportFormats: resolveReportFormats(options.reportFormats),
     rules: options.rules ?? [],
     flushIntervalMs: positive(options.flushIntervalMs) ?? 25,
     printReportPath: options.printReportPath ?? envFlag(env.AGENT_AUTOPSY_PRINT) ?? false,
     instrumentChildProcesses: options.instrumentChildProcesses ?? envFlag(env.AGENT_AUTOPSY_CHILD_PROCESSES) ?? false,
     otelSdkDisabled: envFlag(env.OTEL_SDK_DISABLED) ?? false,
   };
+}
+
+/** A setting that cannot be honoured is named on stderr, and the run goes on with the default. */
+function warnAboutSetting(message: string): void {
+  writeStderr(`agent-autopsy: ${message}\n`);
+  try {
+    diag.warn(message);
+  } catch {
+    /* a user's diag logger threw */
+  }
+}
+
+function resolveLocale(value: string | undefined): Locale {
+  if (value !== undefined && value !== '' && !isKnownLocale(String(value))) {
+    warnAboutSetting(`unknown locale ${JSON.stringify(String(value)).slice(0, 80)}; the report is written in English (supported: en, zh-CN)`);
+  }
+  return normalizeLocale(value === undefined ? undefined : String(value));
+}
+
+const REPORT_FORMATS: ReadonlyArray<'md' | 'html'> = ['md', 'html'];
+
+function resolveReportFormats(value: unknown): Array<'md' | 'html'> {
+  if (value === undefined) return [...REPORT_FORMATS];
+  const given = Array.isArray(value) ? value : [value];
+  const known = given.filter((format): format is 'md' | 'html' => REPORT_FORMATS.includes(format));
+  const unknown = given.filter((format) => !REPORT_FORMATS.includes(format));
+  if (unknown.length > 0) {
+    warnAboutSetting(`reportFormats: ${unknown.map((format) => JSON.stringify(String(format)).slice(0, 40)).join(', ')} ignored; the formats are 'md' and 'html' (latent_analysis_report.json is always written)`);
+  }
+  return [...new Set(known)];
 }
 
 function positive(value: number | undefined): number | undefined {

@@ -112,7 +112,10 @@ describe('agent-autopsy report', () => {
 
     result = await runCli(['report', failing, '--format', 'pdf']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe("error: option '-f, --format <format>' argument 'pdf' is invalid. expected json, md or html\n");
+    expect(result.stderr).toBe("agent-autopsy: option '-f, --format <format>' argument 'pdf' is invalid. expected json, md or html\n");
+    const locale = await runCli(['report', failing, '--locale', 'fr']);
+    expect(locale.code).toBe(2);
+    expect(locale.stderr).toBe("agent-autopsy: option '--locale <locale>' argument 'fr' is invalid. expected en or zh-CN\n");
   });
 
   it('reads a log torn by kill -9 and warns about unreadable lines with file:line', async () => {

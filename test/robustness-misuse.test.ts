@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_FIXTURES, expectCompleteRun } from './helpers/autopsyRun';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
+import { logPath, readReport } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
 /** Holding the API wrong gives one clear warning per mistake (or an error), never a broken run. */
@@ -72,5 +73,28 @@ describe('a closed stderr', () => {
     const code = await new Promise<number | null>((done) => child.on('close', (exitCode) => done(exitCode)));
     expect(code).toBe(0);
     expect(stdout).toBe('still working\n');
+  });
+});
+
+describe('settings that cannot be honoured', () => {
+  it('an unknown locale or report format is named on stderr and the run goes on with the default', async () => {
+    const dir = tempRunDir('autopsy-misuse-');
+    const script = writeScript(
+      `
+      const { init, track } = require('agent-autopsy');
+      init({ outputDir: ${JSON.stringify(dir)}, locale: 'fr', reportFormats: ['pdf', 'html'] });
+      track('task_error', { error: 'x' }, 'ERROR');
+    `,
+      '.cjs',
+    );
+    const result = await runNode(script);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      'agent-autopsy: unknown locale "fr"; the report is written in English (supported: en, zh-CN)\n' +
+        "agent-autopsy: reportFormats: \"pdf\" ignored; the formats are 'md' and 'html' (latent_analysis_report.json is always written)\n",
+    );
+    expect(readReport(dir).run.locale).toBe('en');
+    expect(existsSync(logPath(dir, 'autopsy.html'))).toBe(true);
+    expect(existsSync(logPath(dir, 'autopsy.md'))).toBe(false);
   });
 });
