@@ -41,6 +41,9 @@ describe('agent-autopsy tail', () => {
     expect(none.stdout).toBe('');
     const more = await runCli(['tail', dir, '--lines', '100', '--no-follow']);
     expect(more.stdout).toBe(`${all.join('\n')}\n`);
+    // Nothing to wait for without --follow: a mistyped path is bad input.
+    const typo = await runCli(['tail', join(dir, 'typo'), '--no-follow']);
+    expect(typo).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory (${join(dir, 'typo', 'Memory', 'logs', 'execution_tracker_readable.txt')})\n` });
   });
 
   it('colours by level on request (FORCE_COLOR) and never when piped or with NO_COLOR', async () => {

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { TruthLogError } from '../../analyzers/TruthLogParser';
 import { LOGS_SUBDIR, READABLE_LOG } from '../../exporters/paths';
 import type { Palette } from './color';
 import { EXIT_OK } from './exitCodes';
@@ -145,6 +146,8 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
     }
   };
 
+  // Without --follow there is nothing to wait for: a log that is not there is bad input.
+  if (!options.follow && !existsSync(path)) return Promise.reject(new TruthLogError('no such file or directory', path));
   return new Promise((done) => {
     readNew(true);
     if (!options.follow) {
