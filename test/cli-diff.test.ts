@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
@@ -136,6 +136,44 @@ describe('agent-autopsy diff', () => {
     expect(diff.regressions).toContain('failures 1 → 3');
     expect(diff.regressions).toContain('new diagnosis llm_timeout');
     expect((await runCli(['diff', a, b, '--fail-on-regression'])).code).toBe(0);
+  });
+
+  it('a stage in one run only is new or gone, not better; a new one that failed on the way is worse', async () => {
+    const d = tempDir();
+    // Like B, plus stage3 (two failed calls, then it finished ok) and stage4 (clean).
+    writeTruthLog(d, [
+      ...runB(),
+      event('stage_start', { stage: 'stage3' }, 'INFO', 2),
+      event('llm_call_error', { model: 'gpt-4o', stage: 'stage3', error: '429 Rate limit reached for gpt-4o' }, 'ERROR', 2.2),
+      event('llm_call_error', { model: 'gpt-4o', stage: 'stage3', error: '429 Rate limit reached for gpt-4o' }, 'ERROR', 2.4),
+      event('stage_end', { stage: 'stage3', duration: 1 }, 'INFO', 3),
+      event('stage_start', { stage: 'stage4' }, 'INFO', 3),
+      event('stage_end', { stage: 'stage4', duration: 0.5 }, 'INFO', 3.5),
+    ]);
+    const trends = async (from: string, to: string) => (JSON.parse((await runCli(['diff', from, to, '--format', 'json'])).stdout) as RunDiff).stages.map((s) => [s.stage, s.trend]);
+    expect(await trends(b, d)).toEqual([
+      ['stage1', 'same'],
+      ['stage2', 'same'],
+      ['stage3', 'worse'],
+      ['stage4', 'changed'],
+    ]);
+    expect(await trends(d, b)).toEqual([
+      ['stage1', 'same'],
+      ['stage2', 'same'],
+      ['stage3', 'changed'],
+      ['stage4', 'changed'],
+    ]);
+  });
+
+  it('gives each run the duration its report gives (from the run start, not its first event)', async () => {
+    const late = tempDir();
+    const path = writeTruthLog(late, runB());
+    // The run started 1 s before its first event.
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"start_time": "2026-01-01T00:00:00.000000Z"', '"start_time": "2025-12-31T23:59:59.000000Z"'));
+    const diff = JSON.parse((await runCli(['diff', a, late, '--format', 'json'])).stdout) as RunDiff;
+    const reportLate = JSON.parse((await runCli(['report', late])).stdout) as AutopsyReport;
+    expect(reportLate.run.duration_seconds).toBe(3);
+    expect([diff.a.duration_seconds, diff.b.duration_seconds]).toEqual([reportA.run.duration_seconds, 3]);
   });
 
   it('compares saved report files too, and rejects a missing run with exit code 2', async () => {

@@ -131,10 +131,21 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
   const stages = stageKeys.map((stage): StageChange => {
     const x = stagesA.get(stage);
     const y = stagesB.get(stage);
-    const rank = (outcome: string | undefined) => (outcome === 'ok' ? 0 : outcome === undefined ? 1 : 2);
+    const rank = (outcome: string | undefined) => (outcome === 'ok' ? 0 : 1);
     const outcomeDelta = rank(y?.outcome) - rank(x?.outcome);
     const failureDelta = (y?.failures ?? 0) - (x?.failures ?? 0);
-    const trend = outcomeDelta > 0 || (outcomeDelta === 0 && failureDelta > 0) ? 'worse' : outcomeDelta < 0 || failureDelta < 0 ? 'better' : 'same';
+    // A stage in one run only is new or gone, not better: only a new one that failed is worse.
+    const trend: Change['trend'] = !x
+      ? y && (y.outcome !== 'ok' || y.failures > 0)
+        ? 'worse'
+        : 'changed'
+      : !y
+        ? 'changed'
+        : outcomeDelta > 0 || (outcomeDelta === 0 && failureDelta > 0)
+          ? 'worse'
+          : outcomeDelta < 0 || failureDelta < 0
+            ? 'better'
+            : 'same';
     return {
       stage,
       a_duration: x?.duration_seconds ?? null,

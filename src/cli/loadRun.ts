@@ -146,7 +146,9 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
     const first = analyzed.read.skipped[0];
     throw new TruthLogError('no readable event in this log', `${analyzed.location.trackerJson}:${first.line}`);
   }
+  // The report's own duration (from the run's start to its last event), as `report` shows it;
+  // first to last event where the log has no start time.
   const span = first !== undefined && last !== undefined ? (Date.parse(last) - Date.parse(first)) / 1000 : NaN;
-  const durationSeconds = Number.isFinite(span) ? span : null;
+  const durationSeconds = analyzed.report.run.duration_seconds ?? (Number.isFinite(span) ? span : null);
   return { report: analyzed.report, input, kind: 'log', durationSeconds, analyzed };
 }
