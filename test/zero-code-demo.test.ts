@@ -36,7 +36,10 @@ it('counts each LLM call once with the instrumentation nested inside llmCall()',
   expect(b.llm_usage.calls).toBe(a.llm_usage.calls);
   expect(b.llm_usage.errors_by_status).toEqual(a.llm_usage.errors_by_status);
   expect(b.llm_usage.by_model).toEqual(a.llm_usage.by_model);
-  expect(b.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(a.diagnoses.map((diagnosis) => diagnosis.id));
+  // slow_stage compares the stages' wall-clock durations, which a loaded machine stretches in one
+  // run and not the other; every other diagnosis comes from the events themselves.
+  const ids = (report: typeof a) => report.diagnoses.map((diagnosis) => diagnosis.id).filter((id) => id !== 'slow_stage');
+  expect(ids(b)).toEqual(ids(a));
   const types = (dir: string) => readTrackerDocument(dir).events.map((event) => event.type);
   expect(types(zeroCode)).toEqual(types(plain));
   // The nested spans were really there: their response details reached the app's events.
