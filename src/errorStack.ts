@@ -10,11 +10,17 @@
  * `.stack`) looks at every error that passes through a span.
  *
  * So the text is computed here the way Node would compute it, from the frames, while the frames are
- * kept: the formatting step is made to fail after it has produced the text (V8 caches nothing then),
- * and the text is pinned as the error's own `stack` data property (delete + define, which leaves
- * V8's internal stack record alone, unlike an assignment). Later reads — ours, the SDK's, the app's
- * logger, Node's own crash printer — all see the same text Node would have printed.
+ * kept: the formatting step is made to fail after it has produced the text (V8 caches nothing then).
+ * The error itself is left untouched: the text is remembered in a private WeakMap for this
+ * library's next reads (an error is read two or three times as its span ends), and the app's own
+ * reads and Node's crash printer format it when they read it, as without the library — with a
+ * message the app changed since (`e.message = 'startup failed: ' + e.message; throw e`) and an
+ * `Error.prepareStackTrace` installed since. (The OpenTelemetry SDK is given the text, not the
+ * error, so it reads nothing.)
  */
+
+/** Stack text computed for each error, for this library's own later reads only. */
+const computedStacks = new WeakMap<Error, string | undefined>();
 
 const STOP = Symbol('agent-autopsy.stop-formatting');
 
@@ -53,6 +59,7 @@ function plainRead(error: Error): string | undefined {
  * Node needs to point at the throwing line in its crash output. Never throws.
  */
 export function stackOf(error: Error): string | undefined {
+  if (computedStacks.has(error)) return computedStacks.get(error);
   if (plainReadOnly(error) || !Object.prototype.hasOwnProperty.call(error, 'stack')) return plainRead(error);
   const previous = Error.prepareStackTrace as PrepareStackTrace | undefined;
   let computed: unknown;
@@ -75,13 +82,15 @@ export function stackOf(error: Error): string | undefined {
     Error.prepareStackTrace = previous as typeof Error.prepareStackTrace;
   }
   if (!formatted) return typeof read === 'string' ? read : undefined;
-  try {
-    // Delete then define: both must succeed, or the error would be left without a stack.
-    if (!Object.isExtensible(error)) throw STOP;
-    delete (error as { stack?: unknown }).stack;
-    Object.defineProperty(error, 'stack', { value: computed, writable: true, configurable: true, enumerable: false });
-  } catch {
-    /* a sealed or frozen error: the text is still right, it is just not pinned */
-  }
-  return typeof computed === 'string' ? computed : computed === undefined ? undefined : String(computed);
+  const text = typeof computed === 'string' ? computed : computed === undefined ? undefined : String(computed);
+  computedStacks.set(error, text);
+  return text;
+}
+
+/**
+ * Drops the remembered text of `error`, so the next stackOf() formats it anew: when the error ends
+ * the process, its record must say what Node prints, message changes since its span ended included.
+ */
+export function forgetStack(error: unknown): void {
+  if (error instanceof Error) computedStacks.delete(error);
 }

@@ -6,6 +6,7 @@ import { AutopsySpanProcessor } from './AutopsySpanProcessor';
 import { nowMs, isoMicros } from './clock';
 import { resolveConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
+import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
 import { errorMessage, errorStack } from './safeValue';
 import { attachToProvider, setupTracing, type TracingSetup } from './tracing';
@@ -171,6 +172,7 @@ function errorInfo(error: unknown): { type: string; message: string; stack?: str
   } catch {
     type = 'unknown';
   }
+  forgetStack(error);
   const info: { type: string; message: string; stack?: string } = { type, message: errorMessage(error) };
   const stack = errorStack(error);
   if (stack !== undefined) info.stack = stack;

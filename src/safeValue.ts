@@ -274,15 +274,10 @@ function flatData(input: object, options: SafeValueOptions): Record<string, unkn
   }
 }
 
-/**
- * Message of anything thrown, redacted and bounded. For an Error it also pins the stack text
- * (see errorStack.ts), so that whoever reads `.stack` next — the OpenTelemetry SDK recording the
- * exception on a span, or this library — leaves Node's crash output exactly as it would be.
- */
+/** Message of anything thrown, redacted and bounded. */
 export function errorMessage(error: unknown, max = DEFAULT_MAX_STRING_LENGTH): string {
   let message: string;
   try {
-    if (error instanceof Error) stackOf(error);
     if (error instanceof Error) message = String(error.message);
     else if (error !== null && typeof error === 'object') message = JSON.stringify(safeValue(error, { maxStringLength: max }));
     else message = String(error);

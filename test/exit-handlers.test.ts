@@ -78,6 +78,21 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     expect(report.exit).toMatchObject({ reason: 'signal', signal: 'SIGTERM' });
   });
 
+  it('an error the app gives more context after its span recorded it crashes with the new message', async () => {
+    const result = await run('rethrow-with-context');
+    // The same crash output, up to the stack frames of the context manager (the baseline runs
+    // without init(), with OpenTelemetry's no-op one).
+    const head = (stderr: string) => stderr.slice(0, stderr.indexOf('\n    at '));
+    expect(head(result.instrumented.stderr)).toBe(head(result.baseline.stderr));
+    expect([result.instrumented.code, result.baseline.code]).toEqual([1, 1]);
+    expect(result.instrumented.stderr).toContain('Error: startup failed: ENOENT: config.json\n');
+    const { events, report } = expectCompleteRun(result.dir);
+    // The span recorded the error as it was; the crash record has it as the process ended.
+    expect(events.find((event) => event.type === 'task_error')!.data.error).toBe('ENOENT: config.json');
+    expect(report.exit).toMatchObject({ reason: 'unhandled_rejection' });
+    expect(String(events.find((event) => event.type === 'unhandled_rejection')!.data.error)).toContain('startup failed: ENOENT: config.json');
+  });
+
   it('process.exitCode set by the app', async () => {
     const result = await run('exit-code');
     expectSameBehaviour(result);
