@@ -1,5 +1,6 @@
 import type { TruthEvent } from '../src/types';
 import { parsePythonJson, parseWithNonFinite } from './pythonJson';
+import { parsePythonLiteral } from './pythonLiteral';
 
 /** A log that cannot be read at all (not a Truth-Mode log, unreadable). `where` says where. */
 export class TruthLogError extends Error {
@@ -13,8 +14,11 @@ export class TruthLogError extends Error {
 }
 
 export interface TruthLogReadResult {
-  /** 'truth-mode': this library's line-per-event layout; 'python': one JSON document (the original tracker). */
-  format: 'truth-mode' | 'python';
+  /**
+   * 'truth-mode': this library's line-per-event layout; 'python': one JSON document (the original
+   * tracker); 'readable': execution_tracker_readable.txt, read when the JSON log is missing.
+   */
+  format: 'truth-mode' | 'python' | 'readable';
   startTime: string | null;
   /** Events delivered to the callback. */
   events: number;
@@ -26,9 +30,13 @@ export interface TruthLogReadResult {
   tornTail: boolean;
   /** Lines that could not be read (never the torn tail), with their line numbers. */
   skipped: Array<{ line: number; reason: string }>;
+  /** Readable logs: events whose data is not Python data this reader can rebuild (kept as `data.repr`). */
+  unreadData?: number;
 }
 
 const HEADER = /^\{\s*"start_time"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*,\s*"events"\s*:\s*\[\s*$/;
+/** `[timestamp] (+1.234s) [LEVEL] type: {data}`, a line of execution_tracker_readable.txt. */
+const READABLE_LINE = /^\[([^\]]*)\] \(\+([^)]*)s\) \[([^\]]*)\] (.*?): (.*)$/;
 const FOOTER = /^\]\s*,\s*"total_events"\s*:\s*(\d+)\s*\}\s*$/;
 const MAX_SKIPPED = 100;
 const OPEN_BRACE = 123;
@@ -63,7 +71,7 @@ export function asTruthEvent(value: unknown): TruthEvent | undefined {
  * element scanner when it is truncated.
  */
 export class TruthLogParser {
-  private mode = 'unknown' as 'unknown' | 'truth-mode' | 'python';
+  private mode = 'unknown' as 'unknown' | 'truth-mode' | 'python' | 'readable';
   private carry = '';
   private lineNumber = 0;
   private pendingBad: { line: number; text: string } | undefined;
@@ -156,7 +164,17 @@ export class TruthLogParser {
         this.whole.push(`${raw}\n`);
         return;
       }
-      throw new TruthLogError('not a Truth-Mode log: expected a JSON object with "start_time" and "events"', `${this.source}:${this.lineNumber}`);
+      if (READABLE_LINE.test(line)) {
+        this.mode = 'readable';
+        this.result.format = 'readable';
+        this.result.unreadData = 0;
+      } else {
+        throw new TruthLogError('not a Truth-Mode log: expected a JSON object with "start_time" and "events"', `${this.source}:${this.lineNumber}`);
+      }
+    }
+    if (this.mode === 'readable') {
+      this.readableLine(line, last);
+      return;
     }
     if (this.pendingBad) {
       this.skip(this.pendingBad.line, 'not a JSON event');
@@ -193,6 +211,36 @@ export class TruthLogParser {
       return;
     }
     this.deliver(event);
+  }
+
+  /**
+   * One line of the readable log: the event as the line shows it, its data read back from Python's
+   * repr (kept as text in `data.repr` where that is not plain data).
+   */
+  private readableLine(line: string, last: boolean): void {
+    if (line.trim() === '') return;
+    const match = READABLE_LINE.exec(line);
+    if (!match) {
+      if (last) this.result.tornTail = true;
+      else this.skip(this.lineNumber, 'not a readable log line');
+      return;
+    }
+    const [, timestamp, elapsed, level, type, repr] = match;
+    let data: TruthEvent['data'];
+    try {
+      const value = parsePythonLiteral(repr);
+      data = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as TruthEvent['data']) : { value };
+    } catch {
+      // Cut off by a kill in the middle of the line, or the repr of something that is not data.
+      if (last) {
+        this.result.tornTail = true;
+        return;
+      }
+      this.result.unreadData = (this.result.unreadData ?? 0) + 1;
+      data = { repr };
+    }
+    const seconds = Number(elapsed);
+    this.deliver({ timestamp, elapsed_seconds: Number.isFinite(seconds) ? seconds : 0, type, level: level as TruthEvent['level'], data });
   }
 
   private deliver(event: TruthEvent): void {

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { AUTOFIX_LOG, LOGS_SUBDIR, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
+import { AUTOFIX_LOG, LOGS_SUBDIR, READABLE_LOG, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
 import type { Locale, TruthEvent } from '../src/types';
 import { addAutofixLog, emptyAutofixStats } from './autofixStats';
 import { parsePythonJson } from './pythonJson';
@@ -49,6 +49,14 @@ export function locateRun(input: string): RunLocation {
       const trackerJson = join(logDir, TRACKER_JSON);
       if (existsSync(trackerJson)) {
         return { outputDir: logDir === path && basename(dirname(path)) === 'Memory' ? dirname(dirname(path)) : path, logDir, trackerJson };
+      }
+    }
+    // The original Python tracker wrote its JSON only when asked to (save_json_log()): a run that
+    // crashed first left only the readable log, which holds every event too.
+    for (const logDir of [join(path, LOGS_SUBDIR), path]) {
+      const readable = join(logDir, READABLE_LOG);
+      if (existsSync(readable)) {
+        return { outputDir: logDir === path && basename(dirname(path)) === 'Memory' ? dirname(dirname(path)) : path, logDir, trackerJson: readable };
       }
     }
     throw new TruthLogError(`no ${join(LOGS_SUBDIR, TRACKER_JSON)} in this directory`, path);
@@ -120,6 +128,8 @@ function readReportEnding(path: string): { exit?: ExitInfo; run?: { start_time?:
 
 /** How the run ended, judged from its files: a closed log keeps what the exit-time report said. */
 function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash: ExitInfo['reason'] | undefined, sawSignal: string | undefined): ExitInfo {
+  // A readable log has no closing line to tell a clean end from a kill: only its events speak.
+  if (read.format === 'readable') return exitFromEvents(sawCrash, sawSignal);
   if (!read.complete) return { reason: 'killed', exit_code: null, signal: null, at: null };
   const previous = readReportEnding(join(location.logDir, REPORT_JSON));
   // Only the report of this very run (a reused directory may hold an older run's report).
@@ -128,6 +138,10 @@ function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash
     const { description: _description, ...exit } = previous.exit;
     return exit;
   }
+  return exitFromEvents(sawCrash, sawSignal);
+}
+
+function exitFromEvents(sawCrash: ExitInfo['reason'] | undefined, sawSignal: string | undefined): ExitInfo {
   if (sawCrash) return { reason: sawCrash, exit_code: null, signal: null, at: null };
   if (sawSignal) return { reason: 'signal', exit_code: null, signal: sawSignal, at: null };
   return { reason: 'unknown', exit_code: null, signal: null, at: null };
@@ -183,7 +197,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
       unfinished: open.unfinished(analyzer.lastEventTimestamp),
       outputDir: location.outputDir,
       startTime: result.startTime,
-      source: result.format === 'python' ? 'python-tracker' : 'truth-mode',
+      source: result.format === 'python' ? 'python-tracker' : result.format === 'readable' ? 'readable-log' : 'truth-mode',
       // The run's own end (its last event), so durations and ages are the run's, not the time since.
       now: lastEventMs(analyzer) ?? Date.now(),
       criticalFailures: options.criticalFailures,

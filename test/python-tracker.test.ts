@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTruthLogSync } from '../analyzers/index';
@@ -219,5 +219,53 @@ describe('a Python document damaged inside', () => {
     const result = await runCli(['report', dir]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`agent-autopsy: no readable event in this log (${path}:1)`);
+  });
+});
+
+describe('a run with only its readable log (the original tracker wrote its JSON only on save_json_log())', () => {
+  it('is rebuilt from execution_tracker_readable.txt with the same seed conclusions', async () => {
+    const { dir, expected } = writePythonRun();
+    const fromJson = new LatentReporter(dir).generateReport();
+    rmSync(logPath(dir, 'execution_tracker.json'));
+    rmSync(logPath(dir, 'latent_analysis_report.json'), { force: true });
+    const result = await runCli(['report', dir, '--format', 'json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`agent-autopsy: note: there is no execution_tracker.json; the report is rebuilt from ${logPath(dir, 'execution_tracker_readable.txt')}\n`);
+    const report = JSON.parse(result.stdout);
+    expect(report.run.source).toBe('readable-log');
+    expect(report.run.total_events).toBe(fromJson.run.total_events);
+    expect(report.failure_analysis).toEqual(fromJson.failure_analysis);
+    expect(report.failure_analysis.total_failures).toBe(expected.total_failures);
+    expect(report.summary).toEqual(fromJson.summary);
+    expect(report.fix_suggestions).toEqual(fromJson.fix_suggestions);
+    // No closing line to tell a clean end from a kill: the events say nothing about it.
+    expect(report.exit.reason).toBe('unknown');
+  });
+
+  it('keeps data that is not plain Python data as text, and a line cut off by a kill is the torn tail', async () => {
+    const dir = tempRunDir();
+    mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
+    const lines = [
+      "[2025-01-24T10:30:00.000001] (+0.000s) [INFO] stage_start: {'stage': 'stage1'}",
+      "[2025-01-24T10:30:01.000001] (+1.000s) [ERROR] llm_call_error: {'stage': 'stage1', 'error': 'Rate limit exceeded', 'at': datetime.datetime(2025, 1, 24, 10, 30, 1)}",
+      '[2025-01-24T10:30:02.000001] (+2.000s) [ERROR] code_exec_error: {\'stage\': \'stage1\', \'error\': "SyntaxError: expected \':\'"}',
+      "a line that is not an event",
+      "[2025-01-24T10:30:03.000001] (+3.000s) [INFO] stage_end: {'stage': 'stage1', 'dur",
+    ];
+    writeFileSync(logPath(dir, 'execution_tracker_readable.txt'), lines.join('\n'));
+    const events: any[] = [];
+    const read = readTruthLogSync(logPath(dir, 'execution_tracker_readable.txt'), (event) => events.push(event));
+    expect(read).toMatchObject({ format: 'readable', events: 3, unreadData: 1, tornTail: true, skipped: [{ line: 4, reason: 'not a readable log line' }] });
+    expect(events.map((event) => [event.type, event.level, event.elapsed_seconds])).toEqual([
+      ['stage_start', 'INFO', 0],
+      ['llm_call_error', 'ERROR', 1],
+      ['code_exec_error', 'ERROR', 2],
+    ]);
+    expect(events[1].data).toEqual({ repr: lines[1].slice(lines[1].indexOf('{')) });
+    expect(events[2].data).toEqual({ stage: 'stage1', error: "SyntaxError: expected ':'" });
+    const result = await runCli(['report', dir, '--format', 'json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("agent-autopsy: note: the data of 1 event(s) is not plain Python data; it is kept as text in data.repr\n");
+    expect(JSON.parse(result.stdout).failure_analysis.failures_by_type).toEqual({ llm_call_error: 1, code_exec_error: 1 });
   });
 });

@@ -100,6 +100,11 @@ function readReportFile(path: string): AutopsyReport {
 function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): void {
   const file = analyzed.location.trackerJson;
   const { skipped, tornTail } = analyzed.read;
+  if (analyzed.read.format === 'readable') {
+    warn(`note: there is no execution_tracker.json; the report is rebuilt from ${file}`);
+    const unread = (analyzed.read as { unreadData?: number }).unreadData ?? 0;
+    if (unread > 0) warn(`note: the data of ${unread} event(s) is not plain Python data; it is kept as text in data.repr`);
+  }
   if (skipped.length > 0) {
     const where = skipped.slice(0, 5).map((s) => `${file}:${s.line} (${s.reason})`).join(', ');
     warn(`warning: skipped ${skipped.length}${skipped.length >= 100 ? '+' : ''} unreadable line(s): ${where}${skipped.length > 5 ? ', …' : ''}`);
