@@ -8,6 +8,10 @@ export const AUTOFIX_LOG = 'autofix_log.json';
 export const REPORT_JSON = 'latent_analysis_report.json';
 export const REPORT_MD = 'autopsy.md';
 export const REPORT_HTML = 'autopsy.html';
+/** Present while a process records into the directory (see runLock.ts). */
+export const LOCK_FILE = '.agent-autopsy.lock';
+/** A process that finds its run directory in use by another live process records in `processes/<pid>` inside it. */
+export const PROCESSES_SUBDIR = 'processes';
 
 export interface RunPaths {
   outputDir: string;
@@ -18,6 +22,7 @@ export interface RunPaths {
   reportJson: string;
   reportMd: string;
   reportHtml: string;
+  lockFile: string;
 }
 
 export function runPaths(outputDir: string): RunPaths {
@@ -31,5 +36,6 @@ export function runPaths(outputDir: string): RunPaths {
     reportJson: join(logDir, REPORT_JSON),
     reportMd: join(logDir, REPORT_MD),
     reportHtml: join(logDir, REPORT_HTML),
+    lockFile: join(logDir, LOCK_FILE),
   };
 }

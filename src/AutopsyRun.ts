@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Span } from '@opentelemetry/api';
 import { addAutofixAttempt, addAutofixLog, autofixLogDocument, emptyAutofixStats } from '../analyzers/autofixStats';
@@ -6,13 +6,15 @@ import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { AutofixStatistics, AutopsyReport, ExitInfo, UnfinishedSpan } from '../analyzers/reportTypes';
 import { parsePythonJson } from '../analyzers/pythonJson';
 import { writeFileAtomic } from '../exporters/atomicWrite';
-import { runPaths, type RunPaths } from '../exporters/paths';
+import type { RunPaths } from '../exporters/paths';
+import { releaseRunLock, type HeldRunLock } from '../exporters/runLock';
 import { writeReportFiles } from '../exporters/writeReportFiles';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import { isoMicros, nowMs, secondsBetween } from './clock';
 import type { ResolvedConfig } from './config';
-import { reportError, reportIoError, writeStderr } from './errorHandler';
+import { reportError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
+import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeData } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
 
@@ -42,6 +44,11 @@ const MAX_QUEUED_EVENTS = 256;
 export class AutopsyRun {
   readonly config: ResolvedConfig;
   readonly paths: RunPaths;
+  /**
+   * Set when `config.outputDir` was being recorded by another live process: this run records in
+   * `<outputDir>/processes/<pid>` instead (`paths`), see runDirectory.ts.
+   */
+  readonly inUse: RunDirectoryInUse | undefined;
   readonly startMs: number;
   readonly startTime: string;
   private readonly analysis: RunAnalyzer;
@@ -62,20 +69,22 @@ export class AutopsyRun {
   private finishedReport: AutopsyReport | undefined;
   private finished = false;
   /** The outermost directory this run created (undefined when the log directory already existed). */
-  private createdDir: string | undefined;
+  private readonly createdDir: string | undefined;
+  /** The run directory's lock, held until the run is finished or discarded. */
+  private lock: HeldRunLock | undefined;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
-    this.paths = runPaths(config.outputDir);
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
+    // The directory is claimed (its lock) before its files are truncated below.
+    const directory = openRunDirectory(config.outputDir, this.startTime);
+    this.paths = directory.paths;
+    this.createdDir = directory.createdDir;
+    this.lock = directory.lock;
+    this.inUse = directory.inUse;
     // Critical failures past the first 2,000 wait on the logs' disk, not in /tmp (often memory).
     this.analysis = new RunAnalyzer({ locale: config.locale, rules: config.rules, criticalFailuresDir: this.paths.logDir });
-    try {
-      this.createdDir = mkdirSync(this.paths.logDir, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      reportIoError(error, `cannot create ${this.paths.logDir}`, this.paths.logDir);
-    }
     this.exporter = new TruthLogExporter({
       jsonPath: this.paths.trackerJson,
       readablePath: this.paths.readableLog,
@@ -93,6 +102,7 @@ export class AutopsyRun {
     this.finished = true;
     this.exporter.shutdown();
     for (const file of [this.paths.trackerJson, this.paths.readableLog]) rmSync(file, { force: true });
+    this.releaseLock();
     if (!this.createdDir) return;
     for (let dir = this.paths.logDir; dir.startsWith(this.createdDir); dir = dirname(dir)) {
       try {
@@ -296,9 +306,19 @@ export class AutopsyRun {
     } catch (error) {
       reportError(error, 'cannot build the autopsy report');
     }
-    this.analysis.dispose();
+    try {
+      this.analysis.dispose();
+    } finally {
+      // Last: the directory is this run's until its report is written.
+      this.releaseLock();
+    }
     this.finishedReport = report;
     return report;
+  }
+
+  private releaseLock(): void {
+    if (this.lock) releaseRunLock(this.lock);
+    this.lock = undefined;
   }
 
   private closeOpenSpans(endMs: number): UnfinishedSpan[] {

@@ -35,7 +35,8 @@ export class ExecutionTracker {
       adoptRun(run);
     }
     this.run = run;
-    this.outputDir = absolute;
+    // Another live process's directory sends this run to `<outputDir>/processes/<pid>`.
+    this.outputDir = run.paths.outputDir;
     this.logDir = run.paths.logDir;
     this.jsonLogPath = run.paths.trackerJson;
     this.readableLogPath = run.paths.readableLog;

@@ -44,7 +44,8 @@ export class LatentReporter {
     } else {
       report = analyzeRunSync(this.outputDir, { locale: this.options.locale, rules: this.options.rules }).report;
     }
-    writeReportFiles(report, runPaths(this.outputDir), this.options.formats ?? ['md', 'html']);
+    // A live run may record elsewhere (`<outputDir>/processes/<pid>` when outputDir was in use).
+    writeReportFiles(report, live ? live.paths : runPaths(this.outputDir), this.options.formats ?? ['md', 'html']);
     return report;
   }
 }

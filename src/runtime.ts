@@ -1,6 +1,7 @@
 import { diag, trace, type Tracer } from '@opentelemetry/api';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { validateRules } from '../analyzers/customRules';
+import { onThisMachine } from '../exporters/runLock';
 import { AutopsyRun } from './AutopsyRun';
 import { AutopsySpanProcessor } from './AutopsySpanProcessor';
 import { nowMs, isoMicros } from './clock';
@@ -96,6 +97,8 @@ function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {
   state.run = run;
   state.implicitRun = implicit;
   state.runs.add(run);
+  // The zero-code run of a child process says so only if it keeps anything (see finishRun).
+  if (!implicit) noteRunInUse(run, 'records');
   try {
     if (!state.tracing) state.tracing = setupTracing(config, state.processor);
     else if (config.spanProcessors.length > 0) attachToProvider(state.tracing.provider, config.spanProcessors);
@@ -109,12 +112,38 @@ function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {
 /** Registers a run opened outside init() (ExecutionTracker) so it is finished at exit too. */
 export function adoptRun(run: AutopsyRun): void {
   state.runs.add(run);
+  noteRunInUse(run, 'records');
   installExitHooks(exitListener);
 }
 
+/** The live run recording `outputDir` (also one that went to `outputDir/processes/<pid>` because it was in use). */
 export function findRun(outputDir: string): AutopsyRun | undefined {
-  for (const run of state.runs) if (!run.isFinished && run.paths.outputDir === outputDir) return run;
+  for (const run of state.runs) if (!run.isFinished && (run.paths.outputDir === outputDir || run.config.outputDir === outputDir)) return run;
   return undefined;
+}
+
+/** One line on stderr when a run went to `<outputDir>/processes/<pid>` because another live process records in outputDir. */
+function noteRunInUse(run: AutopsyRun, verb: 'records' | 'recorded'): void {
+  const inUse = run.inUse;
+  if (!inUse) return;
+  const owner = inUse.owner;
+  const who = owner ? `process ${owner.pid}${onThisMachine(owner) ? '' : ` on ${owner.hostname}`}` : 'another process';
+  warnOnce('run-dir-in-use', `${inUse.outputDir} is being recorded by ${who} (lock file ${inUse.lockFile}); this process (${process.pid}) ${verb} into ${run.paths.outputDir}`);
+}
+
+/**
+ * The zero-code run of a process whose directory was in use (a child process that inherited the
+ * flag and AGENT_AUTOPSY_DIR) is kept only if it recorded something: a child that never meets the
+ * agent's APIs (`node -e …`, a build tool) leaves no directory behind and prints nothing.
+ */
+function finishRun(run: AutopsyRun): void {
+  const childOfZeroCode = run.inUse !== undefined && run === state.run && state.implicitRun === true;
+  if (childOfZeroCode && run.eventCount === 0 && run.openSpans.size === 0) {
+    run.discard();
+    return;
+  }
+  run.finish();
+  if (childOfZeroCode) noteRunInUse(run, 'recorded');
 }
 
 let shutdownWarned = false;
@@ -139,6 +168,7 @@ export async function shutdown(): Promise<AutopsyReport | undefined> {
   }
   run.setExit({ reason: 'shutdown', exit_code: null, signal: null });
   const report = run.finish();
+  if (run.inUse && state.implicitRun) noteRunInUse(run, 'recorded');
   state.runs.delete(run);
   await flushTracing();
   return report;
@@ -157,7 +187,7 @@ function finishAll(update: (run: AutopsyRun) => void): void {
   for (const run of state.runs) {
     try {
       update(run);
-      run.finish();
+      finishRun(run);
     } catch (error) {
       reportError(error, 'the autopsy could not be finished');
     }

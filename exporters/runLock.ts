@@ -1,0 +1,203 @@
+import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
+
+/**
+ * The lock of a run directory: `Memory/logs/.agent-autopsy.lock`, `{pid, hostname, started}`
+ * (`started` is the run's start_time, as in the header of its execution_tracker.json). It exists
+ * while a process records into the directory: created when the run starts, removed when the run is
+ * finished (shutdown() or any exit path), left behind only when the process could not finish it
+ * (kill -9, a power cut). A second process never truncates a directory whose lock names a live
+ * process; a lock whose process is gone is taken over. Nothing here throws.
+ */
+export interface RunLockOwner {
+  pid: number;
+  hostname: string;
+  /** The run's start time (execution_tracker.json's start_time). */
+  started: string;
+  /** The worker thread that holds it, when not the main thread (threads share the pid). */
+  thread?: number;
+}
+
+/** A lock this process holds: released only while it still says so (see releaseRunLock). */
+export interface HeldRunLock {
+  path: string;
+  text: string;
+}
+
+export type RunLockClaim =
+  | { status: 'acquired'; lock: HeldRunLock }
+  /** Another live process records here; `owner` is undefined when its lock cannot be read. */
+  | { status: 'held'; owner: RunLockOwner | undefined }
+  /** No lock can be written here (a read-only or missing directory): go on without one. */
+  | { status: 'unavailable' };
+
+/** How many times a stale lock is taken over before giving up (others keep taking it too). */
+const ATTEMPTS = 3;
+
+function localHost(): string {
+  try {
+    return hostname();
+  } catch {
+    return '';
+  }
+}
+
+/** The lock's owner, parsed; undefined when the text is not a lock (garbage, or half written). */
+export function parseRunLock(text: string): RunLockOwner | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<RunLockOwner> | null;
+    if (!value || typeof value !== 'object') return undefined;
+    const { pid, hostname: host, started, thread } = value;
+    if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || typeof host !== 'string' || typeof started !== 'string') return undefined;
+    const owner: RunLockOwner = { pid, hostname: host, started };
+    if (typeof thread === 'number' && Number.isInteger(thread) && thread > 0) owner.thread = thread;
+    return owner;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lock at `path`: its text, or undefined when there is none (or it cannot be read: `error`). */
+function readLockText(path: string): { text?: string; error?: NodeJS.ErrnoException } {
+  try {
+    return { text: readFileSync(path, 'utf8') };
+  } catch (error) {
+    return { error: error as NodeJS.ErrnoException };
+  }
+}
+
+/** Reads a run directory's lock (`path` is the lock file). Undefined when there is none or it is not a lock. */
+export function readRunLock(path: string): RunLockOwner | undefined {
+  const { text } = readLockText(path);
+  return text === undefined ? undefined : parseRunLock(text);
+}
+
+/** Was the lock written on this machine (its pid can be checked here)? */
+export function onThisMachine(owner: RunLockOwner): boolean {
+  return owner.hostname === localHost();
+}
+
+/** Is a process with this pid alive on this machine? A zombie (exited, not yet reaped) is not. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists, it belongs to someone else.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // Linux: "pid (comm) S …"; the state follows the last ')'. Elsewhere there is no /proc.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * What a lock's owner is now: `live` (a process on this machine that still runs, or a lock from
+ * another machine, which cannot be checked and so is never taken over), `dead` (its process is
+ * gone), or `self` (this very process and thread: a lock of its own that outlived its run, or one
+ * from a process that had the same pid in an earlier container).
+ */
+export function runLockOwnerState(owner: RunLockOwner): 'live' | 'dead' | 'self' {
+  if (!onThisMachine(owner)) return 'live';
+  if (owner.pid === process.pid) return (owner.thread ?? 0) === threadId ? 'self' : 'live';
+  return processAlive(owner.pid) ? 'live' : 'dead';
+}
+
+/** The lock text this process writes for a run that started at `started`. */
+function lockText(started: string): string {
+  const owner: RunLockOwner = { pid: process.pid, hostname: localHost(), started };
+  if (threadId !== 0) owner.thread = threadId;
+  return `${JSON.stringify(owner)}\n`;
+}
+
+/**
+ * Creates the lock file with `text`, atomically: a reader never sees it empty or half written.
+ * The text goes to a file of this process first, which is then hard-linked to the lock's name (a
+ * link never replaces an existing file); where hard links are not supported (FAT, some network
+ * file systems), an exclusive create, whose empty file another process may see for a moment.
+ */
+function createExclusive(path: string, text: string): 'created' | 'exists' | 'failed' {
+  const temporary = `${path}.${process.pid}-${threadId}.tmp`;
+  let linked: 'created' | 'exists' | 'unsupported' = 'unsupported';
+  try {
+    writeNew(temporary, text, 'w');
+    try {
+      linkSync(temporary, path);
+      linked = 'created';
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') linked = 'exists';
+    }
+  } catch {
+    return 'failed'; // the directory cannot be written
+  } finally {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      /* never created */
+    }
+  }
+  if (linked !== 'unsupported') return linked;
+  try {
+    writeNew(path, text, 'wx');
+    return 'created';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists' : 'failed';
+  }
+}
+
+function writeNew(path: string, text: string, flags: 'w' | 'wx'): void {
+  const fd = openSync(path, flags, 0o600);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Removes the lock at `path` if it still reads `text` (so a lock someone else has taken meanwhile
+ * stays). Between the read and the unlink another process could still replace it: two processes
+ * taking over one stale lock in the same microseconds. Start-up only, and rare enough to accept.
+ */
+function removeIfUnchanged(path: string, text: string): void {
+  if (readLockText(path).text !== text) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}
+
+/**
+ * Claims the run directory whose lock file is `path` for a run that started at `started`: creates
+ * the lock, or takes over one whose owner is dead (or this process itself), or says who holds it.
+ */
+export function acquireRunLock(path: string, started: string): RunLockClaim {
+  const text = lockText(started);
+  let owner: RunLockOwner | undefined;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const created = createExclusive(path, text);
+    if (created === 'created') return { status: 'acquired', lock: { path, text } };
+    if (created === 'failed') return { status: 'unavailable' };
+    const current = readLockText(path);
+    if (current.text === undefined) {
+      if (current.error?.code === 'ENOENT') continue; // released meanwhile: try again
+      return { status: 'held', owner: undefined }; // there, but not ours to read (EACCES)
+    }
+    owner = parseRunLock(current.text);
+    if (owner && runLockOwnerState(owner) === 'live') return { status: 'held', owner };
+    // Stale (its process is gone), this process's own, or not a lock at all: take it over.
+    removeIfUnchanged(path, current.text);
+  }
+  // Others keep creating it: someone is recording here.
+  return { status: 'held', owner };
+}
+
+/** Removes a lock this process holds (at the end of its run). Never throws. */
+export function releaseRunLock(lock: HeldRunLock): void {
+  removeIfUnchanged(lock.path, lock.text);
+}

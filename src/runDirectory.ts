@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { PROCESSES_SUBDIR, runPaths, type RunPaths } from '../exporters/paths';
+import { acquireRunLock, type HeldRunLock, type RunLockClaim, type RunLockOwner } from '../exporters/runLock';
+import { reportIoError } from './errorHandler';
+
+/** Where a run records, as decided when it starts. */
+export interface RunDirectory {
+  paths: RunPaths;
+  /** The outermost directory created for it (undefined when its log directory already existed). */
+  createdDir?: string;
+  /** The lock this process holds on it (undefined when none could be written). */
+  lock?: HeldRunLock;
+  /** Set when the directory asked for was being recorded by another live process. */
+  inUse?: RunDirectoryInUse;
+}
+
+export interface RunDirectoryInUse {
+  /** The run directory that was asked for. */
+  outputDir: string;
+  lockFile: string;
+  /** Who holds it (undefined when its lock cannot be read). */
+  owner?: RunLockOwner;
+}
+
+function claim(outputDir: string, started: string): { directory: RunDirectory; claim: RunLockClaim } {
+  const paths = runPaths(outputDir);
+  let createdDir: string | undefined;
+  try {
+    createdDir = mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    reportIoError(error, `cannot create ${paths.logDir}`, paths.logDir);
+    return { directory: { paths }, claim: { status: 'unavailable' } };
+  }
+  const result = acquireRunLock(paths.lockFile, started);
+  const directory: RunDirectory = { paths, createdDir };
+  if (result.status === 'acquired') directory.lock = result.lock;
+  return { directory, claim: result };
+}
+
+/**
+ * Opens the run directory `outputDir` for a run that started at `started` (before anything in it
+ * is truncated). When another live process is recording there — a child process that inherited
+ * the zero-code flag and AGENT_AUTOPSY_DIR from its parent, or a second process given the same
+ * outputDir — this run goes to `<outputDir>/processes/<pid>` instead, so neither loses its log.
+ * A directory whose lock cannot be written (read-only) is used as it is.
+ */
+export function openRunDirectory(outputDir: string, started: string): RunDirectory {
+  const asked = claim(outputDir, started);
+  if (asked.claim.status !== 'held') return asked.directory;
+  const inUse: RunDirectoryInUse = { outputDir, lockFile: asked.directory.paths.lockFile };
+  if (asked.claim.owner) inUse.owner = asked.claim.owner;
+  // Threads of one process share its pid; a pid can also be in use on another machine sharing the disk.
+  const name = join(outputDir, PROCESSES_SUBDIR, threadId === 0 ? String(process.pid) : `${process.pid}-${threadId}`);
+  for (const candidate of [name, `${name}-2`, `${name}-3`]) {
+    const own = claim(candidate, started);
+    if (own.claim.status !== 'held') return { ...own.directory, inUse };
+  }
+  // Taken three times over: a name no one else can have chosen.
+  return { ...claim(`${name}-${Date.now()}`, started).directory, inUse };
+}
