@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { AUTOFIX_LOG, LOGS_SUBDIR, READABLE_LOG, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
+import { AUTOFIX_LOG, LOCK_FILE, LOGS_SUBDIR, READABLE_LOG, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
+import { onThisMachine, readRunLock, runLockOwnerState, type RunLockOwner } from '../exporters/runLock';
 import type { Locale, TruthEvent } from '../src/types';
 import { addAutofixLog, emptyAutofixStats } from './autofixStats';
 import { parsePythonJson } from './pythonJson';
@@ -88,6 +89,13 @@ export interface AnalyzedRun {
   criticalFailures?: CriticalFailureList;
   /** An autofix_log.json that was present but left out of the autofix statistics, and why. */
   ignoredAutofixLog?: { path: string; reason: string };
+  /**
+   * The process named by the run directory's lock as recording this log (same start_time), when
+   * the log was still open. `live: true` (a process on this machine that still runs): the report
+   * is the run's state so far (`exit.reason: "running"`). `live: false`: its process is gone, or
+   * it is on another machine and cannot be checked; the run is reported as killed.
+   */
+  recorder?: RunLockOwner & { live: boolean };
 }
 
 function readJsonFile(path: string): unknown {
@@ -126,11 +134,37 @@ function readReportEnding(path: string): { exit?: ExitInfo; run?: { start_time?:
   }
 }
 
-/** How the run ended, judged from its files: a closed log keeps what the exit-time report said. */
-function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash: ExitInfo['reason'] | undefined, sawSignal: string | undefined): ExitInfo {
+/**
+ * The process recording this log, from the run directory's lock: only a lock written for this very
+ * log (its start_time) counts. `live` is false for a process that is gone — and for one on another
+ * machine, which cannot be checked (the lock stays until someone removes it).
+ */
+function recorderOf(location: RunLocation, read: TruthLogReadResult): AnalyzedRun['recorder'] {
+  if (!read.startTime) return undefined;
+  const owner = readRunLock(join(location.logDir, LOCK_FILE));
+  if (!owner || owner.started !== read.startTime) return undefined;
+  return { ...owner, live: onThisMachine(owner) && runLockOwnerState(owner) !== 'dead' };
+}
+
+const RUNNING: ExitInfo = { reason: 'running', exit_code: null, signal: null, at: null };
+
+/**
+ * How the run ended, judged from its files: a closed log keeps what the exit-time report said; an
+ * open one was killed, unless a live process still records it (then it is running, as is a log
+ * its writer made a complete document mid-run with saveJsonLog()). A lock whose process is gone
+ * means the run was never finished: killed.
+ */
+function exitFromFiles(
+  location: RunLocation,
+  read: TruthLogReadResult,
+  recorder: AnalyzedRun['recorder'],
+  sawCrash: ExitInfo['reason'] | undefined,
+  sawSignal: string | undefined,
+): ExitInfo {
+  const running = recorder?.live === true;
   // A readable log has no closing line to tell a clean end from a kill: only its events speak.
-  if (read.format === 'readable') return exitFromEvents(sawCrash, sawSignal);
-  if (!read.complete) return { reason: 'killed', exit_code: null, signal: null, at: null };
+  if (read.format === 'readable') return running ? { ...RUNNING } : exitFromEvents(sawCrash, sawSignal, recorder);
+  if (!read.complete) return running ? { ...RUNNING } : { reason: 'killed', exit_code: null, signal: null, at: null };
   const previous = readReportEnding(join(location.logDir, REPORT_JSON));
   // Only the report of this very run (a reused directory may hold an older run's report).
   const sameRun = previous?.run?.start_time === undefined || previous.run.start_time === read.startTime;
@@ -138,12 +172,15 @@ function exitFromFiles(location: RunLocation, read: TruthLogReadResult, sawCrash
     const { description: _description, ...exit } = previous.exit;
     return exit;
   }
-  return exitFromEvents(sawCrash, sawSignal);
+  if (running) return { ...RUNNING };
+  return exitFromEvents(sawCrash, sawSignal, recorder);
 }
 
-function exitFromEvents(sawCrash: ExitInfo['reason'] | undefined, sawSignal: string | undefined): ExitInfo {
+function exitFromEvents(sawCrash: ExitInfo['reason'] | undefined, sawSignal: string | undefined, recorder?: AnalyzedRun['recorder']): ExitInfo {
   if (sawCrash) return { reason: sawCrash, exit_code: null, signal: null, at: null };
   if (sawSignal) return { reason: 'signal', exit_code: null, signal: sawSignal, at: null };
+  // Made complete mid-run (saveJsonLog()), and its process died before it could finish the run.
+  if (recorder && onThisMachine(recorder)) return { reason: 'killed', exit_code: null, signal: null, at: null };
   return { reason: 'unknown', exit_code: null, signal: null, at: null };
 }
 
@@ -191,9 +228,11 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
         ignoredAutofixLog = { path: autofixLog, reason: document === undefined ? 'it is not valid JSON' : 'its "type" is not "autofix_log"' };
       }
     }
+    const recorder = recorderOf(location, result);
+    const exit = exitFromFiles(location, result, recorder, crash, signal);
     const built = analyzer.finishReport({
       autofix,
-      exit: exitFromFiles(location, result, crash, signal),
+      exit,
       unfinished: open.unfinished(analyzer.lastEventTimestamp),
       outputDir: location.outputDir,
       startTime: result.startTime,
@@ -202,7 +241,10 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
       now: lastEventMs(analyzer) ?? Date.now(),
       criticalFailures: options.criticalFailures,
     });
-    return { ...built, read: result, location, ...(ignoredAutofixLog ? { ignoredAutofixLog } : {}) };
+    const analyzed: AnalyzedRun = { ...built, read: result, location, ...(ignoredAutofixLog ? { ignoredAutofixLog } : {}) };
+    // Who was (or is) writing a log that has no end yet.
+    if (recorder && (exit.reason === 'running' || !result.complete)) analyzed.recorder = recorder;
+    return analyzed;
   };
   return { onEvent, finish, read };
 }

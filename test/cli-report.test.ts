@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeRun } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import type { TruthEvent } from '../src/types';
+import { runNode, writeScript, type ChildResult } from './helpers/childProcess';
 import { CLI, event, runCli, writeTruthLog } from './helpers/cli';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -183,6 +184,58 @@ describe('agent-autopsy report', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('| Most problematic stage | stage2 |');
     expect(result.stdout).toContain('| llm\\_call\\_error | 3 |');
+  });
+});
+
+describe('a run that is still being recorded', () => {
+  /** An agent inside a stage and an LLM call that never return, printing its pid once its events are on disk. */
+  const LIVE_AGENT = `
+    import { ExecutionTracker, init, llmCall, stage, track } from 'agent-autopsy';
+    const [dir, mode] = process.argv.slice(2);
+    init({ outputDir: dir });
+    track('task_error', { stage: 'stage1', task: 'parse', error: 'bad input' }, 'ERROR');
+    stage('stage1', () => llmCall({ model: 'slow-model' }, () => new Promise(() => {
+      // Later than the drain (0 ms) and the flush (25 ms) timers: the events are on disk.
+      setTimeout(() => {
+        if (mode === 'checkpoint') new ExecutionTracker(dir).saveJsonLog();
+        process.stdout.write(process.pid + '\\n');
+      }, 200);
+    })));
+    setInterval(() => {}, 1000);
+  `;
+
+  it.each(['open log', 'checkpoint'])('is reported as running, without crash or hang diagnoses, while its process lives (%s)', async (mode) => {
+    const dir = tempDir();
+    const script = writeScript(LIVE_AGENT);
+    let pid = 0;
+    let during: Promise<ChildResult> | undefined;
+    const agent = await runNode(script, {
+      args: [dir, mode],
+      onStdoutLine: (line, child) => {
+        pid = Number(line);
+        during = runCli(['report', dir]).finally(() => child.kill('SIGKILL'));
+      },
+    });
+    expect(agent.signal).toBe('SIGKILL');
+    const live = await during!;
+    expect(live.code).toBe(0);
+    expect(live.stderr).toBe(`agent-autopsy: note: the run is still being recorded by process ${pid}; this is its state so far\n`);
+    const report = JSON.parse(live.stdout) as AutopsyReport;
+    expect(report.exit).toEqual({ reason: 'running', exit_code: null, signal: null, at: null, description: 'still running (report taken during the run)' });
+    expect(report.diagnoses).toEqual([]);
+    expect(report.failure_analysis.total_failures).toBe(1);
+    expect(report.unfinished.map((span) => [span.kind, span.stage])).toEqual([
+      ['stage', 'stage1'],
+      ['llm', 'stage1'],
+    ]);
+
+    // Killed: its lock names a process that is gone.
+    const after = await runCli(['report', dir]);
+    expect(after.code).toBe(0);
+    expect(after.stderr).toBe('');
+    const killed = JSON.parse(after.stdout) as AutopsyReport;
+    expect(killed.exit).toMatchObject({ reason: 'killed' });
+    expect(killed.diagnoses.map((diagnosis) => diagnosis.id).sort()).toEqual(['crash', 'stage_hang']);
   });
 });
 

@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { messagesFor } from '../../analyzers/messages';
 import { analyzeRun, locateRun, type AnalyzedRun } from '../../analyzers/readRun';
+import { onThisMachine } from '../../exporters/runLock';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
 import type { TruthEvent } from '../types';
@@ -109,7 +110,15 @@ function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): vo
     const where = skipped.slice(0, 5).map((s) => `${file}:${s.line} (${s.reason})`).join(', ');
     warn(`warning: skipped ${skipped.length}${skipped.length >= 100 ? '+' : ''} unreadable line(s): ${where}${skipped.length > 5 ? ', …' : ''}`);
   }
-  if (tornTail) warn(`note: the last line of ${file} was cut off (the writer was killed mid-line); it was skipped`);
+  const recorder = analyzed.recorder;
+  if (analyzed.report.exit.reason === 'running' && recorder) {
+    warn(`note: the run is still being recorded by process ${recorder.pid}; this is its state so far`);
+  } else if (tornTail) {
+    warn(`note: the last line of ${file} was cut off (the writer was killed mid-line); it was skipped`);
+  }
+  if (recorder && !recorder.live && !onThisMachine(recorder)) {
+    warn(`note: the run's lock names process ${recorder.pid} on ${recorder.hostname}, which cannot be checked from here; if it still runs, the run is not killed and this is its state so far`);
+  }
   if (analyzed.ignoredAutofixLog) {
     const { path, reason } = analyzed.ignoredAutofixLog;
     warn(`warning: ${path} was left out of the autofix statistics: ${reason}`);
