@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeRun } from '../analyzers/readRun';
@@ -236,6 +237,28 @@ describe('a run that is still being recorded', () => {
     const killed = JSON.parse(after.stdout) as AutopsyReport;
     expect(killed.exit).toMatchObject({ reason: 'killed' });
     expect(killed.diagnoses.map((diagnosis) => diagnosis.id).sort()).toEqual(['crash', 'stage_hang']);
+  });
+});
+
+describe("a torn log's lock that says nothing about a live process here", () => {
+  const lockOf = (dir: string) => join(dir, 'Memory', 'logs', '.agent-autopsy.lock');
+
+  it('a lock of another run (another start_time) is ignored; one from another host is named but cannot be checked', async () => {
+    const dir = tempDir();
+    const events = failingRun().slice(0, 4);
+    writeTruthLog(dir, events, { closed: false });
+    // This test's own process is alive, but the lock was written for another log.
+    writeFileSync(lockOf(dir), JSON.stringify({ pid: process.pid, hostname: hostname(), started: '2025-01-01T00:00:00.000000Z' }));
+    const other = await runCli(['report', dir]);
+    expect(other.stderr).toBe('');
+    expect(JSON.parse(other.stdout).exit.reason).toBe('killed');
+
+    writeFileSync(lockOf(dir), JSON.stringify({ pid: 4242, hostname: 'build-box-7', started: events[0].timestamp }));
+    const remote = await runCli(['report', dir]);
+    expect(remote.stderr).toBe(
+      "agent-autopsy: note: the run's lock names process 4242 on build-box-7, which cannot be checked from here; if it still runs, the run is not killed and this is its state so far\n",
+    );
+    expect(JSON.parse(remote.stdout).exit.reason).toBe('killed');
   });
 });
 
