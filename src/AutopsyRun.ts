@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Span } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
 import { addAutofixAttempt, addAutofixLog, autofixLogDocument, emptyAutofixStats } from '../analyzers/autofixStats';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { AutofixStatistics, AutopsyReport, ExitInfo, UnfinishedSpan } from '../analyzers/reportTypes';
@@ -68,6 +69,8 @@ export class AutopsyRun {
   private exitInfo: ExitInfo | undefined;
   private finishedReport: AutopsyReport | undefined;
   private finished = false;
+  /** The resource of the first span (the app's own provider may name the service); null: none. */
+  tracedResource: Resource | null | undefined;
   /** The outermost directory this run created (undefined when the log directory already existed). */
   private readonly createdDir: string | undefined;
   /** The run directory's lock, held until the run is finished or discarded. */
@@ -263,7 +266,7 @@ export class AutopsyRun {
       unfinished,
       outputDir: this.paths.outputDir,
       startTime: this.startTime,
-      serviceName: this.config.serviceName,
+      serviceName: this.serviceName(),
       source: 'live',
       now: nowAt,
       generatedAt: nowAt,
@@ -292,7 +295,7 @@ export class AutopsyRun {
         unfinished,
         outputDir: this.paths.outputDir,
         startTime: this.startTime,
-        serviceName: this.config.serviceName,
+        serviceName: this.serviceName(),
         source: 'live',
         now: endMs,
         generatedAt: endMs,
@@ -362,6 +365,24 @@ export class AutopsyRun {
     }
     this.writeAutofixLog();
     return this.autofixStats;
+  }
+
+  /**
+   * The service the traces carry, when their resource names one (NodeSDK's `serviceName`); else the
+   * configured one. Read from the raw attributes: `attributes` of a resource whose other attributes
+   * are still settling (host id …) makes OpenTelemetry log an error, and NodeSDK's often are.
+   */
+  private serviceName(): string {
+    try {
+      for (const [key, value] of this.tracedResource?.getRawAttributes?.() ?? []) {
+        // The first settled value wins, as in Resource.attributes.
+        if (key !== 'service.name' || typeof value !== 'string' || value === '') continue;
+        return value.startsWith('unknown_service') ? this.config.serviceName : value;
+      }
+    } catch {
+      /* a resource that cannot be read: the configured name */
+    }
+    return this.config.serviceName;
   }
 
   private writeAutofixLog(): void {

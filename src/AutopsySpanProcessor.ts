@@ -41,6 +41,8 @@ export class AutopsySpanProcessor implements SpanProcessor {
     try {
       const run = this.getRun();
       if (!run || run.isFinished) return;
+      // The service the traces carry: the app's own provider (NodeSDK's serviceName) may name it.
+      if (run.tracedResource === undefined) run.tracedResource = span.resource ?? null;
       this.start(run, span, pending);
     } catch (error) {
       reportError(error, 'span start could not be recorded');

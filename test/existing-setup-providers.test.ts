@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
-import { readTrackerDocument } from './helpers/runFiles';
+import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
 /**
@@ -93,19 +93,22 @@ ${WORK}`,
 // No OTLP endpoint: the apps' NodeSDKs export to their in-process exporter only.
 const ENV = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_SDK_DISABLED: undefined };
 
-async function run(source: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ output: { spans: Array<{ name: string; id: string; parent?: string; scope: string }>; problems: string[] }; events: TruthEvent[] }> {
+async function run(source: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ output: { spans: Array<{ name: string; id: string; parent?: string; scope: string }>; problems: string[] }; events: TruthEvent[]; serviceName?: string }> {
   const script = writeScript(source);
   const runDir = tempRunDir('autopsy-existing-');
   const result = await runNode(script, { nodeArgs, env: { ...ENV, AGENT_AUTOPSY_DIR: runDir, ...env }, timeoutMs: 60_000 });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
-  return { output: JSON.parse(result.stdout), events: readTrackerDocument(runDir).events };
+  return { output: JSON.parse(result.stdout), events: readTrackerDocument(runDir).events, serviceName: readReport(runDir).run.service_name };
 }
 
 describe.each(Object.entries(SETUPS))('%s', (_name, source) => {
   it("keeps the app's pipeline: every span reaches its exporter once, and the autopsy records the agent spans", async () => {
-    const { output, events } = await run(source);
+    const { output, events, serviceName } = await run(source);
     expect(output.problems).toEqual([]);
+    // The report names the service the traces carry: NodeSDK's serviceName, else ours (a bare
+    // provider has only OpenTelemetry's unknown_service placeholder).
+    expect(serviceName).toBe(source.includes("serviceName: 'app-with-sdk'") ? 'app-with-sdk' : 'agent');
     const spans = output.spans;
     expect(spans.map((span) => span.name)).toEqual(['app.step', 'chat gpt-4o', 'answer', 'early.lib', 'task work', 'stage stage1', 'app.after']);
     expect(new Set(spans.map((span) => span.id)).size).toBe(spans.length);
