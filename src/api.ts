@@ -7,6 +7,7 @@ import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer } from './runtime';
 import { startWithData } from './spanData';
+import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
 
 export type SpanCallback<T> = (span: AgentSpan) => T;
@@ -88,8 +89,19 @@ function baseAttributes(kind: SpanKindName): Attributes {
   return { [sc.ATTR_AUTOPSY_KIND]: kind, [sc.ATTR_AUTOPSY_EVENT_TYPE]: `${EVENT_PREFIX[kind]}_start` };
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+/** What `fn` returned, as far as ending its span goes. */
+const PLAIN = 0;
+/** A native promise (its constructor is Promise itself). */
+const NATIVE_PROMISE = 1;
+/** An instance of a Promise subclass (openai's APIPromise …), returned as it is: see observePromise.ts. */
+const PROMISE_SUBCLASS = 2;
+/** Any other object with a then() method (a query builder …), adopted once with Promise.resolve. */
+const THENABLE = 3;
+
+function resultShape(value: unknown): number {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return PLAIN;
+  if (value instanceof Promise) return value.constructor === Promise ? NATIVE_PROMISE : PROMISE_SUBCLASS;
+  return typeof (value as PromiseLike<unknown>).then === 'function' ? THENABLE : PLAIN;
 }
 
 /** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
@@ -161,7 +173,10 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
     end();
     throw error;
   }
-  if (isPromiseLike(result)) {
+  const shape = resultShape(result);
+  if (shape === NATIVE_PROMISE || shape === THENABLE) {
+    // A derived promise, as any async wrapper returns: it settles with the same value or error,
+    // and one the app ignores still rejects unhandled, as the original would have.
     return Promise.resolve(result).then(
       (value) => {
         if (onResult) onResult(handle, value);
@@ -174,6 +189,19 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
         throw error;
       },
     ) as T;
+  }
+  if (shape === PROMISE_SUBCLASS) {
+    // The very object, with its own methods (`.withResponse()` …); the span ends with the outcome
+    // of the app's own consumption of it.
+    const succeeded = (value: unknown) => {
+      if (onResult) onResult(handle, value);
+      end();
+    };
+    const failed = (error: unknown) => {
+      recordFailure(span, error);
+      end();
+    };
+    if (observePromiseSubclass(result as object, once({ value: succeeded, error: failed, response: succeeded }))) return result;
   }
   if (onResult) onResult(handle, result);
   end();

@@ -174,6 +174,71 @@ describe('span wrappers', () => {
   });
 });
 
+/** A Promise subclass with a method of its own, like openai's APIPromise (`withResponse()`). */
+class QueryPromise<T> extends Promise<T> {
+  label(): string {
+    return 'query';
+  }
+}
+
+describe('what the wrappers return', () => {
+  it('a native promise: a promise settling with the same value or the very same error', async () => {
+    const original = new RangeError('late failure');
+    const events = await record(async () => {
+      const ok = Promise.resolve('value');
+      const wrapped = task('ok', () => ok);
+      expect(wrapped).toBeInstanceOf(Promise);
+      await expect(wrapped).resolves.toBe('value');
+      await expect(task('fails', () => Promise.reject(original))).rejects.toBe(original);
+    });
+    expect(events.map((event) => event.type)).toEqual(['task_start', 'task_end', 'task_start', 'task_error']);
+  });
+
+  it('a Promise subclass: the very same object, its own methods intact, the span ended by its outcome', async () => {
+    const original = new TypeError('subclass failure');
+    const events = await record(async () => {
+      const ok = new QueryPromise<string>((resolve) => setTimeout(() => resolve('rows'), 5));
+      const returned = llmCall({ model: 'm' }, () => ok);
+      expect(returned).toBe(ok);
+      expect(returned.label()).toBe('query');
+      expect(Object.keys(returned)).toEqual([]);
+      expect(await returned).toBe('rows');
+      // Once observed, its then() is its prototype's again.
+      expect(returned.then).toBe(QueryPromise.prototype.then);
+
+      const failing = new QueryPromise<string>((_resolve, reject) => setTimeout(() => reject(original), 5));
+      expect(task('fails', () => failing)).toBe(failing);
+      await expect(failing).rejects.toBe(original);
+      // catch() and finally() go through then() as well.
+      const caught = new QueryPromise<string>((_resolve, reject) => reject(original));
+      await autofix({ layer: 1 }, () => caught).catch(() => undefined);
+    });
+    expect(events.map((event) => [event.type, event.data.error])).toEqual([
+      ['llm_call_start', undefined],
+      ['llm_call_end', undefined],
+      ['task_start', undefined],
+      ['task_error', 'subclass failure'],
+      ['autofix_start', undefined],
+      ['autofix_error', 'subclass failure'],
+    ]);
+  });
+
+  it('a thenable that is not a promise is adopted once (its then() runs once, as a lazy query must)', async () => {
+    let calls = 0;
+    const query = {
+      then(resolve: (value: string) => void) {
+        calls += 1;
+        resolve('once');
+      },
+    };
+    const events = await record(async () => {
+      await expect(codeExec({ language: 'sql' }, () => query)).resolves.toBe('once');
+    });
+    expect(calls).toBe(1);
+    expect(events.map((event) => event.type)).toEqual(['code_exec_start', 'code_exec_end']);
+  });
+});
+
 describe('context propagation', () => {
   it('parallel llmCalls in concurrent stages are attributed to their own stage', async () => {
     const events = await record(async () => {

@@ -6,6 +6,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import * as sc from '../semconv';
 import { recordFailure } from '../api';
+import { observeApiPromise, once } from '../observePromise';
 import { VERSION } from '../version';
 
 export interface OpenAIClientInstrumentationConfig extends InstrumentationConfig {
@@ -37,8 +38,8 @@ type AnyFunction = (...args: any[]) => any;
  *
  * The host call always runs: a failure of the telemetry never changes what `create` returns, and
  * the response is never read by the instrumentation (see observeApiPromise). A call whose result
- * the app only takes with `.asResponse()` (the raw HTTP response) is never parsed: its span stays
- * open and is recorded as unfinished at exit.
+ * the app only takes with `.asResponse()` (the raw HTTP response) is never parsed: its span ends
+ * when the response arrives, without usage or finish reasons.
  */
 export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClientInstrumentationConfig> {
   constructor(config: OpenAIClientInstrumentationConfig = {}) {
@@ -95,10 +96,12 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
         }
         const capture = self.getConfig().captureContent === true;
         const result = context.with(trace.setSpan(context.active(), span), () => original.apply(this, args));
-        const settle = once(
-          (value: any) => guard(() => onResult(span, endpoint, params, value, capture)),
-          (error: unknown) => guard(() => fail(span, error)),
-        );
+        const settle = once({
+          value: (value: any) => onResult(span, endpoint, params, value, capture),
+          error: (error: unknown) => fail(span, error),
+          // Only the raw HTTP response was taken (`.asResponse()`): the body is the app's to read.
+          response: () => span.end(),
+        });
         if (observeApiPromise(result, settle)) return result;
         if (result && typeof result.then === 'function') result.then(settle.value, settle.error);
         else span.end();
@@ -123,55 +126,6 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
     if (this.getConfig().captureContent === true) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = inputMessages(endpoint, params);
     return this.tracer.startSpan(`${operation} ${params.model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
   }
-}
-
-interface Settle {
-  value: (value: unknown) => void;
-  error: (error: unknown) => void;
-}
-
-/** The first outcome wins: an APIPromise may be parsed through several paths. */
-function once(value: (value: any) => void, error: (error: unknown) => void): Settle {
-  let settled = false;
-  return {
-    value: (result) => {
-      if (settled) return;
-      settled = true;
-      value(result);
-    },
-    error: (failure) => {
-      if (settled) return;
-      settled = true;
-      error(failure);
-    },
-  };
-}
-
-/**
- * Follows an openai APIPromise without reading its response itself. `then()` on it would start
- * its parse, and SDK helpers (`chat.completions.parse()`, `responses.create()` …) chain
- * `_thenUnwrap()`, which parses the same response again: the body would be read twice and the
- * app's call would fail. So the outcome is taken from the parse the app (or the helper) starts:
- * `parse()` of this promise, or of the promise `_thenUnwrap()` derives from it. Returns false for
- * anything that is not such a promise.
- */
-function observeApiPromise(promise: any, settle: Settle): boolean {
-  if (!promise || typeof promise.parse !== 'function' || typeof promise.then !== 'function') return false;
-  const parse = promise.parse as () => Promise<unknown>;
-  promise.parse = function observedParse(this: unknown) {
-    const parsed = parse.call(this);
-    guard(() => parsed.then(settle.value, settle.error));
-    return parsed;
-  };
-  const thenUnwrap = promise._thenUnwrap;
-  if (typeof thenUnwrap === 'function') {
-    promise._thenUnwrap = function observedThenUnwrap(this: unknown, ...args: unknown[]) {
-      const derived = thenUnwrap.apply(this, args);
-      observeApiPromise(derived, settle);
-      return derived;
-    };
-  }
-  return true;
 }
 
 function guard(fn: () => void): void {
