@@ -98,10 +98,18 @@ const PROMISE_SUBCLASS = 2;
 /** Any other object with a then() method (a query builder …), adopted once with Promise.resolve. */
 const THENABLE = 3;
 
+/**
+ * Reading `then` or `constructor` runs the app's code (a getter, a Proxy trap): whatever fails
+ * while looking makes the result a plain value, returned untouched.
+ */
 function resultShape(value: unknown): number {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return PLAIN;
-  if (value instanceof Promise) return value.constructor === Promise ? NATIVE_PROMISE : PROMISE_SUBCLASS;
-  return typeof (value as PromiseLike<unknown>).then === 'function' ? THENABLE : PLAIN;
+  try {
+    if (value instanceof Promise) return value.constructor === Promise ? NATIVE_PROMISE : PROMISE_SUBCLASS;
+    return typeof (value as PromiseLike<unknown>).then === 'function' ? THENABLE : PLAIN;
+  } catch {
+    return PLAIN;
+  }
 }
 
 /** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */

@@ -181,6 +181,18 @@ class QueryPromise<T> extends Promise<T> {
   }
 }
 
+/** An object whose every property read throws (a Proxy over a remote object, a revoked handle …). */
+function hostileProxy(): object {
+  return new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('no property reads here');
+      },
+    },
+  );
+}
+
 describe('what the wrappers return', () => {
   it('a native promise: a promise settling with the same value or the very same error', async () => {
     const original = new RangeError('late failure');
@@ -236,6 +248,24 @@ describe('what the wrappers return', () => {
     });
     expect(calls).toBe(1);
     expect(events.map((event) => event.type)).toEqual(['code_exec_start', 'code_exec_end']);
+  });
+
+  it('a value whose property reads throw (a hostile Proxy) is returned untouched by all five wrappers', async () => {
+    const events = await record(() => {
+      const value = hostileProxy();
+      expect(stage('s', () => value)).toBe(value);
+      expect(task('t', () => value)).toBe(value);
+      expect(llmCall({ model: 'm' }, () => value)).toBe(value);
+      expect(codeExec({ language: 'python' }, () => value)).toBe(value);
+      expect(autofix({ layer: 1 }, () => value)).toBe(value);
+      // A Proxy of a promise whose every read throws is a value too: nothing of it can be read.
+      const promiseProxy = new Proxy(Promise.resolve(1), { get: () => { throw new Error('no'); } });
+      expect(task('p', () => promiseProxy)).toBe(promiseProxy);
+    });
+    expect(events.map((event) => event.type)).toEqual([
+      'stage_start', 'stage_end', 'task_start', 'task_end', 'llm_call_start', 'llm_call_end',
+      'code_exec_start', 'code_exec_end', 'autofix_start', 'autofix_end', 'task_start', 'task_end',
+    ]);
   });
 });
 
