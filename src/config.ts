@@ -4,6 +4,7 @@ import { diag } from '@opentelemetry/api';
 import { isKnownLocale, normalizeLocale } from '../analyzers/messages';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
 import { writeStderr } from './errorHandler';
+import { GuardedSpanProcessor } from './GuardedSpanProcessor';
 import { DEFAULT_MAX_STRING_LENGTH } from './safeValue';
 import type { AutopsyOptions, Locale } from './types';
 
@@ -80,7 +81,7 @@ export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessE
     maxStringLength: positive(options.maxStringLength) ?? DEFAULT_MAX_STRING_LENGTH,
     otlpEndpoint: resolveOtlpEndpoint(options.otlpEndpoint, env),
     otlpHeaders: { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...options.otlpHeaders },
-    spanProcessors: options.spanProcessors ?? [],
+    spanProcessors: guardedProcessors(options.spanProcessors),
     handleExit: options.handleExit ?? true,
     reportFormats: resolveReportFormats(options.reportFormats),
     rules: options.rules ?? [],
@@ -119,6 +120,21 @@ function resolveReportFormats(value: unknown): Array<'md' | 'html'> {
     warnAboutSetting(`reportFormats: ${unknown.map((format) => JSON.stringify(String(format)).slice(0, 40)).join(', ')} ignored; the formats are 'md' and 'html' (latent_analysis_report.json is always written)`);
   }
   return [...new Set(known)];
+}
+
+/** The app's span processors, each behind a guard (see GuardedSpanProcessor). */
+function guardedProcessors(processors: SpanProcessor[] | undefined): SpanProcessor[] {
+  if (!Array.isArray(processors)) return [];
+  return processors.map((processor, index) => GuardedSpanProcessor.of(processor, `spanProcessors[${index}]${nameOf(processor)}`));
+}
+
+function nameOf(processor: unknown): string {
+  try {
+    const name = (processor as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    return typeof name === 'string' && name !== '' && name !== 'Object' ? ` (${name.slice(0, 100)})` : '';
+  } catch {
+    return '';
+  }
 }
 
 function positive(value: number | undefined): number | undefined {

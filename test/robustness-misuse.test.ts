@@ -49,6 +49,45 @@ describe('misuse', () => {
     ]);
     expect(run.report.exit).toMatchObject({ reason: 'shutdown' });
   });
+
+  // The SDK flushes each processor under a 30 s timer cleared only when its forceFlush() settles:
+  // a processor without one held every exit for 31 s. Vitest's timeout (10 s) is the bound here.
+  it('span processors of the app that lack forceFlush() or throw: exit is not held, the run is whole, each failure reported once', { timeout: 10_000 }, async () => {
+    const dir = tempRunDir('autopsy-processors-');
+    const script = writeScript(`
+import { init, stage, task } from 'agent-autopsy';
+const seen = [];
+init({
+  outputDir: process.argv[2],
+  spanProcessors: [
+    { onStart() {}, onEnd() {}, shutdown: async () => {} },
+    {
+      onStart() { throw new Error('start boom'); },
+      onEnd() { throw new Error('end boom'); },
+      forceFlush() { throw new Error('flush boom'); },
+    },
+    { onStart() {}, onEnd(span) { seen.push(span.name); }, forceFlush: async () => {}, shutdown: async () => {} },
+    {},
+  ],
+});
+await stage('stage1', () => task('t1', async () => 1));
+await stage('stage2', () => 2);
+process.on('exit', () => process.stdout.write(JSON.stringify(seen) + '\\n'));
+`);
+    const result = await runNode(script, { args: [dir], timeoutMs: 20_000 });
+    expect(result.code).toBe(0);
+    // The processors after the throwing one saw every span.
+    expect(JSON.parse(result.stdout)).toEqual(['task t1', 'stage stage1', 'stage stage2']);
+    const suffix = '(the agent keeps running; this part of the autopsy may be incomplete)';
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      `agent-autopsy: span processor spanProcessors[1] failed in onStart(): start boom ${suffix}`,
+      `agent-autopsy: span processor spanProcessors[1] failed in onEnd(): end boom ${suffix}`,
+      `agent-autopsy: span processor spanProcessors[1] failed in forceFlush(): flush boom ${suffix}`,
+    ]);
+    const run = expectCompleteRun(dir);
+    expect(run.events.map((event) => event.type)).toEqual(['stage_start', 'task_start', 'task_end', 'stage_end', 'stage_start', 'stage_end']);
+    expect(run.report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
+  });
 });
 
 describe('a closed stderr', () => {
