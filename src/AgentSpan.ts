@@ -1,5 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import { reportError } from './errorHandler';
+import { currentRun, warnOnce } from './runtime';
+import { DEFAULT_MAX_STRING_LENGTH, safeData } from './safeValue';
 import type { SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { addEndData } from './spanData';
@@ -32,12 +34,22 @@ export class AgentSpan {
     readonly kind: SpanKindName,
   ) {}
 
-  /** Adds fields to the end event's data (and primitive ones to the span's attributes). */
+  /**
+   * Adds fields to the end event's data (and primitive ones to the span's attributes). The data is
+   * cleaned first, as track()'s is (long strings cut, secrets redacted, at most 1,000 keys); a
+   * value that is not an object goes under `value` (a string was spread into one field per character).
+   */
   set(data: EventData): this {
     try {
-      addEndData(this.span, data);
-      for (const [key, value] of Object.entries(data)) {
-        if (isAttributeValue(value)) this.span.setAttribute(`${sc.ATTR_AUTOPSY_DATA_PREFIX}${key}`, value);
+      if (data !== undefined && data !== null && (typeof data !== 'object' || Array.isArray(data))) {
+        warnOnce('span-set-data', 'span.set(): data should be an object; other values are recorded under data.value');
+      }
+      const clean = safeData(data, { maxStringLength: currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH });
+      addEndData(this.span, clean);
+      const keys = Object.keys(clean);
+      for (let i = 0; i < keys.length; i++) {
+        const value = clean[keys[i]];
+        if (isAttributeValue(value)) this.span.setAttribute(`${sc.ATTR_AUTOPSY_DATA_PREFIX}${keys[i]}`, value);
       }
     } catch (error) {
       reportError(error, 'span data could not be set');

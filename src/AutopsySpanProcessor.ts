@@ -4,7 +4,7 @@ import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
 import type { SpanKindName } from './eventTypes';
-import { safeData } from './safeValue';
+import { clipString, safeData } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type PendingStart } from './spanData';
 import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
@@ -78,13 +78,17 @@ export class AutopsySpanProcessor implements SpanProcessor {
     const parent = parentSpanId ? run.openSpans.get(parentSpanId) : undefined;
     const kind = classifySpan(span.attributes);
     const tracked = span.attributes[sc.ATTR_AUTOPSY_TRACKED] === true;
-    const stage = declaredStage(kind, span) ?? parent?.stage;
+    // Names and stage ids of other instrumentations' spans are clipped as ours are where they are
+    // made (src/api.ts, TrackedSpans.ts: `stage <id>` with the id clipped).
+    const max = run.config.maxStringLength;
+    const declared = declaredStage(kind, span);
+    const stage = declared !== undefined ? clipString(declared, max) : parent?.stage;
     const entry: OpenSpanEntry = {
       spanId: context.spanId,
       traceId: context.traceId,
       parentSpanId,
       kind,
-      name: span.name,
+      name: isOwnSpan(span.attributes) ? span.name : clipString(span.name, max),
       stage,
       // Our clock, not span.startTime (millisecond resolution in the SDK): event times then follow write order.
       startMs: nowMs(),
@@ -162,7 +166,8 @@ export class AutopsySpanProcessor implements SpanProcessor {
       kind = classifySpan(span.attributes);
       if (!kind) return;
       entry.kind = kind;
-      entry.data = this.startData(run, kind, span, undefined, declaredStage(kind, span) ?? entry.stage);
+      const declared = declaredStage(kind, span);
+      entry.data = this.startData(run, kind, span, undefined, declared !== undefined ? clipString(declared, run.config.maxStringLength) : entry.stage);
       if (!this.foldIntoParent(run, entry) && !entry.tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
     }
     if (this.folded.has(entry)) {

@@ -1,6 +1,7 @@
 import { context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
+import { clipString } from './safeValue';
 import { startWithData } from './spanData';
 import type { EventData } from './types';
 
@@ -20,10 +21,11 @@ function identity(kind: SpanKindName, data: EventData): string | undefined {
   return value === undefined || value === null ? undefined : String(value);
 }
 
-function spanName(kind: SpanKindName, data: EventData): string {
+/** `<kind> <label>`; the label is clean data, cut at `max` (a list or object prints long). */
+function spanName(kind: SpanKindName, data: EventData, max: number): string {
   const label = kind === 'stage' ? data.stage : kind === 'task' ? data.task : kind === 'llm' ? data.model : kind === 'code_exec' ? data.language : data.type;
   const prefix = kind === 'llm' ? 'chat' : kind;
-  return label === undefined || label === null ? prefix : `${prefix} ${String(label)}`;
+  return label === undefined || label === null ? prefix : `${prefix} ${clipString(String(label), max)}`;
 }
 
 /**
@@ -36,7 +38,8 @@ export class TrackedSpans {
   private readonly open = new Map<SpanKindName, OpenTracked[]>();
   private seq = 0;
 
-  start(tracer: Tracer, kind: SpanKindName, data: EventData): Span {
+  /** Starts the span of a `<kind>_start` event whose data is clean; names are cut at `max` characters. */
+  start(tracer: Tracer, kind: SpanKindName, data: EventData, max: number): Span {
     const parent = this.parentContext(kind);
     const attributes: Record<string, string | boolean> = {
       [sc.ATTR_AUTOPSY_KIND]: kind,
@@ -45,7 +48,7 @@ export class TrackedSpans {
     };
     if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
     if (kind === 'llm' && typeof data.model === 'string') attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = data.model;
-    const span = startWithData(data, () => tracer.startSpan(spanName(kind, data), { attributes }, parent));
+    const span = startWithData(data, () => tracer.startSpan(spanName(kind, data, max), { attributes }, parent));
     let stack = this.open.get(kind);
     if (!stack) this.open.set(kind, (stack = []));
     stack.push({ kind, key: identity(kind, data), span, seq: this.seq++ });

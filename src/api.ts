@@ -1,6 +1,6 @@
 import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { AgentSpan } from './AgentSpan';
-import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData } from './safeValue';
+import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData } from './safeValue';
 import { stackOf } from './errorStack';
 import { reportError } from './errorHandler';
 import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
@@ -49,24 +49,34 @@ interface SpanSpec {
   attributes: Attributes;
 }
 
-function parseArgs<A extends Record<string, unknown>, T>(args: unknown[]): { label?: string; attrs: A; fn: SpanCallback<T> } {
+interface ParsedArgs<A, T> {
+  /** The name given as the first argument, clipped at `max`. */
+  label?: string;
+  attrs: A;
+  fn: SpanCallback<T>;
+  /** The run's maxStringLength: names and ids made from the arguments are clipped to it. */
+  max: number;
+}
+
+function parseArgs<A extends Record<string, unknown>, T>(args: unknown[]): ParsedArgs<A, T> {
   const fn = args[args.length - 1];
   if (typeof fn !== 'function') {
     throw new TypeError('agent-autopsy: the last argument must be the function to run inside the span');
   }
+  const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
   const first = args.length > 1 ? args[0] : undefined;
   const second = args.length > 2 ? args[1] : undefined;
-  if (typeof first === 'string') return { label: first, attrs: cleanAttributes<A>(second), fn: fn as SpanCallback<T> };
-  return { attrs: cleanAttributes<A>(first), fn: fn as SpanCallback<T> };
+  if (typeof first === 'string') return { label: clipString(first, max), attrs: cleanAttributes<A>(second, max), fn: fn as SpanCallback<T>, max };
+  return { attrs: cleanAttributes<A>(first, max), fn: fn as SpanCallback<T>, max };
 }
 
 /**
- * The user's attributes as plain, safe data (secrets redacted, getters that throw contained)
- * before anything spreads them: nothing about them can throw into the host.
+ * The user's attributes as plain, safe data (secrets redacted, long strings cut, getters that
+ * throw contained) before anything spreads them: nothing about them can throw into the host.
  */
-function cleanAttributes<A>(value: unknown): A {
+function cleanAttributes<A>(value: unknown, max: number): A {
   if (!isObject(value)) return {} as A;
-  return safeData(value, { maxStringLength: currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH }) as A;
+  return safeData(value, { maxStringLength: max }) as A;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -218,8 +228,9 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
 
 /** Runs `fn` inside a stage span: `stage('stage1', { name: 'Problem Analysis' }, fn)`. */
 export function stage<T>(...args: Args<StageAttributes, T>): T {
-  const { label, attrs, fn } = parseArgs<StageAttributes, T>(args);
-  const id = String(label ?? attrs.stage ?? attrs.id ?? attrs.name ?? 'stage');
+  const { label, attrs, fn, max } = parseArgs<StageAttributes, T>(args);
+  // A string attribute is already clipped; another value (an array …) can print long.
+  const id = clipString(String(label ?? attrs.stage ?? attrs.id ?? attrs.name ?? 'stage'), max);
   // Object.assign, not a spread: the span processor may add keys (bench/README.md, item 1).
   const data: EventData = Object.assign({ stage: id }, attrs);
   data.stage = id;
@@ -236,8 +247,8 @@ export function stage<T>(...args: Args<StageAttributes, T>): T {
 
 /** Runs `fn` inside a task span: `task('data_processing', fn)`. */
 export function task<T>(...args: Args<Record<string, unknown>, T>): T {
-  const { label, attrs, fn } = parseArgs<Record<string, unknown>, T>(args);
-  const name = String(label ?? attrs.task ?? attrs.name ?? 'task');
+  const { label, attrs, fn, max } = parseArgs<Record<string, unknown>, T>(args);
+  const name = clipString(String(label ?? attrs.task ?? attrs.name ?? 'task'), max);
   const data: EventData = Object.assign({ task: name }, attrs);
   data.task = name;
   const attributes: Attributes = Object.assign(baseAttributes('task'), { [sc.ATTR_AUTOPSY_TASK]: name }, dataAttributes(data, ['task']));
@@ -247,7 +258,7 @@ export function task<T>(...args: Args<Record<string, unknown>, T>): T {
 
 /** Runs an LLM call inside an llm span: `llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => …)`. */
 export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
-  const { label, attrs, fn } = parseArgs<LlmCallAttributes, T>(args);
+  const { label, attrs, fn, max } = parseArgs<LlmCallAttributes, T>(args);
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const operation = String(attrs.operation ?? 'chat');
   const attributes: Attributes = Object.assign(baseAttributes('llm'), { [sc.ATTR_GEN_AI_OPERATION_NAME]: operation }, dataAttributes(data, ['model', 'provider', 'operation']));
@@ -257,18 +268,18 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
     attributes[sc.ATTR_GEN_AI_SYSTEM] = String(attrs.provider);
   }
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
-  const name = label ?? `${operation}${attrs.model !== undefined ? ` ${String(attrs.model)}` : ''}`;
+  const name = label ?? clipString(`${operation}${attrs.model !== undefined ? ` ${String(attrs.model)}` : ''}`, max);
   return runInSpan({ kind: 'llm', name, data, attributes }, fn);
 }
 
 /** Runs generated code inside a code_exec span: `codeExec({ language: 'python' }, async (exec) => …)`. */
 export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
-  const { label, attrs, fn } = parseArgs<CodeExecAttributes, T>(args);
+  const { label, attrs, fn, max } = parseArgs<CodeExecAttributes, T>(args);
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const attributes: Attributes = Object.assign(baseAttributes('code_exec'), dataAttributes(data, ['language']));
   if (attrs.language !== undefined) attributes[sc.ATTR_CODE_LANGUAGE] = String(attrs.language);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
-  const name = label ?? `code_exec${attrs.language !== undefined ? ` ${String(attrs.language)}` : ''}`;
+  const name = label ?? clipString(`code_exec${attrs.language !== undefined ? ` ${String(attrs.language)}` : ''}`, max);
   return runInSpan({ kind: 'code_exec', name, data, attributes }, fn);
 }
 
@@ -277,13 +288,13 @@ export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
  * The attempt failed when `fn` throws (or rejects) or returns `false`; anything else is a success.
  */
 export function autofix<T>(...args: Args<AutofixAttributes, T>): T {
-  const { label, attrs, fn } = parseArgs<AutofixAttributes, T>(args);
+  const { label, attrs, fn, max } = parseArgs<AutofixAttributes, T>(args);
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const attributes: Attributes = Object.assign(baseAttributes('autofix'), dataAttributes(data, ['layer', 'type']));
   if (attrs.layer !== undefined) attributes[sc.ATTR_AUTOFIX_LAYER] = String(attrs.layer);
   if (attrs.type !== undefined) attributes[sc.ATTR_AUTOFIX_TYPE] = String(attrs.type);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
-  const name = label ?? `autofix${attrs.type !== undefined ? ` ${String(attrs.type)}` : ''}`;
+  const name = label ?? clipString(`autofix${attrs.type !== undefined ? ` ${String(attrs.type)}` : ''}`, max);
   return runInSpan({ kind: 'autofix', name, data, attributes }, fn, (handle, value) => {
     try {
       handle.span.setAttribute(sc.ATTR_AUTOFIX_SUCCESS, value !== false);

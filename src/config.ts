@@ -5,7 +5,7 @@ import { isKnownLocale, normalizeLocale } from '../analyzers/messages';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
 import { writeStderr } from './errorHandler';
 import { GuardedSpanProcessor } from './GuardedSpanProcessor';
-import { DEFAULT_MAX_STRING_LENGTH } from './safeValue';
+import { clipString, DEFAULT_MAX_STRING_LENGTH } from './safeValue';
 import type { AutopsyOptions, Locale } from './types';
 
 export interface ResolvedConfig {
@@ -73,12 +73,14 @@ export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.Proc
 
 export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const outputDir = resolve(options.outputDir ?? env.AGENT_AUTOPSY_DIR ?? `autopsy-runs/${defaultRunName()}`);
+  const maxStringLength = positive(options.maxStringLength) ?? DEFAULT_MAX_STRING_LENGTH;
   return {
     outputDir,
-    serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'agent',
+    // Written in the report: bounded like every other string the app hands over.
+    serviceName: clipString(String(options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'agent'), maxStringLength),
     locale: resolveLocale(options.locale ?? env.AGENT_AUTOPSY_LOCALE),
     captureContent: options.captureContent ?? envFlag(env.AGENT_AUTOPSY_CAPTURE_CONTENT) ?? false,
-    maxStringLength: positive(options.maxStringLength) ?? DEFAULT_MAX_STRING_LENGTH,
+    maxStringLength,
     otlpEndpoint: resolveOtlpEndpoint(options.otlpEndpoint, env),
     otlpHeaders: { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...options.otlpHeaders },
     spanProcessors: guardedProcessors(options.spanProcessors),

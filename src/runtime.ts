@@ -9,7 +9,7 @@ import { resolveConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
 import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
-import { errorMessage, errorStack } from './safeValue';
+import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, errorStack } from './safeValue';
 import { attachToProvider, setupTracing, type TracingSetup } from './tracing';
 import type { AutopsyOptions } from './types';
 import { VERSION } from './version';
@@ -198,7 +198,8 @@ function finishAll(update: (run: AutopsyRun) => void): void {
 function errorInfo(error: unknown): { type: string; message: string; stack?: string } {
   let type: string;
   try {
-    type = error instanceof Error ? error.constructor?.name || error.name : error === null ? 'null' : typeof error;
+    // A name can be any value the app set (`error.name = …`): a bounded string, like the message.
+    type = error instanceof Error ? clipString(String(error.constructor?.name || error.name), DEFAULT_MAX_STRING_LENGTH) : error === null ? 'null' : typeof error;
   } catch {
     type = 'unknown';
   }

@@ -26,8 +26,33 @@ export function truncateString(text: string, max: number): string {
   return out;
 }
 
+/**
+ * User text that is not event data (span names, stage and task ids, event types): cut at `max`
+ * characters with the same marker as data strings, untouched (and not copied) otherwise.
+ */
+export function clipString(text: string, max: number): string {
+  return text.length > max && !isClipped(text, max) ? truncateString(text, max) : text;
+}
+
+/** How much of a user's value a warning on stderr quotes. */
+export const WARNING_QUOTE_LENGTH = 100;
+
+const MARKER_HEAD = '…[truncated ';
+const MARKER_TAIL = ' chars]';
+/** The marker's length at most (a 16-digit count). */
+const MAX_MARKER_LENGTH = MARKER_HEAD.length + 16 + MARKER_TAIL.length;
+
 function truncationMarker(dropped: number): string {
-  return `…[truncated ${dropped} chars]`;
+  return `${MARKER_HEAD}${dropped}${MARKER_TAIL}`;
+}
+
+/**
+ * Already cut at `max` (its first `max` characters and a marker): cutting again would replace the
+ * count of dropped characters with the marker's own length. A name is cut once where it enters,
+ * then passes through safeData and clipString again on its way to the files.
+ */
+function isClipped(text: string, max: number): boolean {
+  return text.length <= max + MAX_MARKER_LENGTH && text.endsWith(MARKER_TAIL) && text.startsWith(MARKER_HEAD, max);
 }
 
 /** A secret this long or shorter is still redacted when the cut falls inside it. */
@@ -59,6 +84,7 @@ export function safeString(text: string, max: number): string {
     }
     return clean;
   }
+  if (isClipped(text, max)) return cleanWhole(text);
   const redacted = redactString(text.slice(0, max + REDACTION_MARGIN));
   let out = `${redacted.slice(0, max)}${truncationMarker(text.length - max)}`;
   if (!out.isWellFormed()) out = out.toWellFormed();

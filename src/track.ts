@@ -3,7 +3,7 @@ import type { AutopsyRun } from './AutopsyRun';
 import { reportError } from './errorHandler';
 import { parseEventType } from './eventTypes';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
-import { safeData } from './safeValue';
+import { clipString, safeData, WARNING_QUOTE_LENGTH } from './safeValue';
 import { TrackedSpans } from './TrackedSpans';
 import { LEVELS, type Level } from './types';
 
@@ -30,7 +30,8 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     }
     let normalized = normalizeLevel(level);
     if (!normalized) {
-      warnOnce(`track-level-${String(level)}`, `track(): unknown level ${JSON.stringify(String(level))}; use INFO, WARNING or ERROR (recorded as INFO)`);
+      const quoted = clipString(String(level), WARNING_QUOTE_LENGTH);
+      warnOnce(`track-level-${quoted}`, `track(): unknown level ${JSON.stringify(quoted)}; use INFO, WARNING or ERROR (recorded as INFO)`);
       normalized = 'INFO';
     }
     if (data !== undefined && data !== null && (typeof data !== 'object' || Array.isArray(data))) {
@@ -43,9 +44,11 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
       const stage = active ? run.openSpans.get(active.spanContext().spanId)?.stage : undefined;
       if (stage !== undefined) clean.stage = stage;
     }
-    const parsed = parseEventType(type);
+    // The type is written as it is, in both logs and the report's counts: clipped like data strings.
+    const eventType = clipString(type, run.config.maxStringLength);
+    const parsed = parseEventType(eventType);
     if (!parsed) {
-      run.record(type, normalized, clean);
+      run.record(eventType, normalized, clean);
       return;
     }
     let tracked = trackedByRun.get(run);
@@ -54,12 +57,12 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
       trackedByRun.set(run, tracked);
     }
     if (parsed.phase === 'start') {
-      const span = tracked.start(getAutopsyTracer(), parsed.kind, clean);
-      run.record(type, normalized, clean, undefined, spanIdsOf(span));
+      const span = tracked.start(getAutopsyTracer(), parsed.kind, clean, run.config.maxStringLength);
+      run.record(eventType, normalized, clean, undefined, spanIdsOf(span));
       return;
     }
     const span = tracked.take(parsed.kind, clean);
-    run.record(type, normalized, clean, undefined, span && spanIdsOf(span));
+    run.record(eventType, normalized, clean, undefined, span && spanIdsOf(span));
     if (span) {
       if (parsed.phase === 'error') span.setStatus({ code: 2, message: typeof clean.error === 'string' ? clean.error : 'error' });
       span.end();

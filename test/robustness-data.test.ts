@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { init, llmCall, shutdown, stage, task, track } from '../src/index';
 import { expectCompleteRun } from './helpers/autopsyRun';
-import { logPath } from './helpers/runFiles';
+import { logPath, readReadableLines } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
 /**
@@ -104,5 +105,59 @@ describe('hostile event data', () => {
     expect(errors[2].length).toBeLessThan(17_000);
     expect(errors[2]).toMatch(/…\[truncated \d+ chars\]$/);
     expect(run.report.summary.total_failures).toBe(4);
+  });
+});
+
+describe('hostile names', () => {
+  it('span names, stage and task ids, event types and set() data are cut at maxStringLength with the data marker, in every file', async () => {
+    const dir = tempRunDir('autopsy-names-');
+    const max = 64;
+    init({ outputDir: dir, handleExit: false, maxStringLength: max, reportFormats: ['md', 'html'] });
+    const huge = (letter: string) => letter.repeat(1024 * 1024);
+    const clipped = (letter: string) => `${letter.repeat(max)}…[truncated ${1024 * 1024 - max} chars]`;
+    track(huge('e'), { n: 1 }, 'ERROR');
+    await stage(huge('s'), async () => {
+      await task(huge('t'), async () => undefined);
+      await llmCall(huge('l'), { model: 'm' }, async () => undefined);
+      await task('set_text', (span) => {
+        span.set(huge('v') as unknown as Record<string, unknown>);
+      });
+      for (let i = 0; i < 2; i++) {
+        await task('fails', async () => {
+          throw new Error('boom');
+        }).catch(() => undefined);
+      }
+    });
+    void stage({ stage: huge('u') }, () => new Promise(() => undefined));
+    // Another instrumentation's span (GenAI conventions) with a huge name, still open at the end.
+    trace.getTracer('other').startSpan(huge('o'), { attributes: { 'gen_ai.operation.name': 'chat' } });
+    await shutdown();
+
+    const run = expectCompleteRun(dir);
+    const at = (type: string) => run.events.filter((event) => event.type === type);
+    expect(run.events[0]).toMatchObject({ type: clipped('e'), level: 'ERROR', data: { n: 1 } });
+    expect(at('stage_start').map((event) => event.data.stage)).toEqual([clipped('s'), clipped('u')]);
+    expect(at('task_start').map((event) => event.data.task)).toEqual([clipped('t'), 'set_text', 'fails', 'fails']);
+    expect(at('llm_call_start')[0].data).toEqual({ name: clipped('l'), model: 'm', stage: clipped('s') });
+    expect(at('task_end')[1].data).toMatchObject({ task: 'set_text', value: clipped('v') });
+    // The readable log: one short line per event, the type cut like the data.
+    expect(run.readable[0]).toMatch(new RegExp(`\\] ${clipped('e').replace(/[[\]]/g, '\\$&')}: \\{'n': 1\\}$`));
+    expect(Math.max(...run.readable.map((line) => line.length))).toBeLessThan(1000);
+
+    // The report: stage names as keys and values, the unfinished span's name.
+    expect(run.report.failure_analysis.failures_by_stage).toEqual({ [clipped('s')]: 2, unknown: 1 });
+    expect(run.report.summary.most_problematic_stage).toBe(clipped('s'));
+    expect(run.report.failure_analysis.failures_by_type).toMatchObject({ [clipped('e')]: 1 });
+    expect(run.report.stages.map((entry) => entry.stage)).toEqual([clipped('s'), clipped('u')]);
+    expect(run.report.unfinished.map((span) => [span.name, span.stage])).toEqual([
+      [`stage ${clipped('u')}`, clipped('u')],
+      [clipped('o'), 'unknown'],
+    ]);
+    for (const file of ['execution_tracker.json', 'execution_tracker_readable.txt', 'latent_analysis_report.json', 'autopsy.md', 'autopsy.html']) {
+      const text = readFileSync(logPath(dir, file), 'utf8');
+      expect(text.length, file).toBeLessThan(200_000);
+      for (const letter of ['e', 's', 't', 'l', 'v', 'u', 'o']) expect(text, file).not.toContain(letter.repeat(max + 1));
+    }
+    expect(readReadableLines(dir)).toEqual(run.readable);
   });
 });

@@ -88,6 +88,30 @@ process.on('exit', () => process.stdout.write(JSON.stringify(seen) + '\\n'));
     expect(run.events.map((event) => event.type)).toEqual(['stage_start', 'task_start', 'task_end', 'stage_end', 'stage_start', 'stage_end']);
     expect(run.report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
   });
+
+  it('a huge unknown level or event type: the warning quotes 100 characters, the files hold the clipped type', async () => {
+    const dir = tempRunDir('autopsy-misuse-');
+    const script = writeScript(`
+import { init, track, task } from 'agent-autopsy';
+init({ outputDir: process.argv[2], reportFormats: [] });
+track('odd_level', {}, 'L'.repeat(1_000_000));
+track('T'.repeat(1_000_000), { n: 1 });
+await task('t', (span) => span.set('S'.repeat(1_000_000)));
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(0);
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      `agent-autopsy: track(): unknown level "${'L'.repeat(100)}…[truncated 999900 chars]"; use INFO, WARNING or ERROR (recorded as INFO)`,
+      'agent-autopsy: span.set(): data should be an object; other values are recorded under data.value',
+    ]);
+    const run = expectCompleteRun(dir);
+    expect(run.events.map((event) => [event.type, event.level, event.data])).toEqual([
+      ['odd_level', 'INFO', {}],
+      [`${'T'.repeat(16_384)}…[truncated ${1_000_000 - 16_384} chars]`, 'INFO', { n: 1 }],
+      ['task_start', 'INFO', { task: 't' }],
+      ['task_end', 'INFO', { task: 't', value: `${'S'.repeat(16_384)}…[truncated ${1_000_000 - 16_384} chars]`, duration: expect.any(Number) }],
+    ]);
+  });
 });
 
 describe('a closed stderr', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stackOf } from '../src/errorStack';
-import { errorMessage, errorStack, safeData, safeString, safeValue } from '../src/safeValue';
+import { clipString, errorMessage, errorStack, safeData, safeString, safeValue } from '../src/safeValue';
 
 const options = { maxStringLength: 100 };
 const clean = (value: unknown) => safeValue(value, options);
@@ -92,6 +92,18 @@ describe('safeValue turns anything into plain JSON-safe data', () => {
     expect(key).toBe(`${'x'.repeat(256)}…[truncated ${huge.length - 256} chars]`);
     // A cut between the two halves of a surrogate pair leaves no lone half.
     expect(safeString(`${'a'.repeat(99)}😀😀`, 100)).toBe(`${'a'.repeat(99)}\uFFFD…[truncated 3 chars]`);
+  });
+
+  it('a string cut once keeps its marker when it is cut again (a stage id is cut where it enters, then passes safeData)', () => {
+    const huge = 'x'.repeat(1_000_000);
+    const once = `${'x'.repeat(100)}…[truncated ${huge.length - 100} chars]`;
+    expect(clipString(huge, 100)).toBe(once);
+    expect(clipString(once, 100)).toBe(once);
+    expect(safeString(once, 100)).toBe(once);
+    expect(safeString(clipString(huge, 100), 100)).toBe(safeString(huge, 100));
+    // Untouched (the same string) within the limit; cut at another limit, it is cut again.
+    expect(clipString('short', 100)).toBe('short');
+    expect(clipString(once, 50)).toBe(`${'x'.repeat(50)}…[truncated ${once.length - 50} chars]`);
   });
 
   it('short values are redacted and made well-formed on every call, also when they repeat (a bounded cache serves repeats)', () => {
