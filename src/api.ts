@@ -125,11 +125,11 @@ function resultShape(value: unknown): number {
 /** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
 export function recordFailure(span: Span, error: unknown): void {
   try {
-    // The message first: errorMessage reads the stack through stackOf, which keeps the frames Node
-    // needs to print the app's own line if this error ends the process (see errorStack.ts).
     const message = errorMessage(error);
     if (error instanceof Error) {
       const code = (error as { code?: unknown }).code;
+      // The SDK gets the text, not the error: stackOf reads the stack without changing what Node
+      // prints if this error ends the process (see errorStack.ts).
       span.recordException({
         name: error.name,
         message: error.message,
