@@ -35,6 +35,8 @@ describe('pythonRepr against Python', () => {
     const random = seededRandom(3);
     const values = [0.000042, 1.5e-7, 1e-5, 0.0001, 0.00009999, -3e-5, 5e-324, 1e-300, 0.5, 1.25, 0.1 + 0.2, 123.456, 1e15 + 0.5];
     for (let i = 0; i < 3000; i++) values.push((random() - 0.5) * 10 ** (random() * 16 - 12));
+    // Durations of a few microseconds (a table serves these).
+    for (let k = 1; k < 120; k++) values.push(k / 1e6, -k / 1e6);
     const expected = pythonReprs(values);
     expect(values.map((value) => pythonRepr(value))).toEqual(expected);
   });
