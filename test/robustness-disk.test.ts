@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExecutionTracker, setErrorHandler } from '../src/index';
 import { EXIT_FIXTURES } from './helpers/autopsyRun';
-import { REPO_ROOT, runNode, type ChildResult } from './helpers/childProcess';
+import { runNode, type ChildResult } from './helpers/childProcess';
 import { logPath, readReport } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -31,19 +30,6 @@ function expectOneWarning(result: ChildResult, exitCode: number, pattern: RegExp
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(pattern);
   expect(lines[0]).toMatch(/\(the agent keeps running; the autopsy in .* will be incomplete\)$/);
-}
-
-/** runNode as another user (spawn's uid/gid), for permission errors when the tests run as root. */
-function runNodeAs(uid: number, script: string, args: string[]): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: REPO_ROOT, uid, gid: uid, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
 }
 
 const NOBODY = 65534;
@@ -76,9 +62,9 @@ describe.concurrent('disk problems never harm the agent', () => {
     let result: ChildResult;
     if (isRoot) {
       // nobody must be able to read the fixture and the package (not so when the checkout is private).
-      const probe = await runNodeAs(NOBODY, DISK, ['probe']);
+      const probe = await runNode(DISK, { args: ['probe'], uid: NOBODY });
       if (probe.stdout !== 'readable\n') context.skip('the checkout is not readable by uid 65534');
-      result = await runNodeAs(NOBODY, DISK, args);
+      result = await runNode(DISK, { args, uid: NOBODY });
     } else {
       result = await runNode(DISK, { args });
     }

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, runNode, writeScript, type ChildResult } from './helpers/childProcess';
+import { runNode, writeScript, type ChildResult } from './helpers/childProcess';
 import { runCli } from './helpers/cli';
 import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -173,19 +172,6 @@ describe('a lock left behind by kill -9', () => {
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
 
-/** Runs `script dir` as `uid` (root ignores permission bits). */
-function runAs(uid: number | undefined, script: string, args: string[]): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: REPO_ROOT, ...(uid === undefined ? {} : { uid, gid: uid }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
 describe('a log directory where no lock can be written', () => {
   it('is recorded as before (its existing files are rewritten)', async (context) => {
     const dir = newDir();
@@ -204,11 +190,11 @@ describe('a log directory where no lock can be written', () => {
       for (const file of ['execution_tracker.json', 'execution_tracker_readable.txt']) chownSync(join(logs, file), NOBODY, NOBODY);
       const probe = newDir();
       chmodSync(probe, 0o777);
-      const probed = await runAs(uid, script, [probe]);
+      const probed = await runNode(script, { args: [probe], uid });
       if (probed.code !== 0 || probed.stderr !== '') context.skip('the checkout is not readable by uid 65534');
     }
     chmodSync(logs, 0o555);
-    const result = await runAs(uid, script, [dir]);
+    const result = await runNode(script, { args: [dir], uid });
     chmodSync(logs, 0o755);
     expect(result.code).toBe(0);
     expect(eventsOf(dir)).toEqual([0, 1, 2].map((i) => ['step', { i }]));

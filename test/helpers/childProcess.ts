@@ -21,6 +21,8 @@ export interface RunOptions {
   /** Called with the child once it prints `line` on stdout (e.g. to send it a signal). */
   onStdoutLine?: (line: string, child: import('node:child_process').ChildProcess) => void;
   timeoutMs?: number;
+  /** Run as this user (and group): permission errors need another user when the tests run as root. */
+  uid?: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export function runNode(scriptPath: string, options: RunOptions = {}): Promise<C
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
     });
     let stdout = '';
     let stderr = '';
