@@ -4,7 +4,7 @@ import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
 import type { SpanKindName } from './eventTypes';
-import { clipString, safeData } from './safeValue';
+import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type PendingStart } from './spanData';
 import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
@@ -78,17 +78,17 @@ export class AutopsySpanProcessor implements SpanProcessor {
     const parent = parentSpanId ? run.openSpans.get(parentSpanId) : undefined;
     const kind = classifySpan(span.attributes);
     const tracked = span.attributes[sc.ATTR_AUTOPSY_TRACKED] === true;
-    // Names and stage ids of other instrumentations' spans are clipped as ours are where they are
-    // made (src/api.ts, TrackedSpans.ts: `stage <id>` with the id clipped).
+    // Names and stage ids of other instrumentations' spans are cleaned (secrets redacted, cut at
+    // maxStringLength) as ours are where they are made (src/api.ts, TrackedSpans.ts).
     const max = run.config.maxStringLength;
     const declared = declaredStage(kind, span);
-    const stage = declared !== undefined ? clipString(declared, max) : parent?.stage;
+    const stage = declared !== undefined ? safeString(declared, max) : parent?.stage;
     const entry: OpenSpanEntry = {
       spanId: context.spanId,
       traceId: context.traceId,
       parentSpanId,
       kind,
-      name: isOwnSpan(span.attributes) ? span.name : clipString(span.name, max),
+      name: isOwnSpan(span.attributes) ? span.name : safeString(span.name, max),
       stage,
       // Our clock, not span.startTime (millisecond resolution in the SDK): event times then follow write order.
       startMs: nowMs(),
@@ -167,7 +167,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
       if (!kind) return;
       entry.kind = kind;
       const declared = declaredStage(kind, span);
-      entry.data = this.startData(run, kind, span, undefined, declared !== undefined ? clipString(declared, run.config.maxStringLength) : entry.stage);
+      entry.data = this.startData(run, kind, span, undefined, declared !== undefined ? safeString(declared, run.config.maxStringLength) : entry.stage);
       if (!this.foldIntoParent(run, entry) && !entry.tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
     }
     if (this.folded.has(entry)) {

@@ -1,6 +1,6 @@
 import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { AgentSpan } from './AgentSpan';
-import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData } from './safeValue';
+import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeString } from './safeValue';
 import { stackOf } from './errorStack';
 import { reportError } from './errorHandler';
 import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
@@ -66,7 +66,9 @@ function parseArgs<A extends Record<string, unknown>, T>(args: unknown[]): Parse
   const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
   const first = args.length > 1 ? args[0] : undefined;
   const second = args.length > 2 ? args[1] : undefined;
-  if (typeof first === 'string') return { label: clipString(first, max), attrs: cleanAttributes<A>(second, max), fn: fn as SpanCallback<T>, max };
+  // The name is cleaned as data strings are (secrets redacted, cut at max): it becomes the span's
+  // name and a value in every event and report that names the span.
+  if (typeof first === 'string') return { label: safeString(first, max), attrs: cleanAttributes<A>(second, max), fn: fn as SpanCallback<T>, max };
   return { attrs: cleanAttributes<A>(first, max), fn: fn as SpanCallback<T>, max };
 }
 

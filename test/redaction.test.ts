@@ -136,6 +136,24 @@ describe('secrets never reach the disk or OTLP', () => {
     expect(report.exit.error.stack).toMatch(/^Error: 401 Unauthorized: Incorrect API key provided: sk-\[REDACTED\]\. .*\n {4}at /);
   });
 
+  it('in the names of stages, tasks and other spans, in every file', async () => {
+    const dir = tempRunDir('autopsy-redact-');
+    init({ outputDir: dir, handleExit: false });
+    await stage(`deploy with ${OPENAI_KEY}`, async () => {
+      await task(`call ${URL}`, async () => {
+        throw new Error('failed');
+      }).catch(() => undefined);
+      // A span of another instrumentation, with a stage of its own, named after a credential.
+      const foreign = trace.getTracer('redaction-test').startSpan(`GET ${URL}`, { attributes: { 'gen_ai.operation.name': 'chat', 'autopsy.stage': `stage ${ANTHROPIC_KEY}` } });
+      foreign.end();
+    });
+    await shutdown();
+    for (const [path, text] of allFiles(dir)) expectNoSecrets(path, text);
+    const events = readTrackerDocument(dir).events;
+    expect(events[0].data.stage).toBe('deploy with sk-[REDACTED]');
+    expect(events.find((event) => event.type === 'task_error')!.data.task).toBe('call postgres://[REDACTED]@db.internal:5432/runs');
+  });
+
   it('in span names and link attributes sent over OTLP', async () => {
     const dir = tempRunDir('autopsy-redact-');
     otlp.reset();
