@@ -112,28 +112,28 @@ describe('after kill -9', () => {
     for (let line = 0; line < 50; line++) offset = json.indexOf('\n', offset) + 1;
     const cut = json.indexOf('\\u00fc', offset) + 4;
     expect(cut).toBeGreaterThan(offset);
-    const dir = newDir();
-    mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
-    writeFileSync(logPath(dir, 'execution_tracker.json'), json.subarray(0, cut));
-    const report = await cliReport(dir, true);
+    /** A run directory whose log is `bytes`. */
+    const runWithLog = (bytes: Buffer): string => {
+      const dir = newDir();
+      mkdirSync(join(dir, 'Memory', 'logs'), { recursive: true });
+      writeFileSync(logPath(dir, 'execution_tracker.json'), bytes);
+      return dir;
+    };
+    const report = await cliReport(runWithLog(json.subarray(0, cut)), true);
     expect(report.run.total_events).toBe(50);
     expect(report.exit.reason).toBe('killed');
 
     // A log with raw UTF-8 (written by another tool, or a version before the ASCII escapes), cut
     // between the two bytes of ü.
-    const raw = Buffer.from(json.toString('latin1').replace(/\\u00fc/g, 'ü'), 'utf8');
-    const rawCut = raw.indexOf('ü', Buffer.from(json.subarray(0, offset).toString('latin1').replace(/\\u00fc/g, 'ü'), 'utf8').length) + 1;
-    const utf8 = newDir();
-    mkdirSync(join(utf8, 'Memory', 'logs'), { recursive: true });
-    writeFileSync(logPath(utf8, 'execution_tracker.json'), raw.subarray(0, rawCut));
-    const utf8Report = await cliReport(utf8, true);
+    const unescaped = (bytes: Buffer) => Buffer.from(bytes.toString('latin1').replace(/\\u00fc/g, 'ü'), 'utf8');
+    const raw = unescaped(json);
+    const rawCut = raw.indexOf('ü', unescaped(json.subarray(0, offset)).length) + 1;
+    const utf8Report = await cliReport(runWithLog(raw.subarray(0, rawCut)), true);
     expect(utf8Report.run.total_events).toBe(50);
     expect(utf8Report.exit.reason).toBe('killed');
 
     // The same, cut right after a complete line and its comma.
-    const exact = newDir();
-    mkdirSync(join(exact, 'Memory', 'logs'), { recursive: true });
-    writeFileSync(logPath(exact, 'execution_tracker.json'), json.subarray(0, offset - 1));
+    const exact = runWithLog(json.subarray(0, offset - 1));
     expect((await cliReport(exact, false)).run.total_events).toBe(50);
   });
 
