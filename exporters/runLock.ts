@@ -8,7 +8,8 @@ import { threadId } from 'node:worker_threads';
  * while a process records into the directory: created when the run starts, removed when the run is
  * finished (shutdown() or any exit path), left behind only when the process could not finish it
  * (kill -9, a power cut). A second process never truncates a directory whose lock names a live
- * process; a lock whose process is gone is taken over. Nothing here throws.
+ * process; a lock whose process is gone (or whose pid another process has now) is taken over.
+ * Nothing here throws.
  */
 export interface RunLockOwner {
   pid: number;
@@ -17,6 +18,12 @@ export interface RunLockOwner {
   started: string;
   /** The worker thread that holds it, when not the main thread (threads share the pid). */
   thread?: number;
+  /**
+   * Which process had the pid (Linux): `<boot id>/<start time in clock ticks since boot>`, from
+   * /proc. A process that later gets the same pid — after a reboot, or in the next container of a
+   * restarted service — has another one, so its lock is seen to be stale.
+   */
+  process_start?: string;
 }
 
 /** A lock this process holds: released only while it still says so (see releaseRunLock). */
@@ -52,6 +59,7 @@ export function parseRunLock(text: string): RunLockOwner | undefined {
     if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || typeof host !== 'string' || typeof started !== 'string') return undefined;
     const owner: RunLockOwner = { pid, hostname: host, started };
     if (typeof thread === 'number' && Number.isInteger(thread) && thread > 0) owner.thread = thread;
+    if (typeof value.process_start === 'string') owner.process_start = value.process_start;
     return owner;
   } catch {
     return undefined;
@@ -78,39 +86,89 @@ export function onThisMachine(owner: RunLockOwner): boolean {
   return owner.hostname === localHost();
 }
 
-/** Is a process with this pid alive on this machine? A zombie (exited, not yet reaped) is not. */
-function processAlive(pid: number): boolean {
+/** `/proc/<pid>/stat` on Linux; undefined elsewhere, or when the process is gone. */
+function procStat(pid: number | 'self'): string | undefined {
   try {
-    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+let bootId: string | undefined | null = null;
+
+function currentBootId(): string | undefined {
+  if (bootId === null) {
+    try {
+      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    } catch {
+      bootId = undefined;
+    }
+  }
+  return bootId;
+}
+
+/**
+ * `<boot id>/<start time>` of the process, from its /proc stat line ("pid (comm) S ppid …": the
+ * start time is the 20th field after the command, which may itself hold spaces and parentheses).
+ */
+function processStartOf(stat: string | undefined): string | undefined {
+  const boot = currentBootId();
+  if (stat === undefined || boot === undefined) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = fields[19];
+  return ticks !== undefined && /^\d+$/.test(ticks) ? `${boot}/${ticks}` : undefined;
+}
+
+let ownStart: string | undefined | null = null;
+
+function ownProcessStart(): string | undefined {
+  if (ownStart === null) ownStart = processStartOf(procStat('self'));
+  return ownStart;
+}
+
+/**
+ * Is the lock's process alive on this machine? A zombie (exited, not yet reaped) is not, and
+ * neither is another process that has its pid now (its start differs from the lock's).
+ */
+function processAlive(owner: RunLockOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
   } catch (error) {
     // EPERM: it exists, it belongs to someone else.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  try {
-    // Linux: "pid (comm) S …"; the state follows the last ')'. Elsewhere there is no /proc.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
+  // Linux: the state follows the last ')'. Elsewhere there is no /proc.
+  const stat = procStat(owner.pid);
+  if (stat === undefined) return true;
+  if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
+  if (owner.process_start === undefined) return true;
+  const start = processStartOf(stat);
+  return start === undefined || start === owner.process_start;
 }
 
 /**
  * What a lock's owner is now: `live` (a process on this machine that still runs, or a lock from
  * another machine, which cannot be checked and so is never taken over), `dead` (its process is
- * gone), or `self` (this very process and thread: a lock of its own that outlived its run, or one
+ * gone, or its pid belongs to another process now), or `self` (this very process and thread: a lock of its own that outlived its run, or one
  * from a process that had the same pid in an earlier container).
  */
 export function runLockOwnerState(owner: RunLockOwner): 'live' | 'dead' | 'self' {
   if (!onThisMachine(owner)) return 'live';
-  if (owner.pid === process.pid) return (owner.thread ?? 0) === threadId ? 'self' : 'live';
-  return processAlive(owner.pid) ? 'live' : 'dead';
+  if (owner.pid === process.pid) {
+    if ((owner.thread ?? 0) === threadId) return 'self';
+    // Another thread of this process, unless the lock is from an earlier process with this pid.
+    return owner.process_start === undefined || owner.process_start === ownProcessStart() ? 'live' : 'dead';
+  }
+  return processAlive(owner) ? 'live' : 'dead';
 }
 
 /** The lock text this process writes for a run that started at `started`. */
 function lockText(started: string): string {
   const owner: RunLockOwner = { pid: process.pid, hostname: localHost(), started };
   if (threadId !== 0) owner.thread = threadId;
+  const start = ownProcessStart();
+  if (start !== undefined) owner.process_start = start;
   return `${JSON.stringify(owner)}\n`;
 }
 

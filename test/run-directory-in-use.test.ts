@@ -133,39 +133,73 @@ describe('two processes calling init() on the same directory', () => {
   });
 });
 
+/** `<boot id>/<start time in ticks>` of a live process, read from /proc. */
+function processStart(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}/${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+}
+
+/** Runs the waiting agent in `dir` and kills it with SIGKILL once it has recorded; its pid and start. */
+async function killedRun(dir: string, script: string, go: string): Promise<{ pid: number; start: string }> {
+  let pid = 0;
+  let start = '';
+  const killed = await runNode(script, {
+    args: [dir, go, 'killed'],
+    onStdoutLine: (line, child) => {
+      pid = JSON.parse(line).pid;
+      start = processStart(pid);
+      // The first event reaches the disk within flushIntervalMs (25 ms).
+      setTimeout(() => child.kill('SIGKILL'), 200);
+    },
+  });
+  expect(killed.signal).toBe('SIGKILL');
+  return { pid, start };
+}
+
+/** The next run in `dir` takes it over: it records there, and releases the lock at its end. */
+async function expectTakenOver(dir: string, script: string, go: string): Promise<void> {
+  writeFileSync(go, '');
+  const next = await runNode(script, { args: [dir, go, 'next'] });
+  expect(next.code).toBe(0);
+  expect(next.stderr).toBe('');
+  expect(JSON.parse(next.stdout).outputDir).toBe(dir);
+  expect(eventsOf(dir)).toEqual([
+    ['step', { who: 'next', n: 1 }],
+    ['step', { who: 'next', n: 2 }],
+  ]);
+  expect(existsSync(lockPath(dir))).toBe(false);
+  expect(existsSync(join(dir, 'processes'))).toBe(false);
+}
+
 describe('a lock left behind by kill -9', () => {
   it('names the dead process, reports the run as killed, and is taken over by the next run', async () => {
     const dir = newDir();
     const go = join(newDir(), 'never');
     const script = writeScript(WAITING_AGENT);
-    let pid = 0;
-    const killed = await runNode(script, {
-      args: [dir, go, 'killed'],
-      onStdoutLine: (line, child) => {
-        pid = JSON.parse(line).pid;
-        // The first event reaches the disk within flushIntervalMs (25 ms).
-        setTimeout(() => child.kill('SIGKILL'), 200);
-      },
-    });
-    expect(killed.signal).toBe('SIGKILL');
+    const { pid, start } = await killedRun(dir, script, go);
     const lock = JSON.parse(readFileSync(lockPath(dir), 'utf8'));
-    expect(lock).toEqual({ pid, hostname: hostname(), started: readFileSync(logPath(dir, 'execution_tracker.json'), 'utf8').match(/"start_time": "([^"]+)"/)![1] });
+    const started = readFileSync(logPath(dir, 'execution_tracker.json'), 'utf8').match(/"start_time": "([^"]+)"/)![1];
+    expect(lock).toEqual({ pid, hostname: hostname(), started, process_start: start });
 
     const report = await runCli(['report', dir]);
     expect(report.stderr).toBe('');
     expect(JSON.parse(report.stdout).exit).toMatchObject({ reason: 'killed' });
+    await expectTakenOver(dir, script, go);
+  });
 
-    writeFileSync(go, '');
-    const next = await runNode(script, { args: [dir, go, 'next'] });
-    expect(next.code).toBe(0);
-    expect(next.stderr).toBe('');
-    expect(JSON.parse(next.stdout).outputDir).toBe(dir);
-    expect(eventsOf(dir)).toEqual([
-      ['step', { who: 'next', n: 1 }],
-      ['step', { who: 'next', n: 2 }],
-    ]);
-    expect(existsSync(lockPath(dir))).toBe(false);
-    expect(existsSync(join(dir, 'processes'))).toBe(false);
+  it('is stale once its pid belongs to another live process (a restarted container reuses pids)', async () => {
+    const dir = newDir();
+    const go = join(newDir(), 'never');
+    const script = writeScript(WAITING_AGENT);
+    await killedRun(dir, script, go);
+    // Another process now has the dead process's pid: this test's parent stands in for it.
+    const lock = JSON.parse(readFileSync(lockPath(dir), 'utf8'));
+    writeFileSync(lockPath(dir), `${JSON.stringify({ ...lock, pid: process.ppid })}\n`);
+
+    const report = await runCli(['report', dir]);
+    expect(report.stderr).toBe('');
+    expect(JSON.parse(report.stdout).exit).toMatchObject({ reason: 'killed' });
+    await expectTakenOver(dir, script, go);
   });
 });
 

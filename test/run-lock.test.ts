@@ -14,7 +14,18 @@ import { tempRunDir } from './helpers/tempDirs';
  */
 
 const STARTED = '2026-01-01T00:00:00.000000Z';
-const OURS = `{"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"started":"${STARTED}"}\n`;
+
+/** `<boot id>/<start time in ticks>` of a process, read from /proc here independently of the library. */
+function processStart(pid: number | 'self'): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}/${ticks}`;
+}
+
+const OWN_START = processStart('self');
+const OURS = `{"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"started":"${STARTED}","process_start":"${OWN_START}"}\n`;
+/** The process_start of a process that had some pid before a reboot. */
+const EARLIER_BOOT = '00000000-0000-4000-8000-000000000000/4242';
 
 function lockIn(dir = tempRunDir('autopsy-lock-')): string {
   return join(dir, LOCK_FILE);
@@ -54,6 +65,24 @@ describe('acquireRunLock', () => {
     expect(readFileSync(path, 'utf8')).toBe(remote);
   });
 
+  it('is held while it names another live process with that very start', () => {
+    const path = lockIn();
+    const other = `{"pid":${process.ppid},"hostname":${JSON.stringify(hostname())},"started":"${STARTED}","process_start":"${processStart(process.ppid)}"}\n`;
+    writeFileSync(path, other);
+    expect(acquireRunLock(path, STARTED)).toMatchObject({ status: 'held', owner: { pid: process.ppid, process_start: processStart(process.ppid) } });
+    expect(readFileSync(path, 'utf8')).toBe(other);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (a reboot, the next container)', () => {
+    for (const start of [EARLIER_BOOT, `${OWN_START.split('/')[0]}/1`]) {
+      const path = lockIn();
+      // The parent process is alive, but it is not the process that wrote this lock.
+      writeFileSync(path, `{"pid":${process.ppid},"hostname":${JSON.stringify(hostname())},"started":"${STARTED}","process_start":"${start}"}\n`);
+      expect(acquireRunLock(path, STARTED)).toEqual({ status: 'acquired', lock: { path, text: OURS } });
+      expect(readFileSync(path, 'utf8')).toBe(OURS);
+    }
+  });
+
   it('takes over a lock whose process is gone, one of its own pid, and one that is not a lock', () => {
     for (const stale of [
       `{"pid":${deadPid()},"hostname":${JSON.stringify(hostname())},"started":"2025-12-31T00:00:00.000000Z"}\n`,
@@ -81,7 +110,7 @@ describe('acquireRunLock', () => {
 
 describe('reading a lock', () => {
   it('parses only a complete owner', () => {
-    expect(parseRunLock(OURS)).toEqual({ pid: process.pid, hostname: hostname(), started: STARTED });
+    expect(parseRunLock(OURS)).toEqual({ pid: process.pid, hostname: hostname(), started: STARTED, process_start: OWN_START });
     expect(parseRunLock('{"pid":7,"hostname":"h","started":"s","thread":2}')).toEqual({ pid: 7, hostname: 'h', started: 's', thread: 2 });
     for (const bad of ['', '{', 'null', '[]', '{"pid":0,"hostname":"h","started":"s"}', '{"pid":-1,"hostname":"h","started":"s"}', '{"pid":1.5,"hostname":"h","started":"s"}', '{"pid":7,"started":"s"}']) {
       expect(parseRunLock(bad)).toBeUndefined();
@@ -96,6 +125,13 @@ describe('reading a lock', () => {
     expect(runLockOwnerState({ pid: process.pid, hostname: host, started: STARTED })).toBe('self');
     // Another thread of this process.
     expect(runLockOwnerState({ pid: process.pid, hostname: host, started: STARTED, thread: 5 })).toBe('live');
+    expect(runLockOwnerState({ pid: process.pid, hostname: host, started: STARTED, thread: 5, process_start: OWN_START })).toBe('live');
+    // A worker thread of an earlier process that had this pid.
+    expect(runLockOwnerState({ pid: process.pid, hostname: host, started: STARTED, thread: 5, process_start: EARLIER_BOOT })).toBe('dead');
+    expect(runLockOwnerState({ pid: process.ppid, hostname: host, started: STARTED, process_start: processStart(process.ppid) })).toBe('live');
+    expect(runLockOwnerState({ pid: process.ppid, hostname: host, started: STARTED, process_start: EARLIER_BOOT })).toBe('dead');
+    // Another machine's process cannot be checked, whatever its start.
+    expect(runLockOwnerState({ pid: process.ppid, hostname: 'some-other-host', started: STARTED, process_start: EARLIER_BOOT })).toBe('live');
     expect(runLockOwnerState({ pid: deadPid(), hostname: 'some-other-host', started: STARTED })).toBe('live');
   });
 });
