@@ -6,6 +6,24 @@ type Method = 'onStart' | 'onEnding' | 'onEnd' | 'forceFlush' | 'shutdown';
 
 const guards = new WeakMap<object, GuardedSpanProcessor>();
 
+/** While this library ends a run: until when (epoch ms) the app's processors are waited for, of how long in all. */
+let bound: { until: number; ms: number } | undefined;
+
+/**
+ * Bounds the app's processors' forceFlush() and shutdown() calls, until the returned function is
+ * called, to `ms` in all: calls made after that time are not waited for. Used while this library
+ * ends a run (shutdown(), the drained event loop): the SDK waits up to 30 s for each processor,
+ * and without the library nothing would have flushed them at exit at all. A flush the app starts
+ * itself at another time is not bounded.
+ */
+export function boundAppFlushes(ms: number): () => void {
+  const current = { until: Date.now() + ms, ms };
+  bound = current;
+  return () => {
+    if (bound === current) bound = undefined;
+  };
+}
+
 /**
  * A span processor the app passed to `init({ spanProcessors })`, made harmless: a method it lacks
  * does nothing (flush and shutdown resolve at once), and one that throws or rejects is reported
@@ -18,6 +36,8 @@ const guards = new WeakMap<object, GuardedSpanProcessor>();
  */
 export class GuardedSpanProcessor implements SpanProcessor {
   private readonly reported = new Set<Method>();
+  /** Methods whose call outlived its bound and has not settled yet: not waited for again meanwhile. */
+  private readonly stuck = new Set<'forceFlush' | 'shutdown'>();
 
   /** The guard of `processor` (the same one each time: a processor given to two init() calls joins once). */
   static of(processor: SpanProcessor, label: string): SpanProcessor {
@@ -77,17 +97,35 @@ export class GuardedSpanProcessor implements SpanProcessor {
     try {
       const processor = this.processor as unknown as Record<string, unknown> | undefined;
       const fn = processor?.[method];
-      if (typeof fn !== 'function') return Promise.resolve();
+      if (typeof fn !== 'function' || (bound && this.stuck.has(method))) return Promise.resolve();
       const result: unknown = fn.call(processor);
       if (result === null || (typeof result !== 'object' && typeof result !== 'function')) return Promise.resolve();
-      return Promise.resolve(result).then(
+      const settled = Promise.resolve(result).then(
         () => undefined,
         (error: unknown) => this.report(method, error),
       );
+      return bound ? this.within(settled, method, bound) : settled;
     } catch (error) {
       this.report(method, error);
       return Promise.resolve();
     }
+  }
+
+  /** `settled`, or at the bound's end (a timer that keeps nothing alive) a note that it was not waited for. */
+  private within(settled: Promise<void>, method: 'forceFlush' | 'shutdown', limit: { until: number; ms: number }): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.stuck.add(method);
+        this.report(method, new Error(`it did not settle within ${Math.ceil(limit.ms / 1000)} s, and the run ended without waiting for it`));
+        resolve();
+      }, Math.max(0, limit.until - Date.now()));
+      timer.unref();
+      void settled.then(() => {
+        clearTimeout(timer);
+        this.stuck.delete(method);
+        resolve();
+      });
+    });
   }
 
   private report(method: Method, error: unknown): void {

@@ -9,8 +9,9 @@ import { resolveConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
 import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
+import { boundAppFlushes } from './GuardedSpanProcessor';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, errorStack } from './safeValue';
-import { attachToProvider, setupTracing, type TracingSetup } from './tracing';
+import { attachToProvider, OTLP_EXPORT_TIMEOUT_MS, setupTracing, type TracingSetup } from './tracing';
 import type { AutopsyOptions } from './types';
 import { VERSION } from './version';
 
@@ -175,11 +176,16 @@ export async function shutdown(): Promise<AutopsyReport | undefined> {
 }
 
 async function flushTracing(): Promise<void> {
+  // The app's own processors get as long as the OTLP export: a flush that never settles must not
+  // hold the end of the run (or the process) for the SDK's 30 s.
+  const release = boundAppFlushes(OTLP_EXPORT_TIMEOUT_MS);
   try {
     await state.tracing?.flush();
   } catch (error) {
     // The failed export itself was already reported (RedactingSpanExporter); this is the same news.
     diag.warn(`agent-autopsy: span export could not be flushed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    release();
   }
 }
 

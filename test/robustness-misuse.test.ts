@@ -89,6 +89,28 @@ process.on('exit', () => process.stdout.write(JSON.stringify(seen) + '\\n'));
     expect(run.report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
   });
 
+  // The SDK would wait 30 s for it; without the library nothing flushes the app's processors at
+  // exit at all. Vitest's timeout (10 s) is the bound here, not a measured time.
+  it('an app processor whose forceFlush() never settles holds neither the end of the process nor shutdown() for 30 s', { timeout: 10_000 }, async () => {
+    const agent = (end: string) => `
+import { init, stage, shutdown } from 'agent-autopsy';
+process.on('exit', (code) => process.stdout.write('exit ' + code + '\\n'));
+init({ outputDir: process.argv[2], reportFormats: [], spanProcessors: [{ onStart() {}, onEnd() {}, forceFlush: () => new Promise(() => {}) }] });
+await stage('stage1', () => 1);
+${end}`;
+    const drained = tempRunDir('autopsy-processors-');
+    const explicit = tempRunDir('autopsy-processors-');
+    const [normal, shutDown] = await Promise.all([
+      runNode(writeScript(agent('')), { args: [drained], timeoutMs: 20_000 }),
+      runNode(writeScript(agent("await shutdown(); console.log('after shutdown');")), { args: [explicit], timeoutMs: 20_000 }),
+    ]);
+    const line = 'agent-autopsy: span processor spanProcessors[0] failed in forceFlush(): it did not settle within 3 s, and the run ended without waiting for it (the agent keeps running; this part of the autopsy may be incomplete)';
+    expect(normal).toMatchObject({ code: 0, stdout: 'exit 0\n', stderr: `${line}\n` });
+    expect(shutDown).toMatchObject({ code: 0, stdout: 'after shutdown\nexit 0\n', stderr: `${line}\n` });
+    expect(expectCompleteRun(drained).report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
+    expect(expectCompleteRun(explicit).report.exit).toMatchObject({ reason: 'shutdown' });
+  });
+
   it('a huge unknown level or event type: the warning quotes 100 characters, the files hold the clipped type', async () => {
     const dir = tempRunDir('autopsy-misuse-');
     const script = writeScript(`
