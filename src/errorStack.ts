@@ -16,8 +16,12 @@
  * reads and Node's crash printer format it when they read it, as without the library — with a
  * message the app changed since (`e.message = 'startup failed: ' + e.message; throw e`) and an
  * `Error.prepareStackTrace` installed since. (The OpenTelemetry SDK is given the text, not the
- * error, so it reads nothing.)
+ * error, so it reads nothing.) With source maps on, the text is Node's source-mapped one, made
+ * the way Node makes it from the same call sites and the same source maps (module.findSourceMap).
  */
+
+import { findSourceMap, type SourceMap, type SourceMapping } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** Stack text computed for each error, for this library's own later reads only. */
 const computedStacks = new WeakMap<Error, string | undefined>();
@@ -26,21 +30,82 @@ const STOP = Symbol('agent-autopsy.stop-formatting');
 
 type PrepareStackTrace = (error: Error, callSites: NodeJS.CallSite[]) => unknown;
 
+function errorHead(error: Error): string {
+  try {
+    return Error.prototype.toString.call(error);
+  } catch {
+    return 'Error';
+  }
+}
+
 /** Node's default stack text for errors that are not Node's own (`ERR_*`) ones. */
 function defaultFormat(error: Error, callSites: NodeJS.CallSite[]): string {
-  let head: string;
-  try {
-    head = Error.prototype.toString.call(error);
-  } catch {
-    head = 'Error';
-  }
+  const head = errorHead(error);
   return callSites.length === 0 ? head : `${head}\n    at ${callSites.join('\n    at ')}`;
+}
+
+/** A source map lookup: empty when nothing maps there; `name` when the map names the symbol. */
+type MapEntry = Partial<SourceMapping> & { name?: string };
+
+/**
+ * Node's stack text with source maps on (`--enable-source-maps`, `process.setSourceMapsEnabled`,
+ * which tsx and other TypeScript runners turn on): each frame of a file that has a source map
+ * names the original file, line, column and symbol, as Node's own formatter writes it.
+ */
+function sourceMappedFormat(error: Error, callSites: NodeJS.CallSite[]): string {
+  let text = errorHead(error);
+  let lastFile: string | undefined;
+  let lastMap: SourceMap | undefined;
+  for (let i = 0; i < callSites.length; i++) {
+    const site = callSites[i];
+    let frame: string | undefined;
+    try {
+      const file = site.getFileName() ?? site.getEvalOrigin();
+      const map = file === lastFile ? lastMap : findSourceMap(file as string);
+      if (map) {
+        lastFile = file;
+        lastMap = map;
+        frame = mappedFrame(map, site, callSites[i + 1]);
+      }
+    } catch {
+      // Unreadable map or call site: the frame as V8 writes it, as Node does.
+    }
+    text += `\n    at ${frame ?? String(site)}`;
+  }
+  return text;
+}
+
+/** One frame in original positions (V8's call sites count from 1, source maps from 0). */
+function mappedFrame(map: SourceMap, site: NodeJS.CallSite, caller: NodeJS.CallSite | undefined): string {
+  const entry = map.findEntry((site.getLineNumber() ?? 0) - 1, (site.getColumnNumber() ?? 0) - 1) as MapEntry;
+  const { originalSource, originalLine, originalColumn } = entry;
+  if (originalSource === undefined || originalLine === undefined || originalColumn === undefined) return String(site);
+  const symbol = originalSymbol(map, site, caller);
+  const source = originalSource.startsWith('file://') ? fileURLToPath(originalSource) : originalSource;
+  const prefix = site.isAsync() ? 'async ' : site.isConstructor() ? 'new ' : '';
+  const typeName = site.getTypeName();
+  const ownName = `${typeName !== null && typeName !== 'global' ? `${typeName}.` : ''}${site.getFunctionName() ?? site.getMethodName() ?? '<anonymous>'}`;
+  const name = symbol && symbol !== ownName ? symbol : ownName;
+  return `${prefix}${name} (${source}:${originalLine + 1}:${originalColumn + 1})`;
+}
+
+/** The original name of the frame's function, when a transpiler renamed it: the map's names field. */
+function originalSymbol(map: SourceMap, site: NodeJS.CallSite, caller: NodeJS.CallSite | undefined): string | undefined {
+  const enclosing = map.findEntry((site.getEnclosingLineNumber() ?? 0) - 1, (site.getEnclosingColumnNumber() ?? 0) - 1) as MapEntry;
+  if (enclosing.name) return enclosing.name;
+  if (caller && site.getFileName() === caller.getFileName()) {
+    return (map.findEntry((caller.getLineNumber() ?? 0) - 1, (caller.getColumnNumber() ?? 0) - 1) as MapEntry).name;
+  }
+  return undefined;
+}
+
+function sourceMapsEnabled(): boolean {
+  return (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
 }
 
 /** True where this module cannot reproduce Node's formatting: read `.stack` plainly there. */
 function plainReadOnly(error: Error): boolean {
-  // Source-mapped stacks are formatted by Node's own callback; Node's internal errors add `[ERR_…]`.
-  if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return true;
+  // Node's internal errors add `[ERR_…]` to their first line.
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && code.startsWith('ERR_');
 }
@@ -65,7 +130,7 @@ export function stackOf(error: Error): string | undefined {
   let computed: unknown;
   let formatted = false;
   const capture: PrepareStackTrace = (target, callSites) => {
-    const text = previous ? previous(target, callSites) : defaultFormat(target, callSites);
+    const text = previous ? previous(target, callSites) : sourceMapsEnabled() ? sourceMappedFormat(target, callSites) : defaultFormat(target, callSites);
     // Another error formatted on the way (a custom getter): let it be cached as usual.
     if (target !== error) return text;
     computed = text;

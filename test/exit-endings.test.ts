@@ -1,7 +1,9 @@
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExitInfo } from '../analyzers/reportTypes';
 import { expectCompleteRun, expectSameBehaviour, expectUnfinished, runWithBaseline, type PairResult } from './helpers/autopsyRun';
-import type { RunOptions } from './helpers/childProcess';
+import { runNode, writeScript, type RunOptions } from './helpers/childProcess';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * Every way a process can end leaves a complete autopsy, and the process ends exactly as it would
@@ -99,8 +101,9 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
     expect(run.report.exit.error).toMatchObject({ type: 'RangeError', message: 'a promise nobody awaited' });
   });
 
-  it('an exception thrown inside a stage while other async branches still run', async () => {
-    const pair = await end('stage-throw');
+  // With source maps on (`--enable-source-maps`; tsx turns them on too) Node formats stacks itself.
+  it.for([{ flags: 'plain', nodeArgs: [] }, { flags: 'with --enable-source-maps', nodeArgs: ['--enable-source-maps'] }])('an exception thrown inside a stage while other async branches still run ($flags)', async ({ nodeArgs }) => {
+    const pair = await end('stage-throw', { nodeArgs });
     // The crash output points at the throwing line of the app, exactly as without the library.
     expectSameBehaviour(pair);
     expect(pair.instrumented.stderr).toMatch(/ending\.mjs:\d+\n.*throw new Error\('stage exploded half-way'\);\n\s+\^\n\nError: stage exploded half-way\n/);
@@ -123,4 +126,55 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
       expect([received.level, received.data]).toEqual(['WARNING', { signal, handled_by_app: false }]);
     });
   }
+});
+
+/** A TypeScript agent, compiled with an inline source map as tsc or tsx would, that crashes in a task. */
+const TS_AGENT = `import { init, stage, task } from 'agent-autopsy';
+
+interface Step {
+  name: string;
+}
+
+if (process.env.AUTOPSY_BASELINE !== '1') init({ outputDir: process.argv[2], reportFormats: [] });
+
+class Planner {
+  async run(step: Step): Promise<number> {
+    await new Promise((done) => setTimeout(done, 2));
+    throw new Error(\`step \${step.name} failed\`);
+  }
+}
+
+async function main(): Promise<void> {
+  const planner = new Planner();
+  await stage('plan', () => task('first step', () => planner.run({ name: 'one' })));
+}
+
+main();
+`;
+
+describe('a TypeScript agent run with source maps', () => {
+  it('crashes with the same output (the original source line), and the autopsy has the same mapped stack', async () => {
+    const ts = await import('typescript');
+    const compiled = ts.transpileModule(TS_AGENT, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, inlineSourceMap: true, inlineSources: true },
+      fileName: 'agent.ts',
+    }).outputText;
+    const script = writeScript(compiled);
+    const dir = tempRunDir('autopsy-exit-');
+    const options = { nodeArgs: ['--enable-source-maps'] };
+    const [baseline, instrumented] = await Promise.all([
+      runNode(script, { ...options, args: [tempRunDir('autopsy-baseline-')], env: { AUTOPSY_BASELINE: '1' } }),
+      runNode(script, { ...options, args: [dir] }),
+    ]);
+    expectSameBehaviour({ baseline, instrumented, dir, baselineDir: '' });
+    const source = join(dirname(script), 'agent.ts');
+    // Node points at the TypeScript line, through the source map.
+    expect(instrumented.stderr.startsWith(`${source}:12\n    throw new Error(\`step \${step.name} failed\`);\n          ^\n`)).toBe(true);
+    const { report, events } = expectCompleteRun(dir);
+    const stack = report.exit.error!.stack!;
+    expect(stack).toMatch(new RegExp(`^Error: step one failed\\n {4}at Planner\\.run \\(${source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:12:11\\)\\n`));
+    // The same text as Node's own, frame for frame.
+    expect(instrumented.stderr).toContain(`\n${stack}\n`);
+    expect(events.find((event) => event.type === 'task_error')!.data).toMatchObject({ task: 'first step', error: 'step one failed' });
+  });
 });
