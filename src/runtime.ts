@@ -222,8 +222,13 @@ let handledSignal: NodeJS.Signals | null = null;
 const exitListener = {
   onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection', fatal: boolean): void {
     const info = errorInfo(error);
+    // The handler runs in the async context of the code that threw (a timer's callback, the tick
+    // that found the rejection): the crash belongs to the stage open there, as track() events do.
+    const active = trace.getActiveSpan()?.spanContext().spanId;
     for (const run of state.runs) {
       const data: Record<string, unknown> = { error: info.message, error_type: info.type };
+      const stage = active === undefined ? undefined : run.openSpans.get(active)?.stage;
+      if (stage !== undefined) data.stage = stage;
       if (info.stack !== undefined) data.stack = info.stack;
       if (!fatal) data.handled_by_app = true;
       run.record(origin, 'ERROR', data);

@@ -89,6 +89,9 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
     const crash = run.events.find((event) => event.type === 'uncaught_exception')!;
     expect(crash.level).toBe('ERROR');
     expect(crash.data).toMatchObject({ error: 'tool output was not JSON', error_type: 'TypeError' });
+    // The timer that threw was set inside stage_main: the crash is that stage's failure.
+    expect(crash.data.stage).toBe('stage_main');
+    expect(run.report.failure_analysis.failures_by_stage).toEqual({ stage_main: 1 });
   });
 
   it('an unhandled rejection', async () => {
@@ -99,6 +102,9 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
     expectUnfinished(run, [...BACKGROUND, MAIN_STAGE]);
     expect(exitOf(run.report)).toEqual({ reason: 'unhandled_rejection', exit_code: 1, signal: null });
     expect(run.report.exit.error).toMatchObject({ type: 'RangeError', message: 'a promise nobody awaited' });
+    const crash = run.events.find((event) => event.type === 'unhandled_rejection')!;
+    expect(crash.data.stage).toBe('stage_main');
+    expect(run.report.failure_analysis.failures_by_stage).toEqual({ stage_main: 1 });
   });
 
   // With source maps on (`--enable-source-maps`; tsx turns them on too) Node formats stacks itself.
