@@ -320,6 +320,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const interrupted = exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection' || exit.reason === 'exit' || exit.reason === 'shutdown';
     const endMs = this.endMs(exit);
     const how = context.messages.exitReasons[exit.reason] ?? exit.reason;
+    // After a kill (or an ending the log does not show) the end is only the log's last event.
+    const atLogEnd = exit.reason === 'killed' || exit.reason === 'unknown';
     const evidence = new Evidence();
     const causes = new Set<string>();
     let confidence = 0;
@@ -327,9 +329,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const activity = Date.parse(this.stageActivity.get(stage.stage) ?? '');
       const idle = Number.isFinite(activity) && Number.isFinite(endMs) ? Math.max(0, (endMs - activity) / 1000) : stage.age_seconds;
       if (interrupted && idle < HANG_IDLE_SECONDS) continue;
-      let example = texts.stageHang(stage.stage, how, seconds(idle));
+      let example = (atLogEnd ? texts.stageHangAtLogEnd : texts.stageHang)(stage.stage, how, seconds(idle));
       const waiting = innermostOpen(unfinished, stage);
-      if (waiting) example += `; ${texts.waitingOn(waiting.kind, waiting.name, seconds(waiting.age_seconds))}`;
+      if (waiting) example += `${texts.clauseSeparator}${(atLogEnd ? texts.waitingOnAtLogEnd : texts.waitingOn)(waiting.kind, waiting.name, seconds(waiting.age_seconds))}`;
       evidence.note(stage.started, example, stage.span_id);
       // The event loop drained with the stage open: it waited on something that could never happen.
       confidence = Math.max(confidence, idle >= HANG_IDLE_SECONDS ? 0.9 : exit.reason === 'normal' ? 0.8 : 0.6);

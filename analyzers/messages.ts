@@ -14,6 +14,14 @@ export interface DiagnosisTexts {
   autofixFailed: (failed: number, total: number, detail: string) => string;
   stageHang: (stage: string, how: string, idleSeconds: string) => string;
   waitingOn: (kind: string, name: string, seconds: string) => string;
+  /**
+   * The same for a run whose end is not in the log (killed, or an unknown ending): the time of the
+   * end is unknown, so idle times and ages count only to the log's last event.
+   */
+  stageHangAtLogEnd: (stage: string, how: string, idleSeconds: string) => string;
+  waitingOnAtLogEnd: (kind: string, name: string, seconds: string) => string;
+  /** Joins the clauses of one evidence sentence ('; ' in English, '；' in Chinese). */
+  clauseSeparator: string;
   slowStage: (stage: string, seconds: string, ratio: string, median: string) => string;
   processEnded: (how: string) => string;
   exitCode: (code: number) => string;
@@ -139,8 +147,8 @@ const en: MessageCatalog = {
     uncaught_exception: 'by an uncaught exception',
     unhandled_rejection: 'by an unhandled promise rejection',
     signal: 'by a signal',
-    killed: 'killed or lost (no clean end recorded)',
-    unknown: 'unknown',
+    killed: 'abruptly, killed or lost (no clean end recorded)',
+    unknown: 'in a way the log does not record',
   },
   diagnoses: {
     titles: {
@@ -191,6 +199,10 @@ const en: MessageCatalog = {
     autofixFailed: (failed, total, detail) => `${failed} of ${total} repair attempts failed${detail ? ` (${detail})` : ''}`,
     stageHang: (stage, how, idle) => `${stage} was still running when the process ended ${how}; its last event was ${idle} s before the end`,
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
+    stageHangAtLogEnd: (stage, how, idle) =>
+      `${stage} was still running when the process ended ${how}; its last event came ${idle} s before the log's last one, and the time of the end is not recorded (it may have waited longer)`,
+    waitingOnAtLogEnd: (kind, name, seconds) => `still waiting on ${kind} "${name}" (started ${seconds} s before the log's last event)`,
+    clauseSeparator: '; ',
     slowStage: (stage, seconds, ratio, median) => `${stage} took ${seconds} s, ${ratio}× the median of the other stages (${median} s)`,
     processEnded: (how) => `The process ended ${how}`,
     exitCode: (code) => `exit code ${code}`,
@@ -311,6 +323,9 @@ const zhCN: MessageCatalog = {
     autofixFailed: (failed, total, detail) => `${total} 次修复尝试中有 ${failed} 次失败${detail ? `（${detail}）` : ''}`,
     stageHang: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件距结束 ${idle} 秒`,
     waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,
+    stageHangAtLogEnd: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件比日志的最后一个事件早 ${idle} 秒，结束的时刻没有记录（实际等待可能更久）`,
+    waitingOnAtLogEnd: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（开始于日志最后一个事件之前 ${seconds} 秒）`,
+    clauseSeparator: '；',
     slowStage: (stage, seconds, ratio, median) => `${stage} 耗时 ${seconds} 秒，是其他阶段中位数（${median} 秒）的 ${ratio} 倍`,
     processEnded: (how) => `进程结束方式：${how}`,
     exitCode: (code) => `退出码 ${code}`,

@@ -176,6 +176,21 @@ describe('stage_hang', () => {
     }
   });
 
+  it('after a kill says the end is unknown instead of timing the hang to the last event', () => {
+    // A SIGKILL writes nothing: the log ends at the stage's last event, 0 s "before the end".
+    const killed: ExitInfo = { reason: 'killed', exit_code: null, signal: null, at: null };
+    const diagnoses = diagnoseEvents(events, context({ exit: killed, unfinished: [stageSpan(10, 1), { ...llmSpan, age_seconds: 0 }] }));
+    expect(ids(diagnoses)).toEqual(['stage_hang', 'crash']);
+    expect(diagnoses[0].evidence.examples).toEqual([
+      's2 was still running when the process ended abruptly, killed or lost (no clean end recorded); its last event came 0 s before the log\'s last one, and the time of the end is not recorded (it may have waited longer); still waiting on llm "chat gpt-4o" (started 0 s before the log\'s last event)',
+    ]);
+    expect(diagnoses[1].evidence.examples).toEqual(['The process ended abruptly, killed or lost (no clean end recorded)']);
+    const zh = diagnoseEvents(events, context({ exit: killed, unfinished: [stageSpan(10, 1), { ...llmSpan, age_seconds: 0 }], messages: messagesFor('zh-CN'), locale: 'zh-CN' }));
+    expect(zh[0].evidence.examples).toEqual([
+      '进程结束时（被强制终止或丢失（没有记录到正常结束））s2 仍在运行；其最后一个事件比日志的最后一个事件早 0 秒，结束的时刻没有记录（实际等待可能更久）；仍在等待 llm“chat gpt-4o”（开始于日志最后一个事件之前 0 秒）',
+    ]);
+  });
+
   it('is found from *_unfinished events when the log is read back', () => {
     const logged = [...events, ev(100, 'signal_received', { signal: 'SIGTERM' }), ev(100, 'llm_call_unfinished', { stage: 's2', model: 'gpt-4o', unfinished: true, age_seconds: 89 }, { span_id: 'L' }), ev(100, 'stage_unfinished', { stage: 's2', unfinished: true, age_seconds: 90 }, { span_id: 'S2' })];
     const diagnoses = diagnoseEvents(logged, context({ exit: { reason: 'unknown', exit_code: null, signal: null, at: null } }));
