@@ -7,7 +7,7 @@ import { barChart } from './htmlCharts';
 import { escapeHtml, jsonForScript } from './htmlEscape';
 import { HtmlEventCollector } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
-import { labelsFor, type ReportLabels } from './reportLabels';
+import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
 
 export { escapeHtml } from './htmlEscape';
 
@@ -92,7 +92,7 @@ function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabel
 }
 
 function diagnosesSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
-  const body = report.diagnoses.length ? report.diagnoses.map((d, i) => diagnosisCard(d, i + 1, l)).join('') : `<p class="note">${escapeHtml(l.noDiagnoses)}</p>`;
+  const body = report.diagnoses.length ? report.diagnoses.map((d, i) => diagnosisCard(d, i + 1, l)).join('') : `<p class="note">${escapeHtml(noDiagnosesNote(report, l))}</p>`;
   return section('diagnoses', m.headings.diagnoses, body);
 }
 

@@ -1,7 +1,7 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
-import { labelsFor, type ReportLabels } from './reportLabels';
+import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
 
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
@@ -80,7 +80,7 @@ function header(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): stri
   const out = [`# ${mdText(m.reportTitle)}`, '', facts.join(' · '), ''];
   out.push(
     `${m.labels.exitedHow}: **${mdText(exit.description ?? exit.reason)}**` +
-      (exit.exit_code !== null && exit.exit_code !== undefined ? ` (exit code ${exit.exit_code})` : '') +
+      (exit.exit_code !== null && exit.exit_code !== undefined ? ` (${mdText(m.diagnoses.exitCode(exit.exit_code))})` : '') +
       (exit.signal ? ` (${mdText(exit.signal)})` : '') +
       ` · ${m.labels.generated}: ${mdText(report.timestamp)}`,
     '',
@@ -98,7 +98,7 @@ export function renderMarkdownReport(report: AutopsyReport): string {
   const out: string[] = header(report, m, l);
 
   out.push(`## ${m.headings.diagnoses}`, '');
-  if (report.diagnoses.length === 0) out.push(l.noDiagnoses, '');
+  if (report.diagnoses.length === 0) out.push(noDiagnosesNote(report, l), '');
   report.diagnoses.forEach((d, i) => out.push(...diagnosis(d, i + 1, l)));
 
   out.push(`## ${m.headings.summary}`, '');
@@ -127,7 +127,7 @@ export function renderMarkdownReport(report: AutopsyReport): string {
   }
   if (fa.failure_patterns.length > 0) {
     out.push(`## ${m.headings.patterns}`, '');
-    out.push(table(['pattern', l.severity, 'description', 'suggestion'], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion])));
+    out.push(table([l.pattern, l.severity, l.description, l.suggestion], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion])));
   }
 
   if (fa.total_failures > 0) {

@@ -1,4 +1,5 @@
 import { normalizeLocale } from '../analyzers/messages';
+import type { AutopsyReport } from '../analyzers/reportTypes';
 
 /**
  * Words the Markdown and HTML reports use besides the analyzer's message catalog (headings of
@@ -14,6 +15,10 @@ export interface ReportLabels {
   source: string;
   service: string;
   severity: string;
+  /** Headers of the failure-pattern table (the field names in English). */
+  pattern: string;
+  description: string;
+  suggestion: string;
   confidence: string;
   evidence: string;
   firstSeen: string;
@@ -21,6 +26,8 @@ export interface ReportLabels {
   examples: string;
   spanIds: string;
   noDiagnoses: string;
+  /** In place of noDiagnoses when the run had failures that no rule explains. */
+  noDiagnosesWithFailures: (failures: number) => string;
   noFailures: string;
   calls: string;
   llmCalls: string;
@@ -67,6 +74,9 @@ const en: ReportLabels = {
   source: 'Source',
   service: 'Service',
   severity: 'severity',
+  pattern: 'pattern',
+  description: 'description',
+  suggestion: 'suggestion',
   confidence: 'confidence',
   evidence: 'evidence',
   firstSeen: 'first',
@@ -74,6 +84,8 @@ const en: ReportLabels = {
   examples: 'Examples',
   spanIds: 'Span ids',
   noDiagnoses: 'No root cause found: nothing in this run matched a diagnosis rule.',
+  noDiagnosesWithFailures: (failures) =>
+    `No root cause found: the run had ${failures} failure${failures === 1 ? '' : 's'}, but none matched a diagnosis rule. See the failures below.`,
   noFailures: 'No failures recorded.',
   calls: 'Calls',
   llmCalls: 'LLM calls',
@@ -121,6 +133,9 @@ const zhCN: ReportLabels = {
   source: '来源',
   service: '服务',
   severity: '严重程度',
+  pattern: '模式',
+  description: '描述',
+  suggestion: '建议',
   confidence: '置信度',
   evidence: '证据',
   firstSeen: '首次',
@@ -128,6 +143,7 @@ const zhCN: ReportLabels = {
   examples: '示例',
   spanIds: '跨度 ID',
   noDiagnoses: '未找到根因：本次运行没有匹配任何诊断规则。',
+  noDiagnosesWithFailures: (failures) => `未找到根因：本次运行有 ${failures} 个失败，但都没有匹配任何诊断规则。请查看下方的失败记录。`,
   noFailures: '没有记录到失败。',
   calls: '调用次数',
   llmCalls: 'LLM 调用',
@@ -166,4 +182,10 @@ const zhCN: ReportLabels = {
 
 export function labelsFor(locale: string | undefined): ReportLabels {
   return normalizeLocale(locale) === 'zh-CN' ? zhCN : en;
+}
+
+/** What the diagnoses section says when it has none: a run with failures must not read as clean. */
+export function noDiagnosesNote(report: Pick<AutopsyReport, 'failure_analysis'>, labels: ReportLabels): string {
+  const failures = report.failure_analysis.total_failures;
+  return failures > 0 ? labels.noDiagnosesWithFailures(failures) : labels.noDiagnoses;
 }
