@@ -261,6 +261,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const evidence = storms.evidence.toJSON();
     const longest = storms.longest!;
     evidence.examples.unshift(texts.retryStorm(longest.failures, longest.stage, longest.model, seconds(longest.seconds)));
+    // The count covers every storm; a second storm elsewhere must not hide behind the longest one.
+    if (storms.storms > 1) evidence.examples.splice(1, 0, texts.retryStorms(storms.storms, stageList(storms.stages)));
     // The storm's errors say what it is a symptom of: the causes behind at least a third of them.
     const total = [...storms.causes.values()].reduce((sum, n) => sum + n, 0);
     const causes = [...storms.causes].filter(([, n]) => n * 3 >= total).map(([id]) => id);
@@ -416,6 +418,17 @@ function unfinishedFromEvent(event: TruthEvent, stageStarts: Map<string, string>
 function mergeUnfinished(listed: UnfinishedSpan[], recorded: UnfinishedSpan[]): UnfinishedSpan[] {
   const known = new Set(listed.map((span) => span.span_id ?? `${span.kind}\u0000${span.stage}\u0000${span.name}`));
   return [...listed, ...recorded.filter((span) => !known.has(span.span_id ?? `${span.kind}\u0000${span.stage}\u0000${span.name}`))];
+}
+
+/** Stage names for a sentence: the first few, then how many more. */
+function stageList(stages: Iterable<string>, max = 5): string {
+  const names: string[] = [];
+  let more = 0;
+  for (const stage of stages) {
+    if (names.length < max) names.push(stage);
+    else more++;
+  }
+  return more > 0 ? `${names.join(', ')} (+${more})` : names.join(', ');
 }
 
 /** The deepest span still open inside `stage` (what the stage was waiting on). */

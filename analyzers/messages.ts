@@ -11,6 +11,8 @@ export interface DiagnosisTexts {
   quota: string;
   contextLimit: (limit: number, requested: number | undefined) => string;
   retryStorm: (failures: number, stage: string, model: string, seconds: string) => string;
+  /** After the longest storm's sentence when there were more: how many, and in which stages. */
+  retryStorms: (storms: number, stages: string) => string;
   autofixFailed: (failed: number, total: number, detail: string) => string;
   stageHang: (stage: string, how: string, idleSeconds: string) => string;
   waitingOn: (kind: string, name: string, seconds: string) => string;
@@ -196,6 +198,7 @@ const en: MessageCatalog = {
     quota: ' Some responses say the quota is used up: that is billing, not pacing; add credit or raise the spending limit.',
     contextLimit: (limit, requested) => ` The window is ${limit} tokens${requested !== undefined ? `; a request needed ${requested}` : ''}.`,
     retryStorm: (failures, stage, model, seconds) => `${failures} failed calls in a row${model ? ` to ${model}` : ''} in ${stage} within ${seconds} s`,
+    retryStorms: (storms, stages) => `${storms} storms in all (the longest above), in ${stages}`,
     autofixFailed: (failed, total, detail) => `${failed} of ${total} repair attempts failed${detail ? ` (${detail})` : ''}`,
     stageHang: (stage, how, idle) => `${stage} was still running when the process ended ${how}; its last event was ${idle} s before the end`,
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
@@ -320,6 +323,7 @@ const zhCN: MessageCatalog = {
     quota: '部分响应表明额度已用完：这是计费问题而非调用节奏问题，请充值或提高消费上限。',
     contextLimit: (limit, requested) => `窗口为 ${limit} 个 token${requested !== undefined ? `；某次请求需要 ${requested} 个` : ''}。`,
     retryStorm: (failures, stage, model, seconds) => `${stage} 中${model ? `对 ${model} 的` : ''}调用在 ${seconds} 秒内连续失败 ${failures} 次`,
+    retryStorms: (storms, stages) => `共 ${storms} 次重试风暴（上一条为最长的一次），分布在 ${stages}`,
     autofixFailed: (failed, total, detail) => `${total} 次修复尝试中有 ${failed} 次失败${detail ? `（${detail}）` : ''}`,
     stageHang: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件距结束 ${idle} 秒`,
     waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,

@@ -123,6 +123,17 @@ describe('retry_storm', () => {
     expect(ids(diagnoseEvents(failures(4, 200), context()))).toEqual(['rate_limited']);
   });
 
+  it('says how many storms it counted when there was more than the longest one', () => {
+    // Two stages in parallel: 5 rate-limited calls in s, 4 timeouts in s2 (interleaved in time).
+    const timeouts = Array.from({ length: 4 }, (_, i) => ev(i + 0.5, 'llm_call_error', { stage: 's2', model: 'claude-x', error: 'Request timed out.', error_type: 'APIConnectionTimeoutError' }, { span_id: `T${i}` }));
+    const events = [...failures(5), ...timeouts].sort((a, b) => a.elapsed_seconds - b.elapsed_seconds);
+    const storm = diagnoseEvents(events, context()).find((d) => d.id === 'retry_storm')!;
+    expect(storm.evidence.count).toBe(9);
+    expect(storm.evidence.examples).toEqual(['5 failed calls in a row to gpt-4o in s within 4 s', '2 storms in all (the longest above), in s, s2']);
+    const zh = diagnoseEvents(events, context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' })).find((d) => d.id === 'retry_storm')!;
+    expect(zh.evidence.examples[1]).toBe('共 2 次重试风暴（上一条为最长的一次），分布在 s, s2');
+  });
+
   it('is its own root cause when its errors name none', () => {
     const storm = diagnoseEvents(failures(5, 1, '404 The model `gpt-5` does not exist', 404), context());
     expect(ids(storm)).toEqual(['retry_storm']);
