@@ -386,6 +386,11 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     }
     if ((exit.reason === 'signal' || exit.reason === 'killed') && found.has('stage_hang')) causes.add('stage_hang');
     if (failedExit && !error && this.lastOrigin?.id) causes.add(this.lastOrigin.id);
+    // Node ends a drained loop with 13 when the entry module's top-level await never settled: the hang did it.
+    if (exit.reason === 'normal' && exit.exit_code === 13) {
+      evidence.addExample(texts.unsettledAwait);
+      if (found.has('stage_hang')) causes.add('stage_hang');
+    }
     const confidence = exit.reason === 'killed' ? 0.6 : failedExit ? 0.8 : exit.reason === 'signal' ? 0.9 : 0.95;
     add('crash', failedExit ? 'high' : 'critical', confidence, evidence.toJSON(), texts.suggestions.crash, causes);
   }

@@ -27,6 +27,8 @@ export interface DiagnosisTexts {
   slowStage: (stage: string, seconds: string, ratio: string, median: string) => string;
   processEnded: (how: string) => string;
   exitCode: (code: number) => string;
+  /** Explains exit code 13 after a drained event loop. */
+  unsettledAwait: string;
 }
 
 /**
@@ -209,6 +211,7 @@ const en: MessageCatalog = {
     slowStage: (stage, seconds, ratio, median) => `${stage} took ${seconds} s, ${ratio}× the median of the other stages (${median} s)`,
     processEnded: (how) => `The process ended ${how}`,
     exitCode: (code) => `exit code ${code}`,
+    unsettledAwait: 'Exit code 13 is Node\'s "unsettled top-level await": the entry module was still awaiting a promise that never settled when nothing was left to run',
   },
 };
 
@@ -333,6 +336,7 @@ const zhCN: MessageCatalog = {
     slowStage: (stage, seconds, ratio, median) => `${stage} 耗时 ${seconds} 秒，是其他阶段中位数（${median} 秒）的 ${ratio} 倍`,
     processEnded: (how) => `进程结束方式：${how}`,
     exitCode: (code) => `退出码 ${code}`,
+    unsettledAwait: '退出码 13 是 Node 的“未完成的顶层 await”：事件循环已无事可做时，入口模块仍在等待一个永远不会完成的 Promise',
   },
 };
 

@@ -58,8 +58,19 @@ function onBeforeExit(): void {
   }
 }
 
+/**
+ * The code the process really exits with. While an ES module entry point is still evaluating, Node
+ * has its own 'exit' listener (`handleProcessExit`) that runs after ours: when no exit code was set,
+ * it sets 13 ("unsettled top-level await": the app awaited a promise that never settles, such as a
+ * stage waiting on a callback that never fires) and exits with it. The 'exit' event says 0 then.
+ */
+function realExitCode(code: number): number {
+  if (code !== 0 || (process.exitCode !== undefined && process.exitCode !== null)) return code;
+  return process.listeners('exit').some((fn) => fn.name === 'handleProcessExit') ? 13 : code;
+}
+
 function onExit(code: number): void {
-  safely('exit handling failed', () => listener?.onExit(code, drained));
+  safely('exit handling failed', () => listener?.onExit(realExitCode(code), drained));
 }
 
 /**

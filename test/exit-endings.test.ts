@@ -76,6 +76,22 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
     });
   }
 
+  it('a top-level await that never settles: Node exits with 13, and the report says so', async () => {
+    const pair = await end('unsettled');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(13);
+    const run = expectCompleteRun(pair.dir);
+    expectUnfinished(run, [...BACKGROUND, MAIN_STAGE, { name: 'task wait_for_callback', kind: 'task', stage: 'stage_main' }]);
+    expect(exitOf(run.report)).toEqual({ reason: 'normal', exit_code: 13, signal: null });
+    const [hang, crash] = run.report.diagnoses;
+    expect([hang.id, crash.id]).toEqual(['stage_hang', 'crash']);
+    expect(crash.evidence.examples).toEqual([
+      'The process ended normally (event loop drained), exit code 13',
+      'Exit code 13 is Node\'s "unsettled top-level await": the entry module was still awaiting a promise that never settled when nothing was left to run',
+    ]);
+    expect(crash.suggestion.startsWith('Most likely a consequence of stage_hang: fix that first.')).toBe(true);
+  });
+
   it('an uncaught exception', async () => {
     const pair = await end('uncaught');
     expectSameBehaviour(pair);
