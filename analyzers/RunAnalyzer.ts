@@ -1,4 +1,5 @@
 import type { Locale, TruthEvent } from '../src/types';
+import { secondsBetween } from '../src/clock';
 import { emptyAutofixStats } from './autofixStats';
 import type { CriticalFailureList } from './CriticalFailureList';
 import { CustomRuleEngine } from './customRules';
@@ -170,7 +171,8 @@ export class RunAnalyzer {
         output_dir: context.outputDir ?? '',
         start_time: startTime ?? null,
         total_events: this.events,
-        duration_seconds: Number.isFinite(startMs) ? Math.max(0, (now - startMs) / 1000) : null,
+        // Rounded to the microsecond, as every other duration in the report (no 0.962462646484375).
+        duration_seconds: Number.isFinite(startMs) ? Math.max(0, secondsBetween(startMs, now)) : null,
         locale: this.locale,
         ...(context.serviceName ? { service_name: context.serviceName } : {}),
         ...(context.source ? { source: context.source } : {}),

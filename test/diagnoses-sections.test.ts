@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LlmUsageAggregate } from '../analyzers/LlmUsageAggregate';
 import { analyzeRunSync } from '../analyzers/readRun';
+import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import { StageTimeline } from '../analyzers/StageTimeline';
 import type { TruthEvent } from '../src/types';
 
@@ -67,5 +68,15 @@ describe('llm_usage', () => {
     expect(Object.keys(usage.by_model)).toEqual(['claude-sonnet-4-5']);
     const seed = analyzeRunSync(join(__dirname, 'fixtures', 'runs', 'py_seed_sample')).report.llm_usage;
     expect([seed.calls, seed.errors, seed.errors_by_type, seed.errors_by_status]).toEqual([11, 8, { unknown: 8 }, {}]);
+  });
+});
+
+describe('run.duration_seconds', () => {
+  it('is rounded to the microsecond like the other durations', () => {
+    const analyzer = new RunAnalyzer();
+    analyzer.observe({ ...ev(0, 'stage_start', { stage: 'a' }), timestamp: '2026-11-26T04:37:31.969060Z' });
+    const report = analyzer.buildReport({ now: Date.parse('2026-11-26T04:37:31.969060Z') + 962.4626464843 });
+    analyzer.dispose();
+    expect(report.run.duration_seconds).toBe(0.962463);
   });
 });
