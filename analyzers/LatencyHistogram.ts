@@ -1,12 +1,14 @@
 /**
  * Percentiles in constant memory: durations fall into logarithmic buckets 2% wide, so p50/p95
- * are within 2% of the exact value however many calls a run makes.
+ * are within 2% of the exact value however many calls a run makes, and never outside the smallest
+ * and largest values seen (one call, or calls that all took the same time, give the exact value).
  */
 export class LatencyHistogram {
   private static readonly GROWTH = Math.log(1.02);
   private static readonly MIN_SECONDS = 1e-4;
   private readonly buckets = new Map<number, number>();
   private count = 0;
+  private minSeconds = Infinity;
   private maxSeconds = 0;
 
   add(seconds: number): void {
@@ -15,6 +17,7 @@ export class LatencyHistogram {
     this.buckets.set(index, (this.buckets.get(index) ?? 0) + 1);
     this.count++;
     if (seconds > this.maxSeconds) this.maxSeconds = seconds;
+    if (seconds < this.minSeconds) this.minSeconds = seconds;
   }
 
   get size(): number {
@@ -34,10 +37,9 @@ export class LatencyHistogram {
     for (const index of indexes) {
       seen += this.buckets.get(index)!;
       if (seen >= rank) {
-        if (index === 0) return round3(LatencyHistogram.MIN_SECONDS);
-        // Middle of the bucket, capped by the largest value seen.
-        const low = LatencyHistogram.MIN_SECONDS * Math.exp((index - 1) * LatencyHistogram.GROWTH);
-        return round3(Math.min(low * Math.sqrt(1.02), this.maxSeconds));
+        // Middle of the bucket, within the smallest and largest values seen.
+        const middle = index === 0 ? LatencyHistogram.MIN_SECONDS : LatencyHistogram.MIN_SECONDS * Math.exp((index - 1) * LatencyHistogram.GROWTH) * Math.sqrt(1.02);
+        return round3(Math.min(Math.max(middle, this.minSeconds), this.maxSeconds));
       }
     }
     return round3(this.maxSeconds);
