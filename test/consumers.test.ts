@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
@@ -102,6 +102,32 @@ describe('ESM and CommonJS consumers', () => {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const out = execFileSync(process.execPath, [tsc, '-p', join(REPO_ROOT, 'test', 'fixtures', 'types')], { encoding: 'utf8' });
     expect(out).toBe('');
+  });
+
+  it('TypeScript apps with `module: commonjs` (node10 resolution, which ignores "exports") find the types of every entry point', () => {
+    // An app with the package installed: node_modules/agent-autopsy is the repository (package.json + dist).
+    const dir = tempRunDir('.tmp-', join(REPO_ROOT, 'test'));
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'agent-autopsy'), 'dir');
+    writeFileSync(
+      join(dir, 'app.ts'),
+      `import autopsy = require('agent-autopsy');
+       import analyzers = require('agent-autopsy/analyzers');
+       import exporters = require('agent-autopsy/exporters');
+       import register = require('agent-autopsy/register');
+       autopsy.init({ outputDir: 'runs/x' });
+       const text: string = exporters.pythonRepr({ ok: true });
+       const report: autopsy.AutopsyReport = new analyzers.RunAnalyzer().buildReport();
+       const setup: () => void = register.registerZeroCode;
+       export = { text, report, setup };
+`,
+    );
+    const options = { strict: true, noEmit: true, skipLibCheck: true, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: false, types: ['node'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: options, files: ['app.ts'] }));
+    const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
+    expect(result.stdout).toBe(''); // before typesVersions: TS2307 Cannot find module 'agent-autopsy/analyzers' …
+    expect(result.status).toBe(0);
   });
 
   it('a bare ExecutionTracker (no init, no tracer provider) writes its events without span ids', async () => {
