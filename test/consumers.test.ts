@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
@@ -127,6 +127,25 @@ describe('ESM and CommonJS consumers', () => {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
     expect(result.stdout).toBe(''); // before typesVersions: TS2307 Cannot find module 'agent-autopsy/analyzers' …
+    expect(result.status).toBe(0);
+  });
+
+  it("the README's TypeScript example type-checks under strict against the real openai types", () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const example = /## Use it in your agent\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toContain('call.setUsage(');
+    const dir = tempRunDir('.tmp-', join(REPO_ROOT, 'test'));
+    // Its placeholders: the client, the generated code's runner, the repair; and the request itself.
+    const declarations = `import OpenAI from 'openai';
+declare const client: OpenAI;
+declare function runGeneratedCode(): Promise<{ code: number; stderr: string }>;
+declare function tryFix(): Promise<boolean>;
+`;
+    writeFileSync(join(dir, 'app.mts'), declarations + example!.replace('create(/* ... */)', "create({ model: 'gpt-4o', messages: [] })") + 'export { report };\n');
+    const options = { strict: true, noEmit: true, skipLibCheck: true, target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', esModuleInterop: false, types: ['node'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: options, files: ['app.mts'] }));
+    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+    expect(result.stdout).toBe(''); // before: TS18048 'r.usage' is possibly 'undefined' (twice)
     expect(result.status).toBe(0);
   });
 
