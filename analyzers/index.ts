@@ -1,5 +1,5 @@
 export { RunAnalyzer, type RunAnalyzerOptions, type ReportContext } from './RunAnalyzer';
-export { analyzeRun, analyzeRunSync, readTruthLog, readTruthLogSync, locateRun, type AnalyzedRun, type AnalyzeOptions, type RunLocation } from './readRun';
+export { analyzeRun, analyzeRunSync, readTruthLog, readTruthLogSync, locateRun, type AnalyzedRun, type AnalyzedRunWithCriticalFailures, type AnalyzeOptions, type RunLocation } from './readRun';
 export { TruthLogParser, TruthLogError, type TruthLogReadResult } from './TruthLogParser';
 export { FailureAggregate, firstMaximum, stageKey } from './FailureAggregate';
 export { CriticalFailureList, CRITICAL_FAILURES_IN_MEMORY, renderCriticalFailure } from './CriticalFailureList';

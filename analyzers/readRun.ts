@@ -249,7 +249,12 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
   return { onEvent, finish, read };
 }
 
+/** An AnalyzedRun read with `criticalFailures: 'first'`: the full list is there, to stream and dispose(). */
+export type AnalyzedRunWithCriticalFailures = AnalyzedRun & { criticalFailures: CriticalFailureList };
+
 /** Reads a run from disk and builds its report (nothing is written). */
+export function analyzeRun(input: string, options: AnalyzeOptions & { criticalFailures: 'first' }): Promise<AnalyzedRunWithCriticalFailures>;
+export function analyzeRun(input: string, options?: AnalyzeOptions): Promise<AnalyzedRun>;
 export async function analyzeRun(input: string, options: AnalyzeOptions = {}): Promise<AnalyzedRun> {
   const location = locateRun(input);
   if (isOtlpJsonFile(location.trackerJson)) return analyzeOtlpRun(location, options);
@@ -258,6 +263,8 @@ export async function analyzeRun(input: string, options: AnalyzeOptions = {}): P
 }
 
 /** Synchronous analyzeRun. */
+export function analyzeRunSync(input: string, options: AnalyzeOptions & { criticalFailures: 'first' }): AnalyzedRunWithCriticalFailures;
+export function analyzeRunSync(input: string, options?: AnalyzeOptions): AnalyzedRun;
 export function analyzeRunSync(input: string, options: AnalyzeOptions = {}): AnalyzedRun {
   const location = locateRun(input);
   if (isOtlpJsonFile(location.trackerJson)) return analyzeOtlpRunSync(location, options);
