@@ -18,8 +18,9 @@ import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
+import { blindAppApiCopy } from './apiCopies';
 import type { ResolvedConfig } from './config';
-import { reportError } from './errorHandler';
+import { reportError, writeStderr } from './errorHandler';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { VERSION } from './version';
 
@@ -196,6 +197,22 @@ function yieldOnce<K extends string>(api: { [key in K]: (value: unknown) => bool
   };
 }
 
+/**
+ * Says so once when the app's own @opentelemetry/api is a newer copy that cannot see the tracing
+ * registered here (see apiCopies.ts): what it traces would otherwise be missing without a word.
+ */
+function warnOfBlindApiCopy(): void {
+  const copies = blindAppApiCopy();
+  if (!copies) return;
+  const { app, ours } = copies;
+  const line =
+    `agent-autopsy: this app loads @opentelemetry/api ${app.version} (${app.dir}), which does not see the tracing agent-autopsy registered with its @opentelemetry/api ${ours.version}; ` +
+    `spans made through ${app.version} (the app's own tracers, @anthropic-ai/sdk, an OpenTelemetry SDK started after agent-autopsy) are not recorded. ` +
+    `Use one copy (npm install @opentelemetry/api@~${ours.version.split('.').slice(0, 2).join('.')}.0), or start the app's OpenTelemetry SDK before agent-autopsy`;
+  writeStderr(`${line}\n`);
+  diag.warn(line);
+}
+
 export function setupTracing(config: ResolvedConfig, processor: SpanProcessor): TracingSetup {
   active = createTracing(config, processor);
   if (config.instrumentChildProcesses) enableChildProcessInstrumentation(active.provider);
@@ -234,6 +251,7 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     context.setGlobalContextManager(contextManager);
     propagation.setGlobalPropagator(propagator);
     yieldToLaterRegistrations(handOver, joined, { contextManager, propagator });
+    warnOfBlindApiCopy();
     return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush };
   }
   if (config.otelSdkDisabled) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

@@ -1,6 +1,8 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
-import { runNode, writeScript } from './helpers/childProcess';
+import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -165,5 +167,54 @@ process.stdout.write(JSON.stringify({ spans, problems }) + '\\n');
       ['llm_call_error', 'gpt-4o', 'RateLimitError', undefined],
     ]);
     expect(events.map((event) => event.span_id)).toEqual([output.spans[0].id, output.spans[0].id, output.spans[1].id, output.spans[1].id]);
+  });
+});
+
+describe('an app that loads its own copy of @opentelemetry/api', () => {
+  /**
+   * The app's script with a copy of the repository's @opentelemetry/api (1.9.1) in its own
+   * node_modules, stamped `version` (package.json and the VERSION the API checks registrations
+   * with), as an app that depends on a newer API than agent-autopsy's SDK accepts gets it.
+   */
+  function appWithApiCopy(version: string): string {
+    const script = writeScript(
+      `const { trace } = require('@opentelemetry/api');
+       trace.getTracer('app').startSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' } }).end();`,
+      '.cjs',
+    );
+    const copy = join(dirname(script), 'node_modules', '@opentelemetry', 'api');
+    cpSync(join(REPO_ROOT, 'node_modules', '@opentelemetry', 'api'), copy, { recursive: true });
+    for (const file of ['package.json', join('build', 'src', 'version.js')]) {
+      const path = join(copy, file);
+      writeFileSync(path, readFileSync(path, 'utf8').replace(/(["'])1\.9\.1\1/, (_match, quote: string) => `${quote}${version}${quote}`));
+    }
+    return script;
+  }
+
+  it('a newer copy, which cannot see the tracing agent-autopsy registered, is named on stderr with the fix; its spans are not recorded', async () => {
+    const script = appWithApiCopy('1.10.0');
+    const runDir = tempRunDir('autopsy-api-copy-');
+    const result = await runNode(script, { nodeArgs: ['--require', 'agent-autopsy/register'], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir } });
+    expect(result.code).toBe(0);
+    const copy = join(dirname(script), 'node_modules', '@opentelemetry', 'api');
+    expect(result.stderr).toBe(
+      `agent-autopsy: this app loads @opentelemetry/api 1.10.0 (${copy}), which does not see the tracing agent-autopsy registered with its @opentelemetry/api 1.9.1; ` +
+        "spans made through 1.10.0 (the app's own tracers, @anthropic-ai/sdk, an OpenTelemetry SDK started after agent-autopsy) are not recorded. " +
+        "Use one copy (npm install @opentelemetry/api@~1.9.0), or start the app's OpenTelemetry SDK before agent-autopsy\n",
+    );
+    // The limitation the line is about (OpenTelemetry's own rule): the app's span went to no provider.
+    expect(readTrackerDocument(runDir).events).toEqual([]);
+  });
+
+  it('another copy of the same version sees it: no warning, and its spans are recorded', async () => {
+    const script = appWithApiCopy('1.9.1');
+    const runDir = tempRunDir('autopsy-api-copy-');
+    const result = await runNode(script, { nodeArgs: ['--require', 'agent-autopsy/register'], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir } });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(readTrackerDocument(runDir).events.map((event) => [event.type, event.data.model])).toEqual([
+      ['llm_call_start', 'gpt-4o'],
+      ['llm_call_end', 'gpt-4o'],
+    ]);
   });
 });
