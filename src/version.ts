@@ -1,2 +1,2 @@
-// Kept in step with package.json by test/package.test.ts.
+// Kept in step with package.json: test/consumers.test.ts checks it.
 export const VERSION = '0.1.0';

@@ -98,6 +98,11 @@ describe('ESM and CommonJS consumers', () => {
     }
   });
 
+  it('names the version of package.json (the tracer and the CLI say it)', async () => {
+    const { VERSION } = await import('../src/version');
+    expect(VERSION).toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version);
+  });
+
   it('TypeScript apps type-check against the published declarations (ESM and CJS)', () => {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = spawnSync(process.execPath, [tsc, '-p', join(REPO_ROOT, 'test', 'fixtures', 'types')], { encoding: 'utf8' });
