@@ -17,8 +17,8 @@ import { timestampMs } from './timestampMs';
  * events of track(), which have span ids but no parent links). A warning that carries an error
  * (`error_recovery`, a retry notice) repeats an error of its own level as well.
  *
- * Memory: per open span with a failed descendant, per stage a short ring, and a capped table of
- * origin messages (to tell what a crash repeats) — never per event.
+ * Memory: per open span with a failed descendant (capped: see MAX_PARENTS), per stage a short
+ * ring, and a capped table of origin messages (to tell what a crash repeats) — never per event.
  */
 
 /** Seed-style heuristic: how soon after the lower-level error its propagation must follow. */
@@ -28,6 +28,15 @@ const MIN_CONTAINED_LENGTH = 12;
 const MAX_PER_SPAN = 16;
 const RING_SIZE = 16;
 const MAX_ORIGINS = 256;
+/**
+ * Parent spans with errors waiting below them, oldest out. A parent that writes no events (an HTTP
+ * server span, or the app's own root span around each request of a service) never ends in the log,
+ * and its entries would stay for good: one per failed request. Knowing which parents will report
+ * would mean tracking every span's start and end (~1,700 instructions per span); spans that do
+ * report leave the table when they end, so the oldest entries of a full table are those that never
+ * will.
+ */
+const MAX_PARENTS = 1024;
 const MAX_KEY_LENGTH = 500;
 
 /** One error as first reported, at its origin. */
@@ -118,7 +127,9 @@ export class PropagationTracker {
       rank,
       ms,
     };
-    if (event.parent_span_id) push(this.below, event.parent_span_id, entry, MAX_PER_SPAN);
+    if (event.parent_span_id && push(this.below, event.parent_span_id, entry, MAX_PER_SPAN) && this.below.size > MAX_PARENTS) {
+      this.below.delete(this.below.keys().next().value as string);
+    }
     push(this.recent, stage, entry, RING_SIZE);
     if (!origin) {
       this.origins.delete(key);
@@ -170,12 +181,15 @@ export class PropagationTracker {
   }
 }
 
-function push(map: Map<string, Reported[]>, key: string, entry: Reported, limit: number): void {
+/** Appends to `key`'s list (at most `limit`, oldest out); true when the key is new to the map. */
+function push(map: Map<string, Reported[]>, key: string, entry: Reported, limit: number): boolean {
   let list = map.get(key);
+  const added = !list;
   if (!list) {
     list = [];
     map.set(key, list);
   }
   list.push(entry);
   if (list.length > limit) list.shift();
+  return added;
 }
