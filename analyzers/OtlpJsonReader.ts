@@ -165,12 +165,12 @@ export class OtlpJsonParser {
 function deliver(parser: OtlpJsonParser, onEvent: (event: TruthEvent) => void): OtlpReadResult {
   const { tornTail, skipped } = parser.end();
   const spans = parser.converter.size;
-  const { events, ...converted } = parser.converter.convert();
+  const { events, count, ...converted } = parser.converter.convertStreaming();
   for (const event of events) onEvent(event);
   return {
     format: 'otlp-json',
     startTime: converted.startMs === null ? null : isoMicros(converted.startMs),
-    events: events.length,
+    events: count,
     spans,
     complete: !tornTail,
     declaredTotal: null,
@@ -206,7 +206,8 @@ function analyzeOtlp(
   options: AnalyzeOptions,
   read: (onEvent: (event: TruthEvent) => void) => OtlpReadResult | Promise<OtlpReadResult>,
 ): AnalyzedRun | Promise<AnalyzedRun> {
-  const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules });
+  // Only the report is built: no counts by type (as for a Truth-Mode log).
+  const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules, eventCounts: false });
   const onEvent = (event: TruthEvent) => {
     analyzer.observe(event);
     options.onEvent?.(event);

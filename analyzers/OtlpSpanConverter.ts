@@ -180,20 +180,31 @@ function codeExecEndData(attributes: Attributes): EventData {
   return data;
 }
 
-interface Pending {
-  event: TruthEvent;
+/** Where one of a span's events falls in the time order; the event itself is built when delivered. */
+interface Slot {
   atMs: number;
   /** 0 for a start, 1 for an end: a zero-length span starts before it ends. */
   phase: 0 | 1;
   depth: number;
   order: number;
+  span: OtlpSpan;
+  kind: SpanKindName;
+  stage: string | undefined;
+}
+
+/** The spans' events in time order, built one at a time as they are read (see convertStreaming). */
+export interface StreamedSpans extends Omit<ConvertedSpans, 'events'> {
+  events: Iterable<TruthEvent>;
+  /** How many events `events` yields. */
+  count: number;
 }
 
 /**
  * Collects the spans of an OTLP JSON export and turns them into the Truth-Mode events the live
  * span processor would have written: the same classification (own, GenAI, OpenInference,
  * OpenLLMetry), the same start/end/error data, and the stage inherited through parent links.
- * Needs every span before it can answer (a file is not in time order), so memory grows with spans.
+ * Needs every span before it can answer (a file is not in time order), so memory grows with spans
+ * (the decoded spans; their events are built one at a time, as they are read).
  */
 export class OtlpSpanConverter {
   private readonly spans = new Map<string, OtlpSpan>();
@@ -229,103 +240,124 @@ export class OtlpSpanConverter {
     return added;
   }
 
+  /** Every event at once, in time order (convertStreaming, collected). */
   convert(): ConvertedSpans {
+    const { events, count: _count, ...rest } = this.convertStreaming();
+    return { events: [...events], ...rest };
+  }
+
+  /**
+   * The events in time order, each built only when the iteration reaches it: what is held for the
+   * whole file is the decoded spans and two small slots per span, not two events with their data
+   * (a 200,000-span export peaked at 677 MB when every event was built before the first was read).
+   */
+  convertStreaming(): StreamedSpans {
     const byKey = this.spans;
-    const stageOf = new Map<string, string | undefined>();
-    const depthOf = new Map<string, number>();
-    const kinds = new Map<string, SpanKindName | undefined>();
-    const kindOf = (span: OtlpSpan) => {
-      const key = `${span.traceId}/${span.spanId}`;
-      if (!kinds.has(key)) kinds.set(key, classifySpan(span.attributes));
-      return kinds.get(key);
-    };
+    // Per span: its kind, the stage it inherits and its depth, keyed by the span object itself.
+    const resolved = new Map<OtlpSpan, { kind: SpanKindName | undefined; stage: string | undefined; depth: number }>();
     // Walks up the parent chain iteratively (no recursion limit on deep traces), memoised.
-    const resolve = (span: OtlpSpan): void => {
+    const resolve = (span: OtlpSpan): { kind: SpanKindName | undefined; stage: string | undefined; depth: number } => {
       const chain: OtlpSpan[] = [];
       let current: OtlpSpan | undefined = span;
-      const seen = new Set<string>();
+      const seen = new Set<OtlpSpan>();
       while (current) {
-        const key = `${current.traceId}/${current.spanId}`;
-        if (stageOf.has(key) || seen.has(key)) break;
-        seen.add(key);
+        if (resolved.has(current) || seen.has(current)) break;
+        seen.add(current);
         chain.push(current);
         current = current.parentSpanId ? byKey.get(`${current.traceId}/${current.parentSpanId}`) : undefined;
       }
-      const top = current ? `${current.traceId}/${current.spanId}` : undefined;
-      let inherited = top !== undefined ? stageOf.get(top) : undefined;
-      let depth = top !== undefined ? (depthOf.get(top) ?? -1) : -1;
+      const top = current ? resolved.get(current) : undefined;
+      let inherited = top?.stage;
+      let depth = top?.depth ?? -1;
       for (let i = chain.length - 1; i >= 0; i--) {
         const link = chain[i];
-        const key = `${link.traceId}/${link.spanId}`;
-        inherited = declaredStage(kindOf(link), link) ?? inherited;
+        const kind = classifySpan(link.attributes);
+        inherited = declaredStage(kind, link) ?? inherited;
         depth++;
-        stageOf.set(key, inherited);
-        depthOf.set(key, depth);
+        resolved.set(link, { kind, stage: inherited, depth });
       }
+      return resolved.get(span)!;
     };
 
-    const pending: Pending[] = [];
+    const slots: Slot[] = [];
     const autofix = emptyAutofixStats();
     const unfinished: UnfinishedSpan[] = [];
     let order = 0;
     let startMs = Infinity;
     let endMs = -Infinity;
     for (const span of byKey.values()) {
-      const key = `${span.traceId}/${span.spanId}`;
-      resolve(span);
-      const kind = kindOf(span);
+      const { kind, stage, depth } = resolve(span);
       if (!kind) continue;
-      const stage = stageOf.get(key);
-      const depth = depthOf.get(key) ?? 0;
       startMs = Math.min(startMs, span.startMs);
       endMs = Math.max(endMs, span.endMs);
-      const ids = { trace_id: span.traceId, span_id: span.spanId, ...(span.parentSpanId ? { parent_span_id: span.parentSpanId } : {}) };
-      const startData = isOwnSpan(span.attributes) ? ownStartData(kind, span) : foreignStartData(kind, span);
-      if (startData.stage === undefined && stage !== undefined) startData.stage = stage;
-      const start = { timestamp: '', elapsed_seconds: 0, type: eventType(kind, 'start'), level: 'INFO' as Level, data: startData, ...ids };
-      pending.push({ event: start, atMs: span.startMs, phase: 0, depth, order: order++ });
-
-      const data: EventData = { ...startData };
+      slots.push({ atMs: span.startMs, phase: 0, depth, order: order++, span, kind, stage });
+      slots.push({ atMs: span.endMs, phase: 1, depth, order: order++, span, kind, stage });
       if (span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true) {
-        const age = secondsBetween(span.startMs, span.endMs);
-        unfinished.push({ name: span.name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: age, span_id: span.spanId });
-        Object.assign(data, { unfinished: true, age_seconds: age });
-        pending.push({ event: { timestamp: '', elapsed_seconds: 0, type: `${eventType(kind, 'start').slice(0, -'_start'.length)}_unfinished`, level: 'WARNING', data, ...ids }, atMs: span.endMs, phase: 1, depth, order: order++ });
-        continue;
+        unfinished.push({ name: span.name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: secondsBetween(span.startMs, span.endMs), span_id: span.spanId });
+      } else if (kind === 'autofix') {
+        const failed = span.status.code === STATUS_ERROR;
+        const data = startDataOf(span, kind, stage);
+        addAutofixAttempt(autofix, { type: data.type, layer: data.layer, success: !failed && span.attributes[sc.ATTR_AUTOFIX_SUCCESS] !== false });
       }
-      if (kind === 'llm') Object.assign(data, llmEndData(span.attributes));
-      if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
-      const failed = span.status.code === STATUS_ERROR;
-      let level: Level = 'INFO';
-      if (failed) {
-        Object.assign(data, errorData({ status: span.status, attributes: span.attributes, events: span.events as unknown as ReadableSpan['events'] }));
-        level = 'ERROR';
-      }
-      data.duration = secondsBetween(span.startMs, span.endMs);
-      if (kind === 'autofix') {
-        const success = !failed && span.attributes[sc.ATTR_AUTOFIX_SUCCESS] !== false;
-        data.success = success;
-        if (!failed && !success) level = 'WARNING';
-        addAutofixAttempt(autofix, { type: data.type, layer: data.layer, success });
-      }
-      pending.push({ event: { timestamp: '', elapsed_seconds: 0, type: eventType(kind, failed ? 'error' : 'end'), level, data, ...ids }, atMs: span.endMs, phase: 1, depth, order: order++ });
     }
+    resolved.clear();
     // Same instant: starts before ends, outer spans start first and end last.
-    pending.sort((a, b) => a.atMs - b.atMs || a.phase - b.phase || (a.phase === 0 ? a.depth - b.depth : b.depth - a.depth) || a.order - b.order);
+    slots.sort((a, b) => a.atMs - b.atMs || a.phase - b.phase || (a.phase === 0 ? a.depth - b.depth : b.depth - a.depth) || a.order - b.order);
     const origin = Number.isFinite(startMs) ? startMs : 0;
-    const events = pending.map(({ event, atMs }) => {
-      event.timestamp = isoMicros(atMs);
-      event.elapsed_seconds = secondsBetween(origin, atMs);
-      return event;
-    });
     unfinished.sort((a, b) => (a.started < b.started ? -1 : a.started > b.started ? 1 : 0));
     return {
-      events,
+      events: eventsOf(slots, origin),
+      count: slots.length,
       autofix,
       unfinished,
       startMs: Number.isFinite(startMs) ? startMs : null,
       endMs: Number.isFinite(endMs) ? endMs : null,
       ...(this.serviceName !== undefined ? { serviceName: this.serviceName } : {}),
     };
+  }
+}
+
+/** The start data of a span, as the live processor writes it, with the stage it inherits. */
+function startDataOf(span: OtlpSpan, kind: SpanKindName, stage: string | undefined): EventData {
+  const data = isOwnSpan(span.attributes) ? ownStartData(kind, span) : foreignStartData(kind, span);
+  if (data.stage === undefined && stage !== undefined) data.stage = stage;
+  return data;
+}
+
+/** One slot's event: the span's start, or its end, error or unfinished record. */
+function eventOf(slot: Slot, origin: number): TruthEvent {
+  const { span, kind } = slot;
+  const ids = { trace_id: span.traceId, span_id: span.spanId, ...(span.parentSpanId ? { parent_span_id: span.parentSpanId } : {}) };
+  const timestamp = isoMicros(slot.atMs);
+  const elapsed = secondsBetween(origin, slot.atMs);
+  const startData = startDataOf(span, kind, slot.stage);
+  if (slot.phase === 0) return { timestamp, elapsed_seconds: elapsed, type: eventType(kind, 'start'), level: 'INFO', data: startData, ...ids };
+  const data: EventData = startData;
+  if (span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true) {
+    Object.assign(data, { unfinished: true, age_seconds: secondsBetween(span.startMs, span.endMs) });
+    return { timestamp, elapsed_seconds: elapsed, type: `${eventType(kind, 'start').slice(0, -'_start'.length)}_unfinished`, level: 'WARNING', data, ...ids };
+  }
+  if (kind === 'llm') Object.assign(data, llmEndData(span.attributes));
+  if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
+  const failed = span.status.code === STATUS_ERROR;
+  let level: Level = 'INFO';
+  if (failed) {
+    Object.assign(data, errorData({ status: span.status, attributes: span.attributes, events: span.events as unknown as ReadableSpan['events'] }));
+    level = 'ERROR';
+  }
+  data.duration = secondsBetween(span.startMs, span.endMs);
+  if (kind === 'autofix') {
+    const success = !failed && span.attributes[sc.ATTR_AUTOFIX_SUCCESS] !== false;
+    data.success = success;
+    if (!failed && !success) level = 'WARNING';
+  }
+  return { timestamp, elapsed_seconds: elapsed, type: eventType(kind, failed ? 'error' : 'end'), level, data, ...ids };
+}
+
+function* eventsOf(slots: Slot[], origin: number): Generator<TruthEvent> {
+  for (let i = 0; i < slots.length; i++) {
+    yield eventOf(slots[i], origin);
+    // Delivered: the slot need not keep its span alive any longer than the span's other slot.
+    (slots as Array<Slot | undefined>)[i] = undefined;
   }
 }

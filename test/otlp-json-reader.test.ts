@@ -316,3 +316,54 @@ it('a run directory is still read as Truth-Mode even when an OTLP file sits besi
   const { report } = await analyzeRun(join(dir, 'traces.jsonl'));
   expect(report.run.total_events).toBe(14);
 });
+
+/** A Collector export of `requests` traces, each a stage span with 99 LLM calls below it (every 20th failing). */
+function writeLargeExport(path: string, requests: number): void {
+  const hex = (value: number, length: number) => value.toString(16).padStart(length, '0');
+  const ns = (ms: number) => `${ms}000000`;
+  const attr = (key: string, value: string | number) => ({ key, value: typeof value === 'number' ? { intValue: String(value) } : { stringValue: value } });
+  const lines: string[] = [];
+  let id = 1;
+  for (let request = 0; request < requests; request++) {
+    const traceId = hex(request + 1, 32);
+    const root = hex(id++, 16);
+    const at = 1767225606000 + request * 200;
+    const spans = [{ traceId, spanId: root, name: 'stage research', startTimeUnixNano: ns(at), endTimeUnixNano: ns(at + 100), attributes: [attr('autopsy.kind', 'stage'), attr('autopsy.stage', `stage${request % 10}`)], status: { code: 0 } }];
+    for (let call = 0; call < 99; call++) {
+      const failed = call % 20 === 0;
+      spans.push({
+        traceId,
+        spanId: hex(id++, 16),
+        parentSpanId: root,
+        name: 'chat gpt-4o',
+        startTimeUnixNano: ns(at + call),
+        endTimeUnixNano: ns(at + call + 1),
+        attributes: [attr('gen_ai.operation.name', 'chat'), attr('gen_ai.request.model', 'gpt-4o'), attr('gen_ai.usage.input_tokens', 50), attr('gen_ai.usage.output_tokens', 10)],
+        status: failed ? { code: 2, message: 'Rate limit exceeded' } : { code: 0 },
+      } as (typeof spans)[number]);
+    }
+    lines.push(JSON.stringify({ resourceSpans: [{ resource: { attributes: [attr('service.name', 'bot')] }, scopeSpans: [{ scope: { name: 'x' }, spans }] }] }));
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+describe('a large OTLP export', () => {
+  // Events are built as the analysis reads them: only the decoded spans stay for the whole file.
+  // Building every event first needed more than 192 MB of heap for this file; this needs under 100.
+  it('is read within 144 MB of heap (100,000 spans), every event in time order', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'traces.jsonl');
+    writeLargeExport(file, 1000);
+    const script = writeScript(`
+import { analyzeRunSync } from 'agent-autopsy/analyzers';
+let last = '';
+let outOfOrder = 0;
+const { report, read } = analyzeRunSync(process.argv[2], { onEvent: (event) => { if (event.timestamp < last) outOfOrder++; last = event.timestamp; } });
+console.log(JSON.stringify({ events: read.events, spans: read.spans, outOfOrder, calls: report.llm_usage.calls, failures: report.failure_analysis.total_failures, top: report.diagnoses[0].id }));
+`);
+    const result = await runNode(script, { args: [file], nodeArgs: ['--max-old-space-size=144'] });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ events: 200_000, spans: 100_000, outOfOrder: 0, calls: 99_000, failures: 5_000, top: 'rate_limited' });
+  });
+});
