@@ -150,8 +150,9 @@ function processAlive(owner: RunLockOwner): boolean {
 /**
  * What a lock's owner is now: `live` (a process on this machine that still runs, or a lock from
  * another machine, which cannot be checked and so is never taken over), `dead` (its process is
- * gone, or its pid belongs to another process now), or `self` (this very process and thread: a lock of its own that outlived its run, or one
- * from a process that had the same pid in an earlier container).
+ * gone, or its pid belongs to another process now), or `self` (this very process and thread: a
+ * lock of its own that outlived its run, or one from a process that had the same pid in an
+ * earlier container).
  */
 export function runLockOwnerState(owner: RunLockOwner): 'live' | 'dead' | 'self' {
   if (!onThisMachine(owner)) return 'live';
