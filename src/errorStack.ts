@@ -84,7 +84,7 @@ function mappedFrame(map: SourceMap, site: NodeJS.CallSite, caller: NodeJS.CallS
   const source = originalSource.startsWith('file://') ? fileURLToPath(originalSource) : originalSource;
   const prefix = site.isAsync() ? 'async ' : site.isConstructor() ? 'new ' : '';
   const typeName = site.getTypeName();
-  const ownName = `${typeName !== null && typeName !== 'global' ? `${typeName}.` : ''}${site.getFunctionName() ?? site.getMethodName() ?? '<anonymous>'}`;
+  const ownName = `${typeName !== null && typeName !== 'global' ? `${typeName}.` : ''}${(site.getFunctionName() ?? site.getMethodName()) || '<anonymous>'}`;
   const name = symbol && symbol !== ownName ? symbol : ownName;
   return `${prefix}${name} (${source}:${originalLine + 1}:${originalColumn + 1})`;
 }
