@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatReadableLine } from '../exporters/eventFormat';
@@ -113,5 +113,65 @@ describe('agent-autopsy tail', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${[...lines(2), fresh[0]].join('\n')}\n`);
     expect(result.stderr).toBe(`agent-autopsy: ${path} was truncated; reading it from the start\n`);
+  });
+
+  it('starts over when a new run has rewritten the log past where tail was between two looks', async () => {
+    const dir = tempDir();
+    const path = writeLog(dir, lines(3));
+    // Longer than the old log, written at once: the size alone does not show the truncation.
+    const fresh = lines(6, 50);
+    let step = 0;
+    const result = await runCli(['tail', dir], {
+      onStdout: (all, child) => {
+        if (step === 0 && all === `${lines(3).join('\n')}\n`) {
+          step = 1;
+          writeFileSync(path, fresh.map((line) => `${line}\n`).join(''));
+        } else if (step === 1 && all.endsWith(`${fresh[5]}\n`)) {
+          step = 2;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(step).toBe(2);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${[...lines(3), ...fresh].join('\n')}\n`);
+    expect(result.stderr).toBe(`agent-autopsy: ${path} was truncated; reading it from the start\n`);
+  });
+
+  it('starts over when the log is replaced (another file renamed over it)', async () => {
+    const dir = tempDir();
+    const path = writeLog(dir, lines(3));
+    const fresh = lines(6, 50);
+    let step = 0;
+    const result = await runCli(['tail', dir], {
+      onStdout: (all, child) => {
+        if (step === 0 && all === `${lines(3).join('\n')}\n`) {
+          step = 1;
+          // Written aside and renamed over the old log at once, as an atomic writer does.
+          writeFileSync(`${path}.new`, fresh.map((line) => `${line}\n`).join(''));
+          renameSync(`${path}.new`, path);
+        } else if (step === 1 && all.endsWith(`${fresh[5]}\n`)) {
+          step = 2;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(step).toBe(2);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${[...lines(3), ...fresh].join('\n')}\n`);
+    expect(result.stderr).toBe(`agent-autopsy: ${path} was replaced; reading it from the start\n`);
+  });
+
+  it('a log it may not read is bad input (exit 2), with or without --follow, not a wait', async () => {
+    const dir = tempDir();
+    const path = writeLog(dir, lines(3));
+    chmodSync(path, 0o000);
+    // Root reads anything: the CLI runs as nobody then (the log stays root's, mode 000).
+    const asUser = process.getuid?.() === 0 ? { uid: 65534 } : {};
+    if (process.getuid?.() === 0) chmodSync(dir, 0o755);
+    for (const args of [['tail', dir, '--no-follow'], ['tail', dir]]) {
+      const result = await runCli(args, asUser);
+      expect(result, args.join(' ')).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: cannot read file (EACCES) (${path})\n` });
+    }
   });
 });

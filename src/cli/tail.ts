@@ -77,9 +77,30 @@ function lastLines(fd: number, size: number, count: number): { text: string; off
   return { text: out.toString('utf8'), offset: size };
 }
 
+/** Bytes at the start of the log that tell one run's log from the next (its first line's timestamp). */
+const HEAD_BYTES = 64;
+
+/** Whether opening failed because the file is not there (yet), which `tail` waits out. */
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Whether something is at `path`: false only when it is missing (not when it cannot be looked at). */
+function pathThere(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    return !isMissing(error);
+  }
+}
+
 /**
  * `agent-autopsy tail <run>`: prints the last lines of the run's readable log, then follows it
- * like `tail -f` (waiting for it to appear, starting over when it is truncated) until SIGINT.
+ * like `tail -f` (waiting for it to appear, starting over when it is truncated or replaced by a new
+ * run) until SIGINT. A log that cannot be read (permissions) is bad input, as is a missing one
+ * without --follow.
  */
 export function tailCommand(input: string, options: TailOptions): Promise<number> {
   const path = readableLogPath(input);
@@ -91,6 +112,9 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
   let decoder = new StringDecoder('utf8');
   let present = false;
   let announcedWait = false;
+  // The file being followed: its inode, and its first bytes (a new run's log starts differently).
+  let inode = -1;
+  let head = Buffer.alloc(0);
 
   const emit = (text: string, final = false) => {
     const data = carry + text;
@@ -100,11 +124,20 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
     if (lines.length > 0) out.write(`${lines.map((line) => colorizeLine(line.endsWith('\r') ? line.slice(0, -1) : line, p)).join('\n')}\n`);
   };
 
+  const startOver = (why: string) => {
+    note(`${path} ${why}; reading it from the start`);
+    offset = 0;
+    carry = '';
+    decoder = new StringDecoder('utf8');
+  };
+
+  /** Reads what is new; throws TruthLogError when the log is there but cannot be read. */
   const readNew = (first: boolean) => {
     let fd: number;
     try {
       fd = openSync(path, 'r');
-    } catch {
+    } catch (error) {
+      if (!isMissing(error)) throw new TruthLogError(`cannot read file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, path);
       if (present) {
         note(`${path} disappeared; waiting for it to come back`);
         present = false;
@@ -118,22 +151,34 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
       return;
     }
     try {
-      const size = fstatSync(fd).size;
+      const stat = fstatSync(fd);
+      if (stat.isDirectory()) throw new TruthLogError('not a file but a directory', path);
+      const size = stat.size;
+      const start = Buffer.allocUnsafe(Math.min(HEAD_BYTES, size));
+      const startLength = start.length > 0 ? readSync(fd, start, 0, start.length, 0) : 0;
+      const newHead = start.subarray(0, startLength);
       if (!present) {
         present = true;
+        inode = stat.ino;
+        head = Buffer.from(newHead);
         if (first) {
           const tail = lastLines(fd, size, options.lines);
           emit(decoder.write(Buffer.from(tail.text, 'utf8')));
           offset = tail.offset;
           return;
         }
+      } else if (stat.ino !== inode) {
+        // Renamed away and written anew (a new run, log rotation).
+        startOver('was replaced');
+      } else if (size < offset) {
+        startOver('was truncated');
+      } else if (offset > 0 && !newHead.subarray(0, head.length).equals(head.subarray(0, newHead.length))) {
+        // Truncated and already written past where we were (a new run in the same directory
+        // between two looks): the first line is another one.
+        startOver('was truncated');
       }
-      if (size < offset) {
-        note(`${path} was truncated; reading it from the start`);
-        offset = 0;
-        carry = '';
-        decoder = new StringDecoder('utf8');
-      }
+      inode = stat.ino;
+      if (offset === 0 || newHead.length > head.length) head = Buffer.from(newHead);
       const buffer = Buffer.allocUnsafe(64 * 1024);
       while (offset < size) {
         const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - offset), offset);
@@ -147,22 +192,36 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
   };
 
   // Without --follow there is nothing to wait for: a log that is not there is bad input.
-  if (!options.follow && !existsSync(path)) return Promise.reject(new TruthLogError('no such file or directory', path));
-  return new Promise((done) => {
-    readNew(true);
+  if (!options.follow && !pathThere(path)) return Promise.reject(new TruthLogError('no such file or directory', path));
+  return new Promise((done, fail) => {
+    try {
+      readNew(true);
+    } catch (error) {
+      fail(error);
+      return;
+    }
     if (!options.follow) {
       emit(decoder.end(), true);
       done(EXIT_OK);
       return;
     }
-    const timer = setInterval(() => readNew(false), options.pollMs ?? 200);
-    const stop = () => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (error?: unknown) => {
       clearInterval(timer);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       emit(decoder.end(), true);
-      done(EXIT_OK);
+      if (error === undefined) done(EXIT_OK);
+      else fail(error);
     };
+    const stop = () => finish();
+    timer = setInterval(() => {
+      try {
+        readNew(false);
+      } catch (error) {
+        finish(error);
+      }
+    }, options.pollMs ?? 200);
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     out.on?.('error', (error: NodeJS.ErrnoException) => {

@@ -13,6 +13,8 @@ export interface CliOptions {
   /** Called with each stdout chunk and the child (to send it a signal, or write more input). */
   onStdout?: (all: string, child: ChildProcess) => void;
   onStderr?: (all: string, child: ChildProcess) => void;
+  /** Run as this user (and group): permission errors need another user when the tests run as root. */
+  uid?: number;
 }
 
 /** Runs the built `agent-autopsy` bin (dist/cli.cjs) with stdout and stderr piped. */
@@ -20,7 +22,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<ChildR
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...options.env };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8');
