@@ -96,6 +96,8 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (error) {
     const code = (error as { code?: string }).code;
+    // No command at all: commander prints the help on stderr and says exit code 1; a usage error here.
+    if (code === 'commander.help' && (error as { exitCode?: number }).exitCode !== 0) return EXIT_BAD_INPUT;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT_OK;
     // commander has printed its own one-line message.
     if (typeof code === 'string' && code.startsWith('commander.')) return EXIT_BAD_INPUT;

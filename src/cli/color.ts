@@ -1,4 +1,4 @@
-/** ANSI colours for terminal output: on for a TTY unless NO_COLOR is set; FORCE_COLOR turns them on. */
+/** ANSI colours for terminal output: on for a TTY unless NO_COLOR is set; FORCE_COLOR turns them on (FORCE_COLOR=0 or false off). */
 export interface Palette {
   red(text: string): string;
   yellow(text: string): string;
@@ -15,7 +15,10 @@ const plain = (text: string) => text;
 
 export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
+  const force = env.FORCE_COLOR;
+  // As Node and supports-color read it: 0 or false turns colour off, even on a terminal.
+  if (force === '0' || force === 'false') return false;
+  if (force !== undefined && force !== '') return true;
   return stream.isTTY === true;
 }
 
