@@ -41,6 +41,21 @@ export interface RunLocation {
   trackerJson: string;
 }
 
+/**
+ * Whether a file is there. A folder that may not be searched (permissions) is named as such,
+ * instead of passing for a folder without a log.
+ */
+function fileThere(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw new TruthLogError(`cannot read directory (${code ?? String(error)})`, dirname(path));
+  }
+}
+
 /** Finds execution_tracker.json from a run directory, its Memory/logs folder, or the file itself (an OTLP JSON file too). */
 export function locateRun(input: string): RunLocation {
   const path = resolve(input);
@@ -48,7 +63,7 @@ export function locateRun(input: string): RunLocation {
   if (statSync(path).isDirectory()) {
     for (const logDir of [join(path, LOGS_SUBDIR), path]) {
       const trackerJson = join(logDir, TRACKER_JSON);
-      if (existsSync(trackerJson)) {
+      if (fileThere(trackerJson)) {
         return { outputDir: logDir === path && basename(dirname(path)) === 'Memory' ? dirname(dirname(path)) : path, logDir, trackerJson };
       }
     }
@@ -56,7 +71,7 @@ export function locateRun(input: string): RunLocation {
     // crashed first left only the readable log, which holds every event too.
     for (const logDir of [join(path, LOGS_SUBDIR), path]) {
       const readable = join(logDir, READABLE_LOG);
-      if (existsSync(readable)) {
+      if (fileThere(readable)) {
         return { outputDir: logDir === path && basename(dirname(path)) === 'Memory' ? dirname(dirname(path)) : path, logDir, trackerJson: readable };
       }
     }
