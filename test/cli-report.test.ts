@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,50 @@ describe('agent-autopsy report', () => {
     expect(html).toContain('<script type="application/json" id="autopsy-events">');
     expect(html).toContain('\\u003cscript\\u003ealert(1)\\u003c/script\\u003e');
     expect(html).not.toContain('<script>alert(1)');
+  });
+
+  it('--out: says in one line why the report cannot be written (exit 2), and never writes it over the log it read', async () => {
+    const dir = tempDir();
+    const missing = join(dir, 'no-such-dir', 'autopsy.md');
+    let result = await runCli(['report', failing, '-f', 'md', '--out', missing]);
+    expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: cannot write the report: its directory does not exist (${missing})\n` });
+    result = await runCli(['report', failing, '--out', dir]);
+    expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: cannot write the report: it is a directory (${dir})\n` });
+    result = await runCli(['report', failing, '--out', '/dev/full']);
+    expect(result).toMatchObject({ code: 2, stdout: '', stderr: 'agent-autopsy: cannot write the report: no space left on device (/dev/full)\n' });
+
+    const run = tempDir();
+    const log = writeTruthLog(run, failingRun());
+    const readable = join(run, 'Memory', 'logs', 'execution_tracker_readable.txt');
+    writeFileSync(readable, '[2026-01-01T00:00:00.000000Z] (+0.000s) [INFO] stage_start: {\'stage\': \'stage1\'}\n');
+    const before = readFileSync(log, 'utf8');
+    for (const [input, out] of [
+      [run, log],
+      [log, log],
+      [run, readable],
+    ]) {
+      result = await runCli(['report', input, '--no-progress', '--out', out]);
+      expect(result, `${input} --out ${out}`).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: will not write the report over the run's log (${out})\n` });
+    }
+    expect(readFileSync(log, 'utf8')).toBe(before);
+    // Next to the log is fine.
+    result = await runCli(['report', run, '--out', join(run, 'Memory', 'logs', 'latent_analysis_report.json')]);
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('names a logs folder it may not search, instead of calling the run directory empty', async () => {
+    const run = tempDir();
+    writeTruthLog(run, failingRun());
+    const logs = join(run, 'Memory', 'logs');
+    chmodSync(logs, 0o000);
+    // Root reads anything: the CLI runs as nobody then.
+    const asUser = process.getuid?.() === 0 ? { uid: 65534 } : {};
+    chmodSync(run, 0o755);
+    chmodSync(join(run, 'Memory'), 0o755);
+    const result = await runCli(['report', run], asUser);
+    chmodSync(logs, 0o700);
+    expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: cannot read directory (EACCES) (${logs})\n` });
+    expect(existsSync(join(logs, 'execution_tracker.json'))).toBe(true);
   });
 
   it('exits with 1 on a run with failures only when asked (--fail-on-failures)', async () => {

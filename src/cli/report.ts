@@ -1,4 +1,7 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TruthLogError } from '../../analyzers/TruthLogParser';
+import { READABLE_LOG } from '../../exporters/paths';
 import { writeTextSync } from '../../exporters/atomicWrite';
 import { HtmlEventCollector } from '../../exporters/HtmlEventCollector';
 import { renderHtmlReport } from '../../exporters/htmlReport';
@@ -31,6 +34,11 @@ export async function reportCommand(input: string, options: ReportCommandOptions
   });
   const criticalFailures = analyzed?.criticalFailures;
   try {
+    if (options.out) {
+      // `--out` naming the log just read would replace the evidence with its report.
+      const logs = [resolve(input), ...(analyzed ? [analyzed.location.trackerJson, join(analyzed.location.logDir, READABLE_LOG)] : [])];
+      if (logs.some((log) => sameFile(log, options.out as string))) throw new TruthLogError("will not write the report over the run's log", resolve(options.out));
+    }
     const write: TextWriter = options.out ? fileWriter(options.out) : (chunk: string | Uint8Array) => void process.stdout.write(typeof chunk === 'string' ? chunk : Buffer.from(chunk)); // stdout may write later: bytes are copied
     try {
       if (options.format === 'json') {
@@ -50,8 +58,51 @@ export async function reportCommand(input: string, options: ReportCommandOptions
 
 type TextWriter = ((chunk: string | Uint8Array) => void) & { close?: () => void };
 
-/** Writes text to a new file (mode 0600) in pieces, as they come. */
+/** Whether two paths name the same file (links included); false when either is not there. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.isFile() && x.ino === y.ino && x.dev === y.dev;
+  } catch {
+    return false;
+  }
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOENT: 'its directory does not exist',
+  ENOTDIR: 'its directory does not exist',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+function cannotWrite(path: string, error: unknown): TruthLogError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new TruthLogError(`cannot write the report: ${(code && WRITE_ERRORS[code]) ?? code ?? String(error)}`, resolve(path));
+}
+
+/** Writes text to a file (created with mode 0600) in pieces, as they come; a report cut short by the disk is removed. */
 function fileWriter(path: string): TextWriter {
-  const fd = openSync(path, 'w', 0o600);
-  return Object.assign((chunk: string | Uint8Array) => writeTextSync(fd, chunk), { close: () => closeSync(fd) });
+  let fd: number;
+  try {
+    fd = openSync(path, 'w', 0o600);
+  } catch (error) {
+    throw cannotWrite(path, error);
+  }
+  const write = (chunk: string | Uint8Array) => {
+    try {
+      writeTextSync(fd, chunk);
+    } catch (error) {
+      const regular = fstatSync(fd).isFile();
+      closeSync(fd);
+      fd = -1;
+      if (regular) unlinkSync(path);
+      throw cannotWrite(path, error);
+    }
+  };
+  return Object.assign(write, { close: () => fd !== -1 && closeSync(fd) });
 }
