@@ -108,6 +108,16 @@ describe('agent-autopsy report', () => {
     expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 
+  it('pointed at the readable log while the JSON log is there, says so instead of calling the JSON missing', async () => {
+    const run = tempDir();
+    const log = writeTruthLog(run, cleanRun());
+    const readable = join(run, 'Memory', 'logs', 'execution_tracker_readable.txt');
+    writeFileSync(readable, '[2026-01-01T00:00:00.000000Z] (+0.000s) [INFO] stage_start: {\'stage\': \'stage1\'}\n');
+    const result = await runCli(['report', readable, '-f', 'md']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`agent-autopsy: note: the report is rebuilt from the readable log ${readable}; ${log} next to it is the complete record (pass the run directory to read it)\n`);
+  });
+
   it('names a logs folder it may not search, instead of calling the run directory empty', async () => {
     const run = tempDir();
     writeTruthLog(run, failingRun());

@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { TRACKER_JSON } from '../../exporters/paths';
 import { messagesFor } from '../../analyzers/messages';
 import { analyzeRun, locateRun, type AnalyzedRun } from '../../analyzers/readRun';
 import { onThisMachine } from '../../exporters/runLock';
@@ -102,7 +103,13 @@ function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): vo
   const file = analyzed.location.trackerJson;
   const { skipped, tornTail } = analyzed.read;
   if (analyzed.read.format === 'readable') {
-    warn(`note: there is no execution_tracker.json; the report is rebuilt from ${file}`);
+    // Pointed at the readable log itself, the JSON log may well be there, and is the better record.
+    const json = join(analyzed.location.logDir, TRACKER_JSON);
+    warn(
+      existsSync(json)
+        ? `note: the report is rebuilt from the readable log ${file}; ${json} next to it is the complete record (pass the run directory to read it)`
+        : `note: there is no execution_tracker.json; the report is rebuilt from ${file}`,
+    );
     const unread = (analyzed.read as { unreadData?: number }).unreadData ?? 0;
     if (unread > 0) warn(`note: the data of ${unread} event(s) is not plain Python data; it is kept as text in data.repr`);
   }
