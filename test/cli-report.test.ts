@@ -118,6 +118,19 @@ describe('agent-autopsy report', () => {
     expect(result.stderr).toBe(`agent-autopsy: note: the report is rebuilt from the readable log ${readable}; ${log} next to it is the complete record (pass the run directory to read it)\n`);
   });
 
+  it('an empty log is reported as a run killed before its first write, with a note saying the file is empty', async () => {
+    const run = tempDir();
+    mkdirSync(join(run, 'Memory', 'logs'), { recursive: true });
+    const log = join(run, 'Memory', 'logs', 'execution_tracker.json');
+    writeFileSync(log, '');
+    const result = await runCli(['report', run]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`agent-autopsy: note: ${log} is empty: the process wrote nothing (killed before its first write, or not a run's log)\n`);
+    const report = JSON.parse(result.stdout) as AutopsyReport;
+    expect(report.exit.reason).toBe('killed');
+    expect(report.run.total_events).toBe(0);
+  });
+
   it('names a logs folder it may not search, instead of calling the run directory empty', async () => {
     const run = tempDir();
     writeTruthLog(run, failingRun());

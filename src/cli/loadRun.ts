@@ -99,6 +99,14 @@ function readReportFile(path: string): AutopsyReport {
   return normalizeReport(raw as Record<string, unknown>, path);
 }
 
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
+
 function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): void {
   const file = analyzed.location.trackerJson;
   const { skipped, tornTail } = analyzed.read;
@@ -112,6 +120,9 @@ function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): vo
     );
     const unread = (analyzed.read as { unreadData?: number }).unreadData ?? 0;
     if (unread > 0) warn(`note: the data of ${unread} event(s) is not plain Python data; it is kept as text in data.repr`);
+  }
+  if (analyzed.read.events === 0 && skipped.length === 0 && fileSize(file) === 0) {
+    warn(`note: ${file} is empty: the process wrote nothing (killed before its first write, or not a run's log)`);
   }
   if (skipped.length > 0) {
     const where = skipped.slice(0, 5).map((s) => `${file}:${s.line} (${s.reason})`).join(', ');
