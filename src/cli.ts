@@ -39,7 +39,7 @@ export function buildProgram(): Command {
     .description('rebuild the autopsy of a run from what is on disk (torn logs after a crash or kill -9 included)')
     .argument('<run>', 'run directory, its Memory/logs folder, an execution_tracker.json, an OTLP JSON file, or a saved report JSON')
     .option('-f, --format <format>', 'json, md or html', parseFormat, 'json' as ReportFormat)
-    .option('-o, --out <file>', 'write to a file instead of stdout')
+    .option('-o, --out <file>', 'write to a file instead of stdout (- for stdout)')
     .option('--locale <locale>', 'en or zh-CN', parseLocale)
     .option('--fail-on-failures', 'exit with 1 when the run had failures (for CI)')
     .option('--max-events <n>', 'events listed in the HTML report (the most recent beyond this)', parseCount, 200_000)

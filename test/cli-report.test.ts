@@ -152,6 +152,18 @@ describe('agent-autopsy report', () => {
     expect((await runCli(['report', failing])).code).toBe(0);
   });
 
+  it('-o - writes to stdout, as without --out (no file named "-")', async () => {
+    const dir = tempDir();
+    const plain = await runCli(['report', clean, '--format', 'md'], { cwd: dir });
+    const dash = await runCli(['report', clean, '--format', 'md', '-o', '-'], { cwd: dir });
+    expect(dash).toMatchObject({ code: 0, stderr: plain.stderr });
+    // The same Markdown but for the time it was made.
+    const untimed = (text: string) => text.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, 'T');
+    expect(untimed(dash.stdout)).toBe(untimed(plain.stdout));
+    expect(dash.stdout).toContain('# ');
+    expect(existsSync(join(dir, '-'))).toBe(false);
+  });
+
   it('exits with 2 and one line on stderr naming the place for bad input', async () => {
     const dir = tempDir();
     const missing = join(dir, 'nope');

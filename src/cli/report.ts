@@ -33,13 +33,15 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     onEvent: collector ? (event) => collector.observe(event) : undefined,
   });
   const criticalFailures = analyzed?.criticalFailures;
+  // `-o -` is stdout, as for most command-line tools.
+  const out = options.out === '-' ? undefined : options.out;
   try {
-    if (options.out) {
+    if (out) {
       // `--out` naming the log just read would replace the evidence with its report.
       const logs = [resolve(input), ...(analyzed ? [analyzed.location.trackerJson, join(analyzed.location.logDir, READABLE_LOG)] : [])];
-      if (logs.some((log) => sameFile(log, options.out as string))) throw new TruthLogError("will not write the report over the run's log", resolve(options.out));
+      if (logs.some((log) => sameFile(log, out))) throw new TruthLogError("will not write the report over the run's log", resolve(out));
     }
-    const write: TextWriter = options.out ? fileWriter(options.out) : (chunk: string | Uint8Array) => void process.stdout.write(typeof chunk === 'string' ? chunk : Buffer.from(chunk)); // stdout may write later: bytes are copied
+    const write: TextWriter = out ? fileWriter(out) : (chunk: string | Uint8Array) => void process.stdout.write(typeof chunk === 'string' ? chunk : Buffer.from(chunk)); // stdout may write later: bytes are copied
     try {
       if (options.format === 'json') {
         if (criticalFailures) writeJsonReport(report, criticalFailures, write);
