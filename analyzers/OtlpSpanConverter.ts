@@ -2,6 +2,7 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { isoMicros, secondsBetween } from '../src/clock';
 import type { SpanKindName } from '../src/eventTypes';
+import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import * as sc from '../src/semconv';
 import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmEndData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
@@ -104,6 +105,16 @@ function statusCode(value: unknown): number {
   return 0;
 }
 
+/**
+ * A trace file may come from any SDK, unredacted: its strings are redacted and bounded on the way
+ * in, as the live processor's are, so no report written from it shows a credential.
+ */
+const MAX = DEFAULT_MAX_STRING_LENGTH;
+
+function clean(text: string): string {
+  return safeString(text, MAX);
+}
+
 /** One `spans[]` element of an ExportTraceServiceRequest; undefined when it has no usable id or time. */
 export function decodeSpan(raw: unknown): OtlpSpan | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
@@ -116,15 +127,15 @@ export function decodeSpan(raw: unknown): OtlpSpan | undefined {
   const status = (span.status ?? {}) as { code?: unknown; message?: unknown };
   const parentSpanId = decodeId(span.parentSpanId ?? span.parent_span_id);
   const events = Array.isArray(span.events)
-    ? span.events.map((event: { name?: unknown; attributes?: unknown }) => ({ name: String(event?.name ?? ''), attributes: decodeAttributes(event?.attributes) }))
+    ? span.events.map((event: { name?: unknown; attributes?: unknown }) => ({ name: clean(String(event?.name ?? '')), attributes: cleanAttributes(decodeAttributes(event?.attributes), MAX) }))
     : [];
   return {
     traceId: decodeId(span.traceId ?? span.trace_id),
     spanId,
     ...(parentSpanId ? { parentSpanId } : {}),
-    name: typeof span.name === 'string' ? span.name : '',
-    attributes: decodeAttributes(span.attributes),
-    status: { code: statusCode(status.code), ...(typeof status.message === 'string' && status.message ? { message: status.message } : {}) },
+    name: typeof span.name === 'string' ? clean(span.name) : '',
+    attributes: cleanAttributes(decodeAttributes(span.attributes), MAX),
+    status: { code: statusCode(status.code), ...(typeof status.message === 'string' && status.message ? { message: clean(status.message) } : {}) },
     events,
     startMs,
     endMs,
@@ -222,7 +233,7 @@ export class OtlpSpanConverter {
     for (const resource of resourceSpans) {
       if (this.serviceName === undefined) {
         const name = decodeAttributes(resource?.resource?.attributes)['service.name'];
-        if (typeof name === 'string') this.serviceName = name;
+        if (typeof name === 'string') this.serviceName = clean(name);
       }
       const scopes = resource?.scopeSpans ?? resource?.scope_spans ?? resource?.instrumentationLibrarySpans ?? [];
       if (!Array.isArray(scopes)) continue;

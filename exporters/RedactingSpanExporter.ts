@@ -1,9 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { isSecretKey, REDACTED } from '../src/redact';
 import { reportError } from '../src/errorHandler';
-import { safeString } from '../src/safeValue';
+import { cleanAttributes, safeString } from '../src/safeValue';
 import { ATTR_AUTOPSY_EVENT_TYPE, ATTR_AUTOPSY_KIND } from '../src/semconv';
 import { classifySpan, eventType } from '../src/spanMapping';
 
@@ -28,22 +27,9 @@ function withVocabulary(span: ReadableSpan, attributes: Attributes, events: Read
   return [{ name: start, time: span.startTime, attributes: {}, droppedAttributesCount: 0 }, ...events, { name: end, time: span.endTime, attributes: {}, droppedAttributesCount: 0 }];
 }
 
-function cleanAttributes(attributes: Attributes | undefined, maxStringLength: number): Attributes {
-  const out: Attributes = {};
-  if (!attributes) return out;
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value === undefined) continue;
-    if (isSecretKey(key)) out[key] = REDACTED;
-    else if (typeof value === 'string') out[key] = safeString(value, maxStringLength);
-    else if (Array.isArray(value)) out[key] = value.map((item) => (typeof item === 'string' ? safeString(item, maxStringLength) : item)) as typeof value;
-    else out[key] = value;
-  }
-  return out;
-}
-
 /**
  * Wraps the OTLP exporter so secrets never leave the process: span names, span, event and link
- * attributes (exception messages and stack traces included) and status messages are redacted and
+ * attributes (exception messages and stack traces included), span event names and status messages are redacted and
  * bounded. A failed export is reported once through the error handler.
  * It also spells out the seed event vocabulary on agent spans (see withVocabulary).
  */
@@ -75,7 +61,7 @@ export class RedactingSpanExporter implements SpanExporter {
     const events = withVocabulary(
       span,
       attributes,
-      span.events.map((event) => ({ ...event, attributes: cleanAttributes(event.attributes, max) })),
+      span.events.map((event) => ({ ...event, name: safeString(event.name, max), attributes: cleanAttributes(event.attributes, max) })),
     );
     // A plain object with the same fields: ReadableSpan is an interface, and spanContext stays a function.
     return {

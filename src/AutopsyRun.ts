@@ -16,7 +16,7 @@ import type { ResolvedConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
-import { safeData } from './safeValue';
+import { safeData, safeString } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
 
 export interface OpenSpanEntry extends OpenSpanInfo {
@@ -377,7 +377,7 @@ export class AutopsyRun {
       for (const [key, value] of this.tracedResource?.getRawAttributes?.() ?? []) {
         // The first settled value wins, as in Resource.attributes.
         if (key !== 'service.name' || typeof value !== 'string' || value === '') continue;
-        return value.startsWith('unknown_service') ? this.config.serviceName : value;
+        return value.startsWith('unknown_service') ? this.config.serviceName : safeString(value, this.config.maxStringLength);
       }
     } catch {
       /* a resource that cannot be read: the configured name */

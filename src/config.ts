@@ -5,7 +5,7 @@ import { isKnownLocale, normalizeLocale } from '../analyzers/messages';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
 import { writeStderr } from './errorHandler';
 import { GuardedSpanProcessor } from './GuardedSpanProcessor';
-import { clipString, DEFAULT_MAX_STRING_LENGTH } from './safeValue';
+import { DEFAULT_MAX_STRING_LENGTH, safeString } from './safeValue';
 import type { AutopsyOptions, Locale } from './types';
 
 export interface ResolvedConfig {
@@ -76,8 +76,9 @@ export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessE
   const maxStringLength = positive(options.maxStringLength) ?? DEFAULT_MAX_STRING_LENGTH;
   return {
     outputDir,
-    // Written in the report: bounded like every other string the app hands over.
-    serviceName: clipString(String(options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'agent'), maxStringLength),
+    // Written in the report and sent as the resource's service.name: bounded and redacted like
+    // every other string the app hands over.
+    serviceName: safeString(String(options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'agent'), maxStringLength),
     locale: resolveLocale(options.locale ?? env.AGENT_AUTOPSY_LOCALE),
     captureContent: options.captureContent ?? envFlag(env.AGENT_AUTOPSY_CAPTURE_CONTENT) ?? false,
     maxStringLength,

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { diag } from '@opentelemetry/api';
+import { redactString } from './redact';
 
 /**
  * Where this library's own failures go. They never reach the agent: by default each distinct
@@ -12,7 +13,8 @@ const reported = new Set<string>();
 
 function describe(error: unknown): string {
   try {
-    return error instanceof Error ? error.message : String(error);
+    // An export or I/O error may quote a URL with credentials or a header.
+    return redactString(error instanceof Error ? error.message : String(error));
   } catch {
     return 'unknown error';
   }

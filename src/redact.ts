@@ -28,6 +28,7 @@ const SECRET_KEYS = new Set([
   'authtoken',
   'sessiontoken',
   'bearer',
+  'jwt',
   'cookie',
   'setcookie',
   'privatekey',
@@ -51,7 +52,21 @@ const SECRET_SUFFIXES = [
   'idtoken',
   'privatekey',
   'credentials',
+  'secretaccesskey',
+  // `<service>_token` names that are credentials (a bare `*_token` suffix would also take
+  // tokenizer fields such as `eos_token` and paging cursors such as `next_token`).
+  'apitoken',
+  'bottoken',
+  'githubtoken',
+  'gitlabtoken',
+  'hftoken',
+  'npmtoken',
+  'slacktoken',
+  'vaulttoken',
 ];
+
+/** Environment-variable names ending in `_TOKEN` or `_KEY` (`GITHUB_TOKEN`, `HF_TOKEN`, `STRIPE_KEY`). */
+const ENV_SECRET_NAME = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:TOKEN|KEY)$/;
 
 const keyCache = new Map<string, boolean>();
 
@@ -62,7 +77,8 @@ export function isSecretKey(key: string): boolean {
     const normalized = key.toLowerCase().replace(/[-_.\s]/g, '');
     // Attribute names such as `http.request.header.authorization` end with the secret key.
     const lastSegment = key.toLowerCase().split('.').pop()!.replace(/[-_\s]/g, '');
-    secret = SECRET_KEYS.has(normalized) || SECRET_KEYS.has(lastSegment) || SECRET_SUFFIXES.some((suffix) => normalized.endsWith(suffix));
+    secret =
+      SECRET_KEYS.has(normalized) || SECRET_KEYS.has(lastSegment) || SECRET_SUFFIXES.some((suffix) => normalized.endsWith(suffix)) || ENV_SECRET_NAME.test(key);
     if (keyCache.size < 10_000) keyCache.set(key, secret);
   }
   return secret;
@@ -70,33 +86,46 @@ export function isSecretKey(key: string): boolean {
 
 // Each pattern keeps a recognisable prefix so a reader can still tell which credential leaked.
 const SECRET_PATTERNS: Array<[RegExp, string | ((match: string, ...groups: string[]) => string)]> = [
+  // A PEM private key: everything between its armour lines (or to the end, when the text was cut).
+  [/(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, `$1${REDACTED}$2`],
   // Anthropic before OpenAI: both start with `sk-`.
   [/\bsk-ant-[A-Za-z0-9_-]{8,}/g, `sk-ant-${REDACTED}`],
   [/\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}/g, `sk-${REDACTED}`],
+  // OpenAI's 401 echoes the key it was given, whatever its shape (a proxy's or Azure's key has no `sk-`).
+  [/\b(Incorrect API key provided:\s*)(?!\[REDACTED|sk-\[REDACTED)\S*[^\s.]/g, `$1${REDACTED}`],
   [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${REDACTED}`],
   // `Basic`/`Token` are also plain words ("token limit"): only a long credential with a digit counts.
   [/\b(Basic|Token)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}/gi, `$1 ${REDACTED}`],
-  // Credentials inside URLs: scheme://user:password@host
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi, `$1${REDACTED}@`],
+  // Credentials inside URLs: scheme://user:password@host (the user may be empty: redis://:password@host)
+  [/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]*:[^/\s@]+@/gi, `$1${REDACTED}@`],
   // An authorization header dumped into text: the credential after an optional scheme word.
   [
     /\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(Bearer|Basic|Token|Digest|Negotiate)\s+)?(?!(?:Bearer|Basic|Token|Digest|Negotiate)\s)(?!\[REDACTED)[^\s"'&,;})]+/gi,
     (_match: string, prefix: string, scheme: string | undefined) => `${prefix}${scheme ? `${scheme} ` : ''}${REDACTED}`,
   ],
-  // key=value / "key": "value" pairs in free text (query strings, headers dumped into messages).
+  // key=value / "key": "value" pairs in free text (query strings, headers dumped into messages,
+  // `.env` lines): also at the end of a longer name (`OPENAI_API_KEY=`, `aws_secret_access_key =`),
+  // except a bare `token` (`max_token=`, `eos_token=` are not credentials).
   [
-    /\b(api[_-]?key|x-api-key|password|passwd|secret|access[_-]?token|refresh[_-]?token|client[_-]?secret|token)(["']?\s*[:=]\s*["']?)(?!\[REDACTED)[^\s"'&,;})]+/gi,
+    /(?<![A-Za-z0-9])(api[_-]?key|x-api-key|password|passwd|secret(?:[_-]?access)?[_-]?key|secret|access[_-]?token|refresh[_-]?token|auth[_-]?token|session[_-]?token|secret[_-]?token|client[_-]?secret|private[_-]?key|account[_-]?key|(?<!_)token)(["']?\s*[:=]\s*["']?)(?!\[REDACTED)[^\s"'&,;})]+/gi,
     `$1$2${REDACTED}`,
   ],
+  // The same names as environment variables: `GITHUB_TOKEN=…`, `STRIPE_KEY=…`, `DB_PASS=…`.
+  [/\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:TOKEN|KEY|PASS|PWD))(\s*=\s*["']?)(?!\[REDACTED)[^\s"'&,;})]+/g, `$1$2${REDACTED}`],
+  // Command-line options: `--password hunter2`, `--api-key KEY`, `--github-token TOKEN`.
+  [/((?<!\S)--(?:[a-z0-9]+-)*(?:password|passwd|api-?key|secret|(?:auth|access|api|bearer|bot|github|hf|npm|refresh|session|slack)-token)|(?<!\S)--token)(\s+)(?![-[])[^\s"']+/gi, `$1$2${REDACTED}`],
   [/\bAKIA[0-9A-Z]{16}\b/g, REDACTED],
   [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, REDACTED],
+  [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, REDACTED],
   [/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, REDACTED],
   [/\bAIza[0-9A-Za-z_-]{35}\b/g, REDACTED],
+  // A JSON Web Token: header and payload are base64url JSON objects (`eyJ` is `{"`).
+  [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, REDACTED],
 ];
 
 // One cheap test before running the individual replacements: most strings contain no secret.
 const MAYBE_SECRET =
-  /sk-|bearer|basic |token|:\/\/[^/\s]*@|api[_-]?key|authorization|passw|secret|AKIA|gh[pousr]_|xox|AIza/i;
+  /sk-|bearer|basic |token|:\/\/[^/\s]*@|api[_ -]?key|authorization|passw|secret|AKIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|_key|_pass|_pwd|accountkey/i;
 
 /** Replaces credentials found inside free text. */
 export function redactString(text: string): string {

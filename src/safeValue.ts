@@ -1,3 +1,4 @@
+import type { Attributes } from '@opentelemetry/api';
 import { stackOf } from './errorStack';
 import { isSecretKey, REDACTED, redactString } from './redact';
 
@@ -326,4 +327,18 @@ export function errorStack(error: unknown, max = DEFAULT_MAX_STRING_LENGTH): str
   if (!(error instanceof Error)) return undefined;
   const stack = stackOf(error);
   return stack === undefined ? undefined : safeString(stack, max);
+}
+
+/** Span attributes: secret-named keys redacted, string values (and strings in arrays) redacted and bounded. */
+export function cleanAttributes(attributes: Attributes | undefined, maxStringLength: number): Attributes {
+  const out: Attributes = {};
+  if (!attributes) return out;
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined) continue;
+    if (isSecretKey(key)) out[key] = REDACTED;
+    else if (typeof value === 'string') out[key] = safeString(value, maxStringLength);
+    else if (Array.isArray(value)) out[key] = value.map((item) => (typeof item === 'string' ? safeString(item, maxStringLength) : item)) as typeof value;
+    else out[key] = value;
+  }
+  return out;
 }

@@ -3,7 +3,7 @@ import type { AutopsyRun } from './AutopsyRun';
 import { reportError } from './errorHandler';
 import { parseEventType } from './eventTypes';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
-import { clipString, safeData, WARNING_QUOTE_LENGTH } from './safeValue';
+import { safeData, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
 import { TrackedSpans } from './TrackedSpans';
 import { LEVELS, type Level } from './types';
 
@@ -30,7 +30,7 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     }
     let normalized = normalizeLevel(level);
     if (!normalized) {
-      const quoted = clipString(String(level), WARNING_QUOTE_LENGTH);
+      const quoted = safeString(String(level), WARNING_QUOTE_LENGTH);
       warnOnce(`track-level-${quoted}`, `track(): unknown level ${JSON.stringify(quoted)}; use INFO, WARNING or ERROR (recorded as INFO)`);
       normalized = 'INFO';
     }
@@ -44,8 +44,9 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
       const stage = active ? run.openSpans.get(active.spanContext().spanId)?.stage : undefined;
       if (stage !== undefined) clean.stage = stage;
     }
-    // The type is written as it is, in both logs and the report's counts: clipped like data strings.
-    const eventType = clipString(type, run.config.maxStringLength);
+    // The type is written as it is, in both logs and the report's counts: clipped and redacted like
+    // data strings (a short type is cleaned once, then looked up).
+    const eventType = safeString(type, run.config.maxStringLength);
     const parsed = parseEventType(eventType);
     if (!parsed) {
       run.record(eventType, normalized, clean);

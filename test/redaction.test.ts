@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -8,6 +8,7 @@ import { resolveConfig } from '../src/config';
 import { codeExec, init, llmCall, shutdown, stage, task, track } from '../src/index';
 import { redactString } from '../src/redact';
 import { EXIT_FIXTURES } from './helpers/autopsyRun';
+import { runCli } from './helpers/cli';
 import { runNode } from './helpers/childProcess';
 import { logPath, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -180,6 +181,106 @@ describe('secrets never reach the disk or OTLP', () => {
   });
 });
 
+describe('credential shapes beyond the original set', () => {
+  // Realistic shapes; none of these was redacted before (each line is one way an agent leaks it).
+  const GITHUB_PAT = 'github_pat_11ABCDEFG0123456789_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOp';
+  const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+  const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+  it('redactString: .env lines, CLI options, PEM keys, JWTs, GitHub fine-grained tokens, echoed keys', () => {
+    const cases: Array<[string, string]> = [
+      [`OPENAI_API_KEY=${PASSWORD}`, 'OPENAI_API_KEY=[REDACTED]'],
+      [`export ANTHROPIC_API_KEY="${PASSWORD}"`, 'export ANTHROPIC_API_KEY="[REDACTED]"'],
+      [`DB_PASSWORD=${PASSWORD}\nGITHUB_TOKEN=${PASSWORD}\nHF_TOKEN=${PASSWORD}`, 'DB_PASSWORD=[REDACTED]\nGITHUB_TOKEN=[REDACTED]\nHF_TOKEN=[REDACTED]'],
+      [`AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`, 'AWS_SECRET_ACCESS_KEY=[REDACTED]'],
+      [`aws_secret_access_key = ${AWS_SECRET}`, 'aws_secret_access_key = [REDACTED]'],
+      [`webhook_secret=${PASSWORD}&secret_token=${PASSWORD}`, 'webhook_secret=[REDACTED]&secret_token=[REDACTED]'],
+      [`AccountName=acct;AccountKey=${PASSWORD};EndpointSuffix=core.windows.net`, 'AccountName=acct;AccountKey=[REDACTED];EndpointSuffix=core.windows.net'],
+      [`psql --password ${PASSWORD} --api-key ${HEADER_KEY} --github-token ${PASSWORD}`, 'psql --password [REDACTED] --api-key [REDACTED] --github-token [REDACTED]'],
+      [`--token ${PASSWORD}`, '--token [REDACTED]'],
+      [`redis://:${URL_PASSWORD}@cache:6379/0`, 'redis://[REDACTED]@cache:6379/0'],
+      [`-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----`, '-----BEGIN RSA PRIVATE KEY-----[REDACTED]-----END RSA PRIVATE KEY-----'],
+      ['key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA', 'key: -----BEGIN OPENSSH PRIVATE KEY-----[REDACTED]'],
+      [`jwt ${JWT} end`, 'jwt [REDACTED] end'],
+      [`GITHUB_TOKEN=${GITHUB_PAT}`, 'GITHUB_TOKEN=[REDACTED]'],
+      [`pat ${GITHUB_PAT}`, 'pat [REDACTED]'],
+      // OpenAI's 401 quotes the key it got; a proxy's or Azure's key has no `sk-` prefix.
+      ['401 Incorrect API key provided: MyProxyKey-0099887766. You can find your API key at https://platform.openai.com/account/api-keys.', '401 Incorrect API key provided: [REDACTED]. You can find your API key at https://platform.openai.com/account/api-keys.'],
+      ['Incorrect API key provided: sk-proj-************************EFGH.', 'Incorrect API key provided: [REDACTED].'],
+    ];
+    for (const [input, expected] of cases) expect([input, redactString(input)]).toEqual([input, expected]);
+    // Look-alikes that are not credentials stay as they are.
+    for (const plain of ['max_tokens=4096 max_token=5 eos_token=</s>', 'python run.py --token-budget 500 --max-token 3', 'the api key was rotated; --password-file /run/pw', 'see https://example.com:8080/a@b']) {
+      expect(redactString(plain)).toBe(plain);
+    }
+  });
+
+  it('isSecretKey: environment-variable names and service tokens', async () => {
+    const { isSecretKey } = await import('../src/redact');
+    for (const key of ['GITHUB_TOKEN', 'HF_TOKEN', 'SLACK_BOT_TOKEN', 'STRIPE_KEY', 'api_token', 'apiToken', 'bot_token', 'SecretAccessKey', 'jwt']) expect([key, isSecretKey(key)]).toEqual([key, true]);
+    for (const key of ['max_tokens', 'eos_token', 'next_token', 'primaryKey', 'token_count', 'key']) expect([key, isSecretKey(key)]).toEqual([key, false]);
+  });
+
+  it('in track() event types and span event names, in every file and over OTLP, and in the service name', async () => {
+    const dir = tempRunDir('autopsy-redact-');
+    otlp.reset();
+    init({ outputDir: dir, handleExit: false });
+    track(`retry with ${OPENAI_KEY}`, { env: `OPENAI_API_KEY=${PASSWORD}` });
+    await task('t', async (handle) => {
+      handle.span.addEvent(`sent Bearer ${BEARER}`, { note: `jwt ${JWT}` });
+    });
+    await shutdown();
+    for (const [path, text] of allFiles(dir)) {
+      expectNoSecrets(path, text);
+      expect(text).not.toContain(JWT);
+    }
+    const events = readTrackerDocument(dir).events;
+    expect(events[0].type).toBe('retry with sk-[REDACTED]');
+    expect(events[0].data).toEqual({ env: 'OPENAI_API_KEY=[REDACTED]' });
+    // The service name goes into the report and the resource of the spans (tracing is set up once
+    // per process, by the first init(): here the configuration that feeds both).
+    expect(resolveConfig({ serviceName: `agent ${OPENAI_KEY}` }, {}).serviceName).toBe('agent sk-[REDACTED]');
+    const span = otlp.getFinishedSpans().find((s) => s.name === 'task t')!;
+    expect(span.events.map((event) => [event.name, event.attributes])).toContainEqual(['sent Bearer [REDACTED]', { note: 'jwt [REDACTED]' }]);
+  });
+
+  it('in a report made from an OTLP file written by another SDK, unredacted', async () => {
+    const dir = tempRunDir('autopsy-redact-');
+    const attr = (key: string, value: string) => ({ key, value: { stringValue: value } });
+    const span = (spanId: string, name: string, attributes: unknown[], status: unknown, events: unknown[] = []) => ({
+      traceId: '0af7651916cd43dd8448eb211c80319c', spanId, name, kind: 1, startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000001000000000', attributes, status, events,
+    });
+    const request = {
+      resourceSpans: [
+        {
+          resource: { attributes: [attr('service.name', `svc ${ANTHROPIC_KEY}`)] },
+          scopeSpans: [
+            {
+              scope: { name: 'other-sdk' },
+              spans: [
+                span('b7ad6b7169203331', `stage ${OPENAI_KEY}`, [attr('autopsy.kind', 'stage'), attr('autopsy.stage', `deploy ${OPENAI_KEY}`)], { code: 1 }),
+                span('b7ad6b7169203332', 'chat gpt-4o', [attr('gen_ai.operation.name', 'chat'), attr('gen_ai.request.model', 'gpt-4o'), attr('http.request.header.authorization', `Bearer ${BEARER}`)], { code: 2, message: `401 Incorrect API key provided: ${OPENAI_KEY} password=${PASSWORD}` }, [
+                  { timeUnixNano: '1700000000500000000', name: 'exception', attributes: [attr('exception.message', `401 Incorrect API key provided: ${OPENAI_KEY}`), attr('exception.stacktrace', `Error: DB url ${URL}`)] },
+                ]),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const file = join(dir, 'traces.json');
+    writeFileSync(file, `${JSON.stringify(request)}\n`);
+    for (const format of ['json', 'md', 'html']) {
+      const result = await runCli(['report', file, '--format', format, '--no-progress']);
+      expect(result.code).toBe(0);
+      expectNoSecrets(`report --format ${format}`, result.stdout + result.stderr);
+    }
+    const report = JSON.parse((await runCli(['report', file, '--no-progress'])).stdout);
+    expect(report.run.service_name).toBe('svc sk-ant-[REDACTED]');
+    expect(report.failure_analysis.critical_failures[0].error).toBe('401 Incorrect API key provided: sk-[REDACTED] password=[REDACTED]');
+  });
+});
+
 describe('prompt and response content', () => {
   it('captureContent is off unless asked for', () => {
     expect(resolveConfig({}, {}).captureContent).toBe(false);
@@ -233,6 +334,19 @@ describe('file modes', () => {
     const files = readdirSync(join(dir, 'Memory', 'logs'));
     expect(files.sort()).toEqual(['autofix_log.json', 'autopsy.html', 'autopsy.md', 'execution_tracker.json', 'execution_tracker_readable.txt', 'latent_analysis_report.json']);
     for (const file of files) expect([file, (statSync(logPath(dir, file)).mode & 0o777).toString(8)]).toEqual([file, '600']);
+  });
+
+  it('report --out into an existing world-readable file makes it private', async () => {
+    const dir = tempRunDir('autopsy-modes-');
+    init({ outputDir: dir, handleExit: false });
+    await stage('s', () => track('x', {}));
+    await shutdown();
+    const out = join(dir, 'shared-report.json');
+    writeFileSync(out, 'old\n');
+    chmodSync(out, 0o644);
+    const result = await runCli(['report', dir, '--out', out, '--no-progress']);
+    expect(result.code).toBe(0);
+    expect((statSync(out).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('an existing world-readable log in a reused run directory is made private', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
 import { READABLE_LOG } from '../../exporters/paths';
@@ -94,6 +94,12 @@ function fileWriter(path: string): TextWriter {
     fd = openSync(path, 'w', 0o600);
   } catch (error) {
     throw cannotWrite(path, error);
+  }
+  // An existing file keeps its mode on open: a report may carry error messages, so make it private.
+  try {
+    fchmodSync(fd, 0o600);
+  } catch {
+    /* a file system without modes */
   }
   const write = (chunk: string | Uint8Array) => {
     try {
