@@ -1,3 +1,5 @@
+import { isSecretKey, REDACTED } from '../src/redact';
+import { DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import type { TruthEvent } from '../src/types';
 import { parsePythonJson, parseWithNonFinite } from './pythonJson';
 import { parsePythonLiteral } from './pythonLiteral';
@@ -245,7 +247,9 @@ export class TruthLogParser {
 
   private deliver(event: TruthEvent): void {
     this.result.events++;
-    this.onEvent(event);
+    // The original tracker redacted nothing: a log it wrote is cleaned as it is read, as a live run
+    // cleans what the app hands over. (This library's own log was cleaned when it was written.)
+    this.onEvent(this.mode === 'truth-mode' ? event : cleanForeignEvent(event));
   }
 
   private skip(line: number, reason: string): void {
@@ -367,3 +371,20 @@ function safeParse(text: string): unknown {
     return undefined;
   }
 }
+
+/** An event of a log this library did not write: its type and strings redacted and bounded, numbers (NaN too) kept. */
+function cleanForeignEvent(event: TruthEvent): TruthEvent {
+  return { ...event, type: safeString(event.type, DEFAULT_MAX_STRING_LENGTH), data: redactParsed(event.data, 0) as TruthEvent['data'] };
+}
+
+/** A parsed JSON (or Python literal) value with secret-named keys and credentials in strings redacted. */
+function redactParsed(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return safeString(value, DEFAULT_MAX_STRING_LENGTH);
+  if (value === null || typeof value !== 'object' || depth > MAX_REDACT_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((item) => redactParsed(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = isSecretKey(key) && item !== null && item !== undefined ? REDACTED : redactParsed(item, depth + 1);
+  return out;
+}
+
+const MAX_REDACT_DEPTH = 64;

@@ -279,6 +279,37 @@ describe('credential shapes beyond the original set', () => {
     expect(report.run.service_name).toBe('svc sk-ant-[REDACTED]');
     expect(report.failure_analysis.critical_failures[0].error).toBe('401 Incorrect API key provided: sk-[REDACTED] password=[REDACTED]');
   });
+
+  it("in a report made from the original Python tracker's logs (which redact nothing): its JSON document and its readable log", async () => {
+    const events = [
+      { timestamp: '2025-01-24T10:30:00.000001', elapsed_seconds: 0.0, type: 'stage_start', level: 'INFO', data: { stage: 'deploy', db: URL } },
+      { timestamp: '2025-01-24T10:30:01.000001', elapsed_seconds: 1.0, type: 'llm_call_error', level: 'ERROR', data: { stage: 'deploy', error: `Error code: 401 - Incorrect API key provided: ${OPENAI_KEY}`, api_key: HEADER_KEY, attempts: [{ headers: { Authorization: `Bearer ${BEARER}` } }], loss: NaN } },
+      { timestamp: '2025-01-24T10:30:02.000001', elapsed_seconds: 2.0, type: 'task_error', level: 'ERROR', data: { stage: 'deploy', error: `login failed: password=${PASSWORD}` } },
+    ];
+    // json.dump(…, indent=2) as the original tracker's save_json_log() writes it (NaN as Python writes it).
+    const document = JSON.stringify({ start_time: '2025-01-24T10:30:00.000001', events, total_events: events.length }, null, 2).replace('"loss": null', '"loss": NaN');
+    const pythonRun = tempRunDir('autopsy-redact-');
+    mkdirSync(logPath(pythonRun, '.'), { recursive: true });
+    writeFileSync(logPath(pythonRun, 'execution_tracker.json'), document);
+    // Its readable log alone (a run that crashed before save_json_log()), lines as Python's repr writes them.
+    const readableRun = tempRunDir('autopsy-redact-');
+    mkdirSync(logPath(readableRun, '.'), { recursive: true });
+    const line = (event: (typeof events)[number]) =>
+      `[${event.timestamp}] (+${event.elapsed_seconds.toFixed(3)}s) [${event.level}] ${event.type}: {'stage': 'deploy', 'error': '${String(event.data.error ?? '').replace(/'/g, "\\'")}', 'api_key': '${HEADER_KEY}'}`;
+    writeFileSync(logPath(readableRun, 'execution_tracker_readable.txt'), `${events.map(line).join('\n')}\n`);
+    for (const dir of [pythonRun, readableRun]) {
+      for (const format of ['json', 'md', 'html']) {
+        const result = await runCli(['report', dir, '--format', format, '--no-progress']);
+        expect(result.code).toBe(0);
+        expectNoSecrets(`report --format ${format} of ${dir}`, result.stdout + result.stderr);
+      }
+      const report = JSON.parse((await runCli(['report', dir, '--no-progress'])).stdout);
+      expect(report.failure_analysis.critical_failures.map((failure: { error: string }) => failure.error)).toEqual([
+        'Error code: 401 - Incorrect API key provided: sk-[REDACTED]',
+        'login failed: password=[REDACTED]',
+      ]);
+    }
+  });
 });
 
 describe('prompt and response content', () => {
