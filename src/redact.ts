@@ -117,6 +117,11 @@ const SECRET_PATTERNS: Array<[RegExp, string | ((match: string, ...groups: strin
   [/\bAKIA[0-9A-Z]{16}\b/g, REDACTED],
   [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, REDACTED],
   [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, REDACTED],
+  // Stripe secret and restricted keys, Hugging Face tokens: prefixes no ordinary word has.
+  [/\b([sr]k_(?:live|test)_)[A-Za-z0-9]{16,}/g, `$1${REDACTED}`],
+  [/\bhf_[A-Za-z0-9]{30,}\b/g, REDACTED],
+  // A cookie header dumped into text: every cookie after it, to the end of the line.
+  [/\b((?:set-)?cookie["']?\s*:\s*["']?)(?!\[REDACTED)[^\n"']+/gi, `$1${REDACTED}`],
   [/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, REDACTED],
   [/\bAIza[0-9A-Za-z_-]{35}\b/g, REDACTED],
   // A JSON Web Token: header and payload are base64url JSON objects (`eyJ` is `{"`).
@@ -125,7 +130,7 @@ const SECRET_PATTERNS: Array<[RegExp, string | ((match: string, ...groups: strin
 
 // One cheap test before running the individual replacements: most strings contain no secret.
 const MAYBE_SECRET =
-  /sk-|bearer|basic |token|:\/\/[^/\s]*@|api[_ -]?key|authorization|passw|secret|AKIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|_key|_pass|_pwd|accountkey/i;
+  /sk-|bearer|basic |token|:\/\/[^/\s]*@|api[_ -]?key|authorization|passw|secret|AKIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|_key|_pass|_pwd|accountkey|k_live_|k_test_|hf_|cookie/i;
 
 /** Replaces credentials found inside free text. */
 export function redactString(text: string): string {

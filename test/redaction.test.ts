@@ -207,10 +207,14 @@ describe('credential shapes beyond the original set', () => {
       // OpenAI's 401 quotes the key it got; a proxy's or Azure's key has no `sk-` prefix.
       ['401 Incorrect API key provided: MyProxyKey-0099887766. You can find your API key at https://platform.openai.com/account/api-keys.', '401 Incorrect API key provided: [REDACTED]. You can find your API key at https://platform.openai.com/account/api-keys.'],
       ['Incorrect API key provided: sk-proj-************************EFGH.', 'Incorrect API key provided: [REDACTED].'],
+      ['stripe sk_live_51HqLyjAbCdEfGhIjKlMnOpQr and rk_test_51HqLyjAbCdEfGhIjKlMnOpQr', 'stripe sk_live_[REDACTED] and rk_test_[REDACTED]'],
+      ['hub hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567 pulled', 'hub [REDACTED] pulled'],
+      ['request headers\nCookie: session=9f8e7d6c5b4a; csrftoken=abc123\nAccept: */*', 'request headers\nCookie: [REDACTED]\nAccept: */*'],
+      ['Set-Cookie: sid=31d4d96e407aad42; Path=/; Secure; HttpOnly', 'Set-Cookie: [REDACTED]'],
     ];
     for (const [input, expected] of cases) expect([input, redactString(input)]).toEqual([input, expected]);
     // Look-alikes that are not credentials stay as they are.
-    for (const plain of ['max_tokens=4096 max_token=5 eos_token=</s>', 'python run.py --token-budget 500 --max-token 3', 'the api key was rotated; --password-file /run/pw', 'see https://example.com:8080/a@b']) {
+    for (const plain of ['max_tokens=4096 max_token=5 eos_token=</s>', 'python run.py --token-budget 500 --max-token 3', 'the api key was rotated; --password-file /run/pw', 'see https://example.com:8080/a@b', 'task_live_updates hf_model cookie policy accepted']) {
       expect(redactString(plain)).toBe(plain);
     }
   });
