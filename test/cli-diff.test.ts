@@ -176,6 +176,15 @@ describe('agent-autopsy diff', () => {
     expect([diff.a.duration_seconds, diff.b.duration_seconds]).toEqual([reportA.run.duration_seconds, 3]);
   });
 
+  it('says a run still being recorded is running, not that it "ended still running"', async () => {
+    const saved = join(tempDir(), 'latent_analysis_report.json');
+    const running = { ...reportB, exit: { reason: 'running', exit_code: null, signal: null, at: null, description: 'still running (report taken during the run)' } };
+    writeFileSync(saved, `${JSON.stringify(running, null, 2)}\n`);
+    const text = (await runCli(['diff', a, saved])).stdout.split('\n');
+    expect(text[1]).toBe(`  A  ${a}  (15 events, 4 s, ended in a way the log does not record)`);
+    expect(text[2]).toBe(`  B  ${saved}  (7 events, ${reportB.run.duration_seconds} s, still running (report taken during the run))`);
+  });
+
   it('compares saved report files too, and rejects a missing run with exit code 2', async () => {
     const saved = join(tempDir(), 'latent_analysis_report.json');
     writeFileSync(saved, `${JSON.stringify(reportA, null, 2)}\n`);

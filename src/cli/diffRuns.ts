@@ -223,7 +223,8 @@ export function formatDiffText(diff: RunDiff, p: Palette): string {
   const line = (label: string, a: string, b: string, delta: string, trend: Change['trend'] = 'same', indent = 2) =>
     out.push(`${' '.repeat(indent)}${pad(label, 26 - indent)}${pad(`${a} → ${b}`, 24)}${pad(delta, 18)}${mark(trend)}`.trimEnd());
   const side = (name: string, run: RunSummary) =>
-    out.push(`  ${p.bold(name)}  ${run.input}  (${run.events} events, ${num(run.duration_seconds, ' s')}, ended ${run.exit})`);
+    // A run still being recorded has not ended: its description says so by itself.
+    out.push(`  ${p.bold(name)}  ${run.input}  (${run.events} events, ${num(run.duration_seconds, ' s')}, ${run.exit_reason === 'running' ? '' : 'ended '}${run.exit})`);
 
   out.push(p.bold('agent-autopsy diff'));
   side('A', diff.a);
