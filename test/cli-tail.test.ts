@@ -162,6 +162,23 @@ describe('agent-autopsy tail', () => {
     expect(result.stderr).toBe(`agent-autopsy: ${path} was replaced; reading it from the start\n`);
   });
 
+  it('a run with only its JSON log: tail says so and names the command that reads it', async () => {
+    const dir = tempDir();
+    const logs = join(dir, 'Memory', 'logs');
+    mkdirSync(logs, { recursive: true });
+    writeFileSync(join(logs, 'execution_tracker.json'), '{"start_time": "2025-01-24T10:30:00.000001", "events": [], "total_events": 0}');
+    const hint = ` (only execution_tracker.json is there, which tail does not follow; \`agent-autopsy report ${logs}\` reads it)`;
+    const once = await runCli(['tail', dir, '--no-follow']);
+    expect(once).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory${hint} (${readableLog(dir)})\n` });
+    const followed = await runCli(['tail', dir], {
+      onStderr: (all, child) => {
+        if (all.includes('waiting for')) child.kill('SIGINT');
+      },
+    });
+    // (Stopped as soon as it said so: the SIGINT may come before tail listens for it.)
+    expect(followed).toMatchObject({ stdout: '', stderr: `agent-autopsy: waiting for ${readableLog(dir)} …${hint}\n` });
+  });
+
   it('a log it may not read is bad input (exit 2), with or without --follow, not a wait', async () => {
     const dir = tempDir();
     const path = writeLog(dir, lines(3));

@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from '
 import { basename, dirname, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
-import { LOGS_SUBDIR, READABLE_LOG } from '../../exporters/paths';
+import { LOGS_SUBDIR, READABLE_LOG, TRACKER_JSON } from '../../exporters/paths';
 import type { Palette } from './color';
 import { EXIT_OK } from './exitCodes';
 
@@ -27,6 +27,15 @@ export function readableLogPath(input: string): string {
   if (existsSync(join(path, READABLE_LOG)) || (basename(path) === 'logs' && basename(dirname(path)) === 'Memory')) return join(path, READABLE_LOG);
   // Not there yet: the run directory of a run that has not started.
   return join(path, LOGS_SUBDIR, READABLE_LOG);
+}
+
+/**
+ * A note for a readable log that is missing next to a JSON log: every run writes its readable log
+ * from its start, so a directory holding only the JSON log (copied alone, or saved from elsewhere)
+ * is not going to get one.
+ */
+function onlyJsonLog(readable: string): string {
+  return existsSync(join(dirname(readable), TRACKER_JSON)) ? ` (only ${TRACKER_JSON} is there, which tail does not follow; \`agent-autopsy report ${dirname(readable)}\` reads it)` : '';
 }
 
 const LINE = /^(\[[^\]]*\] \(\+[^)]*\)) \[([A-Z]+)\] ([^:]*)(:.*)?$/;
@@ -145,7 +154,7 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
         carry = '';
         decoder = new StringDecoder('utf8');
       } else if (!announcedWait) {
-        note(`waiting for ${path} …`);
+        note(`waiting for ${path} …${onlyJsonLog(path)}`);
         announcedWait = true;
       }
       return;
@@ -192,7 +201,7 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
   };
 
   // Without --follow there is nothing to wait for: a log that is not there is bad input.
-  if (!options.follow && !pathThere(path)) return Promise.reject(new TruthLogError('no such file or directory', path));
+  if (!options.follow && !pathThere(path)) return Promise.reject(new TruthLogError(`no such file or directory${onlyJsonLog(path)}`, path));
   return new Promise((done, fail) => {
     try {
       readNew(true);
