@@ -29,8 +29,8 @@ function withVocabulary(span: ReadableSpan, attributes: Attributes, events: Read
 
 /**
  * Wraps the OTLP exporter so secrets never leave the process: span names, span, event and link
- * attributes (exception messages and stack traces included), span event names and status messages are redacted and
- * bounded. A failed export is reported once through the error handler.
+ * attributes (exception messages and stack traces included), span event names and status
+ * messages are redacted and bounded. A failed export is reported once through the error handler.
  * It also spells out the seed event vocabulary on agent spans (see withVocabulary).
  */
 export class RedactingSpanExporter implements SpanExporter {
