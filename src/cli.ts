@@ -32,7 +32,12 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     // commander's own messages ("error: …") take this tool's prefix, as every other message does.
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'agent-autopsy: ').replace(/\n+$/, '\n')) });
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'agent-autopsy: ').replace(/\n+$/, '\n')) })
+    // Scripts and CI read the exit code first: the help says what each one means.
+    .addHelpText(
+      'after',
+      '\nExit codes:\n  0  done\n  1  the run had failures (report --fail-on-failures) or B is worse than A (diff --fail-on-regression)\n  2  a usage error or bad input (one line on stderr says what and where)',
+    );
 
   program
     .command('report')
