@@ -115,17 +115,17 @@ describe('agent-autopsy tail', () => {
     expect(result.stderr).toBe(`agent-autopsy: ${path} was truncated; reading it from the start\n`);
   });
 
-  it('starts over when a new run has rewritten the log past where tail was between two looks', async () => {
+  /** Tails a 3-line log, lets `replace` put a new run's 6 lines in its place, and stops once they are printed. */
+  async function tailThroughNewRun(replace: (path: string, text: string) => void) {
     const dir = tempDir();
     const path = writeLog(dir, lines(3));
-    // Longer than the old log, written at once: the size alone does not show the truncation.
     const fresh = lines(6, 50);
     let step = 0;
     const result = await runCli(['tail', dir], {
       onStdout: (all, child) => {
         if (step === 0 && all === `${lines(3).join('\n')}\n`) {
           step = 1;
-          writeFileSync(path, fresh.map((line) => `${line}\n`).join(''));
+          replace(path, fresh.map((line) => `${line}\n`).join(''));
         } else if (step === 1 && all.endsWith(`${fresh[5]}\n`)) {
           step = 2;
           child.kill('SIGINT');
@@ -135,31 +135,22 @@ describe('agent-autopsy tail', () => {
     expect(step).toBe(2);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${[...lines(3), ...fresh].join('\n')}\n`);
-    expect(result.stderr).toBe(`agent-autopsy: ${path} was truncated; reading it from the start\n`);
+    return { path, stderr: result.stderr };
+  }
+
+  it('starts over when a new run has rewritten the log past where tail was between two looks', async () => {
+    // Longer than the old log, written at once: the size alone does not show the truncation.
+    const { path, stderr } = await tailThroughNewRun((log, text) => writeFileSync(log, text));
+    expect(stderr).toBe(`agent-autopsy: ${path} was truncated; reading it from the start\n`);
   });
 
   it('starts over when the log is replaced (another file renamed over it)', async () => {
-    const dir = tempDir();
-    const path = writeLog(dir, lines(3));
-    const fresh = lines(6, 50);
-    let step = 0;
-    const result = await runCli(['tail', dir], {
-      onStdout: (all, child) => {
-        if (step === 0 && all === `${lines(3).join('\n')}\n`) {
-          step = 1;
-          // Written aside and renamed over the old log at once, as an atomic writer does.
-          writeFileSync(`${path}.new`, fresh.map((line) => `${line}\n`).join(''));
-          renameSync(`${path}.new`, path);
-        } else if (step === 1 && all.endsWith(`${fresh[5]}\n`)) {
-          step = 2;
-          child.kill('SIGINT');
-        }
-      },
+    // Written aside and renamed over the old log at once, as an atomic writer does.
+    const { path, stderr } = await tailThroughNewRun((log, text) => {
+      writeFileSync(`${log}.new`, text);
+      renameSync(`${log}.new`, log);
     });
-    expect(step).toBe(2);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`${[...lines(3), ...fresh].join('\n')}\n`);
-    expect(result.stderr).toBe(`agent-autopsy: ${path} was replaced; reading it from the start\n`);
+    expect(stderr).toBe(`agent-autopsy: ${path} was replaced; reading it from the start\n`);
   });
 
   it('a run with only its JSON log: tail says so and names the command that reads it', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rankDiagnoses, setCauses } from '../analyzers/causalRanking';
 import { builtInDiagnosisEngine, diagnoseEvents, HANG_IDLE_SECONDS, medianWithout } from '../analyzers/diagnoses';
+import { diagnosisContext } from './helpers/diagnosisContext';
 import { seededRandom } from './helpers/seededRandom';
 import type { DiagnosisContext } from '../analyzers/diagnosisTypes';
 import { emptyAutofixStats } from '../analyzers/autofixStats';
@@ -18,16 +19,7 @@ function ev(at: number, type: string, data: Record<string, unknown> = {}, extra:
 }
 
 function context(overrides: Partial<DiagnosisContext> = {}): DiagnosisContext {
-  return {
-    exit: { reason: 'normal', exit_code: 0, signal: null, at: null },
-    unfinished: [],
-    stages: [],
-    autofix: emptyAutofixStats(),
-    messages: messagesFor('en'),
-    locale: 'en',
-    now: T0 + 3_600_000,
-    ...overrides,
-  };
+  return diagnosisContext(T0, overrides);
 }
 
 const ids = (diagnoses: Diagnosis[]) => diagnoses.map((d) => d.id);

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { builtInDiagnosisEngine, diagnoseEvents } from '../analyzers/diagnoses';
-import type { DiagnosisContext } from '../analyzers/diagnosisTypes';
-import { emptyAutofixStats } from '../analyzers/autofixStats';
-import { messagesFor } from '../analyzers/messages';
 import { PropagationTracker } from '../analyzers/rootCause';
 import type { TruthEvent } from '../src/types';
+import { diagnosisContext } from './helpers/diagnosisContext';
 
 // A long-lived agent service: one process, thousands of requests, each running its own stage.
 // Memory must follow open spans and distinct names, never the number of requests.
@@ -17,15 +15,7 @@ function ev(at: number, type: string, data: Record<string, unknown>, ids: Partia
   return { timestamp: new Date(T0 + at * 1000).toISOString(), elapsed_seconds: at, type, level, data, ...ids };
 }
 
-const context = (): DiagnosisContext => ({
-  exit: { reason: 'normal', exit_code: 0, signal: null, at: null },
-  unfinished: [],
-  stages: [],
-  autofix: emptyAutofixStats(),
-  messages: messagesFor('en'),
-  locale: 'en',
-  now: T0 + 3_600_000,
-});
+const context = () => diagnosisContext(T0);
 
 /**
  * One failed request as the live run logs it when the stage runs inside a span that writes no
