@@ -1,6 +1,6 @@
-import { CRITICAL_EVENT_TYPES } from '../src/eventTypes';
 import type { TruthEvent } from '../src/types';
 import { CriticalFailureList } from './CriticalFailureList';
+import { eventKind, type EventKind } from './eventKind';
 
 /** The seed's `data.get('stage', 'unknown')`, with non-string stages keyed as Python's json.dump would. */
 export function stageKey(data: Record<string, unknown> | undefined): string {
@@ -34,13 +34,13 @@ export class FailureAggregate {
     this.critical = new CriticalFailureList(criticalInMemory, criticalDir);
   }
 
-  observe(event: TruthEvent): void {
+  observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     if (event.level !== 'ERROR') return;
     this.total++;
     this.byType.set(event.type, (this.byType.get(event.type) ?? 0) + 1);
     const stage = stageKey(event.data);
     this.byStage.set(stage, (this.byStage.get(stage) ?? 0) + 1);
-    if (CRITICAL_EVENT_TYPES.has(event.type)) {
+    if (kind.critical) {
       const error = event.data?.error;
       this.critical.push({
         timestamp: event.timestamp,

@@ -1,6 +1,7 @@
 import type { TruthEvent } from '../src/types';
 import { httpStatusOf } from './errorClassifier';
 import { eventErrorText } from './eventErrors';
+import { eventKind, type EventKind } from './eventKind';
 import { LatencyHistogram } from './LatencyHistogram';
 import type { LlmUsage, ModelUsage } from './reportTypes';
 
@@ -20,8 +21,8 @@ export class LlmUsageAggregate {
   private readonly errorsByType = new Map<string, number>();
   private readonly errorsByStatus = new Map<string, number>();
 
-  observe(event: TruthEvent): void {
-    if (event.type !== 'llm_call_end' && event.type !== 'llm_call_error') return;
+  observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
+    if (!kind.llmCall) return;
     const data = event.data ?? {};
     const failed = event.type === 'llm_call_error';
     const model = this.model(data.model ?? data.response_model);

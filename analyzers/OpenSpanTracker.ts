@@ -1,6 +1,7 @@
 import type { TruthEvent } from '../src/types';
 import { stageKey } from './FailureAggregate';
 import type { UnfinishedSpan } from './reportTypes';
+import { eventKind, type EventKind } from './eventKind';
 import { parseSpanEvent, SpanPairing } from './SpanPairing';
 
 interface Open {
@@ -36,8 +37,8 @@ export class OpenSpanTracker {
   /** Spans the process itself recorded as unfinished at exit (`<kind>_unfinished`). */
   private readonly recorded: UnfinishedSpan[] = [];
 
-  observe(event: TruthEvent): void {
-    const parsed = parseSpanEvent(event.type);
+  observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
+    const parsed = kind.span;
     if (!parsed) return;
     if (parsed.phase === 'start') {
       this.pairing.open(event, parsed.kind, event);

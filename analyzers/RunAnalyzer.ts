@@ -1,6 +1,7 @@
 import type { Locale, TruthEvent } from '../src/types';
 import { secondsBetween } from '../src/clock';
 import { emptyAutofixStats } from './autofixStats';
+import { eventKind, type EventKind } from './eventKind';
 import type { CriticalFailureList } from './CriticalFailureList';
 import { CustomRuleEngine } from './customRules';
 import type { DiagnosisEngine, DiagnosisRule } from './diagnosisTypes';
@@ -79,7 +80,8 @@ export class RunAnalyzer {
     if (options.rules && options.rules.length > 0) this.engines.push(new CustomRuleEngine(options.rules));
   }
 
-  observe(event: TruthEvent): void {
+  /** `kind`: eventKind(event.type), when the caller has it already. */
+  observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     this.events++;
     if (this.counting) {
       countIn(this.byType, event.type);
@@ -88,10 +90,10 @@ export class RunAnalyzer {
     if (this.firstTimestamp === null) this.firstTimestamp = event.timestamp;
     this.lastTimestamp = event.timestamp;
     if (typeof event.elapsed_seconds === 'number') this.lastElapsed = event.elapsed_seconds;
-    this.failures.observe(event);
-    this.llm.observe(event);
-    this.stages.observe(event);
-    for (const engine of this.engines) engine.observe(event);
+    this.failures.observe(event, kind);
+    this.llm.observe(event, kind);
+    this.stages.observe(event, kind);
+    for (const engine of this.engines) engine.observe(event, kind);
   }
 
   /** Every critical failure so far, in bounded memory (the JSON report streams it). */

@@ -1,4 +1,5 @@
 import type { TruthEvent } from '../src/types';
+import { eventKind, type EventKind } from './eventKind';
 import { stageKey } from './FailureAggregate';
 import type { StageTimeline as StageEntry } from './reportTypes';
 
@@ -6,13 +7,13 @@ import type { StageTimeline as StageEntry } from './reportTypes';
 export class StageTimeline {
   private readonly stages = new Map<string, StageEntry>();
 
-  observe(event: TruthEvent): void {
-    const type = event.type;
+  observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     if (event.level === 'ERROR') {
       const entry = this.stages.get(stageKey(event.data));
       if (entry) entry.failures++;
     }
-    if (type !== 'stage_start' && type !== 'stage_end' && type !== 'stage_error') return;
+    if (!kind.stage) return;
+    const type = event.type;
     // An end without a stage id (`track('stage_end', { duration })`) closes the stage that is running.
     const key = event.data?.stage === undefined && type !== 'stage_start' ? (this.running() ?? 'unknown') : stageKey(event.data);
     let entry = this.stages.get(key);

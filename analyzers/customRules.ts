@@ -2,6 +2,7 @@ import type { Level, Locale, TruthEvent } from '../src/types';
 import { BUILT_IN_DIAGNOSIS_IDS, type DiagnosisContext, type DiagnosisEngine, type DiagnosisRule, type LocalizedText } from './diagnosisTypes';
 import { setExplains } from './causalRanking';
 import { errorFactsOf, errorSearchText, eventErrorText, eventExample, isErrorEvent } from './eventErrors';
+import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
 import { normalizeLocale } from './messages';
 import type { Diagnosis } from './reportTypes';
@@ -24,10 +25,10 @@ export class CustomRuleEngine implements DiagnosisEngine {
     this.evidence = rules.map(() => new Evidence());
   }
 
-  observe(event: TruthEvent): void {
+  observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     let propagated = false;
-    if (isErrorEvent(event)) propagated = this.tracker.observeError(event, eventErrorText(event)) !== undefined;
-    else if (event.type.endsWith('_end') || event.type.endsWith('_unfinished')) this.tracker.observeEnd(event);
+    if (isErrorEvent(event, kind)) propagated = this.tracker.observeError(event, eventErrorText(event)) !== undefined;
+    else if (kind.ends) this.tracker.observeEnd(event);
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i];
       if (propagated && !rule.countPropagated) continue;

@@ -5,6 +5,7 @@ import { rankDiagnoses, setCauses, severityRank } from './causalRanking';
 import type { BuiltInDiagnosisId, DiagnosisContext, DiagnosisEngine, ErrorClassId } from './diagnosisTypes';
 import { classifyError, contextLimits, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
 import { errorFactsOf, errorSearchText, errorSummary, eventExample, isErrorEvent, type ErrorFacts } from './eventErrors';
+import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
 import { stageKey } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
@@ -123,11 +124,11 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   private lastOrigin: ErrorOrigin | undefined;
   private lastTimestamp: string | null = null;
 
-  observe(event: TruthEvent): void {
+  observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     const type = event.type;
     const data = event.data ?? {};
     const stage = stageKey(data);
-    const unfinished = type.endsWith('_unfinished');
+    const unfinished = kind.unfinished;
     if (!unfinished && event.timestamp) {
       this.lastTimestamp = event.timestamp;
       if (stage !== this.activeStage) {
@@ -143,8 +144,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (unfinished) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
     if (type === 'signal_received') this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
     if (type === 'llm_call_end') this.storms.success(event);
-    if (!isErrorEvent(event)) {
-      const below = unfinished || type.endsWith('_end') ? this.tracker.observeEnd(event) : NO_ORIGINS;
+    if (!isErrorEvent(event, kind)) {
+      const below = kind.ends ? this.tracker.observeEnd(event) : NO_ORIGINS;
       if (type === 'autofix_end') this.autofixOutcome(event, data.success !== false, below);
       return;
     }

@@ -1,4 +1,5 @@
 import type { Level, Locale, TruthEvent } from '../src/types';
+import type { EventKind } from './eventKind';
 import type { MessageCatalog } from './messages';
 import type { AutofixStatistics, Diagnosis, ExitInfo, StageTimeline, UnfinishedSpan } from './reportTypes';
 
@@ -82,6 +83,7 @@ export interface DiagnosisRule {
 
 /** Streaming root-cause analysis: sees each event once, answers when the report is built. */
 export interface DiagnosisEngine {
-  observe(event: TruthEvent): void;
+  /** `kind`: what the event's type says, worked out once for all the analyzers (computed when left out). */
+  observe(event: TruthEvent, kind?: EventKind): void;
   diagnose(context: DiagnosisContext): Diagnosis[];
 }

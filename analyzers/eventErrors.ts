@@ -1,4 +1,5 @@
 import type { TruthEvent } from '../src/types';
+import { eventKind, type EventKind } from './eventKind';
 import { stageKey } from './FailureAggregate';
 
 /**
@@ -38,9 +39,9 @@ export function eventErrorText(event: TruthEvent): string {
  * An event that reports an error: level ERROR, an `*_error` type, a warning that carries an
  * error, or a code execution that ended with a non-zero exit code.
  */
-export function isErrorEvent(event: TruthEvent): boolean {
+export function isErrorEvent(event: TruthEvent, kind: EventKind = eventKind(event.type)): boolean {
   const level = event.level;
-  if (level === 'ERROR' || event.type.endsWith('_error')) return true;
+  if (level === 'ERROR' || kind.error) return true;
   if (level === 'WARNING') {
     const error = event.data?.error;
     if (error !== undefined && error !== null) return true;

@@ -11,5 +11,6 @@ export { classifyError, type ErrorClassification } from './errorClassifier';
 export { readOtlpJson, readOtlpJsonSync, isOtlpJsonFile, type OtlpReadResult } from './OtlpJsonReader';
 export { OtlpSpanConverter } from './OtlpSpanConverter';
 export { messagesFor, normalizeLocale, type MessageCatalog } from './messages';
+export type { EventKind } from './eventKind';
 export { BUILT_IN_DIAGNOSIS_IDS, type DiagnosisRule, type DiagnosisEngine, type DiagnosisContext, type LocalizedText, type BuiltInDiagnosisId } from './diagnosisTypes';
 export type * from './reportTypes';

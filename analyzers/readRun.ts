@@ -7,6 +7,7 @@ import { addAutofixLog, emptyAutofixStats } from './autofixStats';
 import { parsePythonJson } from './pythonJson';
 import type { CriticalFailureList } from './CriticalFailureList';
 import type { DiagnosisRule } from './diagnosisTypes';
+import { eventKind, type EventKind } from './eventKind';
 import { eventLoopTurns, readTextChunks, type ReadOptions } from './fileChunks';
 import { OpenSpanTracker } from './OpenSpanTracker';
 import { analyzeOtlpRun, analyzeOtlpRunSync, isOtlpJsonFile, type OtlpReadResult } from './OtlpJsonReader';
@@ -216,9 +217,11 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
   // Parsed events are analyzed in batches, one pass per analyzer: parsing, the analyzer and the
   // span tracker each keep their code in the CPU's instruction cache (bench/README item 15).
   const batch: TruthEvent[] = [];
+  const kinds: EventKind[] = [];
   const observeBatch = () => {
-    for (let i = 0; i < batch.length; i++) analyzer.observe(batch[i]);
-    for (let i = 0; i < batch.length; i++) open.observe(batch[i]);
+    for (let i = 0; i < batch.length; i++) kinds[i] = eventKind(batch[i].type);
+    for (let i = 0; i < batch.length; i++) analyzer.observe(batch[i], kinds[i]);
+    for (let i = 0; i < batch.length; i++) open.observe(batch[i], kinds[i]);
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i];
       if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') crash = event.type;
