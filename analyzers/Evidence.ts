@@ -5,6 +5,8 @@ import type { DiagnosisEvidence } from './reportTypes';
 const MAX_EXAMPLES = 3;
 const MAX_SPAN_IDS = 10;
 const MAX_EXAMPLE_LENGTH = 300;
+/** Examples remembered as given, before redaction (see addExample). */
+const MAX_CONSIDERED = 8;
 
 /**
  * Evidence for one diagnosis, bounded whatever the run's length: a count, first/last time, a few
@@ -16,6 +18,12 @@ export class Evidence {
   last: string | null = null;
   readonly examples: string[] = [];
   readonly spanIds: string[] = [];
+  /**
+   * Examples already taken or turned down, as given: an error repeated in a loop (a retry storm, a
+   * failing step per request) brings the same text every time, and redacting it again cost more
+   * than the rest of the event's analysis (bench/README.md, item 19).
+   */
+  private readonly considered: string[] = [];
 
   add(event: TruthEvent, example?: string): void {
     this.note(event.timestamp, example, event.span_id);
@@ -38,7 +46,8 @@ export class Evidence {
   }
 
   addExample(example: string): void {
-    if (this.examples.length >= MAX_EXAMPLES) return;
+    if (this.examples.length >= MAX_EXAMPLES || this.considered.includes(example)) return;
+    if (this.considered.length < MAX_CONSIDERED) this.considered.push(example);
     const clean = redactString(example);
     const text = clean.length > MAX_EXAMPLE_LENGTH ? `${clean.slice(0, MAX_EXAMPLE_LENGTH)}…` : clean;
     if (!this.examples.includes(text)) this.examples.push(text);

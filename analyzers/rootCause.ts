@@ -99,6 +99,8 @@ export class PropagationTracker {
   private readonly recent = new Map<string, Reported[]>();
   /** Origin messages, oldest first (to tell what a crash repeats). */
   private readonly origins = new Map<string, ErrorOrigin>();
+  /** The key set last in `origins`. */
+  private newestOrigin: string | undefined;
 
   /**
    * Records an error event. Returns the origin it repeats, or undefined when the event is an
@@ -132,8 +134,11 @@ export class PropagationTracker {
     }
     push(this.recent, stage, entry, RING_SIZE);
     if (!origin) {
-      this.origins.delete(key);
+      // Moved to the end (newest). An error repeated in a row is the newest already: a delete and
+      // a set per event filled the map with deleted slots and rebuilt it every few events.
+      if (key !== this.newestOrigin) this.origins.delete(key);
       this.origins.set(key, entry.origin);
+      this.newestOrigin = key;
       if (this.origins.size > MAX_ORIGINS) this.origins.delete(this.origins.keys().next().value as string);
     }
     return origin;
