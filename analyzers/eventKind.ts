@@ -3,9 +3,9 @@ import { parseSpanEvent, type SpanEvent } from './SpanPairing';
 
 /**
  * What an event's type tells the analyzers, worked out once per distinct type. Every analyzer
- * asks it of every event, live and read back; suffix tests and comparisons with a string
- * JSON.parse has just made were most of what they did for an ordinary event (bench/README.md,
- * item 19).
+ * asks it of every event, live and read back, and each used to test the type on its own (suffixes,
+ * comparisons with a string JSON.parse has just made): one lookup now serves them all
+ * (bench/README.md, item 19).
  */
 export interface EventKind {
   /** `<kind>_start`, `_end`, `_error` or `_unfinished` of an agent span kind; undefined otherwise. */
