@@ -144,11 +144,19 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (unfinished) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
     if (type === 'signal_received') this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
     if (type === 'llm_call_end') this.storms.success(event);
-    if (!isErrorEvent(event, kind)) {
-      const below = kind.ends ? this.tracker.observeEnd(event) : NO_ORIGINS;
-      if (type === 'autofix_end') this.autofixOutcome(event, data.success !== false, below);
+    if (isErrorEvent(event, kind)) {
+      this.observeFailure(event, type, stage);
       return;
     }
+    const below = kind.ends ? this.tracker.observeEnd(event) : NO_ORIGINS;
+    if (type === 'autofix_end') this.autofixOutcome(event, data.success !== false, below);
+  }
+
+  /**
+   * An event that reports an error, classified once, at its origin. Kept out of observe(), which
+   * every event goes through: small enough there for V8 to inline (bench/README.md, item 19).
+   */
+  private observeFailure(event: TruthEvent, type: string, stage: string): void {
     const facts = errorFactsOf(event);
     const classification = classifyError(facts);
     const origin = this.tracker.observeError(event, facts.message, classification?.id);
