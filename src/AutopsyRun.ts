@@ -7,6 +7,7 @@ import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { AutofixStatistics, AutopsyReport, ExitInfo, UnfinishedSpan } from '../analyzers/reportTypes';
 import { parsePythonJson } from '../analyzers/pythonJson';
 import { writeFileAtomic } from '../exporters/atomicWrite';
+import { asciiJson } from '../exporters/eventFormat';
 import type { RunPaths } from '../exporters/paths';
 import { releaseRunLock, type HeldRunLock } from '../exporters/runLock';
 import { writeReportFiles } from '../exporters/writeReportFiles';
@@ -386,7 +387,10 @@ export class AutopsyRun {
   }
 
   private writeAutofixLog(): void {
-    this.wroteAutofixLog = writeFileAtomic(this.paths.autofixLog, `${JSON.stringify(autofixLogDocument(this.autofixStats), null, 2)}\n`) || this.wroteAutofixLog;
+    // ASCII like execution_tracker.json: the original reporter opens this file in the platform's
+    // encoding too, and a repair type may be any text.
+    const text = asciiJson(JSON.stringify(autofixLogDocument(this.autofixStats), null, 2));
+    this.wroteAutofixLog = writeFileAtomic(this.paths.autofixLog, `${text}\n`) || this.wroteAutofixLog;
   }
 }
 

@@ -3,9 +3,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTruthLogSync } from '../analyzers/index';
-import { ExecutionTracker, LatentReporter } from '../src/index';
+import { ExecutionTracker, LatentReporter, autofix, init, shutdown } from '../src/index';
 import { runCli } from './helpers/cli';
-import { logPath, readReport } from './helpers/runFiles';
+import { logPath, readAutofixLog, readReport } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
 // A run directory written the way the original Python tracker wrote it (one indented JSON
@@ -138,6 +138,23 @@ describe('autofix_log.json', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe(`agent-autopsy: warning: ${logPath(dir, 'autofix_log.json')} was left out of the autofix statistics: its "type" is not "autofix_log"\n`);
     expect(JSON.parse(result.stdout).autofix_statistics.total_attempts).toBe(0);
+  });
+
+  // The original reporter opens autofix_log.json as it opens execution_tracker.json, in the
+  // platform's encoding (`open(path, 'r')`): a UTF-8 repair type made it fail on GBK or cp1252.
+  it('is ASCII, escaped as Python json.dump escapes, so the original reporter reads it in any encoding', async () => {
+    const dir = tempRunDir();
+    init({ outputDir: dir, handleExit: false });
+    await autofix({ layer: 1, type: '修复 ✓' }, () => true);
+    await shutdown();
+    const text = readFileSync(logPath(dir, 'autofix_log.json'), 'utf8');
+    expect(text).toBe(
+      '{\n  "type": "autofix_log",\n  "total_attempts": 1,\n  "successful_fixes": 1,\n  "failed_fixes": 0,\n' +
+        '  "fixes_by_type": {\n    "\\u4fee\\u590d \\u2713": 1\n  },\n' +
+        '  "fixes_by_layer": {\n    "layer1": 1,\n    "layer2": 0,\n    "layer3": 0\n  }\n}\n',
+    );
+    const read = execFileSync('python3', ['-c', 'import json,sys; print(json.dumps(json.load(open(sys.argv[1], "r", encoding="ascii"))["fixes_by_type"]))', logPath(dir, 'autofix_log.json')], { encoding: 'utf8' });
+    expect(JSON.parse(read)).toEqual({ '修复 ✓': 1 });
   });
 });
 
