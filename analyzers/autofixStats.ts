@@ -5,7 +5,9 @@ export function emptyAutofixStats(): AutofixStatistics {
     total_attempts: 0,
     successful_fixes: 0,
     failed_fixes: 0,
-    fixes_by_type: {},
+    // No prototype: a repair type is the app's text, and "constructor" or "__proto__" must count
+    // as a key like any other (as in the seed reporter's dict), not hit Object.prototype.
+    fixes_by_type: Object.create(null) as Record<string, number>,
     fixes_by_layer: { layer1: 0, layer2: 0, layer3: 0 },
   };
 }

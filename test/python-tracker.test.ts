@@ -156,6 +156,20 @@ describe('autofix_log.json', () => {
     const read = execFileSync('python3', ['-c', 'import json,sys; print(json.dumps(json.load(open(sys.argv[1], "r", encoding="ascii"))["fixes_by_type"]))', logPath(dir, 'autofix_log.json')], { encoding: 'utf8' });
     expect(JSON.parse(read)).toEqual({ '修复 ✓': 1 });
   });
+
+  // Repair types are the app's words: "constructor" or "__proto__" are types like any other, as
+  // they are keys like any other in the seed reporter's dict.
+  it('counts repair types named like Object.prototype members, written and read back', async () => {
+    const dir = tempRunDir();
+    init({ outputDir: dir, handleExit: false });
+    for (const type of ['constructor', '__proto__', 'toString', 'constructor']) await autofix({ layer: 2, type }, () => false);
+    await shutdown();
+    const expected = { constructor: 2, ['__proto__']: 1, toString: 1 };
+    expect(Object.entries(readAutofixLog(dir).fixes_by_type as Record<string, number>)).toEqual(Object.entries(expected));
+    expect(Object.entries(readReport(dir).autofix_statistics.fixes_by_type)).toEqual(Object.entries(expected));
+    const python = writeNonFiniteRun({ ...AUTOFIX, fixes_by_type: { constructor: 3, ['__proto__']: 1 } });
+    expect(Object.entries(new LatentReporter(python).generateReport().autofix_statistics.fixes_by_type)).toEqual([['constructor', 3], ['__proto__', 1]]);
+  });
 });
 
 // The original reporter opens execution_tracker.json in the platform's encoding (`open(path, 'r')`,
