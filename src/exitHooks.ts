@@ -69,8 +69,31 @@ function realExitCode(code: number): number {
   return process.listeners('exit').some((fn) => fn.name === 'handleProcessExit') ? 13 : code;
 }
 
+/**
+ * Is this 'exit' event emitted by `process.exit()` (rather than by Node after the loop drained)?
+ * After 'beforeExit' the app can still end the process itself, from its own 'beforeExit' listener
+ * or from work it started there: that is an exit by `process.exit()`, as anywhere else.
+ */
+function fromProcessExit(): boolean {
+  const { stackTraceLimit, prepareStackTrace } = Error;
+  try {
+    // Our listener, process.emit (and signal-exit's wrapper of it), then process.exit if it was called.
+    Error.stackTraceLimit = 12;
+    Error.prepareStackTrace = (_, sites) => sites;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, fromProcessExit);
+    const sites = holder.stack;
+    return Array.isArray(sites) && sites.some((site: NodeJS.CallSite) => site.getFunctionName() === 'exit' && site.getTypeName() === 'process');
+  } catch {
+    return false;
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+    Error.prepareStackTrace = prepareStackTrace;
+  }
+}
+
 function onExit(code: number): void {
-  safely('exit handling failed', () => listener?.onExit(realExitCode(code), drained));
+  safely('exit handling failed', () => listener?.onExit(realExitCode(code), drained && !fromProcessExit()));
 }
 
 /**

@@ -110,6 +110,15 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     expect(report.unfinished.map((span) => span.name)).toEqual(['stage work']);
   });
 
+  it("process.exit(7) inside the app's own 'beforeExit' listener is an exit by process.exit()", async () => {
+    const result = await run('exit-in-before-exit');
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(7);
+    expect(result.markers).toEqual({ baseline: 'before exit ran', instrumented: 'before exit ran' });
+    const { report } = expectCompleteRun(result.dir);
+    expect(report.exit).toMatchObject({ reason: 'exit', exit_code: 7, signal: null, description: 'by process.exit()' });
+  });
+
   it("an 'uncaughtException' listener that handles the error and exits 2", async () => {
     const result = await run('uncaught-handler');
     expectSameBehaviour(result);
