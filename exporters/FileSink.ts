@@ -33,6 +33,8 @@ export class FileSink {
   private timer: NodeJS.Timeout | undefined;
   private failed = false;
   private closed = false;
+  /** The file was deleted under it (its directory may belong to another run by now). */
+  private deletedUnder = false;
   /** Bytes in the file (this sink writes at explicit positions, so it can also cut the file back). */
   private size = 0;
   /** Regular files are written at explicit offsets; pipes and devices cannot seek. */
@@ -67,6 +69,12 @@ export class FileSink {
 
   get ok(): boolean {
     return !this.failed && !this.closed;
+  }
+
+  /** Was the file deleted while it was written? Checked now (one fstat) while it is open. */
+  isDeleted(): boolean {
+    if (!this.deletedUnder && !this.failed && !this.closed && this.countsLinks) this.checkNotDeleted();
+    return this.deletedUnder;
   }
 
   /**
@@ -153,6 +161,7 @@ export class FileSink {
   private checkNotDeleted(): void {
     try {
       if (fstatSync(this.fd).nlink === 0) {
+        this.deletedUnder = true;
         this.fail(Object.assign(new Error('the file was deleted while the agent was running; later events are not recorded'), { code: 'EDELETED' }));
       }
     } catch (error) {

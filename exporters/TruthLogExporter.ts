@@ -49,6 +49,11 @@ export class TruthLogExporter {
     return this.count;
   }
 
+  /** A log file was deleted while the run went on (its run directory removed, perhaps made anew by another run). */
+  logDeleted(): boolean {
+    return this.json.isDeleted() || this.readable.isDeleted();
+  }
+
   get isShutdown(): boolean {
     return this.finished;
   }

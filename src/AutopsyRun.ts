@@ -303,9 +303,12 @@ export class AutopsyRun {
         // The object keeps the first entries; the JSON file gets every one, streamed.
         criticalFailures: 'first',
       });
-      writeReportFiles(report, this.paths, this.config.reportFormats, this.analysis.criticalFailures);
-      if (this.config.printReportPath) {
-        writeStderr(`agent-autopsy: report written to ${this.paths.reportJson}\n`);
+      // A run directory deleted under the run may be another run's by now: nothing more is written there.
+      if (!this.exporter.logDeleted()) {
+        writeReportFiles(report, this.paths, this.config.reportFormats, this.analysis.criticalFailures);
+        if (this.config.printReportPath) {
+          writeStderr(`agent-autopsy: report written to ${this.paths.reportJson}\n`);
+        }
       }
     } catch (error) {
       reportError(error, 'cannot build the autopsy report');
@@ -387,6 +390,7 @@ export class AutopsyRun {
   }
 
   private writeAutofixLog(): void {
+    if (this.exporter.logDeleted()) return; // the run directory was deleted (see finish())
     // ASCII like execution_tracker.json: the original reporter opens this file in the platform's
     // encoding too, and a repair type may be any text.
     const text = asciiJson(JSON.stringify(autofixLogDocument(this.autofixStats), null, 2));

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runNode, writeScript, type ChildResult } from './helpers/childProcess';
 import { runCli } from './helpers/cli';
-import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
+import { logPath, readAutofixLog, readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
 /**
@@ -236,5 +236,51 @@ describe('a log directory where no lock can be written', () => {
     // The one line about the report that could not be written, as before.
     expect(stderrLines(result)).toHaveLength(1);
     expect(stderrLines(result)[0]).toMatch(/^agent-autopsy: cannot write .*EACCES/);
+  });
+});
+
+describe('a run directory deleted while its run goes on', () => {
+  it('is not written again when another run has made it anew: that run keeps its own report and autofix log', async () => {
+    const dir = newDir();
+    const script = writeScript(`import { existsSync, rmSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { autofix, init, stage, track } from 'agent-autopsy';
+      const [dir, role] = process.argv.slice(2);
+      const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+      init({ outputDir: dir, reportFormats: [] });
+      await stage(role, async () => {
+        track('step', { role });
+        await autofix({ layer: 1, type: role }, async () => true);
+        if (role !== 'first') return;
+        await sleep(50);
+        rmSync(dir, { recursive: true, force: true });
+        process.stdout.write('DELETED\\n');
+        // Wait until the second process has finished its run in the same directory.
+        while (!existsSync(join(dir, 'Memory', 'logs', 'latent_analysis_report.json'))) await sleep(10);
+        await autofix({ layer: 2, type: 'late' }, async () => false);
+        track('late_step', { role });
+      });
+      process.exitCode = 3;`);
+    let second: Promise<ChildResult> | undefined;
+    const first = await runNode(script, {
+      args: [dir, 'first'],
+      onStdoutLine: (line) => {
+        if (line === 'DELETED') second = runNode(script, { args: [dir, 'second'] });
+      },
+    });
+    const secondResult = await second!;
+    expect([first.code, secondResult.code]).toEqual([3, 3]);
+    expect(stderrLines(first)).toHaveLength(1);
+    expect(stderrLines(first)[0]).toMatch(/the file was deleted while the agent was running/);
+    expect(secondResult.stderr).toBe('');
+    // Every file there is the second run's, and they agree with each other.
+    const document = readTrackerDocument(dir);
+    expect(eventsOf(dir).map(([type]) => type)).toEqual(['stage_start', 'step', 'autofix_start', 'autofix_end', 'stage_end']);
+    const report = readReport(dir);
+    expect(report.run.start_time).toBe(document.start_time);
+    expect(report.stages.map((stage) => stage.stage)).toEqual(['second']);
+    expect(report.autofix_statistics).toMatchObject({ total_attempts: 1, successful_fixes: 1, failed_fixes: 0 });
+    expect(readAutofixLog(dir)).toMatchObject({ total_attempts: 1, fixes_by_type: { second: 1 } });
+    expect(existsSync(lockPath(dir))).toBe(false);
   });
 });
