@@ -83,7 +83,10 @@ function fromProcessExit(): boolean {
     const holder: { stack?: unknown } = {};
     Error.captureStackTrace(holder, fromProcessExit);
     const sites = holder.stack;
-    return Array.isArray(sites) && sites.some((site: NodeJS.CallSite) => site.getFunctionName() === 'exit' && site.getTypeName() === 'process');
+    // process.exit, also when an app's wrapper calls it unbound (`const exit = process.exit; exit(2)`).
+    const isProcessExit = (site: NodeJS.CallSite) =>
+      site.getFunctionName() === 'exit' && (site.getTypeName() === 'process' || site.getFileName() === 'node:internal/process/per_thread');
+    return Array.isArray(sites) && sites.some(isProcessExit);
   } catch {
     return false;
   } finally {
