@@ -110,8 +110,8 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     expect(report.unfinished.map((span) => span.name)).toEqual(['stage work']);
   });
 
-  it("process.exit(7) inside the app's own 'beforeExit' listener is an exit by process.exit()", async () => {
-    const result = await run('exit-in-before-exit');
+  it.for(['exit-in-before-exit', 'exit-in-before-exit-wrapped'])("process.exit(7) inside the app's own 'beforeExit' listener is an exit by process.exit() (%s)", async (variant) => {
+    const result = await run(variant);
     expectSameBehaviour(result);
     expect(result.instrumented.code).toBe(7);
     expect(result.markers).toEqual({ baseline: 'before exit ran', instrumented: 'before exit ran' });
