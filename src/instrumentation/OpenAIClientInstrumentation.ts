@@ -193,7 +193,8 @@ function setResponse(span: Span, endpoint: Endpoint, value: any, capture: boolea
     if (capture) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, JSON.stringify(value.choices.map((choice: any) => ({ role: 'assistant', content: choice?.message?.content ?? null }))));
   }
   if (endpoint === 'responses') {
-    span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [responsesFinishReason(value)]);
+    // A response still queued or in progress (a stream's `response.created`) has not finished.
+    if (value.status !== 'queued' && value.status !== 'in_progress') span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [responsesFinishReason(value)]);
     if (capture) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, messages('assistant', responsesText(value)));
     if (value.status === 'failed' && value.error) span.setStatus({ code: SpanStatusCode.ERROR, message: String(value.error.message ?? 'response failed') });
   }
