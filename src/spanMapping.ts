@@ -142,7 +142,9 @@ export function errorData(span: Pick<ReadableSpan, 'status' | 'attributes' | 'ev
   const type = span.attributes[sc.ATTR_ERROR_TYPE] ?? exceptionAttributes['exception.type'];
   if (type !== undefined) data.error_type = type;
   const status = span.attributes[sc.ATTR_HTTP_RESPONSE_STATUS_CODE];
-  if (status !== undefined) data.http_status = status;
+  // A span that failed after a successful response (a stream cut off after its 200) has the
+  // response's status, which is not the error's.
+  if (status !== undefined && !(Number(status) < 400)) data.http_status = status;
   return data;
 }
 

@@ -10,14 +10,18 @@ import { tempRunDir } from './helpers/tempDirs';
  * Streams that do not run to their end, with the real clients under `--import agent-autopsy/register`:
  * the app stops reading, or the server drops the connection after half the events. The call's end
  * event then states no finish reason: the model never said why it stopped (a Responses stream's
- * `response.created` says `in_progress`, which is not a finish reason).
+ * `response.created` says `in_progress`, which is not a finish reason). A failure after the 200
+ * response (@anthropic-ai/sdk's own span keeps `http.response.status_code` 200) states no HTTP
+ * status: a 200 is not the status of the error, and errors_by_status must not count it.
  */
 
 const APP = `
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
 const server = await startFakeLlmServer();
 const openai = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });
+const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: 'sk-ant-test-0123456789abcdef', maxRetries: 0 });
 const outcomes = [];
 async function step(name, rules, fn) {
   server.script(rules);
@@ -29,8 +33,10 @@ async function step(name, rules, fn) {
 }
 const drain = async (stream, stopAfter = Infinity) => { let n = 0; for await (const _ of stream) if (++n >= stopAfter) break; return n; };
 const responses = (input) => openai.responses.create({ model: 'gpt-4o-mini', input, stream: true });
+const messages = (content) => anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content }], stream: true });
 await step('responses_break', [], async () => drain(await responses('stop early'), 3));
 await step('responses_reset', [{ kind: 'reset', midStream: true }], async () => drain(await responses('cut off')));
+await step('messages_reset', [{ kind: 'reset', midStream: true }], async () => drain(await messages('cut off')));
 await server.close();
 process.stdout.write(JSON.stringify(outcomes) + '\\n');
 `;
@@ -52,7 +58,7 @@ afterAll(() => {
   for (const path of cleanup) rmSync(path, { recursive: true, force: true });
 });
 
-it('records Responses streams cut short without a finish reason', async () => {
+it('records streams cut short without a finish reason, and a failure after a 200 without HTTP status', async () => {
   const script = writeScript(APP, '.mjs');
   const runDir = tempRunDir('autopsy-zero-code-streams-');
   cleanup.push(dirname(script), runDir);
@@ -62,14 +68,19 @@ it('records Responses streams cut short without a finish reason', async () => {
   expect(JSON.parse(result.stdout)).toEqual([
     ['responses_break', 3],
     ['responses_reset', 'TypeError', null],
+    ['messages_reset', 'TypeError', null],
   ]);
 
   expect(ends(readTrackerDocument(runDir).events)).toEqual([
     { type: 'llm_call_end', model: 'gpt-4o-mini', provider: 'openai' },
     { type: 'llm_call_error', model: 'gpt-4o-mini', provider: 'openai', error_type: 'TypeError' },
+    // @anthropic-ai/sdk's own span: the stream failed after its 200 response.
+    { type: 'llm_call_error', model: 'claude-sonnet-4-6', provider: 'anthropic', error_type: 'client_error' },
   ]);
   const report = readReport(runDir);
   expect(report.unfinished).toEqual([]);
-  expect(report.llm_usage.calls).toBe(2);
-  expect(report.llm_usage.errors).toBe(1);
+  expect(report.llm_usage.calls).toBe(3);
+  expect(report.llm_usage.errors).toBe(2);
+  expect(report.llm_usage.errors_by_type).toEqual({ TypeError: 1, client_error: 1 });
+  expect(report.llm_usage.errors_by_status).toEqual({});
 });
