@@ -127,7 +127,7 @@ function resultShape(value: unknown): number {
 /** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
 export function recordFailure(span: Span, error: unknown): void {
   try {
-    const message = errorMessage(error);
+    const message = errorMessage(error) + causeNote(error);
     if (error instanceof Error) {
       const code = (error as { code?: unknown }).code;
       // The SDK gets the text, not the error: stackOf reads the stack without changing what Node
@@ -148,6 +148,24 @@ export function recordFailure(span: Span, error: unknown): void {
     if (status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
   } catch (failure) {
     reportError(failure, 'the error could not be recorded on its span');
+  }
+}
+
+/**
+ * The system or socket error behind an error that has no code of its own: undici's
+ * `TypeError: terminated` (a connection dropped while a body or stream was read) says why only in
+ * its cause (`SocketError: other side closed`, code UND_ERR_SOCKET). Empty otherwise.
+ */
+function causeNote(error: unknown): string {
+  try {
+    if (!(error instanceof Error) || (error as { code?: unknown }).code !== undefined) return '';
+    const cause = error.cause;
+    if (!(cause instanceof Error)) return '';
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code !== 'string' || code === '') return '';
+    return safeString(` (cause: ${code}: ${String(cause.message)})`, DEFAULT_MAX_STRING_LENGTH);
+  } catch {
+    return '';
   }
 }
 
