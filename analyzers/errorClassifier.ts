@@ -197,6 +197,10 @@ function classify(facts: ErrorFacts): ErrorClassification | undefined {
   if (specific?.id === 'context_length_exceeded' && specific.strength === BY_MESSAGE) return specific;
   const fromType = TYPE_INDEX.get(type);
   const fromStatus = byStatus(httpStatusOf({ ...facts, message: text }));
+  // The openai SDKs' base APIError names no cause: it is what an `error` event inside a stream (a
+  // rate limit, an overload …) or a status without its own class is raised as. A status or a
+  // telling message says more.
+  if (type === 'apierror' && (fromStatus || specific)) return fromStatus ? { id: fromStatus, strength: BY_STATUS, via: 'status' } : specific;
   // openai-node raises every 5xx as InternalServerError: a 504 is still a timeout.
   if (fromType === 'llm_server_error' && fromStatus === 'llm_timeout') return { id: fromStatus, strength: BY_STATUS, via: 'status' };
   if (fromType) return { id: fromType, strength: BY_TYPE, via: 'type' };

@@ -94,3 +94,28 @@ it('records streams cut short without a finish reason, and a failure after a 200
   expect(dropped).toEqual(['terminated (cause: UND_ERR_SOCKET: other side closed)', 'terminated (cause: UND_ERR_SOCKET: other side closed)']);
   expect(report.diagnoses.map((diagnosis) => [diagnosis.id, diagnosis.evidence.count])).toEqual([['llm_server_error', 2]]);
 });
+
+it('diagnoses a rate limit the server reports inside a stream (openai raises it as a bare APIError)', async () => {
+  const app = `
+import OpenAI from 'openai';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer({ script: [{ kind: 'rate_limit', midStream: true }] });
+const openai = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });
+try {
+  for await (const _ of await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'limited' }], stream: true }));
+} catch (error) {
+  process.stdout.write(JSON.stringify([error.constructor.name, error.status ?? null]) + '\\n');
+}
+await server.close();
+`;
+  const script = writeScript(app, '.mjs');
+  const runDir = tempRunDir('autopsy-zero-code-streams-');
+  cleanup.push(dirname(script), runDir);
+  const result = await runNode(script, { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.stdout)).toEqual(['APIError', null]);
+  const report = readReport(runDir);
+  expect(report.llm_usage.errors_by_type).toEqual({ APIError: 1 });
+  expect(report.diagnoses.map((diagnosis) => [diagnosis.id, diagnosis.evidence.count])).toEqual([['rate_limited', 1]]);
+});
