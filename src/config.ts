@@ -56,6 +56,20 @@ export function parseOtlpHeaders(value: string | undefined): Record<string, stri
   return headers;
 }
 
+/** `service.name` given in OTEL_RESOURCE_ATTRIBUTES (`k1=v1,k2=v2`, URL-encoded values), if any. */
+function resourceServiceName(value: string | undefined): string | undefined {
+  for (const pair of (value ?? '').split(',')) {
+    const cut = pair.indexOf('=');
+    if (cut <= 0 || pair.slice(0, cut).trim() !== 'service.name') continue;
+    try {
+      return decodeURIComponent(pair.slice(cut + 1).trim()) || undefined;
+    } catch {
+      return pair.slice(cut + 1).trim() || undefined;
+    }
+  }
+  return undefined;
+}
+
 function defaultRunName(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${process.pid}`;
@@ -78,7 +92,7 @@ export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessE
     outputDir,
     // Written in the report and sent as the resource's service.name: bounded and redacted like
     // every other string the app hands over.
-    serviceName: safeString(String(options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'agent'), maxStringLength),
+    serviceName: safeString(String(options.serviceName ?? (env.OTEL_SERVICE_NAME || undefined) ?? resourceServiceName(env.OTEL_RESOURCE_ATTRIBUTES) ?? 'agent'), maxStringLength),
     locale: resolveLocale(options.locale ?? env.AGENT_AUTOPSY_LOCALE),
     captureContent: options.captureContent ?? envFlag(env.AGENT_AUTOPSY_CAPTURE_CONTENT) ?? false,
     maxStringLength,

@@ -13,7 +13,7 @@ import {
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -235,7 +235,8 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
   if (existing) diag.warn('agent-autopsy: could not join the registered tracer provider; using a private one');
   const otlp = otlpSpanProcessor(config);
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
+    // OTEL_RESOURCE_ATTRIBUTES (deployment.environment …) as the spec asks; our service.name wins.
+    resource: detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName })),
     spanProcessors: [...joined, ...(otlp ? [otlp] : [])],
   });
   const flush = async () => {

@@ -139,6 +139,22 @@ describe('a run with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     expect(new Set(receiver.requests.map((request) => request.path))).toEqual(new Set(['/v1/traces/custom']));
   });
 
+  it('OTEL_RESOURCE_ATTRIBUTES reaches the resource; its service.name is used when OTEL_SERVICE_NAME is not set', async () => {
+    const dir = runDir();
+    const env = { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: undefined, OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod,service.name=math%20agent,service.version=1.2.3' };
+    const result = await runNode(agentScript(), { env });
+    expect(result.code).toBe(0);
+    expect(receiver.spans).toHaveLength(6);
+    for (const span of receiver.spans) {
+      expect(span.resource).toMatchObject({ 'service.name': 'math agent', 'deployment.environment': 'prod', 'service.version': '1.2.3' });
+    }
+    expect(readReport(dir).run.service_name).toBe('math agent');
+    // OTEL_SERVICE_NAME wins over the service.name in OTEL_RESOURCE_ATTRIBUTES (as the spec says).
+    await runNode(agentScript(), { env: { ...env, AGENT_AUTOPSY_DIR: runDir(), OTEL_SERVICE_NAME: 'named' } });
+    await receiver.waitForSpans(12);
+    expect(receiver.spans.slice(6).map((span) => [span.resource['service.name'], span.resource['deployment.environment']])).toEqual(Array(6).fill(['named', 'prod']));
+  });
+
   it('OTEL_SDK_DISABLED=true: nothing is exported, the local autopsy is complete', async () => {
     const dir = runDir();
     const result = await runNode(agentScript(), { env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' } });
