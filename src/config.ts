@@ -78,6 +78,9 @@ function defaultRunName(): string {
 /** OTLP traces URL from the option or the standard variables (the generic one gets `/v1/traces`). */
 export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (option) return option;
+  // OTEL_TRACES_EXPORTER names the exporters to set up (default otlp); `none` (or a list without otlp) means none.
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  if (exporters.length > 0 && !exporters.includes('otlp')) return undefined;
   const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   if (traces) return traces;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();

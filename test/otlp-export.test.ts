@@ -155,6 +155,16 @@ describe('a run with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     expect(receiver.spans.slice(6).map((span) => [span.resource['service.name'], span.resource['deployment.environment']])).toEqual(Array(6).fill(['named', 'prod']));
   });
 
+  it('OTEL_TRACES_EXPORTER=none: nothing is exported, the local autopsy is complete; otlp exports', async () => {
+    const dir = runDir();
+    const result = await runNode(agentScript(), { env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'none' } });
+    expect(result.code).toBe(0);
+    expect(receiver.requests).toEqual([]);
+    expect(readTrackerDocument(dir).events).toHaveLength(12);
+    await runNode(agentScript(), { env: { AGENT_AUTOPSY_DIR: runDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: ' otlp ' } });
+    expect(receiver.spans).toHaveLength(6);
+  });
+
   it('OTEL_SDK_DISABLED=true: nothing is exported, the local autopsy is complete', async () => {
     const dir = runDir();
     const result = await runNode(agentScript(), { env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' } });
