@@ -3,6 +3,7 @@ import { AgentSpan } from './AgentSpan';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeString } from './safeValue';
 import { stackOf } from './errorStack';
 import { reportError } from './errorHandler';
+import { redactString } from './redact';
 import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer } from './runtime';
@@ -127,15 +128,18 @@ function resultShape(value: unknown): number {
 /** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
 export function recordFailure(span: Span, error: unknown): void {
   try {
-    const message = errorMessage(error) + causeNote(error);
+    // Redacted here, not only by our exporters: with the app's own provider, its exporters send
+    // this span as it is (an OpenAI 401 message quotes the key).
+    const message = redactString(errorMessage(error) + causeNote(error));
     if (error instanceof Error) {
       const code = (error as { code?: unknown }).code;
+      const stack = stackOf(error);
       // The SDK gets the text, not the error: stackOf reads the stack without changing what Node
       // prints if this error ends the process (see errorStack.ts).
       span.recordException({
         name: error.name,
-        message: error.message,
-        stack: stackOf(error),
+        message: typeof error.message === 'string' ? redactString(error.message) : error.message,
+        stack: stack === undefined ? undefined : redactString(stack),
         ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
       });
     } else {

@@ -198,6 +198,38 @@ describe('a run with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
   });
 });
 
+describe("the app's own provider exporting OTLP", () => {
+  it('our spans go out once through its exporter, with secrets in error messages and stacks redacted', async () => {
+    const script = writeScript(`import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { init, stage, llmCall } from 'agent-autopsy';
+const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: process.env.APP_OTLP_URL }))] });
+provider.register();
+init();
+await stage('stage1', async () => {
+  await llmCall({ model: 'gpt-4o' }, async () => {
+    const error = new Error('401 Incorrect API key provided: sk-proj-abcdefghijklmnopqrstuvwx0123');
+    error.status = 401;
+    throw error;
+  }).catch(() => undefined);
+});
+await provider.shutdown();
+`);
+    const dir = runDir();
+    const result = await runNode(script, { env: { AGENT_AUTOPSY_DIR: dir, APP_OTLP_URL: `${receiver.url}/v1/traces`, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+    expect(result.code).toBe(0);
+    expect(receiver.spans.map((span) => span.name).sort()).toEqual(['chat gpt-4o', 'stage stage1']);
+    const llm = byName(receiver.spans, 'chat gpt-4o');
+    const redacted = '401 Incorrect API key provided: sk-[REDACTED]';
+    expect(llm.status).toEqual({ code: 2, message: redacted });
+    const exception = llm.events.find((event) => event.name === 'exception');
+    expect(exception?.attributes).toMatchObject({ 'exception.type': 'Error', 'exception.message': redacted });
+    expect(String(exception?.attributes['exception.stacktrace'])).toMatch(/^Error: 401 Incorrect API key provided: sk-\[REDACTED\]\n {4}at /);
+    expect(JSON.stringify(receiver.spans, (_key, value) => (typeof value === 'bigint' ? String(value) : value))).not.toContain('abcdefghijklmnopqrstuvwx0123');
+  });
+});
+
 describe('an unreachable collector', () => {
   let hanging: Server;
   let hangingUrl: string;
