@@ -1,7 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { reportError } from '../src/errorHandler';
+import { reportExportError } from '../src/errorHandler';
+import { redactString } from '../src/redact';
 import { cleanAttributes, safeString } from '../src/safeValue';
 import { ATTR_AUTOPSY_EVENT_TYPE, ATTR_AUTOPSY_KIND } from '../src/semconv';
 import { classifySpan, eventType } from '../src/spanMapping';
@@ -37,6 +38,8 @@ export class RedactingSpanExporter implements SpanExporter {
   constructor(
     private readonly inner: SpanExporter,
     private readonly maxStringLength: number,
+    /** The collector's URL, named when an export fails. */
+    private readonly endpoint?: string,
   ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
@@ -49,7 +52,10 @@ export class RedactingSpanExporter implements SpanExporter {
     }
     this.inner.export(cleaned, (result) => {
       // Tell the user once (per reason) that spans are not arriving; the local autopsy is unaffected.
-      if (result.code !== 0) reportError(result.error ?? new Error('export failed'), 'OTLP span export failed');
+      if (result.code !== 0) {
+        const to = this.endpoint ? ` to ${redactString(this.endpoint)}` : '';
+        reportExportError(result.error ?? new Error('export failed'), `OTLP span export${to} failed`);
+      }
       resultCallback(result);
     });
   }

@@ -56,6 +56,10 @@ export const defaultErrorHandler: ErrorHandler = (error, context) => {
     printOnce(`io\u0000${io.dir}`, `agent-autopsy: ${context}: ${message} (the agent keeps running; the autopsy in ${io.dir} will be incomplete)`);
     return;
   }
+  if (exportProblems.has(error as object)) {
+    printOnce(`${context}\u0000${code ?? message}`, `agent-autopsy: ${context}: ${message} (the agent keeps running; the local autopsy is complete, these spans are not sent)`);
+    return;
+  }
   printOnce(`${context}\u0000${code ?? message}`, `agent-autopsy: ${context}: ${message} (the agent keeps running; this part of the autopsy may be incomplete)`);
 };
 
@@ -85,5 +89,15 @@ const ioProblems = new WeakMap<object, { dir: string }>();
 export function reportIoError(error: unknown, context: string, dir: string): void {
   const problem = error !== null && typeof error === 'object' ? error : new Error(describe(error));
   ioProblems.set(problem, { dir });
+  reportError(problem, context);
+}
+
+/** Export failures: the spans did not reach the collector, the local files are not affected. */
+const exportProblems = new WeakSet<object>();
+
+/** Reports a failed span export (`context` names the endpoint); the local autopsy is unaffected. */
+export function reportExportError(error: unknown, context: string): void {
+  const problem = error !== null && typeof error === 'object' ? error : new Error(describe(error));
+  exportProblems.add(problem);
   reportError(problem, context);
 }

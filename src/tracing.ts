@@ -93,7 +93,7 @@ export function attachToProvider(provider: TracerProvider, processors: SpanProce
 export function otlpSpanProcessor(config: ResolvedConfig): SpanProcessor | undefined {
   if (!config.otlpEndpoint || config.otelSdkDisabled) return undefined;
   const exporter = new OTLPTraceExporter({ url: config.otlpEndpoint, headers: config.otlpHeaders, timeoutMillis: OTLP_EXPORT_TIMEOUT_MS });
-  return new BatchSpanProcessor(new RedactingSpanExporter(exporter, config.maxStringLength), {
+  return new BatchSpanProcessor(new RedactingSpanExporter(exporter, config.maxStringLength, config.otlpEndpoint), {
     exportTimeoutMillis: OTLP_EXPORT_TIMEOUT_MS,
     scheduledDelayMillis: OTLP_BATCH_DELAY_MS,
   });

@@ -245,9 +245,9 @@ describe('an unreachable collector', () => {
   });
 
   it.each([
-    ['a closed port', () => receiver.url],
-    ['a collector that never answers', () => hangingUrl],
-  ])('%s: the app exits with its own code and the autopsy is complete', async (_name, url) => {
+    ['a closed port', () => receiver.url, (target: string) => `connect ECONNREFUSED ${new URL(target).host}`],
+    ['a collector that never answers', () => hangingUrl, () => 'Request timed out'],
+  ])('%s: the app exits with its own code and the autopsy is complete', async (_name, url, reason) => {
     if (url() === receiver.url) await receiver.close();
     const dir = runDir();
     const result = await runNode(agentScript(), { env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: url(), EXIT_CODE: '7' } });
@@ -257,6 +257,8 @@ describe('an unreachable collector', () => {
     expect(readReport(dir).exit).toMatchObject({ reason: 'normal', exit_code: 7 });
     expect(existsSync(logPath(dir, 'autopsy.md'))).toBe(true);
     // The user hears about it, once.
-    expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toEqual([expect.stringMatching(/^agent-autopsy: OTLP span export failed: /)]);
+    expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toEqual([
+      `agent-autopsy: OTLP span export to ${url()}/v1/traces failed: ${reason(url())} (the agent keeps running; the local autopsy is complete, these spans are not sent)`,
+    ]);
   });
 });
