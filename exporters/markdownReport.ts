@@ -6,12 +6,24 @@ import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
 
+/**
+ * Control characters (but tab and line breaks) and bidirectional overrides shown as `\x1b` /
+ * `\u202e`, as the readable log shows them: raw, they would drive a terminal the Markdown is
+ * printed to (ANSI escapes), make grep call the file binary (NUL) or reorder the text around them.
+ */
+function visible(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (ch) => {
+    const code = ch.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
 function stringify(value: unknown): string {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return visible(value);
   try {
-    return JSON.stringify(value) ?? String(value);
+    return visible(JSON.stringify(value) ?? String(value));
   } catch {
-    return String(value);
+    return visible(String(value));
   }
 }
 
@@ -39,7 +51,7 @@ export function mdCode(value: unknown): string {
 function mdBlock(value: string): string {
   const longest = Math.max(2, ...(value.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);
-  return `${fence}text\n${value.replace(/\r\n?/g, '\n')}\n${fence}\n`;
+  return `${fence}text\n${visible(value).replace(/\r\n?/g, '\n')}\n${fence}\n`;
 }
 
 function table(headers: string[], rows: unknown[][]): string {

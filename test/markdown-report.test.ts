@@ -44,4 +44,18 @@ describe('autopsy.md', () => {
     expect(en).toContain('Ended: **normally (event loop drained)** (exit code 0) · ');
     expect(en).toContain('| pattern | severity | description | suggestion |\n');
   });
+
+  it('shows control characters and bidi overrides in run data as escapes, never raw', () => {
+    const red = '\u001b[31mAssertionError\u001b[0m';
+    const md = markdown(
+      [
+        ev(0, 'stage_start', { stage: 'nul\u0000stage' }),
+        ev(1, 'task_error', { stage: 'nul\u0000stage', task: 't', error: `${red} in \u202egnp.exe` }),
+        ev(2, 'stage_end', { stage: 'nul\u0000stage' }),
+      ],
+      'en',
+    );
+    expect(md).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(md).toContain('| task\\_error | nul\\\\x00stage | \\\\x1b\\[31mAssertionError\\\\x1b\\[0m in \\\\u202egnp.exe |');
+  });
 });
