@@ -196,11 +196,19 @@ export const HTML_REPORT_SCRIPT = `(function () {
     timer = window.setTimeout(apply, 150);
   });
 
+  // A name as the bar's data-filter-* attribute reads back: the HTML parser turns NUL into U+FFFD
+  // and CR / CRLF into LF, and a lone surrogate was written to the file as U+FFFD.
+  function asAttribute(name) {
+    var text = name.replace(/\\u0000/g, '\\ufffd').replace(/\\r\\n?/g, '\\n');
+    return typeof text.toWellFormed === 'function' ? text.toWellFormed() : text;
+  }
+
   function filterFrom(element) {
     ['type', 'stage', 'level'].forEach(function (field) {
       var value = element.getAttribute('data-filter-' + field);
       if (value === null) return;
-      var index = names[field].indexOf(value);
+      var index = -1;
+      for (var i = 0; i < names[field].length && index === -1; i++) if (asAttribute(names[field][i]) === value) index = i;
       if (index === -1) return;
       selects.type.value = ''; selects.level.value = ''; selects.stage.value = ''; search.value = '';
       selects[field].value = String(index);

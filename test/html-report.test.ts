@@ -217,6 +217,28 @@ describe('autopsy.html rendered in-process', () => {
     expect(await opened.page.locator('a[href^="javascript"]').count()).toBe(0);
     await opened.page.close();
   });
+
+  it('filters by a bar whose type or stage holds a character HTML attributes cannot keep (NUL, CR)', async () => {
+    const dir = tempDir();
+    const type = 'bad\u0000type';
+    const stage = 'line1\r\nline2\rline3';
+    const events = [event('stage_start', { stage }, 'INFO', 0)];
+    for (let i = 0; i < 3; i++) events.push(event(type, { stage, error: `e${i}` }, 'ERROR', 0.1 + i / 10));
+    events.push(event('stage_end', { stage }, 'INFO', 1), event('task_error', { stage: 'other', error: 'x' }, 'ERROR', 1.1));
+    writeTruthLog(dir, events);
+    const collector = new HtmlEventCollector();
+    const { report } = await analyzeRun(dir, { onEvent: (e) => collector.observe(e) });
+    const path = join(dir, 'autopsy.html');
+    writeFileSync(path, renderHtmlReport(report, { events: collector }));
+    const opened = await openFile(browser, path);
+    const { page } = opened;
+    await page.locator('#failures-by-type .chart-row.linked').first().dispatchEvent('click');
+    expect(await shownCount(page)).toBe('3 / 6');
+    await page.locator('#failures-by-stage .chart-row.linked').first().dispatchEvent('click');
+    expect(await shownCount(page)).toBe('5 / 6');
+    await expectInert(opened);
+    await page.close();
+  });
 });
 
 describe('autopsy.html of a 100,000-event run', () => {
