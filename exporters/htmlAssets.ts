@@ -39,6 +39,8 @@ td,th{border-bottom:1px solid var(--line);padding:.3rem .5rem;text-align:left;ve
 th{background:#f1f3f6;font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.wrap{word-break:break-word;max-width:540px}
+.clip{max-height:9em;overflow:auto}
+@media print{.clip{max-height:none;overflow:visible}}
 .charts{display:flex;flex-wrap:wrap;gap:1rem 2rem}
 .charts>div{min-width:320px}
 .chart{max-width:100%;height:auto}

@@ -38,12 +38,20 @@ function card(key: string, label: string, value: unknown, tone = ''): string {
   return `<div class="card${tone ? ` ${tone}` : ''}" data-key="${escapeHtml(key)}"><div class="k">${escapeHtml(label)}</div><div class="v">${escapeHtml(value)}</div></div>`;
 }
 
+const LONG_CELL = 400;
+
+/** A cell's text; a long one (a 10,000-character error) scrolls inside a box of a few lines, so one row cannot fill screens. */
+function cellContent(value: unknown): string {
+  const text = escapeHtml(value ?? '');
+  return typeof value === 'string' && value.length > LONG_CELL ? `<div class="clip">${text}</div>` : text;
+}
+
 function table(headers: Array<string | [string, 'num']>, rows: unknown[][], total = rows.length, moreLabel?: (count: number) => string): string {
   if (rows.length === 0) return '';
   const numeric = headers.map((h) => Array.isArray(h));
   const head = headers.map((h) => (Array.isArray(h) ? `<th class="num">${escapeHtml(h[0])}</th>` : `<th>${escapeHtml(h)}</th>`)).join('');
   const body = rows
-    .map((row) => `<tr>${row.map((value, i) => `<td class="${numeric[i] ? 'num' : 'wrap'}">${escapeHtml(value ?? '')}</td>`).join('')}</tr>`)
+    .map((row) => `<tr>${row.map((value, i) => `<td class="${numeric[i] ? 'num' : 'wrap'}">${cellContent(value)}</td>`).join('')}</tr>`)
     .join('');
   const more = total > rows.length && moreLabel ? `<p class="note">${escapeHtml(moreLabel(total - rows.length))}</p>` : '';
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>${more}`;

@@ -218,6 +218,26 @@ describe('autopsy.html rendered in-process', () => {
     await opened.page.close();
   });
 
+  it('keeps a row of a very long error message a few lines tall, with the whole message in it', async () => {
+    const dir = tempDir();
+    const long = `RuntimeError: ${'W'.repeat(10_000)}`;
+    const events = [event('stage_start', { stage: 's1' }, 'INFO', 0)];
+    for (let i = 0; i < 3; i++) events.push(event('task_error', { stage: 's1', task: 't', error: `${long}${i}` }, 'ERROR', 0.1 + i / 10));
+    writeTruthLog(dir, events);
+    const { report } = await analyzeRun(dir);
+    const path = join(dir, 'autopsy.html');
+    writeFileSync(path, renderHtmlReport(report));
+    const opened = await openFile(browser, path);
+    const rows = opened.page.locator('#failures tbody tr');
+    expect(await rows.count()).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      expect(await rows.nth(i).locator('td').nth(3).textContent()).toBe(`${long}${i}`);
+      expect((await rows.nth(i).boundingBox())?.height).toBeLessThan(300);
+    }
+    await expectInert(opened);
+    await opened.page.close();
+  });
+
   it('filters by a bar whose type or stage holds a character HTML attributes cannot keep (NUL, CR)', async () => {
     const dir = tempDir();
     const type = 'bad\u0000type';
