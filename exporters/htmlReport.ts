@@ -104,14 +104,14 @@ function diagnosesSection(report: AutopsyReport, m: MessageCatalog, l: ReportLab
   return section('diagnoses', m.headings.diagnoses, body);
 }
 
-function suggestionsSection(report: AutopsyReport, m: MessageCatalog): string {
+function suggestionsSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
   const fa = report.failure_analysis;
   if (report.fix_suggestions.length === 0 && fa.failure_patterns.length === 0) return '';
   const fixes = report.fix_suggestions
     .map((f) => `<div class="diag"><div class="head"><span class="badge sev-high">${escapeHtml(f.priority)}</span><span class="title">${escapeHtml(f.suggestion)}</span><span class="id">${escapeHtml(f.category)}</span></div>${f.details.length ? `<ul>${f.details.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>` : ''}</div>`)
     .join('');
   const patterns = fa.failure_patterns.length
-    ? `<h3>${escapeHtml(m.headings.patterns)}</h3>${table(['pattern', 'severity', 'description', 'suggestion'], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion]))}`
+    ? `<h3>${escapeHtml(m.headings.patterns)}</h3>${table([l.pattern, l.severity, l.description, l.suggestion], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion]))}`
     : '';
   return section('suggestions', m.headings.suggestions, fixes + patterns);
 }
@@ -247,7 +247,7 @@ export function renderHtmlReport(report: AutopsyReport, options: HtmlReportOptio
   const sections = [
     summarySection(report, m, l),
     diagnosesSection(report, m, l),
-    suggestionsSection(report, m),
+    suggestionsSection(report, m, l),
     timelineSection(report, collector, l),
     failuresSection(report, m, l, Boolean(collector)),
     llmSection(report, m, l),

@@ -218,6 +218,20 @@ describe('autopsy.html rendered in-process', () => {
     await opened.page.close();
   });
 
+  it('in zh-CN translates the failure-pattern headers, as autopsy.md does', async () => {
+    const dir = tempDir();
+    const events = [event('stage_start', { stage: 's1' }, 'INFO', 0)];
+    for (let i = 0; i < 4; i++) events.push(event('llm_call_error', { stage: 's1', model: 'm', error: 'boom' }, 'ERROR', 0.1 + i / 10));
+    writeTruthLog(dir, events);
+    const { report } = await analyzeRun(dir, { locale: 'zh-CN' });
+    const path = join(dir, 'autopsy.html');
+    writeFileSync(path, renderHtmlReport(report));
+    const opened = await openFile(browser, path);
+    expect(await opened.page.locator('#suggestions th').allTextContents()).toEqual(['模式', '严重程度', '描述', '建议']);
+    await expectInert(opened);
+    await opened.page.close();
+  });
+
   it('keeps a row of a very long error message a few lines tall, with the whole message in it', async () => {
     const dir = tempDir();
     const long = `RuntimeError: ${'W'.repeat(10_000)}`;
