@@ -382,9 +382,11 @@ function redactParsed(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return safeString(value, DEFAULT_MAX_STRING_LENGTH);
   if (value === null || typeof value !== 'object' || depth > MAX_REDACT_DEPTH) return value;
   if (Array.isArray(value)) return value.map((item) => redactParsed(item, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = isSecretKey(key) && item !== null && item !== undefined ? REDACTED : redactParsed(item, depth + 1);
-  return out;
+  // fromEntries defines each key as its own property: assigning `out['__proto__']` would make a
+  // crafted `"__proto__": {"stage": …}` the object's prototype, and its fields would pass for the event's.
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, isSecretKey(key) && item !== null && item !== undefined ? REDACTED : redactParsed(item, depth + 1)]),
+  );
 }
 
 const MAX_REDACT_DEPTH = 64;
