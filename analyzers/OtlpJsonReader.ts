@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isoMicros } from '../src/clock';
 import type { TruthEvent } from '../src/types';
 import { OtlpSpanConverter, type ConvertedSpans } from './OtlpSpanConverter';
-import { TruthLogError } from './TruthLogParser';
+import { checkHeldLength, TruthLogError } from './TruthLogParser';
 import { eventLoopTurns, readTextChunks, type ReadOptions } from './fileChunks';
 import type { AnalyzedRun, AnalyzeOptions, RunLocation } from './readRun';
 import { RunAnalyzer } from './RunAnalyzer';
@@ -68,6 +68,7 @@ export class OtlpJsonParser {
   private lineNumber = 0;
   private documentStart = 0;
   private document: string[] = [];
+  private documentLength = 0;
   private pendingBad: number | undefined;
   private tornTail = false;
   private readonly skipped: Array<{ line: number; reason: string }> = [];
@@ -76,7 +77,16 @@ export class OtlpJsonParser {
 
   push(chunk: string): void {
     if (this.mode === 'document') {
+      this.documentLength += chunk.length;
+      checkHeldLength(this.documentLength, `${this.source}:${this.documentStart}`, 'document');
       this.document.push(chunk);
+      return;
+    }
+    checkHeldLength(this.carry.length + chunk.length, `${this.source}:${this.lineNumber + 1}`, 'line');
+    // A chunk inside a long line is only added: searching `carry + chunk` for its end would copy
+    // the whole line so far for every 64 KiB read (quadratic: a 30 MB line took 10 s).
+    if (chunk.indexOf('\n') === -1) {
+      this.carry += chunk;
       return;
     }
     const text = this.carry + chunk;
@@ -87,6 +97,7 @@ export class OtlpJsonParser {
       start = newline + 1;
       if ((this.mode as string) === 'document') {
         this.document.push(text.slice(start));
+        this.documentLength = this.document[0].length + text.length - start;
         this.carry = '';
         return;
       }

@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { isSecretKey, REDACTED } from '../src/redact';
 import { DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import type { TruthEvent } from '../src/types';
@@ -12,6 +13,17 @@ export class TruthLogError extends Error {
   ) {
     super(where ? `${message} (${where})` : message);
     this.name = 'TruthLogError';
+  }
+}
+
+/**
+ * A line (or a document read whole) is held as one string, and V8 makes none longer than this
+ * (~512 Mi characters): past it, a clear error naming the line instead of "Invalid string length"
+ * (a file of NUL bytes left by a crash, /dev/zero, a file that never ends its line).
+ */
+export function checkHeldLength(length: number, where: string, what: 'line' | 'document'): void {
+  if (length > constants.MAX_STRING_LENGTH) {
+    throw new TruthLogError(`${what} too long: more than ${constants.MAX_STRING_LENGTH} characters, the most one string can hold`, where);
   }
 }
 
@@ -78,6 +90,7 @@ export class TruthLogParser {
   private lineNumber = 0;
   private pendingBad: { line: number; text: string } | undefined;
   private whole: string[] = [];
+  private wholeLength = 0;
   private readonly result: TruthLogReadResult = {
     format: 'truth-mode',
     startTime: null,
@@ -95,6 +108,8 @@ export class TruthLogParser {
 
   push(chunk: string): void {
     if (this.mode === 'python') {
+      this.wholeLength += chunk.length;
+      checkHeldLength(this.wholeLength, `${this.source}:${Math.max(1, this.lineNumber)}`, 'document');
       this.whole.push(chunk);
       return;
     }
@@ -103,6 +118,7 @@ export class TruthLogParser {
     let start = 0;
     let newline = chunk.indexOf('\n');
     if (newline !== -1 && this.carry !== '') {
+      checkHeldLength(this.carry.length + newline, `${this.source}:${this.lineNumber + 1}`, 'line');
       const first = this.carry + chunk.slice(0, newline);
       this.carry = '';
       start = newline + 1;
@@ -114,6 +130,7 @@ export class TruthLogParser {
       start = newline + 1;
       newline = chunk.indexOf('\n', start);
     }
+    if (start === 0) checkHeldLength(this.carry.length + chunk.length, `${this.source}:${this.lineNumber + 1}`, 'line');
     this.carry = start === 0 ? this.carry + chunk : chunk.slice(start);
   }
 
@@ -122,6 +139,7 @@ export class TruthLogParser {
     this.line(line);
     if ((this.mode as string) !== 'python') return false;
     this.whole.push(chunk.slice(rest));
+    this.wholeLength = this.whole[0].length + chunk.length - rest;
     this.carry = '';
     return true;
   }

@@ -1,6 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { constants } from 'node:buffer';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { OtlpJsonParser } from '../analyzers/OtlpJsonReader';
 import { runCli } from './helpers/cli';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -25,5 +27,39 @@ describe('agent-autopsy report on hostile files', () => {
     const report = JSON.parse(result.stdout);
     expect(report.failure_analysis.failures_by_stage).toEqual({ unknown: 1 });
     expect(report.failure_analysis.critical_failures).toEqual([{ timestamp: '2026-01-01T00:00:01', type: 'task_error', stage: 'unknown', error: 'boom' }]);
+  });
+
+  // Sparse files: NUL bytes a crash can leave at a log's end, 600 MB read but never written to disk.
+  it.each([
+    ['a Truth-Mode log', 'execution_tracker.json', '{"start_time": "2026-01-01T00:00:00", "events": [\n', 'line', 2],
+    ['a Python tracker document', 'execution_tracker.json', '{\n  "start_time": "2026-01-01T00:00:00",\n  "events": [\n', 'document', 1],
+    ['an OTLP JSON lines file', 'traces.json', '{"resourceSpans": []}\n', 'line', 2],
+  ])('%s with a line longer than a string can hold is bad input naming the line, not "Invalid string length"', async (_, name, head, what, line) => {
+    const path = join(tempRunDir(), name);
+    writeFileSync(path, head);
+    truncateSync(path, 600 * 1024 * 1024);
+    const result = await runCli(['report', path]);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`agent-autopsy: ${what} too long: more than ${constants.MAX_STRING_LENGTH} characters, the most one string can hold (${path}:${line})\n`);
+    expect(result.code).toBe(2);
+  });
+
+  it('the OTLP reader searches each chunk of a long line once (it searched the whole line so far per chunk)', () => {
+    const parser = new OtlpJsonParser();
+    parser.push('{"resourceSpans": []}\n');
+    const chunk = 'x'.repeat(1 << 16);
+    const searched = { chars: 0 };
+    const indexOf = String.prototype.indexOf;
+    const spy = vi.spyOn(String.prototype, 'indexOf').mockImplementation(function (this: string, ...args: Parameters<string['indexOf']>) {
+      searched.chars += this.length;
+      return indexOf.apply(this, args);
+    });
+    try {
+      for (let i = 0; i < 200; i++) parser.push(chunk);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(searched.chars).toBeLessThanOrEqual(200 * chunk.length);
+    expect(parser.end().tornTail).toBe(true);
   });
 });
