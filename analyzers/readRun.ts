@@ -248,6 +248,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     }
     const recorder = recorderOf(location, result);
     const exit = exitFromFiles(location, result, recorder, crash, signal);
+    const lastMs = lastEventMs(analyzer);
     const built = analyzer.finishReport({
       autofix,
       exit,
@@ -256,9 +257,12 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
       startTime: result.startTime,
       source: result.format === 'python' ? 'python-tracker' : result.format === 'readable' ? 'readable-log' : 'truth-mode',
       // The run's own end (its last event), so durations and ages are the run's, not the time since.
-      now: lastEventMs(analyzer) ?? Date.now(),
+      now: lastMs ?? Date.now(),
       criticalFailures: options.criticalFailures,
     });
+    // A run that is over and has no dated event (killed before its first one, timestamps unreadable)
+    // ended at an unknown time: its duration is unknown, not the time since it started (years, for an old log).
+    if (lastMs === undefined && exit.reason !== 'running') built.report.run.duration_seconds = null;
     const analyzed: AnalyzedRun = { ...built, read: result, location, ...(ignoredAutofixLog ? { ignoredAutofixLog } : {}) };
     // Who was (or is) writing a log that has no end yet.
     if (recorder && (exit.reason === 'running' || !result.complete)) analyzed.recorder = recorder;

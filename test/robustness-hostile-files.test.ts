@@ -62,4 +62,14 @@ describe('agent-autopsy report on hostile files', () => {
     expect(searched.chars).toBeLessThanOrEqual(200 * chunk.length);
     expect(parser.end().tornTail).toBe(true);
   });
+
+  it('a log killed before its first event, read years later, has an unknown duration, not the time since it started', async () => {
+    const path = join(tempRunDir(), 'execution_tracker.json');
+    writeFileSync(path, '{"start_time": "2024-01-01T00:00:00.000000", "events": [\n');
+    const result = await runCli(['report', path]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.exit.reason).toBe('killed');
+    expect(report.run).toMatchObject({ start_time: '2024-01-01T00:00:00.000000', total_events: 0, duration_seconds: null });
+  });
 });
