@@ -36,12 +36,16 @@ export function openLogFile(path: string): number {
 export function* readTextChunks(path: string, options: ReadOptions = {}): Generator<string, void> {
   const fd = openLogFile(path);
   try {
-    const totalBytes = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    const totalBytes = stat.size;
     const decoder = new StringDecoder('utf8');
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     let bytesRead = 0;
     for (;;) {
-      const n = readSync(fd, buffer, 0, CHUNK_BYTES, null);
+      // A log is read as it stood when opened: one its writer grows faster than it is read would
+      // never end. (A pipe or device has no size: it is read to its end.)
+      if (stat.isFile() && bytesRead >= totalBytes) break;
+      const n = readSync(fd, buffer, 0, stat.isFile() ? Math.min(CHUNK_BYTES, totalBytes - bytesRead) : CHUNK_BYTES, null);
       if (n === 0) break;
       bytesRead += n;
       const text = decoder.write(buffer.subarray(0, n));

@@ -1,8 +1,9 @@
 import { constants } from 'node:buffer';
-import { truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { OtlpJsonParser } from '../analyzers/OtlpJsonReader';
+import { readTruthLogSync } from '../analyzers/readRun';
 import { runCli } from './helpers/cli';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -71,5 +72,19 @@ describe('agent-autopsy report on hostile files', () => {
     const report = JSON.parse(result.stdout);
     expect(report.exit.reason).toBe('killed');
     expect(report.run).toMatchObject({ start_time: '2024-01-01T00:00:00.000000', total_events: 0, duration_seconds: null });
+  });
+
+  it('a log that grows while it is read is read as it stood when opened (a writer faster than the reader never let it end)', () => {
+    const path = join(tempRunDir(), 'execution_tracker.json');
+    const line = `${JSON.stringify({ timestamp: '2026-01-01T00:00:01.000000Z', elapsed_seconds: 1, type: 'task_end', level: 'INFO', data: { stage: 's' } })},\n`;
+    writeFileSync(path, `{"start_time": "2026-01-01T00:00:00.000000Z", "events": [\n${line.repeat(2000)}`);
+    let seen = 0;
+    // Each event read brings two more: the writer outruns the reader (bounded, so the old reader ends too).
+    const result = readTruthLogSync(path, () => {
+      if (++seen < 20_000) appendFileSync(path, line + line);
+    });
+    expect(result.events).toBe(2000);
+    expect(result.tornTail).toBe(false);
+    expect(result.skipped).toEqual([]);
   });
 });
