@@ -286,6 +286,15 @@ export class TruthLogParser {
       throw new TruthLogError('not a Truth-Mode log: the JSON document has no "events" array', this.source);
     }
     const doc = document as { start_time?: unknown; events: unknown[]; total_events?: unknown };
+    // An element that is not an event is named by its line, which only the element scanner knows.
+    if (doc.events.some((value) => !value || typeof value !== 'object' || Array.isArray(value) || typeof (value as { type?: unknown }).type !== 'string')) {
+      this.scanTornDocument(text);
+      // It parsed whole: it is complete, whatever the scanner made of its end.
+      this.result.tornTail = false;
+      this.result.complete = true;
+      this.result.declaredTotal = typeof doc.total_events === 'number' ? doc.total_events : null;
+      return;
+    }
     this.result.startTime = typeof doc.start_time === 'string' ? doc.start_time : null;
     this.result.complete = true;
     this.result.declaredTotal = typeof doc.total_events === 'number' ? doc.total_events : null;

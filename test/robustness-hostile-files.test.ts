@@ -87,4 +87,17 @@ describe('agent-autopsy report on hostile files', () => {
     expect(result.tornTail).toBe(false);
     expect(result.skipped).toEqual([]);
   });
+
+  it('an element of a whole Python tracker document that is not an event is named by its line, not its index', async () => {
+    const path = join(tempRunDir(), 'execution_tracker.json');
+    const event = '{"timestamp": "2026-01-01T00:00:01", "elapsed_seconds": 1, "type": "task_error", "level": "ERROR", "data": {"error": "boom"}}';
+    writeFileSync(path, `{\n  "start_time": "2026-01-01T00:00:00",\n  "events": [\n    ${event},\n    NaN,\n    ${event}\n  ],\n  "total_events": NaN\n}\n`);
+    const result = await runCli(['report', path]);
+    expect(result.stderr).toBe(`agent-autopsy: warning: skipped 1 unreadable line(s): ${path}:5 (events[1] is not an event)\n`);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.failure_analysis.total_failures).toBe(2);
+    expect(report.exit.reason).toBe('unknown');
+    expect(report.run.source).toBe('python-tracker');
+  });
 });
