@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript, type ChildResult } from './helpers/childProcess';
+import { llmCallEnds } from './helpers/llmEvents';
 import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -140,15 +141,7 @@ const ENDS = [
 
 const FIELDS = ['model', 'provider', 'operation', 'input_tokens', 'output_tokens', 'tokens_used', 'finish_reasons', 'error_type', 'http_status'];
 
-function ends(events: TruthEvent[]): Array<Record<string, unknown>> {
-  return events
-    .filter((event) => event.type === 'llm_call_end' || event.type === 'llm_call_error')
-    .map((event) => {
-      const out: Record<string, unknown> = { type: event.type };
-      for (const field of FIELDS) if (event.data[field] !== undefined) out[field] = event.data[field];
-      return out;
-    });
-}
+const ends = (events: TruthEvent[]) => llmCallEnds(events, FIELDS);
 
 const cleanup: string[] = [];
 afterAll(() => {

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
+import { llmCallEnds } from './helpers/llmEvents';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -45,26 +46,24 @@ process.stdout.write(JSON.stringify(outcomes) + '\\n');
 
 const FIELDS = ['model', 'provider', 'finish_reasons', 'error_type', 'http_status'];
 
-function ends(events: TruthEvent[]): Array<Record<string, unknown>> {
-  return events
-    .filter((event) => event.type === 'llm_call_end' || event.type === 'llm_call_error')
-    .map((event) => {
-      const out: Record<string, unknown> = { type: event.type };
-      for (const field of FIELDS) if (event.data[field] !== undefined) out[field] = event.data[field];
-      return out;
-    });
-}
+const ends = (events: TruthEvent[]) => llmCallEnds(events, FIELDS);
 
 const cleanup: string[] = [];
 afterAll(() => {
   for (const path of cleanup) rmSync(path, { recursive: true, force: true });
 });
 
-it('records streams cut short without a finish reason, and a failure after a 200 without HTTP status', async () => {
-  const script = writeScript(APP, '.mjs');
+/** Runs an app under `--import agent-autopsy/register`, recording into a fresh run directory. */
+async function runZeroCode(source: string) {
+  const script = writeScript(source, '.mjs');
   const runDir = tempRunDir('autopsy-zero-code-streams-');
   cleanup.push(dirname(script), runDir);
   const result = await runNode(script, { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+  return { result, runDir };
+}
+
+it('records streams cut short without a finish reason, and a failure after a 200 without HTTP status', async () => {
+  const { result, runDir } = await runZeroCode(APP);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   expect(JSON.parse(result.stdout)).toEqual([
@@ -108,10 +107,7 @@ try {
 }
 await server.close();
 `;
-  const script = writeScript(app, '.mjs');
-  const runDir = tempRunDir('autopsy-zero-code-streams-');
-  cleanup.push(dirname(script), runDir);
-  const result = await runNode(script, { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+  const { result, runDir } = await runZeroCode(app);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   expect(JSON.parse(result.stdout)).toEqual(['APIError', null]);
