@@ -89,7 +89,8 @@ export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.Proc
 }
 
 export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  const outputDir = resolve(options.outputDir ?? env.AGENT_AUTOPSY_DIR ?? `autopsy-runs/${defaultRunName()}`);
+  // An empty variable is unset, as for OTEL_SERVICE_NAME (resolve('') would be the working directory).
+  const outputDir = resolve(options.outputDir ?? (env.AGENT_AUTOPSY_DIR || undefined) ?? `autopsy-runs/${defaultRunName()}`);
   const maxStringLength = positive(options.maxStringLength) ?? DEFAULT_MAX_STRING_LENGTH;
   return {
     outputDir,
