@@ -83,7 +83,7 @@ function spanIdsOf(span: Span): { traceId: string; spanId: string } | undefined 
  * `track(type, data, level = 'INFO')`: the original tracker's call, recorded in the run started by
  * `init()`. Warns (once) and does nothing before init().
  */
-export function track(type: string, data?: Record<string, unknown> | unknown, level: Level | Lowercase<Level> = 'INFO'): void {
+export function track(type: string, data?: Record<string, unknown> | unknown, level: Level | Lowercase<Level> | 'warn' = 'INFO'): void {
   const run = currentRun();
   if (!run) {
     warnOnce('track-no-init', 'track() was called before init(); call init({ outputDir }) first (the event was not recorded)');
