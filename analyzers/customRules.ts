@@ -80,9 +80,26 @@ export function ruleMatches(rule: DiagnosisRule, event: TruthEvent): boolean {
   if (rule.match !== undefined) {
     if (rule.match instanceof RegExp) {
       if (!testRegExp(rule.match, event.type) && !testRegExp(rule.match, eventErrorText(event))) return false;
-    } else if (rule.match(event) !== true) return false;
+    } else {
+      const result: unknown = rule.match(event);
+      if (result !== true) {
+        ignoreRejection(result);
+        return false;
+      }
+    }
   }
   return true;
+}
+
+/** A predicate that returns a promise by mistake never matches, and its rejection must not end the host. */
+function ignoreRejection(result: unknown): void {
+  if (result === null || (typeof result !== 'object' && typeof result !== 'function')) return;
+  try {
+    const then = (result as { then?: unknown }).then;
+    if (typeof then === 'function') then.call(result, undefined, () => undefined);
+  } catch {
+    // a hostile thenable: nothing to wait for
+  }
 }
 
 function typeMatches(pattern: NonNullable<DiagnosisRule['eventType']>, type: string): boolean {
@@ -120,6 +137,9 @@ export function validateRule(rule: DiagnosisRule): void {
   }
   if (rule.match !== undefined && !(rule.match instanceof RegExp) && typeof rule.match !== 'function') {
     throw new TypeError(`agent-autopsy: diagnosis rule ${name}: match must be a RegExp or (event) => boolean`);
+  }
+  if (typeof rule.match === 'function' && /^Async/.test(Object.getPrototypeOf(rule.match)?.constructor?.name ?? '')) {
+    throw new TypeError(`agent-autopsy: diagnosis rule ${name}: match must answer at once with true or false; an async function returns a promise, which never counts`);
   }
   const eventType = rule.eventType;
   if (eventType !== undefined && typeof eventType !== 'string' && !(eventType instanceof RegExp) && !(Array.isArray(eventType) && eventType.every((type) => typeof type === 'string'))) {
