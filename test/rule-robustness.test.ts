@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateRule } from '../analyzers/customRules';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
+import { RunAnalyzer } from '../analyzers/RunAnalyzer';
+import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -29,5 +31,39 @@ describe('a rule predicate that returns a promise', () => {
       stderr: '',
       stdout: { exit: 'shutdown', diagnoses: [] },
     });
+  });
+});
+
+describe('a rule predicate that changes the event', () => {
+  const at = (s: number) => new Date(Date.parse('2025-01-24T10:30:00.000Z') + s * 1000).toISOString();
+  const events: TruthEvent[] = [
+    { timestamp: at(0), elapsed_seconds: 0, type: 'task_error', level: 'ERROR', data: { stage: 's1', error: 'connect ECONNREFUSED 127.0.0.1:6333' } },
+    { timestamp: at(1), elapsed_seconds: 1, type: 'task_error', level: 'ERROR', data: { stage: 's1', error: 'connect ECONNREFUSED 127.0.0.1:6333' } },
+  ];
+  it('changes it for no other rule, nor for its own evidence', () => {
+    const rules: DiagnosisRule[] = [
+      {
+        id: 'rewriter',
+        title: 't',
+        suggestion: 's',
+        match: (event) => {
+          (event as { type: string }).type = 'rewritten';
+          event.data.error = 'gone';
+          return true;
+        },
+      },
+      { id: 'vector_store_down', title: 'Vector store down', suggestion: 'Start it.', eventType: 'task_error', error: 'ECONNREFUSED', explains: ['llm_server_error'] },
+    ];
+    const analyzer = new RunAnalyzer({ rules });
+    for (const event of events) analyzer.observe(event);
+    const report = analyzer.buildReport({ now: Date.parse(at(2)) });
+    // The module is strict code: writing to the frozen view throws, so the rewriting rule counts nothing.
+    expect(report.diagnoses.map((d) => [d.id, d.evidence.count, d.evidence.examples])).toEqual([
+      ['vector_store_down', 2, ['task_error (s1): connect ECONNREFUSED 127.0.0.1:6333']],
+    ]);
+    expect(events.map((event) => [event.type, event.data.error])).toEqual([
+      ['task_error', 'connect ECONNREFUSED 127.0.0.1:6333'],
+      ['task_error', 'connect ECONNREFUSED 127.0.0.1:6333'],
+    ]);
   });
 });
