@@ -174,12 +174,36 @@ export function validateRule(rule: DiagnosisRule): void {
   }
 }
 
-/** Validates each rule and that no two share an id. */
+/**
+ * Validates each rule, that no two share an id, and what `explains` names: a built-in id or another
+ * of these rules (a misspelt id would otherwise replace nothing, silently), never the rule itself
+ * or, through other rules, back to it (such rules would all leave the report).
+ */
 export function validateRules(rules: readonly DiagnosisRule[]): void {
-  const seen = new Set<string>();
+  const byId = new Map<string, DiagnosisRule>();
   for (const rule of rules) {
     validateRule(rule);
-    if (seen.has(rule.id)) throw new TypeError(`agent-autopsy: two diagnosis rules share the id ${JSON.stringify(rule.id)}`);
-    seen.add(rule.id);
+    if (byId.has(rule.id)) throw new TypeError(`agent-autopsy: two diagnosis rules share the id ${JSON.stringify(rule.id)}`);
+    byId.set(rule.id, rule);
   }
+  for (const rule of rules) {
+    for (const id of rule.explains ?? []) {
+      if (!BUILT_IN.has(id) && !byId.has(id)) {
+        throw new TypeError(`agent-autopsy: diagnosis rule ${JSON.stringify(rule.id)}: explains names ${JSON.stringify(id)}, which is neither a built-in diagnosis id nor the id of another rule`);
+      }
+    }
+  }
+  // A cycle through explains: follow each rule's links to other rules, depth first.
+  const done = new Set<string>();
+  const visit = (id: string, path: string[]): void => {
+    const at = path.indexOf(id);
+    if (at !== -1) {
+      const cycle = [...path.slice(at), id].map((step) => JSON.stringify(step)).join(' → ');
+      throw new TypeError(`agent-autopsy: diagnosis rules explain each other in a circle (${cycle}); when they fired, none of them would be reported`);
+    }
+    if (done.has(id)) return;
+    for (const next of byId.get(id)?.explains ?? []) if (byId.has(next)) visit(next, [...path, id]);
+    done.add(id);
+  };
+  for (const rule of rules) visit(rule.id, []);
 }

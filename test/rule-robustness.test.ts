@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateRule } from '../analyzers/customRules';
+import { validateRule, validateRules } from '../analyzers/customRules';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { TruthEvent } from '../src/types';
@@ -65,5 +65,27 @@ describe('a rule predicate that changes the event', () => {
       ['task_error', 'connect ECONNREFUSED 127.0.0.1:6333'],
       ['task_error', 'connect ECONNREFUSED 127.0.0.1:6333'],
     ]);
+  });
+});
+
+describe('explains', () => {
+  const rule = (id: string, explains: string[]): DiagnosisRule => ({ id, title: id, suggestion: 's', eventType: 'task_error', explains });
+  it('refuses an id that is neither built in nor another rule, naming both', () => {
+    expect(() => validateRules([rule('org_limit', ['rate_limit'])])).toThrow(
+      'agent-autopsy: diagnosis rule "org_limit": explains names "rate_limit", which is neither a built-in diagnosis id nor the id of another rule',
+    );
+  });
+  it('refuses rules that explain each other, or themselves', () => {
+    expect(() => validateRules([rule('cyc_a', ['cyc_b']), rule('cyc_b', ['rate_limited', 'cyc_a'])])).toThrow(
+      'agent-autopsy: diagnosis rules explain each other in a circle ("cyc_a" → "cyc_b" → "cyc_a"); when they fired, none of them would be reported',
+    );
+    expect(() => validateRules([rule('self', ['self'])])).toThrow('in a circle ("self" → "self")');
+  });
+  it('accepts a chain of rules and built-in ids, ranked with the outermost rule', () => {
+    const rules = [rule('outer', ['inner']), rule('inner', ['llm_server_error'])];
+    expect(() => validateRules(rules)).not.toThrow();
+    const analyzer = new RunAnalyzer({ rules });
+    analyzer.observe({ timestamp: '2025-01-24T10:30:00.000Z', elapsed_seconds: 0, type: 'task_error', level: 'ERROR', data: { error: 'HTTP 503' } });
+    expect(analyzer.buildReport({ now: Date.parse('2025-01-24T10:30:01.000Z') }).diagnoses.map((d) => d.id)).toEqual(['outer']);
   });
 });
