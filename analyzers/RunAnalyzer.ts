@@ -3,7 +3,7 @@ import { secondsBetween } from '../src/clock';
 import { emptyAutofixStats } from './autofixStats';
 import { eventKind, type EventKind } from './eventKind';
 import type { CriticalFailureList } from './CriticalFailureList';
-import { CustomRuleEngine } from './customRules';
+import { CustomRuleEngine, validateRules } from './customRules';
 import type { DiagnosisEngine, DiagnosisRule } from './diagnosisTypes';
 import { FailureAggregate } from './FailureAggregate';
 import { LlmUsageAggregate } from './LlmUsageAggregate';
@@ -77,7 +77,9 @@ export class RunAnalyzer {
     this.locale = normalizeLocale(options.locale);
     this.failures = new FailureAggregate(messagesFor(this.locale).unknownError, options.criticalFailuresInMemory, options.criticalFailuresDir);
     this.engines = [builtInDiagnosisEngine()];
-    if (options.rules && options.rules.length > 0) this.engines.push(new CustomRuleEngine(options.rules));
+    // Validated even when empty or not a list: a single rule passed without [ ] must not be ignored.
+    if (options.rules != null) validateRules(options.rules);
+    if (options.rules != null && options.rules.length > 0) this.engines.push(new CustomRuleEngine(options.rules));
   }
 
   /** `kind`: eventKind(event.type), when the caller has it already. */

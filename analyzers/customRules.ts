@@ -180,6 +180,9 @@ export function validateRule(rule: DiagnosisRule): void {
  * or, through other rules, back to it (such rules would all leave the report).
  */
 export function validateRules(rules: readonly DiagnosisRule[]): void {
+  if (!Array.isArray(rules)) {
+    throw new TypeError(`agent-autopsy: rules must be an array of diagnosis rules, got ${rules === null ? 'null' : typeof rules === 'object' ? 'an object (a single rule? wrap it in [ ])' : typeof rules}`);
+  }
   const byId = new Map<string, DiagnosisRule>();
   for (const rule of rules) {
     validateRule(rule);

@@ -89,3 +89,25 @@ describe('explains', () => {
     expect(analyzer.buildReport({ now: Date.parse('2025-01-24T10:30:01.000Z') }).diagnoses.map((d) => d.id)).toEqual(['outer']);
   });
 });
+
+describe('rules that are not a list', () => {
+  const rule: DiagnosisRule = { id: 'vector_store_down', title: 't', suggestion: 's', error: 'ECONNREFUSED' };
+  it('are refused by the analyzer, not ignored (a single rule passed without [ ])', () => {
+    expect(() => new RunAnalyzer({ rules: rule as unknown as DiagnosisRule[] })).toThrow(
+      'agent-autopsy: rules must be an array of diagnosis rules, got an object (a single rule? wrap it in [ ])',
+    );
+    expect(() => new RunAnalyzer({ rules: 'vector_store_down' as unknown as DiagnosisRule[] })).toThrow('agent-autopsy: rules must be an array of diagnosis rules, got string');
+  });
+  it('are refused by init() with the same message', async () => {
+    const script = writeScript(`
+      import { init } from 'agent-autopsy';
+      try {
+        init({ outputDir: process.env.RUN_DIR, handleExit: false, rules: { id: 'x', title: 't', suggestion: 's', error: 'y' } });
+      } catch (error) {
+        console.log(error.constructor.name + ': ' + error.message);
+      }
+    `);
+    const result = await runNode(script, { env: { RUN_DIR: tempRunDir() } });
+    expect(result.stdout.trim()).toBe('TypeError: agent-autopsy: rules must be an array of diagnosis rules, got an object (a single rule? wrap it in [ ])');
+  });
+});
