@@ -10,14 +10,19 @@ import type { Diagnosis } from './reportTypes';
 interface Links {
   causes?: readonly string[];
   explains?: readonly string[];
+  /** How the suggestion names its causes, and the suggestion without that: retold when a user rule explains a cause. */
+  tell?: { consequenceOf: (causes: string[]) => string; suggestion: string };
 }
 
 const links = new WeakMap<Diagnosis, Links>();
 
 /** Declares that `diagnosis` is (at least partly) a consequence of the diagnoses `causes`. */
-export function setCauses(diagnosis: Diagnosis, causes: Iterable<string>): void {
+export function setCauses(diagnosis: Diagnosis, causes: Iterable<string>, consequenceOf?: (causes: string[]) => string): void {
   const list = [...new Set(causes)].filter((id) => id !== diagnosis.id);
-  if (list.length > 0) links.set(diagnosis, { ...links.get(diagnosis), causes: list });
+  if (list.length === 0) return;
+  const tell = consequenceOf ? { consequenceOf, suggestion: diagnosis.suggestion } : undefined;
+  links.set(diagnosis, { ...links.get(diagnosis), causes: list, tell });
+  if (tell) diagnosis.suggestion = consequenceOf!(list) + tell.suggestion;
 }
 
 /** Declares that `diagnosis` (a user rule) explains these built-in ids: they leave the report. */
@@ -60,6 +65,11 @@ export function rankDiagnoses(diagnoses: Diagnosis[]): Diagnosis[] {
     const causes = new Set<string>();
     for (const cause of causesOf(diagnosis)) {
       for (const id of explainedBy.get(cause) ?? [cause]) if (present.has(id) && id !== diagnosis.id) causes.add(id);
+    }
+    // The suggestion names the causes the reader will find: a rule that explains one, in its place.
+    const tell = links.get(diagnosis)?.tell;
+    if (tell && causesOf(diagnosis).some((cause) => explainedBy.has(cause))) {
+      diagnosis.suggestion = causes.size > 0 ? tell.consequenceOf([...causes]) + tell.suggestion : tell.suggestion;
     }
     return { diagnosis, index, causes };
   });

@@ -493,8 +493,7 @@ function linkCauses(found: Map<string, Found>, texts: DiagnosisTexts): Diagnosis
   const diagnoses: Diagnosis[] = [];
   for (const entry of found.values()) {
     if (entry.causes.size > 0) {
-      entry.diagnosis.suggestion = texts.consequenceOf([...entry.causes]) + entry.diagnosis.suggestion;
-      setCauses(entry.diagnosis, entry.causes);
+      setCauses(entry.diagnosis, entry.causes, texts.consequenceOf);
     }
     diagnoses.push(entry.diagnosis);
   }

@@ -111,3 +111,29 @@ describe('rules that are not a list', () => {
     expect(result.stdout.trim()).toBe('TypeError: agent-autopsy: rules must be an array of diagnosis rules, got an object (a single rule? wrap it in [ ])');
   });
 });
+
+describe('a consequence of a diagnosis a rule explains', () => {
+  const at = (s: number) => new Date(Date.parse('2025-01-24T10:30:00.000Z') + s * 1000).toISOString();
+  const storm: TruthEvent[] = [0, 1, 2, 3, 4].map((i) => ({
+    timestamp: at(i),
+    elapsed_seconds: i,
+    type: 'llm_call_error',
+    level: 'ERROR',
+    data: { stage: 's1', model: 'gpt-4o', error: '429 Too Many Requests: organization org-fake quota', http_status: 429 },
+    span_id: `L${i}`,
+  }));
+  const report = (rules: DiagnosisRule[], locale = 'en') => {
+    const analyzer = new RunAnalyzer({ rules, locale });
+    for (const event of storm) analyzer.observe(event);
+    return analyzer.buildReport({ now: Date.parse(at(10)) }).diagnoses.map((d) => [d.id, d.suggestion.slice(0, 40)]);
+  };
+  it('names the rule as its cause, not the diagnosis that left the report', () => {
+    const rule: DiagnosisRule = { id: 'org_quota', title: 'Org quota', suggestion: 'Move batch jobs to the night quota.', error: 'org-fake', explains: ['rate_limited'] };
+    expect(report([])[1]).toEqual(['retry_storm', 'Most likely a consequence of rate_limite']);
+    expect(report([rule])).toEqual([
+      ['org_quota', 'Move batch jobs to the night quota.'],
+      ['retry_storm', 'Most likely a consequence of org_quota: '],
+    ]);
+    expect(report([rule], 'zh-CN')[1]).toEqual(['retry_storm', '很可能是 org_quota 造成的后果：请先解决它。只重试可能成功的错误（42']);
+  });
+});
