@@ -57,8 +57,8 @@ describe('a rule predicate that changes the event', () => {
     const analyzer = new RunAnalyzer({ rules });
     for (const event of events) analyzer.observe(event);
     const report = analyzer.buildReport({ now: Date.parse(at(2)) });
-    // The module is strict code: writing to the frozen view throws, so the rewriting rule counts nothing.
     expect(report.diagnoses.map((d) => [d.id, d.evidence.count, d.evidence.examples])).toEqual([
+      ['rewriter', 2, ['task_error (s1): connect ECONNREFUSED 127.0.0.1:6333']],
       ['vector_store_down', 2, ['task_error (s1): connect ECONNREFUSED 127.0.0.1:6333']],
     ]);
     expect(events.map((event) => [event.type, event.data.error])).toEqual([
