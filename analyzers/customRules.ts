@@ -39,7 +39,11 @@ export class CustomRuleEngine implements DiagnosisEngine {
       } catch {
         matched = false; // a user's predicate must not break the report
       }
-      if (matched) this.evidence[i].add(event, eventExample(event));
+      if (matched) {
+        // The example is text built per event: only while the evidence still takes examples.
+        const evidence = this.evidence[i];
+        evidence.add(event, evidence.wantsExamples ? eventExample(event) : undefined);
+      }
     }
   }
 
