@@ -5,7 +5,7 @@ import { isKnownLocale, normalizeLocale } from '../analyzers/messages';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
 import { writeStderr } from './errorHandler';
 import { GuardedSpanProcessor } from './GuardedSpanProcessor';
-import { DEFAULT_MAX_STRING_LENGTH, safeString } from './safeValue';
+import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
 import type { AutopsyOptions, Locale } from './types';
 
 export interface ResolvedConfig {
@@ -88,10 +88,11 @@ export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.Proc
   return undefined;
 }
 
-export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  // An empty variable is unset, as for OTEL_SERVICE_NAME (resolve('') would be the working directory).
-  const outputDir = resolve(options.outputDir ?? (env.AGENT_AUTOPSY_DIR || undefined) ?? `autopsy-runs/${defaultRunName()}`);
-  const maxStringLength = positive(options.maxStringLength) ?? DEFAULT_MAX_STRING_LENGTH;
+export function resolveConfig(given: AutopsyOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const options = readOptions(given);
+  // An empty AGENT_AUTOPSY_DIR is unset, as for the other variables (it would record into the working directory).
+  const outputDir = resolve(options.outputDir ?? (env.AGENT_AUTOPSY_DIR?.trim() || undefined) ?? `autopsy-runs/${defaultRunName()}`);
+  const maxStringLength = options.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
   return {
     outputDir,
     // Written in the report and sent as the resource's service.name: bounded and redacted like
@@ -101,16 +102,101 @@ export function resolveConfig(options: AutopsyOptions = {}, env: NodeJS.ProcessE
     captureContent: options.captureContent ?? envFlag(env.AGENT_AUTOPSY_CAPTURE_CONTENT) ?? false,
     maxStringLength,
     otlpEndpoint: resolveOtlpEndpoint(options.otlpEndpoint, env),
-    otlpHeaders: { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...options.otlpHeaders },
+    otlpHeaders: { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...stringHeaders(options.otlpHeaders) },
     spanProcessors: guardedProcessors(options.spanProcessors),
     handleExit: options.handleExit ?? true,
     reportFormats: resolveReportFormats(options.reportFormats),
     rules: options.rules ?? [],
-    flushIntervalMs: positive(options.flushIntervalMs) ?? 25,
+    flushIntervalMs: options.flushIntervalMs ?? 25,
     printReportPath: options.printReportPath ?? envFlag(env.AGENT_AUTOPSY_PRINT) ?? false,
     instrumentChildProcesses: options.instrumentChildProcesses ?? envFlag(env.AGENT_AUTOPSY_CHILD_PROCESSES) ?? false,
     otelSdkDisabled: envFlag(env.OTEL_SDK_DISABLED) ?? false,
   };
+}
+
+/** The longest delay a Node timer takes (a longer one fires after 1 ms, with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type OptionCheck = (value: unknown) => boolean;
+
+const isBoolean: OptionCheck = (value) => typeof value === 'boolean';
+const isText: OptionCheck = (value) => typeof value === 'string' && value.trim() !== '';
+
+/** Each option and what it must be; a value that is not is named on stderr and the default is used. */
+const OPTION_CHECKS: Record<keyof AutopsyOptions, [OptionCheck, string]> = {
+  outputDir: [isText, 'a directory path (a non-empty string)'],
+  serviceName: [(value) => isText(value) || typeof value === 'number', 'a string'],
+  locale: [(value) => typeof value === 'string', "a string ('en' or 'zh-CN')"],
+  captureContent: [isBoolean, 'true or false'],
+  maxStringLength: [(value) => Number.isInteger(value) && (value as number) > 0, 'a whole number above 0'],
+  otlpEndpoint: [isText, 'a URL string'],
+  otlpHeaders: [isPlainObject, 'an object of header names to string values'],
+  spanProcessors: [Array.isArray, 'an array of span processors'],
+  handleExit: [isBoolean, 'true or false'],
+  reportFormats: [() => true, ''],
+  rules: [() => true, ''],
+  flushIntervalMs: [(value) => typeof value === 'number' && value > 0 && value <= MAX_TIMER_MS, `a number of milliseconds above 0 and at most ${MAX_TIMER_MS}`],
+  printReportPath: [isBoolean, 'true or false'],
+  instrumentChildProcesses: [isBoolean, 'true or false'],
+};
+
+const OPTION_NAMES = Object.keys(OPTION_CHECKS) as Array<keyof AutopsyOptions>;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A value as a warning quotes it: short, and never by running the app's code. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (a string)`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === undefined) return String(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * The options the app passed, as a plain object of the ones that can be honoured. Called from
+ * plain JavaScript too: whatever is not an options object, a misspelled or unknown name, a value
+ * of the wrong type, or a property whose read throws is named on stderr (one line each) and left
+ * out, so the default is used; nothing here throws into the app.
+ */
+function readOptions(given: unknown): AutopsyOptions {
+  const options: Record<string, unknown> = {};
+  if (given === undefined || given === null) return options;
+  if (typeof given !== 'object' || Array.isArray(given)) {
+    warnAboutSetting(`the options should be an object (such as { outputDir: 'runs/today' }), got ${describeValue(given)}; the defaults are used`);
+    return options;
+  }
+  let keys: string[];
+  try {
+    keys = Object.keys(given);
+  } catch (error) {
+    warnAboutSetting(`the options could not be read (${errorMessage(error, WARNING_QUOTE_LENGTH)}); the defaults are used`);
+    return options;
+  }
+  for (const key of keys) {
+    if (Object.prototype.hasOwnProperty.call(OPTION_CHECKS, key)) continue;
+    const near = OPTION_NAMES.find((name) => name.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
+    warnAboutSetting(`unknown option ${JSON.stringify(key.slice(0, WARNING_QUOTE_LENGTH))} ignored${near ? ` (did you mean ${near}?)` : ''}`);
+  }
+  for (const name of OPTION_NAMES) {
+    let value: unknown;
+    try {
+      value = (given as Record<string, unknown>)[name];
+    } catch (error) {
+      warnAboutSetting(`option ${name} could not be read (${errorMessage(error, WARNING_QUOTE_LENGTH)}); the default is used`);
+      continue;
+    }
+    if (value === undefined) continue;
+    const [check, expected] = OPTION_CHECKS[name];
+    if (!check(value)) {
+      warnAboutSetting(`option ${name} should be ${expected}, got ${describeValue(value)}; the default is used`);
+      continue;
+    }
+    options[name] = value;
+  }
+  return options as AutopsyOptions;
 }
 
 /** A setting that cannot be honoured is named on stderr, and the run goes on with the default. */
@@ -138,15 +224,31 @@ function resolveReportFormats(value: unknown): Array<'md' | 'html'> {
   const known = given.filter((format): format is 'md' | 'html' => REPORT_FORMATS.includes(format));
   const unknown = given.filter((format) => !REPORT_FORMATS.includes(format));
   if (unknown.length > 0) {
-    warnAboutSetting(`reportFormats: ${unknown.map((format) => JSON.stringify(String(format)).slice(0, 40)).join(', ')} ignored; the formats are 'md' and 'html' (latent_analysis_report.json is always written)`);
+    warnAboutSetting(`reportFormats: ${unknown.map((format) => (typeof format === 'string' ? JSON.stringify(format).slice(0, 40) : describeValue(format))).join(', ')} ignored; the formats are 'md' and 'html' (latent_analysis_report.json is always written)`);
   }
   return [...new Set(known)];
 }
 
-/** The app's span processors, each behind a guard (see GuardedSpanProcessor). */
+/** The headers whose value is a string; another value is named on stderr and left out. */
+function stringHeaders(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of Object.keys(headers ?? {})) {
+    const value = headers![name];
+    if (typeof value === 'string') kept[name] = value;
+    else warnAboutSetting(`otlpHeaders: the header ${JSON.stringify(name.slice(0, 40))} should be a string, got ${describeValue(value)}; it is not sent`);
+  }
+  return kept;
+}
+
+/** The app's span processors, each behind a guard (see GuardedSpanProcessor); a value that is not an object is named on stderr and left out. */
 function guardedProcessors(processors: SpanProcessor[] | undefined): SpanProcessor[] {
   if (!Array.isArray(processors)) return [];
-  return processors.map((processor, index) => GuardedSpanProcessor.of(processor, `spanProcessors[${index}]${nameOf(processor)}`));
+  const guarded: SpanProcessor[] = [];
+  processors.forEach((processor, index) => {
+    if (processor !== null && typeof processor === 'object') guarded.push(GuardedSpanProcessor.of(processor, `spanProcessors[${index}]${nameOf(processor)}`));
+    else warnAboutSetting(`spanProcessors[${index}] should be a span processor (an object with onStart and onEnd), got ${describeValue(processor)}; it is left out`);
+  });
+  return guarded;
 }
 
 function nameOf(processor: unknown): string {
@@ -156,8 +258,4 @@ function nameOf(processor: unknown): string {
   } catch {
     return '';
   }
-}
-
-function positive(value: number | undefined): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }

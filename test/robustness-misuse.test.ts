@@ -182,4 +182,66 @@ describe('settings that cannot be honoured', () => {
     expect(existsSync(logPath(dir, 'autopsy.html'))).toBe(true);
     expect(existsSync(logPath(dir, 'autopsy.md'))).toBe(false);
   });
+
+  // Plain JavaScript has no type checks: a misspelled option, a string for a boolean, a number for
+  // a path. Each made init() throw (outputDir: 123, a serviceName whose toString throws), killed
+  // span recording (otlpEndpoint: 42), recorded prompt content (captureContent: 'false' is truthy)
+  // or was dropped without a word (outputdir, maxStringLength: -1, spanProcessors: {}).
+  it('options of the wrong type or misspelled: init() goes on with the defaults and names each one on stderr', async () => {
+    const cwd = tempRunDir('autopsy-misuse-');
+    const dir = tempRunDir('autopsy-misuse-');
+    const script = writeScript(
+      `
+      const { init, stage, shutdown } = require('agent-autopsy');
+      const handles = [];
+      handles.push(init({
+        outputdir: 'lost', outputDir: 123, serviceName: { toString() { throw new Error('boom'); } },
+        captureContent: 'false', handleExit: 'false', maxStringLength: -1, flushIntervalMs: 1e12,
+        otlpEndpoint: 42, otlpHeaders: { ok: 'yes', bad: 1 }, spanProcessors: [42, {}], locale: 7,
+      }));
+      (async () => {
+        const value = await stage('s', async () => 'x'.repeat(20000));
+        await shutdown();
+        process.env.AGENT_AUTOPSY_DIR = ${JSON.stringify(join(dir, 'from-env'))};
+        handles.push(init('runs/here'));
+        await shutdown();
+        handles.push(init({ outputDir: ${JSON.stringify(dir)}, maxStringLength: '100', instrumentChildProcesses: 1 }));
+        await stage('s2', () => 1);
+        await shutdown();
+        console.log(JSON.stringify({ value: value.length, dirs: handles.map((h) => h.outputDir) }));
+      })();
+    `,
+      '.cjs',
+    );
+    const result = await runNode(script, { env: { AGENT_AUTOPSY_DIR: '' }, cwd });
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.value).toBe(20000);
+    expect(out.dirs[0]).toMatch(new RegExp(`^${cwd}/autopsy-runs/\\d{8}-\\d{6}-\\d+$`));
+    expect(out.dirs.slice(1)).toEqual([join(dir, 'from-env'), dir]);
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      'agent-autopsy: unknown option "outputdir" ignored (did you mean outputDir?)',
+      'agent-autopsy: option outputDir should be a directory path (a non-empty string), got 123; the default is used',
+      'agent-autopsy: option serviceName should be a string, got an object; the default is used',
+      "agent-autopsy: option locale should be a string ('en' or 'zh-CN'), got 7; the default is used",
+      'agent-autopsy: option captureContent should be true or false, got "false" (a string); the default is used',
+      'agent-autopsy: option maxStringLength should be a whole number above 0, got -1; the default is used',
+      'agent-autopsy: option otlpEndpoint should be a URL string, got 42; the default is used',
+      'agent-autopsy: option handleExit should be true or false, got "false" (a string); the default is used',
+      'agent-autopsy: option flushIntervalMs should be a number of milliseconds above 0 and at most 2147483647, got 1000000000000; the default is used',
+      'agent-autopsy: otlpHeaders: the header "bad" should be a string, got 1; it is not sent',
+      'agent-autopsy: spanProcessors[0] should be a span processor (an object with onStart and onEnd), got 42; it is left out',
+      `agent-autopsy: the options should be an object (such as { outputDir: 'runs/today' }), got "runs/here" (a string); the defaults are used`,
+      'agent-autopsy: option maxStringLength should be a whole number above 0, got "100" (a string); the default is used',
+      'agent-autopsy: option instrumentChildProcesses should be true or false, got 1; the default is used',
+    ]);
+    // Nothing went to the working directory itself (an empty AGENT_AUTOPSY_DIR is unset) or to 'lost'.
+    expect(existsSync(join(cwd, 'Memory'))).toBe(false);
+    expect(existsSync(join(cwd, 'lost'))).toBe(false);
+    // The first run recorded its spans (tracing was set up) with the default string length and the default service name.
+    const first = expectCompleteRun(out.dirs[0]);
+    expect(first.events.map((event) => event.type)).toEqual(['stage_start', 'stage_end']);
+    expect(first.report.run.service_name).toBe('agent');
+    expect(expectCompleteRun(dir).events.map((event) => event.type)).toEqual(['stage_start', 'stage_end']);
+  });
 });

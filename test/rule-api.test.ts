@@ -139,6 +139,11 @@ describe('rule validation', () => {
   it('rejects two rules with one id', () => {
     expect(() => new CustomRuleEngine([base, base])).toThrow('two diagnosis rules share the id "ok_rule"');
   });
+
+  it('rules that are not an array are named as such (not "rules is not iterable", or each character of a string as a rule)', () => {
+    expect(() => new CustomRuleEngine(base as unknown as DiagnosisRule[])).toThrow('agent-autopsy: rules must be an array of diagnosis rules, got object');
+    expect(() => new CustomRuleEngine('ok_rule' as unknown as DiagnosisRule[])).toThrow('agent-autopsy: rules must be an array of diagnosis rules, got string');
+  });
 });
 
 describe('the analyzers entry point', () => {
