@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import { reportError } from './errorHandler';
 import { currentRun, warnOnce } from './runtime';
-import { DEFAULT_MAX_STRING_LENGTH, safeData } from './safeValue';
+import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData } from './safeValue';
 import type { SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { addEndData } from './spanData';
@@ -111,11 +111,17 @@ export class AgentSpan {
     return this;
   }
 
-  /** Marks the span failed without throwing (e.g. a non-zero exit code the caller handles). */
-  fail(message: string, errorType?: string): this {
+  /**
+   * Marks the span failed without throwing (e.g. a non-zero exit code the caller handles). Given
+   * the error itself (`catch (e) { span.fail(e) }`), its message is recorded and its class is the
+   * error type; another value is recorded as text.
+   */
+  fail(message?: unknown, errorType?: string): this {
     try {
-      this.span.setStatus({ code: 2, message });
-      if (errorType) this.span.setAttribute(sc.ATTR_ERROR_TYPE, errorType);
+      const text = typeof message === 'string' || message === undefined ? message : errorMessage(message);
+      const type = typeof errorType === 'string' ? errorType : message instanceof Error ? errorClassName(message) : undefined;
+      this.span.setStatus({ code: 2, message: text });
+      if (type) this.span.setAttribute(sc.ATTR_ERROR_TYPE, type);
     } catch (error) {
       reportError(error, 'span status could not be set');
     }
@@ -131,6 +137,17 @@ function lastNonEmptyLine(text: string): string {
     if (line !== '') return line.length > 500 ? `${line.slice(0, 500)}…` : line;
   }
   return '';
+}
+
+/** `RateLimitError` for an instance of that class, else the error's name. */
+function errorClassName(error: Error): string | undefined {
+  try {
+    const name = error.constructor?.name;
+    const chosen = name && name !== 'Object' ? name : error.name;
+    return typeof chosen === 'string' && chosen !== '' ? chosen.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function finite(value: unknown): number | undefined {

@@ -157,6 +157,24 @@ describe('span wrappers', () => {
     expect(spans.map((span) => span.status.code)).toEqual([2, 2, 0]);
   });
 
+  // Plain JavaScript passes what it caught: `catch (e) { span.fail(e) }`. The message was lost (the
+  // event said only "error") and a number for the type was written as a number.
+  it('fail() given the error itself records its message and class; another value is recorded as text', async () => {
+    class RateLimitError extends Error {}
+    const events = await record(async () => {
+      await llmCall({ model: 'm' }, (call) => call.fail(new RateLimitError('429 slow down')));
+      await task('t', (span) => span.fail(new Error('boom'), 'ToolError'));
+      await task('t', (span) => (span as unknown as { fail(message: unknown, type: unknown): void }).fail({ code: 7 }, 42));
+      await task('t', (span) => span.fail('plain'));
+    });
+    expect(events.filter((event) => event.level === 'ERROR').map((event) => [event.type, event.data.error, event.data.error_type])).toEqual([
+      ['llm_call_error', '429 slow down', 'RateLimitError'],
+      ['task_error', 'boom', 'ToolError'],
+      ['task_error', '{"code":7}', undefined],
+      ['task_error', 'plain', undefined],
+    ]);
+  });
+
   it('autofix: returning false or throwing is a failed fix, anything else a success', async () => {
     const events = await record(async () => {
       await autofix({ layer: 1, type: 'syntax' }, async () => false);
