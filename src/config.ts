@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { diag } from '@opentelemetry/api';
@@ -75,6 +76,17 @@ function defaultRunName(): string {
   return `${stamp}-${process.pid}`;
 }
 
+/**
+ * A directory no run has used: a second run of this process in the same second (init() after
+ * shutdown()) gets `-2`, `-3` … instead of truncating the first run's files.
+ */
+function defaultRunDir(): string {
+  const base = resolve(`autopsy-runs/${defaultRunName()}`);
+  let dir = base;
+  for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
+  return dir;
+}
+
 /** OTLP traces URL from the option or the standard variables (the generic one gets `/v1/traces`). */
 export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (option) return option;
@@ -91,7 +103,7 @@ export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.Proc
 export function resolveConfig(given: AutopsyOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const options = readOptions(given);
   // An empty AGENT_AUTOPSY_DIR is unset, as for the other variables (it would record into the working directory).
-  const outputDir = resolve(options.outputDir ?? (env.AGENT_AUTOPSY_DIR?.trim() || undefined) ?? `autopsy-runs/${defaultRunName()}`);
+  const outputDir = resolve(options.outputDir ?? (env.AGENT_AUTOPSY_DIR?.trim() || undefined) ?? defaultRunDir());
   const maxStringLength = options.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
   return {
     outputDir,

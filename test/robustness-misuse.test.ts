@@ -244,4 +244,25 @@ describe('settings that cannot be honoured', () => {
     expect(first.report.run.service_name).toBe('agent');
     expect(expectCompleteRun(dir).events.map((event) => event.type)).toEqual(['stage_start', 'stage_end']);
   });
+
+  // The default directory is named by the second and the pid: a second run of the process in the
+  // same second (init() after shutdown()) truncated the first run's files.
+  it('without outputDir, runs one after another in one process each get their own directory', async () => {
+    const cwd = tempRunDir('autopsy-misuse-');
+    const script = writeScript(`
+import { init, track, shutdown } from 'agent-autopsy';
+const dirs = [];
+for (const name of ['first', 'second', 'third']) {
+  dirs.push(init({ reportFormats: [] }).outputDir);
+  track(name, {});
+  await shutdown();
+}
+console.log(JSON.stringify(dirs));
+`);
+    const result = await runNode(script, { cwd, env: { AGENT_AUTOPSY_DIR: undefined } });
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const dirs: string[] = JSON.parse(result.stdout);
+    expect(new Set(dirs).size).toBe(3);
+    expect(dirs.map((dir) => expectCompleteRun(dir).events.map((event) => event.type))).toEqual([['first'], ['second'], ['third']]);
+  });
 });
