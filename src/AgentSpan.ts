@@ -23,6 +23,31 @@ export interface CodeExecResult {
 
 const STDERR_TAIL = 2000;
 
+/** Handles whose span the wrapper has ended: what is set on them afterwards cannot be recorded. */
+const ended = new WeakSet<AgentSpan>();
+
+/** Called by the wrappers when they end the handle's span. */
+export function markEnded(handle: AgentSpan): void {
+  ended.add(handle);
+}
+
+/** Warns (once per process) when `method` is called on a handle whose span has ended; true then. */
+function afterEnd(handle: AgentSpan, method: string): boolean {
+  if (!ended.has(handle)) return false;
+  warnOnce('span-after-end', `span.${method}() was called after its span ended (its callback had returned or its promise settled); nothing was recorded`);
+  return true;
+}
+
+/** A token count as given: a number of 0 or more, else named on stderr (once) and left out. */
+function tokenCount(usage: unknown, key: 'inputTokens' | 'outputTokens' | 'totalTokens'): number | undefined {
+  const value = (usage as Record<string, unknown>)[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value === 'number' ? String(value) : `a ${typeof value}`;
+  warnOnce(`set-usage-${key}`, `span.setUsage(): ${key} should be a number of tokens (0 or more), got ${shown}; it was not recorded`);
+  return undefined;
+}
+
 /**
  * What `stage/task/llmCall/codeExec/autofix` hand to their callback: adds details to the span and
  * to its end event. Every method is safe to call at any time and never throws.
@@ -41,6 +66,7 @@ export class AgentSpan {
    */
   set(data: EventData): this {
     try {
+      if (afterEnd(this, 'set')) return this;
       if (data !== undefined && data !== null && (typeof data !== 'object' || Array.isArray(data))) {
         warnOnce('span-set-data', 'span.set(): data should be an object; other values are recorded under data.value');
       }
@@ -60,9 +86,14 @@ export class AgentSpan {
   /** Token usage of an LLM call (`gen_ai.usage.*` on the span; input_tokens, output_tokens, tokens_used in the event). */
   setUsage(usage: TokenUsage): this {
     try {
-      const input = finite(usage?.inputTokens);
-      const output = finite(usage?.outputTokens);
-      const total = finite(usage?.totalTokens) ?? (input !== undefined || output !== undefined ? (input ?? 0) + (output ?? 0) : undefined);
+      if (afterEnd(this, 'setUsage')) return this;
+      if (usage === null || typeof usage !== 'object') {
+        warnOnce('set-usage', 'span.setUsage() takes an object such as { inputTokens, outputTokens }; nothing was recorded');
+        return this;
+      }
+      const input = tokenCount(usage, 'inputTokens');
+      const output = tokenCount(usage, 'outputTokens');
+      const total = tokenCount(usage, 'totalTokens') ?? (input !== undefined || output !== undefined ? (input ?? 0) + (output ?? 0) : undefined);
       const data: EventData = {};
       if (input !== undefined) {
         data.input_tokens = input;
@@ -87,6 +118,7 @@ export class AgentSpan {
    */
   setResult(result: CodeExecResult): this {
     try {
+      if (afterEnd(this, 'setResult')) return this;
       const data: EventData = {};
       if (result?.exitCode !== undefined) {
         data.exit_code = result.exitCode;
@@ -118,6 +150,7 @@ export class AgentSpan {
    */
   fail(message?: unknown, errorType?: string): this {
     try {
+      if (afterEnd(this, 'fail')) return this;
       const text = typeof message === 'string' || message === undefined ? message : errorMessage(message);
       const type = typeof errorType === 'string' ? errorType : message instanceof Error ? errorClassName(message) : undefined;
       this.span.setStatus({ code: 2, message: text });
@@ -148,10 +181,6 @@ function errorClassName(error: Error): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function finite(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 function isAttributeValue(value: unknown): value is string | number | boolean {

@@ -1,5 +1,5 @@
 import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
-import { AgentSpan } from './AgentSpan';
+import { AgentSpan, markEnded } from './AgentSpan';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeString } from './safeValue';
 import { stackOf } from './errorStack';
 import { reportError } from './errorHandler';
@@ -201,6 +201,7 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
     return fn(new AgentSpan(trace.wrapSpanContext(INVALID_SPAN_CONTEXT), spec.kind));
   }
   const end = () => {
+    markEnded(handle);
     try {
       span.end();
     } catch (error) {

@@ -265,4 +265,40 @@ console.log(JSON.stringify(dirs));
     expect(new Set(dirs).size).toBe(3);
     expect(dirs.map((dir) => expectCompleteRun(dir).events.map((event) => event.type))).toEqual([['first'], ['second'], ['third']]);
   });
+
+  // Token counts from a JSON body read as strings, a NaN from arithmetic, a handle kept past its
+  // callback: each was dropped (or a negative count summed into the report) without a word.
+  it('setUsage() with counts that are not numbers of tokens, and a span handle used after its span ended: named once on stderr', async () => {
+    const dir = tempRunDir('autopsy-misuse-');
+    const script = writeScript(`
+import { init, llmCall, task, shutdown } from 'agent-autopsy';
+init({ outputDir: process.argv[2], reportFormats: [] });
+let kept;
+const values = [];
+values.push(await llmCall({ model: 'm' }, (call) => { call.setUsage({ inputTokens: '10', outputTokens: 5 }); return 1; }));
+values.push(await llmCall({ model: 'm' }, (call) => { call.setUsage({ inputTokens: -3, outputTokens: NaN }); call.setUsage('lots'); return 2; }));
+values.push(await task('t', async (span) => { kept = span; return 3; }));
+kept.set({ late: true });
+kept.fail('late');
+kept.setUsage({ inputTokens: 1 });
+const report = await shutdown();
+console.log(JSON.stringify({ values, tokens: [report.llm_usage.input_tokens, report.llm_usage.output_tokens] }));
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ values: [1, 2, 3], tokens: [0, 5] });
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      'agent-autopsy: span.setUsage(): inputTokens should be a number of tokens (0 or more), got "10"; it was not recorded',
+      'agent-autopsy: span.setUsage(): outputTokens should be a number of tokens (0 or more), got NaN; it was not recorded',
+      'agent-autopsy: span.setUsage() takes an object such as { inputTokens, outputTokens }; nothing was recorded',
+      'agent-autopsy: span.set() was called after its span ended (its callback had returned or its promise settled); nothing was recorded',
+    ]);
+    const run = expectCompleteRun(dir);
+    expect(run.events.filter((event) => event.type !== 'llm_call_start').map((event) => [event.type, event.level, { ...event.data, duration: 0 }])).toEqual([
+      ['llm_call_end', 'INFO', { model: 'm', output_tokens: 5, tokens_used: 5, duration: 0 }],
+      ['llm_call_end', 'INFO', { model: 'm', duration: 0 }],
+      ['task_start', 'INFO', { task: 't', duration: 0 }],
+      ['task_end', 'INFO', { task: 't', duration: 0 }],
+    ]);
+  });
 });
