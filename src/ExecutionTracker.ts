@@ -4,7 +4,7 @@ import { AutopsyRun } from './AutopsyRun';
 import { resolveConfig } from './config';
 import { nowMs } from './clock';
 import { reportError } from './errorHandler';
-import { adoptRun, findRun } from './runtime';
+import { adoptRun, findRun, warnOnce } from './runtime';
 import { trackIn } from './track';
 import type { AutopsyOptions, Level, TruthEvent } from './types';
 
@@ -28,6 +28,10 @@ export class ExecutionTracker {
   private readonly run: AutopsyRun;
 
   constructor(outputDir: string, options: Omit<AutopsyOptions, 'outputDir'> = {}) {
+    if (typeof outputDir !== 'string') {
+      // A constructor cannot go on without its directory: the error names what is missing.
+      throw new TypeError(`agent-autopsy: new ExecutionTracker(outputDir) needs the run directory as a string, got ${outputDir === null ? 'null' : typeof outputDir}`);
+    }
     const absolute = resolve(outputDir);
     let run = findRun(absolute);
     if (!run) {
@@ -44,6 +48,10 @@ export class ExecutionTracker {
 
   /** Records an event: written to both logs in call order, when the event loop next turns (or sooner, see AutopsyRun). */
   track(eventType: string, data?: Record<string, unknown> | unknown, level: Level = 'INFO'): void {
+    if (this.run.isFinished) {
+      warnOnce('tracker-after-close', 'ExecutionTracker.track() was called after its run ended (close() or shutdown()); the event was not recorded');
+      return;
+    }
     trackIn(this.run, eventType, data, level);
   }
 

@@ -301,4 +301,24 @@ console.log(JSON.stringify({ values, tokens: [report.llm_usage.input_tokens, rep
       ['task_end', 'INFO', { task: 't', duration: 0 }],
     ]);
   });
+
+  it('ExecutionTracker: track() after close() says so once; a missing directory is named by the constructor', async () => {
+    const dir = tempRunDir('autopsy-misuse-');
+    const script = writeScript(`
+import { ExecutionTracker } from 'agent-autopsy';
+const tracker = new ExecutionTracker(process.argv[2]);
+tracker.track('before', {});
+tracker.close();
+tracker.track('after', {});
+tracker.track('after', {});
+let thrown;
+try { new ExecutionTracker(); } catch (error) { thrown = error.constructor.name + ': ' + error.message; }
+console.log(thrown);
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('TypeError: agent-autopsy: new ExecutionTracker(outputDir) needs the run directory as a string, got undefined\n');
+    expect(result.stderr).toBe('agent-autopsy: ExecutionTracker.track() was called after its run ended (close() or shutdown()); the event was not recorded\n');
+    expect(expectCompleteRun(dir).events.map((event) => event.type)).toEqual(['before']);
+  });
 });
