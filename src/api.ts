@@ -6,7 +6,7 @@ import { reportError } from './errorHandler';
 import { redactString } from './redact';
 import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
-import { currentRun, getAutopsyTracer } from './runtime';
+import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { startWithData } from './spanData';
 import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
@@ -59,14 +59,22 @@ interface ParsedArgs<A, T> {
   max: number;
 }
 
-function parseArgs<A extends Record<string, unknown>, T>(args: unknown[]): ParsedArgs<A, T> {
+function parseArgs<A extends Record<string, unknown>, T>(args: unknown[], call: string): ParsedArgs<A, T> {
   const fn = args[args.length - 1];
   if (typeof fn !== 'function') {
     throw new TypeError('agent-autopsy: the last argument must be the function to run inside the span');
   }
   const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
-  const first = args.length > 1 ? args[0] : undefined;
+  let first = args.length > 1 ? args[0] : undefined;
   const second = args.length > 2 ? args[1] : undefined;
+  if (typeof first === 'number' || typeof first === 'bigint' || typeof first === 'boolean') {
+    // stage(i, fn) in plain JavaScript: the span was named 'stage', as if no name had been given.
+    warnOnce(`${call}-name`, `${call}(): the name should be a string, got ${typeof first} ${String(first)}; it is recorded as ${JSON.stringify(String(first))}`);
+    first = String(first);
+  }
+  if (args.length > 2 && second !== undefined && second !== null && !isObject(second)) {
+    warnOnce(`${call}-attributes`, `${call}(): the attributes should be an object, got ${Array.isArray(second) ? 'an array' : `a ${typeof second}`}; they were not recorded`);
+  }
   // The name is cleaned as data strings are (secrets redacted, cut at max): it becomes the span's
   // name and a value in every event and report that names the span.
   if (typeof first === 'string') return { label: safeString(first, max), attrs: cleanAttributes<A>(second, max), fn: fn as SpanCallback<T>, max };
@@ -253,7 +261,7 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
 
 /** Runs `fn` inside a stage span: `stage('stage1', { name: 'Problem Analysis' }, fn)`. */
 export function stage<T>(...args: Args<StageAttributes, T>): T {
-  const { label, attrs, fn, max } = parseArgs<StageAttributes, T>(args);
+  const { label, attrs, fn, max } = parseArgs<StageAttributes, T>(args, 'stage');
   // A string attribute is already clipped; another value (an array …) can print long.
   const id = clipString(String(label ?? attrs.stage ?? attrs.id ?? attrs.name ?? 'stage'), max);
   // Object.assign, not a spread: the span processor may add keys (bench/README.md, item 1).
@@ -272,7 +280,7 @@ export function stage<T>(...args: Args<StageAttributes, T>): T {
 
 /** Runs `fn` inside a task span: `task('data_processing', fn)`. */
 export function task<T>(...args: Args<Record<string, unknown>, T>): T {
-  const { label, attrs, fn, max } = parseArgs<Record<string, unknown>, T>(args);
+  const { label, attrs, fn, max } = parseArgs<Record<string, unknown>, T>(args, 'task');
   const name = clipString(String(label ?? attrs.task ?? attrs.name ?? 'task'), max);
   const data: EventData = Object.assign({ task: name }, attrs);
   data.task = name;
@@ -283,7 +291,7 @@ export function task<T>(...args: Args<Record<string, unknown>, T>): T {
 
 /** Runs an LLM call inside an llm span: `llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => …)`. */
 export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
-  const { label, attrs, fn, max } = parseArgs<LlmCallAttributes, T>(args);
+  const { label, attrs, fn, max } = parseArgs<LlmCallAttributes, T>(args, 'llmCall');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const operation = String(attrs.operation ?? 'chat');
   const attributes: Attributes = Object.assign(baseAttributes('llm'), { [sc.ATTR_GEN_AI_OPERATION_NAME]: operation }, dataAttributes(data, ['model', 'provider', 'operation']));
@@ -299,7 +307,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
 
 /** Runs generated code inside a code_exec span: `codeExec({ language: 'python' }, async (exec) => …)`. */
 export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
-  const { label, attrs, fn, max } = parseArgs<CodeExecAttributes, T>(args);
+  const { label, attrs, fn, max } = parseArgs<CodeExecAttributes, T>(args, 'codeExec');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const attributes: Attributes = Object.assign(baseAttributes('code_exec'), dataAttributes(data, ['language']));
   if (attrs.language !== undefined) attributes[sc.ATTR_CODE_LANGUAGE] = String(attrs.language);
@@ -313,7 +321,7 @@ export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
  * The attempt failed when `fn` throws (or rejects) or returns `false`; anything else is a success.
  */
 export function autofix<T>(...args: Args<AutofixAttributes, T>): T {
-  const { label, attrs, fn, max } = parseArgs<AutofixAttributes, T>(args);
+  const { label, attrs, fn, max } = parseArgs<AutofixAttributes, T>(args, 'autofix');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const attributes: Attributes = Object.assign(baseAttributes('autofix'), dataAttributes(data, ['layer', 'type']));
   if (attrs.layer !== undefined) attributes[sc.ATTR_AUTOFIX_LAYER] = String(attrs.layer);

@@ -321,4 +321,32 @@ console.log(thrown);
     expect(result.stderr).toBe('agent-autopsy: ExecutionTracker.track() was called after its run ended (close() or shutdown()); the event was not recorded\n');
     expect(expectCompleteRun(dir).events.map((event) => event.type)).toEqual(['before']);
   });
+
+  // stage(i, fn) from a loop was recorded as stage "stage"; stage('stage1', 'Problem Analysis', fn)
+  // dropped its second argument without a word.
+  it('a name that is a number, or attributes that are not an object: the span keeps the name, and each is named once on stderr', async () => {
+    const dir = tempRunDir('autopsy-misuse-');
+    const script = writeScript(`
+import { init, stage, task } from 'agent-autopsy';
+init({ outputDir: process.argv[2], reportFormats: [] });
+const values = [];
+for (let i = 1; i <= 2; i++) values.push(await stage(i, async () => i * 10));
+values.push(await task('t', 'not attributes', () => 'v'));
+console.log(JSON.stringify(values));
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result).toMatchObject({ code: 0, stdout: '[10,20,"v"]\n' });
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      'agent-autopsy: stage(): the name should be a string, got number 1; it is recorded as "1"',
+      'agent-autopsy: task(): the attributes should be an object, got a string; they were not recorded',
+    ]);
+    expect(expectCompleteRun(dir).events.map((event) => [event.type, event.data.stage ?? event.data.task])).toEqual([
+      ['stage_start', '1'],
+      ['stage_end', '1'],
+      ['stage_start', '2'],
+      ['stage_end', '2'],
+      ['task_start', 't'],
+      ['task_end', 't'],
+    ]);
+  });
 });
