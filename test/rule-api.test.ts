@@ -141,7 +141,7 @@ describe('rule validation', () => {
   });
 
   it('rules that are not an array are named as such (not "rules is not iterable", or each character of a string as a rule)', () => {
-    expect(() => new CustomRuleEngine(base as unknown as DiagnosisRule[])).toThrow('agent-autopsy: rules must be an array of diagnosis rules, got object');
+    expect(() => new CustomRuleEngine(base as unknown as DiagnosisRule[])).toThrow('agent-autopsy: rules must be an array of diagnosis rules, got an object (a single rule? wrap it in [ ])');
     expect(() => new CustomRuleEngine('ok_rule' as unknown as DiagnosisRule[])).toThrow('agent-autopsy: rules must be an array of diagnosis rules, got string');
   });
 });
