@@ -23,17 +23,21 @@ export interface CodeExecResult {
 
 const STDERR_TAIL = 2000;
 
-/** Handles whose span the wrapper has ended: what is set on them afterwards cannot be recorded. */
-const ended = new WeakSet<AgentSpan>();
+/**
+ * Marks a handle whose span the wrapper has ended: what is set on it afterwards cannot be recorded.
+ * A symbol-keyed field, not a WeakSet: every span ends through here, and a weak table costs an
+ * insertion per span and work at each GC.
+ */
+const ENDED = Symbol('agent-autopsy.ended');
 
 /** Called by the wrappers when they end the handle's span. */
 export function markEnded(handle: AgentSpan): void {
-  ended.add(handle);
+  (handle as unknown as Record<symbol, boolean>)[ENDED] = true;
 }
 
 /** Warns (once per process) when `method` is called on a handle whose span has ended; true then. */
 function afterEnd(handle: AgentSpan, method: string): boolean {
-  if (!ended.has(handle)) return false;
+  if ((handle as unknown as Record<symbol, boolean>)[ENDED] !== true) return false;
   warnOnce('span-after-end', `span.${method}() was called after its span ended (its callback had returned or its promise settled); nothing was recorded`);
   return true;
 }
