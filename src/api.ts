@@ -175,7 +175,8 @@ function causeNote(error: unknown): string {
     if (!(cause instanceof Error)) return '';
     const code = (cause as { code?: unknown }).code;
     if (typeof code !== 'string' || code === '') return '';
-    return safeString(` (cause: ${code}: ${String(cause.message)})`, DEFAULT_MAX_STRING_LENGTH);
+    // Clipped only: recordFailure redacts the whole message it is part of.
+    return clipString(` (cause: ${code}: ${String(cause.message)})`, DEFAULT_MAX_STRING_LENGTH);
   } catch {
     return '';
   }
