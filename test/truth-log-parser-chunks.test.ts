@@ -57,6 +57,55 @@ describe('TruthLogParser chunking', () => {
     });
   }
 
+  it("reads every line of a hand-edited log alike, whether our own line layout is recognised in a chunk or the line is read whole", () => {
+    // Lines cut whole from a chunk take the reader's fast path for its own layout; a line split
+    // across chunks (here: every line, one character at a time) is always read whole. Both must
+    // give the same events, skipped lines and line numbers.
+    const lines = [
+      '{"start_time": "2026-11-25T16:32:52.000000Z", "events": [',
+      `${event(0)},`,
+      `${event(1)},\r`,
+      `  ${event(2)},`,
+      `${event(3)},   `,
+      '{"note": "no type here"},',
+      '{"timestamp": "bad json",},',
+      `${event(4)}`.replace('"elapsed_seconds":0.004', '"elapsed_seconds":NaN') + ',',
+      '',
+      `${event(5)},`,
+      '{"type": "__proto__", "level": "ERROR", "data": {"stage": "s"}},',
+      `${event(6)}`,
+      '], "total_events": 8}',
+      '',
+    ];
+    const text = lines.join('\n');
+    const whole = parse([text]);
+    expect(whole.events.map((e) => e.type)).toEqual(['llm_call_start', 'llm_call_end', 'llm_call_start', 'llm_call_end', 'llm_call_start', 'llm_call_end', '__proto__', 'llm_call_start']);
+    expect(whole.events[4].elapsed_seconds).toBeNaN();
+    expect(whole.result.skipped).toEqual([
+      { line: 6, reason: 'not an event (no "type")' },
+      { line: 7, reason: 'not a JSON event' },
+    ]);
+    expect(whole.result.complete).toBe(true);
+    expect(whole.result.declaredTotal).toBe(8);
+    for (const chunks of [text.split(''), cut(text, [text.indexOf(event(3)) + 10]), cut(text, [text.indexOf('no type') - 2])]) {
+      const read = parse(chunks);
+      expect(read.events).toEqual(whole.events);
+      expect(read.result).toEqual(whole.result);
+    }
+  });
+
+  it('a damaged line inside a log that was never closed is skipped, not taken for the torn tail', () => {
+    // Killed between two writes: the last line is whole, so nothing was torn.
+    const text = ['{"start_time": "2026-11-25T16:32:52.000000Z", "events": [', `${event(0)},`, '{"timestamp": "bad json",},', `${event(1)},`, `${event(2)},`, ''].join('\n');
+    for (const chunks of [[text], text.split('')]) {
+      const read = parse(chunks);
+      expect(read.events.map((e) => e.elapsed_seconds)).toEqual([0, 0.001, 0.002]);
+      expect(read.result.skipped).toEqual([{ line: 3, reason: 'not a JSON event' }]);
+      expect(read.result.tornTail).toBe(false);
+      expect(read.result.complete).toBe(false);
+    }
+  });
+
   it('a chunk without any line break continues the line before it', () => {
     const line = events[3];
     const text = `{"start_time": null, "events": [\n${line}\n], "total_events": 1}\n`;
