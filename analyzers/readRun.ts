@@ -218,17 +218,20 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
   // span tracker each keep their code in the CPU's instruction cache (bench/README item 15).
   const batch: TruthEvent[] = [];
   const kinds: EventKind[] = [];
+  const noteEnding = (event: TruthEvent) => {
+    if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') crash = event.type;
+    // A signal the app left to its default action ended the process.
+    else if (event.data?.handled_by_app !== true && typeof event.data?.signal === 'string') signal = event.data.signal;
+  };
   const observeBatch = () => {
     for (let i = 0; i < batch.length; i++) kinds[i] = eventKind(batch[i].type);
     for (let i = 0; i < batch.length; i++) analyzer.observe(batch[i], kinds[i]);
-    for (let i = 0; i < batch.length; i++) open.observe(batch[i], kinds[i]);
     for (let i = 0; i < batch.length; i++) {
-      const event = batch[i];
-      if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') crash = event.type;
-      // A signal the app left to its default action ended the process.
-      if (event.type === 'signal_received' && event.data?.handled_by_app !== true && typeof event.data?.signal === 'string') signal = event.data.signal;
-      options.onEvent?.(event);
+      open.observe(batch[i], kinds[i]);
+      if (kinds[i].ending) noteEnding(batch[i]);
     }
+    const seeEvent = options.onEvent;
+    if (seeEvent) for (let i = 0; i < batch.length; i++) seeEvent(batch[i]);
     batch.length = 0;
   };
   const onEvent = (event: TruthEvent) => {
