@@ -11,6 +11,7 @@ import { classifySpan, declaredStage, errorData, eventType, foreignStartData, is
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
+const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'tokens_used'] as const;
 
 /**
  * What an llm span nested in another llm span (an instrumentation's span inside the app's
@@ -121,11 +122,25 @@ export class AutopsySpanProcessor implements SpanProcessor {
     if (run.config.captureContent) Object.assign(data, llmContentData(span.attributes));
     delete data.span;
     delete data.stage;
+    // Spans folded into this one (an AI SDK call's provider calls inside the app's llmCall()) go up with it.
+    const inner = this.nested.get(entry);
+    if (inner) {
+      this.nested.delete(entry);
+      for (const [key, value] of Object.entries(inner.data)) if (data[key] === undefined) data[key] = value;
+      nested.failedAttempts += inner.failedAttempts;
+      if (inner.lastError) nested.lastError = inner.lastError;
+    }
     if (span.status.code === STATUS_ERROR) {
       nested.failedAttempts += 1;
       nested.lastError = safeData(errorData(span), { maxStringLength: run.config.maxStringLength });
     }
-    Object.assign(nested.data, safeData(data, { maxStringLength: run.config.maxStringLength }));
+    const clean = safeData(data, { maxStringLength: run.config.maxStringLength });
+    // Token counts add up over the calls made one after another (steps of an AI SDK call, a tool loop); the rest: the latest.
+    for (const key of TOKEN_KEYS) {
+      const before = nested.data[key];
+      if (typeof before === 'number' && typeof clean[key] === 'number') clean[key] = before + (clean[key] as number);
+    }
+    Object.assign(nested.data, clean);
     return true;
   }
 

@@ -56,3 +56,5 @@ export const ATTR_OPENINFERENCE_TOKEN_COMPLETION = 'llm.token_count.completion' 
 export const ATTR_TRACELOOP_SPAN_KIND = 'traceloop.span.kind' as const;
 export const ATTR_TRACELOOP_ENTITY_NAME = 'traceloop.entity.name' as const;
 export const ATTR_LLM_REQUEST_TYPE = 'llm.request.type' as const;
+/** Vercel AI SDK (`ai` 3.x – 6.x, `experimental_telemetry`) span marker: `ai.generateText`, `ai.generateText.doGenerate`, `ai.toolCall` … */
+export const ATTR_AI_SDK_OPERATION_ID = 'ai.operationId' as const;

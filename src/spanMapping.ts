@@ -7,8 +7,8 @@ import type { EventData } from './types';
 /**
  * Span ⇄ Truth-Mode event mapping. Our own spans say what they are (`autopsy.kind`); spans made
  * by other instrumentations are classified from their conventions: OpenTelemetry GenAI
- * (`gen_ai.operation.name`), OpenInference (`openinference.span.kind`) and OpenLLMetry
- * (`traceloop.span.kind`, `llm.request.type`).
+ * (`gen_ai.operation.name`), OpenInference (`openinference.span.kind`), OpenLLMetry
+ * (`traceloop.span.kind`, `llm.request.type`) and the Vercel AI SDK (`ai.operationId`).
  */
 
 // Other conventions' names read only here (candidates for semconv.ts).
@@ -20,6 +20,10 @@ const ATTR_ANTHROPIC_STOP_REASON = 'anthropic.message.stop_reason';
 /** OpenInference input and output of a span. */
 const ATTR_OPENINFERENCE_INPUT_VALUE = 'input.value';
 const ATTR_OPENINFERENCE_OUTPUT_VALUE = 'output.value';
+/** Vercel AI SDK: the model and provider of its call spans, the tool of an `ai.toolCall` span. */
+const ATTR_AI_SDK_MODEL_ID = 'ai.model.id';
+const ATTR_AI_SDK_MODEL_PROVIDER = 'ai.model.provider';
+const ATTR_AI_SDK_TOOL_CALL_NAME = 'ai.toolCall.name';
 
 const OWN_KINDS = new Set<string>(SPAN_KINDS);
 
@@ -41,6 +45,29 @@ const OPENINFERENCE_KIND: Record<string, SpanKindName> = {
   EVALUATOR: 'task',
 };
 
+/**
+ * Vercel AI SDK operations. `ai.generateText` (and the like) is the app's call; the provider calls
+ * it makes, one per step and per retry attempt (`….doGenerate`), are llm spans inside it and so
+ * are folded into it (AutopsySpanProcessor): one llm call per generateText, with the usage of all
+ * its steps and its failed attempts. Its own `ai.usage.*` is left out: in `ai` 5 generateText puts
+ * the last step's usage there, not the call's.
+ */
+const AI_SDK_KIND: Record<string, SpanKindName> = {
+  'ai.generateText': 'llm',
+  'ai.generateText.doGenerate': 'llm',
+  'ai.streamText': 'llm',
+  'ai.streamText.doStream': 'llm',
+  'ai.generateObject': 'llm',
+  'ai.generateObject.doGenerate': 'llm',
+  'ai.streamObject': 'llm',
+  'ai.streamObject.doStream': 'llm',
+  'ai.embed': 'llm',
+  'ai.embed.doEmbed': 'llm',
+  'ai.embedMany': 'llm',
+  'ai.embedMany.doEmbed': 'llm',
+  'ai.toolCall': 'task',
+};
+
 const TRACELOOP_KIND: Record<string, SpanKindName> = {
   workflow: 'stage',
   agent: 'stage',
@@ -58,6 +85,8 @@ export function classifySpan(attributes: Attributes): SpanKindName | undefined {
   const traceloop = attributes[sc.ATTR_TRACELOOP_SPAN_KIND];
   if (typeof traceloop === 'string') return TRACELOOP_KIND[traceloop.toLowerCase()];
   if (typeof attributes[sc.ATTR_LLM_REQUEST_TYPE] === 'string') return 'llm';
+  const aiSdk = attributes[sc.ATTR_AI_SDK_OPERATION_ID];
+  if (typeof aiSdk === 'string' && Object.hasOwn(AI_SDK_KIND, aiSdk)) return AI_SDK_KIND[aiSdk];
   return undefined;
 }
 
@@ -90,16 +119,16 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
   const attributes = span.attributes;
   const data: EventData = {};
   if (kind === 'llm') {
-    const model = first(attributes, sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_OPENINFERENCE_LLM_MODEL_NAME, sc.ATTR_GEN_AI_RESPONSE_MODEL);
-    const provider = first(attributes, sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER);
-    const operation = first(attributes, sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE);
+    const model = first(attributes, sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_OPENINFERENCE_LLM_MODEL_NAME, sc.ATTR_GEN_AI_RESPONSE_MODEL, ATTR_AI_SDK_MODEL_ID);
+    const provider = first(attributes, sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER, ATTR_AI_SDK_MODEL_PROVIDER);
+    const operation = first(attributes, sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE, sc.ATTR_AI_SDK_OPERATION_ID);
     if (model !== undefined) data.model = model;
     if (provider !== undefined) data.provider = provider;
     if (operation !== undefined) data.operation = operation;
   } else if (kind === 'stage') {
     data.stage = declaredStage(kind, span);
   } else if (kind === 'task') {
-    data.task = first(attributes, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME) ?? span.name;
+    data.task = first(attributes, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME) ?? span.name;
   }
   data.span = span.name;
   return data;

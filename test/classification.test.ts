@@ -43,7 +43,7 @@ beforeAll(async () => {
       await foreign('ChatCompletion', { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-4o-mini', 'llm.provider': 'openai', 'llm.token_count.prompt': 30, 'llm.token_count.completion': 9 });
       await foreign('embed', { 'openinference.span.kind': 'EMBEDDING', 'llm.model_name': 'text-embedding-3-small' });
     });
-    // GenAI conventions (the OTel OpenAI instrumentation, Vercel AI SDK telemetry …).
+    // GenAI conventions (the OTel OpenAI instrumentation, @ai-sdk/otel …; the AI SDK's own telemetry: test/ai-sdk-spans.test.ts).
     await foreign('invoke_agent planner', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'planner' }, async () => {
       await foreign('execute_tool search', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' });
       await foreign('chat claude-sonnet-4-6', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-4-6', 'gen_ai.provider.name': 'anthropic' }, undefined, {

@@ -1,0 +1,190 @@
+import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
+import type { AutopsyReport } from '../analyzers/reportTypes';
+import { init, llmCall, shutdown, stage } from '../src/index';
+import type { TruthEvent } from '../src/types';
+import { readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
+
+/**
+ * Spans of the Vercel AI SDK (`ai` 3.x – 6.x, `experimental_telemetry: { isEnabled: true }`), made
+ * here through @opentelemetry/api in the shape `ai` 5.0.277 makes them (dist/index.mjs,
+ * recordSpan / selectTelemetryAttributes): an outer `ai.generateText` span (`ai.operationId`,
+ * `ai.model.id`, `ai.model.provider`, no gen_ai.* at all) with one `ai.generateText.doGenerate`
+ * span per provider call and per retry attempt (`gen_ai.system`, `gen_ai.request.model`, usage as
+ * `gen_ai.usage.input_tokens` / `output_tokens` when it ends), `ai.toolCall` spans for the tools
+ * it runs, errors as `recordException({ name, message, stack })` plus an ERROR status.
+ */
+
+const tracer = () => trace.getTracer('ai');
+
+interface Outcome {
+  late?: Attributes;
+  /** Ends the span the way the AI SDK's recordErrorOnSpan() does. */
+  error?: { name: string; message: string };
+}
+
+async function aiSpan(name: string, attributes: Attributes, fn: () => unknown = () => undefined, outcome: Outcome = {}): Promise<void> {
+  const span: Span = tracer().startSpan(name, { attributes });
+  await context.with(trace.setSpan(context.active(), span), async () => fn());
+  if (outcome.late) span.setAttributes(outcome.late);
+  if (outcome.error) {
+    span.recordException({ name: outcome.error.name, message: outcome.error.message, stack: `${outcome.error.name}: ${outcome.error.message}\n    at doGenerate` });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+  }
+  span.end();
+}
+
+function outer(operationId: string, model = 'gpt-4o-mini'): Attributes {
+  return { 'operation.name': operationId, 'ai.operationId': operationId, 'ai.model.provider': 'openai.chat', 'ai.model.id': model, 'ai.settings.maxRetries': 2 };
+}
+
+function doGenerate(operationId = 'ai.generateText.doGenerate', model = 'gpt-4o-mini'): Attributes {
+  return { ...outer(operationId, model), 'gen_ai.system': 'openai.chat', 'gen_ai.request.model': model };
+}
+
+function usage(input: number, output: number, finishReason = 'stop'): Attributes {
+  return {
+    'ai.response.finishReason': finishReason,
+    'ai.response.model': 'gpt-4o-mini-2024-07-18',
+    'ai.usage.promptTokens': input,
+    'ai.usage.completionTokens': output,
+    'gen_ai.response.finish_reasons': [finishReason],
+    'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+    'gen_ai.usage.input_tokens': input,
+    'gen_ai.usage.output_tokens': output,
+  };
+}
+
+async function record(fn: () => Promise<void>): Promise<{ events: TruthEvent[]; report: AutopsyReport }> {
+  const dir = tempRunDir('autopsy-ai-sdk-');
+  init({ outputDir: dir, handleExit: false, reportFormats: [] });
+  await fn();
+  const report = (await shutdown())!;
+  return { events: readTrackerDocument(dir).events, report };
+}
+
+function llmEvents(events: TruthEvent[]): Array<Record<string, unknown>> {
+  return events
+    .filter((event) => event.type.startsWith('llm_call_') || event.type.startsWith('task_'))
+    .map((event) => {
+      const { duration: _duration, ...data } = event.data;
+      return { type: event.type, ...data };
+    });
+}
+
+describe('Vercel AI SDK spans', () => {
+  it('count each generateText as one llm call of its model, with the tokens of all its steps', async () => {
+    const { events, report } = await record(() =>
+      stage('research', async () => {
+        // Two steps: the model asks for a tool, the SDK runs it, then the model answers.
+        await aiSpan('ai.generateText', outer('ai.generateText'), async () => {
+          await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { late: usage(120, 30, 'tool-calls') });
+          await aiSpan('ai.toolCall', { 'operation.name': 'ai.toolCall', 'ai.operationId': 'ai.toolCall', 'ai.toolCall.name': 'web_search', 'ai.toolCall.id': 'call_1' });
+          await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { late: usage(200, 50) });
+          // The outer span's usage is the last step's in ai 5 (generateText), so it is not what counts.
+        }, { late: { 'ai.response.finishReason': 'stop', 'ai.usage.promptTokens': 200, 'ai.usage.completionTokens': 50 } });
+      }),
+    );
+    expect(llmEvents(events)).toEqual([
+      { type: 'llm_call_start', model: 'gpt-4o-mini', provider: 'openai.chat', operation: 'ai.generateText', span: 'ai.generateText', stage: 'research' },
+      { type: 'task_start', task: 'web_search', span: 'ai.toolCall', stage: 'research' },
+      { type: 'task_end', task: 'web_search', span: 'ai.toolCall', stage: 'research' },
+      {
+        type: 'llm_call_end', model: 'gpt-4o-mini', provider: 'openai.chat', operation: 'ai.generateText', span: 'ai.generateText', stage: 'research',
+        input_tokens: 320, output_tokens: 80, tokens_used: 400, response_model: 'gpt-4o-mini-2024-07-18', finish_reasons: ['stop'],
+      },
+    ]);
+    expect(report.llm_usage).toMatchObject({ calls: 1, errors: 0, input_tokens: 320, output_tokens: 80, total_tokens: 400, by_model: { 'gpt-4o-mini': { calls: 1, errors: 0, input_tokens: 320, output_tokens: 80 } } });
+  });
+
+  it('diagnose a generateText that failed after its retries as one rate-limited call', async () => {
+    const message = 'Rate limit reached for gpt-4o-mini in organization org-abc on tokens per min (TPM): Limit 200000, Used 199000, Requested 2000. Please try again in 20s.';
+    const { events, report } = await record(() =>
+      stage('writing', async () => {
+        for (let call = 0; call < 4; call++) {
+          await aiSpan('ai.generateText', outer('ai.generateText'), async () => {
+            for (let attempt = 0; attempt < 3; attempt++) await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { error: { name: 'AI_APICallError', message } });
+          }, { error: { name: 'AI_RetryError', message: `Failed after 3 attempts. Last error: ${message}` } });
+        }
+      }),
+    );
+    const failures = events.filter((event) => event.level === 'ERROR');
+    expect(failures.map((event) => [event.type, event.data.stage, event.data.error_type, event.data.failed_attempts])).toEqual(
+      Array.from({ length: 4 }, () => ['llm_call_error', 'writing', 'AI_RetryError', 2]),
+    );
+    expect(report.llm_usage).toMatchObject({ calls: 4, errors: 4, errors_by_type: { AI_RetryError: 4 } });
+    expect(report.diagnoses[0]).toMatchObject({ id: 'rate_limited', evidence: { count: 4 } });
+  });
+
+  it('diagnose context length and auth failures from the provider error the SDK recorded', async () => {
+    const { report } = await record(() =>
+      stage('answer', async () => {
+        await aiSpan('ai.streamText', outer('ai.streamText', 'gpt-4o'), async () => {
+          await aiSpan('ai.streamText.doStream', doGenerate('ai.streamText.doStream', 'gpt-4o'), undefined, {
+            error: { name: 'AI_APICallError', message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages." },
+          });
+        }, { error: { name: 'AI_APICallError', message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. Please reduce the length of the messages." } });
+        await aiSpan('ai.generateObject', outer('ai.generateObject', 'gpt-4o'), async () => {
+          await aiSpan('ai.generateObject.doGenerate', doGenerate('ai.generateObject.doGenerate', 'gpt-4o'), undefined, { error: { name: 'AI_APICallError', message: 'Incorrect API key provided: sk-proj-****abcd.' } });
+        }, { error: { name: 'AI_APICallError', message: 'Incorrect API key provided: sk-proj-****abcd.' } });
+      }),
+    );
+    expect(report.llm_usage).toMatchObject({ calls: 2, errors: 2, by_model: { 'gpt-4o': { calls: 2, errors: 2 } } });
+    expect(report.diagnoses.map((diagnosis) => [diagnosis.id, diagnosis.evidence.count]).sort()).toEqual([
+      ['auth_failure', 1],
+      ['context_length_exceeded', 1],
+    ]);
+  });
+
+  it('inside the app\'s own llmCall(), add no call of their own and hand up the usage of every step', async () => {
+    const { events, report } = await record(() =>
+      stage('plan', () =>
+        llmCall({ model: 'gpt-4o-mini', provider: 'openai' }, () =>
+          aiSpan('ai.generateText', outer('ai.generateText'), async () => {
+            await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { error: { name: 'AI_APICallError', message: '503 Service Unavailable' } });
+            await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { late: usage(10, 4, 'tool-calls') });
+            await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { late: usage(20, 6) });
+          }),
+        ),
+      ),
+    );
+    const llm = events.filter((event) => event.type.startsWith('llm_call_'));
+    expect(llm.map((event) => event.type)).toEqual(['llm_call_start', 'llm_call_end']);
+    expect(llm[1].data).toMatchObject({ model: 'gpt-4o-mini', input_tokens: 30, output_tokens: 10, tokens_used: 40, failed_attempts: 1, last_attempt_error: '503 Service Unavailable' });
+    expect(report.llm_usage).toMatchObject({ calls: 1, input_tokens: 30, output_tokens: 10 });
+  });
+
+  it('count embeddings and leave spans of other libraries that use the ai.* names alone', async () => {
+    const { events } = await record(() =>
+      stage('index', async () => {
+        await aiSpan('ai.embedMany', { ...outer('ai.embedMany', 'text-embedding-3-small'), 'ai.model.provider': 'openai.embedding' }, async () => {
+          await aiSpan('ai.embedMany.doEmbed', { ...outer('ai.embedMany.doEmbed', 'text-embedding-3-small'), 'ai.model.provider': 'openai.embedding' }, undefined, { late: { 'ai.usage.tokens': 42 } });
+        }, { late: { 'ai.usage.tokens': 42 } });
+        await aiSpan('ai.somethingElse', { 'ai.operationId': 'ai.somethingElse' });
+        await aiSpan('ai.generateText', { 'ai.operationId': 42 });
+      }),
+    );
+    expect(llmEvents(events).map((event) => [event.type, event.model, event.provider, event.operation])).toEqual([
+      ['llm_call_start', 'text-embedding-3-small', 'openai.embedding', 'ai.embedMany'],
+      ['llm_call_end', 'text-embedding-3-small', 'openai.embedding', 'ai.embedMany'],
+    ]);
+  });
+});
+
+describe('llm spans folded into an llmCall()', () => {
+  it('add up their token counts (a tool loop of the openai client inside one llmCall)', async () => {
+    const chat = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o' };
+    const { events, report } = await record(() =>
+      stage('tools', () =>
+        llmCall({ model: 'gpt-4o' }, async () => {
+          await aiSpan('chat gpt-4o', chat, undefined, { late: { 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 10, 'gen_ai.response.finish_reasons': ['tool_calls'] } });
+          await aiSpan('chat gpt-4o', chat, undefined, { late: { 'gen_ai.usage.input_tokens': 150, 'gen_ai.usage.output_tokens': 40, 'gen_ai.response.finish_reasons': ['stop'] } });
+        }),
+      ),
+    );
+    const end = events.find((event) => event.type === 'llm_call_end')!;
+    expect(end.data).toMatchObject({ input_tokens: 250, output_tokens: 50, tokens_used: 300, finish_reasons: ['stop'] });
+    expect(report.llm_usage).toMatchObject({ calls: 1, input_tokens: 250, output_tokens: 50, total_tokens: 300 });
+  });
+});
