@@ -79,15 +79,25 @@ export function classifySpan(attributes: Attributes): SpanKindName | undefined {
   const own = attributes[sc.ATTR_AUTOPSY_KIND];
   if (typeof own === 'string' && OWN_KINDS.has(own)) return own as SpanKindName;
   const operation = attributes[sc.ATTR_GEN_AI_OPERATION_NAME];
-  if (typeof operation === 'string') return GEN_AI_OPERATION_KIND[operation] ?? 'llm';
+  if (typeof operation === 'string') return lookup(GEN_AI_OPERATION_KIND, operation) ?? 'llm';
   const openinference = attributes[sc.ATTR_OPENINFERENCE_SPAN_KIND];
-  if (typeof openinference === 'string') return OPENINFERENCE_KIND[openinference.toUpperCase()];
+  if (typeof openinference === 'string') return lookup(OPENINFERENCE_KIND, openinference.toUpperCase());
   const traceloop = attributes[sc.ATTR_TRACELOOP_SPAN_KIND];
-  if (typeof traceloop === 'string') return TRACELOOP_KIND[traceloop.toLowerCase()];
+  if (typeof traceloop === 'string') return lookup(TRACELOOP_KIND, traceloop.toLowerCase());
   if (typeof attributes[sc.ATTR_LLM_REQUEST_TYPE] === 'string') return 'llm';
   const aiSdk = attributes[sc.ATTR_AI_SDK_OPERATION_ID];
-  if (typeof aiSdk === 'string' && Object.hasOwn(AI_SDK_KIND, aiSdk)) return AI_SDK_KIND[aiSdk];
+  if (typeof aiSdk === 'string') return lookup(AI_SDK_KIND, aiSdk);
   return undefined;
+}
+
+/** The table's own entry only: `constructor` or `__proto__` are not span kinds. */
+function lookup(table: Record<string, SpanKindName>, key: string): SpanKindName | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** A token count as the conventions define it: a number of 0 or more (not NaN, a string or Infinity). */
+function tokenCount(value: AttributeValue | undefined): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 export function isOwnSpan(attributes: Attributes): boolean {
@@ -137,11 +147,11 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
 /** Usage and response details an llm span carries when it ends (any convention). */
 export function llmEndData(attributes: Attributes): EventData {
   const data: EventData = {};
-  const input = first(attributes, sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT);
-  const output = first(attributes, sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION);
-  if (typeof input === 'number') data.input_tokens = input;
-  if (typeof output === 'number') data.output_tokens = output;
-  if (typeof input === 'number' || typeof output === 'number') data.tokens_used = (Number(input) || 0) + (Number(output) || 0);
+  const input = tokenCount(first(attributes, sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT));
+  const output = tokenCount(first(attributes, sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION));
+  if (input !== undefined) data.input_tokens = input;
+  if (output !== undefined) data.output_tokens = output;
+  if (input !== undefined || output !== undefined) data.tokens_used = (input ?? 0) + (output ?? 0);
   const responseModel = attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL];
   if (responseModel !== undefined) data.response_model = responseModel;
   const finish = attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS];

@@ -188,3 +188,33 @@ describe('llm spans folded into an llmCall()', () => {
     expect(report.llm_usage).toMatchObject({ calls: 1, input_tokens: 250, output_tokens: 50, total_tokens: 300 });
   });
 });
+
+describe('odd attribute values of other instrumentations', () => {
+  it('name no event type "undefined_*" for an operation or span kind that is a property name of every object', async () => {
+    const { events, report } = await record(() =>
+      stage('odd', async () => {
+        await aiSpan('constructor', { 'gen_ai.operation.name': 'constructor', 'gen_ai.request.model': 'm' });
+        await aiSpan('toString', { 'traceloop.span.kind': 'toString' });
+        await aiSpan('__proto__', { 'openinference.span.kind': '__proto__' });
+      }),
+    );
+    expect(events.map((event) => event.type)).toEqual(['stage_start', 'llm_call_start', 'llm_call_end', 'stage_end']);
+    expect(report.llm_usage).toMatchObject({ calls: 1, by_model: { m: { calls: 1 } } });
+  });
+
+  it('leave out token counts that are not numbers of 0 or more, so tokens_used is the sum of what is written', async () => {
+    const chat = { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' };
+    const { events, report } = await record(() =>
+      stage('odd', async () => {
+        await aiSpan('chat gpt-4o', chat, undefined, { late: { 'gen_ai.usage.input_tokens': '12', 'gen_ai.usage.output_tokens': Number.NaN } });
+        await aiSpan('chat gpt-4o', chat, undefined, { late: { 'gen_ai.usage.input_tokens': -5, 'gen_ai.usage.output_tokens': 7 } });
+      }),
+    );
+    const ends = events.filter((event) => event.type === 'llm_call_end').map((event) => [event.data.input_tokens, event.data.output_tokens, event.data.tokens_used]);
+    expect(ends).toEqual([
+      [undefined, undefined, undefined],
+      [undefined, 7, 7],
+    ]);
+    expect(report.llm_usage).toMatchObject({ calls: 2, input_tokens: 0, output_tokens: 7, total_tokens: 7 });
+  });
+});
