@@ -250,7 +250,7 @@ export class AutopsyRun {
     const nowAt = nowMs();
     const unfinished: UnfinishedSpan[] = [];
     for (const entry of this.openSpans.values()) {
-      if (!entry.kind) continue;
+      if (!entry.kind || this.isFoldedIntoOpenParent(entry)) continue;
       unfinished.push({
         name: entry.name,
         kind: entry.kind,
@@ -330,10 +330,15 @@ export class AutopsyRun {
 
   private closeOpenSpans(endMs: number): UnfinishedSpan[] {
     const entries = [...this.openSpans.values()].sort((a, b) => a.startMs - b.startMs);
+    const folded = new Set(entries.filter((entry) => this.isFoldedIntoOpenParent(entry)));
     const unfinished: UnfinishedSpan[] = [];
     for (const entry of entries) {
       this.openSpans.delete(entry.spanId);
       if (!entry.kind) continue;
+      if (folded.has(entry)) {
+        endUnfinishedSpan(entry.span);
+        continue;
+      }
       const age = secondsBetween(entry.startMs, endMs);
       const stage = entry.stage ?? 'unknown';
       unfinished.push({
@@ -350,6 +355,14 @@ export class AutopsyRun {
       endUnfinishedSpan(entry.span);
     }
     return unfinished;
+  }
+
+  /**
+   * An llm span inside an open llm span is part of that call (AutopsySpanProcessor folds it, and
+   * wrote no start for it): at exit the outer call is the one that was still running.
+   */
+  private isFoldedIntoOpenParent(entry: OpenSpanEntry): boolean {
+    return entry.kind === 'llm' && entry.parentSpanId !== undefined && this.openSpans.get(entry.parentSpanId)?.kind === 'llm';
   }
 
   /** The in-process counts, or, when nothing here made repair attempts, a user-written autofix_log.json. */

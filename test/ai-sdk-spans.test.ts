@@ -218,3 +218,26 @@ describe('odd attribute values of other instrumentations', () => {
     expect(report.llm_usage).toMatchObject({ calls: 2, input_tokens: 0, output_tokens: 7, total_tokens: 7 });
   });
 });
+
+describe('a call still running when the run ends', () => {
+  it('is one unfinished llm call, not one per nested span', async () => {
+    const { events, report } = await record(async () => {
+      // An AI SDK call waiting on its provider, and an llmCall() waiting on an instrumented client.
+      void stage('hung', async () => {
+        const call = tracer().startSpan('ai.generateText', { attributes: outer('ai.generateText') });
+        context.with(trace.setSpan(context.active(), call), () => tracer().startSpan('ai.generateText.doGenerate', { attributes: doGenerate() }));
+        await llmCall({ model: 'gpt-4o' }, () => {
+          tracer().startSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' } });
+          return new Promise(() => undefined);
+        });
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    });
+    expect(report.unfinished.map((span) => [span.kind, span.name, span.stage])).toEqual([
+      ['stage', 'stage hung', 'hung'],
+      ['llm', 'ai.generateText', 'hung'],
+      ['llm', expect.any(String), 'hung'],
+    ]);
+    expect(events.filter((event) => event.type === 'llm_call_unfinished').map((event) => event.data.span ?? event.data.model)).toEqual(['ai.generateText', 'gpt-4o']);
+  });
+});
