@@ -3,6 +3,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { isoMicros, secondsBetween } from '../src/clock';
 import type { SpanKindName } from '../src/eventTypes';
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
+import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
 import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmEndData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
@@ -24,6 +25,12 @@ export interface OtlpSpan {
 }
 
 const STATUS_ERROR = 2;
+/**
+ * The OpenTelemetry SDK anchors each span's clock to its start in whole milliseconds (Date.now())
+ * and measures the rest with performance.now(): a child that ended just before its parent may be
+ * stamped up to 1 ms after it.
+ */
+const CLOCK_SLACK_MS = 1;
 
 /** What the spans of a file say once turned into Truth-Mode events. */
 export interface ConvertedSpans {
@@ -293,12 +300,22 @@ export class OtlpSpanConverter {
     const slots: Slot[] = [];
     const autofix = emptyAutofixStats();
     const unfinished: UnfinishedSpan[] = [];
+    // An llm span inside an llm span that was still open when it ended is folded into it, as the
+    // live processor does: no events of its own, its usage and failed attempts go to the parent's end.
+    const folded = new Map<OtlpSpan, OtlpSpan[]>();
     let order = 0;
     let startMs = Infinity;
     let endMs = -Infinity;
     for (const span of byKey.values()) {
       const { kind, stage, depth } = resolve(span);
       if (!kind) continue;
+      const parent = kind === 'llm' && span.parentSpanId ? byKey.get(`${span.traceId}/${span.parentSpanId}`) : undefined;
+      if (parent && resolve(parent).kind === 'llm' && (span.endMs <= parent.endMs + CLOCK_SLACK_MS || (isUnfinished(span) && isUnfinished(parent)))) {
+        const list = folded.get(parent);
+        if (list) list.push(span);
+        else folded.set(parent, [span]);
+        continue;
+      }
       startMs = Math.min(startMs, span.startMs);
       endMs = Math.max(endMs, span.endMs);
       slots.push({ atMs: span.startMs, phase: 0, depth, order: order++, span, kind, stage });
@@ -317,7 +334,7 @@ export class OtlpSpanConverter {
     const origin = Number.isFinite(startMs) ? startMs : 0;
     unfinished.sort((a, b) => (a.started < b.started ? -1 : a.started > b.started ? 1 : 0));
     return {
-      events: eventsOf(slots, origin),
+      events: eventsOf(slots, origin, folded),
       count: slots.length,
       autofix,
       unfinished,
@@ -335,8 +352,48 @@ function startDataOf(span: OtlpSpan, kind: SpanKindName, stage: string | undefin
   return data;
 }
 
+function isUnfinished(span: OtlpSpan): boolean {
+  return span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true;
+}
+
+/**
+ * What the llm spans folded into `top` (and those folded into them) hand to its end event, built
+ * from the innermost up without recursion (a file may nest spans arbitrarily deep).
+ */
+function nestedOf(top: OtlpSpan, folded: Map<OtlpSpan, OtlpSpan[]>): NestedLlmData | undefined {
+  if (!folded.has(top)) return undefined;
+  const order: OtlpSpan[] = [];
+  const stack = [top];
+  while (stack.length > 0) {
+    const span = stack.pop()!;
+    order.push(span);
+    for (const child of folded.get(span) ?? []) stack.push(child);
+  }
+  const nested = new Map<OtlpSpan, NestedLlmData>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const span = order[i];
+    const children = folded.get(span);
+    if (!children) continue;
+    const into: NestedLlmData = { data: {}, failedAttempts: 0 };
+    // In file order: span processors export spans as they end, the order the live processor saw
+    // them in (their end times cannot tell calls less than 1 ms apart). A span closed as
+    // unfinished at exit did not end.
+    for (const child of children) {
+      if (isUnfinished(child)) continue;
+      const data: EventData = { ...startDataOf(child, 'llm', undefined), ...llmEndData(child.attributes) };
+      delete data.span;
+      delete data.stage;
+      const error = child.status.code === STATUS_ERROR ? errorData({ status: child.status, attributes: child.attributes, events: child.events as unknown as ReadableSpan['events'] }) : undefined;
+      foldNestedLlm(into, data, nested.get(child), error);
+      nested.delete(child);
+    }
+    nested.set(span, into);
+  }
+  return nested.get(top);
+}
+
 /** One slot's event: the span's start, or its end, error or unfinished record. */
-function eventOf(slot: Slot, origin: number): TruthEvent {
+function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>): TruthEvent {
   const { span, kind } = slot;
   const ids = { trace_id: span.traceId, span_id: span.spanId, ...(span.parentSpanId ? { parent_span_id: span.parentSpanId } : {}) };
   const timestamp = isoMicros(slot.atMs);
@@ -348,9 +405,13 @@ function eventOf(slot: Slot, origin: number): TruthEvent {
     Object.assign(data, { unfinished: true, age_seconds: secondsBetween(span.startMs, span.endMs) });
     return { timestamp, elapsed_seconds: elapsed, type: `${eventType(kind, 'start').slice(0, -'_start'.length)}_unfinished`, level: 'WARNING', data, ...ids };
   }
-  if (kind === 'llm') Object.assign(data, llmEndData(span.attributes));
-  if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
   const failed = span.status.code === STATUS_ERROR;
+  if (kind === 'llm') {
+    Object.assign(data, llmEndData(span.attributes));
+    const nested = nestedOf(span, folded);
+    if (nested) applyNestedLlm(nested, data, failed);
+  }
+  if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
   let level: Level = 'INFO';
   if (failed) {
     Object.assign(data, errorData({ status: span.status, attributes: span.attributes, events: span.events as unknown as ReadableSpan['events'] }));
@@ -365,9 +426,9 @@ function eventOf(slot: Slot, origin: number): TruthEvent {
   return { timestamp, elapsed_seconds: elapsed, type: eventType(kind, failed ? 'error' : 'end'), level, data, ...ids };
 }
 
-function* eventsOf(slots: Slot[], origin: number): Generator<TruthEvent> {
+function* eventsOf(slots: Slot[], origin: number, folded: Map<OtlpSpan, OtlpSpan[]>): Generator<TruthEvent> {
   for (let i = 0; i < slots.length; i++) {
-    yield eventOf(slots[i], origin);
+    yield eventOf(slots[i], origin, folded);
     // Delivered: the slot need not keep its span alive any longer than the span's other slot.
     (slots as Array<Slot | undefined>)[i] = undefined;
   }

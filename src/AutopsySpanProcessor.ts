@@ -4,6 +4,7 @@ import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
 import type { SpanKindName } from './eventTypes';
+import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type PendingStart } from './spanData';
@@ -11,18 +12,6 @@ import { classifySpan, declaredStage, errorData, eventType, foreignStartData, is
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
-const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'tokens_used'] as const;
-
-/**
- * What an llm span nested in another llm span (an instrumentation's span inside the app's
- * `llmCall()`, or two instrumentations of one client) hands to the outer one instead of writing
- * a second llm_call_* pair: usage, model, finish reasons, and failed attempts.
- */
-interface NestedLlmData {
-  data: EventData;
-  failedAttempts: number;
-  lastError?: EventData;
-}
 
 /**
  * Turns agent spans into Truth-Mode events as they start and end, and feeds the run's analyzer.
@@ -124,23 +113,9 @@ export class AutopsySpanProcessor implements SpanProcessor {
     delete data.stage;
     // Spans folded into this one (an AI SDK call's provider calls inside the app's llmCall()) go up with it.
     const inner = this.nested.get(entry);
-    if (inner) {
-      this.nested.delete(entry);
-      for (const [key, value] of Object.entries(inner.data)) if (data[key] === undefined) data[key] = value;
-      nested.failedAttempts += inner.failedAttempts;
-      if (inner.lastError) nested.lastError = inner.lastError;
-    }
-    if (span.status.code === STATUS_ERROR) {
-      nested.failedAttempts += 1;
-      nested.lastError = safeData(errorData(span), { maxStringLength: run.config.maxStringLength });
-    }
-    const clean = safeData(data, { maxStringLength: run.config.maxStringLength });
-    // Token counts add up over the calls made one after another (steps of an AI SDK call, a tool loop); the rest: the latest.
-    for (const key of TOKEN_KEYS) {
-      const before = nested.data[key];
-      if (typeof before === 'number' && typeof clean[key] === 'number') clean[key] = before + (clean[key] as number);
-    }
-    Object.assign(nested.data, clean);
+    this.nested.delete(entry);
+    const max = { maxStringLength: run.config.maxStringLength };
+    foldNestedLlm(nested, safeData(data, max), inner, span.status.code === STATUS_ERROR ? safeData(errorData(span), max) : undefined);
     return true;
   }
 
@@ -149,15 +124,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
     const nested = this.nested.get(entry);
     if (!nested) return;
     this.nested.delete(entry);
-    for (const [key, value] of Object.entries(nested.data)) if (data[key] === undefined) data[key] = value;
-    if (failed && nested.lastError) {
-      for (const key of ['error_type', 'http_status']) if (data[key] === undefined && nested.lastError[key] !== undefined) data[key] = nested.lastError[key];
-      nested.failedAttempts -= 1; // the failure that ended the parent is the parent's own
-    }
-    if (nested.failedAttempts > 0) {
-      data.failed_attempts = nested.failedAttempts;
-      if (!failed && nested.lastError) data.last_attempt_error = nested.lastError.error;
-    }
+    applyNestedLlm(nested, data, failed);
   }
 
   private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: PendingStart | undefined, stage: string | undefined): EventData {

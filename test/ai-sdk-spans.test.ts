@@ -1,5 +1,9 @@
 import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { analyzeRunSync } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { init, llmCall, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
@@ -56,9 +60,9 @@ function usage(input: number, output: number, finishReason = 'stop'): Attributes
   };
 }
 
-async function record(fn: () => Promise<void>): Promise<{ events: TruthEvent[]; report: AutopsyReport }> {
+async function record(fn: () => Promise<void>, exporter?: InMemorySpanExporter): Promise<{ events: TruthEvent[]; report: AutopsyReport }> {
   const dir = tempRunDir('autopsy-ai-sdk-');
-  init({ outputDir: dir, handleExit: false, reportFormats: [] });
+  init({ outputDir: dir, handleExit: false, reportFormats: [], spanProcessors: exporter ? [new SimpleSpanProcessor(exporter)] : [] });
   await fn();
   const report = (await shutdown())!;
   return { events: readTrackerDocument(dir).events, report };
@@ -239,5 +243,64 @@ describe('a call still running when the run ends', () => {
       ['llm', expect.any(String), 'hung'],
     ]);
     expect(events.filter((event) => event.type === 'llm_call_unfinished').map((event) => event.data.span ?? event.data.model)).toEqual(['ai.generateText', 'gpt-4o']);
+  });
+});
+
+/** The spans as the Collector's file exporter writes them (OTLP/JSON, one request). */
+function writeOtlpFile(spans: ReadableSpan[]): string {
+  const value = (v: unknown) =>
+    typeof v === 'string' ? { stringValue: v } : typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : typeof v === 'boolean' ? { boolValue: v } : { arrayValue: { values: (v as unknown[]).map((x) => ({ stringValue: String(x) })) } };
+  const attributes = (attrs: Attributes) => Object.entries(attrs).map(([key, v]) => ({ key, value: value(v) }));
+  const ns = ([seconds, nanos]: [number, number]) => (BigInt(seconds) * 1_000_000_000n + BigInt(nanos)).toString();
+  const otlp = spans.map((span) => ({
+    traceId: span.spanContext().traceId,
+    spanId: span.spanContext().spanId,
+    ...(span.parentSpanContext ? { parentSpanId: span.parentSpanContext.spanId } : {}),
+    name: span.name,
+    startTimeUnixNano: ns(span.startTime),
+    endTimeUnixNano: ns(span.endTime),
+    attributes: attributes(span.attributes),
+    status: { code: span.status.code, ...(span.status.message ? { message: span.status.message } : {}) },
+    events: span.events.map((event) => ({ name: event.name, timeUnixNano: ns(event.time), attributes: attributes(event.attributes ?? {}) })),
+  }));
+  const file = join(tempRunDir('autopsy-ai-sdk-otlp-'), 'traces.json');
+  writeFileSync(file, JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 'ai' }, spans: otlp }] }] }));
+  return file;
+}
+
+describe('the same spans read back from an OTLP file', () => {
+  it('fold the nested llm spans as the live run did: the same llm events and usage', async () => {
+    const exporter = new InMemorySpanExporter();
+    const live = await record(
+      () =>
+        stage('mixed', async () => {
+          await aiSpan('ai.generateText', outer('ai.generateText'), async () => {
+            await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { error: { name: 'AI_APICallError', message: '429 Rate limit reached for gpt-4o-mini' } });
+            await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { late: usage(120, 30, 'tool-calls') });
+            await aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { late: usage(200, 50) });
+          });
+          await llmCall({ model: 'gpt-4o', provider: 'openai' }, () =>
+            aiSpan('chat gpt-4o', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' }, undefined, { late: { 'gen_ai.usage.input_tokens': 9, 'gen_ai.usage.output_tokens': 1, 'error.type': 'RateLimitError', 'http.response.status_code': 429 }, error: { name: 'RateLimitError', message: '429 Rate limit reached' } }),
+          ).catch(() => undefined);
+        }),
+      exporter,
+    );
+    const fromOtlp: TruthEvent[] = [];
+    const read = analyzeRunSync(writeOtlpFile(exporter.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
+    // By span and phase: the SDK's span times are coarser than the live clock, so the order of
+    // events less than 1 ms apart may differ.
+    const llm = (events: TruthEvent[]) =>
+      events
+        .filter((event) => event.type.startsWith('llm_call_'))
+        .map((event) => {
+          const { duration: _duration, ...data } = event.data;
+          return { type: event.type, span_id: event.span_id, data };
+        })
+        .sort((a, b) => (`${a.span_id}/${a.type}` < `${b.span_id}/${b.type}` ? -1 : 1));
+    expect(llm(live.events)).toHaveLength(4);
+    expect(llm(fromOtlp)).toEqual(llm(live.events));
+    const usageOf = (report: AutopsyReport) => ({ ...report.llm_usage, latency_seconds: null });
+    expect(usageOf(read.report)).toEqual(usageOf(live.report));
+    expect(read.report.llm_usage).toMatchObject({ calls: 2, errors: 0, input_tokens: 329, output_tokens: 81 });
   });
 });

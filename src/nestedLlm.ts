@@ -1,0 +1,54 @@
+import type { EventData } from './types';
+
+/**
+ * What llm spans nested in another llm span (an instrumentation's span inside the app's
+ * `llmCall()`, two instrumentations of one client, an AI SDK call's provider calls) hand to the
+ * outer one instead of writing llm_call_* events of their own: usage, model, finish reasons, and
+ * failed attempts. The live processor (src/AutopsySpanProcessor.ts) and the OTLP file reader
+ * (analyzers/OtlpSpanConverter.ts) fold the same way.
+ */
+export interface NestedLlmData {
+  data: EventData;
+  failedAttempts: number;
+  lastError?: EventData;
+}
+
+const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'tokens_used'] as const;
+
+/**
+ * Adds one nested span, in the order the nested spans ended: `data` is its start and end data
+ * (without `span` and `stage`), `inner` what was folded into it, `error` its error data when it
+ * failed. Token counts add up over the calls made one after another (steps of an AI SDK call, a
+ * tool loop); for the rest the latest wins.
+ */
+export function foldNestedLlm(into: NestedLlmData, data: EventData, inner: NestedLlmData | undefined, error: EventData | undefined): void {
+  if (inner) {
+    for (const [key, value] of Object.entries(inner.data)) if (data[key] === undefined) data[key] = value;
+    into.failedAttempts += inner.failedAttempts;
+    if (inner.lastError) into.lastError = inner.lastError;
+  }
+  if (error) {
+    into.failedAttempts += 1;
+    into.lastError = error;
+  }
+  for (const key of TOKEN_KEYS) {
+    const before = into.data[key];
+    const value = data[key];
+    if (typeof before === 'number' && typeof value === 'number') data[key] = before + value;
+  }
+  Object.assign(into.data, data);
+}
+
+/** Fills the outer span's end data with what its nested spans reported (the outer span's own values win). */
+export function applyNestedLlm(nested: NestedLlmData, data: EventData, failed: boolean): void {
+  for (const [key, value] of Object.entries(nested.data)) if (data[key] === undefined) data[key] = value;
+  let failedAttempts = nested.failedAttempts;
+  if (failed && nested.lastError) {
+    for (const key of ['error_type', 'http_status']) if (data[key] === undefined && nested.lastError[key] !== undefined) data[key] = nested.lastError[key];
+    failedAttempts -= 1; // the failure that ended the outer span is its own
+  }
+  if (failedAttempts > 0) {
+    data.failed_attempts = failedAttempts;
+    if (!failed && nested.lastError) data.last_attempt_error = nested.lastError.error;
+  }
+}
