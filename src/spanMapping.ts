@@ -27,10 +27,15 @@ const ATTR_AI_SDK_TOOL_CALL_NAME = 'ai.toolCall.name';
 
 const OWN_KINDS = new Set<string>(SPAN_KINDS);
 
+/** GenAI operations that are not model calls (any other operation is one: chat, embeddings, text_completion …). */
 const GEN_AI_OPERATION_KIND: Record<string, SpanKindName> = {
   invoke_agent: 'stage',
+  invoke_workflow: 'stage',
   create_agent: 'task',
   execute_tool: 'task',
+  retrieval: 'task',
+  // @ai-sdk/otel (ai 7): one step of a generateText, holding its `chat` call and the tools it ran.
+  agent_step: 'task',
 };
 
 const OPENINFERENCE_KIND: Record<string, SpanKindName> = {

@@ -304,3 +304,35 @@ describe('the same spans read back from an OTLP file', () => {
     expect(read.report.llm_usage).toMatchObject({ calls: 2, errors: 0, input_tokens: 329, output_tokens: 81 });
   });
 });
+
+describe('GenAI operations that are not LLM calls', () => {
+  it('are tasks and stages: retrieval, invoke_workflow, and the AI SDK 7 agent_step around its chat call', async () => {
+    const { events, report } = await record(() =>
+      stage('answer', async () => {
+        await aiSpan('invoke_workflow support', { 'gen_ai.operation.name': 'invoke_workflow' }, async () => {
+          await aiSpan('retrieval docs', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.data_source.id': 'docs', 'gen_ai.provider.name': 'pinecone' });
+          // @ai-sdk/otel 1.x (ai 7): a step span holds the model call and the tools it asked for.
+          await aiSpan('step 1', { 'gen_ai.operation.name': 'agent_step' }, async () => {
+            await aiSpan('chat gpt-4o', { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o' }, undefined, { late: { 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 2 } });
+            await aiSpan('execute_tool search', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' });
+          });
+        });
+      }),
+    );
+    expect(events.map((event) => [event.type, event.data.stage, event.data.task ?? event.data.model])).toEqual([
+      ['stage_start', 'answer', undefined],
+      ['stage_start', 'invoke_workflow support', undefined],
+      ['task_start', 'invoke_workflow support', 'retrieval docs'],
+      ['task_end', 'invoke_workflow support', 'retrieval docs'],
+      ['task_start', 'invoke_workflow support', 'step 1'],
+      ['llm_call_start', 'invoke_workflow support', 'gpt-4o'],
+      ['llm_call_end', 'invoke_workflow support', 'gpt-4o'],
+      ['task_start', 'invoke_workflow support', 'search'],
+      ['task_end', 'invoke_workflow support', 'search'],
+      ['task_end', 'invoke_workflow support', 'step 1'],
+      ['stage_end', 'invoke_workflow support', undefined],
+      ['stage_end', 'answer', undefined],
+    ]);
+    expect(report.llm_usage).toMatchObject({ calls: 1, by_model: { 'gpt-4o': { calls: 1, input_tokens: 10, output_tokens: 2 } } });
+  });
+});
