@@ -24,6 +24,8 @@ const ATTR_OPENINFERENCE_OUTPUT_VALUE = 'output.value';
 const ATTR_AI_SDK_MODEL_ID = 'ai.model.id';
 const ATTR_AI_SDK_MODEL_PROVIDER = 'ai.model.provider';
 const ATTR_AI_SDK_TOOL_CALL_NAME = 'ai.toolCall.name';
+/** The tokens an AI SDK embedding call used (its only count; its other spans' ai.usage.* are not read, see AI_SDK_KIND). */
+const ATTR_AI_SDK_USAGE_TOKENS = 'ai.usage.tokens';
 
 const OWN_KINDS = new Set<string>(SPAN_KINDS);
 
@@ -152,7 +154,7 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
 /** Usage and response details an llm span carries when it ends (any convention). */
 export function llmEndData(attributes: Attributes): EventData {
   const data: EventData = {};
-  const input = tokenCount(first(attributes, sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT));
+  const input = tokenCount(first(attributes, sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS));
   const output = tokenCount(first(attributes, sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION));
   if (input !== undefined) data.input_tokens = input;
   if (output !== undefined) data.output_tokens = output;

@@ -159,12 +159,14 @@ describe('Vercel AI SDK spans', () => {
     expect(report.llm_usage).toMatchObject({ calls: 1, input_tokens: 30, output_tokens: 10 });
   });
 
-  it('count embeddings and leave spans of other libraries that use the ai.* names alone', async () => {
-    const { events } = await record(() =>
+  it('count embeddings with their tokens and leave spans of other libraries that use the ai.* names alone', async () => {
+    const { events, report } = await record(() =>
       stage('index', async () => {
+        // embedMany splits the values into chunks: one doEmbed per chunk, each with the tokens it used.
         await aiSpan('ai.embedMany', { ...outer('ai.embedMany', 'text-embedding-3-small'), 'ai.model.provider': 'openai.embedding' }, async () => {
-          await aiSpan('ai.embedMany.doEmbed', { ...outer('ai.embedMany.doEmbed', 'text-embedding-3-small'), 'ai.model.provider': 'openai.embedding' }, undefined, { late: { 'ai.usage.tokens': 42 } });
-        }, { late: { 'ai.usage.tokens': 42 } });
+          await aiSpan('ai.embedMany.doEmbed', { ...outer('ai.embedMany.doEmbed', 'text-embedding-3-small'), 'ai.model.provider': 'openai.embedding' }, undefined, { late: { 'ai.usage.tokens': 30 } });
+          await aiSpan('ai.embedMany.doEmbed', { ...outer('ai.embedMany.doEmbed', 'text-embedding-3-small'), 'ai.model.provider': 'openai.embedding' }, undefined, { late: { 'ai.usage.tokens': 12 } });
+        });
         await aiSpan('ai.somethingElse', { 'ai.operationId': 'ai.somethingElse' });
         await aiSpan('ai.generateText', { 'ai.operationId': 42 });
       }),
@@ -173,6 +175,7 @@ describe('Vercel AI SDK spans', () => {
       ['llm_call_start', 'text-embedding-3-small', 'openai.embedding', 'ai.embedMany'],
       ['llm_call_end', 'text-embedding-3-small', 'openai.embedding', 'ai.embedMany'],
     ]);
+    expect(report.llm_usage).toMatchObject({ calls: 1, input_tokens: 42, output_tokens: 0, total_tokens: 42 });
   });
 });
 
