@@ -55,9 +55,9 @@ const OPENINFERENCE_KIND: Record<string, SpanKindName> = {
 /**
  * Vercel AI SDK operations. `ai.generateText` (and the like) is the app's call; the provider calls
  * it makes, one per step and per retry attempt (`….doGenerate`), are llm spans inside it and so
- * are folded into it (AutopsySpanProcessor): one llm call per generateText, with the usage of all
- * its steps and its failed attempts. Its own `ai.usage.*` is left out: in `ai` 5 generateText puts
- * the last step's usage there, not the call's.
+ * are folded into it (AutopsySpanProcessor, OtlpSpanConverter): one llm call per generateText,
+ * with the usage of all its steps and its failed attempts. Its own `ai.usage.*` is left out: in
+ * `ai` 5 generateText puts the last step's usage there, not the call's.
  */
 const AI_SDK_KIND: Record<string, SpanKindName> = {
   'ai.generateText': 'llm',
