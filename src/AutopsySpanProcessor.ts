@@ -1,4 +1,4 @@
-import type { Context } from '@opentelemetry/api';
+import { trace, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { nowMs, secondsBetween } from './clock';
@@ -8,6 +8,7 @@ import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type PendingStart } from './spanData';
+import { setSpanStage, spanStage } from './spanStage';
 import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
 import type { EventData, Level } from './types';
 
@@ -26,14 +27,14 @@ export class AutopsySpanProcessor implements SpanProcessor {
 
   constructor(private readonly getRun: () => AutopsyRun | undefined) {}
 
-  onStart(span: Span, _parentContext: Context): void {
+  onStart(span: Span, parentContext: Context): void {
     const pending = takePendingStart();
     try {
       const run = this.getRun();
       if (!run || run.isFinished) return;
       // The service the traces carry: the app's own provider (NodeSDK's serviceName) may name it.
       if (run.tracedResource === undefined) run.tracedResource = span.resource ?? null;
-      this.start(run, span, pending);
+      this.start(run, span, pending, parentContext);
     } catch (error) {
       reportError(error, 'span start could not be recorded');
     }
@@ -62,7 +63,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
     return this.forceFlush();
   }
 
-  private start(run: AutopsyRun, span: Span, pending: PendingStart | undefined): void {
+  private start(run: AutopsyRun, span: Span, pending: PendingStart | undefined, parentContext: Context): void {
     const context = span.spanContext();
     const parentSpanId = span.parentSpanContext?.spanId;
     const parent = parentSpanId ? run.openSpans.get(parentSpanId) : undefined;
@@ -72,7 +73,10 @@ export class AutopsySpanProcessor implements SpanProcessor {
     // maxStringLength) as ours are where they are made (src/api.ts, TrackedSpans.ts).
     const max = run.config.maxStringLength;
     const declared = declaredStage(kind, span);
-    const stage = declared !== undefined ? safeString(declared, max) : parent?.stage;
+    // A parent that has ended (work its stage left running) is no longer open: its span, still in
+    // the context, says which stage it was in.
+    const stage = declared !== undefined ? safeString(declared, max) : parent ? parent.stage : parentSpanId ? spanStage(trace.getSpan(parentContext)) : undefined;
+    if (stage !== undefined) setSpanStage(span, stage);
     const entry: OpenSpanEntry = {
       spanId: context.spanId,
       traceId: context.traceId,

@@ -11,6 +11,7 @@ import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
 import { boundAppFlushes } from './GuardedSpanProcessor';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, errorStack } from './safeValue';
+import { spanStage } from './spanStage';
 import { attachToProvider, OTLP_EXPORT_TIMEOUT_MS, setupTracing, type TracingSetup } from './tracing';
 import type { AutopsyOptions } from './types';
 import { VERSION } from './version';
@@ -224,10 +225,12 @@ const exitListener = {
     const info = errorInfo(error);
     // The handler runs in the async context of the code that threw (a timer's callback, the tick
     // that found the rejection): the crash belongs to the stage open there, as track() events do.
-    const active = trace.getActiveSpan()?.spanContext().spanId;
+    // A stage that has ended still owns what it left running (see spanStage.ts).
+    const activeSpan = trace.getActiveSpan();
+    const active = activeSpan?.spanContext().spanId;
     for (const run of state.runs) {
       const data: Record<string, unknown> = { error: info.message, error_type: info.type };
-      const stage = active === undefined ? undefined : run.openSpans.get(active)?.stage;
+      const stage = active === undefined ? undefined : (run.openSpans.get(active)?.stage ?? spanStage(activeSpan));
       if (stage !== undefined) data.stage = stage;
       if (info.stack !== undefined) data.stack = info.stack;
       if (!fatal) data.handled_by_app = true;

@@ -4,6 +4,7 @@ import { reportError } from './errorHandler';
 import { parseEventType } from './eventTypes';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { safeData, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
+import { spanStage } from './spanStage';
 import { TrackedSpans } from './TrackedSpans';
 import { LEVELS, type Level } from './types';
 
@@ -39,9 +40,10 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     }
     const clean = safeData(data, { maxStringLength: run.config.maxStringLength });
     if (clean.stage === undefined) {
-      // Inside a stage() span the event belongs to that stage, as span events do.
+      // Inside a stage() span the event belongs to that stage, as span events do; so does work the
+      // stage left running after it ended (a timer it set): its span is still the active one.
       const active = trace.getActiveSpan();
-      const stage = active ? run.openSpans.get(active.spanContext().spanId)?.stage : undefined;
+      const stage = active ? (run.openSpans.get(active.spanContext().spanId)?.stage ?? spanStage(active)) : undefined;
       if (stage !== undefined) clean.stage = stage;
     }
     // The type is written as it is, in both logs and the report's counts: clipped and redacted like

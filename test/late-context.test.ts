@@ -1,0 +1,83 @@
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { init, llmCall, shutdown, stage, task, track } from '../src/index';
+import type { TruthEvent } from '../src/types';
+import { runNode, writeScript } from './helpers/childProcess';
+import { readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
+
+// Work that a stage starts but that runs after the stage ended (a timer, a nextTick, a stream's
+// read(), a task left running) still runs in the stage's async context: its events are under the
+// stage's span in the trace, and belong to that stage in the report.
+
+afterEach(async () => {
+  await shutdown();
+});
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+async function record(body: () => Promise<void> | void): Promise<{ events: TruthEvent[]; dir: string }> {
+  const dir = tempRunDir();
+  init({ outputDir: dir, handleExit: false, reportFormats: [] });
+  await body();
+  await shutdown();
+  return { events: readTrackerDocument(dir).events, dir };
+}
+
+const byType = (events: TruthEvent[], type: string) => events.filter((event) => event.type === type);
+
+describe('work started in a stage that runs after the stage ended', () => {
+  it('keeps the stage: timers, nextTick, setImmediate, a stream read, and spans started there', async () => {
+    const { events, dir } = await record(async () => {
+      await stage('s1', async () => {
+        setTimeout(() => {
+          track('timer_fired');
+          void task('late_task', async () => {
+            await sleep(1);
+            await llmCall({ model: 'm' }, async () => {
+              throw Object.assign(new Error('429 Rate limit reached'), { status: 429 });
+            });
+          }).catch(() => undefined);
+        }, 5);
+        process.nextTick(() => track('tick_fired'));
+        setImmediate(() => track('immediate_fired'));
+        new Readable({
+          read() {
+            track('read_called');
+            this.push(null);
+          },
+        }).resume();
+      });
+      await stage('s2', () => sleep(30));
+    });
+    const s1 = byType(events, 'stage_start').find((event) => event.data.stage === 's1')!;
+    for (const type of ['timer_fired', 'tick_fired', 'immediate_fired', 'read_called']) {
+      expect(byType(events, type).map((event) => event.data.stage)).toEqual(['s1']);
+    }
+    const lateTask = byType(events, 'task_start')[0];
+    expect(lateTask.data).toEqual({ task: 'late_task', stage: 's1' });
+    expect(lateTask.parent_span_id).toBe(s1.span_id);
+    expect(lateTask.trace_id).toBe(s1.trace_id);
+    // A span started under a span that has ended (the llm call under the task) inherits through it.
+    for (const type of ['llm_call_start', 'llm_call_error', 'task_error']) expect(byType(events, type)[0].data.stage).toBe('s1');
+    const report = readReport(dir);
+    expect(report.failure_analysis.failures_by_stage).toEqual({ s1: 2 });
+    expect(report.failure_analysis.critical_failures.map((failure) => failure.stage)).toEqual(['s1', 's1']);
+  });
+
+  it('an uncaught exception from a timer set in a stage that has ended is that stage’s failure', async () => {
+    const dir = tempRunDir();
+    const script = writeScript(`
+      import { init, stage } from 'agent-autopsy';
+      init({ outputDir: process.argv[2], reportFormats: [] });
+      await stage('s2', async () => {
+        setTimeout(() => { throw new TypeError('late tool output was not JSON'); }, 20);
+      });
+    `);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(1);
+    const crash = readTrackerDocument(dir).events.find((event) => event.type === 'uncaught_exception')!;
+    expect(crash.data).toMatchObject({ error: 'late tool output was not JSON', stage: 's2' });
+    expect(readReport(dir).failure_analysis.failures_by_stage).toEqual({ s2: 1 });
+  });
+});
