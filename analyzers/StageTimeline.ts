@@ -3,9 +3,25 @@ import { eventKind, type EventKind } from './eventKind';
 import { stageKey } from './FailureAggregate';
 import type { StageTimeline as StageEntry } from './reportTypes';
 
+/**
+ * Runs of one stage id that overlap (a service's `stage('answer', { request_id }, fn)` handling
+ * requests at once) share a row: it starts with the first, ends with the last, failed when one of
+ * them failed, and its duration is the longest run's (slow_stage compares runs, not a busy period).
+ */
+interface OverlappingRuns {
+  /** Span ids of the runs still going. */
+  open: Set<string>;
+  failed: boolean;
+  overlapped: boolean;
+  /** The longest duration an ended run reported; -1: none did. */
+  longest: number;
+}
+
 /** Start, end, duration and outcome of each stage, from stage_* events. */
 export class StageTimeline {
   private readonly stages = new Map<string, StageEntry>();
+  /** Stage ids running now, by the span ids of their runs (events that carry span ids). */
+  private readonly running = new Map<string, OverlappingRuns>();
 
   observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     if (event.level === 'ERROR') {
@@ -15,10 +31,22 @@ export class StageTimeline {
     if (!kind.stage) return;
     const type = event.type;
     // An end without a stage id (`track('stage_end', { duration })`) closes the stage that is running.
-    const key = event.data?.stage === undefined && type !== 'stage_start' ? (this.running() ?? 'unknown') : stageKey(event.data);
+    const key = event.data?.stage === undefined && type !== 'stage_start' ? (this.runningStage() ?? 'unknown') : stageKey(event.data);
     let entry = this.stages.get(key);
+    const spanId = event.span_id;
     if (type === 'stage_start') {
-      if (entry && entry.ended === null) return; // a repeated start of a running stage
+      if (entry && entry.ended === null) {
+        // Another run of a running stage: the row ends with the last of them. Without span ids
+        // (the seed's track() calls), a repeated start of the same stage.
+        const runs = spanId === undefined ? undefined : this.running.get(key);
+        if (runs) {
+          runs.open.add(spanId!);
+          runs.overlapped = true;
+        }
+        return;
+      }
+      if (spanId !== undefined) this.running.set(key, { open: new Set([spanId]), failed: false, overlapped: false, longest: -1 });
+      else this.running.delete(key);
       const failures = entry?.failures ?? 0;
       entry = {
         stage: key,
@@ -38,9 +66,21 @@ export class StageTimeline {
       entry = { stage: key, started: null, ended: null, duration_seconds: null, outcome: 'unfinished', failures: type === 'stage_error' ? 1 : 0 };
       this.stages.set(key, entry);
     }
+    let duration = event.data?.duration;
+    const runs = spanId === undefined ? undefined : this.running.get(key);
+    let failed = type === 'stage_error';
+    if (runs && runs.open.delete(spanId!)) {
+      if (failed) runs.failed = true;
+      if (typeof duration === 'number' && duration > runs.longest) runs.longest = duration;
+      if (runs.open.size > 0) return; // other runs of this stage are still going
+      this.running.delete(key);
+      if (runs.overlapped) {
+        failed = runs.failed;
+        duration = runs.longest >= 0 ? runs.longest : undefined;
+      }
+    }
     entry.ended = event.timestamp;
-    entry.outcome = type === 'stage_error' ? 'error' : 'ok';
-    const duration = event.data?.duration;
+    entry.outcome = failed ? 'error' : 'ok';
     if (typeof duration === 'number') entry.duration_seconds = duration;
     // Timestamps are parsed only here, when the end event does not say how long the stage took
     // (live events always do): Date.parse costs more than the rest of this method.
@@ -48,7 +88,7 @@ export class StageTimeline {
   }
 
   /** The most recently started stage that has not ended. */
-  private running(): string | undefined {
+  private runningStage(): string | undefined {
     let found: string | undefined;
     for (const [key, entry] of this.stages) if (entry.started !== null && entry.ended === null) found = key;
     return found;

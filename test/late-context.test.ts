@@ -81,3 +81,42 @@ describe('work started in a stage that runs after the stage ended', () => {
     expect(readReport(dir).failure_analysis.failures_by_stage).toEqual({ s2: 1 });
   });
 });
+
+describe('stages with the same id running at once (a service: stage("answer", { request_id }, fn))', () => {
+  it('are one row of the timeline that ends with the last of them and failed when one of them failed', async () => {
+    const { events, dir } = await record(async () => {
+      await Promise.allSettled([
+        stage('answer', { request_id: 1 }, async () => {
+          await sleep(30);
+        }),
+        stage('answer', { request_id: 2 }, async () => {
+          await sleep(5);
+          await task('lookup', async () => {
+            throw new Error('vector store refused the connection');
+          });
+        }),
+      ]);
+    });
+    // The failing request ends first; the one that succeeds ends last.
+    expect(events.filter((event) => event.type.startsWith('stage_')).map((event) => [event.type, event.data.request_id])).toEqual([
+      ['stage_start', 1],
+      ['stage_start', 2],
+      ['stage_error', 2],
+      ['stage_end', 1],
+    ]);
+    // From the first start to the last end; the duration is the longest run's (request 1's).
+    expect(readReport(dir).stages).toEqual([
+      { stage: 'answer', started: events[0].timestamp, ended: events.at(-1)!.timestamp, duration_seconds: events.at(-1)!.data.duration, outcome: 'error', failures: 2 },
+    ]);
+  });
+
+  it('are unfinished while one of them still runs', async () => {
+    const { dir } = await record(async () => {
+      void stage('answer', { request_id: 1 }, () => new Promise(() => {}));
+      await stage('answer', { request_id: 2 }, () => sleep(1));
+    });
+    const report = readReport(dir);
+    expect(report.stages).toMatchObject([{ stage: 'answer', outcome: 'unfinished', ended: null, duration_seconds: null }]);
+    expect(report.unfinished.map((span) => span.stage)).toEqual(['answer']);
+  });
+});
