@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { isSpanContextValid, trace, type Span } from '@opentelemetry/api';
 import type { AutopsyRun } from './AutopsyRun';
 import { reportError } from './errorHandler';
@@ -88,7 +89,9 @@ function spanIdsOf(span: Span): { traceId: string; spanId: string } | undefined 
 export function track(type: string, data?: Record<string, unknown> | unknown, level: Level | Lowercase<Level> | 'warn' = 'INFO'): void {
   const run = currentRun();
   if (!run) {
-    warnOnce('track-no-init', 'track() was called before init(); call init({ outputDir }) first (the event was not recorded)');
+    // A worker thread loads its own copy of the library: the main thread's init() is not its own.
+    if (isMainThread) warnOnce('track-no-init', 'track() was called before init(); call init({ outputDir }) first (the event was not recorded)');
+    else warnOnce('track-no-init', 'track() was called in a worker thread that has not called init(); the run of the main thread records nothing from workers, so call init() in the worker (the event was not recorded)');
     return;
   }
   if (run.isFinished) {

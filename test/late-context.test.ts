@@ -120,3 +120,26 @@ describe('stages with the same id running at once (a service: stage("answer", { 
     expect(report.unfinished.map((span) => span.stage)).toEqual(['answer']);
   });
 });
+
+describe('a worker thread', () => {
+  it('track() in a worker of a process whose main thread called init() says the worker needs its own init()', async () => {
+    const dir = tempRunDir();
+    const script = writeScript(`
+      import { Worker } from 'node:worker_threads';
+      import { init, shutdown, stage } from 'agent-autopsy';
+      init({ outputDir: process.argv[2], reportFormats: [] });
+      await stage('main', () => new Promise((done, fail) => {
+        const worker = new Worker("const { stage, track } = require('agent-autopsy'); stage('w', () => track('from_worker', { n: 1 }));", { eval: true });
+        worker.on('exit', done);
+        worker.on('error', fail);
+      }));
+      await shutdown();
+    `);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(0);
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      'agent-autopsy: track() was called in a worker thread that has not called init(); the run of the main thread records nothing from workers, so call init() in the worker (the event was not recorded)',
+    ]);
+    expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual(['stage_start', 'stage_end']);
+  });
+});
