@@ -180,7 +180,8 @@ function lastNonEmptyLine(text: string): string {
 function errorClassName(error: Error): string | undefined {
   try {
     const name = error.constructor?.name;
-    const chosen = name && name !== 'Object' ? name : error.name;
+    // A DOMException says what it is in its name (AbortError, TimeoutError).
+    const chosen = name && name !== 'Object' && name !== 'DOMException' ? name : error.name;
     return typeof chosen === 'string' && chosen !== '' ? chosen.slice(0, 200) : undefined;
   } catch {
     return undefined;

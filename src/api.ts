@@ -185,7 +185,8 @@ function causeNote(error: unknown): string {
 function errorTypeOf(error: unknown): string | undefined {
   if (error instanceof Error) {
     const ctorName = error.constructor?.name;
-    return ctorName && ctorName !== 'Object' ? ctorName : error.name;
+    // A DOMException says what it is in its name (AbortError, TimeoutError), as Node prints it.
+    return ctorName && ctorName !== 'Object' && ctorName !== 'DOMException' ? ctorName : error.name;
   }
   return typeof error;
 }

@@ -206,7 +206,9 @@ function errorInfo(error: unknown): { type: string; message: string; stack?: str
   let type: string;
   try {
     // A name can be any value the app set (`error.name = …`): a bounded string, like the message.
-    type = error instanceof Error ? clipString(String(error.constructor?.name || error.name), DEFAULT_MAX_STRING_LENGTH) : error === null ? 'null' : typeof error;
+    // A DOMException says what it is in its name (AbortError, TimeoutError), as Node prints it.
+    const ctorName = error instanceof Error ? error.constructor?.name : undefined;
+    type = error instanceof Error ? clipString(String((ctorName !== 'DOMException' && ctorName) || error.name), DEFAULT_MAX_STRING_LENGTH) : error === null ? 'null' : typeof error;
   } catch {
     type = 'unknown';
   }

@@ -143,3 +143,46 @@ describe('a worker thread', () => {
     expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual(['stage_start', 'stage_end']);
   });
 });
+
+describe('an llmCall cancelled by an AbortSignal', () => {
+  it('is recorded with the abort’s own type (AbortError, TimeoutError), not DOMException, in the events and llm_usage', async () => {
+    const { events, dir } = await record(async () => {
+      const controller = new AbortController();
+      const waitFor = (signal: AbortSignal) =>
+        new Promise((_done, fail) => {
+          signal.addEventListener('abort', () => fail(signal.reason));
+        });
+      const cancelled = stage('answer', () => llmCall({ model: 'm' }, () => waitFor(controller.signal)));
+      setTimeout(() => controller.abort(), 5);
+      await cancelled.catch(() => undefined);
+      await stage('answer', () => llmCall({ model: 'm' }, () => waitFor(AbortSignal.timeout(5)))).catch(() => undefined);
+      await stage('answer', () => llmCall({ model: 'm' }, (call) => call.fail(new DOMException('stopped by the user', 'AbortError'))));
+    });
+    expect(byType(events, 'llm_call_error').map((event) => [event.data.error, event.data.error_type])).toEqual([
+      ['This operation was aborted', 'AbortError'],
+      ['The operation was aborted due to timeout', 'TimeoutError'],
+      ['stopped by the user', 'AbortError'],
+    ]);
+    expect(byType(events, 'stage_error').map((event) => event.data.error_type)).toEqual(['AbortError', 'TimeoutError']);
+    const report = readReport(dir);
+    expect(report.llm_usage.errors_by_type).toEqual({ AbortError: 2, TimeoutError: 1 });
+    expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['llm_timeout']);
+  });
+
+  it('a timeout nobody caught crashes the process as a TimeoutError in the report', async () => {
+    const dir = tempRunDir();
+    const script = writeScript(`
+      import { init, stage } from 'agent-autopsy';
+      init({ outputDir: process.argv[2], reportFormats: [] });
+      stage('answer', () => new Promise((_done, fail) => { const signal = AbortSignal.timeout(5); signal.addEventListener('abort', () => fail(signal.reason)); }));
+      setTimeout(() => {}, 2000);
+    `);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DOMException [TimeoutError]: The operation was aborted due to timeout');
+    const report = readReport(dir);
+    expect(report.exit).toMatchObject({ reason: 'unhandled_rejection', error: { type: 'TimeoutError', message: 'The operation was aborted due to timeout' } });
+    const crash = readTrackerDocument(dir).events.find((event) => event.type === 'unhandled_rejection')!;
+    expect(crash.data).toMatchObject({ error_type: 'TimeoutError' });
+  });
+});
