@@ -76,10 +76,16 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
   }
 }
 
-/** The span's ids for its events; none for a span without real ids (no tracer provider: a no-op span's are all zeros). */
-function spanIdsOf(span: Span): { traceId: string; spanId: string } | undefined {
+/**
+ * The span's ids for its events, with its parent's as the span events of the wrappers have them;
+ * none for a span without real ids (no tracer provider: a no-op span's are all zeros).
+ */
+function spanIdsOf(span: Span): { traceId: string; spanId: string; parentSpanId?: string } | undefined {
   const context = span.spanContext();
-  return isSpanContextValid(context) ? { traceId: context.traceId, spanId: context.spanId } : undefined;
+  if (!isSpanContextValid(context)) return undefined;
+  // The SDK's span (sdk-trace-base 2.x) knows its parent; the API's Span type does not say so.
+  const parentSpanId = (span as { parentSpanContext?: { spanId?: unknown } }).parentSpanContext?.spanId;
+  return typeof parentSpanId === 'string' ? { traceId: context.traceId, spanId: context.spanId, parentSpanId } : { traceId: context.traceId, spanId: context.spanId };
 }
 
 /**

@@ -186,3 +186,26 @@ describe('an llmCall cancelled by an AbortSignal', () => {
     expect(crash.data).toMatchObject({ error_type: 'TimeoutError' });
   });
 });
+
+describe('seed-style track() pairs', () => {
+  it('carry the parent_span_id of the span they are nested in, as the trace has it', async () => {
+    const { events } = await record(() => {
+      track('stage_start', { stage: 's1' });
+      track('task_start', { task: 't', stage: 's1' });
+      track('llm_call_start', { model: 'gpt-4o', stage: 's1' });
+      track('llm_call_error', { model: 'gpt-4o', stage: 's1', error: 'Rate limit exceeded' }, 'ERROR');
+      track('task_error', { task: 't', stage: 's1', error: 'Rate limit exceeded' }, 'ERROR');
+      track('stage_end', { stage: 's1' });
+    });
+    const id = (type: string) => byType(events, type)[0].span_id;
+    expect(events.map((event) => [event.type, event.parent_span_id])).toEqual([
+      ['stage_start', undefined],
+      ['task_start', id('stage_start')],
+      ['llm_call_start', id('task_start')],
+      ['llm_call_error', id('task_start')],
+      ['task_error', id('stage_start')],
+      ['stage_end', undefined],
+    ]);
+    expect(new Set(events.map((event) => event.trace_id)).size).toBe(1);
+  });
+});
