@@ -22,6 +22,7 @@ import { blindAppApiCopy } from './apiCopies';
 import type { ResolvedConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
+import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
 import { VERSION } from './version';
 
 /**
@@ -237,6 +238,8 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
   const provider = new NodeTracerProvider({
     // OTEL_RESOURCE_ATTRIBUTES (deployment.environment …) as the spec asks; our service.name wins.
     resource: detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName })),
+    // OTEL_TRACES_SAMPLER decides what is exported; the autopsy records every span (see recordingSampler.ts).
+    sampler: new RecordingSampler(samplerFromEnvironment()),
     spanProcessors: [...joined, ...(otlp ? [otlp] : [])],
   });
   const flush = async () => {
