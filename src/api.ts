@@ -8,6 +8,7 @@ import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { startWithData } from './spanData';
+import { noteErrorStage } from './spanStage';
 import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
 
@@ -136,6 +137,7 @@ function resultShape(value: unknown): number {
 /** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
 export function recordFailure(span: Span, error: unknown): void {
   try {
+    noteErrorStage(error, span);
     // Redacted here, not only by our exporters: with the app's own provider, its exporters send
     // this span as it is (an OpenAI 401 message quotes the key).
     const message = redactString(errorMessage(error) + causeNote(error));

@@ -11,7 +11,7 @@ import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
 import { boundAppFlushes } from './GuardedSpanProcessor';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, errorStack } from './safeValue';
-import { spanStage } from './spanStage';
+import { errorStage, spanStage } from './spanStage';
 import { attachToProvider, OTLP_EXPORT_TIMEOUT_MS, setupTracing, type TracingSetup } from './tracing';
 import type { AutopsyOptions } from './types';
 import { VERSION } from './version';
@@ -232,7 +232,8 @@ const exitListener = {
     const active = activeSpan?.spanContext().spanId;
     for (const run of state.runs) {
       const data: Record<string, unknown> = { error: info.message, error_type: info.type };
-      const stage = active === undefined ? undefined : (run.openSpans.get(active)?.stage ?? spanStage(activeSpan));
+      // Else the stage the error failed on its way out (an error escaping a stage to the top level).
+      const stage = (active === undefined ? undefined : (run.openSpans.get(active)?.stage ?? spanStage(activeSpan))) ?? errorStage(error);
       if (stage !== undefined) data.stage = stage;
       if (info.stack !== undefined) data.stack = info.stack;
       if (!fatal) data.handled_by_app = true;

@@ -16,3 +16,21 @@ export function setSpanStage(span: object, stage: string): void {
 export function spanStage(span: object | undefined): string | undefined {
   return span === undefined ? undefined : (span as { [STAGE]?: string })[STAGE];
 }
+
+/**
+ * The stage of the innermost span an error failed (its origin), for a crash it causes later: an
+ * error that escapes `stage('s1')` and ends the process (a rejected top-level `await`) surfaces
+ * outside every stage, but it is a failure of s1. Weak: the error's lifetime is the app's.
+ */
+const errorStages = new WeakMap<object, string>();
+
+export function noteErrorStage(error: unknown, span: object): void {
+  if ((typeof error !== 'object' && typeof error !== 'function') || error === null || errorStages.has(error)) return;
+  const stage = spanStage(span);
+  if (stage !== undefined) errorStages.set(error, stage);
+}
+
+/** The stage of the first span `error` failed, if it failed one of the run's spans. */
+export function errorStage(error: unknown): string | undefined {
+  return (typeof error === 'object' || typeof error === 'function') && error !== null ? errorStages.get(error) : undefined;
+}

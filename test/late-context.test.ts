@@ -80,6 +80,24 @@ describe('work started in a stage that runs after the stage ended', () => {
     expect(crash.data).toMatchObject({ error: 'late tool output was not JSON', stage: 's2' });
     expect(readReport(dir).failure_analysis.failures_by_stage).toEqual({ s2: 1 });
   });
+
+  it('an error that escapes a stage and crashes the process (top-level await) is that stage’s failure', async () => {
+    const dir = tempRunDir();
+    const script = writeScript(`
+      import { init, stage, task } from 'agent-autopsy';
+      init({ outputDir: process.argv[2], reportFormats: [] });
+      await stage('s1', () => task('parse', async () => { throw new TypeError('tool output was not JSON'); }));
+    `);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(1);
+    const events = readTrackerDocument(dir).events;
+    expect(events.filter((event) => event.level === 'ERROR').map((event) => [event.type, event.data.stage])).toEqual([
+      ['task_error', 's1'],
+      ['stage_error', 's1'],
+      ['unhandled_rejection', 's1'],
+    ]);
+    expect(readReport(dir).failure_analysis.failures_by_stage).toEqual({ s1: 3 });
+  });
 });
 
 describe('stages with the same id running at once (a service: stage("answer", { request_id }, fn))', () => {
@@ -183,7 +201,7 @@ describe('an llmCall cancelled by an AbortSignal', () => {
     const report = readReport(dir);
     expect(report.exit).toMatchObject({ reason: 'unhandled_rejection', error: { type: 'TimeoutError', message: 'The operation was aborted due to timeout' } });
     const crash = readTrackerDocument(dir).events.find((event) => event.type === 'unhandled_rejection')!;
-    expect(crash.data).toMatchObject({ error_type: 'TimeoutError' });
+    expect(crash.data).toMatchObject({ error_type: 'TimeoutError', stage: 'answer' });
   });
 });
 
