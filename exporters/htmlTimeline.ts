@@ -61,7 +61,10 @@ export function timelineFromReport(report: AutopsyReport): TimelineData {
   for (const stage of report.stages) {
     const startMs = parseMs(stage.started);
     if (!Number.isFinite(startMs)) continue;
-    const endMs = stage.duration_seconds !== null && stage.outcome !== 'unfinished' ? startMs + stage.duration_seconds * 1000 : null;
+    // Its end where the row has one: runs of one stage that overlapped end with the last of them,
+    // later than the first start plus the (longest run's) duration.
+    const endedMs = parseMs(stage.ended);
+    const endMs = stage.outcome === 'unfinished' ? null : Number.isFinite(endedMs) ? Math.max(startMs, endedMs) : stage.duration_seconds !== null ? startMs + stage.duration_seconds * 1000 : null;
     widen(startMs);
     if (endMs !== null) widen(endMs);
     spans.push({ kind: 'stage', label: stage.name ?? stage.stage, stage: stage.stage, startMs, endMs, outcome: stage.outcome });

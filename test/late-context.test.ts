@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { timelineFromReport } from '../exporters/htmlTimeline';
 import { init, llmCall, shutdown, stage, task, track } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
@@ -126,6 +127,9 @@ describe('stages with the same id running at once (a service: stage("answer", { 
     expect(readReport(dir).stages).toEqual([
       { stage: 'answer', started: events[0].timestamp, ended: events.at(-1)!.timestamp, duration_seconds: events.at(-1)!.data.duration, outcome: 'error', failures: 2 },
     ]);
+    // autopsy.html draws the row from its start to its end.
+    const bar = timelineFromReport(readReport(dir)).spans.find((span) => span.kind === 'stage')!;
+    expect([bar.startMs, bar.endMs, bar.outcome]).toEqual([Date.parse(events[0].timestamp), Date.parse(events.at(-1)!.timestamp), 'error']);
   });
 
   it('are unfinished while one of them still runs', async () => {
