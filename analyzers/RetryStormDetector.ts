@@ -42,8 +42,14 @@ export interface RetryStorms {
   storms: number;
 }
 
+/** Streaks held before the first sweep of those a pause has ended (see sweep()). */
+const SWEEP_AT = 1024;
+
 export class RetryStormDetector {
   private readonly streaks = new Map<string, Streak>();
+  /** The latest failure's time: a streak whose last failure is RETRY_GAP_SECONDS older is over. */
+  private newestMs = -Infinity;
+  private sweepAt = SWEEP_AT;
   private readonly result: RetryStorms = { evidence: new Evidence(), causes: new Map(), stages: new Set(), longest: undefined, storms: 0 };
 
   failure(event: TruthEvent, cause: ErrorClassId | undefined): void {
@@ -57,9 +63,11 @@ export class RetryStormDetector {
       this.streaks.delete(key);
       streak = undefined;
     }
+    if (ms > this.newestMs) this.newestMs = ms;
     if (!streak) {
       streak = { stage, model, failures: 0, firstMs: ms, lastMs: ms, pending: [], causes: new Map() };
       this.streaks.set(key, streak);
+      if (this.streaks.size >= this.sweepAt) this.sweep();
     }
     streak.failures++;
     streak.lastMs = ms;
@@ -83,6 +91,17 @@ export class RetryStormDetector {
     if (!this.result.longest || streak.failures > this.result.longest.failures) {
       this.result.longest = { failures: streak.failures, stage, model, seconds };
     }
+  }
+
+  /**
+   * Lets go of the streaks a pause has ended: their next failure would start a new streak anyway
+   * (see failure()). A service that names a stage per request opens one streak per failed request,
+   * and would keep each for the whole run. Runs when the map doubles (amortised O(1) per failure).
+   */
+  private sweep(): void {
+    const before = this.newestMs - RETRY_GAP_SECONDS * 1000;
+    for (const [key, streak] of this.streaks) if (streak.lastMs < before) this.streaks.delete(key);
+    this.sweepAt = Math.max(SWEEP_AT, this.streaks.size * 2);
   }
 
   /** A successful call ends the streak of its stage and model. */

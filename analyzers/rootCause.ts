@@ -17,8 +17,9 @@ import { timestampMs } from './timestampMs';
  * events of track(), which have span ids but no parent links). A warning that carries an error
  * (`error_recovery`, a retry notice) repeats an error of its own level as well.
  *
- * Memory: per open span with a failed descendant (capped: see MAX_PARENTS), per stage a short
- * ring, and a capped table of origin messages (to tell what a crash repeats) — never per event.
+ * Memory: per open span with a failed descendant (capped: see MAX_PARENTS), per stage with an
+ * error in the last PROPAGATION_WINDOW_SECONDS a short ring, and a capped table of origin
+ * messages (to tell what a crash repeats) — never per event.
  */
 
 /** Seed-style heuristic: how soon after the lower-level error its propagation must follow. */
@@ -38,6 +39,8 @@ const MAX_ORIGINS = 256;
  */
 const MAX_PARENTS = 1024;
 const MAX_KEY_LENGTH = 500;
+/** Stages with recent errors held before the first sweep of those idle past the window. */
+const SWEEP_RECENT_AT = 1024;
 
 /** One error as first reported, at its origin. */
 export interface ErrorOrigin {
@@ -101,6 +104,9 @@ export class PropagationTracker {
   private readonly origins = new Map<string, ErrorOrigin>();
   /** The key set last in `origins`. */
   private newestOrigin: string | undefined;
+  /** The latest error's time, and the size of `recent` at which it is next swept. */
+  private newestMs = -Infinity;
+  private sweepRecentAt = SWEEP_RECENT_AT;
 
   /**
    * Records an error event. Returns the origin it repeats, or undefined when the event is an
@@ -132,7 +138,8 @@ export class PropagationTracker {
     if (event.parent_span_id && push(this.below, event.parent_span_id, entry, MAX_PER_SPAN) && this.below.size > MAX_PARENTS) {
       this.below.delete(this.below.keys().next().value as string);
     }
-    push(this.recent, stage, entry, RING_SIZE);
+    if (ms > this.newestMs) this.newestMs = ms;
+    if (push(this.recent, stage, entry, RING_SIZE) && this.recent.size >= this.sweepRecentAt) this.sweepRecent();
     if (!origin) {
       // Moved to the end (newest). An error repeated in a row is the newest already: a delete and
       // a set per event filled the map with deleted slots and rebuilt it every few events.
@@ -169,6 +176,21 @@ export class PropagationTracker {
     for (const list of this.below.values()) total += list.length;
     for (const list of this.recent.values()) total += list.length;
     return total;
+  }
+
+  /**
+   * Lets go of the stages whose newest error is older than the propagation window: recentMatch()
+   * skips such entries, so nothing they could match is lost. A service that names a stage per
+   * request would otherwise keep a ring, with its messages, per failed request. Entries without a
+   * time are kept. Runs when the map doubles (amortised O(1) per error).
+   */
+  private sweepRecent(): void {
+    const before = this.newestMs - PROPAGATION_WINDOW_SECONDS * 1000;
+    for (const [stage, ring] of this.recent) {
+      const newest = ring[ring.length - 1].ms;
+      if (newest < before) this.recent.delete(stage);
+    }
+    this.sweepRecentAt = Math.max(SWEEP_RECENT_AT, this.recent.size * 2);
   }
 
   private recentMatch(stage: string, key: string, rank: number, ms: number, hasSpan: boolean): ErrorOrigin | undefined {

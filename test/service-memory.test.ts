@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { builtInDiagnosisEngine, diagnoseEvents } from '../analyzers/diagnoses';
 import { PropagationTracker } from '../analyzers/rootCause';
+import { RetryStormDetector } from '../analyzers/RetryStormDetector';
 import type { TruthEvent } from '../src/types';
 import { diagnosisContext } from './helpers/diagnosisContext';
 
@@ -70,5 +71,48 @@ describe('a service: failed stages inside a span that writes no events', () => {
     ];
     const [rate] = diagnoseEvents(events, context());
     expect([rate.id, rate.evidence.count, rate.evidence.span_ids]).toEqual(['rate_limited', 1, ['L']]);
+  });
+});
+
+/**
+ * A service whose stage is named per request (`stage(\`req-${id}\`, …)`): the stage timeline
+ * lists every stage by design, but what matters only for a while (a retry streak, which ends after
+ * RETRY_GAP_SECONDS without a failure; an error a propagation may still repeat, for
+ * PROPAGATION_WINDOW_SECONDS) must be let go once it can no longer matter.
+ */
+describe('a service: one stage per request, each failing once', () => {
+  const failure = (stage: string, at: number, error: string) =>
+    ev(at, 'llm_call_error', { stage, model: 'gpt-4o', error, error_type: 'RateLimitError', http_status: 429 }, {});
+
+  it('forgets retry streaks that a pause has ended, and still finds the storm among them', () => {
+    const detector = new RetryStormDetector();
+    // One failing request a second, each in its own stage, for 10,000 s; in the middle a storm in
+    // stage "main": 4 failures 30 s apart, with 29 other requests' failures between each two.
+    for (let i = 0; i < 10_000; i++) {
+      detector.failure(failure(`req-${i}`, i, `${RATE} (request ${i})`), 'rate_limited');
+      if (i >= 5_000 && i < 5_120 && i % 30 === 0) detector.failure(failure('main', i + 0.5, RATE), 'rate_limited');
+    }
+    // Was 10,001: one streak per request's stage, kept for the whole run.
+    expect(detector.retained).toBeLessThanOrEqual(1_024);
+    const storms = detector.storms;
+    expect([storms.storms, storms.evidence.count, storms.longest?.stage, storms.longest?.failures]).toEqual([1, 4, 'main', 4]);
+  });
+
+  it('a streak paused for less than the gap goes on, however many other streaks were let go meanwhile', () => {
+    const detector = new RetryStormDetector();
+    detector.failure(failure('main', 0, RATE), 'rate_limited');
+    for (let i = 0; i < 5_000; i++) detector.failure(failure(`req-${i}`, 1 + i * 0.02, 'other'), 'rate_limited');
+    for (let at = 110; at < 400; at += 100) detector.failure(failure('main', at, RATE), 'rate_limited');
+    expect([detector.storms.storms, detector.storms.longest?.stage, detector.storms.longest?.failures]).toEqual([1, 'main', 4]);
+  });
+
+  it('forgets the recent errors of stages idle past the propagation window, and still matches within it', () => {
+    const tracker = new PropagationTracker();
+    for (let i = 0; i < 10_000; i++) tracker.observeError(failure(`req-${i}`, i, `${RATE} (request ${i})`), `${RATE} (request ${i})`);
+    // Was 10,256: a ring per request's stage, each entry holding its message.
+    expect(tracker.retained).toBeLessThan(1_400);
+    // The last request's error propagates to its stage 5 s later: still the same error, counted once.
+    const stageError = ev(9_999 + 5, 'stage_error', { stage: 'req-9999', error: `${RATE} (request 9999)` }, {});
+    expect(tracker.observeError(stageError, String(stageError.data.error))?.message).toBe(`${RATE} (request 9999)`);
   });
 });
