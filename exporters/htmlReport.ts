@@ -8,6 +8,7 @@ import { escapeHtml, jsonForScript } from './htmlEscape';
 import { HtmlEventCollector } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
 import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
+import { shownStages, topModels } from './reportRows';
 
 export { escapeHtml } from './htmlEscape';
 
@@ -135,10 +136,13 @@ function timelineSection(report: AutopsyReport, collector: HtmlEventCollector | 
   const data = collector ? collector.timeline() : timelineFromReport(report);
   const names = new Map(report.stages.filter((s) => s.name !== undefined).map((s) => [s.stage, s.name as string]));
   const svg = renderTimelineSvg(data, l, names);
+  const shown = shownStages(report.stages, MAX_TABLE_ROWS).shown;
   const stages = report.stages.length
     ? table(
         [l.stage, l.name, l.started, [`${l.duration} (s)`, 'num'], l.outcome, [l.failures, 'num']],
-        report.stages.map((s) => [s.stage, s.name ?? '', s.started ?? '', fmt(s.duration_seconds, 6), s.outcome, s.failures]),
+        shown.map((s) => [s.stage, s.name ?? '', s.started ?? '', fmt(s.duration_seconds, 6), s.outcome, s.failures]),
+        report.stages.length,
+        l.moreRows,
       )
     : '';
   if (!svg && !stages) return '';
@@ -158,7 +162,7 @@ function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): 
   ].join('');
   const models = table(
     [l.model, [l.calls, 'num'], [l.errors, 'num'], [l.inputTokens, 'num'], [l.outputTokens, 'num']],
-    Object.entries(u.by_model).map(([model, x]) => [model, fmt(x.calls), fmt(x.errors), fmt(x.input_tokens), fmt(x.output_tokens)]),
+    modelRows(u.by_model, l),
   );
   const errorCharts =
     Object.keys(u.errors_by_type).length || Object.keys(u.errors_by_status).length
@@ -166,6 +170,14 @@ function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): 
         `<div><h3>${escapeHtml(l.errorsByStatus)}</h3>${barChart(Object.entries(u.errors_by_status), { tone: 'error', moreLabel: l.moreRows })}</div></div>`
       : '';
   return section('llm', m.headings.llmUsage, `<div class="cards">${cards}</div>${models}${errorCharts}`);
+}
+
+/** At most MAX_TABLE_ROWS models, the most used first, then one row summing the rest. */
+function modelRows(byModel: AutopsyReport['llm_usage']['by_model'], l: ReportLabels): unknown[][] {
+  const { shown, more, moreTotal } = topModels(byModel, MAX_TABLE_ROWS);
+  const rows = shown.map(([model, x]) => [model, fmt(x.calls), fmt(x.errors), fmt(x.input_tokens), fmt(x.output_tokens)]);
+  if (more > 0) rows.push([l.moreRows(more), fmt(moreTotal.calls), fmt(moreTotal.errors), fmt(moreTotal.input_tokens), fmt(moreTotal.output_tokens)]);
+  return rows;
 }
 
 function unfinishedSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {

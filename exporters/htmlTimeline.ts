@@ -1,6 +1,7 @@
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { escapeHtml } from './htmlEscape';
 import type { ReportLabels } from './reportLabels';
+import { shownStages } from './reportRows';
 
 /** A span drawn in the timeline. */
 export interface TimelineSpan {
@@ -38,6 +39,12 @@ const LANE_ROW = 12;
 const GROUP_GAP = 8;
 const MAX_LANES = 8;
 const MAX_MARKS = 2000;
+/**
+ * Drawn from the report alone: stage bars (one row each: a stage per request gives thousands) and
+ * other spans still open (a leaked span per request gives thousands). The rest are counted as not drawn.
+ */
+const MAX_REPORT_STAGE_BARS = 1000;
+const MAX_REPORT_OPEN_SPANS = 2000;
 const KINDS = ['stage', 'task', 'llm', 'code_exec', 'autofix'] as const;
 
 function parseMs(value: string | null | undefined): number {
@@ -58,7 +65,10 @@ export function timelineFromReport(report: AutopsyReport): TimelineData {
     if (!Number.isFinite(start) || ms < start) start = ms;
     if (!Number.isFinite(end) || ms > end) end = ms;
   };
-  for (const stage of report.stages) {
+  const { shown, more } = shownStages(report.stages, MAX_REPORT_STAGE_BARS);
+  let omitted = more;
+  let open = 0;
+  for (const stage of shown) {
     const startMs = parseMs(stage.started);
     if (!Number.isFinite(startMs)) continue;
     // Its end where the row has one: runs of one stage that overlapped end with the last of them,
@@ -69,12 +79,16 @@ export function timelineFromReport(report: AutopsyReport): TimelineData {
     if (endMs !== null) widen(endMs);
     spans.push({ kind: 'stage', label: stage.name ?? stage.stage, stage: stage.stage, startMs, endMs, outcome: stage.outcome });
   }
-  for (const open of report.unfinished) {
-    const startMs = parseMs(open.started);
-    if (!Number.isFinite(startMs) || open.kind === 'stage') continue;
+  for (const span of report.unfinished) {
+    const startMs = parseMs(span.started);
+    if (!Number.isFinite(startMs) || span.kind === 'stage') continue;
+    if (open++ >= MAX_REPORT_OPEN_SPANS) {
+      omitted++;
+      continue;
+    }
     widen(startMs);
-    widen(startMs + open.age_seconds * 1000);
-    spans.push({ kind: open.kind, label: open.name, stage: open.stage, startMs, endMs: null, outcome: 'unfinished' });
+    widen(startMs + span.age_seconds * 1000);
+    spans.push({ kind: span.kind, label: span.name, stage: span.stage, startMs, endMs: null, outcome: 'unfinished' });
   }
   // A run with a million failures still draws quickly: the first MAX_MARKS are enough to see where.
   for (const failure of report.failure_analysis.critical_failures.slice(0, MAX_MARKS)) {
@@ -83,7 +97,7 @@ export function timelineFromReport(report: AutopsyReport): TimelineData {
     widen(atMs);
     marks.push({ atMs, stage: failure.stage, label: `${failure.type}: ${typeof failure.error === 'string' ? failure.error : JSON.stringify(failure.error)}` });
   }
-  return { spans, marks, startMs: Number.isFinite(start) ? start : null, endMs: Number.isFinite(end) ? end : null, omittedSpans: 0 };
+  return { spans, marks, startMs: Number.isFinite(start) ? start : null, endMs: Number.isFinite(end) ? end : null, omittedSpans: omitted };
 }
 
 interface Group {

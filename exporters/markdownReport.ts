@@ -2,6 +2,7 @@ import { messagesFor, type MessageCatalog } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
+import { shownStages, topCounts, topModels } from './reportRows';
 
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
@@ -52,6 +53,12 @@ function mdBlock(value: string): string {
   const longest = Math.max(2, ...(value.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);
   return `${fence}text\n${visible(value).replace(/\r\n?/g, '\n')}\n${fence}\n`;
+}
+
+/** A table of counts: at most MAX_ROWS rows, then one row for the rest with their sum. */
+function countTable(headers: string[], entries: Array<[string, number]>, l: ReportLabels): string {
+  const { shown, more, moreTotal } = topCounts(entries, MAX_ROWS);
+  return table(headers, more > 0 ? [...shown, [l.moreRows(more), moreTotal]] : shown);
 }
 
 function table(headers: string[], rows: unknown[][]): string {
@@ -144,9 +151,9 @@ export function renderMarkdownReport(report: AutopsyReport): string {
 
   if (fa.total_failures > 0) {
     out.push(`## ${m.headings.failuresByType}`, '');
-    out.push(table([l.type, l.failures], Object.entries(fa.failures_by_type).sort((a, b) => b[1] - a[1])));
+    out.push(countTable([l.type, l.failures], Object.entries(fa.failures_by_type).sort((a, b) => b[1] - a[1]), l));
     out.push(`## ${m.headings.failuresByStage}`, '');
-    out.push(table([l.stage, l.failures], Object.entries(fa.failures_by_stage).sort((a, b) => b[1] - a[1])));
+    out.push(countTable([l.stage, l.failures], Object.entries(fa.failures_by_stage).sort((a, b) => b[1] - a[1]), l));
   }
   const criticalCount = criticalFailureCount(fa);
   if (fa.critical_failures.length > 0) {
@@ -158,16 +165,21 @@ export function renderMarkdownReport(report: AutopsyReport): string {
 
   if (report.stages.length > 0) {
     out.push(`## ${m.headings.stages}`, '');
-    out.push(table([l.stage, l.name, l.started, `${l.duration} (s)`, l.outcome, l.failures], report.stages.map((st) => [st.stage, st.name ?? '', st.started ?? '', num(st.duration_seconds), st.outcome, st.failures])));
+    const { shown, more } = shownStages(report.stages, MAX_ROWS);
+    out.push(table([l.stage, l.name, l.started, `${l.duration} (s)`, l.outcome, l.failures], shown.map((st) => [st.stage, st.name ?? '', st.started ?? '', num(st.duration_seconds), st.outcome, st.failures])));
+    if (more > 0) out.push(`${mdText(l.moreRows(more))} (latent\\_analysis\\_report.json)`, '');
   }
 
   const u = report.llm_usage;
   if (u.calls > 0 || u.errors > 0) {
     out.push(`## ${m.headings.llmUsage}`, '');
     out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
-    out.push(table([l.model, l.calls, l.errors, l.inputTokens, l.outputTokens], Object.entries(u.by_model).map(([model, x]) => [model, x.calls, x.errors, x.input_tokens, x.output_tokens])));
-    if (Object.keys(u.errors_by_type).length) out.push(table([l.errorsByType, l.errors], Object.entries(u.errors_by_type)));
-    if (Object.keys(u.errors_by_status).length) out.push(table([l.errorsByStatus, l.errors], Object.entries(u.errors_by_status)));
+    const models = topModels(u.by_model, MAX_ROWS);
+    const modelRows = models.shown.map(([model, x]) => [model, x.calls, x.errors, x.input_tokens, x.output_tokens]);
+    if (models.more > 0) modelRows.push([l.moreRows(models.more), models.moreTotal.calls, models.moreTotal.errors, models.moreTotal.input_tokens, models.moreTotal.output_tokens]);
+    out.push(table([l.model, l.calls, l.errors, l.inputTokens, l.outputTokens], modelRows));
+    if (Object.keys(u.errors_by_type).length) out.push(countTable([l.errorsByType, l.errors], Object.entries(u.errors_by_type), l));
+    if (Object.keys(u.errors_by_status).length) out.push(countTable([l.errorsByStatus, l.errors], Object.entries(u.errors_by_status), l));
   }
 
   if (report.unfinished.length > 0) {
@@ -185,7 +197,7 @@ export function renderMarkdownReport(report: AutopsyReport): string {
       [[a.total_attempts, a.successful_fixes, a.failed_fixes, s.autofix_success_rate, a.fixes_by_layer.layer1, a.fixes_by_layer.layer2, a.fixes_by_layer.layer3]],
     ),
   );
-  if (Object.keys(a.fixes_by_type).length) out.push(table([l.byType, l.attempts], Object.entries(a.fixes_by_type)));
+  if (Object.keys(a.fixes_by_type).length) out.push(countTable([l.byType, l.attempts], Object.entries(a.fixes_by_type), l));
 
   if (report.exit.error?.stack) {
     out.push(`## ${m.headings.exit}`, '');

@@ -118,7 +118,7 @@ const en: ReportLabels = {
     `The event list is not embedded in the report written when the process ends (that keeps shutdown fast). For the full, filterable list run: ${command}`,
   eventsTruncated: (shown, total) => `Showing the last ${shown} of ${total} events.`,
   moreRows: (count) => `… and ${count} more`,
-  omittedSpans: (count) => `${count} more spans are not drawn (failed and unfinished ones are always drawn).`,
+  omittedSpans: (count) => `${count} more spans are not drawn (failed and unfinished ones are drawn first).`,
   clickForDetails: 'Click a row for the whole event.',
   legend: { stage: 'stage', task: 'task', llm: 'LLM call', code_exec: 'code execution', autofix: 'autofix', error: 'failed', unfinished: 'unfinished', failure: 'failure event' },
 };
@@ -175,7 +175,7 @@ const zhCN: ReportLabels = {
   eventsNote: (command) => `进程结束时写出的报告不包含事件列表（以保证退出迅速）。如需完整、可筛选的事件列表，请运行：${command}`,
   eventsTruncated: (shown, total) => `共 ${total} 个事件，显示最后 ${shown} 个。`,
   moreRows: (count) => `……另有 ${count} 条`,
-  omittedSpans: (count) => `另有 ${count} 个跨度未绘出（失败和未结束的跨度总会绘出）。`,
+  omittedSpans: (count) => `另有 ${count} 个跨度未绘出（优先绘出失败和未结束的跨度）。`,
   clickForDetails: '点击一行查看完整事件。',
   legend: { stage: '阶段', task: '任务', llm: 'LLM 调用', code_exec: '代码执行', autofix: '自愈', error: '失败', unfinished: '未结束', failure: '失败事件' },
 };

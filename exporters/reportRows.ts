@@ -1,0 +1,43 @@
+import type { ModelUsage, StageTimeline } from '../analyzers/reportTypes';
+
+/**
+ * Which rows of the report's keyed sections the pages for people show. The JSON report keeps every
+ * key; a service that names a stage, an error type or a model per request has tens of thousands,
+ * and a page listing them all is neither readable nor quick to write at exit. The pages show the
+ * first rows and fold the rest into one line that says how many there are and what they add up to.
+ */
+
+/**
+ * At most `max` stages, in timeline order: failed and unfinished stages first (they are why the
+ * page is read), then the others from the start. `more` is how many are left out.
+ */
+export function shownStages(stages: readonly StageTimeline[], max: number): { shown: StageTimeline[]; more: number } {
+  if (stages.length <= max) return { shown: [...stages], more: 0 };
+  const keep = new Set<StageTimeline>();
+  for (const stage of stages) if (keep.size < max && stage.outcome !== 'ok') keep.add(stage);
+  for (const stage of stages) if (keep.size < max) keep.add(stage);
+  return { shown: stages.filter((stage) => keep.has(stage)), more: stages.length - max };
+}
+
+/** The entries as given while they fit; else the `max` largest (first first on a tie), and the number and sum of the rest. */
+export function topCounts(entries: Array<[string, number]>, max: number): { shown: Array<[string, number]>; more: number; moreTotal: number } {
+  if (entries.length <= max) return { shown: entries, more: 0, moreTotal: 0 };
+  const sorted = [...entries].sort((a, b) => b[1] - a[1]);
+  const rest = sorted.slice(max);
+  return { shown: sorted.slice(0, max), more: rest.length, moreTotal: rest.reduce((sum, [, n]) => sum + n, 0) };
+}
+
+/** Models in report order while they fit; else the `max` with the most calls, and the rest summed. */
+export function topModels(byModel: Record<string, ModelUsage>, max: number): { shown: Array<[string, ModelUsage]>; more: number; moreTotal: ModelUsage } {
+  const entries = Object.entries(byModel);
+  const moreTotal: ModelUsage = { calls: 0, errors: 0, input_tokens: 0, output_tokens: 0 };
+  if (entries.length <= max) return { shown: entries, more: 0, moreTotal };
+  const sorted = entries.sort((a, b) => b[1].calls - a[1].calls);
+  for (const [, usage] of sorted.slice(max)) {
+    moreTotal.calls += usage.calls;
+    moreTotal.errors += usage.errors;
+    moreTotal.input_tokens += usage.input_tokens;
+    moreTotal.output_tokens += usage.output_tokens;
+  }
+  return { shown: sorted.slice(0, max), more: entries.length - max, moreTotal };
+}
