@@ -23,6 +23,8 @@ export type CompactEvent = [string, number, number, number, number, string];
 const LEVELS = ['INFO', 'WARNING', 'ERROR'];
 const MAX_MARKS = 5000;
 const MAX_KEPT_FAILED = 5000;
+/** Spans still open at the log's end drawn (a span leaked per request leaves thousands). */
+const MAX_OPEN_DRAWN = 5000;
 
 interface OpenSpan {
   kind: string;
@@ -32,8 +34,8 @@ interface OpenSpan {
 }
 
 class Dictionary {
-  readonly names: string[] = [];
-  private readonly index = new Map<string, number>();
+  names: string[] = [];
+  private index = new Map<string, number>();
 
   constructor(initial: readonly string[] = []) {
     for (const name of initial) this.id(name);
@@ -47,6 +49,16 @@ class Dictionary {
       this.index.set(name, id);
     }
     return id;
+  }
+
+  /** Keeps only the names `used` (old ids) and gives each its new id, in the same order. */
+  keepOnly(used: readonly number[]): Map<number, number> {
+    const names = this.names;
+    const remap = new Map<number, number>();
+    this.names = [];
+    this.index = new Map();
+    for (const old of used) if (!remap.has(old)) remap.set(old, this.id(names[old]));
+    return remap;
   }
 }
 
@@ -116,6 +128,8 @@ export class HtmlEventCollector {
     else {
       this.rows[this.head] = row;
       this.head = (this.head + 1) % this.maxEvents;
+      // A type or stage named per request: names only dropped rows used go (amortised, at 2 × the rows).
+      if (this.types.names.length > 2 * this.maxEvents || this.stages.names.length > 2 * this.maxEvents) this.compact();
     }
     const atMs = Date.parse(event.timestamp);
     if (Number.isFinite(atMs)) {
@@ -165,18 +179,31 @@ export class HtmlEventCollector {
   timeline(): TimelineData {
     const spans = [...this.spans];
     const stillOpen = this.pairing.pending();
-    for (const entry of stillOpen) spans.push({ ...entry, endMs: null, outcome: 'unfinished' });
+    for (const entry of stillOpen.slice(0, MAX_OPEN_DRAWN)) spans.push({ ...entry, endMs: null, outcome: 'unfinished' });
     return {
       spans,
       marks: this.marks,
       startMs: Number.isFinite(this.firstMs) ? this.firstMs : null,
       endMs: Number.isFinite(this.lastMs) ? this.lastMs : null,
-      omittedSpans: this.omitted,
+      omittedSpans: this.omitted + Math.max(0, stillOpen.length - MAX_OPEN_DRAWN),
     };
   }
 
-  /** The event list as the page's JSON blob: dictionaries plus rows in order. */
+  /** Drops the type and stage names no kept row uses, renumbering the rows. */
+  private compact(): void {
+    // In event order, so the names keep the order in which the kept events first use them.
+    const ordered = this.head === 0 ? this.rows : [...this.rows.slice(this.head), ...this.rows.slice(0, this.head)];
+    const types = this.types.keepOnly(ordered.map((row) => row[2]));
+    const stages = this.stages.keepOnly(ordered.map((row) => row[4]));
+    for (const row of this.rows) {
+      row[2] = types.get(row[2])!;
+      row[4] = stages.get(row[4])!;
+    }
+  }
+
+  /** The event list as the page's JSON blob: dictionaries plus rows in order (names only dropped rows used left out). */
   eventList(): { total: number; types: string[]; levels: string[]; stages: string[]; rows: CompactEvent[] } {
+    if (this.seen > this.rows.length && (this.types.names.length > this.rows.length || this.stages.names.length > this.rows.length)) this.compact();
     const rows = this.rows.length < this.maxEvents || this.head === 0 ? this.rows : [...this.rows.slice(this.head), ...this.rows.slice(0, this.head)];
     return { total: this.seen, types: this.types.names, levels: this.levels.names, stages: this.stages.names, rows };
   }

@@ -37,4 +37,26 @@ describe('HtmlEventCollector', () => {
     expect(timeline.spans.map((span) => span.outcome)).toEqual([...Array(10).fill('ok'), 'error']);
     expect(timeline.omittedSpans).toBe(589);
   });
+
+  it('draws at most 5,000 spans still open (a leaked span per request) and counts the rest', () => {
+    const collector = new HtmlEventCollector();
+    for (let i = 0; i < 6_000; i++) collector.observe({ ...event('task_start', { stage: 'serve', task: `task-${i}` }, 'INFO', i * 0.01), span_id: `t${i}` });
+    const timeline = collector.timeline();
+    expect(timeline.spans.filter((span) => span.outcome === 'unfinished')).toHaveLength(5_000);
+    expect(timeline.omittedSpans).toBe(1_000);
+  });
+
+  it('lists only the stage and type names its kept rows use', () => {
+    const collector = new HtmlEventCollector({ maxEvents: 100 });
+    for (let i = 0; i < 1_000; i++) collector.observe(event(`evt_${i}`, { stage: `req-${i}` }, 'INFO', i * 0.01));
+    const list = collector.eventList();
+    expect(list.total).toBe(1_000);
+    expect(list.rows).toHaveLength(100);
+    // Was every name ever seen (1,000 of each) for 100 rows.
+    expect(list.stages).toHaveLength(100);
+    expect(list.types).toHaveLength(100);
+    expect(list.rows.map((row) => [list.types[row[2]], list.stages[row[4]], list.levels[row[3]]])).toEqual(
+      Array.from({ length: 100 }, (_, k) => [`evt_${900 + k}`, `req-${900 + k}`, 'INFO']),
+    );
+  });
 });
