@@ -5,8 +5,10 @@
 // events (after a GC). Then the files are read back: both must hold every event.
 // Side by side in the same run: the same workload with 100,000 events (flat means the growth does
 // not scale with events), a failure storm of 1,000,000 events (every LLM call fails: ~500,000
-// critical failures, which the report must list), and the original tracker's design — every
-// event kept in a list in memory — for 1,000,000 events.
+// critical failures, which the report must list), the original tracker's design — every
+// event kept in a list in memory — for 1,000,000 events, and the workload as a long-running
+// service writes it (high-cardinality: task names, error messages, commands and track() data new
+// per request; stage and model names, the report's keys, as before).
 // Target (issue 7): RSS growth < 50 MB, and the files hold all 1,000,000 events.
 
 import { createReadStream, readFileSync } from 'node:fs';
@@ -70,7 +72,7 @@ function reportedCriticalFailures(dir) {
   return report.failure_analysis.critical_failures.length;
 }
 
-async function measureAutopsy(stages, storm = false) {
+async function measureAutopsy(stages, storm = false, unique = false) {
   const lib = await loadLibrary();
   const dir = tempDir('memory');
   lib.init({ outputDir: dir, handleExit: false });
@@ -86,7 +88,7 @@ async function measureAutopsy(stages, storm = false) {
     }
     if (baseline !== undefined) peak = Math.max(peak, rssMb());
   };
-  const events = storm ? await runFailureStorm(lib, stages * EVENTS_PER_STAGE, onChunk) : await runWorkload(lib, stages, onChunk);
+  const events = storm ? await runFailureStorm(lib, stages * EVENTS_PER_STAGE, onChunk) : await runWorkload(lib, stages, onChunk, unique);
   const seconds = (performance.now() - started) / 1000;
   peak = Math.max(peak, rssMb());
   collect();
@@ -131,7 +133,7 @@ async function measureInMemoryList(total) {
 async function child(variant) {
   const events = argNumber('events', 1_000_000);
   const stages = Math.max(1, Math.round(events / EVENTS_PER_STAGE));
-  const result = variant === 'in-memory-list' ? await measureInMemoryList(stages * EVENTS_PER_STAGE) : await measureAutopsy(stages, variant === 'failure-storm');
+  const result = variant === 'in-memory-list' ? await measureInMemoryList(stages * EVENTS_PER_STAGE) : await measureAutopsy(stages, variant === 'failure-storm', variant === 'high-cardinality');
   sendResult({ variant, ...result });
 }
 
@@ -143,6 +145,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
     [`autopsy-${small}`]: ['autopsy', small],
     [`failure-storm-${full}`]: ['failure-storm', full],
     [`in-memory-list-${full}`]: ['in-memory-list', full],
+    [`high-cardinality-${full}`]: ['high-cardinality', full],
   };
   const results = await interleave(
     rounds,
@@ -165,7 +168,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
     };
   };
   const rows = Object.keys(plans).map(summary);
-  const [big, little, storm, list] = rows;
+  const [big, little, storm, list, unique] = rows;
   const complete = (name) => results[name].every((r) => r.tracker_events === full && r.readable_lines === full && r.tracker_complete && r.tracker_declared_total === full);
   const allFilesComplete = complete(`autopsy-${full}`);
   // The storm's calls fail one per two events, between its stage_start and stage_end.
@@ -180,6 +183,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
       value: `${storm.reported_critical_failures}`,
       pass: stormListed && complete(`failure-storm-${full}`),
     },
+    check(`RSS growth over ${full.toLocaleString('en-US')} high-cardinality events (a task name, error message and id per request), MB`, unique.rss_growth_mb, '<', 50),
   ];
   return {
     scenario: 'memory',

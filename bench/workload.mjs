@@ -4,6 +4,7 @@
 // One cycle: llmCall with token usage (2 events; every 50th call fails with a 429, an
 // llm_call_error), task (2), codeExec with a result (2), llmCall (2), two track() events.
 
+import { randomUUID } from 'node:crypto';
 import { yieldToLoop } from './common.mjs';
 
 export const EVENTS_PER_STAGE = 10_000;
@@ -12,8 +13,8 @@ const TRACKS_PER_STAGE = 8;
 const CYCLES_PER_CHUNK = 100;
 
 export class RateLimitError extends Error {
-  constructor() {
-    super('429 Rate limit reached for gpt-4o-mini (requests per min)');
+  constructor(message = '429 Rate limit reached for gpt-4o-mini (requests per min)') {
+    super(message);
     this.name = 'RateLimitError';
     this.status = 429;
   }
@@ -43,17 +44,47 @@ function cycle(lib, index) {
 }
 
 /**
+ * The same cycle as a long-running service writes it: every value that is not a key of the report
+ * is new each time — a task named per request (`task-<uuid>`), error messages carrying a request id
+ * and a time, a command and checkpoint per request, a request id in track() data.
+ */
+function uniqueCycle(lib, index) {
+  const id = randomUUID();
+  try {
+    lib.llmCall({ model: 'gpt-4o', provider: 'openai' }, (call) => {
+      if (index % 50 === 49) throw new RateLimitError(`429 Rate limit reached for gpt-4o (request ${id} at ${new Date().toISOString()})`);
+      call.setUsage({ inputTokens: 812, outputTokens: 164 });
+      return 'answer';
+    });
+  } catch {
+    /* the failure is what gets recorded */
+  }
+  lib.task(`task-${id}`, () => index);
+  lib.codeExec({ language: 'python' }, (exec) => {
+    exec.setResult({ exitCode: 0, command: `python solve_${id}.py` });
+    return 0;
+  });
+  lib.llmCall({ model: 'gpt-4o-mini', provider: 'openai' }, (call) => {
+    call.setUsage({ inputTokens: 120, outputTokens: 40 });
+    return 'ok';
+  });
+  lib.track('checkpoint_save', { checkpoint: `c-${id}`, size_kb: 12 });
+  lib.track('progress', { request_id: id, done: index });
+}
+
+/**
  * Records `stages × 10,000` events through the public API. `onChunk(eventsSoFar)` runs every
  * 1,000 events (after yielding to the event loop, so timers and flushes run as in an agent).
  */
-export async function runWorkload(lib, stages, onChunk) {
+export async function runWorkload(lib, stages, onChunk, unique = false) {
+  const one = unique ? uniqueCycle : cycle;
   let events = 0;
   for (let s = 0; s < stages; s++) {
     await lib.stage(`stage${s % 5}`, { name: `Stage ${s}` }, async () => {
       events += 1;
       for (let c = 0; c < CYCLES_PER_STAGE; c += CYCLES_PER_CHUNK) {
         const end = Math.min(CYCLES_PER_STAGE, c + CYCLES_PER_CHUNK);
-        for (let i = c; i < end; i++) cycle(lib, i);
+        for (let i = c; i < end; i++) one(lib, i);
         events += (end - c) * 10;
         await yieldToLoop();
         onChunk?.(events);
