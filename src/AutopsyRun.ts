@@ -349,7 +349,7 @@ export class AutopsyRun {
         age_seconds: age,
         span_id: entry.spanId,
       });
-      const data: EventData = { ...(entry.data ?? {}), unfinished: true, age_seconds: age };
+      const data: EventData = Object.assign({}, entry.data, { unfinished: true, age_seconds: age });
       if (data.stage === undefined) data.stage = stage;
       this.record(`${EVENT_PREFIX[entry.kind]}_unfinished`, 'WARNING', data, endMs, entry);
       endUnfinishedSpan(entry.span);
