@@ -336,12 +336,13 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const evidence = new Evidence();
     const causes = new Set<string>();
     let confidence = 0;
+    const innermost = innermostOpen(unfinished);
     for (const stage of stages) {
       const activity = Date.parse(this.stageActivity.get(stage.stage) ?? '');
       const idle = Number.isFinite(activity) && Number.isFinite(endMs) ? Math.max(0, (endMs - activity) / 1000) : stage.age_seconds;
       if (interrupted && idle < HANG_IDLE_SECONDS) continue;
       let example = (atLogEnd ? texts.stageHangAtLogEnd : texts.stageHang)(stage.stage, how, seconds(idle));
-      const waiting = innermostOpen(unfinished, stage);
+      const waiting = innermost.get(stage.stage);
       if (waiting) example += `${texts.clauseSeparator}${(atLogEnd ? texts.waitingOnAtLogEnd : texts.waitingOn)(waiting.kind, waiting.name, seconds(waiting.age_seconds))}`;
       evidence.note(stage.started, example, stage.span_id);
       // The event loop drained with the stage open: it waited on something that could never happen.
@@ -445,12 +446,17 @@ function stageList(stages: Iterable<string>, max = 5): string {
   return more > 0 ? `${names.join(', ')} (+${more})` : names.join(', ');
 }
 
-/** The deepest span still open inside `stage` (what the stage was waiting on). */
-function innermostOpen(unfinished: UnfinishedSpan[], stage: UnfinishedSpan): UnfinishedSpan | undefined {
-  let innermost: UnfinishedSpan | undefined;
+/**
+ * Per stage, the deepest span still open inside it (what the stage was waiting on): the one
+ * started last, the later in the list on a tie. One pass for all stages: a pass per hung stage
+ * made an exit with thousands of them quadratic (20,000 open stages: 18 s).
+ */
+function innermostOpen(unfinished: UnfinishedSpan[]): Map<string, UnfinishedSpan> {
+  const innermost = new Map<string, UnfinishedSpan>();
   for (const span of unfinished) {
-    if (span === stage || span.kind === 'stage' || span.stage !== stage.stage) continue;
-    if (!innermost || span.started >= innermost.started) innermost = span;
+    if (span.kind === 'stage') continue;
+    const found = innermost.get(span.stage);
+    if (!found || span.started >= found.started) innermost.set(span.stage, span);
   }
   return innermost;
 }

@@ -153,6 +153,23 @@ describe('stage_hang', () => {
     expect(diagnoses[0].evidence.examples).toEqual(['s2 was still running when the process ended by a signal; its last event was 89 s before the end; still waiting on llm "chat gpt-4o" (open for 89 s)']);
   });
 
+  it('names, for each hung stage, the span opened last inside it (a later one on a tie)', () => {
+    // Found in one pass over the open spans; it was a pass per hung stage: 20,000 stages took 18 s at exit.
+    const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+    const open = (name: string, kind: string, stage: string, started: number): UnfinishedSpan => ({ name, kind, stage, started: at(started), age_seconds: 100 - started, span_id: name });
+    const unfinished = [
+      open('stage a', 'stage', 'a', 1),
+      open('stage b', 'stage', 'b', 2),
+      open('task a1', 'task', 'a', 3),
+      open('chat b1', 'llm', 'b', 4),
+      open('task a2', 'task', 'a', 5),
+      open('chat b2', 'llm', 'b', 4),
+      open('task a0', 'task', 'a', 2),
+    ];
+    const [hang] = diagnoseEvents([], context({ exit: { reason: 'signal', exit_code: null, signal: 'SIGTERM', at: at(100) }, unfinished }));
+    expect(hang.evidence.examples.map((example) => example.replace(/^.*waiting on /, ''))).toEqual(['task "task a2" (open for 95 s)', 'llm "chat b2" (open for 96 s)']);
+  });
+
   it('is less certain when the stage was busy until the end', () => {
     const [hang] = diagnoseEvents(events, context({ exit: signalAt(12), unfinished: [stageSpan(10, 2)] }));
     expect([hang.id, hang.confidence]).toEqual(['stage_hang', 0.6]);
