@@ -8,7 +8,7 @@ import { escapeHtml, jsonForScript } from './htmlEscape';
 import { HtmlEventCollector } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
 import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
-import { shownStages, topModels } from './reportRows';
+import { shownPatterns, shownStages, topModels } from './reportRows';
 
 export { escapeHtml } from './htmlEscape';
 
@@ -112,7 +112,12 @@ function suggestionsSection(report: AutopsyReport, m: MessageCatalog, l: ReportL
     .map((f) => `<div class="diag"><div class="head"><span class="badge sev-high">${escapeHtml(f.priority)}</span><span class="title">${escapeHtml(f.suggestion)}</span><span class="id">${escapeHtml(f.category)}</span></div>${f.details.length ? `<ul>${f.details.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>` : ''}</div>`)
     .join('');
   const patterns = fa.failure_patterns.length
-    ? `<h3>${escapeHtml(m.headings.patterns)}</h3>${table([l.pattern, l.severity, l.description, l.suggestion], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion]))}`
+    ? `<h3>${escapeHtml(m.headings.patterns)}</h3>${table(
+        [l.pattern, l.severity, l.description, l.suggestion],
+        shownPatterns(fa.failure_patterns, MAX_TABLE_ROWS).shown.map((p) => [p.pattern, p.severity, p.description, p.suggestion]),
+        fa.failure_patterns.length,
+        l.moreRows,
+      )}`
     : '';
   return section('suggestions', m.headings.suggestions, fixes + patterns);
 }

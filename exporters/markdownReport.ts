@@ -2,7 +2,7 @@ import { messagesFor, type MessageCatalog } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
-import { shownStages, topCounts, topModels } from './reportRows';
+import { shownPatterns, shownStages, topCounts, topModels } from './reportRows';
 
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
@@ -146,7 +146,9 @@ export function renderMarkdownReport(report: AutopsyReport): string {
   }
   if (fa.failure_patterns.length > 0) {
     out.push(`## ${m.headings.patterns}`, '');
-    out.push(table([l.pattern, l.severity, l.description, l.suggestion], fa.failure_patterns.map((p) => [p.pattern, p.severity, p.description, p.suggestion])));
+    const { shown, more } = shownPatterns(fa.failure_patterns, MAX_ROWS);
+    out.push(table([l.pattern, l.severity, l.description, l.suggestion], shown.map((p) => [p.pattern, p.severity, p.description, p.suggestion])));
+    if (more > 0) out.push(`${mdText(l.moreRows(more))} (latent\\_analysis\\_report.json)`, '');
   }
 
   if (fa.total_failures > 0) {

@@ -1,4 +1,4 @@
-import type { ModelUsage, StageTimeline } from '../analyzers/reportTypes';
+import type { FailurePattern, ModelUsage, StageTimeline } from '../analyzers/reportTypes';
 
 /**
  * Which rows of the report's keyed sections the pages for people show. The JSON report keeps every
@@ -40,4 +40,16 @@ export function topModels(byModel: Record<string, ModelUsage>, max: number): { s
     moreTotal.output_tokens += usage.output_tokens;
   }
   return { shown: sorted.slice(0, max), more: entries.length - max, moreTotal };
+}
+
+/**
+ * At most `max` failure patterns, in report order: the seed's run-wide patterns (frequent LLM or
+ * syntax errors) always, stage_specific_failures (one per stage with more than two failures) in
+ * the rest. `more` is how many are left out.
+ */
+export function shownPatterns(patterns: readonly FailurePattern[], max: number): { shown: FailurePattern[]; more: number } {
+  if (patterns.length <= max) return { shown: [...patterns], more: 0 };
+  let room = max - patterns.filter((pattern) => pattern.pattern !== 'stage_specific_failures').length;
+  const shown = patterns.filter((pattern) => pattern.pattern !== 'stage_specific_failures' || room-- > 0);
+  return { shown, more: patterns.length - shown.length };
 }

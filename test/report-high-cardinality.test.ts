@@ -16,6 +16,7 @@ const T0 = Date.parse('2025-01-24T10:30:00.000Z');
 const STAGES = 6_000;
 const ERROR_TYPES = 3_000;
 const MODELS = 300;
+const RETRIED_STAGES = 300;
 const FAILED_STAGE = 'req-4321';
 
 function ev(at: number, type: string, data: Record<string, unknown>, level: TruthEvent['level'] = 'INFO'): TruthEvent {
@@ -32,6 +33,9 @@ function service(): AutopsyReport {
   }
   // Error type i occurs i % 3 + 1 times: 6,000 failures in all.
   for (let i = 0; i < ERROR_TYPES; i++) for (let n = 0; n <= i % 3; n++) analyzer.observe(ev(at++, `custom_${i}_error`, { stage: 'work', error: `failed ${i}` }, 'ERROR'));
+  // A stage per request retried 3 times: the seed's stage_specific_failures pattern for each.
+  for (let i = 0; i < RETRIED_STAGES; i++) for (let n = 0; n < 3; n++) analyzer.observe(ev(at++, 'task_error', { stage: `retried-${i}`, task: 'call', error: `failed ${i}` }, 'ERROR'));
+  for (let n = 0; n < 3; n++) analyzer.observe(ev(at++, 'syntax_error', { stage: 'work', error: 'invalid syntax' }, 'ERROR'));
   for (let i = 0; i < MODELS; i++) analyzer.observe(ev(at++, 'llm_call_end', { stage: 'work', model: `model-${i}`, input_tokens: 10, output_tokens: 1, duration: 0.5 }));
   const report = analyzer.buildReport({ now: T0 + at, exit: { reason: 'normal', exit_code: 0, signal: null, at: null } });
   analyzer.dispose();
@@ -51,7 +55,8 @@ function mdSection(md: string, heading: string): string[] {
 describe('a report with thousands of distinct stages, error types and models', () => {
   it('keeps every key in the JSON report', () => {
     expect(report.stages).toHaveLength(STAGES);
-    expect(Object.keys(report.failure_analysis.failures_by_type)).toHaveLength(ERROR_TYPES + 1);
+    expect(Object.keys(report.failure_analysis.failures_by_type)).toHaveLength(ERROR_TYPES + 3);
+    expect(report.failure_analysis.failure_patterns).toHaveLength(RETRIED_STAGES + 2);
     expect(Object.keys(report.llm_usage.by_model)).toHaveLength(MODELS);
   });
 
@@ -69,8 +74,16 @@ describe('a report with thousands of distinct stages, error types and models', (
     expect(types).toHaveLength(52);
     const shownTotal = types.slice(1, 51).reduce((sum, line) => sum + Number(line.split(' | ')[1].replace(/[ |,]/g, '')), 0);
     const folded = types[51].split(' | ');
-    expect(folded[0]).toBe(`| … and ${ERROR_TYPES + 1 - 50} more`);
+    expect(folded[0]).toBe(`| … and ${ERROR_TYPES + 3 - 50} more`);
     expect(shownTotal + Number(folded[1].replace(/[ |,]/g, ''))).toBe(report.failure_analysis.total_failures);
+
+    const patterns = mdSection(md, 'Failure patterns');
+    const patternRows = patterns.filter((line) => /^\| (frequent|stage)\\_/.test(line));
+    // The seed's other patterns are always shown; stage patterns fill the rest.
+    expect(patternRows).toHaveLength(50);
+    expect(patternRows[0]).toMatch(/^\| frequent\\_llm\\_errors|^\| stage\\_specific/);
+    expect(patternRows.at(-1)).toMatch(/^\| frequent\\_syntax\\_errors \|/);
+    expect(patterns).toContain(`… and ${RETRIED_STAGES + 2 - 50} more (latent\\_analysis\\_report.json)`);
 
     const models = mdSection(md, 'LLM usage').filter((line) => line.startsWith('| model-') || line.startsWith('| … and'));
     expect(models).toHaveLength(51);
@@ -88,6 +101,10 @@ describe('a report with thousands of distinct stages, error types and models', (
     const bars = html.match(/<rect class="bar kind-stage/g) ?? [];
     expect(bars).toHaveLength(1_000);
     expect(html).toContain(`${STAGES - 1_000} more spans are not drawn`);
+    const patternRows = html.match(/<tr><td class="wrap">(stage_specific_failures|frequent_syntax_errors)<\/td>/g) ?? [];
+    expect(patternRows).toHaveLength(200);
+    expect(patternRows.at(-1)).toContain('frequent_syntax_errors');
+    expect(html).toContain(`… and ${RETRIED_STAGES + 1 - 199} more`);
     const modelRows = html.match(/<tr><td class="wrap">model-\d+<\/td>/g) ?? [];
     expect(modelRows).toHaveLength(200);
     expect(html).toMatch(new RegExp(`<tr><td class="wrap">… and ${MODELS - 200} more</td><td class="num">${MODELS - 200}</td>`));
