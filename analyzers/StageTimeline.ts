@@ -22,6 +22,12 @@ export class StageTimeline {
   private readonly stages = new Map<string, StageEntry>();
   /** Stage ids running now, by the span ids of their runs (events that carry span ids). */
   private readonly running = new Map<string, OverlappingRuns>();
+  /**
+   * Entries in the order they started, for runningStage(): ended or re-run entries are dropped when
+   * they reach the top, and the whole stack is compacted when it holds twice the running ones.
+   */
+  private starts: Array<[string, StageEntry]> = [];
+  private runningCount = 0;
 
   observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     if (event.level === 'ERROR') {
@@ -60,6 +66,9 @@ export class StageTimeline {
       if (name !== undefined) entry.name = String(name);
       this.stages.delete(key); // re-run stages move to the end of the timeline
       this.stages.set(key, entry);
+      this.starts.push([key, entry]);
+      this.runningCount++;
+      if (this.starts.length > 2 * this.runningCount + 64) this.starts = this.starts.filter(([, started]) => this.isRunning(started));
       return;
     }
     if (!entry) {
@@ -79,6 +88,7 @@ export class StageTimeline {
         duration = runs.longest >= 0 ? runs.longest : undefined;
       }
     }
+    if (entry.started !== null && entry.ended === null) this.runningCount--;
     entry.ended = event.timestamp;
     entry.outcome = failed ? 'error' : 'ok';
     if (typeof duration === 'number') entry.duration_seconds = duration;
@@ -89,9 +99,14 @@ export class StageTimeline {
 
   /** The most recently started stage that has not ended. */
   private runningStage(): string | undefined {
-    let found: string | undefined;
-    for (const [key, entry] of this.stages) if (entry.started !== null && entry.ended === null) found = key;
-    return found;
+    const starts = this.starts;
+    while (starts.length > 0 && !this.isRunning(starts[starts.length - 1][1])) starts.pop();
+    return starts.length > 0 ? starts[starts.length - 1][0] : undefined;
+  }
+
+  /** Started, not ended, and still its stage's entry (a re-run replaces it). */
+  private isRunning(entry: StageEntry): boolean {
+    return entry.ended === null && this.stages.get(entry.stage) === entry;
   }
 
   result(): StageEntry[] {
