@@ -96,7 +96,8 @@ export class RetryStormDetector {
   /**
    * Lets go of the streaks a pause has ended: their next failure would start a new streak anyway
    * (see failure()). A service that names a stage per request opens one streak per failed request,
-   * and would keep each for the whole run. Runs when the map doubles (amortised O(1) per failure).
+   * and would keep each for the whole run. (Exact for logs whose times do not go back by more than
+   * the gap, as a live run's do not.) Runs when the map doubles (amortised O(1) per failure).
    */
   private sweep(): void {
     const before = this.newestMs - RETRY_GAP_SECONDS * 1000;

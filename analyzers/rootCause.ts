@@ -181,15 +181,13 @@ export class PropagationTracker {
   /**
    * Lets go of the stages whose newest error is older than the propagation window: recentMatch()
    * skips such entries, so nothing they could match is lost. A service that names a stage per
-   * request would otherwise keep a ring, with its messages, per failed request. Entries without a
-   * time are kept. Runs when the map doubles (amortised O(1) per error).
+   * request would otherwise keep a ring, with its messages, per failed request. A ring with an
+   * entry without a time is kept. (Exact for logs whose times do not go back by more than the
+   * window, as a live run's do not.) Runs when the map doubles (amortised O(1) per error).
    */
   private sweepRecent(): void {
     const before = this.newestMs - PROPAGATION_WINDOW_SECONDS * 1000;
-    for (const [stage, ring] of this.recent) {
-      const newest = ring[ring.length - 1].ms;
-      if (newest < before) this.recent.delete(stage);
-    }
+    for (const [stage, ring] of this.recent) if (ring.every((entry) => entry.ms < before)) this.recent.delete(stage);
     this.sweepRecentAt = Math.max(SWEEP_RECENT_AT, this.recent.size * 2);
   }
 
