@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { reportIoError } from '../src/errorHandler';
+import { realClearTimeout, realSetTimeout } from '../src/realTimers';
 
 export interface FileSinkOptions {
   /** `w` starts a new file, `a` appends. */
@@ -92,7 +93,7 @@ export class FileSink {
   /** Writes everything buffered now. Safe to call from `process.on('exit')`. */
   flushSync(): void {
     if (this.timer !== undefined) {
-      clearTimeout(this.timer);
+      realClearTimeout(this.timer);
       this.timer = undefined;
     }
     if (this.failed || this.pending.length === 0 || this.fd < 0) return;
@@ -207,7 +208,7 @@ export class FileSink {
   }
 
   private schedule(): void {
-    this.timer = setTimeout(() => {
+    this.timer = realSetTimeout(() => {
       this.timer = undefined;
       this.flushSync();
     }, this.flushIntervalMs);

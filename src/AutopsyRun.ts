@@ -16,6 +16,7 @@ import { isoMicros, nowMs, secondsBetween } from './clock';
 import type { ResolvedConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
+import { realClearTimeout, realSetTimeout } from './realTimers';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeData, safeString } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
@@ -169,7 +170,7 @@ export class AutopsyRun {
   private scheduleDrain(): void {
     this.drainScheduled = true;
     if (this.drainTimer === undefined) {
-      this.drainTimer = setTimeout(this.drainLater, 0);
+      this.drainTimer = realSetTimeout(this.drainLater, 0);
       // Telemetry never keeps the process alive: every exit path drains the queue itself.
       this.drainTimer.unref();
     } else {
@@ -284,7 +285,7 @@ export class AutopsyRun {
     const unfinished = this.closeOpenSpans(endMs);
     this.drain();
     this.finished = true;
-    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer);
+    if (this.drainTimer !== undefined) realClearTimeout(this.drainTimer);
     this.exporter.shutdown();
     const autofix = this.reportAutofixStats();
     const exit = this.exitInfo ?? { reason: 'normal', exit_code: 0, signal: null, at: isoMicros(endMs) };

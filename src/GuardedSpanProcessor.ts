@@ -1,6 +1,8 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { nowMs } from './clock';
 import { reportError } from './errorHandler';
+import { realClearTimeout, realSetTimeout } from './realTimers';
 
 type Method = 'onStart' | 'onEnding' | 'onEnd' | 'forceFlush' | 'shutdown';
 
@@ -17,7 +19,7 @@ let bound: { until: number; ms: number } | undefined;
  * itself at another time is not bounded.
  */
 export function boundAppFlushes(ms: number): () => void {
-  const current = { until: Date.now() + ms, ms };
+  const current = { until: nowMs() + ms, ms };
   bound = current;
   return () => {
     if (bound === current) bound = undefined;
@@ -114,14 +116,14 @@ export class GuardedSpanProcessor implements SpanProcessor {
   /** `settled`, or at the bound's end (a timer that keeps nothing alive) a note that it was not waited for. */
   private within(settled: Promise<void>, method: 'forceFlush' | 'shutdown', limit: { until: number; ms: number }): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = realSetTimeout(() => {
         this.stuck.add(method);
         this.report(method, new Error(`it did not settle within ${Math.ceil(limit.ms / 1000)} s, and the run ended without waiting for it`));
         resolve();
-      }, Math.max(0, limit.until - Date.now()));
+      }, Math.max(0, limit.until - nowMs()));
       timer.unref();
       void settled.then(() => {
-        clearTimeout(timer);
+        realClearTimeout(timer);
         this.stuck.delete(method);
         resolve();
       });

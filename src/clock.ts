@@ -1,13 +1,19 @@
+import { performance } from 'node:perf_hooks';
 import type { HrTime } from '@opentelemetry/api';
 import { sixDigits } from '../exporters/numberText';
 
 // Fixed for the life of the process; Node's getter validates its receiver and crosses into C++ on
 // every read, a few percent of a track() call.
 const TIME_ORIGIN = performance.timeOrigin;
+// Node's own clock, taken when the library loads: a test runner's fake timers replace the global
+// `performance` (and `performance.now` of node:perf_hooks) while a test runs, and events stamped
+// with the real time origin plus the fake clock's reading went back to the start of the process.
+const PERFORMANCE = performance;
+const performanceNow = performance.now;
 
-/** Wall-clock epoch milliseconds with sub-millisecond precision. */
+/** Wall-clock epoch milliseconds with sub-millisecond precision (the real clock, also under fake timers). */
 export function nowMs(): number {
-  return TIME_ORIGIN + performance.now();
+  return TIME_ORIGIN + performanceNow.call(PERFORMANCE);
 }
 
 export function hrTimeToMs(time: HrTime): number {
