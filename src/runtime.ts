@@ -6,10 +6,11 @@ import { AutopsyRun } from './AutopsyRun';
 import { AutopsySpanProcessor } from './AutopsySpanProcessor';
 import { nowMs, isoMicros } from './clock';
 import { resolveConfig } from './config';
-import { reportError, writeStderr } from './errorHandler';
+import { reportError, reportExportError, writeStderr } from './errorHandler';
 import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
 import { boundAppFlushes } from './GuardedSpanProcessor';
+import { realClearTimeout, realSetTimeout } from './realTimers';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, errorStack } from './safeValue';
 import { errorStage, spanStage } from './spanStage';
 import { attachToProvider, OTLP_EXPORT_TIMEOUT_MS, setupTracing, type TracingSetup } from './tracing';
@@ -176,16 +177,36 @@ export async function shutdown(): Promise<AutopsyReport | undefined> {
   return report;
 }
 
+/**
+ * How long the end of a run waits for span export in all. The export and the app's processors are
+ * bounded by OTLP_EXPORT_TIMEOUT_MS on their own; this bound, on a real timer, is for when their
+ * timers do not run: under a test runner's fake timers the exporter's timeout and retries sat in
+ * the fake clock, and `await shutdown()` never resolved.
+ */
+const FLUSH_BOUND_MS = OTLP_EXPORT_TIMEOUT_MS + 500;
+
 async function flushTracing(): Promise<void> {
   // The app's own processors get as long as the OTLP export: a flush that never settles must not
   // hold the end of the run (or the process) for the SDK's 30 s.
   const release = boundAppFlushes(OTLP_EXPORT_TIMEOUT_MS);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await state.tracing?.flush();
+    const flushed = state.tracing?.flush();
+    if (flushed) {
+      const bound = new Promise<void>((resolve) => {
+        timer = realSetTimeout(() => {
+          reportExportError(new Error(`it did not finish within ${OTLP_EXPORT_TIMEOUT_MS / 1000} s; the run ended without waiting for it`), 'span export could not be flushed');
+          resolve();
+        }, FLUSH_BOUND_MS);
+        timer.unref();
+      });
+      await Promise.race([flushed, bound]);
+    }
   } catch (error) {
     // The failed export itself was already reported (RedactingSpanExporter); this is the same news.
     diag.warn(`agent-autopsy: span export could not be flushed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
+    if (timer !== undefined) realClearTimeout(timer);
     release();
   }
 }
