@@ -195,7 +195,7 @@ async function flushTracing(): Promise<void> {
     if (flushed) {
       const bound = new Promise<void>((resolve) => {
         timer = realSetTimeout(() => {
-          reportExportError(new Error(`it did not finish within ${OTLP_EXPORT_TIMEOUT_MS / 1000} s; the run ended without waiting for it`), 'span export could not be flushed');
+          reportExportError(new Error(`it did not finish within ${FLUSH_BOUND_MS / 1000} s; the run ended without waiting for it`), 'span export could not be flushed');
           resolve();
         }, FLUSH_BOUND_MS);
         timer.unref();

@@ -39,5 +39,5 @@ it('shutdown() resolves under fake timers when the collector refuses the connect
   const report = await shutdown();
   expect(report?.exit.reason).toBe('shutdown');
   expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual(['stage_start', 'llm_call_start', 'llm_call_end', 'stage_end']);
-  expect(reported).toEqual(['span export could not be flushed: it did not finish within 3 s; the run ended without waiting for it']);
+  expect(reported).toEqual(['span export could not be flushed: it did not finish within 3.5 s; the run ended without waiting for it']);
 }, 15_000);
