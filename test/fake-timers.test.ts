@@ -9,9 +9,8 @@ import { tempRunDir } from './helpers/tempDirs';
  * node:timers and node:perf_hooks). The library keeps to the real clock and the real timers.
  */
 
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  await shutdown();
 });
 
 /** Waits (real time) until `ready()` holds, at most `limitMs`. */
@@ -35,6 +34,7 @@ describe('under fake timers', () => {
       'llm_call_end',
       'stage_end',
     ]);
+    await shutdown();
   });
 
   it('events carry the real time: not the faked one, not the time the process started', async () => {
