@@ -79,6 +79,25 @@ export function asTruthEvent(value: unknown): TruthEvent | undefined {
 }
 
 /**
+ * An event with every field of the right type, as this library writes them: used as it is. (A
+ * test of its own, small enough for V8 to inline where asTruthEvent is not: −140 instructions per
+ * event read, bench/README.md item 21.)
+ */
+function isWholeEvent(value: object): value is TruthEvent {
+  const event = value as Partial<TruthEvent>;
+  const data = event.data;
+  return (
+    typeof event.type === 'string' &&
+    typeof event.level === 'string' &&
+    typeof event.timestamp === 'string' &&
+    typeof event.elapsed_seconds === 'number' &&
+    typeof data === 'object' &&
+    data !== null &&
+    !Array.isArray(data)
+  );
+}
+
+/**
  * Incremental parser for execution_tracker.json. Our layout is read line by line in constant
  * memory, tolerating a torn last line (a kill mid-write) and reporting any other bad line by number.
  * The original Python tracker's file (one indented document) is parsed whole, with a tolerant
@@ -153,7 +172,8 @@ export class TruthLogParser {
       return false;
     }
     this.lineNumber++;
-    const event = asTruthEvent(value);
+    // A parsed `{…}` line is an object.
+    const event = isWholeEvent(value as object) ? (value as TruthEvent) : asTruthEvent(value);
     if (!event) {
       this.skip(this.lineNumber, 'not an event (no "type")');
       return true;
