@@ -81,7 +81,7 @@ export function asTruthEvent(value: unknown): TruthEvent | undefined {
 /**
  * An event with every field of the right type, as this library writes them: used as it is. (A
  * test of its own, small enough for V8 to inline where asTruthEvent is not: −140 instructions per
- * event read, bench/README.md item 21.)
+ * event read, bench/README.md, item 21.)
  */
 function isWholeEvent(value: object): value is TruthEvent {
   const event = value as Partial<TruthEvent>;
@@ -155,9 +155,9 @@ export class TruthLogParser {
 
   /**
    * The line from `start` to `newline`, when it is one of our own event lines as the writer lays
-   * them out (`{…},`, `{…}` last, `\r\n` tolerated): parsed and delivered without line()'s
-   * trimming and copies, the most of every read (bench/README.md, item 20). False, with nothing
-   * done, for any other line: line() reads it, as it does every line of another layout.
+   * them out (`{…},`, `{…}` last, `\r\n` tolerated): nearly every line of a log, so it is parsed
+   * and delivered without line()'s trimming and copies (bench/README.md, item 21). False, with
+   * nothing done, for any other line: line() reads it, as it does every line of another layout.
    */
   private eventLine(chunk: string, start: number, newline: number): boolean {
     if (this.mode !== 'truth-mode' || this.pendingBad !== undefined || this.result.complete || chunk.charCodeAt(start) !== OPEN_BRACE) return false;

@@ -48,7 +48,7 @@ const MAX_KINDS = 4096;
 /**
  * The last type seen in each of 64 slots, picked by its length and last character. A type read
  * from a log is a new string each time, and a map lookup hashes it first: comparing it with the
- * slot's type is about half the work (bench/README.md, item 20). Types that share a slot take
+ * slot's type is about half the work (bench/README.md, item 21). Types that share a slot take
  * turns in it; the map still knows them all.
  */
 const SLOTS = 64;
