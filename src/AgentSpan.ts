@@ -97,7 +97,9 @@ export class AgentSpan {
       }
       const input = tokenCount(usage, 'inputTokens');
       const output = tokenCount(usage, 'outputTokens');
-      const total = tokenCount(usage, 'totalTokens') ?? (input !== undefined || output !== undefined ? (input ?? 0) + (output ?? 0) : undefined);
+      // Without an explicit total, tokens_used is worked out when the span ends from the counts on
+      // it (setUsage called twice, or a count filled in by an instrumented call inside it).
+      const total = tokenCount(usage, 'totalTokens');
       const data: EventData = {};
       if (input !== undefined) {
         data.input_tokens = input;

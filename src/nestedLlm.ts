@@ -41,7 +41,11 @@ export function foldNestedLlm(into: NestedLlmData, data: EventData, inner: Neste
 
 /** Fills the outer span's end data with what its nested spans reported (the outer span's own values win). */
 export function applyNestedLlm(nested: NestedLlmData, data: EventData, failed: boolean): void {
+  const ownTotal = data.tokens_used !== undefined && (data.input_tokens === undefined || data.output_tokens === undefined);
   for (const [key, value] of Object.entries(nested.data)) if (data[key] === undefined) data[key] = value;
+  // The outer span's total covered only the count it had (setUsage({ outputTokens }) around an
+  // instrumented call): with the other one filled in from the nested spans, it is their sum again.
+  if (ownTotal && typeof data.input_tokens === 'number' && typeof data.output_tokens === 'number') data.tokens_used = data.input_tokens + data.output_tokens;
   let failedAttempts = nested.failedAttempts;
   if (failed && nested.lastError) {
     for (const key of ['error_type', 'http_status']) if (data[key] === undefined && nested.lastError[key] !== undefined) data[key] = nested.lastError[key];
