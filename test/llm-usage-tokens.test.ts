@@ -80,3 +80,122 @@ await shutdown();
   ]);
   expect(report.llm_usage).toMatchObject({ calls: 4, input_tokens: 487, output_tokens: 34, total_tokens: 1465 });
 });
+
+it('zero code: the counts each openai and anthropic call reports, cached and reasoning tokens included as the GenAI conventions count them', async () => {
+  const { stdout, events, report } = await run(
+    `
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+${QUEUE_SERVER}
+${ANTHROPIC_MESSAGE}
+const openai = new OpenAI({ baseURL: url + '/v1', apiKey: 'sk-test', maxRetries: 0 });
+const anthropic = new Anthropic({ baseURL: url, apiKey: 'sk-ant-test', maxRetries: 0 });
+const outcomes = [];
+async function step(name, fn) {
+  try { await fn(); outcomes.push([name, 'ok']); } catch (error) { outcomes.push([name, error.constructor.name]); }
+}
+const drain = async (stream) => { for await (const _ of stream); };
+const user = [{ role: 'user', content: 'x' }];
+// OpenAI: prompt_tokens counts the cached tokens, completion_tokens the reasoning tokens.
+const chatUsage = { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120, prompt_tokens_details: { cached_tokens: 80 }, completion_tokens_details: { reasoning_tokens: 15 } };
+const completion = (n) => ({ id: 'c1', object: 'chat.completion', created: 1, model: 'gpt-4o-2024-08-06', choices: Array.from({ length: n }, (_, index) => ({ index, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' })), usage: chatUsage });
+const chunk = (choices, extra = {}) => ({ id: 'c2', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-2024-08-06', choices, ...extra });
+const chatStream = (usage) => ({ sse: [
+  { data: chunk([{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: null }], usage ? { usage: null } : {}) },
+  { data: chunk([{ index: 0, delta: {}, finish_reason: 'stop' }], usage ? { usage: null } : {}) },
+  ...(usage ? [{ data: chunk([], { usage }) }] : []),
+  { data: '[DONE]' },
+] });
+const respUsage = { input_tokens: 200, input_tokens_details: { cached_tokens: 150 }, output_tokens: 40, output_tokens_details: { reasoning_tokens: 30 }, total_tokens: 240 };
+const response = (status, usage) => ({ id: 'resp_1', object: 'response', created_at: 1, status, model: 'o4-mini-2025-04-16', output: [{ type: 'message', id: 'm1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'hi', annotations: [] }] }], usage });
+// Anthropic: input_tokens leaves out what the cache wrote and read; message_start has the input
+// and a placeholder output count, message_delta the final output count.
+const cached = { input_tokens: 10, cache_creation_input_tokens: 1000, cache_read_input_tokens: 3000, output_tokens: 50 };
+const messageStart = { event: 'message_start', data: { type: 'message_start', message: { id: 'msg_2', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [], stop_reason: null, stop_sequence: null, usage: { ...cached, output_tokens: 1 } } } };
+const firstBlock = [
+  { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
+  { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } } },
+];
+const messageEnd = [
+  { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
+  { event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 50 } } },
+  { event: 'message_stop', data: { type: 'message_stop' } },
+];
+const overloaded = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } };
+const claude = { model: 'claude-sonnet-4-6', max_tokens: 100, messages: user };
+
+queue.push({ json: completion(1) });
+await step('chat', () => openai.chat.completions.create({ model: 'gpt-4o', messages: user }));
+queue.push({ json: completion(2) });
+await step('chat_n2', () => openai.chat.completions.create({ model: 'gpt-4o', n: 2, messages: user }));
+queue.push(chatStream(chatUsage));
+await step('chat_stream_usage', async () => drain(await openai.chat.completions.create({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: user })));
+queue.push(chatStream(undefined));
+await step('chat_stream_no_usage', async () => drain(await openai.chat.completions.create({ model: 'gpt-4o', stream: true, messages: user })));
+queue.push({ json: response('completed', respUsage) });
+await step('responses', () => openai.responses.create({ model: 'o4-mini', input: 'x' }));
+queue.push({ sse: [
+  { event: 'response.created', data: { type: 'response.created', sequence_number: 0, response: response('in_progress', null) } },
+  { event: 'response.output_text.delta', data: { type: 'response.output_text.delta', sequence_number: 1, item_id: 'm1', output_index: 0, content_index: 0, delta: 'hi' } },
+  { event: 'response.completed', data: { type: 'response.completed', sequence_number: 2, response: response('completed', respUsage) } },
+] });
+await step('responses_stream', async () => drain(await openai.responses.create({ model: 'o4-mini', input: 'x', stream: true })));
+queue.push({ json: { object: 'list', model: 'text-embedding-3-small', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], usage: { prompt_tokens: 7, total_tokens: 7 } } });
+await step('embeddings', () => openai.embeddings.create({ model: 'text-embedding-3-small', input: 'x', encoding_format: 'float' }));
+queue.push({ json: amsg(cached) });
+await step('messages', () => anthropic.messages.create(claude));
+queue.push({ json: amsg(cached, [{ type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { q: 'x' } }], 'tool_use') });
+await step('messages_tool_use', () => anthropic.messages.create({ ...claude, tools: [{ name: 'lookup', input_schema: { type: 'object' } }] }));
+queue.push({ sse: [messageStart, ...firstBlock, ...messageEnd] });
+await step('messages_stream', async () => drain(await anthropic.messages.create({ ...claude, stream: true })));
+queue.push({ sse: [messageStart, ...firstBlock, ...messageEnd] });
+await step('messages_stream_helper', () => anthropic.messages.stream(claude).finalMessage());
+queue.push({ status: 529, json: overloaded });
+await step('messages_529', () => anthropic.messages.create(claude));
+// The input was reported (message_start), the output never was.
+queue.push({ sse: [messageStart, ...firstBlock, { event: 'error', data: overloaded }] });
+await step('messages_stream_error', async () => drain(await anthropic.messages.create({ ...claude, stream: true })));
+await close();
+process.stdout.write(JSON.stringify(outcomes) + '\\n');
+`,
+    ['--import', 'agent-autopsy/register'],
+  );
+  expect(JSON.parse(stdout).filter(([, outcome]: string[]) => outcome !== 'ok')).toEqual([
+    ['messages_529', 'OverloadedError'],
+    ['messages_stream_error', 'APIError'],
+  ]);
+  const chat = { type: 'llm_call_end', model: 'gpt-4o', input_tokens: 100, output_tokens: 20, tokens_used: 120 };
+  const o4 = { type: 'llm_call_end', model: 'o4-mini', input_tokens: 200, output_tokens: 40, tokens_used: 240 };
+  const claude = { type: 'llm_call_end', model: 'claude-sonnet-4-6', input_tokens: 4010, output_tokens: 50, tokens_used: 4060 };
+  expect(ends(events)).toEqual([
+    chat,
+    chat,
+    chat,
+    { type: 'llm_call_end', model: 'gpt-4o' },
+    o4,
+    o4,
+    { type: 'llm_call_end', model: 'text-embedding-3-small', input_tokens: 7, tokens_used: 7 },
+    claude,
+    claude,
+    claude,
+    claude,
+    { type: 'llm_call_error', model: 'claude-sonnet-4-6', error_type: 'overloaded_error', http_status: 529 },
+    { type: 'llm_call_error', model: 'claude-sonnet-4-6', input_tokens: 4010, tokens_used: 4010, error_type: 'overloaded_error' },
+  ]);
+  const { latency_seconds: _latency, ...usage } = report.llm_usage;
+  expect(usage).toEqual({
+    calls: 13,
+    errors: 2,
+    input_tokens: 3 * 100 + 2 * 200 + 7 + 5 * 4010,
+    output_tokens: 3 * 20 + 2 * 40 + 4 * 50,
+    total_tokens: 3 * 120 + 2 * 240 + 7 + 4 * 4060 + 4010,
+    by_model: {
+      'gpt-4o': { calls: 4, errors: 0, input_tokens: 300, output_tokens: 60 },
+      'o4-mini': { calls: 2, errors: 0, input_tokens: 400, output_tokens: 80 },
+      'text-embedding-3-small': { calls: 1, errors: 0, input_tokens: 7, output_tokens: 0 },
+      'claude-sonnet-4-6': { calls: 6, errors: 2, input_tokens: 5 * 4010, output_tokens: 200 },
+    },
+    errors_by_type: { overloaded_error: 2 },
+    errors_by_status: { '529': 1 },
+  });
+});
