@@ -199,3 +199,30 @@ process.stdout.write(JSON.stringify(outcomes) + '\\n');
     errors_by_status: { '529': 1 },
   });
 });
+
+it('zero code: a Responses call that fails inside a 200 (response.failed, an error event) is counted under its error code', async () => {
+  // Both end as llm_call_error; errors_by_type had them as "unknown", so a rate limit or a server
+  // error sent this way was not told apart (nor diagnosed) by its type.
+  const { events, report } = await run(
+    `
+import OpenAI from 'openai';
+${QUEUE_SERVER}
+const openai = new OpenAI({ baseURL: url + '/v1', apiKey: 'sk-test', maxRetries: 0 });
+const usage = { input_tokens: 200, input_tokens_details: { cached_tokens: 150 }, output_tokens: 40, output_tokens_details: { reasoning_tokens: 30 }, total_tokens: 240 };
+const response = (status, usage, extra = {}) => ({ id: 'resp_1', object: 'response', created_at: 1, status, model: 'o4-mini-2025-04-16', output: [], usage, ...extra });
+const created = { event: 'response.created', data: { type: 'response.created', sequence_number: 0, response: response('in_progress', null) } };
+const drain = async (stream) => { try { for await (const _ of stream); } catch {} };
+queue.push({ sse: [created, { event: 'response.failed', data: { type: 'response.failed', sequence_number: 1, response: response('failed', usage, { error: { code: 'server_error', message: 'The model failed' } }) } }] });
+await drain(await openai.responses.create({ model: 'o4-mini', input: 'x', stream: true }));
+queue.push({ sse: [created, { event: 'error', data: { type: 'error', sequence_number: 1, code: 'rate_limit_exceeded', message: 'Slow down', param: null } }] });
+await drain(await openai.responses.create({ model: 'o4-mini', input: 'x', stream: true }));
+await close();
+`,
+    ['--import', 'agent-autopsy/register'],
+  );
+  expect(llmCallEnds(events, ['input_tokens', 'output_tokens', 'error', 'error_type'])).toEqual([
+    { type: 'llm_call_error', input_tokens: 200, output_tokens: 40, error: 'The model failed', error_type: 'server_error' },
+    { type: 'llm_call_error', error: 'Slow down', error_type: 'rate_limit_exceeded' },
+  ]);
+  expect(report.llm_usage).toMatchObject({ calls: 2, errors: 2, input_tokens: 200, output_tokens: 40, errors_by_type: { server_error: 1, rate_limit_exceeded: 1 } });
+});

@@ -196,8 +196,16 @@ function setResponse(span: Span, endpoint: Endpoint, value: any, capture: boolea
     // A response still queued or in progress (a stream's `response.created`) has not finished.
     if (value.status !== 'queued' && value.status !== 'in_progress') span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [responsesFinishReason(value)]);
     if (capture) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, messages('assistant', responsesText(value)));
-    if (value.status === 'failed' && value.error) span.setStatus({ code: SpanStatusCode.ERROR, message: String(value.error.message ?? 'response failed') });
+    if (value.status === 'failed' && value.error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(value.error.message ?? 'response failed') });
+      setErrorCode(span, value.error.code);
+    }
   }
+}
+
+/** A failure the API reports inside a 200 (a failed response, a stream's error event) has its code as `error.type`. */
+function setErrorCode(span: Span, code: unknown): void {
+  if (typeof code === 'string' && code !== '') span.setAttribute(sc.ATTR_ERROR_TYPE, code.slice(0, 200));
 }
 
 function responsesFinishReason(response: any): string {
@@ -236,7 +244,10 @@ async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, endp
           if (c?.response && (c.type === 'response.created' || c.type === 'response.completed' || c.type === 'response.incomplete' || c.type === 'response.failed')) {
             setResponse(span, endpoint, c.response, false);
           }
-          if (c?.type === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: String(c.message ?? 'stream error') });
+          if (c?.type === 'error') {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: String(c.message ?? 'stream error') });
+            setErrorCode(span, c.code);
+          }
         }
       });
       yield chunk;
