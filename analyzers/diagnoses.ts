@@ -58,6 +58,9 @@ interface CrashSeen {
   /** The diagnosis of the error that crashed the process (where it started, or the crash's own). */
   cause?: ErrorClassId;
   spanId?: string;
+  /** The stage it came from ('unknown' outside every stage) and its stack, when the event has one. */
+  stage: string;
+  stack?: string;
 }
 
 interface Found {
@@ -169,6 +172,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
         errorType: facts.errorType,
         cause: origin ? origin.id : classification?.id,
         spanId: origin?.spanId,
+        stage,
+        stack: typeof event.data?.stack === 'string' ? event.data.stack : undefined,
       };
       return;
     }
@@ -387,6 +392,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     evidence.note(at, texts.processEnded(how), this.crash?.spanId);
     const error = exit.error ?? (this.crash ? { type: this.crash.errorType ?? 'Error', message: this.crash.message } : undefined);
     if (error) evidence.addExample(`${error.type}: ${errorSummary({ message: error.message })}`);
+    // Where it was thrown: the first frame of the agent's own code, in the stage it came from.
+    const frame = ownFrame(exit.error?.stack ?? this.crash?.stack);
+    if (frame) evidence.addExample(texts.thrownAt(this.crash && this.crash.stage !== 'unknown' ? this.crash.stage : undefined, frame));
     const causes = new Set<string>();
     if (this.crash?.cause) causes.add(this.crash.cause);
     else if (error) {
@@ -402,7 +410,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (found.has('stage_hang')) causes.add('stage_hang');
     }
     const confidence = exit.reason === 'killed' ? 0.6 : failedExit ? 0.8 : exit.reason === 'signal' ? 0.9 : 0.95;
-    add('crash', failedExit ? 'high' : 'critical', confidence, evidence.toJSON(), texts.suggestions.crash, causes);
+    // The suggestion fits the ending: a signal or a kill came from outside, an exception from the code.
+    const suggestion = exit.reason === 'signal' || exit.reason === 'killed' ? texts.crashSignal : failedExit ? texts.suggestions.crash : texts.crashError;
+    add('crash', failedExit ? 'high' : 'critical', confidence, evidence.toJSON(), suggestion, causes);
   }
 
   /** Retained entries (for memory tests): grows with stages, models and open spans only. */
@@ -459,6 +469,23 @@ function innermostOpen(unfinished: UnfinishedSpan[]): Map<string, UnfinishedSpan
     if (!found || span.started >= found.started) innermost.set(span.stage, span);
   }
   return innermost;
+}
+
+/**
+ * `at fn (file:///app/agent.mjs:42:17)`: the first stack frame outside Node's internals and
+ * node_modules (the first frame of any file when there is none), or undefined.
+ */
+export function ownFrame(stack: string | undefined): string | undefined {
+  if (!stack) return undefined;
+  let fallback: string | undefined;
+  for (const raw of stack.split('\n')) {
+    const line = raw.trim();
+    if (!line.startsWith('at ')) continue;
+    if (/\(?node:|<anonymous>|\(native\)/.test(line)) continue;
+    if (!/[\\/]node_modules[\\/]/.test(line)) return line;
+    fallback ??= line;
+  }
+  return fallback;
 }
 
 /** The median of the other values: `sorted` (ascending, finite, at least two) with one `value` left out. */

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AutopsyReport } from '../analyzers/reportTypes';
+import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
+import { tempRunDir } from './helpers/tempDirs';
+
+/**
+ * What the on-call engineer reads first after a crash: the crash diagnosis must say where the
+ * error was thrown (stage, first frame of the agent's own code), and its suggestion must fit how
+ * the process ended (a bug in the code is not a signal; a SIGTERM is not bad LLM output).
+ */
+
+const CLI = join(REPO_ROOT, 'dist', 'cli.cjs');
+
+function reportOf(dir: string): AutopsyReport {
+  return JSON.parse(readFileSync(join(dir, 'Memory', 'logs', 'latent_analysis_report.json'), 'utf8'));
+}
+
+async function cliReport(dir: string): Promise<AutopsyReport> {
+  const result = await runNode(CLI, { args: ['report', dir] });
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout);
+}
+
+describe('crash diagnosis for the on-call reader', () => {
+  it('names the stage and the frame of a TypeError thrown deep in nested tasks', async () => {
+    const dir = tempRunDir('autopsy-oncall-');
+    const script = writeScript(`
+import { init, stage, task } from 'agent-autopsy';
+init({ outputDir: process.argv[2] });
+function formatToolResult(result) {
+  return result.data.items.map((x) => x.name);
+}
+await stage('pipeline', () => task('outer', () => task('inner', async () => {
+  await new Promise((r) => setTimeout(r, 5));
+  return formatToolResult({ status: 'ok' });
+})));
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(1);
+    const frame = `at formatToolResult (file://${script}:5:22)`;
+    expect(result.stderr).toContain(frame);
+    for (const report of [reportOf(dir), await cliReport(dir)]) {
+      expect(report.diagnoses.map((d) => d.id)).toEqual(['crash']);
+      const [crash] = report.diagnoses;
+      expect(crash.evidence.examples).toEqual([
+        'The process ended by an unhandled promise rejection, exit code 1',
+        "TypeError: Cannot read properties of undefined (reading 'items')",
+        `Thrown in stage pipeline ${frame}`,
+      ]);
+      expect(crash.suggestion).toBe(
+        'Catch errors at each stage boundary and save a checkpoint so the run can resume, and fix the error where the stack points (the first frame of your own code above); if the bad value came from the model, validate LLM output before using it (JSON mode or structured outputs, schema checks).',
+      );
+    }
+    expect(readFileSync(join(dir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain(`- Thrown in stage pipeline ${frame.replace(/_/g, '\\_')}\n`);
+  });
+
+  it('after SIGTERM from an orchestrator, says to find who ended it, not to validate LLM output', async () => {
+    const dir = tempRunDir('autopsy-oncall-');
+    const script = writeScript(`
+import { init, stage, llmCall } from 'agent-autopsy';
+init({ outputDir: process.argv[2] });
+await stage('review', () => llmCall({ model: 'gpt-4o' }, () => {
+  console.log('waiting');
+  return new Promise((resolve) => setTimeout(resolve, 60_000));
+}));
+`);
+    const result = await runNode(script, { args: [dir], onStdoutLine: (line, child) => line === 'waiting' && setTimeout(() => child.kill('SIGTERM'), 100) });
+    expect(result.signal).toBe('SIGTERM');
+    const report = reportOf(dir);
+    expect(report.diagnoses.map((d) => d.id)).toEqual(['stage_hang', 'crash']);
+    const crash = report.diagnoses[1];
+    expect(crash.evidence.examples).toEqual(['The process ended by a signal (SIGTERM)']);
+    expect(crash.suggestion).toBe(
+      'Most likely a consequence of stage_hang: fix that first. Find what ended the process (an orchestrator timeout or liveness probe, the OOM killer, Ctrl-C) and give the run the time or memory it needs; save checkpoints so a stopped run can resume.',
+    );
+  });
+});
