@@ -3,8 +3,8 @@ import type { TruthEvent } from '../src/types';
 import { layerKey } from './autofixStats';
 import { rankDiagnoses, setCauses, severityRank } from './causalRanking';
 import type { BuiltInDiagnosisId, DiagnosisContext, DiagnosisEngine, ErrorClassId } from './diagnosisTypes';
-import { classifyError, contextLimits, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
-import { errorFactsOf, errorSearchText, errorSummary, eventExample, isErrorEvent, type ErrorFacts } from './eventErrors';
+import { classifyError, contextLimits, isJsonParseError, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
+import { errorFactsOf, eventErrorText, errorSearchText, errorSummary, eventExample, isErrorEvent, type ErrorFacts } from './eventErrors';
 import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
 import { stageKey } from './FailureAggregate';
@@ -121,6 +121,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     failedLayers: new Map<string, number>(),
     causes: new Set<ErrorClassId>(),
     stages: new Set<string>(),
+    /** Failed repairs whose error was an LLM reply that is not valid JSON. */
+    invalidJson: 0,
   };
   private crash: CrashSeen | undefined;
   private signal: { signal: string; timestamp: string } | undefined;
@@ -230,6 +232,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (layer) this.autofix.failedLayers.set(layer, (this.autofix.failedLayers.get(layer) ?? 0) + 1);
     for (const origin of below) if (origin.id) this.autofix.causes.add(origin.id);
     if (own && below.length === 0) this.autofix.causes.add(own.id);
+    if (event.type === 'autofix_error' && isJsonParseError(below.length > 0 ? below[0].message : eventErrorText(event))) this.autofix.invalidJson++;
     const what = [data.layer !== undefined ? `layer ${String(data.layer)}` : '', data.type !== undefined ? String(data.type) : ''].filter(Boolean).join(' ');
     const example = event.type === 'autofix_error' ? eventExample(event) : `${event.type} (${stageKey(data)}): ${what ? `${what} ` : ''}success=false`;
     this.autofix.evidence.add(event, example);
@@ -305,7 +308,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       else if (/runtime|exec|import|module|name|type|value|key|index|attribute|zero/i.test(type)) causes.add('code_runtime_errors');
     }
     const severity: Severity = succeeded === 0 && failed >= 3 ? 'high' : 'medium';
-    add('autofix_ineffective', severity, 0.6 + 0.1 * Math.min(3, failed - succeeded), evidence, texts.suggestions.autofix_ineffective, causes);
+    // Repairs that kept failing on invalid JSON (at least half of those seen) need JSON mode, not more repairs.
+    const suggestion = this.autofix.invalidJson > 0 && this.autofix.invalidJson * 2 >= this.autofix.failed ? texts.suggestions.autofix_ineffective + texts.autofixInvalidJson : texts.suggestions.autofix_ineffective;
+    add('autofix_ineffective', severity, 0.6 + 0.1 * Math.min(3, failed - succeeded), evidence, suggestion, causes);
   }
 
   /** How the run ended; a log without the exit details still shows a crash or a signal in its events. */

@@ -91,6 +91,11 @@ const SYNTAX_TYPES = new Set(['syntaxerror', 'indentationerror', 'taberror']);
 const SYNTAX_MESSAGE = /\b(?:SyntaxError|IndentationError|TabError)\b|invalid syntax|unexpected (?:token|end of input|identifier|indent|EOF)|was never closed|unterminated string|unexpected character|missing \) after argument list|expected an indented block|unindent does not match/i;
 /** Parse errors of data, not code: an LLM reply that is not the JSON the agent expected. */
 const JSON_ERROR = /\bJSON\b|JSONDecodeError|Expecting value: line|Expecting property name/i;
+
+/** True for the text of a data parse error: an LLM reply that is not valid JSON (JSON.parse, json.loads). */
+export function isJsonParseError(text: string): boolean {
+  return JSON_ERROR.test(text);
+}
 /** A syntax error of generated Python code run in-process (exec/compile): it names a line. */
 const PYTHON_SYNTAX_IN_PROCESS = /\b(?:SyntaxError|IndentationError|TabError)\b[^\n]*(?:line \d+|<string>|<unknown>)|\(<string>, line \d+\)/;
 const RUNTIME_MESSAGE = /Traceback \(most recent call last\)|\b[A-Z][A-Za-z]*(?:Error|Exception)\b|exit(?:ed)? (?:with )?(?:code|status) [1-9]|non-zero exit|killed|segmentation fault|timed? ?out/i;

@@ -6,9 +6,10 @@ import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
 import { tempRunDir } from './helpers/tempDirs';
 
 /**
- * What the on-call engineer reads first after a crash: the crash diagnosis must say where the
+ * What the on-call engineer reads first: after a crash, the crash diagnosis must say where the
  * error was thrown (stage, first frame of the agent's own code), and its suggestion must fit how
- * the process ended (a bug in the code is not a signal; a SIGTERM is not bad LLM output).
+ * the process ended (a bug in the code is not a signal; a SIGTERM is not bad LLM output); repairs
+ * that keep failing on invalid JSON point at JSON mode.
  */
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.cjs');
@@ -23,7 +24,7 @@ async function cliReport(dir: string): Promise<AutopsyReport> {
   return JSON.parse(result.stdout);
 }
 
-describe('crash diagnosis for the on-call reader', () => {
+describe('diagnoses for the on-call reader', () => {
   it('names the stage and the frame of a TypeError thrown deep in nested tasks', async () => {
     const dir = tempRunDir('autopsy-oncall-');
     const script = writeScript(`
@@ -76,4 +77,39 @@ await stage('review', () => llmCall({ model: 'gpt-4o' }, () => {
       'Most likely a consequence of stage_hang: fix that first. Find what ended the process (an orchestrator timeout or liveness probe, the OOM killer, Ctrl-C) and give the run the time or memory it needs; save checkpoints so a stopped run can resume.',
     );
   });
+
+  it('repairs rejected as invalid JSON point at JSON mode, not only at the repair loop', async () => {
+    const dir = tempRunDir('autopsy-oncall-');
+    // The fake model wraps its JSON in a code fence, with a trailing comma, until the third repair.
+    const script = writeScript(`
+import { init, stage, task, llmCall, autofix } from 'agent-autopsy';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+let replies = 0;
+const server = await startFakeLlmServer({ handler: () => ({ content: ++replies < 4 ? '\`\`\`json\\n{"answer": 42,}\\n\`\`\`' : '{"answer": 42}' }) });
+init({ outputDir: process.argv[2] });
+const ask = (prompt) => llmCall({ model: 'gpt-4o' }, async () => {
+  const response = await fetch(server.baseURL + '/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: prompt }] }) });
+  return (await response.json()).choices[0].message.content;
 });
+await stage('extract', () => task('parse_answer', async () => {
+  let text = await ask('answer as JSON');
+  try { return JSON.parse(text); } catch {}
+  for (let layer = 1; layer <= 3; layer++) {
+    const parsed = await autofix({ layer, type: 'json_parse' }, async () => JSON.parse(text = await ask('fix this JSON: ' + text))).catch(() => undefined);
+    if (parsed) return parsed;
+  }
+}));
+await server.close();
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(0);
+    const report = reportOf(dir);
+    expect(report.autofix_statistics).toMatchObject({ total_attempts: 3, successful_fixes: 1, failed_fixes: 2 });
+    expect(report.diagnoses.map((d) => d.id)).toEqual(['autofix_ineffective']);
+    expect(report.diagnoses[0].suggestion).toBe(
+      'The repair loop does not converge: give each repair the full error (traceback, line) and the previous failed attempt, escalate to a deeper layer (or regenerate from the specification) after one failed patch instead of repeating it, and cap attempts per error. The failed repairs were rejected as invalid JSON: request JSON mode or structured outputs (a response schema) instead of repairing free text, and strip code fences before parsing.',
+    );
+    expect((await cliReport(dir)).diagnoses).toEqual(report.diagnoses);
+  });
+});
+
