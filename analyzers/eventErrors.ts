@@ -82,6 +82,22 @@ export function firstLine(text: string): string {
   return '';
 }
 
+/**
+ * A message on one line: its lines up to the first stack frame (`at fn (file:1:2)`, `File "x.py",
+ * line 3`), joined with spaces. A message can hold a newline of its own (JSON.parse quotes the
+ * text it rejected); its first line alone would cut off what the error says.
+ */
+export function messageText(text: string): string {
+  if (!text.includes('\n')) return text.trim();
+  const lines: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (/^at\s|^File "/.test(line)) break;
+    if (line !== '') lines.push(line);
+  }
+  return lines.join(' ');
+}
+
 /** The line of a traceback or stderr that names the error (the last `Name: message` line), or ''. */
 export function lastErrorLine(text: string): string {
   const lines = text.split('\n');
@@ -94,7 +110,7 @@ export function lastErrorLine(text: string): string {
 
 /** One line that says what went wrong: a message's first line, or a traceback's last error line. */
 export function errorSummary(facts: ErrorFacts): string {
-  const message = facts.message.includes('Traceback (most recent call last)') ? lastErrorLine(facts.message) || firstLine(facts.message) : firstLine(facts.message);
+  const message = facts.message.includes('Traceback (most recent call last)') ? lastErrorLine(facts.message) || firstLine(facts.message) : messageText(facts.message);
   const fromDetail = facts.detail ? lastErrorLine(facts.detail) : '';
   if (fromDetail && !message.includes(fromDetail)) return message ? `${message} | ${fromDetail}` : fromDetail;
   return message || (facts.detail ? firstLine(facts.detail) : '') || (facts.errorType ?? '');

@@ -109,6 +109,15 @@ await server.close();
     expect(report.diagnoses[0].suggestion).toBe(
       'The repair loop does not converge: give each repair the full error (traceback, line) and the previous failed attempt, escalate to a deeper layer (or regenerate from the specification) after one failed patch instead of repeating it, and cap attempts per error. The failed repairs were rejected as invalid JSON: request JSON mode or structured outputs (a response schema) instead of repairing free text, and strip code fences before parsing.',
     );
+    // The example quotes the whole parse error, also the part after the newline inside V8's snippet.
+    let parseError = '';
+    try {
+      JSON.parse('```json\n{"answer": 42,}\n```');
+    } catch (error) {
+      parseError = (error as Error).message;
+    }
+    expect(parseError).toContain('\n');
+    expect(report.diagnoses[0].evidence.examples).toEqual(['2 of 3 repair attempts failed (layer1 ×1, layer2 ×1)', `autofix_error (extract): ${parseError.replace(/\s*\n\s*/g, ' ')}`]);
     expect((await cliReport(dir)).diagnoses).toEqual(report.diagnoses);
   });
 });
