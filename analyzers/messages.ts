@@ -222,7 +222,7 @@ const en: MessageCatalog = {
     unsettledAwait: 'Exit code 13 is Node\'s "unsettled top-level await": the entry module was still awaiting a promise that never settled when nothing was left to run',
     thrownAt: (stage, frame) => `Thrown${stage !== undefined ? ` in stage ${stage}` : ''} ${frame}`,
     crashError:
-      'Catch errors at each stage boundary and save a checkpoint so the run can resume, and fix the error where the stack points (the first frame of your own code above); if the bad value came from the model, validate LLM output before using it (JSON mode or structured outputs, schema checks).',
+      'Catch errors at each stage boundary and save a checkpoint so the run can resume, and fix the error where the stack points (the evidence names the first frame of your own code); if the bad value came from the model, validate LLM output before using it (JSON mode or structured outputs, schema checks).',
     crashSignal:
       'Find what ended the process (an orchestrator timeout or liveness probe, the OOM killer, Ctrl-C) and give the run the time or memory it needs; save checkpoints so a stopped run can resume.',
     autofixInvalidJson:
@@ -354,7 +354,7 @@ const zhCN: MessageCatalog = {
     unsettledAwait: '退出码 13 是 Node 的“未完成的顶层 await”：事件循环已无事可做时，入口模块仍在等待一个永远不会完成的 Promise',
     thrownAt: (stage, frame) => `抛出位置：${stage !== undefined ? `阶段 ${stage}，` : ''}${frame}`,
     crashError:
-      '在每个阶段边界捕获错误并保存检查点，以便运行可以恢复，并在堆栈指向的位置（上面你自己代码的第一帧）修复错误；若错误的值来自模型，使用 LLM 输出前先校验（JSON 模式或结构化输出、模式校验）。',
+      '在每个阶段边界捕获错误并保存检查点，以便运行可以恢复，并在堆栈指向的位置（证据中列出的你自己代码的第一帧）修复错误；若错误的值来自模型，使用 LLM 输出前先校验（JSON 模式或结构化输出、模式校验）。',
     crashSignal:
       '查明是谁结束了进程（编排器超时或存活探针、OOM killer、Ctrl-C），并给运行足够的时间或内存；保存检查点，以便被停止的运行可以恢复。',
     autofixInvalidJson: '失败的修复被判定为无效 JSON：请使用 JSON 模式或结构化输出（响应模式），而不是修复自由文本，并在解析前去掉代码块围栏。',

@@ -51,7 +51,7 @@ await stage('pipeline', () => task('outer', () => task('inner', async () => {
         `Thrown in stage pipeline ${frame}`,
       ]);
       expect(crash.suggestion).toBe(
-        'Catch errors at each stage boundary and save a checkpoint so the run can resume, and fix the error where the stack points (the first frame of your own code above); if the bad value came from the model, validate LLM output before using it (JSON mode or structured outputs, schema checks).',
+        'Catch errors at each stage boundary and save a checkpoint so the run can resume, and fix the error where the stack points (the evidence names the first frame of your own code); if the bad value came from the model, validate LLM output before using it (JSON mode or structured outputs, schema checks).',
       );
     }
     expect(readFileSync(join(dir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain(`- Thrown in stage pipeline ${frame.replace(/_/g, '\\_')}\n`);
