@@ -31,7 +31,7 @@ export interface DiagnosisTexts {
   unsettledAwait: string;
   /** Where the error that crashed the process was thrown: its stage (when in one) and stack frame. */
   thrownAt: (stage: string | undefined, frame: string) => string;
-  /** The crash suggestion after an uncaught exception or unhandled rejection (`suggestions.crash`: a non-zero exit code). */
+  /** The crash suggestion after an uncaught exception or unhandled rejection (`suggestions.crash` is the one for a non-zero exit code). */
   crashError: string;
   /** The crash suggestion after a signal or a kill. */
   crashSignal: string;
@@ -201,7 +201,7 @@ const en: MessageCatalog = {
       slow_stage:
         'See what the stage waits on (LLM latency in llm_usage, retries and backoff, code runs): run independent calls in parallel, cache repeated prompts, shorten prompts or use a faster model for simple steps, and drop retries that only add waiting.',
       crash:
-        'Catch errors at each stage boundary and save a checkpoint so the run can resume; validate LLM output before using it (JSON mode or structured outputs, schema checks). After a signal or a kill, find what ended the process (an orchestrator timeout, the OOM killer, Ctrl-C) and give the run the time or memory it needs.',
+        'Find the error that made the process exit with a non-zero code (the failures in this report, or the last lines the process printed), catch errors at each stage boundary and save a checkpoint so the run can resume, and validate LLM output before using it (JSON mode or structured outputs, schema checks).',
     },
     consequenceOf: (causes) => `Most likely a consequence of ${causes.join(' and ')}: fix ${causes.length > 1 ? 'those' : 'that'} first. `,
     retryAfter: (seconds) => ` The provider asked to wait up to ${seconds} s (retry-after).`,
@@ -334,7 +334,7 @@ const zhCN: MessageCatalog = {
       slow_stage:
         '查看该阶段在等待什么（llm_usage 中的 LLM 延迟、重试与退避、代码运行）：并行执行互不依赖的调用，缓存重复的提示词，缩短提示词或对简单步骤使用更快的模型，去掉只会增加等待的重试。',
       crash:
-        '在每个阶段边界捕获错误并保存检查点，以便运行可以恢复；使用 LLM 输出前先校验（JSON 模式或结构化输出、模式校验）。若因信号或强制终止而结束，请查明是谁结束了进程（编排器超时、OOM killer、Ctrl-C），并给运行足够的时间或内存。',
+        '找出使进程以非零退出码结束的错误（本报告中的失败，或进程最后打印的几行），在每个阶段边界捕获错误并保存检查点，以便运行可以恢复，并在使用 LLM 输出前先校验（JSON 模式或结构化输出、模式校验）。',
     },
     consequenceOf: (causes) => `很可能是 ${causes.join('、')} 造成的后果：请先解决${causes.length > 1 ? '它们' : '它'}。`,
     retryAfter: (seconds) => `服务商要求最多等待 ${seconds} 秒（retry-after）。`,

@@ -120,5 +120,32 @@ await server.close();
     expect(report.diagnoses[0].evidence.examples).toEqual(['2 of 3 repair attempts failed (layer1 ×1, layer2 ×1)', `autofix_error (extract): ${parseError.replace(/\s*\n\s*/g, ' ')}`]);
     expect((await cliReport(dir)).diagnoses).toEqual(report.diagnoses);
   });
+
+  it('after process.exit(1) from a max-iterations guard, says nothing about signals', async () => {
+    const dir = tempRunDir('autopsy-oncall-');
+    const script = writeScript(`
+import { init, stage, task } from 'agent-autopsy';
+init({ outputDir: process.argv[2] });
+try {
+  await stage('act', async () => {
+    for (let i = 0; ; i++) {
+      if (i >= 5) throw new Error('max iterations (5) reached without a final answer');
+      await task('tool_call', async () => {});
+    }
+  });
+} catch (error) {
+  console.error(error.message);
+  process.exit(1);
+}
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(1);
+    const report = reportOf(dir);
+    expect(report.diagnoses.map((d) => [d.id, d.severity])).toEqual([['crash', 'high']]);
+    expect(report.diagnoses[0].evidence.examples).toEqual(['The process ended by process.exit(), exit code 1']);
+    expect(report.diagnoses[0].suggestion).toBe(
+      'Find the error that made the process exit with a non-zero code (the failures in this report, or the last lines the process printed), catch errors at each stage boundary and save a checkpoint so the run can resume, and validate LLM output before using it (JSON mode or structured outputs, schema checks).',
+    );
+  });
 });
 
