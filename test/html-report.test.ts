@@ -350,3 +350,20 @@ await shutdown();
     await page.close();
   });
 });
+
+describe('autopsy.html of a run with no events, from `agent-autopsy report --format html`', () => {
+  it('has the (empty) event list instead of telling the reader to run the command that made it', async () => {
+    const dir = tempDir();
+    writeTruthLog(dir, []);
+    const html = join(dir, 'autopsy-full.html');
+    const made = await runCli(['report', dir, '--format', 'html', '--out', html]);
+    expect(made.code).toBe(0);
+    const opened = await openFile(browser, html);
+    const { page } = opened;
+    expect(await page.locator('#event-list').count()).toBe(1);
+    expect(await shownCount(page)).toBe('0 / 0');
+    expect(await page.locator('#events').textContent()).not.toContain('--format html --out');
+    await expectInert(opened);
+    await page.close();
+  });
+});

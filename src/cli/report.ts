@@ -47,7 +47,8 @@ export async function reportCommand(input: string, options: ReportCommandOptions
         if (criticalFailures) writeJsonReport(report, criticalFailures, write);
         else write(renderJsonReport(report));
       } else {
-        write(options.format === 'md' ? renderMarkdownReport(report) : renderHtmlReport(report, collector && collector.total > 0 ? { events: collector } : {}));
+        // A log was read (even one with no events): the page has the list. A saved report JSON has no events to list.
+        write(options.format === 'md' ? renderMarkdownReport(report) : renderHtmlReport(report, collector && analyzed ? { events: collector } : {}));
       }
     } finally {
       write.close?.();
