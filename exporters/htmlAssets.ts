@@ -48,6 +48,7 @@ td.wrap{word-break:break-word;max-width:540px}
 .chart-value{font-size:12px;fill:var(--muted)}
 .chart-bar{fill:var(--accent)}.chart-bar.tone-error{fill:var(--err)}.chart-bar.tone-ok{fill:var(--ok)}
 .chart-row.linked{cursor:pointer}.chart-row.linked:hover .chart-bar,.chart-row.linked:focus .chart-bar{opacity:.75}
+.chart-row.linked:focus{outline:none}.chart-row.linked:focus-visible .chart-bar{stroke:var(--fg);stroke-width:2}
 .timeline{display:block;max-width:100%;height:auto}
 .tl-band{fill:#f7f8fa}
 .tl-label{font-size:12px;font-weight:600;fill:var(--fg)}
@@ -75,6 +76,8 @@ pre{background:#f1f3f6;border-radius:4px;padding:.5rem .7rem;overflow:auto;font-
 .ev-row span{overflow:hidden;text-overflow:ellipsis}
 .ev-row:hover{background:#f5f8ff}
 .ev-row.sel{background:#e7edff}
+.ev-viewport:focus-visible{outline:2px solid var(--accent);outline-offset:1px}
+.ev-viewport:focus .ev-row.act{outline:2px solid var(--accent);outline-offset:-2px}
 .ev-row.lvl-ERROR{color:var(--err)}.ev-row.lvl-WARNING{color:#9a6a0b}
 .ev-row .c-data{font-family:ui-monospace,monospace;color:var(--muted)}
 .ev-row.lvl-ERROR .c-data{color:#b33a3a}
@@ -102,6 +105,8 @@ export const HTML_REPORT_SCRIPT = `(function () {
   var haystack = null;
   var matches = [];
   var selected = -1;
+  // The row the arrow keys are on (a position in matches), announced through aria-activedescendant.
+  var active = -1;
 
   Object.keys(selects).forEach(function (field) {
     var select = selects[field], n = names[field].length, counts = new Array(n), i;
@@ -140,6 +145,8 @@ export const HTML_REPORT_SCRIPT = `(function () {
     root.setAttribute('data-matches', String(matches.length));
     spacer.style.height = matches.length * ROW + 'px';
     viewport.scrollTop = 0;
+    active = -1;
+    viewport.removeAttribute('aria-activedescendant');
     draw();
   }
 
@@ -154,8 +161,11 @@ export const HTML_REPORT_SCRIPT = `(function () {
   function rowElement(index) {
     var r = rows[index];
     var div = document.createElement('div');
-    div.className = 'ev-row lvl-' + names.level[r[3]] + (index === selected ? ' sel' : '');
+    div.className = 'ev-row lvl-' + names.level[r[3]] + (index === selected ? ' sel' : '') + (active !== -1 && matches[active] === index ? ' act' : '');
     div.setAttribute('data-index', String(index));
+    div.id = 'ev-' + index;
+    div.setAttribute('role', 'option');
+    div.setAttribute('aria-selected', index === selected ? 'true' : 'false');
     div.appendChild(cell('c-time', r[0].length >= 23 ? r[0].slice(11, 23) : r[0], r[0]));
     div.appendChild(cell('c-elapsed', '+' + Number(r[1]).toFixed(3) + 's'));
     div.appendChild(cell('c-level', names.level[r[3]]));
@@ -181,15 +191,47 @@ export const HTML_REPORT_SCRIPT = `(function () {
     if (!scheduled) { scheduled = true; window.requestAnimationFrame(draw); }
   });
 
-  body.addEventListener('click', function (event) {
-    var target = event.target instanceof Element ? event.target.closest('.ev-row') : null;
-    if (!target) return;
-    selected = Number(target.getAttribute('data-index'));
+  function show(index) {
+    selected = index;
     var r = rows[selected], data;
     try { data = JSON.parse(r[5]); } catch (e) { data = r[5]; }
     detail.hidden = false;
     detail.textContent = JSON.stringify({ timestamp: r[0], elapsed_seconds: r[1], type: names.type[r[2]], level: names.level[r[3]], stage: names.stage[r[4]], data: data }, null, 2);
     draw();
+  }
+
+  body.addEventListener('click', function (event) {
+    var target = event.target instanceof Element ? event.target.closest('.ev-row') : null;
+    if (!target) return;
+    var index = Number(target.getAttribute('data-index'));
+    active = matches.indexOf(index);
+    if (active !== -1) viewport.setAttribute('aria-activedescendant', 'ev-' + index);
+    show(index);
+  });
+
+  // The keyboard: arrows, Page Up / Down, Home and End move through the list; Enter or Space opens the row.
+  viewport.addEventListener('keydown', function (event) {
+    if (matches.length === 0) return;
+    var page = Math.max(1, Math.floor(viewport.clientHeight / ROW) - 1), to = active;
+    switch (event.key) {
+      case 'ArrowDown': to = active + 1; break;
+      case 'ArrowUp': to = active === -1 ? 0 : active - 1; break;
+      case 'PageDown': to = active + page; break;
+      case 'PageUp': to = active - page; break;
+      case 'Home': to = 0; break;
+      case 'End': to = matches.length - 1; break;
+      case 'Enter': case ' ':
+        event.preventDefault();
+        if (active !== -1) show(matches[active]);
+        return;
+      default: return;
+    }
+    event.preventDefault();
+    active = Math.max(0, Math.min(matches.length - 1, to));
+    if (active * ROW < viewport.scrollTop) viewport.scrollTop = active * ROW;
+    else if ((active + 1) * ROW > viewport.scrollTop + viewport.clientHeight) viewport.scrollTop = (active + 1) * ROW - viewport.clientHeight;
+    draw();
+    viewport.setAttribute('aria-activedescendant', 'ev-' + matches[active]);
   });
 
   var timer = 0;
@@ -220,7 +262,11 @@ export const HTML_REPORT_SCRIPT = `(function () {
   }
   Array.prototype.forEach.call(document.querySelectorAll('[data-filter-type],[data-filter-stage],[data-filter-level]'), function (element) {
     element.addEventListener('click', function () { filterFrom(element); });
-    element.addEventListener('keydown', function (event) { if (event.key === 'Enter') filterFrom(element); });
+    element.addEventListener('keydown', function (event) {
+      if (event.key !== 'Enter' && event.key !== ' ') return;
+      event.preventDefault();
+      filterFrom(element);
+    });
   });
 
   apply();

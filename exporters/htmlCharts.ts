@@ -35,7 +35,8 @@ export function barChart(entries: Array<[string, number]>, options: BarChartOpti
     const y = index * ROW;
     const width = Math.max(value > 0 ? 2 : 0, (value / max) * barSpace);
     const isRest = rows.length > maxBars && index === shown.length - 1;
-    const filter = options.filter && !isRest ? ` data-filter-${options.filter}="${escapeHtml(label)}" tabindex="0"` : '';
+    // A bar that filters is a button (named by its label and count); the chart holding it is a group, not an image.
+    const filter = options.filter && !isRest ? ` data-filter-${options.filter}="${escapeHtml(label)}" tabindex="0" role="button" aria-label="${escapeHtml(`${label}: ${value}`)}"` : '';
     const short = label.length > 28 ? `${label.slice(0, 27)}…` : label;
     return (
       `<g class="chart-row${filter ? ' linked' : ''}"${filter}><title>${escapeHtml(`${label}: ${value}`)}</title>` +
@@ -44,5 +45,7 @@ export function barChart(entries: Array<[string, number]>, options: BarChartOpti
       `<text class="chart-value" x="${(LABEL_WIDTH + width + 6).toFixed(1)}" y="${y + 15}">${escapeHtml(String(value))}</text></g>`
     );
   });
-  return `<svg class="chart" viewBox="0 0 ${WIDTH} ${shown.length * ROW}" width="${WIDTH}" role="img">${bars.join('')}</svg>`;
+  const name = shown.map(([label, value]) => `${label}: ${value}`).join(', ');
+  const role = options.filter ? 'group' : 'img';
+  return `<svg class="chart" viewBox="0 0 ${WIDTH} ${shown.length * ROW}" width="${WIDTH}" role="${role}" aria-label="${escapeHtml(name)}">${bars.join('')}</svg>`;
 }

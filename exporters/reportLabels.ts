@@ -119,7 +119,7 @@ const en: ReportLabels = {
   eventsTruncated: (shown, total) => `Showing the last ${shown} of ${total} events.`,
   moreRows: (count) => `… and ${count} more`,
   omittedSpans: (count) => `${count} more spans are not drawn (failed and unfinished ones are drawn first).`,
-  clickForDetails: 'Click a row for the whole event.',
+  clickForDetails: 'Click a row (or, in the list, pick it with the arrow keys and press Enter) for the whole event.',
   legend: { stage: 'stage', task: 'task', llm: 'LLM call', code_exec: 'code execution', autofix: 'autofix', error: 'failed', unfinished: 'unfinished', failure: 'failure event' },
 };
 
@@ -176,7 +176,7 @@ const zhCN: ReportLabels = {
   eventsTruncated: (shown, total) => `共 ${total} 个事件，显示最后 ${shown} 个。`,
   moreRows: (count) => `……另有 ${count} 条`,
   omittedSpans: (count) => `另有 ${count} 个跨度未绘出（优先绘出失败和未结束的跨度）。`,
-  clickForDetails: '点击一行查看完整事件。',
+  clickForDetails: '点击一行（或在列表中用方向键选中后按回车）查看完整事件。',
   legend: { stage: '阶段', task: '任务', llm: 'LLM 调用', code_exec: '代码执行', autofix: '自愈', error: '失败', unfinished: '未结束', failure: '失败事件' },
 };
 

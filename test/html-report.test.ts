@@ -367,3 +367,60 @@ describe('autopsy.html of a run with no events, from `agent-autopsy report --for
     await page.close();
   });
 });
+
+describe('autopsy.html with the keyboard and a screen reader', () => {
+  let opened: OpenedPage;
+  const events = [
+    event('stage_start', { stage: 's1' }, 'INFO', 0),
+    event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', 0.1),
+    event('llm_call_error', { model: 'gpt-4o', stage: 's1', error: '429 Too Many Requests', http_status: 429 }, 'ERROR', 0.2),
+    event('task_error', { task: 't', stage: 's1', error: 'boom' }, 'ERROR', 0.3),
+    event('task_error', { task: 't', stage: 's1', error: 'boom again' }, 'ERROR', 0.4),
+    event('stage_end', { stage: 's1', duration: 0.5 }, 'INFO', 0.5),
+  ];
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    writeTruthLog(dir, events);
+    const html = join(dir, 'autopsy-full.html');
+    expect((await runCli(['report', dir, '--format', 'html', '--out', html])).code).toBe(0);
+    opened = await openFile(browser, html);
+  });
+
+  it('names the failure-chart bars as buttons that Enter and Space press', async () => {
+    const { page } = opened;
+    const bar = page.getByRole('button', { name: 'task_error: 2' });
+    expect(await bar.count()).toBe(1);
+    await bar.focus();
+    await page.keyboard.press('Space');
+    expect(await shownCount(page)).toBe('2 / 6');
+    await page.getByRole('button', { name: 'llm_call_error: 1' }).focus();
+    await page.keyboard.press('Enter');
+    expect(await shownCount(page)).toBe('1 / 6');
+    // The charts that filter nothing are images with their numbers as their name.
+    expect(await page.getByRole('img', { name: 'RateLimitError: 1' }).count() + (await page.getByRole('img', { name: '429: 1' }).count())).toBeGreaterThan(0);
+  });
+
+  it('opens an event of the list from the keyboard: Tab to the list, arrows to a row, Enter', async () => {
+    const { page } = opened;
+    await page.locator('select[name=type]').selectOption('');
+    expect(await shownCount(page)).toBe('6 / 6');
+    await page.locator('input[name=q]').focus();
+    await page.keyboard.press('Tab');
+    const list = page.getByRole('listbox', { name: 'Events' });
+    expect(await list.count()).toBe(1);
+    expect(await list.evaluate((element) => element.matches(':focus'))).toBe(true);
+    expect(await list.getByRole('option').count()).toBe(6);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Enter');
+    expect(JSON.parse((await page.locator('.ev-detail').textContent()) ?? '{}')).toMatchObject({ type: 'llm_call_start', data: { model: 'gpt-4o' } });
+    expect(await list.getByRole('option', { selected: true }).textContent()).toContain('llm_call_start');
+    await page.keyboard.press('End');
+    await page.keyboard.press('Space');
+    expect(JSON.parse((await page.locator('.ev-detail').textContent()) ?? '{}')).toMatchObject({ type: 'stage_end' });
+    expect(opened.problems).toEqual([]);
+  });
+});
