@@ -12,7 +12,8 @@ header .meta b{color:#fff;font-weight:600}
 nav{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid var(--line);padding:.4rem 2rem;display:flex;flex-wrap:wrap;gap:.2rem 1rem;font-size:.85rem}
 nav a{color:var(--accent);text-decoration:none}
 main{padding:1rem 2rem 3rem;max-width:1240px}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin:1rem 0}
+section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem 1.2rem;margin:1rem 0;overflow-x:auto}
+@media (max-width:640px){header,nav{padding-left:1rem;padding-right:1rem}main{padding:.5rem .5rem 2rem}section{padding:.8rem}}
 h2{font-size:1.15rem;margin:0 0 .7rem}
 h3{font-size:.95rem;margin:1rem 0 .4rem;color:var(--muted)}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(185px,1fr));gap:.6rem}
@@ -42,7 +43,7 @@ td.wrap{word-break:break-word;max-width:540px}
 .clip{max-height:9em;overflow:auto}
 @media print{.clip{max-height:none;overflow:visible}}
 .charts{display:flex;flex-wrap:wrap;gap:1rem 2rem}
-.charts>div{min-width:320px}
+.charts>div{min-width:min(320px,100%)}
 .chart{max-width:100%;height:auto}
 .chart-label{font-size:12px;text-anchor:end;fill:var(--fg)}
 .chart-value{font-size:12px;fill:var(--muted)}
@@ -68,6 +69,7 @@ pre{background:#f1f3f6;border-radius:4px;padding:.5rem .7rem;overflow:auto;font-
 .filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:center;margin-bottom:.5rem;font-size:.85rem}
 .filters select,.filters input{font:inherit;padding:.15rem .3rem;max-width:260px}
 .ev-count{font-weight:600}
+.ev-scroll{overflow-x:auto}.ev-head,.ev-viewport{min-width:760px}
 .ev-head,.ev-row{display:grid;grid-template-columns:110px 80px 74px 170px 110px 1fr;gap:0 .6rem;align-items:center;padding:0 .5rem}
 .ev-head{font-weight:600;background:#f1f3f6;border:1px solid var(--line);border-bottom:0;height:26px;font-size:.8rem}
 .ev-viewport{position:relative;height:520px;overflow:auto;border:1px solid var(--line);background:#fff}

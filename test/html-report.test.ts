@@ -368,8 +368,9 @@ describe('autopsy.html of a run with no events, from `agent-autopsy report --for
   });
 });
 
-describe('autopsy.html with the keyboard and a screen reader', () => {
+describe('autopsy.html with the keyboard and a screen reader, and on a phone', () => {
   let opened: OpenedPage;
+  let html: string;
   const events = [
     event('stage_start', { stage: 's1' }, 'INFO', 0),
     event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', 0.1),
@@ -382,9 +383,24 @@ describe('autopsy.html with the keyboard and a screen reader', () => {
   beforeAll(async () => {
     const dir = tempDir();
     writeTruthLog(dir, events);
-    const html = join(dir, 'autopsy-full.html');
+    html = join(dir, 'autopsy-full.html');
     expect((await runCli(['report', dir, '--format', 'html', '--out', html])).code).toBe(0);
     opened = await openFile(browser, html);
+  });
+
+  it('fits a 375 px wide screen: nothing but wide tables and the event list scrolls sideways, each in its own box', async () => {
+    const phone = await openFile(browser, html);
+    const { page } = phone;
+    await page.setViewportSize({ width: 375, height: 800 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBe(375);
+    // The event list's header and rows scroll together, so the columns stay under their names.
+    const left = async (selector: string) => (await page.locator(selector).first().boundingBox())?.x;
+    await page.locator('.ev-scroll').evaluate((box) => {
+      box.scrollLeft = 200;
+    });
+    expect(await left('.ev-row .c-data')).toBe(await left('.ev-head span:last-child'));
+    expect(phone.problems).toEqual([]);
+    await page.close();
   });
 
   it('names the failure-chart bars as buttons that Enter and Space press', async () => {
