@@ -230,12 +230,14 @@ function eventsSection(report: AutopsyReport, collector: HtmlEventCollector | un
     m.headings.events,
     `<div id="event-list" data-total="${list.rows.length}">` +
       truncated +
+      // Without JavaScript (a viewer that blocks scripts) the list stays empty: say so rather than show "N / N shown" over nothing.
+      `<noscript><style>#event-list .filters,#event-list .ev-scroll,#event-list .ev-help{display:none}</style><p class="note">${escapeHtml(l.eventsNeedScript)}</p></noscript>` +
       `<div class="filters">${select('type', l.type)}${select('level', l.level)}${select('stage', l.stage)}` +
       `<label>${escapeHtml(l.search)} <input name="q" type="search" autocomplete="off"></label>` +
       `<span><span class="ev-count">${list.rows.length} / ${list.rows.length}</span> ${escapeHtml(l.shown)}</span></div>` +
       `<div class="ev-scroll"><div class="ev-head"><span>${escapeHtml(l.time)}</span><span>+s</span><span>${escapeHtml(l.level)}</span><span>${escapeHtml(l.type)}</span><span>${escapeHtml(l.stage)}</span><span>${escapeHtml(l.data)}</span></div>` +
       `<div class="ev-viewport" tabindex="0" role="listbox" aria-label="${escapeHtml(m.headings.events)}"><div class="ev-spacer"></div><div class="ev-rows"></div></div></div>` +
-      `<p class="note">${escapeHtml(l.clickForDetails)}</p><pre class="ev-detail" hidden></pre></div>`,
+      `<p class="note ev-help">${escapeHtml(l.clickForDetails)}</p><pre class="ev-detail" hidden></pre></div>`,
   );
   return { html, blob: `<script type="application/json" id="autopsy-events">${jsonForScript(list)}</script>` };
 }

@@ -61,6 +61,8 @@ export interface ReportLabels {
   moreRows: (count: number) => string;
   omittedSpans: (count: number) => string;
   clickForDetails: string;
+  /** Shown in place of the event list when the viewer runs no JavaScript. */
+  eventsNeedScript: string;
   legend: Record<'stage' | 'task' | 'llm' | 'code_exec' | 'autofix' | 'error' | 'unfinished' | 'failure', string>;
 }
 
@@ -120,6 +122,7 @@ const en: ReportLabels = {
   moreRows: (count) => `… and ${count} more`,
   omittedSpans: (count) => `${count} more spans are not drawn (failed and unfinished ones are drawn first).`,
   clickForDetails: 'Click a row (or, in the list, pick it with the arrow keys and press Enter) for the whole event.',
+  eventsNeedScript: "The filterable event list needs JavaScript, which this viewer does not run. Every event is in the run's log.",
   legend: { stage: 'stage', task: 'task', llm: 'LLM call', code_exec: 'code execution', autofix: 'autofix', error: 'failed', unfinished: 'unfinished', failure: 'failure event' },
 };
 
@@ -177,6 +180,7 @@ const zhCN: ReportLabels = {
   moreRows: (count) => `……另有 ${count} 条`,
   omittedSpans: (count) => `另有 ${count} 个跨度未绘出（优先绘出失败和未结束的跨度）。`,
   clickForDetails: '点击一行（或在列表中用方向键选中后按回车）查看完整事件。',
+  eventsNeedScript: '可筛选的事件列表需要 JavaScript，而当前查看器不运行脚本。全部事件都在本次运行的日志中。',
   legend: { stage: '阶段', task: '任务', llm: 'LLM 调用', code_exec: '代码执行', autofix: '自愈', error: '失败', unfinished: '未结束', failure: '失败事件' },
 };
 

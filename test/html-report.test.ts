@@ -403,6 +403,20 @@ describe('autopsy.html with the keyboard and a screen reader, and on a phone', (
     await page.close();
   });
 
+  it('with JavaScript off, says the event list needs it instead of showing an empty list as "6 / 6 shown"', async () => {
+    const page = await browser.context.newPage();
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
+    await page.goto(`file://${html}`);
+    expect(await page.locator('.ev-row').count()).toBe(0);
+    expect(await page.locator('#events .filters').isVisible()).toBe(false);
+    expect(await page.locator('#events .ev-scroll').isVisible()).toBe(false);
+    expect(await page.locator('#events').innerText()).toContain('The filterable event list needs JavaScript');
+    // The rest of the report is there.
+    expect(await page.locator('[data-key="total_failures"] .v').textContent()).toBe('3');
+    await page.close();
+  });
+
   it('names the failure-chart bars as buttons that Enter and Space press', async () => {
     const { page } = opened;
     const bar = page.getByRole('button', { name: 'task_error: 2' });
