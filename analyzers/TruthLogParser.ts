@@ -53,6 +53,7 @@ const HEADER = /^\{\s*"start_time"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*,\s*"events"
 const READABLE_LINE = /^\[([^\]]*)\] \(\+([^)]*)s\) \[([^\]]*)\] (.*?): (.*)$/;
 const FOOTER = /^\]\s*,\s*"total_events"\s*:\s*(\d+)\s*\}\s*$/;
 const MAX_SKIPPED = 100;
+const NOT_AN_EVENT = 'not an event (no "type")';
 const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
 const OPEN_BRACKET = 91;
@@ -175,11 +176,10 @@ export class TruthLogParser {
     // A parsed `{…}` line is an object.
     const event = isWholeEvent(value as object) ? (value as TruthEvent) : asTruthEvent(value);
     if (!event) {
-      this.skip(this.lineNumber, 'not an event (no "type")');
+      this.skip(this.lineNumber, NOT_AN_EVENT);
       return true;
     }
-    this.result.events++;
-    this.onEvent(event);
+    this.deliver(event);
     return true;
   }
 
@@ -276,7 +276,7 @@ export class TruthLogParser {
     }
     const event = asTruthEvent(value);
     if (!event) {
-      this.skip(this.lineNumber, 'not an event (no "type")');
+      this.skip(this.lineNumber, NOT_AN_EVENT);
       return;
     }
     this.deliver(event);
