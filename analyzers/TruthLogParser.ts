@@ -54,6 +54,9 @@ const READABLE_LINE = /^\[([^\]]*)\] \(\+([^)]*)s\) \[([^\]]*)\] (.*?): (.*)$/;
 const FOOTER = /^\]\s*,\s*"total_events"\s*:\s*(\d+)\s*\}\s*$/;
 const MAX_SKIPPED = 100;
 const NOT_AN_EVENT = 'not an event (no "type")';
+/** Event lines parsed by one JSON.parse (eventLines): most of the saving is there by 8. */
+const BATCH_LINES = 64;
+const MAX_FAILED_BATCHES = 16;
 const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
 const OPEN_BRACKET = 91;
@@ -109,6 +112,8 @@ export class TruthLogParser {
   private carry = '';
   private lineNumber = 0;
   private pendingBad: { line: number; text: string } | undefined;
+  private batching = true;
+  private failedBatches = 0;
   private whole: string[] = [];
   private wholeLength = 0;
   private readonly result: TruthLogReadResult = {
@@ -146,6 +151,12 @@ export class TruthLogParser {
       if (this.lineThenPython(first, chunk, start)) return;
     }
     while (newline !== -1) {
+      const next = this.eventLines(chunk, start, newline);
+      if (next !== -1) {
+        start = next;
+        newline = chunk.indexOf('\n', start);
+        continue;
+      }
       if (!this.eventLine(chunk, start, newline) && this.lineThenPython(chunk.slice(start, newline), chunk, newline + 1)) return;
       start = newline + 1;
       newline = chunk.indexOf('\n', start);
@@ -181,6 +192,66 @@ export class TruthLogParser {
     }
     this.deliver(event);
     return true;
+  }
+
+  /**
+   * Up to BATCH_LINES of our own event lines from `start` (each `{…},`, `\r\n` tolerated), parsed
+   * with one JSON.parse as the array they are part of: every call of JSON.parse costs ~1,000
+   * instructions besides the text it reads, a sixth of what the reader spends per event over
+   * parsing alone (bench/README.md, item 22). Returns where the line after them starts, or -1 with
+   * nothing done when fewer than two lines have that shape.
+   *
+   * When the array does not parse, or holds another number of elements than there are lines (one
+   * event written over two lines, two on one), the same lines are read one by one instead, so a
+   * damaged line is still skipped and named by its number. Only a log edited by hand so that both
+   * happen in one batch, evenly, reads differently: as the JSON the lines make together, which is
+   * what the original tracker's reader (json.load of the whole file) would make of it.
+   */
+  private eventLines(chunk: string, start: number, newline: number): number {
+    if (!this.batching || this.mode !== 'truth-mode' || this.pendingBad !== undefined || this.result.complete) return -1;
+    let lines = 0;
+    let lineStart = start;
+    let lineEnd = newline;
+    let lastClose = -1;
+    while (lineEnd !== -1 && lines < BATCH_LINES && chunk.charCodeAt(lineStart) === OPEN_BRACE) {
+      let end = lineEnd;
+      if (chunk.charCodeAt(end - 1) === CARRIAGE_RETURN) end--;
+      if (chunk.charCodeAt(end - 1) !== COMMA || chunk.charCodeAt(end - 2) !== CLOSE_BRACE) break;
+      lines++;
+      lastClose = end - 1;
+      lineStart = lineEnd + 1;
+      lineEnd = chunk.indexOf('\n', lineStart);
+    }
+    if (lines < 2) return -1;
+    let values: unknown;
+    try {
+      values = JSON.parse(`[${chunk.slice(start, lastClose)}]`);
+    } catch {
+      values = undefined;
+    }
+    if (!Array.isArray(values) || values.length !== lines) {
+      this.linesOneByOne(chunk, start, lineStart);
+      return lineStart;
+    }
+    for (let i = 0; i < lines; i++) {
+      this.lineNumber++;
+      const value: unknown = values[i];
+      const event = value !== null && typeof value === 'object' && isWholeEvent(value) ? value : asTruthEvent(value);
+      if (event) this.deliver(event);
+      else this.skip(this.lineNumber, NOT_AN_EVENT);
+    }
+    return lineStart;
+  }
+
+  /** The lines of a batch that did not parse as one array, read as any line is. */
+  private linesOneByOne(chunk: string, start: number, until: number): void {
+    // A log damaged all through would parse most of its lines twice: after a few such batches,
+    // it is read line by line to its end.
+    if (++this.failedBatches === MAX_FAILED_BATCHES) this.batching = false;
+    for (let newline = chunk.indexOf('\n', start); start < until; newline = chunk.indexOf('\n', start)) {
+      if (!this.eventLine(chunk, start, newline)) this.line(chunk.slice(start, newline));
+      start = newline + 1;
+    }
   }
 
   /** Reads one line; when it turns out to be the original tracker's document, keeps the rest whole. */

@@ -115,3 +115,96 @@ describe('TruthLogParser chunking', () => {
     expect(read.result.complete).toBe(true);
   });
 });
+
+describe('TruthLogParser batches of event lines', () => {
+  // Runs of our own `{…},` lines are parsed 64 at a time as one JSON array (eventLines). A line
+  // split across chunks is always read alone, so a log given one character at a time is the
+  // reference: both must give the same events, skipped lines and line numbers.
+  const header = '{"start_time": "2026-11-25T16:32:52.000000Z", "events": [';
+
+  function oddLine(i: number): string | undefined {
+    switch (i) {
+      case 70:
+        return '{"timestamp": "bad json",},'; // damaged, inside the second batch
+      case 100:
+        return '{"note": "no type here"},'; // an object without a type
+      case 101:
+        return '{"type": "task_end", "data": {"stage": "s"}},'; // no level, timestamp or elapsed_seconds: filled in
+      case 102:
+        return '{"type": "task_end", "level": "INFO", "timestamp": "t", "elapsed_seconds": 1, "data": [1, 2]},'; // data not an object
+      case 150:
+        return `${event(150)},${event(1150)},`; // two events on one line: a damaged line
+      case 200:
+        return '{"timestamp": "t", "type": "x", "level": "INFO", "data": {"a": {"b": 1},'; // an event cut over two lines…
+      case 201:
+        return '{"c": 2}}},'; // …whose second line starts with `{` too
+      case 250:
+        return `${event(250)},\r`;
+      default:
+        return undefined;
+    }
+  }
+
+  function log(count: number, closed: boolean): string {
+    const lines = [header];
+    for (let i = 0; i < count; i++) lines.push(oddLine(i) ?? `${event(i)},`);
+    if (closed) lines.push(`${event(count)}`, `], "total_events": ${count + 1}}`);
+    return `${lines.join('\n')}\n`;
+  }
+
+  it('reads damaged, partial and hand-written lines inside a batch as it reads them one by one', () => {
+    const text = log(300, true);
+    const whole = parse([text]);
+    const oneByOne = parse(text.split(''));
+    expect(whole.events).toEqual(oneByOne.events);
+    expect(whole.result).toEqual(oneByOne.result);
+    // Line n + 2 holds element n (the header is line 1).
+    expect(whole.result.skipped).toEqual([
+      { line: 72, reason: 'not a JSON event' },
+      { line: 102, reason: 'not an event (no "type")' },
+      { line: 152, reason: 'not a JSON event' },
+      { line: 202, reason: 'not a JSON event' },
+      { line: 203, reason: 'not a JSON event' },
+    ]);
+    expect(whole.events.length).toBe(301 - 5);
+    expect(whole.events.find((e) => e.timestamp === '')).toMatchObject({ type: 'task_end', level: 'INFO', elapsed_seconds: 0, data: { stage: 's' } });
+    expect(whole.events.find((e) => e.timestamp === 't')).toMatchObject({ data: { value: [1, 2] } });
+    expect(whole.result.complete).toBe(true);
+    expect(whole.result.declaredTotal).toBe(301);
+  });
+
+  it('a log damaged all through is read the same after batching gives up', () => {
+    // A damaged line every 20 lines: more failed batches than the parser tries before it reads
+    // line by line to the end.
+    const lines = [header];
+    for (let i = 0; i < 2000; i++) lines.push(i % 20 === 7 ? '{"timestamp": "bad json",},' : `${event(i)},`);
+    const text = `${lines.join('\n')}\n`;
+    const whole = parse([text]);
+    const oneByOne = parse(text.split(''));
+    expect(whole.events).toEqual(oneByOne.events);
+    expect(whole.result).toEqual(oneByOne.result);
+    expect(whole.result.skipped.length).toBe(100);
+    expect(whole.result.skipped[99]).toEqual({ line: 1989, reason: 'not a JSON event' });
+    expect(whole.events.length).toBe(1900);
+    expect(whole.result.tornTail).toBe(false);
+  });
+
+  it('reads two hand-edited lines that make whole events only together as the JSON they make', () => {
+    // An event written over two lines and two events on the next line, both in one batch: the
+    // batch has as many elements as lines and is taken as it parses (what json.load of the whole
+    // file, the original tracker's reader, makes of it). Read alone, both lines are damaged.
+    const first = '{"timestamp": "t", "elapsed_seconds": 1, "type": "a", "level": "INFO", "data": {"list": [{"x": 1},';
+    const second = '{"y": 2}]}},{"timestamp": "t", "elapsed_seconds": 2, "type": "b", "level": "INFO", "data": {}},';
+    const text = `${[header, `${event(0)},`, first, second, `${event(3)},`].join('\n')}\n`;
+    const whole = parse([text]);
+    expect(whole.events.map((e) => e.type)).toEqual(['llm_call_start', 'a', 'b', 'llm_call_end']);
+    expect(whole.events[1].data).toEqual({ list: [{ x: 1 }, { y: 2 }] });
+    expect(whole.result.skipped).toEqual([]);
+    const oneByOne = parse(text.split(''));
+    expect(oneByOne.events.map((e) => e.type)).toEqual(['llm_call_start', 'llm_call_end']);
+    expect(oneByOne.result.skipped).toEqual([
+      { line: 3, reason: 'not a JSON event' },
+      { line: 4, reason: 'not a JSON event' },
+    ]);
+  });
+});
