@@ -19,14 +19,23 @@ export type { ReadOptions, ReadProgress } from './fileChunks';
 
 /** Streams execution_tracker.json (either layout) into `onEvent`, synchronously, in constant memory. */
 export function readTruthLogSync(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): TruthLogReadResult {
-  const parser = new TruthLogParser(onEvent, path);
+  return readLogSync(path, onEvent, undefined, options);
+}
+
+/** Like readTruthLogSync, yielding to the event loop every 50 ms (so a progress bar can draw). */
+export function readTruthLog(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<TruthLogReadResult> {
+  return readLog(path, onEvent, undefined, options);
+}
+
+/** The readers, with TruthLogParser's `onEvents` for runs of events parsed together. */
+function readLogSync(path: string, onEvent: (event: TruthEvent) => void, onEvents: ((events: readonly TruthEvent[]) => void) | undefined, options: ReadOptions): TruthLogReadResult {
+  const parser = new TruthLogParser(onEvent, path, onEvents);
   for (const text of readTextChunks(path, options)) parser.push(text);
   return parser.end();
 }
 
-/** Like readTruthLogSync, yielding to the event loop every 50 ms (so a progress bar can draw). */
-export async function readTruthLog(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<TruthLogReadResult> {
-  const parser = new TruthLogParser(onEvent, path);
+async function readLog(path: string, onEvent: (event: TruthEvent) => void, onEvents: ((events: readonly TruthEvent[]) => void) | undefined, options: ReadOptions): Promise<TruthLogReadResult> {
+  const parser = new TruthLogParser(onEvent, path, onEvents);
   const turn = eventLoopTurns();
   for (const text of readTextChunks(path, options)) {
     parser.push(text);
@@ -205,25 +214,30 @@ function lastEventMs(analyzer: RunAnalyzer): number | undefined {
   return Number.isFinite(at) ? at : undefined;
 }
 
-/** Events analyzed together by a reader: few enough to die young (256 raised peak RSS by 16 MB). */
+/** Events queued for analysis by a reader: few enough to die young (256 raised peak RSS by 16 MB). */
 const READ_BATCH = 64;
 
-function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent: (event: TruthEvent) => void) => TruthLogReadResult | Promise<TruthLogReadResult>) {
+type EventSink = (event: TruthEvent) => void;
+type EventsSink = (events: readonly TruthEvent[]) => void;
+
+function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent: EventSink, onEvents: EventsSink) => TruthLogReadResult | Promise<TruthLogReadResult>) {
   // Only the report is built from a log: no counts by type for get_summary.
   const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules, eventCounts: false });
   const open = new OpenSpanTracker();
   let crash: ExitInfo['reason'] | undefined;
   let signal: string | undefined;
   // Parsed events are analyzed in batches, one pass per analyzer: parsing, the analyzer and the
-  // span tracker each keep their code in the CPU's instruction cache (bench/README item 15).
-  const batch: TruthEvent[] = [];
+  // span tracker each keep their code in the CPU's instruction cache (bench/README item 15). Runs
+  // the parser read together are such a batch as they come; events it delivers one at a time are
+  // queued.
+  const queue: TruthEvent[] = [];
   const kinds: EventKind[] = [];
   const noteEnding = (event: TruthEvent) => {
     if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') crash = event.type;
     // A signal the app left to its default action ended the process.
     else if (event.data?.handled_by_app !== true && typeof event.data?.signal === 'string') signal = event.data.signal;
   };
-  const observeBatch = () => {
+  const observeBatch = (batch: readonly TruthEvent[]) => {
     for (let i = 0; i < batch.length; i++) kinds[i] = eventKind(batch[i].type);
     for (let i = 0; i < batch.length; i++) analyzer.observe(batch[i], kinds[i]);
     for (let i = 0; i < batch.length; i++) {
@@ -232,13 +246,20 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     }
     const seeEvent = options.onEvent;
     if (seeEvent) for (let i = 0; i < batch.length; i++) seeEvent(batch[i]);
-    batch.length = 0;
   };
-  const onEvent = (event: TruthEvent) => {
-    if (batch.push(event) >= READ_BATCH) observeBatch();
+  const flush = () => {
+    observeBatch(queue);
+    queue.length = 0;
+  };
+  const onEvent: EventSink = (event) => {
+    if (queue.push(event) >= READ_BATCH) flush();
+  };
+  const onEvents: EventsSink = (events) => {
+    if (queue.length > 0) flush();
+    observeBatch(events);
   };
   const finish = (result: TruthLogReadResult): AnalyzedRun => {
-    observeBatch();
+    flush();
     const autofix = emptyAutofixStats();
     const autofixLog = join(location.logDir, AUTOFIX_LOG);
     let ignoredAutofixLog: AnalyzedRun['ignoredAutofixLog'];
@@ -271,7 +292,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     if (recorder && (exit.reason === 'running' || !result.complete)) analyzed.recorder = recorder;
     return analyzed;
   };
-  return { onEvent, finish, read };
+  return { onEvent, onEvents, finish, read };
 }
 
 /** An AnalyzedRun read with `criticalFailures: 'first'`: the full list is there, to stream and dispose(). */
@@ -283,8 +304,8 @@ export function analyzeRun(input: string, options?: AnalyzeOptions): Promise<Ana
 export async function analyzeRun(input: string, options: AnalyzeOptions = {}): Promise<AnalyzedRun> {
   const location = locateRun(input);
   if (isOtlpJsonFile(location.trackerJson)) return analyzeOtlpRun(location, options);
-  const job = analyze(location, options, (onEvent) => readTruthLog(location.trackerJson, onEvent, options));
-  return job.finish(await job.read(job.onEvent));
+  const job = analyze(location, options, (onEvent, onEvents) => readLog(location.trackerJson, onEvent, onEvents, options));
+  return job.finish(await job.read(job.onEvent, job.onEvents));
 }
 
 /** Synchronous analyzeRun. */
@@ -293,6 +314,6 @@ export function analyzeRunSync(input: string, options?: AnalyzeOptions): Analyze
 export function analyzeRunSync(input: string, options: AnalyzeOptions = {}): AnalyzedRun {
   const location = locateRun(input);
   if (isOtlpJsonFile(location.trackerJson)) return analyzeOtlpRunSync(location, options);
-  const job = analyze(location, options, (onEvent) => readTruthLogSync(location.trackerJson, onEvent, options));
-  return job.finish(job.read(job.onEvent) as TruthLogReadResult);
+  const job = analyze(location, options, (onEvent, onEvents) => readLogSync(location.trackerJson, onEvent, onEvents, options));
+  return job.finish(job.read(job.onEvent, job.onEvents) as TruthLogReadResult);
 }

@@ -45,8 +45,12 @@ async function record(dir, events) {
   sendResult({ events: recorded });
 }
 
-/** Child: the floor of any line-by-line reader — read the file and JSON.parse every event line, nothing else. */
-function parseOnly(file) {
+/**
+ * Child: the floor of a line reader — read the file and JSON.parse every event line, nothing else.
+ * `linesPerParse` 1: each line alone; 64: runs of 64 lines as one JSON array, as the CLI's reader
+ * does (bench/README.md, item 22).
+ */
+function parseOnly(file, linesPerParse) {
   const fd = openSync(file, 'r');
   const buffer = Buffer.allocUnsafe(1 << 16);
   const decoder = new StringDecoder('utf8');
@@ -55,14 +59,27 @@ function parseOnly(file) {
   for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
     const text = carry + decoder.write(buffer.subarray(0, n));
     let start = 0;
+    let runStart = -1;
+    let runLines = 0;
+    let runEnd = 0;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-      const line = text.slice(start, text.charCodeAt(end - 1) === 44 ? end - 1 : end);
-      if (line.charCodeAt(0) === 123 && line.charCodeAt(1) === 34 && line.charCodeAt(2) === 116) {
-        JSON.parse(line);
+      const comma = text.charCodeAt(end - 1) === 44;
+      const event = text.charCodeAt(start) === 123 && text.charCodeAt(start + 1) === 34 && text.charCodeAt(start + 2) === 116;
+      if (event && comma && linesPerParse > 1) {
+        if (runStart === -1) runStart = start;
+        runEnd = end - 1;
+        if (++runLines === linesPerParse) {
+          events += JSON.parse(`[${text.slice(runStart, runEnd)}]`).length;
+          runStart = -1;
+          runLines = 0;
+        }
+      } else if (event) {
+        JSON.parse(text.slice(start, comma ? end - 1 : end));
         events++;
       }
       start = end + 1;
     }
+    if (runLines > 0) events += JSON.parse(`[${text.slice(runStart, runEnd)}]`).length;
     carry = text.slice(start);
   }
   closeSync(fd);
@@ -101,6 +118,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
       [`cli-${small}`]: () => timedChild([cliPath(), 'report', files[small], '--format', 'json', '--out', out, '--no-progress'], ['--require', MAXRSS]),
       [`naive-${full}`]: () => timedChild([SCRIPT, '--child', 'naive', '--file', files[full]], ['--require', MAXRSS]),
       [`parse-only-${full}`]: () => timedChild([SCRIPT, '--child', 'parse-only', '--file', files[full]], ['--require', MAXRSS]),
+      [`parse-batched-${full}`]: () => timedChild([SCRIPT, '--child', 'parse-batched', '--file', files[full]], ['--require', MAXRSS]),
     };
     const results = await interleave(rounds, Object.keys(plans), (name) => plans[name](), (name, round) => progress(`report: ${name} (round ${round + 1}/${rounds})`));
     const report = JSON.parse(readFileSync(out, 'utf8'));
@@ -115,7 +133,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
         max_rss_mb: round(median(results[name].map((r) => r.max_rss_mb)), 1),
       };
     });
-    const [big, little, whole, floor] = rows;
+    const [big, little, whole, floor, batchedFloor] = rows;
     const checks = [
       check(`agent-autopsy report over ${full.toLocaleString('en-US')} events, events/s (wall, Node start-up included)`, big.events_per_second, '>=', 500_000),
       check(`peak RSS over ${full.toLocaleString('en-US')} events ÷ over ${small.toLocaleString('en-US')} events (flat memory)`, big.max_rss_mb / little.max_rss_mb, '<', 1.25),
@@ -128,6 +146,7 @@ export async function run({ rounds = 3, quick = false } = {}) {
       rows,
       speed_vs_naive: round(big.events_per_second / whole.events_per_second, 2),
       speed_vs_parse_only: round(big.events_per_second / floor.events_per_second, 2),
+      speed_vs_parse_batched: round(big.events_per_second / batchedFloor.events_per_second, 2),
       memory_vs_naive: round(big.max_rss_mb / whole.max_rss_mb, 3),
       checks,
     };
@@ -138,11 +157,11 @@ export async function run({ rounds = 3, quick = false } = {}) {
 
 export function print(result) {
   printTable(
-    `agent-autopsy report — median of ${result.rounds} processes; speed ÷ naive JSON.parse = ${result.speed_vs_naive}, ÷ JSON.parse of each line alone = ${result.speed_vs_parse_only}; peak RSS ÷ naive = ${result.memory_vs_naive}`,
+    `agent-autopsy report — median of ${result.rounds} processes; speed ÷ naive JSON.parse = ${result.speed_vs_naive}, ÷ JSON.parse of each line alone = ${result.speed_vs_parse_only}, ÷ of 64 lines at a time = ${result.speed_vs_parse_batched}; peak RSS ÷ naive = ${result.memory_vs_naive}`,
     ['reader', 'events', 'wall ms', 'events/s', 'peak RSS MB'],
     result.rows.map((row) => [row.reader, row.events, row.wall_ms, row.events_per_second, row.max_rss_mb]),
   );
   printChecks(result.checks);
 }
 
-await scenarioMain(import.meta.url, { child: (mode) => (mode === 'record' ? record(argValue('dir'), argNumber('events', 1_000_000)) : mode === 'naive' ? naive(argValue('file')) : parseOnly(argValue('file'))), run, print, rounds: 3 });
+await scenarioMain(import.meta.url, { child: (mode) => (mode === 'record' ? record(argValue('dir'), argNumber('events', 1_000_000)) : mode === 'naive' ? naive(argValue('file')) : parseOnly(argValue('file'), mode === 'parse-batched' ? 64 : 1)), run, print, rounds: 3 });

@@ -24,18 +24,19 @@ function eventAt(n: number): TruthEvent {
   return { ...base, type: 'task_end', data: { task: 'solve', stage, duration: 0.01, n } };
 }
 
-function writeRun(events: TruthEvent[]): string {
+/** `indentEvery`: every n-th line indented, which the parser reads alone, between runs it parses together. */
+function writeRun(events: TruthEvent[], indentEvery = 0): string {
   const dir = tempRunDir();
   const logs = join(dir, 'Memory', 'logs');
   mkdirSync(logs, { recursive: true });
-  const lines = events.map((event) => JSON.stringify(event)).join(',\n');
+  const lines = events.map((event, i) => `${indentEvery > 0 && i % indentEvery === 3 ? '  ' : ''}${JSON.stringify(event)}`).join(',\n');
   writeFileSync(join(logs, 'execution_tracker.json'), `{"start_time": "2026-11-25T12:00:00.000000", "events": [\n${lines}\n], "total_events": ${events.length}}\n`);
   return dir;
 }
 
 describe('readers analyze events in batches', () => {
   const events = Array.from({ length: EVENTS }, (_, n) => eventAt(n));
-  const dir = writeRun(events);
+  const dirs = { compact: writeRun(events), mixed: writeRun(events, 10) };
 
   // The same events through one analyzer, one at a time.
   const direct = new RunAnalyzer({ eventCounts: false });
@@ -46,11 +47,13 @@ describe('readers analyze events in batches', () => {
   });
 
   it.each([
-    ['analyzeRunSync', (onEvent: (event: TruthEvent) => void) => Promise.resolve(analyzeRunSync(dir, { onEvent }))],
-    ['analyzeRun', (onEvent: (event: TruthEvent) => void) => analyzeRun(dir, { onEvent })],
-  ])('%s: every event, in order, analyzed as one at a time would, the crash in mid-batch found', async (_name, read) => {
+    ['analyzeRunSync', 'compact', (dir: string, onEvent: (event: TruthEvent) => void) => Promise.resolve(analyzeRunSync(dir, { onEvent }))],
+    ['analyzeRun', 'compact', (dir: string, onEvent: (event: TruthEvent) => void) => analyzeRun(dir, { onEvent })],
+    ['analyzeRunSync', 'mixed', (dir: string, onEvent: (event: TruthEvent) => void) => Promise.resolve(analyzeRunSync(dir, { onEvent }))],
+    ['analyzeRun', 'mixed', (dir: string, onEvent: (event: TruthEvent) => void) => analyzeRun(dir, { onEvent })],
+  ] as const)('%s, %s lines: every event, in order, analyzed as one at a time would, the crash in mid-batch found', async (_name, layout, read) => {
     const seen: number[] = [];
-    const { report } = await read((event) => seen.push(event.data.n as number));
+    const { report } = await read(dirs[layout], (event) => seen.push(event.data.n as number));
     expect(seen).toEqual([...Array(EVENTS).keys()]);
     expect(report.run.total_events).toBe(EVENTS);
     expect(report.failure_analysis).toEqual(expected.failure_analysis);

@@ -158,6 +158,18 @@ describe('TruthLogParser batches of event lines', () => {
     const oneByOne = parse(text.split(''));
     expect(whole.events).toEqual(oneByOne.events);
     expect(whole.result).toEqual(oneByOne.result);
+    // With `onEvents`, runs parsed together come as runs, the rest one by one, in the same order.
+    const delivered: TruthEvent[] = [];
+    const runs: number[] = [];
+    const parser = new TruthLogParser((event) => delivered.push(event), 'test.json', (run) => {
+      runs.push(run.length);
+      delivered.push(...run);
+    });
+    parser.push(text);
+    expect(parser.end()).toEqual(whole.result);
+    expect(delivered).toEqual(whole.events);
+    expect(runs.length).toBeGreaterThan(0);
+    expect(runs.every((length) => length >= 2 && length <= 64)).toBe(true);
     // Line n + 2 holds element n (the header is line 1).
     expect(whole.result.skipped).toEqual([
       { line: 72, reason: 'not a JSON event' },
