@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { TruthLogError } from './TruthLogParser';
@@ -41,6 +42,8 @@ export function* readTextChunks(path: string, options: ReadOptions = {}): Genera
     const decoder = new StringDecoder('utf8');
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     let bytesRead = 0;
+    // The decoder holds no part of a character: the last chunk ended with a 7-bit byte.
+    let decoderIdle = true;
     for (;;) {
       // A log is read as it stood when opened: one its writer grows faster than it is read would
       // never end. (A pipe or device has no size: it is read to its end.)
@@ -48,7 +51,10 @@ export function* readTextChunks(path: string, options: ReadOptions = {}): Genera
       const n = readSync(fd, buffer, 0, stat.isFile() ? Math.min(CHUNK_BYTES, totalBytes - bytesRead) : CHUNK_BYTES, null);
       if (n === 0) break;
       bytesRead += n;
-      const text = decoder.write(buffer.subarray(0, n));
+      const bytes = buffer.subarray(0, n);
+      // 7-bit ASCII (nearly every chunk of a log) is its own latin1: a plain copy, without the UTF-8 decoder's scan.
+      const text = decoderIdle && isAscii(bytes) ? bytes.toString('latin1') : decoder.write(bytes);
+      decoderIdle = bytes[n - 1] < 0x80;
       options.onProgress?.({ bytesRead, totalBytes });
       yield text;
     }
