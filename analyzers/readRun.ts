@@ -140,7 +140,9 @@ const REPORT_TAIL_BYTES = 1 << 20;
  * keys, as this library writes it (2-space indent), so a large report is read from its last MiB
  * only: a run with 500,000 critical failures has a 150 MB report, and its exit takes a few lines.
  */
-function readReportEnding(path: string): { exit?: ExitInfo; run?: { start_time?: unknown } } | undefined {
+type ReportEnding = { exit?: ExitInfo; run?: { start_time?: unknown; service_name?: unknown } };
+
+function readReportEnding(path: string): ReportEnding | undefined {
   let fd = -1;
   try {
     fd = openSync(path, 'r');
@@ -179,8 +181,19 @@ const RUNNING: ExitInfo = { reason: 'running', exit_code: null, signal: null, at
  * its writer made a complete document mid-run with saveJsonLog()). A lock whose process is gone
  * means the run was never finished: killed.
  */
+/**
+ * The ending of the report saved for this very run (latent_analysis_report.json with the log's
+ * start_time); a reused directory may hold an older run's report, and a readable log has no start.
+ */
+function savedReportEnding(location: RunLocation, read: TruthLogReadResult): ReportEnding | undefined {
+  if (read.format === 'readable') return undefined;
+  const previous = readReportEnding(join(location.logDir, REPORT_JSON));
+  const sameRun = previous?.run?.start_time === undefined || previous.run.start_time === read.startTime;
+  return sameRun ? previous : undefined;
+}
+
 function exitFromFiles(
-  location: RunLocation,
+  previous: ReportEnding | undefined,
   read: TruthLogReadResult,
   recorder: AnalyzedRun['recorder'],
   sawCrash: ExitInfo['reason'] | undefined,
@@ -190,10 +203,7 @@ function exitFromFiles(
   // A readable log has no closing line to tell a clean end from a kill: only its events speak.
   if (read.format === 'readable') return running ? { ...RUNNING } : exitFromEvents(sawCrash, sawSignal, recorder);
   if (!read.complete) return running ? { ...RUNNING } : { reason: 'killed', exit_code: null, signal: null, at: null };
-  const previous = readReportEnding(join(location.logDir, REPORT_JSON));
-  // Only the report of this very run (a reused directory may hold an older run's report).
-  const sameRun = previous?.run?.start_time === undefined || previous.run.start_time === read.startTime;
-  if (sameRun && previous?.exit && typeof previous.exit.reason === 'string') {
+  if (previous?.exit && typeof previous.exit.reason === 'string') {
     const { description: _description, ...exit } = previous.exit;
     return exit;
   }
@@ -271,7 +281,10 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
       }
     }
     const recorder = recorderOf(location, result);
-    const exit = exitFromFiles(location, result, recorder, crash, signal);
+    const previous = savedReportEnding(location, result);
+    const exit = exitFromFiles(previous, result, recorder, crash, signal);
+    // The log does not name the service; the report written at the run's end did.
+    const serviceName = typeof previous?.run?.service_name === 'string' ? previous.run.service_name : undefined;
     const lastMs = lastEventMs(analyzer);
     const built = analyzer.finishReport({
       autofix,
@@ -279,6 +292,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
       unfinished: open.unfinished(analyzer.lastEventTimestamp),
       outputDir: location.outputDir,
       startTime: result.startTime,
+      serviceName,
       source: result.format === 'python' ? 'python-tracker' : result.format === 'readable' ? 'readable-log' : 'truth-mode',
       // The run's own end (its last event), so durations and ages are the run's, not the time since.
       now: lastMs ?? Date.now(),

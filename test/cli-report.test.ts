@@ -267,6 +267,49 @@ describe('agent-autopsy report', () => {
   });
 });
 
+describe('a report rebuilt from a finished run', () => {
+  const AGENT = `
+    import { init, llmCall, shutdown, stage, task, track } from 'agent-autopsy';
+    init({ outputDir: process.argv[2], serviceName: 'billing-agent' });
+    await stage('plan', async () => {
+      await task('fetch', async () => 1);
+      try {
+        await llmCall({ model: 'gpt-4o', provider: 'openai' }, async () => {
+          throw Object.assign(new Error('429 Rate limit reached for gpt-4o'), { status: 429 });
+        });
+      } catch {}
+      track('checkpoint_save', { checkpoint: 'v1' });
+    });
+    await shutdown();
+  `;
+  const reportPath = (dir: string) => join(dir, 'Memory', 'logs', 'latent_analysis_report.json');
+
+  it('is the report written at its end, service name included (only its time, duration and source differ)', async () => {
+    const dir = tempDir();
+    const agent = await runNode(writeScript(AGENT), { args: [dir] });
+    expect(agent.code).toBe(0);
+    const live = JSON.parse(readFileSync(reportPath(dir), 'utf8')) as AutopsyReport;
+    const result = await runCli(['report', dir]);
+    expect(result.code).toBe(0);
+    const rebuilt = JSON.parse(result.stdout) as AutopsyReport;
+    expect(rebuilt.run.service_name).toBe('billing-agent');
+    expect(rebuilt.run.source).toBe('truth-mode');
+    expect(live.run.source).toBe('live');
+    // The live run's duration runs to shutdown(), the rebuilt one's to its last event (in ms).
+    expect(rebuilt.run.duration_seconds).toBeLessThanOrEqual(live.run.duration_seconds as number);
+    const comparable = (report: AutopsyReport) => ({ ...report, timestamp: undefined, run: { ...report.run, duration_seconds: undefined, source: undefined } });
+    expect(comparable(rebuilt)).toEqual(comparable(live));
+    expect(live.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['rate_limited']);
+
+    // A report left by another run in a reused directory names no service of this one.
+    const other = JSON.parse(readFileSync(reportPath(dir), 'utf8')) as AutopsyReport;
+    writeFileSync(reportPath(dir), JSON.stringify({ ...other, run: { ...other.run, start_time: '2025-01-01T00:00:00.000000Z', service_name: 'someone-else' } }, null, 2));
+    const reused = JSON.parse((await runCli(['report', dir])).stdout) as AutopsyReport;
+    expect(reused.run.service_name).toBeUndefined();
+    expect(reused.run.start_time).toBe(live.run.start_time);
+  });
+});
+
 describe('a run that is still being recorded', () => {
   /** An agent inside a stage and an LLM call that never return, printing its pid once its events are on disk. */
   const LIVE_AGENT = `
