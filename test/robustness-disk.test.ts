@@ -80,6 +80,27 @@ describe.concurrent('disk problems never harm the agent', () => {
   });
 });
 
+describe('a handler of your own (setErrorHandler)', () => {
+  it('gets each failure, one per file the run cannot write (not per event), where the default prints one line per directory', () => {
+    const seen: string[][] = [];
+    setErrorHandler((error, context) => seen.push([context, (error as NodeJS.ErrnoException).code ?? '']));
+    try {
+      const parent = join(tempRunDir('autopsy-disk-'), 'a-file');
+      writeFileSync(parent, 'not a directory');
+      const logs = join(parent, 'run', 'Memory', 'logs');
+      const tracker = new ExecutionTracker(join(parent, 'run'));
+      for (let i = 0; i < 5; i++) tracker.track('task_error', { error: 'y' }, 'ERROR');
+      tracker.close();
+      expect(seen).toEqual([
+        [`cannot create ${logs}`, 'ENOTDIR'],
+        ...['execution_tracker.json', 'execution_tracker_readable.txt', 'autofix_log.json', 'latent_analysis_report.json', 'autopsy.md', 'autopsy.html'].map((file) => [`cannot write ${join(logs, file)}`, 'ENOTDIR']),
+      ]);
+    } finally {
+      setErrorHandler(undefined);
+    }
+  });
+});
+
 describe("ExecutionTracker's queries when the log cannot be read", () => {
   it('give what could be read and report the problem, never throw into the agent', () => {
     const seen: string[] = [];
