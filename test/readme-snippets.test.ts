@@ -50,6 +50,8 @@ async function runGeneratedCode() { return { code: 1, stderr: 'Traceback (most r
 async function tryFix() { return false; }
 const out = {};
 `;
+    // A TypeScript block with no type annotations, so it runs as JavaScript as it stands (the
+    // README tells CommonJS and JavaScript users it works the same); consumers.test.ts type-checks it.
     const example = readmeBlock('## Use it in your agent', 'ts');
     writeFileSync(join(dir, 'agent.mjs'), stubs + example + '\nout.summary = report.summary;' + OUT);
     const result = await runNode(join(dir, 'agent.mjs'), { cwd: dir });
