@@ -208,9 +208,9 @@ export class TruthLogParser {
   /**
    * Up to BATCH_LINES of our own event lines from `start` (each `{…},`, `\r\n` tolerated), parsed
    * with one JSON.parse as the array they are part of: every call of JSON.parse costs ~1,000
-   * instructions besides the text it reads, a sixth of what the reader spends per event over
-   * parsing alone (bench/README.md, item 22). Returns where the line after them starts, or -1 with
-   * nothing done when fewer than two lines have that shape.
+   * instructions besides the text it reads, 40 % of what the reader spent per event over a reader
+   * that only parses (bench/README.md, item 22). Returns where the line after them starts, or -1
+   * with nothing done when fewer than two lines have that shape.
    *
    * When the array does not parse, or holds another number of elements than there are lines (one
    * event written over two lines, two on one), the same lines are read one by one instead, so a
