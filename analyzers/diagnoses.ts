@@ -61,6 +61,8 @@ interface CrashSeen {
   /** The stage it came from ('unknown' outside every stage) and its stack, when the event has one. */
   stage: string;
   stack?: string;
+  /** The app's own uncaughtException listener took it (handled_by_app): the process went on. */
+  handled: boolean;
 }
 
 interface Found {
@@ -147,7 +149,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (event.span_id) this.stageSpans.set(stage, event.span_id);
     }
     if (unfinished) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
-    if (type === 'signal_received') this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
+    // A signal the app's own handler took did not end the process (and is not when it ended).
+    if (type === 'signal_received' && data.handled_by_app !== true) this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
     if (type === 'llm_call_end') this.storms.success(event);
     if (isErrorEvent(event, kind)) {
       this.observeFailure(event, type, stage);
@@ -176,6 +179,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
         spanId: origin?.spanId,
         stage,
         stack: typeof event.data?.stack === 'string' ? event.data.stack : undefined,
+        handled: event.data?.handled_by_app === true,
       };
       return;
     }
@@ -316,7 +320,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   /** How the run ended; a log without the exit details still shows a crash or a signal in its events. */
   private effectiveExit(exit: ExitInfo): ExitInfo {
     if (exit.reason !== 'unknown') return exit;
-    if (this.crash) {
+    if (this.crash && !this.crash.handled) {
       const error = { type: this.crash.errorType ?? 'Error', message: this.crash.message };
       return { reason: this.crash.type, exit_code: exit.exit_code, signal: null, error, at: this.crash.timestamp };
     }
@@ -325,7 +329,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   }
 
   private endMs(exit: ExitInfo): number {
-    for (const candidate of [exit.at, this.signal?.timestamp, this.crash?.timestamp, this.lastTimestamp]) {
+    const crashed = this.crash && !this.crash.handled ? this.crash.timestamp : undefined;
+    for (const candidate of [exit.at, this.signal?.timestamp, crashed, this.lastTimestamp]) {
       const ms = candidate ? Date.parse(candidate) : NaN;
       if (Number.isFinite(ms)) return ms;
     }

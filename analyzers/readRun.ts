@@ -192,31 +192,46 @@ function savedReportEnding(location: RunLocation, read: TruthLogReadResult): Rep
   return sameRun ? previous : undefined;
 }
 
-function exitFromFiles(
-  previous: ReportEnding | undefined,
-  read: TruthLogReadResult,
-  recorder: AnalyzedRun['recorder'],
-  sawCrash: ExitInfo['reason'] | undefined,
-  sawSignal: string | undefined,
-): ExitInfo {
+/** What the events say about the end: the crash or signal that ended the process, and a signal the app took. */
+interface EndingEvents {
+  crash?: { reason: ExitInfo['reason']; error?: ExitInfo['error'] };
+  signal?: string;
+  handledSignal?: string;
+}
+
+function exitFromFiles(previous: ReportEnding | undefined, read: TruthLogReadResult, recorder: AnalyzedRun['recorder'], seen: EndingEvents): ExitInfo {
   const running = recorder?.live === true;
   // A readable log has no closing line to tell a clean end from a kill: only its events speak.
-  if (read.format === 'readable') return running ? { ...RUNNING } : exitFromEvents(sawCrash, sawSignal, recorder);
+  if (read.format === 'readable') return running ? { ...RUNNING } : exitFromEvents(seen, recorder);
   if (!read.complete) return running ? { ...RUNNING } : { reason: 'killed', exit_code: null, signal: null, at: null };
   if (previous?.exit && typeof previous.exit.reason === 'string') {
     const { description: _description, ...exit } = previous.exit;
     return exit;
   }
   if (running) return { ...RUNNING };
-  return exitFromEvents(sawCrash, sawSignal, recorder);
+  return exitFromEvents(seen, recorder);
 }
 
-function exitFromEvents(sawCrash: ExitInfo['reason'] | undefined, sawSignal: string | undefined, recorder?: AnalyzedRun['recorder']): ExitInfo {
-  if (sawCrash) return { reason: sawCrash, exit_code: null, signal: null, at: null };
-  if (sawSignal) return { reason: 'signal', exit_code: null, signal: sawSignal, at: null };
+/**
+ * The exit as the events show it. The exit code and the moment of the exit are not in the log; a
+ * crash's error is (its event holds the same type, message and stack as the live report's exit).
+ */
+function exitFromEvents(seen: EndingEvents, recorder?: AnalyzedRun['recorder']): ExitInfo {
+  if (seen.crash) return { reason: seen.crash.reason, exit_code: null, signal: null, ...(seen.crash.error ? { error: seen.crash.error } : {}), at: null };
+  if (seen.signal) return { reason: 'signal', exit_code: null, signal: seen.signal, at: null };
+  // A signal the app's own handler took is noted, as the live report notes it; it did not end the process.
+  const signal = seen.handledSignal ?? null;
   // Made complete mid-run (saveJsonLog()), and its process died before it could finish the run.
-  if (recorder && onThisMachine(recorder)) return { reason: 'killed', exit_code: null, signal: null, at: null };
-  return { reason: 'unknown', exit_code: null, signal: null, at: null };
+  if (recorder && onThisMachine(recorder)) return { reason: 'killed', exit_code: null, signal, at: null };
+  return { reason: 'unknown', exit_code: null, signal, at: null };
+}
+
+/** The error of a crash event, as the live run recorded it (data.error, data.error_type, data.stack). */
+function crashError(data: TruthEvent['data'] | undefined): ExitInfo['error'] {
+  if (typeof data?.error !== 'string') return undefined;
+  const error: NonNullable<ExitInfo['error']> = { type: typeof data.error_type === 'string' ? data.error_type : 'Error', message: data.error };
+  if (typeof data.stack === 'string') error.stack = data.stack;
+  return error;
 }
 
 function lastEventMs(analyzer: RunAnalyzer): number | undefined {
@@ -234,8 +249,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
   // Only the report is built from a log: no counts by type for get_summary.
   const analyzer = new RunAnalyzer({ locale: options.locale, rules: options.rules, eventCounts: false });
   const open = new OpenSpanTracker();
-  let crash: ExitInfo['reason'] | undefined;
-  let signal: string | undefined;
+  const ending: EndingEvents = {};
   // Parsed events are analyzed in batches, one pass per analyzer: parsing, the analyzer and the
   // span tracker each keep their code in the CPU's instruction cache (bench/README item 15). Runs
   // the parser read together are such a batch as they come; events it delivers one at a time are
@@ -243,9 +257,15 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
   const queue: TruthEvent[] = [];
   const kinds: EventKind[] = [];
   const noteEnding = (event: TruthEvent) => {
-    if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') crash = event.type;
-    // A signal the app left to its default action ended the process.
-    else if (event.data?.handled_by_app !== true && typeof event.data?.signal === 'string') signal = event.data.signal;
+    // A crash or signal the app's own listener took (handled_by_app) did not end the process: the
+    // app went on. One left to Node's default action did.
+    const handled = event.data?.handled_by_app === true;
+    if (event.type === 'uncaught_exception' || event.type === 'unhandled_rejection') {
+      if (!handled) ending.crash = { reason: event.type, error: crashError(event.data) };
+    } else if (typeof event.data?.signal === 'string') {
+      if (handled) ending.handledSignal = event.data.signal;
+      else ending.signal = event.data.signal;
+    }
   };
   const observeBatch = (batch: readonly TruthEvent[]) => {
     for (let i = 0; i < batch.length; i++) kinds[i] = eventKind(batch[i].type);
@@ -282,7 +302,7 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     }
     const recorder = recorderOf(location, result);
     const previous = savedReportEnding(location, result);
-    const exit = exitFromFiles(previous, result, recorder, crash, signal);
+    const exit = exitFromFiles(previous, result, recorder, ending);
     // The log does not name the service; the report written at the run's end did.
     const serviceName = typeof previous?.run?.service_name === 'string' ? previous.run.service_name : undefined;
     const lastMs = lastEventMs(analyzer);

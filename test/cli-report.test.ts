@@ -308,6 +308,59 @@ describe('a report rebuilt from a finished run', () => {
     expect(reused.run.service_name).toBeUndefined();
     expect(reused.run.start_time).toBe(live.run.start_time);
   });
+
+  /** The log alone, as an on-call engineer may get it: no report of the run beside it. */
+  const logOnly = (dir: string) => {
+    const copy = tempDir();
+    writeFileSync(join(copy, 'execution_tracker.json'), readFileSync(join(dir, 'Memory', 'logs', 'execution_tracker.json')));
+    return copy;
+  };
+
+  it('without its saved report, takes no crash or signal the app handled for the end of the process', async () => {
+    const dir = tempDir();
+    // The app's own listeners take an exception and a SIGINT, and the run then ends with exit code 5.
+    const agent = await runNode(
+      writeScript(`
+        import { init, stage } from 'agent-autopsy';
+        init({ outputDir: process.argv[2] });
+        process.on('uncaughtException', () => {});
+        process.on('SIGINT', () => { process.exitCode = 5; });
+        await stage('s1', async () => {
+          setTimeout(() => { throw new Error('handled by the app'); }, 1);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          process.kill(process.pid, 'SIGINT');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        });
+      `),
+      { args: [dir] },
+    );
+    expect([agent.code, agent.signal]).toEqual([5, null]);
+    const live = JSON.parse(readFileSync(reportPath(dir), 'utf8')) as AutopsyReport;
+    expect(live.exit).toMatchObject({ reason: 'normal', exit_code: 5, signal: 'SIGINT' });
+
+    const result = await runCli(['report', logOnly(dir)]);
+    expect(result.code).toBe(0);
+    const rebuilt = JSON.parse(result.stdout) as AutopsyReport;
+    // The log shows the signal the app took, not how the process then ended.
+    expect(rebuilt.exit).toEqual({ reason: 'unknown', exit_code: null, signal: 'SIGINT', at: null, description: 'in a way the log does not record' });
+    expect(rebuilt.diagnoses.map((diagnosis) => diagnosis.id)).not.toContain('crash');
+  });
+
+  it('without its saved report, takes the error of a crash from its event', async () => {
+    const dir = tempDir();
+    const agent = await runNode(writeScript(`
+      import { init, stage } from 'agent-autopsy';
+      init({ outputDir: process.argv[2] });
+      await stage('s1', async () => 1);
+      setTimeout(() => { throw new TypeError('tool output was not JSON'); }, 1);
+    `), { args: [dir] });
+    expect(agent.code).toBe(1);
+    const live = JSON.parse(readFileSync(reportPath(dir), 'utf8')) as AutopsyReport;
+    const rebuilt = JSON.parse((await runCli(['report', logOnly(dir)])).stdout) as AutopsyReport;
+    // The exit code and the moment of the exit are not in the log.
+    expect(rebuilt.exit).toEqual({ reason: 'uncaught_exception', exit_code: null, signal: null, error: live.exit.error, at: null, description: 'by an uncaught exception' });
+    expect(live.exit.error).toMatchObject({ type: 'TypeError', message: 'tool output was not JSON' });
+  });
 });
 
 describe('a run that is still being recorded', () => {
