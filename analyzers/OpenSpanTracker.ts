@@ -91,7 +91,7 @@ function text(value: unknown): string | undefined {
  * The span's name as the live run reports it: a foreign span's own name (`data.span`), else the
  * name the API wrappers give (`stage <id>`, `task <name>`, `chat <model>`, a label …).
  */
-function spanName(kind: string, data: Record<string, unknown>): string {
+export function spanName(kind: string, data: Record<string, unknown>): string {
   const own = text(data.span);
   if (own) return own;
   const label = text(data.name);

@@ -9,6 +9,7 @@ import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
 import { stageKey } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
+import { spanName } from './OpenSpanTracker';
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
 import { NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
@@ -443,8 +444,9 @@ function unfinishedFromEvent(event: TruthEvent, stageStarts: Map<string, string>
   const endMs = Date.parse(event.timestamp);
   const startedAt = kind === 'stage' ? stageStarts.get(stageKey(data)) : undefined;
   const started = startedAt ?? (Number.isFinite(endMs) ? new Date(endMs - age * 1000).toISOString() : event.timestamp);
-  const label = kind === 'stage' ? data.stage : kind === 'task' ? data.task : (data.name ?? data.model ?? data.language ?? data.type);
-  const span: UnfinishedSpan = { name: String(label ?? kind), kind, stage: stageKey(data), started, age_seconds: age };
+  // Named as the live run and the log's readers name it ("stage s1", "chat gpt-4o"): without span
+  // ids (a readable log), the name is what makes it the same span as the one the report lists.
+  const span: UnfinishedSpan = { name: spanName(kind, data), kind, stage: stageKey(data), started, age_seconds: age };
   if (event.span_id) span.span_id = event.span_id;
   return span;
 }

@@ -361,6 +361,28 @@ describe('a report rebuilt from a finished run', () => {
     expect(rebuilt.exit).toEqual({ reason: 'uncaught_exception', exit_code: null, signal: null, error: live.exit.error, at: null, description: 'by an uncaught exception' });
     expect(live.exit.error).toMatchObject({ type: 'TypeError', message: 'tool output was not JSON' });
   });
+
+  it('from its readable log alone, counts a stage the process left open once, waiting on the span the live report names', async () => {
+    const dir = tempDir();
+    const agent = await runNode(writeScript(`
+      import { init, llmCall, stage } from 'agent-autopsy';
+      init({ outputDir: process.argv[2] });
+      stage('bg', () => llmCall({ model: 'slow' }, () => new Promise(() => {})));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    `), { args: [dir] });
+    expect(agent.code).toBe(0);
+    const live = JSON.parse(readFileSync(reportPath(dir), 'utf8')) as AutopsyReport;
+    expect(live.unfinished.map((span) => span.name)).toEqual(['stage bg', 'chat slow']);
+    const copy = tempDir();
+    writeFileSync(join(copy, 'execution_tracker_readable.txt'), readFileSync(join(dir, 'Memory', 'logs', 'execution_tracker_readable.txt')));
+    const rebuilt = JSON.parse((await runCli(['report', copy])).stdout) as AutopsyReport;
+    // The readable log has no span ids: the stage_unfinished event and the stage it closes are one span.
+    expect(rebuilt.unfinished.map((span) => span.name)).toEqual(['stage bg', 'chat slow']);
+    const hang = rebuilt.diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang')!;
+    expect(hang.evidence.count).toBe(1);
+    expect(hang.evidence.examples).toHaveLength(1);
+    expect(hang.evidence.examples[0]).toMatch(/; still waiting on llm "chat slow" \(started [\d.]+ s before the log's last event\)$/);
+  });
 });
 
 describe('a run that is still being recorded', () => {
