@@ -204,7 +204,9 @@ function exitFromFiles(previous: ReportEnding | undefined, read: TruthLogReadRes
   // A readable log has no closing line to tell a clean end from a kill: only its events speak.
   if (read.format === 'readable') return running ? { ...RUNNING } : exitFromEvents(seen, recorder);
   if (!read.complete) return running ? { ...RUNNING } : { reason: 'killed', exit_code: null, signal: null, at: null };
-  if (previous?.exit && typeof previous.exit.reason === 'string') {
+  // A report taken mid-run (LatentReporter on a live run) says "running": that is no ending. Its
+  // process may have died since; the lock below tells.
+  if (previous?.exit && typeof previous.exit.reason === 'string' && previous.exit.reason !== 'running') {
     const { description: _description, ...exit } = previous.exit;
     return exit;
   }

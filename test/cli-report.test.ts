@@ -388,21 +388,23 @@ describe('a report rebuilt from a finished run', () => {
 describe('a run that is still being recorded', () => {
   /** An agent inside a stage and an LLM call that never return, printing its pid once its events are on disk. */
   const LIVE_AGENT = `
-    import { ExecutionTracker, init, llmCall, stage, track } from 'agent-autopsy';
+    import { ExecutionTracker, LatentReporter, init, llmCall, stage, track } from 'agent-autopsy';
     const [dir, mode] = process.argv.slice(2);
     init({ outputDir: dir });
     track('task_error', { stage: 'stage1', task: 'parse', error: 'bad input' }, 'ERROR');
     stage('stage1', () => llmCall({ model: 'slow-model' }, () => new Promise(() => {
       // Later than the drain (0 ms) and the flush (25 ms) timers: the events are on disk.
       setTimeout(() => {
-        if (mode === 'checkpoint') new ExecutionTracker(dir).saveJsonLog();
+        if (mode !== 'open log') new ExecutionTracker(dir).saveJsonLog();
+        // A report of the live state, saved beside the log: its exit says "running", not how the run ended.
+        if (mode === 'checkpoint and report') new LatentReporter(dir).generateReport();
         process.stdout.write(process.pid + '\\n');
       }, 200);
     })));
     setInterval(() => {}, 1000);
   `;
 
-  it.each(['open log', 'checkpoint'])('is reported as running, without crash or hang diagnoses, while its process lives (%s)', async (mode) => {
+  it.each(['open log', 'checkpoint', 'checkpoint and report'])('is reported as running, without crash or hang diagnoses, while its process lives (%s)', async (mode) => {
     const dir = tempDir();
     const script = writeScript(LIVE_AGENT);
     let pid = 0;
