@@ -62,7 +62,10 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     }
     if (parsed.phase === 'start') {
       const span = tracked.start(getAutopsyTracer(), parsed.kind, clean, run.config.maxStringLength);
-      run.record(eventType, normalized, clean, undefined, spanIdsOf(span));
+      // The start event carries the span's start time, as a wrapper's does: the report dates an
+      // unfinished span by its start, and a reader of the log only has this event's time.
+      const startMs = run.openSpans.get(span.spanContext().spanId)?.startMs;
+      run.record(eventType, normalized, clean, startMs, spanIdsOf(span));
       return;
     }
     const span = tracked.take(parsed.kind, clean);

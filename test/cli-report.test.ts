@@ -309,6 +309,29 @@ describe('a report rebuilt from a finished run', () => {
     expect(reused.run.start_time).toBe(live.run.start_time);
   });
 
+  it('is the report written at its end for seed-style track() spans left open at exit', async () => {
+    const dir = tempDir();
+    const agent = await runNode(writeScript(`
+      import { init, track } from 'agent-autopsy';
+      init({ outputDir: process.argv[2] });
+      track('stage_start', { stage: 'stage1' });
+      track('task_start', { stage: 'stage1', task: 'a' });
+      track('task_error', { stage: 'stage1', task: 'a', error: 'bad input' }, 'ERROR');
+      track('code_exec_start', { stage: 'stage1', language: 'python' });
+    `), { args: [dir] });
+    expect(agent.code).toBe(0);
+    const live = JSON.parse(readFileSync(reportPath(dir), 'utf8')) as AutopsyReport;
+    const starts = (JSON.parse(readFileSync(join(dir, 'Memory', 'logs', 'execution_tracker.json'), 'utf8')) as { events: TruthEvent[] }).events.filter((e) => e.type.endsWith('_start') && e.type !== 'task_start');
+    // A span starts when its start event is written: the report dates it as the log does.
+    expect(live.unfinished.map((span) => [span.name, span.started])).toEqual([
+      ['stage stage1', starts[0].timestamp],
+      ['code_exec python', starts[1].timestamp],
+    ]);
+    const rebuilt = JSON.parse((await runCli(['report', dir])).stdout) as AutopsyReport;
+    const comparable = (report: AutopsyReport) => ({ ...report, timestamp: undefined, run: { ...report.run, duration_seconds: undefined, source: undefined } });
+    expect(comparable(rebuilt)).toEqual(comparable(live));
+  });
+
   /** The log alone, as an on-call engineer may get it: no report of the run beside it. */
   const logOnly = (dir: string) => {
     const copy = tempDir();
