@@ -27,14 +27,17 @@ export function readTruthLog(path: string, onEvent: (event: TruthEvent) => void,
   return readLog(path, onEvent, undefined, options);
 }
 
+type EventSink = (event: TruthEvent) => void;
+type EventsSink = (events: readonly TruthEvent[]) => void;
+
 /** The readers, with TruthLogParser's `onEvents` for runs of events parsed together. */
-function readLogSync(path: string, onEvent: (event: TruthEvent) => void, onEvents: ((events: readonly TruthEvent[]) => void) | undefined, options: ReadOptions): TruthLogReadResult {
+function readLogSync(path: string, onEvent: EventSink, onEvents: EventsSink | undefined, options: ReadOptions): TruthLogReadResult {
   const parser = new TruthLogParser(onEvent, path, onEvents);
   for (const text of readTextChunks(path, options)) parser.push(text);
   return parser.end();
 }
 
-async function readLog(path: string, onEvent: (event: TruthEvent) => void, onEvents: ((events: readonly TruthEvent[]) => void) | undefined, options: ReadOptions): Promise<TruthLogReadResult> {
+async function readLog(path: string, onEvent: EventSink, onEvents: EventsSink | undefined, options: ReadOptions): Promise<TruthLogReadResult> {
   const parser = new TruthLogParser(onEvent, path, onEvents);
   const turn = eventLoopTurns();
   for (const text of readTextChunks(path, options)) {
@@ -135,13 +138,13 @@ function readJsonFile(path: string): unknown {
 const WHOLE_REPORT_BYTES = 1 << 20;
 const REPORT_TAIL_BYTES = 1 << 20;
 
+type ReportEnding = { exit?: ExitInfo; run?: { start_time?: unknown; service_name?: unknown } };
+
 /**
  * The `exit` and `run` sections of a saved latent_analysis_report.json. They are its last two
  * keys, as this library writes it (2-space indent), so a large report is read from its last MiB
  * only: a run with 500,000 critical failures has a 150 MB report, and its exit takes a few lines.
  */
-type ReportEnding = { exit?: ExitInfo; run?: { start_time?: unknown; service_name?: unknown } };
-
 function readReportEnding(path: string): ReportEnding | undefined {
   let fd = -1;
   try {
@@ -176,12 +179,6 @@ function recorderOf(location: RunLocation, read: TruthLogReadResult): AnalyzedRu
 const RUNNING: ExitInfo = { reason: 'running', exit_code: null, signal: null, at: null };
 
 /**
- * How the run ended, judged from its files: a closed log keeps what the exit-time report said; an
- * open one was killed, unless a live process still records it (then it is running, as is a log
- * its writer made a complete document mid-run with saveJsonLog()). A lock whose process is gone
- * means the run was never finished: killed.
- */
-/**
  * The ending of the report saved for this very run (latent_analysis_report.json with the log's
  * start_time); a reused directory may hold an older run's report, and a readable log has no start.
  */
@@ -199,6 +196,12 @@ interface EndingEvents {
   handledSignal?: string;
 }
 
+/**
+ * How the run ended, judged from its files: a closed log keeps what the exit-time report said; an
+ * open one was killed, unless a live process still records it (then it is running, as is a log
+ * its writer made a complete document mid-run with saveJsonLog()). A lock whose process is gone
+ * means the run was never finished: killed.
+ */
 function exitFromFiles(previous: ReportEnding | undefined, read: TruthLogReadResult, recorder: AnalyzedRun['recorder'], seen: EndingEvents): ExitInfo {
   const running = recorder?.live === true;
   // A readable log has no closing line to tell a clean end from a kill: only its events speak.
@@ -243,9 +246,6 @@ function lastEventMs(analyzer: RunAnalyzer): number | undefined {
 
 /** Events queued for analysis by a reader: few enough to die young (256 raised peak RSS by 16 MB). */
 const READ_BATCH = 64;
-
-type EventSink = (event: TruthEvent) => void;
-type EventsSink = (events: readonly TruthEvent[]) => void;
 
 function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent: EventSink, onEvents: EventsSink) => TruthLogReadResult | Promise<TruthLogReadResult>) {
   // Only the report is built from a log: no counts by type for get_summary.
