@@ -58,12 +58,15 @@ export class TruthLogExporter {
     return this.finished;
   }
 
-  /** Appends one event to both files. Never throws. */
-  export(event: TruthEvent): boolean {
+  /**
+   * Appends one event to both files. Never throws. `stamped`: its timestamp is isoMicros' text, as
+   * AutopsyRun's events are (see formatEventLines).
+   */
+  export(event: TruthEvent, stamped = false): boolean {
     if (this.finished) return false;
     let lines: EventLines;
     try {
-      lines = formatEventLines(event);
+      lines = formatEventLines(event, stamped);
     } catch {
       // Only JSON.stringify throws there (a BigInt deep in the data): no line for this event.
       return false;

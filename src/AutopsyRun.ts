@@ -192,7 +192,8 @@ export class AutopsyRun {
       // item 15). Events a rule records while they are analyzed join the queue and the next round.
       for (let start = 0; start < queue.length; ) {
         const end = queue.length;
-        for (let i = start; i < end; i++) this.exporter.export(queue[i]);
+        // Every queued event was stamped by record() (isoMicros) and handed to no one before this.
+        for (let i = start; i < end; i++) this.exporter.export(queue[i], true);
         for (let i = start; i < end; i++) {
           try {
             this.analysis.observe(queue[i]);

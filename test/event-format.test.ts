@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatEventJson, formatEventLines, formatReadableLine } from '../exporters/eventFormat';
 import { pythonRepr } from '../exporters/pythonRepr';
+import { isoMicros } from '../src/clock';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import type { TruthEvent } from '../src/types';
 import { tempRunDir } from './helpers/tempDirs';
@@ -115,6 +116,25 @@ describe('formatEventLines', () => {
       // Claimed ASCII exactly when the value needs no escaping in either line (the fast path's test).
       expect(lines.ascii).toBe(/^[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]*$/.test(value));
     }
+  });
+
+  it("a stamped event (isoMicros' timestamp, whose character check is skipped) is written as the reference", () => {
+    // The live run tells the formatter its timestamps are isoMicros' text (AutopsyRun.drain): that
+    // text must be its own JSON body for every instant a Date can hold, so the line is the same.
+    const instants = [Date.now(), Date.now() + 0.0005, 0, -1, -62_198_755_200_000.5, 253_402_300_799_999.9, 8.64e15, -8.64e15, 1e15 + 0.123456];
+    for (let i = 0; i < 200; i++) instants.push((Math.random() - 0.5) * 2 * 8.64e15);
+    for (const atMs of instants) {
+      const timestamp = isoMicros(atMs);
+      expect(timestamp).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
+      const input = event({ stage: 'stage1', n: 1 }, { timestamp });
+      const stamped = formatEventLines(input, true);
+      expect(stamped.json).toBe(referenceJson(input));
+      expect(stamped.readable).toBe(referenceReadable(input));
+      expect(stamped.ascii).toBe(true);
+    }
+    // Unstamped, a timestamp that needs escaping is still escaped.
+    const odd = event({}, { timestamp: 'say "when"\n' });
+    expect(formatEventLines(odd).json).toBe(referenceJson(odd));
   });
 
   it('keeps every field of events of other shapes: extra keys, other key order, missing or non-string ids', () => {
