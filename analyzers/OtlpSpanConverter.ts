@@ -1,11 +1,11 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { isoMicros, secondsBetween } from '../src/clock';
-import type { SpanKindName } from '../src/eventTypes';
+import { EVENT_PREFIX, spanEventType, type SpanKindName } from '../src/eventTypes';
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
-import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmEndData } from '../src/spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
 import type { AutofixStatistics, UnfinishedSpan } from './reportTypes';
@@ -399,11 +399,11 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
   const timestamp = isoMicros(slot.atMs);
   const elapsed = secondsBetween(origin, slot.atMs);
   const startData = startDataOf(span, kind, slot.stage);
-  if (slot.phase === 0) return { timestamp, elapsed_seconds: elapsed, type: eventType(kind, 'start'), level: 'INFO', data: startData, ...ids };
+  if (slot.phase === 0) return { timestamp, elapsed_seconds: elapsed, type: spanEventType(kind, 'start'), level: 'INFO', data: startData, ...ids };
   const data: EventData = startData;
   if (span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true) {
     Object.assign(data, { unfinished: true, age_seconds: secondsBetween(span.startMs, span.endMs) });
-    return { timestamp, elapsed_seconds: elapsed, type: `${eventType(kind, 'start').slice(0, -'_start'.length)}_unfinished`, level: 'WARNING', data, ...ids };
+    return { timestamp, elapsed_seconds: elapsed, type: `${EVENT_PREFIX[kind]}_unfinished`, level: 'WARNING', data, ...ids };
   }
   const failed = span.status.code === STATUS_ERROR;
   if (kind === 'llm') {
@@ -423,7 +423,7 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
     data.success = success;
     if (!failed && !success) level = 'WARNING';
   }
-  return { timestamp, elapsed_seconds: elapsed, type: eventType(kind, failed ? 'error' : 'end'), level, data, ...ids };
+  return { timestamp, elapsed_seconds: elapsed, type: spanEventType(kind, failed ? 'error' : 'end'), level, data, ...ids };
 }
 
 function* eventsOf(slots: Slot[], origin: number, folded: Map<OtlpSpan, OtlpSpan[]>): Generator<TruthEvent> {

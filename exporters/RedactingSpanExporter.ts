@@ -2,10 +2,11 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { reportExportError } from '../src/errorHandler';
+import { spanEventType } from '../src/eventTypes';
 import { redactString } from '../src/redact';
 import { cleanAttributes, safeString } from '../src/safeValue';
 import { ATTR_AUTOPSY_EVENT_TYPE, ATTR_AUTOPSY_KIND } from '../src/semconv';
-import { classifySpan, eventType } from '../src/spanMapping';
+import { classifySpan } from '../src/spanMapping';
 
 /** Seed event type a span's end wrote (`llm_call_end`, `task_error` …), so backends show it. */
 export const ATTR_AUTOPSY_EVENT_END_TYPE = 'autopsy.event.end_type';
@@ -20,8 +21,8 @@ const STATUS_ERROR = 2;
 function withVocabulary(span: ReadableSpan, attributes: Attributes, events: ReadableSpan['events']): ReadableSpan['events'] {
   const kind = classifySpan(span.attributes);
   if (!kind) return events;
-  const start = eventType(kind, 'start');
-  const end = eventType(kind, span.status.code === STATUS_ERROR ? 'error' : 'end');
+  const start = spanEventType(kind, 'start');
+  const end = spanEventType(kind, span.status.code === STATUS_ERROR ? 'error' : 'end');
   attributes[ATTR_AUTOPSY_KIND] ??= kind;
   attributes[ATTR_AUTOPSY_EVENT_TYPE] ??= start;
   attributes[ATTR_AUTOPSY_EVENT_END_TYPE] = end;

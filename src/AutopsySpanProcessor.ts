@@ -3,13 +3,13 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
-import type { SpanKindName } from './eventTypes';
+import { spanEventType, type SpanKindName } from './eventTypes';
 import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type PendingStart } from './spanData';
 import { setSpanStage, spanStage } from './spanStage';
-import { classifySpan, declaredStage, errorData, eventType, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
@@ -93,7 +93,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
     if (!kind) return;
     entry.data = this.startData(run, kind, span, pending, stage);
     if (this.foldIntoParent(run, entry)) return;
-    if (!tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+    if (!tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
   }
 
   /** An llm span directly inside another open llm span is folded into it (no events of its own). */
@@ -154,12 +154,12 @@ export class AutopsySpanProcessor implements SpanProcessor {
       entry.kind = kind;
       const declared = declaredStage(kind, span);
       entry.data = this.startData(run, kind, span, undefined, declared !== undefined ? safeString(declared, run.config.maxStringLength) : entry.stage);
-      if (!this.foldIntoParent(run, entry) && !entry.tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+      if (!this.foldIntoParent(run, entry) && !entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
     }
     if (this.folded.has(entry)) {
       if (this.foldEnd(run, entry, span)) return;
       // The parent ended first (a stream read after llmCall() returned): write the span after all.
-      if (!entry.tracked) run.record(eventType(kind, 'start'), 'INFO', entry.data ?? {}, entry.startMs, entry);
+      if (!entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data ?? {}, entry.startMs, entry);
     }
     if (entry.tracked) return;
     const failed = span.status.code === STATUS_ERROR;
@@ -186,6 +186,6 @@ export class AutopsySpanProcessor implements SpanProcessor {
       if (!failed && !success) level = 'WARNING';
       run.recordAutofix({ type: data.type, layer: data.layer, success });
     }
-    run.record(eventType(kind, phase), level, data, endMs, entry);
+    run.record(spanEventType(kind, phase), level, data, endMs, entry);
   }
 }

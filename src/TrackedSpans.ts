@@ -1,5 +1,5 @@
 import { context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
+import { spanEventType, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { clipString } from './safeValue';
 import { startWithData } from './spanData';
@@ -44,7 +44,7 @@ export class TrackedSpans {
     const attributes: Record<string, string | boolean> = {
       [sc.ATTR_AUTOPSY_KIND]: kind,
       [sc.ATTR_AUTOPSY_TRACKED]: true,
-      [sc.ATTR_AUTOPSY_EVENT_TYPE]: `${EVENT_PREFIX[kind]}_start`,
+      [sc.ATTR_AUTOPSY_EVENT_TYPE]: spanEventType(kind, 'start'),
     };
     if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
     if (kind === 'llm' && typeof data.model === 'string') attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = data.model;

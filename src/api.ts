@@ -4,7 +4,7 @@ import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeStri
 import { stackOf } from './errorStack';
 import { reportError } from './errorHandler';
 import { redactString } from './redact';
-import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
+import { spanEventType, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { startWithData } from './spanData';
@@ -108,7 +108,7 @@ function dataAttributes(data: EventData, skip: readonly string[]): Attributes {
 }
 
 function baseAttributes(kind: SpanKindName): Attributes {
-  return { [sc.ATTR_AUTOPSY_KIND]: kind, [sc.ATTR_AUTOPSY_EVENT_TYPE]: `${EVENT_PREFIX[kind]}_start` };
+  return { [sc.ATTR_AUTOPSY_KIND]: kind, [sc.ATTR_AUTOPSY_EVENT_TYPE]: spanEventType(kind, 'start') };
 }
 
 /** What `fn` returned, as far as ending its span goes. */

@@ -45,9 +45,26 @@ export const EVENT_PHASES: readonly EventPhase[] = ['start', 'end', 'error'];
  * Every span event type, looked up whole: it is asked of every event (live and when reading logs),
  * and a table lookup costs less than cutting the type apart.
  */
-const SPAN_EVENT_TYPES = new Map<string, ParsedEventType>(
-  SPAN_KINDS.flatMap((kind) => EVENT_PHASES.map((phase): [string, ParsedEventType] => [`${EVENT_PREFIX[kind]}_${phase}`, Object.freeze({ kind, phase })])),
-);
+const SPAN_EVENT_TYPES = new Map<string, ParsedEventType>();
+/**
+ * The same types by kind and phase, made once: every span event is stamped with one of these very
+ * strings, so the formatter's and the analyzers' comparisons and hashes of its type are done once.
+ */
+const SPAN_EVENT_TYPE_TEXT = {} as Record<SpanKindName, Record<EventPhase, string>>;
+for (const kind of SPAN_KINDS) {
+  const byPhase = {} as Record<EventPhase, string>;
+  for (const phase of EVENT_PHASES) {
+    const type = `${EVENT_PREFIX[kind]}_${phase}`;
+    byPhase[phase] = type;
+    SPAN_EVENT_TYPES.set(type, Object.freeze({ kind, phase }));
+  }
+  SPAN_EVENT_TYPE_TEXT[kind] = byPhase;
+}
+
+/** The event type of a span of `kind` at `phase`: `llm` and `error` give `llm_call_error`. */
+export function spanEventType(kind: SpanKindName, phase: EventPhase): string {
+  return SPAN_EVENT_TYPE_TEXT[kind][phase];
+}
 
 /** Splits `llm_call_error` into `{ kind: 'llm', phase: 'error' }`; undefined for other types. */
 export function parseEventType(type: string): ParsedEventType | undefined {

@@ -1,6 +1,6 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { EVENT_PREFIX, SPAN_KINDS, type SpanKindName } from './eventTypes';
+import { SPAN_KINDS, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import type { EventData } from './types';
 
@@ -194,6 +194,3 @@ export function errorData(span: Pick<ReadableSpan, 'status' | 'attributes' | 'ev
   return data;
 }
 
-export function eventType(kind: SpanKindName, phase: 'start' | 'end' | 'error'): string {
-  return `${EVENT_PREFIX[kind]}_${phase}`;
-}
