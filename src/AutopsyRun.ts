@@ -18,7 +18,7 @@ import { reportError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
 import { realClearTimeout, realSetTimeout } from './realTimers';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
-import { safeData, safeString } from './safeValue';
+import { safeString } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
 
 export interface OpenSpanEntry extends OpenSpanInfo {
@@ -127,11 +127,6 @@ export class AutopsyRun {
     return this.finishedReport;
   }
 
-  /** Sanitizes `data` and records one event. Returns the event, or undefined once the run is over. */
-  track(type: string, data: unknown, level: Level = 'INFO', atMs: number = nowMs(), ids?: SpanIds): TruthEvent | undefined {
-    return this.record(type, level, safeData(data, { maxStringLength: this.config.maxStringLength }), atMs, ids);
-  }
-
   /** The streaming analysis of every event recorded so far. */
   get analyzer(): RunAnalyzer {
     this.drain();
@@ -145,10 +140,11 @@ export class AutopsyRun {
 
   /**
    * Records an event whose data is already clean (from `safeData`) and no longer changed by the
-   * caller: it is written and analyzed at the latest when the event loop turns (see drain()).
+   * caller: it is written and analyzed at the latest when the event loop turns (see drain()). The
+   * event itself is not handed back: until it is written, only the queue holds it.
    */
-  record(type: string, level: Level, data: EventData, atMs: number = nowMs(), ids?: SpanIds): TruthEvent | undefined {
-    if (this.finished) return undefined;
+  record(type: string, level: Level, data: EventData, atMs: number = nowMs(), ids?: SpanIds): void {
+    if (this.finished) return;
     const event: TruthEvent = {
       timestamp: isoMicros(atMs),
       elapsed_seconds: secondsBetween(this.startMs, atMs),
@@ -164,7 +160,6 @@ export class AutopsyRun {
     this.queue.push(event);
     if (this.queue.length >= MAX_QUEUED_EVENTS) this.drain();
     else if (!this.drainScheduled) this.scheduleDrain();
-    return event;
   }
 
   private scheduleDrain(): void {
@@ -192,7 +187,7 @@ export class AutopsyRun {
       // item 15). Events a rule records while they are analyzed join the queue and the next round.
       for (let start = 0; start < queue.length; ) {
         const end = queue.length;
-        // Every queued event was stamped by record() (isoMicros) and handed to no one before this.
+        // Every queued event was stamped by record() (isoMicros), and only the queue has held it.
         for (let i = start; i < end; i++) this.exporter.export(queue[i], true);
         for (let i = start; i < end; i++) {
           try {
