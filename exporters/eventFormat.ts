@@ -251,8 +251,9 @@ function readableLine(event: TruthEvent, dataRepr: string): string {
  * Throws where JSON.stringify(event) throws (a BigInt deep in the data).
  *
  * `stamped` says the timestamp is isoMicros' text, as AutopsyRun stamps every event it records:
- * digits, `-`, `:`, `.`, `T`, `Z` and perhaps a year's `+`, its own JSON body by construction. Its
- * character check is skipped then; it cost ~8 % of a track() call (bench/README.md item 23).
+ * digits, `-`, `:`, `.`, `T`, `Z` (and a sign before a year of more than four digits), its own
+ * JSON body by construction. Its character check is skipped then: it cost ~8 % of a track() call
+ * (bench/README.md item 23).
  */
 export function formatEventLines(event: TruthEvent, stamped = false): EventLines {
   if (isPlainEvent(event)) {

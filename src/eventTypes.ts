@@ -48,7 +48,8 @@ export const EVENT_PHASES: readonly EventPhase[] = ['start', 'end', 'error'];
 const SPAN_EVENT_TYPES = new Map<string, ParsedEventType>();
 /**
  * The same types by kind and phase, made once: every span event is stamped with one of these very
- * strings, so the formatter's and the analyzers' comparisons and hashes of its type are done once.
+ * strings, so the analyzers' maps hash each only once and the formatter's comparison with the last
+ * type it wrote finds the same string.
  */
 const SPAN_EVENT_TYPE_TEXT = {} as Record<SpanKindName, Record<EventPhase, string>>;
 for (const kind of SPAN_KINDS) {
