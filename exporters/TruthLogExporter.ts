@@ -59,14 +59,14 @@ export class TruthLogExporter {
   }
 
   /**
-   * Appends one event to both files. Never throws. `stamped`: its timestamp is isoMicros' text, as
-   * AutopsyRun's events are (see formatEventLines).
+   * Appends one event to both files. Never throws. `recorded`: the event was built by
+   * AutopsyRun.record() (see formatEventLines).
    */
-  export(event: TruthEvent, stamped = false): boolean {
+  export(event: TruthEvent, recorded = false): boolean {
     if (this.finished) return false;
     let lines: EventLines;
     try {
-      lines = formatEventLines(event, stamped);
+      lines = formatEventLines(event, recorded);
     } catch {
       // Only JSON.stringify throws there (a BigInt deep in the data): no line for this event.
       return false;

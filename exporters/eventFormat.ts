@@ -175,8 +175,11 @@ function dataLines(data: unknown): void {
   pair[1] = `${python}}`;
 }
 
-/** The seed's five fields of a well-formed event plus string span ids, and nothing else. */
-function isPlainEvent(event: TruthEvent): boolean {
+/**
+ * The seed's five fields of a well-formed event plus string span ids, and nothing else. A recorded
+ * event (see formatEventLines) has no other keys, in that order: only its values are checked.
+ */
+function isPlainEvent(event: TruthEvent, recorded: boolean): boolean {
   const { trace_id: traceId, span_id: spanId, parent_span_id: parentId } = event;
   let keys = 5;
   if (traceId !== undefined) {
@@ -198,7 +201,7 @@ function isPlainEvent(event: TruthEvent): boolean {
     typeof event.level === 'string' &&
     typeof event.data === 'object' &&
     event.data !== null &&
-    inSeedOrder(Object.keys(event), keys)
+    (recorded || inSeedOrder(Object.keys(event), keys))
   );
 }
 
@@ -231,9 +234,9 @@ function fieldString(text: string, slot: number): string {
   return `"${text}"`;
 }
 
-function jsonLine(event: TruthEvent, dataJson: string, stamped: boolean): string {
+function jsonLine(event: TruthEvent, dataJson: string, recorded: boolean): string {
   const elapsed = event.elapsed_seconds;
-  let line = `{"timestamp":${stamped ? `"${event.timestamp}"` : jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? numberText(elapsed) : 'null'},"type":${fieldString(event.type, 0)},"level":${fieldString(event.level, 1)},"data":${dataJson}`;
+  let line = `{"timestamp":${recorded ? `"${event.timestamp}"` : jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? numberText(elapsed) : 'null'},"type":${fieldString(event.type, 0)},"level":${fieldString(event.level, 1)},"data":${dataJson}`;
   if (event.trace_id !== undefined) line += `,"trace_id":${fieldString(event.trace_id, 2)}`;
   if (event.span_id !== undefined) line += `,"span_id":${fieldString(event.span_id, 3)}`;
   if (event.parent_span_id !== undefined) line += `,"parent_span_id":${fieldString(event.parent_span_id, 4)}`;
@@ -250,20 +253,21 @@ function readableLine(event: TruthEvent, dataRepr: string): string {
  * the data cannot be shown). `ascii` is true only when both lines are known to be 7-bit ASCII.
  * Throws where JSON.stringify(event) throws (a BigInt deep in the data).
  *
- * `stamped` says the timestamp is isoMicros' text, as AutopsyRun stamps every event it records:
- * digits, `-`, `:`, `.`, `T`, `Z` (and a sign before a year of more than four digits), its own
- * JSON body by construction. Its character check is skipped then: it cost ~8 % of a track() call
- * (bench/README.md item 23).
+ * `recorded` says the event was built by AutopsyRun.record(): its keys are the seed's five and the
+ * span ids, in that order, and its timestamp is isoMicros' text (digits, `-`, `:`, `.`, `T`, `Z`,
+ * and a sign before a year of more than four digits), its own JSON body by construction. The key
+ * order and the timestamp's characters are not checked then: the check of the timestamp alone cost
+ * ~8 % of a track() call (bench/README.md item 23).
  */
-export function formatEventLines(event: TruthEvent, stamped = false): EventLines {
-  if (isPlainEvent(event)) {
+export function formatEventLines(event: TruthEvent, recorded = false): EventLines {
+  if (isPlainEvent(event, recorded)) {
     try {
       ascii = true;
       dataLines(event.data);
       const dataJson = pair[0];
       // `ascii` is read last: building both lines sets it.
       if (dataJson !== undefined) {
-        const json = jsonLine(event, dataJson, stamped);
+        const json = jsonLine(event, dataJson, recorded);
         return { json: ascii ? json : asciiJson(json), readable: readableLine(event, pair[1]), ascii };
       }
     } catch {

@@ -187,7 +187,7 @@ export class AutopsyRun {
       // item 15). Events a rule records while they are analyzed join the queue and the next round.
       for (let start = 0; start < queue.length; ) {
         const end = queue.length;
-        // Every queued event was stamped by record() (isoMicros), and only the queue has held it.
+        // Every queued event was built by record(), and only the queue has held it since.
         for (let i = start; i < end; i++) this.exporter.export(queue[i], true);
         for (let i = start; i < end; i++) {
           try {

@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { formatEventJson, formatEventLines, formatReadableLine } from '../exporters/eventFormat';
 import { pythonRepr } from '../exporters/pythonRepr';
 import { isoMicros } from '../src/clock';
+import { init, llmCall, shutdown, stage, task, track } from '../src/index';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import type { TruthEvent } from '../src/types';
+import { logPath } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
 // The hot path writes both lines of an event in one walk over its data (exporters/eventFormat.ts).
@@ -118,21 +120,22 @@ describe('formatEventLines', () => {
     }
   });
 
-  it("a stamped event (isoMicros' timestamp, whose character check is skipped) is written as the reference", () => {
-    // The live run tells the formatter its timestamps are isoMicros' text (AutopsyRun.drain): that
-    // text must be its own JSON body for every instant a Date can hold, so the line is the same.
+  it("a recorded event (isoMicros' timestamp and key order taken as they are) is written as the reference", () => {
+    // The live run tells the formatter its events were built by AutopsyRun.record() (drain()):
+    // isoMicros' text must be its own JSON body for every instant a Date can hold, so the line is
+    // the same as JSON.stringify's.
     const instants = [Date.now(), Date.now() + 0.0005, 0, -1, -62_198_755_200_000.5, 253_402_300_799_999.9, 8.64e15, -8.64e15, 1e15 + 0.123456];
     for (let i = 0; i < 200; i++) instants.push((Math.random() - 0.5) * 2 * 8.64e15);
     for (const atMs of instants) {
       const timestamp = isoMicros(atMs);
       expect(timestamp).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
       const input = event({ stage: 'stage1', n: 1 }, { timestamp });
-      const stamped = formatEventLines(input, true);
-      expect(stamped.json).toBe(referenceJson(input));
-      expect(stamped.readable).toBe(referenceReadable(input));
-      expect(stamped.ascii).toBe(true);
+      const recorded = formatEventLines(input, true);
+      expect(recorded.json).toBe(referenceJson(input));
+      expect(recorded.readable).toBe(referenceReadable(input));
+      expect(recorded.ascii).toBe(true);
     }
-    // Unstamped, a timestamp that needs escaping is still escaped.
+    // Not recorded, a timestamp that needs escaping is still escaped.
     const odd = event({}, { timestamp: 'say "when"\n' });
     expect(formatEventLines(odd).json).toBe(referenceJson(odd));
   });
@@ -192,5 +195,39 @@ describe('TruthLogExporter on the fast path', () => {
     expect(readFileSync(jsonPath, 'utf8')).toBe(expectedJson);
     // As UTF-8 on disk (a lone surrogate becomes U+FFFD there, whoever encodes it).
     expect(readFileSync(readablePath, 'utf8')).toBe(Buffer.from(events.map(referenceReadable).join(''), 'utf8').toString('utf8'));
+  });
+
+  it("a live run's files, where every event is built by AutopsyRun.record(), are the reference formatting too", async () => {
+    // The live run skips the key-order and timestamp checks (formatEventLines' `recorded`): what
+    // record() builds must come out as JSON.stringify writes it, span ids included.
+    const dir = tempRunDir('autopsy-format-live-');
+    // A rule sees each event object the run built, after it was written.
+    const built: TruthEvent[] = [];
+    const capture = { id: 'capture', title: 'capture', suggestion: 'none', match: (seen: TruthEvent) => built.push(seen) < 0 };
+    init({ outputDir: dir, handleExit: false, reportFormats: [], rules: [capture] });
+    await stage('plan', async () => {
+      track('checkpoint_save', { stage: 'plan', note: `say "hi" — 阶段一 it's`, n: 1e-7, list: [1, 'a'] }, 'WARNING');
+      await task('work', async () => {
+        await llmCall({ model: 'gpt-4o', provider: 'openai' }, async () => 'ok');
+      });
+      track('task_start', { task: 'seed-style' });
+      track('task_error', { task: 'seed-style', error: 'bad\nthing' }, 'ERROR');
+    });
+    track('custom_event', {});
+    await shutdown();
+    const text = readFileSync(logPath(dir, 'execution_tracker.json'), 'utf8');
+    const document = JSON.parse(text) as { start_time: string; events: TruthEvent[]; total_events: number };
+    expect(document.events.length).toBeGreaterThanOrEqual(10);
+    const order = ['timestamp', 'elapsed_seconds', 'type', 'level', 'data', 'trace_id', 'span_id', 'parent_span_id'];
+    for (const written of document.events) {
+      const keys = Object.keys(written);
+      expect(keys).toEqual(order.filter((key) => keys.includes(key)));
+    }
+    expect(document.events.some((written) => written.parent_span_id !== undefined)).toBe(true);
+    expect(built.length).toBe(document.events.length);
+    const expected = `{"start_time": ${JSON.stringify(document.start_time)}, "events": [\n${built.map(referenceJson).join(',\n')}\n], "total_events": ${built.length}}\n`;
+    expect(text).toBe(expected);
+    const readable = readFileSync(logPath(dir, 'execution_tracker_readable.txt'), 'utf8');
+    expect(readable).toBe(built.map(referenceReadable).join(''));
   });
 });
