@@ -177,7 +177,7 @@ function dataLines(data: unknown): void {
 
 /**
  * The seed's five fields of a well-formed event plus string span ids, and nothing else. A recorded
- * event (see formatEventLines) has no other keys, in that order: only its values are checked.
+ * event has only those keys, in that order (see formatEventLines): only its values are checked.
  */
 function isPlainEvent(event: TruthEvent, recorded: boolean): boolean {
   const { trace_id: traceId, span_id: spanId, parent_span_id: parentId } = event;
