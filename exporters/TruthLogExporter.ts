@@ -66,7 +66,7 @@ export class TruthLogExporter {
     if (this.finished) return false;
     let lines: EventLines;
     try {
-      lines = formatEventLines(event, recorded);
+      lines = formatEventLines(event, recorded, this.count === 0 ? '\n' : ',\n');
     } catch {
       // Only JSON.stringify throws there (a BigInt deep in the data): no line for this event.
       return false;
@@ -75,7 +75,7 @@ export class TruthLogExporter {
       this.json.truncate(this.footerStart);
       this.footerStart = -1;
     }
-    this.json.write(this.count === 0 ? `\n${lines.json}` : `,\n${lines.json}`, lines.ascii);
+    this.json.write(lines.json, lines.ascii);
     this.count++;
     if (lines.readable !== undefined) this.readable.write(lines.readable, lines.ascii);
     return true;

@@ -234,9 +234,9 @@ function fieldString(text: string, slot: number): string {
   return `"${text}"`;
 }
 
-function jsonLine(event: TruthEvent, dataJson: string, recorded: boolean): string {
+function jsonLine(event: TruthEvent, dataJson: string, recorded: boolean, prefix: string): string {
   const elapsed = event.elapsed_seconds;
-  let line = `{"timestamp":${recorded ? `"${event.timestamp}"` : jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? numberText(elapsed) : 'null'},"type":${fieldString(event.type, 0)},"level":${fieldString(event.level, 1)},"data":${dataJson}`;
+  let line = `${prefix}{"timestamp":${recorded ? `"${event.timestamp}"` : jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? numberText(elapsed) : 'null'},"type":${fieldString(event.type, 0)},"level":${fieldString(event.level, 1)},"data":${dataJson}`;
   if (event.trace_id !== undefined) line += `,"trace_id":${fieldString(event.trace_id, 2)}`;
   if (event.span_id !== undefined) line += `,"span_id":${fieldString(event.span_id, 3)}`;
   if (event.parent_span_id !== undefined) line += `,"parent_span_id":${fieldString(event.parent_span_id, 4)}`;
@@ -248,10 +248,12 @@ function readableLine(event: TruthEvent, dataRepr: string): string {
 }
 
 /**
- * Both lines of one event: `json` for execution_tracker.json (no newline; the exporter adds the
- * separators) and `readable` for execution_tracker_readable.txt (with its newline; undefined if
- * the data cannot be shown). `ascii` is true only when both lines are known to be 7-bit ASCII.
- * Throws where JSON.stringify(event) throws (a BigInt deep in the data).
+ * Both lines of one event: `json` for execution_tracker.json (`jsonPrefix`, the separator the
+ * exporter puts before the event, then the event, without newline) and `readable` for
+ * execution_tracker_readable.txt (with its newline; undefined if the data cannot be shown). The
+ * separator is part of the line's first piece: one string less to join per event. `ascii` is true
+ * only when both lines are known to be 7-bit ASCII (`jsonPrefix` must be ASCII). Throws where
+ * JSON.stringify(event) throws (a BigInt deep in the data).
  *
  * `recorded` says the event was built by AutopsyRun.record(): its keys are the seed's five and the
  * span ids, in that order, and its timestamp is isoMicros' text (digits, `-`, `:`, `.`, `T`, `Z`,
@@ -259,7 +261,7 @@ function readableLine(event: TruthEvent, dataRepr: string): string {
  * order and the timestamp's characters are not checked then: the check of the timestamp alone cost
  * ~8 % of a track() call (bench/README.md item 23).
  */
-export function formatEventLines(event: TruthEvent, recorded = false): EventLines {
+export function formatEventLines(event: TruthEvent, recorded = false, jsonPrefix = ''): EventLines {
   if (isPlainEvent(event, recorded)) {
     try {
       ascii = true;
@@ -267,14 +269,14 @@ export function formatEventLines(event: TruthEvent, recorded = false): EventLine
       const dataJson = pair[0];
       // `ascii` is read last: building both lines sets it.
       if (dataJson !== undefined) {
-        const json = jsonLine(event, dataJson, recorded);
+        const json = jsonLine(event, dataJson, recorded, jsonPrefix);
         return { json: ascii ? json : asciiJson(json), readable: readableLine(event, pair[1]), ascii };
       }
     } catch {
       /* the general path below says what fails */
     }
   }
-  const json = asciiJson(JSON.stringify(event));
+  const json = jsonPrefix + asciiJson(JSON.stringify(event));
   let readable: string | undefined;
   try {
     readable = formatReadableLine(event);

@@ -188,6 +188,8 @@ describe('TruthLogExporter on the fast path', () => {
     const readablePath = join(dir, 'execution_tracker_readable.txt');
     const exporter = new TruthLogExporter({ jsonPath, readablePath, startTime: '2026-11-25T16:32:52.000000Z' });
     const events = tricky.map(([, data], i) => event(data, { elapsed_seconds: i / 7 }));
+    // Events of other shapes take the general path, which must put the separator first too.
+    events.splice(1, 0, { ...event({ a: 'é' }), extra: 'x' } as TruthEvent, event({ b: 1 }, { span_id: 7 as unknown as string }));
     for (const input of events) expect(exporter.export(input)).toBe(true);
     expect(exporter.export(event({ n: 10n }))).toBe(false);
     exporter.shutdown();
