@@ -8,6 +8,7 @@ import { init, llmCall, shutdown, stage, task, track } from '../src/index';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import type { TruthEvent } from '../src/types';
 import { logPath } from './helpers/runFiles';
+import { seededRandom } from './helpers/seededRandom';
 import { tempRunDir } from './helpers/tempDirs';
 
 // The hot path writes both lines of an event in one walk over its data (exporters/eventFormat.ts).
@@ -125,7 +126,8 @@ describe('formatEventLines', () => {
     // isoMicros' text must be its own JSON body for every instant a Date can hold, so the line is
     // the same as JSON.stringify's.
     const instants = [Date.now(), Date.now() + 0.0005, 0, -1, -62_198_755_200_000.5, 253_402_300_799_999.9, 8.64e15, -8.64e15, 1e15 + 0.123456];
-    for (let i = 0; i < 200; i++) instants.push((Math.random() - 0.5) * 2 * 8.64e15);
+    const random = seededRandom(23);
+    for (let i = 0; i < 200; i++) instants.push((random() - 0.5) * 2 * 8.64e15);
     for (const atMs of instants) {
       const timestamp = isoMicros(atMs);
       expect(timestamp).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
