@@ -47,6 +47,11 @@ function jsonString(text: string): string {
   return JSON.stringify(text);
 }
 
+/** A new flat copy of plain text (not a tree of pieces): cached pieces are copied once, not at every write. */
+function flatCopy(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
+}
+
 /**
  * `"key":` and `'key': ` for each key seen (bounded), first in the object and after a separator
  * (`,"key":`, `, 'key': `): one piece less to join per value.
@@ -63,6 +68,14 @@ interface KeyPrefixes {
    * repeat from event to event and then skip the character check.
    */
   lastPlainValue: string | undefined;
+  /**
+   * The whole pieces for that value (`"key":"value"`, `'key': 'value'`, each first in the object
+   * and after a separator), made the first time it repeats: one piece to join, not two.
+   */
+  lastJson: string | undefined;
+  lastJsonAfter: string | undefined;
+  lastPython: string | undefined;
+  lastPythonAfter: string | undefined;
 }
 
 const keyCache = new Map<string, KeyPrefixes>();
@@ -75,8 +88,21 @@ function keyPrefixes(key: string): KeyPrefixes {
   if (prefixes === undefined) {
     const json = `${jsonString(key)}:`;
     const python = `${reprString(key)}: `;
-    prefixes = { json, python, jsonAfter: `,${json}`, pythonAfter: `, ${python}`, plain: BOTH_PLAIN.test(key), lastPlainValue: undefined };
-    if (keyCache.size < KEY_CACHE_LIMIT) keyCache.set(key, prefixes);
+    // Kept pieces are copied flat once; a key past the bound is used for one event only.
+    const kept = keyCache.size < KEY_CACHE_LIMIT;
+    prefixes = {
+      json: kept ? flatCopy(json) : json,
+      python: kept ? flatCopy(python) : python,
+      jsonAfter: kept ? flatCopy(`,${json}`) : `,${json}`,
+      pythonAfter: kept ? flatCopy(`, ${python}`) : `, ${python}`,
+      plain: BOTH_PLAIN.test(key),
+      lastPlainValue: undefined,
+      lastJson: undefined,
+      lastJsonAfter: undefined,
+      lastPython: undefined,
+      lastPythonAfter: undefined,
+    };
+    if (kept) keyCache.set(key, prefixes);
   }
   return prefixes;
 }
@@ -115,11 +141,20 @@ function dataLines(data: unknown): void {
     switch (typeof value) {
       case 'string':
         if (value === prefixes.lastPlainValue) {
-          jsonValue = `"${value}"`;
-          pythonValue = `'${value}'`;
-        } else if (BOTH_PLAIN.test(value)) {
+          if (jsonFirst) json += prefixes.lastJson ??= `${prefixes.json}"${value}"`;
+          else json += prefixes.lastJsonAfter ??= `${prefixes.jsonAfter}"${value}"`;
+          if (pythonFirst) python += prefixes.lastPython ??= `${prefixes.python}'${value}'`;
+          else python += prefixes.lastPythonAfter ??= `${prefixes.pythonAfter}'${value}'`;
+          jsonFirst = false;
+          pythonFirst = false;
+          continue;
+        }
+        if (BOTH_PLAIN.test(value)) {
           // Names, not payloads: a long value is not kept alive for the next event.
-          if (value.length <= LAST_VALUE_MAX_LENGTH) prefixes.lastPlainValue = value;
+          if (value.length <= LAST_VALUE_MAX_LENGTH) {
+            prefixes.lastPlainValue = value;
+            prefixes.lastJson = prefixes.lastJsonAfter = prefixes.lastPython = prefixes.lastPythonAfter = undefined;
+          }
           jsonValue = `"${value}"`;
           pythonValue = `'${value}'`;
         } else {
@@ -219,32 +254,101 @@ function inSeedOrder(keys: string[], expected: number): boolean {
 }
 
 /**
- * The last plain value seen in each top-level field: consecutive events mostly repeat their type,
- * level and ids (often the very same string), which then skip the character check.
+ * What both lines hold between the elapsed time and the data, for one type and level, as one flat
+ * piece each: `,"type":"task_end","level":"INFO","data":` and `s) [INFO] task_end: `. Types and
+ * levels are few and repeat; a line is joined from four pieces fewer, and written from four
+ * leaves fewer (bench/README.md item 24). Other levels of the same type follow in `next`.
  */
-const lastPlain: string[] = ['', '', '', '', ''];
-
-function fieldString(text: string, slot: number): string {
-  if (text === lastPlain[slot]) return `"${text}"`;
-  if (!JSON_PLAIN.test(text)) {
-    ascii = false;
-    return JSON.stringify(text);
-  }
-  lastPlain[slot] = text;
-  return `"${text}"`;
+interface TypePieces {
+  level: string;
+  json: string;
+  readable: string;
+  next: TypePieces | undefined;
 }
 
-function jsonLine(event: TruthEvent, dataJson: string, recorded: boolean, prefix: string): string {
+const typePieces = new Map<string, TypePieces>();
+const TYPE_CACHE_LIMIT = 1024;
+/** Levels kept per type (INFO, WARNING, ERROR and one more). */
+const LEVELS_PER_TYPE = 4;
+/** Types and levels longer than this are not kept (at most 1024 × 4 pieces of ~100 characters). */
+const KEPT_NAME_LENGTH = 64;
+
+/** The pieces for `type` and `level`; undefined when either needs escaping (the caller escapes). */
+function piecesOf(type: string, level: string): TypePieces | undefined {
+  const first = typePieces.get(type);
+  let levels = 0;
+  for (let pieces = first; pieces !== undefined; pieces = pieces.next) {
+    if (pieces.level === level) return pieces;
+    levels++;
+  }
+  if (!JSON_PLAIN.test(type) || !JSON_PLAIN.test(level)) return undefined;
+  const json = `,"type":"${type}","level":"${level}","data":`;
+  const readable = `s) [${level}] ${type}: `;
+  if (type.length > KEPT_NAME_LENGTH || level.length > KEPT_NAME_LENGTH || (first === undefined && typePieces.size >= TYPE_CACHE_LIMIT)) {
+    return { level, json, readable, next: undefined };
+  }
+  const made: TypePieces = { level, json: flatCopy(json), readable: flatCopy(readable), next: levels < LEVELS_PER_TYPE ? first : undefined };
+  typePieces.set(type, made);
+  return made;
+}
+
+/** `"type":` and `"level":` written with their values escaped where needed (not cached). */
+function escapedPieces(type: string, level: string): TypePieces {
+  ascii = false;
+  return { level, json: `,"type":${jsonString(type)},"level":${jsonString(level)},"data":`, readable: `s) [${level}] ${type}: `, next: undefined };
+}
+
+/**
+ * The last span id field written in each slot (trace, span, parent) and its whole piece
+ * (`,"trace_id":"…"`): consecutive events mostly repeat them (one trace; a span's end after its
+ * start; the same parent), and then add the piece as it is.
+ */
+const ID_KEYS = [',"trace_id":', ',"span_id":', ',"parent_span_id":'];
+const lastId: string[] = ['', '', ''];
+const lastIdPiece: string[] = ['', '', ''];
+
+function idPiece(id: string, slot: number): string {
+  if (id === lastId[slot]) return lastIdPiece[slot];
+  if (!JSON_PLAIN.test(id)) {
+    ascii = false;
+    return `${ID_KEYS[slot]}${JSON.stringify(id)}`;
+  }
+  const piece = `${ID_KEYS[slot]}"${id}"`;
+  lastId[slot] = id;
+  lastIdPiece[slot] = piece;
+  return piece;
+}
+
+/** The start of a JSON line, with the separator the exporter asks for, up to the timestamp's text. */
+function lineHead(prefix: string): string {
+  if (prefix === ',\n') return ',\n{"timestamp":';
+  if (prefix === '') return '{"timestamp":';
+  return `${prefix}{"timestamp":`;
+}
+
+/** …and with the timestamp's opening quote, for a recorded event (whose timestamp is its own JSON body). */
+function quotedLineHead(prefix: string): string {
+  if (prefix === ',\n') return ',\n{"timestamp":"';
+  if (prefix === '') return '{"timestamp":"';
+  return `${prefix}{"timestamp":"`;
+}
+
+function jsonLine(event: TruthEvent, pieces: TypePieces, dataJson: string, recorded: boolean, prefix: string): string {
   const elapsed = event.elapsed_seconds;
-  let line = `${prefix}{"timestamp":${recorded ? `"${event.timestamp}"` : jsonString(event.timestamp)},"elapsed_seconds":${Number.isFinite(elapsed) ? numberText(elapsed) : 'null'},"type":${fieldString(event.type, 0)},"level":${fieldString(event.level, 1)},"data":${dataJson}`;
-  if (event.trace_id !== undefined) line += `,"trace_id":${fieldString(event.trace_id, 2)}`;
-  if (event.span_id !== undefined) line += `,"span_id":${fieldString(event.span_id, 3)}`;
-  if (event.parent_span_id !== undefined) line += `,"parent_span_id":${fieldString(event.parent_span_id, 4)}`;
+  let line = recorded ? `${quotedLineHead(prefix)}${event.timestamp}","elapsed_seconds":` : `${lineHead(prefix)}${jsonString(event.timestamp)},"elapsed_seconds":`;
+  line += `${Number.isFinite(elapsed) ? numberText(elapsed) : 'null'}${pieces.json}${dataJson}`;
+  if (event.trace_id !== undefined) line += idPiece(event.trace_id, 0);
+  if (event.span_id !== undefined) line += idPiece(event.span_id, 1);
+  if (event.parent_span_id !== undefined) line += idPiece(event.parent_span_id, 2);
   return `${line}}`;
 }
 
 function readableLine(event: TruthEvent, dataRepr: string): string {
   return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}s) [${event.level}] ${event.type}: ${dataRepr}\n`;
+}
+
+function readableLineWith(event: TruthEvent, pieces: TypePieces, dataRepr: string): string {
+  return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}${pieces.readable}${dataRepr}\n`;
 }
 
 /**
@@ -269,8 +373,9 @@ export function formatEventLines(event: TruthEvent, recorded = false, jsonPrefix
       const dataJson = pair[0];
       // `ascii` is read last: building both lines sets it.
       if (dataJson !== undefined) {
-        const json = jsonLine(event, dataJson, recorded, jsonPrefix);
-        return { json: ascii ? json : asciiJson(json), readable: readableLine(event, pair[1]), ascii };
+        const pieces = piecesOf(event.type, event.level) ?? escapedPieces(event.type, event.level);
+        const json = jsonLine(event, pieces, dataJson, recorded, jsonPrefix);
+        return { json: ascii ? json : asciiJson(json), readable: readableLineWith(event, pieces, pair[1]), ascii };
       }
     } catch {
       /* the general path below says what fails */

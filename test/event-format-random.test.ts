@@ -170,12 +170,15 @@ describe('formatEventLines over random sequences', () => {
     });
   }
 
-  it('more than 4,096 distinct keys (past the prefix cache) and long values (past the remembered length) are still written exactly', () => {
+  it('past the bounds of what is kept (4,096 keys, 1,024 types, 4 levels a type, 64 characters), lines are still written exactly', () => {
     const at = Date.UTC(2026, 10, 26, 15, 0, 0);
+    const levels = ['INFO', 'WARNING', 'ERROR', 'DEBUG', 'TRACE', 'NOTICE'];
     for (let i = 0; i < 9000; i++) {
       const long = `v${'w'.repeat(60 + (i % 8))}`;
-      const event = { timestamp: isoMicros(at + i), elapsed_seconds: i / 1000, type: 'many_keys', level: 'INFO', data: { [`k${i}`]: long, stage: i % 3 === 0 ? long : `${long}'` } } as TruthEvent;
-      const lines = formatEventLines(event, true, ',\n');
+      const type = i % 5 === 0 ? `type_${i}_${'t'.repeat(i % 80)}` : `type_${i % 1500}`;
+      const level = levels[i % levels.length];
+      const event = { timestamp: isoMicros(at + i), elapsed_seconds: i / 1000, type, level, data: { [`k${i}`]: long, stage: i % 3 === 0 ? long : `${long}'` } } as TruthEvent;
+      const lines = formatEventLines(event, i % 6 < 3, ',\n');
       expect(lines.json).toBe(`,\n${referenceJson(event)}`);
       expect(lines.readable).toBe(referenceReadable(event));
     }
