@@ -83,10 +83,10 @@ export function fixed3Text(value: number): string {
   return `${wholeText((millis - fraction) / 1000)}.${THREE_DIGITS[fraction]}`;
 }
 
-/** An integer 0 … 999,999 as six digits (`'000042'`), the microseconds of a timestamp. */
-export function sixDigits(value: number): string {
+/** An integer 0 … 999,999 as six digits and `Z` (`'000042Z'`), the end of a timestamp. */
+export function sixDigitsZ(value: number): string {
   const low = value % 1000;
-  return `${THREE_DIGITS[(value - low) / 1000]}${THREE_DIGITS[low]}`;
+  return `${THREE_DIGITS[(value - low) / 1000]}${THREE_DIGITS[low]}Z`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { fixed3Text, numberText, sixDigits } from '../exporters/numberText';
+import { fixed3Text, numberText, sixDigitsZ } from '../exporters/numberText';
 import { seededRandom } from './helpers/seededRandom';
 
 // exporters/numberText.ts writes numbers from their microsecond count instead of asking V8 to
@@ -77,10 +77,10 @@ describe('numberText and fixed3Text', () => {
   });
 });
 
-describe('sixDigits', () => {
-  it('pads every microsecond count as padStart(6, "0") does', () => {
+describe('sixDigitsZ', () => {
+  it('pads every microsecond count as padStart(6, "0") does, then Z', () => {
     const found: number[] = [];
-    for (let micros = 0; micros < 1_000_000; micros++) if (sixDigits(micros) !== String(micros).padStart(6, '0')) found.push(micros);
+    for (let micros = 0; micros < 1_000_000; micros++) if (sixDigitsZ(micros) !== `${String(micros).padStart(6, '0')}Z`) found.push(micros);
     expect(found).toEqual([]);
   });
 });
