@@ -117,14 +117,15 @@ export interface EventLines {
 const pair: [json: string | undefined, python: string] = ['', ''];
 
 /**
- * JSON text (undefined where JSON.stringify leaves the value out) and Python repr of event data, in
- * one walk. Writes into `pair`; throws where JSON.stringify throws.
+ * JSON text (undefined where JSON.stringify leaves the value out) and Python repr of event data
+ * (with the readable line's newline), in one walk. Writes into `pair`; throws where JSON.stringify
+ * throws.
  */
 function dataLines(data: unknown): void {
   if (typeof data !== 'object' || data === null || Array.isArray(data) || typeof (data as { toJSON?: unknown }).toJSON === 'function') {
     ascii = false;
     pair[0] = JSON.stringify(data);
-    pair[1] = pythonRepr(data);
+    pair[1] = `${pythonRepr(data)}\n`;
     return;
   }
   let json = '{';
@@ -141,10 +142,10 @@ function dataLines(data: unknown): void {
     switch (typeof value) {
       case 'string':
         if (value === prefixes.lastPlainValue) {
-          if (jsonFirst) json += prefixes.lastJson ??= `${prefixes.json}"${value}"`;
-          else json += prefixes.lastJsonAfter ??= `${prefixes.jsonAfter}"${value}"`;
-          if (pythonFirst) python += prefixes.lastPython ??= `${prefixes.python}'${value}'`;
-          else python += prefixes.lastPythonAfter ??= `${prefixes.pythonAfter}'${value}'`;
+          if (jsonFirst) json += prefixes.lastJson ??= [prefixes.json, '"', value, '"'].join('');
+          else json += prefixes.lastJsonAfter ??= [prefixes.jsonAfter, '"', value, '"'].join('');
+          if (pythonFirst) python += prefixes.lastPython ??= [prefixes.python, "'", value, "'"].join('');
+          else python += prefixes.lastPythonAfter ??= [prefixes.pythonAfter, "'", value, "'"].join('');
           jsonFirst = false;
           pythonFirst = false;
           continue;
@@ -194,7 +195,7 @@ function dataLines(data: unknown): void {
         // bigint (JSON.stringify throws), functions and symbols (it leaves the key out): the general path.
         ascii = false;
         pair[0] = JSON.stringify(data);
-        pair[1] = pythonRepr(data);
+        pair[1] = `${pythonRepr(data)}\n`;
         return;
     }
     if (jsonValue !== undefined) {
@@ -207,7 +208,8 @@ function dataLines(data: unknown): void {
     pythonFirst = false;
   }
   pair[0] = `${json}}`;
-  pair[1] = `${python}}`;
+  // The readable line ends here: its newline comes with the data's last piece.
+  pair[1] = `${python}}\n`;
 }
 
 /**
@@ -313,7 +315,7 @@ function idPiece(id: string, slot: number): string {
     ascii = false;
     return `${ID_KEYS[slot]}${JSON.stringify(id)}`;
   }
-  const piece = `${ID_KEYS[slot]}"${id}"`;
+  const piece = [ID_KEYS[slot], '"', id, '"'].join('');
   lastId[slot] = id;
   lastIdPiece[slot] = piece;
   return piece;
@@ -347,8 +349,9 @@ function readableLine(event: TruthEvent, dataRepr: string): string {
   return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}s) [${event.level}] ${event.type}: ${dataRepr}\n`;
 }
 
-function readableLineWith(event: TruthEvent, pieces: TypePieces, dataRepr: string): string {
-  return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}${pieces.readable}${dataRepr}\n`;
+/** The readable line of the fast path: `dataLine` is the data's repr with the line's newline. */
+function readableLineWith(event: TruthEvent, pieces: TypePieces, dataLine: string): string {
+  return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}${pieces.readable}${dataLine}`;
 }
 
 /**
