@@ -49,6 +49,15 @@ interface ClassState {
   quota: boolean;
   contextLimit?: number;
   contextRequested?: number;
+  /**
+   * What the last example was made from (eventExample reads nothing else): an error repeated in a
+   * loop would make the same text again, which the evidence has already considered.
+   */
+  exampleType?: string;
+  exampleStage?: string;
+  exampleMessage?: string;
+  exampleDetail?: string;
+  exampleErrorType?: string;
 }
 
 interface CrashSeen {
@@ -202,8 +211,22 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       state = { evidence: new Evidence(), strength: 0, fromSyntaxEvents: 0, quota: false };
       this.classes.set(id, state);
     }
-    // The example is text built per event: only while the evidence still takes examples.
-    state.evidence.add(event, state.evidence.wantsExamples ? eventExample(event, facts) : undefined);
+    const stage = stageKey(event.data);
+    // The example is text built per event: only while the evidence still takes examples, and not
+    // again from the same parts (bench/README.md item 24).
+    let example: string | undefined;
+    if (
+      state.evidence.wantsExamples &&
+      !(state.exampleMessage === facts.message && state.exampleType === event.type && state.exampleStage === stage && state.exampleDetail === facts.detail && state.exampleErrorType === facts.errorType)
+    ) {
+      example = eventExample(event, facts);
+      state.exampleType = event.type;
+      state.exampleStage = stage;
+      state.exampleMessage = facts.message;
+      state.exampleDetail = facts.detail;
+      state.exampleErrorType = facts.errorType;
+    }
+    state.evidence.add(event, example);
     state.strength = Math.max(state.strength, classification.strength);
     if (event.type === 'syntax_error') state.fromSyntaxEvents++;
     if (id === 'rate_limited') {
@@ -216,7 +239,6 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (limit !== undefined) state.contextLimit = limit;
       if (requested !== undefined) state.contextRequested = Math.max(state.contextRequested ?? 0, requested);
     }
-    const stage = stageKey(event.data);
     let ids = this.stageClasses.get(stage);
     if (!ids) {
       ids = new Set();
