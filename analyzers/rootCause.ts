@@ -1,6 +1,7 @@
 import { parseEventType } from '../src/eventTypes';
 import type { TruthEvent } from '../src/types';
 import type { ErrorClassId } from './diagnosisTypes';
+import { BoundedRing } from './BoundedRing';
 import { stageKey } from './FailureAggregate';
 import { timestampMs } from './timestampMs';
 
@@ -97,9 +98,9 @@ export function sameError(a: string, b: string): boolean {
 
 export class PropagationTracker {
   /** Open span id → errors its descendants reported. */
-  private readonly below = new Map<string, Reported[]>();
+  private readonly below = new Map<string, BoundedRing<Reported>>();
   /** Stage → the last errors reported in it (seed-style heuristic). */
-  private readonly recent = new Map<string, Reported[]>();
+  private readonly recent = new Map<string, BoundedRing<Reported>>();
   /** Origin messages, oldest first (to tell what a crash repeats). */
   private readonly origins = new Map<string, ErrorOrigin>();
   /** The key set last in `origins`. */
@@ -121,7 +122,7 @@ export class PropagationTracker {
     if (event.span_id) {
       const reported = this.below.get(event.span_id);
       this.below.delete(event.span_id);
-      origin = reported?.find((entry) => sameError(entry.origin.key, key))?.origin;
+      if (reported) origin = oldestSameError(reported, key);
     }
     // A warning that carries an error (error_recovery, a retry notice) repeats a recent error of its
     // own level too: it reports what is being done about the error, not a new one.
@@ -157,7 +158,9 @@ export class PropagationTracker {
     const reported = this.below.get(event.span_id);
     if (!reported) return NO_ORIGINS;
     this.below.delete(event.span_id);
-    return reported.map((entry) => entry.origin);
+    const origins: ErrorOrigin[] = [];
+    for (let i = 0; i < reported.length; i++) origins.push(reported.at(i).origin);
+    return origins;
   }
 
   /** The origin an error message repeats (the most recent one), if any was recorded. */
@@ -195,7 +198,7 @@ export class PropagationTracker {
     const ring = this.recent.get(stage);
     if (!ring) return undefined;
     for (let i = ring.length - 1; i >= 0; i--) {
-      const entry = ring[i];
+      const entry = ring.at(i);
       if (entry.rank >= rank) continue;
       // Both sides in a span tree: the tree already said this error is not from a descendant.
       if (hasSpan && entry.parented) continue;
@@ -206,15 +209,23 @@ export class PropagationTracker {
   }
 }
 
-/** Appends to `key`'s list (at most `limit`, oldest out); true when the key is new to the map. */
-function push(map: Map<string, Reported[]>, key: string, entry: Reported, limit: number): boolean {
-  let list = map.get(key);
-  const added = !list;
-  if (!list) {
-    list = [];
-    map.set(key, list);
+/** The origin of the oldest entry with the same error as `key`. */
+function oldestSameError(ring: BoundedRing<Reported>, key: string): ErrorOrigin | undefined {
+  for (let i = 0; i < ring.length; i++) {
+    const entry = ring.at(i);
+    if (sameError(entry.origin.key, key)) return entry.origin;
   }
-  list.push(entry);
-  if (list.length > limit) list.shift();
+  return undefined;
+}
+
+/** Appends to `key`'s ring (the last `limit` entries); true when the key is new to the map. */
+function push(map: Map<string, BoundedRing<Reported>>, key: string, entry: Reported, limit: number): boolean {
+  let ring = map.get(key);
+  const added = !ring;
+  if (!ring) {
+    ring = new BoundedRing(limit);
+    map.set(key, ring);
+  }
+  ring.push(entry);
   return added;
 }
