@@ -53,8 +53,8 @@ function flatCopy(text: string): string {
 }
 
 /**
- * `"key":` and `'key': ` for each key seen (bounded), first in the object and after a separator
- * (`,"key":`, `, 'key': `): one piece less to join per value.
+ * `{"key":` and `{'key': ` for each key seen (bounded), first in the object (with its brace) and
+ * after a separator (`,"key":`, `, 'key': `): fewer pieces to join per value.
  */
 interface KeyPrefixes {
   json: string;
@@ -91,8 +91,8 @@ function keyPrefixes(key: string): KeyPrefixes {
     // Kept pieces are copied flat once; a key past the bound is used for one event only.
     const kept = keyCache.size < KEY_CACHE_LIMIT;
     prefixes = {
-      json: kept ? flatCopy(json) : json,
-      python: kept ? flatCopy(python) : python,
+      json: kept ? flatCopy(`{${json}`) : `{${json}`,
+      python: kept ? flatCopy(`{${python}`) : `{${python}`,
       jsonAfter: kept ? flatCopy(`,${json}`) : `,${json}`,
       pythonAfter: kept ? flatCopy(`, ${python}`) : `, ${python}`,
       plain: BOTH_PLAIN.test(key),
@@ -128,8 +128,8 @@ function dataLines(data: unknown): void {
     pair[1] = `${pythonRepr(data)}\n`;
     return;
   }
-  let json = '{';
-  let python = '{';
+  let json = '';
+  let python = '';
   let jsonFirst = true;
   let pythonFirst = true;
   const record = data as Record<string, unknown>;
@@ -207,9 +207,9 @@ function dataLines(data: unknown): void {
     python += pythonValue;
     pythonFirst = false;
   }
-  pair[0] = `${json}}`;
+  pair[0] = jsonFirst ? '{}' : `${json}}`;
   // The readable line ends here: its newline comes with the data's last piece.
-  pair[1] = `${python}}\n`;
+  pair[1] = pythonFirst ? '{}\n' : `${python}}\n`;
 }
 
 /**
