@@ -271,6 +271,26 @@ export function safeData(input: unknown, options: SafeValueOptions): Record<stri
   return { value: clean };
 }
 
+/** A data key as safeKey() makes it, and whether it names a secret. */
+interface CleanKey {
+  key: string;
+  secret: boolean;
+}
+
+/** Keys repeat from event to event: cleaned and checked once (a bounded number of them). */
+const cleanKeys = new Map<string, CleanKey>();
+const CLEAN_KEYS_LIMIT = 4096;
+
+function flatKey(raw: string): CleanKey {
+  let clean = cleanKeys.get(raw);
+  if (clean === undefined) {
+    const key = safeKey(raw);
+    clean = { key, secret: isSecretKey(key) };
+    if (cleanKeys.size < CLEAN_KEYS_LIMIT && raw.length <= MAX_KEY_LENGTH) cleanKeys.set(raw, clean);
+  }
+  return clean;
+}
+
 /**
  * The common case of event data, a plain object of strings, numbers, booleans and nulls, cleaned
  * exactly as the Walker cleans it, without the Walker (on the hot path of track() and every span:
@@ -289,8 +309,9 @@ function flatData(input: object, options: SafeValueOptions): Record<string, unkn
       if (raw === undefined) continue;
       const type = typeof raw;
       if (type !== 'string' && type !== 'number' && type !== 'boolean' && raw !== null) return undefined;
-      const key = safeKey(keys[i]);
-      if (isSecretKey(key) && raw !== null && raw !== '') out[key] = REDACTED;
+      const name = flatKey(keys[i]);
+      const key = name.key;
+      if (name.secret && raw !== null && raw !== '') out[key] = REDACTED;
       else if (type === 'string') out[key] = safeString(raw as string, options.maxStringLength);
       else if (type === 'number') out[key] = Number.isFinite(raw) ? raw : String(raw);
       else out[key] = raw;

@@ -35,6 +35,18 @@ describe('safeData on flat data', () => {
     });
   }
 
+  it('gives the same result when its keys come again (cleaned once, then looked up), and past the number of keys it keeps', () => {
+    for (let round = 0; round < 3; round++) {
+      for (const [, input] of flat) expect(JSON.stringify(safeData(input, options))).toBe(JSON.stringify(walker(input)));
+    }
+    for (let i = 0; i < 5000; i++) {
+      const input = { [`key_${i}`]: i, [i % 2 ? `token_${i}` : `my_${i}_password`]: 'secret', ['k'.repeat(250 + (i % 10))]: 'v', [`bad\ud800${i % 3}`]: 'x' };
+      const fast = safeData(input, options);
+      expect(JSON.stringify(fast)).toBe(JSON.stringify(walker(input)));
+      expect(Object.keys(fast)).toEqual(Object.keys(walker(input) as object));
+    }
+  });
+
   it('redacts by key and by content', () => {
     const clean = safeData({ api_key: 'sk-abcdefghijklmnopqrstuvwxyz', note: 'Bearer abcdefghijklmnop' }, options);
     expect(clean.api_key).toBe(REDACTED);
