@@ -69,8 +69,9 @@ interface KeyPrefixes {
    */
   lastPlainValue: string | undefined;
   /**
-   * The whole pieces for that value (`"key":"value"`, `'key': 'value'`, each first in the object
-   * and after a separator), made the first time it repeats: one piece to join, not two.
+   * The whole pieces for that value, first in the object (`{"key":"value"`, `{'key': 'value'`)
+   * and after a separator (`,"key":"value"`, `, 'key': 'value'`), made the first time it
+   * repeats: one piece to join, not two.
    */
   lastJson: string | undefined;
   lastJsonAfter: string | undefined;
@@ -272,7 +273,7 @@ const typePieces = new Map<string, TypePieces>();
 const TYPE_CACHE_LIMIT = 1024;
 /** Levels kept per type (INFO, WARNING, ERROR and one more). */
 const LEVELS_PER_TYPE = 4;
-/** Types and levels longer than this are not kept (at most 1024 × 4 pieces of ~100 characters). */
+/** Types and levels longer than this are not kept (at most 1,024 types × 4 levels × 2 pieces of ≤ 160 characters). */
 const KEPT_NAME_LENGTH = 64;
 
 /** The pieces for `type` and `level`; undefined when either needs escaping (the caller escapes). */
