@@ -286,7 +286,7 @@ function piecesOf(type: string, level: string): TypePieces | undefined {
   }
   if (!JSON_PLAIN.test(type) || !JSON_PLAIN.test(level)) return undefined;
   const json = `,"type":"${type}","level":"${level}","data":`;
-  const readable = `s) [${level}] ${type}: `;
+  const readable = readableMiddle(type, level);
   if (type.length > KEPT_NAME_LENGTH || level.length > KEPT_NAME_LENGTH || (first === undefined && typePieces.size >= TYPE_CACHE_LIMIT)) {
     return { level, json, readable, next: undefined };
   }
@@ -298,7 +298,7 @@ function piecesOf(type: string, level: string): TypePieces | undefined {
 /** `"type":` and `"level":` written with their values escaped where needed (not cached). */
 function escapedPieces(type: string, level: string): TypePieces {
   ascii = false;
-  return { level, json: `,"type":${jsonString(type)},"level":${jsonString(level)},"data":`, readable: `s) [${level}] ${type}: `, next: undefined };
+  return { level, json: `,"type":${jsonString(type)},"level":${jsonString(level)},"data":`, readable: readableMiddle(type, level), next: undefined };
 }
 
 /**
@@ -346,13 +346,14 @@ function jsonLine(event: TruthEvent, pieces: TypePieces, dataJson: string, recor
   return `${line}}`;
 }
 
-function readableLine(event: TruthEvent, dataRepr: string): string {
-  return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}s) [${event.level}] ${event.type}: ${dataRepr}\n`;
+/** What a readable line holds between its elapsed time and its data: `s) [INFO] task_end: `. */
+function readableMiddle(type: string, level: string): string {
+  return `s) [${level}] ${type}: `;
 }
 
-/** The readable line of the fast path: `dataLine` is the data's repr with the line's newline. */
-function readableLineWith(event: TruthEvent, pieces: TypePieces, dataLine: string): string {
-  return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}${pieces.readable}${dataLine}`;
+/** `[ts] (+1.234s) [LEVEL] type: {data}` from its middle and `dataLine`, the data's repr with the line's newline. */
+function readableLine(event: TruthEvent, middle: string, dataLine: string): string {
+  return `[${event.timestamp}] (+${fixed3Text(event.elapsed_seconds)}${middle}${dataLine}`;
 }
 
 /**
@@ -379,7 +380,7 @@ export function formatEventLines(event: TruthEvent, recorded = false, jsonPrefix
       if (dataJson !== undefined) {
         const pieces = piecesOf(event.type, event.level) ?? escapedPieces(event.type, event.level);
         const json = jsonLine(event, pieces, dataJson, recorded, jsonPrefix);
-        return { json: ascii ? json : asciiJson(json), readable: readableLineWith(event, pieces, pair[1]), ascii };
+        return { json: ascii ? json : asciiJson(json), readable: readableLine(event, pieces.readable, pair[1]), ascii };
       }
     } catch {
       /* the general path below says what fails */
@@ -406,5 +407,5 @@ export function formatEventJson(event: TruthEvent): string {
 
 /** One event as a line of execution_tracker_readable.txt: `[ts] (+1.234s) [LEVEL] type: {data}`. */
 export function formatReadableLine(event: TruthEvent): string {
-  return readableLine(event, pythonRepr(event.data));
+  return readableLine(event, readableMiddle(event.type, event.level), `${pythonRepr(event.data)}\n`);
 }
