@@ -1,10 +1,12 @@
 // Shared helpers of the benchmarks: child processes, timing, medians, tables, machine info.
 //
-// Every measurement runs in a fresh child process (`node bench/<scenario>.mjs --child <variant>`),
-// and the variants a ratio compares are run interleaved, round after round, in the same `npm run
-// bench`: on a shared, noisy machine both sides of a ratio see the same conditions.
+// Every measurement runs in a child process (`node bench/<scenario>.mjs --child <variant>`), and
+// the variants a ratio compares are run interleaved, round after round, in the same `npm run
+// bench`: on a shared, noisy machine both sides of a ratio see the same conditions. Fresh children
+// per round (interleave) for whole-run figures; long-lived children measured segment by segment
+// (pairedRounds) where a ratio of per-operation costs is wanted.
 
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -145,6 +147,125 @@ export async function timeSegments(op, { warmup, count, segments }) {
     wall.push(wallUs / count);
   }
   return { cpuUsPerOp: median(cpu), wallUsPerOp: median(wall), cpuUsPerOpMin: Math.min(...cpu), segments: cpu.length, countPerSegment: count };
+}
+
+/**
+ * Child side of pairedRounds(): once set up, the child runs `op` as the parent asks, one segment at
+ * a time, and answers with its cost per operation; it resolves when the parent says stop. A segment
+ * first runs `leadIn` operations unmeasured: whatever the previous segment left to background
+ * threads (GC, the compiler) then lands in this segment's clock, as it would in a longer run.
+ */
+export function serveSegments(op) {
+  return new Promise((resolvePromise) => {
+    const onMessage = async (message) => {
+      if (message.stop) {
+        process.off('message', onMessage);
+        process.disconnect();
+        resolvePromise();
+        return;
+      }
+      if (message.leadIn > 0) await op(message.leadIn);
+      const stop = startClock();
+      await op(message.count);
+      const { cpuUs, wallUs } = stop();
+      process.send({ cpuUsPerOp: cpuUs / message.count, wallUsPerOp: wallUs / message.count });
+    };
+    process.on('message', onMessage);
+    process.send({ ready: true });
+  });
+}
+
+/** A child's measurement: served segment by segment under pairedRounds(), else timeSegments(). */
+export function measureSegments(op, plan) {
+  return process.argv.includes('--serve') ? serveSegments(op) : timeSegments(op, plan);
+}
+
+/**
+ * Measures every variant in its own long-lived child (`script --child <variant> --serve`), in
+ * rounds: each round runs one segment of `count` operations in each child, one child at a time, in
+ * a shuffled order. The variants a ratio compares are then measured within a second of each other:
+ * on this machine the same code runs up to twice as slow for seconds at a time (other tenants of the
+ * host, bench/README.md item 25), which a ratio of two separate processes would take for a
+ * difference between them. Every child first runs `warmup` operations, one child at a time.
+ * Resolves to `{ [variant]: [{ cpuUsPerOp, wallUsPerOp }, …] }`, one entry per round.
+ */
+export async function pairedRounds({ script, variants, rounds, warmup, count, leadIn = Math.ceil(count / 5), onProgress, seed = 7 }) {
+  const children = new Map();
+  try {
+    await Promise.all(variants.map(async (variant) => children.set(variant, await startServer(script, variant))));
+    for (const variant of variants) await children.get(variant).segment({ count: warmup, leadIn: 0 });
+    const results = Object.fromEntries(variants.map((variant) => [variant, []]));
+    const random = seededRandom(seed);
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of shuffled(variants, random)) results[variant].push(await children.get(variant).segment({ count, leadIn }));
+      onProgress?.(round);
+    }
+    await Promise.all([...children.values()].map((child) => child.stop()));
+    return results;
+  } finally {
+    for (const child of children.values()) child.kill();
+  }
+}
+
+function startServer(script, variant) {
+  const child = fork(script, ['--child', variant, '--serve'], { cwd: REPO_DIR, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  let waiting;
+  const failure = () => new Error(`child ${variant} ended with ${child.signalCode ?? child.exitCode} during a measurement\n${stderr}`);
+  const exited = new Promise((resolveExit) => child.on('exit', resolveExit));
+  exited.then(() => waiting?.reject(failure()));
+  child.on('message', (message) => waiting?.resolve(message));
+  const next = () =>
+    new Promise((resolvePromise, reject) => {
+      waiting = {
+        resolve: (message) => {
+          waiting = undefined;
+          resolvePromise(message);
+        },
+        reject,
+      };
+    });
+  const server = {
+    segment: (request) => {
+      const reply = next();
+      child.send(request);
+      return reply;
+    },
+    stop: async () => {
+      waiting = undefined;
+      child.send({ stop: true });
+      const code = await exited;
+      if (code !== 0) throw new Error(`child ${variant} ended with ${child.signalCode ?? code} after its measurements\n${stderr}`);
+    },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+  return next().then(() => server);
+}
+
+/** Mulberry32: the same shuffles in every run. */
+function seededRandom(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled(values, random) {
+  const copy = [...values];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
 }
 
 export function yieldToLoop() {

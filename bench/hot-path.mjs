@@ -9,26 +9,28 @@
 // Targets (issue 7): per event ≤ pino's per line; per span ≤ 2 × bare OpenTelemetry.
 //
 // Cost is CPU time of the whole process (user + system, every thread: pino's asynchronous writes
-// run on libuv's pool) per operation, median over segments and over interleaved child processes;
-// wall time is reported next to it.
+// run on libuv's pool) per operation; wall time is reported next to it. Every variant runs in a
+// long-lived child; after a warm-up, each round measures one segment of 10,000 operations in every
+// child, one after another in a shuffled order, and a ratio is the median of the rounds' own ratios
+// (pairedRounds in common.mjs: on this machine speed changes for seconds at a time, bench/README.md
+// item 25). `--child <variant>` alone (as instructions.mjs runs it) measures fixed segments.
 
 import { join } from 'node:path';
 import {
   argNumber,
   check,
-  interleave,
   loadLibrary,
-  medianOf,
+  median,
+  measureSegments,
+  pairedRounds,
   printChecks,
   printTable,
   progress,
   removeDir,
   round,
-  runChild,
   scenarioMain,
   sendResult,
   tempDir,
-  timeSegments,
   yieldToLoop,
 } from './common.mjs';
 
@@ -94,7 +96,7 @@ async function measureAutopsy(kind, plan) {
     await flush();
   };
   // task and llm spans run inside a stage, as in an agent (their events carry data.stage).
-  const result = kind === 'stage' ? await timeSegments(op, plan) : await lib.stage('bench', () => timeSegments(op, plan));
+  const result = kind === 'stage' ? await measureSegments(op, plan) : await lib.stage('bench', () => measureSegments(op, plan));
   await lib.shutdown();
   removeDir(dir);
   return result;
@@ -132,9 +134,9 @@ async function measureOtel(kind, plan) {
   };
   const result =
     kind === 'stage'
-      ? await timeSegments(op, plan)
+      ? await measureSegments(op, plan)
       : await tracer.startActiveSpan('stage bench', { attributes: OTEL_ATTRIBUTES.stage }, async (outer) => {
-          const measured = await timeSegments(op, plan);
+          const measured = await measureSegments(op, plan);
           outer.end();
           return measured;
         });
@@ -157,7 +159,7 @@ async function measurePino(mode, plan) {
     await loop(count);
     await new Promise((done) => logger.flush(() => done()));
   };
-  const result = await timeSegments(op, plan);
+  const result = await measureSegments(op, plan);
   destination.flushSync();
   destination.end();
   removeDir(dir);
@@ -168,30 +170,39 @@ async function child(variant) {
   const plan = { warmup: argNumber('warmup', 10_000), count: argNumber('count', 20_000), segments: argNumber('segments', 5) };
   const [family, kind] = variant.split(':');
   const result = family === 'autopsy' ? await measureAutopsy(kind, plan) : family === 'otel' ? await measureOtel(kind, plan) : await measurePino(kind, plan);
-  sendResult({ variant, ...result });
+  // Served segment by segment (--serve), the child has sent its figures already.
+  if (result) sendResult({ variant, ...result });
 }
 
-export async function run({ rounds = Number(process.env.AUTOPSY_BENCH_ROUNDS) || 9, quick = false } = {}) {
+export async function run({ rounds = Number(process.env.AUTOPSY_BENCH_ROUNDS) || 40, quick = false } = {}) {
   const variants = [...KINDS.flatMap((kind) => [`autopsy:${kind}`, `otel:${kind}`]), 'pino:default', 'pino:buffered'];
-  const childArgs = quick ? ['--warmup', '2000', '--count', '5000', '--segments', '3'] : [];
-  const results = await interleave(rounds, variants, (variant) => runChild([SCRIPT, '--child', variant, ...childArgs]), (variant, round) =>
-    progress(`hot path: ${variant} (round ${round + 1}/${rounds})`),
-  );
-  const cost = (variant, field = 'cpuUsPerOp') => medianOf(results[variant], field);
-  const pinoLine = Math.min(cost('pino:default'), cost('pino:buffered'));
-  const pinoLineWall = Math.min(cost('pino:default', 'wallUsPerOp'), cost('pino:buffered', 'wallUsPerOp'));
+  const plan = quick ? { warmup: 2_000, count: 2_000, rounds: Math.min(rounds, 4) } : { warmup: 30_000, count: 10_000, rounds };
+  const results = await pairedRounds({
+    script: SCRIPT,
+    variants,
+    ...plan,
+    onProgress: (round) => progress(`hot path: round ${round + 1}/${plan.rounds} (${variants.length} children, ${plan.count} operations each)`),
+  });
+  const perRound = (compute) => results[variants[0]].map((_, round) => compute((variant, field = 'cpuUsPerOp') => results[variant][round][field]));
+  const cost = (variant, field = 'cpuUsPerOp') => median(results[variant].map((segment) => segment[field]));
+  const pinoLineOf = (at, field) => Math.min(at('pino:default', field), at('pino:buffered', field));
   const rows = KINDS.map((kind) => {
-    const span = cost(`autopsy:${kind}`);
-    const otel = cost(`otel:${kind}`);
+    const span = `autopsy:${kind}`;
+    const otel = `otel:${kind}`;
     return {
       kind,
-      autopsy_us_per_span: round(span),
-      autopsy_us_per_event: round(span / 2),
-      autopsy_wall_us_per_span: round(cost(`autopsy:${kind}`, 'wallUsPerOp')),
-      otel_batch_us_per_span: round(otel),
-      otel_batch_wall_us_per_span: round(cost(`otel:${kind}`, 'wallUsPerOp')),
-      span_vs_otel: round(span / otel, 3),
-      event_vs_pino_line: round(span / 2 / pinoLine, 3),
+      autopsy_us_per_span: round(cost(span)),
+      autopsy_us_per_event: round(cost(span) / 2),
+      autopsy_wall_us_per_span: round(cost(span, 'wallUsPerOp')),
+      otel_batch_us_per_span: round(cost(otel)),
+      otel_batch_wall_us_per_span: round(cost(otel, 'wallUsPerOp')),
+      // Ratios are taken within each round (both sides measured within a second) and then their median.
+      span_vs_otel: round(median(perRound((at) => at(span) / at(otel))), 3),
+      span_vs_otel_quartiles: quartiles(perRound((at) => at(span) / at(otel))),
+      event_vs_pino_line: round(median(perRound((at) => at(span) / 2 / pinoLineOf(at))), 3),
+      event_vs_pino_line_quartiles: quartiles(perRound((at) => at(span) / 2 / pinoLineOf(at))),
+      span_vs_otel_wall: round(median(perRound((at) => at(span, 'wallUsPerOp') / at(otel, 'wallUsPerOp'))), 3),
+      event_vs_pino_line_wall: round(median(perRound((at) => at(span, 'wallUsPerOp') / 2 / pinoLineOf(at, 'wallUsPerOp'))), 3),
     };
   });
   const checks = rows.flatMap((row) => [
@@ -201,19 +212,28 @@ export async function run({ rounds = Number(process.env.AUTOPSY_BENCH_ROUNDS) ||
   return {
     scenario: 'hot-path',
     description: 'one instrumented span (2 events, 4 lines, analyzer) vs bare OpenTelemetry (BatchSpanProcessor, no-op exporter) and pino (one line per event)',
-    unit: 'µs of process CPU time per operation (median); wall time alongside',
-    rounds,
+    unit: 'µs of process CPU time per operation (median over rounds); wall time alongside',
+    rounds: plan.rounds,
+    operations_per_segment: plan.count,
+    warmup_operations: plan.warmup,
     pino: {
       default_us_per_line: round(cost('pino:default')),
       buffered_us_per_line: round(cost('pino:buffered')),
       default_wall_us_per_line: round(cost('pino:default', 'wallUsPerOp')),
       buffered_wall_us_per_line: round(cost('pino:buffered', 'wallUsPerOp')),
-      reference_us_per_line: round(pinoLine),
-      reference_wall_us_per_line: round(pinoLineWall),
+      reference_us_per_line: round(median(perRound((at) => pinoLineOf(at)))),
+      reference_wall_us_per_line: round(median(perRound((at) => pinoLineOf(at, 'wallUsPerOp')))),
     },
     rows,
     checks,
   };
+}
+
+/** The first and third quartile of the per-round ratios: how much one round's ratio varies. */
+function quartiles(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return [round(at(0.25), 3), round(at(0.75), 3)];
 }
 
 export function print(result) {
@@ -225,4 +245,4 @@ export function print(result) {
   printChecks(result.checks);
 }
 
-await scenarioMain(import.meta.url, { child: child, run, print, rounds: 9 });
+await scenarioMain(import.meta.url, { child: child, run, print, rounds: 40 });
