@@ -9,12 +9,23 @@ import type { StageTimeline as StageEntry } from './reportTypes';
  * them failed, and its duration is the longest run's (slow_stage compares runs, not a busy period).
  */
 interface OverlappingRuns {
-  /** Span ids of the runs still going. */
-  open: Set<string>;
+  /**
+   * Span ids of the runs still going: one run's id as it is, a Set only once runs overlap (a stage
+   * starts once per run; a Set per start was most of what a stage span cost the timeline).
+   */
+  open: string | Set<string>;
   failed: boolean;
   overlapped: boolean;
   /** The longest duration an ended run reported; -1: none did. */
   longest: number;
+}
+
+/** Takes a run's span id out of the open ones ('' when none is left); false when it was not open. */
+function closeRun(runs: OverlappingRuns, spanId: string): boolean {
+  if (typeof runs.open !== 'string') return runs.open.delete(spanId);
+  if (runs.open !== spanId) return false;
+  runs.open = '';
+  return true;
 }
 
 /** Start, end, duration and outcome of each stage, from stage_* events. */
@@ -46,12 +57,13 @@ export class StageTimeline {
         // (the seed's track() calls), a repeated start of the same stage.
         const runs = spanId === undefined ? undefined : this.running.get(key);
         if (runs) {
-          runs.open.add(spanId!);
+          if (typeof runs.open === 'string') runs.open = new Set([runs.open, spanId!]);
+          else runs.open.add(spanId!);
           runs.overlapped = true;
         }
         return;
       }
-      if (spanId !== undefined) this.running.set(key, { open: new Set([spanId]), failed: false, overlapped: false, longest: -1 });
+      if (spanId !== undefined) this.running.set(key, { open: spanId, failed: false, overlapped: false, longest: -1 });
       else this.running.delete(key);
       const failures = entry?.failures ?? 0;
       entry = {
@@ -78,10 +90,10 @@ export class StageTimeline {
     let duration = event.data?.duration;
     const runs = spanId === undefined ? undefined : this.running.get(key);
     let failed = type === 'stage_error';
-    if (runs && runs.open.delete(spanId!)) {
+    if (runs && closeRun(runs, spanId!)) {
       if (failed) runs.failed = true;
       if (typeof duration === 'number' && duration > runs.longest) runs.longest = duration;
-      if (runs.open.size > 0) return; // other runs of this stage are still going
+      if (typeof runs.open === 'string' ? runs.open !== '' : runs.open.size > 0) return; // other runs of this stage are still going
       this.running.delete(key);
       if (runs.overlapped) {
         failed = runs.failed;
