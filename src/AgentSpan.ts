@@ -4,7 +4,7 @@ import { currentRun, warnOnce } from './runtime';
 import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData } from './safeValue';
 import type { SpanKindName } from './eventTypes';
 import * as sc from './semconv';
-import { addEndData } from './spanData';
+import { addEndData, addHandoverEndData, type SpanHandover } from './spanData';
 import type { EventData } from './types';
 
 export interface TokenUsage {
@@ -29,6 +29,11 @@ const STDERR_TAIL = 2000;
  * insertion per span and work at each GC.
  */
 const ENDED = Symbol('agent-autopsy.ended');
+
+/** Called by the wrappers that started the handle's span with `handover`: its end data goes there. */
+export function useHandover(handle: AgentSpan, handover: SpanHandover): void {
+  (handle as unknown as { handover: SpanHandover | undefined }).handover = handover;
+}
 
 /** Called by the wrappers when they end the handle's span. */
 export function markEnded(handle: AgentSpan): void {
@@ -57,6 +62,9 @@ function tokenCount(usage: unknown, key: 'inputTokens' | 'outputTokens' | 'total
  * to its end event. Every method is safe to call at any time and never throws.
  */
 export class AgentSpan {
+  /** Where the end data goes when a wrapper started the span (useHandover); else a table by span. */
+  private handover: SpanHandover | undefined = undefined;
+
   constructor(
     /** The underlying OpenTelemetry span, for anything not covered here. */
     readonly span: Span,
@@ -75,7 +83,7 @@ export class AgentSpan {
         warnOnce('span-set-data', 'span.set(): data should be an object; other values are recorded under data.value');
       }
       const clean = safeData(data, { maxStringLength: currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH });
-      addEndData(this.span, clean);
+      this.addEndData(clean);
       const keys = Object.keys(clean);
       for (let i = 0; i < keys.length; i++) {
         const value = clean[keys[i]];
@@ -110,7 +118,7 @@ export class AgentSpan {
         this.span.setAttribute(sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, output);
       }
       if (total !== undefined) data.tokens_used = total;
-      addEndData(this.span, data);
+      this.addEndData(data);
     } catch (error) {
       reportError(error, 'token usage could not be set');
     }
@@ -138,7 +146,7 @@ export class AgentSpan {
         data.command = result.command;
         this.span.setAttribute(sc.ATTR_CODE_COMMAND, result.command);
       }
-      addEndData(this.span, data);
+      this.addEndData(data);
       if (typeof result?.exitCode === 'number' && result.exitCode !== 0) {
         const lastLine = lastNonEmptyLine(typeof data.stderr_tail === 'string' ? data.stderr_tail : '');
         this.fail(lastLine ? `exit code ${result.exitCode}: ${lastLine}` : `exit code ${result.exitCode}`, 'NonZeroExitCode');
@@ -147,6 +155,11 @@ export class AgentSpan {
       reportError(error, 'code execution result could not be set');
     }
     return this;
+  }
+
+  private addEndData(data: EventData): void {
+    if (this.handover) addHandoverEndData(this.handover, data);
+    else addEndData(this.span, data);
   }
 
   /**

@@ -17,6 +17,7 @@ import type { ResolvedConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
 import { realClearTimeout, realSetTimeout } from './realTimers';
+import type { SpanHandover } from './spanData';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeString } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
@@ -24,6 +25,8 @@ import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
 export interface OpenSpanEntry extends OpenSpanInfo {
   /** The live span, ended as unfinished at exit. */
   span?: Span;
+  /** What the wrapper that started the span handed over (start data, and end data set while it ran). */
+  handover?: SpanHandover;
 }
 
 /** Recorded events waiting to be written and analyzed: at most this many (memory stays bounded). */

@@ -7,7 +7,7 @@ import { spanEventType, type SpanKindName } from './eventTypes';
 import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
-import { takeEndData, takePendingStart, type PendingStart } from './spanData';
+import { takeEndData, takePendingStart, type SpanHandover } from './spanData';
 import { setSpanStage, spanStage } from './spanStage';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
 import type { EventData, Level } from './types';
@@ -63,7 +63,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
     return this.forceFlush();
   }
 
-  private start(run: AutopsyRun, span: Span, pending: PendingStart | undefined, parentContext: Context): void {
+  private start(run: AutopsyRun, span: Span, pending: SpanHandover | undefined, parentContext: Context): void {
     const context = span.spanContext();
     const parentSpanId = span.parentSpanContext?.spanId;
     const parent = parentSpanId ? run.openSpans.get(parentSpanId) : undefined;
@@ -77,17 +77,20 @@ export class AutopsySpanProcessor implements SpanProcessor {
     // the context, says which stage it was in.
     const stage = declared !== undefined ? safeString(declared, max) : parent ? parent.stage : parentSpanId ? spanStage(trace.getSpan(parentContext)) : undefined;
     if (stage !== undefined) setSpanStage(span, stage);
+    const own = isOwnSpan(span.attributes);
     const entry: OpenSpanEntry = {
       spanId: context.spanId,
       traceId: context.traceId,
       parentSpanId,
       kind,
-      name: isOwnSpan(span.attributes) ? span.name : safeString(span.name, max),
+      name: own ? span.name : safeString(span.name, max),
       stage,
       // Our clock, not span.startTime (millisecond resolution in the SDK): event times then follow write order.
       startMs: nowMs(),
       tracked,
       span,
+      // Only a span of ours is the one its handover was parked for.
+      handover: own ? pending : undefined,
     };
     run.openSpans.set(entry.spanId, entry);
     if (!kind) return;
@@ -131,7 +134,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
     applyNestedLlm(nested, data, failed);
   }
 
-  private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: PendingStart | undefined, stage: string | undefined): EventData {
+  private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: SpanHandover | undefined, stage: string | undefined): EventData {
     const own = pending !== undefined && isOwnSpan(span.attributes);
     // Clean data from the API wrappers is ours to keep; anything else is cleaned into a new object.
     const data = own && pending.clean ? pending.data : safeData(own ? pending.data : foreignStartData(kind, span), { maxStringLength: run.config.maxStringLength });
@@ -145,7 +148,9 @@ export class AutopsySpanProcessor implements SpanProcessor {
     // Absent: started before the run, or already closed as unfinished at exit.
     if (!entry) return;
     run.openSpans.delete(spanId);
-    const extra = takeEndData(span);
+    let extra = takeEndData(span);
+    const handed = entry.handover?.endData;
+    if (handed !== undefined) extra = extra === undefined ? handed : Object.assign({}, handed, extra);
     let kind = entry.kind;
     if (!kind) {
       // Some instrumentations only add their conventions' attributes after the span started.

@@ -1,5 +1,5 @@
 import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
-import { AgentSpan, markEnded } from './AgentSpan';
+import { AgentSpan, markEnded, useHandover } from './AgentSpan';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeString } from './safeValue';
 import { stackOf } from './errorStack';
 import { reportError } from './errorHandler';
@@ -7,7 +7,7 @@ import { redactString } from './redact';
 import { spanEventType, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
-import { startWithData } from './spanData';
+import { startWithHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
@@ -205,8 +205,10 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   const parent = context.active();
   try {
     tracer = getAutopsyTracer();
-    span = startWithData(spec.data, () => tracer.startSpan(spec.name, { attributes: spec.attributes }, parent), true);
+    const handover = { data: spec.data, clean: true, endData: undefined };
+    span = startWithHandover(handover, () => tracer.startSpan(spec.name, { attributes: spec.attributes }, parent));
     handle = new AgentSpan(span, spec.kind);
+    useHandover(handle, handover);
   } catch (error) {
     // The host's work runs whatever happens to the instrumentation.
     reportError(error, 'span could not be started');

@@ -1,42 +1,48 @@
 import type { EventData } from './types';
 
 /**
- * Hands event data from the API wrappers to the span processor without squeezing it through
- * span attributes (which cannot hold objects). `startSpan` calls the processor's `onStart`
- * synchronously, so the start data is parked here for exactly that call.
+ * What a wrapper hands to the span processor for one span: its start data, parked for exactly the
+ * `onStart` call that `startSpan` makes synchronously (span attributes cannot hold objects), and
+ * the end data set while the span runs. The processor keeps the object with the open span, so the
+ * API's own spans need no table keyed by span for their end data (bench/README.md item 25).
  */
-let pendingStart: EventData | undefined;
-/** The parked data already passed through safeData and is handed over (the API wrappers' case). */
-let pendingIsClean = false;
+export interface SpanHandover {
+  data: EventData;
+  /** `data` already passed through safeData and is owned by the taker: kept and changed without a copy. */
+  clean: boolean;
+  /** Usage, results and other data set while the span runs, merged into its end event. */
+  endData: EventData | undefined;
+}
+
+let pendingStart: SpanHandover | undefined;
 
 export function startWithData<T>(data: EventData, start: () => T, clean = false): T {
-  pendingStart = data;
-  pendingIsClean = clean;
+  return startWithHandover({ data, clean, endData: undefined }, start);
+}
+
+export function startWithHandover<T>(handover: SpanHandover, start: () => T): T {
+  pendingStart = handover;
   try {
     return start();
   } finally {
     pendingStart = undefined;
-    pendingIsClean = false;
   }
 }
 
-export interface PendingStart {
-  data: EventData;
-  /** Clean and owned by the taker: it may be kept and changed without a copy. */
-  clean: boolean;
-}
-
-/** The data parked for the span starting now (once: a nested start during onStart gets none). */
-export function takePendingStart(): PendingStart | undefined {
-  const data = pendingStart;
-  if (data === undefined) return undefined;
-  const clean = pendingIsClean;
+/** The handover parked for the span starting now (once: a nested start during onStart gets none). */
+export function takePendingStart(): SpanHandover | undefined {
+  const handover = pendingStart;
   pendingStart = undefined;
-  pendingIsClean = false;
-  return { data, clean };
+  return handover;
 }
 
-/** Data set on a span while it runs (usage, results), merged into its end event. */
+/** Merges `data` into the end data a span's handover carries. */
+export function addHandoverEndData(handover: SpanHandover, data: EventData): void {
+  if (handover.endData) Object.assign(handover.endData, data);
+  else handover.endData = Object.assign({}, data);
+}
+
+/** Data set on a span while it runs (usage, results) without a handover, merged into its end event. */
 const endData = new WeakMap<object, EventData>();
 
 export function addEndData(span: object, data: EventData): void {

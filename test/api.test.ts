@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { autofix, codeExec, init, llmCall, shutdown, stage, task, track } from '../src/index';
+import { AgentSpan, autofix, codeExec, init, llmCall, shutdown, stage, task, track } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -36,6 +36,33 @@ describe('span wrappers', () => {
       await expect(task('t', async () => 'done')).resolves.toBe('done');
       expect(codeExec({ language: 'python' }, () => ({ ok: true }))).toEqual({ ok: true });
     });
+  });
+
+  it('carry end data set on the handle into the end event, also when the callback ends the span itself', async () => {
+    const events = await record(() => {
+      llmCall({ model: 'm1' }, (call) => {
+        call.setUsage({ inputTokens: 3, outputTokens: 4 });
+        call.set({ note: 'early end' });
+        call.span.end();
+        return 1;
+      });
+      task('second', (handle) => handle.set({ rows: 2 }));
+    });
+    const ends = events.filter((event) => event.type.endsWith('_end'));
+    expect(ends.map((event) => [event.type, { ...event.data, duration: 0 }])).toEqual([
+      ['llm_call_end', { model: 'm1', input_tokens: 3, output_tokens: 4, tokens_used: 7, note: 'early end', duration: 0 }],
+      ['task_end', { task: 'second', rows: 2, duration: 0 }],
+    ]);
+  });
+
+  it('carry end data set through an AgentSpan made around a span started elsewhere', async () => {
+    const events = await record(() => {
+      const span = trace.getTracer('app').startSpan('task import', { attributes: { 'autopsy.kind': 'task', 'autopsy.task': 'import' } });
+      new AgentSpan(span, 'task').set({ rows: 5 }).setUsage({ inputTokens: 1 });
+      span.end();
+    });
+    const end = events.find((event) => event.type === 'task_end')!;
+    expect({ ...end.data, duration: 0 }).toEqual({ task: 'task import', span: 'task import', rows: 5, input_tokens: 1, duration: 0 });
   });
 
   it('re-throw the very same error and record it on the span (ERROR status, exception event)', async () => {
