@@ -7,7 +7,7 @@ import { redactString } from './redact';
 import { spanEventType, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
-import { startWithHandover } from './spanData';
+import { parkHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
@@ -82,12 +82,15 @@ function parseArgs<A extends Record<string, unknown>, T>(args: unknown[], call: 
   return { attrs: cleanAttributes<A>(first, max), fn: fn as SpanCallback<T>, max };
 }
 
+const NO_ATTRIBUTES = Object.freeze({});
+
 /**
  * The user's attributes as plain, safe data (secrets redacted, long strings cut, getters that
  * throw contained) before anything spreads them: nothing about them can throw into the host.
  */
 function cleanAttributes<A>(value: unknown, max: number): A {
-  if (!isObject(value)) return {} as A;
+  // Shared and frozen: the wrappers only read the attributes (they copy them into the data).
+  if (!isObject(value)) return NO_ATTRIBUTES as A;
   return safeData(value, { maxStringLength: max }) as A;
 }
 
@@ -95,20 +98,21 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** Primitive user attributes also go on the span, for OTLP backends. */
-function dataAttributes(data: EventData, skip: readonly string[]): Attributes {
-  const attributes: Attributes = {};
+/**
+ * A span's attributes, made as one object: its kind and start event type, then `key: value` where
+ * given (the kind's own name attribute), then the primitive user data, which also goes on the span
+ * for OTLP backends (keys in `skip` have attributes of their own).
+ */
+function spanAttributes(kind: SpanKindName, data: EventData, skip: readonly string[], key?: string, value?: string): Attributes {
+  const attributes: Attributes = { [sc.ATTR_AUTOPSY_KIND]: kind, [sc.ATTR_AUTOPSY_EVENT_TYPE]: spanEventType(kind, 'start') };
+  if (key !== undefined) attributes[key] = value;
   const keys = Object.keys(data);
   for (let i = 0; i < keys.length; i++) {
-    const value = data[keys[i]];
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
-    if (!skip.includes(keys[i])) attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}${keys[i]}`] = value;
+    const item = data[keys[i]];
+    if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') continue;
+    if (!skip.includes(keys[i])) attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}${keys[i]}`] = item;
   }
   return attributes;
-}
-
-function baseAttributes(kind: SpanKindName): Attributes {
-  return { [sc.ATTR_AUTOPSY_KIND]: kind, [sc.ATTR_AUTOPSY_EVENT_TYPE]: spanEventType(kind, 'start') };
 }
 
 /** What `fn` returned, as far as ending its span goes. */
@@ -206,7 +210,12 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   try {
     tracer = getAutopsyTracer();
     const handover = { data: spec.data, clean: true, endData: undefined };
-    span = startWithHandover(handover, () => tracer.startSpan(spec.name, { attributes: spec.attributes }, parent));
+    parkHandover(handover);
+    try {
+      span = tracer.startSpan(spec.name, { attributes: spec.attributes }, parent);
+    } finally {
+      parkHandover(undefined);
+    }
     handle = new AgentSpan(span, spec.kind);
     useHandover(handle, handover);
   } catch (error) {
@@ -214,55 +223,68 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
     reportError(error, 'span could not be started');
     return fn(new AgentSpan(trace.wrapSpanContext(INVALID_SPAN_CONTEXT), spec.kind));
   }
-  const end = () => {
-    markEnded(handle);
-    try {
-      span.end();
-    } catch (error) {
-      reportError(error, 'span could not be ended');
-    }
-  };
   let result: T;
   try {
     result = context.with(trace.setSpan(parent, span), fn, undefined, handle);
   } catch (error) {
     recordFailure(span, error);
-    end();
+    endSpan(handle, span);
     throw error;
   }
   const shape = resultShape(result);
+  if (shape !== PLAIN) {
+    const returned = endWhenSettled(result, shape, handle, span, onResult);
+    if (returned !== UNOBSERVED) return returned as T;
+  }
+  if (onResult) onResult(handle, result);
+  endSpan(handle, span);
+  return result;
+}
+
+function endSpan(handle: AgentSpan, span: Span): void {
+  markEnded(handle);
+  try {
+    span.end();
+  } catch (error) {
+    reportError(error, 'span could not be ended');
+  }
+}
+
+const UNOBSERVED = Symbol('unobserved');
+
+/**
+ * Ends the span when a promise-like result settles, and returns what the wrapper returns then; a
+ * result that cannot be observed is UNOBSERVED (the caller ends the span now). Apart from
+ * runInSpan, so that the synchronous path allocates no closures.
+ */
+function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Span, onResult: ((handle: AgentSpan, value: unknown) => void) | undefined): T | typeof UNOBSERVED {
   if (shape === NATIVE_PROMISE || shape === THENABLE) {
     // A derived promise, as any async wrapper returns: it settles with the same value or error,
     // and one the app ignores still rejects unhandled, as the original would have.
     return Promise.resolve(result).then(
       (value) => {
         if (onResult) onResult(handle, value);
-        end();
+        endSpan(handle, span);
         return value;
       },
       (error: unknown) => {
         recordFailure(span, error);
-        end();
+        endSpan(handle, span);
         throw error;
       },
     ) as T;
   }
-  if (shape === PROMISE_SUBCLASS) {
-    // The very object, with its own methods (`.withResponse()` …); the span ends with the outcome
-    // of the app's own consumption of it.
-    const succeeded = (value: unknown) => {
-      if (onResult) onResult(handle, value);
-      end();
-    };
-    const failed = (error: unknown) => {
-      recordFailure(span, error);
-      end();
-    };
-    if (observePromiseSubclass(result as object, once({ value: succeeded, error: failed, response: succeeded }))) return result;
-  }
-  if (onResult) onResult(handle, result);
-  end();
-  return result;
+  // A Promise subclass: the very object, with its own methods (`.withResponse()` …); the span
+  // ends with the outcome of the app's own consumption of it.
+  const succeeded = (value: unknown) => {
+    if (onResult) onResult(handle, value);
+    endSpan(handle, span);
+  };
+  const failed = (error: unknown) => {
+    recordFailure(span, error);
+    endSpan(handle, span);
+  };
+  return observePromiseSubclass(result as object, once({ value: succeeded, error: failed, response: succeeded })) ? result : UNOBSERVED;
 }
 
 /** Runs `fn` inside a stage span: `stage('stage1', { name: 'Problem Analysis' }, fn)`. */
@@ -278,7 +300,7 @@ export function stage<T>(...args: Args<StageAttributes, T>): T {
       kind: 'stage',
       name: `stage ${id}`,
       data,
-      attributes: Object.assign(baseAttributes('stage'), { [sc.ATTR_AUTOPSY_STAGE]: id }, dataAttributes(data, ['stage'])),
+      attributes: spanAttributes('stage', data, ['stage'], sc.ATTR_AUTOPSY_STAGE, id),
     },
     fn,
   );
@@ -290,7 +312,7 @@ export function task<T>(...args: Args<Record<string, unknown>, T>): T {
   const name = clipString(String(label ?? attrs.task ?? attrs.name ?? 'task'), max);
   const data: EventData = Object.assign({ task: name }, attrs);
   data.task = name;
-  const attributes: Attributes = Object.assign(baseAttributes('task'), { [sc.ATTR_AUTOPSY_TASK]: name }, dataAttributes(data, ['task']));
+  const attributes = spanAttributes('task', data, ['task'], sc.ATTR_AUTOPSY_TASK, name);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
   return runInSpan({ kind: 'task', name: `task ${name}`, data, attributes }, fn);
 }
@@ -300,7 +322,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
   const { label, attrs, fn, max } = parseArgs<LlmCallAttributes, T>(args, 'llmCall');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const operation = String(attrs.operation ?? 'chat');
-  const attributes: Attributes = Object.assign(baseAttributes('llm'), { [sc.ATTR_GEN_AI_OPERATION_NAME]: operation }, dataAttributes(data, ['model', 'provider', 'operation']));
+  const attributes = spanAttributes('llm', data, ['model', 'provider', 'operation'], sc.ATTR_GEN_AI_OPERATION_NAME, operation);
   if (attrs.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = String(attrs.model);
   if (attrs.provider !== undefined) {
     attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = String(attrs.provider);
@@ -315,7 +337,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
 export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
   const { label, attrs, fn, max } = parseArgs<CodeExecAttributes, T>(args, 'codeExec');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
-  const attributes: Attributes = Object.assign(baseAttributes('code_exec'), dataAttributes(data, ['language']));
+  const attributes = spanAttributes('code_exec', data, ['language']);
   if (attrs.language !== undefined) attributes[sc.ATTR_CODE_LANGUAGE] = String(attrs.language);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
   const name = label ?? clipString(`code_exec${attrs.language !== undefined ? ` ${String(attrs.language)}` : ''}`, max);
@@ -329,7 +351,7 @@ export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
 export function autofix<T>(...args: Args<AutofixAttributes, T>): T {
   const { label, attrs, fn, max } = parseArgs<AutofixAttributes, T>(args, 'autofix');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
-  const attributes: Attributes = Object.assign(baseAttributes('autofix'), dataAttributes(data, ['layer', 'type']));
+  const attributes = spanAttributes('autofix', data, ['layer', 'type']);
   if (attrs.layer !== undefined) attributes[sc.ATTR_AUTOFIX_LAYER] = String(attrs.layer);
   if (attrs.type !== undefined) attributes[sc.ATTR_AUTOFIX_TYPE] = String(attrs.type);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;

@@ -29,6 +29,14 @@ export function startWithHandover<T>(handover: SpanHandover, start: () => T): T 
   }
 }
 
+/**
+ * The same in two calls, for a caller that starts the span itself (no closure per span): park the
+ * handover, start the span, and park undefined in a `finally`.
+ */
+export function parkHandover(handover: SpanHandover | undefined): void {
+  pendingStart = handover;
+}
+
 /** The handover parked for the span starting now (once: a nested start during onStart gets none). */
 export function takePendingStart(): SpanHandover | undefined {
   const handover = pendingStart;
