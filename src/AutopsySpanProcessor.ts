@@ -91,6 +91,8 @@ export class AutopsySpanProcessor implements SpanProcessor {
       span,
       // Only a span of ours is the one its handover was parked for.
       handover: own ? pending : undefined,
+      // Set below; named here so the entry holds it in place (a key added later costs a store per span).
+      data: undefined,
     };
     run.openSpans.set(entry.spanId, entry);
     if (!kind) return;
