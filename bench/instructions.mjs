@@ -1,10 +1,11 @@
 // Instruction counts — the hot path of scenario 1 measured with valgrind instead of a clock.
 //
 // On a shared machine the same child process takes anywhere from 1× to 2× its best CPU time from
-// one minute to the next, which hides any change under ~10 %. Counting instructions does not vary:
-// valgrind runs the hot-path children of hot-path.mjs (agent-autopsy, bare OpenTelemetry, pino) on
-// a simulated CPU, and with V8 made deterministic (`--predictable`, fixed random and hash seeds)
-// two runs of the same build give the same count to within 0.01 %. The cost of one operation is
+// one minute to the next, which hides any change under ~10 %. Counting instructions varies far
+// less: valgrind runs the hot-path children of hot-path.mjs (agent-autopsy, bare OpenTelemetry,
+// pino) on a simulated CPU, with V8 made deterministic (`--predictable`, fixed random and hash
+// seeds). Two runs of the same build still differ by up to ~4 %: the children's timers (log
+// flush, queue drain) and V8's heap sizing follow valgrind's speed (bench/README.md item 25). The cost of one operation is
 // the difference between two runs that differ only in the number of operations measured after the
 // same warm-up, divided by that difference (start-up, warm-up and shutdown cancel out).
 //
