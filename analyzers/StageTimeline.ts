@@ -10,8 +10,8 @@ import type { StageTimeline as StageEntry } from './reportTypes';
  */
 interface OverlappingRuns {
   /**
-   * Span ids of the runs still going: one run's id as it is, a Set only once runs overlap (a stage
-   * starts once per run; a Set per start was most of what a stage span cost the timeline).
+   * Span ids of the runs still going: one run's id as it is, a Set only once runs overlap (most
+   * stages run once at a time: no Set to allocate per start, bench/README.md item 25).
    */
   open: string | Set<string>;
   failed: boolean;
