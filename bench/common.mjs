@@ -192,7 +192,10 @@ export function measureSegments(op, plan) {
 export async function pairedRounds({ script, variants, rounds, warmup, count, leadIn = Math.ceil(count / 5), onProgress, seed = 7 }) {
   const children = new Map();
   try {
-    await Promise.all(variants.map(async (variant) => children.set(variant, await startServer(script, variant))));
+    // Every start is awaited, failed or not, so that `finally` sees (and kills) every child started.
+    const started = await Promise.allSettled(variants.map(async (variant) => children.set(variant, await startServer(script, variant))));
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const variant of variants) await children.get(variant).segment({ count: warmup, leadIn: 0 });
     const results = Object.fromEntries(variants.map((variant) => [variant, []]));
     const random = seededRandom(seed);
