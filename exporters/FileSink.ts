@@ -1,7 +1,6 @@
 import { closeSync, fchmodSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { context } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { runUntraced } from '../src/AutopsyContextManager';
 import { reportIoError } from '../src/errorHandler';
 import { realClearTimeout, realSetTimeout } from '../src/realTimers';
 
@@ -98,7 +97,7 @@ export class FileSink {
     }
     if (this.failed || this.pending.length === 0 || this.fd < 0) return;
     // Telemetry never traces itself: an fs instrumentation in the app must not see these writes.
-    context.with(suppressTracing(context.active()), this.writePending, this);
+    runUntraced(this.writePending, this);
   }
 
   private writePending(): void {

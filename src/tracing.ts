@@ -10,7 +10,6 @@ import {
   type TracerOptions,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -19,6 +18,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
 import { blindAppApiCopy } from './apiCopies';
+import { AutopsyContextManager, noteForeignTracer, registerContextManager } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
@@ -151,6 +151,8 @@ export class HandOverTracerProvider implements TracerProvider {
   }
 
   getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
+    // agent-autopsy's own scopes: `agent-autopsy`, `agent-autopsy/openai`, `agent-autopsy-child-process`.
+    if (!name.startsWith('agent-autopsy')) noteForeignTracer();
     return new ForwardingTracer(this, name, version, options);
   }
 }
@@ -249,15 +251,15 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
   };
   if (!config.otelSdkDisabled && !existing) {
     const handOver = new HandOverTracerProvider(provider);
-    const contextManager = new AsyncLocalStorageContextManager().enable();
+    const contextManager = new AutopsyContextManager();
     const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
     trace.setGlobalTracerProvider(handOver);
-    context.setGlobalContextManager(contextManager);
+    registerContextManager(contextManager);
     propagation.setGlobalPropagator(propagator);
     yieldToLaterRegistrations(handOver, joined, { contextManager, propagator });
     warnOfBlindApiCopy();
     return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush };
   }
-  if (config.otelSdkDisabled) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (config.otelSdkDisabled) registerContextManager(new AutopsyContextManager());
   return { tracer: provider.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider, flush };
 }

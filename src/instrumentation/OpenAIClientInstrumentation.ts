@@ -1,9 +1,10 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
+import { withSpanIfObserved } from '../AutopsyContextManager';
 import * as sc from '../semconv';
 import { recordFailure } from '../api';
 import { observeApiPromise, once } from '../observePromise';
@@ -95,7 +96,7 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
           return original.apply(this, args);
         }
         const capture = self.getConfig().captureContent === true;
-        const result = context.with(trace.setSpan(context.active(), span), () => original.apply(this, args));
+        const result = withSpanIfObserved(span, () => original.apply(this, args));
         const settle = once({
           value: (value: any) => onResult(span, endpoint, params, value, capture),
           error: (error: unknown) => fail(span, error),
