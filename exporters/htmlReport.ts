@@ -7,6 +7,7 @@ import { barChart } from './htmlCharts';
 import { escapeHtml, jsonForScript } from './htmlEscape';
 import { HtmlEventCollector } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
+import { groupedInteger } from './numberText';
 import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
 import { shownPatterns, shownStages, topModels } from './reportRows';
 
@@ -32,7 +33,7 @@ function shellArgument(value: string): string {
 
 function fmt(value: number | null | undefined, digits = 3): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
-  return Number.isInteger(value) ? value.toLocaleString('en-US') : Number(value.toFixed(digits)).toString();
+  return Number.isInteger(value) ? groupedInteger(value) : Number(value.toFixed(digits)).toString();
 }
 
 function card(key: string, label: string, value: unknown, tone = ''): string {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { fixed3Text, numberText, sixDigitsZ } from '../exporters/numberText';
+import { fixed3Text, groupedInteger, numberText, sixDigitsZ } from '../exporters/numberText';
 import { seededRandom } from './helpers/seededRandom';
 
 // exporters/numberText.ts writes numbers from their microsecond count instead of asking V8 to
@@ -82,5 +82,19 @@ describe('sixDigitsZ', () => {
     const found: number[] = [];
     for (let micros = 0; micros < 1_000_000; micros++) if (sixDigitsZ(micros) !== `${String(micros).padStart(6, '0')}Z`) found.push(micros);
     expect(found).toEqual([]);
+  });
+});
+
+describe('groupedInteger', () => {
+  it("writes every integer as toLocaleString('en-US') does, without Intl", () => {
+    const random = seededRandom(20261126);
+    const values = [0, -0, 7, -7, 999, 1000, -1000, 999_999, 1_000_000, 2 ** 31, -(2 ** 31), Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1e20, 1e21, -1e21, 2 ** 80, Number.MAX_VALUE, -Number.MAX_VALUE];
+    for (let i = 0; i < 2000; i++) {
+      const magnitude = 10 ** Math.floor(random() * 25);
+      values.push(Math.round((random() - 0.5) * magnitude));
+    }
+    const found = values.filter((value) => groupedInteger(value) !== value.toLocaleString('en-US'));
+    expect(found).toEqual([]);
+    expect(groupedInteger(-1234567)).toBe('-1,234,567');
   });
 });
