@@ -15,14 +15,24 @@
 // misses, data-cache misses and mispredicted branches, which is where agent-autopsy's instructions
 // cost more than OpenTelemetry's and pino's (bench/README.md item 15).
 //
-// Not part of `npm run bench`: it needs valgrind, and takes ~3 minutes on 2 cores (~4 with --against,
-// about three times as long with --cache):
+// It also counts scenario 7's app (zero-code.mjs: sequential openai calls against the fake server)
+// per call, plain, with only an AsyncLocalStorage enabled and with `--import
+// agent-autopsy/register`, where that scenario's latencies vary between processes by more than
+// the 5 % it judges. Start-up and warm-up are most of such a run, and their count moves by ~1 %
+// between runs; over 600 measured calls that moved a call's count by up to 20 %, so 1,800 are
+// measured (after 1,800), and a difference of a few % still wants a second count.
 //
-//   node bench/run.mjs instructions                 the table, written to bench/results.partial.json
-//   node bench/instructions.mjs --cache             with the cache and branch simulation
+// Not part of `npm run bench`: it needs valgrind, and takes ~3 minutes on 2 cores for the hot path
+// (~4 with --against, about three times as long with --cache) and ~5 more for the zero-code app:
+//
+//   node bench/run.mjs instructions                 the tables, written to bench/results.partial.json
+//   node bench/instructions.mjs --cache             with the cache and branch simulation (hot path only)
 //   node bench/instructions.mjs --against <lib.cjs> agent-autopsy rows of another build next to these
 //   node bench/instructions.mjs --operations 60000   a longer measured window (to compare builds: a
 //                                                   full GC moved by a change shifts 20,000 by a few %)
+//   node bench/instructions.mjs --no-zero-code       the hot path only
+//   node bench/instructions.mjs --zero-code-only     the zero-code app only (--zero-code-calls N to
+//                                                   measure N calls, --zero-code-warmup N)
 //
 // The ratios are reported next to scenario 1's targets for information; the targets themselves are
 // judged on CPU time by hot-path.mjs.
@@ -30,9 +40,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { argNumber, argValue, BENCH_DIR, printTable, progress, REPO_DIR, round, runChild, scenarioMain, tempDir } from './common.mjs';
+import { argNumber, argValue, BENCH_DIR, printTable, progress, removeDir, REPO_DIR, round, runChild, scenarioMain, tempDir } from './common.mjs';
 
 const HOT_PATH = join(BENCH_DIR, 'hot-path.mjs');
+const ZERO_CODE = join(BENCH_DIR, 'zero-code.mjs');
+/** How node starts zero-code.mjs's app in each of its variants. */
+const ZERO_CODE_VARIANTS = {
+  plain: [],
+  'async-context': ['--import', join(BENCH_DIR, 'async-context-only.mjs')],
+  register: ['--import', 'agent-autopsy/register'],
+};
 /** V8 without background threads or randomness: the same build gives the same count every run. */
 const DETERMINISTIC_V8 = ['--predictable', '--random-seed=7', '--hash-seed=7'];
 const VARIANTS = ['autopsy:task', 'otel:task', 'autopsy:llm', 'otel:llm', 'pino:default'];
@@ -42,21 +59,54 @@ export function valgrindAvailable() {
   return probe.status === 0 ? probe.stdout.trim() : undefined;
 }
 
-/** Totals of one valgrind run of a hot-path child: `{ Ir, I1mr, D1mr, D1mw, Bcm, Bim, … }`. */
-async function countOnce(variant, count, { warmup, cache, library }) {
+/** Totals of one valgrind run of a bench child (`args` to node after `nodeArgs`): `{ Ir, I1mr, D1mr, D1mw, Bcm, Bim, … }`. */
+async function countChild(args, { cache = false, nodeArgs = [], env = {} } = {}) {
   const dir = tempDir('instructions');
   const out = join(dir, 'cachegrind.out');
   try {
     const tool = ['--tool=cachegrind', `--cache-sim=${cache ? 'yes' : 'no'}`, `--branch-sim=${cache ? 'yes' : 'no'}`, `--cachegrind-out-file=${out}`];
-    await runChild([HOT_PATH, '--child', variant, '--warmup', String(warmup), '--count', String(count), '--segments', '1'], {
+    await runChild(args, {
       wrapper: ['valgrind', ...tool],
-      nodeArgs: DETERMINISTIC_V8,
-      env: library ? { AUTOPSY_BENCH_LIB: library } : {},
+      nodeArgs: [...DETERMINISTIC_V8, ...nodeArgs],
+      env,
       timeoutMs: 3_600_000,
     });
     return cachegrindTotals(readFileSync(out, 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Totals of one valgrind run of a hot-path child. */
+function countOnce(variant, count, { warmup, cache, library }) {
+  return countChild([HOT_PATH, '--child', variant, '--warmup', String(warmup), '--count', String(count), '--segments', '1'], {
+    cache,
+    env: library ? { AUTOPSY_BENCH_LIB: library } : {},
+  });
+}
+
+/**
+ * Instructions per openai call of zero-code.mjs's app (sequential `chat.completions.create` against
+ * the fake server in this process), plain, with only an AsyncLocalStorage enabled, and with
+ * `--import agent-autopsy/register`: scenario 7 in counts, where its latencies vary between
+ * processes by more than the 5 % it judges. The app warms up for `warmup` calls first: V8 keeps
+ * optimizing the client for the first thousand calls or so (per call ~5.6 M instructions over
+ * calls 500–700, ~1.9 M after 1,800).
+ */
+async function zeroCodePerCall(variant, { baseURL, warmup, counts }) {
+  const runDir = tempDir('instructions-zero-code');
+  try {
+    const totals = await Promise.all(
+      counts.map((calls) =>
+        countChild([ZERO_CODE, '--child', 'app', '--base-url', baseURL, '--warmup', String(warmup), '--calls', String(calls)], {
+          nodeArgs: ZERO_CODE_VARIANTS[variant],
+          env: { AGENT_AUTOPSY_DIR: runDir },
+        }),
+      ),
+    );
+    return (totals[1].Ir - totals[0].Ir) / (counts[1] - counts[0]);
+  } finally {
+    removeDir(runDir);
   }
 }
 
@@ -84,14 +134,15 @@ export async function run({ quick = false } = {}) {
   const warmup = argNumber('warmup', quick ? 5_000 : 20_000);
   const measured = argNumber('operations', quick ? 5_000 : 20_000);
   const options = { warmup, cache, counts: [2_000, 2_000 + measured] };
+  const zeroCodeOnly = process.argv.includes('--zero-code-only');
   const rows = {};
-  const runs = [...VARIANTS.map((variant) => [variant, variant, undefined]), ...(against ? ['autopsy:task', 'autopsy:llm'].map((variant) => [`${variant} (${against})`, variant, resolve(against)]) : [])];
+  const runs = zeroCodeOnly ? [] : [...VARIANTS.map((variant) => [variant, variant, undefined]), ...(against ? ['autopsy:task', 'autopsy:llm'].map((variant) => [`${variant} (${against})`, variant, resolve(against)]) : [])];
   for (const [label, variant, library] of runs) {
     progress(`instructions: ${label}`);
     rows[label] = await perOperation(variant, { ...options, library });
   }
   const ratio = (a, b, field = 'Ir') => round(a[field] / b[field], 3);
-  const perKind = ['task', 'llm'].map((kind) => {
+  const perKind = (zeroCodeOnly ? [] : ['task', 'llm']).map((kind) => {
     const ours = rows[`autopsy:${kind}`];
     const otel = rows[`otel:${kind}`];
     return {
@@ -102,6 +153,8 @@ export async function run({ quick = false } = {}) {
       event_vs_pino_line: round(ours.Ir / 2 / rows['pino:default'].Ir, 3),
     };
   });
+  // The cache simulation is for the hot path: the zero-code app would take an hour under it.
+  const zeroCode = process.argv.includes('--no-zero-code') || cache ? undefined : await zeroCodeCounts(quick);
   return {
     scenario: 'instructions',
     description: 'hot-path children under valgrind (cachegrind), V8 deterministic: user-space instructions per operation',
@@ -111,9 +164,36 @@ export async function run({ quick = false } = {}) {
     operations: measured,
     per_operation: Object.fromEntries(Object.entries(rows).map(([label, counts]) => [label, Object.fromEntries(Object.entries(counts).map(([name, value]) => [name, Math.round(value)]))])),
     ratios: perKind,
+    ...(zeroCode ? { zero_code: zeroCode } : {}),
     // Informational: scenario 1's targets are judged on CPU time (hot-path.mjs).
     checks: [],
   };
+}
+
+/** Scenario 7's app counted per call in its three variants (zeroCodePerCall), one variant after another. */
+async function zeroCodeCounts(quick) {
+  const warmup = argNumber('zero-code-warmup', quick ? 300 : 1_500);
+  const measured = argNumber('zero-code-calls', quick ? 200 : 1_800);
+  const counts = [300, 300 + measured];
+  const { startFakeLlmServer } = await import('../examples/fake-llm-server.mjs');
+  const server = await startFakeLlmServer();
+  try {
+    const perCall = {};
+    for (const variant of Object.keys(ZERO_CODE_VARIANTS)) {
+      progress(`instructions: zero-code ${variant}`);
+      perCall[variant] = await zeroCodePerCall(variant, { baseURL: server.baseURL, warmup, counts });
+    }
+    const added = (variant) => round((perCall[variant] - perCall.plain) / perCall.plain, 4);
+    return {
+      warmup_calls: warmup,
+      measured_calls: measured,
+      instructions_per_call: Object.fromEntries(Object.entries(perCall).map(([variant, value]) => [variant, Math.round(value)])),
+      register_added_fraction: added('register'),
+      async_context_added_fraction: added('async-context'),
+    };
+  } finally {
+    await server.close();
+  }
 }
 
 export function print(result) {
@@ -121,6 +201,11 @@ export function print(result) {
     console.log(`\nInstruction counts — skipped: ${result.skipped}`);
     return;
   }
+  if (result.ratios.length > 0) printTables(result);
+  printZeroCode(result.zero_code);
+}
+
+function printTables(result) {
   const fields = result.cache_simulation ? ['Ir', 'I1mr', 'D1mr', 'D1mw', 'Bcm', 'Bim'] : ['Ir'];
   const names = { Ir: 'instructions', I1mr: 'I-cache misses', D1mr: 'D-cache read misses', D1mw: 'D-cache write misses', Bcm: 'mispredicted branches', Bim: 'mispredicted indirect' };
   printTable(
@@ -132,6 +217,16 @@ export function print(result) {
     'Ratios by instructions (for information; the targets are judged on CPU time in scenario 1)',
     ['span', 'instructions', 'bare OpenTelemetry', 'span ÷ OTel (target ≤ 2 by CPU)', 'event ÷ pino line (target ≤ 1 by CPU)'],
     result.ratios.map((row) => [row.kind, row.instructions_per_span, row.otel_instructions_per_span, row.span_vs_otel, row.event_vs_pino_line]),
+  );
+}
+
+function printZeroCode(zeroCode) {
+  if (!zeroCode) return;
+  const plain = zeroCode.instructions_per_call.plain;
+  printTable(
+    `Zero-code app (scenario 7), instructions per openai call — ${zeroCode.measured_calls} calls after ${zeroCode.warmup_calls + 300} (for information; scenario 7's target is on latency)`,
+    ['app', 'instructions per call', 'added ÷ plain'],
+    Object.entries(zeroCode.instructions_per_call).map(([variant, value]) => [variant, value, variant === 'plain' ? '' : round((value - plain) / plain, 4)]),
   );
 }
 

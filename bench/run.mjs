@@ -19,7 +19,7 @@ const SCENARIOS = ['hot-path', 'track', 'memory', 'shutdown', 'report-cli', 'con
 const ON_REQUEST = ['instructions'];
 
 /** Options followed by a value (the value is not a scenario name). */
-const VALUE_OPTIONS = ['--rounds', '--against', '--warmup', '--operations'];
+const VALUE_OPTIONS = ['--rounds', '--against', '--warmup', '--operations', '--zero-code-calls', '--zero-code-warmup'];
 const positional = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith('--') && !VALUE_OPTIONS.includes(all[i - 1]));
 const selected = positional.length > 0 ? positional : SCENARIOS;
 for (const name of selected) {

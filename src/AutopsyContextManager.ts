@@ -4,16 +4,17 @@ import { suppressTracing } from '@opentelemetry/core';
 
 /**
  * The context manager agent-autopsy registers when the app has none: OpenTelemetry's
- * AsyncLocalStorage manager, plus two ways in for agent-autopsy's own bookkeeping that do not turn
- * AsyncLocalStorage on by themselves.
+ * AsyncLocalStorage manager, plus what agent-autopsy's own bookkeeping needs without turning
+ * AsyncLocalStorage on: a context current for synchronous code only (runSync), and knowing whether
+ * anything could read a context entered for it (withSpanIfObserved).
  *
  * Why: on Node 20 the first `AsyncLocalStorage.run()` in a process installs a hook that runs for
- * every promise the app creates, for the rest of the process (+12 % instructions per call of a
- * local openai client, bench/README.md item 26). An app that uses the wrappers (`stage()`,
- * `task()` …) needs it, to carry their spans across awaits, and turns it on with its first
- * wrapper. A zero-code app did not: only the log writer (hiding its writes from fs
- * instrumentations) and the openai instrumentation (whose span nothing inside the SDK reads
- * unless another instrumentation is there) entered contexts, and the whole app paid for them.
+ * every promise the app creates, for the rest of the process (~19 % more instructions per call of
+ * an openai client against a local server, bench/README.md item 26). An app that uses the
+ * wrappers (`stage()`, `task()` …) needs it, to carry their spans across awaits, and turns it on
+ * with its first wrapper. A zero-code app does not: there only the log writer (hiding its writes
+ * from fs instrumentations) and the openai instrumentation (whose span nothing inside the SDK
+ * reads unless another instrumentation is there) entered contexts, and the whole app paid for it.
  */
 export class AutopsyContextManager extends AsyncLocalStorageContextManager {
   /** The context runSync() made current, for synchronous code only. */
