@@ -179,3 +179,27 @@ declare function tryFix(): Promise<boolean>;
     for (const event of events) expect(Object.keys(event)).toEqual(['timestamp', 'elapsed_seconds', 'type', 'level', 'data']);
   });
 });
+
+describe('what loading the library loads', () => {
+  // Every process that loads agent-autopsy (with the zero-code flag, every node child under
+  // NODE_OPTIONS too) pays for what it requires at start: the CLI's dependencies and the OTLP
+  // exporter (~55 ms together) are left out until used.
+  const LAZY = ['commander', 'cli-progress', '@opentelemetry/exporter-trace-otlp-http'];
+  const script = `'use strict';
+const autopsy = require('agent-autopsy');
+autopsy.init({ outputDir: process.env.RUN_DIR, handleExit: false, reportFormats: [] });
+const loaded = Object.keys(require.cache).map((file) => file.split('/node_modules/').pop());
+console.log(JSON.stringify(${JSON.stringify(LAZY)}.filter((name) => loaded.some((file) => file.startsWith(name + '/')))));
+autopsy.shutdown();
+`;
+
+  it('leaves the CLI and the OTLP exporter unloaded without an endpoint, and loads the exporter with one', async () => {
+    const path = writeScript(script, '.cjs');
+    const without = await runNode(path, { env: { RUN_DIR: tempRunDir(), OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined } });
+    expect(without.stderr).toBe('');
+    expect(JSON.parse(without.stdout)).toEqual([]);
+    // Nothing listens there: the export fails after the test has read what was loaded.
+    const withEndpoint = await runNode(path, { env: { RUN_DIR: tempRunDir(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' } });
+    expect(JSON.parse(withEndpoint.stdout.split('\n')[0])).toEqual(['@opentelemetry/exporter-trace-otlp-http']);
+  });
+});
