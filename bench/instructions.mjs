@@ -94,19 +94,20 @@ function countOnce(variant, count, { warmup, cache, library }) {
  * calls 500–700, ~1.9 M after 1,800).
  */
 async function zeroCodePerCall(variant, { baseURL, warmup, counts }) {
-  const runDir = tempDir('instructions-zero-code');
+  // One run directory per process: two live runs in one directory would make the second record elsewhere.
+  const runDirs = counts.map(() => tempDir('instructions-zero-code'));
   try {
     const totals = await Promise.all(
-      counts.map((calls) =>
+      counts.map((calls, i) =>
         countChild([ZERO_CODE, '--child', 'app', '--base-url', baseURL, '--warmup', String(warmup), '--calls', String(calls)], {
           nodeArgs: ZERO_CODE_VARIANTS[variant],
-          env: { AGENT_AUTOPSY_DIR: runDir },
+          env: { AGENT_AUTOPSY_DIR: runDirs[i] },
         }),
       ),
     );
     return (totals[1].Ir - totals[0].Ir) / (counts[1] - counts[0]);
   } finally {
-    removeDir(runDir);
+    for (const dir of runDirs) removeDir(dir);
   }
 }
 
