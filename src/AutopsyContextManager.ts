@@ -9,8 +9,8 @@ import { suppressTracing } from '@opentelemetry/core';
  * anything could read a context entered for it (withSpanIfObserved).
  *
  * Why: on Node 20 the first `AsyncLocalStorage.run()` in a process installs a hook that runs for
- * every promise the app creates, for the rest of the process (~19 % more instructions per call of
- * an openai client against a local server, bench/README.md item 26). An app that uses the
+ * every promise the app creates, for the rest of the process (11–19 % more instructions per call
+ * of an openai client against a local server, bench/README.md item 26). An app that uses the
  * wrappers (`stage()`, `task()` …) needs it, to carry their spans across awaits, and turns it on
  * with its first wrapper. A zero-code app does not: there only the log writer (hiding its writes
  * from fs instrumentations) and the openai instrumentation (whose span nothing inside the SDK
