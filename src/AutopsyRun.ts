@@ -12,6 +12,7 @@ import type { RunPaths } from '../exporters/paths';
 import { releaseRunLock, type HeldRunLock } from '../exporters/runLock';
 import { writeReportFiles } from '../exporters/writeReportFiles';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
+import { runUntraced } from './AutopsyContextManager';
 import { isoMicros, nowMs, secondsBetween } from './clock';
 import type { ResolvedConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
@@ -86,7 +87,8 @@ export class AutopsyRun {
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
     // The directory is claimed (its lock) before its files are truncated below.
-    const directory = openRunDirectory(config.outputDir, this.startTime);
+    // Untraced, as every file of the run (an fs instrumentation does not see the lock written).
+    const directory = runUntraced(() => openRunDirectory(config.outputDir, this.startTime));
     this.paths = directory.paths;
     this.createdDir = directory.createdDir;
     this.lock = directory.lock;
@@ -301,7 +303,9 @@ export class AutopsyRun {
       });
       // A run directory deleted under the run may be another run's by now: nothing more is written there.
       if (!this.exporter.logDeleted()) {
-        writeReportFiles(report, this.paths, this.config.reportFormats, this.analysis.criticalFailures);
+        // Telemetry never traces itself (as the logs' writer): an fs instrumentation does not see these writes.
+        const built = report;
+        runUntraced(() => writeReportFiles(built, this.paths, this.config.reportFormats, this.analysis.criticalFailures));
         if (this.config.printReportPath) {
           writeStderr(`agent-autopsy: report written to ${this.paths.reportJson}\n`);
         }
@@ -403,7 +407,7 @@ export class AutopsyRun {
     // ASCII like execution_tracker.json: the original reporter opens this file in the platform's
     // encoding too, and a repair type may be any text.
     const text = asciiJson(JSON.stringify(autofixLogDocument(this.autofixStats), null, 2));
-    this.wroteAutofixLog = writeFileAtomic(this.paths.autofixLog, `${text}\n`) || this.wroteAutofixLog;
+    this.wroteAutofixLog = runUntraced(() => writeFileAtomic(this.paths.autofixLog, `${text}\n`)) || this.wroteAutofixLog;
   }
 }
 

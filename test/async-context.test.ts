@@ -175,8 +175,8 @@ await chat('after');
   });
 });
 
-describe('the log writer under an fs instrumentation', () => {
-  it("hides its writes from it (tracing suppressed), leaves the app's own writes alone, and turns no promise hooks on", async () => {
+describe("agent-autopsy's own files under an fs instrumentation", () => {
+  it("hides the logs', the autofix log's and the reports' writes from it (tracing suppressed), leaves the app's own writes alone, and turns no promise hooks on", async () => {
     const dir = tempRunDir('autopsy-context-fs-');
     const script = writeScript(
       `'use strict';
@@ -185,7 +185,7 @@ const { join } = require('node:path');
 const { executionAsyncId } = require('node:async_hooks');
 const { context } = require('@opentelemetry/api');
 const { isTracingSuppressed } = require('@opentelemetry/core');
-// What an fs instrumentation sees: each writeSync, with the file and whether tracing is suppressed.
+// What an fs instrumentation sees: each writeSync, with the file (Linux /proc) and whether tracing is suppressed.
 const writes = [];
 const writeSync = fs.writeSync;
 fs.writeSync = function tracedWriteSync(fd, ...rest) {
@@ -195,18 +195,20 @@ fs.writeSync = function tracedWriteSync(fd, ...rest) {
   return writeSync.call(this, fd, ...rest);
 };
 const autopsy = require('agent-autopsy');
-autopsy.init({ outputDir: process.env.RUN_DIR, handleExit: false, reportFormats: [] });
+autopsy.init({ outputDir: process.env.RUN_DIR, handleExit: false });
 (async () => {
   autopsy.track('data_loaded', { rows: 3 });
   autopsy.track('stage_start', { stage: 'load' });
   await new Promise((resolve) => setTimeout(resolve, 80));
   autopsy.track('stage_end', { stage: 'load' });
+  await null;
+  const hooks = executionAsyncId() !== 0;
+  // A wrapper: it enters a context (hooks on from here), and its repair rewrites autofix_log.json.
+  autopsy.autofix({ layer: 1, type: 'syntax' }, () => true);
   await autopsy.shutdown();
   const own = fs.openSync(join(process.env.RUN_DIR, 'app.txt'), 'w');
   fs.writeSync(own, 'the app writes too');
   fs.closeSync(own);
-  await null;
-  const hooks = executionAsyncId() !== 0;
   process.stdout.write(JSON.stringify({ writes, hooks }) + '\\n');
 })();
 `,
@@ -215,13 +217,19 @@ autopsy.init({ outputDir: process.env.RUN_DIR, handleExit: false, reportFormats:
     const result = await runNode(script, { env: { RUN_DIR: dir } });
     expect(result.stderr).toBe('');
     const { writes, hooks } = JSON.parse(result.stdout.trim()) as { writes: { file: string | null; suppressed: boolean }[]; hooks: boolean };
-    const logWrites = writes.filter((write) => write.file !== null && write.file.includes('/Memory/logs/execution_tracker'));
-    // Both logs were written (the timed flush, then the close), every time with tracing suppressed.
-    expect(new Set(logWrites.map((write) => write.file!.split('/').pop()))).toEqual(new Set(['execution_tracker.json', 'execution_tracker_readable.txt']));
-    expect(logWrites.length).toBeGreaterThanOrEqual(4);
-    expect(logWrites.every((write) => write.suppressed)).toBe(true);
+    const ours = writes.filter((write) => write.file !== null && write.file.startsWith(dir) && !write.file.endsWith('/app.txt'));
+    // Every file of the run was written (the lock, the reports and the autofix log through a
+    // temporary file of their own), each with tracing suppressed but the lock (below).
+    const names = new Set(ours.map((write) => write.file!.split('/').pop()!.replace(/\.[\d-]+\.tmp$/, '')));
+    expect(names).toEqual(new Set(['.agent-autopsy.lock', 'execution_tracker.json', 'execution_tracker_readable.txt', 'autofix_log.json', 'latent_analysis_report.json', 'autopsy.md', 'autopsy.html']));
+    // The lock is written by init() before agent-autopsy registers its context manager: with no
+    // context manager in the process there is no context to suppress tracing in (an app with an fs
+    // instrumentation has its SDK's, and the lock is written untraced through it).
+    expect(ours.filter((write) => !write.suppressed && !write.file!.includes('/.agent-autopsy.lock')).map((write) => write.file)).toEqual([]);
+    // The logs were written twice each at least: the timed flush, then the close.
+    expect(ours.filter((write) => write.file!.includes('/execution_tracker')).length).toBeGreaterThanOrEqual(4);
     expect(writes.filter((write) => write.file?.endsWith('/app.txt'))).toEqual([{ file: expect.stringMatching(/app\.txt$/), suppressed: false }]);
     expect(hooks).toBe(false);
-    expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual(['data_loaded', 'stage_start', 'stage_end']);
+    expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual(['data_loaded', 'stage_start', 'stage_end', 'autofix_start', 'autofix_end']);
   });
 });
