@@ -87,7 +87,8 @@ export class AutopsyRun {
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
     // The directory is claimed (its lock) before its files are truncated below.
-    // Untraced, as every file of the run (an fs instrumentation does not see the lock written).
+    // Untraced, as every file of the run. init() gets here before agent-autopsy registers its context
+    // manager: it takes effect when the app's SDK registered one first (an fs instrumentation's).
     const directory = runUntraced(() => openRunDirectory(config.outputDir, this.startTime));
     this.paths = directory.paths;
     this.createdDir = directory.createdDir;
