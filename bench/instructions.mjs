@@ -41,15 +41,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { argNumber, argValue, BENCH_DIR, printTable, progress, removeDir, REPO_DIR, round, runChild, scenarioMain, tempDir } from './common.mjs';
+import { APP_NODE_ARGS } from './zero-code.mjs';
 
 const HOT_PATH = join(BENCH_DIR, 'hot-path.mjs');
 const ZERO_CODE = join(BENCH_DIR, 'zero-code.mjs');
-/** How node starts zero-code.mjs's app in each of its variants. */
-const ZERO_CODE_VARIANTS = {
-  plain: [],
-  'async-context': ['--import', join(BENCH_DIR, 'async-context-only.mjs')],
-  register: ['--import', 'agent-autopsy/register'],
-};
 /** V8 without background threads or randomness: the same build gives the same count every run. */
 const DETERMINISTIC_V8 = ['--predictable', '--random-seed=7', '--hash-seed=7'];
 const VARIANTS = ['autopsy:task', 'otel:task', 'autopsy:llm', 'otel:llm', 'pino:default'];
@@ -100,7 +95,7 @@ async function zeroCodePerCall(variant, { baseURL, warmup, counts }) {
     const totals = await Promise.all(
       counts.map((calls, i) =>
         countChild([ZERO_CODE, '--child', 'app', '--base-url', baseURL, '--warmup', String(warmup), '--calls', String(calls)], {
-          nodeArgs: ZERO_CODE_VARIANTS[variant],
+          nodeArgs: APP_NODE_ARGS[variant],
           env: { AGENT_AUTOPSY_DIR: runDirs[i] },
         }),
       ),
@@ -180,7 +175,7 @@ async function zeroCodeCounts(quick) {
   const server = await startFakeLlmServer();
   try {
     const perCall = {};
-    for (const variant of Object.keys(ZERO_CODE_VARIANTS)) {
+    for (const variant of Object.keys(APP_NODE_ARGS)) {
       progress(`instructions: zero-code ${variant}`);
       perCall[variant] = await zeroCodePerCall(variant, { baseURL: server.baseURL, warmup, counts });
     }

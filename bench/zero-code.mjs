@@ -32,6 +32,13 @@ import {
 const SCRIPT = new URL(import.meta.url).pathname;
 const ASYNC_CONTEXT_ONLY = new URL('./async-context-only.mjs', import.meta.url).pathname;
 
+/** The app's variants and how node starts each (bench/instructions.mjs counts the same three). */
+export const APP_NODE_ARGS = {
+  plain: [],
+  'async-context': ['--import', ASYNC_CONTEXT_ONLY],
+  register: ['--import', 'agent-autopsy/register'],
+};
+
 async function app(baseURL) {
   const { default: OpenAI } = await import('openai');
   const client = new OpenAI({ baseURL, apiKey: 'sk-bench-local-fake-server', maxRetries: 0 });
@@ -75,16 +82,13 @@ export async function run({ rounds = 7, quick = false } = {}) {
   try {
     const results = await interleave(
       rounds,
-      ['plain', 'async-context', 'register'],
+      Object.keys(APP_NODE_ARGS),
       async (mode) => {
-        if (mode === 'plain') return runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs]);
-        if (mode === 'async-context') return runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs], { nodeArgs: ['--import', ASYNC_CONTEXT_ONLY] });
+        const args = [SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs];
+        if (mode !== 'register') return runChild(args, { nodeArgs: APP_NODE_ARGS[mode] });
         const dir = tempDir('zero-code');
         dirs.push(dir);
-        const result = await runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...childArgs], {
-          nodeArgs: ['--import', 'agent-autopsy/register'],
-          env: { AGENT_AUTOPSY_DIR: dir },
-        });
+        const result = await runChild(args, { nodeArgs: APP_NODE_ARGS.register, env: { AGENT_AUTOPSY_DIR: dir } });
         return { ...result, ...(await countLlmEvents(dir)) };
       },
       (mode, round) => progress(`zero-code: ${mode} (round ${round + 1}/${rounds})`),
