@@ -131,7 +131,7 @@ function first(attributes: Attributes, ...keys: string[]): AttributeValue | unde
   return undefined;
 }
 
-/** Start-event data of a span made by another instrumentation. */
+/** Start-event data of a span made by another instrumentation, or by hand with `autopsy.*` attributes (not through the wrappers). */
 export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'name' | 'attributes'>): EventData {
   const attributes = span.attributes;
   const data: EventData = {};
@@ -145,7 +145,7 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
   } else if (kind === 'stage') {
     data.stage = declaredStage(kind, span);
   } else if (kind === 'task') {
-    data.task = first(attributes, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME) ?? span.name;
+    data.task = first(attributes, sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME) ?? span.name;
   }
   data.span = span.name;
   return data;

@@ -56,6 +56,8 @@ beforeAll(async () => {
     });
     // Conventions that only show once the span ends are classified then.
     await foreign('legacy completion', {}, undefined, { late: { 'llm.request.type': 'completion', 'gen_ai.request.model': 'davinci' } });
+    // A span made by hand with agent-autopsy's own attributes (not through task()): its task is `autopsy.task`.
+    await foreign('hand-made span', { 'autopsy.kind': 'task', 'autopsy.task': 'hand_made' });
     // A span no convention claims is not an event.
     await foreign('GET /health', { 'http.request.method': 'GET' });
   });
@@ -126,6 +128,8 @@ describe('spans of other instrumentations inside a stage', () => {
       },
       { type: 'llm_call_start', model: 'davinci', operation: 'completion', span: 'legacy completion', stage: 'analysis' },
       { type: 'llm_call_end', model: 'davinci', operation: 'completion', span: 'legacy completion', stage: 'analysis' },
+      { type: 'task_start', task: 'hand_made', span: 'hand-made span', stage: 'analysis' },
+      { type: 'task_end', task: 'hand_made', span: 'hand-made span', stage: 'analysis' },
     ]);
     expect(events.filter((event) => event.data.span === 'GET /health')).toEqual([]);
   });
