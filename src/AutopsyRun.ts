@@ -87,8 +87,7 @@ export class AutopsyRun {
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
     // The directory is claimed (its lock) before its files are truncated below.
-    // Untraced, as every file of the run. init() gets here before agent-autopsy registers its context
-    // manager: it takes effect when the app's SDK registered one first (an fs instrumentation's).
+    // Untraced, as every file of the run (init() has set up tracing and its context manager by now).
     const directory = runUntraced(() => openRunDirectory(config.outputDir, this.startTime));
     this.paths = directory.paths;
     this.createdDir = directory.createdDir;

@@ -96,18 +96,19 @@ function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {
   }
   const config = resolveConfig(options);
   validateRules(config.rules);
-  const run = new AutopsyRun(config);
-  state.run = run;
-  state.implicitRun = implicit;
-  state.runs.add(run);
-  // The zero-code run of a child process says so only if it keeps anything (see finishRun).
-  if (!implicit) noteRunInUse(run, 'records');
+  // Tracing first: its context manager lets the run write its first file (the lock) untraced.
   try {
     if (!state.tracing) state.tracing = setupTracing(config, state.processor);
     else if (config.spanProcessors.length > 0) attachToProvider(state.tracing.provider, config.spanProcessors);
   } catch (error) {
     reportError(error, 'tracing could not be set up (events from track() are still recorded)');
   }
+  const run = new AutopsyRun(config);
+  state.run = run;
+  state.implicitRun = implicit;
+  state.runs.add(run);
+  // The zero-code run of a child process says so only if it keeps anything (see finishRun).
+  if (!implicit) noteRunInUse(run, 'records');
   if (config.handleExit) installExitHooks(exitListener);
   return handleOf(run);
 }
