@@ -153,7 +153,7 @@ describe('span wrappers', () => {
       span.end();
     });
     const end = events.find((event) => event.type === 'task_end')!;
-    expect({ ...end.data, duration: 0 }).toEqual({ task: 'task import', span: 'task import', rows: 5, input_tokens: 1, duration: 0 });
+    expect({ ...end.data, duration: 0 }).toEqual({ task: 'import', span: 'task import', rows: 5, input_tokens: 1, duration: 0 });
   });
 
   it('re-throw the very same error and record it on the span (ERROR status, exception event)', async () => {
