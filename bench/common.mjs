@@ -116,6 +116,13 @@ export function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** The first and third quartile of per-round values (ratios, fractions): how much one round varies. */
+export function quartiles(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return [round(at(0.25), 3), round(at(0.75), 3)];
+}
+
 /** Median of one field over a list of child results. */
 export function medianOf(results, field) {
   return median(results.map((result) => result[field]));

@@ -26,6 +26,7 @@ import {
   printChecks,
   printTable,
   progress,
+  quartiles,
   removeDir,
   round,
   scenarioMain,
@@ -229,13 +230,6 @@ export async function run({ rounds = Number(process.env.AUTOPSY_BENCH_ROUNDS) ||
     rows,
     checks,
   };
-}
-
-/** The first and third quartile of the per-round ratios: how much one round's ratio varies. */
-function quartiles(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return [round(at(0.25), 3), round(at(0.75), 3)];
 }
 
 export function print(result) {

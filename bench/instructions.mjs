@@ -20,10 +20,13 @@
 // agent-autopsy/register`, where that scenario's latencies vary between processes by more than
 // the 5 % it judges. Start-up and warm-up are most of such a run, and their count moves by ~1 %
 // between runs; over 600 measured calls that moved a call's count by up to 20 %, so 1,800 are
-// measured (after 1,800), and a difference of a few % still wants a second count.
+// measured (after 1,800), and a difference of a few % still wants a second count. Then the same
+// call without sockets (zero-code.mjs's call loop: the client's fetch answers in the process), with
+// the flag, through the SDK's own `create` and the instrumented one: what tracing a call costs,
+// counted over 6,000 calls (the same build repeats within ~±10,000 per call, bench/README.md item 27).
 //
 // Not part of `npm run bench`: it needs valgrind, and takes ~3 minutes on 2 cores for the hot path
-// (~4 with --against, about three times as long with --cache) and ~5 more for the zero-code app:
+// (~4 with --against, about three times as long with --cache) and ~10 more for the zero-code app:
 //
 //   node bench/run.mjs instructions                 the tables, written to bench/results.partial.json
 //   node bench/instructions.mjs --cache             with the cache and branch simulation (hot path only)
@@ -96,6 +99,24 @@ async function zeroCodePerCall(variant, { baseURL, warmup, counts }) {
       counts.map((calls, i) =>
         countChild([ZERO_CODE, '--child', 'app', '--base-url', baseURL, '--warmup', String(warmup), '--calls', String(calls)], {
           nodeArgs: APP_NODE_ARGS[variant],
+          env: { AGENT_AUTOPSY_DIR: runDirs[i] },
+        }),
+      ),
+    );
+    return (totals[1].Ir - totals[0].Ir) / (counts[1] - counts[0]);
+  } finally {
+    for (const dir of runDirs) removeDir(dir);
+  }
+}
+
+/** Instructions per call of zero-code.mjs's call loop (an in-process fetch, the flag on), through the SDK's own or the instrumented create. */
+async function zeroCodeLoopPerCall(create, { warmup, counts }) {
+  const runDirs = counts.map(() => tempDir('instructions-zero-code-loop'));
+  try {
+    const totals = await Promise.all(
+      counts.map((calls, i) =>
+        countChild([ZERO_CODE, '--child', 'loop', '--create', create, '--warmup', String(warmup), '--calls', String(calls)], {
+          nodeArgs: APP_NODE_ARGS.register,
           env: { AGENT_AUTOPSY_DIR: runDirs[i] },
         }),
       ),
@@ -180,12 +201,28 @@ async function zeroCodeCounts(quick) {
       perCall[variant] = await zeroCodePerCall(variant, { baseURL: server.baseURL, warmup, counts });
     }
     const added = (variant) => round((perCall[variant] - perCall.plain) / perCall.plain, 4);
+    // The same call without sockets, with the flag, through the SDK's own create and the instrumented one.
+    const loopWarmup = argNumber('zero-code-warmup', quick ? 300 : 2_000);
+    const loopMeasured = quick ? 1_000 : 6_000;
+    const loop = {};
+    for (const create of ['original', 'instrumented']) {
+      progress(`instructions: zero-code call loop, ${create} create`);
+      loop[create] = await zeroCodeLoopPerCall(create, { warmup: loopWarmup, counts: [500, 500 + loopMeasured] });
+    }
     return {
       warmup_calls: warmup,
       measured_calls: measured,
       instructions_per_call: Object.fromEntries(Object.entries(perCall).map(([variant, value]) => [variant, Math.round(value)])),
       register_added_fraction: added('register'),
       async_context_added_fraction: added('async-context'),
+      in_process_fetch: {
+        warmup_calls: loopWarmup,
+        measured_calls: loopMeasured,
+        instructions_per_call: { original: Math.round(loop.original), instrumented: Math.round(loop.instrumented) },
+        added_instructions_per_call: Math.round(loop.instrumented - loop.original),
+        // Against the call over HTTP (the plain app above): what the 5 % of scenario 7 is a share of.
+        added_fraction_of_http_call: round((loop.instrumented - loop.original) / perCall.plain, 4),
+      },
     };
   } finally {
     await server.close();
@@ -223,6 +260,12 @@ function printZeroCode(zeroCode) {
     `Zero-code app (scenario 7), instructions per openai call — ${zeroCode.measured_calls} calls after ${zeroCode.warmup_calls + 300} (for information; scenario 7's target is on latency)`,
     ['app', 'instructions per call', 'added ÷ plain'],
     Object.entries(zeroCode.instructions_per_call).map(([variant, value]) => [variant, value, variant === 'plain' ? '' : round((value - plain) / plain, 4)]),
+  );
+  const loop = zeroCode.in_process_fetch;
+  printTable(
+    `The same call with an in-process fetch (no sockets), --import agent-autopsy/register — ${loop.measured_calls} calls after ${loop.warmup_calls + 500}: tracing a call adds ${loop.added_instructions_per_call.toLocaleString('en-US')} instructions, ${round(loop.added_fraction_of_http_call * 100, 2)}% of the plain call over HTTP`,
+    ['create', 'instructions per call'],
+    Object.entries(loop.instructions_per_call).map(([create, value]) => [create === 'original' ? "the SDK's own" : 'instrumented', value]),
   );
 }
 
