@@ -114,6 +114,37 @@ export interface EventLines {
   ascii: boolean;
 }
 
+/** A list written on the fast path holds at most this many strings (finish reasons, a few names). */
+const PLAIN_LIST_MAX = 8;
+/** Reused result of plainStringList(). */
+const listText: [json: string, python: string] = ['', ''];
+
+/**
+ * A short array of plain strings as JSON and Python text, into `listText`; false for anything
+ * else, which takes the general path. Every openai call's end event has one (`finish_reasons:
+ * ['stop']`): on the general path it made both of the event's lines, and the batch of lines
+ * written with them, go through the non-ASCII checks and UTF-8 encoding (bench/README.md item 27).
+ */
+function plainStringList(list: unknown[]): boolean {
+  const length = list.length;
+  if (length > PLAIN_LIST_MAX || typeof (list as { toJSON?: unknown }).toJSON === 'function') return false;
+  let json = '[';
+  let python = '[';
+  for (let i = 0; i < length; i++) {
+    const item = list[i];
+    if (typeof item !== 'string' || !BOTH_PLAIN.test(item)) return false;
+    if (i > 0) {
+      json += ',';
+      python += ', ';
+    }
+    json += `"${item}"`;
+    python += `'${item}'`;
+  }
+  listText[0] = `${json}]`;
+  listText[1] = `${python}]`;
+  return true;
+}
+
 /** Reused result of dataLines() (never handed out). */
 const pair: [json: string | undefined, python: string] = ['', ''];
 
@@ -186,6 +217,9 @@ function dataLines(data: unknown): void {
         if (value === null) {
           jsonValue = 'null';
           pythonValue = 'None';
+        } else if (Array.isArray(value) && plainStringList(value)) {
+          jsonValue = listText[0];
+          pythonValue = listText[1];
         } else {
           ascii = false;
           jsonValue = JSON.stringify(value);

@@ -56,6 +56,7 @@ const tricky: Array<[string, unknown]> = [
   ['booleans, null and undefined', { yes: true, no: false, nothing: null, missing: undefined, after: 'x' }],
   ['nested objects and arrays', { list: [1, 'a', null, [true]], nested: { k: "it's", deeper: { n: 1.5 } }, emptyList: [], emptyObject: {} }],
   ['keys that need escaping', { "it's": 1, 'say "x"': 2, 'line\nbreak': 3, 'back\\slash': 4, 'spaced key': 5, 'π': 6 }],
+  ['lists of plain strings, and lists that are not', { finish_reasons: ['stop'], two: ['stop', 'length'], empty: [], eight: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], nine: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'], quoted: ["it's"], mixed: ['a', 1], holes: [, 'a'], odd: ['é'] }],
   ['integer-like keys come first, in order', { b: 1, 10: 'ten', a: 2, 2: 'two' }],
   ['a value with toJSON', { when: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) }],
   ['a function value (left out of JSON)', { fn: () => 1, keep: 'yes' }],
@@ -85,6 +86,8 @@ describe('formatEventLines', () => {
     }
     expect(formatEventLines(event({ model: 'gpt-4o', n: 1, ok: true, none: null, missing: undefined })).ascii).toBe(true);
     expect(formatEventLines(event({})).ascii).toBe(true);
+    // An openai call's end: a list of plain strings keeps the line ASCII.
+    expect(formatEventLines(event({ model: 'gpt-4o-mini', finish_reasons: ['stop'], tokens_used: 18 })).ascii).toBe(true);
     // Non-ASCII anywhere in the event: the value, a key, the type, the level, the timestamp, an id, nested data.
     const nonAscii: TruthEvent[] = [
       event({ stage: 'café' }),
@@ -96,6 +99,7 @@ describe('formatEventLines', () => {
       event({ a: 1 }, { trace_id: '4bf92f3577b34da6a3ce929d0e0e473é' }),
       event({ a: 1 }, { parent_span_id: 'é' }),
       event({ nested: { zh: '阶段' } }),
+      event({ finish_reasons: ['stop', 'arrêt'] }),
       event(['阶段']),
     ];
     for (const input of nonAscii) {
