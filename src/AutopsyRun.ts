@@ -87,7 +87,8 @@ export class AutopsyRun {
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
     // The directory is claimed (its lock) before its files are truncated below.
-    // Untraced, as every file of the run (init() has set up tracing and its context manager by now).
+    // Untraced, as every file of the run: init() sets up tracing (and a context manager) first; a
+    // bare ExecutionTracker's run goes through whatever context manager the app has.
     const directory = runUntraced(() => openRunDirectory(config.outputDir, this.startTime));
     this.paths = directory.paths;
     this.createdDir = directory.createdDir;
