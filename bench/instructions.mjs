@@ -16,17 +16,18 @@
 // cost more than OpenTelemetry's and pino's (bench/README.md item 15).
 //
 // It also counts scenario 7's app (zero-code.mjs: sequential openai calls against the fake server)
-// per call, plain, with only an AsyncLocalStorage enabled and with `--import
-// agent-autopsy/register`, where that scenario's latencies vary between processes by more than
+// per call, plain, with only an AsyncLocalStorage enabled, with `--import
+// agent-autopsy/register` and with OpenTelemetry's own openai instrumentation, where that scenario's latencies vary between processes by more than
 // the 5 % it judges. Start-up and warm-up are most of such a run, and their count moves by ~1 %
 // between runs; over 600 measured calls that moved a call's count by up to 20 %, so 1,800 are
 // measured (after 1,800), and a difference of a few % still wants a second count. Then the same
 // call without sockets (zero-code.mjs's call loop: the client's fetch answers in the process), with
-// the flag, through the SDK's own `create` and the instrumented one: what tracing a call costs,
+// the flag and with OpenTelemetry's own openai instrumentation on a bare SDK (otel-openai-only.mjs),
+// through the SDK's own `create` and the instrumented one: what tracing a call costs,
 // counted over 6,000 calls (the same build repeats within ~±10,000 per call, bench/README.md item 27).
 //
 // Not part of `npm run bench`: it needs valgrind, and takes ~3 minutes on 2 cores for the hot path
-// (~4 with --against, about three times as long with --cache) and ~10 more for the zero-code app:
+// (~4 with --against, about three times as long with --cache) and ~15 more for the zero-code app:
 //
 //   node bench/run.mjs instructions                 the tables, written to bench/results.partial.json
 //   node bench/instructions.mjs --cache             with the cache and branch simulation (hot path only)
@@ -109,14 +110,18 @@ async function zeroCodePerCall(variant, { baseURL, warmup, counts }) {
   }
 }
 
-/** Instructions per call of zero-code.mjs's call loop (an in-process fetch, the flag on), through the SDK's own or the instrumented create. */
-async function zeroCodeLoopPerCall(create, { warmup, counts }) {
+/**
+ * Instructions per call of zero-code.mjs's call loop (an in-process fetch), through the SDK's own
+ * or the instrumented create, with the flag or with the reference (OpenTelemetry's own openai
+ * instrumentation on a bare SDK, otel-openai-only.mjs).
+ */
+async function zeroCodeLoopPerCall(variant, create, { warmup, counts }) {
   const runDirs = counts.map(() => tempDir('instructions-zero-code-loop'));
   try {
     const totals = await Promise.all(
       counts.map((calls, i) =>
         countChild([ZERO_CODE, '--child', 'loop', '--create', create, '--warmup', String(warmup), '--calls', String(calls)], {
-          nodeArgs: APP_NODE_ARGS.register,
+          nodeArgs: APP_NODE_ARGS[variant],
           env: { AGENT_AUTOPSY_DIR: runDirs[i] },
         }),
       ),
@@ -187,7 +192,7 @@ export async function run({ quick = false } = {}) {
   };
 }
 
-/** Scenario 7's app counted per call in its three variants (zeroCodePerCall), one variant after another. */
+/** Scenario 7's app counted per call in each of its variants (zeroCodePerCall), one variant after another. */
 async function zeroCodeCounts(quick) {
   const warmup = argNumber('zero-code-warmup', quick ? 300 : 1_500);
   const measured = argNumber('zero-code-calls', quick ? 200 : 1_800);
@@ -205,9 +210,14 @@ async function zeroCodeCounts(quick) {
     const loopWarmup = argNumber('zero-code-warmup', quick ? 300 : 2_000);
     const loopMeasured = quick ? 1_000 : 6_000;
     const loop = {};
+    const reference = {};
     for (const create of ['original', 'instrumented']) {
       progress(`instructions: zero-code call loop, ${create} create`);
-      loop[create] = await zeroCodeLoopPerCall(create, { warmup: loopWarmup, counts: [500, 500 + loopMeasured] });
+      loop[create] = await zeroCodeLoopPerCall('register', create, { warmup: loopWarmup, counts: [500, 500 + loopMeasured] });
+    }
+    for (const create of ['original', 'instrumented']) {
+      progress(`instructions: zero-code call loop, OpenTelemetry's openai instrumentation, ${create} create`);
+      reference[create] = await zeroCodeLoopPerCall('otel-openai', create, { warmup: loopWarmup, counts: [500, 500 + loopMeasured] });
     }
     return {
       warmup_calls: warmup,
@@ -222,6 +232,12 @@ async function zeroCodeCounts(quick) {
         added_instructions_per_call: Math.round(loop.instrumented - loop.original),
         // Against the call over HTTP (the plain app above): what the 5 % of scenario 7 is a share of.
         added_fraction_of_http_call: round((loop.instrumented - loop.original) / perCall.plain, 4),
+        // The same loop under OpenTelemetry's own openai instrumentation on a bare SDK (item 28).
+        otel_openai: {
+          instructions_per_call: { original: Math.round(reference.original), instrumented: Math.round(reference.instrumented) },
+          added_instructions_per_call: Math.round(reference.instrumented - reference.original),
+          added_fraction_of_http_call: round((reference.instrumented - reference.original) / perCall.plain, 4),
+        },
       },
     };
   } finally {
@@ -263,9 +279,12 @@ function printZeroCode(zeroCode) {
   );
   const loop = zeroCode.in_process_fetch;
   printTable(
-    `The same call with an in-process fetch (no sockets), --import agent-autopsy/register — ${loop.measured_calls} calls after ${loop.warmup_calls + 500}: tracing a call adds ${loop.added_instructions_per_call.toLocaleString('en-US')} instructions, ${round(loop.added_fraction_of_http_call * 100, 2)}% of the plain call over HTTP`,
-    ['create', 'instructions per call'],
-    Object.entries(loop.instructions_per_call).map(([create, value]) => [create === 'original' ? "the SDK's own" : 'instrumented', value]),
+    `The same call with an in-process fetch (no sockets) — ${loop.measured_calls} calls after ${loop.warmup_calls + 500}: tracing a call adds ${loop.added_instructions_per_call.toLocaleString('en-US')} instructions with agent-autopsy (${round(loop.added_fraction_of_http_call * 100, 2)}% of the plain call over HTTP), ${loop.otel_openai.added_instructions_per_call.toLocaleString('en-US')} with OpenTelemetry's own openai instrumentation on a bare SDK (${round(loop.otel_openai.added_fraction_of_http_call * 100, 2)}%)`,
+    ['process', 'create', 'instructions per call'],
+    [
+      ...Object.entries(loop.instructions_per_call).map(([create, value]) => ['--import agent-autopsy/register', create === 'original' ? "the SDK's own" : 'instrumented', value]),
+      ...Object.entries(loop.otel_openai.instructions_per_call).map(([create, value]) => ['--import ./bench/otel-openai-only.mjs', create === 'original' ? "the SDK's own" : 'instrumented', value]),
+    ],
   );
 }
 

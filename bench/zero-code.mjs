@@ -4,8 +4,10 @@
 // child process makes sequential chat.completions.create() calls with the official `openai` client,
 // either plainly (`node app`) or with `node --import agent-autopsy/register app` (the zero-code
 // path: the client is instrumented, every call becomes an llm span and two Truth-Mode events).
-// Latency is timed per call in the app; the two variants run interleaved, round after round.
+// Latency is timed per call in the app; the variants run interleaved, round after round.
 // Afterwards the instrumented runs' logs are read: every measured call must be in them.
+// The reference is OpenTelemetry's own openai instrumentation on a bare SDK, exporting nowhere
+// (otel-openai-only.mjs): what tracing the call costs before anything is recorded (item 28).
 // Target (issue 7): added latency per call < 5% of the uninstrumented call.
 
 import { existsSync } from 'node:fs';
@@ -32,12 +34,14 @@ import {
 
 const SCRIPT = new URL(import.meta.url).pathname;
 const ASYNC_CONTEXT_ONLY = new URL('./async-context-only.mjs', import.meta.url).pathname;
+const OTEL_OPENAI_ONLY = new URL('./otel-openai-only.mjs', import.meta.url).pathname;
 
-/** The app's variants and how node starts each (bench/instructions.mjs counts the same three). */
+/** The app's variants and how node starts each (bench/instructions.mjs counts the same ones). */
 export const APP_NODE_ARGS = {
   plain: [],
   'async-context': ['--import', ASYNC_CONTEXT_ONLY],
   register: ['--import', 'agent-autopsy/register'],
+  'otel-openai': ['--import', OTEL_OPENAI_ONLY],
 };
 
 async function app(baseURL) {
@@ -76,7 +80,7 @@ async function app(baseURL) {
 async function inProcessPairs(prototype, call) {
   const instrumented = prototype.create;
   const original = instrumented?.__original;
-  if (typeof original !== 'function') throw new Error('chat.completions.create is not wrapped: run the app with --import agent-autopsy/register');
+  if (typeof original !== 'function') throw new Error('chat.completions.create is not wrapped: run the app with --import agent-autopsy/register (or otel-openai-only.mjs)');
   const rounds = argNumber('paired-rounds', 24);
   const block = argNumber('block', 150);
   const warmup = argNumber('warmup', 1500);
@@ -120,15 +124,15 @@ async function inProcessPairs(prototype, call) {
  * The app's call without sockets, for bench/instructions.mjs: the client's `fetch` answers in this
  * process with a fixed chat completion, so a count holds the SDK and the instrumentation and none
  * of the network stack or the server's timing (bench/README.md item 27). `--create original`
- * calls through the SDK's own `create` (shimmer's `__original`), in a process with the flag all
- * the same: the difference is what tracing one call costs.
+ * calls through the SDK's own `create` (shimmer's `__original`), in a process with the flag (or
+ * the reference, otel-openai-only.mjs) all the same: the difference is what tracing one call costs.
  */
 async function callLoop() {
   const { default: OpenAI } = await import('openai');
   const prototype = OpenAI.Chat.Completions.prototype;
   if (argValue('create', 'instrumented') === 'original') {
     const original = prototype.create.__original;
-    if (typeof original !== 'function') throw new Error('chat.completions.create is not wrapped: run the loop with --import agent-autopsy/register');
+    if (typeof original !== 'function') throw new Error('chat.completions.create is not wrapped: run the loop with --import agent-autopsy/register (or otel-openai-only.mjs)');
     prototype.create = original;
   }
   const reply = JSON.stringify({
@@ -180,14 +184,15 @@ export async function run({ rounds = 7, quick = false } = {}) {
       },
       (mode, round) => progress(`zero-code: ${mode} (round ${round + 1}/${rounds})`),
     );
-    progress('zero-code: instrumented and plain calls in one process');
-    const pairedDir = tempDir('zero-code-paired');
-    dirs.push(pairedDir);
-    const pairedArgs = quick ? ['--paired-rounds', '4', '--block', '30', '--warmup', '100'] : ['--paired-rounds', '24', '--block', '150', '--warmup', '1500'];
-    const inProcess = await runChild([SCRIPT, '--child', 'app', '--base-url', server.baseURL, ...pairedArgs], { nodeArgs: APP_NODE_ARGS.register, env: { AGENT_AUTOPSY_DIR: pairedDir } });
-    const inProcessRecorded = (await countLlmEvents(pairedDir)).llm_call_end;
+    const { inProcess, reference, inProcessRecorded } = await inProcessComparison(server.baseURL, quick, dirs);
     const inProcessAdded = median(inProcess.fractions);
-    const APP = { plain: 'node app.mjs', 'async-context': 'node --import ./bench/async-context-only.mjs app.mjs', register: 'node --import agent-autopsy/register app.mjs' };
+    const referenceAdded = median(reference.fractions);
+    const APP = {
+      plain: 'node app.mjs',
+      'async-context': 'node --import ./bench/async-context-only.mjs app.mjs',
+      register: 'node --import agent-autopsy/register app.mjs',
+      'otel-openai': 'node --import ./bench/otel-openai-only.mjs app.mjs',
+    };
     const summary = (mode) => ({
       mode: APP[mode],
       median_ms: round(median(results[mode].map((r) => r.median_ms)), 3),
@@ -197,6 +202,7 @@ export async function run({ rounds = 7, quick = false } = {}) {
     const plain = summary('plain');
     const asyncContext = summary('async-context');
     const instrumented = summary('register');
+    const otelOpenai = summary('otel-openai');
     const added = instrumented.median_ms - plain.median_ms;
     const addedByAsyncContext = asyncContext.median_ms - plain.median_ms;
     // Each round ran the variants back to back: the per-round difference is the paired estimate.
@@ -213,7 +219,7 @@ export async function run({ rounds = 7, quick = false } = {}) {
       scenario: 'zero-code',
       description: 'openai SDK chat.completions.create against the local fake server, with and without --import agent-autopsy/register',
       rounds,
-      rows: [plain, asyncContext, instrumented],
+      rows: [plain, asyncContext, instrumented, otelOpenai],
       added_ms_per_call: round(added, 3),
       added_fraction: round(added / plain.median_ms, 4),
       // What an enabled AsyncLocalStorage alone adds (any OpenTelemetry context manager on Node 20),
@@ -237,6 +243,17 @@ export async function run({ rounds = 7, quick = false } = {}) {
         fractions: inProcess.fractions.map((value) => round(value, 4)),
         llm_call_end_events: inProcessRecorded,
         instrumented_calls: inProcess.instrumented_calls,
+        // The same blocks with OpenTelemetry's own openai instrumentation on a bare SDK (its processes
+        // alternate with these): what tracing the call costs before anything is recorded.
+        otel_openai: {
+          plain_median_ms: round(reference.plain_median_ms, 3),
+          added_fraction: round(referenceAdded, 4),
+          added_fraction_quartiles: quartiles(reference.fractions),
+          added_cpu_us_per_call: round(median(reference.added_cpu_us), 1),
+          fractions: reference.fractions.map((value) => round(value, 4)),
+        },
+        // agent-autopsy's added latency over the reference's (medians of their rounds).
+        added_vs_otel_openai: round(inProcessAdded / referenceAdded, 3),
       },
       llm_call_end_events: recorded,
       checks: [
@@ -256,6 +273,37 @@ export async function run({ rounds = 7, quick = false } = {}) {
   }
 }
 
+/**
+ * The in-process comparison (inProcessPairs) with the flag and with the reference
+ * (otel-openai-only.mjs), in alternating processes: flag, reference, flag, reference, each with
+ * half the rounds, so both see the same minutes of this shared machine. Each flag process records
+ * into a directory of its own (a second run in one directory would start its log afresh).
+ */
+async function inProcessComparison(baseURL, quick, dirs) {
+  const rounds = quick ? 2 : 60;
+  const pairedArgs = ['--paired-rounds', String(rounds), '--block', '30', '--warmup', quick ? '100' : '1500'];
+  const runs = { register: [], 'otel-openai': [] };
+  let recorded = 0;
+  for (let half = 0; half < 2; half++) {
+    for (const variant of ['register', 'otel-openai']) {
+      progress(`zero-code: instrumented and plain calls in one process, ${variant} (${half + 1}/2)`);
+      const dir = tempDir('zero-code-paired');
+      dirs.push(dir);
+      runs[variant].push(await runChild([SCRIPT, '--child', 'app', '--base-url', baseURL, ...pairedArgs], { nodeArgs: APP_NODE_ARGS[variant], env: { AGENT_AUTOPSY_DIR: dir } }));
+      if (variant === 'register') recorded += (await countLlmEvents(dir)).llm_call_end;
+    }
+  }
+  const combine = (list) => ({
+    rounds: list.reduce((sum, r) => sum + r.rounds, 0),
+    block: list[0].block,
+    instrumented_calls: list.reduce((sum, r) => sum + r.instrumented_calls, 0),
+    fractions: list.flatMap((r) => r.fractions),
+    added_cpu_us: list.flatMap((r) => r.added_cpu_us),
+    plain_median_ms: median(list.map((r) => r.plain_median_ms)),
+  });
+  return { inProcess: combine(runs.register), reference: combine(runs['otel-openai']), inProcessRecorded: recorded };
+}
+
 export function print(result) {
   if (result.skipped) {
     console.log(`\nZero-code overhead — skipped: ${result.skipped}`);
@@ -268,10 +316,16 @@ export function print(result) {
   );
   const inProcess = result.in_process;
   console.log(
-    `In one process (${inProcess.rounds} rounds of ${inProcess.block}-call blocks, instrumented and plain): plain call ${inProcess.plain_median_ms} ms, added ${round(inProcess.added_fraction * 100, 2)}% (rounds' quartiles ${inProcess.added_fraction_quartiles.map((value) => `${round(value * 100, 1)}%`).join(' – ')}), CPU +${inProcess.added_cpu_us_per_call} µs per call`,
+    `In one process (${inProcess.rounds} rounds of ${inProcess.block}-call blocks, instrumented and plain): plain call ${inProcess.plain_median_ms} ms, added ${percent(inProcess.added_fraction)} (rounds' quartiles ${inProcess.added_fraction_quartiles.map(percent).join(' – ')}), CPU +${inProcess.added_cpu_us_per_call} µs per call`,
+  );
+  const reference = inProcess.otel_openai;
+  console.log(
+    `The same with OpenTelemetry's own openai instrumentation on a bare SDK, exporting nowhere: added ${percent(reference.added_fraction)} (quartiles ${reference.added_fraction_quartiles.map(percent).join(' – ')}); agent-autopsy ÷ it: ${inProcess.added_vs_otel_openai}`,
   );
   printChecks(result.checks);
 }
+
+const percent = (fraction) => `${round(fraction * 100, 2)}%`;
 
 const CHILDREN = { app: () => app(argValue('base-url')), loop: callLoop };
 
