@@ -16,15 +16,15 @@
 // cost more than OpenTelemetry's and pino's (bench/README.md item 15).
 //
 // It also counts scenario 7's app (zero-code.mjs: sequential openai calls against the fake server)
-// per call, plain, with only an AsyncLocalStorage enabled, with `--import
-// agent-autopsy/register` and with OpenTelemetry's own openai instrumentation, where that scenario's latencies vary between processes by more than
-// the 5 % it judges. Start-up and warm-up are most of such a run, and their count moves by ~1 %
-// between runs; over 600 measured calls that moved a call's count by up to 20 %, so 1,800 are
-// measured (after 1,800), and a difference of a few % still wants a second count. Then the same
-// call without sockets (zero-code.mjs's call loop: the client's fetch answers in the process), with
-// the flag and with OpenTelemetry's own openai instrumentation on a bare SDK (otel-openai-only.mjs),
-// through the SDK's own `create` and the instrumented one: what tracing a call costs,
-// counted over 6,000 calls (the same build repeats within ~±10,000 per call, bench/README.md item 27).
+// per call, plain, with only an AsyncLocalStorage enabled, with `--import agent-autopsy/register`
+// and with OpenTelemetry's own openai instrumentation (otel-openai-only.mjs), where that scenario's
+// latencies vary between processes by more than the 5 % it judges. Start-up and warm-up are most
+// of such a run, and their count moves by ~1 % between runs; over 600 measured calls that moved a
+// call's count by up to 20 %, so 1,800 are measured (after 1,800), and a difference of a few %
+// still wants a second count. Then the same call without sockets (zero-code.mjs's call loop: the
+// client's fetch answers in the process), with the flag and with the reference, through the SDK's
+// own `create` and the instrumented one: what tracing a call costs, counted over 6,000 calls (what
+// it adds moves by ~±20,000 per call between counts, bench/README.md items 27 and 28).
 //
 // Not part of `npm run bench`: it needs valgrind, and takes ~3 minutes on 2 cores for the hot path
 // (~4 with --against, about three times as long with --cache) and ~15 more for the zero-code app:
@@ -86,28 +86,14 @@ function countOnce(variant, count, { warmup, cache, library }) {
 
 /**
  * Instructions per openai call of zero-code.mjs's app (sequential `chat.completions.create` against
- * the fake server in this process), plain, with only an AsyncLocalStorage enabled, and with
- * `--import agent-autopsy/register`: scenario 7 in counts, where its latencies vary between
- * processes by more than the 5 % it judges. The app warms up for `warmup` calls first: V8 keeps
- * optimizing the client for the first thousand calls or so (per call ~5.6 M instructions over
- * calls 500–700, ~1.9 M after 1,800).
+ * the fake server in this process), plain, with only an AsyncLocalStorage enabled, with
+ * `--import agent-autopsy/register` and with the reference: scenario 7 in counts, where its
+ * latencies vary between processes by more than the 5 % it judges. The app warms up for `warmup`
+ * calls first: V8 keeps optimizing the client for the first thousand calls or so (per call ~5.6 M
+ * instructions over calls 500–700, ~1.9 M after 1,800).
  */
-async function zeroCodePerCall(variant, { baseURL, warmup, counts }) {
-  // One run directory per process: two live runs in one directory would make the second record elsewhere.
-  const runDirs = counts.map(() => tempDir('instructions-zero-code'));
-  try {
-    const totals = await Promise.all(
-      counts.map((calls, i) =>
-        countChild([ZERO_CODE, '--child', 'app', '--base-url', baseURL, '--warmup', String(warmup), '--calls', String(calls)], {
-          nodeArgs: APP_NODE_ARGS[variant],
-          env: { AGENT_AUTOPSY_DIR: runDirs[i] },
-        }),
-      ),
-    );
-    return (totals[1].Ir - totals[0].Ir) / (counts[1] - counts[0]);
-  } finally {
-    for (const dir of runDirs) removeDir(dir);
-  }
+function zeroCodePerCall(variant, { baseURL, warmup, counts }) {
+  return perCallCount([ZERO_CODE, '--child', 'app', '--base-url', baseURL, '--warmup', String(warmup)], variant, counts);
 }
 
 /**
@@ -115,16 +101,17 @@ async function zeroCodePerCall(variant, { baseURL, warmup, counts }) {
  * or the instrumented create, with the flag or with the reference (OpenTelemetry's own openai
  * instrumentation on a bare SDK, otel-openai-only.mjs).
  */
-async function zeroCodeLoopPerCall(variant, create, { warmup, counts }) {
-  const runDirs = counts.map(() => tempDir('instructions-zero-code-loop'));
+function zeroCodeLoopPerCall(variant, create, { warmup, counts }) {
+  return perCallCount([ZERO_CODE, '--child', 'loop', '--create', create, '--warmup', String(warmup)], variant, counts);
+}
+
+/** Two counts of a zero-code.mjs child that differ only in `--calls`: their difference per call. */
+async function perCallCount(childArgs, variant, counts) {
+  // One run directory per process: two live runs in one directory would make the second record elsewhere.
+  const runDirs = counts.map(() => tempDir('instructions-zero-code'));
   try {
     const totals = await Promise.all(
-      counts.map((calls, i) =>
-        countChild([ZERO_CODE, '--child', 'loop', '--create', create, '--warmup', String(warmup), '--calls', String(calls)], {
-          nodeArgs: APP_NODE_ARGS[variant],
-          env: { AGENT_AUTOPSY_DIR: runDirs[i] },
-        }),
-      ),
+      counts.map((calls, i) => countChild([...childArgs, '--calls', String(calls)], { nodeArgs: APP_NODE_ARGS[variant], env: { AGENT_AUTOPSY_DIR: runDirs[i] } })),
     );
     return (totals[1].Ir - totals[0].Ir) / (counts[1] - counts[0]);
   } finally {

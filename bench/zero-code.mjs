@@ -217,7 +217,7 @@ export async function run({ rounds = 7, quick = false } = {}) {
     const complete = recorded.every((count, i) => count === expected[i]);
     return {
       scenario: 'zero-code',
-      description: 'openai SDK chat.completions.create against the local fake server, with and without --import agent-autopsy/register',
+      description: 'openai SDK chat.completions.create against the local fake server, with and without --import agent-autopsy/register; the reference: OpenTelemetry\'s own openai instrumentation on a bare SDK',
       rounds,
       rows: [plain, asyncContext, instrumented, otelOpenai],
       added_ms_per_call: round(added, 3),
