@@ -19,6 +19,7 @@ import { reportError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
 import { realClearTimeout, realSetTimeout } from './realTimers';
 import type { SpanHandover } from './spanData';
+import { SpanMark } from './SpanMark';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeString } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
@@ -30,7 +31,7 @@ export interface OpenSpanEntry extends OpenSpanInfo {
   handover?: SpanHandover;
 }
 
-/** Recorded events waiting to be written and analyzed: at most this many (memory stays bounded). */
+/** Recorded events and span marks waiting to be written and analyzed: at most this many (memory stays bounded). */
 const MAX_QUEUED_EVENTS = 256;
 
 /**
@@ -42,6 +43,11 @@ const MAX_QUEUED_EVENTS = 256;
  * and before anything reads the files or the analysis (flush, checkpoint, report, exit). So the
  * writing and analysis of an LLM call's events happen while the agent waits for the network, not
  * on the call's path, and a busy loop writes its events in batches.
+ *
+ * Spans join the queue as marks (`recordSpan`), not events: the span processor turns each into its
+ * event when the queue drains, in queue order, so its table of open spans follows the same order as
+ * the files. Whatever reads that table from outside (`track()`'s stage, a crash's, the report of
+ * unfinished spans) settles the marks first (`settleSpans`, `openSpan`).
  *
  * A timer, not setImmediate: the drain must not keep the process alive (unref), and an unref'd
  * immediate does not wake a loop that is waiting: recorded from a timer callback, the events sat
@@ -61,7 +67,10 @@ export class AutopsyRun {
   private readonly analysis: RunAnalyzer;
   readonly openSpans = new Map<string, OpenSpanEntry>();
   private readonly exporter: TruthLogExporter;
-  private readonly queue: TruthEvent[] = [];
+  private readonly queue: Array<TruthEvent | SpanMark> = [];
+  /** Index in the queue of its first span mark (-1: none); everything before it is an event. */
+  private firstMark = -1;
+  private settling = false;
   private draining = false;
   /** One timer for the run, re-armed with refresh() (no allocation per batch). */
   private drainTimer: NodeJS.Timeout | undefined;
@@ -141,7 +150,20 @@ export class AutopsyRun {
 
   /** Events recorded so far. */
   get eventCount(): number {
+    this.settleSpans();
     return this.analysis.totalEvents + this.queue.length;
+  }
+
+  /** The span `spanId` while it is open (its start recorded, its end not yet), with its stage. */
+  openSpan(spanId: string): OpenSpanEntry | undefined {
+    this.settleSpans();
+    return this.openSpans.get(spanId);
+  }
+
+  /** How many spans are open. */
+  get openSpanCount(): number {
+    this.settleSpans();
+    return this.openSpans.size;
   }
 
   /**
@@ -159,9 +181,42 @@ export class AutopsyRun {
     if (!ids) event = { timestamp, elapsed_seconds: elapsed, type, level, data };
     else if (!ids.parentSpanId) event = { timestamp, elapsed_seconds: elapsed, type, level, data, trace_id: ids.traceId, span_id: ids.spanId };
     else event = { timestamp, elapsed_seconds: elapsed, type, level, data, trace_id: ids.traceId, span_id: ids.spanId, parent_span_id: ids.parentSpanId };
-    this.queue.push(event);
-    if (this.queue.length >= MAX_QUEUED_EVENTS) this.drain();
+    this.enqueue(event);
+  }
+
+  /** Queues a span's start or end; its mapper turns it into its event when the queue drains. */
+  recordSpan(mark: SpanMark): void {
+    if (this.finished) return;
+    if (this.firstMark < 0) this.firstMark = this.queue.length;
+    this.enqueue(mark);
+  }
+
+  private enqueue(item: TruthEvent | SpanMark): void {
+    this.queue.push(item);
+    // While marks are being settled the queue is being rebuilt: it drains afterwards.
+    if (this.queue.length >= MAX_QUEUED_EVENTS && !this.settling) this.drain();
     else if (!this.drainScheduled) this.scheduleDrain();
+  }
+
+  /**
+   * Turns every queued span mark into its events, in place and in order, so the open spans (and
+   * the stages they give) are those of the moment. Cheap when there is none.
+   */
+  settleSpans(): void {
+    if (this.firstMark < 0 || this.settling) return;
+    this.settling = true;
+    try {
+      const queue = this.queue;
+      const rest = queue.splice(this.firstMark);
+      this.firstMark = -1;
+      // The mapper records the mark's events with record(): they land where the mark was.
+      for (const item of rest) {
+        if (item instanceof SpanMark) item.mapper.mapMark(this, item);
+        else queue.push(item);
+      }
+    } finally {
+      this.settling = false;
+    }
   }
 
   private scheduleDrain(): void {
@@ -188,12 +243,14 @@ export class AutopsyRun {
       // CPU's instruction cache, where one event at a time through both evicted it (bench/README
       // item 15). Events a rule records while they are analyzed join the queue and the next round.
       for (let start = 0; start < queue.length; ) {
+        this.settleSpans();
         const end = queue.length;
-        // Every queued event was built by record(), and only the queue has held it since.
-        for (let i = start; i < end; i++) this.exporter.export(queue[i], true);
+        // Settled, the queue holds events only, each built by record() and held by the queue alone since.
+        const events = queue as TruthEvent[];
+        for (let i = start; i < end; i++) this.exporter.export(events[i], true);
         for (let i = start; i < end; i++) {
           try {
-            this.analysis.observe(queue[i]);
+            this.analysis.observe(events[i]);
           } catch (error) {
             reportError(error, 'analysis of an event failed');
           }
@@ -202,6 +259,7 @@ export class AutopsyRun {
       }
     } finally {
       queue.length = 0;
+      this.firstMark = -1;
       this.draining = false;
     }
   }
@@ -247,6 +305,7 @@ export class AutopsyRun {
   /** The report as it stands, without ending the run (LatentReporter on a live run). */
   snapshotReport(): AutopsyReport {
     const nowAt = nowMs();
+    this.settleSpans();
     const unfinished: UnfinishedSpan[] = [];
     for (const entry of this.openSpans.values()) {
       if (!entry.kind || this.isFoldedIntoOpenParent(entry)) continue;
@@ -280,6 +339,8 @@ export class AutopsyRun {
   finish(): AutopsyReport | undefined {
     if (this.finished) return this.finishedReport;
     const endMs = nowMs();
+    // The spans' marks first: which spans are still open, and their start events before the unfinished ones.
+    this.settleSpans();
     const unfinished = this.closeOpenSpans(endMs);
     this.drain();
     this.finished = true;

@@ -3,11 +3,12 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
-import { spanEventType, type SpanKindName } from './eventTypes';
+import { spanEventType } from './eventTypes';
 import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type SpanHandover } from './spanData';
+import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { setSpanStage, spanStage } from './spanStage';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
 import type { EventData, Level } from './types';
@@ -16,10 +17,12 @@ const STATUS_ERROR = 2;
 
 /**
  * Turns agent spans into Truth-Mode events as they start and end, and feeds the run's analyzer.
- * Like the processors in sdk-trace-base it never throws into the caller: failures go to the
- * error handler. It keeps only the spans that are open, so memory does not grow with the run.
+ * `onStart` and `onEnd` only queue a mark of what happened (SpanMark); the events are made from the
+ * marks when the run's queue drains, in order (`mapMark`). Like the processors in sdk-trace-base it
+ * never throws into the caller: failures go to the error handler. It keeps only the spans that are
+ * open, so memory does not grow with the run.
  */
-export class AutopsySpanProcessor implements SpanProcessor {
+export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
   /** Nested llm spans folded into their parent llm span (keyed by the parent's entry). */
   private readonly nested = new WeakMap<OpenSpanEntry, NestedLlmData>();
   /** Nested llm spans being folded: entry → parent span id. */
@@ -34,7 +37,8 @@ export class AutopsySpanProcessor implements SpanProcessor {
       if (!run || run.isFinished) return;
       // The service the traces carry: the app's own provider (NodeSDK's serviceName) may name it.
       if (run.tracedResource === undefined) run.tracedResource = span.resource ?? null;
-      this.start(run, span, pending, parentContext);
+      // Our clock, not span.startTime (millisecond resolution in the SDK): event times then follow write order.
+      run.recordSpan(SpanMark.start(this, span, nowMs(), pending, parentContext, startFacts(span, pending)));
     } catch (error) {
       reportError(error, 'span start could not be recorded');
     }
@@ -44,9 +48,20 @@ export class AutopsySpanProcessor implements SpanProcessor {
     try {
       const run = this.getRun();
       if (!run || run.isFinished) return;
-      this.end(run, span);
+      // End data set on a handle is taken now: set after the end, it is not the span's (AgentSpan warns).
+      run.recordSpan(SpanMark.end(this, span, nowMs(), takeEndData(span)));
     } catch (error) {
       reportError(error, 'span end could not be recorded');
+    }
+  }
+
+  /** Makes the events of a span's start or end (AutopsyRun calls it for each mark, in queue order). */
+  mapMark(run: AutopsyRun, mark: SpanMark): void {
+    try {
+      if (mark.isStart) this.start(run, mark);
+      else this.end(run, mark);
+    } catch (error) {
+      reportError(error, mark.isStart ? 'span start could not be recorded' : 'span end could not be recorded');
     }
   }
 
@@ -63,30 +78,28 @@ export class AutopsySpanProcessor implements SpanProcessor {
     return this.forceFlush();
   }
 
-  private start(run: AutopsyRun, span: Span, pending: SpanHandover | undefined, parentContext: Context): void {
+  private start(run: AutopsyRun, mark: SpanMark): void {
+    const span = mark.span as Span;
+    const pending = mark.handover;
+    const { kind, own, tracked, declaredStage: declared, name, foreignData } = mark.facts as SpanStartFacts;
     const context = span.spanContext();
     const parentSpanId = span.parentSpanContext?.spanId;
     const parent = parentSpanId ? run.openSpans.get(parentSpanId) : undefined;
-    const kind = classifySpan(span.attributes);
-    const tracked = span.attributes[sc.ATTR_AUTOPSY_TRACKED] === true;
     // Names and stage ids of other instrumentations' spans are cleaned (secrets redacted, cut at
     // maxStringLength) as ours are where they are made (src/api.ts, TrackedSpans.ts).
     const max = run.config.maxStringLength;
-    const declared = declaredStage(kind, span);
     // A parent that has ended (work its stage left running) is no longer open: its span, still in
     // the context, says which stage it was in.
-    const stage = declared !== undefined ? safeString(declared, max) : parent ? parent.stage : parentSpanId ? spanStage(trace.getSpan(parentContext)) : undefined;
+    const stage = declared !== undefined ? safeString(declared, max) : parent ? parent.stage : parentSpanId && mark.parentContext ? spanStage(trace.getSpan(mark.parentContext)) : undefined;
     if (stage !== undefined) setSpanStage(span, stage);
-    const own = isOwnSpan(span.attributes);
     const entry: OpenSpanEntry = {
       spanId: context.spanId,
       traceId: context.traceId,
       parentSpanId,
       kind,
-      name: own ? span.name : safeString(span.name, max),
+      name: own ? name : safeString(name, max),
       stage,
-      // Our clock, not span.startTime (millisecond resolution in the SDK): event times then follow write order.
-      startMs: nowMs(),
+      startMs: mark.atMs,
       tracked,
       span,
       // Only a span of ours is the one its handover was parked for.
@@ -96,7 +109,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
     };
     run.openSpans.set(entry.spanId, entry);
     if (!kind) return;
-    entry.data = this.startData(run, kind, span, pending, stage);
+    entry.data = this.startData(run, own ? pending : undefined, foreignData, stage);
     if (this.foldIntoParent(run, entry)) return;
     if (!tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
   }
@@ -136,21 +149,22 @@ export class AutopsySpanProcessor implements SpanProcessor {
     applyNestedLlm(nested, data, failed);
   }
 
-  private startData(run: AutopsyRun, kind: SpanKindName, span: Span | ReadableSpan, pending: SpanHandover | undefined, stage: string | undefined): EventData {
-    const own = pending !== undefined && isOwnSpan(span.attributes);
+  /** Start data from a wrapper's handover (`handover`), else from the span's attributes (`foreignData`). */
+  private startData(run: AutopsyRun, handover: SpanHandover | undefined, foreignData: EventData | undefined, stage: string | undefined): EventData {
     // Clean data from the API wrappers is ours to keep; anything else is cleaned into a new object.
-    const data = own && pending.clean ? pending.data : safeData(own ? pending.data : foreignStartData(kind, span), { maxStringLength: run.config.maxStringLength });
+    const data = handover?.clean ? handover.data : safeData(handover ? handover.data : foreignData, { maxStringLength: run.config.maxStringLength });
     if (data.stage === undefined && stage !== undefined) data.stage = stage;
     return data;
   }
 
-  private end(run: AutopsyRun, span: ReadableSpan): void {
+  private end(run: AutopsyRun, mark: SpanMark): void {
+    const span = mark.span as ReadableSpan;
     const spanId = span.spanContext().spanId;
     const entry = run.openSpans.get(spanId);
     // Absent: started before the run, or already closed as unfinished at exit.
     if (!entry) return;
     run.openSpans.delete(spanId);
-    let extra = takeEndData(span);
+    let extra = mark.endData;
     const handed = entry.handover?.endData;
     if (handed !== undefined) extra = extra === undefined ? handed : Object.assign({}, handed, extra);
     let kind = entry.kind;
@@ -160,7 +174,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
       if (!kind) return;
       entry.kind = kind;
       const declared = declaredStage(kind, span);
-      entry.data = this.startData(run, kind, span, undefined, declared !== undefined ? safeString(declared, run.config.maxStringLength) : entry.stage);
+      entry.data = this.startData(run, undefined, foreignStartData(kind, span), declared !== undefined ? safeString(declared, run.config.maxStringLength) : entry.stage);
       if (!this.foldIntoParent(run, entry) && !entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
     }
     if (this.folded.has(entry)) {
@@ -170,7 +184,7 @@ export class AutopsySpanProcessor implements SpanProcessor {
     }
     if (entry.tracked) return;
     const failed = span.status.code === STATUS_ERROR;
-    const endMs = nowMs();
+    const endMs = mark.atMs;
     // Object.assign, not a spread: on Node 20 adding keys to a `{ ...spread }` copy costs ~1 µs each (bench/README.md).
     const data: EventData = Object.assign({}, entry.data);
     if (kind === 'llm') {
@@ -195,4 +209,23 @@ export class AutopsySpanProcessor implements SpanProcessor {
     }
     run.record(spanEventType(kind, phase), level, data, endMs, entry);
   }
+}
+
+/**
+ * What a span's start event is made of, read as it starts: its event is made later (SpanMark), and
+ * the span's name and attributes may change meanwhile. Only a span no wrapper handed data over for
+ * needs its start data read from its attributes.
+ */
+function startFacts(span: Span, handover: SpanHandover | undefined): SpanStartFacts {
+  const attributes = span.attributes;
+  const kind = classifySpan(attributes);
+  const own = isOwnSpan(attributes);
+  return {
+    kind,
+    own,
+    tracked: attributes[sc.ATTR_AUTOPSY_TRACKED] === true,
+    declaredStage: declaredStage(kind, span),
+    name: span.name,
+    foreignData: kind !== undefined && !(own && handover !== undefined) ? foreignStartData(kind, span) : undefined,
+  };
 }

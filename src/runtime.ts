@@ -142,7 +142,7 @@ function noteRunInUse(run: AutopsyRun, verb: 'records' | 'recorded'): void {
  */
 function finishRun(run: AutopsyRun): void {
   const childOfZeroCode = run.inUse !== undefined && run === state.run && state.implicitRun === true;
-  if (childOfZeroCode && run.eventCount === 0 && run.openSpans.size === 0) {
+  if (childOfZeroCode && run.eventCount === 0 && run.openSpanCount === 0) {
     run.discard();
     return;
   }
@@ -254,6 +254,8 @@ const exitListener = {
     const active = activeSpan?.spanContext().spanId;
     for (const run of state.runs) {
       const data: Record<string, unknown> = { error: info.message, error_type: info.type };
+      // The spans' stages are set as the run's queued span marks are settled.
+      run.settleSpans();
       // Else the stage the error failed on its way out (an error escaping a stage to the top level).
       const stage = (active === undefined ? undefined : (run.openSpans.get(active)?.stage ?? spanStage(activeSpan))) ?? errorStage(error);
       if (stage !== undefined) data.stage = stage;
