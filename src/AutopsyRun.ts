@@ -160,6 +160,16 @@ export class AutopsyRun {
     return this.openSpans.get(spanId);
   }
 
+  /**
+   * When span `spanId` started, by the run's clock: read from its start mark while that is the last
+   * thing queued (track() asks right after starting a span), so asking settles nothing.
+   */
+  spanStartMs(spanId: string): number | undefined {
+    const last = this.queue[this.queue.length - 1];
+    if (last instanceof SpanMark && last.isStart && last.span.spanContext().spanId === spanId) return last.atMs;
+    return this.openSpan(spanId)?.startMs;
+  }
+
   /** How many spans are open. */
   get openSpanCount(): number {
     this.settleSpans();
@@ -264,7 +274,10 @@ export class AutopsyRun {
     }
   }
 
-  /** Counts a repair attempt and rewrites autofix_log.json, so it is current even after a kill. */
+  /**
+   * Counts a repair attempt and rewrites autofix_log.json, so it is current even after a kill (as
+   * current as the logs: the attempt's span mark is settled when the event loop next turns).
+   */
   recordAutofix(attempt: { type?: unknown; layer?: unknown; success: boolean }): void {
     if (this.finished) return;
     addAutofixAttempt(this.autofixStats, attempt);

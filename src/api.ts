@@ -141,6 +141,10 @@ function resultShape(value: unknown): number {
 /** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
 export function recordFailure(span: Span, error: unknown): void {
   try {
+    // The span's stage is set when the run turns its queued start into an event (SpanMark): do it
+    // now, so the error keeps the stage, a string. Kept as a WeakMap's value, the span would live
+    // until a full GC (+25 MB RSS in a storm of failing calls, bench/README.md item 29).
+    currentRun()?.settleSpans();
     noteErrorStage(error, span);
     // Redacted here, not only by our exporters: with the app's own provider, its exporters send
     // this span as it is (an OpenAI 401 message quotes the key).

@@ -18,33 +18,19 @@ export function spanStage(span: object | undefined): string | undefined {
 }
 
 /**
- * The spans an error failed, innermost first, for a crash it causes later: an error that escapes
- * `stage('s1')` and ends the process (a rejected top-level `await`) surfaces outside every stage,
- * but it is a failure of s1. The spans, not their stages: a span's stage is set when the run's
- * queue turns its start into its event (SpanMark), which may be after the error. Weak: the error's
- * lifetime is the app's.
+ * The stage of the innermost span an error failed (its origin), for a crash it causes later: an
+ * error that escapes `stage('s1')` and ends the process (a rejected top-level `await`) surfaces
+ * outside every stage, but it is a failure of s1. Weak: the error's lifetime is the app's.
  */
-const errorSpans = new WeakMap<object, object[]>();
+const errorStages = new WeakMap<object, string>();
 
 export function noteErrorStage(error: unknown, span: object): void {
-  if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return;
-  const spans = errorSpans.get(error);
-  if (spans === undefined) errorSpans.set(error, [span]);
-  else if (spans.length < MAX_ERROR_SPANS && !spans.includes(span)) spans.push(span);
+  if ((typeof error !== 'object' && typeof error !== 'function') || error === null || errorStages.has(error)) return;
+  const stage = spanStage(span);
+  if (stage !== undefined) errorStages.set(error, stage);
 }
 
-/** Spans kept per error: an error rethrown through more nested spans than this is rare. */
-const MAX_ERROR_SPANS = 16;
-
-/**
- * The stage of the first span `error` failed that has one, if it failed one of the run's spans
- * (read after the run's span marks are settled: see AutopsyRun.openSpan).
- */
+/** The stage of the first span `error` failed, if it failed one of the run's spans. */
 export function errorStage(error: unknown): string | undefined {
-  if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return undefined;
-  for (const span of errorSpans.get(error) ?? []) {
-    const stage = spanStage(span);
-    if (stage !== undefined) return stage;
-  }
-  return undefined;
+  return (typeof error === 'object' || typeof error === 'function') && error !== null ? errorStages.get(error) : undefined;
 }

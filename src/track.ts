@@ -64,7 +64,7 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
       const span = tracked.start(getAutopsyTracer(), parsed.kind, clean, run.config.maxStringLength);
       // The start event carries the span's start time, as a wrapper's does: the report dates an
       // unfinished span by its start, and a reader of the log only has this event's time.
-      const startMs = run.openSpan(span.spanContext().spanId)?.startMs;
+      const startMs = run.spanStartMs(span.spanContext().spanId);
       run.record(eventType, normalized, clean, startMs, spanIdsOf(span));
       return;
     }
