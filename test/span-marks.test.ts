@@ -120,4 +120,30 @@ describe('span marks', () => {
       ['uncaught_exception', 's1'],
     ]);
   });
+
+  it('a crash thrown from a nextTick inside a stage, before the event loop turned, belongs to that stage', async () => {
+    const dir = tempRunDir();
+    const script = writeScript(
+      `
+      const { init, stage } = require('agent-autopsy');
+      init({ outputDir: ${JSON.stringify(dir)}, reportFormats: [] });
+      stage('s2', () => {
+        process.nextTick(() => {
+          throw new Error('thrown in a tick the stage scheduled');
+        });
+      });
+    `,
+      '.cjs',
+    );
+    const result = await runNode(script);
+    expect(result.code).toBe(1);
+    const events = readTrackerDocument(dir).events;
+    // The error failed no span: only the active span (the stage's, ended) says where it belongs.
+    expect(events.map((event) => [event.type, event.data.stage])).toEqual([
+      ['stage_start', 's2'],
+      ['stage_end', 's2'],
+      ['uncaught_exception', 's2'],
+    ]);
+  });
 });
+
