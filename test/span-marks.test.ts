@@ -98,21 +98,12 @@ describe('span marks', () => {
   });
 
   it('a crash in the same turn as its stage started belongs to that stage (the marks are settled first)', async () => {
-    const dir = tempRunDir();
-    const script = writeScript(
-      `
-      const { init, stage, task } = require('agent-autopsy');
-      init({ outputDir: ${JSON.stringify(dir)}, reportFormats: [] });
+    const stages = await crashedRunStages(`
       stage('s1', () => task('parse', () => {
         throw new Error('thrown out of the stage before the event loop turned');
       }));
-    `,
-      '.cjs',
-    );
-    const result = await runNode(script);
-    expect(result.code).toBe(1);
-    const events = readTrackerDocument(dir).events;
-    expect(events.map((event) => [event.type, event.data.stage])).toEqual([
+    `);
+    expect(stages).toEqual([
       ['stage_start', 's1'],
       ['task_start', 's1'],
       ['task_error', 's1'],
@@ -122,24 +113,15 @@ describe('span marks', () => {
   });
 
   it('a crash thrown from a nextTick inside a stage, before the event loop turned, belongs to that stage', async () => {
-    const dir = tempRunDir();
-    const script = writeScript(
-      `
-      const { init, stage } = require('agent-autopsy');
-      init({ outputDir: ${JSON.stringify(dir)}, reportFormats: [] });
+    const stages = await crashedRunStages(`
       stage('s2', () => {
         process.nextTick(() => {
           throw new Error('thrown in a tick the stage scheduled');
         });
       });
-    `,
-      '.cjs',
-    );
-    const result = await runNode(script);
-    expect(result.code).toBe(1);
-    const events = readTrackerDocument(dir).events;
+    `);
     // The error failed no span: only the active span (the stage's, ended) says where it belongs.
-    expect(events.map((event) => [event.type, event.data.stage])).toEqual([
+    expect(stages).toEqual([
       ['stage_start', 's2'],
       ['stage_end', 's2'],
       ['uncaught_exception', 's2'],
@@ -147,3 +129,18 @@ describe('span marks', () => {
   });
 });
 
+/** Runs `body` after init() in a child process that must crash (exit code 1): each event's type and stage. */
+async function crashedRunStages(body: string): Promise<Array<[string, unknown]>> {
+  const dir = tempRunDir();
+  const script = writeScript(
+    `
+      const { init, stage, task } = require('agent-autopsy');
+      init({ outputDir: ${JSON.stringify(dir)}, reportFormats: [] });
+      ${body}
+    `,
+    '.cjs',
+  );
+  const result = await runNode(script);
+  expect(result.code).toBe(1);
+  return readTrackerDocument(dir).events.map((event) => [event.type, event.data.stage]);
+}
