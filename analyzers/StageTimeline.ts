@@ -28,16 +28,37 @@ function closeRun(runs: OverlappingRuns, spanId: string): boolean {
   return true;
 }
 
+/**
+ * A stage's row while it is built: the report's row, and the runs of its span ids still going.
+ * The runs live on the row, not in a map of their own: one entry added and deleted per stage run
+ * churned that map's table in the old generation (bench/README.md, item 30).
+ */
+interface StageRow {
+  stage: string;
+  started: string | null;
+  ended: string | null;
+  duration_seconds: number | null;
+  outcome: StageEntry['outcome'];
+  failures: number;
+  name: string | undefined;
+  /** The runs going on, when the row's start carried a span id; undefined otherwise. */
+  runs: OverlappingRuns | undefined;
+}
+
+function newRow(stage: string, started: string | null, failures: number): StageRow {
+  return { stage, started, ended: null, duration_seconds: null, outcome: 'unfinished', failures, name: undefined, runs: undefined };
+}
+
 /** Start, end, duration and outcome of each stage, from stage_* events. */
 export class StageTimeline {
-  private readonly stages = new Map<string, StageEntry>();
-  /** Stage ids running now, by the span ids of their runs (events that carry span ids). */
-  private readonly running = new Map<string, OverlappingRuns>();
+  private readonly stages = new Map<string, StageRow>();
+  /** The stage id added to `stages` last: a re-run of it keeps its place without a delete. */
+  private newestKey: string | undefined;
   /**
-   * Entries in the order they started, for runningStage(): ended or re-run entries are dropped when
+   * Rows in the order they started, for runningStage(): ended or re-run rows are dropped when
    * they reach the top, and the whole stack is compacted when it holds twice the running ones.
    */
-  private starts: Array<[string, StageEntry]> = [];
+  private starts: StageRow[] = [];
   private runningCount = 0;
 
   observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
@@ -55,7 +76,7 @@ export class StageTimeline {
       if (entry && entry.ended === null) {
         // Another run of a running stage: the row ends with the last of them. Without span ids
         // (the seed's track() calls), a repeated start of the same stage.
-        const runs = spanId === undefined ? undefined : this.running.get(key);
+        const runs = spanId === undefined ? undefined : entry.runs;
         if (runs) {
           if (typeof runs.open === 'string') runs.open = new Set([runs.open, spanId!]);
           else runs.open.add(spanId!);
@@ -63,38 +84,32 @@ export class StageTimeline {
         }
         return;
       }
-      if (spanId !== undefined) this.running.set(key, { open: spanId, failed: false, overlapped: false, longest: -1 });
-      else this.running.delete(key);
-      const failures = entry?.failures ?? 0;
-      entry = {
-        stage: key,
-        started: event.timestamp,
-        ended: null,
-        duration_seconds: null,
-        outcome: 'unfinished',
-        failures,
-      };
+      entry = newRow(key, event.timestamp, entry?.failures ?? 0);
+      if (spanId !== undefined) entry.runs = { open: spanId, failed: false, overlapped: false, longest: -1 };
       const name = event.data?.name;
       if (name !== undefined) entry.name = String(name);
-      this.stages.delete(key); // re-run stages move to the end of the timeline
+      // Re-run stages move to the end of the timeline (one that is there already stays).
+      if (key !== this.newestKey) this.stages.delete(key);
       this.stages.set(key, entry);
-      this.starts.push([key, entry]);
+      this.newestKey = key;
+      this.starts.push(entry);
       this.runningCount++;
-      if (this.starts.length > 2 * this.runningCount + 64) this.starts = this.starts.filter(([, started]) => this.isRunning(started));
+      if (this.starts.length > 2 * this.runningCount + 64) this.starts = this.starts.filter((started) => this.isRunning(started));
       return;
     }
     if (!entry) {
-      entry = { stage: key, started: null, ended: null, duration_seconds: null, outcome: 'unfinished', failures: type === 'stage_error' ? 1 : 0 };
+      entry = newRow(key, null, type === 'stage_error' ? 1 : 0);
       this.stages.set(key, entry);
+      this.newestKey = key;
     }
     let duration = event.data?.duration;
-    const runs = spanId === undefined ? undefined : this.running.get(key);
+    const runs = spanId === undefined ? undefined : entry.runs;
     let failed = type === 'stage_error';
     if (runs && closeRun(runs, spanId!)) {
       if (failed) runs.failed = true;
       if (typeof duration === 'number' && duration > runs.longest) runs.longest = duration;
       if (typeof runs.open === 'string' ? runs.open !== '' : runs.open.size > 0) return; // other runs of this stage are still going
-      this.running.delete(key);
+      entry.runs = undefined;
       if (runs.overlapped) {
         failed = runs.failed;
         duration = runs.longest >= 0 ? runs.longest : undefined;
@@ -112,16 +127,23 @@ export class StageTimeline {
   /** The most recently started stage that has not ended. */
   private runningStage(): string | undefined {
     const starts = this.starts;
-    while (starts.length > 0 && !this.isRunning(starts[starts.length - 1][1])) starts.pop();
-    return starts.length > 0 ? starts[starts.length - 1][0] : undefined;
+    while (starts.length > 0 && !this.isRunning(starts[starts.length - 1])) starts.pop();
+    return starts.length > 0 ? starts[starts.length - 1].stage : undefined;
   }
 
-  /** Started, not ended, and still its stage's entry (a re-run replaces it). */
-  private isRunning(entry: StageEntry): boolean {
+  /** Started, not ended, and still its stage's row (a re-run replaces it). */
+  private isRunning(entry: StageRow): boolean {
     return entry.ended === null && this.stages.get(entry.stage) === entry;
   }
 
   result(): StageEntry[] {
-    return [...this.stages.values()].map((entry) => ({ ...entry }));
+    return [...this.stages.values()].map(reportRow);
   }
+}
+
+/** The report's row: the keys in the order the report has always written them. */
+function reportRow(row: StageRow): StageEntry {
+  const entry: StageEntry = { stage: row.stage, started: row.started, ended: row.ended, duration_seconds: row.duration_seconds, outcome: row.outcome, failures: row.failures };
+  if (row.name !== undefined) entry.name = row.name;
+  return entry;
 }

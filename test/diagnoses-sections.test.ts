@@ -55,6 +55,31 @@ describe('stages', () => {
     expect(result.map((stage) => stage.stage).slice(-3)).toEqual(['b', 'd', 'unknown']);
   });
 
+  it('a stage run again right away keeps its place; runs of a stage at once share its row until the last ends', () => {
+    const timeline = new StageTimeline();
+    let at = 0;
+    const feed = (type: string, data: Record<string, unknown>, spanId: string) => timeline.observe({ ...ev(at++, type, data), span_id: spanId });
+    feed('stage_start', { stage: 'a' }, 'a1');
+    feed('stage_end', { stage: 'a', duration: 1 }, 'a1');
+    feed('stage_start', { stage: 'b' }, 'b1');
+    feed('stage_end', { stage: 'b', duration: 2 }, 'b1');
+    feed('stage_start', { stage: 'b', name: 'again' }, 'b2'); // the newest stage again: its row is replaced in place
+    feed('stage_end', { stage: 'b', duration: 3 }, 'b2');
+    feed('stage_start', { stage: 'a' }, 'a2'); // an older stage again: it moves to the end
+    feed('stage_start', { stage: 'a' }, 'a3'); // a second run of it at the same time
+    feed('stage_error', { stage: 'a', duration: 5, error: 'x' }, 'a2');
+    expect(timeline.result().map((row) => [row.stage, row.ended])).toEqual([
+      ['b', ev(5, '').timestamp],
+      ['a', null],
+    ]);
+    feed('stage_end', { stage: 'a', duration: 4 }, 'a3');
+    expect(timeline.result()).toEqual([
+      { stage: 'b', name: 'again', started: ev(4, '').timestamp, ended: ev(5, '').timestamp, duration_seconds: 3, outcome: 'ok', failures: 0 },
+      { stage: 'a', started: ev(6, '').timestamp, ended: ev(9, '').timestamp, duration_seconds: 5, outcome: 'error', failures: 1 },
+    ]);
+    expect(Object.keys(timeline.result()[0])).toEqual(['stage', 'started', 'ended', 'duration_seconds', 'outcome', 'failures', 'name']);
+  });
+
   it('reads the timeline of a recorded run: durations, outcomes, failures, the stage still open', () => {
     const stages = analyzeRunSync(join(__dirname, 'fixtures', 'runs', 'stage_hang')).report.stages;
     expect(stages.map((s) => [s.stage, s.outcome, s.failures, s.ended === null])).toEqual([
