@@ -19,16 +19,19 @@ import { reportError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX } from './eventTypes';
 import { realClearTimeout, realSetTimeout } from './realTimers';
 import type { SpanHandover } from './spanData';
+import { OpenSpans, type OpenSpanLinks } from './OpenSpans';
 import { SpanMark } from './SpanMark';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeString } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
 
-export interface OpenSpanEntry extends OpenSpanInfo {
+export interface OpenSpanEntry extends OpenSpanInfo, OpenSpanLinks {
   /** The live span, ended as unfinished at exit. */
   span?: Span;
   /** What the wrapper that started the span handed over (start data, and end data set while it ran). */
   handover?: SpanHandover;
+  /** The parent span's entry, when the parent was open as this span started. */
+  parent: OpenSpanEntry | undefined;
 }
 
 /** Recorded events and span marks waiting to be written and analyzed: at most this many (memory stays bounded). */
@@ -65,7 +68,8 @@ export class AutopsyRun {
   readonly startMs: number;
   readonly startTime: string;
   private readonly analysis: RunAnalyzer;
-  readonly openSpans = new Map<string, OpenSpanEntry>();
+  /** Spans started and not yet ended, found from their span objects (OpenSpans). */
+  readonly openSpans = new OpenSpans<OpenSpanEntry>();
   private readonly exporter: TruthLogExporter;
   private readonly queue: Array<TruthEvent | SpanMark> = [];
   /** Index in the queue of its first span mark (-1: none); everything before it is an event. */
@@ -154,20 +158,23 @@ export class AutopsyRun {
     return this.analysis.totalEvents + this.queue.length;
   }
 
-  /** The span `spanId` while it is open (its start recorded, its end not yet), with its stage. */
-  openSpan(spanId: string): OpenSpanEntry | undefined {
+  /**
+   * The entry of `span` while it is open (its start recorded, its end not yet), with its stage;
+   * also for a span object that only carries an open span's context (OpenSpans.lookup).
+   */
+  openSpanOf(span: Span): OpenSpanEntry | undefined {
     this.settleSpans();
-    return this.openSpans.get(spanId);
+    return this.openSpans.lookup(span, span.spanContext().spanId);
   }
 
   /**
-   * When span `spanId` started, by the run's clock: read from its start mark while that is the last
-   * thing queued (track() asks right after starting a span), so asking settles nothing.
+   * When `span` started, by the run's clock: read from its start mark while that is the last thing
+   * queued (track() asks right after starting a span), so asking settles nothing.
    */
-  spanStartMs(spanId: string): number | undefined {
+  spanStartMs(span: Span): number | undefined {
     const last = this.queue[this.queue.length - 1];
-    if (last instanceof SpanMark && last.isStart && last.span.spanContext().spanId === spanId) return last.atMs;
-    return this.openSpan(spanId)?.startMs;
+    if (last instanceof SpanMark && last.isStart && last.span === span) return last.atMs;
+    return this.openSpanOf(span)?.startMs;
   }
 
   /** How many spans are open. */
@@ -404,11 +411,11 @@ export class AutopsyRun {
   }
 
   private closeOpenSpans(endMs: number): UnfinishedSpan[] {
-    const entries = [...this.openSpans.values()].sort((a, b) => a.startMs - b.startMs);
+    const entries = this.openSpans.values().sort((a, b) => a.startMs - b.startMs);
     const folded = new Set(entries.filter((entry) => this.isFoldedIntoOpenParent(entry)));
     const unfinished: UnfinishedSpan[] = [];
     for (const entry of entries) {
-      this.openSpans.delete(entry.spanId);
+      this.openSpans.remove(entry);
       if (!entry.kind) continue;
       if (folded.has(entry)) {
         endUnfinishedSpan(entry.span);
@@ -437,7 +444,7 @@ export class AutopsyRun {
    * wrote no start for it): at exit the outer call is the one that was still running.
    */
   private isFoldedIntoOpenParent(entry: OpenSpanEntry): boolean {
-    return entry.kind === 'llm' && entry.parentSpanId !== undefined && this.openSpans.get(entry.parentSpanId)?.kind === 'llm';
+    return entry.kind === 'llm' && this.openSpans.holds(entry.parent) && entry.parent.kind === 'llm';
   }
 
   /** The in-process counts, or, when nothing here made repair attempts, a user-written autofix_log.json. */

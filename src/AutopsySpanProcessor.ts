@@ -25,8 +25,8 @@ const STATUS_ERROR = 2;
 export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
   /** Nested llm spans folded into their parent llm span (keyed by the parent's entry). */
   private readonly nested = new WeakMap<OpenSpanEntry, NestedLlmData>();
-  /** Nested llm spans being folded: entry → parent span id. */
-  private readonly folded = new WeakMap<OpenSpanEntry, string>();
+  /** Nested llm spans being folded: entry → the parent's entry. */
+  private readonly folded = new WeakMap<OpenSpanEntry, OpenSpanEntry>();
 
   constructor(private readonly getRun: () => AutopsyRun | undefined) {}
 
@@ -84,13 +84,15 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     const { kind, own, tracked, declaredStage: declared, name, foreignData } = mark.facts as SpanStartFacts;
     const context = span.spanContext();
     const parentSpanId = span.parentSpanContext?.spanId;
-    const parent = parentSpanId ? run.openSpans.get(parentSpanId) : undefined;
+    const parentSpan = parentSpanId && mark.parentContext ? trace.getSpan(mark.parentContext) : undefined;
+    // The span in the parent context is the parent itself, nearly always: its entry is on it.
+    const parent = parentSpanId ? run.openSpans.lookup(parentSpan, parentSpanId) : undefined;
     // Names and stage ids of other instrumentations' spans are cleaned (secrets redacted, cut at
     // maxStringLength) as ours are where they are made (src/api.ts, TrackedSpans.ts).
     const max = run.config.maxStringLength;
     // A parent that has ended (work its stage left running) is no longer open: its span, still in
     // the context, says which stage it was in.
-    const stage = declared !== undefined ? safeString(declared, max) : parent ? parent.stage : parentSpanId && mark.parentContext ? spanStage(trace.getSpan(mark.parentContext)) : undefined;
+    const stage = declared !== undefined ? safeString(declared, max) : parent ? parent.stage : parentSpan ? spanStage(parentSpan) : undefined;
     if (stage !== undefined) setSpanStage(span, stage);
     const entry: OpenSpanEntry = {
       spanId: context.spanId,
@@ -106,8 +108,13 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       handover: own ? pending : undefined,
       // Set below; named here so the entry holds it in place (a key added later costs a store per span).
       data: undefined,
+      parent,
+      // OpenSpans's links, set as it adds the entry.
+      list: undefined,
+      previous: undefined,
+      next: undefined,
     };
-    run.openSpans.set(entry.spanId, entry);
+    run.openSpans.add(entry);
     if (!kind) return;
     entry.data = this.startData(run, own ? pending : undefined, foreignData, stage);
     if (this.foldIntoParent(run, entry)) return;
@@ -116,17 +123,17 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
 
   /** An llm span directly inside another open llm span is folded into it (no events of its own). */
   private foldIntoParent(run: AutopsyRun, entry: OpenSpanEntry): boolean {
-    if (entry.kind !== 'llm' || !entry.parentSpanId) return false;
-    const parent = run.openSpans.get(entry.parentSpanId);
-    if (parent?.kind !== 'llm') return false;
-    this.folded.set(entry, parent.spanId);
+    if (entry.kind !== 'llm') return false;
+    const parent = entry.parent;
+    if (!run.openSpans.holds(parent) || parent.kind !== 'llm') return false;
+    this.folded.set(entry, parent);
     return true;
   }
 
   /** Hands a folded span's details to its parent; false when the parent already ended. */
   private foldEnd(run: AutopsyRun, entry: OpenSpanEntry, span: ReadableSpan): boolean {
-    const parent = run.openSpans.get(this.folded.get(entry) ?? '');
-    if (!parent) return false;
+    const parent = this.folded.get(entry);
+    if (!run.openSpans.holds(parent)) return false;
     const nested = this.nested.get(parent) ?? { data: {}, failedAttempts: 0 };
     this.nested.set(parent, nested);
     const data: EventData = { ...entry.data, ...llmEndData(span.attributes) };
@@ -159,11 +166,10 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
 
   private end(run: AutopsyRun, mark: SpanMark): void {
     const span = mark.span as ReadableSpan;
-    const spanId = span.spanContext().spanId;
-    const entry = run.openSpans.get(spanId);
+    const entry = run.openSpans.of(span);
     // Absent: started before the run, or already closed as unfinished at exit.
     if (!entry) return;
-    run.openSpans.delete(spanId);
+    run.openSpans.remove(entry);
     let extra = mark.endData;
     const handed = entry.handover?.endData;
     if (handed !== undefined) extra = extra === undefined ? handed : Object.assign({}, handed, extra);

@@ -251,13 +251,12 @@ const exitListener = {
     // that found the rejection): the crash belongs to the stage open there, as track() events do.
     // A stage that has ended still owns what it left running (see spanStage.ts).
     const activeSpan = trace.getActiveSpan();
-    const active = activeSpan?.spanContext().spanId;
     for (const run of state.runs) {
       const data: Record<string, unknown> = { error: info.message, error_type: info.type };
       // The spans' stages are set as the run's queued span marks are settled.
       run.settleSpans();
       // Else the stage the error failed on its way out (an error escaping a stage to the top level).
-      const stage = (active === undefined ? undefined : (run.openSpans.get(active)?.stage ?? spanStage(activeSpan))) ?? errorStage(error);
+      const stage = (activeSpan === undefined ? undefined : (run.openSpanOf(activeSpan)?.stage ?? spanStage(activeSpan))) ?? errorStage(error);
       if (stage !== undefined) data.stage = stage;
       if (info.stack !== undefined) data.stack = info.stack;
       if (!fatal) data.handled_by_app = true;

@@ -44,7 +44,7 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
       // Inside a stage() span the event belongs to that stage, as span events do; so does work the
       // stage left running after it ended (a timer it set): its span is still the active one.
       const active = trace.getActiveSpan();
-      const stage = active ? (run.openSpan(active.spanContext().spanId)?.stage ?? spanStage(active)) : undefined;
+      const stage = active ? (run.openSpanOf(active)?.stage ?? spanStage(active)) : undefined;
       if (stage !== undefined) clean.stage = stage;
     }
     // The type is written as it is, in both logs and the report's counts: clipped and redacted like
@@ -64,7 +64,7 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
       const span = tracked.start(getAutopsyTracer(), parsed.kind, clean, run.config.maxStringLength);
       // The start event carries the span's start time, as a wrapper's does: the report dates an
       // unfinished span by its start, and a reader of the log only has this event's time.
-      const startMs = run.spanStartMs(span.spanContext().spanId);
+      const startMs = run.spanStartMs(span);
       run.record(eventType, normalized, clean, startMs, spanIdsOf(span));
       return;
     }
