@@ -278,6 +278,26 @@ function shuffled(values, random) {
   return copy;
 }
 
+/** The hot path's loops of `n` spans of each kind through the API (hot-path.mjs, old-generation.mjs). */
+export function spanLoops(lib) {
+  return {
+    stage: (n) => {
+      for (let i = 0; i < n; i++) lib.stage('plan', () => i);
+    },
+    task: (n) => {
+      for (let i = 0; i < n; i++) lib.task('work', () => i);
+    },
+    llm: (n) => {
+      for (let i = 0; i < n; i++) {
+        lib.llmCall({ model: 'gpt-4o', provider: 'openai' }, (call) => {
+          call.setUsage({ inputTokens: 10, outputTokens: 20 });
+          return i;
+        });
+      }
+    },
+  };
+}
+
 export function yieldToLoop() {
   return new Promise((done) => setImmediate(done));
 }

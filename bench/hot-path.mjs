@@ -31,6 +31,7 @@ import {
   round,
   scenarioMain,
   sendResult,
+  spanLoops,
   tempDir,
   yieldToLoop,
 } from './common.mjs';
@@ -75,23 +76,7 @@ async function measureAutopsy(kind, plan) {
   lib.init({ outputDir: dir, handleExit: false, reportFormats: [] });
   const provider = trace.getTracerProvider();
   const flush = () => (provider.getDelegate?.() ?? provider).forceFlush?.();
-  const bodies = {
-    stage: (n) => {
-      for (let i = 0; i < n; i++) lib.stage('plan', () => i);
-    },
-    task: (n) => {
-      for (let i = 0; i < n; i++) lib.task('work', () => i);
-    },
-    llm: (n) => {
-      for (let i = 0; i < n; i++) {
-        lib.llmCall({ model: 'gpt-4o', provider: 'openai' }, (call) => {
-          call.setUsage({ inputTokens: 10, outputTokens: 20 });
-          return i;
-        });
-      }
-    },
-  };
-  const loop = chunked(bodies[kind]);
+  const loop = chunked(spanLoops(lib)[kind]);
   const op = async (count) => {
     await loop(count);
     await flush();
