@@ -30,7 +30,7 @@ export interface OpenSpanEntry extends OpenSpanInfo, OpenSpanLinks {
   span?: Span;
   /** What the wrapper that started the span handed over (start data, and end data set while it ran). */
   handover?: SpanHandover;
-  /** The parent span's entry, when the parent was open as this span started. */
+  /** The parent span's entry, when the parent was open as this span started (let go when this one ends). */
   parent: OpenSpanEntry | undefined;
 }
 

@@ -117,14 +117,13 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     run.openSpans.add(entry);
     if (!kind) return;
     entry.data = this.startData(run, own ? pending : undefined, foreignData, stage);
-    if (this.foldIntoParent(run, entry)) return;
+    if (this.foldIntoParent(run, entry, parent)) return;
     if (!tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
   }
 
   /** An llm span directly inside another open llm span is folded into it (no events of its own). */
-  private foldIntoParent(run: AutopsyRun, entry: OpenSpanEntry): boolean {
+  private foldIntoParent(run: AutopsyRun, entry: OpenSpanEntry, parent: OpenSpanEntry | undefined): boolean {
     if (entry.kind !== 'llm') return false;
-    const parent = entry.parent;
     if (!run.openSpans.holds(parent) || parent.kind !== 'llm') return false;
     this.folded.set(entry, parent);
     return true;
@@ -170,6 +169,9 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     // Absent: started before the run, or already closed as unfinished at exit.
     if (!entry) return;
     run.openSpans.remove(entry);
+    // An ended entry lets go of its parent's: an open child keeps at most one ended entry alive.
+    const parent = entry.parent;
+    entry.parent = undefined;
     let extra = mark.endData;
     const handed = entry.handover?.endData;
     if (handed !== undefined) extra = extra === undefined ? handed : Object.assign({}, handed, extra);
@@ -181,7 +183,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       entry.kind = kind;
       const declared = declaredStage(kind, span);
       entry.data = this.startData(run, undefined, foreignStartData(kind, span), declared !== undefined ? safeString(declared, run.config.maxStringLength) : entry.stage);
-      if (!this.foldIntoParent(run, entry) && !entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+      if (!this.foldIntoParent(run, entry, parent) && !entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
     }
     if (this.folded.has(entry)) {
       if (this.foldEnd(run, entry, span)) return;
