@@ -154,7 +154,10 @@ async function measurePino(mode, plan) {
 
 async function child(variant) {
   const plan = { warmup: argNumber('warmup', 10_000), count: argNumber('count', 20_000), segments: argNumber('segments', 5) };
-  const [family, kind] = variant.split(':');
+  // `autopsy:task@<bundle>`: that build instead of AUTOPSY_BENCH_LIB's (hot-path-builds.mjs).
+  const [measured, library] = variant.split('@');
+  if (library) process.env.AUTOPSY_BENCH_LIB = library;
+  const [family, kind] = measured.split(':');
   const result = family === 'autopsy' ? await measureAutopsy(kind, plan) : family === 'otel' ? await measureOtel(kind, plan) : await measurePino(kind, plan);
   // Served segment by segment (--serve), the child has sent its figures already.
   if (result) sendResult({ variant, ...result });
