@@ -155,8 +155,9 @@ async function measurePino(mode, plan) {
 async function child(variant) {
   const plan = { warmup: argNumber('warmup', 10_000), count: argNumber('count', 20_000), segments: argNumber('segments', 5) };
   // `autopsy:task@<bundle>`: that build instead of AUTOPSY_BENCH_LIB's (hot-path-builds.mjs).
-  const [measured, library] = variant.split('@');
-  if (library) process.env.AUTOPSY_BENCH_LIB = library;
+  const at = variant.indexOf('@');
+  const measured = at === -1 ? variant : variant.slice(0, at);
+  if (at !== -1) process.env.AUTOPSY_BENCH_LIB = variant.slice(at + 1);
   const [family, kind] = measured.split(':');
   const result = family === 'autopsy' ? await measureAutopsy(kind, plan) : family === 'otel' ? await measureOtel(kind, plan) : await measurePino(kind, plan);
   // Served segment by segment (--serve), the child has sent its figures already.
