@@ -50,7 +50,7 @@ const MAX_QUEUED_EVENTS = 256;
  * Spans join the queue as marks (`recordSpan`), not events: the span processor turns each into its
  * event when the queue drains, in queue order, so its table of open spans follows the same order as
  * the files. Whatever reads that table from outside (`track()`'s stage, a crash's, the report of
- * unfinished spans) settles the marks first (`settleSpans`, `openSpan`).
+ * unfinished spans) settles the marks first (`settleSpans`, `openSpanOf`).
  *
  * A timer, not setImmediate: the drain must not keep the process alive (unref), and an unref'd
  * immediate does not wake a loop that is waiting: recorded from a timer callback, the events sat
