@@ -146,7 +146,9 @@ export class AgentSpan {
         data.command = result.command;
         this.span.setAttribute(sc.ATTR_CODE_COMMAND, result.command);
       }
-      this.addEndData(data);
+      // Cleaned as set() cleans (a command is clipped, an exit code that is an object made safe):
+      // end data reaches the event as it is.
+      this.addEndData(safeData(data, { maxStringLength: currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH }));
       if (typeof result?.exitCode === 'number' && result.exitCode !== 0) {
         const lastLine = lastNonEmptyLine(typeof data.stderr_tail === 'string' ? data.stderr_tail : '');
         this.fail(lastLine ? `exit code ${result.exitCode}: ${lastLine}` : `exit code ${result.exitCode}`, 'NonZeroExitCode');
@@ -157,6 +159,7 @@ export class AgentSpan {
     return this;
   }
 
+  /** `data` is clean (safeData, or numbers checked as setUsage checks them) and new: it is kept, not copied. */
   private addEndData(data: EventData): void {
     if (this.handover) addHandoverEndData(this.handover, data);
     else addEndData(this.span, data);

@@ -174,6 +174,8 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     entry.parent = undefined;
     let extra = mark.endData;
     const handed = entry.handover?.endData;
+    // One object AgentSpan cleaned (setUsage on an llm span) is not cleaned a second time.
+    const extraClean = handed !== undefined && extra === undefined && entry.handover!.endClean;
     if (handed !== undefined) extra = extra === undefined ? handed : Object.assign({}, handed, extra);
     let kind = entry.kind;
     if (!kind) {
@@ -196,11 +198,11 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     // Object.assign, not a spread: on Node 20 adding keys to a `{ ...spread }` copy costs ~1 µs each (bench/README.md).
     const data: EventData = Object.assign({}, entry.data);
     if (kind === 'llm') {
-      Object.assign(data, llmEndData(span.attributes));
+      llmEndData(span.attributes, data);
       if (run.config.captureContent && !isOwnSpan(span.attributes)) Object.assign(data, safeData(llmContentData(span.attributes), { maxStringLength: run.config.maxStringLength }));
       this.applyNested(entry, data, failed);
     }
-    if (extra) Object.assign(data, safeData(extra, { maxStringLength: run.config.maxStringLength }));
+    if (extra) Object.assign(data, extraClean ? extra : safeData(extra, { maxStringLength: run.config.maxStringLength }));
     let level: Level = 'INFO';
     let phase: 'end' | 'error' = 'end';
     if (failed) {

@@ -7,7 +7,7 @@ import { redactString } from './redact';
 import { spanEventType, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
-import { parkHandover } from './spanData';
+import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
@@ -213,7 +213,7 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   const parent = context.active();
   try {
     tracer = getAutopsyTracer();
-    const handover = { data: spec.data, clean: true, endData: undefined };
+    const handover: SpanHandover = { data: spec.data, clean: true, endData: undefined, endClean: false };
     parkHandover(handover);
     try {
       span = tracer.startSpan(spec.name, { attributes: spec.attributes }, parent);

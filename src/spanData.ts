@@ -12,12 +12,17 @@ export interface SpanHandover {
   clean: boolean;
   /** Usage, results and other data set while the span runs, merged into its end event. */
   endData: EventData | undefined;
+  /**
+   * `endData` is one object as AgentSpan cleaned it, not merged with another: the end event takes
+   * it without cleaning it again. Two merged may hold more keys than one cleaning lets through.
+   */
+  endClean: boolean;
 }
 
 let pendingStart: SpanHandover | undefined;
 
 export function startWithData<T>(data: EventData, start: () => T, clean = false): T {
-  return startWithHandover({ data, clean, endData: undefined }, start);
+  return startWithHandover({ data, clean, endData: undefined, endClean: false }, start);
 }
 
 export function startWithHandover<T>(handover: SpanHandover, start: () => T): T {
@@ -44,10 +49,18 @@ export function takePendingStart(): SpanHandover | undefined {
   return handover;
 }
 
-/** Merges `data` into the end data a span's handover carries. */
+/**
+ * Merges `data` into the end data a span's handover carries. `data` is cleaned (safeData) and new,
+ * made for this call: the first one is kept as it is, without a copy.
+ */
 export function addHandoverEndData(handover: SpanHandover, data: EventData): void {
-  if (handover.endData) Object.assign(handover.endData, data);
-  else handover.endData = Object.assign({}, data);
+  if (handover.endData) {
+    Object.assign(handover.endData, data);
+    handover.endClean = false;
+  } else {
+    handover.endData = data;
+    handover.endClean = true;
+  }
 }
 
 /** Data set on a span while it runs (usage, results) without a handover, merged into its end event. */

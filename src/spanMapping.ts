@@ -151,11 +151,21 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
   return data;
 }
 
-/** Usage and response details an llm span carries when it ends (any convention). */
-export function llmEndData(attributes: Attributes): EventData {
-  const data: EventData = {};
-  const input = tokenCount(first(attributes, sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS));
-  const output = tokenCount(first(attributes, sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION));
+const INPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS];
+const OUTPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION];
+
+function firstOf(attributes: Attributes, keys: readonly string[]): AttributeValue | undefined {
+  for (let i = 0; i < keys.length; i++) {
+    const value = attributes[keys[i]];
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** Usage and response details an llm span carries when it ends (any convention), set on `data`. */
+export function llmEndData(attributes: Attributes, data: EventData = {}): EventData {
+  const input = tokenCount(firstOf(attributes, INPUT_TOKEN_KEYS));
+  const output = tokenCount(firstOf(attributes, OUTPUT_TOKEN_KEYS));
   if (input !== undefined) data.input_tokens = input;
   if (output !== undefined) data.output_tokens = output;
   if (input !== undefined || output !== undefined) data.tokens_used = (input ?? 0) + (output ?? 0);

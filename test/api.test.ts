@@ -146,6 +146,43 @@ describe('span wrappers', () => {
     ]);
   });
 
+  it('clean end data once, whichever method set it: long values cut at maxStringLength, more than 1,000 keys cut there', async () => {
+    const dir = tempRunDir();
+    init({ outputDir: dir, handleExit: false, maxStringLength: 40 });
+    const command = `python3 solve.py ${'--flag '.repeat(10)}`;
+    codeExec({ language: 'python' }, (exec) => {
+      exec.setResult({ exitCode: 0, command, stderr: `${'w'.repeat(50)}\nlast line` });
+    });
+    // A JavaScript caller's exit code may be anything: it is written as data is, never as the object.
+    codeExec({ language: 'python' }, (exec) => {
+      exec.setResult({ exitCode: { signal: 'SIGKILL', token: 'abc' } as never });
+    });
+    const many = (from: number) => Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${from + i}`, i]));
+    task('wide', (handle) => {
+      handle.set(many(0));
+      handle.set(many(600));
+    });
+    llmCall({ model: 'm' }, (call) => {
+      call.setUsage({ inputTokens: 5, outputTokens: 6, totalTokens: 12 });
+    });
+    await shutdown();
+    const events = readTrackerDocument(dir).events;
+    const ends = events.filter((event) => event.type.endsWith('_end')).map((event) => ({ ...event.data, duration: 0 }));
+    expect(ends[0]).toEqual({
+      language: 'python',
+      exit_code: 0,
+      stderr_tail: `${'w'.repeat(40)}…[truncated 20 chars]`,
+      command: 'python3 solve.py --flag --flag --flag --…[truncated 47 chars]',
+      duration: 0,
+    });
+    expect(ends[1]).toEqual({ language: 'python', exit_code: { signal: 'SIGKILL', token: '[REDACTED]' }, duration: 0 });
+    const wide = ends[2];
+    expect(Object.keys(wide)).toHaveLength(1 + 1000 + 1 + 1);
+    expect(wide).toMatchObject({ task: 'wide', k0: 0, k999: 399, '…': '[200 more keys]', duration: 0 });
+    expect(wide).not.toHaveProperty('k1000');
+    expect(ends[3]).toEqual({ model: 'm', input_tokens: 5, output_tokens: 6, tokens_used: 12, duration: 0 });
+  });
+
   it('carry end data set through an AgentSpan made around a span started elsewhere', async () => {
     const events = await record(() => {
       const span = trace.getTracer('app').startSpan('task import', { attributes: { 'autopsy.kind': 'task', 'autopsy.task': 'import' } });
