@@ -194,13 +194,15 @@ export function measureSegments(op, plan) {
  * on this machine the same code runs up to twice as slow for seconds at a time (other tenants of the
  * host, bench/README.md item 25), which a ratio of two separate processes would take for a
  * difference between them. Every child first runs `warmup` operations, one child at a time.
- * Resolves to `{ [variant]: [{ cpuUsPerOp, wallUsPerOp }, …] }`, one entry per round.
+ * Resolves to `{ [variant]: [{ cpuUsPerOp, wallUsPerOp }, …] }`, one entry per round. A child that
+ * sends nothing for `replyTimeoutMs` (not ready, or stuck in a segment) fails the run, naming it,
+ * and every child is killed: a hung child never hangs the bench.
  */
-export async function pairedRounds({ script, variants, rounds, warmup, count, leadIn = Math.ceil(count / 5), onProgress, seed = 7 }) {
+export async function pairedRounds({ script, variants, rounds, warmup, count, leadIn = Math.ceil(count / 5), onProgress, seed = 7, replyTimeoutMs = 600_000 }) {
   const children = new Map();
   try {
     // Every start is awaited, failed or not, so that `finally` sees (and kills) every child started.
-    const started = await Promise.allSettled(variants.map(async (variant) => children.set(variant, await startServer(script, variant))));
+    const started = await Promise.allSettled(variants.map(async (variant) => children.set(variant, await startServer(script, variant, replyTimeoutMs))));
     const failed = started.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
     for (const variant of variants) await children.get(variant).segment({ count: warmup, leadIn: 0 });
@@ -217,7 +219,9 @@ export async function pairedRounds({ script, variants, rounds, warmup, count, le
   }
 }
 
-function startServer(script, variant) {
+const STUCK = Symbol('stuck');
+
+function startServer(script, variant, replyTimeoutMs) {
   const child = fork(script, ['--child', variant, '--serve'], { cwd: REPO_DIR, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => {
@@ -228,33 +232,55 @@ function startServer(script, variant) {
   const exited = new Promise((resolveExit) => child.on('exit', resolveExit));
   exited.then(() => waiting?.reject(failure()));
   child.on('message', (message) => waiting?.resolve(message));
-  const next = () =>
+  const next = (what) =>
     new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        waiting = undefined;
+        reject(new Error(`child ${variant} sent nothing for ${replyTimeoutMs / 1000} s ${what}\n${stderr}`));
+      }, replyTimeoutMs);
       waiting = {
         resolve: (message) => {
+          clearTimeout(timer);
           waiting = undefined;
           resolvePromise(message);
         },
-        reject,
+        reject: (error) => {
+          clearTimeout(timer);
+          waiting = undefined;
+          reject(error);
+        },
       };
     });
   const server = {
     segment: (request) => {
-      const reply = next();
+      const reply = next(`during a segment of ${request.count} operations`);
       child.send(request);
       return reply;
     },
     stop: async () => {
       waiting = undefined;
       child.send({ stop: true });
-      const code = await exited;
+      let timer;
+      const stuck = new Promise((resolveStuck) => {
+        timer = setTimeout(() => resolveStuck(STUCK), replyTimeoutMs);
+      });
+      const code = await Promise.race([exited, stuck]);
+      clearTimeout(timer);
+      if (code === STUCK) throw new Error(`child ${variant} did not exit within ${replyTimeoutMs / 1000} s of being told to stop\n${stderr}`);
       if (code !== 0) throw new Error(`child ${variant} ended with ${child.signalCode ?? code} after its measurements\n${stderr}`);
     },
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
-  return next().then(() => server);
+  // A child that never got ready is not in pairedRounds' list of children to kill: kill it here.
+  return next('before it was ready').then(
+    () => server,
+    (error) => {
+      server.kill();
+      throw error;
+    },
+  );
 }
 
 /** Mulberry32: the same shuffles in every run. */
