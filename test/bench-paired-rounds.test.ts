@@ -42,7 +42,8 @@ describe('bench pairedRounds', () => {
     for (const variant of ['ok', 'ok2']) {
       expect(results[variant]).toHaveLength(3);
       for (const segment of results[variant]) {
-        expect(segment.cpuUsPerOp).toBeGreaterThan(0);
+        // A segment this small may take less CPU time than the clock shows: 0 is a reading too.
+        expect(Number.isFinite(segment.cpuUsPerOp) && segment.cpuUsPerOp >= 0).toBe(true);
         expect(segment.wallUsPerOp).toBeGreaterThan(0);
       }
       expect(await settled(variant)).toBe(true);
