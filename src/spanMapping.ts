@@ -117,15 +117,30 @@ export function declaredStage(kind: SpanKindName | undefined, span: Pick<Readabl
   const stage = attributes[sc.ATTR_AUTOPSY_STAGE];
   if (typeof stage === 'string') return stage;
   if (kind === 'stage') {
-    const name = first(attributes, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_AGENT_NAME);
+    const name = first(attributes, STAGE_NAME_KEYS);
     return typeof name === 'string' ? name : span.name;
   }
   return undefined;
 }
 
-function first(attributes: Attributes, ...keys: string[]): AttributeValue | undefined {
-  for (const key of keys) {
-    const value = attributes[key];
+/**
+ * Where each convention puts a value, in the order they are tried (agent-autopsy's own or
+ * OpenTelemetry's GenAI names first). Lists made once: an llm span's end reads two of them.
+ */
+const STAGE_NAME_KEYS = [sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_AGENT_NAME];
+const MODEL_KEYS = [sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_OPENINFERENCE_LLM_MODEL_NAME, sc.ATTR_GEN_AI_RESPONSE_MODEL, ATTR_AI_SDK_MODEL_ID];
+const PROVIDER_KEYS = [sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER, ATTR_AI_SDK_MODEL_PROVIDER];
+const OPERATION_KEYS = [sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE, sc.ATTR_AI_SDK_OPERATION_ID];
+const TASK_NAME_KEYS = [sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME];
+const INPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS];
+const OUTPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION];
+const PROMPT_KEYS = [sc.ATTR_GEN_AI_INPUT_MESSAGES, ATTR_OPENINFERENCE_INPUT_VALUE];
+const RESPONSE_KEYS = [sc.ATTR_GEN_AI_OUTPUT_MESSAGES, ATTR_OPENINFERENCE_OUTPUT_VALUE];
+
+/** The value under the first of `keys` the span has. */
+function first(attributes: Attributes, keys: readonly string[]): AttributeValue | undefined {
+  for (let i = 0; i < keys.length; i++) {
+    const value = attributes[keys[i]];
     if (value !== undefined) return value;
   }
   return undefined;
@@ -136,36 +151,25 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
   const attributes = span.attributes;
   const data: EventData = {};
   if (kind === 'llm') {
-    const model = first(attributes, sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_OPENINFERENCE_LLM_MODEL_NAME, sc.ATTR_GEN_AI_RESPONSE_MODEL, ATTR_AI_SDK_MODEL_ID);
-    const provider = first(attributes, sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER, ATTR_AI_SDK_MODEL_PROVIDER);
-    const operation = first(attributes, sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE, sc.ATTR_AI_SDK_OPERATION_ID);
+    const model = first(attributes, MODEL_KEYS);
+    const provider = first(attributes, PROVIDER_KEYS);
+    const operation = first(attributes, OPERATION_KEYS);
     if (model !== undefined) data.model = model;
     if (provider !== undefined) data.provider = provider;
     if (operation !== undefined) data.operation = operation;
   } else if (kind === 'stage') {
     data.stage = declaredStage(kind, span);
   } else if (kind === 'task') {
-    data.task = first(attributes, sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME) ?? span.name;
+    data.task = first(attributes, TASK_NAME_KEYS) ?? span.name;
   }
   data.span = span.name;
   return data;
 }
 
-const INPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS];
-const OUTPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION];
-
-function firstOf(attributes: Attributes, keys: readonly string[]): AttributeValue | undefined {
-  for (let i = 0; i < keys.length; i++) {
-    const value = attributes[keys[i]];
-    if (value !== undefined) return value;
-  }
-  return undefined;
-}
-
 /** Usage and response details an llm span carries when it ends (any convention), set on `data`. */
 export function llmEndData(attributes: Attributes, data: EventData = {}): EventData {
-  const input = tokenCount(firstOf(attributes, INPUT_TOKEN_KEYS));
-  const output = tokenCount(firstOf(attributes, OUTPUT_TOKEN_KEYS));
+  const input = tokenCount(first(attributes, INPUT_TOKEN_KEYS));
+  const output = tokenCount(first(attributes, OUTPUT_TOKEN_KEYS));
   if (input !== undefined) data.input_tokens = input;
   if (output !== undefined) data.output_tokens = output;
   if (input !== undefined || output !== undefined) data.tokens_used = (input ?? 0) + (output ?? 0);
@@ -181,8 +185,8 @@ export function llmEndData(attributes: Attributes, data: EventData = {}): EventD
 /** Prompt and reply an llm span carries (only read when content capture is on). */
 export function llmContentData(attributes: Attributes): EventData {
   const data: EventData = {};
-  const prompt = first(attributes, sc.ATTR_GEN_AI_INPUT_MESSAGES, ATTR_OPENINFERENCE_INPUT_VALUE);
-  const response = first(attributes, sc.ATTR_GEN_AI_OUTPUT_MESSAGES, ATTR_OPENINFERENCE_OUTPUT_VALUE);
+  const prompt = first(attributes, PROMPT_KEYS);
+  const response = first(attributes, RESPONSE_KEYS);
   if (prompt !== undefined) data.prompt = prompt;
   if (response !== undefined) data.response = response;
   return data;
