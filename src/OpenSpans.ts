@@ -20,8 +20,9 @@ type Carrier<T> = { [OPEN_ENTRY]?: T };
  *
  * Why not a `Map` by span id: every span adds its id and deletes it again, so the map's table
  * filled with deleted entries and V8 replaced it every few spans, in the old generation once the
- * map was old (~50 bytes of garbage there per span, bench/old-generation.mjs), and each span hashed its new id. Found from
- * the object, an entry costs a property read; the list allocates nothing (bench/README.md, item 30).
+ * map was old (~50 bytes of garbage there per span, bench/old-generation.mjs), and each span
+ * hashed its new id. Found from the object, an entry costs a property read; the list allocates
+ * nothing (bench/README.md, item 30).
  * Looking an entry up by id walks the list: only for a span object the list never held (a span
  * context passed on by id, or a span from before the run).
  */
