@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import { reportError } from './errorHandler';
 import { currentRun, warnOnce } from './runtime';
-import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData } from './safeValue';
+import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeString } from './safeValue';
 import type { SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { addEndData, addHandoverEndData, type SpanHandover } from './spanData';
@@ -134,23 +134,19 @@ export class AgentSpan {
     try {
       if (afterEnd(this, 'setResult')) return this;
       const data: EventData = {};
-      if (result?.exitCode !== undefined) {
-        data.exit_code = result.exitCode;
-        if (typeof result.exitCode === 'number') this.span.setAttribute(sc.ATTR_CODE_EXIT_CODE, result.exitCode);
-      }
-      if (typeof result?.stderr === 'string' && result.stderr.length > 0) {
-        data.stderr_tail = result.stderr.slice(-STDERR_TAIL);
-        this.span.setAttribute(sc.ATTR_CODE_STDERR_TAIL, data.stderr_tail as string);
-      }
-      if (typeof result?.command === 'string') {
-        data.command = result.command;
-        this.span.setAttribute(sc.ATTR_CODE_COMMAND, result.command);
-      }
-      // Cleaned as set() cleans (a command is clipped, an exit code that is an object made safe):
-      // end data reaches the event as it is.
-      this.addEndData(safeData(data, { maxStringLength: currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH }));
+      if (result?.exitCode !== undefined) data.exit_code = result.exitCode;
+      if (typeof result?.stderr === 'string' && result.stderr.length > 0) data.stderr_tail = result.stderr.slice(-STDERR_TAIL);
+      if (typeof result?.command === 'string') data.command = result.command;
+      // Cleaned as set() cleans (a command is clipped, secrets redacted, an exit code that is an
+      // object made safe): end data reaches the event as it is, and the span's attributes reach the
+      // app's own exporters as they are (a command line may hold a password).
+      const clean = safeData(data, { maxStringLength: currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH });
+      if (typeof clean.exit_code === 'number') this.span.setAttribute(sc.ATTR_CODE_EXIT_CODE, clean.exit_code);
+      if (typeof clean.stderr_tail === 'string') this.span.setAttribute(sc.ATTR_CODE_STDERR_TAIL, clean.stderr_tail);
+      if (typeof clean.command === 'string') this.span.setAttribute(sc.ATTR_CODE_COMMAND, clean.command);
+      this.addEndData(clean);
       if (typeof result?.exitCode === 'number' && result.exitCode !== 0) {
-        const lastLine = lastNonEmptyLine(typeof data.stderr_tail === 'string' ? data.stderr_tail : '');
+        const lastLine = lastNonEmptyLine(typeof clean.stderr_tail === 'string' ? clean.stderr_tail : '');
         this.fail(lastLine ? `exit code ${result.exitCode}: ${lastLine}` : `exit code ${result.exitCode}`, 'NonZeroExitCode');
       }
     } catch (error) {
@@ -173,8 +169,11 @@ export class AgentSpan {
   fail(message?: unknown, errorType?: string): this {
     try {
       if (afterEnd(this, 'fail')) return this;
-      const text = typeof message === 'string' || message === undefined ? message : errorMessage(message);
-      const type = typeof errorType === 'string' ? errorType : message instanceof Error ? errorClassName(message) : undefined;
+      // Redacted here, not only by our exporters: with the app's own provider, its exporters send
+      // the status as it is (a message may quote a key). Clipped as the event's error is.
+      const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+      const text = typeof message === 'string' ? safeString(message, max) : message === undefined ? message : errorMessage(message, max);
+      const type = typeof errorType === 'string' ? safeString(errorType, max) : message instanceof Error ? errorClassName(message) : undefined;
       this.span.setStatus({ code: 2, message: text });
       if (type) this.span.setAttribute(sc.ATTR_ERROR_TYPE, type);
     } catch (error) {

@@ -75,7 +75,23 @@ export class TrackedSpans {
       const newest = stack[stack.length - 1];
       if (newest && RANK[openKind] < RANK[kind] && (!innermost || newest.seq > innermost.seq)) innermost = newest;
     }
-    if (innermost) return trace.setSpan(context.active(), innermost.span);
-    return context.active();
+    const active = context.active();
+    if (!innermost) return active;
+    // A span started after the tracked one and active here (a stage() opened later, inside which
+    // this track() runs) is the nearer parent: of the two, the newer is the innermost, as the
+    // event's stage is the active span's (track.ts).
+    const activeSpan = trace.getSpan(active);
+    if (activeSpan !== undefined && activeSpan !== innermost.span && startedAfter(activeSpan, innermost.span)) return active;
+    return trace.setSpan(active, innermost.span);
   }
+}
+
+type HrTime = [number, number];
+
+/** True when both are SDK spans (they carry their start time) and `a` started after `b`. */
+function startedAfter(a: Span, b: Span): boolean {
+  const at = (a as { startTime?: HrTime }).startTime;
+  const bt = (b as { startTime?: HrTime }).startTime;
+  if (!Array.isArray(at) || !Array.isArray(bt)) return false;
+  return at[0] > bt[0] || (at[0] === bt[0] && at[1] > bt[1]);
 }

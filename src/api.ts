@@ -138,17 +138,39 @@ function resultShape(value: unknown): number {
   }
 }
 
-/** Records a thrown value on the span: exception event, ERROR status, error type and HTTP status. */
+/**
+ * Records a thrown value on the span: ERROR status, error type, HTTP status and exception event.
+ * Each step is guarded on its own, the status first: a value that throws when read (a getter, a
+ * Proxy's trap) loses what cannot be read, never the failure itself.
+ */
 export function recordFailure(span: Span, error: unknown): void {
+  let problem: unknown;
   try {
     // The span's stage is set when the run turns its queued start into an event (SpanMark): do it
     // now, so the error keeps the stage, a string. Kept as a WeakMap's value, the span would live
     // until a full GC (+25 MB RSS in a storm of failing calls, bench/README.md item 29).
     currentRun()?.settleSpans();
     noteErrorStage(error, span);
-    // Redacted here, not only by our exporters: with the app's own provider, its exporters send
-    // this span as it is (an OpenAI 401 message quotes the key).
-    const message = redactString(errorMessage(error) + causeNote(error));
+  } catch (failure) {
+    problem = failure;
+  }
+  // Redacted here, not only by our exporters: with the app's own provider, its exporters send
+  // this span as it is (an OpenAI 401 message quotes the key). errorMessage never throws.
+  const message = redactString(errorMessage(error) + causeNote(error));
+  try {
+    span.setStatus({ code: 2, message });
+  } catch (failure) {
+    problem ??= failure;
+  }
+  try {
+    const type = errorTypeOf(error);
+    if (type) span.setAttribute(sc.ATTR_ERROR_TYPE, type);
+    const status = httpStatusOf(error);
+    if (status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+  } catch (failure) {
+    problem ??= failure;
+  }
+  try {
     if (error instanceof Error) {
       const code = (error as { code?: unknown }).code;
       const stack = stackOf(error);
@@ -163,14 +185,10 @@ export function recordFailure(span: Span, error: unknown): void {
     } else {
       span.recordException({ name: 'NonErrorThrown', message });
     }
-    span.setStatus({ code: 2, message });
-    const type = errorTypeOf(error);
-    if (type) span.setAttribute(sc.ATTR_ERROR_TYPE, type);
-    const status = httpStatusOf(error);
-    if (status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
   } catch (failure) {
-    reportError(failure, 'the error could not be recorded on its span');
+    problem ??= failure;
   }
+  if (problem !== undefined) reportError(problem, 'part of the error could not be recorded on its span');
 }
 
 /**

@@ -257,8 +257,11 @@ function guardedProcessors(processors: SpanProcessor[] | undefined): SpanProcess
   if (!Array.isArray(processors)) return [];
   const guarded: SpanProcessor[] = [];
   processors.forEach((processor, index) => {
-    if (processor !== null && typeof processor === 'object') guarded.push(GuardedSpanProcessor.of(processor, `spanProcessors[${index}]${nameOf(processor)}`));
-    else warnAboutSetting(`spanProcessors[${index}] should be a span processor (an object with onStart and onEnd), got ${describeValue(processor)}; it is left out`);
+    if (processor !== null && typeof processor === 'object') {
+      // The same object listed twice joins once, as it does across init() calls (one guard per object).
+      const guard = GuardedSpanProcessor.of(processor, `spanProcessors[${index}]${nameOf(processor)}`);
+      if (!guarded.includes(guard)) guarded.push(guard);
+    } else warnAboutSetting(`spanProcessors[${index}] should be a span processor (an object with onStart and onEnd), got ${describeValue(processor)}; it is left out`);
   });
   return guarded;
 }

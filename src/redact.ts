@@ -89,8 +89,8 @@ const SECRET_PATTERNS: Array<[RegExp, string | ((match: string, ...groups: strin
   // A PEM private key: everything between its armour lines (or to the end, when the text was cut).
   [/(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, `$1${REDACTED}$2`],
   // Anthropic before OpenAI: both start with `sk-`.
-  [/\bsk-ant-[A-Za-z0-9_-]{8,}/g, `sk-ant-${REDACTED}`],
-  [/\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}/g, `sk-${REDACTED}`],
+  [/(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{8,}/g, `sk-ant-${REDACTED}`],
+  [/(?<![A-Za-z0-9])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}/g, `sk-${REDACTED}`],
   // OpenAI's 401 echoes the key it was given, whatever its shape (a proxy's or Azure's key has no `sk-`).
   [/\b(Incorrect API key provided:\s*)(?!\[REDACTED|sk-\[REDACTED)\S*[^\s.]/g, `$1${REDACTED}`],
   [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${REDACTED}`],
@@ -114,18 +114,18 @@ const SECRET_PATTERNS: Array<[RegExp, string | ((match: string, ...groups: strin
   [/\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:TOKEN|KEY|PASS|PWD))(\s*=\s*["']?)(?!\[REDACTED)[^\s"'&,;})]+/g, `$1$2${REDACTED}`],
   // Command-line options: `--password hunter2`, `--api-key KEY`, `--github-token TOKEN`.
   [/((?<!\S)--(?:[a-z0-9]+-)*(?:password|passwd|api-?key|secret|(?:auth|access|api|bearer|bot|github|hf|npm|refresh|session|slack)-token)|(?<!\S)--token)(\s+)(?![-[])[^\s"']+/gi, `$1$2${REDACTED}`],
-  [/\bAKIA[0-9A-Z]{16}\b/g, REDACTED],
-  [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, REDACTED],
-  [/\bgithub_pat_[A-Za-z0-9_]{20,}/g, REDACTED],
+  [/(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])/g, REDACTED],
+  [/(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{30,}(?![A-Za-z0-9])/g, REDACTED],
+  [/(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{20,}/g, REDACTED],
   // Stripe secret and restricted keys, Hugging Face tokens: prefixes no ordinary word has.
-  [/\b([sr]k_(?:live|test)_)[A-Za-z0-9]{16,}/g, `$1${REDACTED}`],
-  [/\bhf_[A-Za-z0-9]{30,}\b/g, REDACTED],
+  [/(?<![A-Za-z0-9])([sr]k_(?:live|test)_)[A-Za-z0-9]{16,}/g, `$1${REDACTED}`],
+  [/(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9])/g, REDACTED],
   // A cookie header dumped into text: every cookie after it, to the end of the line.
   [/\b((?:set-)?cookie["']?\s*:\s*["']?)(?!\[REDACTED)[^\n"']+/gi, `$1${REDACTED}`],
-  [/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, REDACTED],
-  [/\bAIza[0-9A-Za-z_-]{35}\b/g, REDACTED],
+  [/(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}/g, REDACTED],
+  [/(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9])/g, REDACTED],
   // A JSON Web Token: header and payload are base64url JSON objects (`eyJ` is `{"`).
-  [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  [/(?<![A-Za-z0-9])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, REDACTED],
 ];
 
 // One cheap test before running the individual replacements: most strings contain no secret.

@@ -183,6 +183,70 @@ describe('span wrappers', () => {
     expect(ends[3]).toEqual({ model: 'm', input_tokens: 5, output_tokens: 6, tokens_used: 12, duration: 0 });
   });
 
+  it("reach the app's own exporters redacted and clipped: setResult's command and stderr, fail()'s text and type", async () => {
+    const key = 'sk-proj-Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2';
+    const dir = tempRunDir();
+    init({ outputDir: dir, handleExit: false, maxStringLength: 80 });
+    codeExec({ language: 'bash' }, (exec) => {
+      exec.setResult({ exitCode: 2, command: 'psql postgres://bob:secretpw@db/x --password hunter2', stderr: `warning\nOPENAI_API_KEY=${key} rejected` });
+    });
+    task('call', (handle) => {
+      handle.fail(`bad key ${key} ${'x'.repeat(100)}`, `Auth_${key}`);
+    });
+    await shutdown();
+    const spans = memory.getFinishedSpans();
+    const exec = spans.find((span) => span.name.startsWith('code_exec'))!;
+    expect(exec.attributes['autopsy.code.command']).toBe('psql postgres://[REDACTED]@db/x --password [REDACTED]');
+    expect(exec.attributes['autopsy.code.stderr_tail']).toBe('warning\nOPENAI_API_KEY=[REDACTED] rejected');
+    expect(exec.attributes['autopsy.code.exit_code']).toBe(2);
+    expect(exec.status).toEqual({ code: 2, message: 'exit code 2: OPENAI_API_KEY=[REDACTED] rejected' });
+    const failed = spans.find((span) => span.name === 'task call')!;
+    expect(failed.status.message).toBe(`bad key sk-[REDACTED] ${'x'.repeat(58)}…[truncated 69 chars]`);
+    expect(failed.attributes['error.type']).toBe('Auth_sk-[REDACTED]');
+    // The event log says the same.
+    const events = readTrackerDocument(dir).events;
+    expect(events.find((event) => event.type === 'code_exec_error')!.data).toMatchObject({
+      command: 'psql postgres://[REDACTED]@db/x --password [REDACTED]',
+      error: 'exit code 2: OPENAI_API_KEY=[REDACTED] rejected',
+    });
+    expect(JSON.stringify(events)).not.toContain('Q7w8E9r0T1y2');
+  });
+
+  it('fail the span for a thrown value that cannot be read (a getter or Proxy trap that throws), and rethrow it as it is', async () => {
+    const unreadable = new Error('upstream failed');
+    Object.defineProperty(unreadable, 'name', {
+      get() {
+        throw new Error('name getter');
+      },
+    });
+    const trap = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap');
+        },
+      },
+    );
+    const caught: unknown[] = [];
+    const events = await record(async () => {
+      for (const thrown of [unreadable, trap]) {
+        await llmCall({ model: 'm' }, async () => {
+          throw thrown;
+        }).catch((error: unknown) => caught.push(error));
+      }
+    });
+    expect(caught[0]).toBe(unreadable);
+    expect(caught[1]).toBe(trap);
+    expect(events.map((event) => [event.type, event.level])).toEqual([
+      ['llm_call_start', 'INFO'],
+      ['llm_call_error', 'ERROR'],
+      ['llm_call_start', 'INFO'],
+      ['llm_call_error', 'ERROR'],
+    ]);
+    expect(events[1].data.error).toBe('upstream failed');
+    expect(memory.getFinishedSpans().map((span) => span.status.code)).toEqual([2, 2]);
+  });
+
   it('carry end data set through an AgentSpan made around a span started elsewhere', async () => {
     const events = await record(() => {
       const span = trace.getTracer('app').startSpan('task import', { attributes: { 'autopsy.kind': 'task', 'autopsy.task': 'import' } });

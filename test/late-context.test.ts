@@ -230,4 +230,38 @@ describe('seed-style track() pairs', () => {
     ]);
     expect(new Set(events.map((event) => event.trace_id)).size).toBe(1);
   });
+
+  it('mixed with stage(): the newer of the open tracked span and the active span is the parent, so an error counts once', async () => {
+    const message = 'Error code: 401 - Incorrect API key provided: xyz';
+    const { events, dir } = await record(async () => {
+      track('stage_start', { stage: 'setup' });
+      // A stage() opened after the tracked stage: events inside it are its own (stage and parent).
+      await stage('wrapped', async () => {
+        track('task_start', { task: 'call' });
+        track('task_error', { task: 'call', error: message }, 'ERROR');
+        throw new Error(message);
+      }).catch(() => undefined);
+      // A tracked stage opened inside a stage(): newer than the stage(), so it is the parent.
+      await stage('outer', async () => {
+        track('stage_start', { stage: 'inner' });
+        track('task_start', { task: 'deep' });
+        track('task_end', { task: 'deep' });
+        track('stage_end', { stage: 'inner' });
+      });
+      track('stage_end', { stage: 'setup' });
+    });
+    const startOf = (type: string, field: string, name: string) => events.find((event) => event.type === type && event.data[field] === name)!;
+    const wrapped = startOf('stage_start', 'stage', 'wrapped');
+    const call = startOf('task_start', 'task', 'call');
+    expect([call.data.stage, call.parent_span_id, call.trace_id]).toEqual(['wrapped', wrapped.span_id, wrapped.trace_id]);
+    const callError = byType(events, 'task_error')[0];
+    expect([callError.span_id, callError.parent_span_id]).toEqual([call.span_id, wrapped.span_id]);
+    const inner = startOf('stage_start', 'stage', 'inner');
+    const outer = startOf('stage_start', 'stage', 'outer');
+    expect(inner.parent_span_id).toBe(outer.span_id);
+    expect(startOf('task_start', 'task', 'deep').parent_span_id).toBe(inner.span_id);
+    // The task's error and the stage's (the same error, propagated) are one failure at its origin.
+    const auth = readReport(dir).diagnoses.find((diagnosis: { id: string }) => diagnosis.id === 'auth_failure');
+    expect(auth?.evidence.count).toBe(1);
+  });
 });

@@ -179,6 +179,19 @@ describe('secrets never reach the disk or OTLP', () => {
     expect(redactString('"Authorization": "Bearer abcdefghij"')).toBe('"Authorization": "Bearer [REDACTED]"');
     expect(redactString('token limit reached; basic retry policy; the token count was 9000')).toBe('token limit reached; basic retry policy; the token count was 9000');
   });
+
+  it('redactString: a key glued to a name by an underscore is still a key; inside a word it is not', () => {
+    expect(redactString(`key_${OPENAI_KEY}`)).toBe('key_sk-[REDACTED]');
+    expect(redactString(`OPENAI_${ANTHROPIC_KEY}`)).toBe('OPENAI_sk-ant-[REDACTED]');
+    expect(redactString('cache_ghp_abcdefghijklmnopqrstuvwxyz0123456789')).toBe('cache_[REDACTED]');
+    expect(redactString('x_AKIAIOSFODNN7EXAMPLE_y')).toBe('x_[REDACTED]_y');
+    expect(redactString('hf_abcdefghijklmnopqrstuvwxyz0123456789_tail')).toBe('[REDACTED]_tail');
+    expect(redactString('id_sk_live_abcdefghijklmnop12')).toBe('id_sk_live_[REDACTED]');
+    expect(redactString(`auth_failed_${BEARER}`)).toBe('auth_failed_[REDACTED]');
+    // Letters or digits before the prefix make it part of a word: task-…, desk-…, a hash.
+    expect(redactString('task-abcdefghijklmnopqrstuv and desk-abcdefghijklmnopqrstuv')).toBe('task-abcdefghijklmnopqrstuv and desk-abcdefghijklmnopqrstuv');
+    expect(redactString('9AKIAIOSFODNN7EXAMPLE')).toBe('9AKIAIOSFODNN7EXAMPLE');
+  });
 });
 
 describe('credential shapes beyond the original set', () => {

@@ -111,6 +111,21 @@ ${end}`;
     expect(expectCompleteRun(explicit).report.exit).toMatchObject({ reason: 'shutdown' });
   });
 
+  it('the same processor listed twice in one init() joins once: it gets each span once', async () => {
+    const dir = tempRunDir('autopsy-processors-');
+    const script = writeScript(`
+import { init, stage, task, shutdown } from 'agent-autopsy';
+const ended = [];
+const processor = { onStart() {}, onEnd(span) { ended.push(span.name); }, forceFlush: async () => {}, shutdown: async () => {} };
+init({ outputDir: process.argv[2], reportFormats: [], spanProcessors: [processor, processor] });
+await stage('s', () => task('t', () => 1));
+await shutdown();
+console.log(JSON.stringify(ended));
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result).toMatchObject({ code: 0, stderr: '', stdout: '["task t","stage s"]\n' });
+  });
+
   it('a huge unknown level or event type: the warning quotes 100 characters, the files hold the clipped type', async () => {
     const dir = tempRunDir('autopsy-misuse-');
     const script = writeScript(`
