@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AUTOFIX_LOG, LOCK_FILE, LOGS_SUBDIR, READABLE_LOG, REPORT_JSON, TRACKER_JSON } from '../exporters/paths';
 import { onThisMachine, readRunLock, runLockOwnerState, type RunLockOwner } from '../exporters/runLock';
@@ -72,8 +72,14 @@ function fileThere(path: string): boolean {
 /** Finds execution_tracker.json from a run directory, its Memory/logs folder, or the file itself (an OTLP JSON file too). */
 export function locateRun(input: string): RunLocation {
   const path = resolve(input);
-  if (!existsSync(path)) throw new TruthLogError('no such file or directory', path);
+  if (!fileThere(path)) throw new TruthLogError('no such file or directory', path);
   if (statSync(path).isDirectory()) {
+    // A folder we may not search would look empty below (every file in it "missing").
+    try {
+      accessSync(path, constants.X_OK);
+    } catch (error) {
+      throw new TruthLogError(`cannot read directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`, path);
+    }
     for (const logDir of [join(path, LOGS_SUBDIR), path]) {
       const trackerJson = join(logDir, TRACKER_JSON);
       if (fileThere(trackerJson)) {
@@ -126,9 +132,10 @@ export interface AnalyzedRun {
   recorder?: RunLockOwner & { live: boolean };
 }
 
-function readJsonFile(path: string): unknown {
+/** A JSON document as the original tracker wrote it (NaN allowed); undefined when it is not JSON. */
+function parseJsonText(text: string): unknown {
   try {
-    return parsePythonJson(readFileSync(path, 'utf8'));
+    return parsePythonJson(text);
   } catch {
     return undefined;
   }
@@ -296,10 +303,17 @@ function analyze(location: RunLocation, options: AnalyzeOptions, read: (onEvent:
     const autofixLog = join(location.logDir, AUTOFIX_LOG);
     let ignoredAutofixLog: AnalyzedRun['ignoredAutofixLog'];
     if (existsSync(autofixLog)) {
-      const document = readJsonFile(autofixLog);
+      let text: string | undefined;
+      let unreadable = '';
+      try {
+        text = readFileSync(autofixLog, 'utf8');
+      } catch (error) {
+        unreadable = `it cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+      }
+      const document = text === undefined ? undefined : parseJsonText(text);
       // The seed's reporter sums the file only when its type says it is an autofix log.
       if (!addAutofixLog(autofix, document)) {
-        ignoredAutofixLog = { path: autofixLog, reason: document === undefined ? 'it is not valid JSON' : 'its "type" is not "autofix_log"' };
+        ignoredAutofixLog = { path: autofixLog, reason: unreadable || (document === undefined ? 'it is not valid JSON' : 'its "type" is not "autofix_log"') };
       }
     }
     const recorder = recorderOf(location, result);

@@ -86,18 +86,29 @@ describe('agent-autopsy report', () => {
     expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: cannot write the report: its directory does not exist (${missing})\n` });
     result = await runCli(['report', failing, '--out', dir]);
     expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: cannot write the report: it is a directory (${dir})\n` });
+    const modeOf = (path: string) => statSync(path).mode & 0o777;
+    const devices = { full: modeOf('/dev/full'), null: modeOf('/dev/null') };
     result = await runCli(['report', failing, '--out', '/dev/full']);
     expect(result).toMatchObject({ code: 2, stdout: '', stderr: 'agent-autopsy: cannot write the report: no space left on device (/dev/full)\n' });
+    result = await runCli(['report', failing, '--out', '/dev/null']);
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    // A device is every user's: only a regular file is made private (as root, 0666 became 0600).
+    expect({ full: modeOf('/dev/full'), null: modeOf('/dev/null') }).toEqual(devices);
 
     const run = tempDir();
     const log = writeTruthLog(run, failingRun());
     const readable = join(run, 'Memory', 'logs', 'execution_tracker_readable.txt');
     writeFileSync(readable, '[2026-01-01T00:00:00.000000Z] (+0.000s) [INFO] stage_start: {\'stage\': \'stage1\'}\n');
+    const autofix = join(run, 'Memory', 'logs', 'autofix_log.json');
+    writeFileSync(autofix, JSON.stringify({ type: 'autofix_log', total_attempts: 0, successful_fixes: 0, failed_fixes: 0, fixes_by_type: {}, fixes_by_layer: { layer1: 0, layer2: 0, layer3: 0 } }));
     const before = readFileSync(log, 'utf8');
     for (const [input, out] of [
       [run, log],
       [log, log],
       [run, readable],
+      // The readable log read: the JSON log next to it is the run's record too, and so is the autofix log.
+      [readable, log],
+      [run, autofix],
     ]) {
       result = await runCli(['report', input, '--no-progress', '--out', out]);
       expect(result, `${input} --out ${out}`).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: will not write the report over the run's log (${out})\n` });
@@ -140,9 +151,10 @@ describe('agent-autopsy report', () => {
     const asUser = process.getuid?.() === 0 ? { uid: 65534 } : {};
     chmodSync(run, 0o755);
     chmodSync(join(run, 'Memory'), 0o755);
-    const result = await runCli(['report', run], asUser);
+    const results = [await runCli(['report', run], asUser), await runCli(['report', logs], asUser), await runCli(['report', join(logs, 'execution_tracker.json')], asUser)];
     chmodSync(logs, 0o700);
-    expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: cannot read directory (EACCES) (${logs})\n` });
+    // Named as what it is, whichever path leads there (the folder, or the log inside it: not "no such file").
+    for (const result of results) expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: cannot read directory (EACCES) (${logs})\n` });
     expect(existsSync(join(logs, 'execution_tracker.json'))).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTruthLogSync } from '../analyzers/index';
@@ -138,6 +138,19 @@ describe('autofix_log.json', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe(`agent-autopsy: warning: ${logPath(dir, 'autofix_log.json')} was left out of the autofix statistics: its "type" is not "autofix_log"\n`);
     expect(JSON.parse(result.stdout).autofix_statistics.total_attempts).toBe(0);
+  });
+
+  it('is named as unreadable, not as invalid JSON, when it cannot be read', async () => {
+    const dir = writeNonFiniteRun(AUTOFIX);
+    const logs = join(dir, 'Memory', 'logs');
+    for (const folder of [dir, join(dir, 'Memory'), logs]) chmodSync(folder, 0o755);
+    for (const name of readdirSync(logs)) chmodSync(join(logs, name), 0o644);
+    chmodSync(join(logs, 'autofix_log.json'), 0o000);
+    // Root reads anything: the CLI runs as nobody then.
+    const result = await runCli(['report', dir, '--format', 'json'], process.getuid?.() === 0 ? { uid: 65534 } : {});
+    chmodSync(join(logs, 'autofix_log.json'), 0o600);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`agent-autopsy: warning: ${logPath(dir, 'autofix_log.json')} was left out of the autofix statistics: it cannot be read (EACCES)\n`);
   });
 
   // The original reporter opens autofix_log.json as it opens execution_tracker.json, in the

@@ -1,7 +1,8 @@
 import { closeSync, fchmodSync, fstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { locateRun } from '../../analyzers/readRun';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
-import { READABLE_LOG } from '../../exporters/paths';
+import { AUTOFIX_LOG, READABLE_LOG, TRACKER_JSON } from '../../exporters/paths';
 import { writeTextSync } from '../../exporters/atomicWrite';
 import { HtmlEventCollector } from '../../exporters/HtmlEventCollector';
 import { renderHtmlReport } from '../../exporters/htmlReport';
@@ -24,6 +25,10 @@ export interface ReportCommandOptions {
 
 /** `agent-autopsy report <run>`: rebuilds the autopsy from disk in the asked format. */
 export async function reportCommand(input: string, options: ReportCommandOptions): Promise<number> {
+  // `-o -` is stdout, as for most command-line tools.
+  const out = options.out === '-' ? undefined : options.out;
+  // Checked before the log is read: one line, and no time spent reading a log for nothing.
+  if (out) refuseRunRecords(input, out);
   const collector = options.format === 'html' ? new HtmlEventCollector({ maxEvents: options.maxEvents }) : undefined;
   // The report object keeps the first critical failures; the JSON text streams every one.
   const { report, analyzed } = await loadRun(input, {
@@ -33,14 +38,7 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     onEvent: collector ? (event) => collector.observe(event) : undefined,
   });
   const criticalFailures = analyzed?.criticalFailures;
-  // `-o -` is stdout, as for most command-line tools.
-  const out = options.out === '-' ? undefined : options.out;
   try {
-    if (out) {
-      // `--out` naming the log just read would replace the evidence with its report.
-      const logs = [resolve(input), ...(analyzed ? [analyzed.location.trackerJson, join(analyzed.location.logDir, READABLE_LOG)] : [])];
-      if (logs.some((log) => sameFile(log, out))) throw new TruthLogError("will not write the report over the run's log", resolve(out));
-    }
     const write: TextWriter = out ? fileWriter(out) : (chunk: string | Uint8Array) => void process.stdout.write(typeof chunk === 'string' ? chunk : Buffer.from(chunk)); // stdout may write later: bytes are copied
     try {
       if (options.format === 'json') {
@@ -60,6 +58,21 @@ export async function reportCommand(input: string, options: ReportCommandOptions
 }
 
 type TextWriter = ((chunk: string | Uint8Array) => void) & { close?: () => void };
+
+/**
+ * `--out` naming the file to be read, or another of the run's records (its JSON log when the
+ * readable one is read, its autofix log), would replace the evidence with its report.
+ */
+function refuseRunRecords(input: string, out: string): void {
+  const records = [resolve(input)];
+  try {
+    const location = locateRun(input);
+    records.push(location.trackerJson, ...[TRACKER_JSON, READABLE_LOG, AUTOFIX_LOG].map((name) => join(location.logDir, name)));
+  } catch {
+    /* the read that follows says what is wrong with the input */
+  }
+  if (records.some((record) => sameFile(record, out))) throw new TruthLogError("will not write the report over the run's log", resolve(out));
+}
 
 /** Whether two paths name the same file (links included); false when either is not there. */
 function sameFile(a: string, b: string): boolean {
@@ -97,8 +110,9 @@ function fileWriter(path: string): TextWriter {
     throw cannotWrite(path, error);
   }
   // An existing file keeps its mode on open: a report may carry error messages, so make it private.
+  // Only a regular file: a device or FIFO (`-o /dev/null`) is shared by every user of the machine.
   try {
-    fchmodSync(fd, 0o600);
+    if (fstatSync(fd).isFile()) fchmodSync(fd, 0o600);
   } catch {
     /* a file system without modes */
   }
