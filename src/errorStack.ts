@@ -157,5 +157,6 @@ export function stackOf(error: Error): string | undefined {
  * the process, its record must say what Node prints, message changes since its span ended included.
  */
 export function forgetStack(error: unknown): void {
-  if (error instanceof Error) computedStacks.delete(error);
+  // Any object may be a key; no instanceof, which runs a Proxy's getPrototypeOf trap (it may throw).
+  if (typeof error === 'object' && error !== null) computedStacks.delete(error as Error);
 }

@@ -345,9 +345,13 @@ function readName(error: Error): string {
 
 /** Stack trace of anything thrown, redacted and bounded; undefined when there is none. */
 export function errorStack(error: unknown, max = DEFAULT_MAX_STRING_LENGTH): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const stack = stackOf(error);
-  return stack === undefined ? undefined : safeString(stack, max);
+  try {
+    if (!(error instanceof Error)) return undefined;
+    const stack = stackOf(error);
+    return stack === undefined ? undefined : safeString(stack, max);
+  } catch {
+    return undefined; // a Proxy whose traps throw has no stack we can read
+  }
 }
 
 /** Span attributes: secret-named keys redacted, string values (and strings in arrays) redacted and bounded. */

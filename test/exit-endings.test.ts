@@ -110,6 +110,17 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
     expect(run.report.failure_analysis.failures_by_stage).toEqual({ stage_main: 1 });
   });
 
+  it('an uncaught Proxy whose traps throw: recorded as the crash, nothing added to stderr', async () => {
+    const pair = await end('uncaught-proxy');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(1);
+    const run = expectCompleteRun(pair.dir);
+    expect(exitOf(run.report)).toEqual({ reason: 'uncaught_exception', exit_code: 1, signal: null });
+    const crash = run.events.find((event) => event.type === 'uncaught_exception')!;
+    expect(crash.data).toMatchObject({ stage: 'stage_main', error: 'unknown error' });
+    expect(run.report.failure_analysis.failures_by_stage).toEqual({ stage_main: 1 });
+  });
+
   it('an unhandled rejection', async () => {
     const pair = await end('rejection');
     expectSameBehaviour(pair);
