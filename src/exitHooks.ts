@@ -44,18 +44,69 @@ function onUncaughtMonitor(error: unknown, origin: string): void {
 
 function onBeforeExit(): void {
   drained = true;
-  if (beforeExitDone) return;
+  if (beforeExitDone) {
+    putBackAppBeforeExitListeners();
+    return;
+  }
   beforeExitDone = true;
+  // What is listed while the loop has drained keeps nothing alive (stdio pipes): read before any
+  // other listener starts work (ours runs first).
+  const idle = process.getActiveResourcesInfo();
   // A signal that arrived during the last synchronous work is waiting in the event loop, which
   // would now end without reading it: the process would exit with 0 instead of dying by the
-  // signal. One more turn delivers it. Only when no app listener would see 'beforeExit' again.
-  if (process.listenerCount('beforeExit') === 1) setImmediate(noop);
+  // signal. One more turn delivers it.
+  setImmediate(() => safely('exit handling failed', () => setAsideAppBeforeExitListeners(idle)));
   try {
     const pending = listener?.onBeforeExit();
     if (pending) pending.catch((error) => reportError(error, 'flush at exit failed'));
   } catch (error) {
     reportError(error, 'flush at exit failed');
   }
+}
+
+/** Every 'beforeExit' listener in its order, while the app's sit out the emission our own work caused. */
+let setAside: Function[] | undefined;
+
+/**
+ * Our extra turn made the event loop run again after it drained, so Node will emit 'beforeExit'
+ * once more. When nothing else keeps the loop alive, that emission is ours alone: Node would not
+ * have made it without us, so the app's listeners are taken off for it (they would run twice) and
+ * put back as it happens. Work the app started in its listeners (or an OTLP export still in
+ * flight) keeps the loop alive, and the app's listeners then see the next emission, as they would
+ * without us when work was started.
+ */
+function setAsideAppBeforeExitListeners(idle: readonly string[]): void {
+  if (!onlyIdleHandlesAdded(idle, process.getActiveResourcesInfo())) return;
+  const all = process.rawListeners('beforeExit');
+  if (all.every((fn) => fn === onBeforeExit)) return;
+  setAside = all;
+  for (const fn of all) if (fn !== onBeforeExit) process.removeListener('beforeExit', fn as () => void);
+}
+
+/**
+ * Does the loop hold nothing new that keeps it alive? Node lists every referenced handle, also one
+ * that does nothing: a stdio pipe or terminal (process.stdout is made when first used, so a
+ * listener that logs adds one). Anything else new (a request, a timer, an immediate, a socket, a
+ * child process) is work that runs on.
+ */
+function onlyIdleHandlesAdded(idle: readonly string[], now: readonly string[]): boolean {
+  const left = [...idle];
+  for (const kind of now) {
+    const at = left.indexOf(kind);
+    if (at !== -1) left.splice(at, 1);
+    else if (kind !== 'PipeWrap' && kind !== 'TTYWrap') return false;
+  }
+  return true;
+}
+
+function putBackAppBeforeExitListeners(): void {
+  const order = setAside;
+  if (!order) return;
+  setAside = undefined;
+  // Listeners added since keep their place after those put back; ours stays where it was.
+  const added = process.rawListeners('beforeExit').filter((fn) => fn !== onBeforeExit);
+  process.removeAllListeners('beforeExit');
+  for (const fn of [...order, ...added]) process.on('beforeExit', fn as () => void);
 }
 
 /**
@@ -132,7 +183,7 @@ const signalHandlers = Object.fromEntries(SIGNALS.map((signal) => [signal, () =>
 /**
  * Installs the process hooks once; later calls only replace the listener.
  *
- * 'exit' and the signal listeners go first in line: Node skips the remaining 'exit' listeners
+ * 'exit', 'beforeExit' (see onBeforeExit) and the signal listeners go first in line: Node skips the remaining 'exit' listeners
  * when one of them calls `process.exit()`, and an app's signal handler may exit synchronously,
  * so the autopsy is finished before any app listener runs. Nothing here changes the exit code:
  * listeners only read it, and a signal nobody else handles is re-raised with the default action.
@@ -142,7 +193,7 @@ export function installExitHooks(next: ExitListener): void {
   if (installed) return;
   installed = true;
   process.on('uncaughtExceptionMonitor', onUncaughtMonitor);
-  process.on('beforeExit', onBeforeExit);
+  process.prependListener('beforeExit', onBeforeExit);
   process.prependListener('exit', onExit);
   for (const signal of SIGNALS) process.prependListener(signal, signalHandlers[signal]);
 }

@@ -62,10 +62,11 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     });
   }
 
-  it('a SIGTERM that arrives during the last synchronous work still ends the process by the signal', async () => {
+  it.for(['busy-at-the-end', 'busy-at-the-end-before-exit'])('a SIGTERM that arrives during the last synchronous work still ends the process by the signal (%s)', async (variant) => {
     // A JavaScript listener runs when the event loop turns; here the loop had nothing left after
-    // the busy step and used to end without reading the signal (exit code 0).
-    const result = await run('busy-at-the-end', {
+    // the busy step and used to end without reading the signal (exit code 0), and still did when
+    // the app listened to 'beforeExit'.
+    const result = await run(variant, {
       onStdoutLine: (line, child) => {
         if (line === 'READY') child.kill('SIGTERM');
       },
@@ -128,6 +129,17 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     const crash = events.find((event) => event.type === 'uncaught_exception')!;
     expect(crash.data).toMatchObject({ error: 'handled by the app', error_type: 'Error', handled_by_app: true });
     expect(report.exit).toMatchObject({ reason: 'exit', exit_code: 2 });
+  });
+
+  it.for([
+    ['before-exit-calls', 'beforeExit 1\n', 'calls 1'],
+    ['before-exit-calls-with-work', 'beforeExit 1\nbeforeExit 2\n', 'calls 2'],
+  ])("the app's own 'beforeExit' listener is called as often as without the library (%s)", async ([variant, stdout, marker]) => {
+    const result = await run(variant);
+    expectSameBehaviour(result);
+    expect([result.baseline.stdout, result.instrumented.stdout]).toEqual([stdout, stdout]);
+    expect(result.markers).toEqual({ baseline: marker, instrumented: marker });
+    expect(expectCompleteRun(result.dir).report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
   });
 
   it("work the app does in its own 'beforeExit' listener is recorded", async () => {
