@@ -262,6 +262,9 @@ const exitListener = {
       if (!fatal) data.handled_by_app = true;
       run.record(origin, 'ERROR', data);
       if (fatal) run.setExit({ reason: origin, exit_code: null, signal: null, error: info });
+      // The app's listener decides what happens next. If it throws in turn, Node exits (code 7)
+      // without an 'exit' event: what was recorded up to here must already be in the files.
+      else run.flush();
     }
   },
   onSignal(signal: NodeJS.Signals, terminating: boolean): void {

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readTruthLogSync } from '../analyzers/index';
+import type { TruthEvent } from '../src/types';
 import { expectCompleteRun, expectSameBehaviour, runWithBaseline, type PairResult } from './helpers/autopsyRun';
 import type { RunOptions } from './helpers/childProcess';
 
@@ -140,6 +142,17 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     expect([result.baseline.stdout, result.instrumented.stdout]).toEqual([stdout, stdout]);
     expect(result.markers).toEqual({ baseline: marker, instrumented: marker });
     expect(expectCompleteRun(result.dir).report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
+  });
+
+  it("an 'uncaughtException' listener that throws in turn: Node exits with 7 and no 'exit' event, and the events up to the crash are in the log", async () => {
+    const result = await run('uncaught-handler-throws');
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(7);
+    // No report (the process never got to write one): the log is read as a run that was killed.
+    const events: TruthEvent[] = [];
+    readTruthLogSync(join(result.dir, 'Memory', 'logs', 'execution_tracker.json'), (event) => events.push(event));
+    expect(events.map((event) => event.type)).toEqual(['stage_start', 'uncaught_exception']);
+    expect(events[1].data).toMatchObject({ error: 'first failure', stage: 'work', handled_by_app: true });
   });
 
   it("work the app does in its own 'beforeExit' listener is recorded", async () => {
