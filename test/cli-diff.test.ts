@@ -138,6 +138,61 @@ describe('agent-autopsy diff', () => {
     expect((await runCli(['diff', a, b, '--fail-on-regression'])).code).toBe(0);
   });
 
+  it('counts every row marked worse or better in the verdict and --fail-on-regression: a new stage that failed, failures moved between stages', async () => {
+    // The same number of failures in A and B each time: only the rows say what changed.
+    const oneTaskError = tempDir();
+    writeTruthLog(oneTaskError, [event('stage_start', { stage: 's1' }, 'INFO', 0), event('task_error', { stage: 's1', error: 'x' }, 'ERROR', 1), event('stage_end', { stage: 's1' }, 'INFO', 2)]);
+    const newFailedStage = tempDir();
+    writeTruthLog(newFailedStage, [
+      event('stage_start', { stage: 's1' }, 'INFO', 0),
+      event('stage_end', { stage: 's1' }, 'INFO', 1),
+      event('stage_start', { stage: 's3' }, 'INFO', 2),
+      event('stage_error', { stage: 's3', error: 'fatal' }, 'ERROR', 3),
+    ]);
+    let result = await runCli(['diff', oneTaskError, newFailedStage, '--format', 'json', '--fail-on-regression']);
+    expect(result.code).toBe(1);
+    let diff = JSON.parse(result.stdout) as RunDiff;
+    expect(diff.verdict).toBe('mixed');
+    expect(diff.regressions).toEqual(['failures of type stage_error 0 → 1', 'failures in stage s3 0 → 1', 'stage s3: absent → error, failures 0 → 1']);
+    expect(diff.improvements).toEqual(['failures of type task_error 1 → 0', 'failures in stage s1 1 → 0']);
+    result = await runCli(['diff', oneTaskError, newFailedStage, '--fail-on-regression']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('Verdict: mixed — 2 improvement(s), 3 regression(s)\n');
+    expect(result.stdout).toContain('  - stage s3: absent → error, failures 0 → 1\n');
+
+    const rateLimited = tempDir();
+    writeTruthLog(rateLimited, [
+      event('stage_start', { stage: 's1' }, 'INFO', 0),
+      event('llm_call_start', { stage: 's1' }, 'INFO', 1),
+      event('llm_call_error', { stage: 's1', error: '429 rate', error_type: 'RateLimitError', http_status: 429, model: 'm' }, 'ERROR', 2),
+      event('llm_call_error', { stage: 's1', error: '429 rate', error_type: 'RateLimitError', http_status: 429, model: 'm' }, 'ERROR', 3),
+      event('stage_end', { stage: 's1' }, 'INFO', 4),
+      event('stage_start', { stage: 's2' }, 'INFO', 5),
+      event('stage_end', { stage: 's2' }, 'INFO', 6),
+    ]);
+    const taskErrors = tempDir();
+    writeTruthLog(taskErrors, [
+      event('stage_start', { stage: 's1' }, 'INFO', 0),
+      event('stage_end', { stage: 's1' }, 'INFO', 1),
+      event('stage_start', { stage: 's2' }, 'INFO', 2),
+      event('task_error', { stage: 's2', error: 'boom' }, 'ERROR', 3),
+      event('task_error', { stage: 's2', error: 'boom' }, 'ERROR', 4),
+      event('stage_end', { stage: 's2' }, 'INFO', 5),
+    ]);
+    result = await runCli(['diff', rateLimited, taskErrors, '--format', 'json', '--fail-on-regression']);
+    expect(result.code).toBe(1);
+    diff = JSON.parse(result.stdout) as RunDiff;
+    expect(diff.verdict).toBe('mixed');
+    // Stage s2's row says what "failures in stage s2" says already: it is not counted twice.
+    expect(diff.stages.map((s) => [s.stage, s.trend])).toEqual([
+      ['s1', 'better'],
+      ['s2', 'worse'],
+    ]);
+    expect(diff.regressions).toEqual(['failures of type task_error 0 → 2', 'failures in stage s2 0 → 2']);
+    expect(diff.improvements).toEqual(['failures of type llm_call_error 2 → 0', 'failures in stage s1 2 → 0', 'resolved diagnosis rate_limited', 'LLM errors 2 → 0']);
+    expect((await runCli(['diff', taskErrors, rateLimited, '--fail-on-regression'])).code).toBe(1);
+  });
+
   it('a stage in one run only is new or gone, not better; a new one that failed on the way is worse', async () => {
     const d = tempDir();
     // Like B, plus stage3 (two failed calls, then it finished ok) and stage4 (clean).

@@ -73,7 +73,17 @@ function compareCounts(a: Record<string, number>, b: Record<string, number>): Ch
   return keys.map((key) => countChange(key, a[key] ?? 0, b[key] ?? 0, true)).sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || y.b - x.b);
 }
 
-/** What got better or worse from run A to run B. */
+/** How a stage's outcome and failures changed, as its row's note says it: "absent → error, failures 0 → 1". */
+function stageNote(s: StageChange): string {
+  const outcome = s.a_outcome !== s.b_outcome ? `${s.a_outcome ?? 'absent'} → ${s.b_outcome ?? 'absent'}` : s.b_outcome !== 'ok' ? (s.b_outcome ?? '') : '';
+  const failures = s.a_failures || s.b_failures ? `failures ${s.a_failures} → ${s.b_failures}` : '';
+  return [outcome, failures].filter(Boolean).join(', ');
+}
+
+/**
+ * What got better or worse from run A to run B. Every row marked better or worse is named in
+ * `improvements` or `regressions`, so the verdict and --fail-on-regression agree with the rows.
+ */
 export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
   const a = runA.report;
   const b = runB.report;
@@ -86,6 +96,10 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
 
   const total = countChange('total_failures', a.summary.total_failures, b.summary.total_failures, true);
   note(total, 'failures');
+  const byType = compareCounts(a.failure_analysis.failures_by_type, b.failure_analysis.failures_by_type);
+  for (const change of byType) note(change, `failures of type ${change.key}`);
+  const byStage = compareCounts(a.failure_analysis.failures_by_stage, b.failure_analysis.failures_by_stage);
+  for (const change of byStage) note(change, `failures in stage ${change.key}`);
 
   const diagA = new Map(a.diagnoses.map((d) => [d.id, d]));
   const diagB = new Map(b.diagnoses.map((d) => [d.id, d]));
@@ -158,9 +172,12 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
     };
   });
   for (const s of stages) {
-    if (s.a_outcome !== s.b_outcome && s.a_outcome !== null && s.b_outcome !== null) {
-      (s.b_outcome === 'ok' ? improvements : s.a_outcome === 'ok' ? regressions : []).push(`stage ${s.stage}: ${s.a_outcome} → ${s.b_outcome}`);
-    }
+    // A stage whose only change is its failures is named once, by "failures in stage …", when that row has the same counts.
+    const byStageRow = byStage.find((change) => change.key === s.stage);
+    const sameAsByStage = s.a_outcome === s.b_outcome && byStageRow?.a === s.a_failures && byStageRow.b === s.b_failures && byStageRow.trend === s.trend;
+    if (sameAsByStage) continue;
+    if (s.trend === 'better') improvements.push(`stage ${s.stage}: ${stageNote(s)}`);
+    if (s.trend === 'worse') regressions.push(`stage ${s.stage}: ${stageNote(s)}`);
   }
 
   const verdict = improvements.length && regressions.length ? 'mixed' : regressions.length ? 'worse' : improvements.length ? 'better' : 'same';
@@ -179,7 +196,7 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
     verdict,
     improvements,
     regressions,
-    failures: { total, by_type: compareCounts(a.failure_analysis.failures_by_type, b.failure_analysis.failures_by_type), by_stage: compareCounts(a.failure_analysis.failures_by_stage, b.failure_analysis.failures_by_stage) },
+    failures: { total, by_type: byType, by_stage: byStage },
     diagnoses: { appeared, resolved, persisting },
     llm,
     latency_seconds: { p50: [ua.latency_seconds.p50, ub.latency_seconds.p50], p95: [ua.latency_seconds.p95, ub.latency_seconds.p95] },
@@ -269,11 +286,10 @@ export function formatDiffText(diff: RunDiff, p: Palette): string {
   const du = diff.duration_seconds;
   line('run', num(du.a, ' s'), num(du.b, ' s'), `${signed(du.delta, ' s')}${percent(du.a, du.b)}`);
   for (const s of diff.stages) {
-    const outcome = s.a_outcome !== s.b_outcome ? `${s.a_outcome ?? 'absent'} → ${s.b_outcome ?? 'absent'}` : s.b_outcome !== 'ok' ? (s.b_outcome ?? '') : '';
-    const failures = s.a_failures || s.b_failures ? `failures ${s.a_failures} → ${s.b_failures}` : '';
     const delta = s.a_duration !== null && s.b_duration !== null ? s.b_duration - s.a_duration : null;
     line(`stage ${s.stage}`, num(s.a_duration, ' s'), num(s.b_duration, ' s'), signed(delta, ' s'), s.trend);
-    if (outcome || failures) out.push(`      ${p.dim([outcome, failures].filter(Boolean).join(', '))}`);
+    const note = stageNote(s);
+    if (note) out.push(`      ${p.dim(note)}`);
   }
 
   out.push('', p.bold('Unfinished spans and exit'));
