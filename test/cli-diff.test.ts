@@ -85,14 +85,14 @@ describe('agent-autopsy diff', () => {
     const idsA = reportA.diagnoses.map((d) => d.id);
     const idsB = reportB.diagnoses.map((d) => d.id);
     expect(idsA).toContain('rate_limited');
-    expect(diff.diagnoses.resolved.map((d) => d.id)).toEqual(idsA.filter((id) => !idsB.includes(id)));
-    expect(diff.diagnoses.resolved.map((d) => d.id)).toContain('rate_limited');
-    expect(diff.diagnoses.appeared).toEqual([]);
-    expect(diff.diagnoses.persisting.map((d) => d.id)).toEqual(idsB.filter((id) => idsA.includes(id)));
-    expect(diff.llm.find((c) => c.key === 'input_tokens')).toEqual({ key: 'input_tokens', a: 1000, b: 800, delta: -200, trend: 'changed' });
-    expect(diff.llm.find((c) => c.key === 'errors')).toEqual({ key: 'errors', a: 4, b: 0, delta: -4, trend: 'better' });
+    expect(diff.diagnoses!.resolved.map((d) => d.id)).toEqual(idsA.filter((id) => !idsB.includes(id)));
+    expect(diff.diagnoses!.resolved.map((d) => d.id)).toContain('rate_limited');
+    expect(diff.diagnoses!.appeared).toEqual([]);
+    expect(diff.diagnoses!.persisting.map((d) => d.id)).toEqual(idsB.filter((id) => idsA.includes(id)));
+    expect(diff.llm!.find((c) => c.key === 'input_tokens')).toEqual({ key: 'input_tokens', a: 1000, b: 800, delta: -200, trend: 'changed' });
+    expect(diff.llm!.find((c) => c.key === 'errors')).toEqual({ key: 'errors', a: 4, b: 0, delta: -4, trend: 'better' });
     expect(diff.duration_seconds).toEqual({ a: 4, b: 2, delta: -2 });
-    expect(diff.stages.map((s) => [s.stage, s.a_duration, s.b_duration, s.a_failures, s.b_failures, s.trend])).toEqual([
+    expect(diff.stages!.map((s) => [s.stage, s.a_duration, s.b_duration, s.a_failures, s.b_failures, s.trend])).toEqual([
       ['stage1', 2, 0.5, 4, 0, 'better'],
       ['stage2', 2, 1.5, 1, 1, 'same'],
     ]);
@@ -131,8 +131,8 @@ describe('agent-autopsy diff', () => {
     const diff = JSON.parse(result.stdout) as RunDiff;
     expect(diff.verdict).toBe('worse');
     expect(diff.failures.total).toMatchObject({ a: 1, b: 3, trend: 'worse' });
-    expect(diff.stages.find((s) => s.stage === 'stage3')).toMatchObject({ a_outcome: null, b_outcome: 'error', b_failures: 2, trend: 'worse' });
-    expect(diff.diagnoses.appeared.map((d) => d.id)).toContain('llm_timeout');
+    expect(diff.stages!.find((s) => s.stage === 'stage3')).toMatchObject({ a_outcome: null, b_outcome: 'error', b_failures: 2, trend: 'worse' });
+    expect(diff.diagnoses!.appeared.map((d) => d.id)).toContain('llm_timeout');
     expect(diff.regressions).toContain('failures 1 → 3');
     expect(diff.regressions).toContain('new diagnosis llm_timeout');
     expect((await runCli(['diff', a, b, '--fail-on-regression'])).code).toBe(0);
@@ -184,7 +184,7 @@ describe('agent-autopsy diff', () => {
     diff = JSON.parse(result.stdout) as RunDiff;
     expect(diff.verdict).toBe('mixed');
     // Stage s2's row says what "failures in stage s2" says already: it is not counted twice.
-    expect(diff.stages.map((s) => [s.stage, s.trend])).toEqual([
+    expect(diff.stages!.map((s) => [s.stage, s.trend])).toEqual([
       ['s1', 'better'],
       ['s2', 'worse'],
     ]);
@@ -205,7 +205,7 @@ describe('agent-autopsy diff', () => {
       event('stage_start', { stage: 'stage4' }, 'INFO', 3),
       event('stage_end', { stage: 'stage4', duration: 0.5 }, 'INFO', 3.5),
     ]);
-    const trends = async (from: string, to: string) => (JSON.parse((await runCli(['diff', from, to, '--format', 'json'])).stdout) as RunDiff).stages.map((s) => [s.stage, s.trend]);
+    const trends = async (from: string, to: string) => (JSON.parse((await runCli(['diff', from, to, '--format', 'json'])).stdout) as RunDiff).stages!.map((s) => [s.stage, s.trend]);
     expect(await trends(b, d)).toEqual([
       ['stage1', 'same'],
       ['stage2', 'same'],
@@ -238,6 +238,46 @@ describe('agent-autopsy diff', () => {
     const text = (await runCli(['diff', a, saved])).stdout.split('\n');
     expect(text[1]).toBe(`  A  ${a}  (15 events, 4 s, ended in a way the log does not record)`);
     expect(text[2]).toBe(`  B  ${saved}  (7 events, ${reportB.run.duration_seconds} s, still running (report taken during the run))`);
+  });
+
+  it('does not compare the sections a seed-reporter report lacks (diagnoses, LLM usage, stages …) as zeros', async () => {
+    // The original seed reporter writes only these sections: run A's failures moved, the LLM errors are not gone.
+    const seed = join(tempDir(), 'latent_analysis_report.json');
+    writeFileSync(
+      seed,
+      JSON.stringify({
+        timestamp: '2026-01-02T00:00:00',
+        failure_analysis: { total_failures: 3, failures_by_type: { llm_call_error: 3 }, failures_by_stage: { stage1: 3 }, critical_failures: [], failure_patterns: [] },
+        autofix_statistics: { total_attempts: 0, successful_fixes: 0, failed_fixes: 0, fixes_by_type: {}, fixes_by_layer: { layer1: 0, layer2: 0, layer3: 0 } },
+        fix_suggestions: [],
+        summary: { total_failures: 3, total_autofix_attempts: 0, autofix_success_rate: '0.0%', most_common_failure: 'llm_call_error', most_problematic_stage: 'stage1' },
+      }),
+    );
+    const result = await runCli(['diff', a, seed, '--format', 'json', '--fail-on-regression']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const diff = JSON.parse(result.stdout) as RunDiff;
+    const missingInB = (section: string) => ({ section, missing_in: ['b'] });
+    expect(diff.not_comparable).toEqual(['diagnoses', 'llm_usage', 'stages', 'unfinished', 'exit', 'run'].map(missingInB));
+    expect([diff.diagnoses, diff.llm, diff.latency_seconds, diff.stages, diff.unfinished]).toEqual([null, null, null, null, null]);
+    expect(diff.b).toEqual({ input: seed, events: null, duration_seconds: null, exit: null, exit_reason: null });
+    expect(diff.improvements).toEqual(['failures 5 → 3', 'failures of type llm_call_error 4 → 3', 'failures of type code_exec_error 1 → 0', 'failures in stage stage1 4 → 3', 'failures in stage stage2 1 → 0']);
+    expect(diff.regressions).toEqual([]);
+
+    const text = (await runCli(['diff', a, seed])).stdout;
+    expect(text).toContain(`  B  ${seed}  (– events, –, how it ended is not in its report)\n`);
+    expect(text).toContain('Verdict: better — 5 improvement(s), 0 regression(s)\n');
+    expect(text).not.toContain('LLM errors');
+    expect(text).not.toContain('resolved');
+    expect(text).toContain("Diagnoses\n  not comparable: B's report has no diagnoses section\n");
+    expect(text).toContain("LLM usage\n  not comparable: B's report has no llm_usage section\n");
+    expect(text).toContain("Durations\n  run                     4 s → –\n  stages                  not comparable: B's report has no stages section\n");
+    expect(text).toContain("  unfinished spans        not comparable: B's report has no unfinished section\n");
+    expect(text).toContain("  exit                    not comparable: B's report has no exit section\n");
+    // Both seed reports: neither has the section.
+    const both = JSON.parse((await runCli(['diff', seed, seed, '--format', 'json'])).stdout) as RunDiff;
+    expect(both.not_comparable[0]).toEqual({ section: 'diagnoses', missing_in: ['a', 'b'] });
+    expect((await runCli(['diff', seed, seed])).stdout).toContain("Diagnoses\n  not comparable: neither report has a diagnoses section\n");
   });
 
   it('compares saved report files too, and rejects a missing run with exit code 2', async () => {

@@ -1,5 +1,6 @@
 import type { AutopsyReport, Diagnosis } from '../../analyzers/reportTypes';
 import type { Palette } from './color';
+import { OPTIONAL_REPORT_SECTIONS, type ReportSection } from './reportSections';
 
 /** How one number changed from run A to run B. */
 export interface Change {
@@ -30,12 +31,19 @@ export interface StageChange {
   trend: Change['trend'];
 }
 
+/** One run's side; null where its report has no such section (a seed-reporter report has no `run` or `exit`). */
 export interface RunSummary {
   input: string;
-  events: number;
+  events: number | null;
   duration_seconds: number | null;
-  exit: string;
-  exit_reason: string;
+  exit: string | null;
+  exit_reason: string | null;
+}
+
+/** A report section one run or both lack: its part of the diff is null, not a comparison with zeros. */
+export interface NotComparable {
+  section: ReportSection;
+  missing_in: Array<'a' | 'b'>;
 }
 
 export interface RunDiff {
@@ -44,20 +52,23 @@ export interface RunDiff {
   verdict: 'better' | 'worse' | 'mixed' | 'same';
   improvements: string[];
   regressions: string[];
+  not_comparable: NotComparable[];
   failures: { total: Change; by_type: Change[]; by_stage: Change[] };
-  diagnoses: { appeared: DiagnosisChange[]; resolved: DiagnosisChange[]; persisting: DiagnosisChange[] };
-  llm: Change[];
-  latency_seconds: { p50: [number | null, number | null]; p95: [number | null, number | null] };
-  autofix: { attempts: Change; successful: Change; failed: Change; success_rate: [string, string] };
+  diagnoses: { appeared: DiagnosisChange[]; resolved: DiagnosisChange[]; persisting: DiagnosisChange[] } | null;
+  llm: Change[] | null;
+  latency_seconds: { p50: [number | null, number | null]; p95: [number | null, number | null] } | null;
+  autofix: { attempts: Change; successful: Change; failed: Change; success_rate: [string, string] } | null;
   duration_seconds: { a: number | null; b: number | null; delta: number | null };
-  stages: StageChange[];
-  unfinished: Change;
+  stages: StageChange[] | null;
+  unfinished: Change | null;
 }
 
 export interface DiffInput {
   report: AutopsyReport;
   input: string;
   durationSeconds: number | null;
+  /** Sections the saved report did not have (filled with zeros in `report` for the renderers). */
+  missingSections?: readonly ReportSection[];
 }
 
 const CRASHES = new Set(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
@@ -80,69 +91,22 @@ function stageNote(s: StageChange): string {
   return [outcome, failures].filter(Boolean).join(', ');
 }
 
-/**
- * What got better or worse from run A to run B. Every row marked better or worse is named in
- * `improvements` or `regressions`, so the verdict and --fail-on-regression agree with the rows.
- */
-export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
-  const a = runA.report;
-  const b = runB.report;
-  const improvements: string[] = [];
-  const regressions: string[] = [];
-  const note = (change: Change, what: string) => {
-    if (change.trend === 'better') improvements.push(`${what} ${change.a} → ${change.b}`);
-    if (change.trend === 'worse') regressions.push(`${what} ${change.a} → ${change.b}`);
-  };
-
-  const total = countChange('total_failures', a.summary.total_failures, b.summary.total_failures, true);
-  note(total, 'failures');
-  const byType = compareCounts(a.failure_analysis.failures_by_type, b.failure_analysis.failures_by_type);
-  for (const change of byType) note(change, `failures of type ${change.key}`);
-  const byStage = compareCounts(a.failure_analysis.failures_by_stage, b.failure_analysis.failures_by_stage);
-  for (const change of byStage) note(change, `failures in stage ${change.key}`);
-
+function compareDiagnoses(a: AutopsyReport, b: AutopsyReport): NonNullable<RunDiff['diagnoses']> {
   const diagA = new Map(a.diagnoses.map((d) => [d.id, d]));
   const diagB = new Map(b.diagnoses.map((d) => [d.id, d]));
   const ref = (d: Diagnosis, aCount: number, bCount: number): DiagnosisChange => ({ id: d.id, title: d.title, severity: d.severity, a_count: aCount, b_count: bCount });
-  const appeared = b.diagnoses.filter((d) => !diagA.has(d.id)).map((d) => ref(d, 0, d.evidence?.count ?? 0));
-  const resolved = a.diagnoses.filter((d) => !diagB.has(d.id)).map((d) => ref(d, d.evidence?.count ?? 0, 0));
-  const persisting = b.diagnoses.filter((d) => diagA.has(d.id)).map((d) => ref(d, diagA.get(d.id)?.evidence?.count ?? 0, d.evidence?.count ?? 0));
-  for (const d of appeared) regressions.push(`new diagnosis ${d.id}`);
-  for (const d of resolved) improvements.push(`resolved diagnosis ${d.id}`);
-
-  const ua = a.llm_usage;
-  const ub = b.llm_usage;
-  const llm = [
-    countChange('calls', ua.calls, ub.calls, null),
-    countChange('errors', ua.errors, ub.errors, true),
-    countChange('input_tokens', ua.input_tokens, ub.input_tokens, null),
-    countChange('output_tokens', ua.output_tokens, ub.output_tokens, null),
-    countChange('total_tokens', ua.total_tokens, ub.total_tokens, null),
-  ];
-  note(llm[1], 'LLM errors');
-
-  const af = a.autofix_statistics;
-  const bf = b.autofix_statistics;
-  const autofix = {
-    attempts: countChange('attempts', af.total_attempts, bf.total_attempts, null),
-    successful: countChange('successful', af.successful_fixes, bf.successful_fixes, null),
-    failed: countChange('failed', af.failed_fixes, bf.failed_fixes, true),
-    success_rate: [a.summary.autofix_success_rate, b.summary.autofix_success_rate] as [string, string],
+  return {
+    appeared: b.diagnoses.filter((d) => !diagA.has(d.id)).map((d) => ref(d, 0, d.evidence?.count ?? 0)),
+    resolved: a.diagnoses.filter((d) => !diagB.has(d.id)).map((d) => ref(d, d.evidence?.count ?? 0, 0)),
+    persisting: b.diagnoses.filter((d) => diagA.has(d.id)).map((d) => ref(d, diagA.get(d.id)?.evidence?.count ?? 0, d.evidence?.count ?? 0)),
   };
-  note(autofix.failed, 'failed autofix attempts');
+}
 
-  const unfinished = countChange('unfinished', a.unfinished.length, b.unfinished.length, true);
-  note(unfinished, 'unfinished spans');
-
-  const crashA = CRASHES.has(a.exit.reason);
-  const crashB = CRASHES.has(b.exit.reason);
-  if (crashA && !crashB) improvements.push(`exit: ${a.exit.reason} → ${b.exit.reason}`);
-  if (!crashA && crashB) regressions.push(`exit: ${a.exit.reason} → ${b.exit.reason}`);
-
+function compareStages(a: AutopsyReport, b: AutopsyReport): StageChange[] {
   const stagesA = new Map(a.stages.map((s) => [s.stage, s]));
   const stagesB = new Map(b.stages.map((s) => [s.stage, s]));
   const stageKeys = [...new Set([...stagesA.keys(), ...stagesB.keys()])];
-  const stages = stageKeys.map((stage): StageChange => {
+  return stageKeys.map((stage): StageChange => {
     const x = stagesA.get(stage);
     const y = stagesB.get(stage);
     const rank = (outcome: string | undefined) => (outcome === 'ok' ? 0 : 1);
@@ -171,7 +135,77 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
       trend,
     };
   });
-  for (const s of stages) {
+}
+
+/**
+ * What got better or worse from run A to run B. Every row marked better or worse is named in
+ * `improvements` or `regressions`, so the verdict and --fail-on-regression agree with the rows.
+ * A section either report lacks (a seed-reporter report) is null and listed in `not_comparable`.
+ */
+export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
+  const a = runA.report;
+  const b = runB.report;
+  const notComparable: NotComparable[] = [];
+  for (const section of OPTIONAL_REPORT_SECTIONS) {
+    const missingIn = ([['a', runA], ['b', runB]] as const).filter(([, run]) => run.missingSections?.includes(section)).map(([side]) => side);
+    if (missingIn.length > 0) notComparable.push({ section, missing_in: missingIn });
+  }
+  const comparable = (section: ReportSection) => !notComparable.some((entry) => entry.section === section);
+  const improvements: string[] = [];
+  const regressions: string[] = [];
+  const note = (change: Change, what: string) => {
+    if (change.trend === 'better') improvements.push(`${what} ${change.a} → ${change.b}`);
+    if (change.trend === 'worse') regressions.push(`${what} ${change.a} → ${change.b}`);
+  };
+
+  const total = countChange('total_failures', a.summary.total_failures, b.summary.total_failures, true);
+  note(total, 'failures');
+  const byType = compareCounts(a.failure_analysis.failures_by_type, b.failure_analysis.failures_by_type);
+  for (const change of byType) note(change, `failures of type ${change.key}`);
+  const byStage = compareCounts(a.failure_analysis.failures_by_stage, b.failure_analysis.failures_by_stage);
+  for (const change of byStage) note(change, `failures in stage ${change.key}`);
+
+  const diagnoses = comparable('diagnoses') ? compareDiagnoses(a, b) : null;
+  for (const d of diagnoses?.appeared ?? []) regressions.push(`new diagnosis ${d.id}`);
+  for (const d of diagnoses?.resolved ?? []) improvements.push(`resolved diagnosis ${d.id}`);
+
+  const ua = a.llm_usage;
+  const ub = b.llm_usage;
+  const llm = comparable('llm_usage')
+    ? [
+        countChange('calls', ua.calls, ub.calls, null),
+        countChange('errors', ua.errors, ub.errors, true),
+        countChange('input_tokens', ua.input_tokens, ub.input_tokens, null),
+        countChange('output_tokens', ua.output_tokens, ub.output_tokens, null),
+        countChange('total_tokens', ua.total_tokens, ub.total_tokens, null),
+      ]
+    : null;
+  if (llm) note(llm[1], 'LLM errors');
+
+  const af = a.autofix_statistics;
+  const bf = b.autofix_statistics;
+  const autofix = comparable('autofix_statistics')
+    ? {
+        attempts: countChange('attempts', af.total_attempts, bf.total_attempts, null),
+        successful: countChange('successful', af.successful_fixes, bf.successful_fixes, null),
+        failed: countChange('failed', af.failed_fixes, bf.failed_fixes, true),
+        success_rate: [a.summary.autofix_success_rate, b.summary.autofix_success_rate] as [string, string],
+      }
+    : null;
+  if (autofix) note(autofix.failed, 'failed autofix attempts');
+
+  const unfinished = comparable('unfinished') ? countChange('unfinished', a.unfinished.length, b.unfinished.length, true) : null;
+  if (unfinished) note(unfinished, 'unfinished spans');
+
+  if (comparable('exit')) {
+    const crashA = CRASHES.has(a.exit.reason);
+    const crashB = CRASHES.has(b.exit.reason);
+    if (crashA && !crashB) improvements.push(`exit: ${a.exit.reason} → ${b.exit.reason}`);
+    if (!crashA && crashB) regressions.push(`exit: ${a.exit.reason} → ${b.exit.reason}`);
+  }
+
+  const stages = comparable('stages') ? compareStages(a, b) : null;
+  for (const s of stages ?? []) {
     // A stage whose only change is its failures is named once, by "failures in stage …", when that row has the same counts.
     const byStageRow = byStage.find((change) => change.key === s.stage);
     const sameAsByStage = s.a_outcome === s.b_outcome && byStageRow?.a === s.a_failures && byStageRow.b === s.b_failures && byStageRow.trend === s.trend;
@@ -181,13 +215,16 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
   }
 
   const verdict = improvements.length && regressions.length ? 'mixed' : regressions.length ? 'worse' : improvements.length ? 'better' : 'same';
-  const summary = (input: DiffInput): RunSummary => ({
-    input: input.input,
-    events: input.report.run.total_events,
-    duration_seconds: input.durationSeconds,
-    exit: input.report.exit.description ?? input.report.exit.reason,
-    exit_reason: input.report.exit.reason,
-  });
+  const summary = (input: DiffInput): RunSummary => {
+    const lacks = (section: ReportSection) => input.missingSections?.includes(section) ?? false;
+    return {
+      input: input.input,
+      events: lacks('run') ? null : input.report.run.total_events,
+      duration_seconds: input.durationSeconds,
+      exit: lacks('exit') ? null : (input.report.exit.description ?? input.report.exit.reason),
+      exit_reason: lacks('exit') ? null : input.report.exit.reason,
+    };
+  };
   const da = runA.durationSeconds;
   const db = runB.durationSeconds;
   return {
@@ -196,10 +233,11 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
     verdict,
     improvements,
     regressions,
+    not_comparable: notComparable,
     failures: { total, by_type: byType, by_stage: byStage },
-    diagnoses: { appeared, resolved, persisting },
+    diagnoses,
     llm,
-    latency_seconds: { p50: [ua.latency_seconds.p50, ub.latency_seconds.p50], p95: [ua.latency_seconds.p95, ub.latency_seconds.p95] },
+    latency_seconds: llm ? { p50: [ua.latency_seconds.p50, ub.latency_seconds.p50], p95: [ua.latency_seconds.p95, ub.latency_seconds.p95] } : null,
     autofix,
     duration_seconds: { a: da, b: db, delta: da !== null && db !== null ? db - da : null },
     stages,
@@ -233,15 +271,28 @@ function pad(text: string, width: number): string {
   return text.length >= width ? `${text} ` : text + ' '.repeat(width - text.length);
 }
 
+/** Why a section is left out: "B's report has no llm_usage section". */
+function notComparableText(diff: RunDiff, section: ReportSection): string | undefined {
+  const entry = diff.not_comparable.find((x) => x.section === section);
+  if (!entry) return undefined;
+  const which = entry.missing_in.length === 2 ? 'neither report has a' : `${entry.missing_in[0].toUpperCase()}'s report has no`;
+  return `not comparable: ${which} ${section} section`;
+}
+
 /** The diff as text for a terminal; `p` colours better green and worse red. */
 export function formatDiffText(diff: RunDiff, p: Palette): string {
   const out: string[] = [];
   const mark = (trend: Change['trend']) => (trend === 'better' ? p.green('better') : trend === 'worse' ? p.red('worse') : '');
   const line = (label: string, a: string, b: string, delta: string, trend: Change['trend'] = 'same', indent = 2) =>
     out.push(`${' '.repeat(indent)}${pad(label, 26 - indent)}${pad(`${a} → ${b}`, 24)}${pad(delta, 18)}${mark(trend)}`.trimEnd());
-  const side = (name: string, run: RunSummary) =>
-    // A run still being recorded has not ended: its description says so by itself.
-    out.push(`  ${p.bold(name)}  ${run.input}  (${run.events} events, ${num(run.duration_seconds, ' s')}, ${run.exit_reason === 'running' ? '' : 'ended '}${run.exit})`);
+  // A run still being recorded has not ended: its description says so by itself.
+  const ending = (run: RunSummary) => (run.exit === null ? 'how it ended is not in its report' : `${run.exit_reason === 'running' ? '' : 'ended '}${run.exit}`);
+  const side = (name: string, run: RunSummary) => out.push(`  ${p.bold(name)}  ${run.input}  (${num(run.events)} events, ${num(run.duration_seconds, ' s')}, ${ending(run)})`);
+  const notComparable = (section: ReportSection, label?: string) => {
+    const text = notComparableText(diff, section);
+    if (text !== undefined) out.push(label === undefined ? `  ${text}` : `  ${pad(label, 24)}${text}`);
+    return text !== undefined;
+  };
 
   out.push(p.bold('agent-autopsy diff'));
   side('A', diff.a);
@@ -265,27 +316,33 @@ export function formatDiffText(diff: RunDiff, p: Palette): string {
 
   out.push('', p.bold('Diagnoses'));
   const d = diff.diagnoses;
-  if (d.appeared.length + d.resolved.length + d.persisting.length === 0) out.push('  none in either run');
-  for (const x of d.resolved) out.push(`  ${p.green('resolved')}  ${x.id} (${x.severity}, ${x.a_count}×) — ${x.title}`);
-  for (const x of d.appeared) out.push(`  ${p.red('appeared')}  ${x.id} (${x.severity}, ${x.b_count}×) — ${x.title}`);
-  for (const x of d.persisting) out.push(`  still     ${x.id} (${x.severity}) ${x.a_count}× → ${x.b_count}×`);
+  if (d === null) notComparable('diagnoses');
+  else if (d.appeared.length + d.resolved.length + d.persisting.length === 0) out.push('  none in either run');
+  for (const x of d?.resolved ?? []) out.push(`  ${p.green('resolved')}  ${x.id} (${x.severity}, ${x.a_count}×) — ${x.title}`);
+  for (const x of d?.appeared ?? []) out.push(`  ${p.red('appeared')}  ${x.id} (${x.severity}, ${x.b_count}×) — ${x.title}`);
+  for (const x of d?.persisting ?? []) out.push(`  still     ${x.id} (${x.severity}) ${x.a_count}× → ${x.b_count}×`);
 
   out.push('', p.bold('LLM usage'));
-  for (const c of diff.llm) line(c.key.replace('_', ' '), num(c.a), num(c.b), `${signed(c.delta)}${percent(c.a, c.b)}`, c.trend);
+  notComparable('llm_usage');
+  for (const c of diff.llm ?? []) line(c.key.replace('_', ' '), num(c.a), num(c.b), `${signed(c.delta)}${percent(c.a, c.b)}`, c.trend);
   const lat = diff.latency_seconds;
-  line('latency p50', num(lat.p50[0], ' s'), num(lat.p50[1], ' s'), signed(lat.p50[0] !== null && lat.p50[1] !== null ? lat.p50[1] - lat.p50[0] : null, ' s'));
-  line('latency p95', num(lat.p95[0], ' s'), num(lat.p95[1], ' s'), signed(lat.p95[0] !== null && lat.p95[1] !== null ? lat.p95[1] - lat.p95[0] : null, ' s'));
+  if (lat) line('latency p50', num(lat.p50[0], ' s'), num(lat.p50[1], ' s'), signed(lat.p50[0] !== null && lat.p50[1] !== null ? lat.p50[1] - lat.p50[0] : null, ' s'));
+  if (lat) line('latency p95', num(lat.p95[0], ' s'), num(lat.p95[1], ' s'), signed(lat.p95[0] !== null && lat.p95[1] !== null ? lat.p95[1] - lat.p95[0] : null, ' s'));
 
   out.push('', p.bold('Autofix'));
   const af = diff.autofix;
-  line('attempts', num(af.attempts.a), num(af.attempts.b), signed(af.attempts.delta));
-  line('failed', num(af.failed.a), num(af.failed.b), signed(af.failed.delta), af.failed.trend);
-  line('success rate', af.success_rate[0], af.success_rate[1], '');
+  if (af === null) notComparable('autofix_statistics');
+  else {
+    line('attempts', num(af.attempts.a), num(af.attempts.b), signed(af.attempts.delta));
+    line('failed', num(af.failed.a), num(af.failed.b), signed(af.failed.delta), af.failed.trend);
+    line('success rate', af.success_rate[0], af.success_rate[1], '');
+  }
 
   out.push('', p.bold('Durations'));
   const du = diff.duration_seconds;
   line('run', num(du.a, ' s'), num(du.b, ' s'), `${signed(du.delta, ' s')}${percent(du.a, du.b)}`);
-  for (const s of diff.stages) {
+  notComparable('stages', 'stages');
+  for (const s of diff.stages ?? []) {
     const delta = s.a_duration !== null && s.b_duration !== null ? s.b_duration - s.a_duration : null;
     line(`stage ${s.stage}`, num(s.a_duration, ' s'), num(s.b_duration, ' s'), signed(delta, ' s'), s.trend);
     const note = stageNote(s);
@@ -293,8 +350,13 @@ export function formatDiffText(diff: RunDiff, p: Palette): string {
   }
 
   out.push('', p.bold('Unfinished spans and exit'));
-  line('unfinished spans', num(diff.unfinished.a), num(diff.unfinished.b), signed(diff.unfinished.delta), diff.unfinished.trend);
-  const exitTrend = CRASHES.has(diff.a.exit_reason) === CRASHES.has(diff.b.exit_reason) ? 'same' : CRASHES.has(diff.b.exit_reason) ? 'worse' : 'better';
-  out.push(`  ${pad('exit', 24)}${diff.a.exit} → ${diff.b.exit}  ${mark(exitTrend)}`.trimEnd());
+  const u = diff.unfinished;
+  if (u === null) notComparable('unfinished', 'unfinished spans');
+  else line('unfinished spans', num(u.a), num(u.b), signed(u.delta), u.trend);
+  if (!notComparable('exit', 'exit')) {
+    const crashed = (run: RunSummary) => CRASHES.has(run.exit_reason ?? '');
+    const exitTrend = crashed(diff.a) === crashed(diff.b) ? 'same' : crashed(diff.b) ? 'worse' : 'better';
+    out.push(`  ${pad('exit', 24)}${diff.a.exit} → ${diff.b.exit}  ${mark(exitTrend)}`.trimEnd());
+  }
   return `${out.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import type { AutopsyReport } from '../../analyzers/reportTypes';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
 import type { TruthEvent } from '../types';
 import { readProgress } from './progress';
+import { missingReportSections, type ReportSection } from './reportSections';
 
 export interface LoadOptions {
   locale?: string;
@@ -28,6 +29,8 @@ export interface LoadedRun {
   kind: 'log' | 'report';
   /** First to last event, in seconds (what a run lasted, whenever it is read). */
   durationSeconds: number | null;
+  /** Sections a saved report did not have: `report` holds zeros there, which the diff must not compare. */
+  missingSections: ReportSection[];
   analyzed?: AnalyzedRun;
 }
 
@@ -85,7 +88,7 @@ export function normalizeReport(raw: Record<string, unknown>, path: string): Aut
   return report;
 }
 
-function readReportFile(path: string): AutopsyReport {
+function readReportFile(path: string): { report: AutopsyReport; missingSections: ReportSection[] } {
   let raw: unknown;
   const text = readFileSync(path, 'utf8');
   try {
@@ -96,7 +99,8 @@ function readReportFile(path: string): AutopsyReport {
     throw new TruthLogError('corrupt JSON in the report', `${path}:${line}`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new TruthLogError('not a report: expected a JSON object', path);
-  return normalizeReport(raw as Record<string, unknown>, path);
+  const missingSections = missingReportSections(raw as Record<string, unknown>);
+  return { report: normalizeReport(raw as Record<string, unknown>, path), missingSections };
 }
 
 function fileSize(path: string): number | undefined {
@@ -151,8 +155,8 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
   const path = resolve(input);
   const warn = options.warn ?? ((line: string) => process.stderr.write(`agent-autopsy: ${line}\n`));
   if (startsLikeReport(path)) {
-    const report = readReportFile(path);
-    return { report, input, kind: 'report', durationSeconds: report.run.duration_seconds ?? null };
+    const { report, missingSections } = readReportFile(path);
+    return { report, input, kind: 'report', durationSeconds: report.run.duration_seconds ?? null, missingSections };
   }
   // Kept as strings (no parsing per event): the log is in time order.
   let first: string | undefined;
@@ -182,5 +186,5 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
   // first to last event where the log has no start time.
   const span = first !== undefined && last !== undefined ? (Date.parse(last) - Date.parse(first)) / 1000 : NaN;
   const durationSeconds = analyzed.report.run.duration_seconds ?? (Number.isFinite(span) ? span : null);
-  return { report: analyzed.report, input, kind: 'log', durationSeconds, analyzed };
+  return { report: analyzed.report, input, kind: 'log', durationSeconds, analyzed, missingSections: [] };
 }
