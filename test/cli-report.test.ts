@@ -277,6 +277,20 @@ describe('agent-autopsy report', () => {
     expect(result.stdout).toContain('| Most problematic stage | stage2 |');
     expect(result.stdout).toContain('| llm\\_call\\_error | 3 |');
   });
+
+  it('re-renders a saved report with the headings of --locale; its own sentences and run.locale stay as saved', async () => {
+    const saved = join(tempDir(), 'latent_analysis_report.json');
+    writeFileSync(saved, (await runCli(['report', failing])).stdout);
+    const md = await runCli(['report', saved, '-f', 'md', '--locale', 'zh-CN']);
+    expect(md).toMatchObject({ code: 0, stderr: '' });
+    expect(md.stdout.split('\n')[0]).toBe('# 智能体尸检报告');
+    expect(md.stdout).toContain('\n## 摘要\n');
+    expect((await runCli(['report', saved, '-f', 'md'])).stdout.split('\n')[0]).toBe('# Agent autopsy');
+    const html = await runCli(['report', saved, '-f', 'html', '--locale', 'zh-CN']);
+    expect(html.stdout).toContain('<html lang="zh-CN">');
+    // The JSON is the saved report: its sentences are in the language the run was given, as run.locale says.
+    expect((JSON.parse((await runCli(['report', saved, '--locale', 'zh-CN'])).stdout) as AutopsyReport).run.locale).toBe('en');
+  });
 });
 
 describe('a report rebuilt from a finished run', () => {

@@ -55,7 +55,7 @@ function startsLikeReport(path: string): boolean {
  * A saved latent_analysis_report.json (ours, or the seed reporter's, which lacks the extra
  * sections) with every section present, so the renderers and the diff can read it.
  */
-export function normalizeReport(raw: Record<string, unknown>, path: string): AutopsyReport {
+export function normalizeReport(raw: Record<string, unknown>, path: string, locale?: string): AutopsyReport {
   const report = raw as unknown as AutopsyReport;
   if (!report.failure_analysis || typeof report.failure_analysis !== 'object' || !report.summary || typeof report.summary !== 'object') {
     throw new TruthLogError('not a report: no "failure_analysis" and "summary"', path);
@@ -84,11 +84,12 @@ export function normalizeReport(raw: Record<string, unknown>, path: string): Aut
   report.stages ??= [];
   report.unfinished ??= [];
   report.run ??= { output_dir: '', start_time: null, total_events: 0, duration_seconds: null, locale: 'en', source: 'report' };
-  report.exit ??= { reason: 'unknown', exit_code: null, signal: null, at: null, description: messagesFor(report.run.locale).exitReasons.unknown };
+  // Filled in here, so in the language asked for (else the report's).
+  report.exit ??= { reason: 'unknown', exit_code: null, signal: null, at: null, description: messagesFor(locale ?? report.run.locale).exitReasons.unknown };
   return report;
 }
 
-function readReportFile(path: string): { report: AutopsyReport; missingSections: ReportSection[] } {
+function readReportFile(path: string, locale: string | undefined): { report: AutopsyReport; missingSections: ReportSection[] } {
   let raw: unknown;
   const text = readFileSync(path, 'utf8');
   try {
@@ -100,7 +101,7 @@ function readReportFile(path: string): { report: AutopsyReport; missingSections:
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new TruthLogError('not a report: expected a JSON object', path);
   const missingSections = missingReportSections(raw as Record<string, unknown>);
-  return { report: normalizeReport(raw as Record<string, unknown>, path), missingSections };
+  return { report: normalizeReport(raw as Record<string, unknown>, path, locale), missingSections };
 }
 
 function fileSize(path: string): number | undefined {
@@ -155,7 +156,7 @@ export async function loadRun(input: string, options: LoadOptions = {}): Promise
   const path = resolve(input);
   const warn = options.warn ?? ((line: string) => process.stderr.write(`agent-autopsy: ${line}\n`));
   if (startsLikeReport(path)) {
-    const { report, missingSections } = readReportFile(path);
+    const { report, missingSections } = readReportFile(path, options.locale);
     return { report, input, kind: 'report', durationSeconds: report.run.duration_seconds ?? null, missingSections };
   }
   // Kept as strings (no parsing per event): the log is in time order.

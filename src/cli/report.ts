@@ -38,6 +38,9 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     onEvent: collector ? (event) => collector.observe(event) : undefined,
   });
   const criticalFailures = analyzed?.criticalFailures;
+  // A saved report's sentences stay in the language they were written in (its run.locale, kept in
+  // the JSON); --locale sets the page's headings and labels. A log read now is in that locale already.
+  const shown = options.locale ? { ...report, run: { ...report.run, locale: options.locale } } : report;
   try {
     const write: TextWriter = out ? fileWriter(out) : (chunk: string | Uint8Array) => void process.stdout.write(typeof chunk === 'string' ? chunk : Buffer.from(chunk)); // stdout may write later: bytes are copied
     try {
@@ -46,7 +49,7 @@ export async function reportCommand(input: string, options: ReportCommandOptions
         else write(renderJsonReport(report));
       } else {
         // A log was read (even one with no events): the page has the list. A saved report JSON has no events to list.
-        write(options.format === 'md' ? renderMarkdownReport(report) : renderHtmlReport(report, collector && analyzed ? { events: collector } : {}));
+        write(options.format === 'md' ? renderMarkdownReport(shown) : renderHtmlReport(shown, collector && analyzed ? { events: collector } : {}));
       }
     } finally {
       write.close?.();
