@@ -278,6 +278,35 @@ describe('agent-autopsy report', () => {
     expect(result.stdout).toContain('| llm\\_call\\_error | 3 |');
   });
 
+  it('recognises a saved report whatever its key order, and after a UTF-8 BOM', async () => {
+    const dir = tempDir();
+    const ours = JSON.parse((await runCli(['report', failing])).stdout) as Record<string, unknown>;
+    const sortedKeys = (value: unknown): unknown =>
+      Array.isArray(value) ? value.map(sortedKeys) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => [k, sortedKeys(v)])) : value;
+    const seed = {
+      failure_analysis: { total_failures: 3, failures_by_type: { llm_call_error: 3 }, failures_by_stage: { stage2: 3 }, critical_failures: [], failure_patterns: [] },
+      timestamp: '2026-01-01T00:00:00',
+      summary: { total_failures: 3, total_autofix_attempts: 0, autofix_success_rate: '0.0%', most_common_failure: 'llm_call_error', most_problematic_stage: 'stage2' },
+    };
+    const files: Array<[string, string, string]> = [
+      ['sorted.json', `${JSON.stringify(sortedKeys(ours), null, 2)}\n`, '| Most problematic stage | stage1 |'],
+      ['bom.json', `\uFEFF${JSON.stringify(ours, null, 2)}\n`, '| Most problematic stage | stage1 |'],
+      ['seed-reordered.json', JSON.stringify(seed), '| Most problematic stage | stage2 |'],
+      ['seed-bom-crlf.json', `\uFEFF${JSON.stringify(seed, null, 2).replaceAll('\n', '\r\n')}\r\n`, '| Most problematic stage | stage2 |'],
+    ];
+    for (const [name, text, row] of files) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      const result = await runCli(['report', path, '-f', 'md']);
+      expect(result, name).toMatchObject({ code: 0, stderr: '' });
+      expect(result.stdout, name).toContain(row);
+    }
+    // A JSON document that is neither a log nor a report still says it is not a log.
+    const other = join(dir, 'other.json');
+    writeFileSync(other, JSON.stringify({ timestamp: '2026-01-01T00:00:00', note: 'hello' }));
+    expect((await runCli(['report', other])).code).toBe(2);
+  });
+
   it('re-renders a saved report with the headings of --locale; its own sentences and run.locale stay as saved', async () => {
     const saved = join(tempDir(), 'latent_analysis_report.json');
     writeFileSync(saved, (await runCli(['report', failing])).stdout);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { TRACKER_JSON } from '../../exporters/paths';
 import { messagesFor } from '../../analyzers/messages';
@@ -9,6 +9,7 @@ import { TruthLogError } from '../../analyzers/TruthLogParser';
 import type { TruthEvent } from '../types';
 import { readProgress } from './progress';
 import { missingReportSections, type ReportSection } from './reportSections';
+import { startsLikeReport } from './reportSniffer';
 
 export interface LoadOptions {
   locale?: string;
@@ -32,23 +33,6 @@ export interface LoadedRun {
   /** Sections a saved report did not have: `report` holds zeros there, which the diff must not compare. */
   missingSections: ReportSection[];
   analyzed?: AnalyzedRun;
-}
-
-const REPORT_START = /^\uFEFF?\s*\{\s*"timestamp"\s*:\s*"[^"]*"\s*,\s*"failure_analysis"\s*:/;
-
-function startsLikeReport(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    if (!statSync(path).isFile()) return false;
-    fd = openSync(path, 'r');
-    const buffer = Buffer.alloc(512);
-    const n = readSync(fd, buffer, 0, buffer.length, 0);
-    return REPORT_START.test(buffer.subarray(0, n).toString('utf8'));
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /**
@@ -91,7 +75,9 @@ export function normalizeReport(raw: Record<string, unknown>, path: string, loca
 
 function readReportFile(path: string, locale: string | undefined): { report: AutopsyReport; missingSections: ReportSection[] } {
   let raw: unknown;
-  const text = readFileSync(path, 'utf8');
+  const file = readFileSync(path, 'utf8');
+  // Editors on Windows save UTF-8 with a BOM, which JSON.parse does not take.
+  const text = file.charCodeAt(0) === 0xfeff ? file.slice(1) : file;
   try {
     raw = JSON.parse(text);
   } catch (error) {
