@@ -164,13 +164,30 @@ function signalExitListeners(): number {
   return count;
 }
 
+/**
+ * The signal listeners of every copy of this module in the process (the app's dependency and a
+ * plugin's nested one, or the zero-code flag's install and the app's): each copy must not take the
+ * others' for the app's, or all of them stand back and the signal ends nothing.
+ */
+function allCopiesSignalHandlers(): Set<unknown> {
+  const registry = globalThis as Record<symbol, Set<unknown> | undefined>;
+  let handlers = registry[COPIES_SIGNAL_HANDLERS];
+  if (!(handlers instanceof Set)) registry[COPIES_SIGNAL_HANDLERS] = handlers = new Set();
+  return handlers;
+}
+
+const COPIES_SIGNAL_HANDLERS = Symbol.for('agent-autopsy.signal-handlers');
+
 function onSignal(signal: NodeJS.Signals): void {
-  // Our own listener is one of them: any other (signal-exit's aside) means the app handles it.
-  const appHandlesIt = process.listenerCount(signal) - signalExitListeners() > 1;
+  // Any listener other than ours (in any copy) and signal-exit's means the app handles it.
+  const ours = allCopiesSignalHandlers();
+  const others = process.listeners(signal).filter((fn) => !ours.has(fn)).length;
+  const appHandlesIt = others - signalExitListeners() > 0;
   safely('signal handling failed', () => listener?.onSignal(signal, !appHandlesIt));
   if (appHandlesIt) return;
   // Nobody else listens: behave as if we had never been here, and let the signal kill the process
   // (or signal-exit, which then sees only its own listeners and does what it would without us).
+  // Another copy's listener, if any, does the same next; the last one's re-raise ends the process.
   process.removeListener(signal, signalHandlers[signal]);
   process.kill(process.pid, signal);
 }
@@ -195,7 +212,10 @@ export function installExitHooks(next: ExitListener): void {
   process.on('uncaughtExceptionMonitor', onUncaughtMonitor);
   process.prependListener('beforeExit', onBeforeExit);
   process.prependListener('exit', onExit);
-  for (const signal of SIGNALS) process.prependListener(signal, signalHandlers[signal]);
+  for (const signal of SIGNALS) {
+    allCopiesSignalHandlers().add(signalHandlers[signal]);
+    process.prependListener(signal, signalHandlers[signal]);
+  }
 }
 
 export function exitHooksInstalled(): boolean {
