@@ -46,6 +46,20 @@ describe('agent-autopsy tail', () => {
     expect(typo).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory (${join(dir, 'typo', 'Memory', 'logs', 'execution_tracker_readable.txt')})\n` });
   });
 
+  it('never prints half a line: --no-follow leaves out a last line without its newline and says so (it counts whole lines)', async () => {
+    const dir = tempDir();
+    const all = lines(5);
+    // The writer is mid-line: the last line has no newline yet.
+    const path = writeLog(dir, all.slice(0, 4));
+    appendFileSync(path, all[4].slice(0, 30));
+    const result = await runCli(['tail', dir, '-n', '3', '--no-follow']);
+    expect(result).toMatchObject({ code: 0, stdout: `${all.slice(1, 4).join('\n')}\n`, stderr: `agent-autopsy: ${path} ends in half a line (no newline yet); not printed\n` });
+    // Nothing but half a line: nothing to print.
+    writeFileSync(path, all[0].slice(0, 30));
+    const alone = await runCli(['tail', dir, '--no-follow']);
+    expect(alone).toMatchObject({ code: 0, stdout: '', stderr: `agent-autopsy: ${path} ends in half a line (no newline yet); not printed\n` });
+  });
+
   it('colours by level on request (FORCE_COLOR) and never when piped or with NO_COLOR', async () => {
     const dir = tempDir();
     const all = lines(7);
@@ -91,6 +105,28 @@ describe('agent-autopsy tail', () => {
     expect(result.signal).toBeNull();
     expect(result.stdout).toBe(`${[...first, ...second].join('\n')}\n`);
     expect(result.stderr).toBe(`agent-autopsy: waiting for ${path} …\n`);
+  });
+
+  it('following, prints a half line once it ends, and on SIGINT leaves out the one still being written', async () => {
+    const dir = tempDir();
+    const all = lines(6);
+    const path = writeLog(dir, all.slice(0, 4));
+    appendFileSync(path, all[4].slice(0, 30));
+    let step = 0;
+    const result = await runCli(['tail', dir, '-n', '2'], {
+      onStdout: (out, child) => {
+        if (step === 0 && out === `${all.slice(2, 4).join('\n')}\n`) {
+          step = 1;
+          // The fifth line ends, the sixth begins.
+          appendFileSync(path, `${all[4].slice(30)}\n${all[5].slice(0, 30)}`);
+        } else if (step === 1 && out === `${all.slice(2, 5).join('\n')}\n`) {
+          step = 2;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(step).toBe(2);
+    expect(result).toMatchObject({ code: 0, signal: null, stdout: `${all.slice(2, 5).join('\n')}\n`, stderr: `agent-autopsy: ${path} ends in half a line (no newline yet); not printed\n` });
   });
 
   it('starts over when the log is truncated (a new run in the same directory)', async () => {

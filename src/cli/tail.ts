@@ -50,40 +50,32 @@ export function colorizeLine(line: string, p: Palette): string {
   return `${p.dim(when)} ${tone(`[${level}]`)} ${body}`;
 }
 
-/** The last `count` lines of a file, reading backwards from the end (the file may be large). */
-function lastLines(fd: number, size: number, count: number): { text: string; offset: number } {
-  if (count <= 0) return { text: '', offset: size };
-  const chunk = 64 * 1024;
+/**
+ * Where the last `count` whole lines of a file start, reading backwards from the end (the file may
+ * be large), and where the last whole line ends (after its newline). Bytes after that last newline
+ * are a line still being written, which is not one of them.
+ */
+function lastWholeLines(fd: number, size: number, count: number): { start: number; end: number } {
+  const buffer = Buffer.allocUnsafe(64 * 1024);
   let position = size;
-  let newlines = 0;
-  let start = 0;
-  const buffer = Buffer.allocUnsafe(chunk);
-  // A final newline ends the last line; it does not start another.
-  let skipFinal = true;
-  outer: while (position > 0) {
-    const length = Math.min(chunk, position);
+  let end = -1;
+  let newlinesBefore = 0;
+  while (position > 0) {
+    const length = Math.min(buffer.length, position);
     position -= length;
     readSync(fd, buffer, 0, length, position);
-    for (let i = length - 1; i >= 0; i--) {
-      if (buffer[i] !== 10) {
-        skipFinal = false;
+    let i = length;
+    while (i > 0 && (i = buffer.lastIndexOf(10, i - 1)) >= 0) {
+      if (end < 0) {
+        end = position + i + 1;
+        if (count === 0) return { start: end, end };
         continue;
       }
-      if (skipFinal) {
-        skipFinal = false;
-        continue;
-      }
-      newlines++;
-      if (newlines === count) {
-        start = position + i + 1;
-        break outer;
-      }
+      // A newline before the last whole line ends the line before: `count` of them past it, start.
+      if (++newlinesBefore === count) return { start: position + i + 1, end };
     }
   }
-  const length = size - start;
-  const out = Buffer.allocUnsafe(length);
-  readSync(fd, out, 0, length, start);
-  return { text: out.toString('utf8'), offset: size };
+  return end < 0 ? { start: 0, end: 0 } : { start: 0, end };
 }
 
 /** Bytes at the start of the log that tell one run's log from the next (its first line's timestamp). */
@@ -125,11 +117,12 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
   let inode = -1;
   let head = Buffer.alloc(0);
 
-  const emit = (text: string, final = false) => {
-    const data = carry + text;
-    const lines = data.split('\n');
-    carry = final ? '' : (lines.pop() ?? '');
-    if (final && lines[lines.length - 1] === '') lines.pop();
+  // Said when tail ends with part of a line that has no newline yet: that part is not printed.
+  const halfLineNote = `${path} ends in half a line (no newline yet); not printed`;
+
+  const emit = (text: string) => {
+    const lines = (carry + text).split('\n');
+    carry = lines.pop() ?? '';
     if (lines.length > 0) out.write(`${lines.map((line) => colorizeLine(line.endsWith('\r') ? line.slice(0, -1) : line, p)).join('\n')}\n`);
   };
 
@@ -163,6 +156,7 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
       const stat = fstatSync(fd);
       if (stat.isDirectory()) throw new TruthLogError('not a file but a directory', path);
       const size = stat.size;
+      let readUntil = size;
       const start = Buffer.allocUnsafe(Math.min(HEAD_BYTES, size));
       const startLength = start.length > 0 ? readSync(fd, start, 0, start.length, 0) : 0;
       const newHead = start.subarray(0, startLength);
@@ -171,10 +165,10 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
         inode = stat.ino;
         head = Buffer.from(newHead);
         if (first) {
-          const tail = lastLines(fd, size, options.lines);
-          emit(decoder.write(Buffer.from(tail.text, 'utf8')));
-          offset = tail.offset;
-          return;
+          const whole = lastWholeLines(fd, size, options.lines);
+          offset = whole.start;
+          // Without --follow, the last lines are whole ones: a line without its newline is left out.
+          if (!options.follow) readUntil = whole.end;
         }
       } else if (stat.ino !== inode) {
         // Renamed away and written anew (a new run, log rotation).
@@ -189,12 +183,13 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
       inode = stat.ino;
       if (offset === 0 || newHead.length > head.length) head = Buffer.from(newHead);
       const buffer = Buffer.allocUnsafe(64 * 1024);
-      while (offset < size) {
-        const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - offset), offset);
+      while (offset < readUntil) {
+        const n = readSync(fd, buffer, 0, Math.min(buffer.length, readUntil - offset), offset);
         if (n <= 0) break;
         offset += n;
         emit(decoder.write(buffer.subarray(0, n)));
       }
+      if (readUntil < size) note(halfLineNote);
     } finally {
       closeSync(fd);
     }
@@ -210,7 +205,6 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
       return;
     }
     if (!options.follow) {
-      emit(decoder.end(), true);
       done(EXIT_OK);
       return;
     }
@@ -219,7 +213,9 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
       clearInterval(timer);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      emit(decoder.end(), true);
+      // A line still being written stays unprinted (tail never prints half a line): say so. Its
+      // start may be only part of a character, which the decoder holds.
+      if (error === undefined && (carry !== '' || decoder.end() !== '')) note(halfLineNote);
       if (error === undefined) done(EXIT_OK);
       else fail(error);
     };
