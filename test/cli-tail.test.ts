@@ -1,4 +1,5 @@
-import { appendFileSync, chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:buffer';
+import { appendFileSync, chmodSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatReadableLine } from '../exporters/eventFormat';
@@ -58,6 +59,16 @@ describe('agent-autopsy tail', () => {
     writeFileSync(path, all[0].slice(0, 30));
     const alone = await runCli(['tail', dir, '--no-follow']);
     expect(alone).toMatchObject({ code: 0, stdout: '', stderr: `agent-autopsy: ${path} ends in half a line (no newline yet); not printed\n` });
+  });
+
+  it('a line longer than a string can hold is bad input (exit 2) in one line, not "Cannot create a string longer than …"', async () => {
+    const dir = tempDir();
+    const path = writeLog(dir, lines(1));
+    // A crash's run of NUL bytes, ended by a newline: a sparse file, 600 MB read but never written to disk.
+    truncateSync(path, 600 * 1024 * 1024);
+    appendFileSync(path, '\n');
+    const result = await runCli(['tail', dir, '-n', '1', '--no-follow']);
+    expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: line too long: more than ${constants.MAX_STRING_LENGTH} characters, the most one string can hold (${path})\n` });
   });
 
   it('colours by level on request (FORCE_COLOR) and never when piped or with NO_COLOR', async () => {

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { TruthLogError } from '../../analyzers/TruthLogParser';
+import { checkHeldLength, TruthLogError } from '../../analyzers/TruthLogParser';
 import { LOGS_SUBDIR, READABLE_LOG, TRACKER_JSON } from '../../exporters/paths';
 import type { Palette } from './color';
 import { EXIT_OK } from './exitCodes';
@@ -120,10 +120,21 @@ export function tailCommand(input: string, options: TailOptions): Promise<number
   // Said when tail ends with part of a line that has no newline yet: that part is not printed.
   const halfLineNote = `${path} ends in half a line (no newline yet); not printed`;
 
+  /** Adds `part` to the line not yet ended, which is held as one string: a clear error past V8's longest. */
+  const hold = (part: string) => {
+    checkHeldLength(carry.length + part.length, path, 'line');
+    carry += part;
+  };
+
   const emit = (text: string) => {
-    const lines = (carry + text).split('\n');
-    carry = lines.pop() ?? '';
-    if (lines.length > 0) out.write(`${lines.map((line) => colorizeLine(line.endsWith('\r') ? line.slice(0, -1) : line, p)).join('\n')}\n`);
+    // Only the new text is searched: a long line that comes in many pieces is searched once.
+    const lines = text.split('\n');
+    hold(lines[0]);
+    if (lines.length === 1) return;
+    lines[0] = carry;
+    carry = '';
+    hold(lines.pop() as string);
+    out.write(`${lines.map((line) => colorizeLine(line.endsWith('\r') ? line.slice(0, -1) : line, p)).join('\n')}\n`);
   };
 
   const startOver = (why: string) => {
