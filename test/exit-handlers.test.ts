@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTruthLogSync } from '../analyzers/index';
 import type { TruthEvent } from '../src/types';
 import { expectCompleteRun, expectSameBehaviour, runWithBaseline, type PairResult } from './helpers/autopsyRun';
-import type { RunOptions } from './helpers/childProcess';
+import { REPO_ROOT, runNode, writeScript, type RunOptions } from './helpers/childProcess';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * The app's own handlers keep working: its signal handler, the exit code it sets, process.exit()
@@ -153,6 +154,33 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     readTruthLogSync(join(result.dir, 'Memory', 'logs', 'execution_tracker.json'), (event) => events.push(event));
     expect(events.map((event) => event.type)).toEqual(['stage_start', 'uncaught_exception']);
     expect(events[1].data).toMatchObject({ error: 'first failure', stage: 'work', handled_by_app: true });
+  });
+
+  it('two copies of the library in one process (a nested install): a SIGTERM still ends the process, and both runs record it', async () => {
+    // A second install, as a plugin's nested dependency or the zero-code flag's global copy would be.
+    const copy = tempRunDir('autopsy-copy-');
+    cpSync(join(REPO_ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'package.json'), join(copy, 'package.json'));
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const [first, second] = [tempRunDir('autopsy-copies-'), tempRunDir('autopsy-copies-')];
+    const script = writeScript(
+      `const one = require(${JSON.stringify(join(REPO_ROOT, 'dist', 'index.cjs'))});
+const two = require(${JSON.stringify(join(copy, 'dist', 'index.cjs'))});
+one.init({ outputDir: process.argv[2], reportFormats: [] });
+two.init({ outputDir: process.argv[3], reportFormats: [] });
+one.stage('work', () => new Promise((done) => setTimeout(done, 60_000)));
+setTimeout(() => process.stdout.write('READY\\n'), 1);
+`,
+      '.cjs',
+    );
+    const result = await runNode(script, {
+      args: [first, second],
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') child.kill('SIGTERM');
+      },
+    });
+    expect(result).toMatchObject({ code: null, signal: 'SIGTERM', stderr: '' });
+    for (const dir of [first, second]) expect(expectCompleteRun(dir).report.exit).toMatchObject({ reason: 'signal', signal: 'SIGTERM' });
   });
 
   it("work the app does in its own 'beforeExit' listener is recorded", async () => {
