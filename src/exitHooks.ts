@@ -212,10 +212,26 @@ export function installExitHooks(next: ExitListener): void {
   process.on('uncaughtExceptionMonitor', onUncaughtMonitor);
   process.prependListener('beforeExit', onBeforeExit);
   process.prependListener('exit', onExit);
+  finishAlsoInReallyExit();
   for (const signal of SIGNALS) {
     allCopiesSignalHandlers().add(signalHandlers[signal]);
     process.prependListener(signal, signalHandlers[signal]);
   }
+}
+
+/**
+ * An app 'exit' listener that runs before ours (one prepended after init()) and calls
+ * process.exit() ends the process in process.reallyExit, and ours never runs: the run is finished
+ * there instead, as signal-exit finishes its own. When ours has run, there is nothing left to do.
+ */
+function finishAlsoInReallyExit(): void {
+  const proc = process as unknown as { reallyExit?: (code?: number) => never };
+  const reallyExit = proc.reallyExit;
+  if (typeof reallyExit !== 'function') return;
+  proc.reallyExit = function finishThenExit(this: unknown, code?: number): never {
+    safely('exit handling failed', () => listener?.onExit(typeof code === 'number' ? code : Number(process.exitCode ?? 0), false));
+    return reallyExit.call(this, code);
+  };
 }
 
 export function exitHooksInstalled(): boolean {

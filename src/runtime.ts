@@ -103,13 +103,16 @@ function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {
   } catch (error) {
     reportError(error, 'tracing could not be set up (events from track() are still recorded)');
   }
+  // Hooks before the run's files: a signal that arrives while they are made (the lock, the logs)
+  // then waits for its listener, which finds the run whole, instead of killing the process between
+  // the lock and the first event.
+  if (config.handleExit) installExitHooks(exitListener);
   const run = new AutopsyRun(config);
   state.run = run;
   state.implicitRun = implicit;
   state.runs.add(run);
   // The zero-code run of a child process says so only if it keeps anything (see finishRun).
   if (!implicit) noteRunInUse(run, 'records');
-  if (config.handleExit) installExitHooks(exitListener);
   return handleOf(run);
 }
 

@@ -183,6 +183,37 @@ setTimeout(() => process.stdout.write('READY\\n'), 1);
     for (const dir of [first, second]) expect(expectCompleteRun(dir).report.exit).toMatchObject({ reason: 'signal', signal: 'SIGTERM' });
   });
 
+  it("process.exit(5) in an 'exit' listener the app prepends after init(), which runs before ours: the run is still finished, with code 5", async () => {
+    const result = await run('exit-in-prepended-exit-listener');
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(5);
+    expect(result.markers).toEqual({ baseline: 'prepended exit listener ran', instrumented: 'prepended exit listener ran' });
+    const { events, report } = expectCompleteRun(result.dir);
+    expect(events.map((event) => event.type)).toEqual(['stage_start', 'stage_end']);
+    expect(report.exit).toMatchObject({ reason: 'exit', exit_code: 5, description: 'by process.exit()' });
+  });
+
+  it('a SIGTERM that arrives while init() opens the run: the process dies by it, and the run is complete (no lock left)', async () => {
+    const dir = tempRunDir('autopsy-init-signal-');
+    // The signal is sent the moment init() opens the readable log, after the lock and the JSON log.
+    const script = writeScript(
+      `const fs = require('node:fs');
+const open = fs.openSync;
+fs.openSync = function (path, ...rest) {
+  if (String(path).endsWith('execution_tracker_readable.txt')) process.kill(process.pid, 'SIGTERM');
+  return open.call(this, path, ...rest);
+};
+require(${JSON.stringify(join(REPO_ROOT, 'dist', 'index.cjs'))}).init({ outputDir: process.argv[2], reportFormats: [] });
+setTimeout(() => {}, 60_000);
+`,
+      '.cjs',
+    );
+    const result = await runNode(script, { args: [dir] });
+    expect(result).toMatchObject({ code: null, signal: 'SIGTERM', stderr: '' });
+    expect(expectCompleteRun(dir).report.exit).toMatchObject({ reason: 'signal', signal: 'SIGTERM' });
+    expect(existsSync(join(dir, 'Memory', 'logs', '.agent-autopsy.lock'))).toBe(false);
+  });
+
   it("work the app does in its own 'beforeExit' listener is recorded", async () => {
     const result = await run('before-exit-work');
     expectSameBehaviour(result);
