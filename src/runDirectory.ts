@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { PROCESSES_SUBDIR, runPaths, type RunPaths } from '../exporters/paths';
 import { acquireRunLock, type HeldRunLock, type RunLockClaim, type RunLockOwner } from '../exporters/runLock';
@@ -24,11 +24,37 @@ export interface RunDirectoryInUse {
   owner?: RunLockOwner;
 }
 
+/**
+ * `mkdir -p`: returns the first directory it created, as `mkdirSync`'s recursive option does. That
+ * option loops forever (100 % CPU, before the app runs) where a parent cannot be made although it
+ * looks missing, as under /proc; each missing directory is made here once, from the top down.
+ */
+function makeDirectories(path: string, mode: number): string | undefined {
+  const missing: string[] = [];
+  for (let at = resolve(path); !existsSync(at); at = dirname(at)) {
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  let first: string | undefined;
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      mkdirSync(missing[i], { mode });
+      first ??= missing[i];
+    } catch (error) {
+      // Made meanwhile by another process (two agents starting at once): go on.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(missing[i]).isDirectory()) throw error;
+    }
+  }
+  // What is there must be a directory, as the recursive mkdir says (EEXIST for a file).
+  if (missing.length === 0 && !statSync(path).isDirectory()) mkdirSync(path, { mode });
+  return first;
+}
+
 function claim(outputDir: string, started: string): { directory: RunDirectory; claim: RunLockClaim } {
   const paths = runPaths(outputDir);
   let createdDir: string | undefined;
   try {
-    createdDir = mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+    createdDir = makeDirectories(paths.logDir, 0o700);
   } catch (error) {
     reportIoError(error, `cannot create ${paths.logDir}`, paths.logDir);
     return { directory: { paths }, claim: { status: 'unavailable' } };

@@ -55,6 +55,13 @@ describe.concurrent('disk problems never harm the agent', () => {
     expectOneWarning(result, 0, /^agent-autopsy: cannot create .*\/not-a-directory\/run\/Memory\/logs: ENOTDIR: not a directory/);
   });
 
+  // Node's recursive mkdir loops forever there (100 % CPU before the app runs): the bound is the
+  // test's timeout, not a measured time.
+  it.runIf(process.platform === 'linux')('a run directory under /proc, which cannot be made (ENOENT although /proc is there): one line, no hang', { timeout: 20_000 }, async () => {
+    const result = await runNode(DISK, { args: ['proc', '/proc/agent-autopsy-run', '0'], timeoutMs: 15_000 });
+    expectOneWarning(result, 0, /^agent-autopsy: cannot create \/proc\/agent-autopsy-run\/Memory\/logs: ENOENT: no such file or directory, mkdir '\/proc\/agent-autopsy-run'/);
+  });
+
   it('a read-only run directory (mode 0555: EACCES)', async (context) => {
     const dir = newDir();
     chmodSync(dir, 0o555);
