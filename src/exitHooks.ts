@@ -21,8 +21,6 @@ export interface ExitListener {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-const noop = (): void => {};
-
 let installed = false;
 let listener: ExitListener | undefined;
 let drained = false;
@@ -55,13 +53,25 @@ function onBeforeExit(): void {
   // A signal that arrived during the last synchronous work is waiting in the event loop, which
   // would now end without reading it: the process would exit with 0 instead of dying by the
   // signal. One more turn delivers it.
-  setImmediate(() => safely('exit handling failed', () => setAsideAppBeforeExitListeners(idle)));
-  try {
-    const pending = listener?.onBeforeExit();
-    if (pending) pending.catch((error) => reportError(error, 'flush at exit failed'));
-  } catch (error) {
-    reportError(error, 'flush at exit failed');
-  }
+  let appStartedWork = false;
+  setImmediate(() => safely('exit handling failed', () => appStartedWork || setAsideAppBeforeExitListeners(idle)));
+  // Right after every listener has run, before the loop turns (a short timer could fire before our
+  // turn): did the app's listeners start work? Our own flush starts after this look, so it is not
+  // taken for the app's.
+  process.nextTick(() => {
+    safely('exit handling failed', () => {
+      const now = process.getActiveResourcesInfo();
+      const ours = now.indexOf('Immediate');
+      if (ours !== -1) now.splice(ours, 1);
+      appStartedWork = !onlyIdleHandlesAdded(idle, now);
+    });
+    try {
+      const pending = listener?.onBeforeExit();
+      if (pending) pending.catch((error) => reportError(error, 'flush at exit failed'));
+    } catch (error) {
+      reportError(error, 'flush at exit failed');
+    }
+  });
 }
 
 /** Every 'beforeExit' listener in its order, while the app's sit out the emission our own work caused. */
@@ -200,9 +210,9 @@ const signalHandlers = Object.fromEntries(SIGNALS.map((signal) => [signal, () =>
 /**
  * Installs the process hooks once; later calls only replace the listener.
  *
- * 'exit', 'beforeExit' (see onBeforeExit) and the signal listeners go first in line: Node skips the remaining 'exit' listeners
- * when one of them calls `process.exit()`, and an app's signal handler may exit synchronously,
- * so the autopsy is finished before any app listener runs. Nothing here changes the exit code:
+ * 'exit', 'beforeExit' (see onBeforeExit) and the signal listeners go first in line: Node skips
+ * the remaining 'exit' listeners when one of them calls `process.exit()`, and an app's signal
+ * handler may exit synchronously, so the autopsy is finished before any app listener runs. Nothing here changes the exit code:
  * listeners only read it, and a signal nobody else handles is re-raised with the default action.
  */
 export function installExitHooks(next: ExitListener): void {
