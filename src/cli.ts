@@ -20,10 +20,16 @@ function parseLocale(value: string): string {
   throw new InvalidArgumentError('expected en or zh-CN');
 }
 
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
+/**
+ * Digits only: Number() would read '' and ' ' as 0, and '1e3' or '0x10' as numbers nobody typed.
+ * `least` is the smallest count that means something (a report lists at least one event).
+ */
+function countParser(least: 0 | 1): (value: string) => number {
+  return (value) => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < least) throw new InvalidArgumentError(least === 0 ? 'expected a whole number' : 'expected a whole number from 1 up');
+    return n;
+  };
 }
 
 export function buildProgram(): Command {
@@ -47,7 +53,7 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', 'write to a file instead of stdout (- for stdout)')
     .option('--locale <locale>', 'en or zh-CN', parseLocale)
     .option('--fail-on-failures', 'exit with 1 when the run had failures (for CI)')
-    .option('--max-events <n>', 'events listed in the HTML report (the most recent beyond this)', parseCount, 200_000)
+    .option('--max-events <n>', 'events listed in the HTML report, 1 or more (the most recent beyond this)', countParser(1), 200_000)
     .option('--no-progress', 'never draw a progress bar')
     .action(async (input: string, options) => {
       process.exitCode = await reportCommand(input, options);
@@ -80,11 +86,12 @@ export function buildProgram(): Command {
     .command('tail')
     .description("follow a live run's readable log (execution_tracker_readable.txt) with colour by level, like tail -f")
     .argument('<run>', 'run directory, its Memory/logs folder, or the readable log itself (it may not exist yet)')
-    .option('-n, --lines <n>', 'existing lines to print first', parseCount, 10)
+    .option('-n, --lines <n>', 'existing lines to print first (0 for none)', countParser(0), 10)
     .option('--no-follow', 'print the last lines and exit')
     .action(async (input: string, options: { lines: number; follow: boolean }) => {
       process.exitCode = await tailCommand(input, { lines: options.lines, follow: options.follow, palette: palette(useColor(process.stdout)) });
     });
+
   return program;
 }
 

@@ -211,6 +211,20 @@ describe('agent-autopsy report', () => {
     expect(locale.stderr).toBe("agent-autopsy: option '--locale <locale>' argument 'fr' is invalid. expected en or zh-CN\n");
   });
 
+  it('--max-events takes a whole number from 1 up: 0, an empty value and other text are usage errors (exit 2), not 1', async () => {
+    for (const value of ['0', '', ' ', '-1', '1.5', '1e3', '0x10', 'ten']) {
+      const result = await runCli(['report', failing, '-f', 'html', '--max-events', value]);
+      expect(result, JSON.stringify(value)).toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr: `agent-autopsy: option '--max-events <n>' argument '${value}' is invalid. expected a whole number from 1 up\n`,
+      });
+    }
+    const one = await runCli(['report', failing, '-f', 'html', '--max-events', '1']);
+    expect(one).toMatchObject({ code: 0, stderr: '' });
+    expect(one.stdout).toContain('Showing the last 1 of 6 events.');
+  });
+
   it('reads a log torn by kill -9 and warns about unreadable lines with file:line', async () => {
     const dir = tempDir();
     const events = failingRun().slice(0, 4);

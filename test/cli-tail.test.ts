@@ -47,6 +47,16 @@ describe('agent-autopsy tail', () => {
     expect(typo).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory (${join(dir, 'typo', 'Memory', 'logs', 'execution_tracker_readable.txt')})\n` });
   });
 
+  it('-n takes a whole number (0 for none): an empty value or other text is a usage error (exit 2), not 0', async () => {
+    const dir = tempDir();
+    writeLog(dir, lines(3));
+    for (const value of ['', ' ', '-1', '1.5', '1e1', '0x1', 'ten']) {
+      const result = await runCli(['tail', dir, '-n', value, '--no-follow']);
+      expect(result, JSON.stringify(value)).toEqual({ code: 2, signal: null, stdout: '', stderr: `agent-autopsy: option '-n, --lines <n>' argument '${value}' is invalid. expected a whole number\n` });
+    }
+    expect(await runCli(['tail', dir, '-n', '0', '--no-follow'])).toEqual({ code: 0, signal: null, stdout: '', stderr: '' });
+  });
+
   it('never prints half a line: --no-follow leaves out a last line without its newline and says so (it counts whole lines)', async () => {
     const dir = tempDir();
     const all = lines(5);
