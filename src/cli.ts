@@ -38,7 +38,8 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     // commander's own messages ("error: …") take this tool's prefix, as every other message does.
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'agent-autopsy: ').replace(/\n+$/, '\n')) })
+    // One line, as every message of the CLI: commander puts its "(Did you mean report?)" on a second one.
+    .configureOutput({ outputError: (text, write) => write(`${text.replace(/^error: /, 'agent-autopsy: ').trimEnd().replace(/\s*\n\s*/g, ' ')}\n`) })
     // Scripts and CI read the exit code first: the help says what each one means.
     .addHelpText(
       'after',
@@ -92,6 +93,21 @@ export function buildProgram(): Command {
       process.exitCode = await tailCommand(input, { lines: options.lines, follow: options.follow, palette: palette(useColor(process.stdout)) });
     });
 
+  // commander's own `help <name>` prints the whole help for a name that is no command, with exit 2
+  // but without saying why: this one says what `agent-autopsy <name>` says.
+  program.helpCommand(false);
+  program
+    .command('help')
+    .argument('[command]')
+    .description('display help for command')
+    .helpOption(false)
+    .action(async (name?: string) => {
+      if (name === undefined) return program.help();
+      const command = program.commands.find((c) => c.name() === name);
+      if (command) return command.help();
+      // The unknown-command error, suggestion included ("Did you mean report?").
+      await program.parseAsync([name], { from: 'user' });
+    });
   return program;
 }
 

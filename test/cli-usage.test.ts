@@ -30,6 +30,20 @@ describe('agent-autopsy usage', () => {
     expect(await runCli(['help'])).toMatchObject({ code: 0, stdout: help.stdout, stderr: '' });
   });
 
+  it('help <name> for a name that is no command says so in one line, as <name> alone does (exit 2)', async () => {
+    expect(await runCli(['help', 'bogus'])).toEqual({ code: 2, signal: null, stdout: '', stderr: "agent-autopsy: unknown command 'bogus'\n" });
+    expect(await runCli(['bogus'])).toEqual({ code: 2, signal: null, stdout: '', stderr: "agent-autopsy: unknown command 'bogus'\n" });
+    // commander's suggestion stays on the same line.
+    const typo = "agent-autopsy: unknown command 'reprot' (Did you mean report?)\n";
+    expect(await runCli(['help', 'reprot'])).toEqual({ code: 2, signal: null, stdout: '', stderr: typo });
+    expect(await runCli(['reprot'])).toEqual({ code: 2, signal: null, stdout: '', stderr: typo });
+    // A command's help is still its help, on stdout.
+    const report = await runCli(['help', 'report']);
+    expect(report).toMatchObject({ code: 0, stderr: '' });
+    expect(report.stdout).toBe((await runCli(['report', '--help'])).stdout);
+    expect(report.stdout).toMatch(/^Usage: agent-autopsy report \[options\] <run>\n/);
+  });
+
   it('colours on a terminal; NO_COLOR, FORCE_COLOR=0 and FORCE_COLOR=false turn them off there', () => {
     const coloured = onTerminal(['diff', RATE_LIMITED, CRASH]);
     expect(coloured.status).toBe(0);
