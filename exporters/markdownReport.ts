@@ -1,6 +1,7 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
+import { REPORT_JSON } from './paths';
 import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
 import { shownPatterns, shownStages, topCounts, topModels } from './reportRows';
 
@@ -108,8 +109,18 @@ function header(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): stri
   return out;
 }
 
+export interface MarkdownReportOptions {
+  /**
+   * A command that prints the full report, named after a list cut short ("… and 2450 more"). By
+   * default that points at latent_analysis_report.json, true for autopsy.md written next to it;
+   * Markdown printed anywhere else (the CLI) has no such file beside it.
+   */
+  fullReportCommand?: string;
+}
+
 /** autopsy.md: the report for people — what went wrong and what to change first, details after. */
-export function renderMarkdownReport(report: AutopsyReport): string {
+export function renderMarkdownReport(report: AutopsyReport, options: MarkdownReportOptions = {}): string {
+  const fullReport = options.fullReportCommand !== undefined ? mdCode(options.fullReportCommand) : mdText(REPORT_JSON);
   const m = messagesFor(report.run?.locale);
   const l = labelsFor(report.run?.locale);
   const s = report.summary;
@@ -148,7 +159,7 @@ export function renderMarkdownReport(report: AutopsyReport): string {
     out.push(`## ${m.headings.patterns}`, '');
     const { shown, more } = shownPatterns(fa.failure_patterns, MAX_ROWS);
     out.push(table([l.pattern, l.severity, l.description, l.suggestion], shown.map((p) => [p.pattern, p.severity, p.description, p.suggestion])));
-    if (more > 0) out.push(`${mdText(l.moreRows(more))} (latent\\_analysis\\_report.json)`, '');
+    if (more > 0) out.push(`${mdText(l.moreRows(more))} (${fullReport})`, '');
   }
 
   if (fa.total_failures > 0) {
@@ -162,14 +173,14 @@ export function renderMarkdownReport(report: AutopsyReport): string {
     out.push(`## ${m.headings.criticalFailures}`, '');
     const shown = fa.critical_failures.slice(0, MAX_ROWS);
     out.push(table([l.time, l.type, l.stage, l.error], shown.map((f) => [f.timestamp, f.type, f.stage, f.error])));
-    if (criticalCount > shown.length) out.push(`${mdText(l.moreRows(criticalCount - shown.length))} (latent\\_analysis\\_report.json)`, '');
+    if (criticalCount > shown.length) out.push(`${mdText(l.moreRows(criticalCount - shown.length))} (${fullReport})`, '');
   }
 
   if (report.stages.length > 0) {
     out.push(`## ${m.headings.stages}`, '');
     const { shown, more } = shownStages(report.stages, MAX_ROWS);
     out.push(table([l.stage, l.name, l.started, `${l.duration} (s)`, l.outcome, l.failures], shown.map((st) => [st.stage, st.name ?? '', st.started ?? '', num(st.duration_seconds), st.outcome, st.failures])));
-    if (more > 0) out.push(`${mdText(l.moreRows(more))} (latent\\_analysis\\_report.json)`, '');
+    if (more > 0) out.push(`${mdText(l.moreRows(more))} (${fullReport})`, '');
   }
 
   const u = report.llm_usage;

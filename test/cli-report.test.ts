@@ -602,3 +602,43 @@ describe('when the reader of stdout goes away (agent-autopsy … | head)', () =>
     }
   });
 });
+
+describe('Markdown whose critical-failures list is cut short (50 shown)', () => {
+  it("points where the whole list is: the live run's autopsy.md at latent_analysis_report.json beside it, the CLI's at the command that prints it", async () => {
+    const dir = tempDir();
+    const agent = await runNode(
+      writeScript(`
+        import { init, shutdown, task } from 'agent-autopsy';
+        init({ outputDir: process.argv[2], reportFormats: ['md'] });
+        for (let i = 0; i < 53; i++) await task('t' + i, async () => { throw new Error('boom ' + i); }).catch(() => {});
+        await shutdown();
+      `),
+      { args: [dir] },
+    );
+    expect(agent.code).toBe(0);
+    const logs = join(dir, 'Memory', 'logs');
+    expect(readFileSync(join(logs, 'autopsy.md'), 'utf8')).toContain('\n… and 3 more (latent\\_analysis\\_report.json)\n');
+    expect((JSON.parse(readFileSync(join(logs, 'latent_analysis_report.json'), 'utf8')) as AutopsyReport).failure_analysis.critical_failures).toHaveLength(53);
+
+    // Printed or written elsewhere, the Markdown has no report file beside it; the command it names
+    // (the path quoted for a shell when it needs to be) prints the whole list.
+    const copy = join(tempDir(), "it's a run");
+    spawnSync('cp', ['-r', dir, copy]);
+    const quoted = `'${copy.replace(/'/g, `'\\''`)}'`;
+    // A saved report too: the command prints it, whole.
+    const saved = join(logs, 'latent_analysis_report.json');
+    for (const [input, shown] of [[dir, dir], [copy, quoted], [saved, saved]]) {
+      const pointer = `\n… and 3 more (\`agent-autopsy report ${shown} --format json\`)\n`;
+      const printed = await runCli(['report', input, '-f', 'md']);
+      expect(printed).toMatchObject({ code: 0, stderr: '' });
+      expect(printed.stdout).toContain(pointer);
+      expect(printed.stdout).not.toContain('latent\\_analysis\\_report.json');
+      const out = join(tempDir(), 'autopsy.md');
+      expect(await runCli(['report', input, '-f', 'md', '-o', out])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+      expect(readFileSync(out, 'utf8')).toContain(pointer);
+      const listed = spawnSync('sh', ['-c', `${process.execPath} ${CLI} report ${shown} --format json`], { encoding: 'utf8' });
+      expect(listed.status).toBe(0);
+      expect((JSON.parse(listed.stdout) as AutopsyReport).failure_analysis.critical_failures).toHaveLength(53);
+    }
+  });
+});

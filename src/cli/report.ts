@@ -49,7 +49,10 @@ export async function reportCommand(input: string, options: ReportCommandOptions
         else write(renderJsonReport(report));
       } else {
         // A log was read (even one with no events): the page has the list. A saved report JSON has no events to list.
-        write(options.format === 'md' ? renderMarkdownReport(shown) : renderHtmlReport(shown, collector && analyzed ? { events: collector } : {}));
+        // The Markdown goes to stdout or --out, with no latent_analysis_report.json beside it: a list
+        // cut short points at the command that prints all of it.
+        const fullReportCommand = `agent-autopsy report ${shellWord(input)} --format json`;
+        write(options.format === 'md' ? renderMarkdownReport(shown, { fullReportCommand }) : renderHtmlReport(shown, collector && analyzed ? { events: collector } : {}));
       }
     } finally {
       write.close?.();
@@ -58,6 +61,11 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     criticalFailures?.dispose();
   }
   return options.failOnFailures && report.summary.total_failures > 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+/** `value` as one word for a POSIX shell: as it is when nothing in it is special, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 type TextWriter = ((chunk: string | Uint8Array) => void) & { close?: () => void };
