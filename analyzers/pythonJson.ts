@@ -24,8 +24,24 @@ export function parsePythonJson(text: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     const value = parseWithNonFinite(text);
-    if (value === undefined) throw error;
+    if (value === undefined) throw syntaxErrorPastNonFinite(text) ?? error;
     return value;
+  }
+}
+
+/**
+ * JSON.parse's error for text that has non-finite numbers and is not JSON even so: the first error
+ * is at its first NaN, not at the fault. Each one is read as a 0 padded to its length, so the
+ * error's position is the fault's in `text`. Undefined when there are none.
+ */
+function syntaxErrorPastNonFinite(text: string): unknown {
+  const rewritten = replaceNonFiniteTokens(text, (token) => '0'.padEnd(token.length));
+  if (rewritten === undefined) return undefined;
+  try {
+    JSON.parse(rewritten);
+    return undefined;
+  } catch (error) {
+    return error;
   }
 }
 
@@ -34,7 +50,7 @@ export function parsePythonJson(text: string): unknown {
  * when it has none of them or is not JSON even so (JSON itself never gives undefined).
  */
 export function parseWithNonFinite(text: string): unknown {
-  const rewritten = replaceNonFiniteTokens(text);
+  const rewritten = replaceNonFiniteTokens(text, (_token, marker) => JSON.stringify(marker));
   if (rewritten === undefined) return undefined;
   try {
     return JSON.parse(rewritten, reviveNonFinite);
@@ -43,8 +59,8 @@ export function parseWithNonFinite(text: string): unknown {
   }
 }
 
-/** The text with each bare NaN/Infinity/-Infinity turned into a marker string; undefined if it has none. */
-function replaceNonFiniteTokens(text: string): string | undefined {
+/** The text with each bare NaN/Infinity/-Infinity replaced (given it and its marker); undefined if it has none. */
+function replaceNonFiniteTokens(text: string, replacement: (token: string, marker: string) => string): string | undefined {
   if (!text.includes('NaN') && !text.includes('Infinity')) return undefined;
   const parts: string[] = [];
   let copiedUpTo = 0;
@@ -63,7 +79,7 @@ function replaceNonFiniteTokens(text: string): string | undefined {
     if (ch !== 78 /* N */ && ch !== 73 /* I */ && ch !== 45 /* - */) continue;
     for (const [token, marker] of TOKENS) {
       if (!text.startsWith(token, i)) continue;
-      parts.push(text.slice(copiedUpTo, i), JSON.stringify(marker));
+      parts.push(text.slice(copiedUpTo, i), replacement(token, marker));
       i += token.length - 1;
       copiedUpTo = i + 1;
       break;

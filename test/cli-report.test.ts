@@ -321,6 +321,43 @@ describe('agent-autopsy report', () => {
     expect((await runCli(['report', other])).code).toBe(2);
   });
 
+  it('reads a saved report the Python tools wrote with NaN and ±Infinity, as the logs are read', async () => {
+    const dir = tempDir();
+    const saved = join(dir, 'latent_analysis_report.json');
+    // As Python's json.dump(indent=2) writes such floats (the original reporter never passed allow_nan=False).
+    const pythonReport = [
+      '{',
+      '  "timestamp": "2026-01-01T00:00:00",',
+      '  "failure_analysis": {',
+      '    "total_failures": 1,',
+      '    "failures_by_type": {"code_exec_error": 1},',
+      '    "failures_by_stage": {"stage1": 1},',
+      '    "critical_failures": [{"timestamp": "2026-01-01T00:00:01", "type": "code_exec_error", "stage": "stage1", "error": "ValueError: loss is nan", "loss": NaN, "best": -Infinity}],',
+      '    "failure_patterns": []',
+      '  },',
+      '  "autofix_statistics": {"total_attempts": 0, "successful_fixes": 0, "failed_fixes": 0, "fixes_by_type": {}, "fixes_by_layer": {"layer1": 0, "layer2": 0, "layer3": 0}},',
+      '  "fix_suggestions": [],',
+      '  "summary": {"total_failures": 1, "total_autofix_attempts": 0, "autofix_success_rate": "0.0%", "most_common_failure": "code_exec_error", "most_problematic_stage": "stage1", "score": Infinity}',
+      '}',
+    ];
+    writeFileSync(saved, `${pythonReport.join('\n')}\n`);
+    const md = await runCli(['report', saved, '-f', 'md']);
+    expect(md).toMatchObject({ code: 0, stderr: '' });
+    expect(md.stdout).toContain('| Most problematic stage | stage1 |');
+    expect(md.stdout).toContain('| 2026-01-01T00:00:01 | code\\_exec\\_error | stage1 | ValueError: loss is nan |');
+    // The JSON printed is JSON: those floats become null, as JSON.stringify writes them.
+    const json = await runCli(['report', saved]);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    expect((JSON.parse(json.stdout) as AutopsyReport).failure_analysis.critical_failures[0]).toMatchObject({ error: 'ValueError: loss is nan', loss: null, best: null });
+    const diff = await runCli(['diff', saved, saved, '-f', 'json']);
+    expect(diff).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(diff.stdout)).toMatchObject({ verdict: 'same', failures: { total: { a: 1, b: 1 } } });
+
+    // Damaged as well, it is still bad input, named at the damage (line 12), not at the first NaN (line 7).
+    writeFileSync(saved, `${pythonReport.map((line, i) => (i === 11 ? line.replace('"summary": {', '"summary": {,') : line)).join('\n')}\n`);
+    expect(await runCli(['report', saved])).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: corrupt JSON in the report (${saved}:12)\n` });
+  });
+
   it('re-renders a saved report with the headings of --locale; its own sentences and run.locale stay as saved', async () => {
     const saved = join(tempDir(), 'latent_analysis_report.json');
     writeFileSync(saved, (await runCli(['report', failing])).stdout);

@@ -19,4 +19,11 @@ describe('parsePythonJson', () => {
     expect(parseWithNonFinite('{"x": NaN')).toBeUndefined();
     expect(parseWithNonFinite('{"x": 1,}')).toBeUndefined();
   });
+
+  it("names the fault's position, not the first NaN's, in text that is not JSON even with them", () => {
+    const text = '{"a": NaN, "b": -Infinity, "c": {, "d": 1}}';
+    // JSON.parse's own error is about the first NaN (and names no position at all).
+    expect(() => JSON.parse(text)).toThrow(/Unexpected token 'N'/);
+    expect(() => parsePythonJson(text)).toThrow(new RegExp(`position ${text.indexOf('{,') + 1}\\b`));
+  });
 });

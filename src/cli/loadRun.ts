@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { TRACKER_JSON } from '../../exporters/paths';
 import { messagesFor } from '../../analyzers/messages';
+import { parsePythonJson } from '../../analyzers/pythonJson';
 import { analyzeRun, locateRun, type AnalyzedRun } from '../../analyzers/readRun';
 import { onThisMachine } from '../../exporters/runLock';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
@@ -79,7 +80,9 @@ function readReportFile(path: string, locale: string | undefined): { report: Aut
   // Editors on Windows save UTF-8 with a BOM, which JSON.parse does not take.
   const text = file.charCodeAt(0) === 0xfeff ? file.slice(1) : file;
   try {
-    raw = JSON.parse(text);
+    // Python's json.dump writes NaN and ±Infinity, as in the logs: read them as the logs are. Plain
+    // JSON.parse first, so a large report without them costs no more than before.
+    raw = parsePythonJson(text);
   } catch (error) {
     const position = /position (\d+)/.exec(error instanceof Error ? error.message : '');
     const line = position ? text.slice(0, Number(position[1])).split('\n').length : 1;
