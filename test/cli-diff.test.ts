@@ -280,6 +280,28 @@ describe('agent-autopsy diff', () => {
     expect((await runCli(['diff', seed, seed])).stdout).toContain("Diagnoses\n  not comparable: neither report has a diagnoses section\n");
   });
 
+  it("--locale sets the language of what it quotes from the runs (diagnosis titles, endings), not of its own words, as the README says", async () => {
+    const text = await runCli(['diff', a, b, '--locale', 'zh-CN']);
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toBe('agent-autopsy diff');
+    expect(lines[1]).toBe(`  A  ${a}  (15 events, 4 s, ended 未知)`);
+    expect(lines[4]).toBe('Verdict: better — 6 improvement(s), 0 regression(s)');
+    expect(lines).toContain('  resolved  rate_limited (high, 4×) — LLM 服务商对智能体限流（HTTP 429）');
+    expect(lines).toContain('  + resolved diagnosis rate_limited');
+    expect(lines).toContain('Failures');
+    const json = JSON.parse((await runCli(['diff', a, b, '--locale', 'zh-CN', '--format', 'json'])).stdout) as RunDiff;
+    expect(json.diagnoses?.resolved.find((d) => d.id === 'rate_limited')?.title).toBe('LLM 服务商对智能体限流（HTTP 429）');
+    expect(json.a.exit).toBe('未知');
+    expect(json.improvements).toContain('LLM errors 4 → 0');
+    // A saved report is quoted as it was saved (in English here).
+    const saved = join(tempDir(), 'latent_analysis_report.json');
+    writeFileSync(saved, `${JSON.stringify(reportA, null, 2)}\n`);
+    const fromSaved = JSON.parse((await runCli(['diff', saved, b, '--locale', 'zh-CN', '--format', 'json'])).stdout) as RunDiff;
+    expect(fromSaved.diagnoses?.resolved.find((d) => d.id === 'rate_limited')?.title).toBe('The LLM provider rate-limited the agent (HTTP 429)');
+    expect(fromSaved.a.exit).toBe(reportA.exit.description);
+  });
+
   it('compares saved report files too, and rejects a missing run with exit code 2', async () => {
     const saved = join(tempDir(), 'latent_analysis_report.json');
     writeFileSync(saved, `${JSON.stringify(reportA, null, 2)}\n`);
