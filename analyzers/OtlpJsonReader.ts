@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { readFileHead } from './fileHead';
 import { isoMicros } from '../src/clock';
 import type { TruthEvent } from '../src/types';
 import { OtlpSpanConverter, type ConvertedSpans } from './OtlpSpanConverter';
@@ -36,18 +36,8 @@ const OTLP_START = /^\uFEFF?\s*\{\s*"(?:resourceSpans|resource_spans)"\s*:/;
 
 /** True when `path` is a file that starts like an OTLP JSON trace export. */
 export function isOtlpJsonFile(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    if (!statSync(path).isFile()) return false;
-    fd = openSync(path, 'r');
-    const buffer = Buffer.alloc(SNIFF_BYTES);
-    const n = readSync(fd, buffer, 0, SNIFF_BYTES, 0);
-    return OTLP_START.test(buffer.subarray(0, n).toString('utf8'));
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  const head = readFileHead(path, SNIFF_BYTES);
+  return head !== undefined && OTLP_START.test(head);
 }
 
 /** Line of a JSON.parse failure inside `text` (V8 reports a character position). */

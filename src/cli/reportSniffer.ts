@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { readFileHead } from '../../analyzers/fileHead';
 
 /**
  * How much of a file is read to tell a saved report from a log. A report's first keys are short
@@ -84,21 +84,12 @@ export function* topLevelKeys(text: string): Generator<string> {
  * own order) and after a UTF-8 BOM.
  */
 export function startsLikeReport(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    if (!statSync(path).isFile()) return false;
-    fd = openSync(path, 'r');
-    const buffer = Buffer.alloc(HEAD_BYTES);
-    const n = readSync(fd, buffer, 0, buffer.length, 0);
-    // A character cut at the end of the head only ends the scan early.
-    for (const key of topLevelKeys(buffer.subarray(0, n).toString('utf8'))) {
-      if (REPORT_KEYS.has(key)) return true;
-      if (LOG_KEYS.has(key)) return false;
-    }
-    return false;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+  const head = readFileHead(path, HEAD_BYTES);
+  if (head === undefined) return false;
+  // A character cut at the end of the head only ends the scan early.
+  for (const key of topLevelKeys(head)) {
+    if (REPORT_KEYS.has(key)) return true;
+    if (LOG_KEYS.has(key)) return false;
   }
+  return false;
 }
