@@ -38,6 +38,9 @@ export class TrackedSpans {
   private readonly open = new Map<SpanKindName, OpenTracked[]>();
   private seq = 0;
 
+  /** `startMsOf` gives when an open span of the run started (undefined for one it does not know). */
+  constructor(private readonly startMsOf: (span: Span) => number | undefined) {}
+
   /** Starts the span of a `<kind>_start` event whose data is clean; names are cut at `max` characters. */
   start(tracer: Tracer, kind: SpanKindName, data: EventData, max: number): Span {
     const parent = this.parentContext(kind);
@@ -81,17 +84,15 @@ export class TrackedSpans {
     // this track() runs) is the nearer parent: of the two, the newer is the innermost, as the
     // event's stage is the active span's (track.ts).
     const activeSpan = trace.getSpan(active);
-    if (activeSpan !== undefined && activeSpan !== innermost.span && startedAfter(activeSpan, innermost.span)) return active;
+    if (activeSpan !== undefined && activeSpan !== innermost.span && this.startedAfter(activeSpan, innermost.span)) return active;
     return trace.setSpan(active, innermost.span);
   }
-}
 
-type HrTime = [number, number];
-
-/** True when both are SDK spans (they carry their start time) and `a` started after `b`. */
-function startedAfter(a: Span, b: Span): boolean {
-  const at = (a as { startTime?: HrTime }).startTime;
-  const bt = (b as { startTime?: HrTime }).startTime;
-  if (!Array.isArray(at) || !Array.isArray(bt)) return false;
-  return at[0] > bt[0] || (at[0] === bt[0] && at[1] > bt[1]);
+  /** True when both spans are open in the run and `a` started after `b`. */
+  private startedAfter(a: Span, b: Span): boolean {
+    // By the run's clock (fractions of a microsecond): an SDK span's own startTime has whole milliseconds.
+    const aMs = this.startMsOf(a);
+    const bMs = this.startMsOf(b);
+    return aMs !== undefined && bMs !== undefined && aMs > bMs;
+  }
 }

@@ -57,7 +57,7 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     }
     let tracked = trackedByRun.get(run);
     if (!tracked) {
-      tracked = new TrackedSpans();
+      tracked = new TrackedSpans((span) => run.openSpanOf(span)?.startMs);
       trackedByRun.set(run, tracked);
     }
     if (parsed.phase === 'start') {
