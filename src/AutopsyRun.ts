@@ -21,6 +21,7 @@ import { realClearTimeout, realSetTimeout } from './realTimers';
 import type { SpanHandover } from './spanData';
 import { OpenSpans, type OpenSpanLinks } from './OpenSpans';
 import { SpanMark } from './SpanMark';
+import { endReadyLlmCalls } from './streamedLlmCalls';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeString } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
@@ -358,6 +359,8 @@ export class AutopsyRun {
    */
   finish(): AutopsyReport | undefined {
     if (this.finished) return this.finishedReport;
+    // Streamed calls whose stream has ended are ended calls, not unfinished ones.
+    endReadyLlmCalls();
     const endMs = nowMs();
     // The spans' marks first: which spans are still open, and their start events before the unfinished ones.
     this.settleSpans();

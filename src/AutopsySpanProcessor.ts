@@ -8,6 +8,7 @@ import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type SpanHandover } from './spanData';
+import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { setSpanStage, spanStage } from './spanStage';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
@@ -37,8 +38,11 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       if (!run || run.isFinished) return;
       // The service the traces carry: the app's own provider (NodeSDK's serviceName) may name it.
       if (run.tracedResource === undefined) run.tracedResource = span.resource ?? null;
+      const facts = startFacts(span, pending);
+      // Another instrumentation's request inside an llmCall(): the call waits for it (a stream read later).
+      if (facts.kind === 'llm' && !facts.own) nestedLlmStarted(span, parentContext);
       // Our clock, not span.startTime (millisecond resolution in the SDK): event times then follow write order.
-      run.recordSpan(SpanMark.start(this, span, nowMs(), pending, parentContext, startFacts(span, pending)));
+      run.recordSpan(SpanMark.start(this, span, nowMs(), pending, parentContext, facts));
     } catch (error) {
       reportError(error, 'span start could not be recorded');
     }
@@ -52,6 +56,12 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       run.recordSpan(SpanMark.end(this, span, nowMs(), takeEndData(span)));
     } catch (error) {
       reportError(error, 'span end could not be recorded');
+    }
+    try {
+      // After this span's mark: a streamed llmCall() it ends (its last nested request) is queued after it.
+      nestedLlmEnded(span);
+    } catch (error) {
+      reportError(error, 'a streamed llm call could not be ended');
     }
   }
 

@@ -9,6 +9,7 @@ import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
+import { endAfterNestedLlm } from './streamedLlmCalls';
 import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
 
@@ -266,6 +267,8 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
 function endSpan(handle: AgentSpan, span: Span): void {
   markEnded(handle);
   try {
+    // A call whose stream is still being read (an instrumentation's request inside it is open) ends with it.
+    if (handle.kind === 'llm' && endAfterNestedLlm(span)) return;
     span.end();
   } catch (error) {
     reportError(error, 'span could not be ended');

@@ -1,13 +1,12 @@
 import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { analyzeRunSync } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { init, llmCall, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { readTrackerDocument } from './helpers/runFiles';
+import { writeOtlpFile } from './helpers/otlpFile';
 import { tempRunDir } from './helpers/tempDirs';
 
 /**
@@ -249,27 +248,6 @@ describe('a call still running when the run ends', () => {
   });
 });
 
-/** The spans as the Collector's file exporter writes them (OTLP/JSON, one request). */
-function writeOtlpFile(spans: ReadableSpan[]): string {
-  const value = (v: unknown) =>
-    typeof v === 'string' ? { stringValue: v } : typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : typeof v === 'boolean' ? { boolValue: v } : { arrayValue: { values: (v as unknown[]).map((x) => ({ stringValue: String(x) })) } };
-  const attributes = (attrs: Attributes) => Object.entries(attrs).map(([key, v]) => ({ key, value: value(v) }));
-  const ns = ([seconds, nanos]: [number, number]) => (BigInt(seconds) * 1_000_000_000n + BigInt(nanos)).toString();
-  const otlp = spans.map((span) => ({
-    traceId: span.spanContext().traceId,
-    spanId: span.spanContext().spanId,
-    ...(span.parentSpanContext ? { parentSpanId: span.parentSpanContext.spanId } : {}),
-    name: span.name,
-    startTimeUnixNano: ns(span.startTime),
-    endTimeUnixNano: ns(span.endTime),
-    attributes: attributes(span.attributes),
-    status: { code: span.status.code, ...(span.status.message ? { message: span.status.message } : {}) },
-    events: span.events.map((event) => ({ name: event.name, timeUnixNano: ns(event.time), attributes: attributes(event.attributes ?? {}) })),
-  }));
-  const file = join(tempRunDir('autopsy-ai-sdk-otlp-'), 'traces.json');
-  writeFileSync(file, JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: 'ai' }, spans: otlp }] }] }));
-  return file;
-}
 
 describe('the same spans read back from an OTLP file', () => {
   it('fold the nested llm spans as the live run did: the same llm events and usage', async () => {
