@@ -260,15 +260,17 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
     if (returned !== UNOBSERVED) return returned as T;
   }
   if (onResult) onResult(handle, result);
-  endSpan(handle, span);
+  endSpan(handle, span, true);
   return result;
 }
 
-function endSpan(handle: AgentSpan, span: Span): void {
+/** Ends the span of a callback that failed (its error is recorded), or of one that succeeded. */
+function endSpan(handle: AgentSpan, span: Span, succeeded = false): void {
   markEnded(handle);
   try {
-    // A call whose stream is still being read (an instrumentation's request inside it is open) ends with it.
-    if (handle.kind === 'llm' && endAfterNestedLlm(span)) return;
+    // A call whose stream is still being read (an instrumentation's request inside it is open)
+    // ends with it; a call whose callback failed ends now, with its error.
+    if (succeeded && handle.kind === 'llm' && endAfterNestedLlm(span)) return;
     span.end();
   } catch (error) {
     reportError(error, 'span could not be ended');
@@ -289,7 +291,7 @@ function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Sp
     return Promise.resolve(result).then(
       (value) => {
         if (onResult) onResult(handle, value);
-        endSpan(handle, span);
+        endSpan(handle, span, true);
         return value;
       },
       (error: unknown) => {
@@ -303,7 +305,7 @@ function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Sp
   // ends with the outcome of the app's own consumption of it.
   const succeeded = (value: unknown) => {
     if (onResult) onResult(handle, value);
-    endSpan(handle, span);
+    endSpan(handle, span, true);
   };
   const failed = (error: unknown) => {
     recordFailure(span, error);

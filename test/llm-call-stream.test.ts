@@ -84,6 +84,18 @@ beforeAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     await streamEnds(later!, USAGE);
 
+    // A callback that fails with its request still open: the call failed now. The request, ended
+    // later, is written as a call of its own (a child of the failed one).
+    let orphan: Span | undefined;
+    await llmCall({ model: 'thrown' }, async () => {
+      orphan = startRequest('thrown');
+      throw new Error('app bug before reading');
+    }).catch(() => undefined);
+    track('after_throw', {});
+    // Well after the call's end: an OTLP file's span times only order ends more than 1 ms apart.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await streamEnds(orphan!, USAGE);
+
     // Never read to its end: the call is still running at exit.
     await llmCall({ model: 'abandoned' }, async (call) => {
       call.setUsage({ inputTokens: 5 });
@@ -126,13 +138,18 @@ describe('a stream read after llmCall() returned', () => {
       { type: 'llm_call_end', model: 'early' },
       { type: 'llm_call_start', model: 'later', provider: 'openai', operation: 'chat', span: 'chat later' },
       { type: 'llm_call_end', model: 'later', provider: 'openai', operation: 'chat', span: 'chat later', input_tokens: 12, output_tokens: 40, tokens_used: 52, finish_reasons: ['stop'] },
+      { type: 'llm_call_start', model: 'thrown' },
+      { type: 'llm_call_error', model: 'thrown', error: 'app bug before reading', error_type: 'Error' },
+      { type: 'after_throw' },
+      { type: 'llm_call_start', model: 'thrown', provider: 'openai', operation: 'chat', span: 'chat thrown' },
+      { type: 'llm_call_end', model: 'thrown', provider: 'openai', operation: 'chat', span: 'chat thrown', input_tokens: 12, output_tokens: 40, tokens_used: 52, finish_reasons: ['stop'] },
       { type: 'llm_call_start', model: 'abandoned' },
       { type: 'llm_call_unfinished', model: 'abandoned', unfinished: true, age_seconds: expect.any(Number) },
     ]);
   });
 
   it('counts each call once in the report, and the abandoned one as unfinished', () => {
-    expect(report.llm_usage).toMatchObject({ calls: 7, errors: 1, errors_by_type: { TypeError: 1 }, errors_by_status: {} });
+    expect(report.llm_usage).toMatchObject({ calls: 9, errors: 2, errors_by_type: { TypeError: 1, Error: 1 }, errors_by_status: {} });
     // The call's span (named as GenAI spans are), not its request's.
     const start = events.find((event) => event.type === 'llm_call_start' && event.data.model === 'abandoned')!;
     expect(report.unfinished.map((span) => [span.kind, span.name, span.stage, span.span_id])).toEqual([['llm', 'chat abandoned', 'answer', start.span_id]]);
