@@ -3,10 +3,20 @@ import { httpStatusOf } from './errorClassifier';
 import { eventErrorText } from './eventErrors';
 import { eventKind, type EventKind } from './eventKind';
 import { LatencyHistogram } from './LatencyHistogram';
-import type { LlmUsage, ModelUsage } from './reportTypes';
+import type { LlmUsage, ModelUsage, TokenDetails } from './reportTypes';
 
 function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+const DETAIL_KEYS = ['cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens'] as const;
+
+/** Adds the shares `data` states to `into` (a key appears once a call states it, 0 included). */
+function addDetails(into: TokenDetails, data: Record<string, unknown>): void {
+  for (const key of DETAIL_KEYS) {
+    const value = data[key];
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) into[key] = (into[key] ?? 0) + value;
+  }
 }
 
 /** Calls, tokens, latency and errors of llm_call_* events, in memory proportional to distinct models. */
@@ -16,6 +26,7 @@ export class LlmUsageAggregate {
   private inputTokens = 0;
   private outputTokens = 0;
   private totalTokens = 0;
+  private readonly details: TokenDetails = {};
   private readonly byModel = new Map<string, ModelUsage>();
   private readonly latency = new LatencyHistogram();
   private readonly errorsByType = new Map<string, number>();
@@ -36,6 +47,11 @@ export class LlmUsageAggregate {
     this.totalTokens += total;
     model.input_tokens += input;
     model.output_tokens += output;
+    // Most calls state no shares: one key test before the loop.
+    if (data.cache_read_input_tokens !== undefined || data.cache_creation_input_tokens !== undefined || data.reasoning_tokens !== undefined) {
+      addDetails(this.details, data);
+      addDetails(model, data);
+    }
     if (typeof data.duration === 'number') this.latency.add(data.duration);
     if (failed) {
       this.errors++;
@@ -68,6 +84,7 @@ export class LlmUsageAggregate {
       input_tokens: this.inputTokens,
       output_tokens: this.outputTokens,
       total_tokens: this.totalTokens,
+      ...this.details,
       by_model: Object.fromEntries(this.byModel),
       latency_seconds: { p50: this.latency.quantile(0.5), p95: this.latency.quantile(0.95), max: this.latency.max },
       errors_by_type: Object.fromEntries(this.errorsByType),

@@ -5,7 +5,7 @@ import { EVENT_PREFIX, spanEventType, type SpanKindName } from '../src/eventType
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData } from '../src/spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData, llmUsageDetails } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
 import type { AutofixStatistics, UnfinishedSpan } from './reportTypes';
@@ -380,7 +380,7 @@ function nestedOf(top: OtlpSpan, folded: Map<OtlpSpan, OtlpSpan[]>): NestedLlmDa
     // unfinished at exit did not end.
     for (const child of children) {
       if (isUnfinished(child)) continue;
-      const data: EventData = { ...startDataOf(child, 'llm', undefined), ...llmEndData(child.attributes) };
+      const data: EventData = { ...startDataOf(child, 'llm', undefined), ...llmUsageDetails(child.attributes, llmEndData(child.attributes)) };
       delete data.span;
       delete data.stage;
       const error = child.status.code === STATUS_ERROR ? errorData({ status: child.status, attributes: child.attributes, events: child.events as unknown as ReadableSpan['events'] }) : undefined;
@@ -407,7 +407,7 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
   }
   const failed = span.status.code === STATUS_ERROR;
   if (kind === 'llm') {
-    Object.assign(data, llmEndData(span.attributes));
+    Object.assign(data, llmUsageDetails(span.attributes, llmEndData(span.attributes)));
     const nested = nestedOf(span, folded);
     if (nested) applyNestedLlm(nested, data, failed);
   }

@@ -62,14 +62,27 @@ export interface Diagnosis {
   suggestion: string;
 }
 
-export interface ModelUsage {
+/**
+ * The shares of the token counts, each present only when a call stated it (the instrumentation or
+ * `setUsage()` gave it, 0 included): a run whose calls never say is not a run without cache hits.
+ */
+export interface TokenDetails {
+  /** Of input_tokens, those read from the provider's prompt cache. */
+  cache_read_input_tokens?: number;
+  /** Of input_tokens, those written to the prompt cache. */
+  cache_creation_input_tokens?: number;
+  /** Of output_tokens, the reasoning ones. */
+  reasoning_tokens?: number;
+}
+
+export interface ModelUsage extends TokenDetails {
   calls: number;
   errors: number;
   input_tokens: number;
   output_tokens: number;
 }
 
-export interface LlmUsage {
+export interface LlmUsage extends TokenDetails {
   calls: number;
   errors: number;
   input_tokens: number;

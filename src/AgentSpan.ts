@@ -8,11 +8,26 @@ import { addEndData, addHandoverEndData, type SpanHandover } from './spanData';
 import type { EventData } from './types';
 
 export interface TokenUsage {
+  /** All of the prompt's tokens, cached ones included. */
   inputTokens?: number;
+  /** All of the output's tokens, reasoning ones included. */
   outputTokens?: number;
   /** Defaults to input + output. */
   totalTokens?: number;
+  /** Of the input tokens, those read from the provider's prompt cache (OpenAI's `cached_tokens`, Anthropic's `cache_read_input_tokens`). */
+  cacheReadInputTokens?: number;
+  /** Of the input tokens, those written to the prompt cache (Anthropic's `cache_creation_input_tokens`). */
+  cacheCreationInputTokens?: number;
+  /** Of the output tokens, the reasoning ones (OpenAI's `reasoning_tokens`). */
+  reasoningTokens?: number;
 }
+
+/** The shares of the counts: setUsage key, event field, span attribute. */
+const USAGE_DETAILS = [
+  ['cacheReadInputTokens', 'cache_read_input_tokens', sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS],
+  ['cacheCreationInputTokens', 'cache_creation_input_tokens', sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS],
+  ['reasoningTokens', 'reasoning_tokens', sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS],
+] as const;
 
 export interface CodeExecResult {
   exitCode?: number | null;
@@ -48,7 +63,7 @@ function afterEnd(handle: AgentSpan, method: string): boolean {
 }
 
 /** A token count as given: a number of 0 or more, else named on stderr (once) and left out. */
-function tokenCount(usage: unknown, key: 'inputTokens' | 'outputTokens' | 'totalTokens'): number | undefined {
+function tokenCount(usage: unknown, key: keyof TokenUsage): number | undefined {
   const value = (usage as Record<string, unknown>)[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
@@ -95,7 +110,11 @@ export class AgentSpan {
     return this;
   }
 
-  /** Token usage of an LLM call (`gen_ai.usage.*` on the span; input_tokens, output_tokens, tokens_used in the event). */
+  /**
+   * Token usage of an LLM call (`gen_ai.usage.*` on the span; input_tokens, output_tokens,
+   * tokens_used in the event, and cache_read_input_tokens, cache_creation_input_tokens and
+   * reasoning_tokens when given).
+   */
   setUsage(usage: TokenUsage): this {
     try {
       if (afterEnd(this, 'setUsage')) return this;
@@ -118,6 +137,12 @@ export class AgentSpan {
         this.span.setAttribute(sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, output);
       }
       if (total !== undefined) data.tokens_used = total;
+      for (const [key, field, attribute] of USAGE_DETAILS) {
+        const value = tokenCount(usage, key);
+        if (value === undefined) continue;
+        data[field] = value;
+        this.span.setAttribute(attribute, value);
+      }
       this.addEndData(data);
     } catch (error) {
       reportError(error, 'token usage could not be set');

@@ -11,7 +11,7 @@ import { takeEndData, takePendingStart, type SpanHandover } from './spanData';
 import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { setSpanStage, spanStage } from './spanStage';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData } from './spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData, llmUsageDetails } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
@@ -145,7 +145,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     if (!run.openSpans.holds(parent)) return false;
     const nested = this.nested.get(parent) ?? { data: {}, failedAttempts: 0 };
     this.nested.set(parent, nested);
-    const data: EventData = { ...entry.data, ...llmEndData(span.attributes) };
+    const data: EventData = { ...entry.data, ...llmUsageDetails(span.attributes, llmEndData(span.attributes)) };
     if (run.config.captureContent) Object.assign(data, llmContentData(span.attributes));
     delete data.span;
     delete data.stage;
@@ -209,7 +209,11 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     const data: EventData = Object.assign({}, entry.data);
     if (kind === 'llm') {
       llmEndData(span.attributes, data);
-      if (run.config.captureContent && !isOwnSpan(span.attributes)) Object.assign(data, safeData(llmContentData(span.attributes), { maxStringLength: run.config.maxStringLength }));
+      // The app's own calls hand their usage details over (setUsage); other instrumentations' state them on the span.
+      if (!isOwnSpan(span.attributes)) {
+        llmUsageDetails(span.attributes, data);
+        if (run.config.captureContent) Object.assign(data, safeData(llmContentData(span.attributes), { maxStringLength: run.config.maxStringLength }));
+      }
       this.applyNested(entry, data, failed);
     }
     if (extra) Object.assign(data, extraClean ? extra : safeData(extra, { maxStringLength: run.config.maxStringLength }));

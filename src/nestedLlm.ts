@@ -13,7 +13,7 @@ export interface NestedLlmData {
   lastError?: EventData;
 }
 
-const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'tokens_used'] as const;
+const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'tokens_used', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens'] as const;
 
 /**
  * Adds one nested span, in the order the nested spans ended: `data` is its start and end data

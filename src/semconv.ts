@@ -39,6 +39,10 @@ export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens' as c
 /** Older (OpenLLMetry) names for the token counts. */
 export const ATTR_GEN_AI_USAGE_PROMPT_TOKENS = 'gen_ai.usage.prompt_tokens' as const;
 export const ATTR_GEN_AI_USAGE_COMPLETION_TOKENS = 'gen_ai.usage.completion_tokens' as const;
+/** The shares of the counts above: prompt tokens read from or written to the provider's cache, reasoning tokens of the output. */
+export const ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens' as const;
+export const ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation.input_tokens' as const;
+export const ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = 'gen_ai.usage.reasoning.output_tokens' as const;
 export const ATTR_GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons' as const;
 export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages' as const;
 export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages' as const;
@@ -52,6 +56,9 @@ export const ATTR_OPENINFERENCE_LLM_MODEL_NAME = 'llm.model_name' as const;
 export const ATTR_OPENINFERENCE_LLM_PROVIDER = 'llm.provider' as const;
 export const ATTR_OPENINFERENCE_TOKEN_PROMPT = 'llm.token_count.prompt' as const;
 export const ATTR_OPENINFERENCE_TOKEN_COMPLETION = 'llm.token_count.completion' as const;
+export const ATTR_OPENINFERENCE_TOKEN_CACHE_READ = 'llm.token_count.prompt_details.cache_read' as const;
+export const ATTR_OPENINFERENCE_TOKEN_CACHE_WRITE = 'llm.token_count.prompt_details.cache_write' as const;
+export const ATTR_OPENINFERENCE_TOKEN_REASONING = 'llm.token_count.completion_details.reasoning' as const;
 /** OpenLLMetry (Traceloop) span kind marker: workflow, task, agent, tool. */
 export const ATTR_TRACELOOP_SPAN_KIND = 'traceloop.span.kind' as const;
 export const ATTR_TRACELOOP_ENTITY_NAME = 'traceloop.entity.name' as const;

@@ -134,6 +134,17 @@ const OPERATION_KEYS = [sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE,
 const TASK_NAME_KEYS = [sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME];
 const INPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS];
 const OUTPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION];
+// The token counts' shares: the GenAI conventions', @anthropic-ai/sdk's own name for cache writes,
+// OpenLLMetry's and OpenInference's. (The AI SDK's `ai.usage.cachedInputTokens` on its outer span is
+// left out: in ai 5 the outer span's usage is its last step's, and its steps' spans are added up.)
+const CACHE_READ_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, 'gen_ai.usage.cache_read_input_tokens', sc.ATTR_OPENINFERENCE_TOKEN_CACHE_READ];
+const CACHE_CREATION_TOKEN_KEYS = [
+  sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+  'gen_ai.usage.cache_write.input_tokens',
+  'gen_ai.usage.cache_creation_input_tokens',
+  sc.ATTR_OPENINFERENCE_TOKEN_CACHE_WRITE,
+];
+const REASONING_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, 'gen_ai.usage.reasoning_tokens', sc.ATTR_OPENINFERENCE_TOKEN_REASONING];
 const PROMPT_KEYS = [sc.ATTR_GEN_AI_INPUT_MESSAGES, ATTR_OPENINFERENCE_INPUT_VALUE];
 const RESPONSE_KEYS = [sc.ATTR_GEN_AI_OUTPUT_MESSAGES, ATTR_OPENINFERENCE_OUTPUT_VALUE];
 
@@ -179,6 +190,23 @@ export function llmEndData(attributes: Attributes, data: EventData = {}): EventD
   const stopReason = attributes[ATTR_ANTHROPIC_STOP_REASON];
   if (finish !== undefined) data.finish_reasons = finish;
   else if (typeof stopReason === 'string') data.finish_reasons = [stopReason];
+  return data;
+}
+
+/**
+ * The shares of an llm span's token counts, set on `data` when the span states them: cached prompt
+ * tokens (`cache_read_input_tokens`), prompt tokens written to the cache
+ * (`cache_creation_input_tokens`), reasoning tokens of the output (`reasoning_tokens`). Apart from
+ * llmEndData: the app's own llmCall() spans hand theirs over (setUsage), so only other
+ * instrumentations' spans are read for them.
+ */
+export function llmUsageDetails(attributes: Attributes, data: EventData): EventData {
+  const cacheRead = tokenCount(first(attributes, CACHE_READ_TOKEN_KEYS));
+  const cacheCreation = tokenCount(first(attributes, CACHE_CREATION_TOKEN_KEYS));
+  const reasoning = tokenCount(first(attributes, REASONING_TOKEN_KEYS));
+  if (cacheRead !== undefined) data.cache_read_input_tokens = cacheRead;
+  if (cacheCreation !== undefined) data.cache_creation_input_tokens = cacheCreation;
+  if (reasoning !== undefined) data.reasoning_tokens = reasoning;
   return data;
 }
 

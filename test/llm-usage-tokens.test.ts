@@ -45,7 +45,7 @@ async function run(source: string, nodeArgs: string[] = []) {
   return { runDir, stdout: result.stdout, events: readTrackerDocument(runDir).events, report: readReport(runDir) };
 }
 
-const FIELDS = ['name', 'model', 'input_tokens', 'output_tokens', 'tokens_used', 'error_type', 'http_status'];
+const FIELDS = ['name', 'model', 'input_tokens', 'output_tokens', 'tokens_used', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens', 'error_type', 'http_status'];
 const ends = (events: TruthEvent[]) => llmCallEnds(events, FIELDS);
 
 it('llmCall(): counts given in parts (setUsage twice, or one count and the SDK span inside) give a tokens_used that adds up', async () => {
@@ -69,6 +69,8 @@ await llmCall('input_only', { model: 'claude-sonnet-4-6' }, async (call) => { ca
 await llmCall('explicit_total', { model: 'claude-sonnet-4-6' }, async (call) => { await ask(); call.setUsage({ outputTokens: 6, totalTokens: 1000 }); });
 // The counts given in two calls (input before the request, output after the stream).
 await llmCall('two_calls', { model: 'm' }, (call) => { call.setUsage({ inputTokens: 7 }); call.setUsage({ outputTokens: 3 }); });
+// The shares of the counts, as the app reads them from its provider's reply.
+await llmCall('details', { model: 'm' }, (call) => call.setUsage({ inputTokens: 100, outputTokens: 10, cacheReadInputTokens: 60, cacheCreationInputTokens: 20, reasoningTokens: 4 }));
 await close();
 await shutdown();
 `);
@@ -77,8 +79,15 @@ await shutdown();
     { type: 'llm_call_end', name: 'input_only', model: 'claude-sonnet-4-6', input_tokens: 400, output_tokens: 5, tokens_used: 405 },
     { type: 'llm_call_end', name: 'explicit_total', model: 'claude-sonnet-4-6', input_tokens: 50, output_tokens: 6, tokens_used: 1000 },
     { type: 'llm_call_end', name: 'two_calls', model: 'm', input_tokens: 7, output_tokens: 3, tokens_used: 10 },
+    {
+      type: 'llm_call_end', name: 'details', model: 'm', input_tokens: 100, output_tokens: 10, tokens_used: 110,
+      cache_read_input_tokens: 60, cache_creation_input_tokens: 20, reasoning_tokens: 4,
+    },
   ]);
-  expect(report.llm_usage).toMatchObject({ calls: 4, input_tokens: 487, output_tokens: 34, total_tokens: 1465 });
+  expect(report.llm_usage).toMatchObject({ calls: 5, input_tokens: 587, output_tokens: 44, total_tokens: 1575, cache_read_input_tokens: 60, cache_creation_input_tokens: 20, reasoning_tokens: 4 });
+  expect(report.llm_usage.by_model.m).toEqual({ calls: 2, errors: 0, input_tokens: 107, output_tokens: 13, cache_read_input_tokens: 60, cache_creation_input_tokens: 20, reasoning_tokens: 4 });
+  // The Anthropic calls here state no shares (their replies have no cache fields): none are made up.
+  expect(report.llm_usage.by_model['claude-sonnet-4-6']).toEqual({ calls: 3, errors: 0, input_tokens: 480, output_tokens: 31 });
 });
 
 it('zero code: the counts each openai and anthropic call reports, cached and reasoning tokens included as the GenAI conventions count them', async () => {
@@ -164,9 +173,11 @@ process.stdout.write(JSON.stringify(outcomes) + '\\n');
     ['messages_529', 'OverloadedError'],
     ['messages_stream_error', 'APIError'],
   ]);
-  const chat = { type: 'llm_call_end', model: 'gpt-4o', input_tokens: 100, output_tokens: 20, tokens_used: 120 };
-  const o4 = { type: 'llm_call_end', model: 'o4-mini', input_tokens: 200, output_tokens: 40, tokens_used: 240 };
-  const claude = { type: 'llm_call_end', model: 'claude-sonnet-4-6', input_tokens: 4010, output_tokens: 50, tokens_used: 4060 };
+  // The shares as the providers state them: OpenAI's cached and reasoning tokens, what Anthropic's cache read and wrote.
+  const chat = { type: 'llm_call_end', model: 'gpt-4o', input_tokens: 100, output_tokens: 20, tokens_used: 120, cache_read_input_tokens: 80, reasoning_tokens: 15 };
+  const o4 = { type: 'llm_call_end', model: 'o4-mini', input_tokens: 200, output_tokens: 40, tokens_used: 240, cache_read_input_tokens: 150, reasoning_tokens: 30 };
+  const cache = { cache_read_input_tokens: 3000, cache_creation_input_tokens: 1000 };
+  const claude = { type: 'llm_call_end', model: 'claude-sonnet-4-6', input_tokens: 4010, output_tokens: 50, tokens_used: 4060, ...cache };
   expect(ends(events)).toEqual([
     chat,
     chat,
@@ -180,7 +191,7 @@ process.stdout.write(JSON.stringify(outcomes) + '\\n');
     claude,
     claude,
     { type: 'llm_call_error', model: 'claude-sonnet-4-6', error_type: 'overloaded_error', http_status: 529 },
-    { type: 'llm_call_error', model: 'claude-sonnet-4-6', input_tokens: 4010, tokens_used: 4010, error_type: 'overloaded_error' },
+    { type: 'llm_call_error', model: 'claude-sonnet-4-6', input_tokens: 4010, tokens_used: 4010, ...cache, error_type: 'overloaded_error' },
   ]);
   const { latency_seconds: _latency, ...usage } = report.llm_usage;
   expect(usage).toEqual({
@@ -189,11 +200,15 @@ process.stdout.write(JSON.stringify(outcomes) + '\\n');
     input_tokens: 3 * 100 + 2 * 200 + 7 + 5 * 4010,
     output_tokens: 3 * 20 + 2 * 40 + 4 * 50,
     total_tokens: 3 * 120 + 2 * 240 + 7 + 4 * 4060 + 4010,
+    cache_read_input_tokens: 3 * 80 + 2 * 150 + 5 * 3000,
+    cache_creation_input_tokens: 5 * 1000,
+    reasoning_tokens: 3 * 15 + 2 * 30,
     by_model: {
-      'gpt-4o': { calls: 4, errors: 0, input_tokens: 300, output_tokens: 60 },
-      'o4-mini': { calls: 2, errors: 0, input_tokens: 400, output_tokens: 80 },
+      // The streamed call without usage states no shares either; the embedding none at all.
+      'gpt-4o': { calls: 4, errors: 0, input_tokens: 300, output_tokens: 60, cache_read_input_tokens: 240, reasoning_tokens: 45 },
+      'o4-mini': { calls: 2, errors: 0, input_tokens: 400, output_tokens: 80, cache_read_input_tokens: 300, reasoning_tokens: 60 },
       'text-embedding-3-small': { calls: 1, errors: 0, input_tokens: 7, output_tokens: 0 },
-      'claude-sonnet-4-6': { calls: 6, errors: 2, input_tokens: 5 * 4010, output_tokens: 200 },
+      'claude-sonnet-4-6': { calls: 6, errors: 2, input_tokens: 5 * 4010, output_tokens: 200, cache_read_input_tokens: 15000, cache_creation_input_tokens: 5000 },
     },
     errors_by_type: { overloaded_error: 2 },
     errors_by_status: { '529': 1 },

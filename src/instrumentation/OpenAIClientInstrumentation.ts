@@ -189,6 +189,11 @@ function setResponse(span: Span, endpoint: Endpoint, value: any, capture: boolea
   const output = usage?.completion_tokens ?? usage?.output_tokens;
   if (typeof input === 'number') span.setAttribute(sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, input);
   if (typeof output === 'number') span.setAttribute(sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, output);
+  // Their shares (Chat Completions' *_tokens_details, the Responses API's input/output_tokens_details).
+  const cached = (usage?.prompt_tokens_details ?? usage?.input_tokens_details)?.cached_tokens;
+  const reasoning = (usage?.completion_tokens_details ?? usage?.output_tokens_details)?.reasoning_tokens;
+  if (typeof cached === 'number') span.setAttribute(sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cached);
+  if (typeof reasoning === 'number') span.setAttribute(sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, reasoning);
   if (endpoint === 'chat' && Array.isArray(value.choices)) {
     span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, value.choices.map((choice: any) => String(choice?.finish_reason ?? 'unknown')));
     if (capture) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, JSON.stringify(value.choices.map((choice: any) => ({ role: 'assistant', content: choice?.message?.content ?? null }))));
