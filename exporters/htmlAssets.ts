@@ -22,6 +22,7 @@ h3{font-size:.95rem;margin:1rem 0 .4rem;color:var(--muted)}
 .card .v{font-size:1.15rem;font-weight:600;overflow-wrap:anywhere}
 .card.bad .v{color:var(--err)}
 .card.good .v{color:var(--ok)}
+.card.not-recorded .v{font-size:.85rem;font-weight:400;color:var(--muted)}
 .diag{border:1px solid var(--line);border-left:5px solid var(--muted);border-radius:6px;padding:.6rem .9rem;margin:.6rem 0;background:#fff}
 .diag.sev-critical{border-left-color:#9b1c1c}.diag.sev-high{border-left-color:var(--err)}.diag.sev-medium{border-left-color:var(--warn)}.diag.sev-low{border-left-color:#8795a8}
 .diag .head{display:flex;flex-wrap:wrap;align-items:baseline;gap:.3rem .8rem}

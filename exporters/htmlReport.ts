@@ -8,7 +8,7 @@ import { escapeHtml, jsonForScript } from './htmlEscape';
 import { HtmlEventCollector } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
 import { groupedInteger } from './numberText';
-import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
+import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
 import { shownPatterns, shownStages, topModels } from './reportRows';
 
 export { escapeHtml } from './htmlEscape';
@@ -22,6 +22,8 @@ export interface HtmlReportOptions {
   events?: HtmlEventCollector | Iterable<TruthEvent>;
   /** The command suggested for the full event list when `events` is absent. */
   fullReportCommand?: string;
+  /** Sections a saved report lacks: said to be not recorded, not shown as zeros. */
+  missingSections?: MissingSections;
 }
 
 const MAX_TABLE_ROWS = 200;
@@ -63,6 +65,11 @@ function section(id: string, title: string, body: string): string {
   return `<section id="${id}"><h2>${escapeHtml(title)}</h2>${body}</section>`;
 }
 
+/** The text of a section the report lacks. */
+function notRecordedNote(na: NotRecorded): string {
+  return `<p class="note not-recorded">${escapeHtml(na.section)}</p>`;
+}
+
 function diagnosisCard(d: Diagnosis, rank: number, l: ReportLabels): string {
   const ev = d.evidence ?? { count: 0, first: null, last: null, examples: [], span_ids: [] };
   const when = ev.first ? ` · ${escapeHtml(l.firstSeen)} ${escapeHtml(ev.first)}${ev.last && ev.last !== ev.first ? ` · ${escapeHtml(l.lastSeen)} ${escapeHtml(ev.last)}` : ''}` : '';
@@ -83,25 +90,29 @@ function diagnosisCard(d: Diagnosis, rank: number, l: ReportLabels): string {
   );
 }
 
-function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string {
   const s = report.summary;
   const u = report.llm_usage;
   const failures = s.total_failures;
+  // A card of a section the report lacks says so, in place of the zeros the report object holds.
+  const unless = (section: keyof AutopsyReport, key: string, label: string, value: () => unknown, tone = '') =>
+    na.lacks(section) ? card(key, label, na.value, 'not-recorded') : card(key, label, value(), tone);
   const cards = [
     card('total_failures', m.labels.totalFailures, failures, failures > 0 ? 'bad' : 'good'),
     card('most_common_failure', m.labels.mostCommonFailure, s.most_common_failure),
     card('most_problematic_stage', m.labels.mostProblematicStage, s.most_problematic_stage),
     card('autofix_success_rate', m.labels.autofixSuccessRate, `${s.autofix_success_rate} (${s.total_autofix_attempts})`),
-    card('llm_calls', l.llmCalls, `${fmt(u.calls)} (${fmt(u.errors)} ${l.errors.toLowerCase()})`, u.errors > 0 ? 'bad' : ''),
-    card('total_tokens', l.totalTokens, fmt(u.total_tokens)),
-    card('total_events', l.events, fmt(report.run.total_events)),
-    card('duration', l.duration, report.run.duration_seconds === null ? '–' : `${fmt(report.run.duration_seconds)} s`),
-    card('exit', m.labels.exitedHow, report.exit.description ?? report.exit.reason, ['uncaught_exception', 'unhandled_rejection', 'signal', 'killed'].includes(report.exit.reason) ? 'bad' : ''),
+    unless('llm_usage', 'llm_calls', l.llmCalls, () => `${fmt(u.calls)} (${fmt(u.errors)} ${l.errors.toLowerCase()})`, u.errors > 0 ? 'bad' : ''),
+    unless('llm_usage', 'total_tokens', l.totalTokens, () => fmt(u.total_tokens)),
+    unless('run', 'total_events', l.events, () => fmt(report.run.total_events)),
+    unless('run', 'duration', l.duration, () => (report.run.duration_seconds === null ? '–' : `${fmt(report.run.duration_seconds)} s`)),
+    unless('exit', 'exit', m.labels.exitedHow, () => report.exit.description ?? report.exit.reason, ['uncaught_exception', 'unhandled_rejection', 'signal', 'killed'].includes(report.exit.reason) ? 'bad' : ''),
   ];
   return section('summary', m.headings.summary, `<div class="cards">${cards.join('')}</div>`);
 }
 
-function diagnosesSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+function diagnosesSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string {
+  if (na.lacks('diagnoses')) return section('diagnoses', m.headings.diagnoses, notRecordedNote(na));
   const body = report.diagnoses.length ? report.diagnoses.map((d, i) => diagnosisCard(d, i + 1, l)).join('') : `<p class="note">${escapeHtml(noDiagnosesNote(report, l))}</p>`;
   return section('diagnoses', m.headings.diagnoses, body);
 }
@@ -138,10 +149,12 @@ function failuresSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabe
   );
 }
 
-function timelineSection(report: AutopsyReport, collector: HtmlEventCollector | undefined, l: ReportLabels): string {
+function timelineSection(report: AutopsyReport, collector: HtmlEventCollector | undefined, l: ReportLabels, na: NotRecorded): string {
   const data = collector ? collector.timeline() : timelineFromReport(report);
   const names = new Map(report.stages.filter((s) => s.name !== undefined).map((s) => [s.stage, s.name as string]));
   const svg = renderTimelineSvg(data, l, names);
+  // A report without stages may still have failures to mark on the time axis.
+  if (na.lacks('stages')) return section('timeline', l.timeline, svg + notRecordedNote(na));
   const shown = shownStages(report.stages, MAX_TABLE_ROWS).shown;
   const stages = report.stages.length
     ? table(
@@ -155,7 +168,8 @@ function timelineSection(report: AutopsyReport, collector: HtmlEventCollector | 
   return section('timeline', l.timeline, svg + stages);
 }
 
-function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string {
+  if (na.lacks('llm_usage')) return section('llm', m.headings.llmUsage, notRecordedNote(na));
   const u = report.llm_usage;
   if (u.calls === 0 && u.errors === 0) return '';
   const lat = u.latency_seconds;
@@ -186,13 +200,15 @@ function modelRows(byModel: AutopsyReport['llm_usage']['by_model'], l: ReportLab
   return rows;
 }
 
-function unfinishedSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+function unfinishedSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string {
+  if (na.lacks('unfinished')) return section('unfinished', m.headings.unfinished, notRecordedNote(na));
   if (report.unfinished.length === 0) return '';
   const rows = report.unfinished.slice(0, MAX_TABLE_ROWS).map((x) => [x.name, x.kind, x.stage, x.started, fmt(x.age_seconds, 3)]);
   return section('unfinished', m.headings.unfinished, table([l.name, l.kind, l.stage, l.started, [l.age, 'num']], rows, report.unfinished.length, l.moreRows));
 }
 
-function autofixSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string {
+function autofixSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string {
+  if (na.lacks('autofix_statistics')) return section('autofix', m.headings.autofix, notRecordedNote(na));
   const a = report.autofix_statistics;
   const cards = [
     card('autofix_attempts', l.attempts, fmt(a.total_attempts)),
@@ -208,7 +224,8 @@ function autofixSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabel
   return section('autofix', m.headings.autofix, `<div class="cards">${cards}</div>${charts}`);
 }
 
-function exitSection(report: AutopsyReport, m: MessageCatalog): string {
+function exitSection(report: AutopsyReport, m: MessageCatalog, na: NotRecorded): string {
+  if (na.lacks('exit')) return section('exit', m.headings.exit, notRecordedNote(na));
   const e = report.exit;
   const rows: unknown[][] = [['reason', e.reason], ['description', e.description ?? '']];
   if (e.exit_code !== null && e.exit_code !== undefined) rows.push(['exit_code', e.exit_code]);
@@ -262,18 +279,19 @@ export function renderHtmlReport(report: AutopsyReport, options: HtmlReportOptio
   const m = messagesFor(locale);
   const l = labelsFor(locale);
   const collector = collectorFor(options.events);
+  const na = notRecorded(options.missingSections, l);
   const command = options.fullReportCommand ?? `agent-autopsy report ${shellArgument(report.run?.output_dir || '<run dir>')} --format html --out autopsy-full.html`;
   const events = eventsSection(report, collector, m, l, command);
   const sections = [
-    summarySection(report, m, l),
-    diagnosesSection(report, m, l),
+    summarySection(report, m, l, na),
+    diagnosesSection(report, m, l, na),
     suggestionsSection(report, m, l),
-    timelineSection(report, collector, l),
+    timelineSection(report, collector, l, na),
     failuresSection(report, m, l, Boolean(collector)),
-    llmSection(report, m, l),
-    unfinishedSection(report, m, l),
-    autofixSection(report, m, l),
-    exitSection(report, m),
+    llmSection(report, m, l, na),
+    unfinishedSection(report, m, l, na),
+    autofixSection(report, m, l, na),
+    exitSection(report, m, na),
     events.html,
   ].filter(Boolean);
   const nav = sections
@@ -282,15 +300,17 @@ export function renderHtmlReport(report: AutopsyReport, options: HtmlReportOptio
     .map((match) => `<a href="#${match[1]}">${match[2]}</a>`)
     .join('');
   const run = report.run;
-  const meta = [
-    [l.run, run.output_dir],
-    [l.service, run.service_name],
-    [l.started, run.start_time],
-    [l.duration, run.duration_seconds === null ? undefined : `${fmt(run.duration_seconds)} s`],
-    [l.events, fmt(run.total_events)],
-    [l.source, run.source],
-    [m.labels.generated, report.timestamp],
-  ]
+  const runFacts = na.lacks('run')
+    ? [[l.run, na.value]]
+    : [
+        [l.run, run.output_dir],
+        [l.service, run.service_name],
+        [l.started, run.start_time],
+        [l.duration, run.duration_seconds === null ? undefined : `${fmt(run.duration_seconds)} s`],
+        [l.events, fmt(run.total_events)],
+        [l.source, run.source],
+      ];
+  const meta = [...runFacts, [m.labels.generated, report.timestamp]]
     .filter(([, value]) => value !== undefined && value !== null && value !== '')
     .map(([label, value]) => `<span>${escapeHtml(label)}: <b>${escapeHtml(value)}</b></span>`)
     .join('');

@@ -6,5 +6,6 @@ export { pythonRepr } from './pythonRepr';
 export { renderJsonReport, writeJsonReport, writeReportFiles } from './writeReportFiles';
 export { renderMarkdownReport } from './markdownReport';
 export { renderHtmlReport, escapeHtml, type HtmlReportOptions } from './htmlReport';
+export type { MissingSections } from './reportLabels';
 export { HtmlEventCollector, type HtmlEventCollectorOptions } from './HtmlEventCollector';
 export * from './paths';

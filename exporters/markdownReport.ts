@@ -2,7 +2,7 @@ import { messagesFor, type MessageCatalog } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { REPORT_JSON } from './paths';
-import { labelsFor, noDiagnosesNote, type ReportLabels } from './reportLabels';
+import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
 import { shownPatterns, shownStages, topCounts, topModels } from './reportRows';
 
 const MAX_CELL = 500;
@@ -86,10 +86,10 @@ function diagnosis(d: Diagnosis, rank: number, l: ReportLabels): string[] {
   return out;
 }
 
-function header(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): string[] {
+function header(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string[] {
   const run = report.run;
   const exit = report.exit;
-  const facts = [
+  const facts = na.lacks('run') ? [`${l.run}: ${na.value}`] : [
     run.output_dir ? `${l.run}: ${mdCode(run.output_dir)}` : '',
     run.service_name ? `${l.service}: ${mdText(run.service_name)}` : '',
     run.start_time ? `${l.started}: ${mdText(run.start_time)}` : '',
@@ -98,6 +98,10 @@ function header(report: AutopsyReport, m: MessageCatalog, l: ReportLabels): stri
     run.source ? `${l.source}: ${mdText(run.source)}` : '',
   ].filter(Boolean);
   const out = [`# ${mdText(m.reportTitle)}`, '', facts.join(' · '), ''];
+  if (na.lacks('exit')) {
+    out.push(`${m.labels.exitedHow}: ${na.value} · ${m.labels.generated}: ${mdText(report.timestamp)}`, '');
+    return out;
+  }
   out.push(
     `${m.labels.exitedHow}: **${mdText(exit.description ?? exit.reason)}**` +
       (exit.exit_code !== null && exit.exit_code !== undefined ? ` (${mdText(m.diagnoses.exitCode(exit.exit_code))})` : '') +
@@ -116,6 +120,8 @@ export interface MarkdownReportOptions {
    * Markdown printed anywhere else (the CLI) has no such file beside it.
    */
   fullReportCommand?: string;
+  /** Sections a saved report lacks: said to be not recorded, not shown as zeros. */
+  missingSections?: MissingSections;
 }
 
 /** autopsy.md: the report for people — what went wrong and what to change first, details after. */
@@ -125,10 +131,12 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
   const l = labelsFor(report.run?.locale);
   const s = report.summary;
   const fa = report.failure_analysis;
-  const out: string[] = header(report, m, l);
+  const na = notRecorded(options.missingSections, l);
+  const out: string[] = header(report, m, l, na);
 
   out.push(`## ${m.headings.diagnoses}`, '');
-  if (report.diagnoses.length === 0) out.push(noDiagnosesNote(report, l), '');
+  if (na.lacks('diagnoses')) out.push(na.section, '');
+  else if (report.diagnoses.length === 0) out.push(noDiagnosesNote(report, l), '');
   report.diagnoses.forEach((d, i) => out.push(...diagnosis(d, i + 1, l)));
 
   out.push(`## ${m.headings.summary}`, '');
@@ -141,8 +149,8 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
         [m.labels.mostProblematicStage, s.most_problematic_stage],
         [m.labels.autofixAttempts, s.total_autofix_attempts],
         [m.labels.autofixSuccessRate, s.autofix_success_rate],
-        [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, `${report.llm_usage.calls} / ${report.llm_usage.errors}`],
-        [l.totalTokens, report.llm_usage.total_tokens],
+        [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, na.lacks('llm_usage') ? na.value : `${report.llm_usage.calls} / ${report.llm_usage.errors}`],
+        [l.totalTokens, na.lacks('llm_usage') ? na.value : report.llm_usage.total_tokens],
       ],
     ),
   );
@@ -176,7 +184,8 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
     if (criticalCount > shown.length) out.push(`${mdText(l.moreRows(criticalCount - shown.length))} (${fullReport})`, '');
   }
 
-  if (report.stages.length > 0) {
+  if (na.lacks('stages')) out.push(`## ${m.headings.stages}`, '', na.section, '');
+  else if (report.stages.length > 0) {
     out.push(`## ${m.headings.stages}`, '');
     const { shown, more } = shownStages(report.stages, MAX_ROWS);
     out.push(table([l.stage, l.name, l.started, `${l.duration} (s)`, l.outcome, l.failures], shown.map((st) => [st.stage, st.name ?? '', st.started ?? '', num(st.duration_seconds), st.outcome, st.failures])));
@@ -184,7 +193,8 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
   }
 
   const u = report.llm_usage;
-  if (u.calls > 0 || u.errors > 0) {
+  if (na.lacks('llm_usage')) out.push(`## ${m.headings.llmUsage}`, '', na.section, '');
+  else if (u.calls > 0 || u.errors > 0) {
     out.push(`## ${m.headings.llmUsage}`, '');
     out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
     const models = topModels(u.by_model, MAX_ROWS);
@@ -195,7 +205,8 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
     if (Object.keys(u.errors_by_status).length) out.push(countTable([l.errorsByStatus, l.errors], Object.entries(u.errors_by_status), l));
   }
 
-  if (report.unfinished.length > 0) {
+  if (na.lacks('unfinished')) out.push(`## ${m.headings.unfinished}`, '', na.section, '');
+  else if (report.unfinished.length > 0) {
     out.push(`## ${m.headings.unfinished}`, '');
     const shown = report.unfinished.slice(0, MAX_ROWS);
     out.push(table([l.name, l.kind, l.stage, l.started, l.age], shown.map((x) => [x.name, x.kind, x.stage, x.started, num(x.age_seconds)])));
@@ -204,13 +215,16 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
 
   const a = report.autofix_statistics;
   out.push(`## ${m.headings.autofix}`, '');
-  out.push(
-    table(
-      [l.attempts, m.labels.successful, m.labels.failed, m.labels.autofixSuccessRate, 'layer1', 'layer2', 'layer3'],
-      [[a.total_attempts, a.successful_fixes, a.failed_fixes, s.autofix_success_rate, a.fixes_by_layer.layer1, a.fixes_by_layer.layer2, a.fixes_by_layer.layer3]],
-    ),
-  );
-  if (Object.keys(a.fixes_by_type).length) out.push(countTable([l.byType, l.attempts], Object.entries(a.fixes_by_type), l));
+  if (na.lacks('autofix_statistics')) out.push(na.section, '');
+  else {
+    out.push(
+      table(
+        [l.attempts, m.labels.successful, m.labels.failed, m.labels.autofixSuccessRate, 'layer1', 'layer2', 'layer3'],
+        [[a.total_attempts, a.successful_fixes, a.failed_fixes, s.autofix_success_rate, a.fixes_by_layer.layer1, a.fixes_by_layer.layer2, a.fixes_by_layer.layer3]],
+      ),
+    );
+    if (Object.keys(a.fixes_by_type).length) out.push(countTable([l.byType, l.attempts], Object.entries(a.fixes_by_type), l));
+  }
 
   if (report.exit.error?.stack) {
     out.push(`## ${m.headings.exit}`, '');

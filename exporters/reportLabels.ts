@@ -64,6 +64,10 @@ export interface ReportLabels {
   /** Shown in place of the event list when the viewer runs no JavaScript. */
   eventsNeedScript: string;
   legend: Record<'stage' | 'task' | 'llm' | 'code_exec' | 'autofix' | 'error' | 'unfinished' | 'failure', string>;
+  /** In place of a value of a section a saved report lacks (the original reporter's has no diagnoses, LLM usage, stages …). */
+  notRecorded: (originalReporter: boolean) => string;
+  /** The same as a section's whole text. */
+  sectionNotRecorded: (originalReporter: boolean) => string;
 }
 
 const en: ReportLabels = {
@@ -124,6 +128,8 @@ const en: ReportLabels = {
   clickForDetails: 'Click a row (or, in the list, pick it with the arrow keys and press Enter) for the whole event.',
   eventsNeedScript: "The filterable event list needs JavaScript, which this viewer does not run. Every event is in the run's log.",
   legend: { stage: 'stage', task: 'task', llm: 'LLM call', code_exec: 'code execution', autofix: 'autofix', error: 'failed', unfinished: 'unfinished', failure: 'failure event' },
+  notRecorded: (original) => `not recorded in this report${original ? ' (written by the original reporter)' : ''}`,
+  sectionNotRecorded: (original) => `Not recorded in this report${original ? ' (written by the original reporter)' : ''}.`,
 };
 
 const zhCN: ReportLabels = {
@@ -182,7 +188,34 @@ const zhCN: ReportLabels = {
   clickForDetails: '点击一行（或在列表中用方向键选中后按回车）查看完整事件。',
   eventsNeedScript: '可筛选的事件列表需要 JavaScript，而当前查看器不运行脚本。全部事件都在本次运行的日志中。',
   legend: { stage: '阶段', task: '任务', llm: 'LLM 调用', code_exec: '代码执行', autofix: '自愈', error: '失败', unfinished: '未结束', failure: '失败事件' },
+  notRecorded: (original) => `本报告未记录${original ? '（由原始报告器生成）' : ''}`,
+  sectionNotRecorded: (original) => `本报告未记录此部分${original ? '（由原始报告器生成）' : ''}。`,
 };
+
+/**
+ * Sections a saved report lacks. The report object holds zeros there (filled in so it can be
+ * read); the Markdown and HTML say the section is not recorded instead of showing them.
+ */
+export interface MissingSections {
+  sections: ReadonlyArray<keyof AutopsyReport>;
+  /** Whether the report is the original (Python) reporter's, which writes none of the sections beyond the seed's. */
+  originalReporter: boolean;
+}
+
+/** What a renderer shows for a section the report lacks. */
+export interface NotRecorded {
+  lacks(section: keyof AutopsyReport): boolean;
+  /** For a value: "not recorded in this report (written by the original reporter)". */
+  value: string;
+  /** For a section's whole text. */
+  section: string;
+}
+
+export function notRecorded(missing: MissingSections | undefined, labels: ReportLabels): NotRecorded {
+  const sections = new Set(missing?.sections ?? []);
+  const original = missing?.originalReporter ?? false;
+  return { lacks: (section) => sections.has(section), value: labels.notRecorded(original), section: labels.sectionNotRecorded(original) };
+}
 
 export function labelsFor(locale: string | undefined): ReportLabels {
   return normalizeLocale(locale) === 'zh-CN' ? zhCN : en;

@@ -11,6 +11,12 @@ import { CLI, event, runCli, writeTruthLog } from './helpers/cli';
 import { tempRunDir } from './helpers/tempDirs';
 
 const OTLP_FIXTURE = join(__dirname, 'fixtures', 'otlp', 'collector-mixed.jsonl');
+/**
+ * A report as the original Python reporter writes it (json.dump, indent 2, ensure_ascii off; its
+ * sentences in Chinese, the original's language): timestamp, failure_analysis, autofix_statistics,
+ * fix_suggestions and summary, none of this library's other sections.
+ */
+const ORIGINAL_REPORT = join(__dirname, 'fixtures', 'reports', 'original_reporter.json');
 
 const tempDir = () => tempRunDir('autopsy-cli-');
 
@@ -356,6 +362,125 @@ describe('agent-autopsy report', () => {
     // Damaged as well, it is still bad input, named at the damage (line 12), not at the first NaN (line 7).
     writeFileSync(saved, `${pythonReport.map((line, i) => (i === 11 ? line.replace('"summary": {', '"summary": {,') : line)).join('\n')}\n`);
     expect(await runCli(['report', saved])).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: corrupt JSON in the report (${saved}:12)\n` });
+  });
+
+  it("says a section the original reporter's report lacks is not recorded, rather than showing zeros (Markdown)", async () => {
+    const md = await runCli(['report', ORIGINAL_REPORT, '-f', 'md']);
+    expect(md).toMatchObject({ code: 0, stderr: '' });
+    const na = 'not recorded in this report (written by the original reporter)';
+    const naSection = 'Not recorded in this report (written by the original reporter).';
+    expect(md.stdout).toBe(
+      [
+        '# Agent autopsy',
+        '',
+        `Run: ${na}`,
+        '',
+        `Ended: ${na} · Generated: 2026-01-02T09:30:00.123456`,
+        '',
+        '## Diagnoses',
+        '',
+        naSection,
+        '',
+        '## Summary',
+        '',
+        '|  |  |',
+        '|---|---|',
+        '| Total failures | 3 |',
+        '| Most common failure | llm\\_call\\_error |',
+        '| Most problematic stage | stage2 |',
+        '| Autofix attempts | 2 |',
+        '| Autofix success rate | 0.0% |',
+        `| LLM usage: Calls / Errors | ${na} |`,
+        `| Total tokens | ${na} |`,
+        '',
+        '## Fix suggestions',
+        '',
+        '- **P2 · 改进错误恢复机制** (error\\_recovery)',
+        '  - 增加第 3 层深度修复',
+        '  - 重试前更准确地诊断错误',
+        '  - 增加更多修复策略',
+        '',
+        '## Failure patterns',
+        '',
+        '| pattern | severity | description | suggestion |',
+        '|---|---|---|---|',
+        '| stage\\_specific\\_failures | medium | 阶段 stage2 共失败 3 次 | 请检查 stage2 阶段的代码生成逻辑 |',
+        '',
+        '## Failures by type',
+        '',
+        '| Type | Failures |',
+        '|---|---|',
+        '| llm\\_call\\_error | 2 |',
+        '| code\\_exec\\_error | 1 |',
+        '',
+        '## Failures by stage',
+        '',
+        '| Stage | Failures |',
+        '|---|---|',
+        '| stage2 | 3 |',
+        '',
+        '## Critical failures',
+        '',
+        '| Time | Type | Stage | Error |',
+        '|---|---|---|---|',
+        '| 2026-01-02T09:00:01.000000 | llm\\_call\\_error | stage2 | 429 Too Many Requests |',
+        '| 2026-01-02T09:00:05.000000 | llm\\_call\\_error | stage2 | 429 Too Many Requests |',
+        "| 2026-01-02T09:00:09.000000 | code\\_exec\\_error | stage2 | NameError: name 'x' is not defined |",
+        '',
+        '## Stages',
+        '',
+        naSection,
+        '',
+        '## LLM usage',
+        '',
+        naSection,
+        '',
+        '## Unfinished spans',
+        '',
+        naSection,
+        '',
+        '## Autofix statistics',
+        '',
+        '| Attempts | successful | failed | Autofix success rate | layer1 | layer2 | layer3 |',
+        '|---|---|---|---|---|---|---|',
+        '| 2 | 0 | 2 | 0.0% | 2 | 0 | 0 |',
+        '',
+        '| By type | Attempts |',
+        '|---|---|',
+        '| NameError | 2 |',
+        '',
+      ].join('\n'),
+    );
+
+    // In the page's language with --locale.
+    const zh = (await runCli(['report', ORIGINAL_REPORT, '-f', 'md', '--locale', 'zh-CN'])).stdout.split('\n');
+    expect(zh.slice(0, 9)).toEqual(['# 智能体尸检报告', '', '运行: 本报告未记录（由原始报告器生成）', '', '结束方式: 本报告未记录（由原始报告器生成） · 生成时间: 2026-01-02T09:30:00.123456', '', '## 诊断', '', '本报告未记录此部分（由原始报告器生成）。']);
+    expect(zh).toContain('| LLM 用量: 调用次数 / 错误 | 本报告未记录（由原始报告器生成） |');
+    expect(zh.slice(zh.indexOf('## LLM 用量'), zh.indexOf('## LLM 用量') + 3)).toEqual(['## LLM 用量', '', '本报告未记录此部分（由原始报告器生成）。']);
+  });
+
+  it('says only the sections a saved report lacks are not recorded; a complete one renders as its log does', async () => {
+    const dir = tempDir();
+    const ours = JSON.parse((await runCli(['report', failing])).stdout) as Record<string, unknown>;
+    const complete = join(dir, 'complete.json');
+    writeFileSync(complete, JSON.stringify(ours));
+    const md = (await runCli(['report', complete, '-f', 'md'])).stdout;
+    // The same page as from the log, but for when it was generated.
+    const generatedAt = / · Generated: \S+/;
+    expect(md.replace(generatedAt, '')).toBe((await runCli(['report', failing, '-f', 'md'])).stdout.replace(generatedAt, ''));
+    expect(md).not.toContain('not recorded');
+
+    // Without llm_usage only (null counts as lacking it): not the original reporter's, so nothing is said of who wrote it.
+    const partial = join(dir, 'partial.json');
+    writeFileSync(partial, JSON.stringify({ ...ours, llm_usage: null }));
+    const llmSection = /\n## LLM usage\n[^]*?\n(?=## )/;
+    expect(llmSection.test(md)).toBe(true);
+    expect((await runCli(['report', partial, '-f', 'md'])).stdout).toBe(
+      md
+        .replace('| LLM usage: Calls / Errors | 1 / 1 |', '| LLM usage: Calls / Errors | not recorded in this report |')
+        .replace('| Total tokens | 0 |', '| Total tokens | not recorded in this report |')
+        .replace(llmSection, '\n## LLM usage\n\nNot recorded in this report.\n\n'),
+    );
   });
 
   it('re-renders a saved report with the headings of --locale; its own sentences and run.locale stay as saved', async () => {

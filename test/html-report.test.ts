@@ -368,6 +368,73 @@ describe('autopsy.html of a run with no events, from `agent-autopsy report --for
   });
 });
 
+describe('autopsy.html of a saved report that lacks sections, from `agent-autopsy report --format html`', () => {
+  // As the original Python reporter writes it: timestamp, failure_analysis, autofix_statistics, fix_suggestions, summary.
+  const original = join(__dirname, 'fixtures', 'reports', 'original_reporter.json');
+  const na = 'not recorded in this report (written by the original reporter)';
+  const naSection = 'Not recorded in this report (written by the original reporter).';
+
+  async function open(input: string, ...args: string[]): Promise<OpenedPage> {
+    const html = join(tempDir(), 'autopsy.html');
+    expect(await runCli(['report', input, '--format', 'html', '--out', html, ...args])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const opened = await openFile(browser, html);
+    await expectInert(opened);
+    return opened;
+  }
+
+  it("of the original reporter: says each section it lacks is not recorded, rather than showing zeros", async () => {
+    const { page } = await open(original);
+    const card = async (key: string) => (await page.locator(`[data-key="${key}"] .v`).textContent()) ?? '';
+    // What the report has, as it has it.
+    expect(await card('total_failures')).toBe('3');
+    expect(await card('autofix_success_rate')).toBe('0.0% (2)');
+    expect(await card('autofix_failed')).toBe('2');
+    expect(await page.locator('#failures tbody tr').count()).toBe(3);
+    // What it lacks: not "0 (0 errors)", not "0" events, not an ending "in a way the log does not record".
+    for (const key of ['llm_calls', 'total_tokens', 'total_events', 'duration', 'exit']) expect(await card(key), key).toBe(na);
+    expect(await page.locator('header .meta span').allTextContents()).toEqual([`Run: ${na}`, 'Generated: 2026-01-02T09:30:00.123456']);
+    for (const id of ['diagnoses', 'llm', 'unfinished', 'exit']) {
+      expect(await page.locator(`#${id} > :not(h2)`).allTextContents(), id).toEqual([naSection]);
+    }
+    // The timeline still marks the failures the report lists; its stage table is what is not recorded.
+    expect(await page.locator('#timeline .tl-mark').count()).toBeGreaterThan(0);
+    expect(await page.locator('#timeline > p').allTextContents()).toEqual([naSection]);
+    expect(await page.locator('#timeline table').count()).toBe(0);
+    expect(await page.locator('nav a').allTextContents()).toEqual(['Summary', 'Diagnoses', 'Fix suggestions', 'Timeline', 'Failures by type / Failures by stage', 'LLM usage', 'Unfinished spans', 'Autofix statistics', 'How the process ended', 'Events']);
+    await page.close();
+
+    const zh = await open(original, '--locale', 'zh-CN');
+    expect(await zh.page.locator('[data-key="llm_calls"] .v').textContent()).toBe('本报告未记录（由原始报告器生成）');
+    expect(await zh.page.locator('#llm > p').textContent()).toBe('本报告未记录此部分（由原始报告器生成）。');
+    await zh.page.close();
+  });
+
+  it('of this library: says only what it lacks is not recorded; a complete one has no such note', async () => {
+    const dir = tempDir();
+    writeTruthLog(dir, craftedRun());
+    const ours = JSON.parse((await runCli(['report', dir])).stdout) as AutopsyReport;
+    const complete = join(dir, 'complete.json');
+    writeFileSync(complete, JSON.stringify(ours));
+    const full = await open(complete);
+    expect(await full.page.locator('.not-recorded').count()).toBe(0);
+    expect(await full.page.locator('[data-key="llm_calls"] .v').textContent()).toBe(`${ours.llm_usage.calls} (${ours.llm_usage.errors} errors)`);
+    await full.page.close();
+
+    const partial = join(dir, 'partial.json');
+    writeFileSync(partial, JSON.stringify({ ...ours, llm_usage: null }));
+    const { page } = await open(partial);
+    expect(await page.locator('[data-key="llm_calls"] .v').textContent()).toBe('not recorded in this report');
+    expect(await page.locator('[data-key="total_tokens"] .v').textContent()).toBe('not recorded in this report');
+    expect(await page.locator('#llm > :not(h2)').allTextContents()).toEqual(['Not recorded in this report.']);
+    // Everything else is there.
+    expect(await page.locator('.not-recorded').count()).toBe(3);
+    expect(await page.locator('[data-key="total_events"] .v').textContent()).toBe(ours.run.total_events.toLocaleString('en-US'));
+    expect(await page.locator('#diagnoses [data-diagnosis]').count()).toBe(ours.diagnoses.length);
+    expect(await page.locator('#unfinished tbody tr').count()).toBe(ours.unfinished.length);
+    await page.close();
+  });
+});
+
 describe('autopsy.html with the keyboard and a screen reader, and on a phone', () => {
   let opened: OpenedPage;
   let html: string;

@@ -10,6 +10,7 @@ import { renderMarkdownReport } from '../../exporters/markdownReport';
 import { renderJsonReport, writeJsonReport } from '../../exporters/writeReportFiles';
 import { EXIT_OK, EXIT_RUN_FAILED } from './exitCodes';
 import { loadRun } from './loadRun';
+import { writtenByOriginalReporter } from './reportSections';
 
 export type ReportFormat = 'json' | 'md' | 'html';
 
@@ -31,7 +32,7 @@ export async function reportCommand(input: string, options: ReportCommandOptions
   if (out) refuseRunRecords(input, out);
   const collector = options.format === 'html' ? new HtmlEventCollector({ maxEvents: options.maxEvents }) : undefined;
   // The report object keeps the first critical failures; the JSON text streams every one.
-  const { report, analyzed } = await loadRun(input, {
+  const { report, analyzed, missingSections } = await loadRun(input, {
     locale: options.locale,
     progress: options.progress,
     criticalFailures: 'first',
@@ -52,7 +53,13 @@ export async function reportCommand(input: string, options: ReportCommandOptions
         // The Markdown goes to stdout or --out, with no latent_analysis_report.json beside it: a list
         // cut short points at the command that prints all of it.
         const fullReportCommand = `agent-autopsy report ${shellWord(input)} --format json`;
-        write(options.format === 'md' ? renderMarkdownReport(shown, { fullReportCommand }) : renderHtmlReport(shown, collector && analyzed ? { events: collector } : {}));
+        // A saved report's missing sections (zeros in `report`) are said to be not recorded.
+        const missing = missingSections.length > 0 ? { sections: missingSections, originalReporter: writtenByOriginalReporter(missingSections) } : undefined;
+        write(
+          options.format === 'md'
+            ? renderMarkdownReport(shown, { fullReportCommand, missingSections: missing })
+            : renderHtmlReport(shown, collector && analyzed ? { events: collector } : { missingSections: missing }),
+        );
       }
     } finally {
       write.close?.();

@@ -10,3 +10,11 @@ export type ReportSection = (typeof OPTIONAL_REPORT_SECTIONS)[number];
 export function missingReportSections(raw: Record<string, unknown>): ReportSection[] {
   return OPTIONAL_REPORT_SECTIONS.filter((section) => raw[section] === undefined || raw[section] === null);
 }
+
+/** The sections the original (Python) reporter never wrote: it wrote autofix_statistics, but none of these. */
+const BEYOND_THE_SEED: readonly ReportSection[] = ['diagnoses', 'llm_usage', 'stages', 'unfinished', 'exit', 'run'];
+
+/** Whether a saved report lacking these sections is the original reporter's: it lacks every section that reporter never wrote. */
+export function writtenByOriginalReporter(missing: readonly ReportSection[]): boolean {
+  return BEYOND_THE_SEED.every((section) => missing.includes(section));
+}
