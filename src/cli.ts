@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isKnownLocale } from '../analyzers/messages';
 import { palette, useColor } from './cli/color';
-import { diffRuns, formatDiffText } from './cli/diffRuns';
+import { diffRuns } from './cli/diffRuns';
+import { formatDiffText } from './cli/diffText';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED } from './cli/exitCodes';
 import { loadRun } from './cli/loadRun';
 import { reportCommand, type ReportFormat } from './cli/report';
