@@ -313,3 +313,44 @@ describe('agent-autopsy diff', () => {
     expect(bad).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory (${missing})\n` });
   });
 });
+
+describe('agent-autopsy diff with stage names in Chinese (two columns a character)', () => {
+  it('lines its columns up by display width, not by string length', async () => {
+    const a = tempDir();
+    const b = tempDir();
+    writeTruthLog(a, [
+      event('stage_start', { stage: '数据清洗' }, 'INFO', 0),
+      event('code_exec_error', { stage: '数据清洗', error: 'KeyError: 列名' }, 'ERROR', 0.5),
+      event('code_exec_error', { stage: '数据清洗', error: 'KeyError: 列名' }, 'ERROR', 1),
+      event('stage_end', { stage: '数据清洗', duration: 2 }, 'INFO', 2),
+      event('stage_start', { stage: '模型训练' }, 'INFO', 2),
+      event('stage_end', { stage: '模型训练', duration: 3 }, 'INFO', 5),
+    ]);
+    writeTruthLog(b, [
+      event('stage_start', { stage: '数据清洗' }, 'INFO', 0),
+      event('stage_end', { stage: '数据清洗', duration: 1 }, 'INFO', 1),
+      event('stage_start', { stage: '模型训练' }, 'INFO', 1),
+      event('code_exec_error', { stage: '模型训练', error: 'ValueError' }, 'ERROR', 2),
+      event('stage_end', { stage: '模型训练', duration: 2.5 }, 'INFO', 3.5),
+    ]);
+    const result = await runCli(['diff', a, b]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const lines = result.stdout.split('\n');
+    const at = (heading: string, count: number) => lines.slice(lines.indexOf(heading), lines.indexOf(heading) + count);
+    // Each CJK character takes two columns: 数据清洗 is 8 wide, as wide as "stage1" and two more.
+    expect(at('  by stage', 3)).toEqual([
+      '  by stage',
+      '    数据清洗              2 → 0                   −2                better',
+      '    模型训练              0 → 1                   +1                worse',
+    ]);
+    expect(at('  by type', 2)).toEqual(['  by type', '    code_exec_error       2 → 1                   −1                better']);
+    expect(at('Durations', 6)).toEqual([
+      'Durations',
+      '  run                     5 s → 3.5 s             −1.5 s (−30.0%)',
+      '  stage 数据清洗          2 s → 1 s               −1 s              better',
+      '      failures 2 → 0',
+      '  stage 模型训练          3 s → 2.5 s             −0.5 s            worse',
+      '      failures 0 → 1',
+    ]);
+  });
+});

@@ -1,6 +1,7 @@
 // `agent-autopsy diff`'s text for a terminal: the comparison diffRuns.ts makes, in aligned columns.
 import type { Palette } from './color';
 import { endedByCrash, stageNote, type Change, type RunDiff, type RunSummary } from './diffRuns';
+import { displayWidth } from './displayWidth';
 import type { ReportSection } from './reportSections';
 
 function num(value: number | null, unit = ''): string {
@@ -21,8 +22,10 @@ function percent(a: number | null, b: number | null): string {
   return ` (${change > 0 ? '+' : '−'}${Math.abs(change).toFixed(1)}%)`;
 }
 
+/** `text` and the spaces that fill its column up to `width` terminal columns (a wide character takes two); one space after a longer one. */
 function pad(text: string, width: number): string {
-  return text.length >= width ? `${text} ` : text + ' '.repeat(width - text.length);
+  const columns = displayWidth(text);
+  return columns >= width ? `${text} ` : text + ' '.repeat(width - columns);
 }
 
 /** Why a section is left out: "B's report has no llm_usage section". */
