@@ -1,5 +1,5 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
-import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
+import type { AutopsyReport, Diagnosis, ModelUsage, TokenDetails } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
 import type { TruthEvent } from '../src/types';
 import { HTML_REPORT_CSS, HTML_REPORT_SCRIPT, HTML_REPORT_SCRIPT_HASH } from './htmlAssets';
@@ -9,7 +9,7 @@ import { HtmlEventCollector } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
 import { groupedInteger } from './numberText';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, topModels } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topModels } from './reportRows';
 
 export { escapeHtml } from './htmlEscape';
 
@@ -173,16 +173,19 @@ function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, n
   const u = report.llm_usage;
   if (u.calls === 0 && u.errors === 0) return '';
   const lat = u.latency_seconds;
+  const details = statedTokenDetails(u);
   const cards = [
     card('llm_calls_total', l.calls, fmt(u.calls)),
     card('llm_errors', l.errors, fmt(u.errors), u.errors > 0 ? 'bad' : ''),
     card('input_tokens', l.inputTokens, fmt(u.input_tokens)),
     card('output_tokens', l.outputTokens, fmt(u.output_tokens)),
+    // The shares of the counts a call stated (cached, reasoning tokens).
+    ...details.map((key) => card(key, l.tokenDetails[key], fmt(u[key]))),
     card('latency', l.latency, `${fmt(lat.p50)} / ${fmt(lat.p95)} / ${fmt(lat.max)} s`),
   ].join('');
   const models = table(
-    [l.model, [l.calls, 'num'], [l.errors, 'num'], [l.inputTokens, 'num'], [l.outputTokens, 'num']],
-    modelRows(u.by_model, l),
+    [l.model, [l.calls, 'num'], [l.errors, 'num'], [l.inputTokens, 'num'], [l.outputTokens, 'num'], ...details.map((key): [string, 'num'] => [l.tokenDetails[key], 'num'])],
+    modelRows(u.by_model, details, l),
   );
   const errorCharts =
     Object.keys(u.errors_by_type).length || Object.keys(u.errors_by_status).length
@@ -193,10 +196,12 @@ function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, n
 }
 
 /** At most MAX_TABLE_ROWS models, the most used first, then one row summing the rest. */
-function modelRows(byModel: AutopsyReport['llm_usage']['by_model'], l: ReportLabels): unknown[][] {
+function modelRows(byModel: AutopsyReport['llm_usage']['by_model'], details: ReadonlyArray<keyof TokenDetails>, l: ReportLabels): unknown[][] {
   const { shown, more, moreTotal } = topModels(byModel, MAX_TABLE_ROWS);
-  const rows = shown.map(([model, x]) => [model, fmt(x.calls), fmt(x.errors), fmt(x.input_tokens), fmt(x.output_tokens)]);
-  if (more > 0) rows.push([l.moreRows(more), fmt(moreTotal.calls), fmt(moreTotal.errors), fmt(moreTotal.input_tokens), fmt(moreTotal.output_tokens)]);
+  // A model that stated no share gets a blank cell, not a 0.
+  const row = (name: string, x: ModelUsage) => [name, fmt(x.calls), fmt(x.errors), fmt(x.input_tokens), fmt(x.output_tokens), ...details.map((key) => (x[key] === undefined ? '' : fmt(x[key])))];
+  const rows = shown.map(([model, x]) => row(model, x));
+  if (more > 0) rows.push(row(l.moreRows(more), moreTotal));
   return rows;
 }
 

@@ -1,9 +1,9 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
-import type { AutopsyReport, Diagnosis } from '../analyzers/reportTypes';
+import type { AutopsyReport, Diagnosis, ModelUsage } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { REPORT_JSON } from './paths';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, topCounts, topModels } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels } from './reportRows';
 
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
@@ -196,11 +196,15 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
   if (na.lacks('llm_usage')) out.push(`## ${m.headings.llmUsage}`, '', na.section, '');
   else if (u.calls > 0 || u.errors > 0) {
     out.push(`## ${m.headings.llmUsage}`, '');
-    out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
+    // The shares of the counts a call stated (cached, reasoning tokens): a column each, blank for a model that stated none.
+    const details = statedTokenDetails(u);
+    const detailText = details.map((key) => ` · ${l.tokenDetails[key]}: ${u[key]}`).join('');
+    out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens}${detailText} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
     const models = topModels(u.by_model, MAX_ROWS);
-    const modelRows = models.shown.map(([model, x]) => [model, x.calls, x.errors, x.input_tokens, x.output_tokens]);
-    if (models.more > 0) modelRows.push([l.moreRows(models.more), models.moreTotal.calls, models.moreTotal.errors, models.moreTotal.input_tokens, models.moreTotal.output_tokens]);
-    out.push(table([l.model, l.calls, l.errors, l.inputTokens, l.outputTokens], modelRows));
+    const row = (name: string, x: ModelUsage) => [name, x.calls, x.errors, x.input_tokens, x.output_tokens, ...details.map((key) => x[key] ?? '')];
+    const modelRows = models.shown.map(([model, x]) => row(model, x));
+    if (models.more > 0) modelRows.push(row(l.moreRows(models.more), models.moreTotal));
+    out.push(table([l.model, l.calls, l.errors, l.inputTokens, l.outputTokens, ...details.map((key) => l.tokenDetails[key])], modelRows));
     if (Object.keys(u.errors_by_type).length) out.push(countTable([l.errorsByType, l.errors], Object.entries(u.errors_by_type), l));
     if (Object.keys(u.errors_by_status).length) out.push(countTable([l.errorsByStatus, l.errors], Object.entries(u.errors_by_status), l));
   }

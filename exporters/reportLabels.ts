@@ -34,6 +34,8 @@ export interface ReportLabels {
   errors: string;
   inputTokens: string;
   outputTokens: string;
+  /** The shares of the token counts (report llm_usage's cache_read_input_tokens, cache_creation_input_tokens, reasoning_tokens). */
+  tokenDetails: Record<'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'reasoning_tokens', string>;
   totalTokens: string;
   latency: string;
   model: string;
@@ -98,6 +100,7 @@ const en: ReportLabels = {
   errors: 'Errors',
   inputTokens: 'Input tokens',
   outputTokens: 'Output tokens',
+  tokenDetails: { cache_read_input_tokens: 'Cached input tokens', cache_creation_input_tokens: 'Cache-write input tokens', reasoning_tokens: 'Reasoning tokens' },
   totalTokens: 'Total tokens',
   latency: 'Latency p50 / p95 / max',
   model: 'Model',
@@ -159,6 +162,7 @@ const zhCN: ReportLabels = {
   errors: '错误',
   inputTokens: '输入 token',
   outputTokens: '输出 token',
+  tokenDetails: { cache_read_input_tokens: '缓存命中的输入 token', cache_creation_input_tokens: '写入缓存的输入 token', reasoning_tokens: '推理 token' },
   totalTokens: 'token 总数',
   latency: '延迟 p50 / p95 / 最大',
   model: '模型',

@@ -1,4 +1,4 @@
-import type { FailurePattern, ModelUsage, StageTimeline } from '../analyzers/reportTypes';
+import type { FailurePattern, LlmUsage, ModelUsage, StageTimeline, TokenDetails } from '../analyzers/reportTypes';
 
 /**
  * Which rows of the report's keyed sections the pages for people show. The JSON report keeps every
@@ -27,6 +27,13 @@ export function topCounts(entries: Array<[string, number]>, max: number): { show
   return { shown: sorted.slice(0, max), more: rest.length, moreTotal: rest.reduce((sum, [, n]) => sum + n, 0) };
 }
 
+const TOKEN_DETAIL_KEYS = ['cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens'] as const;
+
+/** The shares of the token counts the run's calls stated (a column each on the pages); none when no call did. */
+export function statedTokenDetails(usage: LlmUsage): Array<keyof TokenDetails> {
+  return TOKEN_DETAIL_KEYS.filter((key) => typeof usage[key] === 'number');
+}
+
 /** Models in report order while they fit; else the `max` with the most calls, and the rest summed. */
 export function topModels(byModel: Record<string, ModelUsage>, max: number): { shown: Array<[string, ModelUsage]>; more: number; moreTotal: ModelUsage } {
   const entries = Object.entries(byModel);
@@ -38,6 +45,7 @@ export function topModels(byModel: Record<string, ModelUsage>, max: number): { s
     moreTotal.errors += usage.errors;
     moreTotal.input_tokens += usage.input_tokens;
     moreTotal.output_tokens += usage.output_tokens;
+    for (const key of TOKEN_DETAIL_KEYS) if (typeof usage[key] === 'number') moreTotal[key] = (moreTotal[key] ?? 0) + usage[key];
   }
   return { shown: sorted.slice(0, max), more: entries.length - max, moreTotal };
 }
