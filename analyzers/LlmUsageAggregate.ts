@@ -3,17 +3,15 @@ import { httpStatusOf } from './errorClassifier';
 import { eventErrorText } from './eventErrors';
 import { eventKind, type EventKind } from './eventKind';
 import { LatencyHistogram } from './LatencyHistogram';
-import type { LlmUsage, ModelUsage, TokenDetails } from './reportTypes';
+import { TOKEN_DETAIL_KEYS, type LlmUsage, type ModelUsage, type TokenDetails } from './reportTypes';
 
 function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }
 
-const DETAIL_KEYS = ['cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens'] as const;
-
 /** Adds the shares `data` states to `into` (a key appears once a call states it, 0 included). */
 function addDetails(into: TokenDetails, data: Record<string, unknown>): void {
-  for (const key of DETAIL_KEYS) {
+  for (const key of TOKEN_DETAIL_KEYS) {
     const value = data[key];
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) into[key] = (into[key] ?? 0) + value;
   }

@@ -75,6 +75,9 @@ export interface TokenDetails {
   reasoning_tokens?: number;
 }
 
+/** The keys of TokenDetails, in the order the reports show them. */
+export const TOKEN_DETAIL_KEYS = ['cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens'] as const satisfies ReadonlyArray<keyof TokenDetails>;
+
 export interface ModelUsage extends TokenDetails {
   calls: number;
   errors: number;

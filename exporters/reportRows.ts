@@ -1,4 +1,4 @@
-import type { FailurePattern, LlmUsage, ModelUsage, StageTimeline, TokenDetails } from '../analyzers/reportTypes';
+import { TOKEN_DETAIL_KEYS, type FailurePattern, type LlmUsage, type ModelUsage, type StageTimeline, type TokenDetails } from '../analyzers/reportTypes';
 
 /**
  * Which rows of the report's keyed sections the pages for people show. The JSON report keeps every
@@ -26,8 +26,6 @@ export function topCounts(entries: Array<[string, number]>, max: number): { show
   const rest = sorted.slice(max);
   return { shown: sorted.slice(0, max), more: rest.length, moreTotal: rest.reduce((sum, [, n]) => sum + n, 0) };
 }
-
-const TOKEN_DETAIL_KEYS = ['cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens'] as const;
 
 /** The shares of the token counts the run's calls stated (a column each on the pages); none when no call did. */
 export function statedTokenDetails(usage: LlmUsage): Array<keyof TokenDetails> {

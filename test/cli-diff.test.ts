@@ -354,3 +354,27 @@ describe('agent-autopsy diff with stage names in Chinese (two columns a characte
     ]);
   });
 });
+
+describe('agent-autopsy diff of the token shares', () => {
+  it('compares cached and reasoning tokens where both runs stated them, and leaves out one only one run stated', async () => {
+    const calls = (usage: Record<string, number>[]) => {
+      const events = [event('stage_start', { stage: 's1' }, 'INFO', 0)];
+      usage.forEach((data, i) => {
+        events.push(event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', i + 0.1));
+        events.push(event('llm_call_end', { model: 'gpt-4o', stage: 's1', ...data, duration: 0.5 }, 'INFO', i + 0.6));
+      });
+      events.push(event('stage_end', { stage: 's1', duration: usage.length }, 'INFO', usage.length));
+      return events;
+    };
+    const a = tempDir();
+    const b = tempDir();
+    writeTruthLog(a, calls([{ input_tokens: 1000, output_tokens: 100, cache_read_input_tokens: 200, reasoning_tokens: 50 }]));
+    writeTruthLog(b, calls([{ input_tokens: 1000, output_tokens: 100, cache_read_input_tokens: 800, cache_creation_input_tokens: 100 }]));
+    const json = await runCli(['diff', a, b, '--format', 'json']);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    const diff = JSON.parse(json.stdout) as RunDiff;
+    expect(diff.llm!.slice(5)).toEqual([{ key: 'cache_read_input_tokens', a: 200, b: 800, delta: 600, trend: 'changed' }]);
+    const text = await runCli(['diff', a, b]);
+    expect(text.stdout.split('\n')).toContain('  cached input tokens     200 → 800               +600 (+300.0%)');
+  });
+});

@@ -88,7 +88,7 @@ describe('cached and reasoning tokens in autopsy.html', () => {
     expect(await page.locator('#llm [data-key="reasoning_tokens"] .v').textContent()).toBe('200');
     expect(await page.locator('#llm [data-key="cache_creation_input_tokens"]').count()).toBe(0);
     expect(await page.locator('#llm table th').allTextContents()).toEqual(['Model', 'Calls', 'Errors', 'Input tokens', 'Output tokens', 'Cached input tokens', 'Reasoning tokens']);
-    const rows = await page.locator('#llm table tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+    const rows = await page.locator('#llm table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(rows).toEqual([
       ['gpt-4o', '2', '0', '2,000', '400', '1,600', '200'],
       ['local-llama', '1', '0', '50', '10', '', ''],

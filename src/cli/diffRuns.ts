@@ -1,4 +1,4 @@
-import type { AutopsyReport, Diagnosis } from '../../analyzers/reportTypes';
+import { TOKEN_DETAIL_KEYS, type AutopsyReport, type Diagnosis } from '../../analyzers/reportTypes';
 import { OPTIONAL_REPORT_SECTIONS, type ReportSection } from './reportSections';
 
 /** How one number changed from run A to run B. */
@@ -182,6 +182,8 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
         countChange('input_tokens', ua.input_tokens, ub.input_tokens, null),
         countChange('output_tokens', ua.output_tokens, ub.output_tokens, null),
         countChange('total_tokens', ua.total_tokens, ub.total_tokens, null),
+        // The shares of the counts (cached, reasoning tokens), where both runs' calls stated them.
+        ...TOKEN_DETAIL_KEYS.filter((key) => typeof ua[key] === 'number' && typeof ub[key] === 'number').map((key) => countChange(key, ua[key]!, ub[key]!, null)),
       ]
     : null;
   if (llm) note(llm[1], 'LLM errors');

@@ -37,6 +37,13 @@ function notComparableText(diff: RunDiff, section: ReportSection): string | unde
 }
 
 /** The diff as text for a terminal; `p` colours better green and worse red. */
+/** The shares' rows, named to fit the label column (the JSON keeps the report's keys). */
+const LLM_LABELS: Record<string, string> = {
+  cache_read_input_tokens: 'cached input tokens',
+  cache_creation_input_tokens: 'cache-write tokens',
+  reasoning_tokens: 'reasoning tokens',
+};
+
 export function formatDiffText(diff: RunDiff, p: Palette): string {
   const out: string[] = [];
   const mark = (trend: Change['trend']) => (trend === 'better' ? p.green('better') : trend === 'worse' ? p.red('worse') : '');
@@ -81,7 +88,7 @@ export function formatDiffText(diff: RunDiff, p: Palette): string {
 
   out.push('', p.bold('LLM usage'));
   notComparable('llm_usage');
-  for (const c of diff.llm ?? []) line(c.key.replace('_', ' '), num(c.a), num(c.b), `${signed(c.delta)}${percent(c.a, c.b)}`, c.trend);
+  for (const c of diff.llm ?? []) line(LLM_LABELS[c.key] ?? c.key.replace('_', ' '), num(c.a), num(c.b), `${signed(c.delta)}${percent(c.a, c.b)}`, c.trend);
   const lat = diff.latency_seconds;
   if (lat) line('latency p50', num(lat.p50[0], ' s'), num(lat.p50[1], ' s'), signed(lat.p50[0] !== null && lat.p50[1] !== null ? lat.p50[1] - lat.p50[0] : null, ' s'));
   if (lat) line('latency p95', num(lat.p95[0], ' s'), num(lat.p95[1], ' s'), signed(lat.p95[0] !== null && lat.p95[1] !== null ? lat.p95[1] - lat.p95[0] : null, ' s'));
