@@ -1,4 +1,4 @@
-import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { AgentSpan, markEnded, useHandover } from './AgentSpan';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeString } from './safeValue';
 import { stackOf } from './errorStack';
@@ -10,6 +10,7 @@ import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { endAfterNestedLlm } from './streamedLlmCalls';
+import { generatorKind, tracedGenerator } from './tracedGenerator';
 import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
 
@@ -124,6 +125,8 @@ const NATIVE_PROMISE = 1;
 const PROMISE_SUBCLASS = 2;
 /** Any other object with a then() method (a query builder …), adopted once with Promise.resolve. */
 const THENABLE = 3;
+/** A native generator (`function*`, `async function*`): the span ends when it does (tracedGenerator.ts). */
+const GENERATOR = 4;
 
 /**
  * Reading `then` or `constructor` runs the app's code (a getter, a Proxy trap): whatever fails
@@ -133,7 +136,8 @@ function resultShape(value: unknown): number {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return PLAIN;
   try {
     if (value instanceof Promise) return value.constructor === Promise ? NATIVE_PROMISE : PROMISE_SUBCLASS;
-    return typeof (value as PromiseLike<unknown>).then === 'function' ? THENABLE : PLAIN;
+    if (typeof (value as PromiseLike<unknown>).then === 'function') return THENABLE;
+    return generatorKind(value) === undefined ? PLAIN : GENERATOR;
   } catch {
     return PLAIN;
   }
@@ -247,8 +251,9 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
     return fn(new AgentSpan(trace.wrapSpanContext(INVALID_SPAN_CONTEXT), spec.kind));
   }
   let result: T;
+  const active = trace.setSpan(parent, span);
   try {
-    result = context.with(trace.setSpan(parent, span), fn, undefined, handle);
+    result = context.with(active, fn, undefined, handle);
   } catch (error) {
     recordFailure(span, error);
     endSpan(handle, span);
@@ -256,7 +261,7 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   }
   const shape = resultShape(result);
   if (shape !== PLAIN) {
-    const returned = endWhenSettled(result, shape, handle, span, onResult);
+    const returned = endWhenSettled(result, shape, handle, span, active, onResult);
     if (returned !== UNOBSERVED) return returned as T;
   }
   if (onResult) onResult(handle, result);
@@ -284,12 +289,15 @@ const UNOBSERVED = Symbol('unobserved');
  * result that cannot be observed is UNOBSERVED (the caller ends the span now). Apart from
  * runInSpan, so that the synchronous path allocates no closures.
  */
-function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Span, onResult: ((handle: AgentSpan, value: unknown) => void) | undefined): T | typeof UNOBSERVED {
+function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Span, active: Context, onResult: ((handle: AgentSpan, value: unknown) => void) | undefined): T | typeof UNOBSERVED {
+  if (shape === GENERATOR) return traceGenerator(result as object, handle, span, active, onResult) as T;
   if (shape === NATIVE_PROMISE || shape === THENABLE) {
     // A derived promise, as any async wrapper returns: it settles with the same value or error,
     // and one the app ignores still rejects unhandled, as the original would have.
     return Promise.resolve(result).then(
       (value) => {
+        // `async () => produce()`: the generator it resolves to is the work.
+        if (resultShape(value) === GENERATOR) return traceGenerator(value as object, handle, span, active, onResult);
         if (onResult) onResult(handle, value);
         endSpan(handle, span, true);
         return value;
@@ -312,6 +320,19 @@ function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Sp
     endSpan(handle, span);
   };
   return observePromiseSubclass(result as object, once({ value: succeeded, error: failed, response: succeeded })) ? result : UNOBSERVED;
+}
+
+/** A generator the callback returned: each step runs in the span's context, and the span ends when it is done (or failed). */
+function traceGenerator(generator: object, handle: AgentSpan, span: Span, active: Context, onResult: ((handle: AgentSpan, value: unknown) => void) | undefined): object {
+  return tracedGenerator(generator as Generator, generatorKind(generator)!, active, (outcome) => {
+    if (outcome.failed) {
+      recordFailure(span, outcome.error);
+      endSpan(handle, span);
+      return;
+    }
+    if (onResult) onResult(handle, outcome.value);
+    endSpan(handle, span, true);
+  });
 }
 
 /** Runs `fn` inside a stage span: `stage('stage1', { name: 'Problem Analysis' }, fn)`. */
