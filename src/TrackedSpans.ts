@@ -37,6 +37,8 @@ export class TrackedSpans {
   /** Open spans per kind, oldest first: pairing looks only at its own kind, from the newest. */
   private readonly open = new Map<SpanKindName, OpenTracked[]>();
   private seq = 0;
+  /** Tracked spans open, of every kind: the wrappers ask only while there are some. */
+  private openCount = 0;
 
   /** `startMsOf` gives when an open span of the run started (undefined for one it does not know). */
   constructor(private readonly startMsOf: (span: Span) => number | undefined) {}
@@ -55,6 +57,7 @@ export class TrackedSpans {
     let stack = this.open.get(kind);
     if (!stack) this.open.set(kind, (stack = []));
     stack.push({ kind, key: identity(kind, data), span, seq: this.seq++ });
+    this.openCount++;
     return span;
   }
 
@@ -67,19 +70,31 @@ export class TrackedSpans {
       const candidate = stack[i];
       if (key !== undefined && candidate.key !== undefined && candidate.key !== key) continue;
       stack.splice(i, 1);
+      this.openCount--;
       return candidate.span;
     }
     return undefined;
   }
 
-  private parentContext(kind: SpanKindName): Context {
+  /**
+   * The context a wrapper's span of `kind` (`llmCall()` after `track('stage_start')`) starts in
+   * when a tracked span of a lower rank is open: the newer of it and the active span is the parent,
+   * as for a tracked start. Undefined when none is open (the active context is then the parent).
+   */
+  enclosingContext(kind: SpanKindName): Context | undefined {
+    return this.openCount === 0 ? undefined : this.parentContext(kind, true);
+  }
+
+  private parentContext(kind: SpanKindName): Context;
+  private parentContext(kind: SpanKindName, onlyTracked: true): Context | undefined;
+  private parentContext(kind: SpanKindName, onlyTracked = false): Context | undefined {
     let innermost: OpenTracked | undefined;
     for (const [openKind, stack] of this.open) {
       const newest = stack[stack.length - 1];
       if (newest && RANK[openKind] < RANK[kind] && (!innermost || newest.seq > innermost.seq)) innermost = newest;
     }
     const active = context.active();
-    if (!innermost) return active;
+    if (!innermost) return onlyTracked ? undefined : active;
     // A span started after the tracked one and active here (a stage() opened later, inside which
     // this track() runs) is the nearer parent: of the two, the newer is the innermost, as the
     // event's stage is the active span's (track.ts).

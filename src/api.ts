@@ -11,6 +11,7 @@ import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { endAfterNestedLlm } from './streamedLlmCalls';
 import { generatorKind, tracedGenerator } from './tracedGenerator';
+import { trackedParentContext } from './track';
 import { observePromiseSubclass, once } from './observePromise';
 import type { EventData } from './types';
 
@@ -233,8 +234,11 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   let tracer: Tracer;
   let span: Span;
   let handle: AgentSpan;
-  const parent = context.active();
+  let parent = context.active();
   try {
+    // Inside a seed-style span (`track('stage_start')` …) opened after the active one, that span is the parent.
+    const run = currentRun();
+    if (run) parent = trackedParentContext(run, spec.kind) ?? parent;
     tracer = getAutopsyTracer();
     const handover: SpanHandover = { data: spec.data, clean: true, endData: undefined, endClean: false };
     parkHandover(handover);

@@ -1,8 +1,8 @@
 import { isMainThread } from 'node:worker_threads';
-import { isSpanContextValid, trace, type Span } from '@opentelemetry/api';
+import { isSpanContextValid, trace, type Context, type Span } from '@opentelemetry/api';
 import type { AutopsyRun } from './AutopsyRun';
 import { reportError } from './errorHandler';
-import { parseEventType } from './eventTypes';
+import { parseEventType, type SpanKindName } from './eventTypes';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { safeData, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
 import { spanStage } from './spanStage';
@@ -10,6 +10,17 @@ import { TrackedSpans } from './TrackedSpans';
 import { LEVELS, type Level } from './types';
 
 const trackedByRun = new WeakMap<AutopsyRun, TrackedSpans>();
+/** Whether track() ever paired spans in this process: until then the wrappers need not look. */
+let anyTracked = false;
+
+/**
+ * The context a wrapper's span starts in while seed-style spans are open (`llmCall()` after
+ * `track('stage_start')`): the newer of the innermost tracked span and the active span is its
+ * parent, so the call belongs to the tracked stage. Undefined when none is open.
+ */
+export function trackedParentContext(run: AutopsyRun, kind: SpanKindName): Context | undefined {
+  return anyTracked ? trackedByRun.get(run)?.enclosingContext(kind) : undefined;
+}
 
 function normalizeLevel(level: unknown): Level | undefined {
   if (level === undefined || level === 'INFO') return 'INFO';
@@ -59,6 +70,7 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     if (!tracked) {
       tracked = new TrackedSpans((span) => run.openSpanOf(span)?.startMs);
       trackedByRun.set(run, tracked);
+      anyTracked = true;
     }
     if (parsed.phase === 'start') {
       const span = tracked.start(getAutopsyTracer(), parsed.kind, clean, run.config.maxStringLength);

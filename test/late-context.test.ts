@@ -264,4 +264,40 @@ describe('seed-style track() pairs', () => {
     const auth = readReport(dir).diagnoses.find((diagnosis: { id: string }) => diagnosis.id === 'auth_failure');
     expect(auth?.evidence.count).toBe(1);
   });
+
+  it('a wrapper inside a tracked stage (llmCall() after track(\'stage_start\')) is its child and belongs to it; a stage() opened later is nearer', async () => {
+    const { events, dir } = await record(async () => {
+      track('stage_start', { stage: 'seed' });
+      await llmCall({ model: 'gpt-4o' }, async () => {
+        track('inside_call', {});
+        throw new Error('429 Rate limit reached');
+      }).catch(() => undefined);
+      await task('tool', async () => undefined);
+      await stage('later', async () => {
+        await task('nested', async () => undefined);
+      });
+      track('stage_end', { stage: 'seed' });
+      // Once it has ended, a wrapper belongs to no stage again.
+      await task('after', async () => undefined);
+    });
+    const seed = events.find((event) => event.type === 'stage_start' && event.data.stage === 'seed')!;
+    const later = events.find((event) => event.type === 'stage_start' && event.data.stage === 'later')!;
+    const summary = events
+      .filter((event) => event.type !== 'stage_start' || event.data.stage === 'later')
+      .filter((event) => !event.type.startsWith('stage_'))
+      .map((event) => [event.type, event.data.stage, event.parent_span_id, event.trace_id === seed.trace_id]);
+    expect(summary).toEqual([
+      ['llm_call_start', 'seed', seed.span_id, true],
+      // A plain event carries no span ids, only its stage.
+      ['inside_call', 'seed', undefined, false],
+      ['llm_call_error', 'seed', seed.span_id, true],
+      ['task_start', 'seed', seed.span_id, true],
+      ['task_end', 'seed', seed.span_id, true],
+      ['task_start', 'later', later.span_id, false],
+      ['task_end', 'later', later.span_id, false],
+      ['task_start', undefined, undefined, false],
+      ['task_end', undefined, undefined, false],
+    ]);
+    expect(readReport(dir).failure_analysis.failures_by_stage).toEqual({ seed: 1 });
+  });
 });
