@@ -803,4 +803,40 @@ describe('Markdown whose critical-failures list is cut short (50 shown)', () => 
       expect((JSON.parse(listed.stdout) as AutopsyReport).failure_analysis.critical_failures).toHaveLength(53);
     }
   });
+
+  it('names the run in its command so that the command, pasted into a shell as printed, works: a path starting with - or holding shell syntax', async () => {
+    const cwd = tempDir();
+    // `agent-autopsy` on the PATH, as after `npm install -g`.
+    const bin = join(cwd, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'agent-autopsy'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`, { mode: 0o755 });
+    const failures = Array.from({ length: 53 }, (_, i) => event('task_error', { stage: 's', task: `t${i}`, error: `boom ${i}` }, 'ERROR', i / 10));
+    const names = ['-run', '--format', "it's a run", 'a;b|c&d', '$HOME `id` $(id)', '*', '~user', '=run', 'a"b\\c', '!x', '#x', '{a,b}', 'über'];
+    const commands: string[] = [];
+    for (const name of names) {
+      writeTruthLog(join(cwd, name), failures);
+      // After `--`, commander takes a name starting with - as the argument.
+      const printed = await runCli(['report', '-f', 'md', '--', name], { cwd });
+      expect(printed, name).toMatchObject({ code: 0, stderr: '' });
+      const command = /\n… and 3 more \((`+)(.+?)\1\)\n/.exec(printed.stdout)?.[2];
+      expect(command, name).toBeDefined();
+      commands.push(command!);
+      const listed = spawnSync('sh', ['-c', command!], { cwd, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      expect(listed.stderr, `${name}: ${command}`).toBe('');
+      expect(listed.status, `${name}: ${command}`).toBe(0);
+      const report = JSON.parse(listed.stdout) as AutopsyReport;
+      expect(report.failure_analysis.critical_failures, name).toHaveLength(53);
+      expect(report.run.output_dir, name).toBe(join(cwd, name));
+    }
+    expect(commands.slice(0, 8)).toEqual([
+      'agent-autopsy report ./-run --format json',
+      'agent-autopsy report ./--format --format json',
+      "agent-autopsy report 'it'\\''s a run' --format json",
+      "agent-autopsy report 'a;b|c&d' --format json",
+      "agent-autopsy report '$HOME `id` $(id)' --format json",
+      "agent-autopsy report '*' --format json",
+      "agent-autopsy report '~user' --format json",
+      "agent-autopsy report '=run' --format json",
+    ]);
+  });
 });
