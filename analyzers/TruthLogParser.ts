@@ -53,6 +53,13 @@ const HEADER = /^\{\s*"start_time"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*,\s*"events"
 const READABLE_LINE = /^\[([^\]]*)\] \(\+([^)]*)s\) \[([^\]]*)\] (.*?): (.*)$/;
 const FOOTER = /^\]\s*,\s*"total_events"\s*:\s*(\d+)\s*\}\s*$/;
 const MAX_SKIPPED = 100;
+/**
+ * A JSON document that is none of the inputs read: it says which others the CLI takes, as its
+ * sniffers tell them (OtlpJsonReader: "resourceSpans" as the first key; the report sniffer: a
+ * report's own keys, of which a report needs "failure_analysis" and "summary").
+ */
+const NO_EVENTS_ARRAY =
+  'not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …} first) and saved reports ("failure_analysis" and "summary")';
 const NOT_AN_EVENT = 'not an event (no "type")';
 /** Event lines parsed by one JSON.parse (eventLines): most of the saving is there by 8. */
 const BATCH_LINES = 64;
@@ -422,7 +429,7 @@ export class TruthLogParser {
       return;
     }
     if (!document || typeof document !== 'object' || !Array.isArray((document as { events?: unknown }).events)) {
-      throw new TruthLogError('not a Truth-Mode log: the JSON document has no "events" array', this.source);
+      throw new TruthLogError(NO_EVENTS_ARRAY, this.source);
     }
     const doc = document as { start_time?: unknown; events: unknown[]; total_events?: unknown };
     // An element that is not an event is named by its line, which only the element scanner knows.

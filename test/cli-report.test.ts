@@ -204,6 +204,15 @@ describe('agent-autopsy report', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(new RegExp(`^agent-autopsy: corrupt JSON: .* \\(${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:7\\)\\n$`));
 
+    // A JSON document of none of the kinds read: the message names the others the CLI takes.
+    const other = join(dir, 'other.json');
+    const noEvents = 'not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …} first) and saved reports ("failure_analysis" and "summary")';
+    for (const text of ['{"spans": []}\n', '{\n  "start_time": null,\n  "resourceSpans": []\n}\n']) {
+      writeFileSync(other, text);
+      result = await runCli(['report', other]);
+      expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: ${noEvents} (${other})\n` });
+    }
+
     const report = join(dir, 'latent_analysis_report.json');
     writeFileSync(report, '{\n  "timestamp": "2026-01-01T00:00:00", "failure_analysis": {\n  oops\n}');
     result = await runCli(['report', report]);
