@@ -1,10 +1,15 @@
 import { stageKey } from '../analyzers/FailureAggregate';
 import { parseSpanEvent, SpanPairing } from '../analyzers/SpanPairing';
+import { describeValue, warnAboutSetting } from '../src/settingWarnings';
 import type { TruthEvent } from '../src/types';
 import type { TimelineData, TimelineMark, TimelineSpan } from './htmlTimeline';
 
+/**
+ * Each a whole number from its least value up. Another value (0 events, NaN, 2.5, '100', Infinity)
+ * is named on stderr in one line and the default is used, as init() treats its options.
+ */
 export interface HtmlEventCollectorOptions {
-  /** Events kept for the list; beyond this only the most recent are kept. Default 200,000. */
+  /** Events kept for the list (1 or more); beyond this only the most recent are kept. Default 200,000. */
   maxEvents?: number;
   /** Task / LLM / code / autofix spans drawn in the timeline (failed and unfinished ones always are). Default 2,000. */
   maxSpans?: number;
@@ -13,8 +18,30 @@ export interface HtmlEventCollectorOptions {
    * 300,000 bars took the reader to ~800 MB and draw nothing anyone can see. Default 5,000.
    */
   maxStageSpans?: number;
-  /** Longest `data` JSON kept per event, in characters. Default 4,000. */
+  /** Longest `data` JSON kept per event, in characters (100 or more). Default 4,000. */
   maxDataLength?: number;
+}
+
+/** Each option's default and the least value it takes. */
+const COUNT_OPTIONS: Record<keyof HtmlEventCollectorOptions, [fallback: number, least: number]> = {
+  maxEvents: [200_000, 1],
+  maxSpans: [2000, 0],
+  maxStageSpans: [5000, 0],
+  maxDataLength: [4000, 100],
+};
+
+/**
+ * The option `name` as given when it is a whole number from its least value up; else its default,
+ * and a line on stderr that says so. A bad value is no reason to throw into the app that renders a
+ * report, and clamping it silently (0 events to 1) hid the mistake.
+ */
+function countOption(options: HtmlEventCollectorOptions, name: keyof HtmlEventCollectorOptions): number {
+  const [fallback, least] = COUNT_OPTIONS[name];
+  const value: unknown = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= least) return value;
+  warnAboutSetting(`new HtmlEventCollector(): option ${name} should be a whole number from ${least} up, got ${describeValue(value)}; the default (${fallback}) is used`);
+  return fallback;
 }
 
 /** One event as the page stores it: [timestamp, elapsed, type index, level index, stage index, data JSON]. */
@@ -94,10 +121,14 @@ export class HtmlEventCollector {
   private lastMs = NaN;
 
   constructor(options: HtmlEventCollectorOptions = {}) {
-    this.maxEvents = Math.max(1, options.maxEvents ?? 200_000);
-    this.maxSpans = Math.max(0, options.maxSpans ?? 2000);
-    this.maxStageSpans = Math.max(0, options.maxStageSpans ?? 5000);
-    this.maxDataLength = Math.max(100, options.maxDataLength ?? 4000);
+    // From plain JavaScript too: `null` is no options; another value that is no object has none to read.
+    let given: HtmlEventCollectorOptions = {};
+    if (options !== null && typeof options === 'object' && !Array.isArray(options)) given = options;
+    else if (options !== null) warnAboutSetting(`new HtmlEventCollector(): the options should be an object (such as { maxEvents: 1000 }), got ${describeValue(options)}; the defaults are used`);
+    this.maxEvents = countOption(given, 'maxEvents');
+    this.maxSpans = countOption(given, 'maxSpans');
+    this.maxStageSpans = countOption(given, 'maxStageSpans');
+    this.maxDataLength = countOption(given, 'maxDataLength');
   }
 
   /** Events observed (the list may hold fewer). */

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { diag } from '@opentelemetry/api';
 import { isKnownLocale, normalizeLocale } from '../analyzers/messages';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
-import { writeStderr } from './errorHandler';
 import { GuardedSpanProcessor } from './GuardedSpanProcessor';
 import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
+import { describeValue, warnAboutSetting } from './settingWarnings';
 import type { AutopsyOptions, Locale } from './types';
 
 export interface ResolvedConfig {
@@ -158,15 +157,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** A value as a warning quotes it: short, and never by running the app's code. */
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (a string)`;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === undefined) return String(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
 /**
  * The options the app passed, as a plain object of the ones that can be honoured. Called from
  * plain JavaScript too: whatever is not an options object, a misspelled or unknown name, a value
@@ -209,16 +199,6 @@ function readOptions(given: unknown): AutopsyOptions {
     options[name] = value;
   }
   return options as AutopsyOptions;
-}
-
-/** A setting that cannot be honoured is named on stderr, and the run goes on with the default. */
-function warnAboutSetting(message: string): void {
-  writeStderr(`agent-autopsy: ${message}\n`);
-  try {
-    diag.warn(message);
-  } catch {
-    /* a user's diag logger threw */
-  }
 }
 
 function resolveLocale(value: string | undefined): Locale {

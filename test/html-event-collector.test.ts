@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HtmlEventCollector } from '../exporters/HtmlEventCollector';
+import { runNode, writeScript } from './helpers/childProcess';
 import { event } from './helpers/cli';
 
 // The collector behind `agent-autopsy report --format html` holds a bounded share of any log.
@@ -58,5 +59,47 @@ describe('HtmlEventCollector', () => {
     expect(list.rows.map((row) => [list.types[row[2]], list.stages[row[4]], list.levels[row[3]]])).toEqual(
       Array.from({ length: 100 }, (_, k) => [`evt_${900 + k}`, `req-${900 + k}`, 'INFO']),
     );
+  });
+
+  it('takes an option that is no whole number in range as init() does: one line on stderr, and the default', async () => {
+    // From plain JavaScript: the CLI refuses --max-events 0 itself; a library caller gets the default, not 1 event.
+    const script = writeScript(`
+      import { HtmlEventCollector } from 'agent-autopsy/exporters';
+      const rows = [];
+      for (const options of [
+        { maxEvents: 0 }, { maxEvents: NaN }, { maxEvents: 2.5 }, { maxEvents: '100' }, { maxEvents: Infinity },
+        { maxSpans: -1, maxStageSpans: 1.5, maxDataLength: 99 }, { maxEvents: 2, maxSpans: 0, maxStageSpans: 0, maxDataLength: 100 },
+        null, 1000,
+      ]) {
+        const collector = new HtmlEventCollector(options);
+        for (let i = 0; i < 5; i++) {
+          collector.observe({ timestamp: '2026-01-01T00:00:0' + i + '.000000Z', elapsed_seconds: i, type: 'stage_start', level: 'INFO', data: { stage: 's' + i, note: 'x'.repeat(150) } });
+        }
+        const list = collector.eventList();
+        rows.push([list.rows.length, list.rows[0][5].length, collector.timeline().spans.length]);
+      }
+      console.log(JSON.stringify(rows));
+    `);
+    const result = await runNode(script);
+    expect(result.code).toBe(0);
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      'agent-autopsy: new HtmlEventCollector(): option maxEvents should be a whole number from 1 up, got 0; the default (200000) is used',
+      'agent-autopsy: new HtmlEventCollector(): option maxEvents should be a whole number from 1 up, got NaN; the default (200000) is used',
+      'agent-autopsy: new HtmlEventCollector(): option maxEvents should be a whole number from 1 up, got 2.5; the default (200000) is used',
+      'agent-autopsy: new HtmlEventCollector(): option maxEvents should be a whole number from 1 up, got "100" (a string); the default (200000) is used',
+      'agent-autopsy: new HtmlEventCollector(): option maxEvents should be a whole number from 1 up, got Infinity; the default (200000) is used',
+      'agent-autopsy: new HtmlEventCollector(): option maxSpans should be a whole number from 0 up, got -1; the default (2000) is used',
+      'agent-autopsy: new HtmlEventCollector(): option maxStageSpans should be a whole number from 0 up, got 1.5; the default (5000) is used',
+      'agent-autopsy: new HtmlEventCollector(): option maxDataLength should be a whole number from 100 up, got 99; the default (4000) is used',
+      'agent-autopsy: new HtmlEventCollector(): the options should be an object (such as { maxEvents: 1000 }), got 1000; the defaults are used',
+    ]);
+    // [rows listed, data JSON length of the first, spans drawn (all 5 open, so drawn as unfinished)]
+    const whole = JSON.stringify({ stage: 's0', note: 'x'.repeat(150) }).length;
+    expect(JSON.parse(result.stdout)).toEqual([
+      ...Array(6).fill([5, whole, 5]),
+      [2, 101, 5],
+      [5, whole, 5],
+      [5, whole, 5],
+    ]);
   });
 });
