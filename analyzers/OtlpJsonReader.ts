@@ -1,4 +1,5 @@
 import { readFileHead } from './fileHead';
+import { HEAD_BYTES, LogFile } from './LogFile';
 import { isoMicros } from '../src/clock';
 import type { TruthEvent } from '../src/types';
 import { OtlpSpanConverter, type ConvertedSpans } from './OtlpSpanConverter';
@@ -30,14 +31,21 @@ export interface OtlpReadResult {
   converted: Omit<ConvertedSpans, 'events'>;
 }
 
-const SNIFF_BYTES = 64 * 1024;
 const MAX_SKIPPED = 100;
 const OTLP_START = /^\uFEFF?\s*\{\s*"(?:resourceSpans|resource_spans)"\s*:/;
 
-/** True when `path` is a file that starts like an OTLP JSON trace export. */
+/** True when a file's head (LogFile.head()) starts like an OTLP JSON trace export. */
+export function startsLikeOtlpJson(head: string): boolean {
+  return OTLP_START.test(head);
+}
+
+/**
+ * True when `path` is a regular file that starts like an OTLP JSON trace export. (A pipe or FIFO
+ * cannot be looked at without using up what it gives: analyzeRun() looks at its head as it reads it.)
+ */
 export function isOtlpJsonFile(path: string): boolean {
-  const head = readFileHead(path, SNIFF_BYTES);
-  return head !== undefined && OTLP_START.test(head);
+  const head = readFileHead(path, HEAD_BYTES);
+  return head !== undefined && startsLikeOtlpJson(head);
 }
 
 /** Line of a JSON.parse failure inside `text` (V8 reports a character position). */
@@ -181,11 +189,11 @@ function deliver(parser: OtlpJsonParser, onEvent: (event: TruthEvent) => void): 
   };
 }
 
-/** Reads an OTLP JSON file and delivers its spans as Truth-Mode events, in time order. */
-export async function readOtlpJson(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<OtlpReadResult> {
-  const parser = new OtlpJsonParser(path);
+/** Reads an OTLP JSON file (a path, or a LogFile opened to look at its head) and delivers its spans as Truth-Mode events, in time order. */
+export async function readOtlpJson(source: string | LogFile, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): Promise<OtlpReadResult> {
+  const parser = new OtlpJsonParser(typeof source === 'string' ? source : source.path);
   const turn = eventLoopTurns();
-  for (const text of readTextChunks(path, options)) {
+  for (const text of readTextChunks(source, options)) {
     parser.push(text);
     await turn();
   }
@@ -193,9 +201,9 @@ export async function readOtlpJson(path: string, onEvent: (event: TruthEvent) =>
 }
 
 /** Synchronous readOtlpJson. */
-export function readOtlpJsonSync(path: string, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): OtlpReadResult {
-  const parser = new OtlpJsonParser(path);
-  for (const text of readTextChunks(path, options)) parser.push(text);
+export function readOtlpJsonSync(source: string | LogFile, onEvent: (event: TruthEvent) => void, options: ReadOptions = {}): OtlpReadResult {
+  const parser = new OtlpJsonParser(typeof source === 'string' ? source : source.path);
+  for (const text of readTextChunks(source, options)) parser.push(text);
   return deliver(parser, onEvent);
 }
 
@@ -234,10 +242,11 @@ function analyzeOtlp(
   return result instanceof Promise ? result.then(finish) : finish(result);
 }
 
-export function analyzeOtlpRun(location: RunLocation, options: AnalyzeOptions = {}): Promise<AnalyzedRun> {
-  return analyzeOtlp(location, options, (onEvent) => readOtlpJson(location.trackerJson, onEvent, options));
+/** The report of the OTLP JSON file at location.trackerJson, read from `file` when it is open already. */
+export function analyzeOtlpRun(location: RunLocation, options: AnalyzeOptions = {}, file?: LogFile): Promise<AnalyzedRun> {
+  return analyzeOtlp(location, options, (onEvent) => readOtlpJson(file ?? location.trackerJson, onEvent, options));
 }
 
-export function analyzeOtlpRunSync(location: RunLocation, options: AnalyzeOptions = {}): AnalyzedRun {
-  return analyzeOtlp(location, options, (onEvent) => readOtlpJsonSync(location.trackerJson, onEvent, options));
+export function analyzeOtlpRunSync(location: RunLocation, options: AnalyzeOptions = {}, file?: LogFile): AnalyzedRun {
+  return analyzeOtlp(location, options, (onEvent) => readOtlpJsonSync(file ?? location.trackerJson, onEvent, options));
 }

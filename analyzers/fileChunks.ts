@@ -1,7 +1,6 @@
 import { isAscii } from 'node:buffer';
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { TruthLogError } from './TruthLogParser';
+import { LogFile } from './LogFile';
 
 // 64 KiB: a chunk string stays in V8's young generation (1 MiB strings go to large-object space and
 // every line sliced from one keeps it alive): lower peak RSS and faster reads (bench/README.md).
@@ -17,51 +16,35 @@ export interface ReadOptions {
   onProgress?: (progress: ReadProgress) => void;
 }
 
-/** Opens a log for reading; a missing or unreadable file is a TruthLogError naming it. */
-export function openLogFile(path: string): number {
-  try {
-    if (statSync(path).isDirectory()) throw new TruthLogError('expected a file but found a directory', path);
-    return openSync(path, 'r');
-  } catch (error) {
-    if (error instanceof TruthLogError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new TruthLogError(code === 'ENOENT' ? 'no such file' : `cannot read file (${code ?? String(error)})`, path);
-  }
-}
-
 /**
  * The file's text in chunks of 64 KiB (UTF-8 sequences never split), reporting progress
  * after each; the file is closed when the loop ends, however it ends. Log readers feed these
- * chunks to their incremental parsers, so memory stays flat whatever the file's size.
+ * chunks to their incremental parsers, so memory stays flat whatever the file's size. A LogFile
+ * whose head was looked at is read from its start all the same (a pipe's head is not lost).
  */
-export function* readTextChunks(path: string, options: ReadOptions = {}): Generator<string, void> {
-  const fd = openLogFile(path);
+export function* readTextChunks(source: string | LogFile, options: ReadOptions = {}): Generator<string, void> {
+  const file = typeof source === 'string' ? LogFile.open(source) : source;
   try {
-    const stat = fstatSync(fd);
-    const totalBytes = stat.size;
+    // A pipe or device has no size: it is read to its end.
+    const totalBytes = file.size;
     const decoder = new StringDecoder('utf8');
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    let bytesRead = 0;
     // The decoder holds no part of a character: the last chunk ended with a 7-bit byte.
     let decoderIdle = true;
     for (;;) {
-      // A log is read as it stood when opened: one its writer grows faster than it is read would
-      // never end. (A pipe or device has no size: it is read to its end.)
-      if (stat.isFile() && bytesRead >= totalBytes) break;
-      const n = readSync(fd, buffer, 0, stat.isFile() ? Math.min(CHUNK_BYTES, totalBytes - bytesRead) : CHUNK_BYTES, null);
+      const n = file.read(buffer);
       if (n === 0) break;
-      bytesRead += n;
       const bytes = buffer.subarray(0, n);
       // 7-bit ASCII (nearly every chunk of a log) is its own latin1: a plain copy, without the UTF-8 decoder's scan.
       const text = decoderIdle && isAscii(bytes) ? bytes.toString('latin1') : decoder.write(bytes);
       decoderIdle = bytes[n - 1] < 0x80;
-      options.onProgress?.({ bytesRead, totalBytes });
+      options.onProgress?.({ bytesRead: file.bytesRead, totalBytes });
       yield text;
     }
     const rest = decoder.end();
     if (rest) yield rest;
   } finally {
-    closeSync(fd);
+    file.close();
   }
 }
 

@@ -10,7 +10,8 @@ import type { DiagnosisRule } from './diagnosisTypes';
 import { eventKind, type EventKind } from './eventKind';
 import { eventLoopTurns, readTextChunks, type ReadOptions } from './fileChunks';
 import { OpenSpanTracker } from './OpenSpanTracker';
-import { analyzeOtlpRun, analyzeOtlpRunSync, isOtlpJsonFile, type OtlpReadResult } from './OtlpJsonReader';
+import { LogFile } from './LogFile';
+import { analyzeOtlpRun, analyzeOtlpRunSync, startsLikeOtlpJson, type OtlpReadResult } from './OtlpJsonReader';
 import type { AutopsyReport, ExitInfo } from './reportTypes';
 import { RunAnalyzer } from './RunAnalyzer';
 import { TruthLogError, TruthLogParser, type TruthLogReadResult } from './TruthLogParser';
@@ -31,16 +32,16 @@ type EventSink = (event: TruthEvent) => void;
 type EventsSink = (events: readonly TruthEvent[]) => void;
 
 /** The readers, with TruthLogParser's `onEvents` for runs of events parsed together. */
-function readLogSync(path: string, onEvent: EventSink, onEvents: EventsSink | undefined, options: ReadOptions): TruthLogReadResult {
-  const parser = new TruthLogParser(onEvent, path, onEvents);
-  for (const text of readTextChunks(path, options)) parser.push(text);
+function readLogSync(source: string | LogFile, onEvent: EventSink, onEvents: EventsSink | undefined, options: ReadOptions): TruthLogReadResult {
+  const parser = new TruthLogParser(onEvent, typeof source === 'string' ? source : source.path, onEvents);
+  for (const text of readTextChunks(source, options)) parser.push(text);
   return parser.end();
 }
 
-async function readLog(path: string, onEvent: EventSink, onEvents: EventsSink | undefined, options: ReadOptions): Promise<TruthLogReadResult> {
-  const parser = new TruthLogParser(onEvent, path, onEvents);
+async function readLog(source: string | LogFile, onEvent: EventSink, onEvents: EventsSink | undefined, options: ReadOptions): Promise<TruthLogReadResult> {
+  const parser = new TruthLogParser(onEvent, typeof source === 'string' ? source : source.path, onEvents);
   const turn = eventLoopTurns();
-  for (const text of readTextChunks(path, options)) {
+  for (const text of readTextChunks(source, options)) {
     parser.push(text);
     await turn();
   }
@@ -353,9 +354,21 @@ export function analyzeRun(input: string, options: AnalyzeOptions & { criticalFa
 export function analyzeRun(input: string, options?: AnalyzeOptions): Promise<AnalyzedRun>;
 export async function analyzeRun(input: string, options: AnalyzeOptions = {}): Promise<AnalyzedRun> {
   const location = locateRun(input);
-  if (isOtlpJsonFile(location.trackerJson)) return analyzeOtlpRun(location, options);
-  const job = analyze(location, options, (onEvent, onEvents) => readLog(location.trackerJson, onEvent, onEvents, options));
-  return job.finish(await job.read(job.onEvent, job.onEvents));
+  return analyzeLogFile(location, LogFile.open(location.trackerJson), options);
+}
+
+/**
+ * analyzeRun of a log opened already (its head perhaps looked at): OTLP JSON or the others, as its
+ * head tells, read from the same file, which is closed at the end. A pipe is read once.
+ */
+export async function analyzeLogFile(location: RunLocation, file: LogFile, options: AnalyzeOptions = {}): Promise<AnalyzedRun> {
+  try {
+    if (startsLikeOtlpJson(file.head())) return await analyzeOtlpRun(location, options, file);
+    const job = analyze(location, options, (onEvent, onEvents) => readLog(file, onEvent, onEvents, options));
+    return job.finish(await job.read(job.onEvent, job.onEvents));
+  } finally {
+    file.close();
+  }
 }
 
 /** Synchronous analyzeRun. */
@@ -363,7 +376,12 @@ export function analyzeRunSync(input: string, options: AnalyzeOptions & { critic
 export function analyzeRunSync(input: string, options?: AnalyzeOptions): AnalyzedRun;
 export function analyzeRunSync(input: string, options: AnalyzeOptions = {}): AnalyzedRun {
   const location = locateRun(input);
-  if (isOtlpJsonFile(location.trackerJson)) return analyzeOtlpRunSync(location, options);
-  const job = analyze(location, options, (onEvent, onEvents) => readLogSync(location.trackerJson, onEvent, onEvents, options));
-  return job.finish(job.read(job.onEvent, job.onEvents) as TruthLogReadResult);
+  const file = LogFile.open(location.trackerJson);
+  try {
+    if (startsLikeOtlpJson(file.head())) return analyzeOtlpRunSync(location, options, file);
+    const job = analyze(location, options, (onEvent, onEvents) => readLogSync(file, onEvent, onEvents, options));
+    return job.finish(job.read(job.onEvent, job.onEvents) as TruthLogReadResult);
+  } finally {
+    file.close();
+  }
 }

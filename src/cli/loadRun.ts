@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { TRACKER_JSON } from '../../exporters/paths';
 import { messagesFor } from '../../analyzers/messages';
 import { parsePythonJson } from '../../analyzers/pythonJson';
-import { analyzeRun, locateRun, type AnalyzedRun } from '../../analyzers/readRun';
+import { LogFile } from '../../analyzers/LogFile';
+import { analyzeLogFile, locateRun, type AnalyzedRun } from '../../analyzers/readRun';
 import { onThisMachine } from '../../exporters/runLock';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
@@ -74,11 +75,11 @@ export function normalizeReport(raw: Record<string, unknown>, path: string, loca
   return report;
 }
 
-function readReportFile(path: string, locale: string | undefined): { report: AutopsyReport; missingSections: ReportSection[] } {
+/** A saved report, from the whole text of its file (read from the file the sniffer looked at). */
+function readReportText(whole: string, path: string, locale: string | undefined): { report: AutopsyReport; missingSections: ReportSection[] } {
   let raw: unknown;
-  const file = readFileSync(path, 'utf8');
   // Editors on Windows save UTF-8 with a BOM, which JSON.parse does not take.
-  const text = file.charCodeAt(0) === 0xfeff ? file.slice(1) : file;
+  const text = whole.charCodeAt(0) === 0xfeff ? whole.slice(1) : whole;
   try {
     // Python's json.dump writes NaN and ±Infinity, as in the logs: read them as the logs are. Plain
     // JSON.parse first, so a large report without them costs no more than before.
@@ -93,29 +94,30 @@ function readReportFile(path: string, locale: string | undefined): { report: Aut
   return { report: normalizeReport(raw as Record<string, unknown>, path, locale), missingSections };
 }
 
-function fileSize(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch {
-    return undefined;
-  }
+/** What was read: `bytes` of a regular file, or of a pipe, FIFO or device (`regular` false). */
+interface InputRead {
+  regular: boolean;
+  bytes: number;
 }
 
-function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): void {
+function warnAboutInput(analyzed: AnalyzedRun, input: InputRead, warn: (line: string) => void): void {
   const file = analyzed.location.trackerJson;
   const { skipped, tornTail } = analyzed.read;
   if (analyzed.read.format === 'readable') {
     // Pointed at the readable log itself, the JSON log may well be there, and is the better record.
+    // A pipe's folder (/dev/fd) holds no run: nothing is missing there.
     const json = join(analyzed.location.logDir, TRACKER_JSON);
     warn(
       existsSync(json)
         ? `note: the report is rebuilt from the readable log ${file}; ${json} next to it is the complete record (pass the run directory to read it)`
-        : `note: there is no execution_tracker.json; the report is rebuilt from ${file}`,
+        : input.regular
+          ? `note: there is no execution_tracker.json; the report is rebuilt from ${file}`
+          : `note: the report is rebuilt from a readable log (${file}); a run's execution_tracker.json, where there is one, is the complete record`,
     );
     const unread = (analyzed.read as { unreadData?: number }).unreadData ?? 0;
     if (unread > 0) warn(`note: the data of ${unread} event(s) is not plain Python data; it is kept as text in data.repr`);
   }
-  if (analyzed.read.events === 0 && skipped.length === 0 && fileSize(file) === 0) {
+  if (analyzed.read.events === 0 && skipped.length === 0 && input.bytes === 0) {
     warn(`note: ${file} is empty: the process wrote nothing (killed before its first write, or not a run's log)`);
   }
   if (skipped.length > 0) {
@@ -139,35 +141,44 @@ function warnAboutInput(analyzed: AnalyzedRun, warn: (line: string) => void): vo
 
 /**
  * Reads what the user pointed at: a run directory, a log file (Truth-Mode, the Python tracker's,
- * OTLP JSON) or a saved report JSON. Throws TruthLogError (bad input) with the place it failed.
+ * OTLP JSON) or a saved report JSON, a file or a pipe (a FIFO, `<(…)`, /dev/stdin), each read once.
+ * Throws TruthLogError (bad input) with the place it failed.
  */
 export async function loadRun(input: string, options: LoadOptions = {}): Promise<LoadedRun> {
   const path = resolve(input);
   const warn = options.warn ?? ((line: string) => process.stderr.write(`agent-autopsy: ${line}\n`));
-  if (startsLikeReport(path)) {
-    const { report, missingSections } = readReportFile(path, options.locale);
-    return { report, input, kind: 'report', durationSeconds: report.run.duration_seconds ?? null, missingSections };
-  }
+  const location = locateRun(path);
+  // Opened once and told apart by its head: a pipe, FIFO or `<(…)` gives its bytes only once.
+  const file = LogFile.open(location.trackerJson);
   // Kept as strings (no parsing per event): the log is in time order.
   let first: string | undefined;
   let last: string | undefined;
-  const progress = readProgress(basename(locateRun(path).trackerJson), { enabled: options.progress !== false });
   let analyzed: AnalyzedRun;
   try {
-    analyzed = await analyzeRun(input, {
-      locale: options.locale,
-      criticalFailures: options.criticalFailures,
-      onProgress: (p) => progress.onProgress(p),
-      onEvent: (event) => {
-        if (first === undefined) first = event.timestamp;
-        last = event.timestamp;
-        options.onEvent?.(event);
-      },
-    });
+    // A file named as the input may be a saved report; a run directory holds a log.
+    if (location.trackerJson === path && startsLikeReport(file.head())) {
+      const { report, missingSections } = readReportText(file.text(), path, options.locale);
+      return { report, input, kind: 'report', durationSeconds: report.run.duration_seconds ?? null, missingSections };
+    }
+    const progress = readProgress(basename(location.trackerJson), { enabled: options.progress !== false });
+    try {
+      analyzed = await analyzeLogFile(location, file, {
+        locale: options.locale,
+        criticalFailures: options.criticalFailures,
+        onProgress: (p) => progress.onProgress(p),
+        onEvent: (event) => {
+          if (first === undefined) first = event.timestamp;
+          last = event.timestamp;
+          options.onEvent?.(event);
+        },
+      });
+    } finally {
+      progress.stop();
+    }
   } finally {
-    progress.stop();
+    file.close();
   }
-  warnAboutInput(analyzed, warn);
+  warnAboutInput(analyzed, { regular: file.regular, bytes: file.bytesRead }, warn);
   if (analyzed.read.events === 0 && analyzed.read.skipped.length > 0) {
     const first = analyzed.read.skipped[0];
     throw new TruthLogError('no readable event in this log', `${analyzed.location.trackerJson}:${first.line}`);

@@ -1,12 +1,3 @@
-import { readFileHead } from '../../analyzers/fileHead';
-
-/**
- * How much of a file is read to tell a saved report from a log. A report's first keys are short
- * (its largest section, failure_analysis, is a key to decide on, not to skip), so this is plenty;
- * a 300 MB log is never read whole to be told apart.
- */
-const HEAD_BYTES = 64 * 1024;
-
 /** Top-level keys only a report has (every one but "timestamp", which an event starts with too). */
 const REPORT_KEYS = new Set(['failure_analysis', 'autofix_statistics', 'fix_suggestions', 'summary', 'diagnoses', 'llm_usage', 'stages', 'unfinished', 'exit', 'run']);
 
@@ -79,13 +70,11 @@ export function* topLevelKeys(text: string): Generator<string> {
 }
 
 /**
- * Whether a file is a saved report rather than a log: the first of its top-level keys that only
- * one of them has decides, whatever the key order (a report re-saved with sorted keys, the seed's
- * own order) and after a UTF-8 BOM.
+ * Whether a file is a saved report rather than a log, from its head (LogFile.head(), the first
+ * 64 KiB): the first of its top-level keys that only one of them has decides, whatever the key
+ * order (a report re-saved with sorted keys, the seed's own order) and after a UTF-8 BOM.
  */
-export function startsLikeReport(path: string): boolean {
-  const head = readFileHead(path, HEAD_BYTES);
-  if (head === undefined) return false;
+export function startsLikeReport(head: string): boolean {
   // A character cut at the end of the head only ends the scan early.
   for (const key of topLevelKeys(head)) {
     if (REPORT_KEYS.has(key)) return true;
