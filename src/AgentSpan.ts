@@ -137,11 +137,14 @@ export class AgentSpan {
         this.span.setAttribute(sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, output);
       }
       if (total !== undefined) data.tokens_used = total;
-      for (const [key, field, attribute] of USAGE_DETAILS) {
-        const value = tokenCount(usage, key);
-        if (value === undefined) continue;
-        data[field] = value;
-        this.span.setAttribute(attribute, value);
+      // Most calls give no shares: three reads, not a loop, for them.
+      if (usage.cacheReadInputTokens !== undefined || usage.cacheCreationInputTokens !== undefined || usage.reasoningTokens !== undefined) {
+        for (const [key, field, attribute] of USAGE_DETAILS) {
+          const value = tokenCount(usage, key);
+          if (value === undefined) continue;
+          data[field] = value;
+          this.span.setAttribute(attribute, value);
+        }
       }
       this.addEndData(data);
     } catch (error) {
