@@ -10,6 +10,7 @@ import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
 import { groupedInteger } from './numberText';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
 import { shownPatterns, shownStages, statedTokenDetails, topModels } from './reportRows';
+import { shellPath } from './shellPath';
 
 export { escapeHtml } from './htmlEscape';
 
@@ -27,11 +28,6 @@ export interface HtmlReportOptions {
 }
 
 const MAX_TABLE_ROWS = 200;
-
-/** Double quotes a shell argument when it needs it (for the suggested command). */
-function shellArgument(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 function fmt(value: number | null | undefined, digits = 3): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
@@ -285,7 +281,7 @@ export function renderHtmlReport(report: AutopsyReport, options: HtmlReportOptio
   const l = labelsFor(locale);
   const collector = collectorFor(options.events);
   const na = notRecorded(options.missingSections, l);
-  const command = options.fullReportCommand ?? `agent-autopsy report ${shellArgument(report.run?.output_dir || '<run dir>')} --format html --out autopsy-full.html`;
+  const command = options.fullReportCommand ?? `agent-autopsy report ${shellPath(report.run?.output_dir || '<run dir>')} --format html --out autopsy-full.html`;
   const events = eventsSection(report, collector, m, l, command);
   const sections = [
     summarySection(report, m, l, na),

@@ -7,6 +7,7 @@ import { writeTextSync } from '../../exporters/atomicWrite';
 import { HtmlEventCollector } from '../../exporters/HtmlEventCollector';
 import { renderHtmlReport } from '../../exporters/htmlReport';
 import { renderMarkdownReport } from '../../exporters/markdownReport';
+import { shellPath } from '../../exporters/shellPath';
 import { renderJsonReport, writeJsonReport } from '../../exporters/writeReportFiles';
 import { EXIT_OK, EXIT_RUN_FAILED } from './exitCodes';
 import { loadRun } from './loadRun';
@@ -52,7 +53,7 @@ export async function reportCommand(input: string, options: ReportCommandOptions
         // A log was read (even one with no events): the page has the list. A saved report JSON has no events to list.
         // The Markdown goes to stdout or --out, with no latent_analysis_report.json beside it: a list
         // cut short points at the command that prints all of it.
-        const fullReportCommand = `agent-autopsy report ${shellWord(commandLinePath(input))} --format json`;
+        const fullReportCommand = `agent-autopsy report ${shellPath(input)} --format json`;
         // A saved report's missing sections (zeros in `report`) are said to be not recorded.
         const missing = missingSections.length > 0 ? { sections: missingSections, originalReporter: writtenByOriginalReporter(missingSections) } : undefined;
         write(
@@ -68,22 +69,6 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     criticalFailures?.dispose();
   }
   return options.failOnFailures && report.summary.total_failures > 0 ? EXIT_RUN_FAILED : EXIT_OK;
-}
-
-/**
- * `input` as a command line can take it: a relative path that starts with `-` (given after `--`)
- * would read as an option, `./-run` does not. (An absolute path starts with `/`.)
- */
-function commandLinePath(input: string): string {
-  return input.startsWith('-') ? `./${input}` : input;
-}
-
-/**
- * `value` as one word for a POSIX shell: as it is when nothing in it is special, else
- * single-quoted. A word starting with `=` is quoted too: zsh reads `=name` as the path of a command.
- */
-function shellWord(value: string): string {
-  return /^[\w@%+:,./-][\w@%+=:,./-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 type TextWriter = ((chunk: string | Uint8Array) => void) & { close?: () => void };
