@@ -50,7 +50,7 @@ export function buildProgram(): Command {
   program
     .command('report')
     .description('rebuild the autopsy of a run from what is on disk (torn logs after a crash or kill -9 included)')
-    .argument('<run>', 'run directory, its Memory/logs folder, an execution_tracker.json, an OTLP JSON file, or a saved report JSON')
+    .argument('<run>', 'run directory, its Memory/logs folder, an execution_tracker.json, an OTLP JSON file, or a saved report JSON (- for standard input)')
     .option('-f, --format <format>', 'json, md or html', parseFormat, 'json' as ReportFormat)
     .option('-o, --out <file>', 'write to a file instead of stdout (- for stdout)')
     .option('--locale <locale>', 'en or zh-CN', parseLocale)
@@ -64,7 +64,7 @@ export function buildProgram(): Command {
   program
     .command('diff')
     .description('what got better or worse from run A to run B: failures, diagnoses, tokens, durations')
-    .argument('<runA>', 'the earlier run (directory, log file or report JSON)')
+    .argument('<runA>', 'the earlier run (directory, log file or report JSON; - for standard input)')
     .argument('<runB>', 'the later run')
     .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--locale <locale>', 'en or zh-CN', parseLocale)

@@ -128,7 +128,7 @@ describe('report through a pipe (a FIFO, <(…), /dev/stdin)', () => {
     }
   });
 
-  it('reads OTLP JSON, a saved report and a Truth-Mode log from /dev/stdin and from <(cat …), each as from the file', async () => {
+  it('reads OTLP JSON, a saved report and a Truth-Mode log from /dev/stdin (or -) and from <(cat …), each as from the file', async () => {
     for (const { name, file } of (await inputs()).filter(({ name }) => name === 'otlp-lines' || name === 'report' || name === 'truth-mode')) {
       const direct = await runCli(['report', file]);
       const expected = comparable(direct.stdout, 'run');
@@ -142,6 +142,11 @@ describe('report through a pipe (a FIFO, <(…), /dev/stdin)', () => {
       expect(shellPipe.stderr, name).toBe('');
       expect(shellPipe.status, name).toBe(0);
       expect(comparable(shellPipe.stdout, 'run'), name).toEqual(expected);
+      // `-` names standard input.
+      const dash = spawnSync('sh', ['-c', 'cat "$2" | "$0" "$1" report -', process.execPath, CLI, file], { encoding: 'utf8' });
+      expect(dash.stderr, name).toBe('');
+      expect(dash.status, name).toBe(0);
+      expect(comparable(dash.stdout, 'run'), name).toEqual(expected);
       const substituted = spawnSync('bash', ['-c', `"$0" "$1" report <(cat "$2")`, process.execPath, CLI, file], { encoding: 'utf8' });
       expect(substituted.stderr, name).toBe('');
       expect(substituted.status, name).toBe(0);

@@ -145,7 +145,8 @@ function warnAboutInput(analyzed: AnalyzedRun, input: InputRead, warn: (line: st
  * Throws TruthLogError (bad input) with the place it failed.
  */
 export async function loadRun(input: string, options: LoadOptions = {}): Promise<LoadedRun> {
-  const path = resolve(input);
+  // `-` is standard input, as for most command-line tools.
+  const path = input === '-' ? '/dev/stdin' : resolve(input);
   const warn = options.warn ?? ((line: string) => process.stderr.write(`agent-autopsy: ${line}\n`));
   const location = locateRun(path);
   // Opened once and told apart by its head: a pipe, FIFO or `<(…)` gives its bytes only once.
