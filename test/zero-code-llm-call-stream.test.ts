@@ -1,10 +1,7 @@
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
-import { runNode, writeScript } from './helpers/childProcess';
+import { runZeroCode } from './helpers/childProcess';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
-import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * `llmCall()` around a streaming request of the real clients, under `--import agent-autopsy/register`
@@ -58,18 +55,6 @@ await server.close();
 process.stdout.write(JSON.stringify(outcomes) + '\\n');
 `;
 
-const cleanup: string[] = [];
-afterAll(() => {
-  for (const path of cleanup) rmSync(path, { recursive: true, force: true });
-});
-
-async function runZeroCode(source: string) {
-  const script = writeScript(source, '.mjs');
-  const runDir = tempRunDir('autopsy-zero-code-llm-stream-');
-  cleanup.push(dirname(script), runDir);
-  const result = await runNode(script, { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
-  return { result, runDir };
-}
 
 const FIELDS = ['model', 'provider', 'call', 'input_tokens', 'output_tokens', 'finish_reasons', 'error', 'error_type', 'failed_attempts'];
 
@@ -85,7 +70,7 @@ function outline(events: TruthEvent[]) {
 }
 
 it('counts a streamed llmCall() once, ended with its stream, whether it ran to its end or broke', async () => {
-  const { result, runDir } = await runZeroCode(APP);
+  const { result, runDir } = await runZeroCode(APP, 'autopsy-zero-code-llm-stream-');
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   expect(JSON.parse(result.stdout)).toEqual([
@@ -135,7 +120,7 @@ await stage('answer', async () => {
   process.exit(3);
 });
 `;
-  const { result, runDir } = await runZeroCode(app);
+  const { result, runDir } = await runZeroCode(app, 'autopsy-zero-code-llm-stream-');
   expect(result.stderr).toBe('');
   expect(result.code).toBe(3);
   const events = readTrackerDocument(runDir).events;

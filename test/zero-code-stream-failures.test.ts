@@ -1,11 +1,8 @@
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
-import { runNode, writeScript } from './helpers/childProcess';
+import { runZeroCode } from './helpers/childProcess';
 import { llmCallEnds } from './helpers/llmEvents';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
-import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * Streams that do not run to their end, with the real clients under `--import agent-autopsy/register`:
@@ -48,22 +45,9 @@ const FIELDS = ['model', 'provider', 'finish_reasons', 'error_type', 'http_statu
 
 const ends = (events: TruthEvent[]) => llmCallEnds(events, FIELDS);
 
-const cleanup: string[] = [];
-afterAll(() => {
-  for (const path of cleanup) rmSync(path, { recursive: true, force: true });
-});
-
-/** Runs an app under `--import agent-autopsy/register`, recording into a fresh run directory. */
-async function runZeroCode(source: string) {
-  const script = writeScript(source, '.mjs');
-  const runDir = tempRunDir('autopsy-zero-code-streams-');
-  cleanup.push(dirname(script), runDir);
-  const result = await runNode(script, { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
-  return { result, runDir };
-}
 
 it('records streams cut short without a finish reason, and a failure after a 200 without HTTP status', async () => {
-  const { result, runDir } = await runZeroCode(APP);
+  const { result, runDir } = await runZeroCode(APP, 'autopsy-zero-code-streams-');
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   expect(JSON.parse(result.stdout)).toEqual([
@@ -107,7 +91,7 @@ try {
 }
 await server.close();
 `;
-  const { result, runDir } = await runZeroCode(app);
+  const { result, runDir } = await runZeroCode(app, 'autopsy-zero-code-streams-');
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   expect(JSON.parse(result.stdout)).toEqual(['APIError', null]);

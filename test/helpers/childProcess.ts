@@ -74,3 +74,10 @@ export function runNode(scriptPath: string, options: RunOptions = {}): Promise<C
     });
   });
 }
+
+/** Runs `source` as an app under `--import agent-autopsy/register`, recording into a fresh run directory. */
+export async function runZeroCode(source: string, prefix = 'autopsy-zero-code-'): Promise<{ result: ChildResult; runDir: string }> {
+  const runDir = tempRunDir(prefix);
+  const result = await runNode(writeScript(source, '.mjs'), { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+  return { result, runDir };
+}
