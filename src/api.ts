@@ -301,7 +301,7 @@ function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Sp
     return Promise.resolve(result).then(
       (value) => {
         // `async () => produce()`: the generator it resolves to is the work.
-        if (resultShape(value) === GENERATOR) return traceGenerator(value as object, handle, span, active, onResult);
+        if (isGenerator(value)) return traceGenerator(value, handle, span, active, onResult);
         if (onResult) onResult(handle, value);
         endSpan(handle, span, true);
         return value;
@@ -324,6 +324,16 @@ function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Sp
     endSpan(handle, span);
   };
   return observePromiseSubclass(result as object, once({ value: succeeded, error: failed, response: succeeded })) ? result : UNOBSERVED;
+}
+
+/** A resolved value is only looked at for its tag (it went through `then` lookups as it resolved). */
+function isGenerator(value: unknown): value is object {
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return generatorKind(value) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** A generator the callback returned: each step runs in the span's context, and the span ends when it is done (or failed). */
