@@ -6,8 +6,8 @@ import { errorData } from './spanMapping';
 
 /**
  * An `llmCall()` whose callback returns a stream ends when the stream does: the span an
- * instrumentation opened inside it for the request (the openai client's, @anthropic-ai/sdk's, an
- * AI SDK `streamText`) stays open while the app reads the stream after the callback returned, and
+ * instrumentation opened inside it for the request (the openai client's, @anthropic-ai/sdk's: any
+ * llm span another instrumentation starts there) stays open while the app reads the stream after the callback returned, and
  * the call's own span waits for it. The call is then one llm_call pair with the stream's usage,
  * timed to the stream's end, and a stream that breaks makes it an llm_call_error — not a second
  * pair written when the nested span ends after its parent.
