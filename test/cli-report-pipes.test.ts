@@ -6,6 +6,7 @@ import { analyzeRun, analyzeRunSync } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import type { TruthEvent } from '../src/types';
 import { CLI, event, runCli, writeTruthLog } from './helpers/cli';
+import { collectorExportLines } from './helpers/otlpFile';
 import { tempRunDir } from './helpers/tempDirs';
 
 // `agent-autopsy report <(cat traces.jsonl)`, a FIFO, `… | agent-autopsy report /dev/stdin`: a pipe
@@ -25,31 +26,7 @@ function longRun(): TruthEvent[] {
 
 /** A Collector export (JSON lines, ~1 MB): 40 traces of a stage span and 59 LLM calls, every 20th failing. */
 function otlpLines(): string {
-  const hex = (value: number, length: number) => value.toString(16).padStart(length, '0');
-  const ns = (ms: number) => `${ms}000000`;
-  const attr = (key: string, value: string | number) => ({ key, value: typeof value === 'number' ? { intValue: String(value) } : { stringValue: value } });
-  const lines: string[] = [];
-  let id = 1;
-  for (let request = 0; request < 40; request++) {
-    const traceId = hex(request + 1, 32);
-    const root = hex(id++, 16);
-    const at = 1767225606000 + request * 200;
-    const spans: object[] = [{ traceId, spanId: root, name: 'stage research', startTimeUnixNano: ns(at), endTimeUnixNano: ns(at + 100), attributes: [attr('autopsy.kind', 'stage'), attr('autopsy.stage', `stage${request % 10}`)], status: { code: 0 } }];
-    for (let call = 0; call < 59; call++) {
-      spans.push({
-        traceId,
-        spanId: hex(id++, 16),
-        parentSpanId: root,
-        name: 'chat gpt-4o',
-        startTimeUnixNano: ns(at + call),
-        endTimeUnixNano: ns(at + call + 1),
-        attributes: [attr('gen_ai.operation.name', 'chat'), attr('gen_ai.request.model', 'gpt-4o'), attr('gen_ai.usage.input_tokens', 50), attr('gen_ai.usage.output_tokens', 10)],
-        status: call % 20 === 0 ? { code: 2, message: 'Rate limit exceeded' } : { code: 0 },
-      });
-    }
-    lines.push(JSON.stringify({ resourceSpans: [{ resource: { attributes: [attr('service.name', 'bot')] }, scopeSpans: [{ scope: { name: 'x' }, spans }] }] }));
-  }
-  return `${lines.join('\n')}\n`;
+  return collectorExportLines(40, 59);
 }
 
 /** The line execution_tracker_readable.txt holds for `e` (its data as Python's repr). */

@@ -10,6 +10,7 @@ import { analyzeRun, analyzeRunSync } from '../analyzers/readRun';
 import { TruthLogError } from '../analyzers/TruthLogParser';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
+import { collectorExportLines } from './helpers/otlpFile';
 import { tempRunDir } from './helpers/tempDirs';
 
 const FIXTURES = join(__dirname, 'fixtures', 'otlp');
@@ -319,32 +320,7 @@ it('a run directory is still read as Truth-Mode even when an OTLP file sits besi
 
 /** A Collector export of `requests` traces, each a stage span with 99 LLM calls below it (every 20th failing). */
 function writeLargeExport(path: string, requests: number): void {
-  const hex = (value: number, length: number) => value.toString(16).padStart(length, '0');
-  const ns = (ms: number) => `${ms}000000`;
-  const attr = (key: string, value: string | number) => ({ key, value: typeof value === 'number' ? { intValue: String(value) } : { stringValue: value } });
-  const lines: string[] = [];
-  let id = 1;
-  for (let request = 0; request < requests; request++) {
-    const traceId = hex(request + 1, 32);
-    const root = hex(id++, 16);
-    const at = 1767225606000 + request * 200;
-    const spans = [{ traceId, spanId: root, name: 'stage research', startTimeUnixNano: ns(at), endTimeUnixNano: ns(at + 100), attributes: [attr('autopsy.kind', 'stage'), attr('autopsy.stage', `stage${request % 10}`)], status: { code: 0 } }];
-    for (let call = 0; call < 99; call++) {
-      const failed = call % 20 === 0;
-      spans.push({
-        traceId,
-        spanId: hex(id++, 16),
-        parentSpanId: root,
-        name: 'chat gpt-4o',
-        startTimeUnixNano: ns(at + call),
-        endTimeUnixNano: ns(at + call + 1),
-        attributes: [attr('gen_ai.operation.name', 'chat'), attr('gen_ai.request.model', 'gpt-4o'), attr('gen_ai.usage.input_tokens', 50), attr('gen_ai.usage.output_tokens', 10)],
-        status: failed ? { code: 2, message: 'Rate limit exceeded' } : { code: 0 },
-      } as (typeof spans)[number]);
-    }
-    lines.push(JSON.stringify({ resourceSpans: [{ resource: { attributes: [attr('service.name', 'bot')] }, scopeSpans: [{ scope: { name: 'x' }, spans }] }] }));
-  }
-  writeFileSync(path, `${lines.join('\n')}\n`);
+  writeFileSync(path, collectorExportLines(requests, 99));
 }
 
 describe('a large OTLP export', () => {
