@@ -6,6 +6,7 @@ import type { AutopsyReport } from '../analyzers/reportTypes';
 import { init, llmCall, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { readTrackerDocument } from './helpers/runFiles';
+import { llmEventsBySpan } from './helpers/llmEvents';
 import { writeOtlpFile } from './helpers/otlpFile';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -268,18 +269,8 @@ describe('the same spans read back from an OTLP file', () => {
     );
     const fromOtlp: TruthEvent[] = [];
     const read = analyzeRunSync(writeOtlpFile(exporter.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
-    // By span and phase: the SDK's span times are coarser than the live clock, so the order of
-    // events less than 1 ms apart may differ.
-    const llm = (events: TruthEvent[]) =>
-      events
-        .filter((event) => event.type.startsWith('llm_call_'))
-        .map((event) => {
-          const { duration: _duration, ...data } = event.data;
-          return { type: event.type, span_id: event.span_id, data };
-        })
-        .sort((a, b) => (`${a.span_id}/${a.type}` < `${b.span_id}/${b.type}` ? -1 : 1));
-    expect(llm(live.events)).toHaveLength(4);
-    expect(llm(fromOtlp)).toEqual(llm(live.events));
+    expect(llmEventsBySpan(live.events)).toHaveLength(4);
+    expect(llmEventsBySpan(fromOtlp)).toEqual(llmEventsBySpan(live.events));
     const usageOf = (report: AutopsyReport) => ({ ...report.llm_usage, latency_seconds: null });
     expect(usageOf(read.report)).toEqual(usageOf(live.report));
     expect(read.report.llm_usage).toMatchObject({ calls: 2, errors: 0, input_tokens: 329, output_tokens: 81 });

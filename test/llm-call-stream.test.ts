@@ -5,6 +5,7 @@ import { analyzeRunSync } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { init, llmCall, shutdown, stage, track } from '../src/index';
 import type { TruthEvent } from '../src/types';
+import { llmEventsBySpan } from './helpers/llmEvents';
 import { writeOtlpFile } from './helpers/otlpFile';
 import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -177,15 +178,7 @@ describe('a stream read after llmCall() returned', () => {
   it('reads back the same from an OTLP file of the spans', () => {
     const fromOtlp: TruthEvent[] = [];
     const read = analyzeRunSync(writeOtlpFile(exporter.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
-    const llm = (list: TruthEvent[]) =>
-      list
-        .filter((event) => event.type.startsWith('llm_call_'))
-        .map((event) => {
-          const { duration: _duration, age_seconds: _age, ...data } = event.data;
-          return { type: event.type, span_id: event.span_id, data };
-        })
-        .sort((a, b) => (`${a.span_id}/${a.type}` < `${b.span_id}/${b.type}` ? -1 : 1));
-    expect(llm(fromOtlp)).toEqual(llm(events));
+    expect(llmEventsBySpan(fromOtlp)).toEqual(llmEventsBySpan(events));
     expect({ ...read.report.llm_usage, latency_seconds: null }).toEqual({ ...report.llm_usage, latency_seconds: null });
   });
 });

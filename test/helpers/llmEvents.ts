@@ -10,3 +10,18 @@ export function llmCallEnds(events: TruthEvent[], fields: readonly string[]): Ar
       return out;
     });
 }
+
+/**
+ * The llm_call_* events of a log by span and phase, without their times (`duration`,
+ * `age_seconds`): a live run and the OTLP file of its spans compare equal this way. The SDK's span
+ * times are coarser than the live clock, so the order of events less than 1 ms apart may differ.
+ */
+export function llmEventsBySpan(events: TruthEvent[]): Array<{ type: string; span_id: string | undefined; data: Record<string, unknown> }> {
+  return events
+    .filter((event) => event.type.startsWith('llm_call_'))
+    .map((event) => {
+      const { duration: _duration, age_seconds: _age, ...data } = event.data;
+      return { type: event.type, span_id: event.span_id, data };
+    })
+    .sort((a, b) => (`${a.span_id}/${a.type}` < `${b.span_id}/${b.type}` ? -1 : 1));
+}
