@@ -25,6 +25,8 @@ export interface HtmlReportOptions {
   fullReportCommand?: string;
   /** Sections a saved report lacks: said to be not recorded, not shown as zeros. */
   missingSections?: MissingSections;
+  /** The page is made from a saved report (no events to list), not from a log or at the end of a run. */
+  savedReport?: boolean;
 }
 
 const MAX_TABLE_ROWS = 200;
@@ -237,9 +239,10 @@ function exitSection(report: AutopsyReport, m: MessageCatalog, na: NotRecorded):
   return section('exit', m.headings.exit, table(['', ''], rows) + stack);
 }
 
-function eventsSection(report: AutopsyReport, collector: HtmlEventCollector | undefined, m: MessageCatalog, l: ReportLabels, command: string): { html: string; blob: string } {
+function eventsSection(report: AutopsyReport, collector: HtmlEventCollector | undefined, m: MessageCatalog, l: ReportLabels, command: string, savedReport: boolean): { html: string; blob: string } {
   if (!collector) {
-    return { html: section('events', m.headings.events, `<p class="note">${escapeHtml(l.eventsNote(command))}</p><pre>${escapeHtml(command)}</pre>`), blob: '' };
+    const note = savedReport ? l.savedReportEventsNote(command) : l.eventsNote(command);
+    return { html: section('events', m.headings.events, `<p class="note">${escapeHtml(note)}</p><pre>${escapeHtml(command)}</pre>`), blob: '' };
   }
   const list = collector.eventList();
   const truncated = list.total > list.rows.length ? `<p class="note">${escapeHtml(l.eventsTruncated(list.rows.length, list.total))}</p>` : '';
@@ -282,7 +285,7 @@ export function renderHtmlReport(report: AutopsyReport, options: HtmlReportOptio
   const collector = collectorFor(options.events);
   const na = notRecorded(options.missingSections, l);
   const command = options.fullReportCommand ?? `agent-autopsy report ${shellPath(report.run?.output_dir || '<run dir>')} --format html --out autopsy-full.html`;
-  const events = eventsSection(report, collector, m, l, command);
+  const events = eventsSection(report, collector, m, l, command, options.savedReport === true);
   const sections = [
     summarySection(report, m, l, na),
     diagnosesSection(report, m, l, na),

@@ -59,6 +59,8 @@ export interface ReportLabels {
   search: string;
   shown: string;
   eventsNote: (command: string) => string;
+  /** In place of the event list on the page of a saved report, which holds no events. */
+  savedReportEventsNote: (command: string) => string;
   eventsTruncated: (shown: number, total: number) => string;
   moreRows: (count: number) => string;
   omittedSpans: (count: number) => string;
@@ -125,6 +127,7 @@ const en: ReportLabels = {
   shown: 'shown',
   eventsNote: (command) =>
     `The event list is not embedded in the report written when the process ends (that keeps shutdown fast). For the full, filterable list run: ${command}`,
+  savedReportEventsNote: (command) => `A saved report holds no events. For the full, filterable list, run this on the run's log (its directory or execution_tracker.json): ${command}`,
   eventsTruncated: (shown, total) => `Showing the last ${shown} of ${total} events.`,
   moreRows: (count) => `… and ${count} more`,
   omittedSpans: (count) => `${count} more spans are not drawn (failed and unfinished ones are drawn first).`,
@@ -186,6 +189,7 @@ const zhCN: ReportLabels = {
   search: '搜索',
   shown: '条显示',
   eventsNote: (command) => `进程结束时写出的报告不包含事件列表（以保证退出迅速）。如需完整、可筛选的事件列表，请运行：${command}`,
+  savedReportEventsNote: (command) => `保存的报告不包含事件。如需完整、可筛选的事件列表，请对本次运行的日志（其目录或 execution_tracker.json）运行：${command}`,
   eventsTruncated: (shown, total) => `共 ${total} 个事件，显示最后 ${shown} 个。`,
   moreRows: (count) => `……另有 ${count} 条`,
   omittedSpans: (count) => `另有 ${count} 个跨度未绘出（优先绘出失败和未结束的跨度）。`,

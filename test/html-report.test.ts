@@ -401,6 +401,10 @@ describe('autopsy.html of a saved report that lacks sections, from `agent-autops
     expect(await page.locator('#timeline > p').allTextContents()).toEqual([naSection]);
     expect(await page.locator('#timeline table').count()).toBe(0);
     expect(await page.locator('nav a').allTextContents()).toEqual(['Summary', 'Diagnoses', 'Fix suggestions', 'Timeline', 'Failures by type / Failures by stage', 'LLM usage', 'Unfinished spans', 'Autofix statistics', 'How the process ended', 'Events']);
+    // A saved report holds no events: the page says so, not that the process kept them out at exit.
+    expect(await page.locator('#events > p').textContent()).toBe(
+      "A saved report holds no events. For the full, filterable list, run this on the run's log (its directory or execution_tracker.json): agent-autopsy report '<run dir>' --format html --out autopsy-full.html",
+    );
     await page.close();
 
     const zh = await open(original, '--locale', 'zh-CN');

@@ -59,7 +59,7 @@ export async function reportCommand(input: string, options: ReportCommandOptions
         write(
           options.format === 'md'
             ? renderMarkdownReport(shown, { fullReportCommand, missingSections: missing })
-            : renderHtmlReport(shown, collector && analyzed ? { events: collector } : { missingSections: missing }),
+            : renderHtmlReport(shown, collector && analyzed ? { events: collector } : { missingSections: missing, savedReport: true }),
         );
       }
     } finally {
