@@ -131,6 +131,18 @@ describe('report through a pipe (a FIFO, <(…), /dev/stdin)', () => {
     }
   });
 
+  it("names no pipe in the Markdown's command for the whole list: a pipe cannot be read again", async () => {
+    const file = (await inputs()).find(({ name }) => name === 'truth-mode')!.file;
+    const pointer = (markdown: string) => markdown.split('\n').find((line) => line.startsWith('… and '));
+    const direct = await runCli(['report', file, '--format', 'md']);
+    expect(pointer(direct.stdout)).toBe(`… and 950 more (\`agent-autopsy report ${file} --format json\`)`);
+    const saved = '… and 950 more (`agent-autopsy report <the input saved to a file> --format json`)';
+    const dash = spawnSync('sh', ['-c', 'cat "$2" | "$0" "$1" report - --format md', process.execPath, CLI, file], { encoding: 'utf8' });
+    expect(pointer(dash.stdout)).toBe(saved);
+    const substituted = spawnSync('bash', ['-c', `"$0" "$1" report <(cat "$2") --format md`, process.execPath, CLI, file], { encoding: 'utf8' });
+    expect(pointer(substituted.stdout)).toBe(saved);
+  });
+
   it('diff compares two runs given through pipes', async () => {
     const runs = await inputs();
     const a = runs.find((input) => input.name === 'otlp-lines')!.file;

@@ -32,6 +32,8 @@ export async function reportCommand(input: string, options: ReportCommandOptions
   // Checked before the log is read: one line, and no time spent reading a log for nothing.
   if (out) refuseRunRecords(input, out);
   const collector = options.format === 'html' ? new HtmlEventCollector({ maxEvents: options.maxEvents }) : undefined;
+  // Asked before reading: a pipe's name (/dev/fd/63) may be gone afterwards.
+  const rereadable = canReadAgain(input);
   // The report object keeps the first critical failures; the JSON text streams every one.
   const { report, analyzed, missingSections } = await loadRun(input, {
     locale: options.locale,
@@ -53,7 +55,8 @@ export async function reportCommand(input: string, options: ReportCommandOptions
         // A log was read (even one with no events): the page has the list. A saved report JSON has no events to list.
         // The Markdown goes to stdout or --out, with no latent_analysis_report.json beside it: a list
         // cut short points at the command that prints all of it.
-        const fullReportCommand = `agent-autopsy report ${shellPath(input)} --format json`;
+        // A pipe gives its bytes once: the command names what to do with them instead.
+        const fullReportCommand = `agent-autopsy report ${rereadable ? shellPath(input) : '<the input saved to a file>'} --format json`;
         // A saved report's missing sections (zeros in `report`) are said to be not recorded.
         const missing = missingSections.length > 0 ? { sections: missingSections, originalReporter: writtenByOriginalReporter(missingSections) } : undefined;
         write(
@@ -69,6 +72,18 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     criticalFailures?.dispose();
   }
   return options.failOnFailures && report.summary.total_failures > 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+/** Whether `input` can be read again by the command the Markdown prints: a file or a directory, not standard input or a pipe. */
+function canReadAgain(input: string): boolean {
+  if (input === '-') return false;
+  try {
+    const stat = statSync(input);
+    return stat.isFile() || stat.isDirectory();
+  } catch {
+    // Not there (yet): loadRun names the problem; the command names the input as given.
+    return true;
+  }
 }
 
 type TextWriter = ((chunk: string | Uint8Array) => void) & { close?: () => void };
