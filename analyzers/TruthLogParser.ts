@@ -52,6 +52,18 @@ const HEADER = /^\{\s*"start_time"\s*:\s*("(?:[^"\\]|\\.)*"|null)\s*,\s*"events"
 /** `[timestamp] (+1.234s) [LEVEL] type: {data}`, a line of execution_tracker_readable.txt. */
 const READABLE_LINE = /^\[([^\]]*)\] \(\+([^)]*)s\) \[([^\]]*)\] (.*?): (.*)$/;
 const FOOTER = /^\]\s*,\s*"total_events"\s*:\s*(\d+)\s*\}\s*$/;
+
+/**
+ * The start_time of a Truth-Mode log, from the first bytes of the file (its header line); undefined
+ * when they are no such header (another format, or a log cut off before its first line).
+ */
+export function truthLogStartTime(head: string): string | undefined {
+  const newline = head.indexOf('\n');
+  const first = (newline === -1 ? head : head.slice(0, newline)).trim();
+  const header = HEADER.exec(first);
+  const started: unknown = header ? JSON.parse(header[1]) : undefined;
+  return typeof started === 'string' ? started : undefined;
+}
 const MAX_SKIPPED = 100;
 /**
  * A JSON document that is none of the inputs read: it says which others the CLI takes, as its

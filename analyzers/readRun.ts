@@ -14,7 +14,7 @@ import { LogFile } from './LogFile';
 import { analyzeOtlpRun, analyzeOtlpRunSync, startsLikeOtlpJson, type OtlpReadResult } from './OtlpJsonReader';
 import type { AutopsyReport, ExitInfo } from './reportTypes';
 import { RunAnalyzer } from './RunAnalyzer';
-import { TruthLogError, TruthLogParser, type TruthLogReadResult } from './TruthLogParser';
+import { TruthLogError, TruthLogParser, truthLogStartTime, type TruthLogReadResult } from './TruthLogParser';
 
 export type { ReadOptions, ReadProgress } from './fileChunks';
 
@@ -146,7 +146,7 @@ function parseJsonText(text: string): unknown {
 const WHOLE_REPORT_BYTES = 1 << 20;
 const REPORT_TAIL_BYTES = 1 << 20;
 
-type ReportEnding = { exit?: ExitInfo; run?: { start_time?: unknown; service_name?: unknown } };
+type ReportEnding = { exit?: ExitInfo; run?: { start_time?: unknown; service_name?: unknown; locale?: unknown } };
 
 /**
  * The `exit` and `run` sections of a saved latent_analysis_report.json. They are its last two
@@ -195,6 +195,33 @@ function savedReportEnding(location: RunLocation, read: TruthLogReadResult): Rep
   const previous = readReportEnding(join(location.logDir, REPORT_JSON));
   const sameRun = previous?.run?.start_time === undefined || previous.run.start_time === read.startTime;
   return sameRun ? previous : undefined;
+}
+
+const LOCALES: readonly unknown[] = ['en', 'zh-CN'] satisfies Locale[];
+
+/**
+ * The locale the run was given, as its files keep it: the saved report's `run.locale`, else (a
+ * killed run has no report) its lock's `locale`; each only when written for this very log (its
+ * start_time, from the log's first line). Undefined when neither says: the report is in English.
+ */
+function recordedLocale(location: RunLocation, head: string): Locale | undefined {
+  const started = truthLogStartTime(head);
+  if (started === undefined) return undefined;
+  const report = readReportEnding(join(location.logDir, REPORT_JSON))?.run;
+  if (report?.start_time === started && LOCALES.includes(report.locale)) return report.locale as Locale;
+  const lock = readRunLock(join(location.logDir, LOCK_FILE));
+  if (lock?.started === started && LOCALES.includes(lock.locale)) return lock.locale as Locale;
+  return undefined;
+}
+
+/**
+ * The options with the run's own locale where none was asked for, so a rebuilt report is in the
+ * language of the one written at the run's end.
+ */
+function withRunLocale(location: RunLocation, file: LogFile, options: AnalyzeOptions): AnalyzeOptions {
+  if (options.locale !== undefined) return options;
+  const locale = recordedLocale(location, file.head());
+  return locale === undefined ? options : { ...options, locale };
 }
 
 /** What the events say about the end: the crash or signal that ended the process, and a signal the app took. */
@@ -364,7 +391,7 @@ export async function analyzeRun(input: string, options: AnalyzeOptions = {}): P
 export async function analyzeLogFile(location: RunLocation, file: LogFile, options: AnalyzeOptions = {}): Promise<AnalyzedRun> {
   try {
     if (startsLikeOtlpJson(file.head())) return await analyzeOtlpRun(location, options, file);
-    const job = analyze(location, options, (onEvent, onEvents) => readLog(file, onEvent, onEvents, options));
+    const job = analyze(location, withRunLocale(location, file, options), (onEvent, onEvents) => readLog(file, onEvent, onEvents, options));
     return job.finish(await job.read(job.onEvent, job.onEvents));
   } finally {
     file.close();
@@ -379,7 +406,7 @@ export function analyzeRunSync(input: string, options: AnalyzeOptions = {}): Ana
   const file = LogFile.open(location.trackerJson);
   try {
     if (startsLikeOtlpJson(file.head())) return analyzeOtlpRunSync(location, options, file);
-    const job = analyze(location, options, (onEvent, onEvents) => readLogSync(file, onEvent, onEvents, options));
+    const job = analyze(location, withRunLocale(location, file, options), (onEvent, onEvents) => readLogSync(file, onEvent, onEvents, options));
     return job.finish(job.read(job.onEvent, job.onEvents) as TruthLogReadResult);
   } finally {
     file.close();

@@ -4,7 +4,8 @@ import { threadId } from 'node:worker_threads';
 
 /**
  * The lock of a run directory: `Memory/logs/.agent-autopsy.lock`, `{pid, hostname, started}`
- * (`started` is the run's start_time, as in the header of its execution_tracker.json). It exists
+ * (`started` is the run's start_time, as in the header of its execution_tracker.json; `locale`, a
+ * run's other than English, so a killed run's report is rebuilt in its language). It exists
  * while a process records into the directory: created when the run starts, removed when the run is
  * finished (shutdown() or any exit path), left behind only when the process could not finish it
  * (kill -9, a power cut). A second process never truncates a directory whose lock names a live
@@ -24,6 +25,8 @@ export interface RunLockOwner {
    * restarted service — has another one, so its lock is seen to be stale.
    */
   process_start?: string;
+  /** The run's report locale, when it is not English (a rebuilt report of a killed run follows it). */
+  locale?: string;
 }
 
 /** A lock this process holds: released only while it still says so (see releaseRunLock). */
@@ -60,6 +63,7 @@ export function parseRunLock(text: string): RunLockOwner | undefined {
     const owner: RunLockOwner = { pid, hostname: host, started };
     if (typeof thread === 'number' && Number.isInteger(thread) && thread > 0) owner.thread = thread;
     if (typeof value.process_start === 'string') owner.process_start = value.process_start;
+    if (typeof value.locale === 'string') owner.locale = value.locale;
     return owner;
   } catch {
     return undefined;
@@ -165,11 +169,12 @@ export function runLockOwnerState(owner: RunLockOwner): 'live' | 'dead' | 'self'
 }
 
 /** The lock text this process writes for a run that started at `started`. */
-function lockText(started: string): string {
+function lockText(started: string, locale: string | undefined): string {
   const owner: RunLockOwner = { pid: process.pid, hostname: localHost(), started };
   if (threadId !== 0) owner.thread = threadId;
   const start = ownProcessStart();
   if (start !== undefined) owner.process_start = start;
+  if (locale !== undefined && locale !== 'en') owner.locale = locale;
   return `${JSON.stringify(owner)}\n`;
 }
 
@@ -234,9 +239,10 @@ function removeIfUnchanged(path: string, text: string): void {
 /**
  * Claims the run directory whose lock file is `path` for a run that started at `started`: creates
  * the lock, or takes over one whose owner is dead (or this process itself), or says who holds it.
+ * `locale` is the run's report locale (kept in the lock when it is not English).
  */
-export function acquireRunLock(path: string, started: string): RunLockClaim {
-  const text = lockText(started);
+export function acquireRunLock(path: string, started: string, locale?: string): RunLockClaim {
+  const text = lockText(started, locale);
   let owner: RunLockOwner | undefined;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const created = createExclusive(path, text);

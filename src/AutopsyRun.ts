@@ -103,7 +103,7 @@ export class AutopsyRun {
     // The directory is claimed (its lock) before its files are truncated below.
     // Untraced, as every file of the run: init() sets up tracing (and a context manager) first; a
     // bare ExecutionTracker's run goes through whatever context manager the app has.
-    const directory = runUntraced(() => openRunDirectory(config.outputDir, this.startTime));
+    const directory = runUntraced(() => openRunDirectory(config.outputDir, this.startTime, config.locale));
     this.paths = directory.paths;
     this.createdDir = directory.createdDir;
     this.lock = directory.lock;

@@ -50,7 +50,7 @@ function makeDirectories(path: string, mode: number): string | undefined {
   return first;
 }
 
-function claim(outputDir: string, started: string): { directory: RunDirectory; claim: RunLockClaim } {
+function claim(outputDir: string, started: string, locale: string | undefined): { directory: RunDirectory; claim: RunLockClaim } {
   const paths = runPaths(outputDir);
   let createdDir: string | undefined;
   try {
@@ -59,7 +59,7 @@ function claim(outputDir: string, started: string): { directory: RunDirectory; c
     reportIoError(error, `cannot create ${paths.logDir}`, paths.logDir);
     return { directory: { paths }, claim: { status: 'unavailable' } };
   }
-  const result = acquireRunLock(paths.lockFile, started);
+  const result = acquireRunLock(paths.lockFile, started, locale);
   const directory: RunDirectory = { paths, createdDir };
   if (result.status === 'acquired') directory.lock = result.lock;
   return { directory, claim: result };
@@ -70,19 +70,20 @@ function claim(outputDir: string, started: string): { directory: RunDirectory; c
  * is truncated). When another live process is recording there — a child process that inherited
  * the zero-code flag and AGENT_AUTOPSY_DIR from its parent, or a second process given the same
  * outputDir — this run goes to `<outputDir>/processes/<pid>` instead, so neither loses its log.
- * A directory whose lock cannot be written (read-only) is used as it is.
+ * A directory whose lock cannot be written (read-only) is used as it is. `locale` (the run's report
+ * locale) is kept in the lock, for a report rebuilt after a kill.
  */
-export function openRunDirectory(outputDir: string, started: string): RunDirectory {
-  const asked = claim(outputDir, started);
+export function openRunDirectory(outputDir: string, started: string, locale?: string): RunDirectory {
+  const asked = claim(outputDir, started, locale);
   if (asked.claim.status !== 'held') return asked.directory;
   const inUse: RunDirectoryInUse = { outputDir, lockFile: asked.directory.paths.lockFile };
   if (asked.claim.owner) inUse.owner = asked.claim.owner;
   // Threads of one process share its pid; a pid can also be in use on another machine sharing the disk.
   const name = join(outputDir, PROCESSES_SUBDIR, threadId === 0 ? String(process.pid) : `${process.pid}-${threadId}`);
   for (const candidate of [name, `${name}-2`, `${name}-3`]) {
-    const own = claim(candidate, started);
+    const own = claim(candidate, started, locale);
     if (own.claim.status !== 'held') return { ...own.directory, inUse };
   }
   // Taken three times over: a name no one else can have chosen.
-  return { ...claim(`${name}-${Date.now()}`, started).directory, inUse };
+  return { ...claim(`${name}-${Date.now()}`, started, locale).directory, inUse };
 }
