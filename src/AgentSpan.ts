@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import { reportError } from './errorHandler';
 import { currentRun, warnOnce } from './runtime';
-import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeString } from './safeValue';
+import { DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
 import type { SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { addEndData, addHandoverEndData, type SpanHandover } from './spanData';
@@ -201,7 +201,7 @@ export class AgentSpan {
       // the status as it is (a message may quote a key). Clipped as the event's error is.
       const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
       const text = typeof message === 'string' ? safeString(message, max) : message === undefined ? message : errorMessage(message, max);
-      const type = typeof errorType === 'string' ? safeString(errorType, max) : message instanceof Error ? errorClassName(message) : undefined;
+      const type = typeof errorType === 'string' ? safeString(errorType, max) : message instanceof Error ? errorClassName(message, max) : undefined;
       this.span.setStatus({ code: 2, message: text });
       if (type) this.span.setAttribute(sc.ATTR_ERROR_TYPE, type);
     } catch (error) {
@@ -219,18 +219,6 @@ function lastNonEmptyLine(text: string): string {
     if (line !== '') return line.length > 500 ? `${line.slice(0, 500)}…` : line;
   }
   return '';
-}
-
-/** `RateLimitError` for an instance of that class, else the error's name. */
-function errorClassName(error: Error): string | undefined {
-  try {
-    const name = error.constructor?.name;
-    // A DOMException says what it is in its name (AbortError, TimeoutError).
-    const chosen = name && name !== 'Object' && name !== 'DOMException' ? name : error.name;
-    return typeof chosen === 'string' && chosen !== '' ? chosen.slice(0, 200) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function isAttributeValue(value: unknown): value is string | number | boolean {

@@ -1,6 +1,6 @@
 import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { AgentSpan, markEnded, useHandover } from './AgentSpan';
-import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, safeData, safeString } from './safeValue';
+import { clipString, DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
 import { stackOf } from './errorStack';
 import { reportError } from './errorHandler';
 import { redactString } from './redact';
@@ -169,7 +169,7 @@ export function recordFailure(span: Span, error: unknown): void {
     problem ??= failure;
   }
   try {
-    const type = errorTypeOf(error);
+    const type = errorClassName(error);
     if (type) span.setAttribute(sc.ATTR_ERROR_TYPE, type);
     const status = httpStatusOf(error);
     if (status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
@@ -214,15 +214,6 @@ function causeNote(error: unknown): string {
   } catch {
     return '';
   }
-}
-
-function errorTypeOf(error: unknown): string | undefined {
-  if (error instanceof Error) {
-    const ctorName = error.constructor?.name;
-    // A DOMException says what it is in its name (AbortError, TimeoutError), as Node prints it.
-    return ctorName && ctorName !== 'Object' && ctorName !== 'DOMException' ? ctorName : error.name;
-  }
-  return typeof error;
 }
 
 function httpStatusOf(error: unknown): number | undefined {

@@ -11,7 +11,7 @@ import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
 import { boundAppFlushes } from './GuardedSpanProcessor';
 import { realClearTimeout, realSetTimeout } from './realTimers';
-import { clipString, DEFAULT_MAX_STRING_LENGTH, errorMessage, errorStack } from './safeValue';
+import { errorClassName, errorMessage, errorStack } from './safeValue';
 import { errorStage, spanStage } from './spanStage';
 import { attachToProvider, OTLP_EXPORT_TIMEOUT_MS, setupTracing, type TracingSetup } from './tracing';
 import type { AutopsyOptions } from './types';
@@ -228,15 +228,7 @@ function finishAll(update: (run: AutopsyRun) => void): void {
 }
 
 function errorInfo(error: unknown): { type: string; message: string; stack?: string } {
-  let type: string;
-  try {
-    // A name can be any value the app set (`error.name = …`): a bounded string, like the message.
-    // A DOMException says what it is in its name (AbortError, TimeoutError), as Node prints it.
-    const ctorName = error instanceof Error ? error.constructor?.name : undefined;
-    type = error instanceof Error ? clipString(String((ctorName !== 'DOMException' && ctorName) || error.name), DEFAULT_MAX_STRING_LENGTH) : error === null ? 'null' : typeof error;
-  } catch {
-    type = 'unknown';
-  }
+  const type = errorClassName(error) ?? 'unknown';
   forgetStack(error);
   const info: { type: string; message: string; stack?: string } = { type, message: errorMessage(error) };
   const stack = errorStack(error);

@@ -335,6 +335,24 @@ export function errorMessage(error: unknown, max = DEFAULT_MAX_STRING_LENGTH): s
   return safeString(message || (error instanceof Error ? readName(error) : 'Error'), max);
 }
 
+/**
+ * The class an error was thrown as, for `error.type` and `error_type` (`RateLimitError`): its
+ * constructor's name, else its `name` (a DOMException says what it is in its name, AbortError or
+ * TimeoutError, as Node prints it). Anything else thrown is named by its type (`string`, `null`).
+ * Undefined when the error does not say (no name, or a getter or Proxy trap that throws).
+ */
+export function errorClassName(error: unknown, max = DEFAULT_MAX_STRING_LENGTH): string | undefined {
+  try {
+    if (!(error instanceof Error)) return error === null ? 'null' : typeof error;
+    const constructorName: unknown = error.constructor?.name;
+    const name: unknown = typeof constructorName === 'string' && constructorName !== '' && constructorName !== 'Object' && constructorName !== 'DOMException' ? constructorName : error.name;
+    // A name can be any value the app set (`error.name = …`): a bounded string, like the message.
+    return name === undefined || name === null || name === '' ? undefined : safeString(String(name), max);
+  } catch {
+    return undefined;
+  }
+}
+
 function readName(error: Error): string {
   try {
     return String(error.name || 'Error');

@@ -227,9 +227,15 @@ describe('span wrappers', () => {
         },
       },
     );
+    // Its class cannot be read, its HTTP status can.
+    const classless = Object.defineProperty(Object.assign(new Error('slow down'), { status: 429 }), 'constructor', {
+      get() {
+        throw new Error('constructor getter');
+      },
+    });
     const caught: unknown[] = [];
     const events = await record(async () => {
-      for (const thrown of [unreadable, trap]) {
+      for (const thrown of [unreadable, trap, classless]) {
         await llmCall({ model: 'm' }, async () => {
           throw thrown;
         }).catch((error: unknown) => caught.push(error));
@@ -242,9 +248,15 @@ describe('span wrappers', () => {
       ['llm_call_error', 'ERROR'],
       ['llm_call_start', 'INFO'],
       ['llm_call_error', 'ERROR'],
+      ['llm_call_start', 'INFO'],
+      ['llm_call_error', 'ERROR'],
     ]);
     expect(events[1].data.error).toBe('upstream failed');
-    expect(memory.getFinishedSpans().map((span) => span.status.code)).toEqual([2, 2]);
+    const spans = memory.getFinishedSpans();
+    expect(spans.map((span) => span.status.code)).toEqual([2, 2, 2]);
+    expect(spans.map((span) => span.attributes['error.type'])).toEqual(['Error', undefined, undefined]);
+    expect(spans[2].attributes['http.response.status_code']).toBe(429);
+    expect(events[5].data).toMatchObject({ error: 'slow down', http_status: 429 });
   });
 
   it('carry end data set through an AgentSpan made around a span started elsewhere', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stackOf } from '../src/errorStack';
-import { clipString, errorMessage, errorStack, safeData, safeString, safeValue } from '../src/safeValue';
+import { clipString, errorClassName, errorMessage, errorStack, safeData, safeString, safeValue } from '../src/safeValue';
 
 const options = { maxStringLength: 100 };
 const clean = (value: unknown) => safeValue(value, options);
@@ -182,6 +182,25 @@ describe('safeValue turns anything into plain JSON-safe data', () => {
     expect(errorMessage({ reason: 'quota', retry: 2n })).toBe('{"reason":"quota","retry":"2"}');
     expect(errorMessage(Object.assign(new Error(''), { name: 'EmptyError' }))).toBe('EmptyError');
     expect(errorStack('not an error')).toBeUndefined();
+  });
+
+  it('errorClassName names the class thrown, whatever the app made of the error, and never throws', () => {
+    class RateLimitError extends Error {}
+    // A class without a name: the error's own `name`, whatever the app set it to.
+    const anonymous = (name: unknown) => Object.assign(new (class extends Error {})('x'), { name });
+    expect(errorClassName(new RateLimitError('slow down'))).toBe('RateLimitError');
+    expect(errorClassName(new TypeError('x'))).toBe('TypeError');
+    // A DOMException says what it is in its name; so does an error made by a plain object's constructor.
+    expect(errorClassName(new DOMException('stopped', 'AbortError'))).toBe('AbortError');
+    expect(errorClassName(Object.assign(Object.create(Error.prototype, { constructor: { value: Object } }), { name: 'FakeError' }))).toBe('FakeError');
+    expect(errorClassName(anonymous(42))).toBe('42');
+    expect(errorClassName(anonymous(''))).toBeUndefined();
+    expect(errorClassName(anonymous('N'.repeat(100)), 20)).toBe(clipString('N'.repeat(100), 20));
+    expect(errorClassName('a string')).toBe('string');
+    expect(errorClassName(null)).toBe('null');
+    expect(errorClassName(undefined)).toBe('undefined');
+    expect(errorClassName(new Proxy(new Error('x'), { getPrototypeOf: () => { throw new Error('trap'); } }))).toBeUndefined();
+    expect(errorClassName(Object.defineProperty(new Error('x'), 'constructor', { get: () => { throw new Error('getter'); } }))).toBeUndefined();
   });
 });
 
