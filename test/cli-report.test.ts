@@ -468,6 +468,14 @@ describe('agent-autopsy report', () => {
     expect(zh.slice(zh.indexOf('## LLM 用量'), zh.indexOf('## LLM 用量') + 3)).toEqual(['## LLM 用量', '', '本报告未记录此部分（由原始报告器生成）。']);
   });
 
+  it("prints the original reporter's report as JSON with the sections it has, not the others as zeros", async () => {
+    const printed = await runCli(['report', ORIGINAL_REPORT, '--format', 'json']);
+    expect(printed).toMatchObject({ code: 0, stderr: '' });
+    // The very document: timestamp, failure_analysis, autofix_statistics, fix_suggestions, summary.
+    expect(JSON.parse(printed.stdout)).toEqual(JSON.parse(readFileSync(ORIGINAL_REPORT, 'utf8')));
+    expect(Object.keys(JSON.parse(printed.stdout))).toEqual(['timestamp', 'failure_analysis', 'autofix_statistics', 'fix_suggestions', 'summary']);
+  });
+
   it('says only the sections a saved report lacks are not recorded; a complete one renders as its log does', async () => {
     const dir = tempDir();
     const ours = JSON.parse((await runCli(['report', failing])).stdout) as Record<string, unknown>;
@@ -490,6 +498,10 @@ describe('agent-autopsy report', () => {
         .replace('| Total tokens | 0 |', '| Total tokens | not recorded in this report |')
         .replace(llmSection, '\n## LLM usage\n\nNot recorded in this report.\n\n'),
     );
+    // Its JSON leaves llm_usage out, and is the complete report otherwise.
+    const { llm_usage: _llmUsage, ...rest } = ours;
+    expect(JSON.parse((await runCli(['report', partial])).stdout)).toEqual(rest);
+    expect(JSON.parse((await runCli(['report', complete])).stdout)).toEqual(ours);
   });
 
   it('re-renders a saved report with the headings of --locale; its own sentences and run.locale stay as saved', async () => {

@@ -1,6 +1,7 @@
 import { closeSync, fchmodSync, fstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { locateRun } from '../../analyzers/readRun';
+import type { AutopsyReport } from '../../analyzers/reportTypes';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
 import { AUTOFIX_LOG, READABLE_LOG, TRACKER_JSON } from '../../exporters/paths';
 import { writeTextSync } from '../../exporters/atomicWrite';
@@ -11,7 +12,7 @@ import { shellPath } from '../../exporters/shellPath';
 import { renderJsonReport, writeJsonReport } from '../../exporters/writeReportFiles';
 import { EXIT_OK, EXIT_RUN_FAILED } from './exitCodes';
 import { loadRun } from './loadRun';
-import { writtenByOriginalReporter } from './reportSections';
+import { writtenByOriginalReporter, type ReportSection } from './reportSections';
 
 export type ReportFormat = 'json' | 'md' | 'html';
 
@@ -50,7 +51,8 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     try {
       if (options.format === 'json') {
         if (criticalFailures) writeJsonReport(report, criticalFailures, write);
-        else write(renderJsonReport(report));
+        // A saved report's sections it never had stay out, rather than printed as zeros.
+        else write(renderJsonReport(withoutSections(report, missingSections)));
       } else {
         // A log was read (even one with no events): the page has the list. A saved report JSON has no events to list.
         // The Markdown goes to stdout or --out, with no latent_analysis_report.json beside it: a list
@@ -72,6 +74,14 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     criticalFailures?.dispose();
   }
   return options.failOnFailures && report.summary.total_failures > 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+/** The report without `sections` (those a saved report lacks): the JSON says nothing it was not told. */
+function withoutSections(report: AutopsyReport, sections: readonly ReportSection[]): AutopsyReport {
+  if (sections.length === 0) return report;
+  const kept: Record<string, unknown> = { ...report };
+  for (const section of sections) delete kept[section];
+  return kept as unknown as AutopsyReport;
 }
 
 /** Whether `input` can be read again by the command the Markdown prints: a file or a directory, not standard input or a pipe. */
