@@ -44,8 +44,25 @@ function countOption(options: HtmlEventCollectorOptions, name: keyof HtmlEventCo
   return fallback;
 }
 
-/** One event as the page stores it: [timestamp, elapsed, type index, level index, stage index, data JSON]. */
-export type CompactEvent = [string, number, number, number, number, string];
+/**
+ * One event as the page stores it: [timestamp, elapsed, type index, level index, stage index, data
+ * JSON], and for an event of a span the page links to (a diagnosis's evidence) the span's index
+ * in the list's `spans`. Other rows have no seventh element: a page of 200,000 events does not
+ * carry 200,000 span ids that nothing on it refers to.
+ */
+export type CompactEvent = [string, number, number, number, number, string, number?];
+
+/** The event list as the page's JSON blob. */
+export interface EventList {
+  /** Events observed (the list may hold fewer: the most recent). */
+  total: number;
+  types: string[];
+  levels: string[];
+  stages: string[];
+  /** The span ids asked for (see eventList), in that order; a row's seventh element indexes this. */
+  spans: string[];
+  rows: CompactEvent[];
+}
 
 const LEVELS = ['INFO', 'WARNING', 'ERROR'];
 const MAX_MARKS = 5000;
@@ -58,6 +75,7 @@ interface OpenSpan {
   label: string;
   stage: string;
   startMs: number;
+  spanId?: string;
 }
 
 class Dictionary {
@@ -105,6 +123,8 @@ export class HtmlEventCollector {
   private readonly maxStageSpans: number;
   private readonly maxDataLength: number;
   private readonly rows: CompactEvent[] = [];
+  /** The span id of each row (same positions as `rows`), for eventList's links to a span. */
+  private readonly rowSpans: Array<string | undefined> = [];
   private head = 0;
   private seen = 0;
   private readonly types = new Dictionary();
@@ -155,9 +175,13 @@ export class HtmlEventCollector {
       this.stages.id(stage),
       json,
     ];
-    if (this.rows.length < this.maxEvents) this.rows.push(row);
-    else {
+    const spanId = typeof event.span_id === 'string' ? event.span_id : undefined;
+    if (this.rows.length < this.maxEvents) {
+      this.rows.push(row);
+      this.rowSpans.push(spanId);
+    } else {
       this.rows[this.head] = row;
+      this.rowSpans[this.head] = spanId;
       this.head = (this.head + 1) % this.maxEvents;
       // A type or stage named per request: names only dropped rows used go (amortised, at 2 × the rows).
       if (this.types.names.length > 2 * this.maxEvents || this.stages.names.length > 2 * this.maxEvents) this.compact();
@@ -166,18 +190,20 @@ export class HtmlEventCollector {
     if (Number.isFinite(atMs)) {
       if (!Number.isFinite(this.firstMs)) this.firstMs = atMs;
       this.lastMs = atMs;
-      this.pairSpan(event, data, stage, atMs);
+      this.pairSpan(event, data, stage, atMs, spanId);
     }
   }
 
-  private pairSpan(event: TruthEvent, data: Record<string, unknown>, stage: string, atMs: number): void {
+  private pairSpan(event: TruthEvent, data: Record<string, unknown>, stage: string, atMs: number, spanId: string | undefined): void {
     const parsed = parseSpanEvent(event.type);
     if (!parsed) {
       if (event.level === 'ERROR' && this.marks.length < MAX_MARKS) this.marks.push({ atMs, stage, label: `${event.type}: ${describe(data)}` });
       return;
     }
     if (parsed.phase === 'start') {
-      this.pairing.open(event, parsed.kind, { kind: parsed.kind, label: spanLabel(parsed.kind, data), stage, startMs: atMs });
+      const entry: OpenSpan = { kind: parsed.kind, label: spanLabel(parsed.kind, data), stage, startMs: atMs };
+      if (spanId !== undefined) entry.spanId = spanId;
+      this.pairing.open(event, parsed.kind, entry);
       return;
     }
     const entry = this.pairing.close(event, parsed.kind);
@@ -186,6 +212,7 @@ export class HtmlEventCollector {
     const span: TimelineSpan = entry
       ? { ...entry, endMs: atMs, outcome: 'ok' }
       : { kind: parsed.kind, label: spanLabel(parsed.kind, data), stage, startMs: atMs - duration, endMs: atMs, outcome: 'ok' };
+    if (!entry && spanId !== undefined) span.spanId = spanId;
     if (parsed.phase === 'error') {
       span.outcome = 'error';
       if (data.error !== undefined) span.error = describe(data.error);
@@ -232,11 +259,32 @@ export class HtmlEventCollector {
     }
   }
 
-  /** The event list as the page's JSON blob: dictionaries plus rows in order (names only dropped rows used left out). */
-  eventList(): { total: number; types: string[]; levels: string[]; stages: string[]; rows: CompactEvent[] } {
+  /**
+   * The event list as the page's JSON blob: dictionaries plus rows in order (names only dropped
+   * rows used left out). The rows of an event of one of `spans` (the span ids a diagnosis gives as
+   * evidence) end with that span's index in `spans`, so the page can show a span's events.
+   */
+  eventList(spans: readonly string[] = []): EventList {
     if (this.seen > this.rows.length && (this.types.names.length > this.rows.length || this.stages.names.length > this.rows.length)) this.compact();
-    const rows = this.rows.length < this.maxEvents || this.head === 0 ? this.rows : [...this.rows.slice(this.head), ...this.rows.slice(0, this.head)];
-    return { total: this.seen, types: this.types.names, levels: this.levels.names, stages: this.stages.names, rows };
+    const wrapped = this.rows.length >= this.maxEvents && this.head !== 0;
+    const order = (i: number) => (wrapped ? (this.head + i) % this.rows.length : i);
+    const wanted = new Map<string, number>();
+    spans.forEach((id, index) => {
+      if (!wanted.has(id)) wanted.set(id, index);
+    });
+    let rows: CompactEvent[];
+    if (wanted.size === 0) rows = wrapped ? [...this.rows.slice(this.head), ...this.rows.slice(0, this.head)] : this.rows;
+    else {
+      rows = new Array<CompactEvent>(this.rows.length);
+      for (let i = 0; i < this.rows.length; i++) {
+        const at = order(i);
+        const spanId = this.rowSpans[at];
+        const index = spanId === undefined ? undefined : wanted.get(spanId);
+        const row = this.rows[at];
+        rows[i] = index === undefined ? row : [row[0], row[1], row[2], row[3], row[4], row[5], index];
+      }
+    }
+    return { total: this.seen, types: this.types.names, levels: this.levels.names, stages: this.stages.names, spans: [...spans], rows };
   }
 }
 

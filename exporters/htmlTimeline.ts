@@ -13,6 +13,8 @@ export interface TimelineSpan {
   endMs: number | null;
   outcome: 'ok' | 'error' | 'unfinished';
   error?: string;
+  /** The span's id where the log gives one: a diagnosis's evidence links to its bar. */
+  spanId?: string;
 }
 
 /** A failure that is not a span of its own (e.g. `syntax_error`), drawn as a tick on its stage. */
@@ -88,7 +90,9 @@ export function timelineFromReport(report: AutopsyReport): TimelineData {
     }
     widen(startMs);
     widen(startMs + span.age_seconds * 1000);
-    spans.push({ kind: span.kind, label: span.name, stage: span.stage, startMs, endMs: null, outcome: 'unfinished' });
+    const drawn: TimelineSpan = { kind: span.kind, label: span.name, stage: span.stage, startMs, endMs: null, outcome: 'unfinished' };
+    if (span.span_id) drawn.spanId = span.span_id;
+    spans.push(drawn);
   }
   // A run with a million failures still draws quickly: the first MAX_MARKS are enough to see where.
   for (const failure of report.failure_analysis.critical_failures.slice(0, MAX_MARKS)) {

@@ -61,6 +61,36 @@ describe('HtmlEventCollector', () => {
     );
   });
 
+  it("marks the rows of the spans it is asked for with the span's index, after the list has wrapped too, and gives the timeline's spans their ids", () => {
+    const collector = new HtmlEventCollector({ maxEvents: 5 });
+    // An end whose start is not in the log (it began mid-span), then three spans of two events each.
+    collector.observe({ ...event('task_end', { task: 'early', stage: 's', duration: 0.1 }, 'INFO', 0), span_id: 'early' });
+    for (const [i, id] of ['a', 'b', 'c'].entries()) {
+      collector.observe({ ...event('llm_call_start', { stage: 's' }, 'INFO', 1 + i), span_id: id });
+      collector.observe({ ...event('llm_call_end', { stage: 's', duration: 0.5 }, 'INFO', 1.5 + i), span_id: id });
+    }
+    collector.observe(event('note', { stage: 's' }, 'INFO', 5));
+    const list = collector.eventList(['c', 'gone', 'a', 'early']);
+    expect(list.spans).toEqual(['c', 'gone', 'a', 'early']);
+    // The last five events: b's two, c's two and the note; a's and early's fell out.
+    expect(list.rows.map((row) => [list.types[row[2]], row[0].slice(17, 19), row[6]])).toEqual([
+      ['llm_call_start', '02', undefined],
+      ['llm_call_end', '02', undefined],
+      ['llm_call_start', '03', 0],
+      ['llm_call_end', '03', 0],
+      ['note', '05', undefined],
+    ]);
+    expect(list.rows.filter((row) => row.length !== 6).length).toBe(2);
+    // Asked for nothing, the rows are as they were.
+    expect(collector.eventList().rows.every((row) => row.length === 6)).toBe(true);
+    expect(collector.timeline().spans.map((span) => [span.kind, span.spanId])).toEqual([
+      ['task', 'early'],
+      ['llm', 'a'],
+      ['llm', 'b'],
+      ['llm', 'c'],
+    ]);
+  });
+
   it('takes an option that is no whole number in range as init() does: one line on stderr, and the default', async () => {
     // From plain JavaScript: the CLI refuses --max-events 0 itself; a library caller gets the default, not 1 event.
     const script = writeScript(`
