@@ -32,6 +32,9 @@ h3{font-size:.95rem;margin:1rem 0 .4rem;color:var(--muted)}
 .diag .fix{margin:.35rem 0;padding:.35rem .6rem;background:#eef6f1;border-radius:4px}
 .diag .ev{font-size:.85rem;color:var(--muted)}
 .diag ul{margin:.2rem 0 .2rem 1.2rem;padding:0;font-size:.85rem}
+.ev-spans{margin:.2rem 0 .2rem 1.2rem;font-size:.85rem}
+.ev-span .where{color:var(--muted)}
+.ev-span a{color:var(--accent)}
 .diag code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em;word-break:break-all}
 .badge{display:inline-block;border-radius:10px;padding:0 .5rem;font-size:.75rem;font-weight:600;color:#fff;background:#8795a8}
 .badge.sev-critical{background:#9b1c1c}.badge.sev-high{background:var(--err)}.badge.sev-medium{background:var(--warn)}
@@ -61,6 +64,7 @@ td.wrap{word-break:break-word;max-width:540px}
 .kind-stage{fill:#94a3b8}.kind-task{fill:#60a5fa}.kind-llm{fill:#a78bfa}.kind-code_exec{fill:#2dd4bf}.kind-autofix{fill:#fbbf24}
 .bar.outcome-error{fill:var(--err)}
 .bar.outcome-unfinished{fill:url(#hatch);stroke:#b7791f;stroke-width:1}
+.timeline .bar.hl{stroke:var(--fg);stroke-width:3}
 .legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;font-size:.8rem;color:var(--muted);margin-top:.3rem}
 .sw{display:inline-block;width:12px;height:10px;border-radius:2px;margin-right:.3rem;vertical-align:-1px}
 .sw.kind-stage{background:#94a3b8}.sw.kind-task{background:#60a5fa}.sw.kind-llm{background:#a78bfa}.sw.kind-code_exec{background:#2dd4bf}.sw.kind-autofix{background:#fbbf24}
@@ -69,6 +73,8 @@ td.wrap{word-break:break-word;max-width:540px}
 pre{background:#f1f3f6;border-radius:4px;padding:.5rem .7rem;overflow:auto;font-size:.8rem;max-height:360px;white-space:pre-wrap;word-break:break-word}
 .filters{display:flex;flex-wrap:wrap;gap:.4rem .8rem;align-items:center;margin-bottom:.5rem;font-size:.85rem}
 .filters select,.filters input{font:inherit;padding:.15rem .3rem;max-width:260px}
+.ev-span-filter{background:#e7edff;border-radius:4px;padding:.1rem .4rem;max-width:100%;overflow-wrap:anywhere}
+.ev-span-filter button{font:inherit;font-size:.8rem;margin-left:.3rem}
 .ev-count{font-weight:600}
 .ev-scroll{overflow-x:auto}.ev-head,.ev-viewport{min-width:760px}
 .ev-head,.ev-row{display:grid;grid-template-columns:110px 80px 74px 170px 110px 1fr;gap:0 .6rem;align-items:center;padding:0 .5rem}
@@ -87,23 +93,48 @@ pre{background:#f1f3f6;border-radius:4px;padding:.5rem .7rem;overflow:auto;font-
 `;
 
 /**
- * The page's only script: the event list (filters by type, level, stage and text; a virtualised
- * list that draws only the rows in view, so 100,000 events stay fast) and the chart bars that
- * filter it. It writes text with textContent only, never HTML.
+ * The page's only script: the event list (filters by type, level, stage, text and a diagnosis's
+ * span; a virtualised list that draws only the rows in view, so 100,000 events stay fast), the
+ * chart bars that filter it, and the links of a diagnosis's evidence spans to their events and
+ * timeline bars. It writes text with textContent only, never HTML.
  */
 export const HTML_REPORT_SCRIPT = `(function () {
   'use strict';
   var ROW = 24;
+
+  // An evidence span's bar in the timeline (a page without the event list has them too): outlined, the first one returned.
+  function highlight(span) {
+    var found = null;
+    Array.prototype.forEach.call(document.querySelectorAll('#timeline .bar[data-span]'), function (bar) {
+      var match = span !== -1 && bar.getAttribute('data-span') === String(span);
+      bar.classList.toggle('hl', match);
+      if (match && !found) found = bar;
+    });
+    return found;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('[data-span-bar]'), function (link) {
+    link.addEventListener('click', function (event) {
+      var bar = highlight(Number(link.getAttribute('data-span-bar')));
+      if (!bar) return;
+      event.preventDefault();
+      bar.scrollIntoView({ block: 'center' });
+    });
+  });
+
   var blob = document.getElementById('autopsy-events');
   var root = document.getElementById('event-list');
   if (!blob || !root) return;
   var list = JSON.parse(blob.textContent || '{}');
   var rows = list.rows || [];
+  // The diagnosis span whose events the list shows (an index in list.spans; a row's 7th element), or -1.
+  var spanNames = list.spans || [];
+  var span = -1;
   var names = { type: list.types || [], level: list.levels || [], stage: list.stages || [] };
   var column = { type: 2, level: 3, stage: 4 };
   function $(selector) { return root.querySelector(selector); }
   var viewport = $('.ev-viewport'), spacer = $('.ev-spacer'), body = $('.ev-rows'), count = $('.ev-count'), detail = $('.ev-detail');
   var search = $('input[name=q]');
+  var spanFilter = $('.ev-span-filter');
   var selects = { type: $('select[name=type]'), level: $('select[name=level]'), stage: $('select[name=stage]') };
   var haystack = null;
   var matches = [];
@@ -132,6 +163,8 @@ export const HTML_REPORT_SCRIPT = `(function () {
     var level = selects.level.value === '' ? -1 : Number(selects.level.value);
     var stage = selects.stage.value === '' ? -1 : Number(selects.stage.value);
     var query = search.value.trim().toLowerCase();
+    spanFilter.hidden = span === -1;
+    if (span !== -1) spanFilter.querySelector('code').textContent = spanNames[span];
     if (query && !haystack) {
       haystack = rows.map(function (r) { return (names.type[r[2]] + ' ' + names.level[r[3]] + ' ' + names.stage[r[4]] + ' ' + r[5]).toLowerCase(); });
     }
@@ -141,6 +174,7 @@ export const HTML_REPORT_SCRIPT = `(function () {
       if (type !== -1 && r[2] !== type) continue;
       if (level !== -1 && r[3] !== level) continue;
       if (stage !== -1 && r[4] !== stage) continue;
+      if (span !== -1 && r[6] !== span) continue;
       if (query && haystack[i].indexOf(query) === -1) continue;
       matches.push(i);
     }
@@ -257,12 +291,37 @@ export const HTML_REPORT_SCRIPT = `(function () {
       var index = -1;
       for (var i = 0; i < names[field].length && index === -1; i++) if (asAttribute(names[field][i]) === value) index = i;
       if (index === -1) return;
-      selects.type.value = ''; selects.level.value = ''; selects.stage.value = ''; search.value = '';
+      clearFilters();
       selects[field].value = String(index);
       apply();
       root.scrollIntoView();
     });
   }
+  function clearFilters() {
+    selects.type.value = ''; selects.level.value = ''; selects.stage.value = ''; search.value = '';
+    span = -1;
+    highlight(-1);
+  }
+
+  // A diagnosis's span link: the list shows that span's events alone (until "show every span"), and its bar is outlined.
+  Array.prototype.forEach.call(document.querySelectorAll('[data-span-events]'), function (link) {
+    link.addEventListener('click', function (event) {
+      var index = Number(link.getAttribute('data-span-events'));
+      if (!(index >= 0 && index < spanNames.length)) return;
+      event.preventDefault();
+      clearFilters();
+      span = index;
+      highlight(index);
+      apply();
+      root.scrollIntoView();
+    });
+  });
+  spanFilter.querySelector('button').addEventListener('click', function () {
+    span = -1;
+    highlight(-1);
+    apply();
+  });
+
   Array.prototype.forEach.call(document.querySelectorAll('[data-filter-type],[data-filter-stage],[data-filter-level]'), function (element) {
     element.addEventListener('click', function () { filterFrom(element); });
     element.addEventListener('keydown', function (event) {

@@ -5,8 +5,8 @@ import type { TruthEvent } from '../src/types';
 import { HTML_REPORT_CSS, HTML_REPORT_SCRIPT, HTML_REPORT_SCRIPT_HASH } from './htmlAssets';
 import { barChart } from './htmlCharts';
 import { escapeHtml, jsonForScript } from './htmlEscape';
-import { HtmlEventCollector } from './HtmlEventCollector';
-import { renderTimelineSvg, timelineFromReport } from './htmlTimeline';
+import { HtmlEventCollector, type EventList } from './HtmlEventCollector';
+import { renderTimelineSvg, timelineFromReport, type TimelineData } from './htmlTimeline';
 import { groupedInteger } from './numberText';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
 import { shownPatterns, shownStages, statedTokenDetails, topModels } from './reportRows';
@@ -68,13 +68,75 @@ function notRecordedNote(na: NotRecorded): string {
   return `<p class="note not-recorded">${escapeHtml(na.section)}</p>`;
 }
 
-function diagnosisCard(d: Diagnosis, rank: number, l: ReportLabels): string {
+/**
+ * What the page holds of the spans the diagnoses give as evidence: each span id's index (the
+ * `data-span` of its links, of its rows in the event list and of its bar), how many of its events
+ * the list has, and whether the timeline draws its bar.
+ */
+interface EvidenceSpans {
+  index: Map<string, number>;
+  /** Events of each span in the list, by index; null when the page has no event list. */
+  listed: number[] | null;
+  /** Events the list keeps when it keeps only the most recent ones (else null). */
+  keptOnly: number | null;
+  drawn: Set<number>;
+}
+
+/** A diagnosis's span ids, each once (as text: a saved report is only JSON someone wrote). */
+function spanIdsOf(d: Diagnosis): string[] {
+  const ids = d.evidence?.span_ids;
+  return Array.isArray(ids) ? [...new Set(ids.map(String))] : [];
+}
+
+/** The span ids of every diagnosis, each once, in the order the page shows them. */
+function evidenceSpanIds(report: AutopsyReport, na: NotRecorded): string[] {
+  if (na.lacks('diagnoses')) return [];
+  return [...new Set(report.diagnoses.flatMap(spanIdsOf))];
+}
+
+function evidenceSpans(ids: string[], list: EventList | undefined, timeline: TimelineData): EvidenceSpans {
+  const index = new Map(ids.map((id, i) => [id, i]));
+  let listed: number[] | null = null;
+  if (list) {
+    listed = ids.map(() => 0);
+    for (const row of list.rows) if (row[6] !== undefined) listed[row[6]]++;
+  }
+  const drawn = new Set<number>();
+  for (const span of timeline.spans) {
+    const at = span.spanId === undefined ? undefined : index.get(span.spanId);
+    if (at !== undefined) drawn.add(at);
+  }
+  const keptOnly = list && list.total > list.rows.length ? list.rows.length : null;
+  return { index, listed, keptOnly, drawn };
+}
+
+/**
+ * One evidence span: its id (a link that shows its events in the list, when the list has any),
+ * then what the page holds of it, said in words, so a span the page lacks reads as such, with or
+ * without JavaScript, rather than as a link to an empty list.
+ */
+function evidenceSpanLine(id: string, spans: EvidenceSpans, l: ReportLabels): string {
+  const k = spans.index.get(id) as number;
+  const labels = l.evidenceSpan;
+  const count = spans.listed?.[k] ?? 0;
+  const name =
+    count > 0
+      ? `<a class="mono" href="#events" data-span-events="${k}" title="${escapeHtml(labels.showEvents)}">${escapeHtml(id)}</a>`
+      : `<span class="mono">${escapeHtml(id)}</span>`;
+  const events =
+    spans.listed === null ? labels.noEventList : count > 0 ? labels.events(count) : spans.keptOnly !== null ? labels.olderThanList(spans.keptOnly) : labels.notListed;
+  const bar = spans.drawn.has(k) ? `<a href="#timeline" data-span-bar="${k}">${escapeHtml(labels.bar)}</a>` : escapeHtml(labels.noBar);
+  return `<div class="ev-span" data-span="${k}">${name} <span class="where">— ${escapeHtml(events)} · ${bar}</span></div>`;
+}
+
+function diagnosisCard(d: Diagnosis, rank: number, l: ReportLabels, evidence: EvidenceSpans): string {
   const ev = d.evidence ?? { count: 0, first: null, last: null, examples: [], span_ids: [] };
   const when = ev.first ? ` · ${escapeHtml(l.firstSeen)} ${escapeHtml(ev.first)}${ev.last && ev.last !== ev.first ? ` · ${escapeHtml(l.lastSeen)} ${escapeHtml(ev.last)}` : ''}` : '';
   const examples = (ev.examples ?? []).length
     ? `<div class="ev">${escapeHtml(l.examples)}:</div><ul>${ev.examples.map((e) => `<li class="mono">${escapeHtml(e)}</li>`).join('')}</ul>`
     : '';
-  const spans = (ev.span_ids ?? []).length ? `<div class="ev">${escapeHtml(l.spanIds)}: <span class="mono">${escapeHtml(ev.span_ids.join(', '))}</span></div>` : '';
+  const ids = spanIdsOf(d);
+  const spans = ids.length ? `<div class="ev">${escapeHtml(l.spanIds)}:</div><div class="ev-spans">${ids.map((id) => evidenceSpanLine(id, evidence, l)).join('')}</div>` : '';
   const sev = escapeHtml(d.severity);
   return (
     `<div class="diag sev-${sev}" data-diagnosis="${escapeHtml(d.id)}">` +
@@ -109,9 +171,9 @@ function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabel
   return section('summary', m.headings.summary, `<div class="cards">${cards.join('')}</div>`);
 }
 
-function diagnosesSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string {
+function diagnosesSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded, evidence: EvidenceSpans): string {
   if (na.lacks('diagnoses')) return section('diagnoses', m.headings.diagnoses, notRecordedNote(na));
-  const body = report.diagnoses.length ? report.diagnoses.map((d, i) => diagnosisCard(d, i + 1, l)).join('') : `<p class="note">${escapeHtml(noDiagnosesNote(report, l))}</p>`;
+  const body = report.diagnoses.length ? report.diagnoses.map((d, i) => diagnosisCard(d, i + 1, l, evidence)).join('') : `<p class="note">${escapeHtml(noDiagnosesNote(report, l))}</p>`;
   return section('diagnoses', m.headings.diagnoses, body);
 }
 
@@ -147,10 +209,9 @@ function failuresSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabe
   );
 }
 
-function timelineSection(report: AutopsyReport, collector: HtmlEventCollector | undefined, l: ReportLabels, na: NotRecorded): string {
-  const data = collector ? collector.timeline() : timelineFromReport(report);
+function timelineSection(report: AutopsyReport, data: TimelineData, l: ReportLabels, na: NotRecorded, evidence: EvidenceSpans): string {
   const names = new Map(report.stages.filter((s) => s.name !== undefined).map((s) => [s.stage, s.name as string]));
-  const svg = renderTimelineSvg(data, l, names);
+  const svg = renderTimelineSvg(data, l, names, evidence.index);
   // A report without stages may still have failures to mark on the time axis.
   if (na.lacks('stages')) return section('timeline', l.timeline, svg + notRecordedNote(na));
   const shown = shownStages(report.stages, MAX_TABLE_ROWS).shown;
@@ -239,12 +300,11 @@ function exitSection(report: AutopsyReport, m: MessageCatalog, na: NotRecorded):
   return section('exit', m.headings.exit, table(['', ''], rows) + stack);
 }
 
-function eventsSection(report: AutopsyReport, collector: HtmlEventCollector | undefined, m: MessageCatalog, l: ReportLabels, command: string, savedReport: boolean): { html: string; blob: string } {
-  if (!collector) {
+function eventsSection(list: EventList | undefined, m: MessageCatalog, l: ReportLabels, command: string, savedReport: boolean): { html: string; blob: string } {
+  if (!list) {
     const note = savedReport ? l.savedReportEventsNote(command) : l.eventsNote(command);
     return { html: section('events', m.headings.events, `<p class="note">${escapeHtml(note)}</p><pre>${escapeHtml(command)}</pre>`), blob: '' };
   }
-  const list = collector.eventList();
   const truncated = list.total > list.rows.length ? `<p class="note">${escapeHtml(l.eventsTruncated(list.rows.length, list.total))}</p>` : '';
   const select = (name: string, label: string) => `<label>${escapeHtml(label)} <select name="${name}"><option value="">${escapeHtml(l.all)}</option></select></label>`;
   const html = section(
@@ -256,6 +316,8 @@ function eventsSection(report: AutopsyReport, collector: HtmlEventCollector | un
       `<noscript><style>#event-list .filters,#event-list .ev-scroll,#event-list .ev-help{display:none}</style><p class="note">${escapeHtml(l.eventsNeedScript)}</p></noscript>` +
       `<div class="filters">${select('type', l.type)}${select('level', l.level)}${select('stage', l.stage)}` +
       `<label>${escapeHtml(l.search)} <input name="q" type="search" autocomplete="off"></label>` +
+      // Filled in by a diagnosis's span link: the list shows that span's events until this is dropped.
+      `<span class="ev-span-filter" hidden>${escapeHtml(l.evidenceSpan.filter)}: <code class="mono"></code> <button type="button">${escapeHtml(l.evidenceSpan.showAll)}</button></span>` +
       `<span><span class="ev-count">${list.rows.length} / ${list.rows.length}</span> ${escapeHtml(l.shown)}</span></div>` +
       `<div class="ev-scroll"><div class="ev-head"><span>${escapeHtml(l.time)}</span><span>+s</span><span>${escapeHtml(l.level)}</span><span>${escapeHtml(l.type)}</span><span>${escapeHtml(l.stage)}</span><span>${escapeHtml(l.data)}</span></div>` +
       `<div class="ev-viewport" tabindex="0" role="listbox" aria-label="${escapeHtml(m.headings.events)}"><div class="ev-spacer"></div><div class="ev-rows"></div></div></div>` +
@@ -285,12 +347,16 @@ export function renderHtmlReport(report: AutopsyReport, options: HtmlReportOptio
   const collector = collectorFor(options.events);
   const na = notRecorded(options.missingSections, l);
   const command = options.fullReportCommand ?? `agent-autopsy report ${shellPath(report.run?.output_dir || '<run dir>')} --format html --out autopsy-full.html`;
-  const events = eventsSection(report, collector, m, l, command, options.savedReport === true);
+  const spanIds = evidenceSpanIds(report, na);
+  const list = collector?.eventList(spanIds);
+  const timeline = collector ? collector.timeline() : timelineFromReport(report);
+  const evidence = evidenceSpans(spanIds, list, timeline);
+  const events = eventsSection(list, m, l, command, options.savedReport === true);
   const sections = [
     summarySection(report, m, l, na),
-    diagnosesSection(report, m, l, na),
+    diagnosesSection(report, m, l, na, evidence),
     suggestionsSection(report, m, l),
-    timelineSection(report, collector, l, na),
+    timelineSection(report, timeline, l, na, evidence),
     failuresSection(report, m, l, Boolean(collector)),
     llmSection(report, m, l, na),
     unfinishedSection(report, m, l, na),

@@ -150,9 +150,16 @@ function formatDuration(ms: number): string {
 /**
  * A Gantt-like SVG: one group per stage (the stage's bar, then lanes of its tasks, LLM calls,
  * code executions and autofix attempts), failed spans in red, unfinished ones hatched to the
- * end, failure events as red ticks. Every text is escaped.
+ * end, failure events as red ticks. Every text is escaped. Every span of `data` gets its bar; the
+ * bar of a span in `linked` (span id → its index among a diagnosis's evidence) carries
+ * `data-span="<index>"`, for the page's links to it.
  */
-export function renderTimelineSvg(data: TimelineData, labels: ReportLabels, stageNames: ReadonlyMap<string, string> = new Map()): string {
+export function renderTimelineSvg(
+  data: TimelineData,
+  labels: ReportLabels,
+  stageNames: ReadonlyMap<string, string> = new Map(),
+  linked: ReadonlyMap<string, number> = new Map(),
+): string {
   if (data.spans.length === 0 && data.marks.length === 0) return '';
   let t0 = data.startMs ?? Infinity;
   let t1 = data.endMs ?? -Infinity;
@@ -198,9 +205,9 @@ export function renderTimelineSvg(data: TimelineData, labels: ReportLabels, stag
     parts.push(`<g class="tl-group" data-stage="${escapeHtml(entry.stage)}">`);
     parts.push(`<rect class="tl-band" x="0" y="${y - 2}" width="${WIDTH}" height="${height - GROUP_GAP + 4}"/>`);
     parts.push(`<g><title>${escapeHtml(title)}</title><text class="tl-label" x="6" y="${y + 14}">${escapeHtml(title.length > 26 ? `${title.slice(0, 25)}…` : title)}</text></g>`);
-    for (const bar of entry.bars) parts.push(barSvg(bar, x, endOf, y + 2, STAGE_ROW - 4, labels));
+    for (const bar of entry.bars) parts.push(barSvg(bar, x, endOf, y + 2, STAGE_ROW - 4, labels, linked));
     lanes.forEach((lane, index) => {
-      for (const span of lane) parts.push(barSvg(span, x, endOf, y + STAGE_ROW + index * LANE_ROW, LANE_ROW - 3, labels));
+      for (const span of lane) parts.push(barSvg(span, x, endOf, y + STAGE_ROW + index * LANE_ROW, LANE_ROW - 3, labels, linked));
     });
     for (const mark of entry.marks) {
       const mx = x(mark.atMs).toFixed(1);
@@ -236,7 +243,15 @@ export function renderTimelineSvg(data: TimelineData, labels: ReportLabels, stag
   );
 }
 
-function barSvg(span: TimelineSpan, x: (ms: number) => number, endOf: (span: TimelineSpan) => number, y: number, height: number, labels: ReportLabels): string {
+function barSvg(
+  span: TimelineSpan,
+  x: (ms: number) => number,
+  endOf: (span: TimelineSpan) => number,
+  y: number,
+  height: number,
+  labels: ReportLabels,
+  linked: ReadonlyMap<string, number>,
+): string {
   const x0 = x(span.startMs);
   const width = Math.max(1.5, x(endOf(span)) - x0);
   const durationMs = endOf(span) - span.startMs;
@@ -244,5 +259,7 @@ function barSvg(span: TimelineSpan, x: (ms: number) => number, endOf: (span: Tim
   const outcome = span.outcome === 'ok' ? '' : ` — ${labels.legend[span.outcome]}`;
   const error = span.error ? `\n${span.error}` : '';
   const title = `${kindLabel}: ${span.label} (${span.endMs === null ? '≥ ' : ''}${formatDuration(durationMs)})${outcome}${error}`;
-  return `<rect class="bar kind-${escapeHtml(span.kind)} outcome-${span.outcome}" x="${x0.toFixed(1)}" y="${y}" width="${width.toFixed(1)}" height="${height}" rx="2"><title>${escapeHtml(title)}</title></rect>`;
+  const index = span.spanId === undefined ? undefined : linked.get(span.spanId);
+  const link = index === undefined ? '' : ` data-span="${index}"`;
+  return `<rect class="bar kind-${escapeHtml(span.kind)} outcome-${span.outcome}"${link} x="${x0.toFixed(1)}" y="${y}" width="${width.toFixed(1)}" height="${height}" rx="2"><title>${escapeHtml(title)}</title></rect>`;
 }

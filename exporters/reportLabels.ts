@@ -25,6 +25,24 @@ export interface ReportLabels {
   lastSeen: string;
   examples: string;
   spanIds: string;
+  /** HTML: what the page holds of a diagnosis's evidence span (its events in the list, its bar in the timeline). */
+  evidenceSpan: {
+    /** The title of a span id that shows the span's events in the list. */
+    showEvents: string;
+    events: (count: number) => string;
+    /** The list has no event of the span, though it holds every event of the log. */
+    notListed: string;
+    /** The list keeps only the most recent `kept` events, and none of them is the span's. */
+    olderThanList: (kept: number) => string;
+    /** The page has no event list (written at exit, or from a saved report). */
+    noEventList: string;
+    /** A link to the span's bar. */
+    bar: string;
+    noBar: string;
+    /** The event list's filter by span: its label, and the button that drops it. */
+    filter: string;
+    showAll: string;
+  };
   noDiagnoses: string;
   /** In place of noDiagnoses when the run had failures that no rule explains. */
   noDiagnosesWithFailures: (failures: number) => string;
@@ -93,6 +111,17 @@ const en: ReportLabels = {
   lastSeen: 'last',
   examples: 'Examples',
   spanIds: 'Span ids',
+  evidenceSpan: {
+    showEvents: "Show this span's events in the event list",
+    events: (count) => `${count} event${count === 1 ? '' : 's'} in the list`,
+    notListed: 'not in the event list',
+    olderThanList: (kept) => `not in the event list, which keeps only the last ${kept} events`,
+    noEventList: 'its events are not in this page, which has no event list',
+    bar: 'its bar in the timeline',
+    noBar: 'no bar of its own in the timeline',
+    filter: 'Span',
+    showAll: 'show every span',
+  },
   noDiagnoses: 'No root cause found: nothing in this run matched a diagnosis rule.',
   noDiagnosesWithFailures: (failures) =>
     `No root cause found: the run had ${failures} failure${failures === 1 ? '' : 's'}, but none matched a diagnosis rule. See the failures below.`,
@@ -157,6 +186,17 @@ const zhCN: ReportLabels = {
   lastSeen: '最后',
   examples: '示例',
   spanIds: '跨度 ID',
+  evidenceSpan: {
+    showEvents: '在事件列表中显示此跨度的事件',
+    events: (count) => `列表中有 ${count} 个事件`,
+    notListed: '不在事件列表中',
+    olderThanList: (kept) => `不在事件列表中（列表只保留最后 ${kept} 个事件）`,
+    noEventList: '本页没有事件列表，不含其事件',
+    bar: '时间线中的条形',
+    noBar: '时间线中没有它单独的条形',
+    filter: '跨度',
+    showAll: '显示全部跨度',
+  },
   noDiagnoses: '未找到根因：本次运行没有匹配任何诊断规则。',
   noDiagnosesWithFailures: (failures) => `未找到根因：本次运行有 ${failures} 个失败，但都没有匹配任何诊断规则。请查看下方的失败记录。`,
   noFailures: '没有记录到失败。',

@@ -525,3 +525,212 @@ describe('autopsy.html with the keyboard and a screen reader, and on a phone', (
     expect(opened.problems).toEqual([]);
   });
 });
+
+describe("autopsy.html: a diagnosis's span ids lead to the span's events and timeline bar", () => {
+  // One span id is a payload: ids come from the app (or a log someone wrote) and may hold anything.
+  const PAYLOAD_SPAN = `"><img src=x onerror=window.__pwned=11>`;
+  const LLM_SPANS = ['llm-a', 'llm-b', PAYLOAD_SPAN, 'llm-d', 'llm-e'];
+  const ids = (spanId: string, parent?: string) => ({ trace_id: 't1', span_id: spanId, ...(parent ? { parent_span_id: parent } : {}) });
+
+  /** A stage with five rate-limited LLM calls (one records an event of its own), a task and a call that works, each a span. */
+  function spannedRun(): TruthEvent[] {
+    const events: TruthEvent[] = [{ ...event('stage_start', { stage: 's1' }, 'INFO', 0), ...ids('stage-1') }];
+    LLM_SPANS.forEach((spanId, i) => {
+      const at = 0.1 + i * 0.2;
+      events.push({ ...event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', at), ...ids(spanId, 'stage-1') });
+      if (i === 0) events.push({ ...event('retry_wait', { stage: 's1', seconds: 0.05 }, 'WARNING', at + 0.05), ...ids(spanId, 'stage-1') });
+      events.push({
+        ...event('llm_call_error', { model: 'gpt-4o', stage: 's1', error: '429 Too Many Requests', error_type: 'RateLimitError', http_status: 429, duration: 0.1 }, 'ERROR', at + 0.1),
+        ...ids(spanId, 'stage-1'),
+      });
+    });
+    events.push(
+      { ...event('task_start', { task: 'fetch', stage: 's1' }, 'INFO', 1.2), ...ids('task-1', 'stage-1') },
+      { ...event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', 1.3), ...ids('llm-ok', 'task-1') },
+      { ...event('llm_call_end', { model: 'gpt-4o', stage: 's1', input_tokens: 3, output_tokens: 2, duration: 0.1 }, 'INFO', 1.4), ...ids('llm-ok', 'task-1') },
+      { ...event('task_end', { task: 'fetch', stage: 's1', duration: 0.3 }, 'INFO', 1.5), ...ids('task-1', 'stage-1') },
+      { ...event('stage_end', { stage: 's1', duration: 1.6 }, 'INFO', 1.6), ...ids('stage-1') },
+    );
+    return events;
+  }
+
+  /** The lines of the rate_limited card's span ids: [id, what the page holds of it]. */
+  async function spanLines(page: OpenedPage['page']): Promise<string[][]> {
+    return page
+      .locator('[data-diagnosis="rate_limited"] .ev-span')
+      .evaluateAll((lines) => lines.map((line) => [line.querySelector('.mono')?.textContent ?? '', line.querySelector('.where')?.textContent ?? '']));
+  }
+
+  /** The rows the list shows, as [time, type] (the list is short enough to be drawn whole). */
+  async function shownRows(page: OpenedPage['page']): Promise<string[][]> {
+    return page.locator('.ev-row').evaluateAll((rows) => rows.map((row) => [row.querySelector('.c-time')?.getAttribute('title') ?? '', row.querySelector('.c-type')?.textContent ?? '']));
+  }
+
+  const rowsOf = (events: TruthEvent[], spanId: string) => events.filter((e) => e.span_id === spanId).map((e) => [e.timestamp, e.type]);
+
+  it('from `agent-autopsy report --format html`: a span id shows exactly that span\'s events and outlines its bar', async () => {
+    const dir = tempDir();
+    const events = spannedRun();
+    writeTruthLog(dir, events);
+    const report = JSON.parse((await runCli(['report', dir, '--format', 'json'])).stdout) as AutopsyReport;
+    const evidence = report.diagnoses.find((d) => d.id === 'rate_limited')?.evidence;
+    expect(evidence?.span_ids).toEqual(LLM_SPANS);
+    const html = join(dir, 'autopsy-full.html');
+    expect(await runCli(['report', dir, '--format', 'html', '--out', html])).toMatchObject({ code: 0, stderr: '' });
+    const opened = await openFile(browser, html);
+    const { page } = opened;
+    const total = events.length;
+
+    expect(await spanLines(page)).toEqual(LLM_SPANS.map((id) => [id, `— ${rowsOf(events, id).length} events in the list · its bar in the timeline`]));
+    // The span with an event of its own between its start and its error: all three, and nothing of its parent or siblings.
+    await page.locator('[data-diagnosis="rate_limited"] [data-span-events]').first().click();
+    expect(rowsOf(events, 'llm-a').map(([, type]) => type)).toEqual(['llm_call_start', 'retry_wait', 'llm_call_error']);
+    expect(await shownCount(page)).toBe(`3 / ${total}`);
+    expect(await shownRows(page)).toEqual(rowsOf(events, 'llm-a'));
+    expect(await page.locator('.ev-span-filter').isVisible()).toBe(true);
+    expect(await page.locator('.ev-span-filter code').textContent()).toBe('llm-a');
+    // Its bar (and only its) is outlined.
+    expect(await page.locator('#timeline .bar.hl').count()).toBe(1);
+    expect(await page.locator('#timeline .bar.hl').getAttribute('data-span')).toBe('0');
+    expect(await page.locator('#timeline .bar.hl').getAttribute('class')).toContain('kind-llm');
+
+    // The payload id: shown as text, in the card and in the filter, and its events are its own.
+    const payloadLink = page.locator('[data-diagnosis="rate_limited"] [data-span-events="2"]');
+    expect(await payloadLink.textContent()).toBe(PAYLOAD_SPAN);
+    await payloadLink.click();
+    expect(await shownCount(page)).toBe(`2 / ${total}`);
+    expect(await shownRows(page)).toEqual(rowsOf(events, PAYLOAD_SPAN));
+    expect(await page.locator('.ev-span-filter code').textContent()).toBe(PAYLOAD_SPAN);
+    expect(await page.locator('#timeline .bar.hl').getAttribute('data-span')).toBe('2');
+
+    // The other filters narrow the span's events further; "show every span" drops the span and keeps them.
+    await selectByLabel(page, 'level', 'ERROR');
+    expect(await shownCount(page)).toBe(`1 / ${total}`);
+    await page.locator('.ev-span-filter button').click();
+    expect(await shownCount(page)).toBe(`${events.filter((e) => e.level === 'ERROR').length} / ${total}`);
+    expect(await page.locator('.ev-span-filter').isVisible()).toBe(false);
+    expect(await page.locator('#timeline .bar.hl').count()).toBe(0);
+
+    // A span link clears the other filters (as a chart bar does), and a chart bar clears the span.
+    await page.locator('[data-diagnosis="rate_limited"] [data-span-events="4"]').click();
+    expect(await page.locator('select[name=level]').inputValue()).toBe('');
+    expect(await shownRows(page)).toEqual(rowsOf(events, 'llm-e'));
+    await page.locator('#failures-by-type [data-filter-type="llm_call_error"]').click();
+    expect(await shownCount(page)).toBe(`5 / ${total}`);
+    expect(await page.locator('.ev-span-filter').isVisible()).toBe(false);
+
+    // "its bar in the timeline" scrolls to the bar and outlines it.
+    await page.locator('[data-diagnosis="rate_limited"] [data-span-bar="3"]').click();
+    const bar = page.locator('#timeline .bar.hl');
+    expect(await bar.getAttribute('data-span')).toBe('3');
+    const height = page.viewportSize()?.height ?? 0;
+    await expect
+      .poll(async () => {
+        const box = await bar.boundingBox();
+        return box !== null && box.y >= 0 && box.y + box.height <= height;
+      })
+      .toBe(true);
+    await expectInert(opened);
+    await page.close();
+  });
+
+  it("says a span's events are not in the list when the list kept only the most recent ones, and links none of them", async () => {
+    const dir = tempDir();
+    const events = spannedRun();
+    writeTruthLog(dir, events);
+    const html = join(dir, 'autopsy-full.html');
+    // The last 8 events: the error of llm-e (its start is older), the task, the call that works and the stage's end.
+    expect(await runCli(['report', dir, '--format', 'html', '--out', html, '--max-events', '8'])).toMatchObject({ code: 0, stderr: '' });
+    const opened = await openFile(browser, html);
+    const { page } = opened;
+    const older = '— not in the event list, which keeps only the last 8 events · its bar in the timeline';
+    expect(await spanLines(page)).toEqual([
+      ['llm-a', older],
+      ['llm-b', older],
+      [PAYLOAD_SPAN, older],
+      ['llm-d', `— 1 event in the list · its bar in the timeline`],
+      ['llm-e', `— 2 events in the list · its bar in the timeline`],
+    ]);
+    // Only the spans with events in the list are links to it: nothing leads to an empty list.
+    expect(await page.locator('[data-diagnosis="rate_limited"] [data-span-events]').evaluateAll((links) => links.map((a) => a.textContent))).toEqual(['llm-d', 'llm-e']);
+    await page.locator('[data-diagnosis="rate_limited"] .ev-span').first().locator('.mono').click();
+    expect(await shownCount(page)).toBe('8 / 8');
+    expect(await page.locator('.ev-span-filter').isVisible()).toBe(false);
+    await page.locator('[data-diagnosis="rate_limited"] [data-span-events="3"]').click();
+    expect(await shownRows(page)).toEqual(rowsOf(events, 'llm-d').slice(-1));
+    await expectInert(opened);
+    await page.close();
+  });
+
+  it('says a span has no bar when the timeline left it out, and its events still show', async () => {
+    const dir = tempDir();
+    const events = spannedRun();
+    writeTruthLog(dir, events);
+    // No budget for spans that ended well: the call that works is listed but not drawn.
+    const collector = new HtmlEventCollector({ maxSpans: 0 });
+    const { report } = await analyzeRun(dir, { onEvent: (e) => collector.observe(e) });
+    report.diagnoses.find((d) => d.id === 'rate_limited')!.evidence.span_ids = ['llm-ok', 'llm-a'];
+    const path = join(dir, 'autopsy.html');
+    writeFileSync(path, renderHtmlReport(report, { events: collector }));
+    const opened = await openFile(browser, path);
+    const { page } = opened;
+    expect(await spanLines(page)).toEqual([
+      ['llm-ok', '— 2 events in the list · no bar of its own in the timeline'],
+      ['llm-a', '— 3 events in the list · its bar in the timeline'],
+    ]);
+    expect(await page.locator('[data-diagnosis="rate_limited"] [data-span-bar]').count()).toBe(1);
+    await page.locator('[data-diagnosis="rate_limited"] [data-span-events="0"]').click();
+    expect(await shownRows(page)).toEqual(rowsOf(events, 'llm-ok'));
+    expect(await page.locator('#timeline .bar.hl').count()).toBe(0);
+    await expectInert(opened);
+    await page.close();
+  });
+
+  it('on a page with no event list (a saved report) says so for every span, links none to the list, and reads the same without JavaScript', async () => {
+    const dir = tempDir();
+    writeTruthLog(dir, spannedRun());
+    const saved = join(dir, 'saved.json');
+    writeFileSync(saved, (await runCli(['report', dir, '--format', 'json'])).stdout);
+    const html = join(dir, 'saved.html');
+    expect(await runCli(['report', saved, '--format', 'html', '--out', html])).toMatchObject({ code: 0, stderr: '' });
+    const opened = await openFile(browser, html);
+    const { page } = opened;
+    const lines = LLM_SPANS.map((id) => [id, '— its events are not in this page, which has no event list · no bar of its own in the timeline']);
+    expect(await spanLines(page)).toEqual(lines);
+    expect(await page.locator('[data-span-events], [data-span-bar]').count()).toBe(0);
+    await page.locator('[data-diagnosis="rate_limited"] .ev-span .mono').first().click();
+    await expectInert(opened);
+    await page.close();
+
+    const noScript = await browser.context.newPage();
+    const cdp = await browser.context.newCDPSession(noScript);
+    await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
+    await noScript.goto(`file://${html}`);
+    expect(await spanLines(noScript)).toEqual(lines);
+    expect(await noScript.locator('[data-diagnosis="rate_limited"] .ev-span').first().innerText()).toBe(`llm-a ${lines[0][1]}`);
+    await noScript.close();
+  });
+
+  it('on a page without the event list (as written at exit) links a span still open to its bar, and in zh-CN says so in Chinese', async () => {
+    const dir = tempDir();
+    // The call that works never ends.
+    const events = spannedRun().filter((e) => !(e.span_id === 'llm-ok' && e.type === 'llm_call_end'));
+    writeTruthLog(dir, events, { closed: false });
+    const { report } = await analyzeRun(dir, { locale: 'zh-CN' });
+    expect(report.unfinished.map((span) => span.span_id)).toEqual(['llm-ok']);
+    report.diagnoses.find((d) => d.id === 'rate_limited')!.evidence.span_ids = ['llm-ok', 'llm-a'];
+    const path = join(dir, 'autopsy.html');
+    writeFileSync(path, renderHtmlReport(report));
+    const opened = await openFile(browser, path);
+    const { page } = opened;
+    expect(await spanLines(page)).toEqual([
+      ['llm-ok', '— 本页没有事件列表，不含其事件 · 时间线中的条形'],
+      ['llm-a', '— 本页没有事件列表，不含其事件 · 时间线中没有它单独的条形'],
+    ]);
+    await page.locator('[data-diagnosis="rate_limited"] [data-span-bar="0"]').click();
+    expect(await page.locator('#timeline .bar.hl').count()).toBe(1);
+    expect(await page.locator('#timeline .bar.hl').getAttribute('class')).toContain('outcome-unfinished');
+    await expectInert(opened);
+    await page.close();
+  });
+});
