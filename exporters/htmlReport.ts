@@ -124,9 +124,25 @@ function evidenceSpanLine(id: string, spans: EvidenceSpans, l: ReportLabels): st
       ? `<a class="mono" href="#events" data-span-events="${k}" title="${escapeHtml(labels.showEvents)}">${escapeHtml(id)}</a>`
       : `<span class="mono">${escapeHtml(id)}</span>`;
   const events =
-    spans.listed === null ? labels.noEventList : count > 0 ? labels.events(count) : spans.keptOnly !== null ? labels.olderThanList(spans.keptOnly) : labels.notListed;
+    count > 0 ? labels.events(count) : spans.keptOnly !== null ? labels.olderThanList(spans.keptOnly) : labels.notListed;
   const bar = spans.drawn.has(k) ? `<a href="#timeline" data-span-bar="${k}">${escapeHtml(labels.bar)}</a>` : escapeHtml(labels.noBar);
   return `<div class="ev-span" data-span="${k}">${name} <span class="where">— ${escapeHtml(events)} · ${bar}</span></div>`;
+}
+
+/**
+ * The span ids on a page with no event list (the one written at exit, one of a saved report): a
+ * plain list, as in autopsy.md, where an id whose bar the timeline draws (a span still open) leads
+ * to it. Saying "not in this page" under every id would only repeat the Events section's note.
+ */
+function evidenceSpanList(ids: string[], spans: EvidenceSpans, l: ReportLabels): string {
+  const items = ids.map((id) => {
+    const k = spans.index.get(id) as number;
+    const name = spans.drawn.has(k)
+      ? `<a class="mono" href="#timeline" data-span-bar="${k}" title="${escapeHtml(l.evidenceSpan.bar)}">${escapeHtml(id)}</a>`
+      : `<span class="mono">${escapeHtml(id)}</span>`;
+    return `<span class="ev-span" data-span="${k}">${name}</span>`;
+  });
+  return `<div class="ev">${escapeHtml(l.spanIds)}: ${items.join(', ')}</div>`;
 }
 
 function diagnosisCard(d: Diagnosis, rank: number, l: ReportLabels, evidence: EvidenceSpans): string {
@@ -136,7 +152,7 @@ function diagnosisCard(d: Diagnosis, rank: number, l: ReportLabels, evidence: Ev
     ? `<div class="ev">${escapeHtml(l.examples)}:</div><ul>${ev.examples.map((e) => `<li class="mono">${escapeHtml(e)}</li>`).join('')}</ul>`
     : '';
   const ids = spanIdsOf(d);
-  const spans = ids.length ? `<div class="ev">${escapeHtml(l.spanIds)}:</div><div class="ev-spans">${ids.map((id) => evidenceSpanLine(id, evidence, l)).join('')}</div>` : '';
+  const spans = ids.length === 0 ? '' : evidence.listed === null ? evidenceSpanList(ids, evidence, l) : `<div class="ev">${escapeHtml(l.spanIds)}:</div><div class="ev-spans">${ids.map((id) => evidenceSpanLine(id, evidence, l)).join('')}</div>`;
   const sev = escapeHtml(d.severity);
   return (
     `<div class="diag sev-${sev}" data-diagnosis="${escapeHtml(d.id)}">` +

@@ -34,8 +34,6 @@ export interface ReportLabels {
     notListed: string;
     /** The list keeps only the most recent `kept` events, and none of them is the span's. */
     olderThanList: (kept: number) => string;
-    /** The page has no event list (written at exit, or from a saved report). */
-    noEventList: string;
     /** A link to the span's bar. */
     bar: string;
     noBar: string;
@@ -116,7 +114,6 @@ const en: ReportLabels = {
     events: (count) => `${count} event${count === 1 ? '' : 's'} in the list`,
     notListed: 'not in the event list',
     olderThanList: (kept) => `not in the event list, which keeps only the last ${kept} events`,
-    noEventList: 'its events are not in this page, which has no event list',
     bar: 'its bar in the timeline',
     noBar: 'no bar of its own in the timeline',
     filter: 'Span',
@@ -191,7 +188,6 @@ const zhCN: ReportLabels = {
     events: (count) => `列表中有 ${count} 个事件`,
     notListed: '不在事件列表中',
     olderThanList: (kept) => `不在事件列表中（列表只保留最后 ${kept} 个事件）`,
-    noEventList: '本页没有事件列表，不含其事件',
     bar: '时间线中的条形',
     noBar: '时间线中没有它单独的条形',
     filter: '跨度',
