@@ -118,10 +118,11 @@ describe('agent-autopsy diff', () => {
     expect(lines).toContain('  stage stage1            2 s → 0.5 s             −1.5 s            better');
   });
 
-  it('colours better and worse when asked (FORCE_COLOR) and never with NO_COLOR', async () => {
+  it('colours better and worse when asked (FORCE_COLOR, which wins over NO_COLOR as in Node) and never with FORCE_COLOR=0', async () => {
     const coloured = await runCli(['diff', a, b], { env: { FORCE_COLOR: '1' } });
     expect(coloured.stdout).toContain('\u001b[32mbetter\u001b[39m');
-    const plain = await runCli(['diff', a, b], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    expect((await runCli(['diff', a, b], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } })).stdout).toBe(coloured.stdout);
+    const plain = await runCli(['diff', a, b], { env: { FORCE_COLOR: '0' } });
     expect(plain.stdout).not.toContain('\u001b[');
   });
 

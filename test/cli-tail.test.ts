@@ -81,7 +81,7 @@ describe('agent-autopsy tail', () => {
     expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: line too long: more than ${constants.MAX_STRING_LENGTH} characters, the most one string can hold (${path})\n` });
   });
 
-  it('colours by level on request (FORCE_COLOR) and never when piped or with NO_COLOR', async () => {
+  it('colours by level on request (FORCE_COLOR, which wins over NO_COLOR as in Node) and never when piped without it', async () => {
     const dir = tempDir();
     const all = lines(7);
     writeLog(dir, all);
@@ -94,8 +94,10 @@ describe('agent-autopsy tail', () => {
     expect(out[3]).toBe(`\u001b[2m${error[1]}\u001b[22m \u001b[31m[ERROR]\u001b[39m \u001b[31m${error[2]}\u001b[39m`);
     expect(out[5]).toContain('\u001b[33m[WARNING]\u001b[39m');
     expect(out[0]).toContain('\u001b[32m[INFO]\u001b[39m \u001b[1mtick\u001b[22m: ');
-    const noColor = await runCli(['tail', dir, '--no-follow'], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
-    expect(noColor.stdout).toBe(plain.stdout);
+    const both = await runCli(['tail', dir, '--no-follow'], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    expect(both.stdout).toBe(coloured.stdout);
+    const off = await runCli(['tail', dir, '--no-follow'], { env: { FORCE_COLOR: '0' } });
+    expect(off.stdout).toBe(plain.stdout);
   });
 
   it('follows a run that has not started yet: waits for the file, prints lines as they are written, ends cleanly on SIGINT', async () => {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/cli';
@@ -13,6 +13,26 @@ function onTerminal(args: string[], env: Record<string, string | undefined> = {}
   for (const key of Object.keys(fullEnv)) if (fullEnv[key] === undefined) delete fullEnv[key];
   const result = spawnSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', env: fullEnv as NodeJS.ProcessEnv, timeout: 60_000 });
   return { status: result.status, output: result.stdout };
+}
+
+/**
+ * The CLI's stdout on a pseudo-terminal (as onTerminal), or piped (`piped`), without waiting for
+ * the child, so several run at once. The environment is only PATH, TERM=xterm and `env`: no CI,
+ * TMUX or COLORTERM of the machine running the tests changes what Node makes of the terminal.
+ */
+function runColored(args: string[], env: Record<string, string | undefined>, piped: boolean): Promise<string> {
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const fullEnv: Record<string, string | undefined> = { PATH: process.env.PATH, TERM: 'xterm', ...env };
+  for (const key of Object.keys(fullEnv)) if (fullEnv[key] === undefined) delete fullEnv[key];
+  const [file, argv] = piped ? [process.execPath, [CLI, ...args]] : ['script', ['-qefc', command, '/dev/null']];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, argv, { env: fullEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolvePromise(output) : reject(new Error(`${file} exited with ${code}: ${output}`))));
+  });
 }
 
 describe('agent-autopsy usage', () => {
@@ -53,6 +73,56 @@ describe('agent-autopsy usage', () => {
       expect(plain.status, JSON.stringify(env)).toBe(0);
       expect(plain.output, JSON.stringify(env)).toContain('Verdict: mixed');
       expect(plain.output, JSON.stringify(env)).not.toContain('\u001b[');
+    }
+  });
+
+  it('colours as Node does: a FORCE_COLOR that is set decides alone (NO_COLOR ignored); without it NO_COLOR, empty too, turns them off', async () => {
+    const forces = [undefined, '', '0', '1', 'true', 'false', '2', '3', 'yes'];
+    const noColors = [undefined, '', '1'];
+    // Node 20 (lib/internal/tty.js getColorDepth): '', '1', 'true', '2', '3' are 16 colours or more, any other value 2.
+    const forcedOn = (force: string) => ['', '1', 'true', '2', '3'].includes(force);
+    const cases: Array<{ env: Record<string, string | undefined>; piped: boolean; coloured: boolean }> = [];
+    for (const FORCE_COLOR of forces) {
+      for (const NO_COLOR of noColors) {
+        const env = { FORCE_COLOR, NO_COLOR };
+        // Piped: colour only when forced. On a terminal (TERM=xterm): FORCE_COLOR when set, else on unless NO_COLOR is set.
+        cases.push({ env, piped: true, coloured: FORCE_COLOR !== undefined && forcedOn(FORCE_COLOR) });
+        cases.push({ env, piped: false, coloured: FORCE_COLOR !== undefined ? forcedOn(FORCE_COLOR) : NO_COLOR === undefined });
+      }
+    }
+    // Node's own answer for the same environments (shouldColorize in lib/internal/util/colors.js:
+    // FORCE_COLOR set → getColorDepth() > 2; else a terminal's getColorDepth() > 2), asked in a child
+    // (getColorDepth warns there that NO_COLOR is ignored).
+    const asked = spawnSync(
+      process.execPath,
+      ['-e', "const tty = require('node:tty'); const envs = JSON.parse(process.argv[1]); console.log(JSON.stringify(envs.map((env) => tty.WriteStream.prototype.getColorDepth.call(null, env))))", JSON.stringify(cases.map((c) => ({ TERM: 'xterm', ...c.env })))],
+      { encoding: 'utf8' },
+    );
+    const depths = JSON.parse(asked.stdout) as number[];
+    expect(cases.map((c, i) => (c.piped && c.env.FORCE_COLOR === undefined ? false : depths[i] > 2))).toEqual(cases.map((c) => c.coloured));
+
+    const outputs: string[] = [];
+    for (let i = 0; i < cases.length; i += 3) {
+      outputs.push(...(await Promise.all(cases.slice(i, i + 3).map((c) => runColored(['diff', RATE_LIMITED, CRASH], c.env, c.piped)))));
+    }
+    const seen = cases.map((c, i) => ({ ...c, coloured: outputs[i].includes('\u001b[') }));
+    expect(seen).toEqual(cases);
+    cases.forEach((c, i) => {
+      const label = JSON.stringify(c);
+      if (c.coloured) expect(outputs[i], label).toContain('\u001b[1mVerdict:\u001b[22m \u001b[33mmixed\u001b[39m');
+      else expect(outputs[i], label).toContain('Verdict: mixed');
+    });
+  });
+
+  it('NODE_DISABLE_COLORS and TERM=dumb turn colour off on a terminal, as for Node; FORCE_COLOR=1 still wins', async () => {
+    for (const [env, coloured] of [
+      [{ NODE_DISABLE_COLORS: '1' }, false],
+      [{ TERM: 'dumb' }, false],
+      [{ TERM: 'dumb', FORCE_COLOR: '1' }, true],
+      [{ NODE_DISABLE_COLORS: '1', FORCE_COLOR: '1' }, true],
+    ] as const) {
+      const output = await runColored(['diff', RATE_LIMITED, CRASH], env, false);
+      expect(output.includes('\u001b['), JSON.stringify(env)).toBe(coloured);
     }
   });
 });

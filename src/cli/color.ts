@@ -1,4 +1,7 @@
-/** ANSI colours for terminal output: on for a TTY unless NO_COLOR is set; FORCE_COLOR turns them on (FORCE_COLOR=0 or false off). */
+/**
+ * ANSI colours for terminal output, on and off by Node's own rule (see useColor): FORCE_COLOR,
+ * when set, decides alone; otherwise NO_COLOR (any value) turns them off, and a terminal has them.
+ */
 export interface Palette {
   red(text: string): string;
   yellow(text: string): string;
@@ -13,13 +16,29 @@ function wrap(open: number, close: number): (text: string) => string {
 
 const plain = (text: string) => text;
 
-export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  const force = env.FORCE_COLOR;
-  // As Node and supports-color read it: 0 or false turns colour off, even on a terminal.
-  if (force === '0' || force === 'false') return false;
-  if (force !== undefined && force !== '') return true;
-  return stream.isTTY === true;
+/** The FORCE_COLOR values Node reads as colour on (16, 256 and 16 million colours); any other value is off. */
+const FORCE_COLOR_ON = new Set(['', '1', 'true', '2', '3']);
+
+/** What useColor needs of a stream; a tty.WriteStream (process.stdout on a terminal) has getColorDepth. */
+export interface ColorStream {
+  isTTY?: boolean;
+  getColorDepth?(env?: NodeJS.ProcessEnv): number;
+}
+
+/**
+ * Whether to colour output to `stream`, as Node decides for its own output (shouldColorize in
+ * lib/internal/util/colors.js, getColorDepth in lib/internal/tty.js, Node 20):
+ * - FORCE_COLOR set: '' (empty), '1', 'true', '2' or '3' is on, any other value ('0', 'false', 'yes')
+ *   off, on a terminal or not; NO_COLOR is then ignored (FORCE_COLOR wins).
+ * - Otherwise NO_COLOR (any value, empty too), NODE_DISABLE_COLORS or TERM=dumb is off, and so is
+ *   output that is not a terminal; a terminal is on when Node gives it more than 2 colours
+ *   (`stream.getColorDepth()`, which reads TERM, COLORTERM, CI …).
+ */
+export function useColor(stream: ColorStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.FORCE_COLOR !== undefined) return FORCE_COLOR_ON.has(env.FORCE_COLOR);
+  if (env.NO_COLOR !== undefined || env.NODE_DISABLE_COLORS !== undefined || env.TERM === 'dumb') return false;
+  if (stream.isTTY !== true) return false;
+  return typeof stream.getColorDepth === 'function' ? stream.getColorDepth(env) > 2 : true;
 }
 
 export function palette(enabled: boolean): Palette {
