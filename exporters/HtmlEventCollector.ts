@@ -1,6 +1,6 @@
 import { stageKey } from '../analyzers/FailureAggregate';
 import { parseSpanEvent, SpanPairing } from '../analyzers/SpanPairing';
-import { describeValue, warnAboutSetting } from '../src/settingWarnings';
+import { checkOptionNames, describeValue, warnAboutSetting } from '../src/settingWarnings';
 import type { TruthEvent } from '../src/types';
 import type { TimelineData, TimelineMark, TimelineSpan } from './htmlTimeline';
 
@@ -30,6 +30,9 @@ const COUNT_OPTIONS: Record<keyof HtmlEventCollectorOptions, [fallback: number, 
   maxDataLength: [4000, 100],
 };
 
+const OPTION_NAMES = Object.keys(COUNT_OPTIONS);
+const WARNING_PREFIX = 'new HtmlEventCollector(): ';
+
 /**
  * The option `name` as given when it is a whole number from its least value up; else its default,
  * and a line on stderr that says so. A bad value is no reason to throw into the app that renders a
@@ -40,7 +43,7 @@ function countOption(options: HtmlEventCollectorOptions, name: keyof HtmlEventCo
   const value: unknown = options[name];
   if (value === undefined) return fallback;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= least) return value;
-  warnAboutSetting(`new HtmlEventCollector(): option ${name} should be a whole number from ${least} up, got ${describeValue(value)}; the default (${fallback}) is used`);
+  warnAboutSetting(`${WARNING_PREFIX}option ${name} should be a whole number from ${least} up, got ${describeValue(value)}; the default (${fallback}) is used`);
   return fallback;
 }
 
@@ -142,9 +145,11 @@ export class HtmlEventCollector {
 
   constructor(options: HtmlEventCollectorOptions = {}) {
     // From plain JavaScript too: `null` is no options; another value that is no object has none to read.
+    // A misspelled name (maxEvent) is named too, rather than its default used without a word.
     let given: HtmlEventCollectorOptions = {};
-    if (options !== null && typeof options === 'object' && !Array.isArray(options)) given = options;
-    else if (options !== null) warnAboutSetting(`new HtmlEventCollector(): the options should be an object (such as { maxEvents: 1000 }), got ${describeValue(options)}; the defaults are used`);
+    if (options !== null && typeof options === 'object' && !Array.isArray(options)) {
+      if (checkOptionNames(options, OPTION_NAMES, WARNING_PREFIX)) given = options;
+    } else if (options !== null) warnAboutSetting(`${WARNING_PREFIX}the options should be an object (such as { maxEvents: 1000 }), got ${describeValue(options)}; the defaults are used`);
     this.maxEvents = countOption(given, 'maxEvents');
     this.maxSpans = countOption(given, 'maxSpans');
     this.maxStageSpans = countOption(given, 'maxStageSpans');

@@ -5,7 +5,7 @@ import { isKnownLocale, normalizeLocale } from '../analyzers/messages';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
 import { GuardedSpanProcessor } from './GuardedSpanProcessor';
 import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
-import { describeValue, warnAboutSetting } from './settingWarnings';
+import { checkOptionNames, describeValue, warnAboutSetting } from './settingWarnings';
 import type { AutopsyOptions, Locale } from './types';
 
 export interface ResolvedConfig {
@@ -170,18 +170,7 @@ function readOptions(given: unknown): AutopsyOptions {
     warnAboutSetting(`the options should be an object (such as { outputDir: 'runs/today' }), got ${describeValue(given)}; the defaults are used`);
     return options;
   }
-  let keys: string[];
-  try {
-    keys = Object.keys(given);
-  } catch (error) {
-    warnAboutSetting(`the options could not be read (${errorMessage(error, WARNING_QUOTE_LENGTH)}); the defaults are used`);
-    return options;
-  }
-  for (const key of keys) {
-    if (Object.prototype.hasOwnProperty.call(OPTION_CHECKS, key)) continue;
-    const near = OPTION_NAMES.find((name) => name.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
-    warnAboutSetting(`unknown option ${JSON.stringify(key.slice(0, WARNING_QUOTE_LENGTH))} ignored${near ? ` (did you mean ${near}?)` : ''}`);
-  }
+  if (!checkOptionNames(given, OPTION_NAMES)) return options;
   for (const name of OPTION_NAMES) {
     let value: unknown;
     try {

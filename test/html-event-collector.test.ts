@@ -132,4 +132,41 @@ describe('HtmlEventCollector', () => {
       [5, whole, 5],
     ]);
   });
+
+  it('names a misspelled or unknown option in one line, as init() does, and uses its default', async () => {
+    const script = writeScript(`
+      import { HtmlEventCollector } from 'agent-autopsy/exporters';
+      const rows = [];
+      for (const options of [
+        { maxEvent: 3 }, { max_events: 3 }, { maxEvents: 3, maxSpan: 1, maxDataLenght: 100, colour: 'red' },
+        new Proxy({ maxEvents: 3 }, { ownKeys() { throw new Error('no keys'); } }),
+      ]) {
+        const collector = new HtmlEventCollector(options);
+        for (let i = 0; i < 5; i++) {
+          collector.observe({ timestamp: '2026-01-01T00:00:0' + i + '.000000Z', elapsed_seconds: i, type: 'stage_start', level: 'INFO', data: { stage: 's' + i, note: 'x'.repeat(150) } });
+        }
+        rows.push([collector.eventList().rows.length, collector.eventList().rows[0][5].length, collector.timeline().spans.length]);
+      }
+      console.log(JSON.stringify(rows));
+    `);
+    const result = await runNode(script);
+    expect(result.code).toBe(0);
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      'agent-autopsy: new HtmlEventCollector(): unknown option "maxEvent" ignored (did you mean maxEvents?)',
+      'agent-autopsy: new HtmlEventCollector(): unknown option "max_events" ignored (did you mean maxEvents?)',
+      'agent-autopsy: new HtmlEventCollector(): unknown option "maxSpan" ignored (did you mean maxSpans?)',
+      'agent-autopsy: new HtmlEventCollector(): unknown option "maxDataLenght" ignored (did you mean maxDataLength?)',
+      'agent-autopsy: new HtmlEventCollector(): unknown option "colour" ignored',
+      'agent-autopsy: new HtmlEventCollector(): the options could not be read (no keys); the defaults are used',
+    ]);
+    // [rows listed, data JSON length of the first, spans drawn]: the defaults where the name was
+    // wrong (all 5 events, the whole data), the options spelled right still apply (3 rows).
+    const whole = JSON.stringify({ stage: 's0', note: 'x'.repeat(150) }).length;
+    expect(JSON.parse(result.stdout)).toEqual([
+      [5, whole, 5],
+      [5, whole, 5],
+      [3, whole, 5],
+      [5, whole, 5],
+    ]);
+  });
 });

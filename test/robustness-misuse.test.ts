@@ -210,7 +210,7 @@ describe('settings that cannot be honoured', () => {
       const { init, stage, shutdown } = require('agent-autopsy');
       const handles = [];
       handles.push(init({
-        outputdir: 'lost', outputDir: 123, serviceName: { toString() { throw new Error('boom'); } },
+        outputdir: 'lost', captureContnet: true, colour: 'red', outputDir: 123, serviceName: { toString() { throw new Error('boom'); } },
         captureContent: 'false', handleExit: 'false', maxStringLength: -1, flushIntervalMs: 1e12,
         otlpEndpoint: 42, otlpHeaders: { ok: 'yes', bad: 1 }, spanProcessors: [42, {}], locale: 7,
       }));
@@ -236,6 +236,8 @@ describe('settings that cannot be honoured', () => {
     expect(out.dirs.slice(1)).toEqual([join(dir, 'from-env'), dir]);
     expect(result.stderr.split('\n').filter(Boolean)).toEqual([
       'agent-autopsy: unknown option "outputdir" ignored (did you mean outputDir?)',
+      'agent-autopsy: unknown option "captureContnet" ignored (did you mean captureContent?)',
+      'agent-autopsy: unknown option "colour" ignored',
       'agent-autopsy: option outputDir should be a directory path (a non-empty string), got 123; the default is used',
       'agent-autopsy: option serviceName should be a string, got an object; the default is used',
       "agent-autopsy: option locale should be a string ('en' or 'zh-CN'), got 7; the default is used",
