@@ -1,13 +1,15 @@
 import type { Locale, TruthEvent } from '../src/types';
 import { secondsBetween } from '../src/clock';
+import { errorMessage, WARNING_QUOTE_LENGTH } from '../src/safeValue';
+import { checkOptionNames, describeValue, warnAboutSetting } from '../src/settingWarnings';
 import { emptyAutofixStats } from './autofixStats';
 import { eventKind, type EventKind } from './eventKind';
-import type { CriticalFailureList } from './CriticalFailureList';
+import { CRITICAL_FAILURES_IN_MEMORY, type CriticalFailureList } from './CriticalFailureList';
 import { CustomRuleEngine, validateRules } from './customRules';
 import type { DiagnosisEngine, DiagnosisRule } from './diagnosisTypes';
 import { FailureAggregate } from './FailureAggregate';
 import { LlmUsageAggregate } from './LlmUsageAggregate';
-import { messagesFor, normalizeLocale } from './messages';
+import { isKnownLocale, messagesFor, normalizeLocale } from './messages';
 import type { AutofixStatistics, AutopsyReport, Diagnosis, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { buildFailureAnalysis, buildFixSuggestions, buildSummary } from './seedReport';
 import { StageTimeline } from './StageTimeline';
@@ -52,6 +54,55 @@ export interface ReportContext {
   criticalFailures?: 'all' | 'first';
 }
 
+const WARNING_PREFIX = 'new RunAnalyzer(): ';
+const OPTION_NAMES: ReadonlyArray<keyof RunAnalyzerOptions> = ['locale', 'rules', 'eventCounts', 'criticalFailuresInMemory', 'criticalFailuresDir'];
+
+/**
+ * The options that can be honoured, from plain JavaScript too. Whatever is not an options object,
+ * a misspelled or unknown name, a value of the wrong kind (a `locale` that is no string or no known
+ * locale, an `eventCounts` that is not true or false, a `criticalFailuresInMemory` that is no whole
+ * number from 0 up, a `criticalFailuresDir` that is no non-empty string) or a property whose read
+ * throws is named on stderr in one line and left out, so its default applies, as init() and
+ * new HtmlEventCollector() treat theirs. `rules` are checked by validateRules (which throws: see
+ * the README's Custom rules).
+ */
+function readOptions(options: unknown): RunAnalyzerOptions {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    warnAboutSetting(`${WARNING_PREFIX}the options should be an object (such as { locale: 'zh-CN' }), got ${describeValue(options)}; the defaults are used`);
+    return {};
+  }
+  if (!checkOptionNames(options, OPTION_NAMES, WARNING_PREFIX)) return {};
+  const read = (name: keyof RunAnalyzerOptions): unknown => {
+    try {
+      return (options as Record<string, unknown>)[name];
+    } catch (error) {
+      warnAboutSetting(`${WARNING_PREFIX}option ${name} could not be read (${errorMessage(error, WARNING_QUOTE_LENGTH)}); the default is used`);
+      return undefined;
+    }
+  };
+  const refuse = (name: keyof RunAnalyzerOptions, expected: string, value: unknown, fallback: string) =>
+    warnAboutSetting(`${WARNING_PREFIX}option ${name} should be ${expected}, got ${describeValue(value)}; the default (${fallback}) is used`);
+  const given: RunAnalyzerOptions = {};
+  const locale = read('locale');
+  if (typeof locale === 'string' && locale !== '' && !isKnownLocale(locale)) {
+    warnAboutSetting(`${WARNING_PREFIX}unknown locale ${JSON.stringify(locale).slice(0, 80)}; the report is written in English (supported: en, zh-CN)`);
+  } else if (typeof locale === 'string') given.locale = locale;
+  else if (locale !== undefined) refuse('locale', "a string ('en' or 'zh-CN')", locale, "'en'");
+  const rules = read('rules');
+  if (rules !== undefined) given.rules = rules as RunAnalyzerOptions['rules'];
+  const eventCounts = read('eventCounts');
+  if (typeof eventCounts === 'boolean') given.eventCounts = eventCounts;
+  else if (eventCounts !== undefined) refuse('eventCounts', 'true or false', eventCounts, 'true');
+  const inMemory = read('criticalFailuresInMemory');
+  if (typeof inMemory === 'number' && Number.isSafeInteger(inMemory) && inMemory >= 0) given.criticalFailuresInMemory = inMemory;
+  else if (inMemory !== undefined) refuse('criticalFailuresInMemory', 'a whole number from 0 up', inMemory, String(CRITICAL_FAILURES_IN_MEMORY));
+  const dir = read('criticalFailuresDir');
+  if (typeof dir === 'string' && dir.trim() !== '') given.criticalFailuresDir = dir;
+  else if (dir !== undefined) refuse('criticalFailuresDir', 'a directory path (a non-empty string)', dir, 'the OS temp directory');
+  return given;
+}
+
 /**
  * Everything the autopsy concludes, computed as events stream past: memory grows with distinct
  * types, stages and models, never with the number of events. The same analyzer serves the live
@@ -72,7 +123,8 @@ export class RunAnalyzer {
   private lastElapsed = 0;
   private readonly counting: boolean;
 
-  constructor(options: RunAnalyzerOptions = {}) {
+  constructor(given: RunAnalyzerOptions = {}) {
+    const options = readOptions(given);
     this.counting = options.eventCounts !== false;
     this.locale = normalizeLocale(options.locale);
     this.failures = new FailureAggregate(messagesFor(this.locale).unknownError, options.criticalFailuresInMemory, options.criticalFailuresDir);

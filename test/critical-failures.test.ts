@@ -282,3 +282,63 @@ describe('a run with more critical failures than are kept in memory', () => {
     expect(withoutTime(printed.stdout)).toBe(withoutTime(text));
   });
 });
+
+describe('RunAnalyzer options', () => {
+  it('an option it cannot honour (a bad criticalFailuresInMemory, locale, eventCounts, a misspelled name) is named in one line on stderr and its default used', async () => {
+    const script = writeScript(`
+      import { RunAnalyzer } from 'agent-autopsy/analyzers';
+      const rows = [];
+      for (const options of [
+        { criticalFailuresInMemory: NaN }, { criticalFailuresInMemory: -1 }, { criticalFailuresInMemory: 2.5 }, { criticalFailuresInMemory: '100' },
+        { criticalFailuresInMemory: 0, criticalFailuresDir: 123 }, { criticalFailuresDir: '' },
+        { locale: 7 }, { locale: 'fr' }, { locale: 'zh_CN', eventCounts: false }, { eventCounts: 'false' },
+        { criticalFailuresInMemroy: 10, locales: 'zh-CN' }, 'zh-CN', null,
+      ]) {
+        let analyzer;
+        try {
+          analyzer = new RunAnalyzer(options);
+        } catch (error) {
+          rows.push(['threw', String(error)]);
+          continue;
+        }
+        // 600 failures: past 64 KiB of entries, so a list that keeps none in memory writes its temporary file.
+        for (let i = 0; i < 600; i++) {
+          const timestamp = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+          analyzer.observe({ timestamp, elapsed_seconds: i, type: 'task_error', level: 'ERROR', data: { stage: 'stage1', task: 't', error: 'failed: ' + 'x'.repeat(100) + ' #' + i } });
+        }
+        const report = analyzer.buildReport({ now: Date.UTC(2026, 0, 1, 1) });
+        const critical = report.failure_analysis.critical_failures;
+        rows.push([analyzer.locale, analyzer.criticalFailures.first().length, analyzer.criticalFailures.spilled, critical.length, critical[599].error.endsWith(' #599'), report.summary.total_failures, Object.keys(analyzer.eventCounts().events_by_type).length > 0]);
+        analyzer.dispose();
+      }
+      console.log(JSON.stringify(rows));
+    `);
+    const result = await runNode(script);
+    expect(result.code).toBe(0);
+    const prefix = 'agent-autopsy: new RunAnalyzer(): ';
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      `${prefix}option criticalFailuresInMemory should be a whole number from 0 up, got NaN; the default (2000) is used`,
+      `${prefix}option criticalFailuresInMemory should be a whole number from 0 up, got -1; the default (2000) is used`,
+      `${prefix}option criticalFailuresInMemory should be a whole number from 0 up, got 2.5; the default (2000) is used`,
+      `${prefix}option criticalFailuresInMemory should be a whole number from 0 up, got "100" (a string); the default (2000) is used`,
+      `${prefix}option criticalFailuresDir should be a directory path (a non-empty string), got 123; the default (the OS temp directory) is used`,
+      `${prefix}option criticalFailuresDir should be a directory path (a non-empty string), got "" (a string); the default (the OS temp directory) is used`,
+      `${prefix}option locale should be a string ('en' or 'zh-CN'), got 7; the default ('en') is used`,
+      `${prefix}unknown locale "fr"; the report is written in English (supported: en, zh-CN)`,
+      `${prefix}option eventCounts should be true or false, got "false" (a string); the default (true) is used`,
+      `${prefix}unknown option "criticalFailuresInMemroy" ignored (did you mean criticalFailuresInMemory?)`,
+      `${prefix}unknown option "locales" ignored (did you mean locale?)`,
+      `${prefix}the options should be an object (such as { locale: 'zh-CN' }), got "zh-CN" (a string); the defaults are used`,
+    ]);
+    // [locale, critical failures in memory, in the temporary file, listed in the report, the last one
+    // listed, total failures, counting events by type]: with the default wherever an option was refused.
+    const byDefault = ['en', 600, 0, 600, true, 600, true];
+    expect(JSON.parse(result.stdout)).toEqual([
+      byDefault, byDefault, byDefault, byDefault,
+      ['en', 0, 600, 600, true, 600, true],
+      byDefault, byDefault, byDefault,
+      ['zh-CN', 600, 0, 600, true, 600, false],
+      byDefault, byDefault, byDefault, byDefault,
+    ]);
+  });
+});
