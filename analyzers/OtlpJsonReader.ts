@@ -1,4 +1,4 @@
-import { readFileHead } from './fileHead';
+import { headKind, readFileHead } from './fileHead';
 import { HEAD_BYTES, LogFile } from './LogFile';
 import { isoMicros } from '../src/clock';
 import type { TruthEvent } from '../src/types';
@@ -32,11 +32,15 @@ export interface OtlpReadResult {
 }
 
 const MAX_SKIPPED = 100;
-const OTLP_START = /^\uFEFF?\s*\{\s*"(?:resourceSpans|resource_spans)"\s*:/;
 
-/** True when a file's head (LogFile.head()) starts like an OTLP JSON trace export. */
+/**
+ * True when a file's head (LogFile.head()) starts like an OTLP JSON trace export: its first JSON
+ * object (a JSON line or a pretty-printed document) has "resourceSpans" before any key of a log or
+ * a report, in whatever place (headKind): a Collector writes it first, a hand-made or re-serialised
+ * file may not (`{"schemaUrl": …, "resourceSpans": …}`).
+ */
 export function startsLikeOtlpJson(head: string): boolean {
-  return OTLP_START.test(head);
+  return headKind(head) === 'otlp-json';
 }
 
 /**

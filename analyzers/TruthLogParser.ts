@@ -67,11 +67,11 @@ export function truthLogStartTime(head: string): string | undefined {
 const MAX_SKIPPED = 100;
 /**
  * A JSON document that is none of the inputs read: it says which others the CLI takes, as its
- * sniffers tell them (OtlpJsonReader: "resourceSpans" as the first key; the report sniffer: a
- * report's own keys, of which a report needs "failure_analysis" and "summary").
+ * sniffers tell them (headKind in fileHead.ts: a "resourceSpans" key, or a report's own keys, of
+ * which a report needs "failure_analysis" and "summary", before any key of a log).
  */
 const NO_EVENTS_ARRAY =
-  'not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …} first) and saved reports ("failure_analysis" and "summary")';
+  'not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …}) and saved reports ("failure_analysis" and "summary")';
 const NOT_AN_EVENT = 'not an event (no "type")';
 /** Event lines parsed by one JSON.parse (eventLines): most of the saving is there by 8. */
 const BATCH_LINES = 64;

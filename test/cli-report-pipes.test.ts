@@ -185,7 +185,7 @@ describe('report through a pipe (a FIFO, <(…), /dev/stdin)', () => {
     expect(stdin.status).toBe(2);
     expect(stdin.stdout).toBe('');
     expect(stdin.stderr).toBe(
-      'agent-autopsy: not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …} first) and saved reports ("failure_analysis" and "summary") (/dev/stdin)\n',
+      'agent-autopsy: not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …}) and saved reports ("failure_analysis" and "summary") (/dev/stdin)\n',
     );
   });
 });

@@ -206,7 +206,7 @@ describe('agent-autopsy report', () => {
 
     // A JSON document of none of the kinds read: the message names the others the CLI takes.
     const other = join(dir, 'other.json');
-    const noEvents = 'not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …} first) and saved reports ("failure_analysis" and "summary")';
+    const noEvents = 'not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …}) and saved reports ("failure_analysis" and "summary")';
     for (const text of ['{"spans": []}\n', '{\n  "start_time": null,\n  "resourceSpans": []\n}\n']) {
       writeFileSync(other, text);
       result = await runCli(['report', other]);

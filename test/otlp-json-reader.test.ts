@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { analyzeRun, analyzeRunSync } from '../analyzers/readRun';
 import { TruthLogError } from '../analyzers/TruthLogParser';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
+import { CLI, runCli } from './helpers/cli';
 import { collectorExportLines } from './helpers/otlpFile';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -306,6 +308,53 @@ await shutdown();
     const sortBy = (list: TruthEvent[]) => [...list].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0)).map(strip);
     expect(fromOtlp).toHaveLength(live.length);
     expect(sortBy(fromOtlp)).toEqual(sortBy(live));
+  });
+});
+
+/** `value` with every object's keys sorted, as `jq -S` writes it. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortedKeys((value as Record<string, unknown>)[key])]));
+}
+
+// The Collector writes "resourceSpans" first; a hand-made or re-serialised export may not.
+it('agent-autopsy report reads an OTLP JSON file whose first key is not resourceSpans: JSON lines, a document, a pipe', async () => {
+  const dir = tempDir();
+  const lines = readFileSync(MIXED, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const schemaUrl = 'https://opentelemetry.io/schemas/1.26.0';
+  const files: Record<string, string> = {
+    'collector.jsonl': readFileSync(MIXED, 'utf8'),
+    // A key before it on every line.
+    'schema-first.jsonl': lines.map((request) => JSON.stringify({ schemaUrl, ...request })).join('\n') + '\n',
+    // `jq -cS`: "partialSuccess" sorts before it.
+    'sorted.jsonl': lines.map((request) => JSON.stringify(sortedKeys({ partialSuccess: {}, ...request }))).join('\n') + '\n',
+    // `jq -S .` of one request, with Windows line ends.
+    'sorted.json': JSON.stringify(sortedKeys({ partialSuccess: {}, schemaUrl, ...(JSON.parse(readFileSync(SINGLE, 'utf8')) as object) }), null, 2).replace(/\n/g, '\r\n') + '\r\n',
+  };
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const withoutTime = <T extends { stdout: string }>(result: T): T => ({ ...result, stdout: result.stdout.replace(/^\{\n {2}"timestamp": "[^"]+",/, '') });
+  const collector = await runCli(['report', join(dir, 'collector.jsonl')]);
+  expect(collector).toMatchObject({ code: 0, stderr: '' });
+  const expected = withoutTime(collector);
+  expect(JSON.parse(collector.stdout).run).toMatchObject({ source: 'otlp-json', total_events: 14, service_name: 'research-bot' });
+  for (const name of Object.keys(files)) {
+    expect(isOtlpJsonFile(join(dir, name)), name).toBe(true);
+    expect(withoutTime(await runCli(['report', join(dir, name)])), name).toEqual(expected);
+  }
+  // Told apart by the first 64 KiB a pipe gives, as from a file.
+  const piped = spawnSync(process.execPath, [CLI, 'report', '-'], { input: files['schema-first.jsonl'], encoding: 'utf8', cwd: dir });
+  expect(withoutTime({ code: piped.status, signal: piped.signal, stdout: piped.stdout, stderr: piped.stderr })).toEqual({ ...expected, stdout: expected.stdout.replace(`"output_dir": ${JSON.stringify(dir)}`, '"output_dir": "/dev"') });
+
+  // JSON with neither "resourceSpans" nor a log's or a report's keys is still none of them, named as before.
+  const other = join(dir, 'other.json');
+  writeFileSync(other, `{"schemaUrl": "${schemaUrl}", "spans": []}\n`);
+  expect(isOtlpJsonFile(other)).toBe(false);
+  expect(await runCli(['report', other])).toEqual({
+    code: 2,
+    signal: null,
+    stdout: '',
+    stderr: `agent-autopsy: not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …}) and saved reports ("failure_analysis" and "summary") (${other})\n`,
   });
 });
 
