@@ -73,11 +73,17 @@ export class OtlpJsonParser {
   private documentLength = 0;
   private pendingBad: number | undefined;
   private tornTail = false;
+  private started = false;
   private readonly skipped: Array<{ line: number; reason: string }> = [];
 
   constructor(private readonly source = 'traces.json') {}
 
   push(chunk: string): void {
+    // A UTF-8 BOM (which the sniffer lets by) is no part of the first line's JSON.
+    if (!this.started && chunk !== '') {
+      this.started = true;
+      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+    }
     if (this.mode === 'document') {
       this.documentLength += chunk.length;
       checkHeldLength(this.documentLength, `${this.source}:${this.documentStart}`, 'document');

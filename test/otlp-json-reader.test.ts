@@ -329,9 +329,13 @@ it('agent-autopsy report reads an OTLP JSON file whose first key is not resource
     'schema-first.jsonl': lines.map((request) => JSON.stringify({ schemaUrl, ...request })).join('\n') + '\n',
     // `jq -cS`: "partialSuccess" sorts before it.
     'sorted.jsonl': lines.map((request) => JSON.stringify(sortedKeys({ partialSuccess: {}, ...request }))).join('\n') + '\n',
-    // `jq -S .` of one request, with Windows line ends.
+    // `jq -S .` of one request, with Windows line ends; the same after a UTF-8 BOM.
     'sorted.json': JSON.stringify(sortedKeys({ partialSuccess: {}, schemaUrl, ...(JSON.parse(readFileSync(SINGLE, 'utf8')) as object) }), null, 2).replace(/\n/g, '\r\n') + '\r\n',
   };
+  files['bom-sorted.json'] = `\uFEFF${files['sorted.json']}`;
+  // A BOM before a Collector's own lines, and before its document, was let by the sniffer but broke the first line's JSON.
+  files['bom-collector.jsonl'] = `\uFEFF${files['collector.jsonl']}`;
+  files['bom-single.json'] = `\uFEFF${readFileSync(SINGLE, 'utf8')}`;
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const withoutTime = <T extends { stdout: string }>(result: T): T => ({ ...result, stdout: result.stdout.replace(/^\{\n {2}"timestamp": "[^"]+",/, '') });
   const collector = await runCli(['report', join(dir, 'collector.jsonl')]);
