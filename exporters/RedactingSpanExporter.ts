@@ -36,6 +36,11 @@ function withVocabulary(span: ReadableSpan, attributes: Attributes, events: Read
  * It also spells out the seed event vocabulary on agent spans (see withVocabulary).
  */
 export class RedactingSpanExporter implements SpanExporter {
+  /** While set (see takeSpans), export() keeps the cleaned spans here instead of sending them. */
+  private held: ReadableSpan[] | undefined;
+  /** Whether the last export failed (reported already): the exit does not wait on that collector again. */
+  lastExportFailed = false;
+
   constructor(
     private readonly inner: SpanExporter,
     private readonly maxStringLength: number,
@@ -51,7 +56,13 @@ export class RedactingSpanExporter implements SpanExporter {
       resultCallback({ code: 1, error: error as Error });
       return;
     }
+    if (this.held) {
+      this.held.push(...cleaned);
+      resultCallback({ code: 0 });
+      return;
+    }
     this.inner.export(cleaned, (result) => {
+      this.lastExportFailed = result.code !== 0;
       // Tell the user once (per reason) that spans are not arriving; the local autopsy is unaffected.
       if (result.code !== 0) {
         const to = this.endpoint ? ` to ${redactString(this.endpoint)}` : '';
@@ -59,6 +70,22 @@ export class RedactingSpanExporter implements SpanExporter {
       }
       resultCallback(result);
     });
+  }
+
+  /**
+   * The spans `flush` hands to export() before it returns, cleaned, taken instead of sent: a
+   * BatchSpanProcessor's forceFlush() passes its whole queue synchronously (with no resource
+   * attributes pending, as ours has none), for a process that exits and can send no more.
+   */
+  takeSpans(flush: () => void): ReadableSpan[] {
+    const held: ReadableSpan[] = [];
+    this.held = held;
+    try {
+      flush();
+    } finally {
+      this.held = undefined;
+    }
+    return held;
   }
 
   private clean(span: ReadableSpan): ReadableSpan {

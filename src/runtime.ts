@@ -267,11 +267,16 @@ const exitListener = {
       run.record('signal_received', 'WARNING', { signal, handled_by_app: !terminating });
       if (terminating) run.setExit({ reason: 'signal', exit_code: null, signal });
     }
-    if (terminating) finishAll(() => undefined);
-    else handledSignal = signal;
+    if (terminating) {
+      finishAll(() => undefined);
+      // The signal ends the process next: what is queued for export goes now or never.
+      state.tracing?.exportAtExit();
+    } else handledSignal = signal;
   },
   onExit(code: number, drained: boolean): void {
     finishAll((run) => run.setExit({ reason: drained ? 'normal' : 'exit', exit_code: code, signal: handledSignal, at: isoMicros(nowMs()) }));
+    // No network I/O runs after 'exit': spans still queued (a crash's, the ones left open) are posted now.
+    state.tracing?.exportAtExit();
   },
   async onBeforeExit(): Promise<void> {
     // The loop drained: the last moment asynchronous span export can complete. The files are

@@ -15,11 +15,13 @@ import { detectResources, envDetector, resourceFromAttributes } from '@opentelem
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { otlpJsonRequest, postSynchronously } from '../exporters/otlpAtExit';
 import { RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
 import { blindAppApiCopy } from './apiCopies';
-import { AutopsyContextManager, noteForeignTracer, registerContextManager } from './AutopsyContextManager';
+import { AutopsyContextManager, noteForeignTracer, registerContextManager, runUntraced } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
-import { reportError, writeStderr } from './errorHandler';
+import { reportError, reportExportError, writeStderr } from './errorHandler';
+import { redactString } from './redact';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
 import { VERSION } from './version';
@@ -50,12 +52,18 @@ export interface TracingSetup {
   /** The provider the instrumentations we enable should use. */
   provider: TracerProvider;
   flush(): Promise<void>;
+  /**
+   * The process exits synchronously (a crash, `process.exit()`, a signal, or the spans left open at
+   * a normal exit): the OTLP export's queue is posted now, within OTLP_EXPORT_TIMEOUT_MS. Does
+   * nothing without an export of ours. Never throws.
+   */
+  exportAtExit(): void;
 }
 
 /**
- * Upper bound on one OTLP export (and so on the wait at a normal exit): an unreachable collector
- * never holds the process for longer. After `process.exit()`, a crash or a signal nothing is
- * exported at all (exit is synchronous); the local files are complete either way.
+ * Upper bound on one OTLP export (and so on the wait at a normal exit, and on the synchronous post
+ * after `process.exit()`, a crash or a signal): an unreachable collector never holds the process
+ * for longer. The local files are complete either way.
  */
 export const OTLP_EXPORT_TIMEOUT_MS = 3000;
 /** Spans are sent in batches at most this often while the app runs. */
@@ -90,15 +98,30 @@ export function attachToProvider(provider: TracerProvider, processors: SpanProce
   return true;
 }
 
-export function otlpSpanProcessor(config: ResolvedConfig): SpanProcessor | undefined {
-  if (!config.otlpEndpoint || config.otelSdkDisabled) return undefined;
+interface OtlpExport {
+  processor: SpanProcessor;
+  exportAtExit(): void;
+}
+
+function otlpExport(config: ResolvedConfig): OtlpExport | undefined {
+  const endpoint = config.otlpEndpoint;
+  if (!endpoint || config.otelSdkDisabled) return undefined;
   // Loaded only when an endpoint is set: the exporter and its transports are ~45 ms of every start.
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-  const exporter = new OTLPTraceExporter({ url: config.otlpEndpoint, headers: config.otlpHeaders, timeoutMillis: OTLP_EXPORT_TIMEOUT_MS });
-  return new BatchSpanProcessor(new RedactingSpanExporter(exporter, config.maxStringLength, config.otlpEndpoint), {
-    exportTimeoutMillis: OTLP_EXPORT_TIMEOUT_MS,
-    scheduledDelayMillis: OTLP_BATCH_DELAY_MS,
-  });
+  const exporter = new OTLPTraceExporter({ url: endpoint, headers: config.otlpHeaders, timeoutMillis: OTLP_EXPORT_TIMEOUT_MS });
+  const redacting = new RedactingSpanExporter(exporter, config.maxStringLength, endpoint);
+  const processor = new BatchSpanProcessor(redacting, { exportTimeoutMillis: OTLP_EXPORT_TIMEOUT_MS, scheduledDelayMillis: OTLP_BATCH_DELAY_MS });
+  const exportAtExit = () => {
+    // A collector that just failed was reported once; the exit does not wait on it again.
+    if (redacting.lastExportFailed) return;
+    const spans = redacting.takeSpans(() => void processor.forceFlush().catch(() => undefined));
+    if (spans.length === 0) return;
+    const body = otlpJsonRequest(spans);
+    if (!body) return;
+    const result = postSynchronously(body, { url: endpoint, headers: config.otlpHeaders, timeoutMs: OTLP_EXPORT_TIMEOUT_MS });
+    if (!result.ok) reportExportError(result.error, `OTLP span export to ${redactString(endpoint)} failed`);
+  };
+  return { processor, exportAtExit };
 }
 
 /**
@@ -234,16 +257,26 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
       flush: async () => {
         await Promise.all(joined.map((p) => p.forceFlush().catch(() => undefined)));
       },
+      // The app's provider exports our spans; what its processors do at exit is theirs.
+      exportAtExit: () => undefined,
     };
   }
   if (existing) diag.warn('agent-autopsy: could not join the registered tracer provider; using a private one');
-  const otlp = otlpSpanProcessor(config);
+  const otlp = otlpExport(config);
+  const exportAtExit = () => {
+    try {
+      // Untraced: the post's child process is no code_exec of the app's (instrumentChildProcesses).
+      if (otlp) runUntraced(() => otlp.exportAtExit());
+    } catch (error) {
+      reportError(error, 'span export at exit failed');
+    }
+  };
   const provider = new NodeTracerProvider({
     // OTEL_RESOURCE_ATTRIBUTES (deployment.environment …) as the spec asks; our service.name wins.
     resource: detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName })),
     // OTEL_TRACES_SAMPLER decides what is exported; the autopsy records every span (see recordingSampler.ts).
     sampler: new RecordingSampler(samplerFromEnvironment()),
-    spanProcessors: [...joined, ...(otlp ? [otlp] : [])],
+    spanProcessors: [...joined, ...(otlp ? [otlp.processor] : [])],
   });
   const flush = async () => {
     await provider.forceFlush();
@@ -259,8 +292,8 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     propagation.setGlobalPropagator(propagator);
     yieldToLaterRegistrations(handOver, joined, { contextManager, propagator });
     warnOfBlindApiCopy();
-    return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush };
+    return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush, exportAtExit };
   }
   if (config.otelSdkDisabled) registerContextManager(new AutopsyContextManager());
-  return { tracer: provider.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider, flush };
+  return { tracer: provider.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider, flush, exportAtExit };
 }

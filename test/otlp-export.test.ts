@@ -198,6 +198,105 @@ describe('a run with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
   });
 });
 
+/**
+ * An agent that ends without the event loop draining, as `how` says, inside a stage whose LLM call
+ * never returns, right after a task that ended (still in the export's queue: batches go every second).
+ */
+const ENDING_AGENT = `import { init, stage, task, llmCall } from 'agent-autopsy';
+const how = process.argv[2];
+init({ instrumentChildProcesses: process.argv[3] === 'child processes' });
+stage('stage1', async () => {
+  await task('prepare', async () => undefined);
+  setTimeout(() => {
+    if (how === 'crash') throw new Error('tool output was not JSON');
+    if (how === 'exit') process.exit(3);
+    if (how === 'signal') process.stdout.write('ready\\n');
+    // 'open': nothing keeps the loop alive, and the process ends normally with the call still open.
+  }, 50);
+  if (how === 'signal') setInterval(() => {}, 1000);
+  await llmCall({ model: 'gpt-4o', api_key: 'sk-live-0123456789abcdefghijkl' }, () => new Promise(() => {}));
+});
+`;
+
+describe('a process that ends synchronously (a crash, process.exit(), a signal)', () => {
+  const NAMES = ['chat gpt-4o', 'stage stage1', 'task prepare'];
+
+  async function runEnding(how: string, endpoint: string, recording = '') {
+    const dir = runDir();
+    const result = await runNode(writeScript(ENDING_AGENT), {
+      args: [how, recording],
+      env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+      onStdoutLine: (line, child) => {
+        if (line === 'ready') child.kill('SIGTERM');
+      },
+    });
+    return { dir, result };
+  }
+
+  it.each([
+    ['crash', { code: 1, signal: null }, 'uncaught_exception'],
+    ['exit', { code: 3, signal: null }, 'exit'],
+    ['signal', { code: null, signal: 'SIGTERM' }, 'signal'],
+    ['open', { code: 0, signal: null }, 'normal'],
+  ])('%s: the spans still queued and those left open reach the collector before the process is gone', async (how, ending, reason) => {
+    const { dir, result } = await runEnding(how, receiver.url);
+    expect({ code: result.code, signal: result.signal }).toEqual(ending);
+    expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toBeNull();
+    if (how === 'crash') expect(result.stderr).toContain('Error: tool output was not JSON');
+    expect(readReport(dir).exit.reason).toBe(reason);
+    // The child has exited: what it sent has arrived.
+    const spans = receiver.spans;
+    expect(spans.map((span) => span.name).sort()).toEqual(NAMES);
+    const stage = byName(spans, 'stage stage1');
+    const call = byName(spans, 'chat gpt-4o');
+    expect(byName(spans, 'task prepare')).toMatchObject({ parentSpanId: stage.spanId, status: { code: 0 } });
+    expect(call.parentSpanId).toBe(stage.spanId);
+    for (const span of [stage, call]) {
+      expect(span.status).toEqual({ code: 2, message: 'span still open when the process ended' });
+      expect(span.attributes['autopsy.unfinished']).toBe(true);
+    }
+    expect(call.attributes['autopsy.data.api_key']).toBe('[REDACTED]');
+    expect(receiver.requests.every((request) => request.path === '/v1/traces' && request.contentType.startsWith('application/json'))).toBe(true);
+  });
+
+  it('the post is no code_exec of the app, also with instrumentChildProcesses', async () => {
+    const { dir, result } = await runEnding('exit', receiver.url, 'child processes');
+    expect(result.code).toBe(3);
+    expect(receiver.spans.map((span) => span.name).sort()).toEqual(NAMES);
+    expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual([
+      'stage_start', 'task_start', 'task_end', 'llm_call_start', 'stage_unfinished', 'llm_call_unfinished',
+    ]);
+  });
+
+  it.each([
+    ['a closed port', (target: string) => `connect ECONNREFUSED ${new URL(target).host}`],
+    ['a collector that never answers', () => 'Request timed out'],
+  ])('%s: the crash exits as it would, with one line on stderr', async (name, reason) => {
+    let url = receiver.url;
+    let hanging: Server | undefined;
+    if (name === 'a closed port') await receiver.close();
+    else {
+      hanging = createServer(() => undefined);
+      await new Promise<void>((resolve) => hanging!.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+    }
+    try {
+      const { dir, result } = await runEnding('crash', url);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('Error: tool output was not JSON');
+      expect(readReport(dir).exit.reason).toBe('uncaught_exception');
+      expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toEqual([
+        `agent-autopsy: OTLP span export to ${url}/v1/traces failed: ${reason(url)} (the agent keeps running; the local autopsy is complete, these spans are not sent)`,
+      ]);
+    } finally {
+      if (hanging) {
+        hanging.closeAllConnections();
+        await new Promise((resolve) => hanging!.close(resolve));
+      }
+    }
+  });
+});
+
 describe("the app's own provider exporting OTLP", () => {
   it('our spans go out once through its exporter, with secrets in error messages and stacks redacted', async () => {
     const script = writeScript(`import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
