@@ -73,6 +73,27 @@ const MAX_SKIPPED = 100;
 const NO_EVENTS_ARRAY =
   'not a Truth-Mode log: the JSON document has no "events" array; agent-autopsy report also reads OTLP JSON ({"resourceSpans": …}) and saved reports ("failure_analysis" and "summary")';
 const NOT_AN_EVENT = 'not an event (no "type")';
+
+/**
+ * What a text JSON.parse rejected is, when its first lines are each a JSON object of their own
+ * (JSON lines, not one document): not corrupt, but no input read here. Undefined otherwise.
+ */
+function jsonLinesProblem(text: string): string | undefined {
+  const lines = text.split('\n', 6).map((line) => line.trim()).filter((line) => line !== '');
+  if (lines.length < 2) return undefined;
+  let first: unknown;
+  try {
+    const parsed = lines.slice(0, 5).map((line) => JSON.parse(line) as unknown);
+    if (!parsed.every((value) => value !== null && typeof value === 'object' && !Array.isArray(value))) return undefined;
+    first = parsed[0];
+  } catch {
+    return undefined;
+  }
+  if (asTruthEvent(first)) {
+    return 'not a Truth-Mode log: JSON lines of events without the log\'s header; a Truth-Mode log is {"start_time": …, "events": [ … ]}, the events one per line';
+  }
+  return 'not a Truth-Mode log: JSON lines whose objects are not events (no "type"); agent-autopsy report also reads OTLP JSON lines ({"resourceSpans": …} each) and saved reports ("failure_analysis" and "summary")';
+}
 /** Event lines parsed by one JSON.parse (eventLines): most of the saving is there by 8. */
 const BATCH_LINES = 64;
 const MAX_FAILED_BATCHES = 16;
@@ -480,7 +501,7 @@ export class TruthLogParser {
         this.result.tornTail = true;
         return;
       }
-      throw new TruthLogError('not a Truth-Mode log: corrupt JSON without an "events" array', this.source);
+      throw new TruthLogError(jsonLinesProblem(trimmed) ?? 'not a Truth-Mode log: corrupt JSON without an "events" array', this.source);
     }
     const from = events.index + events[0].length;
     // The document's first line is the one line() took it from.

@@ -213,6 +213,23 @@ describe('agent-autopsy report', () => {
       expect(result).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: ${noEvents} (${other})\n` });
     }
 
+    // JSON lines are not corrupt JSON: they are named for what they are.
+    const jsonLines = join(dir, 'app.jsonl');
+    writeFileSync(jsonLines, '{"level":30,"msg":"started"}\n{"level":50,"msg":"failed"}\n');
+    expect(await runCli(['report', jsonLines])).toMatchObject({
+      code: 2,
+      stderr: `agent-autopsy: not a Truth-Mode log: JSON lines whose objects are not events (no "type"); agent-autopsy report also reads OTLP JSON lines ({"resourceSpans": …} each) and saved reports ("failure_analysis" and "summary") (${jsonLines})\n`,
+    });
+    // The events of a log without its header (`jq -c '.events[]'`): what they need to be read.
+    writeFileSync(jsonLines, `${failingRun().map((e) => JSON.stringify(e)).join('\n')}\n`);
+    expect(await runCli(['report', jsonLines])).toMatchObject({
+      code: 2,
+      stderr: `agent-autopsy: not a Truth-Mode log: JSON lines of events without the log's header; a Truth-Mode log is {"start_time": …, "events": [ … ]}, the events one per line (${jsonLines})\n`,
+    });
+    // Damaged JSON is still corrupt.
+    writeFileSync(jsonLines, '{"level":30,\n{"level"\n');
+    expect(await runCli(['report', jsonLines])).toMatchObject({ code: 2, stderr: `agent-autopsy: not a Truth-Mode log: corrupt JSON without an "events" array (${jsonLines})\n` });
+
     const report = join(dir, 'latent_analysis_report.json');
     writeFileSync(report, '{\n  "timestamp": "2026-01-01T00:00:00", "failure_analysis": {\n  oops\n}');
     result = await runCli(['report', report]);
