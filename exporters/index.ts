@@ -7,5 +7,5 @@ export { renderJsonReport, writeJsonReport, writeReportFiles } from './writeRepo
 export { renderMarkdownReport } from './markdownReport';
 export { renderHtmlReport, escapeHtml, type HtmlReportOptions } from './htmlReport';
 export type { MissingSections } from './reportLabels';
-export { HtmlEventCollector, type HtmlEventCollectorOptions } from './HtmlEventCollector';
+export { HtmlEventCollector, type CompactEvent, type EventList, type HtmlEventCollectorOptions } from './HtmlEventCollector';
 export * from './paths';
