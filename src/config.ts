@@ -86,6 +86,22 @@ function defaultRunDir(): string {
   return dir;
 }
 
+/**
+ * Headers from the environment and the option, later lists winning per name (names compared
+ * without case, as HTTP does): OTEL_EXPORTER_OTLP_HEADERS, then OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+ * then `otlpHeaders`, as opentelemetry-js merges the first two.
+ */
+export function mergeHeaders(...lists: Array<Record<string, string>>): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const headers of lists) {
+    for (const [name, value] of Object.entries(headers)) {
+      for (const known of Object.keys(merged)) if (known.toLowerCase() === name.toLowerCase()) delete merged[known];
+      merged[name] = value;
+    }
+  }
+  return merged;
+}
+
 /** OTLP traces URL from the option or the standard variables (the generic one gets `/v1/traces`). */
 export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (option) return option;
@@ -113,7 +129,7 @@ export function resolveConfig(given: AutopsyOptions = {}, env: NodeJS.ProcessEnv
     captureContent: options.captureContent ?? envFlag(env.AGENT_AUTOPSY_CAPTURE_CONTENT) ?? false,
     maxStringLength,
     otlpEndpoint: resolveOtlpEndpoint(options.otlpEndpoint, env),
-    otlpHeaders: { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...stringHeaders(options.otlpHeaders) },
+    otlpHeaders: mergeHeaders(parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), stringHeaders(options.otlpHeaders)),
     spanProcessors: guardedProcessors(options.spanProcessors),
     handleExit: options.handleExit ?? true,
     reportFormats: resolveReportFormats(options.reportFormats),

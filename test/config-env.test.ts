@@ -13,3 +13,11 @@ describe('environment variables of init()', () => {
     expect(resolveConfig({}, { AGENT_AUTOPSY_DIR: 'runs/today' }).outputDir).toBe(resolve('runs/today'));
   });
 });
+
+describe('OTLP headers from the environment', () => {
+  it('OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TRACES_HEADERS are merged, the traces one winning per name (any case); the option wins over both', () => {
+    const env = { OTEL_EXPORTER_OTLP_HEADERS: 'x-team=autopsy,X-Token=generic', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-token=traces,x-extra=1' };
+    expect(resolveConfig({}, env).otlpHeaders).toEqual({ 'x-team': 'autopsy', 'x-token': 'traces', 'x-extra': '1' });
+    expect(resolveConfig({ otlpHeaders: { 'X-EXTRA': '2' } }, env).otlpHeaders).toEqual({ 'x-team': 'autopsy', 'x-token': 'traces', 'X-EXTRA': '2' });
+  });
+});
