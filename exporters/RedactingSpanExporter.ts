@@ -36,7 +36,7 @@ function withVocabulary(span: ReadableSpan, attributes: Attributes, events: Read
  * It also spells out the seed event vocabulary on agent spans (see withVocabulary).
  */
 export class RedactingSpanExporter implements SpanExporter {
-  /** While set (see takeSpans), export() keeps the cleaned spans here instead of sending them. */
+  /** While set (see hold and takeSpans), export() keeps the cleaned spans here instead of sending them. */
   private held: ReadableSpan[] | undefined;
   /** Whether the last export failed (reported already): the exit does not wait on that collector again. */
   lastExportFailed = false;
@@ -73,17 +73,27 @@ export class RedactingSpanExporter implements SpanExporter {
   }
 
   /**
-   * The spans `flush` hands to export() before it returns, cleaned, taken instead of sent: a
-   * BatchSpanProcessor's forceFlush() passes its whole queue synchronously (with no resource
-   * attributes pending, as ours has none), for a process that exits and can send no more.
+   * The process is exiting and can send no more asynchronously: from now on export() keeps the
+   * cleaned spans for takeSpans() instead of sending them. (The spans the exit ends as unfinished
+   * can fill a batch, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, and the processor would export it at once.)
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /**
+   * The spans held so far and those `flush` hands to export() before it returns, cleaned, taken
+   * instead of sent: a BatchSpanProcessor's forceFlush() passes its whole queue synchronously (with
+   * no resource attributes pending, as ours has none), for a process that exits and can send no more.
    */
   takeSpans(flush: () => void): ReadableSpan[] {
-    const held: ReadableSpan[] = [];
+    const holding = this.held !== undefined;
+    const held = this.held ?? [];
     this.held = held;
     try {
       flush();
     } finally {
-      this.held = undefined;
+      this.held = holding ? [] : undefined;
     }
     return held;
   }

@@ -8,28 +8,40 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
  * (spawnSync), as OTLP/JSON, the same request the HTTP exporter makes; the wait is bounded.
  */
 
-/** Posts the request it reads on stdin (a JSON line of {url, headers, timeoutMs}, then the body); prints the outcome. */
+/**
+ * Posts the requests it reads on stdin (a JSON line of {url, headers, timeoutMs, sizes}, then the
+ * bodies, `sizes` bytes each), one after another within timeoutMs in all; prints the outcome of
+ * the first that fails.
+ */
 const POST_SCRIPT = `
 const chunks = [];
 process.stdin.on('data', (chunk) => chunks.push(chunk));
 process.stdin.on('end', () => {
   const input = Buffer.concat(chunks);
   const newline = input.indexOf(10);
-  const { url, headers, timeoutMs } = JSON.parse(input.subarray(0, newline).toString());
-  const body = input.subarray(newline + 1);
+  const { url, headers, timeoutMs, sizes } = JSON.parse(input.subarray(0, newline).toString());
+  const deadline = Date.now() + timeoutMs;
   const target = new URL(url);
   const done = (code, text) => { process.stdout.write(text); process.exit(code); };
-  const request = require(target.protocol === 'https:' ? 'node:https' : 'node:http').request(
-    target,
-    { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': body.length }, timeout: timeoutMs },
-    (response) => {
-      response.resume();
-      response.on('end', () => done(response.statusCode >= 200 && response.statusCode < 300 ? 0 : 2, 'HTTP ' + response.statusCode));
-    },
-  );
-  request.on('timeout', () => { request.destroy(); done(3, 'Request timed out'); });
-  request.on('error', (error) => done(3, JSON.stringify({ code: error.code, message: error.message })));
-  request.end(body);
+  const post = (index, offset) => {
+    if (index === sizes.length) return done(0, 'HTTP 200');
+    const body = input.subarray(offset, offset + sizes[index]);
+    const request = require(target.protocol === 'https:' ? 'node:https' : 'node:http').request(
+      target,
+      { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': body.length }, timeout: Math.max(1, deadline - Date.now()) },
+      (response) => {
+        response.resume();
+        response.on('end', () => {
+          if (response.statusCode >= 200 && response.statusCode < 300) post(index + 1, offset + body.length);
+          else done(2, 'HTTP ' + response.statusCode);
+        });
+      },
+    );
+    request.on('timeout', () => { request.destroy(); done(3, 'Request timed out'); });
+    request.on('error', (error) => done(3, JSON.stringify({ code: error.code, message: error.message })));
+    request.end(body);
+  };
+  post(0, newline + 1);
 });
 `;
 
@@ -48,15 +60,17 @@ export interface OtlpPost {
 export type OtlpPostResult = { ok: true } | { ok: false; error: Error };
 
 /**
- * Posts `body` (an ExportTraceServiceRequest as OTLP/JSON) synchronously. Never throws. The child
+ * Posts `bodies` (ExportTraceServiceRequests as OTLP/JSON), in order, synchronously. Never throws. The child
  * gets no environment of the app (no NODE_OPTIONS: a zero-code `--import` would record it) and
  * the headers through stdin, not its command line, where `ps` would show an API key.
  */
-export function postSynchronously(body: Uint8Array, post: OtlpPost): OtlpPostResult {
+export function postSynchronously(bodies: Uint8Array[], post: OtlpPost): OtlpPostResult {
   try {
-    const head = `${JSON.stringify({ url: post.url, headers: post.headers, timeoutMs: Math.max(1, post.timeoutMs - START_ALLOWANCE_MS) })}\n`;
+    // The child's start counts against the bound too, but never takes all of a short one.
+    const requestMs = Math.max(Math.ceil(post.timeoutMs / 2), post.timeoutMs - START_ALLOWANCE_MS);
+    const head = `${JSON.stringify({ url: post.url, headers: post.headers, timeoutMs: requestMs, sizes: bodies.map((body) => body.length) })}\n`;
     const result = spawnSync(process.execPath, ['-e', POST_SCRIPT], {
-      input: Buffer.concat([Buffer.from(head), body]),
+      input: Buffer.concat([Buffer.from(head), ...bodies]),
       timeout: post.timeoutMs,
       env: {},
       stdio: ['pipe', 'pipe', 'ignore'],
@@ -75,9 +89,17 @@ export function postSynchronously(body: Uint8Array, post: OtlpPost): OtlpPostRes
   }
 }
 
-/** The spans as one OTLP/JSON request, as @opentelemetry/exporter-trace-otlp-http serializes them. */
-export function otlpJsonRequest(spans: ReadableSpan[]): Uint8Array | undefined {
+/**
+ * The spans as OTLP/JSON requests of at most `batchSize` spans each (OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
+ * as @opentelemetry/exporter-trace-otlp-http serializes them.
+ */
+export function otlpJsonRequests(spans: ReadableSpan[], batchSize: number): Uint8Array[] {
   // Loaded only when needed, from the copy the HTTP exporter uses.
   const { JsonTraceSerializer } = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
-  return JsonTraceSerializer.serializeRequest(spans);
+  const bodies: Uint8Array[] = [];
+  for (let start = 0; start < spans.length; start += batchSize) {
+    const body = JsonTraceSerializer.serializeRequest(spans.slice(start, start + batchSize));
+    if (body) bodies.push(body);
+  }
+  return bodies;
 }

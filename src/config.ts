@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { isKnownLocale, normalizeLocale } from '../analyzers/messages';
 import type { DiagnosisRule } from '../analyzers/diagnosisTypes';
+import { MAX_TIMER_MS } from './exportSettings';
 import { GuardedSpanProcessor } from './GuardedSpanProcessor';
 import { DEFAULT_MAX_STRING_LENGTH, errorMessage, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
 import { checkOptionNames, describeValue, warnAboutSetting } from './settingWarnings';
@@ -140,9 +141,6 @@ export function resolveConfig(given: AutopsyOptions = {}, env: NodeJS.ProcessEnv
     otelSdkDisabled: envFlag(env.OTEL_SDK_DISABLED) ?? false,
   };
 }
-
-/** The longest delay a Node timer takes (a longer one fires after 1 ms, with a warning). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type OptionCheck = (value: unknown) => boolean;
 

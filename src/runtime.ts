@@ -13,7 +13,8 @@ import { boundAppFlushes } from './GuardedSpanProcessor';
 import { realClearTimeout, realSetTimeout } from './realTimers';
 import { errorClassName, errorMessage, errorStack } from './safeValue';
 import { errorStage, spanStage } from './spanStage';
-import { attachToProvider, OTLP_EXPORT_TIMEOUT_MS, setupTracing, type TracingSetup } from './tracing';
+import { DEFAULT_EXPORT_TIMEOUT_MS, MAX_TIMER_MS } from './exportSettings';
+import { attachToProvider, setupTracing, type TracingSetup } from './tracing';
 import type { AutopsyOptions } from './types';
 import { VERSION } from './version';
 
@@ -182,26 +183,28 @@ export async function shutdown(): Promise<AutopsyReport | undefined> {
 }
 
 /**
- * How long the end of a run waits for span export in all. The export and the app's processors are
- * bounded by OTLP_EXPORT_TIMEOUT_MS on their own; this bound, on a real timer, is for when their
- * timers do not run: under a test runner's fake timers the exporter's timeout and retries sat in
- * the fake clock, and `await shutdown()` never resolved.
+ * How much longer than the export timeout the end of a run waits for span export in all. The
+ * export and the app's processors are bounded by the export timeout on their own; this bound, on a
+ * real timer, is for when their timers do not run: under a test runner's fake timers the
+ * exporter's timeout and retries sat in the fake clock, and `await shutdown()` never resolved.
  */
-const FLUSH_BOUND_MS = OTLP_EXPORT_TIMEOUT_MS + 500;
+const FLUSH_MARGIN_MS = 500;
 
 async function flushTracing(): Promise<void> {
+  const exportTimeoutMs = state.tracing?.exportTimeoutMs ?? DEFAULT_EXPORT_TIMEOUT_MS;
+  const boundMs = Math.min(exportTimeoutMs + FLUSH_MARGIN_MS, MAX_TIMER_MS);
   // The app's own processors get as long as the OTLP export: a flush that never settles must not
   // hold the end of the run (or the process) for the SDK's 30 s.
-  const release = boundAppFlushes(OTLP_EXPORT_TIMEOUT_MS);
+  const release = boundAppFlushes(exportTimeoutMs);
   let timer: NodeJS.Timeout | undefined;
   try {
     const flushed = state.tracing?.flush();
     if (flushed) {
       const bound = new Promise<void>((resolve) => {
         timer = realSetTimeout(() => {
-          reportExportError(new Error(`it did not finish within ${FLUSH_BOUND_MS / 1000} s; the run ended without waiting for it`), 'span export could not be flushed');
+          reportExportError(new Error(`it did not finish within ${boundMs / 1000} s; the run ended without waiting for it`), 'span export could not be flushed');
           resolve();
-        }, FLUSH_BOUND_MS);
+        }, boundMs);
         timer.unref();
       });
       await Promise.race([flushed, bound]);
@@ -268,12 +271,14 @@ const exitListener = {
       if (terminating) run.setExit({ reason: 'signal', exit_code: null, signal });
     }
     if (terminating) {
+      state.tracing?.holdExports();
       finishAll(() => undefined);
       // The signal ends the process next: what is queued for export goes now or never.
       state.tracing?.exportAtExit();
     } else handledSignal = signal;
   },
   onExit(code: number, drained: boolean): void {
+    state.tracing?.holdExports();
     finishAll((run) => run.setExit({ reason: drained ? 'normal' : 'exit', exit_code: code, signal: handledSignal, at: isoMicros(nowMs()) }));
     // No network I/O runs after 'exit': spans still queued (a crash's, the ones left open) are posted now.
     state.tracing?.exportAtExit();

@@ -15,12 +15,13 @@ import { detectResources, envDetector, resourceFromAttributes } from '@opentelem
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { otlpJsonRequest, postSynchronously } from '../exporters/otlpAtExit';
+import { otlpJsonRequests, postSynchronously } from '../exporters/otlpAtExit';
 import { RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
 import { blindAppApiCopy } from './apiCopies';
 import { AutopsyContextManager, noteForeignTracer, registerContextManager, runUntraced } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
 import { reportError, reportExportError, writeStderr } from './errorHandler';
+import { batchOptionsFromEnvironment, DEFAULT_EXPORT_TIMEOUT_MS, exportTimeoutFromEnvironment } from './exportSettings';
 import { redactString } from './redact';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
@@ -54,20 +55,21 @@ export interface TracingSetup {
   flush(): Promise<void>;
   /**
    * The process exits synchronously (a crash, `process.exit()`, a signal, or the spans left open at
-   * a normal exit): the OTLP export's queue is posted now, within OTLP_EXPORT_TIMEOUT_MS. Does
-   * nothing without an export of ours. Never throws.
+   * a normal exit): the OTLP export's queue is posted now, within exportTimeoutMs. Does nothing
+   * without an export of ours. Never throws.
    */
   exportAtExit(): void;
+  /**
+   * The process is about to exit synchronously: what is exported from now on (the spans the exit
+   * ends as unfinished) is kept for exportAtExit() instead of being sent asynchronously. Never throws.
+   */
+  holdExports(): void;
+  /**
+   * The bound on one OTLP export, retries included (OTEL_EXPORTER_OTLP_TIMEOUT, 3 s by default):
+   * also of the post at exit, and of the wait for span export when a run ends (see runtime.ts).
+   */
+  exportTimeoutMs: number;
 }
-
-/**
- * Upper bound on one OTLP export (and so on the wait at a normal exit, and on the synchronous post
- * after `process.exit()`, a crash or a signal): an unreachable collector never holds the process
- * for longer. The local files are complete either way.
- */
-export const OTLP_EXPORT_TIMEOUT_MS = 3000;
-/** Spans are sent in batches at most this often while the app runs. */
-export const OTLP_BATCH_DELAY_MS = 1000;
 
 let active: TracingSetup | undefined;
 
@@ -100,28 +102,32 @@ export function attachToProvider(provider: TracerProvider, processors: SpanProce
 
 interface OtlpExport {
   processor: SpanProcessor;
+  holdExports(): void;
   exportAtExit(): void;
 }
 
-function otlpExport(config: ResolvedConfig): OtlpExport | undefined {
+function otlpExport(config: ResolvedConfig, timeoutMs: number): OtlpExport | undefined {
   const endpoint = config.otlpEndpoint;
   if (!endpoint || config.otelSdkDisabled) return undefined;
+  const batch = batchOptionsFromEnvironment();
   // Loaded only when an endpoint is set: the exporter and its transports are ~45 ms of every start.
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-  const exporter = new OTLPTraceExporter({ url: endpoint, headers: config.otlpHeaders, timeoutMillis: OTLP_EXPORT_TIMEOUT_MS });
+  // Every setting is passed, checked (see exportSettings.ts): the exporter and the processor read
+  // what they are not given from the environment on their own, unchecked.
+  const exporter = new OTLPTraceExporter({ url: endpoint, headers: config.otlpHeaders, timeoutMillis: timeoutMs });
   const redacting = new RedactingSpanExporter(exporter, config.maxStringLength, endpoint);
-  const processor = new BatchSpanProcessor(redacting, { exportTimeoutMillis: OTLP_EXPORT_TIMEOUT_MS, scheduledDelayMillis: OTLP_BATCH_DELAY_MS });
+  const processor = new BatchSpanProcessor(redacting, batch);
   const exportAtExit = () => {
     // A collector that just failed was reported once; the exit does not wait on it again.
     if (redacting.lastExportFailed) return;
     const spans = redacting.takeSpans(() => void processor.forceFlush().catch(() => undefined));
     if (spans.length === 0) return;
-    const body = otlpJsonRequest(spans);
-    if (!body) return;
-    const result = postSynchronously(body, { url: endpoint, headers: config.otlpHeaders, timeoutMs: OTLP_EXPORT_TIMEOUT_MS });
+    const bodies = otlpJsonRequests(spans, batch.maxExportBatchSize);
+    if (bodies.length === 0) return;
+    const result = postSynchronously(bodies, { url: endpoint, headers: config.otlpHeaders, timeoutMs });
     if (!result.ok) reportExportError(result.error, `OTLP span export to ${redactString(endpoint)} failed`);
   };
-  return { processor, exportAtExit };
+  return { processor, holdExports: () => redacting.hold(), exportAtExit };
 }
 
 /**
@@ -248,6 +254,8 @@ export function setupTracing(config: ResolvedConfig, processor: SpanProcessor): 
 
 function createTracing(config: ResolvedConfig, processor: SpanProcessor): TracingSetup {
   const joined = [processor, ...config.spanProcessors];
+  // Also the bound on the app's processors when a run ends, so read with the app's provider too.
+  const exportTimeoutMs = config.otelSdkDisabled ? DEFAULT_EXPORT_TIMEOUT_MS : exportTimeoutFromEnvironment();
   const existing = config.otelSdkDisabled ? undefined : registeredProvider();
   if (existing && attachToProvider(existing, joined)) {
     return {
@@ -259,10 +267,13 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
       },
       // The app's provider exports our spans; what its processors do at exit is theirs.
       exportAtExit: () => undefined,
+      holdExports: () => undefined,
+      exportTimeoutMs,
     };
   }
   if (existing) diag.warn('agent-autopsy: could not join the registered tracer provider; using a private one');
-  const otlp = otlpExport(config);
+  const otlp = otlpExport(config, exportTimeoutMs);
+  const holdExports = () => otlp?.holdExports();
   const exportAtExit = () => {
     try {
       // Untraced: the post's child process is no code_exec of the app's (instrumentChildProcesses).
@@ -292,8 +303,8 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     propagation.setGlobalPropagator(propagator);
     yieldToLaterRegistrations(handOver, joined, { contextManager, propagator });
     warnOfBlindApiCopy();
-    return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush, exportAtExit };
+    return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush, exportAtExit, holdExports, exportTimeoutMs };
   }
   if (config.otelSdkDisabled) registerContextManager(new AutopsyContextManager());
-  return { tracer: provider.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider, flush, exportAtExit };
+  return { tracer: provider.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider, flush, exportAtExit, holdExports, exportTimeoutMs };
 }

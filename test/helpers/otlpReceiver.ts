@@ -30,6 +30,8 @@ export interface OtlpRequest {
   path: string;
   contentType: string;
   headers: IncomingMessage['headers'];
+  /** How many spans it carried (0 until decoded, or when it could not be). */
+  spanCount: number;
 }
 
 export interface OtlpReceiver {
@@ -133,7 +135,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     readBody(request)
       .then((raw) => {
         const contentType = String(request.headers['content-type'] ?? '');
-        requests.push({ path: request.url ?? '', contentType, headers: request.headers });
+        const received: OtlpRequest = { path: request.url ?? '', contentType, headers: request.headers, spanCount: 0 };
+        requests.push(received);
         const encoding = String(request.headers['content-encoding'] ?? '');
         const body = encoding === 'gzip' ? gunzipSync(raw) : encoding === 'deflate' ? inflateSync(raw) : raw;
         if (request.method !== 'POST' || !request.url?.startsWith('/v1/traces') || !contentType.startsWith('application/json')) {
@@ -141,7 +144,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           response.writeHead(415).end();
           return;
         }
-        spans.push(...decodeOtlpJson(JSON.parse(body.toString('utf8'))));
+        const decoded = decodeOtlpJson(JSON.parse(body.toString('utf8')));
+        received.spanCount = decoded.length;
+        spans.push(...decoded);
         response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         for (const wake of waiters) wake();
       })

@@ -1,0 +1,92 @@
+import { warnAboutSetting } from './settingWarnings';
+
+/**
+ * The standard OTEL_* variables of span export, read for the exporters agent-autopsy builds itself
+ * (its own tracer provider: an app's own SDK reads them for its exporters). The SDK 2.x
+ * BatchSpanProcessor only falls back to OTEL_BSP_* for the options it is not given, with no check
+ * (OTEL_BSP_MAX_QUEUE_SIZE=-1 dropped every span, OTEL_BSP_MAX_EXPORT_BATCH_SIZE=0 never returned
+ * from a flush), and the OTLP exporter ignores OTEL_EXPORTER_OTLP_TIMEOUT when given a timeout; so
+ * every value is read and checked here and passed explicitly. A value that is not valid is named
+ * once on stderr and the default is used.
+ */
+
+/** The longest delay a Node timer takes (a longer one fires after 1 ms, with a warning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Default bound on one OTLP export, retries included (OTEL_EXPORTER_OTLP_TIMEOUT; the spec's 10 s
+ * is long for a process that waits for it at exit): an unreachable collector never holds the
+ * process for longer, at a normal exit or in the synchronous post after a crash. The local files
+ * are complete either way.
+ */
+export const DEFAULT_EXPORT_TIMEOUT_MS = 3000;
+/** Spans are sent in batches at most this often while the app runs, by default (OTEL_BSP_SCHEDULE_DELAY; the spec says 5 s). */
+export const DEFAULT_BATCH_DELAY_MS = 1000;
+/** How long the batch processor waits for one export before it goes on, by default (OTEL_BSP_EXPORT_TIMEOUT; the spec says 30 s). */
+export const DEFAULT_BATCH_EXPORT_TIMEOUT_MS = 3000;
+/** The spec's defaults for the queue (spans beyond it are not exported) and for the spans of one request. */
+export const DEFAULT_MAX_QUEUE_SIZE = 2048;
+export const DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
+
+export interface BatchOptions {
+  scheduledDelayMillis: number;
+  exportTimeoutMillis: number;
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+}
+
+interface NumberRule {
+  valid: (value: number) => boolean;
+  expected: string;
+  unit: string;
+}
+
+const MILLISECONDS: NumberRule = { valid: (value) => value > 0 && value <= MAX_TIMER_MS, expected: `a number of milliseconds above 0 and at most ${MAX_TIMER_MS}`, unit: ' ms' };
+const DELAY: NumberRule = { valid: (value) => value >= 0 && value <= MAX_TIMER_MS, expected: `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, unit: ' ms' };
+const COUNT: NumberRule = { valid: (value) => Number.isInteger(value) && value > 0, expected: 'a whole number above 0', unit: '' };
+
+/** A variable's value as a warning quotes it (short). */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
+/** The variable's number, or undefined when it is unset, empty or not valid (then named on stderr, saying what is used instead). */
+function readNumber(env: NodeJS.ProcessEnv, name: string, rule: NumberRule, instead: () => string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return undefined;
+  const value = Number(text.trim());
+  if (Number.isFinite(value) && rule.valid(value)) return value;
+  warnAboutSetting(`${name} should be ${rule.expected}, got ${quoted(text)}; ${instead()}`);
+  return undefined;
+}
+
+function number(env: NodeJS.ProcessEnv, name: string, rule: NumberRule, fallback: number): number {
+  return readNumber(env, name, rule, () => `the default (${fallback}${rule.unit}) is used`) ?? fallback;
+}
+
+/**
+ * The bound on one OTLP export, retries included: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else
+ * OTEL_EXPORTER_OTLP_TIMEOUT, else DEFAULT_EXPORT_TIMEOUT_MS. It also bounds the synchronous post at
+ * exit and the wait for span export at the end of a run.
+ */
+export function exportTimeoutFromEnvironment(env: NodeJS.ProcessEnv = process.env): number {
+  const generic = readNumber(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', MILLISECONDS, () => `the default (${DEFAULT_EXPORT_TIMEOUT_MS} ms) is used`);
+  const instead = generic === undefined ? `the default (${DEFAULT_EXPORT_TIMEOUT_MS} ms) is used` : `OTEL_EXPORTER_OTLP_TIMEOUT (${generic} ms) is used`;
+  return readNumber(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', MILLISECONDS, () => instead) ?? generic ?? DEFAULT_EXPORT_TIMEOUT_MS;
+}
+
+/** The BatchSpanProcessor's options from OTEL_BSP_*. */
+export function batchOptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): BatchOptions {
+  const options: BatchOptions = {
+    scheduledDelayMillis: number(env, 'OTEL_BSP_SCHEDULE_DELAY', DELAY, DEFAULT_BATCH_DELAY_MS),
+    exportTimeoutMillis: number(env, 'OTEL_BSP_EXPORT_TIMEOUT', MILLISECONDS, DEFAULT_BATCH_EXPORT_TIMEOUT_MS),
+    maxQueueSize: number(env, 'OTEL_BSP_MAX_QUEUE_SIZE', COUNT, DEFAULT_MAX_QUEUE_SIZE),
+    maxExportBatchSize: number(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', COUNT, DEFAULT_MAX_EXPORT_BATCH_SIZE),
+  };
+  if (options.maxExportBatchSize > options.maxQueueSize) {
+    // The processor would cut it down too, saying so only to diag.
+    warnAboutSetting(`OTEL_BSP_MAX_EXPORT_BATCH_SIZE (${options.maxExportBatchSize}) is above the queue size (${options.maxQueueSize}); batches of ${options.maxQueueSize} spans are sent`);
+    options.maxExportBatchSize = options.maxQueueSize;
+  }
+  return options;
+}

@@ -1,0 +1,232 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runNode, writeScript, type RunOptions } from './helpers/childProcess';
+import { decodeOtlpJson, startOtlpReceiver, type OtlpReceiver } from './helpers/otlpReceiver';
+import { readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
+
+/**
+ * The standard OTEL_* variables an SRE sets for span export, honoured by agent-autopsy's own
+ * export (a real child process, a real OTLP/HTTP receiver on 127.0.0.1): the batch processor's
+ * OTEL_BSP_*, the export timeout, merged headers. No wall times are asserted: where a setting is about time, the
+ * child compares it with a timer of its own, which Node runs in the order the timers expire.
+ */
+
+/** Six spans: stage → two tasks → an LLM call (with an API key in its data) and a code run, and a failed call. */
+const AGENT = `import { init, stage, task, llmCall, codeExec } from 'agent-autopsy';
+init();
+await stage('stage1', async () => {
+  await task('data_processing', async () => {
+    await llmCall({ model: 'gpt-4o', api_key: 'sk-live-0123456789abcdefghijkl' }, async () => undefined);
+    await codeExec({ language: 'python' }, async () => undefined);
+  });
+  await task('validation', async () => {
+    await llmCall({ model: 'gpt-4o' }, async () => { throw new Error('429 Too Many Requests'); }).catch(() => undefined);
+  });
+});
+`;
+const AGENT_SPANS = ['chat gpt-4o', 'chat gpt-4o', 'code_exec python', 'stage stage1', 'task data_processing', 'task validation'];
+
+/** Ends with process.exit(3) inside a stage whose LLM call never returns, right after a task ended: every span goes in the post at exit. */
+const EXITING_AGENT = `import { init, stage, task, llmCall } from 'agent-autopsy';
+init();
+stage('stage1', async () => {
+  await task('prepare', async () => undefined);
+  setTimeout(() => process.exit(3), 50);
+  await llmCall({ model: 'gpt-4o', api_key: 'sk-live-0123456789abcdefghijkl' }, () => new Promise(() => {}));
+});
+`;
+const EXITING_SPANS = ['chat gpt-4o', 'stage stage1', 'task prepare'];
+
+let receiver: OtlpReceiver;
+
+beforeEach(async () => {
+  receiver = await startOtlpReceiver();
+});
+afterEach(async () => {
+  await receiver.close();
+});
+
+/** Every OTEL_* variable of export unset but those given. */
+const CLEAN = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
+  OTEL_EXPORTER_OTLP_HEADERS: undefined,
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: undefined,
+  OTEL_EXPORTER_OTLP_TIMEOUT: undefined,
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: undefined,
+  OTEL_EXPORTER_OTLP_PROTOCOL: undefined,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: undefined,
+  OTEL_BSP_SCHEDULE_DELAY: undefined,
+  OTEL_BSP_EXPORT_TIMEOUT: undefined,
+  OTEL_BSP_MAX_QUEUE_SIZE: undefined,
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: undefined,
+  OTEL_TRACES_EXPORTER: undefined,
+  OTEL_SDK_DISABLED: undefined,
+};
+
+function run(source: string, env: Record<string, string | undefined>, onStdoutLine?: RunOptions['onStdoutLine']) {
+  const dir = tempRunDir('autopsy-otlp-env-');
+  return runNode(writeScript(source), { env: { ...CLEAN, AGENT_AUTOPSY_DIR: dir, ...env }, onStdoutLine }).then((result) => ({ ...result, dir }));
+}
+
+const ourLines = (stderr: string) => stderr.match(/^agent-autopsy: .*$/gm) ?? [];
+const names = () => receiver.spans.map((span) => span.name).sort();
+
+describe('OTEL_BSP_* (the batch span processor)', () => {
+  it('OTEL_BSP_SCHEDULE_DELAY=100: the batch goes out while the process runs, before a 500 ms timer of the app', async () => {
+    // The child's timer starts right after the span ends, when the batch's timer does: Node runs
+    // the shorter one first, so the export has started when it fires (with the old fixed 1 s
+    // delay it had not). The child then runs on until the test has the span.
+    const source = `import { subscribe } from 'node:diagnostics_channel';
+import { init, task } from 'agent-autopsy';
+let exporting = false;
+subscribe('http.client.request.start', ({ request }) => { if (request.path.endsWith('/v1/traces')) exporting = true; });
+init();
+await task('early', async () => undefined);
+setTimeout(() => process.stdout.write(exporting ? 'export started\\n' : 'no export yet\\n'), 500);
+process.on('SIGUSR2', () => process.exit(0));
+setInterval(() => undefined, 1000);
+`;
+    const lines: string[] = [];
+    const result = await run(source, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' }, (line, child) => {
+      lines.push(line);
+      void receiver.waitForSpans(1).then(() => child.kill('SIGUSR2'));
+    });
+    expect(lines).toEqual(['export started']);
+    expect(result.code).toBe(0);
+    expect(ourLines(result.stderr)).toEqual([]);
+    expect(names()).toEqual(['task early']);
+    expect(receiver.requests).toHaveLength(1);
+  });
+
+  it('OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2: requests of at most 2 spans while the app runs', async () => {
+    const result = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2' });
+    expect(result.code).toBe(0);
+    expect(ourLines(result.stderr)).toEqual([]);
+    expect(names()).toEqual(AGENT_SPANS);
+    // How the six spans fall into batches depends on when each export returns; none holds more than 2.
+    const counts = receiver.requests.map((request) => request.spanCount);
+    expect(counts.length).toBeGreaterThanOrEqual(3);
+    expect(counts.every((count) => count >= 1 && count <= 2)).toBe(true);
+  });
+
+  it('OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2: the post at process.exit() is split the same way', async () => {
+    const result = await run(EXITING_AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2' });
+    expect(result.code).toBe(3);
+    expect(ourLines(result.stderr)).toEqual([]);
+    expect(names()).toEqual(EXITING_SPANS);
+    expect(receiver.requests.map((request) => request.spanCount)).toEqual([2, 1]);
+  });
+
+  it('values that are not valid are each named once on stderr, and the defaults export every span', async () => {
+    const result = await run(AGENT, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_TIMEOUT: 'NaN',
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '-100',
+      OTEL_BSP_SCHEDULE_DELAY: 'soon',
+      OTEL_BSP_EXPORT_TIMEOUT: '0',
+      // Taken as they were, -1 dropped every span and 0 never let a flush return.
+      OTEL_BSP_MAX_QUEUE_SIZE: '-1',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '0',
+    });
+    expect(result.code).toBe(0);
+    expect(ourLines(result.stderr)).toEqual([
+      'agent-autopsy: OTEL_EXPORTER_OTLP_TIMEOUT should be a number of milliseconds above 0 and at most 2147483647, got "NaN"; the default (3000 ms) is used',
+      'agent-autopsy: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT should be a number of milliseconds above 0 and at most 2147483647, got "-100"; the default (3000 ms) is used',
+      'agent-autopsy: OTEL_BSP_SCHEDULE_DELAY should be a number of milliseconds from 0 to 2147483647, got "soon"; the default (1000 ms) is used',
+      'agent-autopsy: OTEL_BSP_EXPORT_TIMEOUT should be a number of milliseconds above 0 and at most 2147483647, got "0"; the default (3000 ms) is used',
+      'agent-autopsy: OTEL_BSP_MAX_QUEUE_SIZE should be a whole number above 0, got "-1"; the default (2048) is used',
+      'agent-autopsy: OTEL_BSP_MAX_EXPORT_BATCH_SIZE should be a whole number above 0, got "0"; the default (512) is used',
+    ]);
+    expect(names()).toEqual(AGENT_SPANS);
+    expect(readTrackerDocument(result.dir).events).toHaveLength(12);
+  });
+
+  it('a batch size above the queue size is named, and batches of the queue size are sent', async () => {
+    const result = await run(EXITING_AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2.5e3' });
+    expect(result.code).toBe(3);
+    expect(ourLines(result.stderr)).toEqual(['agent-autopsy: OTEL_BSP_MAX_EXPORT_BATCH_SIZE (10) is above the queue size (2); batches of 2 spans are sent']);
+    expect(names()).toEqual(EXITING_SPANS);
+    expect(receiver.requests.map((request) => request.spanCount)).toEqual([2, 1]);
+  });
+});
+
+describe('OTEL_EXPORTER_OTLP_TIMEOUT / OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', () => {
+  let silent: Server;
+  let silentUrl: string;
+  beforeEach(async () => {
+    // Reads the request, never answers.
+    silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it.each(['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'])('%s=200: a silent collector is given up on before a 1500 ms timer of the app', async (name) => {
+    // The export starts at once (delay 0) and times out after 200 ms, before the child's timer
+    // (the old fixed 3 s did not). The failure goes to the app's error handler.
+    const source = `import { init, task, setErrorHandler } from 'agent-autopsy';
+let failure = 'no failure yet';
+setErrorHandler((error, context) => { if (failure === 'no failure yet') failure = context + ': ' + error.message; });
+init();
+await task('early', async () => undefined);
+setTimeout(() => { process.stdout.write(failure + '\\n'); process.exit(0); }, 1500);
+`;
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: silentUrl, OTEL_BSP_SCHEDULE_DELAY: '0', [name]: '200' };
+    if (name === 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT') env.OTEL_EXPORTER_OTLP_TIMEOUT = '60000';
+    const result = await run(source, env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`OTLP span export to ${silentUrl}/v1/traces failed: Request timed out\n`);
+  });
+
+  it('a collector slower than the old 3 s bound, within OTEL_EXPORTER_OTLP_TIMEOUT=10000, gets the spans of process.exit()', async () => {
+    // Answers each request 3.5 s after it came (the child that posts at exit is killed at the bound).
+    const slowSpans: string[] = [];
+    const slow = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        setTimeout(() => {
+          slowSpans.push(...decodeOtlpJson(JSON.parse(Buffer.concat(chunks).toString('utf8'))).map((span) => span.name));
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        }, 3500);
+      });
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await run(EXITING_AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '10000' });
+      expect(result.code).toBe(3);
+      expect(ourLines(result.stderr)).toEqual([]);
+      expect(slowSpans.sort()).toEqual(EXITING_SPANS);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
+  }, 30_000);
+});
+
+describe('OTEL_EXPORTER_OTLP_HEADERS with OTEL_EXPORTER_OTLP_TRACES_HEADERS', () => {
+  const env = () => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_HEADERS: 'x-team=autopsy,x-token=generic',
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'X-Token=traces%20only',
+  });
+
+  it.each([
+    ['a normal exit', AGENT, 0, AGENT_SPANS],
+    ['process.exit() (the post at exit)', EXITING_AGENT, 3, EXITING_SPANS],
+  ])('are merged, the traces one winning per name: %s', async (_name, source, code, spans) => {
+    const result = await run(source, env());
+    expect(result.code).toBe(code);
+    expect(names()).toEqual(spans);
+    expect(receiver.requests.length).toBeGreaterThan(0);
+    for (const request of receiver.requests) {
+      expect([request.headers['x-team'], request.headers['x-token']]).toEqual(['autopsy', 'traces only']);
+    }
+  });
+});
