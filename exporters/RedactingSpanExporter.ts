@@ -13,6 +13,25 @@ export const ATTR_AUTOPSY_EVENT_END_TYPE = 'autopsy.event.end_type';
 
 const STATUS_ERROR = 2;
 
+/** OTLP's gRPC port: a collector there does not speak the OTLP/HTTP this library sends. */
+const OTLP_GRPC_PORT = '4317';
+
+/**
+ * How a failed export to `endpoint` is named, the same during the run and in the post at exit so
+ * one cause is reported once. An endpoint on port 4317 gets a hint: that is OTLP's gRPC port.
+ */
+export function exportFailureContext(endpoint: string | undefined): string {
+  if (!endpoint) return 'OTLP span export failed';
+  let port = '';
+  try {
+    port = new URL(endpoint).port;
+  } catch {
+    /* not a URL: the exporter says so */
+  }
+  const hint = port === OTLP_GRPC_PORT ? ' (port 4317 is OTLP/gRPC; agent-autopsy sends OTLP/HTTP, which a collector takes on port 4318)' : '';
+  return `OTLP span export to ${redactString(endpoint)} failed${hint}`;
+}
+
 /**
  * The seed vocabulary on every agent span, ours or another instrumentation's: `autopsy.kind`,
  * the start and end event types as attributes, and `<kind>_start` / `<kind>_end|error` span
@@ -64,10 +83,7 @@ export class RedactingSpanExporter implements SpanExporter {
     this.inner.export(cleaned, (result) => {
       this.lastExportFailed = result.code !== 0;
       // Tell the user once (per reason) that spans are not arriving; the local autopsy is unaffected.
-      if (result.code !== 0) {
-        const to = this.endpoint ? ` to ${redactString(this.endpoint)}` : '';
-        reportExportError(result.error ?? new Error('export failed'), `OTLP span export${to} failed`);
-      }
+      if (result.code !== 0) reportExportError(result.error ?? new Error('export failed'), exportFailureContext(this.endpoint));
       resultCallback(result);
     });
   }

@@ -1,3 +1,4 @@
+import { redactString } from './redact';
 import { warnAboutSetting } from './settingWarnings';
 
 /**
@@ -89,4 +90,21 @@ export function batchOptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env
     options.maxExportBatchSize = options.maxQueueSize;
   }
   return options;
+}
+
+/**
+ * agent-autopsy sends OTLP/HTTP with JSON (@opentelemetry/exporter-trace-otlp-http). http/protobuf
+ * is served the same way (collectors and Jaeger take JSON on the same port); grpc cannot be, and is
+ * named once on stderr with what is sent instead, as is a protocol OTLP does not have.
+ */
+export function warnAboutProtocol(endpoint: string, env: NodeJS.ProcessEnv = process.env): void {
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = env[name]?.trim() ?? '';
+  if (protocol === '' || protocol === 'http/json' || protocol === 'http/protobuf') return;
+  const sent = `spans are sent as OTLP/HTTP with JSON to ${redactString(endpoint)}`;
+  if (protocol === 'grpc') {
+    warnAboutSetting(`${name} is grpc, which agent-autopsy cannot send (it has no gRPC exporter); ${sent}, so the endpoint must be the collector's OTLP/HTTP one (port 4318, not 4317)`);
+  } else {
+    warnAboutSetting(`${name} should be http/json, http/protobuf or grpc, got ${quoted(protocol)}; ${sent}`);
+  }
 }

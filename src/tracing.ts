@@ -16,13 +16,12 @@ import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { otlpJsonRequests, postSynchronously } from '../exporters/otlpAtExit';
-import { RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
+import { exportFailureContext, RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
 import { blindAppApiCopy } from './apiCopies';
 import { AutopsyContextManager, noteForeignTracer, registerContextManager, runUntraced } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
 import { reportError, reportExportError, writeStderr } from './errorHandler';
-import { batchOptionsFromEnvironment, DEFAULT_EXPORT_TIMEOUT_MS, exportTimeoutFromEnvironment } from './exportSettings';
-import { redactString } from './redact';
+import { batchOptionsFromEnvironment, DEFAULT_EXPORT_TIMEOUT_MS, exportTimeoutFromEnvironment, warnAboutProtocol } from './exportSettings';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
 import { VERSION } from './version';
@@ -109,6 +108,7 @@ interface OtlpExport {
 function otlpExport(config: ResolvedConfig, timeoutMs: number): OtlpExport | undefined {
   const endpoint = config.otlpEndpoint;
   if (!endpoint || config.otelSdkDisabled) return undefined;
+  warnAboutProtocol(endpoint);
   const batch = batchOptionsFromEnvironment();
   // Loaded only when an endpoint is set: the exporter and its transports are ~45 ms of every start.
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
@@ -125,7 +125,7 @@ function otlpExport(config: ResolvedConfig, timeoutMs: number): OtlpExport | und
     const bodies = otlpJsonRequests(spans, batch.maxExportBatchSize);
     if (bodies.length === 0) return;
     const result = postSynchronously(bodies, { url: endpoint, headers: config.otlpHeaders, timeoutMs });
-    if (!result.ok) reportExportError(result.error, `OTLP span export to ${redactString(endpoint)} failed`);
+    if (!result.ok) reportExportError(result.error, exportFailureContext(endpoint));
   };
   return { processor, holdExports: () => redacting.hold(), exportAtExit };
 }

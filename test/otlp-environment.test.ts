@@ -9,7 +9,7 @@ import { tempRunDir } from './helpers/tempDirs';
 /**
  * The standard OTEL_* variables an SRE sets for span export, honoured by agent-autopsy's own
  * export (a real child process, a real OTLP/HTTP receiver on 127.0.0.1): the batch processor's
- * OTEL_BSP_*, the export timeout, merged headers. No wall times are asserted: where a setting is about time, the
+ * OTEL_BSP_*, the export timeout, merged headers, the protocol (grpc named on stderr). No wall times are asserted: where a setting is about time, the
  * child compares it with a timer of its own, which Node runs in the order the timers expire.
  */
 
@@ -228,5 +228,49 @@ describe('OTEL_EXPORTER_OTLP_HEADERS with OTEL_EXPORTER_OTLP_TRACES_HEADERS', ()
     for (const request of receiver.requests) {
       expect([request.headers['x-team'], request.headers['x-token']]).toEqual(['autopsy', 'traces only']);
     }
+  });
+});
+
+describe('OTEL_EXPORTER_OTLP_PROTOCOL / OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', () => {
+  it.each([
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/protobuf'],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http/json'],
+  ])('%s=%s: sent as OTLP/HTTP JSON, which collectors and Jaeger take on the same port, without a word', async (name, protocol) => {
+    const result = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, [name]: protocol });
+    expect(result.code).toBe(0);
+    expect(ourLines(result.stderr)).toEqual([]);
+    expect(names()).toEqual(AGENT_SPANS);
+    expect(receiver.requests.every((request) => request.contentType.startsWith('application/json'))).toBe(true);
+  });
+
+  it('grpc cannot be honoured: one line says what is sent instead, and to which port', async () => {
+    const result = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' });
+    expect(result.code).toBe(0);
+    expect(ourLines(result.stderr)).toEqual([
+      `agent-autopsy: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is grpc, which agent-autopsy cannot send (it has no gRPC exporter); spans are sent as OTLP/HTTP with JSON to ${receiver.url}/v1/traces, so the endpoint must be the collector's OTLP/HTTP one (port 4318, not 4317)`,
+    ]);
+    expect(names()).toEqual(AGENT_SPANS);
+  });
+
+  it('a protocol OTLP does not have is named', async () => {
+    const result = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http' });
+    expect(ourLines(result.stderr)).toEqual([
+      `agent-autopsy: OTEL_EXPORTER_OTLP_PROTOCOL should be http/json, http/protobuf or grpc, got "http"; spans are sent as OTLP/HTTP with JSON to ${receiver.url}/v1/traces`,
+    ]);
+    expect(names()).toEqual(AGENT_SPANS);
+  });
+
+  it.each([
+    ['a normal exit', AGENT, 0],
+    ['process.exit() (the post at exit)', EXITING_AGENT, 3],
+  ])('an export to port 4317 that fails says 4317 is gRPC, once: %s', async (_name, source, code) => {
+    // Nothing that speaks OTLP/HTTP listens on 4317 here: refused, or answered in HTTP/2 by a gRPC server.
+    const result = await run(source, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317' });
+    expect(result.code).toBe(code);
+    const lines = ourLines(result.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^agent-autopsy: OTLP span export to http:\/\/127\.0\.0\.1:4317\/v1\/traces failed \(port 4317 is OTLP\/gRPC; agent-autopsy sends OTLP\/HTTP, which a collector takes on port 4318\): .+ \(the agent keeps running; the local autopsy is complete, these spans are not sent\)$/,
+    );
   });
 });
