@@ -17,6 +17,11 @@ export interface ResolvedConfig {
   maxStringLength: number;
   otlpEndpoint?: string;
   otlpHeaders: Record<string, string>;
+  /**
+   * OTEL_TRACES_EXPORTER as a list of lower-case names, each once (`[]` when unset). `otlp` (the
+   * default) exports to otlpEndpoint, `console` prints the spans; tracing.ts names any other.
+   */
+  tracesExporters: string[];
   spanProcessors: SpanProcessor[];
   handleExit: boolean;
   reportFormats: Array<'md' | 'html'>;
@@ -103,11 +108,16 @@ export function mergeHeaders(...lists: Array<Record<string, string>>): Record<st
   return merged;
 }
 
+/** OTEL_TRACES_EXPORTER's names, lower case, each once. */
+export function tracesExporterNames(env: NodeJS.ProcessEnv): string[] {
+  return [...new Set((env.OTEL_TRACES_EXPORTER ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean))];
+}
+
 /** OTLP traces URL from the option or the standard variables (the generic one gets `/v1/traces`). */
 export function resolveOtlpEndpoint(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (option) return option;
-  // OTEL_TRACES_EXPORTER names the exporters to set up (default otlp); `none` (or a list without otlp) means none.
-  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  // OTEL_TRACES_EXPORTER names the exporters to set up (default otlp); `none` (or a list without otlp) means no OTLP export.
+  const exporters = tracesExporterNames(env);
   if (exporters.length > 0 && !exporters.includes('otlp')) return undefined;
   const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   if (traces) return traces;
@@ -131,6 +141,7 @@ export function resolveConfig(given: AutopsyOptions = {}, env: NodeJS.ProcessEnv
     maxStringLength,
     otlpEndpoint: resolveOtlpEndpoint(options.otlpEndpoint, env),
     otlpHeaders: mergeHeaders(parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS), stringHeaders(options.otlpHeaders)),
+    tracesExporters: tracesExporterNames(env),
     spanProcessors: guardedProcessors(options.spanProcessors),
     handleExit: options.handleExit ?? true,
     reportFormats: resolveReportFormats(options.reportFormats),

@@ -92,6 +92,17 @@ export function batchOptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env
   return options;
 }
 
+/** The exporters OTEL_TRACES_EXPORTER names that agent-autopsy has (`none` means no exporter). */
+const KNOWN_EXPORTERS = ['otlp', 'console', 'none'];
+
+/** Names once on stderr each exporter in OTEL_TRACES_EXPORTER that agent-autopsy does not have (zipkin, jaeger, prometheus …). */
+export function warnAboutExporters(names: readonly string[]): void {
+  for (const name of names) {
+    if (KNOWN_EXPORTERS.includes(name)) continue;
+    warnAboutSetting(`OTEL_TRACES_EXPORTER: ${quoted(name)} is not an exporter agent-autopsy has (otlp, console, none); it is ignored`);
+  }
+}
+
 /**
  * agent-autopsy sends OTLP/HTTP with JSON (@opentelemetry/exporter-trace-otlp-http). http/protobuf
  * is served the same way (collectors and Jaeger take JSON on the same port); grpc cannot be, and is

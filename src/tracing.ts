@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { otlpJsonRequests, postSynchronously } from '../exporters/otlpAtExit';
@@ -21,7 +21,7 @@ import { blindAppApiCopy } from './apiCopies';
 import { AutopsyContextManager, noteForeignTracer, registerContextManager, runUntraced } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
 import { reportError, reportExportError, writeStderr } from './errorHandler';
-import { batchOptionsFromEnvironment, DEFAULT_EXPORT_TIMEOUT_MS, exportTimeoutFromEnvironment, warnAboutProtocol } from './exportSettings';
+import { batchOptionsFromEnvironment, DEFAULT_EXPORT_TIMEOUT_MS, exportTimeoutFromEnvironment, warnAboutExporters, warnAboutProtocol } from './exportSettings';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
 import { VERSION } from './version';
@@ -33,8 +33,9 @@ import { VERSION } from './version';
  *    processor joins that provider's processors. The app keeps its exporters, sampler and
  *    instrumentations; our spans go out through its pipeline, so we add no OTLP exporter of our
  *    own (with NodeSDK, `OTEL_EXPORTER_OTLP_ENDPOINT` already configures its exporter).
- * 2. No provider yet: a private NodeTracerProvider (our processor, `spanProcessors`, and the OTLP
- *    exporter when an endpoint is set) is registered globally behind a hand-over provider. When
+ * 2. No provider yet: a private NodeTracerProvider (our processor, `spanProcessors`, the OTLP
+ *    exporter when an endpoint is set, the console exporter when OTEL_TRACES_EXPORTER lists
+ *    `console`) is registered globally behind a hand-over provider. When
  *    the app registers its own provider *later*, the app's wins as if we had not been there: our
  *    processor joins it, every tracer handed out so far (instrumentations, the Anthropic client,
  *    our API) follows it, and its context manager and propagator replace ours. Spans that began
@@ -128,6 +129,15 @@ function otlpExport(config: ResolvedConfig, timeoutMs: number): OtlpExport | und
     if (!result.ok) reportExportError(result.error, exportFailureContext(endpoint));
   };
   return { processor, holdExports: () => redacting.hold(), exportAtExit };
+}
+
+/**
+ * `OTEL_TRACES_EXPORTER=console`: every sampled span printed on stdout as it ends, by the SDK's
+ * ConsoleSpanExporter, redacted like the OTLP export; beside otlp when both are listed.
+ */
+function consoleExport(config: ResolvedConfig): SpanProcessor | undefined {
+  if (config.otelSdkDisabled || !config.tracesExporters.includes('console')) return undefined;
+  return new SimpleSpanProcessor(new RedactingSpanExporter(new ConsoleSpanExporter(), config.maxStringLength));
 }
 
 /**
@@ -272,7 +282,10 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     };
   }
   if (existing) diag.warn('agent-autopsy: could not join the registered tracer provider; using a private one');
+  // OTEL_TRACES_EXPORTER is ours to honour only with our own provider (the app's SDK reads it for its own).
+  if (!config.otelSdkDisabled) warnAboutExporters(config.tracesExporters);
   const otlp = otlpExport(config, exportTimeoutMs);
+  const printing = consoleExport(config);
   const holdExports = () => otlp?.holdExports();
   const exportAtExit = () => {
     try {
@@ -287,7 +300,7 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     resource: detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName })),
     // OTEL_TRACES_SAMPLER decides what is exported; the autopsy records every span (see recordingSampler.ts).
     sampler: new RecordingSampler(samplerFromEnvironment()),
-    spanProcessors: [...joined, ...(otlp ? [otlp.processor] : [])],
+    spanProcessors: [...joined, ...(otlp ? [otlp.processor] : []), ...(printing ? [printing] : [])],
   });
   const flush = async () => {
     await provider.forceFlush();

@@ -21,3 +21,11 @@ describe('OTLP headers from the environment', () => {
     expect(resolveConfig({ otlpHeaders: { 'X-EXTRA': '2' } }, env).otlpHeaders).toEqual({ 'x-team': 'autopsy', 'x-token': 'traces', 'X-EXTRA': '2' });
   });
 });
+
+describe('OTEL_TRACES_EXPORTER', () => {
+  it('is read as lower-case names, each once; a list without otlp means no OTLP endpoint', () => {
+    const env = { OTEL_TRACES_EXPORTER: ' Console, zipkin ,console', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(resolveConfig({}, env)).toMatchObject({ tracesExporters: ['console', 'zipkin'], otlpEndpoint: undefined });
+    expect(resolveConfig({}, { ...env, OTEL_TRACES_EXPORTER: 'otlp,console' })).toMatchObject({ tracesExporters: ['otlp', 'console'], otlpEndpoint: 'http://collector:4318/v1/traces' });
+  });
+});

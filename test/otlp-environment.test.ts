@@ -9,7 +9,8 @@ import { tempRunDir } from './helpers/tempDirs';
 /**
  * The standard OTEL_* variables an SRE sets for span export, honoured by agent-autopsy's own
  * export (a real child process, a real OTLP/HTTP receiver on 127.0.0.1): the batch processor's
- * OTEL_BSP_*, the export timeout, merged headers, the protocol (grpc named on stderr). No wall times are asserted: where a setting is about time, the
+ * OTEL_BSP_*, the export timeout, merged headers, the protocol (grpc named on stderr), and
+ * OTEL_TRACES_EXPORTER=console. No wall times are asserted: where a setting is about time, the
  * child compares it with a timer of its own, which Node runs in the order the timers expire.
  */
 
@@ -272,5 +273,39 @@ describe('OTEL_EXPORTER_OTLP_PROTOCOL / OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', () 
     expect(lines[0]).toMatch(
       /^agent-autopsy: OTLP span export to http:\/\/127\.0\.0\.1:4317\/v1\/traces failed \(port 4317 is OTLP\/gRPC; agent-autopsy sends OTLP\/HTTP, which a collector takes on port 4318\): .+ \(the agent keeps running; the local autopsy is complete, these spans are not sent\)$/,
     );
+  });
+});
+
+describe('OTEL_TRACES_EXPORTER', () => {
+  it('console: each span is printed on stdout, redacted; nothing goes to the OTLP endpoint', async () => {
+    const result = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'console' });
+    expect(result.code).toBe(0);
+    expect(ourLines(result.stderr)).toEqual([]);
+    const printed = result.stdout.match(/^ {2}name: '.*',$/gm)?.map((line) => line.slice(9, -2)).sort();
+    expect(printed).toEqual(AGENT_SPANS);
+    expect(result.stdout).toContain("'autopsy.data.api_key': '[REDACTED]'");
+    expect(result.stdout).not.toContain('0123456789abcdefghijkl');
+    expect(receiver.requests).toEqual([]);
+  });
+
+  it('console at process.exit(): the spans the exit ends as unfinished are printed too', async () => {
+    const result = await run(EXITING_AGENT, { OTEL_TRACES_EXPORTER: 'console' });
+    expect(result.code).toBe(3);
+    expect(result.stdout.match(/^ {2}name: '.*',$/gm)?.map((line) => line.slice(9, -2)).sort()).toEqual(EXITING_SPANS);
+    expect(result.stdout).toContain("message: 'span still open when the process ended'");
+  });
+
+  it('otlp,console: both', async () => {
+    const result = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'otlp, console' });
+    expect(result.code).toBe(0);
+    expect(result.stdout.match(/^ {2}name: '.*',$/gm)).toHaveLength(6);
+    expect(names()).toEqual(AGENT_SPANS);
+  });
+
+  it('an exporter agent-autopsy does not have is named once; the others still work', async () => {
+    const result = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'zipkin,otlp,Zipkin' });
+    expect(result.code).toBe(0);
+    expect(ourLines(result.stderr)).toEqual(['agent-autopsy: OTEL_TRACES_EXPORTER: "zipkin" is not an exporter agent-autopsy has (otlp, console, none); it is ignored']);
+    expect(names()).toEqual(AGENT_SPANS);
   });
 });
