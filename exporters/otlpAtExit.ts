@@ -9,9 +9,9 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
  */
 
 /**
- * Posts the requests it reads on stdin (a JSON line of {url, headers, timeoutMs, sizes}, then the
- * bodies, `sizes` bytes each), one after another within timeoutMs in all; prints the outcome of
- * the first that fails.
+ * Posts the requests it reads on stdin (a JSON line of {url, headers, timeoutMs, sizes, tls}, then
+ * the bodies, `sizes` bytes each), one after another within timeoutMs in all; prints the outcome
+ * of the first that fails. `tls` names the files of a private CA and a client certificate.
  */
 const POST_SCRIPT = `
 const chunks = [];
@@ -19,16 +19,22 @@ process.stdin.on('data', (chunk) => chunks.push(chunk));
 process.stdin.on('end', () => {
   const input = Buffer.concat(chunks);
   const newline = input.indexOf(10);
-  const { url, headers, timeoutMs, sizes } = JSON.parse(input.subarray(0, newline).toString());
+  const { url, headers, timeoutMs, sizes, tls } = JSON.parse(input.subarray(0, newline).toString());
   const deadline = Date.now() + timeoutMs;
   const target = new URL(url);
   const done = (code, text) => { process.stdout.write(text); process.exit(code); };
+  const secure = {};
+  try {
+    for (const [option, path] of Object.entries(tls)) secure[option] = require('node:fs').readFileSync(path);
+  } catch (error) {
+    done(3, JSON.stringify({ code: error.code, message: error.message }));
+  }
   const post = (index, offset) => {
     if (index === sizes.length) return done(0, 'HTTP 200');
     const body = input.subarray(offset, offset + sizes[index]);
     const request = require(target.protocol === 'https:' ? 'node:https' : 'node:http').request(
       target,
-      { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': body.length }, timeout: Math.max(1, deadline - Date.now()) },
+      { ...secure, method: 'POST', headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': body.length }, timeout: Math.max(1, deadline - Date.now()) },
       (response) => {
         response.resume();
         response.on('end', () => {
@@ -54,25 +60,46 @@ export interface OtlpPost {
   headers: Record<string, string>;
   /** The longest this process waits for the whole post, the child's start included. */
   timeoutMs: number;
+  /** Files of a private CA (`ca`) and a client certificate (`cert`, `key`), as the HTTP exporter reads them from OTEL_EXPORTER_OTLP_*. */
+  tls?: TlsFiles;
+}
+
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * The variables of the app's environment the child keeps: those that say which certificates Node
+ * trusts (a private CA in NODE_EXTRA_CA_CERTS is the usual way to reach an internal collector).
+ */
+const TLS_ENVIRONMENT = ['NODE_EXTRA_CA_CERTS', 'NODE_TLS_REJECT_UNAUTHORIZED', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+
+function childEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of TLS_ENVIRONMENT) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return env;
 }
 
 /** Why a post failed, as an Error like the HTTP exporter's (`code` ECONNREFUSED …), so the same cause is reported once. */
 export type OtlpPostResult = { ok: true } | { ok: false; error: Error };
 
 /**
- * Posts `bodies` (ExportTraceServiceRequests as OTLP/JSON), in order, synchronously. Never throws. The child
- * gets no environment of the app (no NODE_OPTIONS: a zero-code `--import` would record it) and
- * the headers through stdin, not its command line, where `ps` would show an API key.
+ * Posts `bodies` (ExportTraceServiceRequests as OTLP/JSON), in order, synchronously. Never throws.
+ * The child gets none of the app's environment but the certificates Node trusts (no NODE_OPTIONS:
+ * a zero-code `--import` would record it), and the headers through stdin, not its command line,
+ * where `ps` would show an API key.
  */
 export function postSynchronously(bodies: Uint8Array[], post: OtlpPost): OtlpPostResult {
   try {
     // The child's start counts against the bound too, but never takes all of a short one.
     const requestMs = Math.max(Math.ceil(post.timeoutMs / 2), post.timeoutMs - START_ALLOWANCE_MS);
-    const head = `${JSON.stringify({ url: post.url, headers: post.headers, timeoutMs: requestMs, sizes: bodies.map((body) => body.length) })}\n`;
+    const head = `${JSON.stringify({ url: post.url, headers: post.headers, timeoutMs: requestMs, sizes: bodies.map((body) => body.length), tls: post.tls ?? {} })}\n`;
     const result = spawnSync(process.execPath, ['-e', POST_SCRIPT], {
       input: Buffer.concat([Buffer.from(head), ...bodies]),
       timeout: post.timeoutMs,
-      env: {},
+      env: childEnvironment(),
       stdio: ['pipe', 'pipe', 'ignore'],
       windowsHide: true,
     });

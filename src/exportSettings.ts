@@ -1,3 +1,4 @@
+import type { TlsFiles } from '../exporters/otlpAtExit';
 import { redactString } from './redact';
 import { warnAboutSetting } from './settingWarnings';
 
@@ -90,6 +91,23 @@ export function batchOptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env
     options.maxExportBatchSize = options.maxQueueSize;
   }
   return options;
+}
+
+/**
+ * The certificate files of OTEL_EXPORTER_OTLP_(TRACES_)CERTIFICATE, _CLIENT_CERTIFICATE and
+ * _CLIENT_KEY (the TRACES one wins), which the HTTP exporter reads on its own during the run: the
+ * post at exit reads the same files.
+ */
+export function tlsFilesFromEnvironment(env: NodeJS.ProcessEnv = process.env): TlsFiles {
+  const file = (suffix: string) => env[`OTEL_EXPORTER_OTLP_TRACES_${suffix}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${suffix}`]?.trim() || undefined;
+  const files: TlsFiles = {};
+  const ca = file('CERTIFICATE');
+  const cert = file('CLIENT_CERTIFICATE');
+  const key = file('CLIENT_KEY');
+  if (ca) files.ca = ca;
+  if (cert) files.cert = cert;
+  if (key) files.key = key;
+  return files;
 }
 
 /** The exporters OTEL_TRACES_EXPORTER names that agent-autopsy has (`none` means no exporter). */

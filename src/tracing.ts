@@ -21,7 +21,7 @@ import { blindAppApiCopy } from './apiCopies';
 import { AutopsyContextManager, noteForeignTracer, registerContextManager, runUntraced } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
 import { reportError, reportExportError, writeStderr } from './errorHandler';
-import { batchOptionsFromEnvironment, DEFAULT_EXPORT_TIMEOUT_MS, exportTimeoutFromEnvironment, warnAboutExporters, warnAboutProtocol } from './exportSettings';
+import { batchOptionsFromEnvironment, DEFAULT_EXPORT_TIMEOUT_MS, exportTimeoutFromEnvironment, tlsFilesFromEnvironment, warnAboutExporters, warnAboutProtocol } from './exportSettings';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
 import { VERSION } from './version';
@@ -125,7 +125,7 @@ function otlpExport(config: ResolvedConfig, timeoutMs: number): OtlpExport | und
     if (spans.length === 0) return;
     const bodies = otlpJsonRequests(spans, batch.maxExportBatchSize);
     if (bodies.length === 0) return;
-    const result = postSynchronously(bodies, { url: endpoint, headers: config.otlpHeaders, timeoutMs });
+    const result = postSynchronously(bodies, { url: endpoint, headers: config.otlpHeaders, timeoutMs, tls: tlsFilesFromEnvironment() });
     if (!result.ok) reportExportError(result.error, exportFailureContext(endpoint));
   };
   return { processor, holdExports: () => redacting.hold(), exportAtExit };

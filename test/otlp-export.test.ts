@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -265,6 +266,30 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
     expect(receiver.spans.map((span) => span.name).sort()).toEqual(NAMES);
     expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual([
       'stage_start', 'task_start', 'task_end', 'llm_call_start', 'stage_unfinished', 'llm_call_unfinished',
+    ]);
+  });
+
+  it('an HTTPS collector with a private CA: the post at exit trusts what the exporter trusts (NODE_EXTRA_CA_CERTS, OTEL_EXPORTER_OTLP_CERTIFICATE)', async () => {
+    const dir = runDir();
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    await receiver.close();
+    receiver = await startOtlpReceiver({ key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') });
+    expect(receiver.url.startsWith('https://')).toBe(true);
+    for (const trust of [{ NODE_EXTRA_CA_CERTS: cert }, { OTEL_EXPORTER_OTLP_CERTIFICATE: cert }, { OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: cert }]) {
+      const before = receiver.spans.length;
+      const result = await runNode(writeScript(ENDING_AGENT), { args: ['crash'], env: { AGENT_AUTOPSY_DIR: runDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...trust } });
+      expect(result.code).toBe(1);
+      expect(result.stderr.match(/^agent-autopsy: .*$/gm), JSON.stringify(trust)).toBeNull();
+      expect(receiver.spans.slice(before).map((span) => span.name).sort()).toEqual(NAMES);
+    }
+    // Trusting nothing, the collector's certificate is refused, in one line.
+    const result = await runNode(writeScript(ENDING_AGENT), { args: ['crash'], env: { AGENT_AUTOPSY_DIR: runDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+    expect(result.code).toBe(1);
+    expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toEqual([
+      `agent-autopsy: OTLP span export to ${receiver.url}/v1/traces failed: self-signed certificate (the agent keeps running; the local autopsy is complete, these spans are not sent)`,
     ]);
   });
 

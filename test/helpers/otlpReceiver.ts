@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 
@@ -125,13 +126,14 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** With `tls` (a key and certificate in PEM), the receiver speaks HTTPS. */
+export async function startOtlpReceiver(tls?: { key: string; cert: string }): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: OtlpRequest[] = [];
   const rejected: OtlpReceiver['rejected'] = [];
   const waiters = new Set<() => void>();
 
-  const server: Server = createServer((request, response) => {
+  const listener: RequestListener = (request, response) => {
     readBody(request)
       .then((raw) => {
         const contentType = String(request.headers['content-type'] ?? '');
@@ -154,12 +156,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         rejected.push({ contentType: String(request.headers['content-type'] ?? ''), reason: error.message });
         response.writeHead(400).end();
       });
-  });
+  };
+  const server: Server = tls ? createTlsServer(tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     spans,
     requests,
     rejected,
