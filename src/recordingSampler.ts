@@ -1,5 +1,6 @@
-import { diag, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api';
+import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base';
+import { warnAboutSetting } from './settingWarnings';
 
 /**
  * The sampler of agent-autopsy's own tracer provider. Sampling decides what is exported, not what
@@ -22,7 +23,14 @@ export class RecordingSampler implements Sampler {
   }
 }
 
-/** The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG configure, as the SDK builds it. */
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
+
+/**
+ * The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG configure, as the SDK builds it. A
+ * sampler it does not have (jaeger_remote, xray …) or a ratio that is no number from 0 to 1 is
+ * named once on stderr, as the other settings are (the SDK tells only its diag logger), and the
+ * SDK's default is used.
+ */
 export function samplerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Sampler {
   const name = (env.OTEL_TRACES_SAMPLER ?? '').trim() || 'parentbased_always_on';
   switch (name) {
@@ -39,13 +47,17 @@ export function samplerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Sa
     case 'parentbased_traceidratio':
       return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratioFromEnvironment(env)) });
     default:
-      diag.error(`OTEL_TRACES_SAMPLER value "${name}" invalid, defaulting to "parentbased_always_on".`);
+      warnAboutSetting(`OTEL_TRACES_SAMPLER should be one of ${SAMPLERS.join(', ')}, got ${JSON.stringify(name.slice(0, 40))}; parentbased_always_on is used (every trace is exported)`);
       return new ParentBasedSampler({ root: new AlwaysOnSampler() });
   }
 }
 
 function ratioFromEnvironment(env: NodeJS.ProcessEnv): number {
   const text = (env.OTEL_TRACES_SAMPLER_ARG ?? '').trim();
-  const ratio = text === '' ? Number.NaN : Number(text);
-  return Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1;
+  // Unset, the ratio is 1, as the specification says.
+  if (text === '') return 1;
+  const ratio = Number(text);
+  if (Number.isFinite(ratio) && ratio >= 0 && ratio <= 1) return ratio;
+  warnAboutSetting(`OTEL_TRACES_SAMPLER_ARG should be a ratio from 0 to 1, got ${JSON.stringify(text.slice(0, 40))}; 1 is used (every trace is exported)`);
+  return 1;
 }

@@ -309,3 +309,23 @@ describe('OTEL_TRACES_EXPORTER', () => {
     expect(names()).toEqual(AGENT_SPANS);
   });
 });
+
+describe('OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG', () => {
+  it('traceidratio with 0 exports nothing; a sampler or ratio it does not have is named once and every trace is exported', async () => {
+    const none = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' });
+    expect(ourLines(none.stderr)).toEqual([]);
+    expect(receiver.spans).toEqual([]);
+    // The flight recorder sees every span whatever is sampled.
+    expect(readTrackerDocument(none.dir).events).toHaveLength(12);
+
+    const remote = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'jaeger_remote' });
+    expect(ourLines(remote.stderr)).toEqual([
+      'agent-autopsy: OTEL_TRACES_SAMPLER should be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got "jaeger_remote"; parentbased_always_on is used (every trace is exported)',
+    ]);
+    expect(names()).toEqual(AGENT_SPANS);
+
+    const ratio = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '10%' });
+    expect(ourLines(ratio.stderr)).toEqual(['agent-autopsy: OTEL_TRACES_SAMPLER_ARG should be a ratio from 0 to 1, got "10%"; 1 is used (every trace is exported)']);
+    expect(names()).toEqual([...AGENT_SPANS, ...AGENT_SPANS].sort());
+  });
+});
