@@ -80,7 +80,8 @@ export function buildProgram(): Command {
       const a = await load(inputA);
       const b = await load(inputB);
       const diff = diffRuns(a, b);
-      process.stdout.write(options.format === 'json' ? `${JSON.stringify(diff, null, 2)}\n` : formatDiffText(diff, palette(useColor(process.stdout))));
+      // The JSON is the same in every language but for what it quotes from the reports (titles, endings).
+      process.stdout.write(options.format === 'json' ? `${JSON.stringify(diff, null, 2)}\n` : formatDiffText(diff, palette(useColor(process.stdout)), options.locale));
       process.exitCode = options.failOnRegression && diff.regressions.length > 0 ? EXIT_RUN_FAILED : EXIT_OK;
     });
 

@@ -281,26 +281,141 @@ describe('agent-autopsy diff', () => {
     expect((await runCli(['diff', seed, seed])).stdout).toContain("Diagnoses\n  not comparable: neither report has a diagnoses section\n");
   });
 
-  it("--locale sets the language of what it quotes from the runs (diagnosis titles, endings), not of its own words, as the README says", async () => {
+  it('--locale zh-CN puts the whole text in Chinese: its own words and what it quotes from the runs (diagnosis titles, endings)', async () => {
     const text = await runCli(['diff', a, b, '--locale', 'zh-CN']);
     expect(text).toMatchObject({ code: 0, stderr: '' });
-    const lines = text.stdout.split('\n');
-    expect(lines[0]).toBe('agent-autopsy diff');
-    expect(lines[1]).toBe(`  A  ${a}  (15 events, 4 s, ended 未知)`);
-    expect(lines[4]).toBe('Verdict: better — 6 improvement(s), 0 regression(s)');
-    expect(lines).toContain('  resolved  rate_limited (high, 4×) — LLM 服务商对智能体限流（HTTP 429）');
-    expect(lines).toContain('  + resolved diagnosis rate_limited');
-    expect(lines).toContain('Failures');
-    const json = JSON.parse((await runCli(['diff', a, b, '--locale', 'zh-CN', '--format', 'json'])).stdout) as RunDiff;
+    expect(text.stdout.split('\n')).toEqual([
+      'agent-autopsy diff',
+      `  A  ${a}  （15 个事件，4 秒，结束方式：未知）`,
+      `  B  ${b}  （7 个事件，2 秒，结束方式：未知）`,
+      '',
+      '结论：变好 — 6 项改善，0 项退化',
+      '  + 失败总数 5 → 1',
+      '  + 类型 llm_call_error 的失败 4 → 0',
+      '  + 阶段 stage1 的失败 4 → 0',
+      '  + 已解决的诊断 rate_limited',
+      '  + 已解决的诊断 retry_storm',
+      '  + LLM 错误 4 → 0',
+      '',
+      '失败',
+      '  总数                    5 → 1                   −4                变好',
+      '  按类型',
+      '    llm_call_error        4 → 0                   −4                变好',
+      '    code_exec_error       1 → 1                   =',
+      '  按阶段',
+      '    stage1                4 → 0                   −4                变好',
+      '    stage2                1 → 1                   =',
+      '',
+      '诊断',
+      '  已解决    rate_limited（high，4×）— LLM 服务商对智能体限流（HTTP 429）',
+      '  已解决    retry_storm（high，4×）— 重试风暴：同一个 LLM 调用反复失败',
+      '  仍存在    code_syntax_errors（medium）1× → 1×',
+      '',
+      'LLM 用量',
+      '  调用次数                5 → 1                   −4 (−80.0%)',
+      '  错误                    4 → 0                   −4 (−100.0%)      变好',
+      '  输入 token              1000 → 800              −200 (−20.0%)',
+      '  输出 token              200 → 200               =',
+      '  token 总数              1200 → 1000             −200 (−16.7%)',
+      '  延迟 p50                0.1 秒 → 0.4 秒         +0.3 秒',
+      '  延迟 p95                0.5 秒 → 0.4 秒         −0.1 秒',
+      '',
+      '自愈',
+      '  尝试次数                0 → 0                   =',
+      '  失败                    0 → 0                   =',
+      '  成功率                  0.0% → 0.0%',
+      '',
+      '时长',
+      '  运行                    4 秒 → 2 秒             −2 秒 (−50.0%)',
+      '  阶段 stage1             2 秒 → 0.5 秒           −1.5 秒           变好',
+      '      失败 4 → 0',
+      '  阶段 stage2             2 秒 → 1.5 秒           −0.5 秒',
+      '      失败 1 → 1',
+      '',
+      '未结束的跨度与结束方式',
+      '  未结束的跨度            0 → 0                   =',
+      '  结束方式                未知 → 未知',
+      '',
+    ]);
+    // Coloured, the marks and the verdict are the Chinese words in green.
+    const coloured = (await runCli(['diff', a, b, '--locale', 'zh-CN'], { env: { FORCE_COLOR: '1' } })).stdout;
+    expect(coloured).toContain('\u001b[1m结论：\u001b[22m\u001b[32m变好\u001b[39m — 6 项改善，0 项退化\n');
+    expect(coloured).toContain('  \u001b[32m已解决\u001b[39m    rate_limited（high，4×）— ');
+    expect(coloured).not.toMatch(/better|worse|resolved|Verdict/);
+    // --locale en on the same runs is the English text.
+    expect((await runCli(['diff', a, b, '--locale', 'en'])).stdout).toBe((await runCli(['diff', a, b])).stdout);
+  });
+
+  it('keeps --format json the same in every locale: only what it quotes from the reports (titles, endings) follows --locale; improvements and regressions stay English', async () => {
+    const en = await runCli(['diff', a, b, '--format', 'json', '--locale', 'en']);
+    const zh = await runCli(['diff', a, b, '--format', 'json', '--locale', 'zh-CN']);
+    expect([en.code, zh.code, en.stderr, zh.stderr]).toEqual([0, 0, '', '']);
+    const json = JSON.parse(zh.stdout) as RunDiff;
     expect(json.diagnoses?.resolved.find((d) => d.id === 'rate_limited')?.title).toBe('LLM 服务商对智能体限流（HTTP 429）');
     expect(json.a.exit).toBe('未知');
-    expect(json.improvements).toContain('LLM errors 4 → 0');
+    expect(json.improvements).toEqual(['failures 5 → 1', 'failures of type llm_call_error 4 → 0', 'failures in stage stage1 4 → 0', 'resolved diagnosis rate_limited', 'resolved diagnosis retry_storm', 'LLM errors 4 → 0']);
+    // Put the English quotes back: the rest is the English JSON, byte for byte.
+    const english = JSON.parse(en.stdout) as RunDiff;
+    const lists = (diff: RunDiff) => [...diff.diagnoses!.appeared, ...diff.diagnoses!.resolved, ...diff.diagnoses!.persisting];
+    lists(json).forEach((d, i) => (d.title = lists(english)[i].title));
+    json.a.exit = english.a.exit;
+    json.b.exit = english.b.exit;
+    expect(`${JSON.stringify(json, null, 2)}\n`).toBe(en.stdout);
     // A saved report is quoted as it was saved (in English here).
     const saved = join(tempDir(), 'latent_analysis_report.json');
     writeFileSync(saved, `${JSON.stringify(reportA, null, 2)}\n`);
     const fromSaved = JSON.parse((await runCli(['diff', saved, b, '--locale', 'zh-CN', '--format', 'json'])).stdout) as RunDiff;
     expect(fromSaved.diagnoses?.resolved.find((d) => d.id === 'rate_limited')?.title).toBe('The LLM provider rate-limited the agent (HTTP 429)');
     expect(fromSaved.a.exit).toBe(reportA.exit.description);
+  });
+
+  it('says regressions, a new failed stage, a crash and the sections a report lacks in Chinese too', async () => {
+    const lines = (await runCli(['diff', b, c, '--locale', 'zh-CN'])).stdout.split('\n');
+    // The same regressions as the JSON's English ones, in the same order.
+    expect((JSON.parse((await runCli(['diff', b, c, '--format', 'json'])).stdout) as RunDiff).regressions).toEqual([
+      'failures 1 → 3',
+      'failures of type llm_call_error 0 → 1',
+      'failures of type stage_error 0 → 1',
+      'failures in stage stage3 0 → 2',
+      'new diagnosis llm_timeout',
+      'new diagnosis slow_stage',
+      'LLM errors 0 → 1',
+      'stage stage3: absent → error, failures 0 → 2',
+    ]);
+    expect(lines.slice(4, 14)).toEqual([
+      '结论：变差 — 0 项改善，8 项退化',
+      '  - 失败总数 1 → 3',
+      '  - 类型 llm_call_error 的失败 0 → 1',
+      '  - 类型 stage_error 的失败 0 → 1',
+      '  - 阶段 stage3 的失败 0 → 2',
+      '  - 新出现的诊断 llm_timeout',
+      '  - 新出现的诊断 slow_stage',
+      '  - LLM 错误 0 → 1',
+      '  - 阶段 stage3：不存在 → error，失败 0 → 2',
+      '',
+    ]);
+    expect(lines).toContain('  新出现    llm_timeout（high，1×）— LLM 调用超时');
+    expect(lines).toContain('  阶段 stage3             – → 60.2 秒                               变差');
+    expect(lines).toContain('      不存在 → error，失败 0 → 2');
+
+    // A crash, then a clean end: the exit line, with the reasons' ids as the JSON has them.
+    const crashed = tempDir();
+    writeTruthLog(crashed, [...runB(), event('uncaught_exception', { error: 'TypeError: boom' }, 'ERROR', 2.5)]);
+    const crashLines = (await runCli(['diff', crashed, b, '--locale', 'zh-CN'])).stdout.split('\n');
+    expect(crashLines).toContain('  + 结束方式：uncaught_exception → unknown');
+    expect(crashLines.at(-2)).toBe('  结束方式                未捕获的异常 → 未知  变好');
+
+    const seed = join(tempDir(), 'latent_analysis_report.json');
+    writeFileSync(seed, JSON.stringify({ failure_analysis: { total_failures: 0 }, summary: { total_failures: 0, autofix_success_rate: '0.0%' } }));
+    const text = (await runCli(['diff', seed, seed, '--locale', 'zh-CN'])).stdout;
+    expect(text).toContain(`  A  ${seed}  （– 个事件，–，报告中没有记录结束方式）\n`);
+    expect(text).toContain('结论：无变化 — 0 项改善，0 项退化\n');
+    expect(text).toContain('诊断\n  无法比较：两份报告都没有 diagnoses 部分\n');
+    expect(text).toContain('时长\n  运行                    – → –\n  阶段                    无法比较：两份报告都没有 stages 部分\n');
+    expect(text).toContain('  结束方式                无法比较：两份报告都没有 exit 部分\n');
+    const oneSide = (await runCli(['diff', a, seed, '--locale', 'zh-CN'])).stdout;
+    expect(oneSide).toContain('LLM 用量\n  无法比较：B 的报告没有 llm_usage 部分\n');
+    expect((await runCli(['diff', b, b, '--locale', 'zh-CN'])).stdout).toContain('结论：无变化 — 0 项改善，0 项退化\n');
   });
 
   it('compares saved report files too, and rejects a missing run with exit code 2', async () => {
@@ -316,9 +431,11 @@ describe('agent-autopsy diff', () => {
 });
 
 describe('agent-autopsy diff with stage names in Chinese (two columns a character)', () => {
-  it('lines its columns up by display width, not by string length', async () => {
-    const a = tempDir();
-    const b = tempDir();
+  let a = '';
+  let b = '';
+  beforeAll(() => {
+    a = tempDir();
+    b = tempDir();
     writeTruthLog(a, [
       event('stage_start', { stage: '数据清洗' }, 'INFO', 0),
       event('code_exec_error', { stage: '数据清洗', error: 'KeyError: 列名' }, 'ERROR', 0.5),
@@ -334,18 +451,21 @@ describe('agent-autopsy diff with stage names in Chinese (two columns a characte
       event('code_exec_error', { stage: '模型训练', error: 'ValueError' }, 'ERROR', 2),
       event('stage_end', { stage: '模型训练', duration: 2.5 }, 'INFO', 3.5),
     ]);
+  });
+  const at = (lines: string[], heading: string, count: number) => lines.slice(lines.indexOf(heading), lines.indexOf(heading) + count);
+
+  it('lines its columns up by display width, not by string length', async () => {
     const result = await runCli(['diff', a, b]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const lines = result.stdout.split('\n');
-    const at = (heading: string, count: number) => lines.slice(lines.indexOf(heading), lines.indexOf(heading) + count);
     // Each CJK character takes two columns: 数据清洗 is 8 wide, as wide as "stage1" and two more.
-    expect(at('  by stage', 3)).toEqual([
+    expect(at(lines, '  by stage', 3)).toEqual([
       '  by stage',
       '    数据清洗              2 → 0                   −2                better',
       '    模型训练              0 → 1                   +1                worse',
     ]);
-    expect(at('  by type', 2)).toEqual(['  by type', '    code_exec_error       2 → 1                   −1                better']);
-    expect(at('Durations', 6)).toEqual([
+    expect(at(lines, '  by type', 2)).toEqual(['  by type', '    code_exec_error       2 → 1                   −1                better']);
+    expect(at(lines, 'Durations', 6)).toEqual([
       'Durations',
       '  run                     5 s → 3.5 s             −1.5 s (−30.0%)',
       '  stage 数据清洗          2 s → 1 s               −1 s              better',
@@ -353,6 +473,30 @@ describe('agent-autopsy diff with stage names in Chinese (two columns a characte
       '  stage 模型训练          3 s → 2.5 s             −0.5 s            worse',
       '      failures 0 → 1',
     ]);
+  });
+
+  it('lines them up in Chinese too, where labels, units and marks are two columns a character', async () => {
+    const result = await runCli(['diff', a, b, '--locale', 'zh-CN']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const lines = result.stdout.split('\n');
+    expect(at(lines, '失败', 7)).toEqual([
+      '失败',
+      '  总数                    2 → 1                   −1                变好',
+      '  按类型',
+      '    code_exec_error       2 → 1                   −1                变好',
+      '  按阶段',
+      '    数据清洗              2 → 0                   −2                变好',
+      '    模型训练              0 → 1                   +1                变差',
+    ]);
+    expect(at(lines, '时长', 6)).toEqual([
+      '时长',
+      '  运行                    5 秒 → 3.5 秒           −1.5 秒 (−30.0%)',
+      '  阶段 数据清洗           2 秒 → 1 秒             −1 秒             变好',
+      '      失败 2 → 0',
+      '  阶段 模型训练           3 秒 → 2.5 秒           −0.5 秒           变差',
+      '      失败 0 → 1',
+    ]);
+    expect(lines).toContain('  未结束的跨度            0 → 0                   =');
   });
 });
 

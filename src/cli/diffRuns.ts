@@ -1,4 +1,5 @@
 import { TOKEN_DETAIL_KEYS, type AutopsyReport, type Diagnosis } from '../../analyzers/reportTypes';
+import { englishFinding } from './diffLabels';
 import { OPTIONAL_REPORT_SECTIONS, type ReportSection } from './reportSections';
 
 /** How one number changed from run A to run B. */
@@ -45,6 +46,17 @@ export interface NotComparable {
   missing_in: Array<'a' | 'b'>;
 }
 
+/**
+ * One improvement or regression, as data: the JSON's `improvements` and `regressions` are these in
+ * English sentences, and the text says them in its own language from this, never from the sentences.
+ */
+export type Finding =
+  | { kind: 'failures' | 'llm_errors' | 'failed_autofix' | 'unfinished_spans'; a: number; b: number }
+  | { kind: 'failures_of_type' | 'failures_in_stage'; key: string; a: number; b: number }
+  | { kind: 'new_diagnosis' | 'resolved_diagnosis'; id: string }
+  | { kind: 'exit'; a: string | null; b: string | null }
+  | { kind: 'stage'; stage: StageChange };
+
 export interface RunDiff {
   a: RunSummary;
   b: RunSummary;
@@ -86,13 +98,6 @@ function countChange(key: string, a: number, b: number, lowerIsBetter: boolean |
 function compareCounts(a: Record<string, number>, b: Record<string, number>): Change[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
   return keys.map((key) => countChange(key, a[key] ?? 0, b[key] ?? 0, true)).sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || y.b - x.b);
-}
-
-/** How a stage's outcome and failures changed, as its row's note says it: "absent → error, failures 0 → 1". */
-export function stageNote(s: StageChange): string {
-  const outcome = s.a_outcome !== s.b_outcome ? `${s.a_outcome ?? 'absent'} → ${s.b_outcome ?? 'absent'}` : s.b_outcome !== 'ok' ? (s.b_outcome ?? '') : '';
-  const failures = s.a_failures || s.b_failures ? `failures ${s.a_failures} → ${s.b_failures}` : '';
-  return [outcome, failures].filter(Boolean).join(', ');
 }
 
 function compareDiagnoses(a: AutopsyReport, b: AutopsyReport): NonNullable<RunDiff['diagnoses']> {
@@ -155,23 +160,11 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
     if (missingIn.length > 0) notComparable.push({ section, missing_in: missingIn });
   }
   const comparable = (section: ReportSection) => !notComparable.some((entry) => entry.section === section);
-  const improvements: string[] = [];
-  const regressions: string[] = [];
-  const note = (change: Change, what: string) => {
-    if (change.trend === 'better') improvements.push(`${what} ${change.a} → ${change.b}`);
-    if (change.trend === 'worse') regressions.push(`${what} ${change.a} → ${change.b}`);
-  };
 
   const total = countChange('total_failures', a.summary.total_failures, b.summary.total_failures, true);
-  note(total, 'failures');
   const byType = compareCounts(a.failure_analysis.failures_by_type, b.failure_analysis.failures_by_type);
-  for (const change of byType) note(change, `failures of type ${change.key}`);
   const byStage = compareCounts(a.failure_analysis.failures_by_stage, b.failure_analysis.failures_by_stage);
-  for (const change of byStage) note(change, `failures in stage ${change.key}`);
-
   const diagnoses = comparable('diagnoses') ? compareDiagnoses(a, b) : null;
-  for (const d of diagnoses?.appeared ?? []) regressions.push(`new diagnosis ${d.id}`);
-  for (const d of diagnoses?.resolved ?? []) improvements.push(`resolved diagnosis ${d.id}`);
 
   const ua = a.llm_usage;
   const ub = b.llm_usage;
@@ -186,7 +179,6 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
         ...TOKEN_DETAIL_KEYS.filter((key) => typeof ua[key] === 'number' && typeof ub[key] === 'number').map((key) => countChange(key, ua[key]!, ub[key]!, null)),
       ]
     : null;
-  if (llm) note(llm[1], 'LLM errors');
 
   const af = a.autofix_statistics;
   const bf = b.autofix_statistics;
@@ -198,29 +190,10 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
         success_rate: [a.summary.autofix_success_rate, b.summary.autofix_success_rate] as [string, string],
       }
     : null;
-  if (autofix) note(autofix.failed, 'failed autofix attempts');
 
   const unfinished = comparable('unfinished') ? countChange('unfinished', a.unfinished.length, b.unfinished.length, true) : null;
-  if (unfinished) note(unfinished, 'unfinished spans');
-
-  if (comparable('exit')) {
-    const crashA = endedByCrash(a.exit.reason);
-    const crashB = endedByCrash(b.exit.reason);
-    if (crashA && !crashB) improvements.push(`exit: ${a.exit.reason} → ${b.exit.reason}`);
-    if (!crashA && crashB) regressions.push(`exit: ${a.exit.reason} → ${b.exit.reason}`);
-  }
-
   const stages = comparable('stages') ? compareStages(a, b) : null;
-  for (const s of stages ?? []) {
-    // A stage whose only change is its failures is named once, by "failures in stage …", when that row has the same counts.
-    const byStageRow = byStage.find((change) => change.key === s.stage);
-    const sameAsByStage = s.a_outcome === s.b_outcome && byStageRow?.a === s.a_failures && byStageRow.b === s.b_failures && byStageRow.trend === s.trend;
-    if (sameAsByStage) continue;
-    if (s.trend === 'better') improvements.push(`stage ${s.stage}: ${stageNote(s)}`);
-    if (s.trend === 'worse') regressions.push(`stage ${s.stage}: ${stageNote(s)}`);
-  }
 
-  const verdict = improvements.length && regressions.length ? 'mixed' : regressions.length ? 'worse' : improvements.length ? 'better' : 'same';
   const summary = (input: DiffInput): RunSummary => {
     const lacks = (section: ReportSection) => input.missingSections?.includes(section) ?? false;
     return {
@@ -233,12 +206,9 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
   };
   const da = runA.durationSeconds;
   const db = runB.durationSeconds;
-  return {
+  const rows: DiffRows = {
     a: summary(runA),
     b: summary(runB),
-    verdict,
-    improvements,
-    regressions,
     not_comparable: notComparable,
     failures: { total, by_type: byType, by_stage: byStage },
     diagnoses,
@@ -249,4 +219,60 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
     stages,
     unfinished,
   };
+  const found = diffFindings(rows);
+  const improvements = found.improvements.map(englishFinding);
+  const regressions = found.regressions.map(englishFinding);
+  const verdict = improvements.length && regressions.length ? 'mixed' : regressions.length ? 'worse' : improvements.length ? 'better' : 'same';
+  // The JSON's keys in the order they have always had.
+  const { a: sideA, b: sideB, not_comparable: notComparableSections, ...sections } = rows;
+  return { a: sideA, b: sideB, verdict, improvements, regressions, not_comparable: notComparableSections, ...sections };
+}
+
+/** The comparison's rows: everything in RunDiff but the verdict and the sentences, which follow from them. */
+export type DiffRows = Omit<RunDiff, 'verdict' | 'improvements' | 'regressions'>;
+
+/**
+ * The improvements and regressions the rows show: every row marked better or worse, a diagnosis
+ * that appeared or was resolved, a change to or from a crash. The text and the JSON both take them
+ * from here, so they always name the same ones, in the same order.
+ */
+export function diffFindings(rows: DiffRows): { improvements: Finding[]; regressions: Finding[] } {
+  const improvements: Finding[] = [];
+  const regressions: Finding[] = [];
+  const note = (change: Change | null | undefined, finding: Finding) => {
+    if (change?.trend === 'better') improvements.push(finding);
+    if (change?.trend === 'worse') regressions.push(finding);
+  };
+  const { total, by_type: byType, by_stage: byStage } = rows.failures;
+  note(total, { kind: 'failures', a: total.a, b: total.b });
+  for (const change of byType) note(change, { kind: 'failures_of_type', key: change.key, a: change.a, b: change.b });
+  for (const change of byStage) note(change, { kind: 'failures_in_stage', key: change.key, a: change.a, b: change.b });
+
+  for (const d of rows.diagnoses?.appeared ?? []) regressions.push({ kind: 'new_diagnosis', id: d.id });
+  for (const d of rows.diagnoses?.resolved ?? []) improvements.push({ kind: 'resolved_diagnosis', id: d.id });
+
+  const errors = rows.llm?.find((change) => change.key === 'errors');
+  if (errors) note(errors, { kind: 'llm_errors', a: errors.a, b: errors.b });
+  const failed = rows.autofix?.failed;
+  if (failed) note(failed, { kind: 'failed_autofix', a: failed.a, b: failed.b });
+  const unfinished = rows.unfinished;
+  if (unfinished) note(unfinished, { kind: 'unfinished_spans', a: unfinished.a, b: unfinished.b });
+
+  if (!rows.not_comparable.some((entry) => entry.section === 'exit')) {
+    const crashA = endedByCrash(rows.a.exit_reason);
+    const crashB = endedByCrash(rows.b.exit_reason);
+    const exit: Finding = { kind: 'exit', a: rows.a.exit_reason, b: rows.b.exit_reason };
+    if (crashA && !crashB) improvements.push(exit);
+    if (!crashA && crashB) regressions.push(exit);
+  }
+
+  for (const s of rows.stages ?? []) {
+    // A stage whose only change is its failures is named once, by "failures in stage …", when that row has the same counts.
+    const byStageRow = byStage.find((change) => change.key === s.stage);
+    const sameAsByStage = s.a_outcome === s.b_outcome && byStageRow?.a === s.a_failures && byStageRow.b === s.b_failures && byStageRow.trend === s.trend;
+    if (sameAsByStage) continue;
+    if (s.trend === 'better') improvements.push({ kind: 'stage', stage: s });
+    if (s.trend === 'worse') regressions.push({ kind: 'stage', stage: s });
+  }
+  return { improvements, regressions };
 }

@@ -1,6 +1,7 @@
 // `agent-autopsy diff`'s text for a terminal: the comparison diffRuns.ts makes, in aligned columns.
 import type { Palette } from './color';
-import { endedByCrash, stageNote, type Change, type RunDiff, type RunSummary } from './diffRuns';
+import { diffLabelsFor } from './diffLabels';
+import { diffFindings, endedByCrash, type Change, type RunDiff, type RunSummary } from './diffRuns';
 import { displayWidth } from './displayWidth';
 import type { ReportSection } from './reportSections';
 
@@ -28,99 +29,94 @@ function pad(text: string, width: number): string {
   return columns >= width ? `${text} ` : text + ' '.repeat(width - columns);
 }
 
-/** Why a section is left out: "B's report has no llm_usage section". */
-function notComparableText(diff: RunDiff, section: ReportSection): string | undefined {
-  const entry = diff.not_comparable.find((x) => x.section === section);
-  if (!entry) return undefined;
-  const which = entry.missing_in.length === 2 ? 'neither report has a' : `${entry.missing_in[0].toUpperCase()}'s report has no`;
-  return `not comparable: ${which} ${section} section`;
-}
-
-/** The diff as text for a terminal; `p` colours better green and worse red. */
-/** The shares' rows, named to fit the label column (the JSON keeps the report's keys). */
-const LLM_LABELS: Record<string, string> = {
-  cache_read_input_tokens: 'cached input tokens',
-  cache_creation_input_tokens: 'cache-write tokens',
-  reasoning_tokens: 'reasoning tokens',
-};
-
-export function formatDiffText(diff: RunDiff, p: Palette): string {
+/** The diff as text for a terminal, in `locale` (its own words; what it quotes from the reports is as they say it); `p` colours better green and worse red. */
+export function formatDiffText(diff: RunDiff, p: Palette, locale?: string): string {
+  const l = diffLabelsFor(locale);
+  const sec = l.seconds;
   const out: string[] = [];
-  const mark = (trend: Change['trend']) => (trend === 'better' ? p.green('better') : trend === 'worse' ? p.red('worse') : '');
+  const mark = (trend: Change['trend']) => (trend === 'better' ? p.green(l.trends.better) : trend === 'worse' ? p.red(l.trends.worse) : '');
   const line = (label: string, a: string, b: string, delta: string, trend: Change['trend'] = 'same', indent = 2) =>
     out.push(`${' '.repeat(indent)}${pad(label, 26 - indent)}${pad(`${a} → ${b}`, 24)}${pad(delta, 18)}${mark(trend)}`.trimEnd());
   // A run still being recorded has not ended: its description says so by itself.
-  const ending = (run: RunSummary) => (run.exit === null ? 'how it ended is not in its report' : `${run.exit_reason === 'running' ? '' : 'ended '}${run.exit}`);
-  const side = (name: string, run: RunSummary) => out.push(`  ${p.bold(name)}  ${run.input}  (${num(run.events)} events, ${num(run.duration_seconds, ' s')}, ${ending(run)})`);
+  const ending = (run: RunSummary) => (run.exit === null ? l.endingNotRecorded : run.exit_reason === 'running' ? run.exit : l.ended(run.exit));
+  const side = (name: string, run: RunSummary) => out.push(`  ${p.bold(name)}  ${run.input}  ${l.runDetails(num(run.events), num(run.duration_seconds, sec), ending(run))}`);
+  /** Why a section is left out: "not comparable: B's report has no llm_usage section", after `label` when given. */
   const notComparable = (section: ReportSection, label?: string) => {
-    const text = notComparableText(diff, section);
-    if (text !== undefined) out.push(label === undefined ? `  ${text}` : `  ${pad(label, 24)}${text}`);
-    return text !== undefined;
+    const entry = diff.not_comparable.find((x) => x.section === section);
+    if (entry === undefined) return false;
+    const text = l.notComparable(section, entry.missing_in);
+    out.push(label === undefined ? `  ${text}` : `  ${pad(label, 24)}${text}`);
+    return true;
   };
 
   out.push(p.bold('agent-autopsy diff'));
   side('A', diff.a);
   side('B', diff.b);
   out.push('');
-  const verdictText = diff.verdict === 'better' ? p.green('better') : diff.verdict === 'worse' ? p.red('worse') : diff.verdict === 'mixed' ? p.yellow('mixed') : 'no change';
-  out.push(`${p.bold('Verdict:')} ${verdictText} — ${diff.improvements.length} improvement(s), ${diff.regressions.length} regression(s)`);
-  for (const item of diff.improvements) out.push(`  ${p.green('+')} ${item}`);
-  for (const item of diff.regressions) out.push(`  ${p.red('-')} ${item}`);
+  const verdictText = diff.verdict === 'better' ? p.green(l.verdicts.better) : diff.verdict === 'worse' ? p.red(l.verdicts.worse) : diff.verdict === 'mixed' ? p.yellow(l.verdicts.mixed) : l.verdicts.same;
+  // Said from the rows, not from the JSON's English sentences.
+  const found = diffFindings(diff);
+  out.push(`${p.bold(l.verdict)}${l.afterVerdict}${verdictText} — ${l.counts(found.improvements.length, found.regressions.length)}`);
+  for (const item of found.improvements) out.push(`  ${p.green('+')} ${l.finding(item)}`);
+  for (const item of found.regressions) out.push(`  ${p.red('-')} ${l.finding(item)}`);
 
-  out.push('', p.bold('Failures'));
+  out.push('', p.bold(l.headings.failures));
   const t = diff.failures.total;
-  line('total', num(t.a), num(t.b), signed(t.delta), t.trend);
+  line(l.rows.total, num(t.a), num(t.b), signed(t.delta), t.trend);
   const changes = (title: string, list: Change[]) => {
     if (list.length === 0) return;
     out.push(`  ${p.dim(title)}`);
     for (const c of list) line(c.key, num(c.a), num(c.b), signed(c.delta), c.trend, 4);
   };
-  changes('by type', diff.failures.by_type);
-  changes('by stage', diff.failures.by_stage);
+  changes(l.rows.byType, diff.failures.by_type);
+  changes(l.rows.byStage, diff.failures.by_stage);
 
-  out.push('', p.bold('Diagnoses'));
+  out.push('', p.bold(l.headings.diagnoses));
   const d = diff.diagnoses;
   if (d === null) notComparable('diagnoses');
-  else if (d.appeared.length + d.resolved.length + d.persisting.length === 0) out.push('  none in either run');
-  for (const x of d?.resolved ?? []) out.push(`  ${p.green('resolved')}  ${x.id} (${x.severity}, ${x.a_count}×) — ${x.title}`);
-  for (const x of d?.appeared ?? []) out.push(`  ${p.red('appeared')}  ${x.id} (${x.severity}, ${x.b_count}×) — ${x.title}`);
-  for (const x of d?.persisting ?? []) out.push(`  still     ${x.id} (${x.severity}) ${x.a_count}× → ${x.b_count}×`);
+  else if (d.appeared.length + d.resolved.length + d.persisting.length === 0) out.push(`  ${l.noDiagnoses}`);
+  // The state in a column of its own: "resolved  ", "still     ".
+  const state = (word: string, colour: (text: string) => string) => `${colour(word)}${' '.repeat(Math.max(10 - displayWidth(word), 1))}`;
+  const plain = (text: string) => text;
+  for (const x of d?.resolved ?? []) out.push(`  ${state(l.diagnosisStates.resolved, p.green)}${l.diagnosis(x.id, x.severity, x.a_count, x.title)}`);
+  for (const x of d?.appeared ?? []) out.push(`  ${state(l.diagnosisStates.appeared, p.red)}${l.diagnosis(x.id, x.severity, x.b_count, x.title)}`);
+  for (const x of d?.persisting ?? []) out.push(`  ${state(l.diagnosisStates.persisting, plain)}${l.persisting(x.id, x.severity, x.a_count, x.b_count)}`);
 
-  out.push('', p.bold('LLM usage'));
+  out.push('', p.bold(l.headings.llm));
   notComparable('llm_usage');
-  for (const c of diff.llm ?? []) line(LLM_LABELS[c.key] ?? c.key.replace('_', ' '), num(c.a), num(c.b), `${signed(c.delta)}${percent(c.a, c.b)}`, c.trend);
+  for (const c of diff.llm ?? []) line(l.llm[c.key] ?? c.key.replace('_', ' '), num(c.a), num(c.b), `${signed(c.delta)}${percent(c.a, c.b)}`, c.trend);
   const lat = diff.latency_seconds;
-  if (lat) line('latency p50', num(lat.p50[0], ' s'), num(lat.p50[1], ' s'), signed(lat.p50[0] !== null && lat.p50[1] !== null ? lat.p50[1] - lat.p50[0] : null, ' s'));
-  if (lat) line('latency p95', num(lat.p95[0], ' s'), num(lat.p95[1], ' s'), signed(lat.p95[0] !== null && lat.p95[1] !== null ? lat.p95[1] - lat.p95[0] : null, ' s'));
+  if (lat) line(l.rows.latencyP50, num(lat.p50[0], sec), num(lat.p50[1], sec), signed(lat.p50[0] !== null && lat.p50[1] !== null ? lat.p50[1] - lat.p50[0] : null, sec));
+  if (lat) line(l.rows.latencyP95, num(lat.p95[0], sec), num(lat.p95[1], sec), signed(lat.p95[0] !== null && lat.p95[1] !== null ? lat.p95[1] - lat.p95[0] : null, sec));
 
-  out.push('', p.bold('Autofix'));
+  out.push('', p.bold(l.headings.autofix));
   const af = diff.autofix;
   if (af === null) notComparable('autofix_statistics');
   else {
-    line('attempts', num(af.attempts.a), num(af.attempts.b), signed(af.attempts.delta));
-    line('failed', num(af.failed.a), num(af.failed.b), signed(af.failed.delta), af.failed.trend);
-    line('success rate', af.success_rate[0], af.success_rate[1], '');
+    line(l.rows.attempts, num(af.attempts.a), num(af.attempts.b), signed(af.attempts.delta));
+    line(l.rows.failed, num(af.failed.a), num(af.failed.b), signed(af.failed.delta), af.failed.trend);
+    line(l.rows.successRate, af.success_rate[0], af.success_rate[1], '');
   }
 
-  out.push('', p.bold('Durations'));
+  out.push('', p.bold(l.headings.durations));
   const du = diff.duration_seconds;
-  line('run', num(du.a, ' s'), num(du.b, ' s'), `${signed(du.delta, ' s')}${percent(du.a, du.b)}`);
-  notComparable('stages', 'stages');
+  line(l.rows.run, num(du.a, sec), num(du.b, sec), `${signed(du.delta, sec)}${percent(du.a, du.b)}`);
+  notComparable('stages', l.rows.stages);
   for (const s of diff.stages ?? []) {
     const delta = s.a_duration !== null && s.b_duration !== null ? s.b_duration - s.a_duration : null;
-    line(`stage ${s.stage}`, num(s.a_duration, ' s'), num(s.b_duration, ' s'), signed(delta, ' s'), s.trend);
-    const note = stageNote(s);
+    line(l.stage(s.stage), num(s.a_duration, sec), num(s.b_duration, sec), signed(delta, sec), s.trend);
+    const note = l.stageNote(s);
     if (note) out.push(`      ${p.dim(note)}`);
   }
 
-  out.push('', p.bold('Unfinished spans and exit'));
+  out.push('', p.bold(l.headings.unfinishedAndExit));
   const u = diff.unfinished;
-  if (u === null) notComparable('unfinished', 'unfinished spans');
-  else line('unfinished spans', num(u.a), num(u.b), signed(u.delta), u.trend);
-  if (!notComparable('exit', 'exit')) {
+  if (u === null) notComparable('unfinished', l.rows.unfinishedSpans);
+  else line(l.rows.unfinishedSpans, num(u.a), num(u.b), signed(u.delta), u.trend);
+  if (!notComparable('exit', l.rows.exit)) {
     const crashed = (run: RunSummary) => endedByCrash(run.exit_reason);
     const exitTrend = crashed(diff.a) === crashed(diff.b) ? 'same' : crashed(diff.b) ? 'worse' : 'better';
-    out.push(`  ${pad('exit', 24)}${diff.a.exit} → ${diff.b.exit}  ${mark(exitTrend)}`.trimEnd());
+    out.push(`  ${pad(l.rows.exit, 24)}${diff.a.exit} → ${diff.b.exit}  ${mark(exitTrend)}`.trimEnd());
   }
   return `${out.join('\n')}\n`;
 }
