@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isKnownLocale } from '../analyzers/messages';
 import { palette, useColor } from './cli/color';
+import { diffLocale } from './cli/diffLabels';
 import { diffRuns } from './cli/diffRuns';
 import { formatDiffText } from './cli/diffText';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED } from './cli/exitCodes';
@@ -81,7 +82,7 @@ export function buildProgram(): Command {
       const b = await load(inputB);
       const diff = diffRuns(a, b);
       // The JSON is the same in every language but for what it quotes from the reports (titles, endings).
-      process.stdout.write(options.format === 'json' ? `${JSON.stringify(diff, null, 2)}\n` : formatDiffText(diff, palette(useColor(process.stdout)), options.locale));
+      process.stdout.write(options.format === 'json' ? `${JSON.stringify(diff, null, 2)}\n` : formatDiffText(diff, palette(useColor(process.stdout)), diffLocale(options.locale, [a, b])));
       process.exitCode = options.failOnRegression && diff.regressions.length > 0 ? EXIT_RUN_FAILED : EXIT_OK;
     });
 

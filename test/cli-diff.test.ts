@@ -500,6 +500,60 @@ describe('agent-autopsy diff with stage names in Chinese (two columns a characte
   });
 });
 
+describe("agent-autopsy diff's language without --locale", () => {
+  /** A run whose report was written in `locale`: its log and, next to it, the report made at its end. */
+  const recorded = async (events: TruthEvent[], locale: 'en' | 'zh-CN') => {
+    const dir = tempDir();
+    writeTruthLog(dir, events);
+    const report = (await runCli(['report', dir, '--locale', locale])).stdout;
+    writeFileSync(join(dir, 'Memory', 'logs', 'latent_analysis_report.json'), report);
+    expect((JSON.parse((await runCli(['report', dir])).stdout) as AutopsyReport).run.locale).toBe(locale);
+    return dir;
+  };
+
+  it("is Chinese when both runs' reports are, English when they differ, and --locale decides over both", async () => {
+    const zhA = await recorded(runA(), 'zh-CN');
+    const zhB = await recorded(runB(), 'zh-CN');
+    const enB = await recorded(runB(), 'en');
+    const both = await runCli(['diff', zhA, zhB]);
+    expect(both).toMatchObject({ code: 0, stderr: '' });
+    expect(both.stdout).toBe((await runCli(['diff', zhA, zhB, '--locale', 'zh-CN'])).stdout);
+    const lines = both.stdout.split('\n');
+    expect(lines[4]).toBe('结论：变好 — 6 项改善，0 项退化');
+    expect(lines).toContain('  已解决    rate_limited（high，4×）— LLM 服务商对智能体限流（HTTP 429）');
+    expect(lines).toContain('  阶段 stage1             2 秒 → 0.5 秒           −1.5 秒           变好');
+
+    // One run in each language: the diff's words are English, each run's quotes stay in its own.
+    const mixed = (await runCli(['diff', zhA, enB])).stdout.split('\n');
+    expect(mixed[4]).toBe('Verdict: better — 6 improvement(s), 0 regression(s)');
+    expect(mixed).toContain('  resolved  rate_limited (high, 4×) — LLM 服务商对智能体限流（HTTP 429）');
+    expect(mixed).toContain('Failures');
+    expect((await runCli(['diff', enB, zhA])).stdout.split('\n')[4]).toBe('Verdict: worse — 0 improvement(s), 6 regression(s)');
+
+    // --locale en over two Chinese runs: English throughout.
+    const english = (await runCli(['diff', zhA, zhB, '--locale', 'en'])).stdout;
+    expect(english.split('\n')[4]).toBe('Verdict: better — 6 improvement(s), 0 regression(s)');
+    expect(english).toContain('  resolved  rate_limited (high, 4×) — The LLM provider rate-limited the agent (HTTP 429)\n');
+
+    // The JSON is the same with or without --locale zh-CN here, and its sentences are English.
+    const json = (await runCli(['diff', zhA, zhB, '--format', 'json'])).stdout;
+    expect(json).toBe((await runCli(['diff', zhA, zhB, '--format', 'json', '--locale', 'zh-CN'])).stdout);
+    expect((JSON.parse(json) as RunDiff).improvements).toContain('resolved diagnosis rate_limited');
+  });
+
+  it("lets a report that does not say its language (the original reporter's) go with the other run", async () => {
+    const zhA = await recorded(runA(), 'zh-CN');
+    const seed = join(tempDir(), 'latent_analysis_report.json');
+    writeFileSync(seed, JSON.stringify({ failure_analysis: { total_failures: 0 }, summary: { total_failures: 0, autofix_success_rate: '0.0%' } }));
+    const lines = (await runCli(['diff', zhA, seed])).stdout.split('\n');
+    expect(lines[2]).toBe(`  B  ${seed}  （– 个事件，–，报告中没有记录结束方式）`);
+    expect(lines[4]).toBe('结论：变好 — 5 项改善，0 项退化');
+    expect(lines).toContain('  无法比较：B 的报告没有 diagnoses 部分');
+    // Two such reports say nothing: English, the default.
+    expect((await runCli(['diff', seed, seed])).stdout.split('\n')[4]).toBe('Verdict: no change — 0 improvement(s), 0 regression(s)');
+  });
+});
+
 describe('agent-autopsy diff of the token shares', () => {
   it('compares cached and reasoning tokens where both runs stated them, and leaves out one only one run stated', async () => {
     const calls = (usage: Record<string, number>[]) => {

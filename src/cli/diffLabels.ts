@@ -2,6 +2,8 @@
 // in both (diagnosis ids, failure types, stage names, report sections, severities, outcomes, exit
 // reasons), as in the reports; only the diff's own words change.
 import { normalizeLocale } from '../../analyzers/messages';
+import type { AutopsyReport } from '../../analyzers/reportTypes';
+import type { Locale } from '../types';
 import type { Finding, RunDiff, StageChange } from './diffRuns';
 import type { ReportSection } from './reportSections';
 
@@ -203,4 +205,22 @@ export function diffLabelsFor(locale: string | undefined): DiffLabels {
 /** An improvement or regression as the JSON says it: in English whatever the locale, for scripts that match on it. */
 export function englishFinding(f: Finding): string {
   return en.finding(f);
+}
+
+/** What diffLocale needs of a run: its report, and the sections the saved report did not have. */
+export interface LocaleOfRun {
+  report: Pick<AutopsyReport, 'run'>;
+  missingSections?: readonly ReportSection[];
+}
+
+/**
+ * The language of the diff's own words: `--locale` when given; else Chinese when both runs' reports
+ * are (a log's report is in the locale its run was given, a saved report in the one it was saved
+ * in). A report that does not say (the original reporter's, which has no `run` section) goes with
+ * the other run. English otherwise, also when the two runs' languages differ.
+ */
+export function diffLocale(asked: string | undefined, runs: readonly LocaleOfRun[]): Locale {
+  if (asked !== undefined) return normalizeLocale(asked);
+  const stated = runs.filter((run) => !run.missingSections?.includes('run')).map((run) => normalizeLocale(run.report.run?.locale));
+  return stated.length > 0 && stated.every((locale) => locale === 'zh-CN') ? 'zh-CN' : 'en';
 }
