@@ -48,7 +48,7 @@ export class OpenSpanTracker {
       this.pairing.end(event, parsed.kind);
       return;
     }
-    const start = this.pairing.close(event, parsed.kind);
+    const start = this.pairing.close(event, parsed.kind, true);
     const data = event.data ?? {};
     const entry = start && openSpan(start);
     const age = typeof data.age_seconds === 'number' ? data.age_seconds : 0;

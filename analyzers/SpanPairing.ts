@@ -27,6 +27,9 @@ export function parseSpanEvent(type: string): SpanEvent | undefined {
   return SPAN_EVENTS.get(type);
 }
 
+/** What pairing reads of an event: its span id, and its data for the name of a span without one. */
+export type PairedEvent = Pick<TruthEvent, 'span_id' | 'data'>;
+
 /**
  * Pairs the start and end events of spans read from a log: by span id, or — for seed-style events,
  * which have none — by kind and name, the newest open one first. Holds only the open spans.
@@ -35,7 +38,7 @@ export class SpanPairing<T> {
   private readonly byId = new Map<string, T>();
   private readonly anonymous = new Map<string, T[]>();
 
-  open(event: TruthEvent, kind: SpanKindName, entry: T): void {
+  open(event: PairedEvent, kind: SpanKindName, entry: T): void {
     if (event.span_id) {
       this.byId.set(event.span_id, entry);
       return;
@@ -46,8 +49,13 @@ export class SpanPairing<T> {
     else this.anonymous.set(key, [entry]);
   }
 
-  /** The open span this end (or error, or unfinished) event closes, removed; undefined when unpaired. */
-  close(event: TruthEvent, kind: SpanKindName): T | undefined {
+  /**
+   * The open span this end (or error, or unfinished) event closes, removed; undefined when unpaired.
+   * Without a span id, an end closes the newest open span of its name, and an `<kind>_unfinished`
+   * event (`unfinished`) the oldest: a run writes those at its end for every span still open,
+   * oldest first, so the k-th of a name is its k-th oldest open span.
+   */
+  close(event: PairedEvent, kind: SpanKindName, unfinished = false): T | undefined {
     if (event.span_id) {
       const entry = this.byId.get(event.span_id);
       if (entry !== undefined) {
@@ -55,20 +63,20 @@ export class SpanPairing<T> {
         return entry;
       }
     }
-    return this.closeAnonymous(event, kind);
+    return this.closeAnonymous(event, kind, unfinished);
   }
 
   /** close() for a caller that does not need the span: one map operation instead of two. */
-  end(event: TruthEvent, kind: SpanKindName): void {
+  end(event: PairedEvent, kind: SpanKindName): void {
     if (event.span_id && this.byId.delete(event.span_id)) return;
-    this.closeAnonymous(event, kind);
+    this.closeAnonymous(event, kind, false);
   }
 
-  private closeAnonymous(event: TruthEvent, kind: SpanKindName): T | undefined {
+  private closeAnonymous(event: PairedEvent, kind: SpanKindName, oldest: boolean): T | undefined {
     const key = anonymousKey(kind, event.data);
     const stack = this.anonymous.get(key);
     if (!stack) return undefined;
-    const entry = stack.pop();
+    const entry = oldest ? stack.shift() : stack.pop();
     if (stack.length === 0) this.anonymous.delete(key);
     return entry;
   }

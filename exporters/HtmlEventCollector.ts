@@ -211,7 +211,7 @@ export class HtmlEventCollector {
       this.pairing.open(event, parsed.kind, entry);
       return;
     }
-    const entry = this.pairing.close(event, parsed.kind);
+    const entry = this.pairing.close(event, parsed.kind, parsed.unfinished);
     // An end without its start (the log began mid-span): draw it from its duration.
     const duration = typeof data.duration === 'number' ? data.duration * 1000 : 0;
     const span: TimelineSpan = entry

@@ -675,6 +675,26 @@ describe('a report rebuilt from a finished run', () => {
     expect(hang.evidence.examples).toHaveLength(1);
     expect(hang.evidence.examples[0]).toMatch(/; still waiting on llm "chat slow" \(started [\d.]+ s before the log's last event\)$/);
   });
+
+  it('from its readable log alone, pairs each of two calls left open with its own start (the unfinished events come oldest first)', async () => {
+    const dir = tempDir();
+    const agent = await runNode(writeScript(`
+      import { init, llmCall, stage } from 'agent-autopsy';
+      init({ outputDir: process.argv[2] });
+      const never = () => new Promise(() => {});
+      stage('bg', () => Promise.all([llmCall({ model: 'first' }, never), llmCall({ model: 'second' }, never)]));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    `), { args: [dir] });
+    expect(agent.code).toBe(0);
+    const live = JSON.parse(readFileSync(reportPath(dir), 'utf8')) as AutopsyReport;
+    expect(live.unfinished.map((span) => span.name)).toEqual(['stage bg', 'chat first', 'chat second']);
+    const copy = tempDir();
+    writeFileSync(join(copy, 'execution_tracker_readable.txt'), readFileSync(join(dir, 'Memory', 'logs', 'execution_tracker_readable.txt')));
+    const rebuilt = JSON.parse((await runCli(['report', copy])).stdout) as AutopsyReport;
+    // Without span ids the two llm_call_unfinished events pair by kind: closing the newest start
+    // first named the first call "chat second", with the second one's start.
+    expect(rebuilt.unfinished).toEqual(live.unfinished.map(({ span_id: _, ...span }) => span));
+  });
 });
 
 describe('a run that is still being recorded', () => {
