@@ -72,6 +72,11 @@ export class SpanPairing<T> {
     this.closeAnonymous(event, kind, false);
   }
 
+  /** Closes the open span with this id; never one without an id. */
+  endById(spanId: string): void {
+    this.byId.delete(spanId);
+  }
+
   private closeAnonymous(event: PairedEvent, kind: SpanKindName, oldest: boolean): T | undefined {
     const key = anonymousKey(kind, event.data);
     const stack = this.anonymous.get(key);

@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import type { Span } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { addAutofixAttempt, addAutofixLog, autofixLogDocument, emptyAutofixStats } from '../analyzers/autofixStats';
+import { stageKey } from '../analyzers/FailureAggregate';
+import { spanName } from '../analyzers/OpenSpanTracker';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { AutofixStatistics, AutopsyReport, ExitInfo, UnfinishedSpan } from '../analyzers/reportTypes';
 import { parsePythonJson } from '../analyzers/pythonJson';
@@ -16,11 +18,12 @@ import { runUntraced } from './AutopsyContextManager';
 import { isoMicros, nowMs, secondsBetween } from './clock';
 import type { ResolvedConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
-import { EVENT_PREFIX } from './eventTypes';
+import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import { realClearTimeout, realSetTimeout } from './realTimers';
 import type { SpanHandover } from './spanData';
 import { OpenSpans, type OpenSpanLinks } from './OpenSpans';
 import { SpanMark } from './SpanMark';
+import { UntracedPairs, type UntracedPair } from './UntracedPairs';
 import { endReadyLlmCalls } from './streamedLlmCalls';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeString } from './safeValue';
@@ -71,6 +74,11 @@ export class AutopsyRun {
   private readonly analysis: RunAnalyzer;
   /** Spans started and not yet ended, found from their span objects (OpenSpans). */
   readonly openSpans = new OpenSpans<OpenSpanEntry>();
+  /**
+   * Seed-style pairs (track()) still open that the run sees no span for: a bare ExecutionTracker's
+   * (UntracedPairs). Made by its first start; init()'s run never has one.
+   */
+  untraced: UntracedPairs | undefined;
   private readonly exporter: TruthLogExporter;
   private readonly queue: Array<TruthEvent | SpanMark> = [];
   /** Index in the queue of its first span mark (-1: none); everything before it is an event. */
@@ -176,6 +184,12 @@ export class AutopsyRun {
     const last = this.queue[this.queue.length - 1];
     if (last instanceof SpanMark && last.isStart && last.span === span) return last.atMs;
     return this.openSpanOf(span)?.startMs;
+  }
+
+  /** Notes a seed-style start whose span the run does not see (spanStartMs() gave none), to end it as unfinished at exit. */
+  openUntraced(pair: UntracedPair): void {
+    if (this.finished) return;
+    (this.untraced ??= new UntracedPairs()).open(pair);
   }
 
   /** How many spans are open. */
@@ -339,6 +353,11 @@ export class AutopsyRun {
         span_id: entry.spanId,
       });
     }
+    for (const pair of this.untraced?.pending() ?? []) {
+      const span: UnfinishedSpan = { name: spanName(pair.kind, pair.data), kind: pair.kind, stage: stageKey(pair.data), started: isoMicros(pair.startMs), age_seconds: secondsBetween(pair.startMs, nowAt) };
+      if (pair.ids) span.span_id = pair.ids.spanId;
+      unfinished.push(span);
+    }
     this.drain();
     return this.analysis.buildReport({
       autofix: this.autofixStats,
@@ -413,10 +432,14 @@ export class AutopsyRun {
     this.lock = undefined;
   }
 
+  /**
+   * Ends the spans still open and the seed-style pairs still open that the run has no span for
+   * (UntracedPairs), oldest first: each is listed as unfinished and gets its `<kind>_unfinished` event.
+   */
   private closeOpenSpans(endMs: number): UnfinishedSpan[] {
-    const entries = this.openSpans.values().sort((a, b) => a.startMs - b.startMs);
+    const entries = this.openSpans.values();
     const folded = new Set(entries.filter((entry) => this.isFoldedIntoOpenParent(entry)));
-    const unfinished: UnfinishedSpan[] = [];
+    const closing: ClosingSpan[] = [];
     for (const entry of entries) {
       this.openSpans.remove(entry);
       if (!entry.kind) continue;
@@ -424,19 +447,24 @@ export class AutopsyRun {
         endUnfinishedSpan(entry.span);
         continue;
       }
+      closing.push({ name: entry.name, kind: entry.kind, stage: entry.stage ?? 'unknown', startMs: entry.startMs, data: entry.data, ids: entry, span: entry.span, addStage: true });
+    }
+    for (const pair of this.untraced?.pending() ?? []) {
+      // As a reader of the log names them (OpenSpanTracker), from the start event's data. A stage
+      // without a name keeps none: its name is what pairs its unfinished event with its start.
+      closing.push({ name: spanName(pair.kind, pair.data), kind: pair.kind, stage: stageKey(pair.data), startMs: pair.startMs, data: pair.data, ids: pair.ids, span: pair.span, addStage: pair.kind !== 'stage' });
+    }
+    this.untraced = undefined;
+    closing.sort((a, b) => a.startMs - b.startMs);
+    const unfinished: UnfinishedSpan[] = [];
+    for (const entry of closing) {
       const age = secondsBetween(entry.startMs, endMs);
-      const stage = entry.stage ?? 'unknown';
-      unfinished.push({
-        name: entry.name,
-        kind: entry.kind,
-        stage,
-        started: isoMicros(entry.startMs),
-        age_seconds: age,
-        span_id: entry.spanId,
-      });
+      const span: UnfinishedSpan = { name: entry.name, kind: entry.kind, stage: entry.stage, started: isoMicros(entry.startMs), age_seconds: age };
+      if (entry.ids) span.span_id = entry.ids.spanId;
+      unfinished.push(span);
       const data: EventData = Object.assign({}, entry.data, { unfinished: true, age_seconds: age });
-      if (data.stage === undefined) data.stage = stage;
-      this.record(`${EVENT_PREFIX[entry.kind]}_unfinished`, 'WARNING', data, endMs, entry);
+      if (data.stage === undefined && entry.addStage) data.stage = entry.stage;
+      this.record(`${EVENT_PREFIX[entry.kind]}_unfinished`, 'WARNING', data, endMs, entry.ids);
       endUnfinishedSpan(entry.span);
     }
     return unfinished;
@@ -494,6 +522,19 @@ export class AutopsyRun {
     const text = asciiJson(JSON.stringify(autofixLogDocument(this.autofixStats), null, 2));
     this.wroteAutofixLog = runUntraced(() => writeFileAtomic(this.paths.autofixLog, `${text}\n`)) || this.wroteAutofixLog;
   }
+}
+
+/** A span or an untraced pair that is closed as unfinished at the run's end. */
+interface ClosingSpan {
+  name: string;
+  kind: SpanKindName;
+  stage: string;
+  startMs: number;
+  data: EventData | undefined;
+  ids: SpanIds | undefined;
+  span: Span | undefined;
+  /** Whether the unfinished event's data gets `stage` when its start's had none. */
+  addStage: boolean;
 }
 
 export interface SpanIds {

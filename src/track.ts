@@ -1,6 +1,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { isSpanContextValid, trace, type Context, type Span } from '@opentelemetry/api';
 import type { AutopsyRun } from './AutopsyRun';
+import { nowMs } from './clock';
 import { reportError } from './errorHandler';
 import { parseEventType, type SpanKindName } from './eventTypes';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
@@ -76,12 +77,22 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
       const span = tracked.start(getAutopsyTracer(), parsed.kind, clean, run.config.maxStringLength);
       // The start event carries the span's start time, as a wrapper's does: the report dates an
       // unfinished span by its start, and a reader of the log only has this event's time.
-      const startMs = run.spanStartMs(span);
-      run.record(eventType, normalized, clean, startMs, spanIdsOf(span));
+      let startMs = run.spanStartMs(span);
+      const ids = spanIdsOf(span);
+      if (startMs === undefined) {
+        startMs = nowMs();
+        // A bare ExecutionTracker's run (not init()'s) does not see its spans (no tracer provider,
+        // or init()'s run sees them): it keeps the pair itself, to list it as unfinished at exit if
+        // it is still open then, as a reader of its log will.
+        if (run !== currentRun()) run.openUntraced({ kind: parsed.kind, data: clean, startMs, span, ids });
+      }
+      run.record(eventType, normalized, clean, startMs, ids);
       return;
     }
     const span = tracked.take(parsed.kind, clean);
-    run.record(eventType, normalized, clean, undefined, span && spanIdsOf(span));
+    const ids = span && spanIdsOf(span);
+    run.record(eventType, normalized, clean, undefined, ids);
+    run.untraced?.end(parsed.kind, clean, ids);
     if (span) {
       if (parsed.phase === 'error') span.setStatus({ code: 2, message: typeof clean.error === 'string' ? clean.error : 'error' });
       span.end();

@@ -578,11 +578,14 @@ describe('a report rebuilt from a finished run', () => {
     expect(reused.run.start_time).toBe(live.run.start_time);
   });
 
-  it('is the report written at its end for seed-style track() spans left open at exit', async () => {
+  // A bare ExecutionTracker has no tracer provider, so no spans: it keeps the pairs itself.
+  it.for([
+    { setup: 'init()', start: "import { init, track } from 'agent-autopsy';\n      init({ outputDir: process.argv[2] });" },
+    { setup: 'a bare ExecutionTracker', start: "import { ExecutionTracker } from 'agent-autopsy';\n      const tracker = new ExecutionTracker(process.argv[2]);\n      const track = tracker.track.bind(tracker);" },
+  ])('is the report written at its end for seed-style track() spans left open at exit ($setup)', async ({ start }) => {
     const dir = tempDir();
     const agent = await runNode(writeScript(`
-      import { init, track } from 'agent-autopsy';
-      init({ outputDir: process.argv[2] });
+      ${start}
       track('stage_start', { stage: 'stage1' });
       track('task_start', { stage: 'stage1', task: 'a' });
       track('task_error', { stage: 'stage1', task: 'a', error: 'bad input' }, 'ERROR');
@@ -596,6 +599,7 @@ describe('a report rebuilt from a finished run', () => {
       ['stage stage1', starts[0].timestamp],
       ['code_exec python', starts[1].timestamp],
     ]);
+    expect(live.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['stage_hang']);
     const rebuilt = JSON.parse((await runCli(['report', dir])).stdout) as AutopsyReport;
     const comparable = (report: AutopsyReport) => ({ ...report, timestamp: undefined, run: { ...report.run, duration_seconds: undefined, source: undefined } });
     expect(comparable(rebuilt)).toEqual(comparable(live));

@@ -1,6 +1,8 @@
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ExitInfo } from '../analyzers/reportTypes';
+import { analyzeRun } from '../analyzers/readRun';
+import type { ExitInfo, UnfinishedSpan } from '../analyzers/reportTypes';
+import type { TruthEvent } from '../src/types';
 import { expectCompleteRun, expectSameBehaviour, expectUnfinished, runWithBaseline, type PairResult } from './helpers/autopsyRun';
 import { runNode, writeScript, type RunOptions } from './helpers/childProcess';
 import { tempRunDir } from './helpers/tempDirs';
@@ -159,6 +161,108 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
       expect([received.level, received.data]).toEqual(['WARNING', { signal, handled_by_app: false }]);
     });
   }
+});
+
+/**
+ * A seed-style agent on a bare ExecutionTracker (no init(): no tracer provider, so its
+ * `<kind>_start` / `_end` calls make no spans) ending with a stage and two of its LLM calls still
+ * open: test/fixtures/exit/bare-tracker.cjs, run beside its baseline without the tracker.
+ */
+async function endBare(ending: string, options: RunOptions = {}): Promise<PairResult> {
+  return runWithBaseline('bare-tracker.cjs', (dir) => [ending, dir], options);
+}
+
+/** A pair left open: how the report lists it, and the start event it was opened by. */
+interface OpenPair {
+  name: string;
+  kind: string;
+  stage: string;
+  start: { type: string; data: Record<string, unknown> };
+}
+
+const STAGE2: OpenPair = { name: 'stage stage2', kind: 'stage', stage: 'stage2', start: { type: 'stage_start', data: { stage: 'stage2', name: 'Modelling' } } };
+// Of three calls the middle one ended: the first and the last are open.
+const BARE_CALLS: OpenPair[] = [
+  { name: 'chat gpt-4o', kind: 'llm', stage: 'stage2', start: { type: 'llm_call_start', data: { stage: 'stage2', model: 'gpt-4o' } } },
+  { name: 'chat claude-sonnet', kind: 'llm', stage: 'stage2', start: { type: 'llm_call_start', data: { stage: 'stage2', model: 'claude-sonnet' } } },
+];
+
+/**
+ * The report written at the end lists exactly `expected` as unfinished, each dated by its start
+ * event and aged to its `<kind>_unfinished` WARNING event, which the logs hold after everything
+ * else, oldest first; and the report analyzeRun rebuilds from the directory lists the same spans,
+ * once each, with the same diagnoses (`diagnoses`, by id).
+ */
+async function expectBareUnfinished(dir: string, expected: OpenPair[], diagnoses: string[]): Promise<void> {
+  const run = expectCompleteRun(dir);
+  const prefix: Record<string, string> = { stage: 'stage', llm: 'llm_call', code_exec: 'code_exec' };
+  const unfinishedEvents = run.events.slice(-expected.length);
+  const listed: UnfinishedSpan[] = [];
+  for (const [index, pair] of expected.entries()) {
+    const starts = run.events.filter((event) => event.type === pair.start.type && JSON.stringify(event.data) === JSON.stringify(pair.start.data));
+    expect(starts).toHaveLength(1);
+    const event: TruthEvent = unfinishedEvents[index];
+    const age = event.data.age_seconds as number;
+    // No span ids: there are no spans.
+    expect(event).toEqual({
+      timestamp: event.timestamp,
+      elapsed_seconds: event.elapsed_seconds,
+      type: `${prefix[pair.kind]}_unfinished`,
+      level: 'WARNING',
+      data: { ...pair.start.data, unfinished: true, age_seconds: age },
+    });
+    expect(Math.abs(Date.parse(event.timestamp) - Date.parse(starts[0].timestamp) - age * 1000)).toBeLessThan(1.01);
+    listed.push({ name: pair.name, kind: pair.kind, stage: pair.stage, started: starts[0].timestamp, age_seconds: age });
+  }
+  expect(run.events.filter((event) => event.type.endsWith('_unfinished'))).toHaveLength(expected.length);
+  expect(run.report.unfinished).toEqual(listed);
+  expect(run.report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(diagnoses);
+  const rebuilt = (await analyzeRun(dir)).report;
+  expect(rebuilt.unfinished).toEqual(run.report.unfinished);
+  expect(rebuilt.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(diagnoses);
+  // The stage_hang's evidence too: the rebuilt report counts each stage once.
+  expect(rebuilt.diagnoses).toEqual(run.report.diagnoses);
+}
+
+describe.concurrent('a bare ExecutionTracker: pairs left open are unfinished in the report at exit, as in the one rebuilt from its log', () => {
+  it('normal end with a stage still open', async () => {
+    const pair = await endBare('drain');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(0);
+    await expectBareUnfinished(pair.dir, [STAGE2, ...BARE_CALLS], ['stage_hang']);
+    expect(exitOf(expectCompleteRun(pair.dir).report)).toEqual({ reason: 'normal', exit_code: 0, signal: null });
+  });
+
+  it('close() with a stage still open (and a LatentReporter report before it)', async () => {
+    const pair = await endBare('close');
+    expectSameBehaviour(pair);
+    await expectBareUnfinished(pair.dir, [STAGE2, ...BARE_CALLS], ['stage_hang']);
+    // The live state lists the same open pairs, aged to the moment it was taken.
+    const { report } = expectCompleteRun(pair.dir);
+    const live = JSON.parse(pair.instrumented.stdout) as UnfinishedSpan[];
+    expect(live.map(({ age_seconds: _, ...span }) => span)).toEqual(report.unfinished.map(({ age_seconds: _, ...span }) => span));
+  });
+
+  it('an uncaught exception inside a tracked stage', async () => {
+    const pair = await endBare('uncaught');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(1);
+    expect(pair.instrumented.stderr).toContain('TypeError: solver output was not JSON');
+    const codeExec: OpenPair = { name: 'code_exec python', kind: 'code_exec', stage: 'stage2', start: { type: 'code_exec_start', data: { stage: 'stage2', language: 'python' } } };
+    // The exception interrupted the stage, which was busy a moment before: a crash, not a hang.
+    await expectBareUnfinished(pair.dir, [STAGE2, ...BARE_CALLS, codeExec], ['crash']);
+    const { events, report } = expectCompleteRun(pair.dir);
+    expect(exitOf(report)).toEqual({ reason: 'uncaught_exception', exit_code: 1, signal: null });
+    expect(events.map((event) => event.type).slice(-6)).toEqual(['code_exec_start', 'uncaught_exception', 'stage_unfinished', 'llm_call_unfinished', 'llm_call_unfinished', 'code_exec_unfinished']);
+  });
+
+  it('SIGTERM while a stage is open', async () => {
+    const pair = await endBare('signal', killOnReady('SIGTERM'));
+    expectSameBehaviour(pair);
+    expect(pair.instrumented).toMatchObject({ code: null, signal: 'SIGTERM' });
+    await expectBareUnfinished(pair.dir, [STAGE2, ...BARE_CALLS], ['stage_hang', 'crash']);
+    expect(exitOf(expectCompleteRun(pair.dir).report)).toEqual({ reason: 'signal', exit_code: null, signal: 'SIGTERM' });
+  });
 });
 
 /** A TypeScript agent, compiled with an inline source map as tsc or tsx would, that crashes in a task. */

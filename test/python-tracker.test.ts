@@ -215,7 +215,9 @@ describe('our execution_tracker.json, read the way the original reporter reads i
     const read = JSON.parse(out);
     // (A lone surrogate is recorded as U+FFFD: the text must be valid Unicode.)
     data[2].lone = 'x\ufffdy';
-    expect(read).toEqual({ total: 3, data, same_escapes: true, lines: 3 });
+    // The stage left open at close() ends as unfinished, with its start's text.
+    const unfinished = { ...data[0], unfinished: true, age_seconds: expect.any(Number) };
+    expect(read).toEqual({ total: 4, data: [...data, unfinished], same_escapes: true, lines: 4 });
     // The readable log is for people: UTF-8, as the original wrote it.
     expect(readFileSync(logPath(dir, 'execution_tracker_readable.txt'), 'utf8')).toContain("'stage': '阶段一：问题分析', 'note': 'café 🙂'");
   });
