@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runNode, writeScript, type RunOptions } from './helpers/childProcess';
-import { decodeOtlpJson, startOtlpReceiver, type OtlpReceiver } from './helpers/otlpReceiver';
+import { decodeOtlpJson, startOtlpReceiver, startSilentCollector, type OtlpReceiver, type SilentCollector } from './helpers/otlpReceiver';
 import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -155,18 +155,13 @@ setInterval(() => undefined, 1000);
 });
 
 describe('OTEL_EXPORTER_OTLP_TIMEOUT / OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', () => {
-  let silent: Server;
+  let silent: SilentCollector;
   let silentUrl: string;
   beforeEach(async () => {
-    // Reads the request, never answers.
-    silent = createServer(() => undefined);
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    silent = await startSilentCollector();
+    silentUrl = silent.url;
   });
-  afterEach(async () => {
-    silent.closeAllConnections();
-    await new Promise((resolve) => silent.close(resolve));
-  });
+  afterEach(() => silent.close());
 
   it.each(['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT'])('%s=200: a silent collector is given up on before a 1500 ms timer of the app', async (name) => {
     // The export starts at once (delay 0) and times out after 200 ms, before the child's timer

@@ -1,11 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlpReceiver';
+import { startOtlpReceiver, startSilentCollector, type OtlpReceiver, type ReceivedSpan, type SilentCollector } from './helpers/otlpReceiver';
 import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -298,12 +296,11 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
     ['a collector that never answers', () => 'Request timed out'],
   ])('%s: the crash exits as it would, with one line on stderr', async (name, reason) => {
     let url = receiver.url;
-    let hanging: Server | undefined;
+    let silent: SilentCollector | undefined;
     if (name === 'a closed port') await receiver.close();
     else {
-      hanging = createServer(() => undefined);
-      await new Promise<void>((resolve) => hanging!.listen(0, '127.0.0.1', resolve));
-      url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+      silent = await startSilentCollector();
+      url = silent.url;
     }
     try {
       const { dir, result } = await runEnding('crash', url);
@@ -314,10 +311,7 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
         `agent-autopsy: OTLP span export to ${url}/v1/traces failed: ${reason(url)} (the agent keeps running; the local autopsy is complete, these spans are not sent)`,
       ]);
     } finally {
-      if (hanging) {
-        hanging.closeAllConnections();
-        await new Promise((resolve) => hanging!.close(resolve));
-      }
+      await silent?.close();
     }
   });
 });
@@ -355,18 +349,13 @@ await provider.shutdown();
 });
 
 describe('an unreachable collector', () => {
-  let hanging: Server;
+  let hanging: SilentCollector;
   let hangingUrl: string;
   beforeEach(async () => {
-    // Accepts the connection, reads the request, never answers.
-    hanging = createServer(() => undefined);
-    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
-    hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+    hanging = await startSilentCollector();
+    hangingUrl = hanging.url;
   });
-  afterEach(async () => {
-    hanging.closeAllConnections();
-    await new Promise((resolve) => hanging.close(resolve));
-  });
+  afterEach(() => hanging.close());
 
   it.each([
     ['a closed port', () => receiver.url, (target: string) => `connect ECONNREFUSED ${new URL(target).host}`],

@@ -193,6 +193,25 @@ export async function startOtlpReceiver(tls?: { key: string; cert: string }): Pr
   };
 }
 
+export interface SilentCollector {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A collector on 127.0.0.1 that accepts each connection, reads the request and never answers. */
+export async function startSilentCollector(): Promise<SilentCollector> {
+  const server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** Spans by name (the first of each). */
 export function spansByName(spans: ReceivedSpan[]): Map<string, ReceivedSpan> {
   const map = new Map<string, ReceivedSpan>();
