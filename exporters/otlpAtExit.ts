@@ -77,7 +77,8 @@ export interface TlsFiles {
 const TLS_ENVIRONMENT = ['NODE_EXTRA_CA_CERTS', 'NODE_TLS_REJECT_UNAUTHORIZED', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
 
 function childEnvironment(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  // In an Electron app process.execPath is the app itself; this makes it run the script as Node.
+  const env: NodeJS.ProcessEnv = { ELECTRON_RUN_AS_NODE: '1' };
   for (const name of TLS_ENVIRONMENT) if (process.env[name] !== undefined) env[name] = process.env[name];
   return env;
 }
