@@ -6,17 +6,8 @@ import { CLI, runCli } from './helpers/cli';
 const CRASH = join(__dirname, 'fixtures', 'runs', 'crash');
 const RATE_LIMITED = join(__dirname, 'fixtures', 'runs', 'rate_limited');
 
-/** Runs the CLI on a pseudo-terminal (`script`), as a person at a terminal would; stdout and stderr both arrive in `output`. */
-function onTerminal(args: string[], env: Record<string, string | undefined> = {}): { status: number | null; output: string } {
-  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const fullEnv: Record<string, string | undefined> = { ...process.env, TERM: 'xterm', NO_COLOR: undefined, FORCE_COLOR: undefined, ...env };
-  for (const key of Object.keys(fullEnv)) if (fullEnv[key] === undefined) delete fullEnv[key];
-  const result = spawnSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', env: fullEnv as NodeJS.ProcessEnv, timeout: 60_000 });
-  return { status: result.status, output: result.stdout };
-}
-
 /**
- * The CLI's stdout on a pseudo-terminal (as onTerminal), or piped (`piped`), without waiting for
+ * The CLI's stdout on a pseudo-terminal (`script`, as a person at a terminal would), or piped (`piped`), without waiting for
  * the child, so several run at once. The environment is only PATH, TERM=xterm and `env`: no CI,
  * TMUX or COLORTERM of the machine running the tests changes what Node makes of the terminal.
  */
@@ -64,15 +55,25 @@ describe('agent-autopsy usage', () => {
     expect(report.stdout).toMatch(/^Usage: agent-autopsy report \[options\] <run>\n/);
   });
 
-  it('colours on a terminal; NO_COLOR, FORCE_COLOR=0 and FORCE_COLOR=false turn them off there', () => {
-    const coloured = onTerminal(['diff', RATE_LIMITED, CRASH]);
-    expect(coloured.status).toBe(0);
-    expect(coloured.output).toContain('\u001b[1mVerdict:\u001b[22m \u001b[33mmixed\u001b[39m');
+  it('colours on a terminal; NO_COLOR, FORCE_COLOR=0 and FORCE_COLOR=false turn them off there', async () => {
+    const coloured = await runColored(['diff', RATE_LIMITED, CRASH], {}, false);
+    expect(coloured).toContain('\u001b[1mVerdict:\u001b[22m \u001b[33mmixed\u001b[39m');
     for (const env of [{ NO_COLOR: '1' }, { FORCE_COLOR: '0' }, { FORCE_COLOR: 'false' }]) {
-      const plain = onTerminal(['diff', RATE_LIMITED, CRASH], env);
-      expect(plain.status, JSON.stringify(env)).toBe(0);
-      expect(plain.output, JSON.stringify(env)).toContain('Verdict: mixed');
-      expect(plain.output, JSON.stringify(env)).not.toContain('\u001b[');
+      const plain = await runColored(['diff', RATE_LIMITED, CRASH], env, false);
+      expect(plain, JSON.stringify(env)).toContain('Verdict: mixed');
+      expect(plain, JSON.stringify(env)).not.toContain('\u001b[');
+    }
+  });
+
+  it('on a CI machine, colour as Node gives it: off under a CI it does not know, on under GitHub Actions, FORCE_COLOR=1 wins', async () => {
+    for (const [env, coloured] of [
+      [{ CI: 'true' }, false],
+      [{ CI: 'true', GITHUB_ACTIONS: 'true' }, true],
+      [{ CI: 'true', FORCE_COLOR: '1' }, true],
+    ] as const) {
+      const output = await runColored(['diff', RATE_LIMITED, CRASH], env, false);
+      expect(output, JSON.stringify(env)).toContain(coloured ? '\u001b[1mVerdict:\u001b[22m \u001b[33mmixed\u001b[39m' : 'Verdict: mixed');
+      expect(output.includes('\u001b['), JSON.stringify(env)).toBe(coloured);
     }
   });
 
