@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['test/setup/removeTempDirs.ts'],
+    setupFiles: ['test/setup/plainEnvironment.ts', 'test/setup/removeTempDirs.ts'],
     // Each file runs in its own process: the library keeps one run per process, as apps do.
     pool: 'forks',
     // Two files at a time (vitest's default on 2 cores is one): most of a file's time is spent
