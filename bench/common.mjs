@@ -195,14 +195,15 @@ export function measureSegments(op, plan) {
  * host, bench/README.md item 25), which a ratio of two separate processes would take for a
  * difference between them. Every child first runs `warmup` operations, one child at a time.
  * Resolves to `{ [variant]: [{ cpuUsPerOp, wallUsPerOp }, …] }`, one entry per round. A child that
- * sends nothing for `replyTimeoutMs` (not ready, or stuck in a segment) fails the run, naming it,
- * and every child is killed: a hung child never hangs the bench.
+ * is not ready within `readyTimeoutMs` (default `replyTimeoutMs`), or sends nothing for
+ * `replyTimeoutMs` during a segment, fails the run, naming it (the first in `variants` where several
+ * fail), and every child is killed: a hung child never hangs the bench.
  */
-export async function pairedRounds({ script, variants, rounds, warmup, count, leadIn = Math.ceil(count / 5), onProgress, seed = 7, replyTimeoutMs = 600_000 }) {
+export async function pairedRounds({ script, variants, rounds, warmup, count, leadIn = Math.ceil(count / 5), onProgress, seed = 7, replyTimeoutMs = 600_000, readyTimeoutMs = replyTimeoutMs }) {
   const children = new Map();
   try {
     // Every start is awaited, failed or not, so that `finally` sees (and kills) every child started.
-    const started = await Promise.allSettled(variants.map(async (variant) => children.set(variant, await startServer(script, variant, replyTimeoutMs))));
+    const started = await Promise.allSettled(variants.map(async (variant) => children.set(variant, await startServer(script, variant, replyTimeoutMs, readyTimeoutMs))));
     const failed = started.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
     for (const variant of variants) await children.get(variant).segment({ count: warmup, leadIn: 0 });
@@ -221,7 +222,7 @@ export async function pairedRounds({ script, variants, rounds, warmup, count, le
 
 const STUCK = Symbol('stuck');
 
-function startServer(script, variant, replyTimeoutMs) {
+function startServer(script, variant, replyTimeoutMs, readyTimeoutMs) {
   const child = fork(script, ['--child', variant, '--serve'], { cwd: REPO_DIR, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => {
@@ -232,12 +233,12 @@ function startServer(script, variant, replyTimeoutMs) {
   const exited = new Promise((resolveExit) => child.on('exit', resolveExit));
   exited.then(() => waiting?.reject(failure()));
   child.on('message', (message) => waiting?.resolve(message));
-  const next = (what) =>
+  const next = (what, timeoutMs = replyTimeoutMs) =>
     new Promise((resolvePromise, reject) => {
       const timer = setTimeout(() => {
         waiting = undefined;
-        reject(new Error(`child ${variant} sent nothing for ${replyTimeoutMs / 1000} s ${what}\n${stderr}`));
-      }, replyTimeoutMs);
+        reject(new Error(`child ${variant} sent nothing for ${timeoutMs / 1000} s ${what}\n${stderr}`));
+      }, timeoutMs);
       waiting = {
         resolve: (message) => {
           clearTimeout(timer);
@@ -274,7 +275,7 @@ function startServer(script, variant, replyTimeoutMs) {
     },
   };
   // A child that never got ready is not in pairedRounds' list of children to kill: kill it here.
-  return next('before it was ready').then(
+  return next('before it was ready', readyTimeoutMs).then(
     () => server,
     (error) => {
       server.kill();
