@@ -17,6 +17,12 @@ export function stageKey(data: Record<string, unknown> | undefined): string {
 }
 
 /**
+ * The seed's `data.get('error', 'Unknown error')`: the error of a critical failure whose event has
+ * none. It is the entry's data, not a message, so it is the same in every locale, as in the original.
+ */
+export const UNKNOWN_ERROR = 'Unknown error';
+
+/**
  * Streaming form of the seed's failure analysis: counts by type and stage in first-seen order
  * (so ties resolve to the key seen first, as Python's max over a dict does).
  */
@@ -26,11 +32,7 @@ export class FailureAggregate {
   readonly byStage = new Map<string, number>();
   readonly critical: CriticalFailureList;
 
-  constructor(
-    private readonly unknownError: string,
-    criticalInMemory?: number,
-    criticalDir?: string,
-  ) {
+  constructor(criticalInMemory?: number, criticalDir?: string) {
     this.critical = new CriticalFailureList(criticalInMemory, criticalDir);
   }
 
@@ -46,7 +48,7 @@ export class FailureAggregate {
         timestamp: event.timestamp,
         type: event.type,
         stage,
-        error: error === undefined ? this.unknownError : error,
+        error: error === undefined ? UNKNOWN_ERROR : error,
       });
     }
   }

@@ -127,7 +127,7 @@ export class RunAnalyzer {
     const options = readOptions(given);
     this.counting = options.eventCounts !== false;
     this.locale = normalizeLocale(options.locale);
-    this.failures = new FailureAggregate(messagesFor(this.locale).unknownError, options.criticalFailuresInMemory, options.criticalFailuresDir);
+    this.failures = new FailureAggregate(options.criticalFailuresInMemory, options.criticalFailuresDir);
     this.engines = [builtInDiagnosisEngine()];
     // Validated even when empty or not a list: a single rule passed without [ ] must not be ignored.
     if (options.rules != null) validateRules(options.rules);

@@ -50,7 +50,6 @@ export interface MessageCatalog {
   apiManagement: { suggestion: string; details: string[] };
   codeGeneration: { suggestion: string; details: string[] };
   errorRecovery: { suggestion: string; details: string[] };
-  unknownError: string;
   reportTitle: string;
   headings: Record<
     | 'summary'
@@ -122,7 +121,6 @@ const en: MessageCatalog = {
       'Add more repair strategies',
     ],
   },
-  unknownError: 'Unknown error',
   reportTitle: 'Agent autopsy',
   headings: {
     summary: 'Summary',
@@ -255,7 +253,6 @@ const zhCN: MessageCatalog = {
     suggestion: '改进错误恢复机制',
     details: ['增加第 3 层深度修复', '重试前更准确地诊断错误', '增加更多修复策略'],
   },
-  unknownError: '未知错误',
   reportTitle: '智能体尸检报告',
   headings: {
     summary: '摘要',

@@ -230,4 +230,20 @@ describe('locale', () => {
     // Written as UTF-8 text, not \u escapes, like json.dump(ensure_ascii=False).
     expect(JSON.stringify(readReport(dir))).toContain('LLM 调用共失败 4 次');
   });
+
+  // The seed reporter fills a critical failure without data.error with 'Unknown error' whatever
+  // the language of its messages (the original, written for Chinese users, did so too): it is the
+  // entry's data, not a message, so a consumer matching on it sees the same value in every locale.
+  it("zh-CN keeps 'Unknown error' as the error of a critical failure that has none", async () => {
+    const { report, dir } = await runWith(() => {
+      track(EventTypes.CODE_EXEC_ERROR, { stage: 's1' }, 'ERROR');
+      track(EventTypes.TASK_ERROR, { stage: 's1', error: null }, 'ERROR');
+    }, 'zh-CN');
+    const expected = [
+      { type: 'code_exec_error', stage: 's1', error: 'Unknown error' },
+      { type: 'task_error', stage: 's1', error: null },
+    ];
+    expect(report.failure_analysis.critical_failures.map(({ timestamp: _t, ...rest }) => rest)).toEqual(expected);
+    expect(readReport(dir).failure_analysis.critical_failures.map(({ timestamp: _t, ...rest }: { timestamp: string }) => rest)).toEqual(expected);
+  });
 });
