@@ -5,7 +5,17 @@ import { eventKind, type EventKind } from './eventKind';
 /** The seed's `data.get('stage', 'unknown')`, with non-string stages keyed as Python's json.dump would. */
 export function stageKey(data: Record<string, unknown> | undefined): string {
   const stage = data?.stage;
-  if (stage === undefined) return 'unknown';
+  return stage === undefined ? 'unknown' : stageText(stage);
+}
+
+/**
+ * A stage value as the failures_by_stage key it makes: the text of a string, `null`, `2`, `true`.
+ * The original reporter copies a stage that is not a string (a Python agent's None or number) as
+ * it is into critical_failures and most_problematic_stage; shown with this, a saved report's rows
+ * name it as its failures_by_stage row does. Nothing (undefined) shows as nothing.
+ */
+export function stageText(stage: unknown): string {
+  if (stage === undefined) return '';
   if (typeof stage === 'string') return stage;
   if (stage === null) return 'null';
   if (typeof stage === 'number' || typeof stage === 'boolean') return String(stage);

@@ -1,4 +1,5 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
+import { stageText } from '../analyzers/FailureAggregate';
 import type { AutopsyReport, Diagnosis, ModelUsage, TokenDetails } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
 import type { TruthEvent } from '../src/types';
@@ -176,7 +177,7 @@ function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabel
   const cards = [
     card('total_failures', m.labels.totalFailures, failures, failures > 0 ? 'bad' : 'good'),
     card('most_common_failure', m.labels.mostCommonFailure, s.most_common_failure),
-    card('most_problematic_stage', m.labels.mostProblematicStage, s.most_problematic_stage),
+    card('most_problematic_stage', m.labels.mostProblematicStage, stageText(s.most_problematic_stage)),
     card('autofix_success_rate', m.labels.autofixSuccessRate, `${s.autofix_success_rate} (${s.total_autofix_attempts})`),
     unless('llm_usage', 'llm_calls', l.llmCalls, () => `${fmt(u.calls)} (${fmt(u.errors)} ${l.errors.toLowerCase()})`, u.errors > 0 ? 'bad' : ''),
     unless('llm_usage', 'total_tokens', l.totalTokens, () => fmt(u.total_tokens)),
@@ -215,7 +216,7 @@ function failuresSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabe
   if (fa.total_failures === 0) return section('failures', `${m.headings.failuresByType} / ${m.headings.failuresByStage}`, `<p class="note">${escapeHtml(l.noFailures)}</p>`);
   const byType = barChart(Object.entries(fa.failures_by_type), { filter: linked ? 'type' : undefined, tone: 'error', moreLabel: l.moreRows });
   const byStage = barChart(Object.entries(fa.failures_by_stage), { filter: linked ? 'stage' : undefined, tone: 'error', moreLabel: l.moreRows });
-  const critical = fa.critical_failures.slice(0, MAX_TABLE_ROWS).map((f) => [f.timestamp, f.type, f.stage, f.error]);
+  const critical = fa.critical_failures.slice(0, MAX_TABLE_ROWS).map((f) => [f.timestamp, f.type, stageText(f.stage), f.error]);
   return section(
     'failures',
     `${m.headings.failuresByType} / ${m.headings.failuresByStage}`,

@@ -1,4 +1,5 @@
 import type { AutopsyReport } from '../analyzers/reportTypes';
+import { stageText } from '../analyzers/FailureAggregate';
 import { escapeHtml } from './htmlEscape';
 import type { ReportLabels } from './reportLabels';
 import { shownStages } from './reportRows';
@@ -99,7 +100,7 @@ export function timelineFromReport(report: AutopsyReport): TimelineData {
     const atMs = parseMs(failure.timestamp);
     if (!Number.isFinite(atMs)) continue;
     widen(atMs);
-    marks.push({ atMs, stage: failure.stage, label: `${failure.type}: ${typeof failure.error === 'string' ? failure.error : JSON.stringify(failure.error)}` });
+    marks.push({ atMs, stage: stageText(failure.stage), label: `${failure.type}: ${typeof failure.error === 'string' ? failure.error : JSON.stringify(failure.error)}` });
   }
   return { spans, marks, startMs: Number.isFinite(start) ? start : null, endMs: Number.isFinite(end) ? end : null, omittedSpans: omitted };
 }

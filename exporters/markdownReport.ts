@@ -1,4 +1,5 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
+import { stageText } from '../analyzers/FailureAggregate';
 import type { AutopsyReport, Diagnosis, ModelUsage } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { REPORT_JSON } from './paths';
@@ -146,7 +147,7 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
       [
         [m.labels.totalFailures, s.total_failures],
         [m.labels.mostCommonFailure, s.most_common_failure],
-        [m.labels.mostProblematicStage, s.most_problematic_stage],
+        [m.labels.mostProblematicStage, stageText(s.most_problematic_stage)],
         [m.labels.autofixAttempts, s.total_autofix_attempts],
         [m.labels.autofixSuccessRate, s.autofix_success_rate],
         [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, na.lacks('llm_usage') ? na.value : `${report.llm_usage.calls} / ${report.llm_usage.errors}`],
@@ -180,7 +181,7 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
   if (fa.critical_failures.length > 0) {
     out.push(`## ${m.headings.criticalFailures}`, '');
     const shown = fa.critical_failures.slice(0, MAX_ROWS);
-    out.push(table([l.time, l.type, l.stage, l.error], shown.map((f) => [f.timestamp, f.type, f.stage, f.error])));
+    out.push(table([l.time, l.type, l.stage, l.error], shown.map((f) => [f.timestamp, f.type, stageText(f.stage), f.error])));
     if (criticalCount > shown.length) out.push(`${mdText(l.moreRows(criticalCount - shown.length))} (${fullReport})`, '');
   }
 
