@@ -156,8 +156,18 @@ function fromProcessExit(): boolean {
   }
 }
 
+/**
+ * 'exit' listeners get the code as the app gave it: `process.exit('7')` and `process.exitCode = '7'`
+ * (an integer string, which Node takes) hand them '7'. The process exits with the number; so does the report.
+ */
+function exitCodeNumber(code: unknown): number {
+  if (typeof code === 'number') return code;
+  const number = Number(code);
+  return Number.isFinite(number) ? number : 0;
+}
+
 function onExit(code: number): void {
-  safely('exit handling failed', () => listener?.onExit(realExitCode(code), drained && !fromProcessExit()));
+  safely('exit handling failed', () => listener?.onExit(realExitCode(exitCodeNumber(code)), drained && !fromProcessExit()));
 }
 
 /**

@@ -78,6 +78,14 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
     });
   }
 
+  it("process.exit('7'), a string as Node accepts it: the report's exit_code is the number 7", async () => {
+    const pair = await end('exit-string');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(7);
+    const run = expectCompleteRun(pair.dir);
+    expect(exitOf(run.report)).toEqual({ reason: 'exit', exit_code: 7, signal: null });
+  });
+
   it('a top-level await that never settles: Node exits with 13, and the report says so', async () => {
     const pair = await end('unsettled');
     expectSameBehaviour(pair);
