@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runNode, writeScript } from './helpers/childProcess';
 import { runCli } from './helpers/cli';
 import { logPath } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -60,5 +61,101 @@ describe("the original reporter's report of an agent whose data.stage was None",
     // As JSON it is still the very document the original wrote.
     const json = await runCli(['report', saved, '--format', 'json']);
     expect(JSON.parse(json.stdout)).toEqual(JSON.parse(readFileSync(saved, 'utf8')));
+  });
+});
+
+// The other direction: an agent recording with this library, ended by SIGTERM in the middle of a
+// stage, leaves files the original Python code reads as its own.
+const AGENT = `
+import { init, stage, task, llmCall, codeExec, autofix, track } from 'agent-autopsy';
+init({ outputDir: process.argv[2], locale: 'zh-CN' });
+await stage('stage1', { name: 'Problem Analysis' }, async () => {
+  await llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => call.setUsage({ inputTokens: 75, outputTokens: 66 }));
+  for (let i = 0; i < 4; i++) {
+    await llmCall({ model: 'gpt-4o' }, async () => { throw Object.assign(new Error('429 Rate limit reached for gpt-4o'), { status: 429 }); }).catch(() => {});
+  }
+});
+await stage('stage3', { name: 'Coding' }, async () => {
+  await task('solve', async () => {
+    for (let i = 0; i < 3; i++) track('syntax_error', { error: "SyntaxError: expected ':'", line: i + 1 }, 'ERROR');
+    track('code_exec_error', { language: 'python', note: 'no error field' }, 'ERROR');
+    await codeExec({ language: 'python' }, async (exec) => exec.setResult({ exitCode: 1, stderr: "NameError: name 'np' is not defined" }));
+    for (const ok of [false, false, true]) await autofix({ layer: 2, type: 'syntax' }, async () => ok);
+    track('checkpoint_save', { path: 'ckpt/阶段3.json', ratio: 0.25, tiny: 4.2e-5, done: false, none: null, pair: [1, 'a'] });
+  });
+});
+await stage('stage4', { name: 'Writing' }, async () => {
+  process.stdout.write('READY\\n');
+  await new Promise((resolve) => setTimeout(resolve, 60_000));
+});
+`;
+
+// The original reporter, run on a copy of the logs (it writes its report next to them).
+function reportOfTheOriginal(runDir: string): any {
+  const copy = tempRunDir('autopsy-reference-copy-');
+  mkdirSync(join(copy, 'Memory', 'logs'), { recursive: true });
+  for (const file of ['execution_tracker.json', 'autofix_log.json']) copyFileSync(logPath(runDir, file), logPath(copy, file));
+  execFileSync('python3', [REFERENCE, '--report', copy], { encoding: 'utf8' });
+  return JSON.parse(readFileSync(logPath(copy, 'latent_analysis_report.json'), 'utf8'));
+}
+
+/** The seed sections without their sentences, which each side writes in its own words. */
+function withoutSentences(report: any): any {
+  const { timestamp: _t, ...seed } = JSON.parse(JSON.stringify(report));
+  for (const pattern of seed.failure_analysis.failure_patterns) {
+    delete pattern.description;
+    delete pattern.suggestion;
+  }
+  for (const fix of seed.fix_suggestions) {
+    delete fix.suggestion;
+    delete fix.details;
+  }
+  return seed;
+}
+
+// Each line of the readable log, made from the JSON log's event the way the original tracker's
+// _append_readable_log makes it.
+const READABLE_FROM_JSON = String.raw`
+import json, sys
+with open(sys.argv[1], encoding='ascii') as f:
+    events = json.load(f)['events']
+for event in events:
+    timestamp, elapsed, event_type, level, data = event['timestamp'], event['elapsed_seconds'], event['type'], event['level'], event['data']
+    sys.stdout.write(f"[{timestamp}] (+{elapsed:.3f}s) [{level}] {event_type}: {data}\n")
+`;
+
+describe('a run this library recorded, ended by SIGTERM, read by the original Python code', () => {
+  it('gives the original reporter the seed report this library wrote, and its readable log is the one the original tracker would write', async () => {
+    const dir = tempRunDir('autopsy-reference-');
+    const result = await runNode(writeScript(AGENT), {
+      args: [dir],
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') child.kill('SIGTERM');
+      },
+    });
+    expect(result).toMatchObject({ code: null, signal: 'SIGTERM', stderr: '' });
+
+    const ours = JSON.parse(readFileSync(logPath(dir, 'latent_analysis_report.json'), 'utf8'));
+    expect(ours.exit).toMatchObject({ reason: 'signal', signal: 'SIGTERM' });
+    const original = reportOfTheOriginal(dir);
+    expect(Object.keys(original)).toEqual(['timestamp', 'failure_analysis', 'autofix_statistics', 'fix_suggestions', 'summary']);
+    expect(Object.keys(ours).slice(0, 5)).toEqual(Object.keys(original));
+    const seed = withoutSentences(original);
+    expect(withoutSentences({ timestamp: ours.timestamp, failure_analysis: ours.failure_analysis, autofix_statistics: ours.autofix_statistics, fix_suggestions: ours.fix_suggestions, summary: ours.summary })).toEqual(seed);
+    // What the run holds, so the comparison means something.
+    expect(seed.fix_suggestions.map((fix: { priority: string }) => fix.priority)).toEqual(['P0', 'P1', 'P2']);
+    expect(seed.failure_analysis.failure_patterns.map((p: { pattern: string }) => p.pattern)).toEqual([
+      'frequent_llm_errors',
+      'stage_specific_failures',
+      'stage_specific_failures',
+      'frequent_syntax_errors',
+    ]);
+    expect(seed.failure_analysis.critical_failures.find((f: { type: string; error: unknown }) => f.type === 'code_exec_error').error).toBe('Unknown error');
+    expect(seed.summary).toEqual({ total_failures: 9, total_autofix_attempts: 3, autofix_success_rate: '33.3%', most_common_failure: 'llm_call_error', most_problematic_stage: 'stage3' });
+
+    const readable = readFileSync(logPath(dir, 'execution_tracker_readable.txt'), 'utf8');
+    expect(execFileSync('python3', ['-c', READABLE_FROM_JSON, logPath(dir, 'execution_tracker.json')], { encoding: 'utf8' })).toBe(readable);
+    expect(readable).toContain("[INFO] checkpoint_save: {'path': 'ckpt/阶段3.json', 'ratio': 0.25, 'tiny': 4.2e-05, 'done': False, 'none': None, 'pair': [1, 'a'], 'stage': 'stage3'}");
+    expect(readable).toMatch(/\[WARNING\] stage_unfinished: \{'stage': 'stage4', 'name': 'Writing', 'unfinished': True, 'age_seconds': [\d.]+\}\n$/);
   });
 });
