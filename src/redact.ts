@@ -110,8 +110,9 @@ const SECRET_PATTERNS: Array<[RegExp, string | ((match: string, ...groups: strin
     /(?<![A-Za-z0-9])(api[_-]?key|x-api-key|password|passwd|secret(?:[_-]?access)?[_-]?key|secret|access[_-]?token|refresh[_-]?token|auth[_-]?token|session[_-]?token|secret[_-]?token|client[_-]?secret|private[_-]?key|account[_-]?key|(?<!_)token)(["']?\s*[:=]\s*["']?)(?!\[REDACTED)[^\s"'&,;})]+/gi,
     `$1$2${REDACTED}`,
   ],
-  // The same names as environment variables: `GITHUB_TOKEN=…`, `STRIPE_KEY=…`, `DB_PASS=…`.
-  [/\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:TOKEN|KEY|PASS|PWD))(\s*=\s*["']?)(?!\[REDACTED)[^\s"'&,;})]+/g, `$1$2${REDACTED}`],
+  // The same names as environment variables: `GITHUB_TOKEN=…`, `STRIPE_KEY=…`, `DB_PASS=…`, and
+  // a password glued to its tool's name (`PGPASSWORD=… psql`, `MYSQLPASSWORD=…`).
+  [/\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*(?:_(?:TOKEN|KEY|PASS|PWD)|PASSWORD|PASSWD))(\s*=\s*["']?)(?!\[REDACTED)[^\s"'&,;})]+/g, `$1$2${REDACTED}`],
   // Command-line options: `--password hunter2`, `--api-key KEY`, `--github-token TOKEN`.
   [/((?<!\S)--(?:[a-z0-9]+-)*(?:password|passwd|api-?key|secret|(?:auth|access|api|bearer|bot|github|hf|npm|refresh|session|slack)-token)|(?<!\S)--token)(\s+)(?![-[])[^\s"']+/gi, `$1$2${REDACTED}`],
   [/(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])/g, REDACTED],

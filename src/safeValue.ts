@@ -183,6 +183,12 @@ class Walker {
   private array(input: unknown[], total = input.length): unknown[] {
     const length = Math.min(input.length, this.maxEntries);
     const out = new Array<unknown>(length);
+    // A name and its value, as fetch and Node take headers (`[['x-api-key', key], …]`, a Map's entries).
+    if (length === 2 && typeof input[0] === 'string' && isSecretKey(input[0]) && input[1] != null && input[1] !== '') {
+      out[0] = this.value(input[0]);
+      out[1] = REDACTED;
+      return out;
+    }
     for (let i = 0; i < length; i++) out[i] = this.value(input[i]);
     if (total > length) out.push(`[… ${total - length} more items]`);
     return out;
@@ -200,8 +206,19 @@ class Walker {
   }
 
   /** Own enumerable properties, each read on its own: a getter that throws spoils only its key. */
-  private properties(input: object): Record<string, unknown> {
+  private properties(input: object): Record<string, unknown> | string {
     const keys = Object.keys(input);
+    // fetch's Headers and URLSearchParams keep their entries out of sight: shown as their entries
+    // and their query string, secrets redacted, rather than as an empty {}.
+    if (keys.length === 0) {
+      if (typeof Headers === 'function' && input instanceof Headers) {
+        const pairs: Array<[string, unknown]> = [];
+        let total = 0;
+        for (const pair of input) if (total++ < this.maxEntries) pairs.push(pair);
+        return this.entries(pairs, total);
+      }
+      if (input instanceof URLSearchParams) return safeString(input.toString(), this.maxString);
+    }
     const length = Math.min(keys.length, this.maxEntries);
     const pairs: Array<[string, unknown]> = [];
     for (let i = 0; i < length; i++) {

@@ -206,6 +206,9 @@ describe('credential shapes beyond the original set', () => {
       [`export ANTHROPIC_API_KEY="${PASSWORD}"`, 'export ANTHROPIC_API_KEY="[REDACTED]"'],
       [`DB_PASSWORD=${PASSWORD}\nGITHUB_TOKEN=${PASSWORD}\nHF_TOKEN=${PASSWORD}`, 'DB_PASSWORD=[REDACTED]\nGITHUB_TOKEN=[REDACTED]\nHF_TOKEN=[REDACTED]'],
       [`AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`, 'AWS_SECRET_ACCESS_KEY=[REDACTED]'],
+      // A command line an agent runs, with the password in its tool's own variable.
+      [`PGPASSWORD=${PASSWORD} psql -h db -U app`, 'PGPASSWORD=[REDACTED] psql -h db -U app'],
+      [`env MYSQLPASSWORD='${PASSWORD}' REDIS_PASSWD=${PASSWORD} ./migrate`, "env MYSQLPASSWORD='[REDACTED]' REDIS_PASSWD=[REDACTED] ./migrate"],
       [`aws_secret_access_key = ${AWS_SECRET}`, 'aws_secret_access_key = [REDACTED]'],
       [`webhook_secret=${PASSWORD}&secret_token=${PASSWORD}`, 'webhook_secret=[REDACTED]&secret_token=[REDACTED]'],
       [`AccountName=acct;AccountKey=${PASSWORD};EndpointSuffix=core.windows.net`, 'AccountName=acct;AccountKey=[REDACTED];EndpointSuffix=core.windows.net'],
@@ -230,6 +233,27 @@ describe('credential shapes beyond the original set', () => {
     for (const plain of ['max_tokens=4096 max_token=5 eos_token=</s>', 'python run.py --token-budget 500 --max-token 3', 'the api key was rotated; --password-file /run/pw', 'see https://example.com:8080/a@b', 'task_live_updates hf_model cookie policy accepted']) {
       expect(redactString(plain)).toBe(plain);
     }
+  });
+
+  it('safeData: headers as name/value pairs, a fetch Headers and URLSearchParams', async () => {
+    const { safeData } = await import('../src/safeValue');
+    const clean = (data: unknown) => safeData(data, { maxStringLength: 16_384 });
+    expect(
+      clean({
+        pairs: [['x-api-key', HEADER_KEY], ['Authorization', `Bearer ${BEARER}`], ['accept', 'application/json']],
+        headers: new Headers({ authorization: `Bearer ${BEARER}`, 'x-api-key': HEADER_KEY, accept: 'application/json' }),
+        query: new URLSearchParams({ q: 'weather', api_key: HEADER_KEY, token: PASSWORD }),
+        entries: [...new Map([['password', PASSWORD]])],
+      }),
+    ).toEqual({
+      pairs: [['x-api-key', '[REDACTED]'], ['Authorization', '[REDACTED]'], ['accept', 'application/json']],
+      headers: { accept: 'application/json', authorization: '[REDACTED]', 'x-api-key': '[REDACTED]' },
+      query: 'q=weather&api_key=[REDACTED]&token=[REDACTED]',
+      entries: [['password', '[REDACTED]']],
+    });
+    // Pairs whose name is no secret, and a secret name with nothing after it, stay as they are.
+    expect(clean({ a: ['max_tokens', 4096], b: ['password', ''], c: ['password', 'x', 'y'], d: [] })).toEqual({ a: ['max_tokens', 4096], b: ['password', ''], c: ['password', 'x', 'y'], d: [] });
+    expect(clean({ headers: new Headers(), query: new URLSearchParams() })).toEqual({ headers: {}, query: '' });
   });
 
   it('isSecretKey: environment-variable names and service tokens', async () => {
