@@ -2,10 +2,10 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { reportExportError } from '../src/errorHandler';
-import { spanEventType } from '../src/eventTypes';
+import { EVENT_PREFIX, spanEventType } from '../src/eventTypes';
 import { redactString } from '../src/redact';
 import { cleanAttributes, safeString } from '../src/safeValue';
-import { ATTR_AUTOPSY_EVENT_TYPE, ATTR_AUTOPSY_KIND } from '../src/semconv';
+import { ATTR_AUTOPSY_EVENT_TYPE, ATTR_AUTOPSY_KIND, ATTR_AUTOPSY_UNFINISHED } from '../src/semconv';
 import { classifySpan } from '../src/spanMapping';
 
 /** Seed event type a span's end wrote (`llm_call_end`, `task_error` …), so backends show it. */
@@ -34,14 +34,15 @@ export function exportFailureContext(endpoint: string | undefined): string {
 
 /**
  * The seed vocabulary on every agent span, ours or another instrumentation's: `autopsy.kind`,
- * the start and end event types as attributes, and `<kind>_start` / `<kind>_end|error` span
- * events at the span's start and end (Jaeger shows them as the span's logs).
+ * the start and end event types as attributes, and `<kind>_start` / `<kind>_end|error|unfinished`
+ * span events at the span's start and end (Jaeger shows them as the span's logs).
  */
 function withVocabulary(span: ReadableSpan, attributes: Attributes, events: ReadableSpan['events']): ReadableSpan['events'] {
   const kind = classifySpan(span.attributes);
   if (!kind) return events;
   const start = spanEventType(kind, 'start');
-  const end = spanEventType(kind, span.status.code === STATUS_ERROR ? 'error' : 'end');
+  // A span the exit closed as still open is `<kind>_unfinished` (WARNING) in the log, not a failure.
+  const end = span.attributes[ATTR_AUTOPSY_UNFINISHED] === true ? `${EVENT_PREFIX[kind]}_unfinished` : spanEventType(kind, span.status.code === STATUS_ERROR ? 'error' : 'end');
   attributes[ATTR_AUTOPSY_KIND] ??= kind;
   attributes[ATTR_AUTOPSY_EVENT_TYPE] ??= start;
   attributes[ATTR_AUTOPSY_EVENT_END_TYPE] = end;

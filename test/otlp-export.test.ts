@@ -254,6 +254,12 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
       expect(span.status).toEqual({ code: 2, message: 'span still open when the process ended' });
       expect(span.attributes['autopsy.unfinished']).toBe(true);
     }
+    // The seed vocabulary on the exported spans says what the log says of them: unfinished, not failed.
+    expect(stage.attributes['autopsy.event.end_type']).toBe('stage_unfinished');
+    expect(call.attributes['autopsy.event.end_type']).toBe('llm_call_unfinished');
+    expect(stage.events.map((event) => event.name)).toEqual(['stage_start', 'stage_unfinished']);
+    expect(call.events.map((event) => event.name)).toEqual(['llm_call_start', 'llm_call_unfinished']);
+    expect(byName(spans, 'task prepare').events.map((event) => event.name)).toEqual(['task_start', 'task_end']);
     expect(call.attributes['autopsy.data.api_key']).toBe('[REDACTED]');
     expect(receiver.requests.every((request) => request.path === '/v1/traces' && request.contentType.startsWith('application/json'))).toBe(true);
   });
