@@ -82,8 +82,13 @@ export class ExecutionTracker {
     };
   }
 
-  /** Ends this tracker's run: closes the logs and writes the report (also done at process exit). */
+  /**
+   * Ends this tracker's run: closes the logs and writes the report (also done at process exit).
+   * The run ends as by `shutdown()`: the process goes on, so its exit is not known yet.
+   */
   close(): void {
+    if (this.run.isFinished) return;
+    this.run.setExit({ reason: 'shutdown', exit_code: null, signal: null });
     this.run.finish();
   }
 
