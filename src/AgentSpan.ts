@@ -211,12 +211,30 @@ export class AgentSpan {
   }
 }
 
-/** A traceback's last line names the error (`NameError: name 'x' is not defined`). */
+/** The footer Node prints last on stderr when a program crashes: its version, not the error. */
+const NODE_CRASH_FOOTER = /^Node\.js v\d+\.\d+\.\d+/;
+/** The line of a Node crash that names the error, above its stack: `TypeError: …`, `Error: …`. */
+const NODE_ERROR_LINE = /^(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)\b/;
+
+/**
+ * A traceback's last line names the error (`NameError: name 'x' is not defined`). A crashed Node
+ * program's last line is Node's footer (`Node.js v20.20.2`): its error line above the stack is used.
+ */
 function lastNonEmptyLine(text: string): string {
   const lines = text.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i].trim();
-    if (line !== '') return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+    let line = lines[i].trim();
+    if (line === '') continue;
+    if (NODE_CRASH_FOOTER.test(line)) {
+      for (let j = i - 1; j >= 0; j--) {
+        const above = lines[j].trim();
+        if (NODE_ERROR_LINE.test(above)) {
+          line = above;
+          break;
+        }
+      }
+    }
+    return line.length > 500 ? `${line.slice(0, 500)}…` : line;
   }
   return '';
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -386,6 +387,28 @@ describe('span wrappers', () => {
     expect(events[3].data).toMatchObject({ exit_code: 2, error: 'exit code 2', error_type: 'NonZeroExitCode' });
     const spans = memory.getFinishedSpans().filter((span) => span.attributes['autopsy.kind'] === 'code_exec');
     expect(spans.map((span) => span.status.code)).toEqual([2, 2, 0]);
+  });
+
+  // A Node program that crashes ends its stderr with Node's footer (`Node.js v20.20.2`), below the
+  // stack: that last line named every failed Node execution alike, not its error.
+  it('codeExec: a crashed Node program is named by its error line, not by the Node.js version Node prints last', async () => {
+    const crash = (source: string) => spawnSync(process.execPath, ['-e', source], { encoding: 'utf8' });
+    const thrown = crash('null.x');
+    const syntax = crash('function (');
+    const withProps = crash("throw Object.assign(new Error('pool exhausted'), { code: 'E_POOL' })");
+    const plain = crash("process.stderr.write('bad input\\n'); process.exit(2)");
+    expect(thrown.stderr.trimEnd().split('\n').at(-1)).toBe(`Node.js ${process.version}`);
+    const events = await record(async () => {
+      for (const child of [thrown, syntax, withProps, plain]) {
+        await codeExec({ language: 'javascript' }, (exec) => exec.setResult({ exitCode: child.status!, stderr: child.stderr }));
+      }
+    });
+    expect(events.filter((event) => event.type === 'code_exec_error').map((event) => event.data.error)).toEqual([
+      "exit code 1: TypeError: Cannot read properties of null (reading 'x')",
+      'exit code 1: SyntaxError: Function statements require a function name',
+      'exit code 1: Error: pool exhausted',
+      'exit code 2: bad input',
+    ]);
   });
 
   // Plain JavaScript passes what it caught: `catch (e) { span.fail(e) }`. The message was lost (the
