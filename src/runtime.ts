@@ -1,4 +1,5 @@
 import { diag, trace, type Tracer } from '@opentelemetry/api';
+import { threadId } from 'node:worker_threads';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { validateRules } from '../analyzers/customRules';
 import { onThisMachine } from '../exporters/runLock';
@@ -135,8 +136,10 @@ function noteRunInUse(run: AutopsyRun, verb: 'records' | 'recorded'): void {
   const inUse = run.inUse;
   if (!inUse) return;
   const owner = inUse.owner;
-  const who = owner ? `process ${owner.pid}${onThisMachine(owner) ? '' : ` on ${owner.hostname}`}` : 'another process';
-  warnOnce('run-dir-in-use', `${inUse.outputDir} is being recorded by ${who} (lock file ${inUse.lockFile}); this process (${process.pid}) ${verb} into ${run.paths.outputDir}`);
+  const who = owner ? `process ${owner.pid}${owner.thread ? ` (worker thread ${owner.thread})` : ''}${onThisMachine(owner) ? '' : ` on ${owner.hostname}`}` : 'another process';
+  // In a worker thread the owner may be this very process (its main thread or another worker).
+  const self = threadId === 0 ? `this process (${process.pid})` : `this worker thread (process ${process.pid}, thread ${threadId})`;
+  warnOnce('run-dir-in-use', `${inUse.outputDir} is being recorded by ${who} (lock file ${inUse.lockFile}); ${self} ${verb} into ${run.paths.outputDir}`);
 }
 
 /**

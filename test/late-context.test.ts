@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { timelineFromReport } from '../exporters/htmlTimeline';
@@ -163,6 +164,38 @@ describe('a worker thread', () => {
       'agent-autopsy: track() was called in a worker thread that has not called init(); the run of the main thread records nothing from workers, so call init() in the worker (the event was not recorded)',
     ]);
     expect(readTrackerDocument(dir).events.map((event) => event.type)).toEqual(['stage_start', 'stage_end']);
+  });
+});
+
+describe('a worker thread that records into a directory in use', () => {
+  // The main thread and its workers are one process: "being recorded by process 305 (…); this
+  // process (305) records into …/processes/305-1" named that one process as two.
+  const SCRIPT = `
+    import { Worker } from 'node:worker_threads';
+    import { init, shutdown, stage } from 'agent-autopsy';
+    const [dir, first] = process.argv.slice(2);
+    // The worker records into dir, says so, and waits for the main thread's word to end its run.
+    const code = "const { parentPort, workerData } = require('node:worker_threads'); const { init, shutdown, stage } = require('agent-autopsy'); init({ outputDir: workerData, reportFormats: [] }); stage('w', () => 1); parentPort.postMessage('recording'); parentPort.once('message', () => { shutdown().then(() => parentPort.close()); });";
+    if (first === 'main') init({ outputDir: dir, reportFormats: [] });
+    const worker = new Worker(code, { eval: true, workerData: dir });
+    await new Promise((done) => worker.once('message', done));
+    if (first === 'worker') init({ outputDir: dir, reportFormats: [] });
+    stage('main', () => 1);
+    worker.postMessage('end');
+    await new Promise((done) => worker.on('exit', done));
+    await shutdown();
+    process.stdout.write(String(process.pid));
+  `;
+
+  it.each([
+    ['main', (dir: string, pid: number) => `agent-autopsy: ${dir} is being recorded by process ${pid} (lock file ${join(dir, 'Memory', 'logs', '.agent-autopsy.lock')}); this worker thread (process ${pid}, thread 1) records into ${join(dir, 'processes', `${pid}-1`)}`],
+    ['worker', (dir: string, pid: number) => `agent-autopsy: ${dir} is being recorded by process ${pid} (worker thread 1) (lock file ${join(dir, 'Memory', 'logs', '.agent-autopsy.lock')}); this process (${pid}) records into ${join(dir, 'processes', String(pid))}`],
+  ])('the %s thread first: the line names the worker thread, not the same process twice', async (first, line) => {
+    const dir = tempRunDir();
+    const result = await runNode(writeScript(SCRIPT), { args: [dir, first] });
+    expect(result.code).toBe(0);
+    const pid = Number(result.stdout);
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([line(dir, pid)]);
   });
 });
 
