@@ -65,7 +65,7 @@ export function buildProgram(): Command {
   program
     .command('diff')
     .description('what got better or worse from run A to run B: failures, diagnoses, tokens, durations')
-    .argument('<runA>', 'the earlier run (directory, log file or report JSON; - for standard input)')
+    .argument('<runA>', 'the earlier run (directory, log file, OTLP JSON file or report JSON; - for standard input)')
     .argument('<runB>', 'the later run')
     .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--locale <locale>', 'en or zh-CN', parseLocale)

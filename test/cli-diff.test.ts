@@ -424,6 +424,12 @@ describe('agent-autopsy diff', () => {
     const result = await runCli(['diff', saved, b, '--format', 'json']);
     expect(result.code).toBe(0);
     expect((JSON.parse(result.stdout) as RunDiff).failures.total).toMatchObject({ a: 5, b: 1 });
+    // An OTLP JSON file (what the Collector's file exporter writes) is a run as well, as its help says.
+    const otlp = join(__dirname, 'fixtures', 'otlp', 'collector-mixed.jsonl');
+    const fromOtlp = await runCli(['diff', otlp, b, '--format', 'json']);
+    expect(fromOtlp).toMatchObject({ code: 0, stderr: '' });
+    expect((JSON.parse(fromOtlp.stdout) as RunDiff).failures.total).toMatchObject({ a: 2, b: 1 });
+    expect((await runCli(['diff', '--help'])).stdout).toContain('the earlier run (directory, log file, OTLP JSON file or');
     const missing = join(tempDir(), 'gone');
     const bad = await runCli(['diff', a, missing]);
     expect(bad).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory (${missing})\n` });
