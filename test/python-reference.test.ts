@@ -7,24 +7,26 @@ import { runCli } from './helpers/cli';
 import { logPath } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
-// Files written, and reports made, by the original Python code itself (the design document's
-// ExecutionTracker and LatentReporter, test/fixtures/python/reference.py), read by this library.
+// Files written, and reports made, the Python way: test/fixtures/python/seed_contract.py is the seed
+// contract of DESIGN.md written in Python (our own code), so that Python's dicts, json module and
+// max() decide what the original tracker and reporter would write. Read by this library, and reading
+// what this library wrote.
 
-const REFERENCE = join(__dirname, 'fixtures', 'python', 'reference.py');
+const SEED_CONTRACT = join(__dirname, 'fixtures', 'python', 'seed_contract.py');
 
 type Tracked = [type: string, data: Record<string, unknown>, level: 'INFO' | 'WARNING' | 'ERROR'];
 
-/** A run directory the original tracker wrote and the original reporter analysed. */
+/** A run directory written, and its report made, the Python tracker's and reporter's way. */
 function originalRun(events: Tracked[]): string {
   const dir = tempRunDir('autopsy-reference-');
-  const out = execFileSync('python3', [REFERENCE, dir, JSON.stringify(events)], { encoding: 'utf8' });
-  expect(out).toBe(`✓ Latent analysis report saved: ${join(dir, 'Memory/logs/')}latent_analysis_report.json\n`);
+  const out = execFileSync('python3', [SEED_CONTRACT, dir, JSON.stringify(events)], { encoding: 'utf8' });
+  expect(out).toBe(`${logPath(dir, 'latent_analysis_report.json')}\n`);
   return dir;
 }
 
 describe("the original reporter's report of an agent whose data.stage was None", () => {
   // A Python agent that tracks `'stage': self.current_stage` before its first stage writes None:
-  // the original report then holds null as a critical failure's stage and as the summary's
+  // the seed report then holds null as a critical failure's stage and as the summary's
   // most_problematic_stage (and "null" as the failures_by_stage key, as json.dump writes it).
   const events: Tracked[] = [
     ['task_error', { stage: null, task: 'load', error: 'FileNotFoundError: data.csv' }, 'ERROR'],
@@ -32,7 +34,7 @@ describe("the original reporter's report of an agent whose data.stage was None",
     ['llm_call_error', { stage: 2, error: 'Rate limit exceeded' }, 'ERROR'],
   ];
 
-  it('is what the original writes', () => {
+  it('is what the seed reporter writes', () => {
     const report = JSON.parse(readFileSync(logPath(originalRun(events), 'latent_analysis_report.json'), 'utf8'));
     expect(report.failure_analysis.failures_by_stage).toEqual({ null: 2, '2': 1 });
     expect(report.failure_analysis.critical_failures.map((f: { stage: unknown }) => f.stage)).toEqual([null, null, 2]);
@@ -58,14 +60,14 @@ describe("the original reporter's report of an agent whose data.stage was None",
     expect(lines.filter((line) => /^\| \S+ \| task\\_error \| null \| FileNotFoundError: data.csv \|$/.test(line))).toHaveLength(2);
     expect(lines.filter((line) => /^\| \S+ \| llm\\_call\\_error \| 2 \| Rate limit exceeded \|$/.test(line))).toHaveLength(1);
 
-    // As JSON it is still the very document the original wrote.
+    // As JSON it is still the very document the seed reporter wrote.
     const json = await runCli(['report', saved, '--format', 'json']);
     expect(JSON.parse(json.stdout)).toEqual(JSON.parse(readFileSync(saved, 'utf8')));
   });
 });
 
 // The other direction: an agent recording with this library, ended by SIGTERM in the middle of a
-// stage, leaves files the original Python code reads as its own.
+// stage, leaves files the Python reporter reads as its own.
 const AGENT = `
 import { init, stage, task, llmCall, codeExec, autofix, track } from 'agent-autopsy';
 init({ outputDir: process.argv[2], locale: 'zh-CN' });
@@ -90,12 +92,12 @@ await stage('stage4', { name: 'Writing' }, async () => {
 });
 `;
 
-// The original reporter, run on a copy of the logs (it writes its report next to them).
+// The Python reporter, run on a copy of the logs (it writes its report next to them).
 function reportOfTheOriginal(runDir: string): any {
   const copy = tempRunDir('autopsy-reference-copy-');
   mkdirSync(join(copy, 'Memory', 'logs'), { recursive: true });
   for (const file of ['execution_tracker.json', 'autofix_log.json']) copyFileSync(logPath(runDir, file), logPath(copy, file));
-  execFileSync('python3', [REFERENCE, '--report', copy], { encoding: 'utf8' });
+  execFileSync('python3', [SEED_CONTRACT, '--report', copy], { encoding: 'utf8' });
   return JSON.parse(readFileSync(logPath(copy, 'latent_analysis_report.json'), 'utf8'));
 }
 
@@ -113,8 +115,8 @@ function withoutSentences(report: any): any {
   return seed;
 }
 
-// Each line of the readable log, made from the JSON log's event the way the original tracker's
-// _append_readable_log makes it.
+// Each line of the readable log, made from the JSON log's event as the Python tracker makes it (an
+// f-string of the event's fields, the data as Python prints a dict).
 const READABLE_FROM_JSON = String.raw`
 import json, sys
 with open(sys.argv[1], encoding='ascii') as f:
@@ -124,8 +126,8 @@ for event in events:
     sys.stdout.write(f"[{timestamp}] (+{elapsed:.3f}s) [{level}] {event_type}: {data}\n")
 `;
 
-describe('a run this library recorded, ended by SIGTERM, read by the original Python code', () => {
-  it('gives the original reporter the seed report this library wrote, and its readable log is the one the original tracker would write', async () => {
+describe('a run this library recorded, ended by SIGTERM, read the Python way', () => {
+  it('gives the Python reporter the seed report this library wrote, and its readable log is the one the Python tracker would write', async () => {
     const dir = tempRunDir('autopsy-reference-');
     const result = await runNode(writeScript(AGENT), {
       args: [dir],
