@@ -47,6 +47,8 @@ const TYPE_CLASSES: ReadonlyArray<[ErrorClassId, readonly string[]]> = [
       'underrheaderstimeout',
       'underrbodytimeout',
       'underrconnecttimeout',
+      // @anthropic-ai/sdk's own spans: error.type of an APIConnectionTimeoutError.
+      'clienttimeouterror',
     ],
   ],
   ['context_length_exceeded', ['contextlengthexceeded', 'contextwindowexceedederror', 'contenttoolargeerror', 'requesttoolarge', 'stringabovemaxlength']],
@@ -67,6 +69,8 @@ const TYPE_CLASSES: ReadonlyArray<[ErrorClassId, readonly string[]]> = [
       'econnrefused',
       'epipe',
       'underrsocket',
+      // @anthropic-ai/sdk's own spans: error.type of an APIConnectionError.
+      'connectionerror',
     ],
   ],
 ];
@@ -75,7 +79,7 @@ const TYPE_INDEX = new Map<string, ErrorClassId>(TYPE_CLASSES.flatMap(([id, name
 
 /** Messages that name their cause, most specific first. */
 const MESSAGE_PATTERNS: ReadonlyArray<[ErrorClassId, RegExp, number]> = [
-  ['auth_failure', /incorrect api key|invalid[ _-]?(?:x-)?api[ _-]?key|invalid x-api-key|api key (?:is )?(?:not valid|invalid|missing)|no api key provided|authentication[_ ]error|invalid authentication|api_key client option must be set|could not resolve authentication method|API_KEY environment variable is missing/i, BY_MESSAGE],
+  ['auth_failure', /incorrect api key|invalid[ _-]?(?:x-)?api[ _-]?key|invalid x-api-key|api key (?:is )?(?:not valid|invalid|missing)|no api key provided|authentication[_ ]error|invalid authentication|api_key client option must be set|could not resolve authentication method|API_KEY environment variable is missing|missing credentials/i, BY_MESSAGE],
   ['context_length_exceeded', /maximum context length|context[_ ]length[_ ]exceeded|prompt is too long|context window|input is too long|too many (?:input )?tokens|exceeds? (?:the )?(?:model'?s? )?(?:maximum|max)(?:imum)? (?:context|token|input)|reduce the length of the messages/i, BY_MESSAGE],
   ['rate_limited', /rate[ _-]?limit|too many requests|exceeded your current quota|insufficient_quota|tokens per min|requests per min|throttl|resource[ _]exhausted/i, BY_MESSAGE],
   ['llm_timeout', /timed? ?out\b|\btimeout\b|ETIMEDOUT|ESOCKETTIMEDOUT|deadline exceeded|gateway time-?out/i, BY_MESSAGE],
@@ -175,6 +179,8 @@ const GENERIC_TYPES = new Set([
   'epipe',
   'underrsocket',
   'internalerror',
+  'clienttimeouterror',
+  'connectionerror',
 ]);
 const NOT_FROM_LLM = 0.5;
 

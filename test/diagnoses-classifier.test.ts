@@ -43,11 +43,13 @@ const rows: Row[] = [
   ['anthropic invalid x-api-key (no type)', { eventType: 'llm_call_error', message: ANTHROPIC_401 }, 'auth_failure'],
   ['PermissionDeniedError 403', { eventType: 'llm_call_error', errorType: 'PermissionDeniedError', status: 403, message: '403 Project does not have access to model gpt-4o' }, 'auth_failure'],
   ['missing key at client construction', { eventType: 'task_error', errorType: 'OpenAIError', message: 'The OPENAI_API_KEY environment variable is missing or empty; either provide it, or instantiate the OpenAI client with an apiKey option, like new OpenAI({ apiKey: \'My API Key\' }).' }, 'auth_failure'],
+  ['openai 6 client made without a key', { eventType: 'unhandled_rejection', errorType: 'OpenAIError', message: 'Missing credentials. Please pass an `apiKey`, `workloadIdentity`, `adminAPIKey`, or set the `OPENAI_API_KEY` or `OPENAI_ADMIN_KEY` environment variable.' }, 'auth_failure'],
   // timeouts
   ['openai APIConnectionTimeoutError', { eventType: 'llm_call_error', errorType: 'APIConnectionTimeoutError', message: 'Request timed out.' }, 'llm_timeout'],
   ['python openai.APITimeoutError', { eventType: 'llm_call_error', errorType: 'openai.APITimeoutError', message: 'Request timed out.' }, 'llm_timeout'],
   ['ETIMEDOUT string', { eventType: 'llm_call_error', message: 'connect ETIMEDOUT 104.18.7.192:443' }, 'llm_timeout'],
   ['AbortSignal.timeout DOMException', { eventType: 'llm_call_error', errorType: 'TimeoutError', message: 'The operation was aborted due to timeout' }, 'llm_timeout'],
+  ["anthropic SDK span error.type 'client_timeout_error'", { eventType: 'llm_call_error', errorType: 'client_timeout_error', message: 'client_timeout_error' }, 'llm_timeout'],
   ['504 gateway timeout', { eventType: 'llm_call_error', errorType: 'InternalServerError', status: 504, message: '504 Gateway Timeout' }, 'llm_timeout'],
   // context window
   ['openai 400 context length (BadRequestError)', { eventType: 'llm_call_error', errorType: 'BadRequestError', status: 400, message: OPENAI_CONTEXT }, 'context_length_exceeded'],
@@ -65,6 +67,7 @@ const rows: Row[] = [
   ['openai APIError from a rate-limit event in a stream', { eventType: 'llm_call_error', errorType: 'APIError', message: 'Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): Limit 3, Used 3, Requested 1.' }, 'rate_limited'],
   ['openai APIError with a 429 status', { eventType: 'llm_call_error', errorType: 'APIError', status: 429, message: 'request failed' }, 'rate_limited'],
   ['openai APIConnectionError (reset)', { eventType: 'llm_call_error', errorType: 'APIConnectionError', message: 'Connection error.' }, 'llm_server_error'],
+  ["anthropic SDK span error.type 'connection_error'", { eventType: 'llm_call_error', errorType: 'connection_error', message: 'connection_error' }, 'llm_server_error'],
   ['ECONNRESET string', { eventType: 'llm_call_error', message: 'read ECONNRESET' }, 'llm_server_error'],
   ['socket hang up', { eventType: 'llm_call_error', errorType: 'Error', message: 'socket hang up' }, 'llm_server_error'],
   ['HTTP 503 in a message', { eventType: 'llm_call_error', message: 'HTTP 503 Service Unavailable' }, 'llm_server_error'],
