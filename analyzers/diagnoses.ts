@@ -507,7 +507,10 @@ function innermostOpen(unfinished: UnfinishedSpan[]): Map<string, UnfinishedSpan
 
 /**
  * `at fn (file:///app/agent.mjs:42:17)`: the first stack frame outside Node's internals and
- * node_modules (the first frame of any file when there is none), or undefined.
+ * node_modules (the first frame of any file when there is none), or undefined. A frame without a
+ * file and line (`new Promise (<anonymous>)`, `Array.map (<anonymous>)`, `async Promise.all (index 0)`,
+ * eval'd code) is skipped; a function that is itself named `<anonymous>` is the app's own code
+ * (`Object.<anonymous> (/app/agent.cjs:4:28)`, a CommonJS module's top level).
  */
 export function ownFrame(stack: string | undefined): string | undefined {
   if (!stack) return undefined;
@@ -515,7 +518,7 @@ export function ownFrame(stack: string | undefined): string | undefined {
   for (const raw of stack.split('\n')) {
     const line = raw.trim();
     if (!line.startsWith('at ')) continue;
-    if (/\(?node:|<anonymous>|\(native\)/.test(line)) continue;
+    if (/\(?node:|\(native\)|<anonymous>:\d+:\d+\)?$/.test(line) || !/:\d+:\d+\)?$/.test(line)) continue;
     if (!/[\\/]node_modules[\\/]/.test(line)) return line;
     fallback ??= line;
   }

@@ -57,6 +57,32 @@ await stage('pipeline', () => task('outer', () => task('inner', async () => {
     expect(readFileSync(join(dir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain(`- Thrown in stage pipeline ${frame.replace(/_/g, '\\_')}\n`);
   });
 
+  it("names the frame of a crash at a CommonJS module's top level (Object.<anonymous>), with the API and zero code", async () => {
+    for (const zeroCode of [false, true]) {
+      const dir = tempRunDir('autopsy-oncall-');
+      const script = writeScript(
+        `'use strict';
+${zeroCode ? '' : "require('agent-autopsy').init({ outputDir: process.argv[2] });"}
+const config = JSON.parse('{"model": "gpt-4o"}');
+const tools = config.tools.map((tool) => tool.name);
+`,
+        '.cjs',
+      );
+      const result = await runNode(script, zeroCode ? { nodeArgs: ['--require', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: dir } } : { args: [dir] });
+      expect(result.code).toBe(1);
+      const frame = `at Object.<anonymous> (${script}:4:28)`;
+      expect(result.stderr).toContain(frame);
+      for (const report of [reportOf(dir), await cliReport(dir)]) {
+        expect(report.diagnoses.map((d) => d.id)).toEqual(['crash']);
+        expect(report.diagnoses[0].evidence.examples).toEqual([
+          'The process ended by an uncaught exception, exit code 1',
+          "TypeError: Cannot read properties of undefined (reading 'map')",
+          `Thrown ${frame}`,
+        ]);
+      }
+    }
+  });
+
   it('after SIGTERM from an orchestrator, says to find who ended it, not to validate LLM output', async () => {
     const dir = tempRunDir('autopsy-oncall-');
     const script = writeScript(`
