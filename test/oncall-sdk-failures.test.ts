@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
-import { REPO_ROOT, runNode, runZeroCode } from './helpers/childProcess';
+import { REPO_ROOT, runNode, runZeroCode, writeScript } from './helpers/childProcess';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * What the on-call engineer reads after a zero-code run of an agent whose LLM calls failed the way
@@ -86,4 +87,59 @@ await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user
     }
     expect(readFileSync(join(runDir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain('### 1. LLM calls were rejected: authentication failed (HTTP 401/403)');
   }, 30_000);
+
+  // The SDK's own span of a failed call has only the error type: a 400 is a bare invalid_request_error.
+  const ANTHROPIC_KEY = 'sk-ant-api03-Xy9Kp2Lm4Nq6Rs8Tu0Vw3Yz5Ab7Cd9Ef1Gh';
+  const BAD_REQUESTS = `
+const server = await startFakeLlmServer({
+  contextWindow: 1000,
+  handler: (request) => (request.index === 1 ? { kind: 'auth', message: 'invalid x-api-key: ' + request.headers['x-api-key'] } : undefined),
+});
+const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${ANTHROPIC_KEY}', maxRetries: 0 });
+const document = 'row 1: value=7\\n'.repeat(1000);
+for (const content of ['Summarise: ' + document, 'hello']) {
+  try {
+    await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content }] });
+  } catch (error) {
+    console.log(error.constructor.name);
+  }
+}
+await server.close();
+`;
+
+  it.each([
+    ['ESM app, --import', '.mjs', `import Anthropic from '@anthropic-ai/sdk';\nimport { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';\n${BAD_REQUESTS}`],
+    [
+      'CommonJS app, --require',
+      '.cjs',
+      `const Anthropic = require('@anthropic-ai/sdk');\n(async () => {\nconst { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');\n${BAD_REQUESTS}\n})();`,
+    ],
+  ] as const)("%s: an Anthropic 400 'prompt is too long' is a context-window overflow, with the message on the SDK's span (redacted)", async (_name, extension, source) => {
+    const runDir = tempRunDir('autopsy-zero-code-');
+    const result = await runNode(writeScript(source, extension), {
+      nodeArgs: [extension === '.mjs' ? '--import' : '--require', 'agent-autopsy/register'],
+      env: { AGENT_AUTOPSY_DIR: runDir },
+      timeoutMs: 60_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual(['BadRequestError', 'AuthenticationError']);
+    const errors = readTrackerDocument(runDir).events.filter((event) => event.type === 'llm_call_error');
+    expect(errors.map((event) => [event.data.error, event.data.error_type, event.data.http_status])).toEqual([
+      ['400 {"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 3753 tokens > 1000 maximum"},"request_id":"req_fake000000"}', 'invalid_request_error', 400],
+      ['401 {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key: [REDACTED]"},"request_id":"req_fake000001"}', 'authentication_error', 401],
+    ]);
+    for (const report of [readReport(runDir), await cliReport(runDir)]) {
+      expect(ids(report)).toEqual([
+        ['auth_failure', 1],
+        ['context_length_exceeded', 1],
+      ]);
+      const overflow = report.diagnoses[1];
+      expect(overflow.evidence.span_ids).toEqual([errors[0].span_id]);
+      expect(overflow.suggestion).toMatch(/ The window is 1000 tokens; a request needed 3753\.$/);
+    }
+    for (const file of ['execution_tracker.json', 'execution_tracker_readable.txt', 'latent_analysis_report.json', 'autopsy.md', 'autopsy.html']) {
+      expect(readFileSync(join(runDir, 'Memory', 'logs', file), 'utf8')).not.toContain('Xy9Kp2Lm4Nq6');
+    }
+  });
 });

@@ -1,10 +1,11 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { reportError } from '../errorHandler';
+import { AnthropicErrorInstrumentation } from './AnthropicErrorInstrumentation';
 import { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
 /** Modules the ESM loader hook must intercept for the instrumentations below. */
-export const HOOKED_ESM_MODULES = ['openai'];
+export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk'];
 
 /**
  * The LLM client instrumentations of the zero-code setup.
@@ -12,13 +13,15 @@ export const HOOKED_ESM_MODULES = ['openai'];
  *   that class).
  * - @anthropic-ai/sdk 1.x traces its own calls through the global OpenTelemetry API (spans named
  *   `anthropic.messages.create` with gen_ai.* attributes, HTTP status and error type; streaming and
- *   `messages.stream()` included), so it needs no patching, only a registered tracer provider.
+ *   `messages.stream()` included), so it needs only a registered tracer provider, and
+ *   AnthropicErrorInstrumentation, which adds the message of a failed call to the SDK's span (the
+ *   SDK puts only the error type there: a too-long prompt is a bare `invalid_request_error`).
  *   @traceloop/instrumentation-anthropic 0.27 does not fit it (it throws on
  *   `require('@anthropic-ai/sdk')` 1.x and hooks nothing under ESM) and is not loaded.
  */
 export function enableLlmInstrumentations(provider: TracerProvider, captureContent: boolean): Instrumentation[] {
   try {
-    const instrumentations = [new OpenAIClientInstrumentation({ enabled: false, captureContent })];
+    const instrumentations = [new OpenAIClientInstrumentation({ enabled: false, captureContent }), new AnthropicErrorInstrumentation({ enabled: false })];
     // Sets the tracer, meter and logger providers, then enables each one.
     registerInstrumentations({ instrumentations, tracerProvider: provider });
     return instrumentations;
