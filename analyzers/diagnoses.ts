@@ -364,7 +364,10 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (exit.reason === 'running') return; // a report taken mid-run: open stages are simply busy
     const unfinished = mergeUnfinished(context.unfinished, this.closedUnfinished);
     const stages = unfinished.filter((span) => span.kind === 'stage');
-    if (stages.length === 0) return;
+    // A signal or a kill ended the process while work outside every stage was still open (a
+    // zero-code run has no stages: its LLM call that never came back is the hang).
+    const outside = exit.reason === 'signal' || exit.reason === 'killed' ? innermostOutsideStages(unfinished) : undefined;
+    if (stages.length === 0 && !outside) return;
     // Ended on purpose or by a crash while stages were busy: those stages were interrupted.
     const interrupted = exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection' || exit.reason === 'exit' || exit.reason === 'shutdown';
     const endMs = this.endMs(exit);
@@ -386,6 +389,13 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       // The event loop drained with the stage open: it waited on something that could never happen.
       confidence = Math.max(confidence, idle >= HANG_IDLE_SECONDS ? 0.9 : exit.reason === 'normal' ? 0.8 : 0.6);
       if (this.stageClasses.get(stage.stage)?.has('llm_timeout')) causes.add('llm_timeout');
+    }
+    if (outside) {
+      // The process's own events (the signal) come after it: the span's age is how long it waited.
+      const waiting = (atLogEnd ? texts.waitingOnAtLogEnd : texts.waitingOn)(outside.kind, outside.name, seconds(outside.age_seconds));
+      evidence.note(outside.started, `${texts.outsideStages(how)}${texts.clauseSeparator}${waiting}`, outside.span_id);
+      confidence = Math.max(confidence, outside.age_seconds >= HANG_IDLE_SECONDS ? 0.9 : 0.6);
+      if (this.stageClasses.get(UNKNOWN_STAGE)?.has('llm_timeout')) causes.add('llm_timeout');
     }
     if (evidence.count === 0) return;
     const severity: Severity = exit.reason === 'signal' || exit.reason === 'killed' ? 'critical' : 'high';
@@ -488,6 +498,19 @@ function stageList(stages: Iterable<string>, max = 5): string {
     else more++;
   }
   return more > 0 ? `${names.join(', ')} (+${more})` : names.join(', ');
+}
+
+/** The stage key of events outside every stage. */
+const UNKNOWN_STAGE = 'unknown';
+
+/** The deepest span still open outside every stage (the one started last), if any. */
+function innermostOutsideStages(unfinished: UnfinishedSpan[]): UnfinishedSpan | undefined {
+  let found: UnfinishedSpan | undefined;
+  for (const span of unfinished) {
+    if (span.kind === 'stage' || span.stage !== UNKNOWN_STAGE) continue;
+    if (!found || span.started >= found.started) found = span;
+  }
+  return found;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface DiagnosisTexts {
   autofixFailed: (failed: number, total: number, detail: string) => string;
   stageHang: (stage: string, how: string, idleSeconds: string) => string;
   waitingOn: (kind: string, name: string, seconds: string) => string;
+  /** stage_hang of work outside every stage (a zero-code run): followed by waitingOn. */
+  outsideStages: (how: string) => string;
   /**
    * The same for a run whose end is not in the log (killed, or an unknown ending): the time of the
    * end is unknown, so idle times and ages count only to the log's last event.
@@ -210,6 +212,7 @@ const en: MessageCatalog = {
     autofixFailed: (failed, total, detail) => `${failed} of ${total} repair attempts failed${detail ? ` (${detail})` : ''}`,
     stageHang: (stage, how, idle) => `${stage} was still running when the process ended ${how}; its last event was ${idle} s before the end`,
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
+    outsideStages: (how) => `Work outside every stage was still running when the process ended ${how}`,
     stageHangAtLogEnd: (stage, how, idle) =>
       `${stage} was still running when the process ended ${how}; its last event came ${idle} s before the log's last one, and the time of the end is not recorded (it may have waited longer)`,
     waitingOnAtLogEnd: (kind, name, seconds) => `still waiting on ${kind} "${name}" (started ${seconds} s before the log's last event)`,
@@ -342,6 +345,7 @@ const zhCN: MessageCatalog = {
     autofixFailed: (failed, total, detail) => `${total} 次修复尝试中有 ${failed} 次失败${detail ? `（${detail}）` : ''}`,
     stageHang: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件距结束 ${idle} 秒`,
     waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,
+    outsideStages: (how) => `进程结束时（${how}）阶段之外的工作仍在运行`,
     stageHangAtLogEnd: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件比日志的最后一个事件早 ${idle} 秒，结束的时刻没有记录（实际等待可能更久）`,
     waitingOnAtLogEnd: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（开始于日志最后一个事件之前 ${seconds} 秒）`,
     clauseSeparator: '；',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
+import type { TruthEvent } from '../src/types';
 import { REPO_ROOT, runNode, runZeroCode, writeScript } from './helpers/childProcess';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -140,6 +141,50 @@ await server.close();
     }
     for (const file of ['execution_tracker.json', 'execution_tracker_readable.txt', 'latent_analysis_report.json', 'autopsy.md', 'autopsy.html']) {
       expect(readFileSync(join(runDir, 'Memory', 'logs', file), 'utf8')).not.toContain('Xy9Kp2Lm4Nq6');
+    }
+  });
+
+  // The second call never gets an answer (the SDKs' default timeout is 10 minutes) until the orchestrator ends the process.
+  const HUNG_CALL = `
+import OpenAI from 'openai';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer({ script: ['ok', 'timeout'], log: (line) => line.includes('timeout') && console.log('waiting') });
+const openai = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-proj-test0123456789abcdefghij' });
+await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'outline' }] });
+await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'write the report' }] });
+`;
+
+  it.each([
+    ['SIGTERM', 'by a signal; still waiting on llm "chat gpt-4o" (open for ', ' s)'],
+    ['SIGKILL', 'abruptly, killed or lost (no clean end recorded); still waiting on llm "chat gpt-4o" (started ', " s before the log's last event)"],
+  ] as const)('an LLM call outside every stage that never came back, then %s: stage_hang names the call, the crash follows from it', async (signal, ended, tail) => {
+    const runDir = tempRunDir('autopsy-zero-code-');
+    const result = await runNode(writeScript(HUNG_CALL), {
+      nodeArgs: ['--import', 'agent-autopsy/register'],
+      env: { AGENT_AUTOPSY_DIR: runDir },
+      // After the kill the log must hold the call's start: events reach the disk within 25 ms.
+      onStdoutLine: (line, child) => line === 'waiting' && setTimeout(() => child.kill(signal), 300),
+    });
+    expect(result.signal).toBe(signal);
+    // After a kill the log is not one JSON document: its event lines are.
+    const lines = readFileSync(join(runDir, 'Memory', 'logs', 'execution_tracker.json'), 'utf8').split('\n');
+    const events = lines.filter((line) => line.startsWith('{"timestamp"')).map((line) => JSON.parse(line.replace(/,$/, '')) as TruthEvent);
+    const start = events.filter((event) => event.type === 'llm_call_start')[1];
+    const reports = signal === 'SIGKILL' ? [await cliReport(runDir)] : [readReport(runDir), await cliReport(runDir)];
+    for (const report of reports) {
+      expect(report.diagnoses.map((d) => [d.id, d.severity])).toEqual([
+        ['stage_hang', 'critical'],
+        ['crash', 'critical'],
+      ]);
+      const [hang, crash] = report.diagnoses;
+      expect(hang.evidence).toMatchObject({ count: 1, span_ids: [start.span_id] });
+      expect(hang.evidence.examples).toHaveLength(1);
+      const [example] = hang.evidence.examples;
+      const prefix = `Work outside every stage was still running when the process ended ${ended}`;
+      expect(example.slice(0, prefix.length)).toBe(prefix);
+      expect(example.slice(prefix.length)).toMatch(/^\d+(?:\.\d+)?/);
+      expect(example.endsWith(tail)).toBe(true);
+      expect(crash.suggestion).toMatch(/^Most likely a consequence of stage_hang: fix that first\. Find what ended the process/);
     }
   });
 });
