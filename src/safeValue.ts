@@ -184,7 +184,7 @@ class Walker {
     const length = Math.min(input.length, this.maxEntries);
     const out = new Array<unknown>(length);
     // A name and its value, as fetch and Node take headers (`[['x-api-key', key], …]`, a Map's entries).
-    if (length === 2 && typeof input[0] === 'string' && isSecretKey(input[0]) && input[1] != null && input[1] !== '') {
+    if (total === 2 && length === 2 && typeof input[0] === 'string' && isSecretKey(input[0]) && input[1] != null && input[1] !== '') {
       out[0] = this.value(input[0]);
       out[1] = REDACTED;
       return out;

@@ -254,6 +254,8 @@ describe('credential shapes beyond the original set', () => {
     // Pairs whose name is no secret, and a secret name with nothing after it, stay as they are.
     expect(clean({ a: ['max_tokens', 4096], b: ['password', ''], c: ['password', 'x', 'y'], d: [] })).toEqual({ a: ['max_tokens', 4096], b: ['password', ''], c: ['password', 'x', 'y'], d: [] });
     expect(clean({ headers: new Headers(), query: new URLSearchParams() })).toEqual({ headers: {}, query: '' });
+    // A longer list cut to two entries is no pair: its marker stays and nothing is taken for a value.
+    expect(safeData({ list: ['password', 'x', 'y'] }, { maxStringLength: 100, maxEntries: 2 })).toEqual({ list: ['password', 'x', '[… 1 more items]'] });
   });
 
   it('isSecretKey: environment-variable names and service tokens', async () => {
