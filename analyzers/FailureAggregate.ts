@@ -2,10 +2,13 @@ import type { TruthEvent } from '../src/types';
 import { CriticalFailureList } from './CriticalFailureList';
 import { eventKind, type EventKind } from './eventKind';
 
+/** The stage key of events outside every stage (the seed's default). */
+export const UNKNOWN_STAGE = 'unknown';
+
 /** The seed's `data.get('stage', 'unknown')`, with non-string stages keyed as Python's json.dump would. */
 export function stageKey(data: Record<string, unknown> | undefined): string {
   const stage = data?.stage;
-  return stage === undefined ? 'unknown' : stageText(stage);
+  return stage === undefined ? UNKNOWN_STAGE : stageText(stage);
 }
 
 /**

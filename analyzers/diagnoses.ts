@@ -7,7 +7,7 @@ import { classifyError, contextLimits, isJsonParseError, retryAfterSeconds, type
 import { errorFactsOf, eventErrorText, errorSearchText, errorSummary, eventExample, isErrorEvent, type ErrorFacts } from './eventErrors';
 import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
-import { stageKey } from './FailureAggregate';
+import { stageKey, UNKNOWN_STAGE } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
 import { spanName } from './OpenSpanTracker';
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
@@ -437,7 +437,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (error) evidence.addExample(`${error.type}: ${errorSummary({ message: error.message })}`);
     // Where it was thrown: the first frame of the agent's own code, in the stage it came from.
     const frame = ownFrame(exit.error?.stack ?? this.crash?.stack);
-    if (frame) evidence.addExample(texts.thrownAt(this.crash && this.crash.stage !== 'unknown' ? this.crash.stage : undefined, frame));
+    if (frame) evidence.addExample(texts.thrownAt(this.crash && this.crash.stage !== UNKNOWN_STAGE ? this.crash.stage : undefined, frame));
     const causes = new Set<string>();
     if (this.crash?.cause) causes.add(this.crash.cause);
     else if (error) {
@@ -499,9 +499,6 @@ function stageList(stages: Iterable<string>, max = 5): string {
   }
   return more > 0 ? `${names.join(', ')} (+${more})` : names.join(', ');
 }
-
-/** The stage key of events outside every stage. */
-const UNKNOWN_STAGE = 'unknown';
 
 /** The deepest span still open outside every stage (the one started last), if any. */
 function innermostOutsideStages(unfinished: UnfinishedSpan[]): UnfinishedSpan | undefined {

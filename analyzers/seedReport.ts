@@ -1,5 +1,5 @@
 import { CRITICAL_EVENT_TYPES } from '../src/eventTypes';
-import { firstMaximum, type FailureAggregate } from './FailureAggregate';
+import { firstMaximum, UNKNOWN_STAGE, type FailureAggregate } from './FailureAggregate';
 import type { MessageCatalog } from './messages';
 import type { AutofixStatistics, FailureAnalysis, FailurePattern, FixSuggestion, ReportSummary } from './reportTypes';
 
@@ -16,7 +16,7 @@ export function identifyFailurePatterns(failures: FailureAggregate, messages: Me
     });
   }
   for (const [stage, count] of failures.byStage) {
-    if (count > 2 && stage !== 'unknown') {
+    if (count > 2 && stage !== UNKNOWN_STAGE) {
       patterns.push({
         pattern: 'stage_specific_failures',
         description: messages.stageFailures.description(stage, count),
