@@ -154,6 +154,16 @@ await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user
 await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'write the report' }] });
 `;
 
+  /** Calls `kill` once the log at `path` holds two llm_call_start events (checked every 20 ms). */
+  function killOnceLogged(path: string, kill: () => void): void {
+    const check = () => {
+      const starts = readFileSync(path, 'utf8').split('"type":"llm_call_start"').length - 1;
+      if (starts >= 2) kill();
+      else setTimeout(check, 20);
+    };
+    check();
+  }
+
   it.each([
     ['SIGTERM', 'by a signal; still waiting on llm "chat gpt-4o" (open for ', ' s)'],
     ['SIGKILL', 'abruptly, killed or lost (no clean end recorded); still waiting on llm "chat gpt-4o" (started ', " s before the log's last event)"],
@@ -162,8 +172,9 @@ await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user
     const result = await runNode(writeScript(HUNG_CALL), {
       nodeArgs: ['--import', 'agent-autopsy/register'],
       env: { AGENT_AUTOPSY_DIR: runDir },
-      // After the kill the log must hold the call's start: events reach the disk within 25 ms.
-      onStdoutLine: (line, child) => line === 'waiting' && setTimeout(() => child.kill(signal), 300),
+      // The kill comes once the log holds the second call's start (events reach the disk within
+      // ~25 ms; waiting for it rather than a fixed delay keeps a loaded machine from killing first).
+      onStdoutLine: (line, child) => line === 'waiting' && killOnceLogged(join(runDir, 'Memory', 'logs', 'execution_tracker.json'), () => child.kill(signal)),
     });
     expect(result.signal).toBe(signal);
     // After a kill the log is not one JSON document: its event lines are.
