@@ -304,9 +304,13 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (storms.storms === 0) return;
     const evidence = storms.evidence.toJSON();
     const longest = storms.longest!;
-    evidence.examples.unshift(texts.retryStorm(longest.failures, longest.stage, longest.model, seconds(longest.seconds)));
+    const inStage = longest.stage === UNKNOWN_STAGE ? undefined : longest.stage;
+    evidence.examples.unshift(texts.retryStorm(longest.failures, inStage, longest.model, seconds(longest.seconds)));
     // The count covers every storm; a second storm elsewhere must not hide behind the longest one.
-    if (storms.storms > 1) evidence.examples.splice(1, 0, texts.retryStorms(storms.storms, stageList(storms.stages)));
+    if (storms.storms > 1) {
+      const stages = [...storms.stages].map((stage) => (stage === UNKNOWN_STAGE ? texts.outsideStagesName : stage));
+      evidence.examples.splice(1, 0, texts.retryStorms(storms.storms, stageList(stages)));
+    }
     // The storm's errors say what it is a symptom of: the causes behind at least a third of them.
     const total = [...storms.causes.values()].reduce((sum, n) => sum + n, 0);
     const causes = [...storms.causes].filter(([, n]) => n * 3 >= total).map(([id]) => id);

@@ -10,9 +10,12 @@ export interface DiagnosisTexts {
   retryAfter: (seconds: string) => string;
   quota: string;
   contextLimit: (limit: number, requested: number | undefined) => string;
-  retryStorm: (failures: number, stage: string, model: string, seconds: string) => string;
+  /** `stage` is undefined for calls outside every stage (a zero-code run). */
+  retryStorm: (failures: number, stage: string | undefined, model: string, seconds: string) => string;
   /** After the longest storm's sentence when there were more: how many, and in which stages. */
   retryStorms: (storms: number, stages: string) => string;
+  /** Stands for the calls outside every stage in the list of retryStorms. */
+  outsideStagesName: string;
   autofixFailed: (failed: number, total: number, detail: string) => string;
   stageHang: (stage: string, how: string, idleSeconds: string) => string;
   waitingOn: (kind: string, name: string, seconds: string) => string;
@@ -20,7 +23,8 @@ export interface DiagnosisTexts {
   outsideStages: (how: string) => string;
   /**
    * The same for a run whose end is not in the log (killed, or an unknown ending): the time of the
-   * end is unknown, so idle times and ages count only to the log's last event.
+   * end is unknown, so idle times and ages count only to the log's last event. A time of '0' means
+   * the stage's last event, or the span's start, is the log's last event, and is said so.
    */
   stageHangAtLogEnd: (stage: string, how: string, idleSeconds: string) => string;
   waitingOnAtLogEnd: (kind: string, name: string, seconds: string) => string;
@@ -207,15 +211,18 @@ const en: MessageCatalog = {
     retryAfter: (seconds) => ` The provider asked to wait up to ${seconds} s (retry-after).`,
     quota: ' Some responses say the quota is used up: that is billing, not pacing; add credit or raise the spending limit.',
     contextLimit: (limit, requested) => ` The window is ${limit} tokens${requested !== undefined ? `; a request needed ${requested}` : ''}.`,
-    retryStorm: (failures, stage, model, seconds) => `${failures} failed calls in a row${model ? ` to ${model}` : ''} in ${stage} within ${seconds} s`,
+    retryStorm: (failures, stage, model, seconds) =>
+      `${failures} failed calls in a row${model ? ` to ${model}` : ''} ${stage === undefined ? 'outside every stage' : `in ${stage}`} within ${seconds} s`,
     retryStorms: (storms, stages) => `${storms} storms in all (the longest above), in ${stages}`,
+    outsideStagesName: '(outside every stage)',
     autofixFailed: (failed, total, detail) => `${failed} of ${total} repair attempts failed${detail ? ` (${detail})` : ''}`,
     stageHang: (stage, how, idle) => `${stage} was still running when the process ended ${how}; its last event was ${idle} s before the end`,
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
     outsideStages: (how) => `Work outside every stage was still running when the process ended ${how}`,
     stageHangAtLogEnd: (stage, how, idle) =>
-      `${stage} was still running when the process ended ${how}; its last event came ${idle} s before the log's last one, and the time of the end is not recorded (it may have waited longer)`,
-    waitingOnAtLogEnd: (kind, name, seconds) => `still waiting on ${kind} "${name}" (started ${seconds} s before the log's last event)`,
+      `${stage} was still running when the process ended ${how}; ${idle === '0' ? "its last event is the log's last one" : `its last event came ${idle} s before the log's last one`}, and the time of the end is not recorded (it may have waited longer)`,
+    waitingOnAtLogEnd: (kind, name, seconds) =>
+      `still waiting on ${kind} "${name}" (${seconds === '0' ? "its start is the log's last event" : `started ${seconds} s before the log's last event`})`,
     clauseSeparator: '; ',
     slowStage: (stage, seconds, ratio, median) => `${stage} took ${seconds} s, ${ratio}× the median of the other stages (${median} s)`,
     processEnded: (how) => `The process ended ${how}`,
@@ -340,14 +347,17 @@ const zhCN: MessageCatalog = {
     retryAfter: (seconds) => `服务商要求最多等待 ${seconds} 秒（retry-after）。`,
     quota: '部分响应表明额度已用完：这是计费问题而非调用节奏问题，请充值或提高消费上限。',
     contextLimit: (limit, requested) => `窗口为 ${limit} 个 token${requested !== undefined ? `；某次请求需要 ${requested} 个` : ''}。`,
-    retryStorm: (failures, stage, model, seconds) => `${stage} 中${model ? `对 ${model} 的` : ''}调用在 ${seconds} 秒内连续失败 ${failures} 次`,
+    retryStorm: (failures, stage, model, seconds) => `${stage === undefined ? '阶段之外' : `${stage} 中`}${model ? `对 ${model} 的` : ''}调用在 ${seconds} 秒内连续失败 ${failures} 次`,
     retryStorms: (storms, stages) => `共 ${storms} 次重试风暴（上一条为最长的一次），分布在 ${stages}`,
+    outsideStagesName: '（阶段之外）',
     autofixFailed: (failed, total, detail) => `${total} 次修复尝试中有 ${failed} 次失败${detail ? `（${detail}）` : ''}`,
     stageHang: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件距结束 ${idle} 秒`,
     waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,
     outsideStages: (how) => `进程结束时（${how}）阶段之外的工作仍在运行`,
-    stageHangAtLogEnd: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件比日志的最后一个事件早 ${idle} 秒，结束的时刻没有记录（实际等待可能更久）`,
-    waitingOnAtLogEnd: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（开始于日志最后一个事件之前 ${seconds} 秒）`,
+    stageHangAtLogEnd: (stage, how, idle) =>
+      `进程结束时（${how}）${stage} 仍在运行；${idle === '0' ? '其最后一个事件即日志的最后一个事件' : `其最后一个事件比日志的最后一个事件早 ${idle} 秒`}，结束的时刻没有记录（实际等待可能更久）`,
+    waitingOnAtLogEnd: (kind, name, seconds) =>
+      `仍在等待 ${kind}“${name}”（${seconds === '0' ? '其开始即日志的最后一个事件' : `开始于日志最后一个事件之前 ${seconds} 秒`}）`,
     clauseSeparator: '；',
     slowStage: (stage, seconds, ratio, median) => `${stage} 耗时 ${seconds} 秒，是其他阶段中位数（${median} 秒）的 ${ratio} 倍`,
     processEnded: (how) => `进程结束方式：${how}`,

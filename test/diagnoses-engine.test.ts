@@ -126,6 +126,17 @@ describe('retry_storm', () => {
     expect(zh.evidence.examples[1]).toBe('共 2 次重试风暴（上一条为最长的一次），分布在 s, s2');
   });
 
+  it('says a storm outside every stage is outside every stage, not "in unknown"', () => {
+    // A zero-code agent has no stages: its calls go under the "unknown" key of failures_by_stage.
+    const outside = (n: number, at = 0) => Array.from({ length: n }, (_, i) => ev(at + i, 'llm_call_error', { model: 'gpt-4o', error: RATE, http_status: 429 }, { span_id: `O${at + i}` }));
+    const staged = Array.from({ length: 4 }, (_, i) => ev(20 + i, 'llm_call_error', { stage: 's', model: 'gpt-4o', error: RATE, http_status: 429 }, { span_id: `S${i}` }));
+    const events = [...outside(5), ...staged];
+    const storm = diagnoseEvents(events, context()).find((d) => d.id === 'retry_storm')!;
+    expect(storm.evidence.examples.slice(0, 2)).toEqual(['5 failed calls in a row to gpt-4o outside every stage within 4 s', '2 storms in all (the longest above), in (outside every stage), s']);
+    const zh = diagnoseEvents(events, context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' })).find((d) => d.id === 'retry_storm')!;
+    expect(zh.evidence.examples.slice(0, 2)).toEqual(['阶段之外对 gpt-4o 的调用在 4 秒内连续失败 5 次', '共 2 次重试风暴（上一条为最长的一次），分布在 （阶段之外）, s']);
+  });
+
   it('is its own root cause when its errors name none', () => {
     const storm = diagnoseEvents(failures(5, 1, '404 The model `gpt-5` does not exist', 404), context());
     expect(ids(storm)).toEqual(['retry_storm']);
@@ -202,12 +213,17 @@ describe('stage_hang', () => {
     const diagnoses = diagnoseEvents(events, context({ exit: killed, unfinished: [stageSpan(10, 1), { ...llmSpan, age_seconds: 0 }] }));
     expect(ids(diagnoses)).toEqual(['stage_hang', 'crash']);
     expect(diagnoses[0].evidence.examples).toEqual([
-      's2 was still running when the process ended abruptly, killed or lost (no clean end recorded); its last event came 0 s before the log\'s last one, and the time of the end is not recorded (it may have waited longer); still waiting on llm "chat gpt-4o" (started 0 s before the log\'s last event)',
+      's2 was still running when the process ended abruptly, killed or lost (no clean end recorded); its last event is the log\'s last one, and the time of the end is not recorded (it may have waited longer); still waiting on llm "chat gpt-4o" (its start is the log\'s last event)',
     ]);
     expect(diagnoses[1].evidence.examples).toEqual(['The process ended abruptly, killed or lost (no clean end recorded)']);
     const zh = diagnoseEvents(events, context({ exit: killed, unfinished: [stageSpan(10, 1), { ...llmSpan, age_seconds: 0 }], messages: messagesFor('zh-CN'), locale: 'zh-CN' }));
     expect(zh[0].evidence.examples).toEqual([
-      '进程结束时（被强制终止或丢失（没有记录到正常结束））s2 仍在运行；其最后一个事件比日志的最后一个事件早 0 秒，结束的时刻没有记录（实际等待可能更久）；仍在等待 llm“chat gpt-4o”（开始于日志最后一个事件之前 0 秒）',
+      '进程结束时（被强制终止或丢失（没有记录到正常结束））s2 仍在运行；其最后一个事件即日志的最后一个事件，结束的时刻没有记录（实际等待可能更久）；仍在等待 llm“chat gpt-4o”（其开始即日志的最后一个事件）',
+    ]);
+    // Earlier than the log's last event, the times are given.
+    const earlier = diagnoseEvents([...events, ev(13.5, 'task_start', { stage: 's3', task: 't' })], context({ exit: killed, unfinished: [stageSpan(10, 3.5), { ...llmSpan, age_seconds: 2.5 }] }));
+    expect(earlier[0].evidence.examples).toEqual([
+      's2 was still running when the process ended abruptly, killed or lost (no clean end recorded); its last event came 2.5 s before the log\'s last one, and the time of the end is not recorded (it may have waited longer); still waiting on llm "chat gpt-4o" (started 2.5 s before the log\'s last event)',
     ]);
   });
 
