@@ -58,6 +58,12 @@ function withVocabulary(span: ReadableSpan, attributes: Attributes, events: Read
 export class RedactingSpanExporter implements SpanExporter {
   /** While set (see hold and takeSpans), export() keeps the cleaned spans here instead of sending them. */
   private held: ReadableSpan[] | undefined;
+  /**
+   * Batches sent and not answered yet. A process that exits loses the request with it, so
+   * takeSpans() hands them over again (a collector that took one gets it twice: OTLP's delivery is
+   * at least once, as the exporter's own retries are).
+   */
+  private readonly inFlight = new Set<ReadableSpan[]>();
   /** Whether the last export failed (reported already): the exit does not wait on that collector again. */
   lastExportFailed = false;
 
@@ -81,7 +87,9 @@ export class RedactingSpanExporter implements SpanExporter {
       resultCallback({ code: 0 });
       return;
     }
+    this.inFlight.add(cleaned);
     this.inner.export(cleaned, (result) => {
+      this.inFlight.delete(cleaned);
       this.lastExportFailed = result.code !== 0;
       // Tell the user once (per reason) that spans are not arriving; the local autopsy is unaffected.
       if (result.code !== 0) reportExportError(result.error ?? new Error('export failed'), exportFailureContext(this.endpoint));
@@ -99,13 +107,17 @@ export class RedactingSpanExporter implements SpanExporter {
   }
 
   /**
-   * The spans held so far and those `flush` hands to export() before it returns, cleaned, taken
-   * instead of sent: a BatchSpanProcessor's forceFlush() passes its whole queue synchronously (with
-   * no resource attributes pending, as ours has none), for a process that exits and can send no more.
+   * The spans of the batches still in flight, those held so far and those `flush` hands to export()
+   * before it returns, cleaned, oldest first, taken instead of sent: a BatchSpanProcessor's
+   * forceFlush() passes its whole queue synchronously (with no resource attributes pending, as ours
+   * has none), for a process that exits and can send no more.
    */
   takeSpans(flush: () => void): ReadableSpan[] {
     const holding = this.held !== undefined;
-    const held = this.held ?? [];
+    const held: ReadableSpan[] = [];
+    for (const batch of this.inFlight) held.push(...batch);
+    this.inFlight.clear();
+    if (this.held) held.push(...this.held);
     this.held = held;
     try {
       flush();

@@ -217,6 +217,17 @@ stage('stage1', async () => {
 });
 `;
 
+/** A task that ends, then an LLM call that never returns in a process kept alive until a signal. */
+const IN_FLIGHT_AGENT = `import { init, stage, task, llmCall } from 'agent-autopsy';
+init();
+setInterval(() => {}, 1000);
+process.stdout.write('ready\\n');
+await stage('stage1', async () => {
+  await task('prepare', async () => undefined);
+  await llmCall({ model: 'gpt-4o' }, () => new Promise(() => {}));
+});
+`;
+
 describe('a process that ends synchronously (a crash, process.exit(), a signal)', () => {
   const NAMES = ['chat gpt-4o', 'stage stage1', 'task prepare'];
 
@@ -280,7 +291,7 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
     expect(made.status, made.stderr).toBe(0);
     await receiver.close();
-    receiver = await startOtlpReceiver({ key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') });
+    receiver = await startOtlpReceiver({ tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
     expect(receiver.url.startsWith('https://')).toBe(true);
     for (const trust of [{ NODE_EXTRA_CA_CERTS: cert }, { OTEL_EXPORTER_OTLP_CERTIFICATE: cert }, { OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: cert }]) {
       const before = receiver.spans.length;
@@ -295,6 +306,27 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
     expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toEqual([
       `agent-autopsy: OTLP span export to ${receiver.url}/v1/traces failed: self-signed certificate (the agent keeps running; the local autopsy is complete, these spans are not sent)`,
     ]);
+  });
+
+  it('a batch the collector had not answered when a signal came is sent again by the post at exit', async () => {
+    // The task's span goes out in a batch 50 ms after it ends; the collector stalls it, and the
+    // signal comes while it is in flight. The stage and the LLM call are still open.
+    await receiver.close();
+    let child: import('node:child_process').ChildProcess | undefined;
+    let stalled = false;
+    const kill = () => child && stalled && child.kill('SIGTERM');
+    receiver = await startOtlpReceiver({ stall: 1, onStall: () => ((stalled = true), kill()) });
+    const dir = runDir();
+    const result = await runNode(writeScript(IN_FLIGHT_AGENT), {
+      env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' },
+      onStdoutLine: (line, started) => line === 'ready' && ((child = started), kill()),
+    });
+    expect(result.signal).toBe('SIGTERM');
+    expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toBeNull();
+    expect(receiver.requests.map((request) => request.spanCount)).toEqual([0, 3]);
+    expect(receiver.spans.map((span) => span.name).sort()).toEqual(NAMES);
+    expect(byName(receiver.spans, 'task prepare').events.map((event) => event.name)).toEqual(['task_start', 'task_end']);
+    expect(byName(receiver.spans, 'chat gpt-4o').attributes['autopsy.event.end_type']).toBe('llm_call_unfinished');
   });
 
   it.each([

@@ -126,14 +126,32 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** With `tls` (a key and certificate in PEM), the receiver speaks HTTPS. */
-export async function startOtlpReceiver(tls?: { key: string; cert: string }): Promise<OtlpReceiver> {
+export interface OtlpReceiverOptions {
+  /** A key and certificate in PEM: the receiver speaks HTTPS. */
+  tls?: { key: string; cert: string };
+  /**
+   * The first `stall` requests are read and never answered, and their spans are not kept: a
+   * collector the request has not reached yet (a slow network). `onStall` is called for each.
+   */
+  stall?: number;
+  onStall?: () => void;
+}
+
+export async function startOtlpReceiver({ tls, stall = 0, onStall }: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: OtlpRequest[] = [];
   const rejected: OtlpReceiver['rejected'] = [];
   const waiters = new Set<() => void>();
 
+  let stalled = 0;
   const listener: RequestListener = (request, response) => {
+    if (stalled < stall) {
+      stalled++;
+      requests.push({ path: request.url ?? '', contentType: String(request.headers['content-type'] ?? ''), headers: request.headers, spanCount: 0 });
+      request.resume();
+      onStall?.();
+      return;
+    }
     readBody(request)
       .then((raw) => {
         const contentType = String(request.headers['content-type'] ?? '');
