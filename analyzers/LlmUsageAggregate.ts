@@ -3,6 +3,7 @@ import { httpStatusOf } from './errorClassifier';
 import { eventErrorText } from './eventErrors';
 import { eventKind, type EventKind } from './eventKind';
 import { LatencyHistogram } from './LatencyHistogram';
+import { failedAttemptsOf, RetryTally } from './RetryTally';
 import { TOKEN_DETAIL_KEYS, type LlmUsage, type ModelUsage, type TokenDetails } from './reportTypes';
 
 function count(value: unknown): number {
@@ -29,6 +30,9 @@ export class LlmUsageAggregate {
   private readonly latency = new LatencyHistogram();
   private readonly errorsByType = new Map<string, number>();
   private readonly errorsByStatus = new Map<string, number>();
+  /** Every call, and the failed ones, with the attempts their client made before the outcome. */
+  private readonly retries = new RetryTally();
+  readonly failedCallRetries = new RetryTally();
 
   observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     if (!kind.llmCall) return;
@@ -51,7 +55,10 @@ export class LlmUsageAggregate {
       addDetails(model, data);
     }
     if (typeof data.duration === 'number') this.latency.add(data.duration);
+    const failedAttempts = failedAttemptsOf(data);
+    this.retries.add(failedAttempts);
     if (failed) {
+      this.failedCallRetries.add(failedAttempts);
       this.errors++;
       model.errors++;
       const type = data.error_type === undefined ? 'unknown' : String(data.error_type);
@@ -83,6 +90,8 @@ export class LlmUsageAggregate {
       output_tokens: this.outputTokens,
       total_tokens: this.totalTokens,
       ...this.details,
+      // Only once a call stated them, as the token shares: a run whose calls never say was not free of retries.
+      ...(this.retries.retried > 0 ? { retried_calls: this.retries.retried, failed_attempts: this.retries.attempts } : {}),
       by_model: Object.fromEntries(this.byModel),
       latency_seconds: { p50: this.latency.quantile(0.5), p95: this.latency.quantile(0.95), max: this.latency.max },
       errors_by_type: Object.fromEntries(this.errorsByType),

@@ -12,6 +12,7 @@ import type { DiagnosisTexts } from './messages';
 import { spanName } from './OpenSpanTracker';
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
+import { failedAttemptsOf, RetryTally } from './RetryTally';
 import { NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
 
 export { rankDiagnoses } from './causalRanking';
@@ -49,6 +50,8 @@ interface ClassState {
   quota: boolean;
   contextLimit?: number;
   contextRequested?: number;
+  /** Its llm_call_error events and the attempts their client made before each (made at the first one). */
+  retries?: RetryTally;
   /**
    * What the last example was made from (eventExample reads nothing else): an error repeated in a
    * loop would make the same text again, which the evidence has already considered.
@@ -81,6 +84,9 @@ interface Found {
 }
 
 const LLM_CAUSES_OF_SLOWNESS: readonly ErrorClassId[] = ['rate_limited', 'llm_timeout', 'llm_server_error', 'context_length_exceeded'];
+/** The failures an SDK retries by itself: once it has, their suggestion is not "retry with backoff". */
+type RetriedClassId = Extract<ErrorClassId, 'rate_limited' | 'llm_timeout' | 'llm_server_error'>;
+const RETRIED_BY_CLIENTS: ReadonlySet<ErrorClassId> = new Set<RetriedClassId>(['rate_limited', 'llm_timeout', 'llm_server_error']);
 const CRASH_REASONS = new Set<ExitInfo['reason']>(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
 
 function classSeverity(id: ErrorClassId, count: number): Severity {
@@ -228,6 +234,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     }
     state.evidence.add(event, example);
     state.strength = Math.max(state.strength, classification.strength);
+    if (event.type === 'llm_call_error') (state.retries ??= new RetryTally()).add(failedAttemptsOf(event.data));
     if (event.type === 'syntax_error') state.fromSyntaxEvents++;
     if (id === 'rate_limited') {
       const text = errorSearchText(facts);
@@ -280,6 +287,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (id === 'code_syntax_errors') evidence.count = Math.max(state.fromSyntaxEvents, evidence.count - state.fromSyntaxEvents);
       // Only weak signs (a TimeoutError in a tool call): one step less severe than the real thing.
       const severity = state.strength <= 0.5 ? lessSevere(classSeverity(id, evidence.count)) : classSeverity(id, evidence.count);
+      // The count stays the failures the agent saw; the requests behind them come first among the examples.
+      const retries = state.retries;
+      if (retries && retries.attempts > 0) evidence.examples.unshift(texts.retriedCalls(retries.calls, retries.requests, retries.retried, retries.fewest, retries.most));
       add(id, severity, state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts));
     }
     this.diagnoseRetryStorm(add, texts);
@@ -292,8 +302,10 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   }
 
   private classSuggestion(id: ErrorClassId, state: ClassState, texts: DiagnosisTexts): string {
-    let suggestion = texts.suggestions[id];
-    if (state.retryAfter !== undefined) suggestion += texts.retryAfter(seconds(state.retryAfter));
+    // The client already retried (and waited as retry-after said): what helps is fewer requests, more time, another provider.
+    let suggestion = state.retries?.mostlyRetried && RETRIED_BY_CLIENTS.has(id) ? texts.suggestionsAfterRetries[id as RetriedClassId] : texts.suggestions[id];
+    // "Wait up to 0 s" says nothing (a limit that resets at once): only a real wait is quoted.
+    if (state.retryAfter !== undefined && state.retryAfter > 0) suggestion += texts.retryAfter(seconds(state.retryAfter));
     if (state.quota) suggestion += texts.quota;
     if (state.contextLimit !== undefined) suggestion += texts.contextLimit(state.contextLimit, state.contextRequested);
     return suggestion;

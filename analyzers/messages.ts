@@ -5,6 +5,13 @@ import type { BuiltInDiagnosisId } from './diagnosisTypes';
 export interface DiagnosisTexts {
   titles: Record<BuiltInDiagnosisId, string>;
   suggestions: Record<BuiltInDiagnosisId, string>;
+  /** In place of `suggestions` when most of the failed calls had been retried by their client already. */
+  suggestionsAfterRetries: Record<Extract<BuiltInDiagnosisId, 'rate_limited' | 'llm_timeout' | 'llm_server_error'>, string>;
+  /**
+   * The requests behind a diagnosis's failed LLM calls: `calls` failed, `requests` sent, `retried`
+   * of the calls retried `fewest` to `most` times each before the agent saw the error.
+   */
+  retriedCalls: (calls: number, requests: number, retried: number, fewest: number, most: number) => string;
   /** Put before the suggestion of a diagnosis that other diagnoses caused. */
   consequenceOf: (causes: string[]) => string;
   retryAfter: (seconds: string) => string;
@@ -54,6 +61,8 @@ export interface MessageCatalog {
   stageFailures: { description: (stage: string, count: number) => string; suggestion: (stage: string) => string };
   frequentSyntaxErrors: { description: (count: number) => string; suggestion: string };
   apiManagement: { suggestion: string; details: string[] };
+  /** The P0 api_management suggestion when most failed LLM calls had been retried by their client already. */
+  apiManagementAfterRetries: { suggestion: string; details: string[] };
   codeGeneration: { suggestion: string; details: string[] };
   errorRecovery: { suggestion: string; details: string[] };
   reportTitle: string;
@@ -90,6 +99,11 @@ export interface MessageCatalog {
   diagnoses: DiagnosisTexts;
 }
 
+/** 1 → "once", 2 → "twice", 3 → "3 times". */
+function times(n: number): string {
+  return n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`;
+}
+
 const en: MessageCatalog = {
   frequentLlmErrors: {
     description: (count) => `LLM calls failed ${count} times`,
@@ -109,6 +123,14 @@ const en: MessageCatalog = {
       'Wait longer between calls that share an API key',
       'Retry with exponential backoff and honour retry-after',
       'Spread the load over several API keys',
+    ],
+  },
+  apiManagementAfterRetries: {
+    suggestion: 'Enforce stricter rate limiting on LLM calls',
+    details: [
+      'Send fewer requests at once: cap concurrent calls per API key or queue them',
+      'The client already retried most failed calls: back off at the agent level rather than retrying more',
+      'Spread the load over several API keys, or ask the provider for a higher limit',
     ],
   },
   codeGeneration: {
@@ -207,6 +229,20 @@ const en: MessageCatalog = {
       crash:
         'Find the error that made the process exit with a non-zero code (the failures in this report, or the last lines the process printed), catch errors at each stage boundary and save a checkpoint so the run can resume, and validate LLM output before using it (JSON mode or structured outputs, schema checks).',
     },
+    suggestionsAfterRetries: {
+      rate_limited:
+        'The client already retried these calls (the official SDKs wait as retry-after says before each retry) and they still hit the limit: more retries will not get through it. Send fewer requests: cap concurrent LLM calls per API key (a semaphore such as p-limit) or queue them, back off at the agent level (pause the step or stage before its next call, not just the request), cache or batch repeated prompts, and ask the provider for a higher rate limit or tier. If the limit is on tokens per minute, shorten prompts or lower max_tokens.',
+      llm_timeout:
+        "The client already retried these calls and they still timed out: more retries only multiply the wait (timeout × attempts). Give a call the time its answer needs (the SDKs' timeout option) or stream long answers, lower max_tokens or split the work, and keep maxRetries low for calls that cannot finish in time.",
+      llm_server_error:
+        "The client already retried these calls with backoff and they still failed: the provider stayed down or overloaded for longer than the retries lasted. Fall back to another model or provider, lower burst concurrency when you see 'overloaded', pause new calls at the agent level for a while (a circuit breaker) instead of retrying each one, and check the provider's status page.",
+    },
+    retriedCalls: (calls, requests, retried, fewest, most) => {
+      const head = `${calls} failed call${calls === 1 ? '' : 's'}, ${requests} HTTP requests: `;
+      if (retried === calls && fewest === most) return `${head}${calls === 1 ? 'it was' : 'each was'} retried ${times(most)} before the agent saw the error`;
+      const range = fewest === most ? times(most) : `${fewest} to ${most} times`;
+      return `${head}${retried} of them ${retried === 1 ? 'was' : 'were'} retried (${range}${retried > 1 ? ' each' : ''}) before the agent saw the error`;
+    },
     consequenceOf: (causes) => `Most likely a consequence of ${causes.join(' and ')}: fix ${causes.length > 1 ? 'those' : 'that'} first. `,
     retryAfter: (seconds) => ` The provider asked to wait up to ${seconds} s (retry-after).`,
     quota: ' Some responses say the quota is used up: that is billing, not pacing; add credit or raise the spending limit.',
@@ -254,6 +290,10 @@ const zhCN: MessageCatalog = {
   apiManagement: {
     suggestion: '对 LLM 调用实施更严格的速率限制',
     details: ['共用同一 API 密钥的调用之间等待更久', '采用指数退避重试，并遵循 retry-after', '将负载分散到多个 API 密钥'],
+  },
+  apiManagementAfterRetries: {
+    suggestion: '对 LLM 调用实施更严格的速率限制',
+    details: ['减少同时发出的请求：限制每个 API 密钥的并发调用数，或将调用排队', '客户端已重试过大部分失败的调用：应在智能体层面退避，而不是继续重试', '将负载分散到多个 API 密钥，或向服务商申请更高的限额'],
   },
   codeGeneration: {
     suggestion: '加强语法修复器',
@@ -342,6 +382,20 @@ const zhCN: MessageCatalog = {
         '查看该阶段在等待什么（llm_usage 中的 LLM 延迟、重试与退避、代码运行）：并行执行互不依赖的调用，缓存重复的提示词，缩短提示词或对简单步骤使用更快的模型，去掉只会增加等待的重试。',
       crash:
         '找出使进程以非零退出码结束的错误（本报告中的失败，或进程最后打印的几行），在每个阶段边界捕获错误并保存检查点，以便运行可以恢复，并在使用 LLM 输出前先校验（JSON 模式或结构化输出、模式校验）。',
+    },
+    suggestionsAfterRetries: {
+      rate_limited:
+        '客户端已经重试过这些调用（官方 SDK 每次重试前都会按 retry-after 等待），仍然触发限流：再多的重试也无法突破限制。请减少请求：限制每个 API 密钥的并发 LLM 调用数（如 p-limit 信号量）或将调用排队，在智能体层面退避（下一次调用前暂停该步骤或阶段，而不只是单个请求），缓存或合并重复的提示词，并向服务商申请更高的速率限制或额度等级。若限制的是每分钟 token 数，请缩短提示词或调低 max_tokens。',
+      llm_timeout:
+        '客户端已经重试过这些调用，仍然超时：更多重试只会成倍延长等待（超时 × 尝试次数）。请给调用足够的时间（SDK 的 timeout 选项）或对长回答使用流式输出，调低 max_tokens 或拆分任务，并对无法按时完成的调用保持较低的 maxRetries。',
+      llm_server_error:
+        '客户端已经以退避方式重试过这些调用，仍然失败：服务商宕机或过载的时间超过了重试持续的时间。请切换到备用模型或服务商，出现 overloaded 时降低突发并发，在智能体层面暂停新的调用一段时间（熔断器）而不是逐个重试，并查看服务商的状态页面。',
+    },
+    retriedCalls: (calls, requests, retried, fewest, most) => {
+      const head = `${calls} 次调用失败，背后共有 ${requests} 个 HTTP 请求：`;
+      if (retried === calls && fewest === most) return `${head}${calls === 1 ? '该调用在智能体收到错误之前已' : '每次调用在智能体收到错误之前都已'}重试 ${most} 次`;
+      const range = fewest === most ? `${most}` : `${fewest}–${most}`;
+      return `${head}其中 ${retried} 次调用在智能体收到错误之前已重试（每次 ${range} 次）`;
     },
     consequenceOf: (causes) => `很可能是 ${causes.join('、')} 造成的后果：请先解决${causes.length > 1 ? '它们' : '它'}。`,
     retryAfter: (seconds) => `服务商要求最多等待 ${seconds} 秒（retry-after）。`,

@@ -91,6 +91,13 @@ export interface LlmUsage extends TokenDetails {
   input_tokens: number;
   output_tokens: number;
   total_tokens: number;
+  /**
+   * Calls whose client had retried them before their outcome (`failed_attempts` in their events:
+   * the SDK's own retries …), and those failed attempts added up; present once a call stated them.
+   * The HTTP requests behind the calls are `calls + failed_attempts`.
+   */
+  retried_calls?: number;
+  failed_attempts?: number;
   by_model: Record<string, ModelUsage>;
   latency_seconds: { p50: number | null; p95: number | null; max: number | null };
   errors_by_type: Record<string, number>;

@@ -62,16 +62,21 @@ export function buildFailureAnalysis(failures: FailureAggregate, messages: Messa
   };
 }
 
-/** P0 api_management, P1 code_generation, P2 error_recovery, in that order, when their conditions hold. */
+/**
+ * P0 api_management, P1 code_generation, P2 error_recovery, in that order, when their conditions
+ * hold. `llmRetriesDone`: most failed LLM calls had been retried by their client already, so P0
+ * does not tell the user to retry with backoff (it says what helps then).
+ */
 export function buildFixSuggestions(
   patterns: FailurePattern[],
   autofix: AutofixStatistics,
   messages: MessageCatalog,
+  llmRetriesDone = false,
 ): FixSuggestion[] {
   const suggestions: FixSuggestion[] = [];
   const has = (name: string) => patterns.some((pattern) => pattern.pattern === name);
   if (has('frequent_llm_errors')) {
-    suggestions.push({ priority: 'P0', category: 'api_management', ...copy(messages.apiManagement) });
+    suggestions.push({ priority: 'P0', category: 'api_management', ...copy(llmRetriesDone ? messages.apiManagementAfterRetries : messages.apiManagement) });
   }
   if (has('frequent_syntax_errors')) {
     suggestions.push({ priority: 'P1', category: 'code_generation', ...copy(messages.codeGeneration) });

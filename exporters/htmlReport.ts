@@ -253,6 +253,7 @@ function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, n
   const cards = [
     card('llm_calls_total', l.calls, fmt(u.calls)),
     card('llm_errors', l.errors, fmt(u.errors), u.errors > 0 ? 'bad' : ''),
+    u.retried_calls ? card('retried_calls', l.retriedCalls, `${fmt(u.retried_calls)} (${l.failedAttempts(u.failed_attempts ?? 0)})`) : '',
     card('input_tokens', l.inputTokens, fmt(u.input_tokens)),
     card('output_tokens', l.outputTokens, fmt(u.output_tokens)),
     // The shares of the counts a call stated (cached, reasoning tokens).

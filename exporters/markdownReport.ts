@@ -200,7 +200,8 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
     // The shares of the counts a call stated (cached, reasoning tokens): a column each, blank for a model that stated none.
     const details = statedTokenDetails(u);
     const detailText = details.map((key) => ` · ${l.tokenDetails[key]}: ${u[key]}`).join('');
-    out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens}${detailText} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
+    const retriedText = u.retried_calls ? ` · ${l.retriedCalls}: ${u.retried_calls} (${l.failedAttempts(u.failed_attempts ?? 0)})` : '';
+    out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors}${retriedText} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens}${detailText} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
     const models = topModels(u.by_model, MAX_ROWS);
     const row = (name: string, x: ModelUsage) => [name, x.calls, x.errors, x.input_tokens, x.output_tokens, ...details.map((key) => x[key] ?? '')];
     const modelRows = models.shown.map(([model, x]) => row(model, x));

@@ -53,6 +53,9 @@ export interface ReportLabels {
   /** The shares of the token counts (report llm_usage's cache_read_input_tokens, cache_creation_input_tokens, reasoning_tokens). */
   tokenDetails: Record<'cache_read_input_tokens' | 'cache_creation_input_tokens' | 'reasoning_tokens', string>;
   totalTokens: string;
+  /** llm_usage's retried_calls and failed_attempts: "Retried calls: 3 (6 failed attempts before their outcome)". */
+  retriedCalls: string;
+  failedAttempts: (attempts: number) => string;
   latency: string;
   model: string;
   errorsByType: string;
@@ -130,6 +133,8 @@ const en: ReportLabels = {
   outputTokens: 'Output tokens',
   tokenDetails: { cache_read_input_tokens: 'Cached input tokens', cache_creation_input_tokens: 'Cache-write input tokens', reasoning_tokens: 'Reasoning tokens' },
   totalTokens: 'Total tokens',
+  retriedCalls: 'Retried calls',
+  failedAttempts: (attempts) => `${attempts} failed attempt${attempts === 1 ? '' : 's'} before their outcome`,
   latency: 'Latency p50 / p95 / max',
   model: 'Model',
   errorsByType: 'Errors by type',
@@ -203,6 +208,8 @@ const zhCN: ReportLabels = {
   outputTokens: '输出 token',
   tokenDetails: { cache_read_input_tokens: '缓存命中的输入 token', cache_creation_input_tokens: '写入缓存的输入 token', reasoning_tokens: '推理 token' },
   totalTokens: 'token 总数',
+  retriedCalls: '重试过的调用',
+  failedAttempts: (attempts) => `得到结果前失败了 ${attempts} 次`,
   latency: '延迟 p50 / p95 / 最大',
   model: '模型',
   errorsByType: '按类型统计的错误',
