@@ -3,9 +3,9 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { isoMicros, secondsBetween } from '../src/clock';
 import { EVENT_PREFIX, spanEventType, type SpanKindName } from '../src/eventTypes';
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
-import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from '../src/nestedLlm';
+import { addResends, applyNestedLlm, foldNestedLlm, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData, llmUsageDetails } from '../src/spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData, llmUsageDetails, resendCount } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
 import type { AutofixStatistics, UnfinishedSpan } from './reportTypes';
@@ -384,7 +384,7 @@ function nestedOf(top: OtlpSpan, folded: Map<OtlpSpan, OtlpSpan[]>): NestedLlmDa
       delete data.span;
       delete data.stage;
       const error = child.status.code === STATUS_ERROR ? errorData({ status: child.status, attributes: child.attributes, events: child.events as unknown as ReadableSpan['events'] }) : undefined;
-      foldNestedLlm(into, data, nested.get(child), error);
+      foldNestedLlm(into, data, nested.get(child), error, resendCount(child.attributes));
       nested.delete(child);
     }
     nested.set(span, into);
@@ -410,6 +410,7 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
     Object.assign(data, llmUsageDetails(span.attributes, llmEndData(span.attributes)));
     const nested = nestedOf(span, folded);
     if (nested) applyNestedLlm(nested, data, failed);
+    addResends(data, resendCount(span.attributes));
   }
   if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
   let level: Level = 'INFO';

@@ -4,14 +4,14 @@ import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
 import { spanEventType } from './eventTypes';
-import { applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
+import { addResends, applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type SpanHandover } from './spanData';
 import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { setSpanStage, spanStage } from './spanStage';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData, llmUsageDetails } from './spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData, llmUsageDetails, resendCount } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
@@ -153,7 +153,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     const inner = this.nested.get(entry);
     this.nested.delete(entry);
     const max = { maxStringLength: run.config.maxStringLength };
-    foldNestedLlm(nested, safeData(data, max), inner, span.status.code === STATUS_ERROR ? safeData(errorData(span), max) : undefined);
+    foldNestedLlm(nested, safeData(data, max), inner, span.status.code === STATUS_ERROR ? safeData(errorData(span), max) : undefined, resendCount(span.attributes));
     return true;
   }
 
@@ -215,6 +215,8 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
         if (run.config.captureContent) Object.assign(data, safeData(llmContentData(span.attributes), { maxStringLength: run.config.maxStringLength }));
       }
       this.applyNested(entry, data, failed);
+      // The client's retries before this outcome (one attribute read; set only after a retry).
+      addResends(data, resendCount(span.attributes));
     }
     if (extra) Object.assign(data, extraClean ? extra : safeData(extra, { maxStringLength: run.config.maxStringLength }));
     let level: Level = 'INFO';

@@ -18,10 +18,13 @@ const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'tokens_used', 'cache_read_
 /**
  * Adds one nested span, in the order the nested spans ended: `data` is its start and end data
  * (without `span` and `stage`), `inner` what was folded into it, `error` its error data when it
- * failed. Token counts add up over the calls made one after another (steps of an AI SDK call, a
- * tool loop); for the rest the latest wins.
+ * failed, `resends` the attempts its client made before (resendCount). Token counts add up over
+ * the calls made one after another (steps of an AI SDK call, a tool loop); for the rest the
+ * latest wins.
  */
-export function foldNestedLlm(into: NestedLlmData, data: EventData, inner: NestedLlmData | undefined, error: EventData | undefined): void {
+export function foldNestedLlm(into: NestedLlmData, data: EventData, inner: NestedLlmData | undefined, error: EventData | undefined, resends?: number): void {
+  // Each resend followed an attempt that failed (the SDKs retry 408/409/429/5xx, timeouts and dropped connections).
+  if (resends !== undefined) into.failedAttempts += resends;
   if (inner) {
     for (const [key, value] of Object.entries(inner.data)) if (data[key] === undefined) data[key] = value;
     into.failedAttempts += inner.failedAttempts;
@@ -55,4 +58,14 @@ export function applyNestedLlm(nested: NestedLlmData, data: EventData, failed: b
     data.failed_attempts = failedAttempts;
     if (!failed && nested.lastError) data.last_attempt_error = nested.lastError.error;
   }
+}
+
+/**
+ * Counts `resends` (resendCount: the span's own client retried before its outcome) in the end
+ * data's `failed_attempts`, after what its nested spans reported.
+ */
+export function addResends(data: EventData, resends: number | undefined): void {
+  if (resends === undefined) return;
+  const before = data.failed_attempts;
+  data.failed_attempts = typeof before === 'number' ? before + resends : resends;
 }

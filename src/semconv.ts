@@ -49,6 +49,12 @@ export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages' as const;
 
 export const ATTR_ERROR_TYPE = 'error.type' as const;
 export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code' as const;
+/**
+ * HTTP semantic conventions: how many times the request was sent again (the SDK's retries after a
+ * 429, a 5xx, a timeout). @anthropic-ai/sdk's own spans set it from the second attempt on, and
+ * so do the zero-code openai spans.
+ */
+export const ATTR_HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count' as const;
 
 /** OpenInference (Arize Phoenix) span kind marker: LLM, CHAIN, AGENT, TOOL, RETRIEVER, EMBEDDING … */
 export const ATTR_OPENINFERENCE_SPAN_KIND = 'openinference.span.kind' as const;

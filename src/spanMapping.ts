@@ -220,6 +220,15 @@ export function llmContentData(attributes: Attributes): EventData {
   return data;
 }
 
+/**
+ * The resends an llm span states (`http.request.resend_count`): the attempts its client made, and
+ * saw fail, before the outcome the app got. Undefined when there were none.
+ */
+export function resendCount(attributes: Attributes): number | undefined {
+  const value = attributes[sc.ATTR_HTTP_REQUEST_RESEND_COUNT];
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
 /** Error details of a failed span: message, error type and HTTP status where known. */
 export function errorData(span: Pick<ReadableSpan, 'status' | 'attributes' | 'events'>): EventData {
   const data: EventData = {};
