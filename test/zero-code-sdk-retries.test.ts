@@ -25,7 +25,85 @@ async function cliReport(dir: string): Promise<AutopsyReport> {
   return JSON.parse(result.stdout);
 }
 
+// Three calls rate-limited on every attempt, a stream and an embedding whose first two attempts
+// failed, and a call made with maxRetries: 0.
+const OPENAI_APP = `
+const limited = { kind: 'rate_limit', retryAfter: 0 };
+const failed = { status: 500, retryAfter: 0 };
+const overloaded = { kind: 'overloaded', retryAfter: 0 };
+const server = await startFakeLlmServer({
+  script: [limited, limited, limited, limited, limited, limited, limited, limited, limited, failed, failed, 'ok', overloaded, overloaded, overloaded, limited],
+});
+const openai = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-proj-test0123456789abcdefghij' });
+const chat = (content, extra = {}, options) => openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content }], ...extra }, options);
+async function step(fn) {
+  try {
+    await fn();
+    console.log('ok');
+  } catch (error) {
+    console.log(error.constructor.name);
+  }
+}
+for (const question of ['plan', 'answer', 'review']) await step(() => chat(question));
+await step(async () => { for await (const _ of await chat('stream', { stream: true })); });
+await step(() => openai.embeddings.create({ model: 'text-embedding-3-small', input: 'embed me' }));
+const once = { maxRetries: 0 };
+await step(() => chat('once', {}, once));
+// The app's own options object is left as it was.
+console.log(JSON.stringify(once), Object.getOwnPropertySymbols(once).length);
+console.log(server.requests.map((request) => request.headers['x-stainless-retry-count']).join(','));
+await server.close();
+`;
+
 describe('zero code: the retries the SDKs make before a call fails', () => {
+  it.each([
+    ['ESM app, --import', '.mjs', `import OpenAI from 'openai';\nimport { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';\n${OPENAI_APP}`],
+    [
+      'CommonJS app, --require',
+      '.cjs',
+      `const OpenAI = require('openai');\n(async () => {\nconst { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');\n${OPENAI_APP}\n})();`,
+    ],
+  ] as const)('openai, %s: each call records its failed attempts, and the autopsy counts the requests behind the failures', async (_name, extension, source) => {
+    const runDir = tempRunDir('autopsy-zero-code-');
+    const result = await runNode(writeScript(source, extension), {
+      nodeArgs: [extension === '.mjs' ? '--import' : '--require', 'agent-autopsy/register'],
+      env: { AGENT_AUTOPSY_DIR: runDir },
+      timeoutMs: 60_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.slice(0, -1)).toEqual(['RateLimitError', 'RateLimitError', 'RateLimitError', 'ok', 'InternalServerError', 'RateLimitError', '{"maxRetries":0} 0']);
+    // What the server saw: the SDK made up to three attempts per call, numbering them itself.
+    expect(lines.at(-1)).toBe('0,1,2,0,1,2,0,1,2,0,1,2,0,1,2,0');
+    const events = readTrackerDocument(runDir).events;
+    expect(llmCallEnds(events, FIELDS)).toEqual([
+      { type: 'llm_call_error', error_type: 'RateLimitError', http_status: 429, failed_attempts: 2 },
+      { type: 'llm_call_error', error_type: 'RateLimitError', http_status: 429, failed_attempts: 2 },
+      { type: 'llm_call_error', error_type: 'RateLimitError', http_status: 429, failed_attempts: 2 },
+      { type: 'llm_call_end', failed_attempts: 2 },
+      { type: 'llm_call_error', error_type: 'InternalServerError', http_status: 503, failed_attempts: 2 },
+      { type: 'llm_call_error', error_type: 'RateLimitError', http_status: 429 },
+    ]);
+    for (const report of [readReport(runDir), await cliReport(runDir)]) {
+      // Failures the agent saw: one per call.
+      expect(report.failure_analysis.failures_by_type).toEqual({ llm_call_error: 5 });
+      expect(report.llm_usage).toMatchObject({ calls: 6, errors: 5, retried_calls: 5, failed_attempts: 10 });
+      expect(report.diagnoses.map((d) => [d.id, d.evidence.count])).toEqual([
+        ['rate_limited', 4],
+        ['llm_server_error', 1],
+      ]);
+      const [rate, server] = report.diagnoses;
+      expect(rate.evidence.examples[0]).toBe('4 failed calls, 10 HTTP requests: 3 of them were retried (twice each) before the agent saw the error');
+      // retry-after: 0 asked for no wait: nothing to quote.
+      expect(rate.suggestion).toBe(messagesFor('en').diagnoses.suggestionsAfterRetries.rate_limited);
+      expect(rate.suggestion).not.toMatch(/honour the retry-after/);
+      expect(server.evidence.examples[0]).toBe('1 failed call, 3 HTTP requests: it was retried twice before the agent saw the error');
+      expect(server.suggestion).toBe(messagesFor('en').diagnoses.suggestionsAfterRetries.llm_server_error);
+      expect(report.fix_suggestions).toEqual([{ priority: 'P0', category: 'api_management', ...messagesFor('en').apiManagementAfterRetries }]);
+    }
+  });
+
   it("@anthropic-ai/sdk: its own spans' http.request.resend_count becomes failed_attempts, and the autopsy says how many requests lay behind the failures", async () => {
     const runDir = tempRunDir('autopsy-zero-code-');
     // The Anthropic SDK takes retry-after: 0 as no advice and backs off 0.5–1 s; retry-after-ms keeps the test quick.

@@ -41,6 +41,15 @@ type AnyFunction = (...args: any[]) => any;
  * the response is never read by the instrumentation (see observeApiPromise). A call whose result
  * the app only takes with `.asResponse()` (the raw HTTP response) is never parsed: its span ends
  * when the response arrives, without usage or finish reasons.
+ *
+ * The client retries a failed request itself (429, 5xx, timeouts; `maxRetries`, 2 by default)
+ * before the app sees an error. To count those attempts, `create` hands the SDK a copy of the
+ * call's request options with one more key (a symbol, with the call's CallAttempts), which the SDK
+ * carries into the options it gives its `prepareRequest(request, { url, options })` hook, called
+ * once per attempt: that hook (a documented extension point, empty in the client itself) is wrapped
+ * to count them, and from the second attempt on the span gets `http.request.resend_count`, as
+ * @anthropic-ai/sdk's own spans have it. Nothing reaches the request or the server; a client
+ * version that stopped carrying the key only loses the count.
  */
 export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClientInstrumentationConfig> {
   constructor(config: OpenAIClientInstrumentationConfig = {}) {
@@ -71,12 +80,17 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
             if (targets[endpoint]) this._wrap(targets[endpoint], 'create', this.patch(endpoint));
           }
+          const client = prepareRequestOwner(module);
+          if (client) this._wrap(client, 'prepareRequest', patchPrepareRequest);
+          else this._diag.warn('openai: no prepareRequest found, the retries of a call are not counted');
           return module;
         },
         (module: any) => {
           const targets = resources(module);
           if (!targets) return;
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) if (targets[endpoint]) this._unwrap(targets[endpoint], 'create');
+          const client = prepareRequestOwner(module);
+          if (client) this._unwrap(client, 'prepareRequest');
         },
       ),
     ];
@@ -96,7 +110,8 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
           return original.apply(this, args);
         }
         const capture = self.getConfig().captureContent === true;
-        const result = withSpanIfObserved(span, () => original.apply(this, args));
+        const callArgs = withCallAttempts(args, span);
+        const result = withSpanIfObserved(span, () => original.apply(this, callArgs));
         const settle = once({
           value: (value: any) => onResult(span, endpoint, params, value, capture),
           error: (error: unknown) => fail(span, error),
@@ -127,6 +142,62 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
     if (this.getConfig().captureContent === true) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = inputMessages(endpoint, params);
     return this.tracer.startSpan(`${operation} ${params.model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
   }
+}
+
+/** The request-options key that carries a call's CallAttempts to prepareRequest (see the class comment). */
+const CALL_ATTEMPTS = Symbol('agent-autopsy.openai.call');
+
+/** The attempts the client made for one traced call so far. */
+class CallAttempts {
+  attempts = 0;
+  constructor(readonly span: Span) {}
+
+  /** What the SDK's debug log prints for it (it logs the request options): not the whole span. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `agent-autopsy call (${this.attempts} attempt${this.attempts === 1 ? '' : 's'})`;
+  }
+}
+
+/**
+ * `create`'s arguments with a copy of its request options (the second argument) that also holds
+ * the call's CallAttempts; the arguments as they are when the options are no object or cannot be
+ * copied (a getter that throws: the SDK then meets it as it would have).
+ */
+function withCallAttempts(args: unknown[], span: Span): unknown[] {
+  try {
+    const options = args[1];
+    if (options !== undefined && (options === null || typeof options !== 'object')) return args;
+    const copy = args.length > 2 ? args.slice() : [args[0], undefined];
+    copy[1] = { ...(options as object), [CALL_ATTEMPTS]: new CallAttempts(span) };
+    return copy;
+  } catch {
+    return args;
+  }
+}
+
+/** The prototype that defines `prepareRequest` (OpenAI's in 5.x/6.x, APIClient's in 4.x), from the CommonJS exports or the ES module namespace. */
+function prepareRequestOwner(module: any): any {
+  const exports = module?.[Symbol.toStringTag] === 'Module' ? module.default : module;
+  let proto = typeof exports?.OpenAI === 'function' ? exports.OpenAI.prototype : undefined;
+  while (proto && proto !== Object.prototype) {
+    if (Object.prototype.hasOwnProperty.call(proto, 'prepareRequest') && typeof proto.prepareRequest === 'function') return proto;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return undefined;
+}
+
+/** Counts each attempt of a traced call before the original hook runs (an app's subclass may override it and call super). */
+function patchPrepareRequest(original: AnyFunction): AnyFunction {
+  return function tracedPrepareRequest(this: unknown, ...args: unknown[]) {
+    guard(() => countAttempt((args[1] as { options?: Record<symbol, unknown> } | undefined)?.options?.[CALL_ATTEMPTS]));
+    return original.apply(this, args);
+  };
+}
+
+function countAttempt(call: unknown): void {
+  if (!(call instanceof CallAttempts)) return;
+  call.attempts++;
+  if (call.attempts > 1 && call.span.isRecording()) call.span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, call.attempts - 1);
 }
 
 function guard(fn: () => void): void {
