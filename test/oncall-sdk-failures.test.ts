@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import type { TruthEvent } from '../src/types';
-import { REPO_ROOT, runNode, runZeroCode, writeScript } from './helpers/childProcess';
+import { esmAndCommonJsApps, runNode, runZeroCode, writeScript } from './helpers/childProcess';
+import { cliReport } from './helpers/cli';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -13,14 +14,6 @@ import { tempRunDir } from './helpers/tempDirs';
  * 127.0.0.1): the top diagnosis names the cause the SDK reported, not the crash or the exit code
  * it led to.
  */
-
-const CLI = join(REPO_ROOT, 'dist', 'cli.cjs');
-
-async function cliReport(dir: string): Promise<AutopsyReport> {
-  const result = await runNode(CLI, { args: ['report', dir] });
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout);
-}
 
 const ids = (report: AutopsyReport) => report.diagnoses.map((d) => [d.id, d.evidence.count]);
 
@@ -108,20 +101,8 @@ for (const content of ['Summarise: ' + document, 'hello']) {
 await server.close();
 `;
 
-  it.each([
-    ['ESM app, --import', '.mjs', `import Anthropic from '@anthropic-ai/sdk';\nimport { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';\n${BAD_REQUESTS}`],
-    [
-      'CommonJS app, --require',
-      '.cjs',
-      `const Anthropic = require('@anthropic-ai/sdk');\n(async () => {\nconst { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');\n${BAD_REQUESTS}\n})();`,
-    ],
-  ] as const)("%s: an Anthropic 400 'prompt is too long' is a context-window overflow, with the message on the SDK's span (redacted)", async (_name, extension, source) => {
-    const runDir = tempRunDir('autopsy-zero-code-');
-    const result = await runNode(writeScript(source, extension), {
-      nodeArgs: [extension === '.mjs' ? '--import' : '--require', 'agent-autopsy/register'],
-      env: { AGENT_AUTOPSY_DIR: runDir },
-      timeoutMs: 60_000,
-    });
+  it.each(esmAndCommonJsApps('Anthropic', '@anthropic-ai/sdk', BAD_REQUESTS))("%s: an Anthropic 400 'prompt is too long' is a context-window overflow, with the message on the SDK's span (redacted)", async (_name, extension, source) => {
+    const { result, runDir } = await runZeroCode(source, undefined, extension);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout.trim().split('\n')).toEqual(['BadRequestError', 'AuthenticationError']);

@@ -1,11 +1,9 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AutopsyReport } from '../analyzers/reportTypes';
 import { messagesFor } from '../analyzers/messages';
-import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
+import { esmAndCommonJsApps, runZeroCode } from './helpers/childProcess';
+import { cliReport } from './helpers/cli';
 import { llmCallEnds } from './helpers/llmEvents';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
-import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * Zero code, the SDKs' own retries: the real `openai` and `@anthropic-ai/sdk` clients, left at
@@ -16,14 +14,7 @@ import { tempRunDir } from './helpers/tempDirs';
  * lay behind them instead of telling the user to honour retry-after, which the SDK already did.
  */
 
-const CLI = join(REPO_ROOT, 'dist', 'cli.cjs');
 const FIELDS = ['error_type', 'http_status', 'failed_attempts'];
-
-async function cliReport(dir: string): Promise<AutopsyReport> {
-  const result = await runNode(CLI, { args: ['report', dir] });
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout);
-}
 
 // Three calls rate-limited on every attempt, a stream and an embedding whose first two attempts
 // failed, and a call made with maxRetries: 0.
@@ -56,20 +47,8 @@ await server.close();
 `;
 
 describe('zero code: the retries the SDKs make before a call fails', () => {
-  it.each([
-    ['ESM app, --import', '.mjs', `import OpenAI from 'openai';\nimport { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';\n${OPENAI_APP}`],
-    [
-      'CommonJS app, --require',
-      '.cjs',
-      `const OpenAI = require('openai');\n(async () => {\nconst { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');\n${OPENAI_APP}\n})();`,
-    ],
-  ] as const)('openai, %s: each call records its failed attempts, and the autopsy counts the requests behind the failures', async (_name, extension, source) => {
-    const runDir = tempRunDir('autopsy-zero-code-');
-    const result = await runNode(writeScript(source, extension), {
-      nodeArgs: [extension === '.mjs' ? '--import' : '--require', 'agent-autopsy/register'],
-      env: { AGENT_AUTOPSY_DIR: runDir },
-      timeoutMs: 60_000,
-    });
+  it.each(esmAndCommonJsApps('OpenAI', 'openai', OPENAI_APP))('openai, %s: each call records its failed attempts, and the autopsy counts the requests behind the failures', async (_name, extension, source) => {
+    const { result, runDir } = await runZeroCode(source, undefined, extension);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
@@ -105,7 +84,6 @@ describe('zero code: the retries the SDKs make before a call fails', () => {
   });
 
   it("@anthropic-ai/sdk: its own spans' http.request.resend_count becomes failed_attempts, and the autopsy says how many requests lay behind the failures", async () => {
-    const runDir = tempRunDir('autopsy-zero-code-');
     // The Anthropic SDK takes retry-after: 0 as no advice and backs off 0.5–1 s; retry-after-ms keeps the test quick.
     const source = `
 import Anthropic from '@anthropic-ai/sdk';
@@ -128,7 +106,7 @@ console.log(server.requests.map((request) => request.headers['x-stainless-retry-
 await server.close();
 if (failed) process.exitCode = 1;
 `;
-    const result = await runNode(writeScript(source), { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+    const { result, runDir } = await runZeroCode(source);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(1);
     expect(result.stdout.trim().split('\n')).toEqual(['RateLimitError', 'RateLimitError', 'RateLimitError', 'ok', '0,1,2,0,1,2,0,1,2,0,1,2']);

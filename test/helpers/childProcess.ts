@@ -75,9 +75,26 @@ export function runNode(scriptPath: string, options: RunOptions = {}): Promise<C
   });
 }
 
-/** Runs `source` as an app under `--import agent-autopsy/register`, recording into a fresh run directory. */
-export async function runZeroCode(source: string, prefix = 'autopsy-zero-code-'): Promise<{ result: ChildResult; runDir: string }> {
+/**
+ * Runs `source` as an app under `--import agent-autopsy/register` (a `.cjs` one under `--require`),
+ * recording into a fresh run directory.
+ */
+export async function runZeroCode(source: string, prefix = 'autopsy-zero-code-', extension: '.mjs' | '.cjs' = '.mjs'): Promise<{ result: ChildResult; runDir: string }> {
   const runDir = tempRunDir(prefix);
-  const result = await runNode(writeScript(source, '.mjs'), { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+  const flag = extension === '.mjs' ? '--import' : '--require';
+  const result = await runNode(writeScript(source, extension), { nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
   return { result, runDir };
+}
+
+/**
+ * `it.each` rows `[label, extension, source]`: `body` (an app's code after its imports, with
+ * top-level await) as an ESM app that imports `sdk` as `name` and as a CommonJS one that requires
+ * it, both with the fake LLM server's `startFakeLlmServer`.
+ */
+export function esmAndCommonJsApps(name: string, sdk: string, body: string): ReadonlyArray<readonly [string, '.mjs' | '.cjs', string]> {
+  const server = '../../examples/fake-llm-server.mjs';
+  return [
+    ['ESM app, --import', '.mjs', `import ${name} from '${sdk}';\nimport { startFakeLlmServer } from '${server}';\n${body}`],
+    ['CommonJS app, --require', '.cjs', `const ${name} = require('${sdk}');\n(async () => {\nconst { startFakeLlmServer } = await import('${server}');\n${body}\n})();`],
+  ];
 }

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { AutopsyReport } from '../../analyzers/reportTypes';
 import type { TruthEvent } from '../../src/types';
 import { REPO_ROOT, type ChildResult } from './childProcess';
 
@@ -45,6 +47,13 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<ChildR
       resolvePromise({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** The report `agent-autopsy report <dir>` prints (JSON), rebuilt from the run's files. */
+export async function cliReport(dir: string): Promise<AutopsyReport> {
+  const result = await runCli(['report', dir]);
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout);
 }
 
 /** A Truth-Mode event with defaults (elapsed counted from 2026-01-01T00:00:00Z). */
