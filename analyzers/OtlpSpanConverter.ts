@@ -407,10 +407,13 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
   }
   const failed = span.status.code === STATUS_ERROR;
   if (kind === 'llm') {
+    // What the app set() itself is among the span's data and wins, as in a live run.
+    const stated = data.failed_attempts;
     Object.assign(data, llmUsageDetails(span.attributes, llmEndData(span.attributes)));
     const nested = nestedOf(span, folded);
     if (nested) applyNestedLlm(nested, data, failed);
     addResends(data, resendCount(span.attributes));
+    if (stated !== undefined) data.failed_attempts = stated;
   }
   if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
   let level: Level = 'INFO';

@@ -119,8 +119,8 @@ describe('an llm span that states http.request.resend_count', () => {
     ]);
   });
 
-  it('takes the failed_attempts the app reports itself with set(), over what its spans say', async () => {
-    const { events, report } = await record(() =>
+  it('takes the failed_attempts the app reports itself with set(), over what its spans say, live and from the OTLP file', async () => {
+    const { events, report, otlp } = await record(() =>
       stage('answer', async () => {
         for (let i = 0; i < 2; i++) {
           await llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => {
@@ -140,6 +140,8 @@ describe('an llm span that states http.request.resend_count', () => {
       { type: 'llm_call_error', failed_attempts: 3, http_status: 429 },
       { type: 'llm_call_end', failed_attempts: 5 },
     ]);
+    // Read back from the file, set() data is also in the start event (a span's attributes do not say when they were set).
+    expect(llmCallEnds(otlp.events, ['failed_attempts', 'http_status'])).toEqual(llmCallEnds(events, ['failed_attempts', 'http_status']));
     expect(report.diagnoses[0].evidence.examples[0]).toBe('2 failed calls, 8 HTTP requests: each was retried 3 times before the agent saw the error');
   });
 
