@@ -560,6 +560,35 @@ describe("agent-autopsy diff's language without --locale", () => {
   });
 });
 
+describe("agent-autopsy diff of the client's retries", () => {
+  it('compares retried calls and failed attempts where both runs stated them, as counts that changed', async () => {
+    const run = (attempts: Array<number | undefined>) => {
+      const events = [event('stage_start', { stage: 's1' }, 'INFO', 0)];
+      attempts.forEach((failed, i) => {
+        events.push(event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', i + 0.1));
+        events.push(event('llm_call_end', { model: 'gpt-4o', stage: 's1', ...(failed === undefined ? {} : { failed_attempts: failed }), duration: 0.5 }, 'INFO', i + 0.6));
+      });
+      events.push(event('stage_end', { stage: 's1', duration: attempts.length }, 'INFO', attempts.length));
+      return events;
+    };
+    const [a, b, c] = [tempDir(), tempDir(), tempDir()];
+    writeTruthLog(a, run([2, 2, undefined]));
+    writeTruthLog(b, run([1, undefined, undefined]));
+    writeTruthLog(c, run([undefined, undefined, undefined]));
+    const diff = JSON.parse((await runCli(['diff', a, b, '--format', 'json'])).stdout) as RunDiff;
+    expect(diff.llm!.slice(5)).toEqual([
+      { key: 'retried_calls', a: 2, b: 1, delta: -1, trend: 'changed' },
+      { key: 'failed_attempts', a: 4, b: 1, delta: -3, trend: 'changed' },
+    ]);
+    expect(diff.verdict).toBe('same');
+    const text = await runCli(['diff', a, b]);
+    expect(text.stdout.split('\n')).toEqual(expect.arrayContaining(['  retried calls           2 → 1                   −1 (−50.0%)', '  failed attempts         4 → 1                   −3 (−75.0%)']));
+    // A run that states none may not have counted them: no row.
+    const unstated = JSON.parse((await runCli(['diff', a, c, '--format', 'json'])).stdout) as RunDiff;
+    expect(unstated.llm!.map((change) => change.key)).toEqual(['calls', 'errors', 'input_tokens', 'output_tokens', 'total_tokens']);
+  });
+});
+
 describe('agent-autopsy diff of the token shares', () => {
   it('compares cached and reasoning tokens where both runs stated them, and leaves out one only one run stated', async () => {
     const calls = (usage: Record<string, number>[]) => {

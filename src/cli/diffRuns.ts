@@ -89,6 +89,9 @@ export function endedByCrash(reason: string | null): boolean {
   return CRASHES.has(reason ?? '');
 }
 
+/** llm_usage's counts of the client's retries (present where some call stated them). */
+const RETRY_KEYS = ['retried_calls', 'failed_attempts'] as const;
+
 function countChange(key: string, a: number, b: number, lowerIsBetter: boolean | null): Change {
   const delta = b - a;
   const trend = delta === 0 ? 'same' : lowerIsBetter === null ? 'changed' : (delta < 0) === lowerIsBetter ? 'better' : 'worse';
@@ -177,6 +180,8 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
         countChange('total_tokens', ua.total_tokens, ub.total_tokens, null),
         // The shares of the counts (cached, reasoning tokens), where both runs' calls stated them.
         ...TOKEN_DETAIL_KEYS.filter((key) => typeof ua[key] === 'number' && typeof ub[key] === 'number').map((key) => countChange(key, ua[key]!, ub[key]!, null)),
+        // The client's retries, the same way: a run that states none may not have counted them.
+        ...RETRY_KEYS.filter((key) => typeof ua[key] === 'number' && typeof ub[key] === 'number').map((key) => countChange(key, ua[key]!, ub[key]!, null)),
       ]
     : null;
 
