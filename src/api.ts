@@ -1,4 +1,4 @@
-import { context, INVALID_SPAN_CONTEXT, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { AgentSpan, markEnded, useHandover } from './AgentSpan';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
 import { stackOf } from './errorStack';
@@ -234,7 +234,9 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
     const handover: SpanHandover = { data: spec.data, clean: true, endData: undefined, endClean: false };
     parkHandover(handover);
     try {
-      span = tracer.startSpan(spec.name, { attributes: spec.attributes }, parent);
+      // An LLM call is a request to a model served elsewhere: CLIENT, as the GenAI conventions ask
+      // of inference spans (and as instrumented clients' spans are); the rest are the app's own work.
+      span = tracer.startSpan(spec.name, spec.kind === 'llm' ? { kind: SpanKind.CLIENT, attributes: spec.attributes } : { attributes: spec.attributes }, parent);
     } finally {
       parkHandover(undefined);
     }

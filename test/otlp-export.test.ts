@@ -100,6 +100,10 @@ describe('a run with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       'autopsy.data.name': 'Problem Analysis',
     });
     expect(stage.status).toEqual({ code: 0 });
+    // OTLP's SpanKind: 1 INTERNAL, 3 CLIENT. LLM calls are CLIENT spans, as the GenAI conventions ask.
+    expect(spans.map((span) => [span.name, span.kind]).sort()).toEqual([
+      ['chat gpt-4o', 3], ['chat gpt-4o', 3], ['code_exec python', 1], ['stage stage1', 1], ['task data_processing', 1], ['task validation', 1],
+    ]);
     expect(okCall.attributes).toMatchObject({
       'autopsy.kind': 'llm',
       'autopsy.event.type': 'llm_call_start',
