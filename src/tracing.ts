@@ -11,7 +11,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -296,8 +296,12 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     }
   };
   const provider = new NodeTracerProvider({
-    // OTEL_RESOURCE_ATTRIBUTES (deployment.environment …) as the spec asks; our service.name wins.
-    resource: detectResources({ detectors: [envDetector] }).merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName })),
+    // The SDK's default resource (telemetry.sdk.*, which the resource conventions require; a
+    // provider given a resource does not add it), then OTEL_RESOURCE_ATTRIBUTES (deployment.environment …)
+    // as the spec asks; our service.name wins over both.
+    resource: defaultResource()
+      .merge(detectResources({ detectors: [envDetector] }))
+      .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName })),
     // OTEL_TRACES_SAMPLER decides what is exported; the autopsy records every span (see recordingSampler.ts).
     sampler: new RecordingSampler(samplerFromEnvironment()),
     spanProcessors: [...joined, ...(otlp ? [otlp.processor] : []), ...(printing ? [printing] : [])],

@@ -90,6 +90,7 @@ describe('a run with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
 
     for (const span of spans) {
       expect(span.resource['service.name']).toBe('otlp-agent');
+      expect(span.resource).toMatchObject({ 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.name': 'opentelemetry' });
       expect(span.scope.name).toBe('agent-autopsy');
     }
     expect(stage.attributes).toMatchObject({
