@@ -168,8 +168,9 @@ export function recordFailure(span: Span, error: unknown): void {
   } catch (failure) {
     problem ??= failure;
   }
+  let type: string | undefined;
   try {
-    const type = errorClassName(error);
+    type = errorClassName(error);
     if (type) span.setAttribute(sc.ATTR_ERROR_TYPE, type);
     const status = httpStatusOf(error);
     if (status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
@@ -178,15 +179,16 @@ export function recordFailure(span: Span, error: unknown): void {
   }
   try {
     if (error instanceof Error) {
-      const code = (error as { code?: unknown }).code;
       const stack = stackOf(error);
       // The SDK gets the text, not the error: stackOf reads the stack without changing what Node
-      // prints if this error ends the process (see errorStack.ts).
+      // prints if this error ends the process (see errorStack.ts). exception.type is the error's
+      // class, as error.type is (the conventions' "dynamic type"): the SDK would take a `code`
+      // before the name (`rate_limit_exceeded`), and an SDK's error classes often keep the name
+      // `Error` (openai's RateLimitError does).
       span.recordException({
-        name: error.name,
+        name: type ?? error.name,
         message: typeof error.message === 'string' ? redactString(error.message) : error.message,
         stack: stack === undefined ? undefined : redactString(stack),
-        ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
       });
     } else {
       span.recordException({ name: 'NonErrorThrown', message });

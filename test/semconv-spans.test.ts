@@ -80,3 +80,32 @@ describe('resource', () => {
     expect(resource['telemetry.sdk.version']).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
+
+describe('failed spans', () => {
+  it("the exception event's exception.type is the error's class, as error.type is (not error.name, not error.code)", async () => {
+    class RateLimitError extends Error {
+      code = 'rate_limit_exceeded';
+      status = 429;
+    }
+    class ContextLengthError extends Error {}
+    await record(async () => {
+      await llmCall('limited', { model: 'gpt-4o' }, async () => {
+        throw new RateLimitError('429 Rate limit reached');
+      }).catch(() => undefined);
+      await llmCall('too long', { model: 'gpt-4o' }, async () => {
+        throw new ContextLengthError('prompt is too long');
+      }).catch(() => undefined);
+    });
+    for (const [name, type, message] of [
+      ['limited', 'RateLimitError', '429 Rate limit reached'],
+      ['too long', 'ContextLengthError', 'prompt is too long'],
+    ]) {
+      const span = spanNamed(name);
+      expect(span.attributes['error.type']).toBe(type);
+      const exceptions = span.events.filter((event) => event.name === 'exception');
+      expect(exceptions).toHaveLength(1);
+      expect(exceptions[0].attributes).toMatchObject({ 'exception.type': type, 'exception.message': message });
+      expect(String(exceptions[0].attributes?.['exception.stacktrace'])).toMatch(new RegExp(`^Error: ${message}\\n\\s+at `));
+    }
+  });
+});
