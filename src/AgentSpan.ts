@@ -203,7 +203,7 @@ export class AgentSpan {
       const text = typeof message === 'string' ? safeString(message, max) : message === undefined ? message : errorMessage(message, max);
       const type = typeof errorType === 'string' ? safeString(errorType, max) : message instanceof Error ? errorClassName(message, max) : undefined;
       this.span.setStatus({ code: 2, message: text });
-      if (type) this.span.setAttribute(sc.ATTR_ERROR_TYPE, type);
+      this.span.setAttribute(sc.ATTR_ERROR_TYPE, type || sc.ERROR_TYPE_OTHER);
     } catch (error) {
       reportError(error, 'span status could not be set');
     }

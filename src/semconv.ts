@@ -48,6 +48,12 @@ export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages' as const;
 export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages' as const;
 
 export const ATTR_ERROR_TYPE = 'error.type' as const;
+/**
+ * `error.type` of a failure whose type is not known (`span.fail('message')`): the conventions'
+ * fallback value, which tells a backend the span failed without naming a class. Not written to
+ * the log as an error_type (it says nothing the event's level does not).
+ */
+export const ERROR_TYPE_OTHER = '_OTHER' as const;
 export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code' as const;
 /**
  * HTTP semantic conventions: how many times the request was sent again (the SDK's retries after a

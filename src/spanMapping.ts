@@ -234,9 +234,11 @@ export function errorData(span: Pick<ReadableSpan, 'status' | 'attributes' | 'ev
   const data: EventData = {};
   const exception = span.events.find((event) => event.name === 'exception');
   const exceptionAttributes = exception?.attributes ?? {};
-  const message = span.status.message || exceptionAttributes['exception.message'] || span.attributes[sc.ATTR_ERROR_TYPE] || 'error';
+  // `_OTHER` names no type (see ERROR_TYPE_OTHER): the event has none, as without it.
+  const errorType = span.attributes[sc.ATTR_ERROR_TYPE] === sc.ERROR_TYPE_OTHER ? undefined : span.attributes[sc.ATTR_ERROR_TYPE];
+  const message = span.status.message || exceptionAttributes['exception.message'] || errorType || 'error';
   data.error = String(message);
-  const type = span.attributes[sc.ATTR_ERROR_TYPE] ?? exceptionAttributes['exception.type'];
+  const type = errorType ?? exceptionAttributes['exception.type'];
   if (type !== undefined) data.error_type = type;
   const status = span.attributes[sc.ATTR_HTTP_RESPONSE_STATUS_CODE];
   // A span that failed after a successful response (a stream cut off after its 200) has the

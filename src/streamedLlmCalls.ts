@@ -102,7 +102,7 @@ function failCall(call: Span, nested: ReadableSpan): void {
     // same text on the nested span already, and the processor cleans the call's end data as it does any.
     const { error, error_type: type } = errorData(nested);
     call.setStatus({ code: STATUS_ERROR, message: String(error) });
-    if (typeof type === 'string' || typeof type === 'number' || typeof type === 'boolean') call.setAttribute(sc.ATTR_ERROR_TYPE, type);
+    call.setAttribute(sc.ATTR_ERROR_TYPE, typeof type === 'string' || typeof type === 'number' || typeof type === 'boolean' ? type : sc.ERROR_TYPE_OTHER);
   } catch (error) {
     reportError(error, 'the failure of a streamed call could not be recorded');
   }

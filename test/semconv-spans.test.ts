@@ -1,4 +1,4 @@
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { autofix, codeExec, init, llmCall, shutdown, stage, task } from '../src/index';
@@ -107,5 +107,45 @@ describe('failed spans', () => {
       expect(exceptions[0].attributes).toMatchObject({ 'exception.type': type, 'exception.message': message });
       expect(String(exceptions[0].attributes?.['exception.stacktrace'])).toMatch(new RegExp(`^Error: ${message}\\n\\s+at `));
     }
+  });
+});
+
+describe('span.fail() without an error type', () => {
+  it('sets error.type to _OTHER (the conventions ask for error.type on every failed span); the log keeps no error_type, as before', async () => {
+    const events = await record(async () => {
+      await llmCall({ model: 'gpt-4o' }, async (call) => {
+        call.fail('the reply was empty');
+      });
+      await task('t1', async (span) => {
+        span.fail();
+      });
+      await codeExec({ language: 'python' }, async (exec) => {
+        exec.fail('killed', 'Timeout');
+      });
+    });
+    expect(spanNamed('chat gpt-4o').attributes['error.type']).toBe('_OTHER');
+    expect(spanNamed('chat gpt-4o').status).toEqual({ code: 2, message: 'the reply was empty' });
+    expect(spanNamed('task t1').attributes['error.type']).toBe('_OTHER');
+    expect(spanNamed('code_exec python').attributes['error.type']).toBe('Timeout');
+    const errors = events.filter((event) => event.level === 'ERROR').map((event) => [event.type, event.data.error, event.data.error_type]);
+    expect(errors).toEqual([
+      ['llm_call_error', 'the reply was empty', undefined],
+      ['task_error', 'error', undefined],
+      ['code_exec_error', 'killed', 'Timeout'],
+    ]);
+  });
+
+  it('an llmCall() whose streamed request fails without an error type, after the callback returned, gets _OTHER too', async () => {
+    await record(async () => {
+      const request = await llmCall({ model: 'streamed' }, async () =>
+        trace.getTracer('llm-client-instrumentation').startSpan('chat streamed', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'streamed' } }),
+      );
+      request.setStatus({ code: SpanStatusCode.ERROR, message: 'stream cut off' });
+      request.end();
+      await Promise.resolve();
+    });
+    const call = memory.getFinishedSpans().find((span) => span.attributes['autopsy.kind'] === 'llm')!;
+    expect(call.status).toEqual({ code: SpanStatusCode.ERROR, message: 'stream cut off' });
+    expect(call.attributes['error.type']).toBe('_OTHER');
   });
 });
