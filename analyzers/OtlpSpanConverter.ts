@@ -181,6 +181,9 @@ function ownStartData(kind: SpanKindName, span: OtlpSpan): EventData {
   if (kind === 'task' && data.task === undefined) data.task = span.name.replace(/^task /, '');
   const operation = attributes[sc.ATTR_GEN_AI_OPERATION_NAME];
   if (kind === 'llm' && typeof operation === 'string' && operation !== 'chat') data.operation = operation;
+  // A provider the span names by its well-known value (`openai` for `OpenAI`, see providerName.ts) keeps the app's name here.
+  const givenProvider = attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}provider`];
+  if (kind === 'llm' && givenProvider !== undefined) data.provider = givenProvider;
   for (const [key, value] of Object.entries(attributes)) {
     if (!key.startsWith(sc.ATTR_AUTOPSY_DATA_PREFIX)) continue;
     const field = key.slice(sc.ATTR_AUTOPSY_DATA_PREFIX.length);

@@ -7,6 +7,7 @@ import { redactString } from './redact';
 import { spanEventType, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
+import { genAiProviderName } from './providerName';
 import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { endAfterNestedLlm } from './streamedLlmCalls';
@@ -382,8 +383,12 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
   const attributes = spanAttributes('llm', data, ['model', 'provider', 'operation'], sc.ATTR_GEN_AI_OPERATION_NAME, operation);
   if (attrs.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = String(attrs.model);
   if (attrs.provider !== undefined) {
-    attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = String(attrs.provider);
-    attributes[sc.ATTR_GEN_AI_SYSTEM] = String(attrs.provider);
+    const given = String(attrs.provider);
+    const provider = genAiProviderName(given);
+    attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = provider;
+    attributes[sc.ATTR_GEN_AI_SYSTEM] = provider;
+    // The name as given too, when it was changed: an OTLP file of the spans reads back the events' data.
+    if (provider !== given) attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}provider`] = given;
   }
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
   const name = label ?? clipString(`${operation}${attrs.model !== undefined ? ` ${String(attrs.model)}` : ''}`, max);

@@ -1,8 +1,10 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeRunSync } from '../analyzers/readRun';
 import { autofix, codeExec, init, llmCall, shutdown, stage, task } from '../src/index';
 import type { TruthEvent } from '../src/types';
+import { writeOtlpFile } from './helpers/otlpFile';
 import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -147,5 +149,24 @@ describe('span.fail() without an error type', () => {
     const call = memory.getFinishedSpans().find((span) => span.attributes['autopsy.kind'] === 'llm')!;
     expect(call.status).toEqual({ code: SpanStatusCode.ERROR, message: 'stream cut off' });
     expect(call.attributes['error.type']).toBe('_OTHER');
+  });
+});
+
+describe('gen_ai.provider.name', () => {
+  it("is the conventions' well-known value when the provider given names one (they MUST be used); another value is kept; the log keeps what was given", async () => {
+    const given = ['OpenAI', ' Anthropic ', 'bedrock', 'amazon-bedrock', 'azure', 'Gemini', 'google', 'vertex', 'Mistral', 'xAI', 'watsonx', 'my-gateway', 'openai'];
+    const events = await record(() => {
+      for (const provider of given) llmCall({ model: 'm', provider }, () => 1);
+    });
+    const names = memory.getFinishedSpans().map((span) => [span.attributes['gen_ai.provider.name'], span.attributes['gen_ai.system']]);
+    const expected = ['openai', 'anthropic', 'aws.bedrock', 'aws.bedrock', 'azure.ai.openai', 'gcp.gemini', 'gcp.gemini', 'gcp.vertex_ai', 'mistral_ai', 'x_ai', 'ibm.watsonx.ai', 'my-gateway', 'openai'];
+    expect(names).toEqual(expected.map((name) => [name, name]));
+    expect(events.filter((event) => event.type === 'llm_call_start').map((event) => event.data.provider)).toEqual(given);
+    // Read back from an OTLP file of the spans, the events say the same.
+    const fromOtlp: TruthEvent[] = [];
+    analyzeRunSync(writeOtlpFile(memory.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
+    expect(fromOtlp.filter((event) => event.type === 'llm_call_start').map((event) => event.data)).toEqual(
+      events.filter((event) => event.type === 'llm_call_start').map((event) => event.data),
+    );
   });
 });
