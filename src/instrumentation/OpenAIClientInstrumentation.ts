@@ -134,10 +134,12 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
     };
     if (typeof params.model === 'string') attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = params.model;
     const maxTokens = params.max_completion_tokens ?? params.max_tokens ?? params.max_output_tokens;
-    if (typeof maxTokens === 'number') attributes['gen_ai.request.max_tokens'] = maxTokens;
-    if (typeof params.temperature === 'number') attributes['gen_ai.request.temperature'] = params.temperature;
-    if (typeof params.top_p === 'number') attributes['gen_ai.request.top_p'] = params.top_p;
-    if (params.stream === true) attributes['gen_ai.request.stream'] = true;
+    if (typeof maxTokens === 'number') attributes[sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS] = maxTokens;
+    if (typeof params.temperature === 'number') attributes[sc.ATTR_GEN_AI_REQUEST_TEMPERATURE] = params.temperature;
+    if (typeof params.top_p === 'number') attributes[sc.ATTR_GEN_AI_REQUEST_TOP_P] = params.top_p;
+    if (params.stream === true) attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] = true;
+    if (endpoint === 'embeddings') embeddingsAttributes(attributes, params);
+    else requestAttributes(attributes, endpoint, params);
     Object.assign(attributes, serverAttributes(baseURL));
     if (this.getConfig().captureContent === true) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = inputMessages(endpoint, params);
     return this.tracer.startSpan(`${operation} ${params.model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
@@ -200,6 +202,31 @@ function countAttempt(call: unknown): void {
   if (call.attempts > 1 && call.span.isRecording()) call.span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, call.attempts - 1);
 }
 
+/**
+ * The rest of a chat or Responses request the GenAI conventions name (penalties, seed, stop
+ * sequences, choice count, output type) and the conversation a Responses call belongs to, as
+ * @opentelemetry/instrumentation-openai writes them. Only what the app gave: a default is not known here.
+ */
+function requestAttributes(attributes: Attributes, endpoint: Endpoint, params: Record<string, any>): void {
+  if (typeof params.frequency_penalty === 'number') attributes[sc.ATTR_GEN_AI_REQUEST_FREQUENCY_PENALTY] = params.frequency_penalty;
+  if (typeof params.presence_penalty === 'number') attributes[sc.ATTR_GEN_AI_REQUEST_PRESENCE_PENALTY] = params.presence_penalty;
+  if (typeof params.seed === 'number') attributes[sc.ATTR_GEN_AI_REQUEST_SEED] = params.seed;
+  if (typeof params.stop === 'string') attributes[sc.ATTR_GEN_AI_REQUEST_STOP_SEQUENCES] = [params.stop];
+  else if (Array.isArray(params.stop) && params.stop.every((item: unknown) => typeof item === 'string')) attributes[sc.ATTR_GEN_AI_REQUEST_STOP_SEQUENCES] = params.stop;
+  if (typeof params.n === 'number' && params.n !== 1) attributes[sc.ATTR_GEN_AI_REQUEST_CHOICE_COUNT] = params.n;
+  // Chat Completions' response_format, the Responses API's text.format: json_object and json_schema are `json`.
+  const format = endpoint === 'chat' ? params.response_format?.type : params.text?.format?.type;
+  if (format === 'text') attributes[sc.ATTR_GEN_AI_OUTPUT_TYPE] = 'text';
+  else if (format === 'json_object' || format === 'json_schema') attributes[sc.ATTR_GEN_AI_OUTPUT_TYPE] = 'json';
+  const conversation = typeof params.conversation === 'string' ? params.conversation : params.conversation?.id;
+  if (endpoint === 'responses' && typeof conversation === 'string' && conversation !== '') attributes[sc.ATTR_GEN_AI_CONVERSATION_ID] = conversation;
+}
+
+function embeddingsAttributes(attributes: Attributes, params: Record<string, any>): void {
+  if (typeof params.encoding_format === 'string') attributes[sc.ATTR_GEN_AI_REQUEST_ENCODING_FORMATS] = [params.encoding_format];
+  if (typeof params.dimensions === 'number') attributes[sc.ATTR_GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = params.dimensions;
+}
+
 function guard(fn: () => void): void {
   try {
     fn();
@@ -253,7 +280,7 @@ function onResult(span: Span, endpoint: Endpoint, params: Record<string, any>, v
 
 function setResponse(span: Span, endpoint: Endpoint, value: any, capture: boolean): void {
   if (!value || typeof value !== 'object') return;
-  if (typeof value.id === 'string') span.setAttribute('gen_ai.response.id', value.id);
+  if (typeof value.id === 'string') span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_ID, value.id);
   if (typeof value.model === 'string') span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_MODEL, value.model);
   const usage = value.usage;
   const input = usage?.prompt_tokens ?? usage?.input_tokens;
@@ -309,7 +336,7 @@ async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, endp
       guard(() => {
         const c = chunk as any;
         if (endpoint === 'chat') {
-          if (typeof c?.id === 'string' && c.id) span.setAttribute('gen_ai.response.id', c.id);
+          if (typeof c?.id === 'string' && c.id) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_ID, c.id);
           if (typeof c?.model === 'string' && c.model) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_MODEL, c.model);
           for (const choice of Array.isArray(c?.choices) ? c.choices : []) {
             if (choice?.finish_reason) finishReasons[choice.index ?? 0] = String(choice.finish_reason);
