@@ -76,7 +76,9 @@ describe('span kind', () => {
 
 describe('resource', () => {
   it('the provider agent-autopsy creates names the SDK (telemetry.sdk.*, required by the resource conventions) beside service.name', async () => {
-    await record(() => stage('s1', () => 1));
+    await record(() => {
+      stage('s1', () => 1);
+    });
     const resource = spanNamed('stage s1').resource.attributes;
     expect(resource).toMatchObject({ 'service.name': 'agent', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.name': 'opentelemetry' });
     expect(resource['telemetry.sdk.version']).toMatch(/^\d+\.\d+\.\d+/);
