@@ -364,15 +364,40 @@ export function stage<T>(...args: Args<StageAttributes, T>): T {
   );
 }
 
-/** Runs `fn` inside a task span: `task('data_processing', fn)`. */
-export function task<T>(...args: Args<Record<string, unknown>, T>): T {
-  const { label, attrs, fn, max } = parseArgs<Record<string, unknown>, T>(args, 'task');
+export interface TaskAttributes {
+  /**
+   * The task is a tool call of the agent's (`true`, or the tool's name when it is not the task's):
+   * its span is then the GenAI conventions' `execute_tool` span, for backends that show tool calls.
+   */
+  tool?: boolean | string;
+  /** The model's id for this tool call (`gen_ai.tool.call.id`), with `tool`. */
+  toolCallId?: string;
+  [key: string]: unknown;
+}
+
+const TASK_OWN_KEYS = ['task'];
+
+/** Runs `fn` inside a task span: `task('data_processing', fn)`; a tool call: `task('web_search', { tool: true }, fn)`. */
+export function task<T>(...args: Args<TaskAttributes, T>): T {
+  const { label, attrs, fn, max } = parseArgs<TaskAttributes, T>(args, 'task');
   const name = clipString(String(label ?? attrs.task ?? attrs.name ?? 'task'), max);
   const data: EventData = Object.assign({ task: name }, attrs);
   data.task = name;
-  const attributes = spanAttributes('task', data, ['task'], sc.ATTR_AUTOPSY_TASK, name);
+  // `tool` and `toolCallId` stay in autopsy.data.* too: an OTLP file of the spans reads back the events' data.
+  const attributes = spanAttributes('task', data, TASK_OWN_KEYS, sc.ATTR_AUTOPSY_TASK, name);
+  let spanName: string;
+  if (attrs.tool === undefined || attrs.tool === false) {
+    spanName = `task ${name}`;
+  } else {
+    // The GenAI conventions' execute_tool span (name, operation, tool): still a task to the autopsy.
+    const tool = typeof attrs.tool === 'string' && attrs.tool !== '' ? attrs.tool : name;
+    attributes[sc.ATTR_GEN_AI_OPERATION_NAME] = sc.GEN_AI_OPERATION_EXECUTE_TOOL;
+    attributes[sc.ATTR_GEN_AI_TOOL_NAME] = tool;
+    if (typeof attrs.toolCallId === 'string') attributes[sc.ATTR_GEN_AI_TOOL_CALL_ID] = attrs.toolCallId;
+    spanName = clipString(`${sc.GEN_AI_OPERATION_EXECUTE_TOOL} ${tool}`, max);
+  }
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
-  return runInSpan({ kind: 'task', name: `task ${name}`, data, attributes }, fn);
+  return runInSpan({ kind: 'task', name: spanName, data, attributes }, fn);
 }
 
 /** Runs an LLM call inside an llm span: `llmCall({ model: 'gpt-4o', provider: 'openai' }, async (call) => …)`. */

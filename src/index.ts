@@ -1,6 +1,6 @@
 export { init, shutdown, type AutopsyHandle } from './runtime';
 export { stage, task, llmCall, codeExec, autofix, recordFailure } from './api';
-export type { StageAttributes, LlmCallAttributes, CodeExecAttributes, AutofixAttributes, SpanCallback } from './api';
+export type { StageAttributes, TaskAttributes, LlmCallAttributes, CodeExecAttributes, AutofixAttributes, SpanCallback } from './api';
 export { AgentSpan, type TokenUsage, type CodeExecResult } from './AgentSpan';
 export { track } from './track';
 export { EventTypes, EVENT_PREFIX, parseEventType, type SpanKindName, type SeedEventType } from './eventTypes';

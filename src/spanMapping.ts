@@ -12,9 +12,8 @@ import type { EventData } from './types';
  */
 
 // Other conventions' names read only here (candidates for semconv.ts).
-/** GenAI: the agent an `invoke_agent` span runs, the tool an `execute_tool` span calls. */
+/** GenAI: the agent an `invoke_agent` span runs. */
 const ATTR_GEN_AI_AGENT_NAME = 'gen_ai.agent.name';
-const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
 /** @anthropic-ai/sdk's own spans give the stop reason here, not in gen_ai.response.finish_reasons. */
 const ATTR_ANTHROPIC_STOP_REASON = 'anthropic.message.stop_reason';
 /** OpenInference input and output of a span. */
@@ -131,7 +130,7 @@ const STAGE_NAME_KEYS = [sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_AGENT_NAME];
 const MODEL_KEYS = [sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_OPENINFERENCE_LLM_MODEL_NAME, sc.ATTR_GEN_AI_RESPONSE_MODEL, ATTR_AI_SDK_MODEL_ID];
 const PROVIDER_KEYS = [sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER, ATTR_AI_SDK_MODEL_PROVIDER];
 const OPERATION_KEYS = [sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE, sc.ATTR_AI_SDK_OPERATION_ID];
-const TASK_NAME_KEYS = [sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME];
+const TASK_NAME_KEYS = [sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, sc.ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME];
 const INPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS];
 const OUTPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION];
 // The token counts' shares: the GenAI conventions', @anthropic-ai/sdk's own name for cache writes,

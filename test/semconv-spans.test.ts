@@ -172,3 +172,66 @@ describe('gen_ai.provider.name', () => {
     );
   });
 });
+
+describe('a task that is a tool call', () => {
+  it("task(name, { tool: true }) is an execute_tool span: gen_ai.operation.name, gen_ai.tool.name, its call id, named execute_tool <name>; still a task everywhere else", async () => {
+    const events = await record(async () => {
+      await stage('s1', async () => {
+        await task('web_search', { tool: true, toolCallId: 'call_123', query: 'x' }, async () => 'ok');
+        await task('lookup', { tool: 'get_weather' }, async () => {
+          throw new Error('tool failed');
+        }).catch(() => undefined);
+        await task('plain', async () => 1);
+      });
+    });
+    expect(memory.getFinishedSpans().map((span) => [span.name, span.kind, Object.entries(span.attributes)])).toEqual([
+      [
+        'execute_tool web_search',
+        SpanKind.INTERNAL,
+        [
+          ['autopsy.kind', 'task'],
+          ['autopsy.event.type', 'task_start'],
+          ['autopsy.task', 'web_search'],
+          ['autopsy.data.tool', true],
+          ['autopsy.data.toolCallId', 'call_123'],
+          ['autopsy.data.query', 'x'],
+          ['gen_ai.operation.name', 'execute_tool'],
+          ['gen_ai.tool.name', 'web_search'],
+          ['gen_ai.tool.call.id', 'call_123'],
+        ],
+      ],
+      [
+        'execute_tool get_weather',
+        SpanKind.INTERNAL,
+        [
+          ['autopsy.kind', 'task'],
+          ['autopsy.event.type', 'task_start'],
+          ['autopsy.task', 'lookup'],
+          ['autopsy.data.tool', 'get_weather'],
+          ['gen_ai.operation.name', 'execute_tool'],
+          ['gen_ai.tool.name', 'get_weather'],
+          ['error.type', 'Error'],
+        ],
+      ],
+      ['task plain', SpanKind.INTERNAL, [['autopsy.kind', 'task'], ['autopsy.event.type', 'task_start'], ['autopsy.task', 'plain']]],
+      ['stage s1', SpanKind.INTERNAL, [['autopsy.kind', 'stage'], ['autopsy.event.type', 'stage_start'], ['autopsy.stage', 's1']]],
+    ]);
+    // The log is a task's, with the data as given.
+    expect(events.map((event) => [event.type, event.data.task, event.data.tool])).toEqual([
+      ['stage_start', undefined, undefined],
+      ['task_start', 'web_search', true],
+      ['task_end', 'web_search', true],
+      ['task_start', 'lookup', 'get_weather'],
+      ['task_error', 'lookup', 'get_weather'],
+      ['task_start', 'plain', undefined],
+      ['task_end', 'plain', undefined],
+      ['stage_end', undefined, undefined],
+    ]);
+    expect(events[1].data.toolCallId).toBe('call_123');
+    // Read back from an OTLP file of the spans, the events say the same.
+    const fromOtlp: TruthEvent[] = [];
+    analyzeRunSync(writeOtlpFile(memory.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
+    const taskData = (list: TruthEvent[]) => list.filter((event) => event.type === 'task_start').map((event) => event.data);
+    expect(taskData(fromOtlp)).toEqual(taskData(events));
+  });
+});
