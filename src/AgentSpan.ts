@@ -1,5 +1,6 @@
 import type { Span } from '@opentelemetry/api';
 import { reportError } from './errorHandler';
+import { recordException } from './exceptionEvent';
 import { currentRun, warnOnce } from './runtime';
 import { DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
 import type { SpanKindName } from './eventTypes';
@@ -204,6 +205,8 @@ export class AgentSpan {
       const type = typeof errorType === 'string' ? safeString(errorType, max) : message instanceof Error ? errorClassName(message, max) : undefined;
       this.span.setStatus({ code: 2, message: text });
       this.span.setAttribute(sc.ATTR_ERROR_TYPE, type || sc.ERROR_TYPE_OTHER);
+      // The error itself: its exception event (with the stack), as a thrown one gets.
+      if (message instanceof Error) recordException(this.span, message, type, true);
     } catch (error) {
       reportError(error, 'span status could not be set');
     }

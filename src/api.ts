@@ -1,7 +1,7 @@
 import { context, INVALID_SPAN_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { AgentSpan, markEnded, useHandover } from './AgentSpan';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
-import { stackOf } from './errorStack';
+import { recordException } from './exceptionEvent';
 import { reportError } from './errorHandler';
 import { redactString } from './redact';
 import { spanEventType, type SpanKindName } from './eventTypes';
@@ -180,17 +180,7 @@ export function recordFailure(span: Span, error: unknown): void {
   }
   try {
     if (error instanceof Error) {
-      const stack = stackOf(error);
-      // The SDK gets the text, not the error: stackOf reads the stack without changing what Node
-      // prints if this error ends the process (see errorStack.ts). exception.type is the error's
-      // class, as error.type is (the conventions' "dynamic type"): the SDK would take a `code`
-      // before the name (`rate_limit_exceeded`), and an SDK's error classes often keep the name
-      // `Error` (openai's RateLimitError does).
-      span.recordException({
-        name: type ?? error.name,
-        message: typeof error.message === 'string' ? redactString(error.message) : error.message,
-        stack: stack === undefined ? undefined : redactString(stack),
-      });
+      recordException(span, error, type);
     } else {
       span.recordException({ name: 'NonErrorThrown', message });
     }

@@ -235,3 +235,32 @@ describe('a task that is a tool call', () => {
     expect(taskData(fromOtlp)).toEqual(taskData(events));
   });
 });
+
+describe('span.fail(error)', () => {
+  it('records the error as the exception event too (class, message, stack, redacted), once even when the error is thrown on', async () => {
+    await record(async () => {
+      await task('handled', async (span) => {
+        span.fail(new RangeError('index 7 out of range, key sk-live-0123456789abcdefghijkl'));
+      });
+      await task('rethrown', async (span) => {
+        try {
+          throw new TypeError('not a function');
+        } catch (error) {
+          span.fail(error);
+          throw error;
+        }
+      }).catch(() => undefined);
+      await task('text', async (span) => {
+        span.fail('no exception here');
+      });
+    });
+    const exceptions = (name: string) => spanNamed(name).events.filter((event) => event.name === 'exception').map((event) => event.attributes ?? {});
+    const handled = exceptions('task handled');
+    expect(handled).toHaveLength(1);
+    expect(handled[0]).toMatchObject({ 'exception.type': 'RangeError', 'exception.message': 'index 7 out of range, key sk-[REDACTED]' });
+    expect(String(handled[0]['exception.stacktrace'])).toMatch(/^RangeError: index 7 out of range, key sk-\[REDACTED\]\n\s+at /);
+    expect(spanNamed('task handled').attributes['error.type']).toBe('RangeError');
+    expect(exceptions('task rethrown').map((attributes) => attributes['exception.type'])).toEqual(['TypeError']);
+    expect(exceptions('task text')).toEqual([]);
+  });
+});
