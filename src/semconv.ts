@@ -30,6 +30,11 @@ export const ATTR_AUTOFIX_SUCCESS = 'autopsy.autofix.success' as const;
 
 // OpenTelemetry GenAI semantic conventions.
 export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name' as const;
+/**
+ * Deprecated for `gen_ai.provider.name` (GenAI conventions 1.37), and still written beside it with
+ * the same value: @opentelemetry/instrumentation-openai writes only this one on its chat spans, as
+ * the Vercel AI SDK does, and backends that read them key on it. Read from other spans either way.
+ */
 export const ATTR_GEN_AI_SYSTEM = 'gen_ai.system' as const;
 export const ATTR_GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name' as const;
 export const ATTR_GEN_AI_REQUEST_MODEL = 'gen_ai.request.model' as const;
