@@ -100,7 +100,8 @@ await stage('stage1', async () => {
     expect(parent('code_exec python')).toBe(byName.get('task data_processing')!.spanID);
     const tags = (name: string) => Object.fromEntries(byName.get(name)!.tags.map((tag) => [tag.key, tag.value]));
     expect(tags('stage stage1')).toMatchObject({ 'autopsy.kind': 'stage', 'autopsy.event.type': 'stage_start', 'autopsy.event.end_type': 'stage_end' });
-    expect(tags('chat gpt-4o')).toMatchObject({ 'autopsy.kind': 'llm', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 12 });
+    // Jaeger shows an OTLP span's kind as the span.kind tag: an LLM call is a CLIENT span.
+    expect(tags('chat gpt-4o')).toMatchObject({ 'autopsy.kind': 'llm', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 12, 'span.kind': 'client' });
     expect(tags('code_exec python')).toMatchObject({ error: true, 'autopsy.event.end_type': 'code_exec_error' });
     const logs = byName.get('chat gpt-4o')!.logs.map((log) => log.fields.find((field) => field.key === 'event')?.value);
     expect(logs).toEqual(['llm_call_start', 'llm_call_end']);
