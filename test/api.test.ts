@@ -1,32 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentSpan, autofix, codeExec, init, llmCall, shutdown, stage, task, track } from '../src/index';
-import type { TruthEvent } from '../src/types';
+import { memorySpans } from './helpers/memorySpans';
 import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
-const memory = new InMemorySpanExporter();
-
-beforeAll(async () => {
-  // The first init() of a process sets up tracing; the in-memory exporter sees every span from then on.
-  init({ outputDir: tempRunDir(), handleExit: false, spanProcessors: [new SimpleSpanProcessor(memory)] });
-  await shutdown();
-});
-
-afterEach(async () => {
-  await shutdown();
-  memory.reset();
-});
-
-async function record(body: () => Promise<void> | void): Promise<TruthEvent[]> {
-  const dir = tempRunDir();
-  init({ outputDir: dir, handleExit: false });
-  await body();
-  await shutdown();
-  return readTrackerDocument(dir).events;
-}
+const { memory, record } = memorySpans();
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 

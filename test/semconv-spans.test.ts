@@ -1,12 +1,11 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
 import { analyzeRunSync } from '../analyzers/readRun';
-import { autofix, codeExec, init, llmCall, shutdown, stage, task } from '../src/index';
+import { autofix, codeExec, llmCall, stage, task } from '../src/index';
 import type { TruthEvent } from '../src/types';
+import { memorySpans } from './helpers/memorySpans';
 import { writeOtlpFile } from './helpers/otlpFile';
-import { readTrackerDocument } from './helpers/runFiles';
-import { tempRunDir } from './helpers/tempDirs';
 
 /**
  * The spans our wrappers emit, checked against the OpenTelemetry GenAI semantic conventions
@@ -15,26 +14,7 @@ import { tempRunDir } from './helpers/tempDirs';
  * backends read them as they read any instrumentation's.
  */
 
-const memory = new InMemorySpanExporter();
-
-beforeAll(async () => {
-  // The first init() of a process sets up tracing; the in-memory exporter sees every span from then on.
-  init({ outputDir: tempRunDir(), handleExit: false, spanProcessors: [new SimpleSpanProcessor(memory)] });
-  await shutdown();
-});
-
-afterEach(async () => {
-  await shutdown();
-  memory.reset();
-});
-
-async function record(body: () => Promise<void> | void): Promise<TruthEvent[]> {
-  const dir = tempRunDir();
-  init({ outputDir: dir, handleExit: false });
-  await body();
-  await shutdown();
-  return readTrackerDocument(dir).events;
-}
+const { memory, record } = memorySpans();
 
 function spanNamed(name: string): ReadableSpan {
   const found = memory.getFinishedSpans().filter((span) => span.name === name);
