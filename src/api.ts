@@ -376,11 +376,12 @@ export function task<T>(...args: Args<TaskAttributes, T>): T {
   // `tool` and `toolCallId` stay in autopsy.data.* too: an OTLP file of the spans reads back the events' data.
   const attributes = spanAttributes('task', data, TASK_OWN_KEYS, sc.ATTR_AUTOPSY_TASK, name);
   let spanName: string;
-  if (attrs.tool === undefined || attrs.tool === false) {
+  // Only `true` or a name: `tool: 0`, `null` or `''` left in the data by an app is no tool call.
+  if (attrs.tool !== true && (typeof attrs.tool !== 'string' || attrs.tool === '')) {
     spanName = `task ${name}`;
   } else {
     // The GenAI conventions' execute_tool span (name, operation, tool): still a task to the autopsy.
-    const tool = typeof attrs.tool === 'string' && attrs.tool !== '' ? attrs.tool : name;
+    const tool = attrs.tool === true ? name : attrs.tool;
     attributes[sc.ATTR_GEN_AI_OPERATION_NAME] = sc.GEN_AI_OPERATION_EXECUTE_TOOL;
     attributes[sc.ATTR_GEN_AI_TOOL_NAME] = tool;
     if (typeof attrs.toolCallId === 'string') attributes[sc.ATTR_GEN_AI_TOOL_CALL_ID] = attrs.toolCallId;

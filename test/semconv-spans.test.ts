@@ -214,6 +214,19 @@ describe('a task that is a tool call', () => {
     const taskData = (list: TruthEvent[]) => list.filter((event) => event.type === 'task_start').map((event) => event.data);
     expect(taskData(fromOtlp)).toEqual(taskData(events));
   });
+  it('a tool only when `tool` is true or a name: other values an app left in its data make a plain task', async () => {
+    await record(async () => {
+      // As plain JavaScript can pass them (the type allows only a boolean or a string).
+      for (const tool of [null, 0, '', false, 'get_weather']) await task('t', { tool } as never, async () => 1);
+    });
+    expect(memory.getFinishedSpans().map((span) => [span.name, span.attributes['gen_ai.operation.name']])).toEqual([
+      ['task t', undefined],
+      ['task t', undefined],
+      ['task t', undefined],
+      ['task t', undefined],
+      ['execute_tool get_weather', 'execute_tool'],
+    ]);
+  });
 });
 
 describe('span.fail(error)', () => {
