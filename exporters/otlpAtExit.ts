@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 /**
@@ -62,6 +63,8 @@ export interface OtlpPost {
   timeoutMs: number;
   /** Files of a private CA (`ca`) and a client certificate (`cert`, `key`), as the HTTP exporter reads them from OTEL_EXPORTER_OTLP_*. */
   tls?: TlsFiles;
+  /** Sends the bodies gzipped (OTEL_EXPORTER_OTLP_COMPRESSION=gzip), as the run's exports are. */
+  gzip?: boolean;
 }
 
 export interface TlsFiles {
@@ -96,9 +99,11 @@ export function postSynchronously(bodies: Uint8Array[], post: OtlpPost): OtlpPos
   try {
     // The child's start counts against the bound too, but never takes all of a short one.
     const requestMs = Math.max(Math.ceil(post.timeoutMs / 2), post.timeoutMs - START_ALLOWANCE_MS);
-    const head = `${JSON.stringify({ url: post.url, headers: post.headers, timeoutMs: requestMs, sizes: bodies.map((body) => body.length), tls: post.tls ?? {} })}\n`;
+    const sent = post.gzip ? bodies.map((body) => gzipSync(body)) : bodies;
+    const headers = post.gzip ? { ...post.headers, 'Content-Encoding': 'gzip' } : post.headers;
+    const head = `${JSON.stringify({ url: post.url, headers, timeoutMs: requestMs, sizes: sent.map((body) => body.length), tls: post.tls ?? {} })}\n`;
     const result = spawnSync(process.execPath, ['-e', POST_SCRIPT], {
-      input: Buffer.concat([Buffer.from(head), ...bodies]),
+      input: Buffer.concat([Buffer.from(head), ...sent]),
       timeout: post.timeoutMs,
       env: childEnvironment(),
       stdio: ['pipe', 'pipe', 'ignore'],

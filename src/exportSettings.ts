@@ -110,6 +110,26 @@ export function tlsFilesFromEnvironment(env: NodeJS.ProcessEnv = process.env): T
   return files;
 }
 
+export type OtlpCompression = 'gzip' | 'none';
+
+/**
+ * OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, else OTEL_EXPORTER_OTLP_COMPRESSION: `gzip` or `none` (the
+ * default), as the HTTP exporter reads them, passed to it and used by the post at exit too. Another
+ * value is named once on stderr and means none (the exporter would only tell its diag logger).
+ */
+export function compressionFromEnvironment(env: NodeJS.ProcessEnv = process.env): OtlpCompression {
+  const read = (name: string, instead: string): OtlpCompression | undefined => {
+    const value = env[name]?.trim();
+    if (!value) return undefined;
+    if (value === 'gzip' || value === 'none') return value;
+    warnAboutSetting(`${name} should be gzip or none, got ${quoted(value)}; ${instead}`);
+    return undefined;
+  };
+  const generic = read('OTEL_EXPORTER_OTLP_COMPRESSION', 'the spans are sent uncompressed');
+  const instead = generic === undefined ? 'the spans are sent uncompressed' : `OTEL_EXPORTER_OTLP_COMPRESSION (${generic}) is used`;
+  return read('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', instead) ?? generic ?? 'none';
+}
+
 /** The exporters OTEL_TRACES_EXPORTER names that agent-autopsy has (`none` means no exporter). */
 const KNOWN_EXPORTERS = ['otlp', 'console', 'none'];
 

@@ -21,7 +21,15 @@ import { blindAppApiCopy } from './apiCopies';
 import { AutopsyContextManager, noteForeignTracer, registerContextManager, runUntraced } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
 import { reportError, reportExportError, writeStderr } from './errorHandler';
-import { batchOptionsFromEnvironment, DEFAULT_EXPORT_TIMEOUT_MS, exportTimeoutFromEnvironment, tlsFilesFromEnvironment, warnAboutExporters, warnAboutProtocol } from './exportSettings';
+import {
+  batchOptionsFromEnvironment,
+  compressionFromEnvironment,
+  DEFAULT_EXPORT_TIMEOUT_MS,
+  exportTimeoutFromEnvironment,
+  tlsFilesFromEnvironment,
+  warnAboutExporters,
+  warnAboutProtocol,
+} from './exportSettings';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
 import { VERSION } from './version';
@@ -100,6 +108,9 @@ export function attachToProvider(provider: TracerProvider, processors: SpanProce
   return true;
 }
 
+/** The exporter's enum of the same two strings ('gzip', 'none'), from a package that is not ours to import. */
+type ExporterCompression = NonNullable<NonNullable<ConstructorParameters<typeof import('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter>[0]>['compression']>;
+
 interface OtlpExport {
   processor: SpanProcessor;
   holdExports(): void;
@@ -115,7 +126,8 @@ function otlpExport(config: ResolvedConfig, timeoutMs: number): OtlpExport | und
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
   // Every setting is passed, checked (see exportSettings.ts): the exporter and the processor read
   // what they are not given from the environment on their own, unchecked.
-  const exporter = new OTLPTraceExporter({ url: endpoint, headers: config.otlpHeaders, timeoutMillis: timeoutMs });
+  const compression = compressionFromEnvironment();
+  const exporter = new OTLPTraceExporter({ url: endpoint, headers: config.otlpHeaders, timeoutMillis: timeoutMs, compression: compression as ExporterCompression });
   const redacting = new RedactingSpanExporter(exporter, config.maxStringLength, endpoint);
   const processor = new BatchSpanProcessor(redacting, batch);
   const exportAtExit = () => {
@@ -125,7 +137,7 @@ function otlpExport(config: ResolvedConfig, timeoutMs: number): OtlpExport | und
     if (spans.length === 0) return;
     const bodies = otlpJsonRequests(spans, batch.maxExportBatchSize);
     if (bodies.length === 0) return;
-    const result = postSynchronously(bodies, { url: endpoint, headers: config.otlpHeaders, timeoutMs, tls: tlsFilesFromEnvironment() });
+    const result = postSynchronously(bodies, { url: endpoint, headers: config.otlpHeaders, timeoutMs, tls: tlsFilesFromEnvironment(), gzip: compression === 'gzip' });
     if (!result.ok) reportExportError(result.error, exportFailureContext(endpoint));
   };
   return { processor, holdExports: () => redacting.hold(), exportAtExit };

@@ -59,6 +59,8 @@ const CLEAN = {
   OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: undefined,
   OTEL_EXPORTER_OTLP_PROTOCOL: undefined,
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: undefined,
+  OTEL_EXPORTER_OTLP_COMPRESSION: undefined,
+  OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: undefined,
   OTEL_BSP_SCHEDULE_DELAY: undefined,
   OTEL_BSP_EXPORT_TIMEOUT: undefined,
   OTEL_BSP_MAX_QUEUE_SIZE: undefined,
@@ -268,6 +270,37 @@ describe('OTEL_EXPORTER_OTLP_PROTOCOL / OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', () 
     expect(lines[0]).toMatch(
       /^agent-autopsy: OTLP span export to http:\/\/127\.0\.0\.1:4317\/v1\/traces failed \(port 4317 is OTLP\/gRPC; agent-autopsy sends OTLP\/HTTP, which a collector takes on port 4318\): .+ \(the agent keeps running; the local autopsy is complete, these spans are not sent\)$/,
     );
+  });
+});
+
+describe('OTEL_EXPORTER_OTLP_COMPRESSION / OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', () => {
+  it.each([
+    ['a normal exit', AGENT, 0, AGENT_SPANS],
+    ['process.exit() (the post at exit)', EXITING_AGENT, 3, EXITING_SPANS],
+  ])('gzip: every request is gzipped, the post at exit too, and the traces one wins: %s', async (_name, source, code, spans) => {
+    for (const env of [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, { OTEL_EXPORTER_OTLP_COMPRESSION: 'none', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip' }]) {
+      receiver.spans.length = 0;
+      receiver.requests.length = 0;
+      const result = await run(source, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env });
+      expect(result.code).toBe(code);
+      expect(ourLines(result.stderr)).toEqual([]);
+      expect(names()).toEqual(spans);
+      expect(receiver.requests.map((request) => request.headers['content-encoding'])).toEqual(receiver.requests.map(() => 'gzip'));
+    }
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' }, [], undefined],
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' }, ['OTEL_EXPORTER_OTLP_COMPRESSION should be gzip or none, got "zstd"; the spans are sent uncompressed'], undefined],
+    // As the exporter reads them: a traces value that is not valid falls back to the other one.
+    [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'br' }, ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION should be gzip or none, got "br"; OTEL_EXPORTER_OTLP_COMPRESSION (gzip) is used'], 'gzip'],
+  ])('%o: a value OTLP does not have is named once; the post at exit follows the run', async (env, lines, encoding) => {
+    const result = await run(EXITING_AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env });
+    expect(result.code).toBe(3);
+    expect(ourLines(result.stderr)).toEqual(lines.map((line) => `agent-autopsy: ${line}`));
+    expect(names()).toEqual(EXITING_SPANS);
+    expect(receiver.requests.length).toBeGreaterThan(0);
+    expect(receiver.requests.map((request) => request.headers['content-encoding'])).toEqual(receiver.requests.map(() => encoding));
   });
 });
 
