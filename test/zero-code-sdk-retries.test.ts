@@ -83,6 +83,27 @@ describe('zero code: the retries the SDKs make before a call fails', () => {
     }
   });
 
+  it("openai: a client subclass whose prepareRequest does not call the client's (a documented hook) is counted too", async () => {
+    const source = `
+import OpenAI from 'openai';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer({ script: [{ kind: 'rate_limit', retryAfter: 0 }, { status: 500, retryAfter: 0 }, 'ok'] });
+class TaggingClient extends OpenAI {
+  async prepareRequest(request) {
+    request.headers = { ...Object.fromEntries(new Headers(request.headers)), 'x-team': 'agents' };
+  }
+}
+const openai = new TaggingClient({ baseURL: server.baseURL, apiKey: 'sk-proj-test0123456789abcdefghij' });
+await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+console.log(server.requests.map((request) => request.headers['x-stainless-retry-count'] + '/' + request.headers['x-team']).join(','));
+await server.close();
+`;
+    const { result, runDir } = await runZeroCode(source);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('0/agents,1/agents,2/agents');
+    expect(llmCallEnds(readTrackerDocument(runDir).events, FIELDS)).toEqual([{ type: 'llm_call_end', failed_attempts: 2 }]);
+  });
+
   it("@anthropic-ai/sdk: its own spans' http.request.resend_count becomes failed_attempts, and the autopsy says how many requests lay behind the failures", async () => {
     // The Anthropic SDK takes retry-after: 0 as no advice and backs off 0.5–1 s; retry-after-ms keeps the test quick.
     const source = `

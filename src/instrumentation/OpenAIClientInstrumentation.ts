@@ -45,11 +45,13 @@ type AnyFunction = (...args: any[]) => any;
  * The client retries a failed request itself (429, 5xx, timeouts; `maxRetries`, 2 by default)
  * before the app sees an error. To count those attempts, `create` hands the SDK a copy of the
  * call's request options with one more key (a symbol, with the call's CallAttempts), which the SDK
- * carries into the options it gives its `prepareRequest(request, { url, options })` hook, called
- * once per attempt: that hook (a documented extension point, empty in the client itself) is wrapped
- * to count them, and from the second attempt on the span gets `http.request.resend_count`, as
- * @anthropic-ai/sdk's own spans have it. Nothing reaches the request or the server; a client
- * version that stopped carrying the key only loses the count.
+ * carries into `buildRequest(options, { retryCount })`, called once per attempt with the SDK's own
+ * count of retries (the one it sends as `X-Stainless-Retry-Count`): that method is wrapped, and
+ * from the second attempt on the span gets `http.request.resend_count`, as @anthropic-ai/sdk's own
+ * spans have it. Not `prepareRequest`, the documented hook: an app's subclass that overrides it
+ * need not call the client's empty one (AzureOpenAI's buildRequest calls the client's). Nothing
+ * reaches the request or the server; a client version that stopped carrying the key only loses
+ * the count.
  */
 export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClientInstrumentationConfig> {
   constructor(config: OpenAIClientInstrumentationConfig = {}) {
@@ -80,17 +82,17 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
             if (targets[endpoint]) this._wrap(targets[endpoint], 'create', this.patch(endpoint));
           }
-          const client = prepareRequestOwner(module);
-          if (client) this._wrap(client, 'prepareRequest', patchPrepareRequest);
-          else this._diag.warn('openai: no prepareRequest found, the retries of a call are not counted');
+          const client = buildRequestOwner(module);
+          if (client) this._wrap(client, 'buildRequest', patchBuildRequest);
+          else this._diag.warn('openai: no buildRequest found, the retries of a call are not counted');
           return module;
         },
         (module: any) => {
           const targets = resources(module);
           if (!targets) return;
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) if (targets[endpoint]) this._unwrap(targets[endpoint], 'create');
-          const client = prepareRequestOwner(module);
-          if (client) this._unwrap(client, 'prepareRequest');
+          const client = buildRequestOwner(module);
+          if (client) this._unwrap(client, 'buildRequest');
         },
       ),
     ];
@@ -146,7 +148,7 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
   }
 }
 
-/** The request-options key that carries a call's CallAttempts to prepareRequest (see the class comment). */
+/** The request-options key that carries a call's CallAttempts to buildRequest (see the class comment). */
 const CALL_ATTEMPTS = Symbol('agent-autopsy.openai.call');
 
 /** The attempts the client made for one traced call so far. */
@@ -177,29 +179,31 @@ function withCallAttempts(args: unknown[], span: Span): unknown[] {
   }
 }
 
-/** The prototype that defines `prepareRequest` (OpenAI's in 5.x/6.x, APIClient's in 4.x), from the CommonJS exports or the ES module namespace. */
-function prepareRequestOwner(module: any): any {
+/** The prototype that defines `buildRequest` (OpenAI's in 5.x/6.x, APIClient's in 4.x), from the CommonJS exports or the ES module namespace. */
+function buildRequestOwner(module: any): any {
   const exports = module?.[Symbol.toStringTag] === 'Module' ? module.default : module;
   let proto = typeof exports?.OpenAI === 'function' ? exports.OpenAI.prototype : undefined;
   while (proto && proto !== Object.prototype) {
-    if (Object.prototype.hasOwnProperty.call(proto, 'prepareRequest') && typeof proto.prepareRequest === 'function') return proto;
+    if (Object.prototype.hasOwnProperty.call(proto, 'buildRequest') && typeof proto.buildRequest === 'function') return proto;
     proto = Object.getPrototypeOf(proto);
   }
   return undefined;
 }
 
-/** Counts each attempt of a traced call before the original hook runs (an app's subclass may override it and call super). */
-function patchPrepareRequest(original: AnyFunction): AnyFunction {
-  return function tracedPrepareRequest(this: unknown, ...args: unknown[]) {
-    guard(() => countAttempt((args[1] as { options?: Record<symbol, unknown> } | undefined)?.options?.[CALL_ATTEMPTS]));
+/** Counts each attempt of a traced call before the request is built. */
+function patchBuildRequest(original: AnyFunction): AnyFunction {
+  return function tracedBuildRequest(this: unknown, ...args: unknown[]) {
+    guard(() => countAttempt((args[0] as Record<symbol, unknown> | undefined)?.[CALL_ATTEMPTS], (args[1] as { retryCount?: unknown } | undefined)?.retryCount));
     return original.apply(this, args);
   };
 }
 
-function countAttempt(call: unknown): void {
+/** `retryCount` is the SDK's own count; the attempts seen so far stand in where a version gives none. */
+function countAttempt(call: unknown, retryCount: unknown): void {
   if (!(call instanceof CallAttempts)) return;
   call.attempts++;
-  if (call.attempts > 1 && call.span.isRecording()) call.span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, call.attempts - 1);
+  const resends = typeof retryCount === 'number' && Number.isSafeInteger(retryCount) && retryCount >= 0 ? retryCount : call.attempts - 1;
+  if (resends > 0 && call.span.isRecording()) call.span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, resends);
 }
 
 /**
