@@ -3,7 +3,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { isoMicros, secondsBetween } from '../src/clock';
 import { EVENT_PREFIX, spanEventType, type SpanKindName } from '../src/eventTypes';
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
-import { addResends, applyNestedLlm, foldNestedLlm, type NestedLlmData } from '../src/nestedLlm';
+import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData, llmUsageDetails, resendCount } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
@@ -410,13 +410,12 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
   }
   const failed = span.status.code === STATUS_ERROR;
   if (kind === 'llm') {
-    // What the app set() itself is among the span's data and wins, as in a live run.
-    const stated = data.failed_attempts;
+    // What the app gave itself (its attributes or set(), both among the span's data) wins, as in a live run.
+    const stated = statedFailedAttempts(data);
     Object.assign(data, llmUsageDetails(span.attributes, llmEndData(span.attributes)));
     const nested = nestedOf(span, folded);
     if (nested) applyNestedLlm(nested, data, failed);
-    addResends(data, resendCount(span.attributes));
-    if (stated !== undefined) data.failed_attempts = stated;
+    addResends(data, resendCount(span.attributes), stated);
   }
   if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
   let level: Level = 'INFO';

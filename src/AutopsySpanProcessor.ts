@@ -4,7 +4,7 @@ import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
 import { spanEventType } from './eventTypes';
-import { addResends, applyNestedLlm, foldNestedLlm, type NestedLlmData } from './nestedLlm';
+import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type SpanHandover } from './spanData';
@@ -139,14 +139,15 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     return true;
   }
 
-  /** Hands a folded span's details to its parent; false when the parent already ended. */
-  private foldEnd(run: AutopsyRun, entry: OpenSpanEntry, span: ReadableSpan): boolean {
+  /** Hands a folded span's details, and what the app set() on it (`extra`), to its parent; false when the parent already ended. */
+  private foldEnd(run: AutopsyRun, entry: OpenSpanEntry, span: ReadableSpan, extra: EventData | undefined): boolean {
     const parent = this.folded.get(entry);
     if (!run.openSpans.holds(parent)) return false;
     const nested = this.nested.get(parent) ?? { data: {}, failedAttempts: 0 };
     this.nested.set(parent, nested);
     const data: EventData = { ...entry.data, ...llmUsageDetails(span.attributes, llmEndData(span.attributes)) };
     if (run.config.captureContent) Object.assign(data, llmContentData(span.attributes));
+    if (extra) Object.assign(data, extra);
     delete data.span;
     delete data.stage;
     // Spans folded into this one (an AI SDK call's provider calls inside the app's llmCall()) go up with it.
@@ -198,7 +199,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       if (!this.foldIntoParent(run, entry, parent) && !entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
     }
     if (this.folded.has(entry)) {
-      if (this.foldEnd(run, entry, span)) return;
+      if (this.foldEnd(run, entry, span, extra)) return;
       // The parent ended first (a stream read after llmCall() returned): write the span after all.
       if (!entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data ?? {}, entry.startMs, entry);
     }
@@ -215,8 +216,8 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
         if (run.config.captureContent) Object.assign(data, safeData(llmContentData(span.attributes), { maxStringLength: run.config.maxStringLength }));
       }
       this.applyNested(entry, data, failed);
-      // The client's retries before this outcome (one attribute read; set only after a retry).
-      addResends(data, resendCount(span.attributes));
+      // The client's retries before this outcome (one attribute read; set only after a retry); the app's own count wins.
+      addResends(data, resendCount(span.attributes), entry.data && statedFailedAttempts(entry.data));
     }
     if (extra) Object.assign(data, extraClean ? extra : safeData(extra, { maxStringLength: run.config.maxStringLength }));
     let level: Level = 'INFO';

@@ -20,14 +20,18 @@ const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'tokens_used', 'cache_read_
  * (without `span` and `stage`), `inner` what was folded into it, `error` its error data when it
  * failed, `resends` the attempts its client made before (resendCount). Token counts add up over
  * the calls made one after another (steps of an AI SDK call, a tool loop); for the rest the
- * latest wins.
+ * latest wins. A `failed_attempts` the app stated for the nested call (its attributes or `set()`)
+ * counts instead of its resends and of what was folded into it, as it wins on a call's own event.
  */
 export function foldNestedLlm(into: NestedLlmData, data: EventData, inner: NestedLlmData | undefined, error: EventData | undefined, resends?: number): void {
+  const stated = statedFailedAttempts(data);
+  delete data.failed_attempts;
   // Each resend followed an attempt that failed (the SDKs retry 408/409/429/5xx, timeouts and dropped connections).
-  if (resends !== undefined) into.failedAttempts += resends;
+  if (stated !== undefined) into.failedAttempts += stated;
+  else if (resends !== undefined) into.failedAttempts += resends;
   if (inner) {
     for (const [key, value] of Object.entries(inner.data)) if (data[key] === undefined) data[key] = value;
-    into.failedAttempts += inner.failedAttempts;
+    if (stated === undefined) into.failedAttempts += inner.failedAttempts;
     if (inner.lastError) into.lastError = inner.lastError;
   }
   if (error) {
@@ -60,11 +64,22 @@ export function applyNestedLlm(nested: NestedLlmData, data: EventData, failed: b
   }
 }
 
+/** A `failed_attempts` the app gave: a whole number of 0 or more, else undefined. */
+export function statedFailedAttempts(data: EventData): number | undefined {
+  const value = data.failed_attempts;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
 /**
  * Counts `resends` (resendCount: the span's own client retried before its outcome) in the end
- * data's `failed_attempts`, after what its nested spans reported.
+ * data's `failed_attempts`, after what its nested spans reported; `stated`, what the app gave for
+ * this call (statedFailedAttempts of its start data), wins over both.
  */
-export function addResends(data: EventData, resends: number | undefined): void {
+export function addResends(data: EventData, resends: number | undefined, stated: number | undefined): void {
+  if (stated !== undefined) {
+    data.failed_attempts = stated;
+    return;
+  }
   if (resends === undefined) return;
   const before = data.failed_attempts;
   data.failed_attempts = typeof before === 'number' ? before + resends : resends;

@@ -145,6 +145,32 @@ describe('an llm span that states http.request.resend_count', () => {
     expect(report.diagnoses[0].evidence.examples[0]).toBe('2 failed calls, 8 HTTP requests: each was retried 3 times before the agent saw the error');
   });
 
+  it("counts the failed_attempts an app gave a nested llmCall() (set() or its attributes) for the outer call, live and from the OTLP file", async () => {
+    const { events, report, otlp } = await record(() =>
+      stage('answer', async () => {
+        // The inner call says its retries itself; the SDK's span inside it says 2 resends, which the app's count replaces.
+        await llmCall({ model: 'outer' }, () =>
+          llmCall({ model: 'inner' }, async (call) => {
+            anthropicCall({ resends: 2 });
+            call.set({ failed_attempts: 3 });
+          }),
+        );
+        await llmCall({ model: 'outer' }, () => llmCall({ model: 'inner', failed_attempts: 1 }, async () => anthropicCall({ resends: 2 })));
+        // Given on the call itself, as an attribute: it wins over the resends of the SDK span inside.
+        await llmCall({ model: 'claude', failed_attempts: 1 }, async () => anthropicCall({ resends: 2 }));
+      }),
+    );
+    const ends = [
+      { type: 'llm_call_end', failed_attempts: 3 },
+      { type: 'llm_call_end', failed_attempts: 1 },
+      { type: 'llm_call_end', failed_attempts: 1 },
+    ];
+    expect(llmCallEnds(events, ['failed_attempts'])).toEqual(ends);
+    expect(llmCallEnds(otlp.events, ['failed_attempts'])).toEqual(ends);
+    expect(report.llm_usage).toMatchObject({ calls: 3, retried_calls: 3, failed_attempts: 5 });
+    expect(otlp.report.llm_usage).toMatchObject({ calls: 3, retried_calls: 3, failed_attempts: 5 });
+  });
+
   it('ignores a resend count that is no whole number above 0', async () => {
     const { events } = await record(async () => {
       for (const value of [0, -1, 1.5, '2', Number.NaN]) {
