@@ -238,7 +238,8 @@ const en: MessageCatalog = {
         "The client already retried these calls with backoff and they still failed: the provider stayed down or overloaded for longer than the retries lasted. Fall back to another model or provider, lower burst concurrency when you see 'overloaded', pause new calls at the agent level for a while (a circuit breaker) instead of retrying each one, and check the provider's status page.",
     },
     retriedCalls: (calls, requests, retried, fewest, most) => {
-      const head = `${calls} failed call${calls === 1 ? '' : 's'}, ${requests} HTTP requests: `;
+      // A call that states no failed attempts may have had retries nobody counted: then only a lower bound.
+      const head = `${calls} failed call${calls === 1 ? '' : 's'}, ${retried < calls ? 'at least ' : ''}${requests} HTTP requests: `;
       if (retried === calls && fewest === most) return `${head}${calls === 1 ? 'it was' : 'each was'} retried ${times(most)} before the agent saw the error`;
       const range = fewest === most ? times(most) : `${fewest} to ${most} times`;
       return `${head}${retried} of them ${retried === 1 ? 'was' : 'were'} retried (${range}${retried > 1 ? ' each' : ''}) before the agent saw the error`;
@@ -392,10 +393,10 @@ const zhCN: MessageCatalog = {
         '客户端已经以退避方式重试过这些调用，仍然失败：服务商宕机或过载的时间超过了重试持续的时间。请切换到备用模型或服务商，出现 overloaded 时降低突发并发，在智能体层面暂停新的调用一段时间（熔断器）而不是逐个重试，并查看服务商的状态页面。',
     },
     retriedCalls: (calls, requests, retried, fewest, most) => {
-      const head = `${calls} 次调用失败，背后共有 ${requests} 个 HTTP 请求：`;
+      const head = `${calls} 次调用失败，背后${retried < calls ? '至少' : '共'}有 ${requests} 个 HTTP 请求：`;
       if (retried === calls && fewest === most) return `${head}${calls === 1 ? '该调用在智能体收到错误之前已' : '每次调用在智能体收到错误之前都已'}重试 ${most} 次`;
       const range = fewest === most ? `${most}` : `${fewest}–${most}`;
-      return `${head}其中 ${retried} 次调用在智能体收到错误之前已重试（每次 ${range} 次）`;
+      return `${head}其中 ${retried} 次调用在智能体收到错误之前已重试${retried === 1 ? ` ${range} 次` : `（每次 ${range} 次）`}`;
     },
     consequenceOf: (causes) => `很可能是 ${causes.join('、')} 造成的后果：请先解决${causes.length > 1 ? '它们' : '它'}。`,
     retryAfter: (seconds) => `服务商要求最多等待 ${seconds} 秒（retry-after）。`,

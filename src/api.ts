@@ -7,7 +7,7 @@ import { redactString } from './redact';
 import { spanEventType, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
-import { genAiProviderName } from './providerName';
+import { genAiProviderName, genAiSystemName } from './providerName';
 import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { endAfterNestedLlm } from './streamedLlmCalls';
@@ -172,7 +172,8 @@ export function recordFailure(span: Span, error: unknown): void {
   let type: string | undefined;
   try {
     type = errorClassName(error);
-    if (type) span.setAttribute(sc.ATTR_ERROR_TYPE, type);
+    // An error whose class has no name still failed the span: the conventions' fallback, as fail() gives.
+    span.setAttribute(sc.ATTR_ERROR_TYPE, type || sc.ERROR_TYPE_OTHER);
     const status = httpStatusOf(error);
     if (status !== undefined) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
   } catch (failure) {
@@ -402,7 +403,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
     const given = String(attrs.provider);
     const provider = genAiProviderName(given);
     attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = provider;
-    attributes[sc.ATTR_GEN_AI_SYSTEM] = provider;
+    attributes[sc.ATTR_GEN_AI_SYSTEM] = genAiSystemName(provider);
     // The name as given too, when it was changed: an OTLP file of the spans reads back the events' data.
     if (provider !== given) attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}provider`] = given;
   }

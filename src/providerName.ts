@@ -42,3 +42,11 @@ export function genAiProviderName(given: string): string {
   }
   return lastName;
 }
+
+/**
+ * The deprecated `gen_ai.system`'s value for a `gen_ai.provider.name`: the same but for xAI, which
+ * that attribute's list spells `xai` (backends that still key on it match that).
+ */
+export function genAiSystemName(provider: string): string {
+  return provider === 'x_ai' ? 'xai' : provider;
+}

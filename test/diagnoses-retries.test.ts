@@ -61,7 +61,7 @@ describe('failed LLM calls their client had retried', () => {
     ]);
     const rate = diagnosis(result, 'rate_limited');
     expect(rate.evidence.count).toBe(3);
-    expect(rate.evidence.examples[0]).toBe('3 failed calls, 7 HTTP requests: 2 of them were retried (1 to 3 times each) before the agent saw the error');
+    expect(rate.evidence.examples[0]).toBe('3 failed calls, at least 7 HTTP requests: 2 of them were retried (1 to 3 times each) before the agent saw the error');
     // Two of three retried: the advice after retries.
     expect(rate.suggestion.startsWith('The client already retried these calls')).toBe(true);
     const one = diagnosis(report([call(1, RATE, { ...RATE_LIMITED, failed_attempts: 1 })]), 'rate_limited');
@@ -71,7 +71,7 @@ describe('failed LLM calls their client had retried', () => {
   it('keep the usual suggestion when most failed calls were never retried (maxRetries: 0, or nothing says)', () => {
     const result = report([call(1, RATE, { ...RATE_LIMITED, failed_attempts: 2 }), call(2, RATE, RATE_LIMITED), call(3, RATE, RATE_LIMITED)]);
     const rate = diagnosis(result, 'rate_limited');
-    expect(rate.evidence.examples[0]).toBe('3 failed calls, 5 HTTP requests: 1 of them was retried (twice) before the agent saw the error');
+    expect(rate.evidence.examples[0]).toBe('3 failed calls, at least 5 HTTP requests: 1 of them was retried (twice) before the agent saw the error');
     expect(rate.suggestion.startsWith(messagesFor('en').diagnoses.suggestions.rate_limited)).toBe(true);
     const none = report([call(1, RATE, RATE_LIMITED), call(2, RATE, { ...RATE_LIMITED, failed_attempts: 0 }), call(3, RATE, { ...RATE_LIMITED, failed_attempts: '2' })]);
     expect(diagnosis(none, 'rate_limited').evidence.examples).toEqual([`llm_call_error (answer): ${RATE}`]);
@@ -140,6 +140,8 @@ describe('failed LLM calls their client had retried', () => {
     expect(rate.evidence.examples[0]).toBe('3 次调用失败，背后共有 9 个 HTTP 请求：每次调用在智能体收到错误之前都已重试 2 次');
     expect(rate.suggestion.startsWith(messagesFor('zh-CN').diagnoses.suggestionsAfterRetries.rate_limited)).toBe(true);
     const mixed = report([call(1, RATE, { ...RATE_LIMITED, failed_attempts: 1 }), call(2, RATE, { ...RATE_LIMITED, failed_attempts: 3 }), call(3, RATE, RATE_LIMITED)], 'zh-CN');
-    expect(diagnosis(mixed, 'rate_limited').evidence.examples[0]).toBe('3 次调用失败，背后共有 7 个 HTTP 请求：其中 2 次调用在智能体收到错误之前已重试（每次 1–3 次）');
+    expect(diagnosis(mixed, 'rate_limited').evidence.examples[0]).toBe('3 次调用失败，背后至少有 7 个 HTTP 请求：其中 2 次调用在智能体收到错误之前已重试（每次 1–3 次）');
+    const single = report([call(1, RATE, { ...RATE_LIMITED, failed_attempts: 2 }), call(2, RATE, RATE_LIMITED)], 'zh-CN');
+    expect(diagnosis(single, 'rate_limited').evidence.examples[0]).toBe('2 次调用失败，背后至少有 4 个 HTTP 请求：其中 1 次调用在智能体收到错误之前已重试 2 次');
   });
 });

@@ -73,7 +73,7 @@ describe('zero code: the retries the SDKs make before a call fails', () => {
         ['llm_server_error', 1],
       ]);
       const [rate, server] = report.diagnoses;
-      expect(rate.evidence.examples[0]).toBe('4 failed calls, 10 HTTP requests: 3 of them were retried (twice each) before the agent saw the error');
+      expect(rate.evidence.examples[0]).toBe('4 failed calls, at least 10 HTTP requests: 3 of them were retried (twice each) before the agent saw the error');
       // retry-after: 0 asked for no wait: nothing to quote.
       expect(rate.suggestion).toBe(messagesFor('en').diagnoses.suggestionsAfterRetries.rate_limited);
       expect(rate.suggestion).not.toMatch(/honour the retry-after/);
