@@ -23,7 +23,7 @@ export class RetryTally {
     this.most = Math.max(this.most, failedAttempts);
   }
 
-  /** The HTTP requests behind the calls: each call's last attempt and the failed ones before it. */
+  /** The HTTP requests behind the calls: each call's last attempt and the failed ones counted before it (a lower bound where some calls state none). */
   get requests(): number {
     return this.calls + this.attempts;
   }

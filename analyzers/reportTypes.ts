@@ -94,7 +94,8 @@ export interface LlmUsage extends TokenDetails {
   /**
    * Calls whose client had retried them before their outcome (`failed_attempts` in their events:
    * the SDK's own retries …), and those failed attempts added up; present once a call stated them.
-   * The HTTP requests behind the calls are `calls + failed_attempts`.
+   * The HTTP requests behind the calls are at least `calls + failed_attempts` (a call that states
+   * nothing may have had retries nobody counted).
    */
   retried_calls?: number;
   failed_attempts?: number;
