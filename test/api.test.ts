@@ -235,7 +235,10 @@ describe('span wrappers', () => {
     expect(events[1].data.error).toBe('upstream failed');
     const spans = memory.getFinishedSpans();
     expect(spans.map((span) => span.status.code)).toEqual([2, 2, 2]);
-    expect(spans.map((span) => span.attributes['error.type'])).toEqual(['Error', undefined, undefined]);
+    // A class that cannot be read is the conventions' fallback on the span; the event takes the
+    // exception event's type where there is one (the error's name), none for the Proxy.
+    expect(spans.map((span) => span.attributes['error.type'])).toEqual(['Error', '_OTHER', '_OTHER']);
+    expect(events.filter((event) => event.level === 'ERROR').map((event) => event.data.error_type)).toEqual(['Error', undefined, 'Error']);
     expect(spans[2].attributes['http.response.status_code']).toBe(429);
     expect(events[5].data).toMatchObject({ error: 'slow down', http_status: 429 });
   });
