@@ -10,11 +10,16 @@ function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }
 
+/** Whether a call states this count (0 included); a string or a negative number is none. */
+function stated(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
 /** Adds the shares `data` states to `into` (a key appears once a call states it, 0 included). */
 function addDetails(into: TokenDetails, data: Record<string, unknown>): void {
   for (const key of TOKEN_DETAIL_KEYS) {
     const value = data[key];
-    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) into[key] = (into[key] ?? 0) + value;
+    if (stated(value)) into[key] = (into[key] ?? 0) + value;
   }
 }
 
@@ -25,6 +30,7 @@ export class LlmUsageAggregate {
   private inputTokens = 0;
   private outputTokens = 0;
   private totalTokens = 0;
+  private callsWithoutTokens = 0;
   private readonly details: TokenDetails = {};
   private readonly byModel = new Map<string, ModelUsage>();
   private readonly latency = new LatencyHistogram();
@@ -39,9 +45,18 @@ export class LlmUsageAggregate {
     const data = event.data ?? {};
     const failed = event.type === 'llm_call_error';
     const model = this.model(data.model ?? data.response_model);
-    const input = count(data.input_tokens ?? data.prompt_tokens);
-    const output = count(data.output_tokens ?? data.completion_tokens);
+    const inputCount = data.input_tokens ?? data.prompt_tokens;
+    const outputCount = data.output_tokens ?? data.completion_tokens;
+    const input = count(inputCount);
+    const output = count(outputCount);
     const total = count(data.tokens_used) || input + output;
+    // A call that got through but states no count (an openai stream without include_usage) is
+    // missing from the totals, not free: counted so the report can say so. A failed call often
+    // used nothing, so it is not.
+    if (!failed && !stated(inputCount) && !stated(outputCount) && !stated(data.tokens_used)) {
+      this.callsWithoutTokens++;
+      model.calls_without_tokens = (model.calls_without_tokens ?? 0) + 1;
+    }
     this.calls++;
     model.calls++;
     this.inputTokens += input;
@@ -90,6 +105,8 @@ export class LlmUsageAggregate {
       output_tokens: this.outputTokens,
       total_tokens: this.totalTokens,
       ...this.details,
+      // Only when some call stated none, so a run whose calls all did has the report it always had.
+      ...(this.callsWithoutTokens > 0 ? { calls_without_tokens: this.callsWithoutTokens } : {}),
       // Only once a call stated them, as the token shares: a run whose calls never say was not free of retries.
       ...(this.retries.retried > 0 ? { retried_calls: this.retries.retried, failed_attempts: this.retries.attempts } : {}),
       by_model: Object.fromEntries(this.byModel),

@@ -83,6 +83,8 @@ export interface ModelUsage extends TokenDetails {
   errors: number;
   input_tokens: number;
   output_tokens: number;
+  /** As LlmUsage's, for this model. */
+  calls_without_tokens?: number;
 }
 
 export interface LlmUsage extends TokenDetails {
@@ -91,6 +93,13 @@ export interface LlmUsage extends TokenDetails {
   input_tokens: number;
   output_tokens: number;
   total_tokens: number;
+  /**
+   * Calls that ended (llm_call_end) stating no token count at all (no input, output or total
+   * tokens: an openai stream made without `stream_options: { include_usage: true }`, an llmCall()
+   * that never called setUsage()): the token counts above leave them out. Present only when above
+   * 0. Failed calls are not counted here.
+   */
+  calls_without_tokens?: number;
   /**
    * Calls whose client had retried them before their outcome (`failed_attempts` in their events:
    * the SDK's own retries …), and those failed attempts added up; present once a call stated them.
