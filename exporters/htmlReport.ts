@@ -10,7 +10,7 @@ import { HtmlEventCollector, type EventList } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport, type TimelineData } from './htmlTimeline';
 import { groupedInteger } from './numberText';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, statedTokenDetails, topModels } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topModels, totalTokensText } from './reportRows';
 import { shellPath } from './shellPath';
 
 export { escapeHtml } from './htmlEscape';
@@ -180,7 +180,7 @@ function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabel
     card('most_problematic_stage', m.labels.mostProblematicStage, stageText(s.most_problematic_stage)),
     card('autofix_success_rate', m.labels.autofixSuccessRate, `${s.autofix_success_rate} (${s.total_autofix_attempts})`),
     unless('llm_usage', 'llm_calls', l.llmCalls, () => `${fmt(u.calls)} (${fmt(u.errors)} ${l.errors.toLowerCase()})`, u.errors > 0 ? 'bad' : ''),
-    unless('llm_usage', 'total_tokens', l.totalTokens, () => fmt(u.total_tokens)),
+    unless('llm_usage', 'total_tokens', l.totalTokens, () => totalTokensText(u, fmt(u.total_tokens), l)),
     unless('run', 'total_events', l.events, () => fmt(report.run.total_events)),
     unless('run', 'duration', l.duration, () => (report.run.duration_seconds === null ? '–' : `${fmt(report.run.duration_seconds)} s`)),
     unless('exit', 'exit', m.labels.exitedHow, () => report.exit.description ?? report.exit.reason, ['uncaught_exception', 'unhandled_rejection', 'signal', 'killed'].includes(report.exit.reason) ? 'bad' : ''),
@@ -250,33 +250,52 @@ function llmSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, n
   if (u.calls === 0 && u.errors === 0) return '';
   const lat = u.latency_seconds;
   const details = statedTokenDetails(u);
+  const without = u.calls_without_tokens ?? 0;
   const cards = [
     card('llm_calls_total', l.calls, fmt(u.calls)),
     card('llm_errors', l.errors, fmt(u.errors), u.errors > 0 ? 'bad' : ''),
     u.retried_calls ? card('retried_calls', l.retriedCalls, `${fmt(u.retried_calls)} (${l.failedAttempts(u.failed_attempts ?? 0)})`) : '',
     card('input_tokens', l.inputTokens, fmt(u.input_tokens)),
     card('output_tokens', l.outputTokens, fmt(u.output_tokens)),
+    without > 0 ? card('calls_without_tokens', l.callsWithoutTokens, fmt(without)) : '',
     // The shares of the counts a call stated (cached, reasoning tokens).
     ...details.map((key) => card(key, l.tokenDetails[key], fmt(u[key]))),
     card('latency', l.latency, `${fmt(lat.p50)} / ${fmt(lat.p95)} / ${fmt(lat.max)} s`),
   ].join('');
+  const leftOut = without > 0 ? `<p class="note" data-key="calls_without_tokens">${escapeHtml(l.tokensLeftOut(without, u.calls))}</p>` : '';
   const models = table(
-    [l.model, [l.calls, 'num'], [l.errors, 'num'], [l.inputTokens, 'num'], [l.outputTokens, 'num'], ...details.map((key): [string, 'num'] => [l.tokenDetails[key], 'num'])],
-    modelRows(u.by_model, details, l),
+    [
+      l.model,
+      [l.calls, 'num'],
+      [l.errors, 'num'],
+      [l.inputTokens, 'num'],
+      [l.outputTokens, 'num'],
+      ...details.map((key): [string, 'num'] => [l.tokenDetails[key], 'num']),
+      ...(without > 0 ? [[l.callsWithoutTokens, 'num'] as [string, 'num']] : []),
+    ],
+    modelRows(u.by_model, details, without > 0, l),
   );
   const errorCharts =
     Object.keys(u.errors_by_type).length || Object.keys(u.errors_by_status).length
       ? `<div class="charts"><div><h3>${escapeHtml(l.errorsByType)}</h3>${barChart(Object.entries(u.errors_by_type), { tone: 'error', moreLabel: l.moreRows })}</div>` +
         `<div><h3>${escapeHtml(l.errorsByStatus)}</h3>${barChart(Object.entries(u.errors_by_status), { tone: 'error', moreLabel: l.moreRows })}</div></div>`
       : '';
-  return section('llm', m.headings.llmUsage, `<div class="cards">${cards}</div>${models}${errorCharts}`);
+  return section('llm', m.headings.llmUsage, `<div class="cards">${cards}</div>${leftOut}${models}${errorCharts}`);
 }
 
 /** At most MAX_TABLE_ROWS models, the most used first, then one row summing the rest. */
-function modelRows(byModel: AutopsyReport['llm_usage']['by_model'], details: ReadonlyArray<keyof TokenDetails>, l: ReportLabels): unknown[][] {
+function modelRows(byModel: AutopsyReport['llm_usage']['by_model'], details: ReadonlyArray<keyof TokenDetails>, withoutTokens: boolean, l: ReportLabels): unknown[][] {
   const { shown, more, moreTotal } = topModels(byModel, MAX_TABLE_ROWS);
-  // A model that stated no share gets a blank cell, not a 0.
-  const row = (name: string, x: ModelUsage) => [name, fmt(x.calls), fmt(x.errors), fmt(x.input_tokens), fmt(x.output_tokens), ...details.map((key) => (x[key] === undefined ? '' : fmt(x[key])))];
+  // A model that stated no share gets a blank cell, not a 0; one whose calls all stated counts has 0 without.
+  const row = (name: string, x: ModelUsage) => [
+    name,
+    fmt(x.calls),
+    fmt(x.errors),
+    fmt(x.input_tokens),
+    fmt(x.output_tokens),
+    ...details.map((key) => (x[key] === undefined ? '' : fmt(x[key]))),
+    ...(withoutTokens ? [fmt(x.calls_without_tokens ?? 0)] : []),
+  ];
   const rows = shown.map(([model, x]) => row(model, x));
   if (more > 0) rows.push(row(l.moreRows(more), moreTotal));
   return rows;

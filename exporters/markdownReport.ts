@@ -4,7 +4,7 @@ import type { AutopsyReport, Diagnosis, ModelUsage } from '../analyzers/reportTy
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { REPORT_JSON } from './paths';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels, totalTokensText } from './reportRows';
 
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
@@ -151,7 +151,7 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
         [m.labels.autofixAttempts, s.total_autofix_attempts],
         [m.labels.autofixSuccessRate, s.autofix_success_rate],
         [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, na.lacks('llm_usage') ? na.value : `${report.llm_usage.calls} / ${report.llm_usage.errors}`],
-        [l.totalTokens, na.lacks('llm_usage') ? na.value : report.llm_usage.total_tokens],
+        [l.totalTokens, na.lacks('llm_usage') ? na.value : totalTokensText(report.llm_usage, String(report.llm_usage.total_tokens), l)],
       ],
     ),
   );
@@ -202,11 +202,13 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
     const detailText = details.map((key) => ` · ${l.tokenDetails[key]}: ${u[key]}`).join('');
     const retriedText = u.retried_calls ? ` · ${l.retriedCalls}: ${u.retried_calls} (${l.failedAttempts(u.failed_attempts ?? 0)})` : '';
     out.push(`${l.calls}: ${u.calls} · ${l.errors}: ${u.errors}${retriedText} · ${l.inputTokens}: ${u.input_tokens} · ${l.outputTokens}: ${u.output_tokens}${detailText} · ${l.latency}: ${num(u.latency_seconds.p50)} / ${num(u.latency_seconds.p95)} / ${num(u.latency_seconds.max)} s`, '');
+    const without = u.calls_without_tokens ?? 0;
+    if (without > 0) out.push(mdText(l.tokensLeftOut(without, u.calls)), '');
     const models = topModels(u.by_model, MAX_ROWS);
-    const row = (name: string, x: ModelUsage) => [name, x.calls, x.errors, x.input_tokens, x.output_tokens, ...details.map((key) => x[key] ?? '')];
+    const row = (name: string, x: ModelUsage) => [name, x.calls, x.errors, x.input_tokens, x.output_tokens, ...details.map((key) => x[key] ?? ''), ...(without > 0 ? [x.calls_without_tokens ?? 0] : [])];
     const modelRows = models.shown.map(([model, x]) => row(model, x));
     if (models.more > 0) modelRows.push(row(l.moreRows(models.more), models.moreTotal));
-    out.push(table([l.model, l.calls, l.errors, l.inputTokens, l.outputTokens, ...details.map((key) => l.tokenDetails[key])], modelRows));
+    out.push(table([l.model, l.calls, l.errors, l.inputTokens, l.outputTokens, ...details.map((key) => l.tokenDetails[key]), ...(without > 0 ? [l.callsWithoutTokens] : [])], modelRows));
     if (Object.keys(u.errors_by_type).length) out.push(countTable([l.errorsByType, l.errors], Object.entries(u.errors_by_type), l));
     if (Object.keys(u.errors_by_status).length) out.push(countTable([l.errorsByStatus, l.errors], Object.entries(u.errors_by_status), l));
   }

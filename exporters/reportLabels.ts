@@ -1,6 +1,9 @@
 import { normalizeLocale } from '../analyzers/messages';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 
+/** What an openai streaming request needs for the API to send its usage (the report's hint). */
+const STREAM_USAGE_OPTION = 'stream_options: { include_usage: true }';
+
 /**
  * Words the Markdown and HTML reports use besides the analyzer's message catalog (headings of
  * sections only the people-facing reports have, table headers, the event list's controls).
@@ -56,6 +59,12 @@ export interface ReportLabels {
   /** llm_usage's retried_calls and failed_attempts: "Retried calls: 3 (6 failed attempts before their outcome)". */
   retriedCalls: string;
   failedAttempts: (attempts: number) => string;
+  /** llm_usage's calls_without_tokens: a figure's and a model-table column's label. */
+  callsWithoutTokens: string;
+  /** After the total tokens in the summary: "1,200 (12 of 20 calls not counted)". */
+  callsNotCounted: (without: number, calls: number) => string;
+  /** Next to the token figures: what the totals leave out, and the usual reason. */
+  tokensLeftOut: (without: number, calls: number) => string;
   latency: string;
   model: string;
   errorsByType: string;
@@ -135,6 +144,11 @@ const en: ReportLabels = {
   totalTokens: 'Total tokens',
   retriedCalls: 'Retried calls',
   failedAttempts: (attempts) => `${attempts} failed attempt${attempts === 1 ? '' : 's'} before their outcome`,
+  callsWithoutTokens: 'Calls without token counts',
+  callsNotCounted: (without, calls) => `${without} of ${calls} call${calls === 1 ? '' : 's'} not counted`,
+  tokensLeftOut: (without, calls) =>
+    `The token totals leave out ${without === calls ? (calls === 1 ? 'the one call' : `all ${calls} calls`) : `${without} of ${calls} calls`}: ${without === 1 ? 'it' : 'they'} stated no token counts. ` +
+    `An openai stream states its usage only with ${STREAM_USAGE_OPTION}.`,
   latency: 'Latency p50 / p95 / max',
   model: 'Model',
   errorsByType: 'Errors by type',
@@ -210,6 +224,10 @@ const zhCN: ReportLabels = {
   totalTokens: 'token 总数',
   retriedCalls: '重试过的调用',
   failedAttempts: (attempts) => `得到结果前失败了 ${attempts} 次`,
+  callsWithoutTokens: '未给出 token 数的调用',
+  callsNotCounted: (without, calls) => `${calls} 次调用中有 ${without} 次未计入`,
+  tokensLeftOut: (without, calls) =>
+    `token 总数未计入${without === calls ? (calls === 1 ? '这 1 次调用' : `全部 ${calls} 次调用`) : ` ${calls} 次调用中的 ${without} 次`}：${without === 1 ? '该调用' : '这些调用'}没有给出 token 数。openai 的流式调用只有设置 ${STREAM_USAGE_OPTION} 才会给出用量。`,
   latency: '延迟 p50 / p95 / 最大',
   model: '模型',
   errorsByType: '按类型统计的错误',

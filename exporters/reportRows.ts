@@ -1,4 +1,5 @@
 import { TOKEN_DETAIL_KEYS, type FailurePattern, type LlmUsage, type ModelUsage, type StageTimeline, type TokenDetails } from '../analyzers/reportTypes';
+import type { ReportLabels } from './reportLabels';
 
 /**
  * Which rows of the report's keyed sections the pages for people show. The JSON report keeps every
@@ -44,6 +45,7 @@ export function topModels(byModel: Record<string, ModelUsage>, max: number): { s
     moreTotal.input_tokens += usage.input_tokens;
     moreTotal.output_tokens += usage.output_tokens;
     for (const key of TOKEN_DETAIL_KEYS) if (typeof usage[key] === 'number') moreTotal[key] = (moreTotal[key] ?? 0) + usage[key];
+    if (usage.calls_without_tokens) moreTotal.calls_without_tokens = (moreTotal.calls_without_tokens ?? 0) + usage.calls_without_tokens;
   }
   return { shown: sorted.slice(0, max), more: entries.length - max, moreTotal };
 }
@@ -58,4 +60,9 @@ export function shownPatterns(patterns: readonly FailurePattern[], max: number):
   let room = max - patterns.filter((pattern) => pattern.pattern !== 'stage_specific_failures').length;
   const shown = patterns.filter((pattern) => pattern.pattern !== 'stage_specific_failures' || room-- > 0);
   return { shown, more: patterns.length - shown.length };
+}
+
+/** The total tokens as the summary shows them, saying how many calls they leave out (llm_usage.calls_without_tokens). */
+export function totalTokensText(usage: LlmUsage, total: string, labels: Pick<ReportLabels, 'callsNotCounted'>): string {
+  return usage.calls_without_tokens ? `${total} (${labels.callsNotCounted(usage.calls_without_tokens, usage.calls)})` : total;
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { renderHtmlReport } from '../exporters/htmlReport';
+import { renderMarkdownReport } from '../exporters/markdownReport';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { TruthEvent } from '../src/types';
@@ -30,6 +32,14 @@ function report(events: TruthEvent[], locale = 'en'): AutopsyReport {
 function usage(result: AutopsyReport) {
   const { latency_seconds: _latency, errors_by_type: _types, errors_by_status: _statuses, ...rest } = result.llm_usage;
   return rest;
+}
+
+/** The LLM usage section of autopsy.md, up to the next section, without blank lines. */
+function markdownUsage(result: AutopsyReport): string[] {
+  const lines = renderMarkdownReport(result).split('\n');
+  const start = lines.findIndex((line) => /^## (LLM usage|LLM 用量)/.test(line));
+  const end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+  return lines.slice(start + 1, end).filter((line) => line !== '');
 }
 
 const MIXED = [
@@ -74,5 +84,57 @@ describe('llm_usage.calls_without_tokens', () => {
       by_model: { 'gpt-4o': { calls: 2, errors: 1, input_tokens: 10, output_tokens: 2 }, m: { calls: 1, errors: 0, input_tokens: 0, output_tokens: 0 } },
     });
     expect(JSON.stringify(result)).not.toContain('calls_without_tokens');
+  });
+});
+
+describe('calls without token counts in autopsy.md', () => {
+  it('says next to the token figures that the totals leave them out, with a column by model', () => {
+    const result = report(MIXED);
+    expect(markdownUsage(result).slice(0, 6)).toEqual([
+      'Calls: 8 · Errors: 1 · Input tokens: 1030 · Output tokens: 205 · Latency p50 / p95 / max: 0.5 / 0.5 / 0.5 s',
+      'The token totals leave out 3 of 8 calls: they stated no token counts. An openai stream states its usage only with stream\\_options: { include\\_usage: true }.',
+      '| Model | Calls | Errors | Input tokens | Output tokens | Calls without token counts |',
+      '|---|---|---|---|---|---|',
+      '| gpt-4o | 6 | 1 | 1030 | 205 | 2 |',
+      '| claude-sonnet-4-6 | 2 | 0 | 0 | 0 | 1 |',
+    ]);
+    expect(renderMarkdownReport(result)).toContain('| Total tokens | 1275 (3 of 8 calls not counted) |');
+  });
+
+  it('says so in Chinese, and for one call or all of them', () => {
+    const zh = report(MIXED, 'zh-CN');
+    expect(markdownUsage(zh)[1]).toBe('token 总数未计入 8 次调用中的 3 次：这些调用没有给出 token 数。openai 的流式调用只有设置 stream\\_options: { include\\_usage: true } 才会给出用量。');
+    expect(markdownUsage(zh)[2]).toBe('| 模型 | 调用次数 | 错误 | 输入 token | 输出 token | 未给出 token 数的调用 |');
+    expect(renderMarkdownReport(zh)).toContain('| token 总数 | 1275 (8 次调用中有 3 次未计入) |');
+    expect(markdownUsage(report([call(1, {})]))[1]).toBe('The token totals leave out the one call: it stated no token counts. An openai stream states its usage only with stream\\_options: { include\\_usage: true }.');
+    expect(markdownUsage(report([call(1, {}), call(2, {})]))[1]).toMatch(/^The token totals leave out all 2 calls: they stated no token counts\. /);
+    expect(markdownUsage(report([call(1, {}), call(2, { input_tokens: 3 })]))[1]).toMatch(/^The token totals leave out 1 of 2 calls: it stated no token counts\. /);
+    expect(markdownUsage(report([call(1, {}), call(2, {})], 'zh-CN'))[1]).toMatch(/^token 总数未计入全部 2 次调用：这些调用没有/);
+    expect(markdownUsage(report([call(1, {})], 'zh-CN'))[1]).toMatch(/^token 总数未计入这 1 次调用：该调用没有给出 token 数。/);
+  });
+
+  it('is not mentioned when every call stated a count', () => {
+    const md = renderMarkdownReport(report([call(1, { input_tokens: 10, output_tokens: 2 })]));
+    expect(md).toContain('| Total tokens | 12 |');
+    expect(md).not.toMatch(/leave out|without token counts|not counted/);
+  });
+});
+
+describe('calls without token counts in autopsy.html', () => {
+  it('a card and a note next to the token figures, a column by model, and the summary says it', () => {
+    const html = renderHtmlReport(report(MIXED));
+    expect(html).toContain('<div class="card" data-key="total_tokens"><div class="k">Total tokens</div><div class="v">1,275 (3 of 8 calls not counted)</div></div>');
+    expect(html).toContain(
+      '<div class="card" data-key="output_tokens"><div class="k">Output tokens</div><div class="v">205</div></div>' +
+        '<div class="card" data-key="calls_without_tokens"><div class="k">Calls without token counts</div><div class="v">3</div></div>',
+    );
+    expect(html).toContain('<p class="note" data-key="calls_without_tokens">The token totals leave out 3 of 8 calls: they stated no token counts. An openai stream states its usage only with stream_options: { include_usage: true }.</p>');
+    expect(html).toContain('<th class="num">Calls without token counts</th>');
+  });
+
+  it('nothing of it when every call stated a count', () => {
+    const html = renderHtmlReport(report([call(1, { input_tokens: 10, output_tokens: 2 })]));
+    expect(html).toContain('<div class="card" data-key="total_tokens"><div class="k">Total tokens</div><div class="v">12</div></div>');
+    expect(html).not.toMatch(/calls_without_tokens|Calls without token counts|leave out/);
   });
 });

@@ -7,10 +7,12 @@ import { tempRunDir } from './helpers/tempDirs';
 /**
  * The shares of the token counts (cached input, cache writes, reasoning) on the pages for people:
  * a figure and a model-table column for each share some call stated, a blank cell for a model that
- * stated none, and nothing at all for a run whose calls never did.
+ * stated none, and nothing at all for a run whose calls never did. And calls that stated no token
+ * count at all, which the totals leave out.
  */
 
-function run(withShares: boolean): string {
+/** With `withoutTokens`, local-llama's call states no token count (a stream without include_usage). */
+function run(withShares: boolean, withoutTokens = false): string {
   const dir = tempRunDir('autopsy-token-pages-');
   const shares = (read: number, reasoning: number) => (withShares ? { cache_read_input_tokens: read, reasoning_tokens: reasoning } : {});
   writeTruthLog(dir, [
@@ -20,7 +22,7 @@ function run(withShares: boolean): string {
     event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', 0.7),
     event('llm_call_end', { model: 'gpt-4o', stage: 's1', input_tokens: 800, output_tokens: 100, tokens_used: 900, ...shares(600, 80), duration: 0.5 }, 'INFO', 1.2),
     event('llm_call_start', { model: 'local-llama', stage: 's1' }, 'INFO', 1.3),
-    event('llm_call_end', { model: 'local-llama', stage: 's1', input_tokens: 50, output_tokens: 10, tokens_used: 60, duration: 0.5 }, 'INFO', 1.8),
+    event('llm_call_end', { model: 'local-llama', stage: 's1', ...(withoutTokens ? {} : { input_tokens: 50, output_tokens: 10, tokens_used: 60 }), duration: 0.5 }, 'INFO', 1.8),
     event('stage_end', { stage: 's1', duration: 2 }, 'INFO', 2),
   ]);
   return dir;
@@ -72,8 +74,8 @@ describe('cached and reasoning tokens in autopsy.html', () => {
     await browser?.close();
   });
 
-  async function open(withShares: boolean) {
-    const dir = run(withShares);
+  async function open(withShares: boolean, withoutTokens = false) {
+    const dir = run(withShares, withoutTokens);
     const html = join(dir, 'autopsy.html');
     const made = await runCli(['report', dir, '--format', 'html', '--out', html]);
     expect(made.stderr).toBe('');
@@ -99,5 +101,23 @@ describe('cached and reasoning tokens in autopsy.html', () => {
     const { page } = await open(false);
     expect(await page.locator('#llm [data-key="cache_read_input_tokens"], #llm [data-key="reasoning_tokens"]').count()).toBe(0);
     expect(await page.locator('#llm table th').allTextContents()).toEqual(['Model', 'Calls', 'Errors', 'Input tokens', 'Output tokens']);
+    expect(await page.locator('[data-key="calls_without_tokens"]').count()).toBe(0);
+    expect(await page.locator('#summary [data-key="total_tokens"] .v').textContent()).toBe('2,460');
+  });
+
+  it('a call that stated no token count: the summary, a card, a visible note and a column say the totals leave it out', async () => {
+    const { page, problems } = await open(false, true);
+    expect(problems).toEqual([]);
+    expect(await page.locator('#summary [data-key="total_tokens"] .v').textContent()).toBe('2,400 (1 of 3 calls not counted)');
+    expect(await page.locator('#llm .card[data-key="calls_without_tokens"] .v').textContent()).toBe('1');
+    const note = page.locator('#llm p.note[data-key="calls_without_tokens"]');
+    expect(await note.isVisible()).toBe(true);
+    expect(await note.textContent()).toBe('The token totals leave out 1 of 3 calls: it stated no token counts. An openai stream states its usage only with stream_options: { include_usage: true }.');
+    expect(await page.locator('#llm table th').allTextContents()).toEqual(['Model', 'Calls', 'Errors', 'Input tokens', 'Output tokens', 'Calls without token counts']);
+    const rows = await page.locator('#llm table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual([
+      ['gpt-4o', '2', '0', '2,000', '400', '0'],
+      ['local-llama', '1', '0', '0', '0', '1'],
+    ]);
   });
 });
