@@ -566,7 +566,7 @@ describe("agent-autopsy diff of the client's retries", () => {
       const events = [event('stage_start', { stage: 's1' }, 'INFO', 0)];
       attempts.forEach((failed, i) => {
         events.push(event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', i + 0.1));
-        events.push(event('llm_call_end', { model: 'gpt-4o', stage: 's1', ...(failed === undefined ? {} : { failed_attempts: failed }), duration: 0.5 }, 'INFO', i + 0.6));
+        events.push(event('llm_call_end', { model: 'gpt-4o', stage: 's1', input_tokens: 10, output_tokens: 2, ...(failed === undefined ? {} : { failed_attempts: failed }), duration: 0.5 }, 'INFO', i + 0.6));
       });
       events.push(event('stage_end', { stage: 's1', duration: attempts.length }, 'INFO', attempts.length));
       return events;
@@ -586,6 +586,62 @@ describe("agent-autopsy diff of the client's retries", () => {
     // A run that states none may not have counted them: no row.
     const unstated = JSON.parse((await runCli(['diff', a, c, '--format', 'json'])).stdout) as RunDiff;
     expect(unstated.llm!.map((change) => change.key)).toEqual(['calls', 'errors', 'input_tokens', 'output_tokens', 'total_tokens']);
+  });
+});
+
+describe('agent-autopsy diff of the calls without token counts', () => {
+  /** Calls of which `without` state no token count (openai streams without include_usage), the others 100 + 20. */
+  const calls = (total: number, without: number) => {
+    const events = [event('stage_start', { stage: 's1' }, 'INFO', 0)];
+    for (let i = 0; i < total; i++) {
+      events.push(event('llm_call_start', { model: 'gpt-4o', stage: 's1' }, 'INFO', i + 0.1));
+      events.push(event('llm_call_end', { model: 'gpt-4o', stage: 's1', ...(i < without ? {} : { input_tokens: 100, output_tokens: 20 }), duration: 0.5 }, 'INFO', i + 0.6));
+    }
+    events.push(event('stage_end', { stage: 's1', duration: total }, 'INFO', total));
+    return events;
+  };
+  const LLM_KEYS = ['calls', 'errors', 'input_tokens', 'output_tokens', 'total_tokens'];
+
+  it('compares them where both runs say how many (a run read from its log that has none had 0), as a count that changed', async () => {
+    const [a, b, c] = [tempDir(), tempDir(), tempDir()];
+    writeTruthLog(a, calls(4, 3));
+    writeTruthLog(b, calls(4, 0));
+    writeTruthLog(c, calls(4, 1));
+    // include_usage added: the tokens rose because the calls are counted now, which the row says.
+    const fixed = JSON.parse((await runCli(['diff', a, b, '--format', 'json'])).stdout) as RunDiff;
+    expect(fixed.llm).toEqual([
+      { key: 'calls', a: 4, b: 4, delta: 0, trend: 'same' },
+      { key: 'errors', a: 0, b: 0, delta: 0, trend: 'same' },
+      { key: 'input_tokens', a: 100, b: 400, delta: 300, trend: 'changed' },
+      { key: 'output_tokens', a: 20, b: 80, delta: 60, trend: 'changed' },
+      { key: 'total_tokens', a: 120, b: 480, delta: 360, trend: 'changed' },
+      { key: 'calls_without_tokens', a: 3, b: 0, delta: -3, trend: 'changed' },
+    ]);
+    expect(fixed.verdict).toBe('same');
+    expect((await runCli(['diff', a, b])).stdout.split('\n')).toContain('  calls without tokens    3 → 0                   −3 (−100.0%)');
+    expect((await runCli(['diff', a, b, '--locale', 'zh-CN'])).stdout.split('\n')).toContain('  未给出 token 数的调用   3 → 0                   −3 (−100.0%)');
+    const both = JSON.parse((await runCli(['diff', c, a, '--format', 'json'])).stdout) as RunDiff;
+    expect(both.llm!.slice(5)).toEqual([{ key: 'calls_without_tokens', a: 1, b: 3, delta: 2, trend: 'changed' }]);
+    // Every call counted in both runs: no row, as before.
+    const counted = JSON.parse((await runCli(['diff', b, b, '--format', 'json'])).stdout) as RunDiff;
+    expect(counted.llm!.map((change) => change.key)).toEqual(LLM_KEYS);
+  });
+
+  it('leaves them out against a saved report that does not say (it may predate the count)', async () => {
+    const a = tempDir();
+    const b = tempDir();
+    writeTruthLog(a, calls(4, 3));
+    writeTruthLog(b, calls(4, 0));
+    const saved = join(tempDir(), 'latent_analysis_report.json');
+    writeFileSync(saved, (await runCli(['report', b, '--format', 'json'])).stdout);
+    expect(readFileSync(saved, 'utf8')).not.toContain('calls_without_tokens');
+    const diff = JSON.parse((await runCli(['diff', a, saved, '--format', 'json'])).stdout) as RunDiff;
+    expect(diff.llm!.map((change) => change.key)).toEqual(LLM_KEYS);
+    // One that says: compared.
+    const savedA = join(tempDir(), 'latent_analysis_report.json');
+    writeFileSync(savedA, (await runCli(['report', a, '--format', 'json'])).stdout);
+    const stated = JSON.parse((await runCli(['diff', savedA, b, '--format', 'json'])).stdout) as RunDiff;
+    expect(stated.llm!.slice(5)).toEqual([{ key: 'calls_without_tokens', a: 3, b: 0, delta: -3, trend: 'changed' }]);
   });
 });
 

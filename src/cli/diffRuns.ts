@@ -80,6 +80,8 @@ export interface DiffInput {
   durationSeconds: number | null;
   /** Sections the saved report did not have (filled with zeros in `report` for the renderers). */
   missingSections?: readonly ReportSection[];
+  /** 'log' when the report was made now from the run's log, 'report' for a saved report JSON. */
+  kind?: 'log' | 'report';
 }
 
 const CRASHES = new Set(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
@@ -92,10 +94,23 @@ export function endedByCrash(reason: string | null): boolean {
 /** llm_usage's counts of the client's retries (present where some call stated them). */
 const RETRY_KEYS = ['retried_calls', 'failed_attempts'] as const;
 
+/**
+ * A run's llm_usage.calls_without_tokens, or null when unknown. The key is there only when above 0,
+ * so a report made now from a log that lacks it had none; a saved report may predate the key.
+ */
+function callsWithoutTokens(run: DiffInput): number | null {
+  const stated = run.report.llm_usage.calls_without_tokens;
+  return typeof stated === 'number' ? stated : run.kind === 'log' ? 0 : null;
+}
+
 function countChange(key: string, a: number, b: number, lowerIsBetter: boolean | null): Change {
   const delta = b - a;
   const trend = delta === 0 ? 'same' : lowerIsBetter === null ? 'changed' : (delta < 0) === lowerIsBetter ? 'better' : 'worse';
   return { key, a, b, delta, trend };
+}
+
+function withoutTokensChange(a: number | null, b: number | null): Change[] {
+  return a !== null && b !== null && (a > 0 || b > 0) ? [countChange('calls_without_tokens', a, b, null)] : [];
 }
 
 function compareCounts(a: Record<string, number>, b: Record<string, number>): Change[] {
@@ -182,6 +197,9 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
         ...TOKEN_DETAIL_KEYS.filter((key) => typeof ua[key] === 'number' && typeof ub[key] === 'number').map((key) => countChange(key, ua[key]!, ub[key]!, null)),
         // The client's retries, the same way: a run that states none may not have counted them.
         ...RETRY_KEYS.filter((key) => typeof ua[key] === 'number' && typeof ub[key] === 'number').map((key) => countChange(key, ua[key]!, ub[key]!, null)),
+        // The calls the token counts leave out, where both are known and one run had some: a
+        // change in them explains a change in the tokens (include_usage added to the streams).
+        ...withoutTokensChange(callsWithoutTokens(runA), callsWithoutTokens(runB)),
       ]
     : null;
 
