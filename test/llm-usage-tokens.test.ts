@@ -203,9 +203,11 @@ process.stdout.write(JSON.stringify(outcomes) + '\\n');
     cache_read_input_tokens: 3 * 80 + 2 * 150 + 5 * 3000,
     cache_creation_input_tokens: 5 * 1000,
     reasoning_tokens: 3 * 15 + 2 * 30,
+    // The streamed call without usage, which the totals leave out.
+    calls_without_tokens: 1,
     by_model: {
       // The streamed call without usage states no shares either; the embedding none at all.
-      'gpt-4o': { calls: 4, errors: 0, input_tokens: 300, output_tokens: 60, cache_read_input_tokens: 240, reasoning_tokens: 45 },
+      'gpt-4o': { calls: 4, errors: 0, input_tokens: 300, output_tokens: 60, cache_read_input_tokens: 240, reasoning_tokens: 45, calls_without_tokens: 1 },
       'o4-mini': { calls: 2, errors: 0, input_tokens: 400, output_tokens: 80, cache_read_input_tokens: 300, reasoning_tokens: 60 },
       'text-embedding-3-small': { calls: 1, errors: 0, input_tokens: 7, output_tokens: 0 },
       'claude-sonnet-4-6': { calls: 6, errors: 2, input_tokens: 5 * 4010, output_tokens: 200, cache_read_input_tokens: 15000, cache_creation_input_tokens: 5000 },

@@ -182,6 +182,8 @@ describe.each([
     expect(report.unfinished).toEqual([]);
     expect(report.llm_usage.calls).toBe(24);
     expect(report.llm_usage.errors).toBe(11);
+    // The stream the app stopped reading and the chat stream helper's (no include_usage) state no tokens.
+    expect(report.llm_usage.calls_without_tokens).toBe(2);
     expect(report.llm_usage.errors_by_status).toEqual({ '401': 2, '429': 4, '500': 1, '529': 1 });
     expect(report.exit).toMatchObject({ reason: 'normal', exit_code: 0 });
 
