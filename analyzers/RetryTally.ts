@@ -1,3 +1,6 @@
+import { statedFailedAttempts } from '../src/nestedLlm';
+import type { EventData } from '../src/types';
+
 /**
  * LLM calls and the attempts their client had already made, and seen fail, before each outcome
  * the agent got (`data.failed_attempts`: the SDK's own retries, an AI SDK call's failed attempts,
@@ -34,8 +37,7 @@ export class RetryTally {
   }
 }
 
-/** An event's `failed_attempts` when it states a whole number above 0, else 0. */
-export function failedAttemptsOf(data: Record<string, unknown> | undefined): number {
-  const value = data?.failed_attempts;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
+/** An event's `failed_attempts` when it states one (the rule the recording side uses), else 0. */
+export function failedAttemptsOf(data: EventData | undefined): number {
+  return (data && statedFailedAttempts(data)) ?? 0;
 }
