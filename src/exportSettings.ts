@@ -115,7 +115,8 @@ export type OtlpCompression = 'gzip' | 'none';
 /**
  * OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, else OTEL_EXPORTER_OTLP_COMPRESSION: `gzip` or `none` (the
  * default), as the HTTP exporter reads them, passed to it and used by the post at exit too. Another
- * value is named once on stderr and means none (the exporter would only tell its diag logger).
+ * value is named once on stderr, and the generic variable's value or none is used instead, as the
+ * exporter does (which would only tell its diag logger).
  */
 export function compressionFromEnvironment(env: NodeJS.ProcessEnv = process.env): OtlpCompression {
   const read = (name: string, instead: string): OtlpCompression | undefined => {
