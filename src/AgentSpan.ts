@@ -80,6 +80,8 @@ function tokenCount(usage: unknown, key: keyof TokenUsage): number | undefined {
 export class AgentSpan {
   /** Where the end data goes when a wrapper started the span (useHandover); else a table by span. */
   private handover: SpanHandover | undefined = undefined;
+  /** The error type an earlier fail() gave the span: a later fail() that names none keeps it. */
+  private failedType: string | undefined = undefined;
 
   constructor(
     /** The underlying OpenTelemetry span, for anything not covered here. */
@@ -193,7 +195,9 @@ export class AgentSpan {
   /**
    * Marks the span failed without throwing (e.g. a non-zero exit code the caller handles). Given
    * the error itself (`catch (e) { span.fail(e) }`), its message is recorded and its class is the
-   * error type; another value is recorded as text.
+   * error type; another value is recorded as text. A later call that names no type (`fail('more
+   * context')` after `fail(error)`) keeps the type the span already failed with, as its exception
+   * event does, so the span's `error.type` and the end event's `error_type` agree.
    */
   fail(message?: unknown, errorType?: string): this {
     try {
@@ -202,7 +206,10 @@ export class AgentSpan {
       // the status as it is (a message may quote a key). Clipped as the event's error is.
       const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
       const text = typeof message === 'string' ? safeString(message, max) : message === undefined ? message : errorMessage(message, max);
-      const type = typeof errorType === 'string' ? safeString(errorType, max) : message instanceof Error ? errorClassName(message, max) : undefined;
+      const type =
+        (typeof errorType === 'string' ? safeString(errorType, max) : message instanceof Error ? errorClassName(message, max) : undefined) ||
+        this.failedType;
+      this.failedType = type;
       this.span.setStatus({ code: 2, message: text });
       this.span.setAttribute(sc.ATTR_ERROR_TYPE, type || sc.ERROR_TYPE_OTHER);
       // The error itself: its exception event (with the stack), as a thrown one gets.

@@ -265,4 +265,32 @@ describe('span.fail(error)', () => {
     expect(exceptions('task rethrown').map((attributes) => attributes['exception.type'])).toEqual(['TypeError']);
     expect(exceptions('task text')).toEqual([]);
   });
+
+  it('a later fail() that names no type keeps the type the span failed with: the span and its error event agree', async () => {
+    const events = await record(async () => {
+      await task('error then text', async (span) => {
+        span.fail(new TypeError('tool.run is not a function'));
+        span.fail('the search tool could not be loaded');
+      });
+      await task('typed then text', async (span) => {
+        span.fail('quota used up', 'QuotaError');
+        span.fail('quota used up for the search tool');
+      });
+      await task('text then typed', async (span) => {
+        span.fail('first');
+        span.fail(new RangeError('second'));
+      });
+    });
+    expect(['error then text', 'typed then text', 'text then typed'].map((name) => [spanNamed(`task ${name}`).status.message, spanNamed(`task ${name}`).attributes['error.type']])).toEqual([
+      ['the search tool could not be loaded', 'TypeError'],
+      ['quota used up for the search tool', 'QuotaError'],
+      ['second', 'RangeError'],
+    ]);
+    const errors = events.filter((event) => event.type === 'task_error').map((event) => [event.data.task, event.data.error, event.data.error_type]);
+    expect(errors).toEqual([
+      ['error then text', 'the search tool could not be loaded', 'TypeError'],
+      ['typed then text', 'quota used up for the search tool', 'QuotaError'],
+      ['text then typed', 'second', 'RangeError'],
+    ]);
+  });
 });
