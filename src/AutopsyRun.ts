@@ -22,6 +22,7 @@ import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
 import { realClearTimeout, realSetTimeout } from './realTimers';
 import type { SpanHandover } from './spanData';
 import { OpenSpans, type OpenSpanLinks } from './OpenSpans';
+import * as sc from './semconv';
 import { SpanMark } from './SpanMark';
 import { UntracedPairs, type UntracedPair } from './UntracedPairs';
 import { endReadyLlmCalls } from './streamedLlmCalls';
@@ -548,6 +549,7 @@ function endUnfinishedSpan(span: Span | undefined): void {
   try {
     span.setAttribute('autopsy.unfinished', true);
     span.setStatus({ code: 2, message: 'span still open when the process ended' });
+    span.setAttribute(sc.ATTR_ERROR_TYPE, sc.ERROR_TYPE_UNFINISHED);
     span.end();
   } catch {
     /* the span may belong to a provider that is already shut down */

@@ -81,6 +81,12 @@ export const ATTR_ERROR_TYPE = 'error.type' as const;
  * the log as an error_type (it says nothing the event's level does not).
  */
 export const ERROR_TYPE_OTHER = '_OTHER' as const;
+/**
+ * `error.type` of a span still open when the process ended, which the run ends with status ERROR
+ * (its log event is `<kind>_unfinished`): a backend can group them, and tell them from spans that
+ * failed. Such spans also carry `autopsy.unfinished`, which readers of an OTLP file go by.
+ */
+export const ERROR_TYPE_UNFINISHED = 'unfinished' as const;
 export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code' as const;
 /**
  * HTTP semantic conventions: how many times the request was sent again (the SDK's retries after a

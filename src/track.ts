@@ -6,6 +6,7 @@ import { reportError } from './errorHandler';
 import { parseEventType, type SpanKindName } from './eventTypes';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { safeData, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
+import * as sc from './semconv';
 import { spanStage } from './spanStage';
 import { TrackedSpans } from './TrackedSpans';
 import { LEVELS, type Level } from './types';
@@ -94,7 +95,13 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     run.record(eventType, normalized, clean, undefined, ids);
     run.untraced?.end(parsed.kind, clean, ids);
     if (span) {
-      if (parsed.phase === 'error') span.setStatus({ code: 2, message: typeof clean.error === 'string' ? clean.error : 'error' });
+      if (parsed.phase === 'error') {
+        span.setStatus({ code: 2, message: typeof clean.error === 'string' ? clean.error : 'error' });
+        // The event's error_type, as the wrappers' failed spans carry their error's class; an OTLP
+        // file's reader takes it from here, since a tracked span has no exception event.
+        const type = clean.error_type;
+        span.setAttribute(sc.ATTR_ERROR_TYPE, typeof type === 'string' && type !== '' ? type : sc.ERROR_TYPE_OTHER);
+      }
       span.end();
     }
   } catch (error) {

@@ -269,6 +269,7 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
     for (const span of [stage, call]) {
       expect(span.status).toEqual({ code: 2, message: 'span still open when the process ended' });
       expect(span.attributes['autopsy.unfinished']).toBe(true);
+      expect(span.attributes['error.type']).toBe('unfinished');
     }
     // The seed vocabulary on the exported spans says what the log says of them: unfinished, not failed.
     expect(stage.attributes['autopsy.event.end_type']).toBe('stage_unfinished');

@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { analyzeRunSync } from '../analyzers/readRun';
-import { autofix, codeExec, llmCall, stage, task } from '../src/index';
+import { autofix, codeExec, llmCall, stage, task, track } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { memorySpans } from './helpers/memorySpans';
 import { writeOtlpFile } from './helpers/otlpFile';
@@ -292,5 +292,28 @@ describe('span.fail(error)', () => {
       ['typed then text', 'quota used up for the search tool', 'QuotaError'],
       ['text then typed', 'second', 'RangeError'],
     ]);
+  });
+});
+
+describe('seed-style track() pairs', () => {
+  it("an error's span has the event's error_type as error.type (else _OTHER), and an OTLP file of it reads back with it", async () => {
+    const events = await record(() => {
+      track('task_start', { task: 'search', stage: 'research' });
+      track('task_error', { task: 'search', stage: 'research', error: 'tool timed out', error_type: 'ToolTimeout' }, 'ERROR');
+      track('llm_call_start', { model: 'gpt-4o', stage: 'research' });
+      track('llm_call_error', { model: 'gpt-4o', stage: 'research', error: 'Rate limit exceeded' }, 'ERROR');
+    });
+    expect(spanNamed('task search').status).toEqual({ code: 2, message: 'tool timed out' });
+    expect(spanNamed('task search').attributes['error.type']).toBe('ToolTimeout');
+    expect(spanNamed('chat gpt-4o').attributes['error.type']).toBe('_OTHER');
+    const fromOtlp: TruthEvent[] = [];
+    analyzeRunSync(writeOtlpFile(memory.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
+    const errors = (list: TruthEvent[]) => list.filter((event) => event.level === 'ERROR').map((event) => [event.type, event.data.error, event.data.error_type]);
+    expect(errors(events)).toEqual([
+      ['task_error', 'tool timed out', 'ToolTimeout'],
+      ['llm_call_error', 'Rate limit exceeded', undefined],
+    ]);
+    // Sorted: the four spans may share a millisecond, and a file's reader orders events by their spans' times.
+    expect(errors(fromOtlp).sort()).toEqual(errors(events).sort());
   });
 });
