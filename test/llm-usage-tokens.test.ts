@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { llmCallEnds } from './helpers/llmEvents';
+import { startOtlpReceiver } from './helpers/otlpReceiver';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -36,10 +37,10 @@ const ANTHROPIC_MESSAGE = `
 const amsg = (usage, content = [{ type: 'text', text: 'hi' }], stop = 'end_turn') => ({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content, stop_reason: stop, stop_sequence: null, usage });
 `;
 
-async function run(source: string, nodeArgs: string[] = []) {
+async function run(source: string, nodeArgs: string[] = [], env: Record<string, string> = {}) {
   const script = writeScript(source, '.mjs');
   const runDir = tempRunDir('autopsy-llm-usage-');
-  const result = await runNode(script, { nodeArgs, env: { AGENT_AUTOPSY_DIR: runDir, OUT: runDir } });
+  const result = await runNode(script, { nodeArgs, env: { AGENT_AUTOPSY_DIR: runDir, OUT: runDir, ...env } });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   return { runDir, stdout: result.stdout, events: readTrackerDocument(runDir).events, report: readReport(runDir) };
@@ -220,6 +221,7 @@ process.stdout.write(JSON.stringify(outcomes) + '\\n');
 it('zero code: a Responses call that fails inside a 200 (response.failed, an error event) is counted under its error code', async () => {
   // Both end as llm_call_error; errors_by_type had them as "unknown", so a rate limit or a server
   // error sent this way was not told apart (nor diagnosed) by its type.
+  const receiver = await startOtlpReceiver();
   const { events, report } = await run(
     `
 import OpenAI from 'openai';
@@ -233,13 +235,24 @@ queue.push({ sse: [created, { event: 'response.failed', data: { type: 'response.
 await drain(await openai.responses.create({ model: 'o4-mini', input: 'x', stream: true }));
 queue.push({ sse: [created, { event: 'error', data: { type: 'error', sequence_number: 1, code: 'rate_limit_exceeded', message: 'Slow down', param: null } }] });
 await drain(await openai.responses.create({ model: 'o4-mini', input: 'x', stream: true }));
+queue.push({ sse: [created, { event: 'error', data: { type: 'error', sequence_number: 1, code: null, message: 'Something went wrong', param: null } }] });
+await drain(await openai.responses.create({ model: 'o4-mini', input: 'x', stream: true }));
 await close();
 `,
     ['--import', 'agent-autopsy/register'],
-  );
+    { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+  ).finally(() => receiver.close());
   expect(llmCallEnds(events, ['input_tokens', 'output_tokens', 'error', 'error_type'])).toEqual([
     { type: 'llm_call_error', input_tokens: 200, output_tokens: 40, error: 'The model failed', error_type: 'server_error' },
     { type: 'llm_call_error', error: 'Slow down', error_type: 'rate_limit_exceeded' },
+    { type: 'llm_call_error', error: 'Something went wrong' },
   ]);
-  expect(report.llm_usage).toMatchObject({ calls: 2, errors: 2, input_tokens: 200, output_tokens: 40, errors_by_type: { server_error: 1, rate_limit_exceeded: 1 } });
+  expect(report.llm_usage).toMatchObject({ calls: 3, errors: 3, input_tokens: 200, output_tokens: 40, errors_by_type: { server_error: 1, rate_limit_exceeded: 1 } });
+  // The spans name the code too, and without one the conventions' fallback: every failed span has an error.type.
+  const spans = [...receiver.spans].sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1));
+  expect(spans.map((span) => [span.status.code, span.attributes['error.type']])).toEqual([
+    [2, 'server_error'],
+    [2, 'rate_limit_exceeded'],
+    [2, '_OTHER'],
+  ]);
 });

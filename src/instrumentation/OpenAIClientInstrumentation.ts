@@ -311,9 +311,12 @@ function setResponse(span: Span, endpoint: Endpoint, value: any, capture: boolea
   }
 }
 
-/** A failure the API reports inside a 200 (a failed response, a stream's error event) has its code as `error.type`. */
+/**
+ * A failure the API reports inside a 200 (a failed response, a stream's error event) has its code
+ * as `error.type`; without one, the conventions' fallback, as any failed span gets.
+ */
 function setErrorCode(span: Span, code: unknown): void {
-  if (typeof code === 'string' && code !== '') span.setAttribute(sc.ATTR_ERROR_TYPE, code.slice(0, 200));
+  span.setAttribute(sc.ATTR_ERROR_TYPE, typeof code === 'string' && code !== '' ? code.slice(0, 200) : sc.ERROR_TYPE_OTHER);
 }
 
 function responsesFinishReason(response: any): string {
