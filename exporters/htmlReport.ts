@@ -183,9 +183,22 @@ function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabel
     unless('llm_usage', 'total_tokens', l.totalTokens, () => totalTokensText(u, fmt(u.total_tokens), l)),
     unless('run', 'total_events', l.events, () => fmt(report.run.total_events)),
     unless('run', 'duration', l.duration, () => (report.run.duration_seconds === null ? '–' : `${fmt(report.run.duration_seconds)} s`)),
-    unless('exit', 'exit', m.labels.exitedHow, () => report.exit.description ?? report.exit.reason, ['uncaught_exception', 'unhandled_rejection', 'signal', 'killed'].includes(report.exit.reason) ? 'bad' : ''),
+    unless('exit', 'exit', m.labels.exitedHow, () => exitText(report.exit, m), exitFailed(report.exit) ? 'bad' : ''),
   ];
   return section('summary', m.headings.summary, `<div class="cards">${cards.join('')}</div>`);
+}
+
+/** How the process ended, as the Markdown header says it: with its exit code and signal. */
+function exitText(exit: AutopsyReport['exit'], m: MessageCatalog): string {
+  let text = exit.description ?? exit.reason;
+  if (typeof exit.exit_code === 'number') text += ` (${m.diagnoses.exitCode(exit.exit_code)})`;
+  if (exit.signal) text += ` (${exit.signal})`;
+  return text;
+}
+
+/** An ending a reader should see at once: a crash, a signal, a kill, or an exit code other than 0 after a drained loop or process.exit(). */
+function exitFailed(exit: AutopsyReport['exit']): boolean {
+  return ['uncaught_exception', 'unhandled_rejection', 'signal', 'killed'].includes(exit.reason) || (typeof exit.exit_code === 'number' && exit.exit_code !== 0);
 }
 
 function diagnosesSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded, evidence: EvidenceSpans): string {

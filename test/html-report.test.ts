@@ -347,6 +347,32 @@ await shutdown();
     expect(await page.locator('#timeline .tl-group').count()).toBe(1);
     expect(await page.locator('#timeline .tl-label').textContent()).toBe('stage1 · Plan <i>it</i>');
     expect(await page.locator('#failures').textContent()).toContain('boom </script><script>window.__pwned=1</script>');
+    // Ended by shutdown(), before the process had an exit code: not marked.
+    expect(report.exit.exit_code).toBeNull();
+    expect(await page.locator('[data-key="exit"] .v').textContent()).toBe('by shutdown()');
+    expect(await page.locator('[data-key="exit"]').getAttribute('class')).toBe('card');
+    await page.close();
+  });
+
+  it('shows a failing exit code in the summary, marked, as the Markdown header does (no failure was recorded)', async () => {
+    const dir = tempDir();
+    const script = writeScript(`
+import { init, stage } from 'agent-autopsy';
+init({ outputDir: process.argv[2] });
+await stage('validate', async () => {});
+process.exitCode = 1;
+`);
+    const child = await runNode(script, { args: [dir] });
+    expect(child.code).toBe(1);
+    const html = join(dir, 'Memory', 'logs', 'autopsy.html');
+    const md = readFileSync(join(dir, 'Memory', 'logs', 'autopsy.md'), 'utf8');
+    expect(md).toContain('Ended: **normally (event loop drained)** (exit code 1)');
+    const opened = await openFile(browser, html);
+    await expectInert(opened);
+    const { page } = opened;
+    expect(await page.locator('[data-key="total_failures"] .v').textContent()).toBe('0');
+    expect(await page.locator('[data-key="exit"] .v').textContent()).toBe('normally (event loop drained) (exit code 1)');
+    expect(await page.locator('[data-key="exit"]').getAttribute('class')).toBe('card bad');
     await page.close();
   });
 });
