@@ -115,7 +115,7 @@ describe('agent-autopsy diff', () => {
     expect(lines.some((line) => /^ {2}resolved {2}rate_limited \(\w+, 4×\) — /.test(line))).toBe(true);
     expect(lines).toContain('  input tokens            1000 → 800              −200 (−20.0%)');
     expect(lines).toContain('  run                     4 s → 2 s               −2 s (−50.0%)');
-    expect(lines).toContain('  stage stage1            2 s → 0.5 s             −1.5 s            better');
+    expect(lines).toContain('  stage stage1            2 s → 0.5 s             −1.5 s');
   });
 
   it('colours better and worse when asked (FORCE_COLOR, which wins over NO_COLOR as in Node) and never with FORCE_COLOR=0', async () => {
@@ -261,7 +261,7 @@ describe('agent-autopsy diff', () => {
     const missingInB = (section: string) => ({ section, missing_in: ['b'] });
     expect(diff.not_comparable).toEqual(['diagnoses', 'llm_usage', 'stages', 'unfinished', 'exit', 'run'].map(missingInB));
     expect([diff.diagnoses, diff.llm, diff.latency_seconds, diff.stages, diff.unfinished]).toEqual([null, null, null, null, null]);
-    expect(diff.b).toEqual({ input: seed, events: null, duration_seconds: null, exit: null, exit_reason: null });
+    expect(diff.b).toEqual({ input: seed, events: null, duration_seconds: null, exit: null, exit_reason: null, exit_code: null });
     expect(diff.improvements).toEqual(['failures 5 → 3', 'failures of type llm_call_error 4 → 3', 'failures of type code_exec_error 1 → 0', 'failures in stage stage1 4 → 3', 'failures in stage stage2 1 → 0']);
     expect(diff.regressions).toEqual([]);
 
@@ -327,8 +327,8 @@ describe('agent-autopsy diff', () => {
       '',
       '时长',
       '  运行                    4 秒 → 2 秒             −2 秒 (−50.0%)',
-      '  阶段 stage1             2 秒 → 0.5 秒           −1.5 秒           变好',
-      '      失败 4 → 0',
+      '  阶段 stage1             2 秒 → 0.5 秒           −1.5 秒',
+      '      失败 4 → 0                                                    变好',
       '  阶段 stage2             2 秒 → 1.5 秒           −0.5 秒',
       '      失败 1 → 1',
       '',
@@ -395,8 +395,8 @@ describe('agent-autopsy diff', () => {
       '',
     ]);
     expect(lines).toContain('  新出现    llm_timeout（high，1×）— LLM 调用超时');
-    expect(lines).toContain('  阶段 stage3             – → 60.2 秒                               变差');
-    expect(lines).toContain('      不存在 → error，失败 0 → 2');
+    expect(lines).toContain('  阶段 stage3             – → 60.2 秒');
+    expect(lines).toContain('      不存在 → error，失败 0 → 2                                    变差');
 
     // A crash, then a clean end: the exit line, with the reasons' ids as the JSON has them.
     const crashed = tempDir();
@@ -433,6 +433,30 @@ describe('agent-autopsy diff', () => {
     const missing = join(tempDir(), 'gone');
     const bad = await runCli(['diff', a, missing]);
     expect(bad).toMatchObject({ code: 2, stdout: '', stderr: `agent-autopsy: no such file or directory (${missing})\n` });
+  });
+
+  it('compares exit codes: a run that exited with 1 after a drained loop, then one that exited with 0, is better', async () => {
+    const ending = (code: number) => ({ reason: 'normal', exit_code: code, signal: null, at: null, description: 'normally (event loop drained)' });
+    const saved = (code: number) => {
+      const file = join(tempDir(), 'latent_analysis_report.json');
+      writeFileSync(file, `${JSON.stringify({ ...reportB, exit: ending(code) }, null, 2)}\n`);
+      return file;
+    };
+    const failed = saved(1);
+    const fixed = saved(0);
+    const json = JSON.parse((await runCli(['diff', failed, fixed, '--format', 'json'])).stdout) as RunDiff;
+    expect([json.a.exit_code, json.b.exit_code]).toEqual([1, 0]);
+    expect(json.verdict).toBe('better');
+    expect(json.improvements).toEqual(['exit: normal, exit code 1 → normal, exit code 0']);
+    const text = (await runCli(['diff', failed, fixed])).stdout.split('\n');
+    expect(text[1]).toBe(`  A  ${failed}  (${reportB.run.total_events} events, 2 s, ended normally (event loop drained), exit code 1)`);
+    expect(text.at(-2)).toBe('  exit                    normally (event loop drained), exit code 1 → normally (event loop drained), exit code 0  better');
+    // The other way round is a regression, which --fail-on-regression fails on.
+    const worse = await runCli(['diff', fixed, failed, '--format', 'json', '--fail-on-regression']);
+    expect(worse.code).toBe(1);
+    expect((JSON.parse(worse.stdout) as RunDiff).regressions).toEqual(['exit: normal, exit code 0 → normal, exit code 1']);
+    const zh = (await runCli(['diff', fixed, failed, '--locale', 'zh-CN'])).stdout.split('\n');
+    expect(zh).toContain('  - 结束方式：normal，退出码 0 → normal，退出码 1');
   });
 });
 
@@ -474,10 +498,10 @@ describe('agent-autopsy diff with stage names in Chinese (two columns a characte
     expect(at(lines, 'Durations', 6)).toEqual([
       'Durations',
       '  run                     5 s → 3.5 s             −1.5 s (−30.0%)',
-      '  stage 数据清洗          2 s → 1 s               −1 s              better',
-      '      failures 2 → 0',
-      '  stage 模型训练          3 s → 2.5 s             −0.5 s            worse',
-      '      failures 0 → 1',
+      '  stage 数据清洗          2 s → 1 s               −1 s',
+      '      failures 2 → 0                                                better',
+      '  stage 模型训练          3 s → 2.5 s             −0.5 s',
+      '      failures 0 → 1                                                worse',
     ]);
   });
 
@@ -497,10 +521,10 @@ describe('agent-autopsy diff with stage names in Chinese (two columns a characte
     expect(at(lines, '时长', 6)).toEqual([
       '时长',
       '  运行                    5 秒 → 3.5 秒           −1.5 秒 (−30.0%)',
-      '  阶段 数据清洗           2 秒 → 1 秒             −1 秒             变好',
-      '      失败 2 → 0',
-      '  阶段 模型训练           3 秒 → 2.5 秒           −0.5 秒           变差',
-      '      失败 0 → 1',
+      '  阶段 数据清洗           2 秒 → 1 秒             −1 秒',
+      '      失败 2 → 0                                                    变好',
+      '  阶段 模型训练           3 秒 → 2.5 秒           −0.5 秒',
+      '      失败 0 → 1                                                    变差',
     ]);
     expect(lines).toContain('  未结束的跨度            0 → 0                   =');
   });
@@ -527,7 +551,7 @@ describe("agent-autopsy diff's language without --locale", () => {
     const lines = both.stdout.split('\n');
     expect(lines[4]).toBe('结论：变好 — 6 项改善，0 项退化');
     expect(lines).toContain('  已解决    rate_limited（high，4×）— LLM 服务商对智能体限流（HTTP 429）');
-    expect(lines).toContain('  阶段 stage1             2 秒 → 0.5 秒           −1.5 秒           变好');
+    expect(lines).toContain('  阶段 stage1             2 秒 → 0.5 秒           −1.5 秒');
 
     // One run in each language: the diff's words are English, each run's quotes stay in its own.
     const mixed = (await runCli(['diff', zhA, enB])).stdout.split('\n');

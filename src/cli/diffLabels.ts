@@ -14,6 +14,8 @@ export interface DiffLabels {
   ended: (description: string) => string;
   /** In place of `ended` when the report has no `exit` section. */
   endingNotRecorded: string;
+  /** After how a run ended, its exit code where the report has one: ", exit code 1" (nothing for null). */
+  exitCode: (code: number | null) => string;
   /** After a number of seconds. */
   seconds: string;
   /** The verdict line's label, and what comes between it and the verdict (a space after ':', none after '：'). */
@@ -59,6 +61,7 @@ const enStageNote = stageNoteIn('absent', 'failures', ', ');
 const en: DiffLabels = {
   runDetails: (events, duration, ending) => `(${events} events, ${duration}, ${ending})`,
   ended: (description) => `ended ${description}`,
+  exitCode: (code) => (code === null ? '' : `, exit code ${code}`),
   endingNotRecorded: 'how it ended is not in its report',
   seconds: ' s',
   verdict: 'Verdict:',
@@ -122,7 +125,7 @@ const en: DiffLabels = {
       case 'unfinished_spans':
         return `unfinished spans ${f.a} → ${f.b}`;
       case 'exit':
-        return `exit: ${f.a} → ${f.b}`;
+        return `exit: ${f.a}${en.exitCode(f.a_exit_code)} → ${f.b}${en.exitCode(f.b_exit_code)}`;
       case 'stage':
         return `stage ${f.stage.stage}: ${enStageNote(f.stage)}`;
     }
@@ -136,6 +139,7 @@ const zhStageNote = stageNoteIn('不存在', '失败', '，');
 const zhCN: DiffLabels = {
   runDetails: (events, duration, ending) => `（${events} 个事件，${duration}，${ending}）`,
   ended: (description) => `结束方式：${description}`,
+  exitCode: (code) => (code === null ? '' : `，退出码 ${code}`),
   endingNotRecorded: '报告中没有记录结束方式',
   seconds: ' 秒',
   verdict: '结论：',
@@ -197,7 +201,7 @@ const zhCN: DiffLabels = {
       case 'unfinished_spans':
         return `未结束的跨度 ${f.a} → ${f.b}`;
       case 'exit':
-        return `结束方式：${f.a} → ${f.b}`;
+        return `结束方式：${f.a}${zhCN.exitCode(f.a_exit_code)} → ${f.b}${zhCN.exitCode(f.b_exit_code)}`;
       case 'stage':
         return `阶段 ${f.stage.stage}：${zhStageNote(f.stage)}`;
     }

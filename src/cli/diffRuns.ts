@@ -38,6 +38,8 @@ export interface RunSummary {
   duration_seconds: number | null;
   exit: string | null;
   exit_reason: string | null;
+  /** The process's exit code, where the report knows it (a run read from its log alone does not). */
+  exit_code: number | null;
 }
 
 /** A report section one run or both lack: its part of the diff is null, not a comparison with zeros. */
@@ -54,7 +56,7 @@ export type Finding =
   | { kind: 'failures' | 'llm_errors' | 'failed_autofix' | 'unfinished_spans'; a: number; b: number }
   | { kind: 'failures_of_type' | 'failures_in_stage'; key: string; a: number; b: number }
   | { kind: 'new_diagnosis' | 'resolved_diagnosis'; id: string }
-  | { kind: 'exit'; a: string | null; b: string | null }
+  | { kind: 'exit'; a: string | null; b: string | null; a_exit_code: number | null; b_exit_code: number | null }
   | { kind: 'stage'; stage: StageChange };
 
 export interface RunDiff {
@@ -86,9 +88,17 @@ export interface DiffInput {
 
 const CRASHES = new Set(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
 
-/** Whether a run ended by a crash (an exception, a rejection, a signal, a kill): a change to or from one is a regression or an improvement. */
+/** Whether a run ended by a crash (an exception, a rejection, a signal, a kill). */
 export function endedByCrash(reason: string | null): boolean {
   return CRASHES.has(reason ?? '');
+}
+
+/**
+ * Whether a run ended as a failure: a crash, or an exit code other than 0 (`process.exit(1)`, or
+ * `process.exitCode = 1` and a drained loop). A change to or from one is a regression or an improvement.
+ */
+export function endedAsFailure(run: Pick<RunSummary, 'exit_reason' | 'exit_code'>): boolean {
+  return endedByCrash(run.exit_reason) || (typeof run.exit_code === 'number' && run.exit_code !== 0);
 }
 
 /** llm_usage's counts of the client's retries (present where some call stated them). */
@@ -225,6 +235,7 @@ export function diffRuns(runA: DiffInput, runB: DiffInput): RunDiff {
       duration_seconds: input.durationSeconds,
       exit: lacks('exit') ? null : (input.report.exit.description ?? input.report.exit.reason),
       exit_reason: lacks('exit') ? null : input.report.exit.reason,
+      exit_code: lacks('exit') || typeof input.report.exit.exit_code !== 'number' ? null : input.report.exit.exit_code,
     };
   };
   const da = runA.durationSeconds;
@@ -282,11 +293,11 @@ export function diffFindings(rows: DiffRows): { improvements: Finding[]; regress
   if (unfinished) note(unfinished, { kind: 'unfinished_spans', a: unfinished.a, b: unfinished.b });
 
   if (!rows.not_comparable.some((entry) => entry.section === 'exit')) {
-    const crashA = endedByCrash(rows.a.exit_reason);
-    const crashB = endedByCrash(rows.b.exit_reason);
-    const exit: Finding = { kind: 'exit', a: rows.a.exit_reason, b: rows.b.exit_reason };
-    if (crashA && !crashB) improvements.push(exit);
-    if (!crashA && crashB) regressions.push(exit);
+    const failedA = endedAsFailure(rows.a);
+    const failedB = endedAsFailure(rows.b);
+    const exit: Finding = { kind: 'exit', a: rows.a.exit_reason, b: rows.b.exit_reason, a_exit_code: rows.a.exit_code, b_exit_code: rows.b.exit_code };
+    if (failedA && !failedB) improvements.push(exit);
+    if (!failedA && failedB) regressions.push(exit);
   }
 
   for (const s of rows.stages ?? []) {

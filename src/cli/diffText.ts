@@ -1,7 +1,7 @@
 // `agent-autopsy diff`'s text for a terminal: the comparison diffRuns.ts makes, in aligned columns.
 import type { Palette } from './color';
 import { diffLabelsFor } from './diffLabels';
-import { diffFindings, endedByCrash, type Change, type RunDiff, type RunSummary } from './diffRuns';
+import { diffFindings, endedAsFailure, type Change, type RunDiff, type RunSummary } from './diffRuns';
 import { displayWidth } from './displayWidth';
 import type { ReportSection } from './reportSections';
 
@@ -38,7 +38,7 @@ export function formatDiffText(diff: RunDiff, p: Palette, locale?: string): stri
   const line = (label: string, a: string, b: string, delta: string, trend: Change['trend'] = 'same', indent = 2) =>
     out.push(`${' '.repeat(indent)}${pad(label, 26 - indent)}${pad(`${a} → ${b}`, 24)}${pad(delta, 18)}${mark(trend)}`.trimEnd());
   // A run still being recorded has not ended: its description says so by itself.
-  const ending = (run: RunSummary) => (run.exit === null ? l.endingNotRecorded : run.exit_reason === 'running' ? run.exit : l.ended(run.exit));
+  const ending = (run: RunSummary) => (run.exit === null ? l.endingNotRecorded : run.exit_reason === 'running' ? run.exit : l.ended(run.exit) + l.exitCode(run.exit_code));
   const side = (name: string, run: RunSummary) => out.push(`  ${p.bold(name)}  ${run.input}  ${l.runDetails(num(run.events), num(run.duration_seconds, sec), ending(run))}`);
   /** Why a section is left out: "not comparable: B's report has no llm_usage section", after `label` when given. */
   const notComparable = (section: ReportSection, label?: string) => {
@@ -104,9 +104,15 @@ export function formatDiffText(diff: RunDiff, p: Palette, locale?: string): stri
   notComparable('stages', l.rows.stages);
   for (const s of diff.stages ?? []) {
     const delta = s.a_duration !== null && s.b_duration !== null ? s.b_duration - s.a_duration : null;
-    line(l.stage(s.stage), num(s.a_duration, sec), num(s.b_duration, sec), signed(delta, sec), s.trend);
+    // Durations are not judged (as the run's is not): a stage's trend comes from its outcome and
+    // failures, so it is marked on the line that says them, not after a duration that may have grown.
+    line(l.stage(s.stage), num(s.a_duration, sec), num(s.b_duration, sec), signed(delta, sec));
     const note = l.stageNote(s);
-    if (note) out.push(`      ${p.dim(note)}`);
+    if (note) {
+      // The mark in the column of the other rows' marks (2 + 24 + 24 + 18), the note dimmed.
+      const text = `      ${note}`;
+      out.push(s.trend === 'same' ? `      ${p.dim(note)}` : `      ${p.dim(note)}${pad(text, 68).slice(text.length)}${mark(s.trend)}`);
+    }
   }
 
   out.push('', p.bold(l.headings.unfinishedAndExit));
@@ -114,9 +120,11 @@ export function formatDiffText(diff: RunDiff, p: Palette, locale?: string): stri
   if (u === null) notComparable('unfinished', l.rows.unfinishedSpans);
   else line(l.rows.unfinishedSpans, num(u.a), num(u.b), signed(u.delta), u.trend);
   if (!notComparable('exit', l.rows.exit)) {
-    const crashed = (run: RunSummary) => endedByCrash(run.exit_reason);
-    const exitTrend = crashed(diff.a) === crashed(diff.b) ? 'same' : crashed(diff.b) ? 'worse' : 'better';
-    out.push(`  ${pad(l.rows.exit, 24)}${diff.a.exit} → ${diff.b.exit}  ${mark(exitTrend)}`.trimEnd());
+    const failedA = endedAsFailure(diff.a);
+    const failedB = endedAsFailure(diff.b);
+    const exitTrend = failedA === failedB ? 'same' : failedB ? 'worse' : 'better';
+    const how = (run: RunSummary) => `${run.exit}${l.exitCode(run.exit_code)}`;
+    out.push(`  ${pad(l.rows.exit, 24)}${how(diff.a)} → ${how(diff.b)}  ${mark(exitTrend)}`.trimEnd());
   }
   return `${out.join('\n')}\n`;
 }
