@@ -53,7 +53,9 @@ export const defaultErrorHandler: ErrorHandler = (error, context) => {
   const message = describe(error);
   const io = ioProblems.get(error as object);
   if (io) {
-    printOnce(`io\u0000${io.dir}`, `agent-autopsy: ${context}: ${message} (the agent keeps running; the autopsy in ${io.dir} will be incomplete)`);
+    // A directory that could not be made holds nothing at all: "incomplete" would send the user looking for it.
+    const outcome = io.nothingWritten ? `no log or autopsy can be written in ${io.dir}` : `the autopsy in ${io.dir} will be incomplete`;
+    printOnce(`io\u0000${io.dir}`, `agent-autopsy: ${context}: ${message} (the agent keeps running; ${outcome})`);
     return;
   }
   if (exportProblems.has(error as object)) {
@@ -79,16 +81,16 @@ export function reportError(error: unknown, context: string): void {
 }
 
 /** File-system failures, by the directory they happened in. */
-const ioProblems = new WeakMap<object, { dir: string }>();
+const ioProblems = new WeakMap<object, { dir: string; nothingWritten: boolean }>();
 
 /**
  * Reports a failed file-system operation in directory `dir` (`context` says which, e.g.
  * `cannot write <file>`). One directory, one line: a full disk or a deleted run directory makes
  * every file there fail (logs, report, autofix log), and the user needs to hear it once.
  */
-export function reportIoError(error: unknown, context: string, dir: string): void {
+export function reportIoError(error: unknown, context: string, dir: string, nothingWritten = false): void {
   const problem = error !== null && typeof error === 'object' ? error : new Error(describe(error));
-  ioProblems.set(problem, { dir });
+  ioProblems.set(problem, { dir, nothingWritten });
   reportError(problem, context);
 }
 

@@ -56,7 +56,7 @@ function claim(outputDir: string, started: string, locale: string | undefined): 
   try {
     createdDir = makeDirectories(paths.logDir, 0o700);
   } catch (error) {
-    reportIoError(error, `cannot create ${paths.logDir}`, paths.logDir);
+    reportIoError(error, `cannot create ${paths.logDir}`, paths.logDir, true);
     return { directory: { paths }, claim: { status: 'unavailable' } };
   }
   const result = acquireRunLock(paths.lockFile, started, locale);
