@@ -10,8 +10,10 @@ export class TruthLogError extends Error {
   constructor(
     message: string,
     readonly where?: string,
+    /** What to do instead, after the place: "… (autopsy-runs); it holds 3 runs, the newest: …". */
+    hint?: string,
   ) {
-    super(where ? `${message} (${where})` : message);
+    super((where ? `${message} (${where})` : message) + (hint ? `; ${hint}` : ''));
     this.name = 'TruthLogError';
   }
 }

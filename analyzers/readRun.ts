@@ -14,6 +14,7 @@ import { LogFile } from './LogFile';
 import { analyzeOtlpRun, analyzeOtlpRunSync, startsLikeOtlpJson, type OtlpReadResult } from './OtlpJsonReader';
 import type { AutopsyReport, ExitInfo } from './reportTypes';
 import { RunAnalyzer } from './RunAnalyzer';
+import { runsInside, runsInsideHint } from './runsInside';
 import { TruthLogError, TruthLogParser, truthLogStartTime, type TruthLogReadResult } from './TruthLogParser';
 
 export type { ReadOptions, ReadProgress } from './fileChunks';
@@ -95,7 +96,9 @@ export function locateRun(input: string): RunLocation {
         return { outputDir: logDir === path && basename(dirname(path)) === 'Memory' ? dirname(dirname(path)) : path, logDir, trackerJson: readable };
       }
     }
-    throw new TruthLogError(`no ${join(LOGS_SUBDIR, TRACKER_JSON)} in this directory`, path);
+    // The folder that holds the runs (the default ./autopsy-runs), given instead of one of them.
+    const inside = runsInside(path);
+    throw new TruthLogError(`no ${join(LOGS_SUBDIR, TRACKER_JSON)} in this directory`, path, inside && runsInsideHint(inside, 'report'));
   }
   const logDir = dirname(path);
   const outputDir = basename(logDir) === 'logs' && basename(dirname(logDir)) === 'Memory' ? dirname(dirname(logDir)) : logDir;

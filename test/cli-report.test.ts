@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -190,6 +190,28 @@ describe('agent-autopsy report', () => {
 
     result = await runCli(['report', dir]);
     expect(result).toMatchObject({ code: 2, stderr: `agent-autopsy: no ${join('Memory', 'logs', 'execution_tracker.json')} in this directory (${dir})\n` });
+
+    // The folder that holds the runs (the default ./autopsy-runs), given instead of a run: the
+    // newest run (by its log's last write, not its name) is named, with the command to read it.
+    const runs = join(dir, 'autopsy-runs');
+    const newest = join(runs, '2026-01-01T00-00-00-111');
+    const older = join(runs, '2026-01-02T00-00-00-222');
+    for (const run of [older, newest]) writeTruthLog(run, [event('stage_start', { stage: 's1' }, 'INFO', 0)]);
+    utimesSync(join(older, 'Memory', 'logs', 'execution_tracker.json'), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    mkdirSync(join(runs, 'not-a-run'));
+    result = await runCli(['report', runs]);
+    expect(result).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `agent-autopsy: no ${join('Memory', 'logs', 'execution_tracker.json')} in this directory (${runs}); it holds 2 runs, the newest: agent-autopsy report ${newest}\n`,
+    });
+    // tail would wait for ever for a log no run writes there.
+    result = await runCli(['tail', runs]);
+    expect(result).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `agent-autopsy: no ${join('Memory', 'logs', 'execution_tracker_readable.txt')} in this directory (${runs}); it holds 2 runs, the newest: agent-autopsy tail ${newest}\n`,
+    });
 
     const notes = join(dir, 'notes.txt');
     writeFileSync(notes, '\nhello, world\n');

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { runsInside, runsInsideHint } from '../../analyzers/runsInside';
 import { checkHeldLength, TruthLogError } from '../../analyzers/TruthLogParser';
 import { LOGS_SUBDIR, READABLE_LOG, TRACKER_JSON } from '../../exporters/paths';
 import type { Palette } from './color';
@@ -105,6 +106,12 @@ function pathThere(path: string): boolean {
  */
 export function tailCommand(input: string, options: TailOptions): Promise<number> {
   const path = readableLogPath(input);
+  // The folder that holds the runs (the default ./autopsy-runs), given instead of one of them: no
+  // run will ever write its log there, so waiting for it would wait for ever.
+  if (!existsSync(path)) {
+    const inside = runsInside(resolve(input));
+    if (inside) return Promise.reject(new TruthLogError(`no ${join(LOGS_SUBDIR, READABLE_LOG)} in this directory`, resolve(input), runsInsideHint(inside, 'tail')));
+  }
   const out = options.out ?? process.stdout;
   const note = options.note ?? ((line: string) => process.stderr.write(`agent-autopsy: ${line}\n`));
   const p = options.palette;
