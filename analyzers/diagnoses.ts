@@ -1,6 +1,8 @@
 import { parseEventType } from '../src/eventTypes';
+import { redactString } from '../src/redact';
 import type { TruthEvent } from '../src/types';
 import { layerKey } from './autofixStats';
+import { CodeRepairs } from './CodeRepairs';
 import { rankDiagnoses, setCauses, severityRank } from './causalRanking';
 import type { BuiltInDiagnosisId, DiagnosisContext, DiagnosisEngine, ErrorClassId } from './diagnosisTypes';
 import { classifyError, contextLimits, isJsonParseError, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
@@ -14,6 +16,9 @@ import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './r
 import { RetryStormDetector } from './RetryStormDetector';
 import { failedAttemptsOf, RetryTally } from './RetryTally';
 import { NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
+import type { SpanEvent } from './SpanPairing';
+import { StageWork, type WorkOfStage } from './StageWork';
+import { TOOL_LOOP_MIN_CALLS, ToolLoopDetector } from './ToolLoopDetector';
 
 export { rankDiagnoses } from './causalRanking';
 
@@ -29,15 +34,22 @@ export { rankDiagnoses } from './causalRanking';
  *   such a long-idle stage counts (ending the process interrupts stages that were busy, it does
  *   not hang them).
  * - slow_stage: a finished stage that took at least SLOW_STAGE_RATIO times the median duration of
- *   the other stages and at least SLOW_STAGE_MIN_SECONDS more than it (at least two stages).
+ *   the other stages and at least SLOW_STAGE_MIN_SECONDS more than it (at least two stages). When
+ *   that median is under SLOW_STAGE_NEGLIGIBLE_SECONDS (bookkeeping stages), no ratio is quoted and
+ *   confidence is low; medium only from 20× when the stage also had failures or retried calls.
  * - autofix_ineffective: at least AUTOFIX_MIN_FAILURES failed repair attempts, and more failures
  *   than successes (the seed's P2 condition).
  * - retry_storm: see RetryStormDetector (4 failures in a row of one stage and model).
+ * - tool_loop: see ToolLoopDetector (3 calls in a row of one tool with the same arguments in one
+ *   stage); high from TOOL_LOOP_HIGH_CALLS.
  */
 export const HANG_IDLE_SECONDS = 30;
 export const SLOW_STAGE_RATIO = 5;
 export const SLOW_STAGE_MIN_SECONDS = 2;
 export const AUTOFIX_MIN_FAILURES = 2;
+/** Other stages whose median took less than this did next to nothing: a ratio to it means nothing. */
+export const SLOW_STAGE_NEGLIGIBLE_SECONDS = 0.02;
+export const TOOL_LOOP_HIGH_CALLS = 5;
 
 type Severity = Diagnosis['severity'];
 
@@ -120,6 +132,9 @@ function seconds(value: number): string {
 class BuiltInDiagnoses implements DiagnosisEngine {
   private readonly tracker = new PropagationTracker();
   private readonly storms = new RetryStormDetector();
+  private readonly tools = new ToolLoopDetector();
+  private readonly work = new StageWork();
+  private readonly repairs = new CodeRepairs();
   private readonly classes = new Map<ErrorClassId, ClassState>();
   /** Stage → the diagnoses whose origin errors happened in it. */
   private readonly stageClasses = new Map<string, Set<ErrorClassId>>();
@@ -165,6 +180,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (event.span_id) this.stageSpans.set(stage, event.span_id);
     }
     if (unfinished) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
+    else if (kind.span !== undefined) this.observeSpanEvent(event, kind.span, stage);
     // A signal the app's own handler took did not end the process (and is not when it ended).
     if (type === 'signal_received' && data.handled_by_app !== true) this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
     if (type === 'llm_call_end') this.storms.success(event);
@@ -206,6 +222,16 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (classification) this.addToClass(classification, event, facts);
   }
 
+  /** A span's start or end: tool calls (tool_loop), what a stage's time went to (slow_stage), code runs that repaired earlier ones. */
+  private observeSpanEvent(event: TruthEvent, span: SpanEvent, stage: string): void {
+    if (span.kind === 'task') {
+      if (span.phase === 'start') this.tools.taskStart(event);
+      return;
+    }
+    this.work.observe(event, span, stage);
+    if (span.kind === 'code_exec' && span.phase === 'end') this.repairs.succeeded(stage);
+  }
+
   private recordActivity(): void {
     if (this.activeStage !== undefined) this.stageActivity.set(this.activeStage, this.activeStageAt);
   }
@@ -236,6 +262,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     state.strength = Math.max(state.strength, classification.strength);
     if (event.type === 'llm_call_error') (state.retries ??= new RetryTally()).add(failedAttemptsOf(event.data));
     if (event.type === 'syntax_error') state.fromSyntaxEvents++;
+    if (event.type === 'code_exec_error' && (id === 'code_syntax_errors' || id === 'code_runtime_errors')) this.repairs.failed(stage, id);
     if (id === 'rate_limited') {
       const text = errorSearchText(facts);
       const wait = retryAfterSeconds(text, event.data);
@@ -286,18 +313,27 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const evidence = state.evidence.toJSON();
       if (id === 'code_syntax_errors') evidence.count = Math.max(state.fromSyntaxEvents, evidence.count - state.fromSyntaxEvents);
       // Only weak signs (a TimeoutError in a tool call): one step less severe than the real thing.
-      const severity = state.strength <= 0.5 ? lessSevere(classSeverity(id, evidence.count)) : classSeverity(id, evidence.count);
+      let severity = state.strength <= 0.5 ? lessSevere(classSeverity(id, evidence.count)) : classSeverity(id, evidence.count);
+      // Failing code runs that a later run in the same stage repaired: said first, and one step less severe when all were.
+      const repaired = this.repairs.of(id);
+      if (repaired) {
+        const runs = Math.min(repaired.runs, evidence.count);
+        evidence.examples.unshift(texts.codeRepaired(runs, evidence.count, stageList(repaired.stages)));
+        if (runs >= evidence.count) severity = lessSevere(severity);
+      }
       // The count stays the failures the agent saw; the requests behind them come first among the examples.
       const retries = state.retries;
       if (retries && retries.attempts > 0) evidence.examples.unshift(texts.retriedCalls(retries.calls, retries.requests, retries.retried, retries.fewest, retries.most));
       add(id, severity, state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts));
     }
     this.diagnoseRetryStorm(add, texts);
+    this.diagnoseToolLoop(found, add, texts);
     this.diagnoseAutofix(context, add, texts);
     const exit = this.effectiveExit(context.exit);
     this.diagnoseStageHang(context, exit, add, texts);
     this.diagnoseSlowStage(context, add, texts);
     this.diagnoseCrash(context, exit, found, add, texts);
+    this.linkToolLoopToCrash(context, found);
     return linkCauses(found, texts);
   }
 
@@ -327,6 +363,39 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const total = [...storms.causes.values()].reduce((sum, n) => sum + n, 0);
     const causes = [...storms.causes].filter(([, n]) => n * 3 >= total).map(([id]) => id);
     add('retry_storm', 'high', longest.failures >= 6 ? 0.9 : 0.8, evidence, texts.suggestions.retry_storm, causes);
+  }
+
+  private diagnoseToolLoop(found: Map<string, Found>, add: AddFn, texts: DiagnosisTexts): void {
+    const loops = this.tools.loops;
+    if (loops.loops === 0) return;
+    const evidence = loops.evidence.toJSON();
+    const longest = loops.longest!;
+    const inStage = longest.stage === UNKNOWN_STAGE ? undefined : longest.stage;
+    // Made here, not by Evidence: the arguments are app data, redacted as every example is.
+    evidence.examples.unshift(redactString(texts.toolLoop(longest.calls, longest.tool, inStage, longest.args, seconds(longest.seconds))));
+    if (loops.loops > 1) {
+      const stages = [...loops.stages].map((stage) => (stage === UNKNOWN_STAGE ? texts.outsideStagesName : stage));
+      evidence.examples.splice(1, 0, texts.toolLoops(loops.loops, stageList(stages)));
+    }
+    const confidence = Math.min(0.9, 0.6 + 0.05 * (longest.calls - TOOL_LOOP_MIN_CALLS));
+    add('tool_loop', longest.calls >= TOOL_LOOP_HIGH_CALLS ? 'high' : 'medium', confidence, evidence, texts.suggestions.tool_loop);
+    found.get('tool_loop')!.diagnosis.title = texts.toolLoopTitle(longest.tool, inStage, longest.calls);
+  }
+
+  /**
+   * A run that ended badly with nothing else to blame, after a tool loop in a stage that did not
+   * finish well (it failed, as at a step limit, or never ended): the loop is what ended it.
+   */
+  private linkToolLoopToCrash(context: DiagnosisContext, found: Map<string, Found>): void {
+    const crash = found.get('crash');
+    if (!crash || crash.causes.size > 0 || !found.has('tool_loop')) return;
+    const outcomes = new Map(context.stages.map((stage) => [stage.stage, stage.outcome]));
+    for (const stage of this.tools.loops.stages) {
+      if (stage === UNKNOWN_STAGE || outcomes.get(stage) !== 'ok') {
+        crash.causes.add('tool_loop');
+        return;
+      }
+    }
   }
 
   private diagnoseAutofix(context: DiagnosisContext, add: AddFn, texts: DiagnosisTexts): void {
@@ -424,6 +493,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const evidence = new Evidence();
     const causes = new Set<string>();
     let worst = 0;
+    let troubled = false;
     // Sorted once: a run with thousands of distinct stages must not sort them once per stage.
     const durations = finished.map((stage) => stage.duration_seconds!).sort((a, b) => a - b);
     for (const stage of finished) {
@@ -431,13 +501,23 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const median = medianWithout(durations, duration);
       const ratio = duration / Math.max(median, 0.001);
       if (ratio < SLOW_STAGE_RATIO || duration - median < SLOW_STAGE_MIN_SECONDS) continue;
-      worst = Math.max(worst, ratio);
-      evidence.note(stage.started, texts.slowStage(stage.stage, seconds(duration), ratio >= 100 ? '>100' : ratio.toFixed(1), seconds(median)), this.stageSpans.get(stage.stage));
+      const work = this.work.of(stage.stage);
+      // Beside stages that did next to nothing (bookkeeping), any stage that waits on anything is ">100×": no ratio then.
+      const negligible = median < SLOW_STAGE_NEGLIGIBLE_SECONDS;
+      if (!negligible) {
+        worst = Math.max(worst, ratio);
+        // A stage that only took long is worth a look; one that also failed or was retried is worth more.
+        if (ratio >= 20 && (stage.failures > 0 || (work?.retried ?? 0) > 0)) troubled = true;
+      }
+      const example = negligible ? texts.slowStageBesideNegligible(stage.stage, seconds(duration), seconds(median)) : texts.slowStage(stage.stage, seconds(duration), ratio >= 100 ? '>100' : ratio.toFixed(1), seconds(median));
+      evidence.note(stage.started, example + whatTheStageWaitedOn(work, texts), this.stageSpans.get(stage.stage));
       for (const id of this.stageClasses.get(stage.stage) ?? []) if (LLM_CAUSES_OF_SLOWNESS.includes(id)) causes.add(id);
       if (this.storms.storms.stages.has(stage.stage)) causes.add('retry_storm');
+      if (this.tools.loops.stages.has(stage.stage)) causes.add('tool_loop');
     }
     if (evidence.count === 0) return;
-    add('slow_stage', worst >= 20 ? 'medium' : 'low', worst >= 20 ? 0.85 : worst >= 10 ? 0.75 : 0.65, evidence.toJSON(), texts.suggestions.slow_stage, causes);
+    const confidence = worst >= 20 ? 0.85 : worst >= 10 ? 0.75 : worst > 0 ? 0.65 : 0.6;
+    add('slow_stage', troubled ? 'medium' : 'low', confidence, evidence.toJSON(), texts.suggestions.slow_stage, causes);
   }
 
   private diagnoseCrash(context: DiagnosisContext, exit: ExitInfo, found: Map<string, Found>, add: AddFn, texts: DiagnosisTexts): void {
@@ -477,7 +557,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   /** Retained entries (for memory tests): grows with stages, models and open spans only. */
   get retained(): number {
     this.recordActivity();
-    return this.tracker.retained + this.storms.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.stageStarts.size + this.classes.size;
+    return this.tracker.retained + this.storms.retained + this.tools.retained + this.work.retained + this.repairs.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.stageStarts.size + this.classes.size;
   }
 }
 
@@ -503,6 +583,17 @@ function unfinishedFromEvent(event: TruthEvent, stageStarts: Map<string, string>
 function mergeUnfinished(listed: UnfinishedSpan[], recorded: UnfinishedSpan[]): UnfinishedSpan[] {
   const known = new Set(listed.map((span) => span.span_id ?? `${span.kind}\u0000${span.stage}\u0000${span.name}`));
   return [...listed, ...recorded.filter((span) => !known.has(span.span_id ?? `${span.kind}\u0000${span.stage}\u0000${span.name}`))];
+}
+
+/** What a slow stage's time went to, as clauses after its sentence: its LLM calls (and their retries), its code runs, or neither. */
+function whatTheStageWaitedOn(work: WorkOfStage | undefined, texts: DiagnosisTexts): string {
+  let clauses = '';
+  if (work && work.llmCalls > 0) {
+    clauses += texts.clauseSeparator + texts.stageLlmCalls(work.llmCalls, seconds(work.llmSeconds), work.model, seconds(work.longestLlmSeconds), work.longestLlmModel);
+    if (work.retried > 0) clauses += texts.clauseSeparator + texts.stageRetriedCalls(work.retried, work.llmCalls, work.failedAttempts);
+  }
+  if (work && work.codeRuns > 0) clauses += texts.clauseSeparator + texts.stageCodeRuns(work.codeRuns, seconds(work.codeSeconds));
+  return clauses || texts.clauseSeparator + texts.stageNothingTraced;
 }
 
 /** Stage names for a sentence: the first few, then how many more. */

@@ -14,6 +14,7 @@ export const BUILT_IN_DIAGNOSIS_IDS = [
   'code_runtime_errors',
   'autofix_ineffective',
   'retry_storm',
+  'tool_loop',
   'stage_hang',
   'slow_stage',
   'crash',

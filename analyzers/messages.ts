@@ -38,6 +38,24 @@ export interface DiagnosisTexts {
   /** Joins the clauses of one evidence sentence ('; ' in English, '；' in Chinese). */
   clauseSeparator: string;
   slowStage: (stage: string, seconds: string, ratio: string, median: string) => string;
+  /** slow_stage when the other stages took almost no time: a ratio to their median would mean nothing. */
+  slowStageBesideNegligible: (stage: string, seconds: string, median: string) => string;
+  /**
+   * What a slow stage's time went to (after its slowStage sentence). `model`: the one model all the
+   * calls named ('' for none), undefined when they named several; `longestModel` is the longest call's.
+   */
+  stageLlmCalls: (calls: number, seconds: string, model: string | undefined, longest: string, longestModel: string) => string;
+  stageRetriedCalls: (retried: number, calls: number, failedAttempts: number) => string;
+  stageCodeRuns: (runs: number, seconds: string) => string;
+  /** A slow stage with no LLM call and no code run recorded in it. */
+  stageNothingTraced: string;
+  /** code_syntax_errors / code_runtime_errors: `repaired` of the `total` failing runs were followed by a successful run in the same stage. */
+  codeRepaired: (repaired: number, total: number, stages: string) => string;
+  /** tool_loop's title, naming the longest loop (`stage` undefined outside every stage). */
+  toolLoopTitle: (tool: string, stage: string | undefined, calls: number) => string;
+  toolLoop: (calls: number, tool: string, stage: string | undefined, args: string, seconds: string) => string;
+  /** After the longest loop's sentence when there were more: how many, and in which stages. */
+  toolLoops: (loops: number, stages: string) => string;
   processEnded: (how: string) => string;
   exitCode: (code: number) => string;
   /** Explains exit code 13 after a drained event loop. */
@@ -199,6 +217,7 @@ const en: MessageCatalog = {
       code_runtime_errors: 'Generated code failed at run time',
       autofix_ineffective: 'Self-repair (autofix) failed more often than it succeeded',
       retry_storm: 'Retry storm: the same LLM call failed again and again',
+      tool_loop: 'Tool loop: the agent made the same tool call again and again',
       stage_hang: 'A stage never finished (hang)',
       slow_stage: 'A stage took far longer than the others',
       crash: 'The process ended abnormally',
@@ -222,6 +241,8 @@ const en: MessageCatalog = {
         'The repair loop does not converge: give each repair the full error (traceback, line) and the previous failed attempt, escalate to a deeper layer (or regenerate from the specification) after one failed patch instead of repeating it, and cap attempts per error.',
       retry_storm:
         'Retry only what can succeed (429, 5xx, timeouts; never 400/401/403/404), cap attempts (3 to 5), back off exponentially with jitter, honour retry-after, and stop with a circuit breaker after repeated failures instead of hammering the provider.',
+      tool_loop:
+        'Give the tool a result the model can act on: a final answer, or an error or status it can read and that tells it what to do next ("forecast not available yet: answer without it"), not the same "pending" again. Detect repeated identical calls in the agent loop (same tool, same arguments) and stop or change strategy after the second one, cap the steps per run, and make the step limit end with an answer or a clear error.',
       stage_hang:
         'Put a timeout on every LLM, tool and code call (SDK timeout, AbortSignal.timeout, a subprocess timeout), make sure every promise settles (no missing await, no callback that never fires), add a watchdog per stage, and save checkpoints so a killed run can resume.',
       slow_stage:
@@ -262,6 +283,23 @@ const en: MessageCatalog = {
       `still waiting on ${kind} "${name}" (${seconds === '0' ? "its start is the log's last event" : `started ${seconds} s before the log's last event`})`,
     clauseSeparator: '; ',
     slowStage: (stage, seconds, ratio, median) => `${stage} took ${seconds} s, ${ratio}× the median of the other stages (${median} s)`,
+    slowStageBesideNegligible: (stage, seconds, median) => `${stage} took ${seconds} s, while the other stages took almost no time (median ${median} s)`,
+    stageLlmCalls: (calls, seconds, model, longest, longestModel) =>
+      calls === 1
+        ? `its LLM call${model ? ` (${model})` : ''} took ${seconds} s of it`
+        : `its ${calls} LLM calls${model ? ` (${model})` : ''} took ${seconds} s in all, the longest ${longest} s${model === undefined && longestModel ? ` (${longestModel})` : ''}`,
+    stageRetriedCalls: (retried, calls, attempts) =>
+      `${calls === 1 ? 'it was' : `${retried} of them ${retried === 1 ? 'was' : 'were'}`} retried by the client (${attempts} failed attempt${attempts === 1 ? '' : 's'})`,
+    stageCodeRuns: (runs, seconds) => `its ${runs === 1 ? 'code run' : `${runs} code runs`} took ${seconds} s`,
+    stageNothingTraced: 'no LLM call or code run was recorded in it: the time went to its own code or to calls nothing traced',
+    codeRepaired: (repaired, total, stages) =>
+      repaired >= total
+        ? `Repaired: ${total === 1 ? 'the failing run was' : `each of the ${total} failing runs was`} followed by a successful run of the code in the same stage (${stages})`
+        : `${repaired} of the ${total} failing runs ${repaired === 1 ? 'was' : 'were'} followed by a successful run of the code in the same stage (${stages}); the other ${total - repaired} ${total - repaired === 1 ? 'was' : 'were'} not`,
+    toolLoopTitle: (tool, stage, calls) => `Tool loop: the agent called ${tool} ${calls} times in a row with the same arguments${stage === undefined ? '' : ` in stage ${stage}`}`,
+    toolLoop: (calls, tool, stage, args, seconds) =>
+      `${calls} calls in a row to ${tool} ${stage === undefined ? 'outside every stage' : `in stage ${stage}`} within ${seconds} s, each with the arguments ${args}`,
+    toolLoops: (loops, stages) => `${loops} tool loops in all (the longest above), in ${stages}`,
     processEnded: (how) => `The process ended ${how}`,
     exitCode: (code) => `exit code ${code}`,
     unsettledAwait: 'Exit code 13 is Node\'s "unsettled top-level await": the entry module was still awaiting a promise that never settled when nothing was left to run',
@@ -354,6 +392,7 @@ const zhCN: MessageCatalog = {
       code_runtime_errors: '生成的代码运行时出错',
       autofix_ineffective: '自愈（autofix）失败多于成功',
       retry_storm: '重试风暴：同一个 LLM 调用反复失败',
+      tool_loop: '工具循环：智能体一再发出同样的工具调用',
       stage_hang: '有阶段始终没有结束（挂起）',
       slow_stage: '某个阶段比其他阶段慢得多',
       crash: '进程异常结束',
@@ -377,6 +416,8 @@ const zhCN: MessageCatalog = {
         '修复循环没有收敛：每次修复都提供完整错误（回溯、行号）和上一次失败的尝试；一次修补失败后升级到更深的层级（或按规格重新生成），不要重复同样的修补；并限制每个错误的尝试次数。',
       retry_storm:
         '只重试可能成功的错误（429、5xx、超时；绝不重试 400/401/403/404），限制尝试次数（3 到 5 次），以指数退避加随机抖动，遵循 retry-after，并在连续失败后用熔断器停止，而不是持续冲击服务商。',
+      tool_loop:
+        '让工具返回模型能据以行动的结果：最终答案，或模型读得懂、并告诉它下一步怎么做的错误或状态（“天气预报暂不可用：请不依赖它作答”），而不是一再返回同样的“pending”。在智能体循环中检测重复的相同调用（同一工具、同样参数），第二次之后就停止或改变策略；限制每次运行的步数，并让步数上限以一个答案或明确的错误结束。',
       stage_hang:
         '为每个 LLM、工具和代码调用设置超时（SDK 超时、AbortSignal.timeout、子进程超时），确保每个 Promise 都会完成（不要漏掉 await，不要有永不触发的回调），为每个阶段加看门狗，并保存检查点以便被终止的运行可以恢复。',
       slow_stage:
@@ -415,6 +456,22 @@ const zhCN: MessageCatalog = {
       `仍在等待 ${kind}“${name}”（${seconds === '0' ? '其开始即日志的最后一个事件' : `开始于日志最后一个事件之前 ${seconds} 秒`}）`,
     clauseSeparator: '；',
     slowStage: (stage, seconds, ratio, median) => `${stage} 耗时 ${seconds} 秒，是其他阶段中位数（${median} 秒）的 ${ratio} 倍`,
+    slowStageBesideNegligible: (stage, seconds, median) => `${stage} 耗时 ${seconds} 秒，而其他阶段几乎不花时间（中位数 ${median} 秒）`,
+    stageLlmCalls: (calls, seconds, model, longest, longestModel) =>
+      calls === 1
+        ? `其中 LLM 调用${model ? `（${model}）` : ''}耗时 ${seconds} 秒`
+        : `其中 ${calls} 次 LLM 调用${model ? `（${model}）` : ''}共耗时 ${seconds} 秒，最长一次 ${longest} 秒${model === undefined && longestModel ? `（${longestModel}）` : ''}`,
+    stageRetriedCalls: (retried, calls, attempts) => `${calls === 1 ? '该调用' : `其中 ${retried} 次调用`}曾被客户端重试（失败尝试 ${attempts} 次）`,
+    stageCodeRuns: (runs, seconds) => `其中 ${runs} 次代码运行共耗时 ${seconds} 秒`,
+    stageNothingTraced: '其中没有记录到 LLM 调用或代码运行：时间花在该阶段自身的代码或未被追踪的调用上',
+    codeRepaired: (repaired, total, stages) =>
+      repaired >= total
+        ? `已修复：${total === 1 ? '这次失败的运行' : `这 ${total} 次失败的运行`}之后，同一阶段（${stages}）中的代码都再次运行成功`
+        : `${total} 次失败的运行中有 ${repaired} 次之后同一阶段（${stages}）中的代码再次运行成功；其余 ${total - repaired} 次没有`,
+    toolLoopTitle: (tool, stage, calls) => `工具循环：智能体${stage === undefined ? '' : `在 ${stage} 中`}以相同参数连续调用 ${tool} ${calls} 次`,
+    toolLoop: (calls, tool, stage, args, seconds) =>
+      `${stage === undefined ? '阶段之外' : `${stage} 中`}在 ${seconds} 秒内连续 ${calls} 次调用 ${tool}，每次参数都是 ${args}`,
+    toolLoops: (loops, stages) => `共 ${loops} 个工具循环（上一条为最长的一个），分布在 ${stages}`,
     processEnded: (how) => `进程结束方式：${how}`,
     exitCode: (code) => `退出码 ${code}`,
     unsettledAwait: '退出码 13 是 Node 的“未完成的顶层 await”：事件循环已无事可做时，入口模块仍在等待一个永远不会完成的 Promise',

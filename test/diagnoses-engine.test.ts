@@ -241,10 +241,10 @@ describe('slow_stage', () => {
   const stage = (id: string, duration: number): StageTimeline => ({ stage: id, started: new Date(T0).toISOString(), ended: null, duration_seconds: duration, outcome: 'ok', failures: 0 });
 
   it.each([
-    [[1, 1.2, 0.8, 30], ['s4 took 30 s, 30.0× the median of the other stages (1 s)']],
+    [[1, 1.2, 0.8, 30], ['s4 took 30 s, 30.0× the median of the other stages (1 s); no LLM call or code run was recorded in it: the time went to its own code or to calls nothing traced']],
     [[1, 1.2, 0.8, 4.9], []], // under 5×
     [[0.1, 0.1, 0.1, 1.5], []], // 15× but only 1.4 s more
-    [[10, 60], ['s2 took 60 s, 6.0× the median of the other stages (10 s)']],
+    [[10, 60], ['s2 took 60 s, 6.0× the median of the other stages (10 s); no LLM call or code run was recorded in it: the time went to its own code or to calls nothing traced']],
     [[42], []], // a single stage has nothing to compare with
   ])('durations %j', (durations, examples) => {
     const stages = durations.map((d, i) => stage(`s${i + 1}`, d));
@@ -272,7 +272,7 @@ describe('slow_stage', () => {
     stages.push({ ...stage('broken', 0), duration_seconds: Number.NaN });
     const slow = diagnoseEvents([], context({ stages })).find((d) => d.id === 'slow_stage');
     expect(slow?.evidence.count).toBe(2);
-    expect(slow?.evidence.examples).toEqual(['item-1234 took 90 s, 60.0× the median of the other stages (1.5 s)', 'item-4321 took 45 s, 30.0× the median of the other stages (1.5 s)']);
+    expect(slow?.evidence.examples).toEqual(['item-1234 took 90 s, 60.0× the median of the other stages (1.5 s); no LLM call or code run was recorded in it: the time went to its own code or to calls nothing traced', 'item-4321 took 45 s, 30.0× the median of the other stages (1.5 s); no LLM call or code run was recorded in it: the time went to its own code or to calls nothing traced']);
   });
 
   it('is a consequence of rate limits in that stage', () => {

@@ -1,0 +1,258 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { diagnoseEvents } from '../analyzers/diagnoses';
+import type { DiagnosisContext } from '../analyzers/diagnosisTypes';
+import { messagesFor } from '../analyzers/messages';
+import type { AutopsyReport, Diagnosis, StageTimeline } from '../analyzers/reportTypes';
+import { ToolLoopDetector } from '../analyzers/ToolLoopDetector';
+import type { TruthEvent } from '../src/types';
+import { runNode, writeScript } from './helpers/childProcess';
+import { cliReport } from './helpers/cli';
+import { diagnosisContext } from './helpers/diagnosisContext';
+import { tempRunDir } from './helpers/tempDirs';
+
+// How an agent behaved, beyond the errors it saw: a tool loop (the same tool call again and
+// again), what a slow stage waited on, and code errors that a later run repaired.
+
+const T0 = Date.parse('2025-01-24T10:30:00.000Z');
+
+function ev(at: number, type: string, data: Record<string, unknown> = {}, extra: Partial<TruthEvent> = {}): TruthEvent {
+  const level = type.endsWith('_error') ? 'ERROR' : 'INFO';
+  return { timestamp: new Date(T0 + at * 1000).toISOString().replace('Z', '000Z'), elapsed_seconds: at, type, level, data, ...extra };
+}
+
+const context = (overrides: Partial<DiagnosisContext> = {}) => diagnosisContext(T0, overrides);
+const ids = (diagnoses: Diagnosis[]) => diagnoses.map((d) => d.id);
+const row = (stage: string, duration: number, extra: Partial<StageTimeline> = {}): StageTimeline => ({
+  stage,
+  started: new Date(T0).toISOString(),
+  ended: null,
+  duration_seconds: duration,
+  outcome: 'ok',
+  failures: 0,
+  ...extra,
+});
+
+/** `n` turns of a ReAct loop in `stage`: an LLM call, then a tool call with `args(i)` as its data. */
+function toolTurns(n: number, stage: string, tool: string, args: (i: number) => Record<string, unknown>, from = 0): TruthEvent[] {
+  const events: TruthEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = from + i;
+    events.push(ev(at, 'llm_call_end', { stage, model: 'gpt-4o', duration: 0.2 }, { span_id: `L${at}` }));
+    events.push(ev(at + 0.5, 'task_start', { task: tool, tool: true, toolCallId: `call_${at}`, ...args(i), stage }, { span_id: `T${at}` }));
+    events.push(ev(at + 0.6, 'task_end', { task: tool, tool: true, toolCallId: `call_${at}`, ...args(i), stage, duration: 0.1 }, { span_id: `T${at}` }));
+  }
+  return events;
+}
+
+const PARIS = '{"city":"Paris","date":"2025-06-01"}';
+const SUGGESTION =
+  'Give the tool a result the model can act on: a final answer, or an error or status it can read and that tells it what to do next ("forecast not available yet: answer without it"), not the same "pending" again. Detect repeated identical calls in the agent loop (same tool, same arguments) and stop or change strategy after the second one, cap the steps per run, and make the step limit end with an answer or a clear error.';
+
+describe('tool_loop', () => {
+  it('names the tool, the stage, the count and the arguments of the same call made again and again', () => {
+    const events = toolTurns(4, 'answer', 'get_weather', () => ({ arguments: PARIS }));
+    const [loop] = diagnoseEvents(events, context());
+    expect(loop).toEqual({
+      id: 'tool_loop',
+      severity: 'medium',
+      confidence: 0.65,
+      title: 'Tool loop: the agent called get_weather 4 times in a row with the same arguments in stage answer',
+      evidence: {
+        count: 4,
+        first: '2025-01-24T10:30:00.500000Z',
+        last: '2025-01-24T10:30:03.500000Z',
+        examples: [`4 calls in a row to get_weather in stage answer within 3 s, each with the arguments ${PARIS}`],
+        span_ids: ['T0', 'T1', 'T2', 'T3'],
+      },
+      suggestion: SUGGESTION,
+    });
+  });
+
+  it('is high from 5 calls, and the loop is what the failed exit follows from', () => {
+    const events = [
+      ev(0, 'stage_start', { stage: 'answer' }, { span_id: 'S' }),
+      // The step counter changes every turn; it is the loop's own, not an argument.
+      ...toolTurns(8, 'answer', 'get_weather', (i) => ({ step: i + 1, arguments: PARIS }), 1),
+      ev(10, 'stage_error', { stage: 'answer', error: 'Agent stopped: max_steps (8) reached without a final answer', error_type: 'Error' }, { span_id: 'S' }),
+    ];
+    const stages = [row('answer', 10, { outcome: 'error', failures: 1 })];
+    const diagnoses = diagnoseEvents(events, context({ stages, exit: { reason: 'normal', exit_code: 1, signal: null, at: null } }));
+    expect(ids(diagnoses)).toEqual(['tool_loop', 'crash']);
+    expect([diagnoses[0].severity, diagnoses[0].confidence, diagnoses[0].evidence.count]).toEqual(['high', 0.85, 8]);
+    expect(diagnoses[0].title).toBe('Tool loop: the agent called get_weather 8 times in a row with the same arguments in stage answer');
+    expect(diagnoses[1].suggestion.startsWith('Most likely a consequence of tool_loop: fix that first. ')).toBe(true);
+  });
+
+  it('does not blame a loop in a stage that finished well for a later failure elsewhere', () => {
+    const events = [...toolTurns(3, 'lookup', 'get_weather', () => ({ arguments: PARIS })), ev(5, 'stage_error', { stage: 'publish', error: 'disk full' })];
+    const stages = [row('lookup', 3), row('publish', 1, { outcome: 'error', failures: 1 })];
+    const diagnoses = diagnoseEvents(events, context({ stages, exit: { reason: 'normal', exit_code: 1, signal: null, at: null } }));
+    expect(ids(diagnoses)).toEqual(['crash', 'tool_loop']);
+    expect(diagnoses[0].suggestion.startsWith('Most likely')).toBe(false);
+  });
+
+  it.each([
+    ['twice only', toolTurns(2, 'answer', 'get_weather', () => ({ arguments: PARIS }))],
+    ['other arguments each time', toolTurns(6, 'answer', 'search', (i) => ({ arguments: `{"q":"page ${i}"}` }))],
+    ['arguments in the data itself, other each time', toolTurns(6, 'answer', 'read_file', (i) => ({ path: `src/${i}.ts` }))],
+    ['no arguments recorded (names alone say nothing)', toolTurns(8, 'answer', 'get_weather', () => ({}))],
+    [
+      'another tool call in between',
+      [...toolTurns(2, 'answer', 'get_weather', () => ({ arguments: PARIS })), ...toolTurns(1, 'answer', 'geocode', () => ({ arguments: '{"q":"Paris"}' }), 2), ...toolTurns(2, 'answer', 'get_weather', () => ({ arguments: PARIS }), 3)],
+    ],
+    [
+      'the same task, not a tool call',
+      toolTurns(6, 'answer', 'summarise', () => ({ arguments: PARIS })).map((event) => ({ ...event, data: { ...event.data, tool: undefined } })),
+    ],
+  ])('is not reported: %s', (_, events) => {
+    expect(ids(diagnoseEvents(events as TruthEvent[], context()))).not.toContain('tool_loop');
+  });
+
+  it('follows each stage on its own: calls of another stage in between do not break a loop', () => {
+    const events = [0, 1, 2].flatMap((i) => [...toolTurns(1, 'a', 'get_weather', () => ({ arguments: PARIS }), 2 * i), ...toolTurns(1, 'b', 'get_weather', () => ({ arguments: `{"city":"Rome","n":${i}}` }), 2 * i + 1)]);
+    const [loop] = diagnoseEvents(events, context());
+    expect([loop.id, loop.title, loop.evidence.span_ids]).toEqual(['tool_loop', 'Tool loop: the agent called get_weather 3 times in a row with the same arguments in stage a', ['T0', 'T2', 'T4']]);
+  });
+
+  it('takes a seed-style track() tool call (tool names the tool) and argument objects', () => {
+    const events = [0, 1, 2].map((i) => ev(i, 'task_start', { task: 'tool_call', tool: 'sql_query', input: { sql: 'SELECT 1', db: 'main' }, stage: 'report' }));
+    const [loop] = diagnoseEvents(events, context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' }));
+    expect(loop.title).toBe('工具循环：智能体在 report 中以相同参数连续调用 sql_query 3 次');
+    expect(loop.evidence.examples).toEqual(['report 中在 2 秒内连续 3 次调用 sql_query，每次参数都是 {"input":{"sql":"SELECT 1","db":"main"}}']);
+  });
+
+  it('tells long arguments apart past what it keeps of them, and redacts the quoted ones', () => {
+    const long = (tail: string) => ({ arguments: `{"api_key":"sk-proj-abcdefghijklmnopqrstuvwxyz0123456789","text":"${'x'.repeat(400)}${tail}"}` });
+    const differ = [...toolTurns(2, 's', 'summarise', () => long('a')), ...toolTurns(1, 's', 'summarise', () => long('b'), 2)];
+    expect(ids(diagnoseEvents(differ, context()))).toEqual([]);
+    const [loop] = diagnoseEvents(toolTurns(3, 's', 'summarise', () => long('a')), context());
+    expect(loop.evidence.examples[0]).not.toContain('abcdefghijklmnopqrstuvwxyz');
+    expect(loop.evidence.examples[0]).toContain('"text":"xxx');
+  });
+
+  it('counts every loop, and keeps memory to a capped number of stages whatever the number of calls', () => {
+    const detector = new ToolLoopDetector();
+    for (let i = 0; i < 5_000; i++) for (const event of toolTurns(3, `req-${i}`, 'lookup', () => ({ arguments: '{"id":1}' }), i * 3)) if (event.type === 'task_start') detector.taskStart(event);
+    expect(detector.retained).toBeLessThanOrEqual(1_024);
+    expect(detector.loops.loops).toBe(5_000);
+    expect(detector.loops.evidence.count).toBe(15_000);
+  });
+});
+
+describe('slow_stage says what the stage waited on', () => {
+  const stages = [row('gather', 0.68), row('outline', 0.06), row('synthesis', 2.52), row('format', 0.05)];
+
+  it('one LLM call that took most of it: low, nothing failed or was retried', () => {
+    const events = [ev(1, 'llm_call_end', { stage: 'synthesis', model: 'claude-opus-4-1', duration: 2.5 })];
+    const slow = diagnoseEvents(events, context({ stages })).find((d) => d.id === 'slow_stage')!;
+    expect(slow.severity).toBe('low');
+    expect(slow.evidence.examples).toEqual(['synthesis took 2.52 s, 42.0× the median of the other stages (0.06 s); its LLM call (claude-opus-4-1) took 2.5 s of it']);
+  });
+
+  it('calls the client retried: medium from 20×, and which model the longest was when there were several', () => {
+    const events = [
+      ...[0, 1, 2, 3, 4].map((i) => ev(i, 'llm_call_end', { stage: 'synthesis', model: 'gpt-4o', duration: 0.3, ...(i < 2 ? { failed_attempts: i + 1 } : {}) })),
+      ev(5, 'llm_call_end', { stage: 'synthesis', model: 'claude-opus-4-1', duration: 1.1 }),
+      ev(6, 'code_exec_end', { stage: 'synthesis', duration: 0.25 }),
+    ];
+    const slow = diagnoseEvents(events, context({ stages })).find((d) => d.id === 'slow_stage')!;
+    expect(slow.severity).toBe('medium');
+    expect(slow.evidence.examples).toEqual([
+      'synthesis took 2.52 s, 42.0× the median of the other stages (0.06 s); its 6 LLM calls took 2.6 s in all, the longest 1.1 s (claude-opus-4-1); 2 of them were retried by the client (3 failed attempts); its code run took 0.25 s',
+    ]);
+  });
+
+  it('quotes no ratio beside stages that took almost no time', () => {
+    const events = [...[0, 1].map((i) => ev(i, 'llm_call_end', { stage: 'translate', model: 'gpt-4o', duration: 1.5 }))];
+    const slow = diagnoseEvents(events, context({ stages: [row('translate', 3.47), row('publish', 0.0002)] })).find((d) => d.id === 'slow_stage')!;
+    expect([slow.severity, slow.confidence]).toEqual(['low', 0.6]);
+    expect(slow.evidence.examples).toEqual(['translate took 3.47 s, while the other stages took almost no time (median 0 s); its 2 LLM calls (gpt-4o) took 3 s in all, the longest 1.5 s']);
+  });
+
+  it('counts only the latest run of a stage run again, as its timeline row does', () => {
+    const events = [
+      ev(0, 'stage_start', { stage: 'synthesis' }),
+      ev(1, 'llm_call_end', { stage: 'synthesis', model: 'gpt-4o', duration: 9 }),
+      ev(2, 'stage_end', { stage: 'synthesis' }),
+      ev(3, 'stage_start', { stage: 'synthesis' }),
+      ev(4, 'llm_call_end', { stage: 'synthesis', model: 'o3', duration: 2.4 }),
+      ev(5, 'stage_end', { stage: 'synthesis' }),
+    ];
+    const slow = diagnoseEvents(events, context({ stages })).find((d) => d.id === 'slow_stage')!;
+    expect(slow.evidence.examples[0]).toMatch(/; its LLM call \(o3\) took 2\.4 s of it$/);
+  });
+});
+
+describe('code errors a later run repaired', () => {
+  const syntax = (at: number, stage: string, message: string) => ev(at, 'code_exec_error', { stage, exit_code: 1, error: `exit code 1: ${message}`, error_type: 'NonZeroExitCode' });
+  const ok = (at: number, stage: string) => ev(at, 'code_exec_end', { stage, exit_code: 0, duration: 0.3 });
+
+  it('says so, and is one step less severe when every failing run was repaired', () => {
+    const events = [syntax(0, 'coding', "SyntaxError: expected ':'"), syntax(1, 'coding', 'IndentationError: expected an indented block'), ok(2, 'coding')];
+    const [code] = diagnoseEvents(events, context());
+    expect([code.id, code.severity]).toEqual(['code_syntax_errors', 'low']);
+    expect(code.evidence.examples).toEqual([
+      'Repaired: each of the 2 failing runs was followed by a successful run of the code in the same stage (coding)',
+      "code_exec_error (coding): exit code 1: SyntaxError: expected ':'",
+      'code_exec_error (coding): exit code 1: IndentationError: expected an indented block',
+    ]);
+    const [zh] = diagnoseEvents(events, context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' }));
+    expect(zh.evidence.examples[0]).toBe('已修复：这 2 次失败的运行之后，同一阶段（coding）中的代码都再次运行成功');
+  });
+
+  it('keeps its severity when some failing runs were not repaired, and says how many were', () => {
+    const events = [syntax(0, 'coding', 'NameError: name "np" is not defined'), ok(1, 'coding'), syntax(2, 'coding', 'KeyError: "mean"'), syntax(3, 'coding', 'KeyError: "mean"')];
+    const [code] = diagnoseEvents(events, context());
+    expect([code.id, code.severity]).toEqual(['code_runtime_errors', 'high']);
+    expect(code.evidence.examples[0]).toBe('1 of the 3 failing runs was followed by a successful run of the code in the same stage (coding); the other 2 were not');
+  });
+
+  it('a successful run in another stage repairs nothing', () => {
+    const [code] = diagnoseEvents([syntax(0, 'coding', "SyntaxError: expected ':'"), ok(1, 'plots')], context());
+    expect(code.severity).toBe('medium');
+    expect(code.evidence.examples).toEqual(["code_exec_error (coding): exit code 1: SyntaxError: expected ':'"]);
+  });
+});
+
+describe('a real agent stuck in a tool loop', () => {
+  it('is diagnosed at exit and from its log alike, the failed exit linked to the loop', async () => {
+    const dir = tempRunDir('autopsy-tool-loop-');
+    // The model keeps asking for the weather while the tool keeps answering "pending", until the step limit.
+    const script = writeScript(`
+import { init, stage, task, llmCall } from 'agent-autopsy';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer({ handler: () => ({ content: '{"tool":"get_weather","arguments":{"city":"Paris","date":"2025-06-01"}}' }) });
+init({ outputDir: process.argv[2] });
+try {
+  await stage('answer', async () => {
+    for (let step = 1; step <= 6; step++) {
+      const reply = await llmCall({ model: 'gpt-4o', step }, async () => {
+        const response = await fetch(server.baseURL + '/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', messages: [] }) });
+        return JSON.parse((await response.json()).choices[0].message.content);
+      });
+      await task(reply.tool, { tool: true, toolCallId: 'call_' + step, arguments: JSON.stringify(reply.arguments) }, () => ({ status: 'pending' }));
+    }
+    throw new Error('Agent stopped: max_steps (6) reached without a final answer');
+  });
+} catch (error) {
+  process.exitCode = 1;
+} finally {
+  await server.close();
+}
+`);
+    const result = await runNode(script, { args: [dir] });
+    expect(result.code).toBe(1);
+    const atExit: AutopsyReport = JSON.parse(readFileSync(join(dir, 'Memory', 'logs', 'latent_analysis_report.json'), 'utf8'));
+    expect(ids(atExit.diagnoses)).toEqual(['tool_loop', 'crash']);
+    const [loop, crash] = atExit.diagnoses;
+    expect(loop).toMatchObject({ severity: 'high', confidence: 0.75, title: 'Tool loop: the agent called get_weather 6 times in a row with the same arguments in stage answer' });
+    expect(loop.evidence.count).toBe(6);
+    expect(loop.evidence.span_ids).toHaveLength(6);
+    expect(loop.evidence.examples[0]).toMatch(/^6 calls in a row to get_weather in stage answer within [\d.]+ s, each with the arguments \{"city":"Paris","date":"2025-06-01"\}$/);
+    expect(crash.suggestion.startsWith('Most likely a consequence of tool_loop: fix that first. ')).toBe(true);
+    expect(readFileSync(join(dir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain('### 1. Tool loop: the agent called get\\_weather 6 times in a row with the same arguments in stage answer\n');
+    expect((await cliReport(dir)).diagnoses).toEqual(atExit.diagnoses);
+  });
+});
