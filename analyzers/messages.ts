@@ -462,7 +462,7 @@ const zhCN: MessageCatalog = {
         ? `其中 LLM 调用${model ? `（${model}）` : ''}耗时 ${seconds} 秒`
         : `其中 ${calls} 次 LLM 调用${model ? `（${model}）` : ''}共耗时 ${seconds} 秒，最长一次 ${longest} 秒${model === undefined && longestModel ? `（${longestModel}）` : ''}`,
     stageRetriedCalls: (retried, calls, attempts) => `${calls === 1 ? '该调用' : `其中 ${retried} 次调用`}曾被客户端重试（失败尝试 ${attempts} 次）`,
-    stageCodeRuns: (runs, seconds) => `其中 ${runs} 次代码运行共耗时 ${seconds} 秒`,
+    stageCodeRuns: (runs, seconds) => (runs === 1 ? `其中代码运行耗时 ${seconds} 秒` : `其中 ${runs} 次代码运行共耗时 ${seconds} 秒`),
     stageNothingTraced: '其中没有记录到 LLM 调用或代码运行：时间花在该阶段自身的代码或未被追踪的调用上',
     codeRepaired: (repaired, total, stages) =>
       repaired >= total

@@ -2,13 +2,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diagnoseEvents } from '../analyzers/diagnoses';
+import { analyzeRunSync } from '../analyzers/readRun';
 import type { DiagnosisContext } from '../analyzers/diagnosisTypes';
 import { messagesFor } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis, StageTimeline } from '../analyzers/reportTypes';
 import { ToolLoopDetector } from '../analyzers/ToolLoopDetector';
+import { stage, task } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { cliReport } from './helpers/cli';
+import { memorySpans } from './helpers/memorySpans';
+import { writeOtlpFile } from './helpers/otlpFile';
 import { diagnosisContext } from './helpers/diagnosisContext';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -162,6 +166,10 @@ describe('slow_stage says what the stage waited on', () => {
     expect(slow.evidence.examples).toEqual([
       'synthesis took 2.52 s, 42.0× the median of the other stages (0.06 s); its 6 LLM calls took 2.6 s in all, the longest 1.1 s (claude-opus-4-1); 2 of them were retried by the client (3 failed attempts); its code run took 0.25 s',
     ]);
+    const zh = diagnoseEvents(events, context({ stages, messages: messagesFor('zh-CN'), locale: 'zh-CN' })).find((d) => d.id === 'slow_stage')!;
+    expect(zh.evidence.examples).toEqual([
+      'synthesis 耗时 2.52 秒，是其他阶段中位数（0.06 秒）的 42.0 倍；其中 6 次 LLM 调用共耗时 2.6 秒，最长一次 1.1 秒（claude-opus-4-1）；其中 2 次调用曾被客户端重试（失败尝试 3 次）；其中代码运行耗时 0.25 秒',
+    ]);
   });
 
   it('quotes no ratio beside stages that took almost no time', () => {
@@ -254,5 +262,23 @@ try {
     expect(crash.suggestion.startsWith('Most likely a consequence of tool_loop: fix that first. ')).toBe(true);
     expect(readFileSync(join(dir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain('### 1. Tool loop: the agent called get\\_weather 6 times in a row with the same arguments in stage answer\n');
     expect((await cliReport(dir)).diagnoses).toEqual(atExit.diagnoses);
+  });
+});
+
+describe('an OTLP file of the spans', () => {
+  const spans = memorySpans();
+
+  it('reads back the tool calls and their arguments: the same tool_loop as the log', async () => {
+    const events = await spans.record(() =>
+      stage('answer', async () => {
+        for (let step = 1; step <= 4; step++) await task('get_weather', { tool: true, toolCallId: `call_${step}`, arguments: PARIS }, () => ({ status: 'pending' }));
+      }),
+    );
+    const fromLog = diagnoseEvents(events, context()).find((d) => d.id === 'tool_loop')!;
+    const { report } = analyzeRunSync(writeOtlpFile(spans.memory.getFinishedSpans()));
+    const fromOtlp = report.diagnoses.find((d) => d.id === 'tool_loop')!;
+    expect(fromOtlp.title).toBe('Tool loop: the agent called get_weather 4 times in a row with the same arguments in stage answer');
+    expect([fromOtlp.evidence.count, fromOtlp.evidence.span_ids]).toEqual([fromLog.evidence.count, fromLog.evidence.span_ids]);
+    expect(fromOtlp.evidence.examples[0]).toMatch(/^4 calls in a row to get_weather in stage answer within [\d.]+ s, each with the arguments \{"city":"Paris","date":"2025-06-01"\}$/);
   });
 });
