@@ -59,6 +59,7 @@ const SECRET_HEADERS = new Set([
  *                                               error (default: unlimited). Tokens ≈ characters / 4.
  * @param {number}   [options.latencyMs=0]       delay before every answer.
  * @param {number}   [options.chunkDelayMs=0]    delay between streamed SSE events.
+ * @param {number}   [options.firstChunkDelayMs=0]  delay between a stream's headers and its first event.
  * @param {number}   [options.embeddingDimensions=64]
  * @param {Function} [options.log]               called with a one-line summary of each answered request.
  *
@@ -76,6 +77,8 @@ const SECRET_HEADERS = new Set([
  *       usage         `{ inputTokens, outputTokens }` override
  *       delayMs       delay before answering (overrides `latencyMs`)
  *       chunkDelayMs  delay between SSE events
+ *       firstChunkDelayMs  for streaming requests: delay between the response's headers and its first
+ *                     SSE event (a model slow to start answering; `delayMs` delays the headers too)
  *       retryAfter    seconds, sent as `retry-after` (429 defaults to 1)
  *       retryAfterMs  sent as `retry-after-ms` (the SDKs prefer it — handy to keep tests fast)
  *       shouldRetry   boolean, sent as `x-should-retry`
@@ -84,6 +87,8 @@ const SECRET_HEADERS = new Set([
  *       body          a raw JSON body to send as-is (with `status`, default 200)
  *       midStream     for streaming requests: send half of the stream first, then fail
  *                     (reset / timeout / an SSE `error` event for error kinds)
+ *       midStreamAfter  with `midStream`: how many SSE events to send before failing (default half;
+ *                     0 fails right after the headers)
  *       match         `{ endpoint?, provider?, model?, path? }` — for script entries: only a matching
  *                     request consumes this entry (non-matching requests skip it)
  *
@@ -371,8 +376,14 @@ async function streamEvents(ctx, events) {
     ...commonHeaders(provider, request),
     ...(rule.headers ?? {}),
   });
-  const stopAt = rule.midStream ? Math.max(1, Math.floor(events.length / 2)) : events.length;
+  const stopAt = !rule.midStream ? events.length : Number.isInteger(rule.midStreamAfter) && rule.midStreamAfter >= 0 ? Math.min(rule.midStreamAfter, events.length) : Math.max(1, Math.floor(events.length / 2));
   const gap = rule.chunkDelayMs ?? ctx.options.chunkDelayMs ?? 0;
+  const firstDelay = rule.firstChunkDelayMs ?? ctx.options.firstChunkDelayMs ?? 0;
+  if (firstDelay > 0) {
+    // The headers first, so the client's request has its response and waits on the stream.
+    res.flushHeaders();
+    await sleep(firstDelay, state);
+  }
   for (let i = 0; i < stopAt; i++) {
     if (state.closed || res.destroyed) return;
     // Wait until each event has reached the socket, so a later reset cannot swallow it.
