@@ -20,8 +20,9 @@ const TOKEN_KEYS = ['input_tokens', 'output_tokens', 'tokens_used', 'cache_read_
  * (without `span` and `stage`), `inner` what was folded into it, `error` its error data when it
  * failed, `resends` the attempts its client made before (resendCount). Token counts add up over
  * the calls made one after another (steps of an AI SDK call, a tool loop); for the rest the
- * latest wins. A `failed_attempts` the app stated for the nested call (its attributes or `set()`)
- * counts instead of its resends and of what was folded into it, as it wins on a call's own event.
+ * latest wins, but the time to first chunk is the first stream's. A `failed_attempts` the app
+ * stated for the nested call (its attributes or `set()`) counts instead of its resends and of
+ * what was folded into it, as it wins on a call's own event.
  */
 export function foldNestedLlm(into: NestedLlmData, data: EventData, inner: NestedLlmData | undefined, error: EventData | undefined, resends?: number): void {
   const stated = statedFailedAttempts(data);
@@ -43,6 +44,9 @@ export function foldNestedLlm(into: NestedLlmData, data: EventData, inner: Neste
     const value = data[key];
     if (typeof before === 'number' && typeof value === 'number') data[key] = before + value;
   }
+  // The call's first chunk is that of the first of its streams that sent one (an attempt that
+  // failed before its first chunk states none).
+  if (into.data.time_to_first_chunk !== undefined) delete data.time_to_first_chunk;
   Object.assign(into.data, data);
 }
 

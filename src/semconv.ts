@@ -67,6 +67,13 @@ export const ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_rea
 export const ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation.input_tokens' as const;
 export const ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = 'gen_ai.usage.reasoning.output_tokens' as const;
 export const ATTR_GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons' as const;
+/**
+ * Seconds from the request to the first chunk of its response stream, on streamed calls only (a
+ * double). @opentelemetry/semantic-conventions 1.45 has it as ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
+ * in its incubating entry point, deprecated there for the GenAI conventions' own repository, as are
+ * the other `gen_ai.*` names: named here like them. @anthropic-ai/sdk 1.x's own spans set it too.
+ */
+export const ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = 'gen_ai.response.time_to_first_chunk' as const;
 /** The operation of a tool call's span, `execute_tool <gen_ai.tool.name>`. */
 export const GEN_AI_OPERATION_EXECUTE_TOOL = 'execute_tool' as const;
 export const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name' as const;

@@ -189,7 +189,20 @@ export function llmEndData(attributes: Attributes, data: EventData = {}): EventD
   const stopReason = attributes[ATTR_ANTHROPIC_STOP_REASON];
   if (finish !== undefined) data.finish_reasons = finish;
   else if (typeof stopReason === 'string') data.finish_reasons = [stopReason];
+  // Set on streamed calls only: one attribute read for the others.
+  const firstChunk = timeToFirstChunk(attributes);
+  if (firstChunk !== undefined) data.time_to_first_chunk = firstChunk;
   return data;
+}
+
+/**
+ * A streamed llm span's `gen_ai.response.time_to_first_chunk` (seconds from its request to the
+ * first chunk of its answer), rounded to microseconds as the log's durations are; undefined when
+ * the span states none (not streamed, or no chunk came) or a value that is no time.
+ */
+export function timeToFirstChunk(attributes: Attributes): number | undefined {
+  const value = attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK];
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value * 1e6) / 1e6 : undefined;
 }
 
 /**
