@@ -8,6 +8,8 @@ import { withSpanIfObserved } from '../AutopsyContextManager';
 import * as sc from '../semconv';
 import { recordFailure } from '../api';
 import { observeApiPromise, once } from '../observePromise';
+import { currentRun } from '../runtime';
+import { StreamChunks } from '../StreamChunks';
 import { VERSION } from '../version';
 
 export interface OpenAIClientInstrumentationConfig extends InstrumentationConfig {
@@ -272,9 +274,14 @@ function fail(span: Span, error: unknown): void {
 function onResult(span: Span, endpoint: Endpoint, params: Record<string, any>, value: any, capture: boolean): void {
   if (params.stream === true && value && typeof value.iterator === 'function') {
     const iterator = value.iterator as () => AsyncIterator<unknown>;
+    // Timed from the span's start, when the request was issued: streamed calls only pay for it,
+    // here, once (the run knows when the span started; nothing is read as a call starts).
+    let startMs = NaN;
+    guard(() => (startMs = currentRun()?.spanStartMs(span) ?? NaN));
+    const chunks = new StreamChunks(span, startMs);
     // Stream#[Symbol.asyncIterator]() and Stream#tee() both read through `iterator`.
     value.iterator = function tracedIterator(this: unknown) {
-      return observeStream(iterator.call(this), span, endpoint, capture);
+      return observeStream(iterator.call(this), span, endpoint, capture, chunks);
     };
     return;
   }
@@ -333,13 +340,27 @@ function responsesText(response: any): string {
   return parts.join('');
 }
 
+/**
+ * Whether a chunk is part of the answer (the first one is the span's time to first chunk). A chat
+ * chunk with a choice: Azure's first chunk (prompt filter results) and the usage chunk have none.
+ * A Responses `….delta` event: `response.created` and `response.in_progress` come at once, before
+ * the model wrote anything. As @anthropic-ai/sdk's spans time it: its first `content_block_delta`.
+ */
+function isAnswerChunk(endpoint: Endpoint, chunk: any): boolean {
+  if (endpoint === 'chat') return Array.isArray(chunk?.choices) && chunk.choices.length > 0;
+  return typeof chunk?.type === 'string' && chunk.type.endsWith('.delta');
+}
+
 /** Reads the stream through for the app, gathering what the span needs; ends the span however the reading ends. */
-async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, endpoint: Endpoint, capture: boolean): AsyncGenerator<unknown> {
+async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, endpoint: Endpoint, capture: boolean, chunks: StreamChunks): AsyncGenerator<unknown> {
   let text = '';
   const finishReasons: string[] = [];
   let failed = false;
   try {
     for await (const chunk of { [Symbol.asyncIterator]: () => iterator }) {
+      // One clock read per chunk; the test below only until the answer's first chunk came.
+      chunks.chunk();
+      if (chunks.firstMs === 0 && isAnswerChunk(endpoint, chunk)) chunks.answered();
       guard(() => {
         const c = chunk as any;
         if (endpoint === 'chat') {

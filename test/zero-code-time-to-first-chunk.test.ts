@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { TruthEvent } from '../src/types';
+import { runNode, writeScript } from './helpers/childProcess';
+import { startOtlpReceiver, type ReceivedSpan } from './helpers/otlpReceiver';
+import { readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
+
+/**
+ * The time to first chunk of the real clients' streamed calls under `--import agent-autopsy/register`,
+ * against examples/fake-llm-server.mjs holding each stream's first event back FIRST_CHUNK_MS after
+ * its headers: `gen_ai.response.time_to_first_chunk` (seconds) on the span, sent over OTLP to a
+ * receiver on 127.0.0.1, and `time_to_first_chunk` in the call's end or error event. The zero-code
+ * openai spans time the answer's first chunk (a chat chunk with a choice, a Responses `….delta`
+ * event); @anthropic-ai/sdk's own spans set the attribute themselves (its first
+ * `content_block_delta`), and the log reads it from them.
+ */
+
+const FIRST_CHUNK_MS = 300;
+const TTFC = 'gen_ai.response.time_to_first_chunk';
+
+const CLIENTS = `
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer({ firstChunkDelayMs: ${FIRST_CHUNK_MS} });
+const openai = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });
+const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: 'sk-ant-test-0123456789abcdef', maxRetries: 0 });
+const drain = async (stream) => { let n = 0; for await (const _ of stream) n++; return n; };
+const chat = (model, extra = {}) => openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello there' }], ...extra });
+const responses = (model) => openai.responses.create({ model, input: 'hello there', stream: true });
+const messages = (model) => anthropic.messages.create({ model, max_tokens: 100, messages: [{ role: 'user', content: 'hello there' }], stream: true });
+`;
+
+const APP = `${CLIENTS}
+const outcomes = [];
+async function step(name, rules, fn) {
+  server.script(rules);
+  try {
+    outcomes.push([name, await fn()]);
+  } catch (error) {
+    outcomes.push([name, error.constructor.name]);
+  }
+}
+await step('chat', [], async () => drain(await chat('chat-stream', { stream: true })));
+await step('responses', [], async () => drain(await responses('responses-stream')));
+await step('messages', [], async () => drain(await messages('messages-stream')));
+await step('not streamed', [], async () => (await chat('not-streamed')).choices.length);
+// Failures before the answer's first chunk: the connection drops after the headers, after a
+// Responses stream's response.created and response.in_progress, after Anthropic's message_start,
+// content_block_start and ping.
+await step('chat dropped early', [{ kind: 'reset', midStream: true, midStreamAfter: 0 }], async () => drain(await chat('chat-dropped-early', { stream: true })));
+await step('responses dropped early', [{ kind: 'reset', midStream: true, midStreamAfter: 2 }], async () => drain(await responses('responses-dropped-early')));
+await step('messages dropped early', [{ kind: 'reset', midStream: true, midStreamAfter: 3 }], async () => drain(await messages('messages-dropped-early')));
+// After it: half of the stream came.
+await step('chat dropped late', [{ kind: 'reset', midStream: true }], async () => drain(await chat('chat-dropped-late', { stream: true })));
+await server.close();
+process.stdout.write(JSON.stringify(outcomes) + '\\n');
+`;
+
+/** The llm_call_end / llm_call_error events by model, with the time to first chunk where they have one. */
+function ends(events: TruthEvent[]): Array<[string, unknown, string]> {
+  return events.filter((event) => event.type === 'llm_call_end' || event.type === 'llm_call_error').map((event) => [String(event.data.model), event.data.time_to_first_chunk, event.type]);
+}
+
+describe('the time to first chunk of the real clients\' streams', () => {
+  it('is on the span, in seconds, at least the delay of the first chunk, and in the end or error event', async () => {
+    const receiver = await startOtlpReceiver();
+    const runDir = tempRunDir('autopsy-zero-code-ttfc-');
+    let spans: ReceivedSpan[];
+    try {
+      const result = await runNode(writeScript(APP), {
+        nodeArgs: ['--import', 'agent-autopsy/register'],
+        env: { AGENT_AUTOPSY_DIR: runDir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+        timeoutMs: 60_000,
+      });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual([
+        ['chat', 11],
+        ['responses', 17],
+        ['messages', 14],
+        ['not streamed', 1],
+        ['chat dropped early', 'TypeError'],
+        ['responses dropped early', 'TypeError'],
+        ['messages dropped early', 'TypeError'],
+        ['chat dropped late', 'TypeError'],
+      ]);
+      spans = await receiver.waitForSpans(8);
+    } finally {
+      await receiver.close();
+    }
+
+    const events = readTrackerDocument(runDir).events;
+    const timed = (value: unknown) => typeof value === 'number' && value >= FIRST_CHUNK_MS / 1000;
+    expect(ends(events).map(([model, ttfc, type]) => [model, ttfc === undefined ? 'none' : timed(ttfc) ? 'timed' : ttfc, type])).toEqual([
+      ['chat-stream', 'timed', 'llm_call_end'],
+      ['responses-stream', 'timed', 'llm_call_end'],
+      ['messages-stream', 'timed', 'llm_call_end'],
+      ['not-streamed', 'none', 'llm_call_end'],
+      ['chat-dropped-early', 'none', 'llm_call_error'],
+      ['responses-dropped-early', 'none', 'llm_call_error'],
+      ['messages-dropped-early', 'none', 'llm_call_error'],
+      ['chat-dropped-late', 'timed', 'llm_call_error'],
+    ]);
+
+    // The span's attribute is the event's value (the event's is rounded to microseconds).
+    const eventOf = new Map(events.filter((event) => event.type.startsWith('llm_call_') && event.type !== 'llm_call_start').map((event) => [event.span_id, event]));
+    const attributes = spans.map((span) => [span.attributes['gen_ai.request.model'], span.attributes[TTFC]] as const);
+    expect(attributes.map(([model, value]) => [model, value === undefined ? 'none' : timed(value) ? 'timed' : value]).sort()).toEqual(
+      [
+        ['chat-stream', 'timed'],
+        ['responses-stream', 'timed'],
+        ['messages-stream', 'timed'],
+        ['not-streamed', 'none'],
+        ['chat-dropped-early', 'none'],
+        ['responses-dropped-early', 'none'],
+        ['messages-dropped-early', 'none'],
+        ['chat-dropped-late', 'timed'],
+      ].sort(),
+    );
+    for (const span of spans) {
+      const value = span.attributes[TTFC];
+      if (typeof value === 'number') expect(eventOf.get(span.spanId)!.data.time_to_first_chunk).toBe(Math.round(value * 1e6) / 1e6);
+    }
+  });
+});
