@@ -4,7 +4,8 @@ import * as sc from './semconv';
 
 /**
  * When the chunks of one streamed LLM call came, by the run's clock (the zero-code openai spans'
- * streams). The first chunk of the answer gives the span `gen_ai.response.time_to_first_chunk`.
+ * streams, an `llmCall()` whose callback returns a generator). The first chunk of the answer gives
+ * the span `gen_ai.response.time_to_first_chunk`.
  *
  * Made once per streamed call; a non-streamed call never meets it. Per chunk the reader calls
  * `chunk()` (one clock read, one store) and tests `firstMs === 0` until the answer's first chunk

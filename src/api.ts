@@ -11,6 +11,7 @@ import { genAiProviderName, genAiSystemName } from './providerName';
 import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { endAfterNestedLlm } from './streamedLlmCalls';
+import { StreamChunks } from './StreamChunks';
 import { generatorKind, tracedGenerator } from './tracedGenerator';
 import { trackedParentContext } from './track';
 import { observePromiseSubclass, once } from './observePromise';
@@ -323,17 +324,41 @@ function isGenerator(value: unknown): value is object {
   }
 }
 
-/** A generator the callback returned: each step runs in the span's context, and the span ends when it is done (or failed). */
+/**
+ * A generator the callback returned: each step runs in the span's context, and the span ends when
+ * it is done (or failed). An llm call's generator streams its answer: the call is marked streamed
+ * (`gen_ai.request.stream`) and the first value it yields is its first chunk (StreamChunks),
+ * timed from the call's start.
+ */
 function traceGenerator(generator: object, handle: AgentSpan, span: Span, active: Context, onResult: ((handle: AgentSpan, value: unknown) => void) | undefined): object {
-  return tracedGenerator(generator as Generator, generatorKind(generator)!, active, (outcome) => {
-    if (outcome.failed) {
-      recordFailure(span, outcome.error);
-      endSpan(handle, span);
-      return;
-    }
-    if (onResult) onResult(handle, outcome.value);
-    endSpan(handle, span, true);
-  });
+  const chunks = handle.kind === 'llm' ? streamChunksFor(span) : undefined;
+  return tracedGenerator(
+    generator as Generator,
+    generatorKind(generator)!,
+    active,
+    (outcome) => {
+      if (outcome.failed) {
+        recordFailure(span, outcome.error);
+        endSpan(handle, span);
+        return;
+      }
+      if (onResult) onResult(handle, outcome.value);
+      endSpan(handle, span, true);
+    },
+    chunks,
+  );
+}
+
+/** The StreamChunks of an llm call whose callback returned a generator; undefined when it cannot be made. */
+function streamChunksFor(span: Span): StreamChunks | undefined {
+  try {
+    if (span.isRecording()) span.setAttribute(sc.ATTR_GEN_AI_REQUEST_STREAM, true);
+    // When the call started, by the run's clock (the time to first chunk counts from there).
+    return new StreamChunks(span, currentRun()?.spanStartMs(span) ?? NaN);
+  } catch (error) {
+    reportError(error, 'the stream of an llm call could not be timed');
+    return undefined;
+  }
 }
 
 /** Runs `fn` inside a stage span: `stage('stage1', { name: 'Problem Analysis' }, fn)`. */

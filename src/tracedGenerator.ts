@@ -1,4 +1,5 @@
 import { context, type Context } from '@opentelemetry/api';
+import type { StreamChunks } from './StreamChunks';
 
 /** How a generator's work ended: run to its end (or stopped by `return()`), or failed. */
 export type GeneratorOutcome = { failed: false; value: unknown } | { failed: true; error: unknown };
@@ -17,9 +18,10 @@ export function generatorKind(value: object): 'sync' | 'async' | undefined {
  * records belongs to the span's stage and trace, whoever reads it — and the span ends when the
  * generator does: done, stopped early (`break` in `for await` calls `return()`), or failed.
  * `settle` is called once, with how it ended. After that the steps go to the generator as they are.
- * A generator nobody reads to its end leaves its span open (unfinished at exit).
+ * A generator nobody reads to its end leaves its span open (unfinished at exit). `chunks`, for an
+ * llm span's generator (the app's own stream of an answer), notes each value it yields.
  */
-export function tracedGenerator(generator: AnyGenerator, kind: 'sync' | 'async', active: Context, settle: (outcome: GeneratorOutcome) => void): AnyGenerator {
+export function tracedGenerator(generator: AnyGenerator, kind: 'sync' | 'async', active: Context, settle: (outcome: GeneratorOutcome) => void, chunks?: StreamChunks): AnyGenerator {
   let settled = false;
   const finish = (outcome: GeneratorOutcome) => {
     if (settled) return;
@@ -39,11 +41,13 @@ export function tracedGenerator(generator: AnyGenerator, kind: 'sync' | 'async',
     if (kind === 'sync') {
       const { done, value } = result as IteratorResult<unknown>;
       if (done) finish({ failed: false, value });
+      else if (chunks !== undefined) yielded(chunks);
       return result;
     }
     return (result as Promise<IteratorResult<unknown>>).then(
       (next) => {
         if (next.done) finish({ failed: false, value: next.value });
+        else if (chunks !== undefined) yielded(chunks);
         return next;
       },
       (error: unknown) => {
@@ -62,4 +66,10 @@ export function tracedGenerator(generator: AnyGenerator, kind: 'sync' | 'async',
     [Symbol.toStringTag]: kind === 'async' ? 'AsyncGenerator' : 'Generator',
   };
   return traced as unknown as AnyGenerator;
+}
+
+/** A value the generator yielded is a chunk of the answer; the first one times it. */
+function yielded(chunks: StreamChunks): void {
+  chunks.chunk();
+  if (chunks.firstMs === 0) chunks.answered();
 }

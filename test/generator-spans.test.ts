@@ -88,9 +88,10 @@ beforeAll(async () => {
   events = readTrackerDocument(dir).events;
 });
 
+/** The events without their times (the streamed call's time to first chunk is one: test/llm-call-first-chunk.test.ts). */
 const outline = () =>
   events.map((event) => {
-    const { duration: _duration, age_seconds: _age, ...data } = event.data;
+    const { duration: _duration, age_seconds: _age, time_to_first_chunk: _firstChunk, ...data } = event.data;
     return [event.type, data];
   });
 

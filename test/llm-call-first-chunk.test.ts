@@ -1,9 +1,11 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { analyzeRunSync } from '../analyzers/readRun';
+import type { AutopsyReport } from '../analyzers/reportTypes';
 import { init, llmCall, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
+import { chatCompletionChunks, startFakeLlmServer, type FakeLlmServer } from './helpers/fakeLlmServer';
 import { llmCallEnds, llmEventsBySpan } from './helpers/llmEvents';
 import { writeOtlpFile } from './helpers/otlpFile';
 import { readTrackerDocument } from './helpers/runFiles';
@@ -12,30 +14,41 @@ import { tempRunDir } from './helpers/tempDirs';
 /**
  * The time to first chunk of a streamed LLM call: `gen_ai.response.time_to_first_chunk` (seconds)
  * on a span becomes `time_to_first_chunk` in the call's end or error event, rounded to
- * microseconds as `duration` is, live and read back from an OTLP file of the same spans. Spans
- * here are made through @opentelemetry/api, in the shape @anthropic-ai/sdk 1.14's own streamed
- * `anthropic.messages.create` spans have (it sets the attribute itself).
+ * microseconds as `duration` is, live and read back from an OTLP file of the same spans. Spans of
+ * other instrumentations are made here through @opentelemetry/api, in the shape @anthropic-ai/sdk
+ * 1.14's own streamed `anthropic.messages.create` spans have (it sets the attribute itself). An
+ * `llmCall()` whose callback returns a generator streams its answer through the wrapper, which
+ * times the first value the generator yields from the call's start; those generators read
+ * examples/fake-llm-server.mjs on 127.0.0.1 themselves (server-sent events over fetch), its first
+ * chunk held back FIRST_CHUNK_MS after the response's headers.
  */
 
+const FIRST_CHUNK_MS = 300;
 const TTFC = 'gen_ai.response.time_to_first_chunk';
 
 interface Recorded {
   events: TruthEvent[];
-  otlp: { events: TruthEvent[] };
+  report: AutopsyReport;
+  spans: ReadableSpan[];
+  otlp: { events: TruthEvent[]; report: AutopsyReport };
 }
 
-async function record(fn: () => Promise<void>): Promise<Recorded> {
+async function record(fn: (server: FakeLlmServer) => Promise<void>): Promise<Recorded> {
+  const server = await startFakeLlmServer({ firstChunkDelayMs: FIRST_CHUNK_MS });
   const dir = tempRunDir('autopsy-first-chunk-');
   const exporter = new InMemorySpanExporter();
   init({ outputDir: dir, handleExit: false, reportFormats: [], spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  let report: AutopsyReport;
   try {
-    await fn();
+    await fn(server);
   } finally {
-    await shutdown();
+    report = (await shutdown())!;
+    await server.close();
   }
+  const spans = exporter.getFinishedSpans();
   const fromOtlp: TruthEvent[] = [];
-  analyzeRunSync(writeOtlpFile(exporter.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
-  return { events: readTrackerDocument(dir).events, otlp: { events: fromOtlp } };
+  const read = analyzeRunSync(writeOtlpFile(spans), { onEvent: (event) => fromOtlp.push(event) });
+  return { events: readTrackerDocument(dir).events, report, spans, otlp: { events: fromOtlp, report: read.report } };
 }
 
 /** A request span of a client's own instrumentation; `ttfc`: the time to first chunk it states. */
@@ -83,6 +96,67 @@ describe('a streamed span of another instrumentation', () => {
       });
     });
     expect(llmCallEnds(events, ['time_to_first_chunk', 'failed_attempts'])).toEqual([{ type: 'llm_call_end', time_to_first_chunk: 0.812346, failed_attempts: 1 }]);
+    expect(llmEventsBySpan(otlp.events)).toEqual(llmEventsBySpan(events));
+  });
+});
+
+/** The app's own stream of an answer: the text of each chunk the API sent. */
+function streamedAnswer(server: FakeLlmServer, model: string) {
+  return llmCall({ model, provider: 'openai' }, async function* () {
+    for await (const chunk of chatCompletionChunks(server, model, 'hello there')) {
+      const choices = chunk.choices as Array<{ delta?: { content?: string } }>;
+      yield choices[0]?.delta?.content ?? '';
+    }
+  });
+}
+
+async function readAll(stream: AsyncIterable<string>): Promise<string> {
+  let text = '';
+  for await (const piece of stream) text += piece;
+  return text;
+}
+
+const llmSpans = (spans: ReadableSpan[]) => spans.filter((span) => span.attributes['autopsy.kind'] === 'llm');
+
+describe('an llmCall() whose callback returns a generator', () => {
+  it('has the time to its first yielded chunk, from its start, on its span and in its end or error event', async () => {
+    const { events, spans, otlp } = await record((server) =>
+      stage('answer', async () => {
+        expect(await readAll(streamedAnswer(server, 'streamed'))).toBe('Fake reply to: "hello there". The answer is 42.');
+        // Not streamed: neither the attribute nor the event's key.
+        await llmCall({ model: 'whole', provider: 'openai' }, async () => {
+          const response = await fetch(`${server.baseURL}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'whole', messages: [{ role: 'user', content: 'hi' }] }) });
+          return response.json();
+        });
+        // The connection drops after the headers: the call failed before its first chunk.
+        server.script([{ kind: 'reset', midStream: true, midStreamAfter: 0 }]);
+        await expect(readAll(streamedAnswer(server, 'dropped_early'))).rejects.toThrow();
+        // It drops half way: the call failed after its first chunk, which it had.
+        server.script([{ kind: 'reset', midStream: true }]);
+        await expect(readAll(streamedAnswer(server, 'dropped_late'))).rejects.toThrow();
+      }),
+    );
+
+    const ends = llmCallEnds(events, ['model', 'time_to_first_chunk']);
+    expect(ends).toEqual([
+      { type: 'llm_call_end', model: 'streamed', time_to_first_chunk: expect.any(Number) },
+      { type: 'llm_call_end', model: 'whole' },
+      { type: 'llm_call_error', model: 'dropped_early' },
+      { type: 'llm_call_error', model: 'dropped_late', time_to_first_chunk: expect.any(Number) },
+    ]);
+    // Seconds, at least the server's delay of the first chunk.
+    for (const end of [ends[0], ends[3]]) expect(end.time_to_first_chunk).toBeGreaterThanOrEqual(FIRST_CHUNK_MS / 1000);
+
+    const byModel = new Map(llmSpans(spans).map((span) => [span.attributes['gen_ai.request.model'], span]));
+    expect([...byModel.keys()]).toEqual(['streamed', 'whole', 'dropped_early', 'dropped_late']);
+    expect(byModel.get('streamed')!.attributes[TTFC]).toBe(ends[0].time_to_first_chunk);
+    expect(byModel.get('dropped_late')!.attributes[TTFC]).toBe(ends[3].time_to_first_chunk);
+    expect(byModel.get('dropped_late')!.status.code).toBe(SpanStatusCode.ERROR);
+    for (const model of ['whole', 'dropped_early']) expect(byModel.get(model)!.attributes).not.toHaveProperty(TTFC);
+    // The generator's calls are streamed calls, as an instrumented client's streaming request is.
+    expect([...byModel.values()].map((span) => span.attributes['gen_ai.request.stream'])).toEqual([true, undefined, true, true]);
+
+    // An OTLP file of the spans reads back the same events.
     expect(llmEventsBySpan(otlp.events)).toEqual(llmEventsBySpan(events));
   });
 });
