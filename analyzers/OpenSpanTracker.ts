@@ -60,7 +60,7 @@ export class OpenSpanTracker {
       age_seconds: age,
     };
     if (event.span_id) span.span_id = event.span_id;
-    this.recorded.push(span);
+    this.recorded.push(addStreamFacts(span, data));
   }
 
   /** Spans without an end, oldest first; age measured to `endTimestamp` (the last event). */
@@ -81,6 +81,22 @@ export class OpenSpanTracker {
       return span;
     })];
   }
+}
+
+/**
+ * What the `llm_call_unfinished` event of a streamed call says of its stream (`data`, see
+ * unfinishedStreamData in src/spanMapping.ts), set on its entry in the report's `unfinished`:
+ * `stream`, `time_to_first_chunk`, `seconds_since_last_chunk`. Nothing for any other span.
+ */
+export function addStreamFacts(span: UnfinishedSpan, data: Record<string, unknown>): UnfinishedSpan {
+  if (data.stream !== true) return span;
+  span.stream = true;
+  const first = data.time_to_first_chunk;
+  if (typeof first !== 'number' || !Number.isFinite(first) || first < 0) return span;
+  span.time_to_first_chunk = first;
+  const quiet = data.seconds_since_last_chunk;
+  if (typeof quiet === 'number' && Number.isFinite(quiet) && quiet >= 0) span.seconds_since_last_chunk = quiet;
+  return span;
 }
 
 function text(value: unknown): string | undefined {

@@ -5,9 +5,10 @@ import { EVENT_PREFIX, spanEventType, type SpanKindName } from '../src/eventType
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData, llmUsageDetails, resendCount } from '../src/spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData, llmUsageDetails, resendCount, unfinishedStreamData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
+import { addStreamFacts } from './OpenSpanTracker';
 import type { AutofixStatistics, UnfinishedSpan } from './reportTypes';
 
 /** One span of an OTLP JSON export, reduced to what the Truth-Mode mapping reads. */
@@ -324,7 +325,8 @@ export class OtlpSpanConverter {
       slots.push({ atMs: span.startMs, phase: 0, depth, order: order++, span, kind, stage });
       slots.push({ atMs: span.endMs, phase: 1, depth, order: order++, span, kind, stage });
       if (span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true) {
-        unfinished.push({ name: span.name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: secondsBetween(span.startMs, span.endMs), span_id: span.spanId });
+        const entry: UnfinishedSpan = { name: span.name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: secondsBetween(span.startMs, span.endMs), span_id: span.spanId };
+        unfinished.push(kind === 'llm' ? addStreamFacts(entry, unfinishedStreamData(span.attributes, {})) : entry);
       } else if (kind === 'autofix') {
         const failed = span.status.code === STATUS_ERROR;
         const data = startDataOf(span, kind, stage);
@@ -406,6 +408,8 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
   const data: EventData = startData;
   if (span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true) {
     Object.assign(data, { unfinished: true, age_seconds: secondsBetween(span.startMs, span.endMs) });
+    // What its stream had sent, as the process set it on the span when it closed it (closeStream).
+    if (kind === 'llm') unfinishedStreamData(span.attributes, data);
     return { timestamp, elapsed_seconds: elapsed, type: `${EVENT_PREFIX[kind]}_unfinished`, level: 'WARNING', data, ...ids };
   }
   const failed = span.status.code === STATUS_ERROR;

@@ -11,7 +11,7 @@ import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
 import { stageKey, UNKNOWN_STAGE } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
-import { spanName } from './OpenSpanTracker';
+import { addStreamFacts, spanName } from './OpenSpanTracker';
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
 import { failedAttemptsOf, RetryTally } from './RetryTally';
@@ -469,7 +469,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (interrupted && idle < HANG_IDLE_SECONDS) continue;
       let example = (atLogEnd ? texts.stageHangAtLogEnd : texts.stageHang)(stage.stage, how, seconds(idle));
       const waiting = innermost.get(stage.stage);
-      if (waiting) example += `${texts.clauseSeparator}${(atLogEnd ? texts.waitingOnAtLogEnd : texts.waitingOn)(waiting.kind, waiting.name, seconds(waiting.age_seconds))}`;
+      if (waiting) example += `${texts.clauseSeparator}${(atLogEnd ? texts.waitingOnAtLogEnd : texts.waitingOn)(waiting.kind, waiting.name, seconds(waiting.age_seconds))}${streamClause(waiting, texts)}`;
       evidence.note(stage.started, example, stage.span_id);
       // The event loop drained with the stage open: it waited on something that could never happen.
       confidence = Math.max(confidence, idle >= HANG_IDLE_SECONDS ? 0.9 : exit.reason === 'normal' ? 0.8 : 0.6);
@@ -478,7 +478,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (outside) {
       // The process's own events (the signal) come after it: the span's age is how long it waited.
       const waiting = (atLogEnd ? texts.waitingOnAtLogEnd : texts.waitingOn)(outside.kind, outside.name, seconds(outside.age_seconds));
-      evidence.note(outside.started, `${texts.outsideStages(how)}${texts.clauseSeparator}${waiting}`, outside.span_id);
+      evidence.note(outside.started, `${texts.outsideStages(how)}${texts.clauseSeparator}${waiting}${streamClause(outside, texts)}`, outside.span_id);
       confidence = Math.max(confidence, outside.age_seconds >= HANG_IDLE_SECONDS ? 0.9 : 0.6);
       if (this.stageClasses.get(UNKNOWN_STAGE)?.has('llm_timeout')) causes.add('llm_timeout');
     }
@@ -576,7 +576,20 @@ function unfinishedFromEvent(event: TruthEvent, stageStarts: Map<string, string>
   // ids (a readable log), the name is what makes it the same span as the one the report lists.
   const span: UnfinishedSpan = { name: spanName(kind, data), kind, stage: stageKey(data), started, age_seconds: age };
   if (event.span_id) span.span_id = event.span_id;
-  return span;
+  return addStreamFacts(span, data);
+}
+
+/**
+ * What a streamed LLM call still open at the end had received (its `llm_call_unfinished` event's
+ * stream facts), as a clause after the one that names it: "did the model never start answering,
+ * or did it stall half way?". Empty for any other span, and for a run killed before it could say.
+ */
+function streamClause(span: UnfinishedSpan, texts: DiagnosisTexts): string {
+  if (span.stream !== true) return '';
+  const first = span.time_to_first_chunk;
+  const quiet = span.seconds_since_last_chunk;
+  const clause = first === undefined ? texts.streamNotStarted : quiet === undefined ? texts.streamStarted(seconds(first)) : texts.streamStalled(seconds(first), seconds(quiet));
+  return `${texts.clauseSeparator}${clause}`;
 }
 
 /** The unfinished spans the report context lists, plus those only the log's `*_unfinished` events name. */

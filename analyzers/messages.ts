@@ -35,6 +35,14 @@ export interface DiagnosisTexts {
    */
   stageHangAtLogEnd: (stage: string, how: string, idleSeconds: string) => string;
   waitingOnAtLogEnd: (kind: string, name: string, seconds: string) => string;
+  /**
+   * After waitingOn, for a streamed LLM call: its answer had not started (no chunk came); it
+   * started after `first` s (its first chunk); or it started, then nothing came for the last
+   * `quiet` s before the end.
+   */
+  streamNotStarted: string;
+  streamStarted: (first: string) => string;
+  streamStalled: (first: string, quiet: string) => string;
   /** Joins the clauses of one evidence sentence ('; ' in English, '；' in Chinese). */
   clauseSeparator: string;
   slowStage: (stage: string, seconds: string, ratio: string, median: string) => string;
@@ -281,6 +289,9 @@ const en: MessageCatalog = {
       `${stage} was still running when the process ended ${how}; ${idle === '0' ? "its last event is the log's last one" : `its last event came ${idle} s before the log's last one`}, and the time of the end is not recorded (it may have waited longer)`,
     waitingOnAtLogEnd: (kind, name, seconds) =>
       `still waiting on ${kind} "${name}" (${seconds === '0' ? "its start is the log's last event" : `started ${seconds} s before the log's last event`})`,
+    streamNotStarted: 'its streamed answer had not started (no chunk came)',
+    streamStarted: (first) => `its streamed answer had started after ${first} s (first chunk)`,
+    streamStalled: (first, quiet) => `its streamed answer had started after ${first} s (first chunk), then nothing came for the last ${quiet} s`,
     clauseSeparator: '; ',
     slowStage: (stage, seconds, ratio, median) => `${stage} took ${seconds} s, ${ratio}× the median of the other stages (${median} s)`,
     slowStageBesideNegligible: (stage, seconds, median) => `${stage} took ${seconds} s, while the other stages took almost no time (median ${median} s)`,
@@ -454,6 +465,9 @@ const zhCN: MessageCatalog = {
       `进程结束时（${how}）${stage} 仍在运行；${idle === '0' ? '其最后一个事件即日志的最后一个事件' : `其最后一个事件比日志的最后一个事件早 ${idle} 秒`}，结束的时刻没有记录（实际等待可能更久）`,
     waitingOnAtLogEnd: (kind, name, seconds) =>
       `仍在等待 ${kind}“${name}”（${seconds === '0' ? '其开始即日志的最后一个事件' : `开始于日志最后一个事件之前 ${seconds} 秒`}）`,
+    streamNotStarted: '其流式回答尚未开始（没有收到任何数据块）',
+    streamStarted: (first) => `其流式回答在 ${first} 秒后开始（首个数据块）`,
+    streamStalled: (first, quiet) => `其流式回答在 ${first} 秒后开始（首个数据块），此后最后 ${quiet} 秒没有收到任何数据`,
     clauseSeparator: '；',
     slowStage: (stage, seconds, ratio, median) => `${stage} 耗时 ${seconds} 秒，是其他阶段中位数（${median} 秒）的 ${ratio} 倍`,
     slowStageBesideNegligible: (stage, seconds, median) => `${stage} 耗时 ${seconds} 秒，而其他阶段几乎不花时间（中位数 ${median} 秒）`,

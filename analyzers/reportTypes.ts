@@ -131,6 +131,12 @@ export interface UnfinishedSpan {
   started: string;
   age_seconds: number;
   span_id?: string;
+  /** A streamed LLM call: set (true) as its `llm_call_unfinished` event has it. */
+  stream?: true;
+  /** A streamed call's: seconds from its request to its answer's first chunk, when one had come. */
+  time_to_first_chunk?: number;
+  /** And then seconds from its stream's last chunk to the end, where the stream's reader knew it. */
+  seconds_since_last_chunk?: number;
 }
 
 export interface ExitInfo {

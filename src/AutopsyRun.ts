@@ -4,7 +4,7 @@ import type { Span } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { addAutofixAttempt, addAutofixLog, autofixLogDocument, emptyAutofixStats } from '../analyzers/autofixStats';
 import { stageKey } from '../analyzers/FailureAggregate';
-import { spanName } from '../analyzers/OpenSpanTracker';
+import { addStreamFacts, spanName } from '../analyzers/OpenSpanTracker';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
 import type { AutofixStatistics, AutopsyReport, ExitInfo, UnfinishedSpan } from '../analyzers/reportTypes';
 import { parsePythonJson } from '../analyzers/pythonJson';
@@ -26,6 +26,8 @@ import * as sc from './semconv';
 import { SpanMark } from './SpanMark';
 import { UntracedPairs, type UntracedPair } from './UntracedPairs';
 import { endReadyLlmCalls } from './streamedLlmCalls';
+import { attributesOf, closeStream } from './StreamChunks';
+import { unfinishedStreamData } from './spanMapping';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeString } from './safeValue';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
@@ -440,6 +442,7 @@ export class AutopsyRun {
   private closeOpenSpans(endMs: number): UnfinishedSpan[] {
     const entries = this.openSpans.values();
     const folded = new Set(entries.filter((entry) => this.isFoldedIntoOpenParent(entry)));
+    const nested = nestedSpansOf(folded);
     const closing: ClosingSpan[] = [];
     for (const entry of entries) {
       this.openSpans.remove(entry);
@@ -448,6 +451,8 @@ export class AutopsyRun {
         endUnfinishedSpan(entry.span);
         continue;
       }
+      // A streamed call says how far its stream got (on its span, for its event and OTLP alike).
+      if (entry.kind === 'llm' && entry.span) closeStream(entry.span, nested.get(entry) ?? [], endMs);
       closing.push({ name: entry.name, kind: entry.kind, stage: entry.stage ?? 'unknown', startMs: entry.startMs, data: entry.data, ids: entry, span: entry.span, addStage: true });
     }
     for (const pair of this.untraced?.pending() ?? []) {
@@ -462,9 +467,13 @@ export class AutopsyRun {
       const age = secondsBetween(entry.startMs, endMs);
       const span: UnfinishedSpan = { name: entry.name, kind: entry.kind, stage: entry.stage, started: isoMicros(entry.startMs), age_seconds: age };
       if (entry.ids) span.span_id = entry.ids.spanId;
-      unfinished.push(span);
       const data: EventData = Object.assign({}, entry.data, { unfinished: true, age_seconds: age });
       if (data.stage === undefined && entry.addStage) data.stage = entry.stage;
+      if (entry.kind === 'llm') {
+        const attributes = attributesOf(entry.span);
+        if (attributes) addStreamFacts(span, unfinishedStreamData(attributes, data));
+      }
+      unfinished.push(span);
       this.record(`${EVENT_PREFIX[entry.kind]}_unfinished`, 'WARNING', data, endMs, entry.ids);
       endUnfinishedSpan(entry.span);
     }
@@ -542,6 +551,25 @@ export interface SpanIds {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+}
+
+/**
+ * The spans of the llm entries folded into an open llm entry (`folded`), by the entry at the top
+ * of each fold, in start order: what speaks for a call's stream when the call is not streamed
+ * itself (the instrumented request inside an `llmCall()`).
+ */
+function nestedSpansOf(folded: ReadonlySet<OpenSpanEntry>): Map<OpenSpanEntry, Span[]> {
+  const nested = new Map<OpenSpanEntry, Span[]>();
+  for (const entry of folded) {
+    if (!entry.span) continue;
+    let top = entry.parent;
+    while (top !== undefined && folded.has(top)) top = top.parent;
+    if (top === undefined) continue;
+    const list = nested.get(top);
+    if (list) list.push(entry.span);
+    else nested.set(top, [entry.span]);
+  }
+  return nested;
 }
 
 function endUnfinishedSpan(span: Span | undefined): void {

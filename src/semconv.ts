@@ -18,6 +18,11 @@ export const ATTR_AUTOPSY_TRACKED = 'autopsy.tracked' as const;
 export const ATTR_AUTOPSY_UNFINISHED = 'autopsy.unfinished' as const;
 /** Seed event type of the span's start event (`stage_start` …), so OTLP backends show the vocabulary. */
 export const ATTR_AUTOPSY_EVENT_TYPE = 'autopsy.event.type' as const;
+/**
+ * On a streamed llm span still open when the process ended: seconds from its stream's last chunk
+ * to that end (set as it is ended as unfinished), so an OTLP file of the run says it too.
+ */
+export const ATTR_AUTOPSY_SECONDS_SINCE_LAST_CHUNK = 'autopsy.seconds_since_last_chunk' as const;
 
 export const ATTR_CODE_LANGUAGE = 'autopsy.code.language' as const;
 export const ATTR_CODE_EXIT_CODE = 'autopsy.code.exit_code' as const;

@@ -206,6 +206,22 @@ export function timeToFirstChunk(attributes: Attributes): number | undefined {
 }
 
 /**
+ * What a streamed llm span closed as unfinished at exit says of its stream, set on `data` (its
+ * `llm_call_unfinished` event): `stream: true`, its `time_to_first_chunk` when a chunk of its
+ * answer had come, and then `seconds_since_last_chunk`. Nothing for a call that was not streamed.
+ */
+export function unfinishedStreamData(attributes: Attributes, data: EventData): EventData {
+  if (attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] !== true) return data;
+  data.stream = true;
+  const firstChunk = timeToFirstChunk(attributes);
+  if (firstChunk === undefined) return data;
+  data.time_to_first_chunk = firstChunk;
+  const quiet = attributes[sc.ATTR_AUTOPSY_SECONDS_SINCE_LAST_CHUNK];
+  if (typeof quiet === 'number' && Number.isFinite(quiet) && quiet >= 0) data.seconds_since_last_chunk = quiet;
+  return data;
+}
+
+/**
  * The shares of an llm span's token counts, set on `data` when the span states them: cached prompt
  * tokens (`cache_read_input_tokens`), prompt tokens written to the cache
  * (`cache_creation_input_tokens`), reasoning tokens of the output (`reasoning_tokens`). Apart from

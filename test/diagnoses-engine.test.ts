@@ -164,6 +164,33 @@ describe('stage_hang', () => {
     expect(diagnoses[0].evidence.examples).toEqual(['s2 was still running when the process ended by a signal; its last event was 89 s before the end; still waiting on llm "chat gpt-4o" (open for 89 s)']);
   });
 
+  it('says of a streamed call it was waiting on whether its answer had started, and how long it had been silent', () => {
+    // The stream facts a streamed call's llm_call_unfinished has (unfinishedStreamData), live and read back.
+    const streams: Array<[Partial<UnfinishedSpan>, string, string]> = [
+      [{ stream: true }, 'its streamed answer had not started (no chunk came)', '其流式回答尚未开始（没有收到任何数据块）'],
+      [{ stream: true, time_to_first_chunk: 1.234567 }, 'its streamed answer had started after 1.23 s (first chunk)', '其流式回答在 1.23 秒后开始（首个数据块）'],
+      [
+        { stream: true, time_to_first_chunk: 0.8, seconds_since_last_chunk: 85.5 },
+        'its streamed answer had started after 0.8 s (first chunk), then nothing came for the last 85.5 s',
+        '其流式回答在 0.8 秒后开始（首个数据块），此后最后 85.5 秒没有收到任何数据',
+      ],
+    ];
+    const exit = signalAt(11 + HANG_IDLE_SECONDS + 59);
+    for (const [facts, en, zh] of streams) {
+      const unfinished = [stageSpan(10, 90), { ...llmSpan, ...facts }];
+      expect(diagnoseEvents(events, context({ exit, unfinished }))[0].evidence.examples).toEqual([
+        `s2 was still running when the process ended by a signal; its last event was 89 s before the end; still waiting on llm "chat gpt-4o" (open for 89 s); ${en}`,
+      ]);
+      const chinese = diagnoseEvents(events, context({ exit, unfinished, messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[0].evidence.examples[0];
+      expect(chinese.endsWith(`（已持续 89 秒）；${zh}`)).toBe(true);
+      // Work outside every stage (a zero-code run): the same clause after the call it names.
+      const outside = diagnoseEvents([], context({ exit, unfinished: [{ ...llmSpan, stage: 'unknown', ...facts }] }))[0].evidence.examples;
+      expect(outside).toEqual([`Work outside every stage was still running when the process ended by a signal; still waiting on llm "chat gpt-4o" (open for 89 s); ${en}`]);
+    }
+    // Not a streamed call: nothing is said of a stream.
+    expect(diagnoseEvents(events, context({ exit, unfinished: [stageSpan(10, 90), { ...llmSpan, time_to_first_chunk: 1 }] }))[0].evidence.examples[0]).toMatch(/\(open for 89 s\)$/);
+  });
+
   it('names, for each hung stage, the span opened last inside it (a later one on a tie)', () => {
     // Found in one pass over the open spans; it was a pass per hung stage: 20,000 stages took 18 s at exit.
     const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();

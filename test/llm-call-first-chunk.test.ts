@@ -117,6 +117,7 @@ async function readAll(stream: AsyncIterable<string>): Promise<string> {
 }
 
 const llmSpans = (spans: ReadableSpan[]) => spans.filter((span) => span.attributes['autopsy.kind'] === 'llm');
+const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('an llmCall() whose callback returns a generator', () => {
   it('has the time to its first yielded chunk, from its start, on its span and in its end or error event', async () => {
@@ -160,3 +161,51 @@ describe('an llmCall() whose callback returns a generator', () => {
     expect(llmEventsBySpan(otlp.events)).toEqual(llmEventsBySpan(events));
   });
 });
+
+describe('a streamed llmCall() still open when the run ends', () => {
+  it('says whether its answer had started, and how long its stream had then been silent', async () => {
+    let silent: Promise<unknown> | undefined;
+    const { events, report, otlp } = await record(async (server) => {
+      server.script([
+        { kind: 'timeout', midStream: true, match: { model: 'stalls' } },
+        { kind: 'timeout', midStream: true, midStreamAfter: 0, match: { model: 'silent' } },
+      ]);
+      await stage('answer', async () => {
+        // The app reads the first chunk, then waits for the next one, which never comes.
+        const stalls = streamedAnswer(server, 'stalls');
+        await stalls.next();
+        void stalls.next().catch(() => undefined);
+        // The response's headers came, then nothing.
+        silent = streamedAnswer(server, 'silent')
+          .next()
+          .catch(() => undefined);
+        await later(100);
+      });
+    });
+    await silent;
+
+    const unfinished = events
+      .filter((event) => event.type === 'llm_call_unfinished')
+      .map((event): Record<string, unknown> => ({ model: event.data.model, ...pick(event.data, ['stream', 'time_to_first_chunk', 'seconds_since_last_chunk']) }));
+    expect(unfinished).toEqual([
+      { model: 'stalls', stream: true, time_to_first_chunk: expect.any(Number), seconds_since_last_chunk: expect.any(Number) },
+      { model: 'silent', stream: true },
+    ]);
+    expect(unfinished[0].time_to_first_chunk).toBeGreaterThanOrEqual(FIRST_CHUNK_MS / 1000);
+    // The app waited 100 ms after it took the first chunk.
+    expect(unfinished[0].seconds_since_last_chunk).toBeGreaterThanOrEqual(0.1);
+
+    // The report's list of unfinished spans says the same, also when read back from an OTLP file.
+    const llmUnfinished = (list: AutopsyReport['unfinished']) => list.filter((span) => span.kind === 'llm').map(({ started: _started, age_seconds: _age, ...span }) => span);
+    expect(llmUnfinished(report.unfinished).map((span) => pick(span, ['name', 'stream', 'time_to_first_chunk', 'seconds_since_last_chunk']))).toEqual([
+      { name: 'chat stalls', stream: true, time_to_first_chunk: unfinished[0].time_to_first_chunk, seconds_since_last_chunk: unfinished[0].seconds_since_last_chunk },
+      { name: 'chat silent', stream: true },
+    ]);
+    expect(llmUnfinished(otlp.report.unfinished)).toEqual(llmUnfinished(report.unfinished));
+    expect(llmEventsBySpan(otlp.events)).toEqual(llmEventsBySpan(events));
+  });
+});
+
+function pick(data: object, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(data).filter(([key, value]) => keys.includes(key) && value !== undefined));
+}

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { analyzeRunSync } from '../analyzers/readRun';
+import type { AutopsyReport } from '../analyzers/reportTypes';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { startOtlpReceiver, type ReceivedSpan } from './helpers/otlpReceiver';
-import { readTrackerDocument } from './helpers/runFiles';
+import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
 /**
@@ -12,7 +14,9 @@ import { tempRunDir } from './helpers/tempDirs';
  * receiver on 127.0.0.1, and `time_to_first_chunk` in the call's end or error event. The zero-code
  * openai spans time the answer's first chunk (a chat chunk with a choice, a Responses `….delta`
  * event); @anthropic-ai/sdk's own spans set the attribute themselves (its first
- * `content_block_delta`), and the log reads it from them.
+ * `content_block_delta`), and the log reads it from them. And a streamed call still open when a
+ * signal ends the process: its `llm_call_unfinished` and the hang's evidence say whether its
+ * answer had started.
  */
 
 const FIRST_CHUNK_MS = 300;
@@ -122,5 +126,86 @@ describe('the time to first chunk of the real clients\' streams', () => {
       const value = span.attributes[TTFC];
       if (typeof value === 'number') expect(eventOf.get(span.spanId)!.data.time_to_first_chunk).toBe(Math.round(value * 1e6) / 1e6);
     }
+  });
+});
+
+/** How long the hung streams stay silent, at least, before the signal. */
+const QUIET_MS = 200;
+
+const HUNG = `${CLIENTS}
+import { llmCall, stage } from 'agent-autopsy';
+server.script([
+  { kind: 'timeout', midStream: true, match: { model: 'stalls' } },
+  { kind: 'timeout', midStream: true, midStreamAfter: 0, match: { model: 'never-starts' } },
+  { kind: 'timeout', midStream: true, match: { model: 'claude-stalls' } },
+  { kind: 'timeout', midStream: true, match: { model: 'wrapped' } },
+]);
+// Each stream's reader says when it has what it will get: the server holds the rest back.
+const got = { stalls: 5, wrapped: 5, 'claude-stalls': 1 };
+const waiting = new Set(Object.keys(got));
+const read = async (model, stream) => {
+  let n = 0;
+  for await (const _ of stream) {
+    if (++n === got[model]) {
+      waiting.delete(model);
+      if (waiting.size === 0) setTimeout(() => process.stdout.write('READY\\n'), ${QUIET_MS});
+    }
+  }
+};
+await Promise.all([
+  stage('stalled', async () => read('stalls', await chat('stalls', { stream: true }))),
+  stage('silent', async () => read('never-starts', await chat('never-starts', { stream: true }))),
+  stage('anthropic', async () => read('claude-stalls', await messages('claude-stalls'))),
+  stage('wrapped', async () => read('wrapped', await llmCall({ model: 'wrapped', provider: 'openai' }, () => chat('wrapped', { stream: true })))),
+]);
+`;
+
+describe('a streamed call still open when a signal ends the process', () => {
+  it('says in its llm_call_unfinished and in the hang\'s evidence whether its answer had started, and how long it had then been silent', async () => {
+    const runDir = tempRunDir('autopsy-zero-code-ttfc-hang-');
+    const result = await runNode(writeScript(HUNG), {
+      nodeArgs: ['--import', 'agent-autopsy/register'],
+      env: { AGENT_AUTOPSY_DIR: runDir },
+      timeoutMs: 60_000,
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') child.kill('SIGTERM');
+      },
+    });
+    expect(result.signal).toBe('SIGTERM');
+
+    const events = readTrackerDocument(runDir).events;
+    const unfinished = events
+      .filter((event) => event.type === 'llm_call_unfinished')
+      .map((event) => ({ model: event.data.model, stream: event.data.stream, first: event.data.time_to_first_chunk, quiet: event.data.seconds_since_last_chunk }))
+      .sort((a, b) => String(a.model).localeCompare(String(b.model)));
+    expect(unfinished).toEqual([
+      // @anthropic-ai/sdk's own span says when the first chunk came, not the last.
+      { model: 'claude-stalls', stream: true, first: expect.any(Number), quiet: undefined },
+      { model: 'never-starts', stream: true, first: undefined, quiet: undefined },
+      { model: 'stalls', stream: true, first: expect.any(Number), quiet: expect.any(Number) },
+      // The app's llmCall() around the request: the request's stream speaks for it.
+      { model: 'wrapped', stream: true, first: expect.any(Number), quiet: expect.any(Number) },
+    ]);
+    for (const { first } of unfinished) if (first !== undefined) expect(first).toBeGreaterThanOrEqual(FIRST_CHUNK_MS / 1000);
+    for (const { quiet } of unfinished) if (quiet !== undefined) expect(quiet).toBeGreaterThanOrEqual(QUIET_MS / 1000);
+
+    const report = readReport(runDir);
+    const hang = report.diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang')!;
+    const clauses = (examples: string[]) => examples.map((example) => example.replace(/^(\w+) was still running.*still waiting on llm "([^"]+)" \(open for [\d.]+ s\); /, '$1 / $2 / ').replace(/\d+(\.\d+)?/g, 'N'));
+    const expected = [
+      'stalled / chat stalls / its streamed answer had started after N s (first chunk), then nothing came for the last N s',
+      'silent / chat never-starts / its streamed answer had not started (no chunk came)',
+      'anthropic / anthropic.messages.create / its streamed answer had started after N s (first chunk)',
+      'wrapped / chat wrapped / its streamed answer had started after N s (first chunk), then nothing came for the last N s',
+    ];
+    // The evidence keeps 3 examples (the stages in the order they started).
+    expect(clauses(hang.evidence.examples)).toEqual(expected.slice(0, hang.evidence.examples.length));
+    expect(hang.evidence.count).toBe(4);
+
+    // The report rebuilt from the log on disk says the same.
+    const read: AutopsyReport = analyzeRunSync(runDir).report;
+    const streamed = (list: AutopsyReport['unfinished']) => list.filter((span) => span.kind === 'llm').map(({ age_seconds: _age, started: _started, ...span }) => span);
+    expect(streamed(read.unfinished)).toEqual(streamed(report.unfinished));
+    expect(read.diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang')!.evidence.examples).toEqual(hang.evidence.examples);
   });
 });
