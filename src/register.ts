@@ -10,12 +10,14 @@
  * instrumentations. `--require` registers the loader hook too, so it also covers ESM apps.
  */
 import { createRequire, register as registerLoader } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { envFlag } from './config';
 import { reportError } from './errorHandler';
 import { enableLlmInstrumentations, HOOKED_ESM_MODULES } from './instrumentation/llm';
-import { currentRun, initFromEnvironment } from './runtime';
+import { preloadVerdict, realPath } from './preloadFlag';
+import { currentRun, initFromEnvironment, warnOnce } from './runtime';
 import { activeTracing } from './tracing';
 
 const REGISTERED = Symbol.for('agent-autopsy.register');
@@ -29,13 +31,42 @@ function registerEsmLoaderHook(): void {
   registerLoader(pathToFileURL(hook).href, pathToFileURL(__filename).href, { data: { include: HOOKED_ESM_MODULES } });
 }
 
-/** Sets everything up from the environment; dist/register.cjs calls it when loaded. Runs once. */
-export function registerZeroCode(): void {
+/**
+ * An app's static imports are all loaded before the first of them runs: `import
+ * 'agent-autopsy/register'` on its first line comes after `openai` was loaded, too late for the
+ * loader hooks, and the autopsy would be silently empty of LLM calls. Said once, when the ES module
+ * entry was not a preload flag (see preloadFlag.ts).
+ */
+function warnIfImportedByApp(esmEntryUrl: string): void {
+  const registerFiles = () => {
+    const dist = dirname(fileURLToPath(esmEntryUrl));
+    return ['register.mjs', 'register.cjs'].map((file) => realPath(join(dist, file)));
+  };
+  if (preloadVerdict(process.execArgv, process.env.NODE_OPTIONS, registerFiles, process.cwd()) !== 'imported') return;
+  warnOnce(
+    'register-imported',
+    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are not recorded; start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
+  );
+}
+
+/**
+ * Sets everything up from the environment; dist/register.cjs calls it when loaded, and
+ * dist/register.mjs with its own URL (`esmEntryUrl`), to say when it was imported too late. Runs once.
+ */
+export function registerZeroCode(esmEntryUrl?: string): void {
   const registry = globalThis as Record<symbol, unknown>;
   // Node also runs `--require` preloads in its loader thread, and workers inherit the flags: the
-  // autopsy belongs to the main thread, once.
+  // autopsy belongs to the main thread, once. (The app importing it after a preload flag did is
+  // one of these repeats: nothing to say.)
   if (!isMainThread || registry[REGISTERED]) return;
   registry[REGISTERED] = true;
+  if (esmEntryUrl !== undefined) {
+    try {
+      warnIfImportedByApp(esmEntryUrl);
+    } catch (error) {
+      reportError(error, 'could not tell whether agent-autopsy/register was preloaded');
+    }
+  }
   try {
     registerEsmLoaderHook();
   } catch (error) {

@@ -1,0 +1,78 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ownFrame } from '../analyzers/diagnoses';
+import { preloadsIn, preloadVerdict, splitNodeOptions } from '../src/preloadFlag';
+import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
+import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
+
+/**
+ * The mistakes a new user makes on the way in through the zero-code entry: importing it instead of
+ * preloading it (an ES module's static imports are loaded before it runs, so openai is not
+ * instrumented: said on stderr, once), and a typo in the entry file's name (nothing of the app ran:
+ * no run, and Node's error alone). And where the exit-time autopsy.html says the full event list is.
+ */
+
+const REGISTER_IMPORTED =
+  "agent-autopsy: agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are not recorded; start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)\n";
+
+// `import 'agent-autopsy/register'` on an app's first line, as `import 'dotenv/config'` is used.
+const APP = `import 'agent-autopsy/register';
+import OpenAI from 'openai';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer();
+const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });
+await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] });
+await server.close();
+`;
+
+function llmEventTypes(runDir: string): string[] {
+  return readTrackerDocument(runDir)
+    .events.map((event) => event.type)
+    .filter((type) => type.startsWith('llm_call_'));
+}
+
+describe('agent-autopsy/register imported by the app instead of preloaded', () => {
+  it('says so on stderr once when the ES module entry comes too late; preloaded in any form, it is silent and the call is recorded', async () => {
+    const app = writeScript(APP);
+    const run = async (nodeArgs: string[], env: Record<string, string> = {}) => {
+      const runDir = join(tempRunDir('autopsy-entry-'), 'run');
+      const result = await runNode(app, { nodeArgs, env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '', ...env }, timeoutMs: 60_000 });
+      expect(result.code).toBe(0);
+      return { stderr: result.stderr, llm: llmEventTypes(runDir) };
+    };
+
+    expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).toContain(`\n\`\`\`text\n${REGISTER_IMPORTED}\`\`\`\n`);
+    // Plain `node app.mjs`: openai was loaded before the hooks; the run is empty of LLM calls, and says why.
+    expect(await run([])).toEqual({ stderr: REGISTER_IMPORTED, llm: [] });
+    // Another tool's preload (tsx's loader is `--import file:///…/node_modules/tsx/dist/loader.mjs`) changes nothing.
+    const toolPreload = pathToFileURL(join(REPO_ROOT, 'node_modules', '@opentelemetry', 'api', 'build', 'src', 'index.js')).href;
+    expect(await run(['--import', toolPreload])).toEqual({ stderr: REGISTER_IMPORTED, llm: [] });
+
+    const recorded = { stderr: '', llm: ['llm_call_start', 'llm_call_end'] };
+    expect(await run(['--import', 'agent-autopsy/register'])).toEqual(recorded);
+    expect(await run([`--import=${join(REPO_ROOT, 'dist', 'register.mjs')}`])).toEqual(recorded);
+    expect(await run(['--import', pathToFileURL(join(REPO_ROOT, 'dist', 'register.mjs')).href])).toEqual(recorded);
+    expect(await run(['--require', 'agent-autopsy/register'])).toEqual(recorded);
+    expect(await run([], { NODE_OPTIONS: '--import agent-autopsy/register' })).toEqual(recorded);
+    expect(await run([], { NODE_OPTIONS: `--import="${join(REPO_ROOT, 'dist', 'register.mjs')}"` })).toEqual(recorded);
+    // A preload file of the app's own that imports it runs before the app: that works, nothing to say.
+    const preload = join(dirname(app), 'otel.mjs');
+    writeFileSync(preload, "import 'agent-autopsy/register';\n");
+    expect(await run(['--import', preload])).toEqual(recorded);
+  }, 120_000);
+
+  it('reads the preload flags as node does', () => {
+    expect(splitNodeOptions('--import  "./my dir/a.mjs" --require=x\\y -r "q\\"uote"')).toEqual(['--import', './my dir/a.mjs', '--require=x\\y', '-r', 'q"uote']);
+    expect(preloadsIn(['--import', 'a', '--import=b', '--require', 'c', '-r', 'd', '--require=e', '--inspect', 'f', '--import'])).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const none = () => [];
+    expect(preloadVerdict([], undefined, none, '/app')).toBe('imported');
+    expect(preloadVerdict(['--import', 'tsx'], '--require /app/node_modules/x/preflight.cjs', none, '/app')).toBe('imported');
+    expect(preloadVerdict([], '--import agent-autopsy/register', none, '/app')).toBe('preloaded');
+    expect(preloadVerdict(['--import', './otel.mjs'], undefined, none, '/app')).toBe('maybe-preloaded');
+    const registerFile = join(REPO_ROOT, 'dist', 'register.mjs');
+    expect(preloadVerdict(['--import', './dist/register.mjs'], undefined, () => [registerFile], REPO_ROOT)).toBe('preloaded');
+  });
+});
