@@ -650,19 +650,24 @@ function innermostOpen(unfinished: UnfinishedSpan[]): Map<string, UnfinishedSpan
  * node_modules (the first frame of any file when there is none), or undefined. A frame without a
  * file and line (`new Promise (<anonymous>)`, `Array.map (<anonymous>)`, `async Promise.all (index 0)`,
  * eval'd code) is skipped; a function that is itself named `<anonymous>` is the app's own code
- * (`Object.<anonymous> (/app/agent.cjs:4:28)`, a CommonJS module's top level).
+ * (`Object.<anonymous> (/app/agent.cjs:4:28)`, a CommonJS module's top level). Node's module loader
+ * hooks (`node:internal/modules/esm/hooks`) in the stack make it an import that failed: the
+ * node_modules frames there are a loader hook passing the error on (import-in-the-middle's
+ * `resolve`, tsx's), not where it came from, so there is no frame to name.
  */
 export function ownFrame(stack: string | undefined): string | undefined {
   if (!stack) return undefined;
   let fallback: string | undefined;
+  let loaderHooks = false;
   for (const raw of stack.split('\n')) {
     const line = raw.trim();
     if (!line.startsWith('at ')) continue;
+    if (line.includes('(node:internal/modules/esm/hooks:')) loaderHooks = true;
     if (/\(?node:|\(native\)|<anonymous>:\d+:\d+\)?$/.test(line) || !/:\d+:\d+\)?$/.test(line)) continue;
     if (!/[\\/]node_modules[\\/]/.test(line)) return line;
     fallback ??= line;
   }
-  return fallback;
+  return loaderHooks ? undefined : fallback;
 }
 
 /** The median of the other values: `sorted` (ascending, finite, at least two) with one `value` left out. */

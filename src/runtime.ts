@@ -11,6 +11,7 @@ import { reportError, reportExportError, writeStderr } from './errorHandler';
 import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
 import { boundAppFlushes } from './GuardedSpanProcessor';
+import { isMissingEntryError } from './missingEntry';
 import { realClearTimeout, realSetTimeout } from './realTimers';
 import { errorClassName, errorMessage, errorStack } from './safeValue';
 import { errorStage, spanStage } from './spanStage';
@@ -245,8 +246,22 @@ function errorInfo(error: unknown): { type: string; message: string; stack?: str
 /** A signal the app handled itself: the run goes on, and the exit record mentions the signal. */
 let handledSignal: NodeJS.Signals | null = null;
 
+/**
+ * The zero-code run of a process whose entry file was not found (a typo in `node --import
+ * agent-autopsy/register app.mjs`) is dropped: nothing of the app ran, and its "crash" would only
+ * blame the loader. Node's own error says what happened.
+ */
+function dropRunOfMissingEntry(error: unknown): boolean {
+  const run = state.run;
+  if (!run || !state.implicitRun || run.isFinished || run.eventCount > 0 || run.openSpanCount > 0 || !isMissingEntryError(error)) return false;
+  run.discard();
+  state.runs.delete(run);
+  return true;
+}
+
 const exitListener = {
   onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection', fatal: boolean): void {
+    if (fatal && dropRunOfMissingEntry(error) && state.runs.size === 0) return;
     const info = errorInfo(error);
     // The handler runs in the async context of the code that threw (a timer's callback, the tick
     // that found the rejection): the crash belongs to the stage open there, as track() events do.

@@ -76,3 +76,59 @@ describe('agent-autopsy/register imported by the app instead of preloaded', () =
     expect(preloadVerdict(['--import', './dist/register.mjs'], undefined, () => [registerFile], REPO_ROOT)).toBe('preloaded');
   });
 });
+
+describe('an entry file that does not exist', () => {
+  it('leaves no run behind (ESM and CommonJS flags, given and default directory), and Node alone says what happened', async () => {
+    for (const flag of ['--import', '--require']) {
+      // In the repository, where agent-autopsy resolves (to itself).
+      const cwd = tempRunDir('.tmp-', join(REPO_ROOT, 'test'));
+      const runDir = join(cwd, 'runs', 'typo');
+      const withDir = await runNode(join(cwd, 'typo.mjs'), { cwd, nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir } });
+      expect(withDir.code).toBe(1);
+      expect(existsSync(join(cwd, 'runs'))).toBe(false);
+      // The default directory (./autopsy-runs/<time>-<pid>) is not made either.
+      const byDefault = await runNode(join(cwd, 'typo.mjs'), { cwd, nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: undefined } });
+      expect(byDefault.code).toBe(1);
+      expect(readdirSync(cwd)).toEqual([]);
+      const plain = await runNode(join(cwd, 'typo.mjs'), { cwd });
+      if (flag === '--require') {
+        // CommonJS: Node's own output, byte for byte.
+        expect(withDir.stderr).toBe(plain.stderr);
+      } else {
+        // Under an ES module loader (any --import) Node reports it as an ES module import; the
+        // loader hook adds its frames to the stack (README, "Zero code").
+        expect(withDir.stderr).toContain(`Error [ERR_MODULE_NOT_FOUND]: Cannot find module '${join(cwd, 'typo.mjs')}' imported from ${cwd}/\n`);
+        expect(withDir.stderr).not.toContain('agent-autopsy:');
+      }
+      expect(byDefault.stderr).toBe(withDir.stderr);
+    }
+  });
+
+  it("a package the app imports that is not installed: the crash names no loader hook's frame as where it was thrown", async () => {
+    const runDir = tempRunDir('autopsy-entry-');
+    const app = writeScript("import 'no-such-package-for-agent-autopsy';\n");
+    const result = await runNode(app, { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir } });
+    expect(result.code).toBe(1);
+    const [crash] = readReport(runDir).diagnoses;
+    expect(crash.id).toBe('crash');
+    expect(crash.evidence.examples).toEqual([
+      'The process ended by an unhandled promise rejection, exit code 1',
+      `Error: Cannot find package 'no-such-package-for-agent-autopsy' imported from ${app}`,
+    ]);
+    expect(readFileSync(logPath(runDir, 'autopsy.md'), 'utf8')).not.toContain('Thrown');
+  });
+
+  it("ownFrame: through Node's loader hooks, a node_modules frame is a hook passing the error on; elsewhere it is still the fallback", () => {
+    const hooked = [
+      "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'x' imported from /app/a.mjs",
+      '    at packageResolve (node:internal/modules/esm/resolve:854:9)',
+      '    at nextResolve (node:internal/modules/esm/hooks:864:28)',
+      '    at resolve (file:///app/node_modules/import-in-the-middle/create-hook.mjs:727:26)',
+      '    at nextResolve (node:internal/modules/esm/hooks:864:28)',
+      '    at Hooks.resolve (node:internal/modules/esm/hooks:306:30)',
+    ].join('\n');
+    expect(ownFrame(hooked)).toBeUndefined();
+    const library = ['Error: boom', '    at parse (/app/node_modules/lib/index.js:3:9)', '    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)'].join('\n');
+    expect(ownFrame(library)).toBe('at parse (/app/node_modules/lib/index.js:3:9)');
+  });
+});
