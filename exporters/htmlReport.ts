@@ -396,7 +396,8 @@ export function renderHtmlReport(report: AutopsyReport, options: HtmlReportOptio
   const l = labelsFor(locale);
   const collector = collectorFor(options.events);
   const na = notRecorded(options.missingSections, l);
-  const command = options.fullReportCommand ?? `agent-autopsy report ${shellPath(report.run?.output_dir || '<run dir>')} --format html --out autopsy-full.html`;
+  // npx: the package is usually a dependency of the app, and its bin is not on PATH then (npx also finds a global install).
+  const command = options.fullReportCommand ?? `npx agent-autopsy report ${shellPath(report.run?.output_dir || '<run dir>')} --format html --out autopsy-full.html`;
   const spanIds = evidenceSpanIds(report, na);
   const list = collector?.eventList(spanIds);
   const timeline = collector ? collector.timeline() : timelineFromReport(report);

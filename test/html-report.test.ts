@@ -343,7 +343,7 @@ await shutdown();
     expect(await page.locator('[data-key="total_failures"] .v').textContent()).toBe(String(report.summary.total_failures));
     expect(await page.locator('[data-key="llm_calls"] .v').textContent()).toBe('1 (0 errors)');
     expect(await page.locator('#event-list').count()).toBe(0);
-    expect(await page.locator('#events').textContent()).toContain(`agent-autopsy report ${dir} --format html --out autopsy-full.html`);
+    expect(await page.locator('#events pre').textContent()).toBe(`npx agent-autopsy report ${dir} --format html --out autopsy-full.html`);
     expect(await page.locator('#timeline .tl-group').count()).toBe(1);
     expect(await page.locator('#timeline .tl-label').textContent()).toBe('stage1 · Plan <i>it</i>');
     expect(await page.locator('#failures').textContent()).toContain('boom </script><script>window.__pwned=1</script>');
@@ -429,7 +429,7 @@ describe('autopsy.html of a saved report that lacks sections, from `agent-autops
     expect(await page.locator('nav a').allTextContents()).toEqual(['Summary', 'Diagnoses', 'Fix suggestions', 'Timeline', 'Failures by type / Failures by stage', 'LLM usage', 'Unfinished spans', 'Autofix statistics', 'How the process ended', 'Events']);
     // A saved report holds no events: the page says so, not that the process kept them out at exit.
     expect(await page.locator('#events > p').textContent()).toBe(
-      "A saved report holds no events. For the full, filterable list, run this on the run's log (its directory or execution_tracker.json): agent-autopsy report '<run dir>' --format html --out autopsy-full.html",
+      "A saved report holds no events. For the full, filterable list, run this on the run's log (its directory or execution_tracker.json): npx agent-autopsy report '<run dir>' --format html --out autopsy-full.html",
     );
     await page.close();
 

@@ -132,3 +132,17 @@ describe('an entry file that does not exist', () => {
     expect(ownFrame(library)).toBe('at parse (/app/node_modules/lib/index.js:3:9)');
   });
 });
+
+describe('the exit-time autopsy.html', () => {
+  it('gives the full event list as an npx command (the bin of a local dependency is not on PATH)', async () => {
+    const runDir = tempRunDir('autopsy-entry-');
+    const app = writeScript("import { stage } from 'agent-autopsy';\nawait stage('s1', () => 1);\n");
+    const result = await runNode(app, { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir } });
+    expect(result.code).toBe(0);
+    const html = readFileSync(logPath(runDir, 'autopsy.html'), 'utf8');
+    const command = `npx agent-autopsy report ${runDir} --format html --out autopsy-full.html`;
+    expect(html).toContain(
+      `<p class="note">The event list is not embedded in the report written when the process ends (that keeps shutdown fast). For the full, filterable list run: ${command}</p><pre>${command}</pre>`,
+    );
+  });
+});
