@@ -4,6 +4,7 @@ import type { AutopsyReport } from '../analyzers/reportTypes';
 import { writeFileAtomic, writeFileAtomicWith } from './atomicWrite';
 import { renderHtmlReport } from './htmlReport';
 import { renderMarkdownReport } from './markdownReport';
+import { basename } from 'node:path';
 import type { RunPaths } from './paths';
 
 /** latent_analysis_report.json as the seed writes it: 2-space indent, non-ASCII kept as is. */
@@ -39,4 +40,14 @@ export function writeReportFiles(report: AutopsyReport, paths: RunPaths, formats
   else writeFileAtomic(paths.reportJson, renderJsonReport(report));
   if (formats.includes('md')) writeFileAtomic(paths.reportMd, renderMarkdownReport(report));
   if (formats.includes('html')) writeFileAtomic(paths.reportHtml, renderHtmlReport(report));
+}
+
+/**
+ * The line `printReportPath` (AGENT_AUTOPSY_PRINT) prints: the file a person opens first
+ * (autopsy.md, else autopsy.html, else the JSON), by its full path, and the others written beside it.
+ */
+export function reportWrittenLine(paths: RunPaths, formats: ReadonlyArray<'md' | 'html'>): string {
+  const files = [...(formats.includes('md') ? [paths.reportMd] : []), ...(formats.includes('html') ? [paths.reportHtml] : []), paths.reportJson];
+  const beside = files.slice(1).map((file) => basename(file));
+  return `agent-autopsy: report written to ${files[0]}${beside.length > 0 ? ` (${beside.join(' and ')} beside it)` : ''}\n`;
 }

@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../exporters/atomicWrite';
 import { asciiJson } from '../exporters/eventFormat';
 import type { RunPaths } from '../exporters/paths';
 import { releaseRunLock, type HeldRunLock } from '../exporters/runLock';
-import { writeReportFiles } from '../exporters/writeReportFiles';
+import { reportWrittenLine, writeReportFiles } from '../exporters/writeReportFiles';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import { runUntraced } from './AutopsyContextManager';
 import { isoMicros, nowMs, secondsBetween } from './clock';
@@ -413,9 +413,7 @@ export class AutopsyRun {
         // Telemetry never traces itself (as the logs' writer): an fs instrumentation does not see these writes.
         const built = report;
         runUntraced(() => writeReportFiles(built, this.paths, this.config.reportFormats, this.analysis.criticalFailures));
-        if (this.config.printReportPath) {
-          writeStderr(`agent-autopsy: report written to ${this.paths.reportJson}\n`);
-        }
+        if (this.config.printReportPath) writeStderr(reportWrittenLine(this.paths, this.config.reportFormats));
       }
     } catch (error) {
       reportError(error, 'cannot build the autopsy report');

@@ -146,3 +146,28 @@ describe('the exit-time autopsy.html', () => {
     );
   });
 });
+
+describe('where the autopsy is', () => {
+  it('AGENT_AUTOPSY_PRINT names autopsy.md by its path and the files beside it (the first human format written, else the JSON); nothing by default', async () => {
+    const app = writeScript("import { stage } from 'agent-autopsy';\nawait stage('s1', () => 1);\n");
+    const zeroCode = async (env: Record<string, string>) => {
+      const runDir = tempRunDir('autopsy-entry-');
+      const result = await runNode(app, { nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, ...env } });
+      expect(result.code).toBe(0);
+      return { stderr: result.stderr, md: logPath(runDir, 'autopsy.md') };
+    };
+    const printed = await zeroCode({ AGENT_AUTOPSY_PRINT: 'true' });
+    expect(printed.stderr).toBe(`agent-autopsy: report written to ${printed.md} (autopsy.html and latent_analysis_report.json beside it)\n`);
+    expect((await zeroCode({ AGENT_AUTOPSY_PRINT: '' })).stderr).toBe('');
+
+    const withFormats = async (formats: string[]) => {
+      const runDir = tempRunDir('autopsy-entry-');
+      const script = writeScript(`import { init, shutdown } from 'agent-autopsy';\ninit({ outputDir: process.argv[2], printReportPath: true, reportFormats: ${JSON.stringify(formats)} });\nawait shutdown();\n`);
+      const result = await runNode(script, { args: [runDir] });
+      expect(result.code).toBe(0);
+      return result.stderr.replace(logPath(runDir, ''), '<logs>');
+    };
+    expect(await withFormats(['html'])).toBe('agent-autopsy: report written to <logs>/autopsy.html (latent_analysis_report.json beside it)\n');
+    expect(await withFormats([])).toBe('agent-autopsy: report written to <logs>/latent_analysis_report.json\n');
+  });
+});
