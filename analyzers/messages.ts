@@ -137,7 +137,7 @@ const en: MessageCatalog = {
   },
   stageFailures: {
     description: (stage, count) => `Stage ${stage} failed ${count} times`,
-    suggestion: (stage) => `Review the code-generation logic of ${stage}`,
+    suggestion: (stage) => `Look at the failures of stage ${stage} by type and at the top diagnosis`,
   },
   frequentSyntaxErrors: {
     description: (count) => `${count} syntax errors`,
@@ -331,7 +331,7 @@ const zhCN: MessageCatalog = {
   },
   stageFailures: {
     description: (stage, count) => `阶段 ${stage} 共失败 ${count} 次`,
-    suggestion: (stage) => `请检查 ${stage} 阶段的代码生成逻辑`,
+    suggestion: (stage) => `请查看阶段 ${stage} 按类型统计的失败，以及排在首位的诊断`,
   },
   frequentSyntaxErrors: {
     description: (count) => `出现语法错误 ${count} 次`,

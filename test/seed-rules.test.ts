@@ -90,9 +90,17 @@ describe('failure_patterns (strict thresholds)', () => {
         pattern: 'stage_specific_failures',
         description: 'Stage stage2 failed 3 times',
         severity: 'medium',
-        suggestion: 'Review the code-generation logic of stage2',
+        suggestion: 'Look at the failures of stage stage2 by type and at the top diagnosis',
       },
     ]);
+  });
+
+  it("stage_specific_failures' suggestion holds for any agent, not only one that generates code", async () => {
+    const record = () => errors('task_error', 3, { stage: 'triage' });
+    const en = (await runWith(record)).report.failure_analysis.failure_patterns;
+    const zh = (await runWith(record, 'zh-CN')).report.failure_analysis.failure_patterns;
+    expect(en.map((p) => p.suggestion)).toEqual(['Look at the failures of stage triage by type and at the top diagnosis']);
+    expect(zh.map((p) => p.suggestion)).toEqual(['请查看阶段 triage 按类型统计的失败，以及排在首位的诊断']);
   });
 
   it('2 syntax errors are not frequent, 3 are (medium) and bring the P1 suggestion', async () => {
