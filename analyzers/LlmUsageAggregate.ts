@@ -1,5 +1,5 @@
 import type { TruthEvent } from '../src/types';
-import { httpStatusOf } from './errorClassifier';
+import { httpStatusOf, nonRetryableLlmFailure } from './errorClassifier';
 import { eventErrorText } from './eventErrors';
 import { eventKind, type EventKind } from './eventKind';
 import { LatencyHistogram } from './LatencyHistogram';
@@ -39,6 +39,9 @@ export class LlmUsageAggregate {
   /** Every call, and the failed ones, with the attempts their client made before the outcome. */
   private readonly retries = new RetryTally();
   readonly failedCallRetries = new RetryTally();
+  /** Failed calls no retry can fix: the provider refused the key, the prompt was over the context window. */
+  private authFailures = 0;
+  private contextFailures = 0;
 
   observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
     if (!kind.llmCall) return;
@@ -79,12 +82,26 @@ export class LlmUsageAggregate {
       const type = data.error_type === undefined ? 'unknown' : String(data.error_type);
       this.errorsByType.set(type, (this.errorsByType.get(type) ?? 0) + 1);
       // Seed-style logs state the status only in the message ("Error code: 429 - {...}").
-      const status = data.http_status ?? httpStatusOf({ errorType: typeof data.error_type === 'string' ? data.error_type : undefined, message: eventErrorText(event) });
+      const errorType = typeof data.error_type === 'string' ? data.error_type : undefined;
+      const status = data.http_status ?? httpStatusOf({ errorType, message: eventErrorText(event) });
       if (status !== undefined && status !== null) {
         const key = String(status);
         this.errorsByStatus.set(key, (this.errorsByStatus.get(key) ?? 0) + 1);
       }
+      const cause = nonRetryableLlmFailure(errorType, typeof status === 'number' ? status : Number(status) || undefined, () => eventErrorText(event));
+      if (cause === 'auth_failure') this.authFailures++;
+      else if (cause === 'context_length_exceeded') this.contextFailures++;
     }
+  }
+
+  /**
+   * What more than half of the failed calls failed with, when no retry can fix it (a refused key,
+   * a prompt over the context window): the seed's P0 then says what does help.
+   */
+  get mostlyNonRetryable(): 'auth_failure' | 'context_length_exceeded' | undefined {
+    if (this.authFailures * 2 > this.errors) return 'auth_failure';
+    if (this.contextFailures * 2 > this.errors) return 'context_length_exceeded';
+    return undefined;
   }
 
   private model(name: unknown): ModelUsage {

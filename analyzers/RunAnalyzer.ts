@@ -216,7 +216,7 @@ export class RunAnalyzer {
       timestamp: new Date(context.generatedAt ?? Date.now()).toISOString(),
       failure_analysis: failureAnalysis,
       autofix_statistics: autofix,
-      fix_suggestions: buildFixSuggestions(failureAnalysis.failure_patterns, autofix, messages, this.llm.failedCallRetries.mostlyRetried),
+      fix_suggestions: buildFixSuggestions(failureAnalysis.failure_patterns, autofix, messages, this.llm.failedCallRetries.mostlyRetried, this.llm.mostlyNonRetryable),
       summary: buildSummary(this.failures, autofix),
       diagnoses: rankDiagnoses(diagnoses),
       llm_usage: this.llm.result(),

@@ -77,16 +77,32 @@ const TYPE_CLASSES: ReadonlyArray<[ErrorClassId, readonly string[]]> = [
 
 const TYPE_INDEX = new Map<string, ErrorClassId>(TYPE_CLASSES.flatMap(([id, names]) => names.map((name) => [name, id] as const)));
 
+const CONTEXT_MESSAGE = /maximum context length|context[_ ]length[_ ]exceeded|prompt is too long|context window|input is too long|too many (?:input )?tokens|exceeds? (?:the )?(?:model'?s? )?(?:maximum|max)(?:imum)? (?:context|token|input)|reduce the length of the messages/i;
+
 /** Messages that name their cause, most specific first. */
 const MESSAGE_PATTERNS: ReadonlyArray<[ErrorClassId, RegExp, number]> = [
   ['auth_failure', /incorrect api key|invalid[ _-]?(?:x-)?api[ _-]?key|invalid x-api-key|api key (?:is )?(?:not valid|invalid|missing)|no api key provided|authentication[_ ]error|invalid authentication|api_key client option must be set|could not resolve authentication method|API_KEY environment variable is missing|missing credentials/i, BY_MESSAGE],
-  ['context_length_exceeded', /maximum context length|context[_ ]length[_ ]exceeded|prompt is too long|context window|input is too long|too many (?:input )?tokens|exceeds? (?:the )?(?:model'?s? )?(?:maximum|max)(?:imum)? (?:context|token|input)|reduce the length of the messages/i, BY_MESSAGE],
+  ['context_length_exceeded', CONTEXT_MESSAGE, BY_MESSAGE],
   ['rate_limited', /rate[ _-]?limit|too many requests|exceeded your current quota|insufficient_quota|tokens per min|requests per min|throttl|resource[ _]exhausted/i, BY_MESSAGE],
   ['llm_timeout', /timed? ?out\b|\btimeout\b|ETIMEDOUT|ESOCKETTIMEDOUT|deadline exceeded|gateway time-?out/i, BY_MESSAGE],
   ['llm_server_error', /overloaded|internal server error|server[_ ]error|server had an error|service unavailable|bad gateway|api_error|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|connection (?:error|reset|refused)|other side closed|UND_ERR_SOCKET|fetch failed/i, BY_MESSAGE],
   ['auth_failure', /\bunauthori[sz]ed\b|permission[_ ]denied|permission_error|\bforbidden\b/i, LOOSE],
   ['context_length_exceeded', /request[_ ]too[_ ]large/i, LOOSE],
 ];
+
+/**
+ * What no retry of a failed LLM call can fix, in the few facts llm_usage reads of it anyway (its
+ * error class and HTTP status; the message only for a 400 or a call that states no status): a key
+ * the provider refuses (401/403, an authentication error class) or a prompt longer than the
+ * context window. Undefined for anything else, retryable or not known.
+ */
+export function nonRetryableLlmFailure(errorType: string | undefined, status: number | undefined, message: () => string): 'auth_failure' | 'context_length_exceeded' | undefined {
+  const fromType = errorType ? TYPE_INDEX.get(typeKey(errorType)) : undefined;
+  if (status === 401 || status === 403 || fromType === 'auth_failure') return 'auth_failure';
+  if (status === 413 || fromType === 'context_length_exceeded') return 'context_length_exceeded';
+  if ((status === undefined || status === 400) && CONTEXT_MESSAGE.test(message())) return 'context_length_exceeded';
+  return undefined;
+}
 
 /** "Error code: 429 - {...}" (Python SDKs), "429 Rate limit reached" (Node SDKs), "status code 429", "HTTP 503". */
 const STATUS_IN_MESSAGE = [/(?:error code|status(?: code)?|http(?:\/\d(?:\.\d)?)?)\s*[:=]?\s*([1-5]\d\d)\b/i, /^\s*([1-5]\d\d)\s+(?:[A-Z{"]|status code)/];

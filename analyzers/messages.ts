@@ -89,6 +89,10 @@ export interface MessageCatalog {
   apiManagement: { suggestion: string; details: string[] };
   /** The P0 api_management suggestion when most failed LLM calls had been retried by their client already. */
   apiManagementAfterRetries: { suggestion: string; details: string[] };
+  /** The P0 api_management suggestion when most failed LLM calls were refused for their key (401/403): no retry or pacing helps. */
+  apiManagementAuthFailures: { suggestion: string; details: string[] };
+  /** The P0 api_management suggestion when most failed LLM calls sent more than the context window holds. */
+  apiManagementContextLength: { suggestion: string; details: string[] };
   codeGeneration: { suggestion: string; details: string[] };
   errorRecovery: { suggestion: string; details: string[] };
   reportTitle: string;
@@ -157,6 +161,22 @@ const en: MessageCatalog = {
       'Send fewer requests at once: cap concurrent calls per API key or queue them',
       'The client already retried most failed calls: back off at the agent level rather than retrying more',
       'Spread the load over several API keys, or ask the provider for a higher limit',
+    ],
+  },
+  apiManagementAuthFailures: {
+    suggestion: 'Fix the API key the LLM calls use: the provider refused it',
+    details: [
+      'Check the key the process really sees (the environment variable or apiKey option): set, not expired or revoked, rotated everywhere the agent runs, allowed to use this model',
+      'Do not retry 401/403: the same key is refused every time',
+      'Fail fast at start-up: make one cheap call with the key before starting the work',
+    ],
+  },
+  apiManagementContextLength: {
+    suggestion: "Keep prompts inside the model's context window",
+    details: [
+      'Count tokens before sending and stay under the window (max_tokens counts against it)',
+      'Do not resend the same prompt: it fails the same way; truncate or summarise old turns and tool output first',
+      'Retrieve less, or switch to a model with a larger context window',
     ],
   },
   codeGeneration: {
@@ -344,6 +364,22 @@ const zhCN: MessageCatalog = {
   apiManagementAfterRetries: {
     suggestion: '对 LLM 调用实施更严格的速率限制',
     details: ['减少同时发出的请求：限制每个 API 密钥的并发调用数，或将调用排队', '客户端已重试过大部分失败的调用：应在智能体层面退避，而不是继续重试', '将负载分散到多个 API 密钥，或向服务商申请更高的限额'],
+  },
+  apiManagementAuthFailures: {
+    suggestion: '修正 LLM 调用所用的 API 密钥：服务商拒绝了它',
+    details: [
+      '核对进程实际读取到的密钥（环境变量或 apiKey 选项）：是否已设置、是否过期或被吊销、是否已在智能体运行的每个地方完成轮换、是否有权使用该模型',
+      '不要重试 401/403：同一个密钥每次都会被拒绝',
+      '在启动时尽早失败：开始工作前先用该密钥做一次低成本调用',
+    ],
+  },
+  apiManagementContextLength: {
+    suggestion: '让提示词保持在模型的上下文窗口以内',
+    details: [
+      '发送前先计算 token 数并保持在窗口以内（max_tokens 也占用窗口）',
+      '不要重发同样的提示词：它会以同样的方式失败；先截断或摘要较早的对话轮次和工具输出',
+      '少检索一些内容，或换用上下文窗口更大的模型',
+    ],
   },
   codeGeneration: {
     suggestion: '加强语法修复器',

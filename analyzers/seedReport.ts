@@ -65,18 +65,30 @@ export function buildFailureAnalysis(failures: FailureAggregate, messages: Messa
 /**
  * P0 api_management, P1 code_generation, P2 error_recovery, in that order, when their conditions
  * hold. `llmRetriesDone`: most failed LLM calls had been retried by their client already, so P0
- * does not tell the user to retry with backoff (it says what helps then).
+ * does not tell the user to retry with backoff (it says what helps then). `llmErrorsMostly`: more
+ * than half of them failed with what no retry or pacing fixes (a refused key, a prompt over the
+ * context window), so P0 says what does instead of pacing and retrying; it comes first, as such
+ * calls are not retried by the SDKs.
  */
 export function buildFixSuggestions(
   patterns: FailurePattern[],
   autofix: AutofixStatistics,
   messages: MessageCatalog,
   llmRetriesDone = false,
+  llmErrorsMostly?: 'auth_failure' | 'context_length_exceeded',
 ): FixSuggestion[] {
   const suggestions: FixSuggestion[] = [];
   const has = (name: string) => patterns.some((pattern) => pattern.pattern === name);
   if (has('frequent_llm_errors')) {
-    suggestions.push({ priority: 'P0', category: 'api_management', ...copy(llmRetriesDone ? messages.apiManagementAfterRetries : messages.apiManagement) });
+    const p0 =
+      llmErrorsMostly === 'auth_failure'
+        ? messages.apiManagementAuthFailures
+        : llmErrorsMostly === 'context_length_exceeded'
+          ? messages.apiManagementContextLength
+          : llmRetriesDone
+            ? messages.apiManagementAfterRetries
+            : messages.apiManagement;
+    suggestions.push({ priority: 'P0', category: 'api_management', ...copy(p0) });
   }
   if (has('frequent_syntax_errors')) {
     suggestions.push({ priority: 'P1', category: 'code_generation', ...copy(messages.codeGeneration) });

@@ -150,6 +150,64 @@ describe('fix_suggestions', () => {
     for (const suggestion of report.fix_suggestions) expect(suggestion.details).toHaveLength(3);
   });
 
+  it("P0's details fit LLM errors that no retry fixes: a refused key (401/403), a prompt over the context window", async () => {
+    const failed = (count: number, data: Record<string, unknown>) => {
+      for (let i = 0; i < count; i++) track(EventTypes.LLM_CALL_ERROR, { stage: 's', model: 'claude-sonnet-4', ...data }, 'ERROR');
+    };
+    const AUTH = { error: '401 {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}', error_type: 'AuthenticationError', http_status: 401 };
+    const RATE = { error: '429 Rate limit reached', error_type: 'RateLimitError', http_status: 429 };
+    const OVERFLOW = { error: 'prompt is too long: 210043 tokens > 200000 maximum', error_type: 'BadRequestError', http_status: 400 };
+    const p0 = async (record: () => void, locale: 'en' | 'zh-CN' = 'en') => (await runWith(record, locale)).report.fix_suggestions;
+
+    expect(await p0(() => failed(6, AUTH))).toEqual([
+      {
+        priority: 'P0',
+        category: 'api_management',
+        suggestion: 'Fix the API key the LLM calls use: the provider refused it',
+        details: [
+          'Check the key the process really sees (the environment variable or apiKey option): set, not expired or revoked, rotated everywhere the agent runs, allowed to use this model',
+          'Do not retry 401/403: the same key is refused every time',
+          'Fail fast at start-up: make one cheap call with the key before starting the work',
+        ],
+      },
+    ]);
+    // A 403 without a class, and a key error told only by its class, are refusals too.
+    expect((await p0(() => (failed(2, { error: '403 Forbidden', http_status: 403 }), failed(2, { error: 'bad key', error_type: 'openai.AuthenticationError' }))))[0].suggestion).toBe(
+      'Fix the API key the LLM calls use: the provider refused it',
+    );
+    expect(await p0(() => (failed(3, OVERFLOW), failed(1, RATE)))).toEqual([
+      {
+        priority: 'P0',
+        category: 'api_management',
+        suggestion: "Keep prompts inside the model's context window",
+        details: [
+          'Count tokens before sending and stay under the window (max_tokens counts against it)',
+          'Do not resend the same prompt: it fails the same way; truncate or summarise old turns and tool output first',
+          'Retrieve less, or switch to a model with a larger context window',
+        ],
+      },
+    ]);
+    // Half refused and half rate-limited is no majority: pacing still matters, the seed's details stay.
+    expect((await p0(() => (failed(2, AUTH), failed(2, RATE))))[0].details).toEqual([
+      'Wait longer between calls that share an API key',
+      'Retry with exponential backoff and honour retry-after',
+      'Spread the load over several API keys',
+    ]);
+    expect(await p0(() => failed(4, AUTH), 'zh-CN')).toEqual([
+      {
+        priority: 'P0',
+        category: 'api_management',
+        suggestion: '修正 LLM 调用所用的 API 密钥：服务商拒绝了它',
+        details: [
+          '核对进程实际读取到的密钥（环境变量或 apiKey 选项）：是否已设置、是否过期或被吊销、是否已在智能体运行的每个地方完成轮换、是否有权使用该模型',
+          '不要重试 401/403：同一个密钥每次都会被拒绝',
+          '在启动时尽早失败：开始工作前先用该密钥做一次低成本调用',
+        ],
+      },
+    ]);
+    expect((await p0(() => failed(4, OVERFLOW), 'zh-CN'))[0].suggestion).toBe('让提示词保持在模型的上下文窗口以内');
+  });
+
   it('P2 only when failed fixes outnumber successful ones (equal is not enough)', async () => {
     const equal = await runWith(async () => {
       await autofix({ layer: 1, type: 'syntax' }, () => false);
