@@ -5,7 +5,7 @@ import { layerKey } from './autofixStats';
 import { CodeRepairs } from './CodeRepairs';
 import { rankDiagnoses, setCauses, severityRank } from './causalRanking';
 import type { BuiltInDiagnosisId, DiagnosisContext, DiagnosisEngine, ErrorClassId } from './diagnosisTypes';
-import { classifyError, contextLimits, isJsonParseError, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
+import { classifyError, connectionTarget, contextLimits, isJsonParseError, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
 import { errorFactsOf, eventErrorText, errorSearchText, errorSummary, eventExample, isErrorEvent, type ErrorFacts } from './eventErrors';
 import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
@@ -62,6 +62,11 @@ interface ClassState {
   quota: boolean;
   contextLimit?: number;
   contextRequested?: number;
+  /**
+   * dependency_unreachable: what the first error says could not be reached (its host:port, the
+   * task or tool it came from), and whether later errors named another one.
+   */
+  unreachable?: { key: string; what: string; others: boolean };
   /** Its llm_call_error events and the attempts their client made before each (made at the first one). */
   retries?: RetryTally;
   /**
@@ -272,6 +277,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const { limit, requested } = contextLimits(errorSearchText(facts));
       if (limit !== undefined) state.contextLimit = limit;
       if (requested !== undefined) state.contextRequested = Math.max(state.contextRequested ?? 0, requested);
+    } else if (id === 'dependency_unreachable' && !state.unreachable?.others) {
+      noteUnreachable(state, event, facts);
     }
     let ids = this.stageClasses.get(stage);
     if (!ids) {
@@ -325,6 +332,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const retries = state.retries;
       if (retries && retries.attempts > 0) evidence.examples.unshift(texts.retriedCalls(retries.calls, retries.requests, retries.retried, retries.fewest, retries.most));
       add(id, severity, state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts));
+      // The title names what could not be reached, when the errors say it: that is what to go and check.
+      if (state.unreachable?.what) found.get(id)!.diagnosis.title = texts.dependencyUnreachable(state.unreachable.what, state.unreachable.others);
     }
     this.diagnoseRetryStorm(add, texts);
     this.diagnoseToolLoop(found, add, texts);
@@ -559,6 +568,24 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     this.recordActivity();
     return this.tracker.retained + this.storms.retained + this.tools.retained + this.work.retained + this.repairs.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.stageStarts.size + this.classes.size;
   }
+}
+
+/**
+ * What a connection error no LLM span made says could not be reached: "127.0.0.1:6333, task
+ * retrieve, tool qdrant_search". Errors that name another host (or, without one, come from another
+ * task) mark that more than one service failed.
+ */
+function noteUnreachable(state: ClassState, event: TruthEvent, facts: ErrorFacts): void {
+  const data = event.data ?? {};
+  const target = connectionTarget(errorSearchText(facts));
+  const kind = parseEventType(event.type)?.kind;
+  const where: string[] = [];
+  if (kind === 'task' && typeof data.task === 'string' && data.task !== '') where.push(`task ${data.task}`);
+  else if (kind === 'stage' && typeof data.stage === 'string' && data.stage !== '') where.push(`stage ${data.stage}`);
+  if (typeof data.tool === 'string' && data.tool !== '' && data.tool !== data.task) where.push(`tool ${data.tool}`);
+  const key = target ?? where.join(', ');
+  if (!state.unreachable) state.unreachable = { key, what: [...(target ? [target] : []), ...where].join(', '), others: false };
+  else if (key !== state.unreachable.key) state.unreachable.others = true;
 }
 
 type AddFn = (id: BuiltInDiagnosisId, severity: Severity, confidence: number, evidence: DiagnosisEvidence, suggestion: string, causes?: Iterable<string>) => void;

@@ -10,6 +10,7 @@ export const BUILT_IN_DIAGNOSIS_IDS = [
   'llm_timeout',
   'context_length_exceeded',
   'llm_server_error',
+  'dependency_unreachable',
   'code_syntax_errors',
   'code_runtime_errors',
   'autofix_ineffective',
@@ -25,7 +26,7 @@ export type BuiltInDiagnosisId = (typeof BUILT_IN_DIAGNOSIS_IDS)[number];
 /** The diagnoses a single error can be evidence of (the classifier's answers). */
 export type ErrorClassId = Extract<
   BuiltInDiagnosisId,
-  'rate_limited' | 'auth_failure' | 'llm_timeout' | 'context_length_exceeded' | 'llm_server_error' | 'code_syntax_errors' | 'code_runtime_errors'
+  'rate_limited' | 'auth_failure' | 'llm_timeout' | 'context_length_exceeded' | 'llm_server_error' | 'dependency_unreachable' | 'code_syntax_errors' | 'code_runtime_errors'
 >;
 
 /** What a diagnosis sees besides the event stream, when the report is assembled. */

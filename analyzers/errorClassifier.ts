@@ -85,7 +85,7 @@ const MESSAGE_PATTERNS: ReadonlyArray<[ErrorClassId, RegExp, number]> = [
   ['context_length_exceeded', CONTEXT_MESSAGE, BY_MESSAGE],
   ['rate_limited', /rate[ _-]?limit|too many requests|exceeded your current quota|insufficient_quota|tokens per min|requests per min|throttl|resource[ _]exhausted/i, BY_MESSAGE],
   ['llm_timeout', /timed? ?out\b|\btimeout\b|ETIMEDOUT|ESOCKETTIMEDOUT|deadline exceeded|gateway time-?out/i, BY_MESSAGE],
-  ['llm_server_error', /overloaded|internal server error|server[_ ]error|server had an error|service unavailable|bad gateway|api_error|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|connection (?:error|reset|refused)|other side closed|UND_ERR_SOCKET|fetch failed/i, BY_MESSAGE],
+  ['llm_server_error', /overloaded|internal server error|server[_ ]error|server had an error|service unavailable|bad gateway|api_error|ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up|connection (?:error|reset|refused)|other side closed|UND_ERR_SOCKET|fetch failed/i, BY_MESSAGE],
   ['auth_failure', /\bunauthori[sz]ed\b|permission[_ ]denied|permission_error|\bforbidden\b/i, LOOSE],
   ['context_length_exceeded', /request[_ ]too[_ ]large/i, LOOSE],
 ];
@@ -200,13 +200,56 @@ const GENERIC_TYPES = new Set([
 ]);
 const NOT_FROM_LLM = 0.5;
 
+/**
+ * A connection that could not be made or was dropped: refused, reset, a name that did not resolve,
+ * no route, a connect timeout (not a slow answer). Error codes as Node, undici and Python name them.
+ */
+const CONNECTION_TYPES = new Set([
+  'econnrefused',
+  'econnreset',
+  'econnaborted',
+  'enotfound',
+  'eaiagain',
+  'ehostunreach',
+  'enetunreach',
+  'epipe',
+  'underrsocket',
+  'underrconnecttimeout',
+  'connecttimeouterror',
+  'connecttimeout',
+  'connectionerror',
+  'connectionrefusederror',
+  'connectionreseterror',
+  'connectionabortederror',
+]);
+const CONNECTION_MESSAGE =
+  /\b(?:ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT)\b|connect ETIMEDOUT|Connect Timeout Error|fetch failed|socket hang up|other side closed|connection (?:refused|reset|aborted)|getaddrinfo|Name or service not known|nodename nor servname|Temporary failure in name resolution|Failed to establish a new connection|No route to host/i;
+
+/**
+ * Where the connection went, as the error says it: `connect ECONNREFUSED 127.0.0.1:6333`,
+ * `getaddrinfo ENOTFOUND qdrant.internal`, Python's `host='localhost', port=6333`.
+ */
+export function connectionTarget(text: string): string | undefined {
+  const node = /\b(?:connect|getaddrinfo|read|write)\s+E[A-Z_]+\s+(\[?[A-Za-z0-9_.:-]*[A-Za-z0-9\]](?::\d+)?)/.exec(text);
+  if (node) return node[1];
+  const python = /host='([^']+)',\s*port=(\d+)/.exec(text);
+  if (python) return `${python[1]}:${python[2]}`;
+  return undefined;
+}
+
 /** The diagnosis one error is evidence of, or undefined when nothing names a known cause. */
 export function classifyError(facts: ErrorFacts): ErrorClassification | undefined {
   const found = classify(facts);
-  if (!found || (found.id !== 'llm_timeout' && found.id !== 'llm_server_error')) return found;
+  if (found && found.id !== 'llm_timeout' && found.id !== 'llm_server_error') return found;
   if (facts.eventType?.startsWith('llm_call')) return found;
-  if (found.via === 'type' && !GENERIC_TYPES.has(typeKey(facts.errorType ?? ''))) return found;
-  return { ...found, strength: Math.min(found.strength, NOT_FROM_LLM) };
+  const type = typeKey(facts.errorType ?? '');
+  // An LLM SDK's own class (APIConnectionError, OverloadedError …) names the provider, wherever it was caught.
+  if (found?.via === 'type' && !GENERIC_TYPES.has(type)) return found;
+  // A connection no LLM span made: a tool, a database, a vector store, or a provider called with
+  // plain fetch. What the error says for sure is that something could not be reached, not what.
+  if (CONNECTION_TYPES.has(type)) return { id: 'dependency_unreachable', strength: BY_TYPE, via: 'type' };
+  if (CONNECTION_MESSAGE.test(facts.detail ? `${facts.message}\n${facts.detail}` : facts.message)) return { id: 'dependency_unreachable', strength: BY_MESSAGE, via: 'message' };
+  return found && { ...found, strength: Math.min(found.strength, NOT_FROM_LLM) };
 }
 
 function classify(facts: ErrorFacts): ErrorClassification | undefined {

@@ -15,6 +15,8 @@ export interface DiagnosisTexts {
   /** Put before the suggestion of a diagnosis that other diagnoses caused. */
   consequenceOf: (causes: string[]) => string;
   retryAfter: (seconds: string) => string;
+  /** dependency_unreachable's title when the errors say what could not be reached: `what` is "127.0.0.1:6333, task retrieve"; `others`: other services failed too. */
+  dependencyUnreachable: (what: string, others: boolean) => string;
   quota: string;
   contextLimit: (limit: number, requested: number | undefined) => string;
   /** `stage` is undefined for calls outside every stage (a zero-code run). */
@@ -241,6 +243,7 @@ const en: MessageCatalog = {
       llm_timeout: 'LLM calls timed out',
       context_length_exceeded: "Prompts exceeded the model's context window",
       llm_server_error: 'The LLM provider failed or could not be reached (5xx, overloaded, connection dropped)',
+      dependency_unreachable: 'A service the agent calls could not be reached (connection refused or dropped, host not found)',
       code_syntax_errors: 'Generated code did not compile (syntax errors)',
       code_runtime_errors: 'Generated code failed at run time',
       autofix_ineffective: 'Self-repair (autofix) failed more often than it succeeded',
@@ -261,6 +264,8 @@ const en: MessageCatalog = {
         'Count tokens before sending (tiktoken, count_tokens) and stay under the window: truncate or drop old turns, summarise long history and tool output, retrieve only the relevant chunks, lower max_tokens (it counts against the window), or switch to a model with a larger context window.',
       llm_server_error:
         "The provider failed (5xx, 529 overloaded) or the connection dropped. These are transient: retry them with exponential backoff and jitter, lower burst concurrency when you see 'overloaded', keep a fallback model or provider, and check the provider's status page when it persists.",
+      dependency_unreachable:
+        'A service the agent calls (a tool, database, vector store or API) refused or dropped the connection, or its host name did not resolve. Check that it is up and listening, that the URL, host and port the agent uses are the ones it serves on (environment variables, container or service names, DNS), and that the network lets the agent reach it (firewall, network policy, proxy). If the agent cannot work without it, check it once at start-up and stop with a clear message; otherwise give calls to it a connect timeout and a fallback.',
       code_syntax_errors:
         'Check generated code before running it (Python: ast.parse or compile; JavaScript: node --check or new vm.Script), take code only from fenced blocks of the reply, feed the exact error and line back to the model, and lower the temperature for code generation.',
       code_runtime_errors:
@@ -295,6 +300,7 @@ const en: MessageCatalog = {
     },
     consequenceOf: (causes) => `Most likely a consequence of ${causes.join(' and ')}: fix ${causes.length > 1 ? 'those' : 'that'} first. `,
     retryAfter: (seconds) => ` The provider asked to wait up to ${seconds} s (retry-after).`,
+    dependencyUnreachable: (what, others) => `A service the agent calls could not be reached (${what}${others ? ', and others' : ''})`,
     quota: ' Some responses say the quota is used up: that is billing, not pacing; add credit or raise the spending limit.',
     contextLimit: (limit, requested) => ` The window is ${limit} tokens${requested !== undefined ? `; a request needed ${requested}` : ''}.`,
     retryStorm: (failures, stage, model, seconds) =>
@@ -435,6 +441,7 @@ const zhCN: MessageCatalog = {
       llm_timeout: 'LLM 调用超时',
       context_length_exceeded: '提示词超出模型的上下文窗口',
       llm_server_error: 'LLM 服务商出错或无法连接（5xx、过载、连接中断）',
+      dependency_unreachable: '智能体调用的服务无法连接（连接被拒绝或中断、主机名无法解析）',
       code_syntax_errors: '生成的代码无法编译（语法错误）',
       code_runtime_errors: '生成的代码运行时出错',
       autofix_ineffective: '自愈（autofix）失败多于成功',
@@ -455,6 +462,8 @@ const zhCN: MessageCatalog = {
         '发送前先计算 token 数（tiktoken、count_tokens），保持在窗口以内：截断或丢弃较早的对话轮次，摘要长历史和工具输出，只检索相关片段，调低 max_tokens（它也占用窗口），或换用上下文窗口更大的模型。',
       llm_server_error:
         '服务商出错（5xx、529 过载）或连接中断。这类错误是暂时的：以指数退避加随机抖动重试；出现 overloaded 时降低突发并发；准备备用模型或服务商；持续出现时查看服务商的状态页面。',
+      dependency_unreachable:
+        '智能体调用的某个服务（工具、数据库、向量库或 API）拒绝或中断了连接，或其主机名无法解析。请确认该服务已启动并在监听，智能体使用的 URL、主机和端口正是它提供服务的地址（环境变量、容器或服务名、DNS），并且网络允许智能体访问它（防火墙、网络策略、代理）。若智能体离不开它，请在启动时检查一次并以明确的错误信息停止；否则为对它的调用设置连接超时和备用方案。',
       code_syntax_errors:
         '运行前先检查生成的代码（Python：ast.parse 或 compile；JavaScript：node --check 或 new vm.Script），只从回复的代码块中提取代码，把确切的错误和行号反馈给模型，并降低代码生成的 temperature。',
       code_runtime_errors:
@@ -488,6 +497,7 @@ const zhCN: MessageCatalog = {
     },
     consequenceOf: (causes) => `很可能是 ${causes.join('、')} 造成的后果：请先解决${causes.length > 1 ? '它们' : '它'}。`,
     retryAfter: (seconds) => `服务商要求最多等待 ${seconds} 秒（retry-after）。`,
+    dependencyUnreachable: (what, others) => `智能体调用的服务无法连接（${what}${others ? '，以及其他服务' : ''}）`,
     quota: '部分响应表明额度已用完：这是计费问题而非调用节奏问题，请充值或提高消费上限。',
     contextLimit: (limit, requested) => `窗口为 ${limit} 个 token${requested !== undefined ? `；某次请求需要 ${requested} 个` : ''}。`,
     retryStorm: (failures, stage, model, seconds) => `${stage === undefined ? '阶段之外' : `${stage} 中`}${model ? `对 ${model} 的` : ''}调用在 ${seconds} 秒内连续失败 ${failures} 次`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyError, contextLimits, httpStatusOf, retryAfterSeconds } from '../analyzers/errorClassifier';
+import { classifyError, connectionTarget, contextLimits, httpStatusOf, retryAfterSeconds } from '../analyzers/errorClassifier';
 import { errorFactsOf, errorSummary, isErrorEvent } from '../analyzers/eventErrors';
 import type { ErrorFacts } from '../analyzers/eventErrors';
 import type { TruthEvent } from '../src/types';
@@ -71,6 +71,18 @@ const rows: Row[] = [
   ['ECONNRESET string', { eventType: 'llm_call_error', message: 'read ECONNRESET' }, 'llm_server_error'],
   ['socket hang up', { eventType: 'llm_call_error', errorType: 'Error', message: 'socket hang up' }, 'llm_server_error'],
   ['HTTP 503 in a message', { eventType: 'llm_call_error', message: 'HTTP 503 Service Unavailable' }, 'llm_server_error'],
+  ['an LLM call to a host that does not resolve', { eventType: 'llm_call_error', errorType: 'Error', message: 'getaddrinfo ENOTFOUND api.openai.example' }, 'llm_server_error'],
+  // a service the agent calls, outside every LLM span (a tool, a database, a vector store)
+  ['fetch failed in a task (undici, cause ECONNREFUSED)', { eventType: 'task_error', errorType: 'TypeError', message: 'fetch failed (cause: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:42581)' }, 'dependency_unreachable'],
+  ['a refused connection in a task', { eventType: 'task_error', message: 'connect ECONNREFUSED 127.0.0.1:6333' }, 'dependency_unreachable'],
+  ['a host that does not resolve, in a task', { eventType: 'task_error', errorType: 'Error', message: 'getaddrinfo ENOTFOUND qdrant.internal' }, 'dependency_unreachable'],
+  ['a DNS lookup that failed for now', { eventType: 'task_error', message: 'getaddrinfo EAI_AGAIN redis' }, 'dependency_unreachable'],
+  ['a connect timeout in a task', { eventType: 'task_error', errorType: 'Error', message: 'connect ETIMEDOUT 10.0.0.5:5432' }, 'dependency_unreachable'],
+  ['a reset connection in a task, told by its code', { eventType: 'task_error', errorType: 'ECONNRESET', message: 'read ECONNRESET' }, 'dependency_unreachable'],
+  ["python requests' ConnectionError in a tool", { eventType: 'task_error', errorType: 'requests.exceptions.ConnectionError', message: "HTTPConnectionPool(host='localhost', port=6333): Max retries exceeded with url: /collections (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))" }, 'dependency_unreachable'],
+  ['an uncaught fetch failed (no span at all)', { eventType: 'uncaught_exception', errorType: 'TypeError', message: 'fetch failed', detail: 'connect ECONNREFUSED 127.0.0.1:8080' }, 'dependency_unreachable'],
+  ["an LLM SDK's connection error caught in a task still names the provider", { eventType: 'task_error', errorType: 'APIConnectionError', message: 'Connection error.' }, 'llm_server_error'],
+  ['a refused connection on an LLM call is the provider', { eventType: 'llm_call_error', errorType: 'TypeError', message: 'fetch failed (cause: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:42581)' }, 'llm_server_error'],
   // generated code
   ['python SyntaxError in stderr', { eventType: 'code_exec_error', message: 'python3 exited with code 1', detail: PY_SYNTAX }, 'code_syntax_errors'],
   ['seed "SyntaxError: invalid syntax"', { eventType: 'code_exec_error', message: 'SyntaxError: invalid syntax' }, 'code_syntax_errors'],
@@ -103,6 +115,25 @@ describe('classifyError on real error messages', () => {
     expect(classifyError({ status: 429, message: 'x' })).toEqual({ id: 'rate_limited', strength: 0.9, via: 'status' });
     expect(classifyError({ message: 'Rate limit exceeded' })).toEqual({ id: 'rate_limited', strength: 0.85, via: 'message' });
     expect(classifyError({ message: 'permission denied' })).toEqual({ id: 'auth_failure', strength: 0.7, via: 'message' });
+  });
+});
+
+describe('connectionTarget', () => {
+  it('reads where a connection went, as Node, undici and Python say it', () => {
+    expect(connectionTarget('fetch failed (cause: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:42581)')).toBe('127.0.0.1:42581');
+    expect(connectionTarget('getaddrinfo ENOTFOUND qdrant.internal')).toBe('qdrant.internal');
+    expect(connectionTarget('connect ETIMEDOUT 10.0.0.5:5432')).toBe('10.0.0.5:5432');
+    expect(connectionTarget('connect ECONNREFUSED ::1:6379')).toBe('::1:6379');
+    expect(connectionTarget("HTTPConnectionPool(host='localhost', port=6333): Max retries exceeded")).toBe('localhost:6333');
+    expect(connectionTarget('read ECONNRESET')).toBeUndefined();
+    expect(connectionTarget('socket hang up')).toBeUndefined();
+  });
+
+  it('a connection error outside an LLM call is sure evidence that something could not be reached', () => {
+    expect(classifyError({ eventType: 'task_error', errorType: 'TypeError', message: 'fetch failed' })).toEqual({ id: 'dependency_unreachable', strength: 0.85, via: 'message' });
+    expect(classifyError({ eventType: 'task_error', errorType: 'ECONNREFUSED', message: 'x' })).toEqual({ id: 'dependency_unreachable', strength: 0.95, via: 'type' });
+    // A timeout that is not a connect timeout stays weak evidence of an LLM timeout.
+    expect(classifyError({ eventType: 'task_error', errorType: 'TimeoutError', message: 'The operation was aborted due to timeout' })).toEqual({ id: 'llm_timeout', strength: 0.5, via: 'type' });
   });
 });
 

@@ -175,7 +175,7 @@ describe('init({ rules }) in a real process', () => {
         suggestion: 'Start the vector store before the agent (docker compose up qdrant).',
         eventType: 'task_error',
         error: /ECONNREFUSED 127\\.0\\.0\\.1:6333/,
-        explains: ['llm_server_error'],
+        explains: ['dependency_unreachable'],
       }];
       init({ outputDir: process.env.RUN_DIR, rules, reportFormats: [] });
       for (const attempt of [1, 2]) {

@@ -52,7 +52,7 @@ describe('a rule predicate that changes the event', () => {
           return true;
         },
       },
-      { id: 'vector_store_down', title: 'Vector store down', suggestion: 'Start it.', eventType: 'task_error', error: 'ECONNREFUSED', explains: ['llm_server_error'] },
+      { id: 'vector_store_down', title: 'Vector store down', suggestion: 'Start it.', eventType: 'task_error', error: 'ECONNREFUSED', explains: ['dependency_unreachable'] },
     ];
     const analyzer = new RunAnalyzer({ rules });
     for (const event of events) analyzer.observe(event);
