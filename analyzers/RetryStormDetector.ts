@@ -1,7 +1,10 @@
 import type { TruthEvent } from '../src/types';
 import type { ErrorClassId } from './diagnosisTypes';
+import { httpStatusOf } from './errorClassifier';
+import { eventErrorText } from './eventErrors';
 import { Evidence } from './Evidence';
 import { stageKey } from './FailureAggregate';
+import { failedAttemptsOf } from './RetryTally';
 import { timestampMs } from './timestampMs';
 
 /**
@@ -10,9 +13,23 @@ import { timestampMs } from './timestampMs';
  * or by a pause longer than RETRY_GAP_SECONDS. RETRY_STORM_MIN_FAILURES failures in a row (the
  * first attempt and at least three retries) make a storm — the seed calls more than three LLM
  * errors "frequent" too.
+ *
+ * Whether the calls were retries shows in the span tree: a retry loop makes its calls under the
+ * same parent span, an SDK that retried says so (`failed_attempts`). A streak whose every call
+ * has a parent of its own and no failed attempts was a batch of different calls (one per task),
+ * never retried. Such a batch that failed only with what no retry fixes (a refused key, a prompt
+ * over the context window, another 4xx) is no storm at all: the diagnosis of that error says all
+ * there is. A batch of different calls failing with what could pass later (429, 5xx, timeouts)
+ * still counts, and the report says they were different calls (`distinct`). Calls without a parent
+ * span (a log of the original tracker, a zero-code agent without stages) cannot tell: they count
+ * as before, as retries.
  */
 export const RETRY_STORM_MIN_FAILURES = 4;
 export const RETRY_GAP_SECONDS = 120;
+/** Parent spans remembered per streak to see a call made again; past this, no new repeat is noticed. */
+const PARENTS_KEPT = 16;
+/** Failures kept by time and span id while a streak is not (yet) a storm; the rest are only counted. */
+const PENDING_KEPT = 10;
 
 interface Pending {
   timestamp: string;
@@ -24,10 +41,20 @@ interface Streak {
   model: string;
   failures: number;
   lastMs: number;
+  lastTimestamp: string;
   pending: Pending[];
+  /** Failures beyond PENDING_KEPT while not a storm, counted only. */
+  unkept: number;
   firstMs: number;
   /** Failures of this streak by cause, until it becomes a storm. */
   causes: Map<ErrorClassId, number>;
+  /** Counted as a storm (once it is, it stays one). */
+  storm: boolean;
+  /** Some call was made again: a parent span seen twice, failed attempts, or no parent to tell. */
+  retried: boolean;
+  /** Every failure so far was one no retry fixes. */
+  hopeless: boolean;
+  parents: string[];
 }
 
 export interface RetryStorms {
@@ -40,6 +67,8 @@ export interface RetryStorms {
   longest: { failures: number; stage: string; model: string; seconds: number } | undefined;
   /** Storms counted (each streak that reached the threshold). */
   storms: number;
+  /** No storm showed a call made again: each was a run of different calls failing in a row. */
+  distinct: boolean;
 }
 
 /** Streaks held before the first sweep of those a pause has ended (see sweep()). */
@@ -50,7 +79,7 @@ export class RetryStormDetector {
   /** The latest failure's time: a streak whose last failure is RETRY_GAP_SECONDS older is over. */
   private newestMs = -Infinity;
   private sweepAt = SWEEP_AT;
-  private readonly result: RetryStorms = { evidence: new Evidence(), causes: new Map(), stages: new Set(), longest: undefined, storms: 0 };
+  private readonly result: RetryStorms = { evidence: new Evidence(), causes: new Map(), stages: new Set(), longest: undefined, storms: 0, distinct: true };
 
   failure(event: TruthEvent, cause: ErrorClassId | undefined): void {
     const data = event.data ?? {};
@@ -65,27 +94,37 @@ export class RetryStormDetector {
     }
     if (ms > this.newestMs) this.newestMs = ms;
     if (!streak) {
-      streak = { stage, model, failures: 0, firstMs: ms, lastMs: ms, pending: [], causes: new Map() };
+      streak = { stage, model, failures: 0, firstMs: ms, lastMs: ms, lastTimestamp: '', pending: [], unkept: 0, causes: new Map(), storm: false, retried: false, hopeless: true, parents: [] };
       this.streaks.set(key, streak);
       if (this.streaks.size >= this.sweepAt) this.sweep();
     }
     streak.failures++;
     streak.lastMs = ms;
-    const causes = streak.failures <= RETRY_STORM_MIN_FAILURES ? streak.causes : this.result.causes;
+    streak.lastTimestamp = event.timestamp;
+    if (!streak.retried) streak.retried = madeAgain(streak.parents, event);
+    if (streak.hopeless) streak.hopeless = cannotSucceed(event, cause);
+    const causes = streak.storm ? this.result.causes : streak.causes;
     if (cause) causes.set(cause, (causes.get(cause) ?? 0) + 1);
-    if (streak.failures < RETRY_STORM_MIN_FAILURES) {
-      streak.pending.push({ timestamp: event.timestamp, spanId: event.span_id });
-      return;
-    }
     const evidence = this.result.evidence;
-    if (streak.failures === RETRY_STORM_MIN_FAILURES) {
+    if (!streak.storm) {
+      // Different calls that all failed for good: the error's own diagnosis says it all.
+      if (streak.failures < RETRY_STORM_MIN_FAILURES || (streak.hopeless && !streak.retried)) {
+        if (streak.pending.length < PENDING_KEPT) streak.pending.push({ timestamp: event.timestamp, spanId: event.span_id });
+        else streak.unkept++;
+        return;
+      }
+      streak.storm = true;
       this.result.storms++;
       this.result.stages.add(stage);
       for (const earlier of streak.pending) evidence.note(earlier.timestamp, undefined, earlier.spanId);
+      // The failures not kept came after those kept, before this one: counted at the latest time known.
+      if (streak.unkept > 0) evidence.note(event.timestamp, undefined, undefined, streak.unkept);
       streak.pending = [];
+      streak.unkept = 0;
       for (const [id, count] of streak.causes) this.result.causes.set(id, (this.result.causes.get(id) ?? 0) + count);
       streak.causes.clear();
     }
+    if (streak.retried) this.result.distinct = false;
     evidence.note(event.timestamp, undefined, event.span_id);
     const seconds = Number.isFinite(ms - streak.firstMs) ? (ms - streak.firstMs) / 1000 : 0;
     if (!this.result.longest || streak.failures > this.result.longest.failures) {
@@ -121,4 +160,27 @@ export class RetryStormDetector {
   get retained(): number {
     return this.streaks.size;
   }
+}
+
+/**
+ * Whether this failed call shows the streak's calls were made again: its client had retried it
+ * (`failed_attempts`), it has no parent span to tell, or its parent span made a failed call of the
+ * streak before (a retry loop in a task). Records its parent, while fewer than PARENTS_KEPT are.
+ */
+function madeAgain(parents: string[], event: TruthEvent): boolean {
+  const parent = event.parent_span_id;
+  if (!parent || failedAttemptsOf(event.data) > 0) return true;
+  if (parents.includes(parent)) return true;
+  if (parents.length < PARENTS_KEPT) parents.push(parent);
+  return false;
+}
+
+/** A failure no retry of the same request fixes: a refused key, a prompt over the window, another 4xx (not 408, 409 or 429). */
+function cannotSucceed(event: TruthEvent, cause: ErrorClassId | undefined): boolean {
+  if (cause === 'auth_failure' || cause === 'context_length_exceeded') return true;
+  if (cause !== undefined) return false;
+  const data = event.data ?? {};
+  const stated = typeof data.http_status === 'number' ? data.http_status : undefined;
+  const status = stated ?? httpStatusOf({ errorType: typeof data.error_type === 'string' ? data.error_type : undefined, message: eventErrorText(event) });
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 429;
 }

@@ -335,7 +335,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       // The title names what could not be reached, when the errors say it: that is what to go and check.
       if (state.unreachable?.what) found.get(id)!.diagnosis.title = texts.dependencyUnreachable(state.unreachable.what, state.unreachable.others);
     }
-    this.diagnoseRetryStorm(add, texts);
+    this.diagnoseRetryStorm(add, texts, found);
     this.diagnoseToolLoop(found, add, texts);
     this.diagnoseAutofix(context, add, texts);
     const exit = this.effectiveExit(context.exit);
@@ -356,7 +356,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     return suggestion;
   }
 
-  private diagnoseRetryStorm(add: AddFn, texts: DiagnosisTexts): void {
+  private diagnoseRetryStorm(add: AddFn, texts: DiagnosisTexts, found: Map<string, Found>): void {
     const storms = this.storms.storms;
     if (storms.storms === 0) return;
     const evidence = storms.evidence.toJSON();
@@ -368,10 +368,13 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const stages = [...storms.stages].map((stage) => (stage === UNKNOWN_STAGE ? texts.outsideStagesName : stage));
       evidence.examples.splice(1, 0, texts.retryStorms(storms.storms, stageList(stages)));
     }
+    // Different calls failing one after another were not retried: the report must not say they were.
+    if (storms.distinct) evidence.examples.splice(storms.storms > 1 ? 2 : 1, 0, texts.failureStreak.evidence);
     // The storm's errors say what it is a symptom of: the causes behind at least a third of them.
     const total = [...storms.causes.values()].reduce((sum, n) => sum + n, 0);
     const causes = [...storms.causes].filter(([, n]) => n * 3 >= total).map(([id]) => id);
-    add('retry_storm', 'high', longest.failures >= 6 ? 0.9 : 0.8, evidence, texts.suggestions.retry_storm, causes);
+    add('retry_storm', 'high', longest.failures >= 6 ? 0.9 : 0.8, evidence, storms.distinct ? texts.failureStreak.suggestion : texts.suggestions.retry_storm, causes);
+    if (storms.distinct) found.get('retry_storm')!.diagnosis.title = texts.failureStreak.title;
   }
 
   private diagnoseToolLoop(found: Map<string, Found>, add: AddFn, texts: DiagnosisTexts): void {

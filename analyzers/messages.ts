@@ -25,6 +25,11 @@ export interface DiagnosisTexts {
   retryStorms: (storms: number, stages: string) => string;
   /** Stands for the calls outside every stage in the list of retryStorms. */
   outsideStagesName: string;
+  /**
+   * retry_storm's title, suggestion and an evidence line when its failures were different calls
+   * (one per parent span, none retried by its client): they failed in a row, nothing was retried.
+   */
+  failureStreak: { title: string; suggestion: string; evidence: string };
   autofixFailed: (failed: number, total: number, detail: string) => string;
   stageHang: (stage: string, how: string, idleSeconds: string) => string;
   waitingOn: (kind: string, name: string, seconds: string) => string;
@@ -307,6 +312,12 @@ const en: MessageCatalog = {
       `${failures} failed calls in a row${model ? ` to ${model}` : ''} ${stage === undefined ? 'outside every stage' : `in ${stage}`} within ${seconds} s`,
     retryStorms: (storms, stages) => `${storms} storms in all (the longest above), in ${stages}`,
     outsideStagesName: '(outside every stage)',
+    failureStreak: {
+      title: 'LLM calls failed one after another, with no success in between',
+      suggestion:
+        'These were different calls (each from its own task or span), not one call retried: each failed once and the next was sent anyway. Stop sending new calls after a few failures in a row (a circuit breaker) and pause before resuming, rather than sending every queued call into the same failure; the diagnosis of their errors says why they failed.',
+      evidence: 'Each failure was a different call (its own parent span), and no client retried it',
+    },
     autofixFailed: (failed, total, detail) => `${failed} of ${total} repair attempts failed${detail ? ` (${detail})` : ''}`,
     stageHang: (stage, how, idle) => `${stage} was still running when the process ended ${how}; its last event was ${idle} s before the end`,
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
@@ -503,6 +514,12 @@ const zhCN: MessageCatalog = {
     retryStorm: (failures, stage, model, seconds) => `${stage === undefined ? '阶段之外' : `${stage} 中`}${model ? `对 ${model} 的` : ''}调用在 ${seconds} 秒内连续失败 ${failures} 次`,
     retryStorms: (storms, stages) => `共 ${storms} 次重试风暴（上一条为最长的一次），分布在 ${stages}`,
     outsideStagesName: '（阶段之外）',
+    failureStreak: {
+      title: 'LLM 调用接连失败，中间没有一次成功',
+      suggestion:
+        '这些是不同的调用（各自来自不同的任务或跨度），而不是同一个调用的重试：每个调用失败一次后，下一个调用照样发出。请在连续失败几次后停止发送新的调用（熔断器），暂停一段时间再恢复，而不是让排队的每个调用都遭遇同样的失败；这些错误的诊断说明了它们失败的原因。',
+      evidence: '每次失败都是不同的调用（各有自己的父跨度），客户端也没有重试过',
+    },
     autofixFailed: (failed, total, detail) => `${total} 次修复尝试中有 ${failed} 次失败${detail ? `（${detail}）` : ''}`,
     stageHang: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件距结束 ${idle} 秒`,
     waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,

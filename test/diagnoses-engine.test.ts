@@ -142,6 +142,59 @@ describe('retry_storm', () => {
     expect(ids(storm)).toEqual(['retry_storm']);
     expect(storm[0].suggestion.startsWith('Retry only what can succeed')).toBe(true);
   });
+
+  // Calls in a batch: one task per item, each with one LLM call (its parent span is the task).
+  const AUTH = '401 {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}';
+  const batch = (n: number, error: string, status: number, data: Record<string, unknown> = {}, parent = (i: number) => `T${i}`) =>
+    Array.from({ length: n }, (_, i) => ev(i * 0.1, 'llm_call_error', { stage: 'triage', model: 'claude-sonnet-4', error, http_status: status, ...data }, { span_id: `L${i}`, parent_span_id: parent(i) }));
+
+  it('is no storm when different calls each failed once with what no retry fixes: the error\'s diagnosis says it all', () => {
+    expect(ids(diagnoseEvents(batch(6, AUTH, 401, { error_type: 'AuthenticationError' }), context()))).toEqual(['auth_failure']);
+    const overflow = 'prompt is too long: 210043 tokens > 200000 maximum';
+    expect(ids(diagnoseEvents(batch(6, overflow, 400), context()))).toEqual(['context_length_exceeded']);
+    // A 404 no rule names: nothing to report, and certainly not a storm of retries.
+    expect(ids(diagnoseEvents(batch(6, '404 The model `gpt-5` does not exist', 404), context()))).toEqual([]);
+  });
+
+  it('is a storm when one task retried what no retry fixes, as a consequence of it', () => {
+    const retried = diagnoseEvents(batch(4, AUTH, 401, {}, () => 'T'), context());
+    expect(ids(retried)).toEqual(['auth_failure', 'retry_storm']);
+    expect(retried[1].title).toBe('Retry storm: the same LLM call failed again and again');
+    expect(retried[1].evidence.examples).toEqual(['4 failed calls in a row to claude-sonnet-4 in triage within 0.3 s']);
+    expect(retried[1].suggestion).toBe(`Most likely a consequence of auth_failure: fix that first. ${messagesFor('en').diagnoses.suggestions.retry_storm}`);
+  });
+
+  it('counts every failure of a batch once a call in it is made again', () => {
+    // 12 different calls refused, then the first task tries again: from then on it is a retry storm.
+    const events = [...batch(12, AUTH, 401), ev(2, 'llm_call_error', { stage: 'triage', model: 'claude-sonnet-4', error: AUTH, http_status: 401 }, { span_id: 'again', parent_span_id: 'T0' })];
+    const storm = diagnoseEvents(events, context()).find((d) => d.id === 'retry_storm')!;
+    expect([storm.title, storm.evidence.count, storm.evidence.first, storm.evidence.last]).toEqual([
+      'Retry storm: the same LLM call failed again and again',
+      13,
+      events[0].timestamp,
+      events[12].timestamp,
+    ]);
+    expect(storm.evidence.examples[0]).toBe('13 failed calls in a row to claude-sonnet-4 in triage within 2 s');
+  });
+
+  it('says different calls that failed in a row with what could pass later were not retried', () => {
+    const streak = diagnoseEvents(batch(6, RATE, 429), context());
+    expect(ids(streak)).toEqual(['rate_limited', 'retry_storm']);
+    expect(streak[1].title).toBe('LLM calls failed one after another, with no success in between');
+    expect(streak[1].evidence.examples).toEqual([
+      '6 failed calls in a row to claude-sonnet-4 in triage within 0.5 s',
+      'Each failure was a different call (its own parent span), and no client retried it',
+    ]);
+    expect(streak[1].suggestion).toBe(
+      'Most likely a consequence of rate_limited: fix that first. These were different calls (each from its own task or span), not one call retried: each failed once and the next was sent anyway. Stop sending new calls after a few failures in a row (a circuit breaker) and pause before resuming, rather than sending every queued call into the same failure; the diagnosis of their errors says why they failed.',
+    );
+    const zh = diagnoseEvents(batch(6, RATE, 429), context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[1];
+    expect([zh.title, zh.evidence.examples[1]]).toEqual(['LLM 调用接连失败，中间没有一次成功', '每次失败都是不同的调用（各有自己的父跨度），客户端也没有重试过']);
+    // The same calls after their SDK had retried each: a retry storm, told as one.
+    const retried = diagnoseEvents(batch(6, RATE, 429, { failed_attempts: 2 }), context());
+    expect(retried[1].title).toBe('Retry storm: the same LLM call failed again and again');
+    expect(retried[1].evidence.examples).toEqual(['6 failed calls in a row to claude-sonnet-4 in triage within 0.5 s']);
+  });
 });
 
 describe('stage_hang', () => {
