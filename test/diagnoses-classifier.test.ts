@@ -81,8 +81,6 @@ const rows: Row[] = [
   ['a reset connection in a task, told by its code', { eventType: 'task_error', errorType: 'ECONNRESET', message: 'read ECONNRESET' }, 'dependency_unreachable'],
   ["python requests' ConnectionError in a tool", { eventType: 'task_error', errorType: 'requests.exceptions.ConnectionError', message: "HTTPConnectionPool(host='localhost', port=6333): Max retries exceeded with url: /collections (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))" }, 'dependency_unreachable'],
   ['an uncaught fetch failed (no span at all)', { eventType: 'uncaught_exception', errorType: 'TypeError', message: 'fetch failed', detail: 'connect ECONNREFUSED 127.0.0.1:8080' }, 'dependency_unreachable'],
-  ["an LLM SDK's connection error caught in a task still names the provider", { eventType: 'task_error', errorType: 'APIConnectionError', message: 'Connection error.' }, 'llm_server_error'],
-  ['a refused connection on an LLM call is the provider', { eventType: 'llm_call_error', errorType: 'TypeError', message: 'fetch failed (cause: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:42581)' }, 'llm_server_error'],
   // generated code
   ['python SyntaxError in stderr', { eventType: 'code_exec_error', message: 'python3 exited with code 1', detail: PY_SYNTAX }, 'code_syntax_errors'],
   ['seed "SyntaxError: invalid syntax"', { eventType: 'code_exec_error', message: 'SyntaxError: invalid syntax' }, 'code_syntax_errors'],
@@ -134,6 +132,9 @@ describe('connectionTarget', () => {
     expect(classifyError({ eventType: 'task_error', errorType: 'ECONNREFUSED', message: 'x' })).toEqual({ id: 'dependency_unreachable', strength: 0.95, via: 'type' });
     // A timeout that is not a connect timeout stays weak evidence of an LLM timeout.
     expect(classifyError({ eventType: 'task_error', errorType: 'TimeoutError', message: 'The operation was aborted due to timeout' })).toEqual({ id: 'llm_timeout', strength: 0.5, via: 'type' });
+    // The same refusal on an LLM call is the provider's; an LLM SDK's own class names the provider wherever it was caught.
+    expect(classifyError({ eventType: 'llm_call_error', errorType: 'TypeError', message: 'fetch failed (cause: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:42581)' })?.id).toBe('llm_server_error');
+    expect(classifyError({ eventType: 'task_error', errorType: 'APIConnectionError', message: 'Connection error.' })).toEqual({ id: 'llm_server_error', strength: 0.95, via: 'type' });
   });
 });
 

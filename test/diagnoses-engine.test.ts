@@ -148,25 +148,25 @@ describe('retry_storm', () => {
   const batch = (n: number, error: string, status: number, data: Record<string, unknown> = {}, parent = (i: number) => `T${i}`) =>
     Array.from({ length: n }, (_, i) => ev(i * 0.1, 'llm_call_error', { stage: 'triage', model: 'claude-sonnet-4', error, http_status: status, ...data }, { span_id: `L${i}`, parent_span_id: parent(i) }));
 
-  it('is no storm when different calls each failed once with what no retry fixes: the error\'s diagnosis says it all', () => {
+  it('tells a batch of different calls, each refused once, from a retry loop over the same refusal', () => {
+    // Six tasks, one call each, all refused: no storm, the error's own diagnosis says it all.
     expect(ids(diagnoseEvents(batch(6, AUTH, 401, { error_type: 'AuthenticationError' }), context()))).toEqual(['auth_failure']);
     const overflow = 'prompt is too long: 210043 tokens > 200000 maximum';
     expect(ids(diagnoseEvents(batch(6, overflow, 400), context()))).toEqual(['context_length_exceeded']);
     // A 404 no rule names: nothing to report, and certainly not a storm of retries.
     expect(ids(diagnoseEvents(batch(6, '404 The model `gpt-5` does not exist', 404), context()))).toEqual([]);
-  });
 
-  it('is a storm when one task retried what no retry fixes, as a consequence of it', () => {
+    // One task retrying the refused call: a retry storm, as a consequence of the refusal.
     const retried = diagnoseEvents(batch(4, AUTH, 401, {}, () => 'T'), context());
     expect(ids(retried)).toEqual(['auth_failure', 'retry_storm']);
     expect(retried[1].title).toBe('Retry storm: the same LLM call failed again and again');
     expect(retried[1].evidence.examples).toEqual(['4 failed calls in a row to claude-sonnet-4 in triage within 0.3 s']);
     expect(retried[1].suggestion).toBe(`Most likely a consequence of auth_failure: fix that first. ${messagesFor('en').diagnoses.suggestions.retry_storm}`);
-  });
 
-  it('counts every failure of a batch once a call in it is made again', () => {
-    // 12 different calls refused, then the first task tries again: from then on it is a retry storm.
+    // 12 different calls refused, then the first task tries again: from then on it is a retry
+    // storm, and every failure of the streak counts, from the first.
     const events = [...batch(12, AUTH, 401), ev(2, 'llm_call_error', { stage: 'triage', model: 'claude-sonnet-4', error: AUTH, http_status: 401 }, { span_id: 'again', parent_span_id: 'T0' })];
+    expect(ids(diagnoseEvents(events.slice(0, 12), context()))).toEqual(['auth_failure']);
     const storm = diagnoseEvents(events, context()).find((d) => d.id === 'retry_storm')!;
     expect([storm.title, storm.evidence.count, storm.evidence.first, storm.evidence.last]).toEqual([
       'Retry storm: the same LLM call failed again and again',
