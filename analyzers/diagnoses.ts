@@ -162,6 +162,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     /** Failed repairs whose error was an LLM reply that is not valid JSON. */
     invalidJson: 0,
   };
+  /** Calls that got through only after their client retried them (`failed_attempts` on their llm_call_end). */
+  private readonly recovered = new RetryTally();
   private crash: CrashSeen | undefined;
   private signal: { signal: string; timestamp: string } | undefined;
   private lastOrigin: ErrorOrigin | undefined;
@@ -188,7 +190,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     else if (kind.span !== undefined) this.observeSpanEvent(event, kind.span, stage);
     // A signal the app's own handler took did not end the process (and is not when it ended).
     if (type === 'signal_received' && data.handled_by_app !== true) this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
-    if (type === 'llm_call_end') this.storms.success(event);
+    if (type === 'llm_call_end') this.callGotThrough(event);
     if (isErrorEvent(event, kind)) {
       this.observeFailure(event, type, stage);
       return;
@@ -235,6 +237,13 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     }
     this.work.observe(event, span, stage);
     if (span.kind === 'code_exec' && span.phase === 'end') this.repairs.succeeded(stage);
+  }
+
+  /** A call that got through ends its streak, and counts among those retried first when it was. */
+  private callGotThrough(event: TruthEvent): void {
+    this.storms.success(event);
+    const failedAttempts = failedAttemptsOf(event.data);
+    if (failedAttempts > 0) this.recovered.add(failedAttempts);
   }
 
   private recordActivity(): void {
@@ -331,6 +340,10 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       // The count stays the failures the agent saw; the requests behind them come first among the examples.
       const retries = state.retries;
       if (retries && retries.attempts > 0) evidence.examples.unshift(texts.retriedCalls(retries.calls, retries.requests, retries.retried, retries.fewest, retries.most));
+      // Calls the client got through by retrying met the same trouble first: the failures alone understate it.
+      if (this.recovered.retried > 0 && RETRIED_BY_CLIENTS.has(id)) {
+        evidence.examples.splice(retries && retries.attempts > 0 ? 1 : 0, 0, texts.recoveredCalls(this.recovered.retried, this.recovered.attempts));
+      }
       add(id, severity, state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts));
       // The title names what could not be reached, when the errors say it: that is what to go and check.
       if (state.unreachable?.what) found.get(id)!.diagnosis.title = texts.dependencyUnreachable(state.unreachable.what, state.unreachable.others);

@@ -12,6 +12,11 @@ export interface DiagnosisTexts {
    * of the calls retried `fewest` to `most` times each before the agent saw the error.
    */
   retriedCalls: (calls: number, requests: number, retried: number, fewest: number, most: number) => string;
+  /**
+   * Next to a diagnosis the SDKs retry (429, timeouts, 5xx): `calls` other calls got through only
+   * after `attempts` failed attempts in all (what those attempts failed with is not recorded).
+   */
+  recoveredCalls: (calls: number, attempts: number) => string;
   /** Put before the suggestion of a diagnosis that other diagnoses caused. */
   consequenceOf: (causes: string[]) => string;
   retryAfter: (seconds: string) => string;
@@ -303,6 +308,8 @@ const en: MessageCatalog = {
       const range = fewest === most ? times(most) : `${fewest} to ${most} times`;
       return `${head}${retried} of them ${retried === 1 ? 'was' : 'were'} retried (${range}${retried > 1 ? ' each' : ''}) before the agent saw the error`;
     },
+    recoveredCalls: (calls, attempts) =>
+      `${calls} more call${calls === 1 ? '' : 's'} got through only after retries (${attempts} failed attempt${attempts === 1 ? '' : 's'} before their outcome)`,
     consequenceOf: (causes) => `Most likely a consequence of ${causes.join(' and ')}: fix ${causes.length > 1 ? 'those' : 'that'} first. `,
     retryAfter: (seconds) => ` The provider asked to wait up to ${seconds} s (retry-after).`,
     dependencyUnreachable: (what, others) => `A service the agent calls could not be reached (${what}${others ? ', and others' : ''})`,
@@ -506,6 +513,7 @@ const zhCN: MessageCatalog = {
       const range = fewest === most ? `${most}` : `${fewest}–${most}`;
       return `${head}其中 ${retried} 次调用在智能体收到错误之前已重试${retried === 1 ? ` ${range} 次` : `（每次 ${range} 次）`}`;
     },
+    recoveredCalls: (calls, attempts) => `另有 ${calls} 次调用在重试后才成功（得到结果前失败了 ${attempts} 次）`,
     consequenceOf: (causes) => `很可能是 ${causes.join('、')} 造成的后果：请先解决${causes.length > 1 ? '它们' : '它'}。`,
     retryAfter: (seconds) => `服务商要求最多等待 ${seconds} 秒（retry-after）。`,
     dependencyUnreachable: (what, others) => `智能体调用的服务无法连接（${what}${others ? '，以及其他服务' : ''}）`,

@@ -120,6 +120,31 @@ describe('failed LLM calls their client had retried', () => {
     expect(renderHtmlReport(plain)).not.toContain('retried_calls');
   });
 
+  it('count the calls that got through only after retries next to the failed ones, where the SDKs retry', () => {
+    const events = [
+      call(1, undefined, { failed_attempts: 2 }),
+      call(2, RATE, { ...RATE_LIMITED, failed_attempts: 2 }),
+      call(3, undefined, { failed_attempts: 1 }),
+      call(4, RATE, { ...RATE_LIMITED, failed_attempts: 2 }),
+      call(5, undefined, { failed_attempts: 1 }),
+      call(6, undefined),
+    ];
+    const rate = diagnosis(report(events), 'rate_limited');
+    expect(rate.evidence.count).toBe(2);
+    expect(rate.evidence.examples.slice(0, 2)).toEqual([
+      '2 failed calls, 6 HTTP requests: each was retried twice before the agent saw the error',
+      '3 more calls got through only after retries (4 failed attempts before their outcome)',
+    ]);
+    expect(diagnosis(report(events, 'zh-CN'), 'rate_limited').evidence.examples[1]).toBe('另有 3 次调用在重试后才成功（得到结果前失败了 4 次）');
+    // Without SDK retries stated on the failures, the line comes first; one call, one attempt, said so.
+    const plain = diagnosis(report([call(1, undefined, { failed_attempts: 1 }), call(2, RATE, RATE_LIMITED)]), 'rate_limited');
+    expect(plain.evidence.examples[0]).toBe('1 more call got through only after retries (1 failed attempt before their outcome)');
+    // A context overflow is not what the SDKs retry: its evidence has no such line.
+    const overflow = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.";
+    const context = diagnosis(report([call(1, undefined, { failed_attempts: 1 }), call(2, overflow, { http_status: 400 })]), 'context_length_exceeded');
+    expect(context.evidence.examples).toEqual([`llm_call_error (answer): ${overflow}`]);
+  });
+
   it('quote no retry-after of 0 s (the SDKs retry such a 429 at once)', () => {
     const result = report([call(1, RATE.replace('in 2s', 'in 0s'), RATE_LIMITED)]);
     expect(diagnosis(result, 'rate_limited').suggestion).toBe(messagesFor('en').diagnoses.suggestions.rate_limited);
