@@ -41,7 +41,6 @@ interface Streak {
   model: string;
   failures: number;
   lastMs: number;
-  lastTimestamp: string;
   pending: Pending[];
   /** Failures beyond PENDING_KEPT while not a storm, counted only. */
   unkept: number;
@@ -94,13 +93,12 @@ export class RetryStormDetector {
     }
     if (ms > this.newestMs) this.newestMs = ms;
     if (!streak) {
-      streak = { stage, model, failures: 0, firstMs: ms, lastMs: ms, lastTimestamp: '', pending: [], unkept: 0, causes: new Map(), storm: false, retried: false, hopeless: true, parents: [] };
+      streak = { stage, model, failures: 0, firstMs: ms, lastMs: ms, pending: [], unkept: 0, causes: new Map(), storm: false, retried: false, hopeless: true, parents: [] };
       this.streaks.set(key, streak);
       if (this.streaks.size >= this.sweepAt) this.sweep();
     }
     streak.failures++;
     streak.lastMs = ms;
-    streak.lastTimestamp = event.timestamp;
     if (!streak.retried) streak.retried = madeAgain(streak.parents, event);
     if (streak.hopeless) streak.hopeless = cannotSucceed(event, cause);
     const causes = streak.storm ? this.result.causes : streak.causes;
