@@ -60,6 +60,7 @@ export class OpenSpanTracker {
       age_seconds: age,
     };
     if (event.span_id) span.span_id = event.span_id;
+    addFailure(span, data);
     this.recorded.push(addStreamFacts(span, data));
   }
 
@@ -97,6 +98,13 @@ export function addStreamFacts(span: UnfinishedSpan, data: Record<string, unknow
   const quiet = data.seconds_since_last_chunk;
   if (typeof quiet === 'number' && Number.isFinite(quiet) && quiet >= 0) span.seconds_since_last_chunk = quiet;
   return span;
+}
+
+/** The failure an unfinished event carries (its span had failed before the process ended), onto `span`. */
+export function addFailure(span: UnfinishedSpan, data: Record<string, unknown>): void {
+  if (data.error === undefined || data.error === null) return;
+  span.error = String(data.error);
+  if (data.error_type !== undefined && data.error_type !== null) span.error_type = String(data.error_type);
 }
 
 function text(value: unknown): string | undefined {

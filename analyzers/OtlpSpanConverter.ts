@@ -8,7 +8,7 @@ import * as sc from '../src/semconv';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData, llmUsageDetails, resendCount, unfinishedStreamData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
-import { addStreamFacts } from './OpenSpanTracker';
+import { addFailure, addStreamFacts } from './OpenSpanTracker';
 import type { AutofixStatistics, UnfinishedSpan } from './reportTypes';
 
 /** One span of an OTLP JSON export, reduced to what the Truth-Mode mapping reads. */
@@ -326,6 +326,7 @@ export class OtlpSpanConverter {
       slots.push({ atMs: span.endMs, phase: 1, depth, order: order++, span, kind, stage });
       if (span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true) {
         const entry: UnfinishedSpan = { name: span.name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: secondsBetween(span.startMs, span.endMs), span_id: span.spanId };
+        if (failedBeforeExit(span)) addFailure(entry, spanError(span));
         unfinished.push(kind === 'llm' ? addStreamFacts(entry, unfinishedStreamData(span.attributes, {})) : entry);
       } else if (kind === 'autofix') {
         const failed = span.status.code === STATUS_ERROR;
@@ -359,6 +360,19 @@ function startDataOf(span: OtlpSpan, kind: SpanKindName, stage: string | undefin
 
 function isUnfinished(span: OtlpSpan): boolean {
   return span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true;
+}
+
+/**
+ * A span the app had failed before the process ended with it still open: the exit kept its status
+ * and error.type (a span that had not failed gets UNFINISHED_STATUS_MESSAGE and `unfinished`).
+ */
+function failedBeforeExit(span: OtlpSpan): boolean {
+  return span.status.code === STATUS_ERROR && span.status.message !== sc.UNFINISHED_STATUS_MESSAGE && span.attributes[sc.ATTR_ERROR_TYPE] !== sc.ERROR_TYPE_UNFINISHED;
+}
+
+/** A failed span's `error`, `error_type` (and HTTP status), as the live processor writes them. */
+function spanError(span: OtlpSpan): EventData {
+  return errorData({ status: span.status, attributes: span.attributes, events: span.events as unknown as ReadableSpan['events'] });
 }
 
 /**
@@ -410,6 +424,7 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
     Object.assign(data, { unfinished: true, age_seconds: secondsBetween(span.startMs, span.endMs) });
     // What its stream had sent, as the process set it on the span when it closed it (closeStream).
     if (kind === 'llm') unfinishedStreamData(span.attributes, data);
+    if (failedBeforeExit(span)) Object.assign(data, spanError(span));
     return { timestamp, elapsed_seconds: elapsed, type: `${EVENT_PREFIX[kind]}_unfinished`, level: 'WARNING', data, ...ids };
   }
   const failed = span.status.code === STATUS_ERROR;
@@ -424,7 +439,7 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
   if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
   let level: Level = 'INFO';
   if (failed) {
-    Object.assign(data, errorData({ status: span.status, attributes: span.attributes, events: span.events as unknown as ReadableSpan['events'] }));
+    Object.assign(data, spanError(span));
     level = 'ERROR';
   }
   data.duration = secondsBetween(span.startMs, span.endMs);

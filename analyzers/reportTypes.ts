@@ -137,6 +137,12 @@ export interface UnfinishedSpan {
   time_to_first_chunk?: number;
   /** And then seconds from its stream's last chunk to the end, where the stream's reader knew it. */
   seconds_since_last_chunk?: number;
+  /**
+   * Set when the span had already failed (`span.fail()`) when the process ended with it still
+   * open: the failure's message and type, as its `<kind>_unfinished` event carries them.
+   */
+  error?: string;
+  error_type?: string;
 }
 
 export interface ExitInfo {

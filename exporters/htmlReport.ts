@@ -10,7 +10,7 @@ import { HtmlEventCollector, type EventList } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport, type TimelineData } from './htmlTimeline';
 import { groupedInteger } from './numberText';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, statedTokenDetails, topModels, totalTokensText } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topModels, totalTokensText, unfinishedError } from './reportRows';
 import { shellPath } from './shellPath';
 
 export { escapeHtml } from './htmlEscape';
@@ -317,8 +317,12 @@ function modelRows(byModel: AutopsyReport['llm_usage']['by_model'], details: Rea
 function unfinishedSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string {
   if (na.lacks('unfinished')) return section('unfinished', m.headings.unfinished, notRecordedNote(na));
   if (report.unfinished.length === 0) return '';
-  const rows = report.unfinished.slice(0, MAX_TABLE_ROWS).map((x) => [x.name, x.kind, x.stage, x.started, fmt(x.age_seconds, 3)]);
-  return section('unfinished', m.headings.unfinished, table([l.name, l.kind, l.stage, l.started, [l.age, 'num']], rows, report.unfinished.length, l.moreRows));
+  const shown = report.unfinished.slice(0, MAX_TABLE_ROWS);
+  // A span the app had failed before the process ended says so (its error), in a column only then.
+  const failed = shown.some((x) => x.error !== undefined);
+  const rows = shown.map((x) => [x.name, x.kind, x.stage, x.started, fmt(x.age_seconds, 3), ...(failed ? [x.error === undefined ? '' : unfinishedError(x)] : [])]);
+  const head: Parameters<typeof table>[0] = [l.name, l.kind, l.stage, l.started, [l.age, 'num'], ...(failed ? [l.error] : [])];
+  return section('unfinished', m.headings.unfinished, table(head, rows, report.unfinished.length, l.moreRows));
 }
 
 function autofixSection(report: AutopsyReport, m: MessageCatalog, l: ReportLabels, na: NotRecorded): string {

@@ -1,10 +1,10 @@
 import { messagesFor, type MessageCatalog } from '../analyzers/messages';
 import { stageText } from '../analyzers/FailureAggregate';
-import type { AutopsyReport, Diagnosis, ModelUsage } from '../analyzers/reportTypes';
+import type { AutopsyReport, Diagnosis, ModelUsage, UnfinishedSpan } from '../analyzers/reportTypes';
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { REPORT_JSON } from './paths';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels, totalTokensText } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels, totalTokensText, unfinishedError } from './reportRows';
 
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
@@ -217,7 +217,10 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
   else if (report.unfinished.length > 0) {
     out.push(`## ${m.headings.unfinished}`, '');
     const shown = report.unfinished.slice(0, MAX_ROWS);
-    out.push(table([l.name, l.kind, l.stage, l.started, l.age], shown.map((x) => [x.name, x.kind, x.stage, x.started, num(x.age_seconds)])));
+    // A span the app had failed before the process ended says so (its error), in a column only then.
+    const failed = shown.some((x) => x.error !== undefined);
+    const error = (x: UnfinishedSpan) => (x.error === undefined ? '' : unfinishedError(x));
+    out.push(table([l.name, l.kind, l.stage, l.started, l.age, ...(failed ? [l.error] : [])], shown.map((x) => [x.name, x.kind, x.stage, x.started, num(x.age_seconds), ...(failed ? [error(x)] : [])])));
     if (report.unfinished.length > shown.length) out.push(mdText(l.moreRows(report.unfinished.length - shown.length)), '');
   }
 

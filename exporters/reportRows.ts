@@ -1,4 +1,4 @@
-import { TOKEN_DETAIL_KEYS, type FailurePattern, type LlmUsage, type ModelUsage, type StageTimeline, type TokenDetails } from '../analyzers/reportTypes';
+import { TOKEN_DETAIL_KEYS, type FailurePattern, type LlmUsage, type ModelUsage, type StageTimeline, type TokenDetails, type UnfinishedSpan } from '../analyzers/reportTypes';
 import type { ReportLabels } from './reportLabels';
 
 /**
@@ -65,4 +65,14 @@ export function shownPatterns(patterns: readonly FailurePattern[], max: number):
 /** The total tokens as the summary shows them, saying how many calls they leave out (llm_usage.calls_without_tokens). */
 export function totalTokensText(usage: LlmUsage, total: string, labels: Pick<ReportLabels, 'callsNotCounted'>): string {
   return usage.calls_without_tokens ? `${total} (${labels.callsNotCounted(usage.calls_without_tokens, usage.calls)})` : total;
+}
+
+/** Longest error text an Unfinished spans row shows (the log and the JSON keep it whole). */
+const UNFINISHED_ERROR_CHARS = 300;
+
+/** The failure of a span the app had failed before the process ended: `ValidationError: message`. */
+export function unfinishedError(span: UnfinishedSpan): string {
+  const message = span.error ?? '';
+  const text = span.error_type && !message.startsWith(span.error_type) ? `${span.error_type}: ${message}` : message;
+  return text.length > UNFINISHED_ERROR_CHARS ? `${text.slice(0, UNFINISHED_ERROR_CHARS)}…` : text;
 }

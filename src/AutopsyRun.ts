@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Span } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Resource } from '@opentelemetry/resources';
 import { addAutofixAttempt, addAutofixLog, autofixLogDocument, emptyAutofixStats } from '../analyzers/autofixStats';
 import { stageKey } from '../analyzers/FailureAggregate';
@@ -29,7 +30,8 @@ import { endReadyLlmCalls } from './streamedLlmCalls';
 import { attributesOf, closeStream } from './StreamChunks';
 import { unfinishedStreamData } from './spanMapping';
 import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
-import { safeString } from './safeValue';
+import { safeData, safeString } from './safeValue';
+import { errorData } from './spanMapping';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
 
 export interface OpenSpanEntry extends OpenSpanInfo, OpenSpanLinks {
@@ -467,6 +469,14 @@ export class AutopsyRun {
       if (entry.ids) span.span_id = entry.ids.spanId;
       const data: EventData = Object.assign({}, entry.data, { unfinished: true, age_seconds: age });
       if (data.stage === undefined && entry.addStage) data.stage = entry.stage;
+      // A span the app failed (span.fail()) before the process ended: its unfinished event keeps
+      // that failure, as its _error event would have (the analyzers count it as one).
+      const failure = failedSpanError(entry.span, this.config.maxStringLength);
+      if (failure) {
+        Object.assign(data, failure);
+        span.error = String(failure.error);
+        if (failure.error_type !== undefined) span.error_type = String(failure.error_type);
+      }
       if (entry.kind === 'llm') {
         const attributes = attributesOf(entry.span);
         if (attributes) addStreamFacts(span, unfinishedStreamData(attributes, data));
@@ -570,12 +580,32 @@ function nestedSpansOf(folded: ReadonlySet<OpenSpanEntry>): Map<OpenSpanEntry, S
   return nested;
 }
 
+const STATUS_ERROR = 2;
+
+/**
+ * The error of a span that had already failed (status ERROR, set by `span.fail()` or another
+ * instrumentation) when the process ended with it still open, as its `_error` event would carry
+ * it (`error`, `error_type`); undefined for a span that had not failed or cannot be read.
+ */
+function failedSpanError(span: Span | undefined, maxStringLength: number): EventData | undefined {
+  const readable = span as Partial<Pick<ReadableSpan, 'status' | 'attributes' | 'events'>> | undefined;
+  if (!readable?.status || readable.status.code !== STATUS_ERROR || !readable.attributes || !Array.isArray(readable.events)) return undefined;
+  try {
+    return safeData(errorData(readable as Pick<ReadableSpan, 'status' | 'attributes' | 'events'>), { maxStringLength });
+  } catch {
+    return undefined;
+  }
+}
+
 function endUnfinishedSpan(span: Span | undefined): void {
   if (!span) return;
   try {
     span.setAttribute('autopsy.unfinished', true);
-    span.setStatus({ code: 2, message: 'span still open when the process ended' });
-    span.setAttribute(sc.ATTR_ERROR_TYPE, sc.ERROR_TYPE_UNFINISHED);
+    // A span the app failed keeps its status message and error.type: they say why it failed.
+    if ((span as Partial<ReadableSpan>).status?.code !== STATUS_ERROR) {
+      span.setStatus({ code: STATUS_ERROR, message: sc.UNFINISHED_STATUS_MESSAGE });
+      span.setAttribute(sc.ATTR_ERROR_TYPE, sc.ERROR_TYPE_UNFINISHED);
+    }
     span.end();
   } catch {
     /* the span may belong to a provider that is already shut down */

@@ -99,6 +99,12 @@ export const ERROR_TYPE_OTHER = '_OTHER' as const;
  * failed. Such spans also carry `autopsy.unfinished`, which readers of an OTLP file go by.
  */
 export const ERROR_TYPE_UNFINISHED = 'unfinished' as const;
+/**
+ * The status message of a span still open when the process ended that had not failed. A span the
+ * app had already failed (`span.fail()`) keeps its own status and `error.type`: that failure is
+ * what a reader (and an OTLP file's read-back) must see, not that the span was left open.
+ */
+export const UNFINISHED_STATUS_MESSAGE = 'span still open when the process ended' as const;
 export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code' as const;
 /**
  * HTTP semantic conventions: how many times the request was sent again (the SDK's retries after a
