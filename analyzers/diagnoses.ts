@@ -11,7 +11,7 @@ import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
 import { stageKey, UNKNOWN_STAGE } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
-import { addStreamFacts, spanName } from './OpenSpanTracker';
+import { addFailure, addStreamFacts, spanName } from './OpenSpanTracker';
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
 import { failedAttemptsOf, RetryTally } from './RetryTally';
@@ -167,6 +167,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   private crash: CrashSeen | undefined;
   private signal: { signal: string; timestamp: string } | undefined;
   private lastOrigin: ErrorOrigin | undefined;
+  /** The facts of lastOrigin's event, kept (not made into text) until a crash quotes them. */
+  private lastOriginFacts: ErrorFacts | undefined;
   private lastTimestamp: string | null = null;
 
   observe(event: TruthEvent, kind: EventKind = eventKind(event.type)): void {
@@ -225,6 +227,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (type === 'autofix_error') this.autofixOutcome(event, false, origin ? [origin] : [], classification);
     if (origin) return; // a symptom: its origin was counted already
     this.lastOrigin = { key: facts.message, message: facts.message, id: classification?.id, spanId: event.span_id, timestamp: event.timestamp, stage, type };
+    this.lastOriginFacts = facts;
     if (type === 'llm_call_error') this.storms.failure(event, classification?.id);
     if (classification) this.addToClass(classification, event, facts);
   }
@@ -567,16 +570,42 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (origin?.spanId) evidence.addSpanId(origin.spanId);
     }
     if ((exit.reason === 'signal' || exit.reason === 'killed') && found.has('stage_hang')) causes.add('stage_hang');
-    if (failedExit && !error && this.lastOrigin?.id) causes.add(this.lastOrigin.id);
+    const last = failedExit && !error ? this.lastOrigin : undefined;
+    if (last?.id && found.has(last.id)) causes.add(last.id);
+    else if (last) {
+      // No rule took the last failure: the reader still needs to see what it was (a log line the
+      // report would otherwise only count), and where.
+      evidence.addExample(texts.lastFailure(lastFailureText(last, this.lastOriginFacts)));
+      if (last.spanId) evidence.addSpanId(last.spanId);
+    }
+    if (exit.reason === 'exit') this.exitCallSite(context, exit, evidence, texts);
     // Node ends a drained loop with 13 when the entry module's top-level await never settled: the hang did it.
     if (exit.reason === 'normal' && exit.exit_code === 13) {
       evidence.addExample(texts.unsettledAwait);
       if (found.has('stage_hang')) causes.add('stage_hang');
     }
     const confidence = exit.reason === 'killed' ? 0.6 : failedExit ? 0.8 : exit.reason === 'signal' ? 0.9 : 0.95;
-    // The suggestion fits the ending: a signal or a kill came from outside, an exception from the code.
-    const suggestion = exit.reason === 'signal' || exit.reason === 'killed' ? texts.crashSignal : failedExit ? texts.suggestions.crash : texts.crashError;
+    // The suggestion fits the ending: a signal or a kill came from outside, an exception from the
+    // code. Advice on the model's output only when nothing better explains the crash: a crash
+    // another diagnosis caused gets that one's advice, and an LLM call's failure is not bad output.
+    let caused = false;
+    for (const cause of causes) if (found.has(cause)) caused = true;
+    const fromLlm = caused || (last !== undefined && (last.type === 'llm_call_error' || last.type === 'llm_call_unfinished'));
+    const suggestion =
+      exit.reason === 'signal' || exit.reason === 'killed' ? texts.crashSignal : failedExit ? (fromLlm ? texts.crashExitCaused : texts.suggestions.crash) : caused ? texts.crashErrorCaused : texts.crashError;
     add('crash', failedExit ? 'high' : 'critical', confidence, evidence.toJSON(), suggestion, causes);
+    // "Ended abnormally" is for exceptions, signals and kills; an exit code is what the process chose.
+    if (failedExit) found.get('crash')!.diagnosis.title = texts.crashExitTitle(exit.exit_code as number);
+  }
+
+  /** process.exit(): where it was called, and the innermost span it left open (as stage_hang names them). */
+  private exitCallSite(context: DiagnosisContext, exit: ExitInfo, evidence: Evidence, texts: DiagnosisTexts): void {
+    const clauses: string[] = [];
+    if (typeof exit.called_at === 'string' && exit.called_at) clauses.push(texts.exitCalledAt(exit.called_at));
+    let open: UnfinishedSpan | undefined;
+    for (const span of mergeUnfinished(context.unfinished, this.closedUnfinished)) if (!open || span.started >= open.started) open = span;
+    if (open) clauses.push(texts.runningAtExit(open.kind, open.name, open.kind === 'stage' || open.stage === UNKNOWN_STAGE ? undefined : open.stage));
+    if (clauses.length > 0) evidence.addExample(clauses.join(texts.clauseSeparator));
   }
 
   /** Retained entries (for memory tests): grows with stages, models and open spans only. */
@@ -619,6 +648,7 @@ function unfinishedFromEvent(event: TruthEvent, stageStarts: Map<string, string>
   // ids (a readable log), the name is what makes it the same span as the one the report lists.
   const span: UnfinishedSpan = { name: spanName(kind, data), kind, stage: stageKey(data), started, age_seconds: age };
   if (event.span_id) span.span_id = event.span_id;
+  addFailure(span, data);
   return addStreamFacts(span, data);
 }
 
@@ -633,6 +663,14 @@ function streamClause(span: UnfinishedSpan, texts: DiagnosisTexts): string {
   const quiet = span.seconds_since_last_chunk;
   const clause = first === undefined ? texts.streamNotStarted : quiet === undefined ? texts.streamStarted(seconds(first)) : texts.streamStalled(seconds(first), seconds(quiet));
   return `${texts.clauseSeparator}${clause}`;
+}
+
+/** `stage_error (answer): Agent stopped …`, or `task_unfinished (validate): ValidationError: …` (the type when it adds to the message). */
+function lastFailureText(origin: ErrorOrigin, facts: ErrorFacts | undefined): string {
+  const summary = facts ? errorSummary(facts) : errorSummary({ message: origin.message });
+  const type = facts?.errorType;
+  const typed = type && type !== 'Error' && !summary.startsWith(type) ? `${type}: ${summary}` : summary;
+  return `${origin.type} (${origin.stage})${typed ? `: ${typed}` : ''}`;
 }
 
 /** The unfinished spans the report context lists, plus those only the log's `*_unfinished` events name. */

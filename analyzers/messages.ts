@@ -82,8 +82,25 @@ export interface DiagnosisTexts {
   unsettledAwait: string;
   /** Where the error that crashed the process was thrown: its stage (when in one) and stack frame. */
   thrownAt: (stage: string | undefined, frame: string) => string;
+  /**
+   * The crash title after the process exited with a non-zero code (the event loop drained with
+   * process.exitCode set, or process.exit(n)): `titles.crash` is for exceptions, signals and kills.
+   */
+  crashExitTitle: (code: number) => string;
+  /** After a non-zero exit code: the last failure before it, which no rule classified (`what` is `stage_error (answer): message`). */
+  lastFailure: (what: string) => string;
+  /** After process.exit(): where it was called (a stack frame). */
+  exitCalledAt: (frame: string) => string;
+  /** After process.exit(): the innermost span still open then (`stage` undefined outside every stage, or when the span is the stage). */
+  runningAtExit: (kind: string, name: string, stage: string | undefined) => string;
   /** The crash suggestion after an uncaught exception or unhandled rejection (`suggestions.crash` is the one for a non-zero exit code). */
   crashError: string;
+  /**
+   * `crashError` and `suggestions.crash` without their advice on LLM output, for a crash another
+   * diagnosis caused (its advice comes first) or whose last failure was an LLM call's.
+   */
+  crashErrorCaused: string;
+  crashExitCaused: string;
   /** The crash suggestion after a signal or a kill. */
   crashSignal: string;
   /** Added to the autofix_ineffective suggestion when the failed repairs were rejected as invalid JSON. */
@@ -139,6 +156,11 @@ export interface MessageCatalog {
   >;
   exitReasons: Record<string, string>;
   diagnoses: DiagnosisTexts;
+}
+
+/** `task check_sql` as it is (the name says its kind); a label (`chat gpt-4o`, `draft`) after its kind, quoted. */
+function spanLabel(kind: string, name: string, open = ' "', close = '"'): string {
+  return name.startsWith(`${kind} `) ? name : `${kind}${open}${name}${close}`;
 }
 
 /** 1 → "once", 2 → "twice", 3 → "3 times". */
@@ -359,8 +381,16 @@ const en: MessageCatalog = {
     exitCode: (code) => `exit code ${code}`,
     unsettledAwait: 'Exit code 13 is Node\'s "unsettled top-level await": the entry module was still awaiting a promise that never settled when nothing was left to run',
     thrownAt: (stage, frame) => `Thrown${stage !== undefined ? ` in stage ${stage}` : ''} ${frame}`,
+    crashExitTitle: (code) => `The process exited with code ${code}`,
+    lastFailure: (what) => `Last failure before the exit: ${what}`,
+    exitCalledAt: (frame) => `process.exit() was called at ${frame}`,
+    runningAtExit: (kind, name, stage) => `${spanLabel(kind, name)} was still running${stage !== undefined ? ` in stage ${stage}` : ''}`,
     crashError:
       'Catch errors at each stage boundary and save a checkpoint so the run can resume, and fix the error where the stack points (the evidence names the first frame of your own code); if the bad value came from the model, validate LLM output before using it (JSON mode or structured outputs, schema checks).',
+    crashErrorCaused:
+      'Catch errors at each stage boundary and save a checkpoint so the run can resume, and fix the error where the stack points (the evidence names the first frame of your own code).',
+    crashExitCaused:
+      'Find the error that made the process exit with a non-zero code (the failures in this report, or the last lines the process printed), and catch errors at each stage boundary and save a checkpoint so the run can resume.',
     crashSignal:
       'Find what ended the process (an orchestrator timeout or liveness probe, the OOM killer, Ctrl-C) and give the run the time or memory it needs; save checkpoints so a stopped run can resume.',
     autofixInvalidJson:
@@ -561,8 +591,14 @@ const zhCN: MessageCatalog = {
     exitCode: (code) => `退出码 ${code}`,
     unsettledAwait: '退出码 13 是 Node 的“未完成的顶层 await”：事件循环已无事可做时，入口模块仍在等待一个永远不会完成的 Promise',
     thrownAt: (stage, frame) => `抛出位置：${stage !== undefined ? `阶段 ${stage}，` : ''}${frame}`,
+    crashExitTitle: (code) => `进程以退出码 ${code} 结束`,
+    lastFailure: (what) => `退出前的最后一次失败：${what}`,
+    exitCalledAt: (frame) => `process.exit() 的调用位置：${frame}`,
+    runningAtExit: (kind, name, stage) => `${spanLabel(kind, name, '“', '”')}仍在运行${stage !== undefined ? `（阶段 ${stage}）` : ''}`,
     crashError:
       '在每个阶段边界捕获错误并保存检查点，以便运行可以恢复，并在堆栈指向的位置（证据中列出的你自己代码的第一帧）修复错误；若错误的值来自模型，使用 LLM 输出前先校验（JSON 模式或结构化输出、模式校验）。',
+    crashErrorCaused: '在每个阶段边界捕获错误并保存检查点，以便运行可以恢复，并在堆栈指向的位置（证据中列出的你自己代码的第一帧）修复错误。',
+    crashExitCaused: '找出使进程以非零退出码结束的错误（本报告中的失败，或进程最后打印的几行），并在每个阶段边界捕获错误并保存检查点，以便运行可以恢复。',
     crashSignal:
       '查明是谁结束了进程（编排器超时或存活探针、OOM killer、Ctrl-C），并给运行足够的时间或内存；保存检查点，以便被停止的运行可以恢复。',
     autofixInvalidJson: '失败的修复被判定为无效 JSON：请使用 JSON 模式或结构化输出（响应模式），而不是修复自由文本，并在解析前去掉代码块围栏。',

@@ -151,6 +151,8 @@ export interface ExitInfo {
   exit_code: number | null;
   signal: string | null;
   error?: { type: string; message: string; stack?: string };
+  /** `exit`: where `process.exit()` was called (the first stack frame of the app's own code). */
+  called_at?: string;
   at: string | null;
 }
 

@@ -349,6 +349,7 @@ function exitSection(report: AutopsyReport, m: MessageCatalog, na: NotRecorded):
   if (e.exit_code !== null && e.exit_code !== undefined) rows.push(['exit_code', e.exit_code]);
   if (e.signal) rows.push(['signal', e.signal]);
   if (e.at) rows.push(['at', e.at]);
+  if (e.called_at) rows.push(['called_at', e.called_at]);
   if (e.error) rows.push(['error', `${e.error.type}: ${e.error.message}`]);
   const stack = e.error?.stack ? `<pre>${escapeHtml(e.error.stack)}</pre>` : '';
   return section('exit', m.headings.exit, table(['', ''], rows) + stack);

@@ -13,8 +13,11 @@ export interface ExitListener {
   onCrash(error: unknown, origin: 'uncaught_exception' | 'unhandled_rejection', fatal: boolean): void;
   /** A signal arrived. `terminating` is false when the app handles it itself. */
   onSignal(signal: NodeJS.Signals, terminating: boolean): void;
-  /** Last synchronous moment: finish everything. `drained` is true for a normal end of the event loop. */
-  onExit(code: number, drained: boolean): void;
+  /**
+   * Last synchronous moment: finish everything. `drained` is true for a normal end of the event
+   * loop; `calledAt` is where `process.exit()` was called, when it was and the stack shows it.
+   */
+  onExit(code: number, drained: boolean, calledAt?: string): void;
   /** The event loop drained: a chance for asynchronous flushing (called once). */
   onBeforeExit(): Promise<void> | void;
 }
@@ -134,26 +137,46 @@ function realExitCode(code: number): number {
  * Is this 'exit' event emitted by `process.exit()` (rather than by Node after the loop drained)?
  * After 'beforeExit' the app can still end the process itself, from its own 'beforeExit' listener
  * or from work it started there: that is an exit by `process.exit()`, as anywhere else.
+ * `calledAt` is where it was called: the first frame below process.exit outside Node's internals
+ * and node_modules (the frame right below it when there is none), as V8 prints it
+ * (`validate (file:///app/agent.mjs:29:7)`). The stack is read here, once, at exit: nothing on
+ * the agent's path pays for it.
  */
-function fromProcessExit(): boolean {
+function processExitCall(): { fromExit: boolean; calledAt?: string } {
   const { stackTraceLimit, prepareStackTrace } = Error;
   try {
-    // Our listener, process.emit (and signal-exit's wrapper of it), then process.exit if it was called.
-    Error.stackTraceLimit = 12;
+    // Our listener, process.emit (and signal-exit's wrapper of it), then process.exit if it was
+    // called, and the frames of whoever called it.
+    Error.stackTraceLimit = 24;
     Error.prepareStackTrace = (_, sites) => sites;
     const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, fromProcessExit);
+    Error.captureStackTrace(holder, processExitCall);
     const sites = holder.stack;
     // process.exit, also when an app's wrapper calls it unbound (`const exit = process.exit; exit(2)`).
     const isProcessExit = (site: NodeJS.CallSite) =>
       site.getFunctionName() === 'exit' && (site.getTypeName() === 'process' || site.getFileName() === 'node:internal/process/per_thread');
-    return Array.isArray(sites) && sites.some(isProcessExit);
+    if (!Array.isArray(sites)) return { fromExit: false };
+    const at = sites.findIndex(isProcessExit);
+    if (at === -1) return { fromExit: false };
+    return { fromExit: true, calledAt: callerFrame(sites.slice(at + 1)) };
   } catch {
-    return false;
+    return { fromExit: false };
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
     Error.prepareStackTrace = prepareStackTrace;
   }
+}
+
+/** The app's own frame among `sites` (see processExitCall), as text; undefined when none has a file. */
+function callerFrame(sites: NodeJS.CallSite[]): string | undefined {
+  let fallback: NodeJS.CallSite | undefined;
+  for (const site of sites) {
+    const file = site.getFileName();
+    if (!file || file.startsWith('node:')) continue;
+    if (!/[\\/]node_modules[\\/]/.test(file)) return String(site);
+    fallback ??= site;
+  }
+  return fallback === undefined ? undefined : String(fallback);
 }
 
 /**
@@ -167,7 +190,10 @@ function exitCodeNumber(code: unknown): number {
 }
 
 function onExit(code: number): void {
-  safely('exit handling failed', () => listener?.onExit(realExitCode(exitCodeNumber(code)), drained && !fromProcessExit()));
+  safely('exit handling failed', () => {
+    const call = processExitCall();
+    listener?.onExit(realExitCode(exitCodeNumber(code)), drained && !call.fromExit, call.calledAt);
+  });
 }
 
 /**

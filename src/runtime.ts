@@ -13,7 +13,7 @@ import { installExitHooks } from './exitHooks';
 import { boundAppFlushes } from './GuardedSpanProcessor';
 import { isMissingEntryError } from './missingEntry';
 import { realClearTimeout, realSetTimeout } from './realTimers';
-import { errorClassName, errorMessage, errorStack } from './safeValue';
+import { errorClassName, errorMessage, errorStack, safeString } from './safeValue';
 import { errorStage, spanStage } from './spanStage';
 import { DEFAULT_EXPORT_TIMEOUT_MS, MAX_TIMER_MS } from './exportSettings';
 import { attachToProvider, setupTracing, type TracingSetup } from './tracing';
@@ -295,9 +295,14 @@ const exitListener = {
       state.tracing?.exportAtExit();
     } else handledSignal = signal;
   },
-  onExit(code: number, drained: boolean): void {
+  onExit(code: number, drained: boolean, calledAt?: string): void {
     state.tracing?.holdExports();
-    finishAll((run) => run.setExit({ reason: drained ? 'normal' : 'exit', exit_code: code, signal: handledSignal, at: isoMicros(nowMs()) }));
+    finishAll((run) => {
+      const exit: Parameters<AutopsyRun['setExit']>[0] = { reason: drained ? 'normal' : 'exit', exit_code: code, signal: handledSignal, at: isoMicros(nowMs()) };
+      // A path may hold a user name or a token: cleaned as every text the run records.
+      if (!drained && calledAt !== undefined) exit.called_at = safeString(calledAt, run.config.maxStringLength);
+      run.setExit(exit);
+    });
     // No network I/O runs after 'exit': spans still queued (a crash's, the ones left open) are posted now.
     state.tracing?.exportAtExit();
   },

@@ -391,6 +391,70 @@ describe('crash', () => {
   it('is silent for a clean end', () => {
     expect(diagnoseEvents([ev(0, 'stage_start', { stage: 's' }), ev(1, 'stage_end', { stage: 's' })], context())).toEqual([]);
   });
+
+  const MAX_STEPS = 'Agent stopped: max_steps (8) reached without a final answer';
+  const caught = [
+    ev(0, 'stage_start', { stage: 'answer' }, { span_id: 'S' }),
+    ev(1, 'task_start', { stage: 'answer', task: 'get_weather' }, { span_id: 'T', parent_span_id: 'S' }),
+    ev(2, 'task_end', { stage: 'answer', task: 'get_weather' }, { span_id: 'T', parent_span_id: 'S' }),
+    ev(3, 'stage_error', { stage: 'answer', error: MAX_STEPS, error_type: 'Error' }, { span_id: 'S' }),
+  ];
+  const drainedWith1: ExitInfo = { reason: 'normal', exit_code: 1, signal: null, at: null };
+
+  it('after a failed exit code, quotes the last failure no rule classified, with its span, under a title that names the code', () => {
+    const diagnoses = diagnoseEvents(caught, context({ exit: drainedWith1 }));
+    expect(diagnoses).toHaveLength(1);
+    expect(diagnoses[0]).toMatchObject({ id: 'crash', severity: 'high', title: 'The process exited with code 1', suggestion: messagesFor('en').diagnoses.suggestions.crash });
+    expect(diagnoses[0].evidence.examples).toEqual([
+      'The process ended normally (event loop drained), exit code 1',
+      `Last failure before the exit: stage_error (answer): ${MAX_STEPS}`,
+    ]);
+    expect(diagnoses[0].evidence.span_ids).toEqual(['S']);
+    const zh = diagnoseEvents(caught, context({ exit: drainedWith1, messages: messagesFor('zh-CN'), locale: 'zh-CN' }));
+    expect(zh[0].title).toBe('进程以退出码 1 结束');
+    expect(zh[0].evidence.examples[1]).toBe(`退出前的最后一次失败：stage_error (answer): ${MAX_STEPS}`);
+    // Exceptions, signals and kills keep "ended abnormally".
+    const thrown: ExitInfo = { reason: 'uncaught_exception', exit_code: 1, signal: null, at: null, error: { type: 'Error', message: MAX_STEPS } };
+    expect(diagnoseEvents(caught, context({ exit: thrown })).map((d) => d.title)).toEqual(['The process ended abnormally']);
+  });
+
+  it('after process.exit(), quotes the failure of a span the app failed and left open, says where exit was called and what was still running', () => {
+    const error = 'validation failed: statement contains DROP TABLE; DELETE without WHERE';
+    const events = [
+      ev(0, 'stage_start', { stage: 'validate' }, { span_id: 'S' }),
+      ev(1, 'task_start', { stage: 'validate', task: 'check_sql' }, { span_id: 'T', parent_span_id: 'S' }),
+      ev(2, 'stage_unfinished', { stage: 'validate', unfinished: true, age_seconds: 2 }, { span_id: 'S' }),
+      ev(2, 'task_unfinished', { stage: 'validate', task: 'check_sql', unfinished: true, age_seconds: 1, error, error_type: 'ValidationError' }, { span_id: 'T', parent_span_id: 'S' }),
+    ];
+    const exit: ExitInfo = { reason: 'exit', exit_code: 1, signal: null, at: null, called_at: 'check (file:///app/agent.mjs:29:15)' };
+    const [crash] = diagnoseEvents(events, context({ exit }));
+    expect(crash).toMatchObject({ id: 'crash', title: 'The process exited with code 1' });
+    expect(crash.evidence.examples).toEqual([
+      'The process ended by process.exit(), exit code 1',
+      `Last failure before the exit: task_unfinished (validate): ValidationError: ${error}`,
+      'process.exit() was called at check (file:///app/agent.mjs:29:15); task check_sql was still running in stage validate',
+    ]);
+    expect(crash.evidence.span_ids).toEqual(['T']);
+    const zh = diagnoseEvents(events, context({ exit, messages: messagesFor('zh-CN'), locale: 'zh-CN' }));
+    expect(zh[0].evidence.examples[2]).toBe('process.exit() 的调用位置：check (file:///app/agent.mjs:29:15)；task check_sql仍在运行（阶段 validate）');
+  });
+
+  it('leaves out the advice on LLM output when another diagnosis caused the crash, or the last failure was an LLM call', () => {
+    const texts = messagesFor('en').diagnoses;
+    const auth = diagnoseEvents([ev(0, 'llm_call_error', { stage: 's', error: 'invalid x-api-key', http_status: 401 })], context({ exit: { reason: 'exit', exit_code: 1, signal: null, at: null } }));
+    expect(auth[1].suggestion).toBe(`Most likely a consequence of auth_failure: fix that first. ${texts.crashExitCaused}`);
+    const overflow = "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.";
+    const thrown: ExitInfo = { reason: 'uncaught_exception', exit_code: 1, signal: null, at: null, error: { type: 'BadRequestError', message: overflow } };
+    const context400 = diagnoseEvents([ev(0, 'llm_call_error', { stage: 's', error: overflow, http_status: 400 }), ev(1, 'uncaught_exception', { error: overflow, error_type: 'BadRequestError' })], context({ exit: thrown }));
+    expect(context400.map((d) => d.id)).toEqual(['context_length_exceeded', 'crash']);
+    expect(context400[1].suggestion).toBe(`Most likely a consequence of context_length_exceeded: fix that first. ${texts.crashErrorCaused}`);
+    const unclassified = diagnoseEvents([ev(0, 'llm_call_error', { stage: 's', error: 'model returned an empty choice list' }, { span_id: 'L' })], context({ exit: drainedWith1 }));
+    expect(unclassified.map((d) => [d.id, d.suggestion])).toEqual([['crash', texts.crashExitCaused]]);
+    expect(unclassified[0].evidence.examples[1]).toBe('Last failure before the exit: llm_call_error (s): model returned an empty choice list');
+    // Neither: the generic advice stays.
+    expect(texts.crashExitCaused).not.toContain('LLM output');
+    expect(texts.crashErrorCaused).not.toContain('LLM output');
+  });
 });
 
 describe('autofix_ineffective', () => {

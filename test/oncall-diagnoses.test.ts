@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
@@ -167,8 +168,14 @@ try {
     const result = await runNode(script, { args: [dir] });
     expect(result.code).toBe(1);
     const report = reportOf(dir);
-    expect(report.diagnoses.map((d) => [d.id, d.severity])).toEqual([['crash', 'high']]);
-    expect(report.diagnoses[0].evidence.examples).toEqual(['The process ended by process.exit(), exit code 1']);
+    expect(report.diagnoses.map((d) => [d.id, d.severity, d.title])).toEqual([['crash', 'high', 'The process exited with code 1']]);
+    // What made it exit (no rule classifies it) and where process.exit() was called (the stage had ended).
+    expect(report.diagnoses[0].evidence.examples).toEqual([
+      'The process ended by process.exit(), exit code 1',
+      'Last failure before the exit: stage_error (act): max iterations (5) reached without a final answer',
+      `process.exit() was called at ${pathToFileURL(script).href}:13:11`,
+    ]);
+    expect(report.exit.called_at).toBe(`${pathToFileURL(script).href}:13:11`);
     expect(report.diagnoses[0].suggestion).toBe(
       'Find the error that made the process exit with a non-zero code (the failures in this report, or the last lines the process printed), catch errors at each stage boundary and save a checkpoint so the run can resume, and validate LLM output before using it (JSON mode or structured outputs, schema checks).',
     );

@@ -3,6 +3,7 @@ import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOtlpJsonFile, readOtlpJsonSync } from '../analyzers/OtlpJsonReader';
@@ -13,6 +14,7 @@ import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { CLI, runCli } from './helpers/cli';
 import { collectorExportLines } from './helpers/otlpFile';
+import { decodeOtlpJson } from './helpers/otlpReceiver';
 import { tempRunDir } from './helpers/tempDirs';
 
 const FIXTURES = join(__dirname, 'fixtures', 'otlp');
@@ -308,6 +310,104 @@ await shutdown();
     const sortBy = (list: TruthEvent[]) => [...list].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0)).map(strip);
     expect(fromOtlp).toHaveLength(live.length);
     expect(sortBy(fromOtlp)).toEqual(sortBy(live));
+  });
+});
+
+describe('a span the app failed and the process left open (span.fail(), then process.exit())', () => {
+  let server: Server;
+  let url = '';
+  let otlpFile = '';
+  let runDir = '';
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    otlpFile = join(dir, 'traces.jsonl');
+    writeFileSync(otlpFile, '');
+    // The Collector's file exporter, as above.
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        appendFileSync(otlpFile, `${JSON.stringify(JSON.parse(Buffer.concat(chunks).toString('utf8')))}\n`);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    runDir = join(dir, 'run');
+  });
+
+  afterAll(async () => {
+    await new Promise((done) => server.close(done));
+  });
+
+  it('keeps the failure: in its unfinished event, the report, the crash, the span exported and its read-back', async () => {
+    const error = 'validation failed: statement contains DROP TABLE';
+    const script = writeScript(`
+import { init, stage, task } from 'agent-autopsy';
+init({ outputDir: process.argv[2], serviceName: 'exit-validation' });
+await stage('validate', async () => {
+  await task('check_sql', async (t) => {
+    t.fail('${error}', 'ValidationError');
+    process.exit(1);
+  });
+});
+`);
+    const child = await runNode(script, { args: [runDir], env: { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_COMPRESSION: 'none' } });
+    expect(child.stderr).toBe('');
+    expect(child.code).toBe(1);
+
+    // The log: the task's unfinished event carries what fail() said; the stage had not failed.
+    const live: TruthEvent[] = [];
+    const fromLog = analyzeRunSync(runDir, { onEvent: (e) => live.push(e) });
+    const unfinishedData = (events: TruthEvent[]) => events.filter((e) => e.type.endsWith('_unfinished')).map((e) => ({ type: e.type, data: { ...e.data, age_seconds: 0 } }));
+    expect(unfinishedData(live)).toEqual([
+      { type: 'stage_unfinished', data: { stage: 'validate', unfinished: true, age_seconds: 0 } },
+      { type: 'task_unfinished', data: { task: 'check_sql', stage: 'validate', unfinished: true, age_seconds: 0, error, error_type: 'ValidationError' } },
+    ]);
+
+    // The report written at exit: the unfinished task says it failed, and the crash quotes it.
+    const report = JSON.parse(readFileSync(join(runDir, 'Memory', 'logs', 'latent_analysis_report.json'), 'utf8'));
+    const noTimes = (spans: Array<Record<string, unknown>>) => spans.map(({ started: _s, age_seconds: _a, ...rest }) => rest);
+    const taskSpanId = live.find((e) => e.type === 'task_unfinished')!.span_id;
+    const stageSpanId = live.find((e) => e.type === 'stage_unfinished')!.span_id;
+    expect(noTimes(report.unfinished)).toEqual([
+      { name: 'stage validate', kind: 'stage', stage: 'validate', span_id: stageSpanId },
+      { name: 'task check_sql', kind: 'task', stage: 'validate', span_id: taskSpanId, error, error_type: 'ValidationError' },
+    ]);
+    // Seed contract: total_failures counts events of level ERROR; an unfinished event is a WARNING.
+    expect(report.summary.total_failures).toBe(0);
+    const calledAt = `${pathToFileURL(script).href}:7:13`;
+    expect(report.exit).toMatchObject({ reason: 'exit', exit_code: 1, called_at: calledAt });
+    expect(report.diagnoses.map((d: { id: string; title: string }) => [d.id, d.title])).toEqual([['crash', 'The process exited with code 1']]);
+    expect(report.diagnoses[0].evidence.examples).toEqual([
+      'The process ended by process.exit(), exit code 1',
+      `Last failure before the exit: task_unfinished (validate): ValidationError: ${error}`,
+      `process.exit() was called at ${calledAt}; task check_sql was still running in stage validate`,
+    ]);
+    expect(report.diagnoses[0].evidence.span_ids).toEqual([taskSpanId]);
+    const markdown = readFileSync(join(runDir, 'Memory', 'logs', 'autopsy.md'), 'utf8');
+    expect(markdown).toContain('| Name | Kind | Stage | Started | Age (s) | Error |');
+    expect(markdown).toMatch(new RegExp(`^\\| task check\\\\_sql \\| task \\| validate \\| [^|]+ \\| [0-9.]+ \\| ValidationError: ${error} \\|$`, 'm'));
+    // agent-autopsy report over the log gives the same diagnoses and unfinished spans.
+    expect(fromLog.report.diagnoses).toEqual(report.diagnoses);
+    expect(noTimes(fromLog.report.unfinished as unknown as Array<Record<string, unknown>>)).toEqual(noTimes(report.unfinished));
+
+    // The exported span keeps the app's status and error.type; the stage's says it was left open.
+    const spans = readFileSync(otlpFile, 'utf8').trim().split('\n').flatMap((line) => decodeOtlpJson(JSON.parse(line)));
+    const exported = (name: string) => spans.find((span) => span.name === name)!;
+    expect([exported('task check_sql').status, exported('task check_sql').attributes['error.type'], exported('task check_sql').attributes['autopsy.unfinished']]).toEqual([
+      { code: 2, message: error },
+      'ValidationError',
+      true,
+    ]);
+    expect([exported('stage validate').status, exported('stage validate').attributes['error.type']]).toEqual([{ code: 2, message: 'span still open when the process ended' }, 'unfinished']);
+
+    // Read back from the OTLP file: the same unfinished events and spans as the log.
+    const fromOtlp: TruthEvent[] = [];
+    const otlp = analyzeRunSync(otlpFile, { onEvent: (e) => fromOtlp.push(e) });
+    expect(unfinishedData(fromOtlp)).toEqual(unfinishedData(live));
+    expect(noTimes(otlp.report.unfinished as unknown as Array<Record<string, unknown>>)).toEqual(noTimes(report.unfinished));
   });
 });
 
