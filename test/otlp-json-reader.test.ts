@@ -389,6 +389,10 @@ await stage('validate', async () => {
     const markdown = readFileSync(join(runDir, 'Memory', 'logs', 'autopsy.md'), 'utf8');
     expect(markdown).toContain('| Name | Kind | Stage | Started | Age (s) | Error |');
     expect(markdown).toMatch(new RegExp(`^\\| task check\\\\_sql \\| task \\| validate \\| [^|]+ \\| [0-9.]+ \\| ValidationError: ${error} \\|$`, 'm'));
+    const html = readFileSync(join(runDir, 'Memory', 'logs', 'autopsy.html'), 'utf8');
+    expect(html).toContain('<th class="num">Age (s)</th><th>Error</th></tr>');
+    expect(html).toContain(`<td class="wrap">ValidationError: ${error}</td></tr>`);
+    expect(html).toContain(`<td class="wrap">called_at</td><td class="wrap">${calledAt}</td>`);
     // agent-autopsy report over the log gives the same diagnoses and unfinished spans.
     expect(fromLog.report.diagnoses).toEqual(report.diagnoses);
     expect(noTimes(fromLog.report.unfinished as unknown as Array<Record<string, unknown>>)).toEqual(noTimes(report.unfinished));
