@@ -589,7 +589,7 @@ const STATUS_ERROR = 2;
  */
 function failedSpanError(span: Span | undefined, maxStringLength: number): EventData | undefined {
   const readable = span as Partial<Pick<ReadableSpan, 'status' | 'attributes' | 'events'>> | undefined;
-  if (!readable?.status || readable.status.code !== STATUS_ERROR || !readable.attributes || !Array.isArray(readable.events)) return undefined;
+  if (!failedBeforeExit(span) || !readable?.attributes || !Array.isArray(readable.events)) return undefined;
   try {
     return safeData(errorData(readable as Pick<ReadableSpan, 'status' | 'attributes' | 'events'>), { maxStringLength });
   } catch {
@@ -597,12 +597,23 @@ function failedSpanError(span: Span | undefined, maxStringLength: number): Event
   }
 }
 
+/**
+ * Had the span failed before the process ended? Status ERROR, but not the one the exit gives an
+ * open span: a span another run in the process (or an earlier pass) already closed as unfinished
+ * carries that one, and it is no failure of the app's (as OtlpSpanConverter reads it).
+ */
+function failedBeforeExit(span: Span | undefined): boolean {
+  const readable = span as Partial<Pick<ReadableSpan, 'status' | 'attributes'>> | undefined;
+  if (!readable?.status || readable.status.code !== STATUS_ERROR) return false;
+  return readable.status.message !== sc.UNFINISHED_STATUS_MESSAGE && readable.attributes?.[sc.ATTR_ERROR_TYPE] !== sc.ERROR_TYPE_UNFINISHED;
+}
+
 function endUnfinishedSpan(span: Span | undefined): void {
   if (!span) return;
   try {
     span.setAttribute('autopsy.unfinished', true);
     // A span the app failed keeps its status message and error.type: they say why it failed.
-    if ((span as Partial<ReadableSpan>).status?.code !== STATUS_ERROR) {
+    if (!failedBeforeExit(span)) {
       span.setStatus({ code: STATUS_ERROR, message: sc.UNFINISHED_STATUS_MESSAGE });
       span.setAttribute(sc.ATTR_ERROR_TYPE, sc.ERROR_TYPE_UNFINISHED);
     }
