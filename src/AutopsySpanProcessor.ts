@@ -8,6 +8,7 @@ import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type N
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
 import { takeEndData, takePendingStart, type SpanHandover } from './spanData';
+import { spanEndMs } from './spanEndTime';
 import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { setSpanStage, spanStage } from './spanStage';
@@ -53,7 +54,8 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       const run = this.getRun();
       if (!run || run.isFinished) return;
       // End data set on a handle is taken now: set after the end, it is not the span's (AgentSpan warns).
-      run.recordSpan(SpanMark.end(this, span, nowMs(), takeEndData(span)));
+      // The time is the one a wrapper read before it recorded a failure, if it did (spanEndTime.ts).
+      run.recordSpan(SpanMark.end(this, span, spanEndMs(span), takeEndData(span)));
     } catch (error) {
       reportError(error, 'span end could not be recorded');
     }

@@ -1,5 +1,6 @@
 import { context, INVALID_SPAN_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { AgentSpan, markEnded, useHandover } from './AgentSpan';
+import { AgentSpan, hasFailExceptions, markEnded, useHandover, writeFailExceptions } from './AgentSpan';
+import { instantNow, type Instant } from './clock';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
 import { recordException } from './exceptionEvent';
 import { reportError } from './errorHandler';
@@ -10,6 +11,7 @@ import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { genAiProviderName, genAiSystemName } from './providerName';
 import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
+import { endSpanAt } from './spanEndTime';
 import { endAfterNestedLlm } from './streamedLlmCalls';
 import { StreamChunks } from './StreamChunks';
 import { generatorKind, tracedGenerator } from './tracedGenerator';
@@ -147,11 +149,12 @@ function resultShape(value: unknown): number {
 }
 
 /**
- * Records a thrown value on the span: ERROR status, error type, HTTP status and exception event.
- * Each step is guarded on its own, the status first: a value that throws when read (a getter, a
- * Proxy's trap) loses what cannot be read, never the failure itself.
+ * Records a thrown value on the span: ERROR status, error type, HTTP status and exception event
+ * (at `time`, a `performance.now()` reading as the SDK takes it, when given: the span's end, read
+ * before this). Each step is guarded on its own, the status first: a value that throws when read
+ * (a getter, a Proxy's trap) loses what cannot be read, never the failure itself.
  */
-export function recordFailure(span: Span, error: unknown): void {
+export function recordFailure(span: Span, error: unknown, time?: number): void {
   let problem: unknown;
   try {
     // The span's stage is set when the run turns its queued start into an event (SpanMark): do it
@@ -182,14 +185,25 @@ export function recordFailure(span: Span, error: unknown): void {
   }
   try {
     if (error instanceof Error) {
-      recordException(span, error, type);
+      recordException(span, error, type, time);
     } else {
-      span.recordException({ name: 'NonErrorThrown', message });
+      span.recordException({ name: 'NonErrorThrown', message }, time);
     }
   } catch (failure) {
     problem ??= failure;
   }
   if (problem !== undefined) reportError(problem, 'part of the error could not be recorded on its span');
+}
+
+/**
+ * recordFailure, then ends the span at the time it failed, read before the error's stack is (slow
+ * the first time with source maps on, see spanEndTime.ts): for the instrumentations' spans, which
+ * no AgentSpan handle ends. Throws what `span.end()` throws.
+ */
+export function recordFailureAndEnd(span: Span, error: unknown): void {
+  const at = instantNow();
+  recordFailure(span, error, at.sdk);
+  endSpanAt(span, at);
 }
 
 /**
@@ -247,8 +261,7 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   try {
     result = context.with(active, fn, undefined, handle);
   } catch (error) {
-    recordFailure(span, error);
-    endSpan(handle, span);
+    failSpan(handle, span, error);
     throw error;
   }
   const shape = resultShape(result);
@@ -261,14 +274,36 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
   return result;
 }
 
-/** Ends the span of a callback that failed (its error is recorded), or of one that succeeded. */
-function endSpan(handle: AgentSpan, span: Span, succeeded = false): void {
+/**
+ * Records the error of a callback that failed and ends its span, at the time it failed: read
+ * before the error is recorded, which reads its stack (slow the first time with source maps on,
+ * see spanEndTime.ts).
+ */
+function failSpan(handle: AgentSpan, span: Span, error: unknown): void {
+  const at = instantNow();
+  // The errors fail() was given first: their events come before the thrown one's, as they happened.
+  if (hasFailExceptions(handle)) writeFailExceptions(handle);
+  recordFailure(span, error, at.sdk);
+  endSpan(handle, span, false, at);
+}
+
+/**
+ * Ends the span of a callback that failed (its error is recorded, `at` read before), or of one
+ * that succeeded: then the SDK and the span processor read their clocks as it ends, unless fail()
+ * left exception events to write (their stacks are read after the end time).
+ */
+function endSpan(handle: AgentSpan, span: Span, succeeded = false, at?: Instant): void {
   markEnded(handle);
   try {
+    if (hasFailExceptions(handle)) {
+      at ??= instantNow();
+      writeFailExceptions(handle);
+    }
     // A call whose stream is still being read (an instrumentation's request inside it is open)
     // ends with it; a call whose callback failed ends now, with its error.
     if (succeeded && handle.kind === 'llm' && endAfterNestedLlm(span)) return;
-    span.end();
+    if (at === undefined) span.end();
+    else endSpanAt(span, at);
   } catch (error) {
     reportError(error, 'span could not be ended');
   }
@@ -295,8 +330,7 @@ function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Sp
         return value;
       },
       (error: unknown) => {
-        recordFailure(span, error);
-        endSpan(handle, span);
+        failSpan(handle, span, error);
         throw error;
       },
     ) as T;
@@ -307,10 +341,7 @@ function endWhenSettled<T>(result: T, shape: number, handle: AgentSpan, span: Sp
     if (onResult) onResult(handle, value);
     endSpan(handle, span, true);
   };
-  const failed = (error: unknown) => {
-    recordFailure(span, error);
-    endSpan(handle, span);
-  };
+  const failed = (error: unknown) => failSpan(handle, span, error);
   return observePromiseSubclass(result as object, once({ value: succeeded, error: failed, response: succeeded })) ? result : UNOBSERVED;
 }
 
@@ -338,8 +369,7 @@ function traceGenerator(generator: object, handle: AgentSpan, span: Span, active
     active,
     (outcome) => {
       if (outcome.failed) {
-        recordFailure(span, outcome.error);
-        endSpan(handle, span);
+        failSpan(handle, span, outcome.error);
         return;
       }
       if (onResult) onResult(handle, outcome.value);

@@ -42,3 +42,21 @@ export function isoMicros(epochMs: number): string {
 export function secondsBetween(fromMs: number, toMs: number): number {
   return Math.round((toMs - fromMs) * 1000) / 1e6;
 }
+
+/** One moment on the two clocks a span's end is read from: the run's and OpenTelemetry's SDK's. */
+export interface Instant {
+  /** The run's clock (nowMs): the end event's time and the start of its `duration`. */
+  ms: number;
+  /**
+   * `performance.now()` as the SDK reads it at `span.end()` (the method installed now: a fake
+   * one under fake timers), which `span.end(time)` takes as the span's end.
+   */
+  sdk: number;
+}
+
+/** Now on both clocks; one read when no fake timers are installed (the same clock then). */
+export function instantNow(): Instant {
+  const real = performanceNow.call(PERFORMANCE);
+  const installed = PERFORMANCE.now;
+  return { ms: TIME_ORIGIN + real, sdk: installed === performanceNow ? real : installed.call(PERFORMANCE) };
+}

@@ -8,7 +8,9 @@ import { reportError } from '../errorHandler';
 import { redactString } from '../redact';
 import * as sc from '../semconv';
 import { startWithData } from '../spanData';
-import { recordFailure } from '../api';
+import { recordFailure, recordFailureAndEnd } from '../api';
+import { instantNow } from '../clock';
+import { endSpanAt } from '../spanEndTime';
 import { VERSION } from '../version';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -100,8 +102,7 @@ export class ChildProcessInstrumentation extends InstrumentationBase {
       try {
         child = original.apply(this, args);
       } catch (error) {
-        recordFailure(span, error);
-        span.end();
+        recordFailureAndEnd(span, error);
         throw error;
       } finally {
         self.depth--;
@@ -156,13 +157,16 @@ interface Outcome {
 
 function endSpan(span: Span, info: CommandInfo, outcome: Outcome): void {
   try {
+    // Before the error's stack is read (spanEndTime.ts); an exit code alone ends the span as usual.
+    const at = outcome.error ? instantNow() : undefined;
     const handle = new AgentSpan(span, 'code_exec');
     // A non-zero exit code marks the span failed in setResult.
     handle.setResult({ exitCode: outcome.code, stderr: outcome.stderr, command: info.command });
     if (outcome.signal) handle.set({ signal: outcome.signal });
-    if (outcome.error) recordFailure(span, outcome.error);
+    if (outcome.error) recordFailure(span, outcome.error, at?.sdk);
     else if (outcome.signal) handle.fail(`killed by ${outcome.signal}`, 'Signal');
-    span.end();
+    if (at === undefined) span.end();
+    else endSpanAt(span, at);
   } catch (error) {
     reportError(error, 'a child process could not be recorded');
   }

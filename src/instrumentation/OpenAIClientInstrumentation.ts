@@ -6,7 +6,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import * as sc from '../semconv';
-import { recordFailure } from '../api';
+import { recordFailureAndEnd } from '../api';
 import { observeApiPromise, once } from '../observePromise';
 import { currentRun } from '../runtime';
 import { StreamChunks } from '../StreamChunks';
@@ -267,8 +267,7 @@ function parseServer(baseURL: string): Readonly<Attributes> {
 /** Exception event, ERROR status with the message, `error.type` (the SDK's error class) and HTTP status; ends the span. */
 function fail(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
-  recordFailure(span, error);
-  span.end();
+  recordFailureAndEnd(span, error);
 }
 
 function onResult(span: Span, endpoint: Endpoint, params: Record<string, any>, value: any, capture: boolean): void {
