@@ -6,7 +6,7 @@ import { nowMs, type Instant } from './clock';
  * was done recording it. Recording a failure reads the error's stack, and with source maps on
  * (`--enable-source-maps`, tsx and other TypeScript runners) the first stack a process formats
  * makes Node load and decode the source map of every file in it: 0.1–0.3 s inside the first
- * failing span while the package shipped a 1.1 MB map (bench/README.md item 36). So a wrapper
+ * failing span while the package shipped a 1.1 MB map (bench/README.md item 37). So a wrapper
  * takes the time first (clock.ts instantNow), records the failure, then ends the span with it:
  * the SDK's span ends at `instant.sdk`, and the span processor's `onEnd`, which the SDK calls
  * synchronously inside `end()`, takes `instant.ms` for the end event (parked here, as a start's
