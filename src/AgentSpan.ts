@@ -1,6 +1,5 @@
 import type { Span } from '@opentelemetry/api';
 import { reportError } from './errorHandler';
-import { instantNow } from './clock';
 import { takeFailException, writeExceptionEvent } from './exceptionEvent';
 import { currentRun, warnOnce } from './runtime';
 import { DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
@@ -57,38 +56,6 @@ export function markEnded(handle: AgentSpan): void {
   (handle as unknown as Record<symbol, boolean>)[ENDED] = true;
 }
 
-/** An error given to fail(), whose exception event is written when the span ends. */
-interface FailException {
-  error: Error;
-  type: string | undefined;
-  /** When fail() was called, on the SDK's clock (the event's time). */
-  time: number;
-}
-
-/** Does the handle hold errors given to fail() whose events are not written yet? One field read. */
-export function hasFailExceptions(handle: AgentSpan): boolean {
-  return (handle as unknown as { failExceptions: FailException[] | undefined }).failExceptions !== undefined;
-}
-
-/**
- * Writes the exception events of the errors given to fail(), dated when fail() was called. Called
- * by whatever ends the handle's span, after it has read the end time: reading a stack can take
- * long (spanEndTime.ts), and the span's work goes on after fail() until its callback returns.
- */
-export function writeFailExceptions(handle: AgentSpan): void {
-  const holder = handle as unknown as { failExceptions: FailException[] | undefined };
-  const list = holder.failExceptions;
-  if (list === undefined) return;
-  holder.failExceptions = undefined;
-  for (const { error, type, time } of list) {
-    try {
-      writeExceptionEvent(handle.span, error, type, time);
-    } catch (failure) {
-      reportError(failure, 'part of the error could not be recorded on its span');
-    }
-  }
-}
-
 /** Warns (once per process) when `method` is called on a handle whose span has ended; true then. */
 function afterEnd(handle: AgentSpan, method: string): boolean {
   if ((handle as unknown as Record<symbol, boolean>)[ENDED] !== true) return false;
@@ -115,8 +82,6 @@ export class AgentSpan {
   private handover: SpanHandover | undefined = undefined;
   /** The error type an earlier fail() gave the span: a later fail() that names none keeps it. */
   private failedType: string | undefined = undefined;
-  /** Errors given to fail(), their exception events written when the span ends (writeFailExceptions). */
-  private failExceptions: FailException[] | undefined = undefined;
 
   constructor(
     /** The underlying OpenTelemetry span, for anything not covered here. */
@@ -233,8 +198,10 @@ export class AgentSpan {
    * error type; another value is recorded as text. A later call that names no type (`fail('more
    * context')` after `fail(error)`) keeps the type the span already failed with, as its exception
    * event does, so the span's `error.type` and the end event's `error_type` agree. The error's
-   * exception event is written as the wrapper ends the span, dated at this call: its stack is
-   * read then, after the span's end time (a span ended through `.span.end()` directly has none).
+   * exception event is written now, whatever ends the span afterwards (the wrapper, the app's own
+   * `.span.end()`, or the exit while it is still open). Its stack is read now too: with source maps
+   * on, the first stack a process formats is slow to read, and that time is the app's own, inside
+   * the span, as when the app logs the error.
    */
   fail(message?: unknown, errorType?: string): this {
     try {
@@ -249,11 +216,8 @@ export class AgentSpan {
       this.failedType = type;
       this.span.setStatus({ code: 2, message: text });
       this.span.setAttribute(sc.ATTR_ERROR_TYPE, type || sc.ERROR_TYPE_OTHER);
-      // The error itself: its exception event (with the stack), as a thrown one gets. Written when
-      // the span ends, after its end time is read (writeFailExceptions), dated now.
-      if (message instanceof Error && takeFailException(this.span, message)) {
-        (this.failExceptions ??= []).push({ error: message, type, time: instantNow().sdk });
-      }
+      // The error itself: its exception event (with the stack), as a thrown one gets.
+      if (message instanceof Error && takeFailException(this.span, message)) writeExceptionEvent(this.span, message, type);
     } catch (error) {
       reportError(error, 'span status could not be set');
     }

@@ -1,5 +1,5 @@
 import { context, INVALID_SPAN_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { AgentSpan, hasFailExceptions, markEnded, useHandover, writeFailExceptions } from './AgentSpan';
+import { AgentSpan, markEnded, useHandover } from './AgentSpan';
 import { instantNow, type Instant } from './clock';
 import { clipString, DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
 import { recordException } from './exceptionEvent';
@@ -281,24 +281,17 @@ function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: A
  */
 function failSpan(handle: AgentSpan, span: Span, error: unknown): void {
   const at = instantNow();
-  // The errors fail() was given first: their events come before the thrown one's, as they happened.
-  if (hasFailExceptions(handle)) writeFailExceptions(handle);
   recordFailure(span, error, at.sdk);
   endSpan(handle, span, false, at);
 }
 
 /**
  * Ends the span of a callback that failed (its error is recorded, `at` read before), or of one
- * that succeeded: then the SDK and the span processor read their clocks as it ends, unless fail()
- * left exception events to write (their stacks are read after the end time).
+ * that succeeded: then the SDK and the span processor read their clocks as it ends.
  */
 function endSpan(handle: AgentSpan, span: Span, succeeded = false, at?: Instant): void {
   markEnded(handle);
   try {
-    if (hasFailExceptions(handle)) {
-      at ??= instantNow();
-      writeFailExceptions(handle);
-    }
     // A call whose stream is still being read (an instrumentation's request inside it is open)
     // ends with it; a call whose callback failed ends now, with its error.
     if (succeeded && handle.kind === 'llm' && endAfterNestedLlm(span)) return;
