@@ -223,36 +223,41 @@ describe('OTLP JSON (Collector file exporter) → Truth-Mode events', () => {
   });
 });
 
-describe('OTLP export of a live run reads back to the same autopsy', () => {
+/**
+ * A stand-in for the Collector's file exporter on 127.0.0.1: each OTLP/HTTP request becomes one
+ * JSON line of `otlpFile`; `runDir` is a run directory beside it. Started and closed around the
+ * tests of the `describe` it is called in.
+ */
+function collectorFile(): { url: string; otlpFile: string; runDir: string } {
+  const collector = { url: '', otlpFile: '', runDir: '' };
   let server: Server;
-  let url = '';
-  let otlpFile = '';
-  let runDir = '';
-
   beforeAll(async () => {
     const dir = tempDir();
-    otlpFile = join(dir, 'traces.jsonl');
-    writeFileSync(otlpFile, '');
-    // A stand-in for the Collector's file exporter: each OTLP/HTTP request becomes one JSON line.
+    collector.otlpFile = join(dir, 'traces.jsonl');
+    collector.runDir = join(dir, 'run');
+    writeFileSync(collector.otlpFile, '');
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         let body = Buffer.concat(chunks);
         if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-        appendFileSync(otlpFile, `${JSON.stringify(JSON.parse(body.toString('utf8')))}\n`);
+        appendFileSync(collector.otlpFile, `${JSON.stringify(JSON.parse(body.toString('utf8')))}\n`);
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{}');
       });
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    runDir = join(dir, 'run');
+    collector.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-
   afterAll(async () => {
     await new Promise((done) => server.close(done));
   });
+  return collector;
+}
+
+describe('OTLP export of a live run reads back to the same autopsy', () => {
+  const collector = collectorFile();
 
   it('matches the Truth-Mode log of the same run: failures, LLM usage, autofix, stages and every event', async () => {
     const script = writeScript(`
@@ -278,14 +283,14 @@ await stage('stage2', async () => {
 });
 await shutdown();
 `);
-    const child = await runNode(script, { args: [runDir], env: { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_COMPRESSION: 'none' } });
+    const child = await runNode(script, { args: [collector.runDir], env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_COMPRESSION: 'none' } });
     expect(child.stderr).toBe('');
     expect(child.code).toBe(0);
 
     const live: TruthEvent[] = [];
     const fromOtlp: TruthEvent[] = [];
-    const a = analyzeRunSync(runDir, { onEvent: (e) => live.push(e) });
-    const b = analyzeRunSync(otlpFile, { onEvent: (e) => fromOtlp.push(e) });
+    const a = analyzeRunSync(collector.runDir, { onEvent: (e) => live.push(e) });
+    const b = analyzeRunSync(collector.otlpFile, { onEvent: (e) => fromOtlp.push(e) });
     expect(b.read.format).toBe('otlp-json');
     const withoutTimes = (r: typeof a.report) => ({
       ...r.failure_analysis,
@@ -314,32 +319,7 @@ await shutdown();
 });
 
 describe('a span the app failed and the process left open (span.fail(), then process.exit())', () => {
-  let server: Server;
-  let url = '';
-  let otlpFile = '';
-  let runDir = '';
-
-  beforeAll(async () => {
-    const dir = tempDir();
-    otlpFile = join(dir, 'traces.jsonl');
-    writeFileSync(otlpFile, '');
-    // The Collector's file exporter, as above.
-    server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        appendFileSync(otlpFile, `${JSON.stringify(JSON.parse(Buffer.concat(chunks).toString('utf8')))}\n`);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    runDir = join(dir, 'run');
-  });
-
-  afterAll(async () => {
-    await new Promise((done) => server.close(done));
-  });
+  const collector = collectorFile();
 
   it('keeps the failure: in its unfinished event, the report, the crash, the span exported and its read-back', async () => {
     const error = 'validation failed: statement contains DROP TABLE';
@@ -353,13 +333,13 @@ await stage('validate', async () => {
   });
 });
 `);
-    const child = await runNode(script, { args: [runDir], env: { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_COMPRESSION: 'none' } });
+    const child = await runNode(script, { args: [collector.runDir], env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_COMPRESSION: 'none' } });
     expect(child.stderr).toBe('');
     expect(child.code).toBe(1);
 
     // The log: the task's unfinished event carries what fail() said; the stage had not failed.
     const live: TruthEvent[] = [];
-    const fromLog = analyzeRunSync(runDir, { onEvent: (e) => live.push(e) });
+    const fromLog = analyzeRunSync(collector.runDir, { onEvent: (e) => live.push(e) });
     const unfinishedData = (events: TruthEvent[]) => events.filter((e) => e.type.endsWith('_unfinished')).map((e) => ({ type: e.type, data: { ...e.data, age_seconds: 0 } }));
     expect(unfinishedData(live)).toEqual([
       { type: 'stage_unfinished', data: { stage: 'validate', unfinished: true, age_seconds: 0 } },
@@ -367,7 +347,7 @@ await stage('validate', async () => {
     ]);
 
     // The report written at exit: the unfinished task says it failed, and the crash quotes it.
-    const report = JSON.parse(readFileSync(join(runDir, 'Memory', 'logs', 'latent_analysis_report.json'), 'utf8'));
+    const report = JSON.parse(readFileSync(join(collector.runDir, 'Memory', 'logs', 'latent_analysis_report.json'), 'utf8'));
     const noTimes = (spans: Array<Record<string, unknown>>) => spans.map(({ started: _s, age_seconds: _a, ...rest }) => rest);
     const taskSpanId = live.find((e) => e.type === 'task_unfinished')!.span_id;
     const stageSpanId = live.find((e) => e.type === 'stage_unfinished')!.span_id;
@@ -386,10 +366,10 @@ await stage('validate', async () => {
       `process.exit() was called at ${calledAt}; task check_sql was still running in stage validate`,
     ]);
     expect(report.diagnoses[0].evidence.span_ids).toEqual([taskSpanId]);
-    const markdown = readFileSync(join(runDir, 'Memory', 'logs', 'autopsy.md'), 'utf8');
+    const markdown = readFileSync(join(collector.runDir, 'Memory', 'logs', 'autopsy.md'), 'utf8');
     expect(markdown).toContain('| Name | Kind | Stage | Started | Age (s) | Error |');
     expect(markdown).toMatch(new RegExp(`^\\| task check\\\\_sql \\| task \\| validate \\| [^|]+ \\| [0-9.]+ \\| ValidationError: ${error} \\|$`, 'm'));
-    const html = readFileSync(join(runDir, 'Memory', 'logs', 'autopsy.html'), 'utf8');
+    const html = readFileSync(join(collector.runDir, 'Memory', 'logs', 'autopsy.html'), 'utf8');
     expect(html).toContain('<th class="num">Age (s)</th><th>Error</th></tr>');
     expect(html).toContain(`<td class="wrap">ValidationError: ${error}</td></tr>`);
     expect(html).toContain(`<td class="wrap">called_at</td><td class="wrap">${calledAt}</td>`);
@@ -398,7 +378,7 @@ await stage('validate', async () => {
     expect(noTimes(fromLog.report.unfinished as unknown as Array<Record<string, unknown>>)).toEqual(noTimes(report.unfinished));
 
     // The exported span keeps the app's status and error.type; the stage's says it was left open.
-    const spans = readFileSync(otlpFile, 'utf8').trim().split('\n').flatMap((line) => decodeOtlpJson(JSON.parse(line)));
+    const spans = readFileSync(collector.otlpFile, 'utf8').trim().split('\n').flatMap((line) => decodeOtlpJson(JSON.parse(line)));
     const exported = (name: string) => spans.find((span) => span.name === name)!;
     expect([exported('task check_sql').status, exported('task check_sql').attributes['error.type'], exported('task check_sql').attributes['autopsy.unfinished']]).toEqual([
       { code: 2, message: error },
@@ -409,7 +389,7 @@ await stage('validate', async () => {
 
     // Read back from the OTLP file: the same unfinished events and spans as the log.
     const fromOtlp: TruthEvent[] = [];
-    const otlp = analyzeRunSync(otlpFile, { onEvent: (e) => fromOtlp.push(e) });
+    const otlp = analyzeRunSync(collector.otlpFile, { onEvent: (e) => fromOtlp.push(e) });
     expect(unfinishedData(fromOtlp)).toEqual(unfinishedData(live));
     expect(noTimes(otlp.report.unfinished as unknown as Array<Record<string, unknown>>)).toEqual(noTimes(report.unfinished));
   });
