@@ -7,8 +7,8 @@ export default defineConfig({
     // Each file runs in its own process: the library keeps one run per process, as apps do.
     pool: 'forks',
     // Two files at a time (vitest's default on 2 cores is one): most of a file's time is spent
-    // waiting on the child processes, browser and servers it starts. ~190 s for the suite here
-    // instead of ~300 s.
+    // waiting on the child processes, browser and servers it starts. When this was chosen, ~190 s
+    // for the suite here instead of ~300 s; the suite has grown since (~280 s two at a time).
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
