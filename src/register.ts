@@ -50,6 +50,23 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
 }
 
 /**
+ * `require('agent-autopsy/register')` after `require('openai')`: the client's module was loaded
+ * before the require hook was there, and the instrumentation patches a module as it is loaded, so
+ * its calls are silently not recorded (OpenTelemetry's own check says so only to a diag logger).
+ * Said once. The Anthropic SDK traces itself through the global API: its order does not matter.
+ */
+function warnIfOpenAiLoadedFirst(): void {
+  if (!Object.keys(require.cache).some((file) => OPENAI_MODULE_FILE.test(file))) return;
+  warnOnce(
+    'register-after-openai',
+    'agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are not recorded; require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs',
+  );
+}
+
+/** A file of the `openai` package, as require.cache names it. */
+const OPENAI_MODULE_FILE = /[\\/]node_modules[\\/]openai[\\/]/;
+
+/**
  * Sets everything up from the environment; dist/register.cjs calls it when loaded, and
  * dist/register.mjs with its own URL (`esmEntryUrl`), to say when it was imported too late. Runs once.
  */
@@ -60,12 +77,11 @@ export function registerZeroCode(esmEntryUrl?: string): void {
   // one of these repeats: nothing to say.)
   if (!isMainThread || registry[REGISTERED]) return;
   registry[REGISTERED] = true;
-  if (esmEntryUrl !== undefined) {
-    try {
-      warnIfImportedByApp(esmEntryUrl);
-    } catch (error) {
-      reportError(error, 'could not tell whether agent-autopsy/register was preloaded');
-    }
+  try {
+    if (esmEntryUrl !== undefined) warnIfImportedByApp(esmEntryUrl);
+    else warnIfOpenAiLoadedFirst();
+  } catch (error) {
+    reportError(error, 'could not tell whether agent-autopsy/register was preloaded');
   }
   try {
     registerEsmLoaderHook();

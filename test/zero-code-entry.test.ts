@@ -64,6 +64,27 @@ describe('agent-autopsy/register imported by the app instead of preloaded', () =
     expect(await run(['--import', preload])).toEqual(recorded);
   }, 120_000);
 
+  it('in CommonJS, says so when it is required after openai (that client is not instrumented); required first, it is silent and the call is recorded', async () => {
+    const REQUIRED_LATE =
+      'agent-autopsy: agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are not recorded; require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs\n';
+    const app = (first: string, second: string) =>
+      writeScript(
+        `${first}\n${second}\n(async () => {\n  const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');\n  const server = await startFakeLlmServer();\n  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });\n  await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] });\n  await server.close();\n})();\n`,
+        '.cjs',
+      );
+    const run = async (script: string) => {
+      const runDir = join(tempRunDir('autopsy-entry-'), 'run');
+      const result = await runNode(script, { env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
+      expect(result.code).toBe(0);
+      return { stderr: result.stderr, llm: llmEventTypes(runDir) };
+    };
+    const openai = "const OpenAI = require('openai');";
+    const register = "require('agent-autopsy/register');";
+    expect(await run(app(openai, register))).toEqual({ stderr: REQUIRED_LATE, llm: [] });
+    expect(await run(app(register, openai))).toEqual({ stderr: '', llm: ['llm_call_start', 'llm_call_end'] });
+    expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).toContain(REQUIRED_LATE.trim());
+  }, 120_000);
+
   it('reads the preload flags as node does', () => {
     expect(splitNodeOptions('--import  "./my dir/a.mjs" --require=x\\y -r "q\\"uote"')).toEqual(['--import', './my dir/a.mjs', '--require=x\\y', '-r', 'q"uote']);
     expect(preloadsIn(['--import', 'a', '--import=b', '--require', 'c', '-r', 'd', '--require=e', '--inspect', 'f', '--import'])).toEqual(['a', 'b', 'c', 'd', 'e']);
