@@ -30,16 +30,22 @@ const byType = (events: TruthEvent[], type: string) => events.filter((event) => 
 
 describe('work started in a stage that runs after the stage ended', () => {
   it('keeps the stage: timers, nextTick, setImmediate, a stream read, and spans started there', async () => {
+    // The late task, once its timer has started it: the run ends only after it (a fixed wait
+    // was not enough on a loaded machine, where the timer fired after the run had ended).
+    let startedLateTask: (value: Promise<unknown>) => void = () => undefined;
+    const lateTaskStarted = new Promise<Promise<unknown>>((resolve) => (startedLateTask = resolve));
     const { events, dir } = await record(async () => {
       await stage('s1', async () => {
         setTimeout(() => {
           track('timer_fired');
-          void task('late_task', async () => {
-            await sleep(1);
-            await llmCall({ model: 'm' }, async () => {
-              throw Object.assign(new Error('429 Rate limit reached'), { status: 429 });
-            });
-          }).catch(() => undefined);
+          startedLateTask(
+            task('late_task', async () => {
+              await sleep(1);
+              await llmCall({ model: 'm' }, async () => {
+                throw Object.assign(new Error('429 Rate limit reached'), { status: 429 });
+              });
+            }).catch(() => undefined),
+          );
         }, 5);
         process.nextTick(() => track('tick_fired'));
         setImmediate(() => track('immediate_fired'));
@@ -50,7 +56,10 @@ describe('work started in a stage that runs after the stage ended', () => {
           },
         }).resume();
       });
-      await stage('s2', () => sleep(30));
+      // s2 is open while the late work runs: the work still belongs to s1.
+      await stage('s2', async () => {
+        await (await lateTaskStarted);
+      });
     });
     const s1 = byType(events, 'stage_start').find((event) => event.data.stage === 's1')!;
     for (const type of ['timer_fired', 'tick_fired', 'immediate_fired', 'read_called']) {
