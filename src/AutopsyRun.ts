@@ -11,7 +11,7 @@ import type { AutofixStatistics, AutopsyReport, ExitInfo, UnfinishedSpan } from 
 import { parsePythonJson } from '../analyzers/pythonJson';
 import { writeFileAtomic } from '../exporters/atomicWrite';
 import { asciiJson } from '../exporters/eventFormat';
-import type { RunPaths } from '../exporters/paths';
+import { runPaths, type RunPaths } from '../exporters/paths';
 import { releaseRunLock, type HeldRunLock } from '../exporters/runLock';
 import { reportWrittenLine, writeReportFiles } from '../exporters/writeReportFiles';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
@@ -29,7 +29,7 @@ import { UntracedPairs, type UntracedPair } from './UntracedPairs';
 import { endReadyLlmCalls } from './streamedLlmCalls';
 import { attributesOf, closeStream } from './StreamChunks';
 import { unfinishedStreamData } from './spanMapping';
-import { openRunDirectory, type RunDirectoryInUse } from './runDirectory';
+import { openRunDirectory, type RunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeData, safeString } from './safeValue';
 import { errorData } from './spanMapping';
 import type { EventData, Level, OpenSpanInfo, TruthEvent } from './types';
@@ -45,6 +45,18 @@ export interface OpenSpanEntry extends OpenSpanInfo, OpenSpanLinks {
 
 /** Recorded events and span marks waiting to be written and analyzed: at most this many (memory stays bounded). */
 const MAX_QUEUED_EVENTS = 256;
+
+export interface AutopsyRunOptions {
+  /**
+   * Open the run directory (lock, truncated logs) at the first event, not now (zero code): a
+   * process that records nothing leaves nothing behind, and does not hold a directory that its
+   * child, the agent itself, would then have to record beside (see openDirectory()).
+   */
+  deferDirectory?: boolean;
+}
+
+/** What a process records about a signal it got: not reason enough to open a run directory (see holdsOnlySignals). */
+const SIGNAL_RECEIVED = 'signal_received';
 
 /**
  * One run of an agent: its output files, its streaming analysis and its open spans. Everything
@@ -68,12 +80,10 @@ const MAX_QUEUED_EVENTS = 256;
  */
 export class AutopsyRun {
   readonly config: ResolvedConfig;
-  readonly paths: RunPaths;
-  /**
-   * Set when `config.outputDir` was being recorded by another live process: this run records in
-   * `<outputDir>/processes/<pid>` instead (`paths`), see runDirectory.ts.
-   */
-  readonly inUse: RunDirectoryInUse | undefined;
+  /** The files of `config.outputDir`, where a deferred run records unless its directory turns out to be in use. */
+  private readonly askedPaths: RunPaths;
+  /** The directory the run records in, once opened. */
+  private directory: RunDirectory | undefined;
   readonly startMs: number;
   readonly startTime: string;
   private readonly analysis: RunAnalyzer;
@@ -84,7 +94,8 @@ export class AutopsyRun {
    * (UntracedPairs). Made by its first start; init()'s run never has one.
    */
   untraced: UntracedPairs | undefined;
-  private readonly exporter: TruthLogExporter;
+  /** The logs' writer, made as the run directory is opened (undefined until then: a deferred run). */
+  private exporter: TruthLogExporter | undefined;
   private readonly queue: Array<TruthEvent | SpanMark> = [];
   /** Index in the queue of its first span mark (-1: none); everything before it is an event. */
   private firstMark = -1;
@@ -104,51 +115,100 @@ export class AutopsyRun {
   private finished = false;
   /** The resource of the first span (the app's own provider may name the service); null: none. */
   tracedResource: Resource | null | undefined;
-  /** The outermost directory this run created (undefined when the log directory already existed). */
-  private readonly createdDir: string | undefined;
   /** The run directory's lock, held until the run is finished or discarded. */
   private lock: HeldRunLock | undefined;
 
-  constructor(config: ResolvedConfig) {
+  constructor(config: ResolvedConfig, options: AutopsyRunOptions = {}) {
     this.config = config;
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
-    // The directory is claimed (its lock) before its files are truncated below.
-    // Untraced, as every file of the run: init() sets up tracing (and a context manager) first; a
-    // bare ExecutionTracker's run goes through whatever context manager the app has.
-    const directory = runUntraced(() => openRunDirectory(config.outputDir, this.startTime, config.locale));
-    this.paths = directory.paths;
-    this.createdDir = directory.createdDir;
-    this.lock = directory.lock;
-    this.inUse = directory.inUse;
+    this.askedPaths = runPaths(config.outputDir);
+    if (options.deferDirectory !== true) this.openDirectory();
     // Critical failures past the first 2,000 wait on the logs' disk, not in /tmp (often memory).
+    // (A deferred run that goes to processes/<pid> spills beside it: the file is unlinked as it is made.)
     this.analysis = new RunAnalyzer({ locale: config.locale, rules: config.rules, criticalFailuresDir: this.paths.logDir });
-    this.exporter = new TruthLogExporter({
-      jsonPath: this.paths.trackerJson,
-      readablePath: this.paths.readableLog,
-      startTime: this.startTime,
-      flushIntervalMs: config.flushIntervalMs,
+  }
+
+  /** Where the run records: its directory's files once opened, until then those of `config.outputDir`. */
+  get paths(): RunPaths {
+    return this.directory?.paths ?? this.askedPaths;
+  }
+
+  /**
+   * Set when `config.outputDir` was being recorded by another live process (or holds a run that
+   * started after this one): this run records in `<outputDir>/processes/<pid>` instead (`paths`),
+   * see runDirectory.ts.
+   */
+  get inUse(): RunDirectoryInUse | undefined {
+    return this.directory?.inUse;
+  }
+
+  /** Opens the run directory unless it is open (a deferred run's, before its first event is written); returns its files. */
+  claimDirectory(): RunPaths {
+    if (this.exporter === undefined && !this.finished) this.openDirectory();
+    return this.paths;
+  }
+
+  /**
+   * Claims the directory (its lock) before its files are truncated by the writer made here.
+   * Untraced, as every file of the run: init() sets up tracing (and a context manager) first; a
+   * bare ExecutionTracker's run goes through whatever context manager the app has.
+   */
+  private openDirectory(): TruthLogExporter {
+    return runUntraced(() => {
+      const directory = openRunDirectory(this.config.outputDir, this.startTime, this.config.locale);
+      this.directory = directory;
+      this.lock = directory.lock;
+      this.exporter = new TruthLogExporter({
+        jsonPath: directory.paths.trackerJson,
+        readablePath: directory.paths.readableLog,
+        startTime: this.startTime,
+        flushIntervalMs: this.config.flushIntervalMs,
+      });
+      return this.exporter;
     });
   }
 
   /**
-   * Abandons a run that recorded nothing (the zero-code run an explicit init() replaces): closes
-   * its files and removes them, and the directories it created, when they hold nothing else.
+   * Whether a deferred run has nothing to keep: its directory not opened, no span open, and
+   * nothing queued but what it recorded about signals. A runner's process (npm, tsx's CLI) gets
+   * the Ctrl-C its child, the agent, gets: that alone is no run of its own.
+   */
+  get recordedNothing(): boolean {
+    if (this.exporter !== undefined) return false;
+    this.settleSpans();
+    return this.openSpans.size === 0 && this.holdsOnlySignals();
+  }
+
+  private holdsOnlySignals(): boolean {
+    for (const item of this.queue) if (item instanceof SpanMark || item.type !== SIGNAL_RECEIVED) return false;
+    return true;
+  }
+
+  /**
+   * Abandons a run that recorded nothing (the zero-code run an explicit init() replaces, or that
+   * never recorded anything): closes its files and removes them, and the directories it created,
+   * when they hold nothing else. A deferred run whose directory was never opened leaves nothing.
    */
   discard(): void {
-    if (this.finished || this.eventCount > 0) return;
+    if (this.finished || (this.exporter !== undefined && this.eventCount > 0)) return;
     this.finished = true;
+    if (this.drainTimer !== undefined) realClearTimeout(this.drainTimer);
+    this.queue.length = 0;
+    this.firstMark = -1;
+    if (this.exporter === undefined) return;
     this.exporter.shutdown();
     for (const file of [this.paths.trackerJson, this.paths.readableLog]) rmSync(file, { force: true });
     this.releaseLock();
-    if (!this.createdDir) return;
-    for (let dir = this.paths.logDir; dir.startsWith(this.createdDir); dir = dirname(dir)) {
+    const createdDir = this.directory?.createdDir;
+    if (!createdDir) return;
+    for (let dir = this.paths.logDir; dir.startsWith(createdDir); dir = dirname(dir)) {
       try {
         rmdirSync(dir);
       } catch {
         return; // not empty: something else lives there
       }
-      if (dir === this.createdDir) return;
+      if (dir === createdDir) return;
     }
   }
 
@@ -273,6 +333,8 @@ export class AutopsyRun {
     this.drainScheduled = false;
     // An event recorded while draining (a custom rule calling track()) joins the end of this loop.
     if (this.draining) return;
+    const exporter = this.exporter ?? this.exporterForQueue();
+    if (exporter === undefined) return;
     this.draining = true;
     const queue = this.queue;
     try {
@@ -284,7 +346,7 @@ export class AutopsyRun {
         const end = queue.length;
         // Settled, the queue holds events only, each built by record() and held by the queue alone since.
         const events = queue as TruthEvent[];
-        for (let i = start; i < end; i++) this.exporter.export(events[i], true);
+        for (let i = start; i < end; i++) exporter.export(events[i], true);
         for (let i = start; i < end; i++) {
           try {
             this.analysis.observe(events[i]);
@@ -302,11 +364,23 @@ export class AutopsyRun {
   }
 
   /**
+   * A deferred run's directory, opened for what its queue holds: not for an empty queue, nor for
+   * records of signals alone (held until something else comes, or MAX_QUEUED_EVENTS of them).
+   */
+  private exporterForQueue(): TruthLogExporter | undefined {
+    if (this.finished) return undefined;
+    this.settleSpans();
+    if (this.queue.length === 0 || (this.queue.length < MAX_QUEUED_EVENTS && this.holdsOnlySignals())) return undefined;
+    return this.openDirectory();
+  }
+
+  /**
    * Counts a repair attempt and rewrites autofix_log.json, so it is current even after a kill (as
    * current as the logs: the attempt's span mark is settled when the event loop next turns).
    */
   recordAutofix(attempt: { type?: unknown; layer?: unknown; success: boolean }): void {
     if (this.finished) return;
+    this.claimDirectory();
     addAutofixAttempt(this.autofixStats, attempt);
     this.writeAutofixLog();
   }
@@ -332,13 +406,14 @@ export class AutopsyRun {
 
   flush(): void {
     this.drain();
-    this.exporter.forceFlush();
+    this.exporter?.forceFlush();
   }
 
   /** Writes the tracker JSON as a complete document now; the run continues (seed save_json_log). */
   checkpoint(): void {
+    this.claimDirectory();
     this.drain();
-    this.exporter.checkpoint();
+    this.exporter?.checkpoint();
     if (this.autofixStats.total_attempts > 0) this.writeAutofixLog();
   }
 
@@ -389,10 +464,11 @@ export class AutopsyRun {
     // The spans' marks first: which spans are still open, and their start events before the unfinished ones.
     this.settleSpans();
     const unfinished = this.closeOpenSpans(endMs);
+    const exporter = this.exporter ?? this.openDirectory();
     this.drain();
     this.finished = true;
     if (this.drainTimer !== undefined) realClearTimeout(this.drainTimer);
-    this.exporter.shutdown();
+    exporter.shutdown();
     const autofix = this.reportAutofixStats();
     const exit = this.exitInfo ?? { reason: 'normal', exit_code: 0, signal: null, at: isoMicros(endMs) };
     let report: AutopsyReport | undefined;
@@ -411,7 +487,7 @@ export class AutopsyRun {
         criticalFailures: 'first',
       });
       // A run directory deleted under the run may be another run's by now: nothing more is written there.
-      if (!this.exporter.logDeleted()) {
+      if (!exporter.logDeleted()) {
         // Telemetry never traces itself (as the logs' writer): an fs instrumentation does not see these writes.
         const built = report;
         runUntraced(() => writeReportFiles(built, this.paths, this.config.reportFormats, this.analysis.criticalFailures));
@@ -534,7 +610,9 @@ export class AutopsyRun {
   }
 
   private writeAutofixLog(): void {
-    if (this.exporter.logDeleted()) return; // the run directory was deleted (see finish())
+    const exporter = this.exporter;
+    // Not opened (a run discarded), or deleted under the run (see finish()).
+    if (exporter === undefined || exporter.logDeleted()) return;
     // ASCII like execution_tracker.json: the original reporter opens this file in the platform's
     // encoding too, and a repair type may be any text.
     const text = asciiJson(JSON.stringify(autofixLogDocument(this.autofixStats), null, 2));

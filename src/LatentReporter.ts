@@ -39,6 +39,8 @@ export class LatentReporter {
     const live = findRun(this.outputDir);
     let report: AutopsyReport;
     if (live) {
+      // Its files are written beside its logs: a zero-code run opens its directory now, if not yet.
+      live.claimDirectory();
       live.flush();
       report = live.snapshotReport();
     } else {

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { readFileHead } from '../analyzers/fileHead';
 import { PROCESSES_SUBDIR, runPaths, type RunPaths } from '../exporters/paths';
-import { acquireRunLock, type HeldRunLock, type RunLockClaim, type RunLockOwner } from '../exporters/runLock';
+import { acquireRunLock, releaseRunLock, type HeldRunLock, type RunLockClaim, type RunLockOwner } from '../exporters/runLock';
 import { reportIoError } from './errorHandler';
 
 /** Where a run records, as decided when it starts. */
@@ -22,6 +23,25 @@ export interface RunDirectoryInUse {
   lockFile: string;
   /** Who holds it (undefined when its lock cannot be read). */
   owner?: RunLockOwner;
+  /**
+   * Set instead of `owner` when no live process held it, but it holds a run that started after
+   * this one (its start_time): a child process's, finished before this run recorded anything.
+   */
+  newerRunStarted?: string;
+}
+
+/** The start_time of execution_tracker.json as this package writes it (isoMicros), read from its first bytes. */
+const START_TIME = /^\{"start_time": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)"/;
+
+/**
+ * The start time of the run whose log is `trackerJson`, when it is later than `started`. A run
+ * that opens its directory at its first event (zero code) may find there the finished run of a
+ * process that started after it (its own child): that log is not truncated. Logs of another
+ * format (the Python tracker's) are not compared.
+ */
+function newerRunStarted(trackerJson: string, started: string): string | undefined {
+  const other = START_TIME.exec(readFileHead(trackerJson, 64) ?? '')?.[1];
+  return other !== undefined && other > started ? other : undefined;
 }
 
 /**
@@ -50,7 +70,9 @@ function makeDirectories(path: string, mode: number): string | undefined {
   return first;
 }
 
-function claim(outputDir: string, started: string, locale: string | undefined): { directory: RunDirectory; claim: RunLockClaim } {
+type DirectoryClaim = RunLockClaim | { status: 'newer'; started: string };
+
+function claim(outputDir: string, started: string, locale: string | undefined): { directory: RunDirectory; claim: DirectoryClaim } {
   const paths = runPaths(outputDir);
   let createdDir: string | undefined;
   try {
@@ -61,7 +83,13 @@ function claim(outputDir: string, started: string, locale: string | undefined): 
   }
   const result = acquireRunLock(paths.lockFile, started, locale);
   const directory: RunDirectory = { paths, createdDir };
-  if (result.status === 'acquired') directory.lock = result.lock;
+  if (result.status !== 'acquired') return { directory, claim: result };
+  const newer = newerRunStarted(paths.trackerJson, started);
+  if (newer !== undefined) {
+    releaseRunLock(result.lock);
+    return { directory, claim: { status: 'newer', started: newer } };
+  }
+  directory.lock = result.lock;
   return { directory, claim: result };
 }
 
@@ -69,20 +97,22 @@ function claim(outputDir: string, started: string, locale: string | undefined): 
  * Opens the run directory `outputDir` for a run that started at `started` (before anything in it
  * is truncated). When another live process is recording there — a child process that inherited
  * the zero-code flag and AGENT_AUTOPSY_DIR from its parent, or a second process given the same
- * outputDir — this run goes to `<outputDir>/processes/<pid>` instead, so neither loses its log.
+ * outputDir — this run goes to `<outputDir>/processes/<pid>` instead, so neither loses its log;
+ * also when the directory holds a finished run that started after this one (see newerRunStarted).
  * A directory whose lock cannot be written (read-only) is used as it is. `locale` (the run's report
  * locale) is kept in the lock, for a report rebuilt after a kill.
  */
 export function openRunDirectory(outputDir: string, started: string, locale?: string): RunDirectory {
   const asked = claim(outputDir, started, locale);
-  if (asked.claim.status !== 'held') return asked.directory;
+  if (asked.claim.status !== 'held' && asked.claim.status !== 'newer') return asked.directory;
   const inUse: RunDirectoryInUse = { outputDir, lockFile: asked.directory.paths.lockFile };
-  if (asked.claim.owner) inUse.owner = asked.claim.owner;
+  if (asked.claim.status === 'newer') inUse.newerRunStarted = asked.claim.started;
+  else if (asked.claim.owner) inUse.owner = asked.claim.owner;
   // Threads of one process share its pid; a pid can also be in use on another machine sharing the disk.
   const name = join(outputDir, PROCESSES_SUBDIR, threadId === 0 ? String(process.pid) : `${process.pid}-${threadId}`);
   for (const candidate of [name, `${name}-2`, `${name}-3`]) {
     const own = claim(candidate, started, locale);
-    if (own.claim.status !== 'held') return { ...own.directory, inUse };
+    if (own.claim.status !== 'held' && own.claim.status !== 'newer') return { ...own.directory, inUse };
   }
   // Taken three times over: a name no one else can have chosen.
   return { ...claim(`${name}-${Date.now()}`, started, locale).directory, inUse };

@@ -1,4 +1,5 @@
 import { diag, trace, type Tracer } from '@opentelemetry/api';
+import { basename } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { validateRules } from '../analyzers/customRules';
@@ -91,6 +92,7 @@ function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {
   const active = state.run && !state.run.isFinished ? state.run : undefined;
   if (active) {
     if (implicit || !state.implicitRun || active.eventCount > 0) {
+      active.claimDirectory();
       warnOnce('init-twice', `init() was called again; the run in ${active.paths.outputDir} continues and the new options are ignored`);
       return handleOf(active);
     }
@@ -110,7 +112,8 @@ function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {
   // then waits for its listener, which finds the run whole, instead of killing the process between
   // the lock and the first event.
   if (config.handleExit) installExitHooks(exitListener);
-  const run = new AutopsyRun(config);
+  // The zero-code run opens its directory at its first event (see AutopsyRunOptions).
+  const run = new AutopsyRun(config, { deferDirectory: implicit });
   state.run = run;
   state.implicitRun = implicit;
   state.runs.add(run);
@@ -136,26 +139,37 @@ export function findRun(outputDir: string): AutopsyRun | undefined {
 function noteRunInUse(run: AutopsyRun, verb: 'records' | 'recorded'): void {
   const inUse = run.inUse;
   if (!inUse) return;
-  const owner = inUse.owner;
-  const who = owner ? `process ${owner.pid}${owner.thread ? ` (worker thread ${owner.thread})` : ''}${onThisMachine(owner) ? '' : ` on ${owner.hostname}`}` : 'another process';
   // In a worker thread the owner may be this very process (its main thread or another worker).
   const self = threadId === 0 ? `this process (${process.pid})` : `this worker thread (process ${process.pid}, thread ${threadId})`;
+  if (inUse.newerRunStarted !== undefined) {
+    warnOnce('run-dir-in-use', `${inUse.outputDir} holds a run that started after this one (at ${inUse.newerRunStarted}); ${self} ${verb} into ${run.paths.outputDir}`);
+    return;
+  }
+  const owner = inUse.owner;
+  const who = owner ? `process ${owner.pid}${owner.thread ? ` (worker thread ${owner.thread})` : ''}${onThisMachine(owner) ? '' : ` on ${owner.hostname}`}` : 'another process';
   warnOnce('run-dir-in-use', `${inUse.outputDir} is being recorded by ${who} (lock file ${inUse.lockFile}); ${self} ${verb} into ${run.paths.outputDir}`);
 }
 
 /**
- * The zero-code run of a process whose directory was in use (a child process that inherited the
- * flag and AGENT_AUTOPSY_DIR) is kept only if it recorded something: a child that never meets the
- * agent's APIs (`node -e …`, a build tool) leaves no directory behind and prints nothing.
+ * The zero-code run is kept only if it recorded something: a process that never meets the agent's
+ * APIs (`node -e …`, a build tool, npm or tsx's CLI in front of the agent, all reached by a flag in
+ * NODE_OPTIONS) leaves no directory behind, and says so only when asked to print (AGENT_AUTOPSY_PRINT).
  */
 function finishRun(run: AutopsyRun): void {
-  const childOfZeroCode = run.inUse !== undefined && run === state.run && state.implicitRun === true;
-  if (childOfZeroCode && run.eventCount === 0 && run.openSpanCount === 0) {
+  const zeroCode = run === state.run && state.implicitRun === true;
+  if (zeroCode && run.recordedNothing) {
     run.discard();
+    if (run.config.printReportPath) writeStderr(`agent-autopsy: process ${process.pid} (${processName()}) recorded nothing; no run was written to ${run.paths.outputDir}\n`);
     return;
   }
   run.finish();
-  if (childOfZeroCode) noteRunInUse(run, 'recorded');
+  if (zeroCode) noteRunInUse(run, 'recorded');
+}
+
+/** What the process runs, as `ps` would name it to a user: its script's file name, else node's own. */
+function processName(): string {
+  const script = process.argv[1];
+  return script ? basename(script) : basename(process.argv0 || 'node');
 }
 
 let shutdownWarned = false;
