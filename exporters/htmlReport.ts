@@ -10,7 +10,7 @@ import { HtmlEventCollector, type EventList } from './HtmlEventCollector';
 import { renderTimelineSvg, timelineFromReport, type TimelineData } from './htmlTimeline';
 import { groupedInteger } from './numberText';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, statedTokenDetails, topModels, totalTokensText, unfinishedError } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topModels, totalTokensText, unfinishedError, unfinishedStream } from './reportRows';
 import { shellPath } from './shellPath';
 
 export { escapeHtml } from './htmlEscape';
@@ -320,8 +320,18 @@ function unfinishedSection(report: AutopsyReport, m: MessageCatalog, l: ReportLa
   const shown = report.unfinished.slice(0, MAX_TABLE_ROWS);
   // A span the app had failed before the process ended says so (its error), in a column only then.
   const failed = shown.some((x) => x.error !== undefined);
-  const rows = shown.map((x) => [x.name, x.kind, x.stage, x.started, fmt(x.age_seconds, 3), ...(failed ? [x.error === undefined ? '' : unfinishedError(x)] : [])]);
-  const head: Parameters<typeof table>[0] = [l.name, l.kind, l.stage, l.started, [l.age, 'num'], ...(failed ? [l.error] : [])];
+  // A streamed call says how far its stream had got (a hang before or after the first chunk), in a column only then.
+  const streamed = shown.some((x) => x.stream === true);
+  const rows = shown.map((x) => [
+    x.name,
+    x.kind,
+    x.stage,
+    x.started,
+    fmt(x.age_seconds, 3),
+    ...(streamed ? [unfinishedStream(x, l)] : []),
+    ...(failed ? [x.error === undefined ? '' : unfinishedError(x)] : []),
+  ]);
+  const head: Parameters<typeof table>[0] = [l.name, l.kind, l.stage, l.started, [l.age, 'num'], ...(streamed ? [l.stream] : []), ...(failed ? [l.error] : [])];
   return section('unfinished', m.headings.unfinished, table(head, rows, report.unfinished.length, l.moreRows));
 }
 

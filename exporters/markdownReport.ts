@@ -4,7 +4,7 @@ import type { AutopsyReport, Diagnosis, ModelUsage, UnfinishedSpan } from '../an
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { REPORT_JSON } from './paths';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels, totalTokensText, unfinishedError } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels, totalTokensText, unfinishedError, unfinishedStream } from './reportRows';
 
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
@@ -220,7 +220,14 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
     // A span the app had failed before the process ended says so (its error), in a column only then.
     const failed = shown.some((x) => x.error !== undefined);
     const error = (x: UnfinishedSpan) => (x.error === undefined ? '' : unfinishedError(x));
-    out.push(table([l.name, l.kind, l.stage, l.started, l.age, ...(failed ? [l.error] : [])], shown.map((x) => [x.name, x.kind, x.stage, x.started, num(x.age_seconds), ...(failed ? [error(x)] : [])])));
+    // A streamed call says how far its stream had got (a hang before or after the first chunk), in a column only then.
+    const streamed = shown.some((x) => x.stream === true);
+    out.push(
+      table(
+        [l.name, l.kind, l.stage, l.started, l.age, ...(streamed ? [l.stream] : []), ...(failed ? [l.error] : [])],
+        shown.map((x) => [x.name, x.kind, x.stage, x.started, num(x.age_seconds), ...(streamed ? [unfinishedStream(x, l)] : []), ...(failed ? [error(x)] : [])]),
+      ),
+    );
     if (report.unfinished.length > shown.length) out.push(mdText(l.moreRows(report.unfinished.length - shown.length)), '');
   }
 

@@ -83,6 +83,9 @@ export interface ReportLabels {
   level: string;
   data: string;
   error: string;
+  /** The Unfinished spans table's column for streamed calls, and what a row says of its stream (seconds as text). */
+  stream: string;
+  streamState: (firstChunk: string | undefined, sinceLastChunk: string | undefined) => string;
   all: string;
   search: string;
   shown: string;
@@ -167,6 +170,9 @@ const en: ReportLabels = {
   level: 'Level',
   data: 'Data',
   error: 'Error',
+  stream: 'Stream',
+  streamState: (first, quiet) =>
+    first === undefined ? 'no chunk yet' : quiet === undefined ? `first chunk after ${first} s` : `first chunk after ${first} s, then nothing for ${quiet} s`,
   all: 'all',
   search: 'Search',
   shown: 'shown',
@@ -246,6 +252,9 @@ const zhCN: ReportLabels = {
   level: '级别',
   data: '数据',
   error: '错误',
+  stream: '流式',
+  streamState: (first, quiet) =>
+    first === undefined ? '尚无数据块' : quiet === undefined ? `首个数据块在 ${first} 秒后` : `首个数据块在 ${first} 秒后，此后 ${quiet} 秒无数据`,
   all: '全部',
   search: '搜索',
   shown: '条显示',

@@ -76,3 +76,10 @@ export function unfinishedError(span: UnfinishedSpan): string {
   const text = span.error_type && !message.startsWith(span.error_type) ? `${span.error_type}: ${message}` : message;
   return text.length > UNFINISHED_ERROR_CHARS ? `${text.slice(0, UNFINISHED_ERROR_CHARS)}…` : text;
 }
+
+/** What an Unfinished spans row says of a streamed call's stream (empty for a call not streamed). */
+export function unfinishedStream(span: UnfinishedSpan, labels: Pick<ReportLabels, 'streamState'>): string {
+  if (span.stream !== true) return '';
+  const seconds = (value: number | undefined) => (value === undefined ? undefined : String(Math.round(value * 100) / 100));
+  return labels.streamState(seconds(span.time_to_first_chunk), span.time_to_first_chunk === undefined ? undefined : seconds(span.seconds_since_last_chunk));
+}

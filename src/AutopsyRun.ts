@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Span } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Resource } from '@opentelemetry/resources';
 import { addAutofixAttempt, addAutofixLog, autofixLogDocument, emptyAutofixStats } from '../analyzers/autofixStats';
@@ -27,7 +27,7 @@ import * as sc from './semconv';
 import { SpanMark } from './SpanMark';
 import { UntracedPairs, type UntracedPair } from './UntracedPairs';
 import { endReadyLlmCalls } from './streamedLlmCalls';
-import { attributesOf, closeStream } from './StreamChunks';
+import { attributesOf, closeStream, streamState, type StreamState } from './StreamChunks';
 import { unfinishedStreamData } from './spanMapping';
 import { openRunDirectory, type RunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeData, safeString } from './safeValue';
@@ -422,16 +422,27 @@ export class AutopsyRun {
     const nowAt = nowMs();
     this.settleSpans();
     const unfinished: UnfinishedSpan[] = [];
-    for (const entry of this.openSpans.values()) {
-      if (!entry.kind || this.isFoldedIntoOpenParent(entry)) continue;
-      unfinished.push({
+    const entries = this.openSpans.values();
+    const folded = new Set(entries.filter((entry) => this.isFoldedIntoOpenParent(entry)));
+    const nested = nestedSpansOf(folded);
+    for (const entry of entries) {
+      if (!entry.kind || folded.has(entry)) continue;
+      const span: UnfinishedSpan = {
         name: entry.name,
         kind: entry.kind,
         stage: entry.stage ?? 'unknown',
         started: isoMicros(entry.startMs),
         age_seconds: secondsBetween(entry.startMs, nowAt),
         span_id: entry.spanId,
-      });
+      };
+      // As the exit will list it: what the app's fail() said, and how far a stream has got.
+      const failure = failedSpanError(entry.span, this.config.maxStringLength);
+      if (failure) {
+        span.error = String(failure.error);
+        if (failure.error_type !== undefined) span.error_type = String(failure.error_type);
+      }
+      if (entry.kind === 'llm' && entry.span) addStreamFacts(span, streamStateData(streamState(entry.span, nested.get(entry) ?? [], nowAt)));
+      unfinished.push(span);
     }
     for (const pair of this.untraced?.pending() ?? []) {
       const span: UnfinishedSpan = { name: spanName(pair.kind, pair.data), kind: pair.kind, stage: stageKey(pair.data), started: isoMicros(pair.startMs), age_seconds: secondsBetween(pair.startMs, nowAt) };
@@ -644,6 +655,15 @@ export interface SpanIds {
  * of each fold, in start order: what speaks for a call's stream when the call is not streamed
  * itself (the instrumented request inside an `llmCall()`).
  */
+/** A stream's state as an unfinished event's data says it (unfinishedStreamData): `stream`, `time_to_first_chunk`, `seconds_since_last_chunk`. */
+function streamStateData(state: StreamState | undefined): EventData {
+  if (state === undefined) return {};
+  const attributes: Attributes = { [sc.ATTR_GEN_AI_REQUEST_STREAM]: true };
+  if (state.firstChunk !== undefined) attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = state.firstChunk;
+  if (state.sinceLastChunk !== undefined) attributes[sc.ATTR_AUTOPSY_SECONDS_SINCE_LAST_CHUNK] = state.sinceLastChunk;
+  return unfinishedStreamData(attributes, {});
+}
+
 function nestedSpansOf(folded: ReadonlySet<OpenSpanEntry>): Map<OpenSpanEntry, Span[]> {
   const nested = new Map<OpenSpanEntry, Span[]>();
   for (const entry of folded) {

@@ -59,19 +59,23 @@ export function streamChunksOf(span: Span | undefined): StreamChunks | undefined
   return span === undefined ? undefined : (span as Span & { [CHUNKS]?: StreamChunks })[CHUNKS];
 }
 
+/** How far a streamed call's stream had got at a moment: seconds to its first chunk, and since its last. */
+export interface StreamState {
+  firstChunk?: number;
+  sinceLastChunk?: number;
+}
+
 /**
- * Before a streamed llm span still open at the process's end is ended as unfinished (`endMs`):
- * sets on it what its stream says, for its `llm_call_unfinished` event (unfinishedStreamData) and
- * any OTLP file of the run alike. `nested` are the llm spans folded into it (an instrumented
- * client's request inside the app's `llmCall()`), in start order: when the span is not streamed
- * itself, the first streamed one among them speaks for it. Sets `gen_ai.request.stream`, the
- * nested span's time to first chunk (when the span has none of its own), and
- * `autopsy.seconds_since_last_chunk` when a chunk of the answer had come and its time is known
- * (a stream read through StreamChunks; @anthropic-ai/sdk's own spans say only the first chunk).
+ * What the stream of llm span `span`, still open, says at `atMs`; undefined when the call is not
+ * streamed. `nested` are the llm spans folded into it (an instrumented client's request inside
+ * the app's `llmCall()`), in start order: when the span is not streamed itself, the first
+ * streamed one among them speaks for it. `sinceLastChunk` is known where a chunk of the answer had
+ * come and the stream was read through StreamChunks (@anthropic-ai/sdk's own spans say only the
+ * first chunk). Reads the spans only.
  */
-export function closeStream(span: Span, nested: readonly Span[], endMs: number): void {
+export function streamState(span: Span, nested: readonly Span[], atMs: number): StreamState | undefined {
   const own = attributesOf(span);
-  if (own === undefined) return;
+  if (own === undefined) return undefined;
   let source: Span | undefined;
   for (const candidate of [span, ...nested]) {
     if (attributesOf(candidate)?.[sc.ATTR_GEN_AI_REQUEST_STREAM] === true || streamChunksOf(candidate) !== undefined) {
@@ -79,13 +83,28 @@ export function closeStream(span: Span, nested: readonly Span[], endMs: number):
       break;
     }
   }
-  if (source === undefined) return;
+  if (source === undefined) return undefined;
+  const state: StreamState = {};
+  const first = own[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] ?? (source === span ? undefined : attributesOf(source)?.[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]);
+  if (typeof first === 'number') state.firstChunk = first;
+  const chunks = streamChunksOf(source);
+  if (chunks !== undefined && chunks.firstMs > 0) state.sinceLastChunk = secondsBetween(chunks.lastMs, atMs);
+  return state;
+}
+
+/**
+ * The attributes a streamed llm span still open at the process's end (`endMs`) is ended with, for
+ * its `llm_call_unfinished` event (unfinishedStreamData) and any OTLP file of the run alike:
+ * `gen_ai.request.stream`, the time to first chunk (a nested span's, when it has none of its own)
+ * and `autopsy.seconds_since_last_chunk` (see streamState).
+ */
+export function closeStream(span: Span, nested: readonly Span[], endMs: number): void {
+  const state = streamState(span, nested, endMs);
+  if (state === undefined) return;
   try {
     span.setAttribute(sc.ATTR_GEN_AI_REQUEST_STREAM, true);
-    const first = source === span ? undefined : attributesOf(source)?.[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK];
-    if (typeof first === 'number' && own[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] === undefined) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, first);
-    const chunks = streamChunksOf(source);
-    if (chunks !== undefined && chunks.firstMs > 0) span.setAttribute(sc.ATTR_AUTOPSY_SECONDS_SINCE_LAST_CHUNK, secondsBetween(chunks.lastMs, endMs));
+    if (state.firstChunk !== undefined) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, state.firstChunk);
+    if (state.sinceLastChunk !== undefined) span.setAttribute(sc.ATTR_AUTOPSY_SECONDS_SINCE_LAST_CHUNK, state.sinceLastChunk);
   } catch {
     /* the span may belong to a provider that is already shut down */
   }

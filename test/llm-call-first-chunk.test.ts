@@ -3,7 +3,9 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@o
 import { describe, expect, it } from 'vitest';
 import { analyzeRunSync } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
-import { init, llmCall, shutdown, stage } from '../src/index';
+import { renderHtmlReport } from '../exporters/htmlReport';
+import { renderMarkdownReport } from '../exporters/markdownReport';
+import { init, LatentReporter, llmCall, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { chatCompletionChunks, startFakeLlmServer, type FakeLlmServer } from './helpers/fakeLlmServer';
 import { llmCallEnds, llmEventsBySpan } from './helpers/llmEvents';
@@ -34,9 +36,12 @@ interface Recorded {
   otlp: { events: TruthEvent[]; report: AutopsyReport };
 }
 
+let runDir = '';
+const currentOutputDir = () => runDir;
+
 async function record(fn: (server: FakeLlmServer) => Promise<void>): Promise<Recorded> {
   const server = await startFakeLlmServer({ firstChunkDelayMs: FIRST_CHUNK_MS });
-  const dir = tempRunDir('autopsy-first-chunk-');
+  const dir = (runDir = tempRunDir('autopsy-first-chunk-'));
   const exporter = new InMemorySpanExporter();
   init({ outputDir: dir, handleExit: false, reportFormats: [], spanProcessors: [new SimpleSpanProcessor(exporter)] });
   let report: AutopsyReport;
@@ -166,6 +171,7 @@ describe('an llmCall() whose callback returns a generator', () => {
 describe('a streamed llmCall() still open when the run ends', () => {
   it('says whether its answer had started, and how long its stream had then been silent', async () => {
     let silent: Promise<unknown> | undefined;
+    let snapshot: AutopsyReport | undefined;
     const { events, report, otlp } = await record(async (server) => {
       server.script([
         { kind: 'timeout', midStream: true, match: { model: 'stalls' } },
@@ -181,6 +187,8 @@ describe('a streamed llmCall() still open when the run ends', () => {
           .next()
           .catch(() => undefined);
         await later(100);
+        // A report of the live run lists the calls as the exit will.
+        snapshot = new LatentReporter(currentOutputDir(), { formats: [] }).generateReport();
       });
     });
     await silent;
@@ -204,6 +212,39 @@ describe('a streamed llmCall() still open when the run ends', () => {
     ]);
     expect(llmUnfinished(otlp.report.unfinished)).toEqual(llmUnfinished(report.unfinished));
     expect(llmEventsBySpan(otlp.events)).toEqual(llmEventsBySpan(events));
+    const live = llmUnfinished(snapshot!.unfinished);
+    expect(live.map((span) => pick(span, ['name', 'stream']))).toEqual([
+      { name: 'chat stalls', stream: true },
+      { name: 'chat silent', stream: true },
+    ]);
+    expect(live[0].time_to_first_chunk).toBe(unfinished[0].time_to_first_chunk);
+    expect(live[0].seconds_since_last_chunk).toBeGreaterThanOrEqual(timerSeconds(100));
+    expect(live[0].seconds_since_last_chunk).toBeLessThanOrEqual(unfinished[0].seconds_since_last_chunk as number);
+    expect(live[1]).not.toHaveProperty('time_to_first_chunk');
+
+    // The pages say it in a Stream column (seconds to two places), shown only when a call was streamed.
+    const seconds = (value: unknown) => String(Math.round((value as number) * 100) / 100);
+    const stalled = `first chunk after ${seconds(unfinished[0].time_to_first_chunk)} s, then nothing for ${seconds(unfinished[0].seconds_since_last_chunk)} s`;
+    const markdown = renderMarkdownReport(report);
+    expect(markdown).toContain('| Name | Kind | Stage | Started | Age (s) | Stream |');
+    expect(markdown).toMatch(new RegExp(`^\\| chat stalls \\| llm \\| answer \\| [^|]+ \\| [0-9.]+ \\| ${stalled} \\|$`, 'm'));
+    expect(markdown).toMatch(/^\| chat silent \| llm \| answer \| [^|]+ \| [0-9.]+ \| no chunk yet \|$/m);
+    const html = renderHtmlReport(report);
+    expect(html).toContain('<th class="num">Age (s)</th><th>Stream</th></tr>');
+    expect(html).toContain(`<td class="wrap">${stalled}</td></tr>`);
+    expect(html).toContain('<td class="wrap">no chunk yet</td></tr>');
+    const chinese = renderMarkdownReport({ ...report, run: { ...report.run, locale: 'zh-CN' } });
+    expect(chinese).toContain(`| 首个数据块在 ${seconds(unfinished[0].time_to_first_chunk)} 秒后，此后 ${seconds(unfinished[0].seconds_since_last_chunk)} 秒无数据 |`);
+    expect(chinese).toContain('| 尚无数据块 |');
+  });
+
+  it('a run with no streamed call open has no Stream column', async () => {
+    const { report } = await record(async () => {
+      void llmCall({ model: 'whole', provider: 'openai' }, () => new Promise(() => undefined));
+    });
+    expect(report.unfinished.map((span) => span.name)).toEqual(['chat whole']);
+    expect(renderMarkdownReport(report)).toContain('| Name | Kind | Stage | Started | Age (s) |\n');
+    expect(renderHtmlReport(report)).toContain('<th class="num">Age (s)</th></tr>');
   });
 });
 
