@@ -5,7 +5,7 @@ import { EVENT_PREFIX, spanEventType, type SpanKindName } from '../src/eventType
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmEndData, llmUsageDetails, resendCount, unfinishedStreamData } from '../src/spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmEndData, llmUsageDetails, resendCount, unfinishedStreamData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
 import { addFailure, addStreamFacts } from './OpenSpanTracker';
@@ -353,7 +353,8 @@ export class OtlpSpanConverter {
 
 /** The start data of a span, as the live processor writes it, with the stage it inherits. */
 function startDataOf(span: OtlpSpan, kind: SpanKindName, stage: string | undefined): EventData {
-  const data = isOwnSpan(span.attributes) ? ownStartData(kind, span) : foreignStartData(kind, span);
+  // A tool call's arguments are kept as the live run keeps them without content capture (the file has them).
+  const data = isOwnSpan(span.attributes) ? ownStartData(kind, span) : keepToolArguments(foreignStartData(kind, span), false);
   if (data.stage === undefined && stage !== undefined) data.stage = stage;
   return data;
 }

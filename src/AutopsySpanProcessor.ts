@@ -12,7 +12,7 @@ import { spanEndMs } from './spanEndTime';
 import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { setSpanStage, spanStage } from './spanStage';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, llmContentData, llmEndData, llmUsageDetails, resendCount } from './spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmContentData, llmEndData, llmUsageDetails, resendCount } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
@@ -171,7 +171,9 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
   /** Start data from a wrapper's handover (`handover`), else from the span's attributes (`foreignData`). */
   private startData(run: AutopsyRun, handover: SpanHandover | undefined, foreignData: EventData | undefined, stage: string | undefined): EventData {
     // Clean data from the API wrappers is ours to keep; anything else is cleaned into a new object.
-    const data = handover?.clean ? handover.data : safeData(handover ? handover.data : foreignData, { maxStringLength: run.config.maxStringLength });
+    const data = handover?.clean
+      ? handover.data
+      : safeData(handover ? handover.data : foreignData && keepToolArguments(foreignData, run.config.captureContent), { maxStringLength: run.config.maxStringLength });
     if (data.stage === undefined && stage !== undefined) data.stage = stage;
     return data;
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { SPAN_KINDS, type SpanKindName } from './eventTypes';
@@ -23,6 +24,11 @@ const ATTR_OPENINFERENCE_OUTPUT_VALUE = 'output.value';
 const ATTR_AI_SDK_MODEL_ID = 'ai.model.id';
 const ATTR_AI_SDK_MODEL_PROVIDER = 'ai.model.provider';
 const ATTR_AI_SDK_TOOL_CALL_NAME = 'ai.toolCall.name';
+const ATTR_AI_SDK_TOOL_CALL_ARGS = 'ai.toolCall.args';
+/** A tool call's arguments (JSON text): GenAI `execute_tool`, OpenLLMetry, OpenInference TOOL (its input). */
+const ATTR_GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
+const ATTR_TRACELOOP_ENTITY_INPUT = 'traceloop.entity.input';
+const ATTR_OPENINFERENCE_TOOL_NAME = 'tool.name';
 /** The tokens an AI SDK embedding call used (its only count; its other spans' ai.usage.* are not read, see AI_SDK_KIND). */
 const ATTR_AI_SDK_USAGE_TOKENS = 'ai.usage.tokens';
 
@@ -130,7 +136,9 @@ const STAGE_NAME_KEYS = [sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_AGENT_NAME];
 const MODEL_KEYS = [sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_OPENINFERENCE_LLM_MODEL_NAME, sc.ATTR_GEN_AI_RESPONSE_MODEL, ATTR_AI_SDK_MODEL_ID];
 const PROVIDER_KEYS = [sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER, ATTR_AI_SDK_MODEL_PROVIDER];
 const OPERATION_KEYS = [sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE, sc.ATTR_AI_SDK_OPERATION_ID];
-const TASK_NAME_KEYS = [sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, sc.ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME];
+const TASK_NAME_KEYS = [sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, sc.ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME, ATTR_OPENINFERENCE_TOOL_NAME];
+// Read on tool spans only (isToolSpan): other OpenInference spans have an input.value too.
+const TOOL_ARGUMENT_KEYS = [ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, ATTR_AI_SDK_TOOL_CALL_ARGS, ATTR_TRACELOOP_ENTITY_INPUT, ATTR_OPENINFERENCE_INPUT_VALUE];
 const INPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS];
 const OUTPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION];
 // The token counts' shares: the GenAI conventions', @anthropic-ai/sdk's own name for cache writes,
@@ -171,8 +179,41 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
     data.stage = declaredStage(kind, span);
   } else if (kind === 'task') {
     data.task = first(attributes, TASK_NAME_KEYS) ?? span.name;
+    // A tool call, as the app's task(name, { tool, arguments }) says it: tool_loop compares them.
+    if (isToolSpan(attributes)) {
+      data.tool = typeof data.task === 'string' && data.task !== '' ? data.task : true;
+      const args = first(attributes, TOOL_ARGUMENT_KEYS);
+      if (args !== undefined) data.arguments = args;
+    }
   }
   data.span = span.name;
+  return data;
+}
+
+/** A tool call's span in its convention: GenAI `execute_tool`, an AI SDK `ai.toolCall`, OpenInference TOOL, OpenLLMetry `tool`. */
+function isToolSpan(attributes: Attributes): boolean {
+  return (
+    attributes[sc.ATTR_GEN_AI_OPERATION_NAME] === sc.GEN_AI_OPERATION_EXECUTE_TOOL ||
+    attributes[sc.ATTR_AI_SDK_OPERATION_ID] === 'ai.toolCall' ||
+    String(attributes[sc.ATTR_OPENINFERENCE_SPAN_KIND]).toUpperCase() === 'TOOL' ||
+    String(attributes[sc.ATTR_TRACELOOP_SPAN_KIND]).toLowerCase() === 'tool'
+  );
+}
+
+/** How many hex digits of a tool call's SHA-256 the log keeps in place of its arguments. */
+const ARGUMENTS_DIGEST_LENGTH = 16;
+
+/**
+ * A tool span's arguments (foreignStartData) as the log keeps them: as they are with content
+ * capture on; else only `arguments_sha256`, the first 16 hex digits of their SHA-256, so that
+ * tool_loop can tell the same call from another without recording what the tool was asked.
+ */
+export function keepToolArguments(data: EventData, captureContent: boolean): EventData {
+  const args = data.arguments;
+  if (captureContent || args === undefined) return data;
+  delete data.arguments;
+  const text = typeof args === 'string' ? args : JSON.stringify(args);
+  data.arguments_sha256 = `sha256:${createHash('sha256').update(text).digest('hex').slice(0, ARGUMENTS_DIGEST_LENGTH)}`;
   return data;
 }
 

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { trace } from '@opentelemetry/api';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diagnoseEvents } from '../analyzers/diagnoses';
@@ -7,13 +9,14 @@ import type { DiagnosisContext } from '../analyzers/diagnosisTypes';
 import { messagesFor } from '../analyzers/messages';
 import type { AutopsyReport, Diagnosis, StageTimeline } from '../analyzers/reportTypes';
 import { ToolLoopDetector } from '../analyzers/ToolLoopDetector';
-import { stage, task } from '../src/index';
+import { init, shutdown, stage, task } from '../src/index';
 import type { TruthEvent } from '../src/types';
 import { runNode, writeScript } from './helpers/childProcess';
 import { cliReport } from './helpers/cli';
 import { memorySpans } from './helpers/memorySpans';
 import { writeOtlpFile } from './helpers/otlpFile';
 import { diagnosisContext } from './helpers/diagnosisContext';
+import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
 // How an agent behaved, beyond the errors it saw: a tool loop (the same tool call again and
@@ -280,5 +283,55 @@ describe('an OTLP file of the spans', () => {
     expect(fromOtlp.title).toBe('Tool loop: the agent called get_weather 4 times in a row with the same arguments in stage answer');
     expect([fromOtlp.evidence.count, fromOtlp.evidence.span_ids]).toEqual([fromLog.evidence.count, fromLog.evidence.span_ids]);
     expect(fromOtlp.evidence.examples[0]).toMatch(/^4 calls in a row to get_weather in stage answer within [\d.]+ s, each with the arguments \{"city":"Paris","date":"2025-06-01"\}$/);
+  });
+});
+
+describe("other instrumentations' tool spans", () => {
+  const spans = memorySpans();
+  const tracer = () => trace.getTracer('other-instrumentation');
+  /** One tool call as each convention states it: the tool's name and its arguments (a JSON text). */
+  const CONVENTIONS: ReadonlyArray<readonly [string, (tool: string, args: string) => { name: string; attributes: Record<string, string> }]> = [
+    ['GenAI execute_tool', (tool, args) => ({ name: `execute_tool ${tool}`, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool, 'gen_ai.tool.call.arguments': args } })],
+    ['Vercel AI SDK ai.toolCall', (tool, args) => ({ name: 'ai.toolCall', attributes: { 'ai.operationId': 'ai.toolCall', 'ai.toolCall.name': tool, 'ai.toolCall.id': 'call_1', 'ai.toolCall.args': args } })],
+    ['OpenInference TOOL', (tool, args) => ({ name: tool, attributes: { 'openinference.span.kind': 'TOOL', 'tool.name': tool, 'input.value': args } })],
+    ['OpenLLMetry tool', (tool, args) => ({ name: `${tool}.tool`, attributes: { 'traceloop.span.kind': 'tool', 'traceloop.entity.name': tool, 'traceloop.entity.input': args } })],
+  ];
+  const DIGEST = `sha256:${createHash('sha256').update(PARIS).digest('hex').slice(0, 16)}`;
+
+  /** Four calls of get_weather in stage answer, each with `args(step)`, as spans of the convention. */
+  const loop = (convention: (typeof CONVENTIONS)[number][1], args: (step: number) => string) =>
+    stage('answer', () => {
+      for (let step = 1; step <= 4; step++) {
+        const { name, attributes } = convention('get_weather', args(step));
+        tracer().startSpan(name, { attributes }).end();
+      }
+    });
+
+  it.each(CONVENTIONS)('%s: the same call again and again is a tool_loop; the log keeps only a digest of the arguments', async (_label, convention) => {
+    const events = await spans.record(() => loop(convention, () => PARIS));
+    const starts = events.filter((event) => event.type === 'task_start');
+    expect(starts.map((event) => [event.data.task, event.data.tool, event.data.arguments, event.data.arguments_sha256])).toEqual(Array(4).fill(['get_weather', 'get_weather', undefined, DIGEST]));
+    const [toolLoop] = diagnoseEvents(events, context()).filter((d) => d.id === 'tool_loop');
+    expect(toolLoop.title).toBe('Tool loop: the agent called get_weather 4 times in a row with the same arguments in stage answer');
+    expect(toolLoop.evidence.examples[0]).toMatch(new RegExp(`^4 calls in a row to get_weather in stage answer within [\\d.]+ s, each with the arguments ${DIGEST}$`));
+    // An OTLP file of the spans reads back the same calls (it holds the arguments; the report does not).
+    const fromOtlp = analyzeRunSync(writeOtlpFile(spans.memory.getFinishedSpans())).report.diagnoses.find((d) => d.id === 'tool_loop')!;
+    expect([fromOtlp.title, fromOtlp.evidence.examples[0]]).toEqual([toolLoop.title, toolLoop.evidence.examples[0]]);
+  });
+
+  it('with content capture on, the arguments are kept and quoted', async () => {
+    const dir = tempRunDir();
+    init({ outputDir: dir, handleExit: false, captureContent: true, reportFormats: [] });
+    await loop(CONVENTIONS[1][1], () => PARIS);
+    const report = (await shutdown())!;
+    const events = readTrackerDocument(dir).events.filter((event) => event.type === 'task_start');
+    expect(events.map((event) => [event.data.arguments, event.data.arguments_sha256])).toEqual(Array(4).fill([PARIS, undefined]));
+    expect(report.diagnoses.find((d) => d.id === 'tool_loop')!.evidence.examples[0]).toMatch(/each with the arguments \{"city":"Paris","date":"2025-06-01"\}$/);
+  });
+
+  it('different arguments each time are no loop', async () => {
+    const events = await spans.record(() => loop(CONVENTIONS[0][1], (step) => JSON.stringify({ city: 'Paris', page: step })));
+    expect(new Set(events.filter((event) => event.type === 'task_start').map((event) => event.data.arguments_sha256)).size).toBe(4);
+    expect(ids(diagnoseEvents(events, context()))).not.toContain('tool_loop');
   });
 });
