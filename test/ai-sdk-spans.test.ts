@@ -92,8 +92,8 @@ describe('Vercel AI SDK spans', () => {
     );
     expect(llmEvents(events)).toEqual([
       { type: 'llm_call_start', model: 'gpt-4o-mini', provider: 'openai.chat', operation: 'ai.generateText', span: 'ai.generateText', stage: 'research' },
-      { type: 'task_start', task: 'web_search', span: 'ai.toolCall', stage: 'research' },
-      { type: 'task_end', task: 'web_search', span: 'ai.toolCall', stage: 'research' },
+      { type: 'task_start', task: 'web_search', tool: 'web_search', span: 'ai.toolCall', stage: 'research' },
+      { type: 'task_end', task: 'web_search', tool: 'web_search', span: 'ai.toolCall', stage: 'research' },
       {
         type: 'llm_call_end', model: 'gpt-4o-mini', provider: 'openai.chat', operation: 'ai.generateText', span: 'ai.generateText', stage: 'research',
         input_tokens: 320, output_tokens: 80, tokens_used: 400, response_model: 'gpt-4o-mini-2024-07-18', finish_reasons: ['stop'],

@@ -48,8 +48,8 @@ const EXPECTED_MIXED: Array<[number, string, string, Record<string, unknown>]> =
   [6, 'stage_start', 'INFO', { stage: 'planner', span: 'planner' }],
   [6.1, 'llm_call_start', 'INFO', { model: 'claude-3-5-sonnet', provider: 'anthropic', span: 'ChatAnthropic', stage: 'planner' }],
   [6.9, 'llm_call_end', 'INFO', { model: 'claude-3-5-sonnet', provider: 'anthropic', span: 'ChatAnthropic', stage: 'planner', input_tokens: 50, output_tokens: 10, tokens_used: 60, duration: 0.8 }],
-  [7, 'task_start', 'INFO', { task: 'search', span: 'search', stage: 'planner' }],
-  [7.5, 'task_error', 'ERROR', { task: 'search', span: 'search', stage: 'planner', error: 'timeout after 30s', duration: 0.5 }],
+  [7, 'task_start', 'INFO', { task: 'search', tool: 'search', span: 'search', stage: 'planner' }],
+  [7.5, 'task_error', 'ERROR', { task: 'search', tool: 'search', span: 'search', stage: 'planner', error: 'timeout after 30s', duration: 0.5 }],
   [8, 'stage_end', 'INFO', { stage: 'planner', span: 'planner', duration: 2 }],
 ];
 
