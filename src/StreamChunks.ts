@@ -1,6 +1,7 @@
 import type { Attributes, Span } from '@opentelemetry/api';
 import { nowMs, secondsBetween } from './clock';
 import * as sc from './semconv';
+import { isStreamedLlmSpan, timeToFirstChunk } from './spanMapping';
 
 /** Where a streamed call's StreamChunks is kept: a symbol-keyed field on its span, as the stage is (spanStage.ts). */
 const CHUNKS = Symbol('agent-autopsy.streamChunks');
@@ -68,8 +69,9 @@ export interface StreamState {
 /**
  * What the stream of llm span `span`, still open, says at `atMs`; undefined when the call is not
  * streamed. `nested` are the llm spans folded into it (an instrumented client's request inside
- * the app's `llmCall()`), in start order: when the span is not streamed itself, the first
- * streamed one among them speaks for it. `sinceLastChunk` is known where a chunk of the answer had
+ * the app's `llmCall()`, an AI SDK stream's doStream), in start order: when the span is not
+ * streamed itself, the first streamed one among them speaks for it, and when it does not time its
+ * own chunks, the first of them that got one gives `firstChunk`. `sinceLastChunk` is known where a chunk of the answer had
  * come and the stream was read through StreamChunks (@anthropic-ai/sdk's own spans say only the
  * first chunk). Reads the spans only.
  */
@@ -78,15 +80,25 @@ export function streamState(span: Span, nested: readonly Span[], atMs: number): 
   if (own === undefined) return undefined;
   let source: Span | undefined;
   for (const candidate of [span, ...nested]) {
-    if (attributesOf(candidate)?.[sc.ATTR_GEN_AI_REQUEST_STREAM] === true || streamChunksOf(candidate) !== undefined) {
+    const attributes = attributesOf(candidate);
+    if ((attributes !== undefined && isStreamedLlmSpan(attributes)) || streamChunksOf(candidate) !== undefined) {
       source = candidate;
       break;
     }
   }
   if (source === undefined) return undefined;
   const state: StreamState = {};
-  const first = own[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] ?? (source === span ? undefined : attributesOf(source)?.[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK]);
-  if (typeof first === 'number') state.firstChunk = first;
+  // A span that times its own chunks (StreamChunks) says itself whether its answer had started;
+  // else the first of its folded spans that got a chunk does (an AI SDK stream's doStream span).
+  let first = timeToFirstChunk(own);
+  if (first === undefined && streamChunksOf(span) === undefined) {
+    for (const candidate of nested) {
+      const attributes = attributesOf(candidate);
+      first = attributes === undefined ? undefined : timeToFirstChunk(attributes);
+      if (first !== undefined) break;
+    }
+  }
+  if (first !== undefined) state.firstChunk = first;
   const chunks = streamChunksOf(source);
   if (chunks !== undefined && chunks.firstMs > 0) state.sinceLastChunk = secondsBetween(chunks.lastMs, atMs);
   return state;

@@ -29,6 +29,10 @@ const ATTR_AI_SDK_TOOL_CALL_ARGS = 'ai.toolCall.args';
 const ATTR_GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
 const ATTR_TRACELOOP_ENTITY_INPUT = 'traceloop.entity.input';
 const ATTR_OPENINFERENCE_TOOL_NAME = 'tool.name';
+/** An AI SDK stream's time to its first chunk, in milliseconds, on its `….doStream` span once the chunk came. */
+const ATTR_AI_SDK_MS_TO_FIRST_CHUNK = 'ai.response.msToFirstChunk';
+/** The AI SDK operations that stream (their spans carry no gen_ai.request.stream). */
+const AI_SDK_STREAMS = new Set(['ai.streamText', 'ai.streamText.doStream', 'ai.streamObject', 'ai.streamObject.doStream']);
 /** The tokens an AI SDK embedding call used (its only count; its other spans' ai.usage.* are not read, see AI_SDK_KIND). */
 const ATTR_AI_SDK_USAGE_TOKENS = 'ai.usage.tokens';
 
@@ -238,12 +242,24 @@ export function llmEndData(attributes: Attributes, data: EventData = {}): EventD
 
 /**
  * A streamed llm span's `gen_ai.response.time_to_first_chunk` (seconds from its request to the
- * first chunk of its answer), rounded to microseconds as the log's durations are; undefined when
- * the span states none (not streamed, or no chunk came) or a value that is no time.
+ * first chunk of its answer; an AI SDK stream's `ai.response.msToFirstChunk`, in milliseconds),
+ * rounded to microseconds as the log's durations are; undefined when the span states none (not
+ * streamed, or no chunk came) or a value that is no time.
  */
 export function timeToFirstChunk(attributes: Attributes): number | undefined {
-  const value = attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK];
+  let value = attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK];
+  if (value === undefined) {
+    const ms = attributes[ATTR_AI_SDK_MS_TO_FIRST_CHUNK];
+    if (typeof ms === 'number') value = ms / 1000;
+  }
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value * 1e6) / 1e6 : undefined;
+}
+
+/** Whether an llm span is a streamed call: `gen_ai.request.stream`, or an AI SDK stream's operation. */
+export function isStreamedLlmSpan(attributes: Attributes): boolean {
+  if (attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] === true) return true;
+  const operation = attributes[sc.ATTR_AI_SDK_OPERATION_ID];
+  return typeof operation === 'string' && AI_SDK_STREAMS.has(operation);
 }
 
 /**
@@ -252,7 +268,7 @@ export function timeToFirstChunk(attributes: Attributes): number | undefined {
  * answer had come, and then `seconds_since_last_chunk`. Nothing for a call that was not streamed.
  */
 export function unfinishedStreamData(attributes: Attributes, data: EventData): EventData {
-  if (attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] !== true) return data;
+  if (!isStreamedLlmSpan(attributes)) return data;
   data.stream = true;
   const firstChunk = timeToFirstChunk(attributes);
   if (firstChunk === undefined) return data;

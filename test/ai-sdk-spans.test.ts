@@ -249,6 +249,55 @@ describe('a call still running when the run ends', () => {
   });
 });
 
+describe('an AI SDK stream', () => {
+  it("has its doStream span's time to first chunk (ai.response.msToFirstChunk) in its end event, also read back from an OTLP file", async () => {
+    const exporter = new InMemorySpanExporter();
+    const live = await record(
+      () =>
+        stage('answer', async () => {
+          await aiSpan('ai.streamText', outer('ai.streamText', 'gpt-4o'), async () => {
+            await aiSpan('ai.streamText.doStream', doGenerate('ai.streamText.doStream', 'gpt-4o'), undefined, { late: { ...usage(40, 10), 'ai.response.msToFirstChunk': 812.5, 'ai.response.msToFinish': 1400 } });
+          });
+          // A stream that failed before its first chunk states none.
+          await aiSpan('ai.streamText', outer('ai.streamText', 'gpt-4o'), async () => {
+            await aiSpan('ai.streamText.doStream', doGenerate('ai.streamText.doStream', 'gpt-4o'), undefined, { error: { name: 'AI_APICallError', message: '500 Internal Server Error' } });
+          }, { error: { name: 'AI_APICallError', message: '500 Internal Server Error' } });
+        }),
+      exporter,
+    );
+    const ends = live.events.filter((event) => event.type === 'llm_call_end' || event.type === 'llm_call_error').map((event) => [event.type, event.data.time_to_first_chunk]);
+    expect(ends).toEqual([
+      ['llm_call_end', 0.8125],
+      ['llm_call_error', undefined],
+    ]);
+    const fromOtlp: TruthEvent[] = [];
+    analyzeRunSync(writeOtlpFile(exporter.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
+    expect(llmEventsBySpan(fromOtlp)).toEqual(llmEventsBySpan(live.events));
+  });
+
+  it('still open at the end says whether its answer had started', async () => {
+    const { events, report } = await record(async () => {
+      void stage('answer', async () => {
+        for (const [model, late] of [['started', { 'ai.response.msToFirstChunk': 300 }], ['silent', {}]] as const) {
+          const call = tracer().startSpan('ai.streamText', { attributes: outer('ai.streamText', model) });
+          const doStream = context.with(trace.setSpan(context.active(), call), () => tracer().startSpan('ai.streamText.doStream', { attributes: doGenerate('ai.streamText.doStream', model) }));
+          doStream.setAttributes(late);
+        }
+        await new Promise(() => undefined);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    });
+    const llm = report.unfinished.filter((span) => span.kind === 'llm').map(({ name, stream, time_to_first_chunk }) => ({ name, stream, time_to_first_chunk }));
+    expect(llm).toEqual([
+      { name: 'ai.streamText', stream: true, time_to_first_chunk: 0.3 },
+      { name: 'ai.streamText', stream: true, time_to_first_chunk: undefined },
+    ]);
+    expect(events.filter((event) => event.type === 'llm_call_unfinished').map((event) => [event.data.model, event.data.stream, event.data.time_to_first_chunk])).toEqual([
+      ['started', true, 0.3],
+      ['silent', true, undefined],
+    ]);
+  });
+});
 
 describe('the same spans read back from an OTLP file', () => {
   it('fold the nested llm spans as the live run did: the same llm events and usage', async () => {
