@@ -39,11 +39,13 @@ export class ExecutionTracker {
       adoptRun(run);
     }
     this.run = run;
-    // Another live process's directory sends this run to `<outputDir>/processes/<pid>`.
-    this.outputDir = run.paths.outputDir;
-    this.logDir = run.paths.logDir;
-    this.jsonLogPath = run.paths.trackerJson;
-    this.readableLogPath = run.paths.readableLog;
+    // Another live process's directory sends this run to `<outputDir>/processes/<pid>`. (A
+    // zero-code run that has not opened its directory yet opens it now: the paths are final.)
+    const paths = run.claimDirectory();
+    this.outputDir = paths.outputDir;
+    this.logDir = paths.logDir;
+    this.jsonLogPath = paths.trackerJson;
+    this.readableLogPath = paths.readableLog;
   }
 
   /** Records an event: written to both logs in call order, when the event loop next turns (or sooner, see AutopsyRun). */

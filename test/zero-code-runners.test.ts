@@ -153,3 +153,29 @@ describe('a zero-code process whose child recorded into the directory first', ()
     );
   }, 60_000);
 });
+
+describe('an ExecutionTracker on the zero-code run, in a directory another process records', () => {
+  it('names where the run really records: processes/<pid>', async () => {
+    const dir = join(tempRunDir('autopsy-tracker-'), 'run');
+    const child = writeScript(`
+      import { ExecutionTracker } from 'agent-autopsy';
+      const tracker = new ExecutionTracker(process.env.AGENT_AUTOPSY_DIR);
+      tracker.track('child_step', { n: 1 });
+      process.stdout.write(JSON.stringify({ child: process.pid, outputDir: tracker.outputDir, jsonLogPath: tracker.jsonLogPath }));
+    `);
+    const parent = writeScript(`
+      import { execFileSync } from 'node:child_process';
+      import { track } from 'agent-autopsy';
+      track('parent_step', {});
+      await new Promise((done) => setTimeout(done, 50)); // its first event opens the directory
+      process.stdout.write(execFileSync(process.execPath, [${JSON.stringify(child)}], { encoding: 'utf8' }));
+    `);
+    const result = await runNode(parent, { env: { ...FLAG, AGENT_AUTOPSY_DIR: dir }, timeoutMs: 60_000 });
+    expect(result.code).toBe(0);
+    const { child: pid, outputDir, jsonLogPath } = JSON.parse(result.stdout) as { child: number; outputDir: string; jsonLogPath: string };
+    const own = join(dir, 'processes', String(pid));
+    expect([outputDir, jsonLogPath]).toEqual([own, join(own, 'Memory', 'logs', 'execution_tracker.json')]);
+    expect(eventsOf(own)).toEqual([['child_step', { n: 1 }]]);
+    expect(eventsOf(dir)).toEqual([['parent_step', {}]]);
+  }, 60_000);
+});
