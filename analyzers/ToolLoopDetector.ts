@@ -4,60 +4,81 @@ import { stageKey } from './FailureAggregate';
 import { timestampMs } from './timestampMs';
 
 /**
- * A tool loop: the agent calling the same tool with the same arguments again and again, each
+ * A tool loop: the agent making the same tool calls with the same arguments again and again, each
  * answer sending the model back to the same call (a tool that keeps answering "pending", an error
  * the model cannot read) until a step limit, a timeout or the budget stops it.
  *
  * A tool call is a `task_start` whose data has `tool` (`task(name, { tool: true }, fn)`, or
  * `tool: '<name>'`, or a seed-style `track('task_start', { task, tool, … })`). Its arguments are the
  * rest of its start data: what the app put there besides the bookkeeping keys and the loop's own
- * counters (BOOKKEEPING), usually `arguments`. Calls are "the same" when tool and arguments are;
- * TOOL_LOOP_MIN_CALLS of them in a row in one stage (no other tool call of that stage in between)
- * make a loop. Calls without arguments are left out (they break a streak and start none): the same
- * tool called with arguments the log does not show is, most of the time, a different call (a search
- * for another term, another file read), and a rule that fired on names alone would cry wolf on
- * healthy agents.
+ * counters (BOOKKEEPING), usually `arguments`. Calls are "the same" when tool and arguments are.
+ * Followed per stage: a loop is one call made TOOL_LOOP_MIN_CALLS times in a row (no other tool
+ * call of that stage in between), or a round of 2 or 3 calls (search, then read the same page, then
+ * search again …) made TOOL_LOOP_MIN_ROUNDS times in a row. Calls without arguments are left out
+ * (they break a loop and start none): the same tool called with arguments the log does not show
+ * is, most of the time, a different call (a search for another term, another file read), and a
+ * rule that fired on names alone would cry wolf on healthy agents.
  *
- * Memory: per stage the last call's key (arguments longer than KEY_TEXT_LENGTH are kept as a
- * prefix, their length and a hash) and its count, at most MAX_STREAKS stages (the oldest streak
- * goes first), whatever the number of calls.
+ * Memory: per stage its last MAX_PERIOD calls (arguments longer than KEY_TEXT_LENGTH are kept as a
+ * prefix, their length and a hash), where the last few were (to note a loop's first rounds once it
+ * is one) and a count per round length, at most MAX_STAGES stages (the one left alone longest goes
+ * first), whatever the number of calls.
  */
 export const TOOL_LOOP_MIN_CALLS = 3;
-const MAX_STREAKS = 1024;
+/** Rounds of the same 2 or 3 calls that make a loop (as TOOL_LOOP_MIN_CALLS calls of one). */
+export const TOOL_LOOP_MIN_ROUNDS = TOOL_LOOP_MIN_CALLS;
+/** The longest round of different calls looked for. */
+const MAX_PERIOD = 3;
+const MAX_STAGES = 1024;
 const KEY_TEXT_LENGTH = 256;
 /** Arguments quoted in the evidence (Evidence redacts and clips the whole example again). */
 const QUOTED_ARGUMENTS_LENGTH = 160;
+/** Where a loop's calls were, kept until it is one: every call of its first rounds but the latest. */
+const RECENT_CALLS = MAX_PERIOD * TOOL_LOOP_MIN_ROUNDS - 1;
 
 /** Start data that says which call it is, not what it was called with; step counters change every turn of the loop itself. */
 const BOOKKEEPING = new Set(['task', 'stage', 'tool', 'toolCallId', 'tool_call_id', 'span', 'step', 'attempt', 'iteration', 'turn']);
 
-interface Pending {
-  timestamp: string;
-  spanId?: string;
-}
-
-interface Streak {
+interface Call {
   tool: string;
   key: string;
   /** The arguments as the evidence quotes them. */
   args: string;
-  calls: number;
+}
+
+interface Seen {
+  timestamp: string;
+  ms: number;
+  spanId?: string;
+}
+
+interface StageCalls {
+  /** The last calls, oldest first (at most MAX_PERIOD). */
+  last: Call[];
+  /** Where the last calls were, oldest first (at most RECENT_CALLS). */
+  recent: Seen[];
+  /** The round length the latest calls repeat (1: one call again), and for how many calls it has. */
+  period: number;
+  /** Calls in a row that repeat the one `period` calls before (a loop of n calls has n - period). */
+  repeats: number;
+  /** When the first call of the repetition was. */
   firstMs: number;
-  /** The first calls, until the streak is a loop. */
-  pending: Pending[];
 }
 
 export interface ToolLoop {
-  tool: string;
+  /** The round's calls, in the order the agent made them (one for a call made again and again). */
+  round: Array<{ tool: string; args: string }>;
   stage: string;
+  /** Calls in the loop. */
   calls: number;
-  args: string;
+  /** Times the round was made: `calls` for a loop of one call. */
+  rounds: number;
   seconds: number;
 }
 
 export interface ToolLoops {
   evidence: Evidence;
-  /** Loops counted (each streak that reached the threshold). */
+  /** Loops counted (each that reached its threshold). */
   loops: number;
   /** Stages with a loop. */
   stages: Set<string>;
@@ -65,7 +86,7 @@ export interface ToolLoops {
 }
 
 export class ToolLoopDetector {
-  private readonly streaks = new Map<string, Streak>();
+  private readonly stages = new Map<string, StageCalls>();
   private readonly result: ToolLoops = { evidence: new Evidence(), loops: 0, stages: new Set(), longest: undefined };
 
   /** A `task_start` event: counts it when it is a tool call. */
@@ -74,39 +95,62 @@ export class ToolLoopDetector {
     const tool = data?.tool;
     if (tool !== true && (typeof tool !== 'string' || tool === '')) return;
     const stage = stageKey(data);
-    const call = callArguments(data);
-    let streak = this.streaks.get(stage);
-    if (call === undefined) {
-      if (streak) this.streaks.delete(stage);
-      return;
-    }
+    const args = callArguments(data);
+    let calls = this.stages.get(stage);
+    // Delete first: a stage that is called again goes to the end of the map's order (the oldest go first when it is full).
+    this.stages.delete(stage);
+    if (args === undefined) return;
     const name = typeof tool === 'string' ? tool : String(data.task ?? '');
-    const key = `${name}\u0000${call.key}`;
+    const call: Call = { tool: name, key: `${name}\u0000${args.key}`, args: args.quoted };
     const ms = timestampMs(event.timestamp);
-    if (!streak || streak.key !== key) {
-      // Delete first: a stage whose streak changes goes to the end of the map's order (the oldest go first when it is full).
-      this.streaks.delete(stage);
-      if (this.streaks.size >= MAX_STREAKS) this.streaks.delete(this.streaks.keys().next().value as string);
-      streak = { tool: name, key, args: call.quoted, calls: 0, firstMs: ms, pending: [] };
-      this.streaks.set(stage, streak);
+    if (this.stages.size >= MAX_STAGES) this.stages.delete(this.stages.keys().next().value as string);
+    calls ??= { last: [], recent: [], period: 0, repeats: 0, firstMs: ms };
+    this.stages.set(stage, calls);
+    // The shortest round the call repeats: one call again, else the one 2 (then 3) calls back.
+    let period = 0;
+    for (let p = 1; p <= calls.last.length; p++) {
+      if (calls.last[calls.last.length - p].key === call.key) {
+        period = p;
+        break;
+      }
     }
-    streak.calls++;
-    if (streak.calls < TOOL_LOOP_MIN_CALLS) {
-      streak.pending.push({ timestamp: event.timestamp, spanId: event.span_id });
-      return;
+    if (period === 0 || period !== calls.period) {
+      calls.period = period;
+      calls.repeats = 0;
     }
+    if (period > 0) {
+      if (calls.repeats === 0) calls.firstMs = calls.recent[calls.recent.length - period]?.ms ?? ms;
+      calls.repeats++;
+    }
+    const seen: Seen = { timestamp: event.timestamp, ms, spanId: event.span_id };
+    this.countLoop(stage, calls, call, seen);
+    calls.last.push(call);
+    if (calls.last.length > MAX_PERIOD) calls.last.shift();
+    calls.recent.push(seen);
+    if (calls.recent.length > RECENT_CALLS) calls.recent.shift();
+  }
+
+  /** Notes the call when it is part of a loop, and the loop's earlier calls when it has just become one. */
+  private countLoop(stage: string, calls: StageCalls, call: Call, seen: Seen): void {
+    const period = calls.period;
+    if (period === 0) return;
+    const inLoop = calls.repeats + period;
+    const threshold = period === 1 ? TOOL_LOOP_MIN_CALLS : period * TOOL_LOOP_MIN_ROUNDS;
+    if (inLoop < threshold) return;
     const evidence = this.result.evidence;
-    if (streak.calls === TOOL_LOOP_MIN_CALLS) {
+    if (inLoop === threshold) {
       this.result.loops++;
       this.result.stages.add(stage);
-      for (const earlier of streak.pending) evidence.note(earlier.timestamp, undefined, earlier.spanId);
-      streak.pending = [];
+      for (const earlier of calls.recent.slice(calls.recent.length - (threshold - 1))) evidence.note(earlier.timestamp, undefined, earlier.spanId);
     }
-    evidence.note(event.timestamp, undefined, event.span_id);
-    if (!this.result.longest || streak.calls > this.result.longest.calls) {
-      const seconds = Number.isFinite(ms - streak.firstMs) ? (ms - streak.firstMs) / 1000 : 0;
-      this.result.longest = { tool: name, stage, calls: streak.calls, args: streak.args, seconds };
-    }
+    evidence.note(seen.timestamp, undefined, seen.spanId);
+    if (this.result.longest && inLoop <= this.result.longest.calls) return;
+    // The round in the order the agent first made it: the last `period` calls hold it, turned so
+    // that the loop's first call comes first (call i of the loop is the round's call i mod period).
+    const window = [...calls.last.slice(calls.last.length - (period - 1)), call];
+    const round = Array.from({ length: period }, (_, k) => window[(((k - inLoop) % period) + period) % period]);
+    const seconds = Number.isFinite(seen.ms - calls.firstMs) ? (seen.ms - calls.firstMs) / 1000 : 0;
+    this.result.longest = { round: round.map(({ tool, args }) => ({ tool, args })), stage, calls: inLoop, rounds: Math.floor(inLoop / period), seconds };
   }
 
   get loops(): ToolLoops {
@@ -114,7 +158,7 @@ export class ToolLoopDetector {
   }
 
   get retained(): number {
-    return this.streaks.size;
+    return this.stages.size;
   }
 }
 

@@ -130,6 +130,11 @@ function round2(value: number): number {
 }
 
 /** 2.5 → "2.5", 20 → "20", 0.0042 → "0" (two decimals at most). */
+/** A round of tool calls as the titles name it: `search_docs → read_page`. */
+function roundNames(round: ReadonlyArray<{ tool: string }>): string {
+  return round.map(({ tool }) => tool).join(' → ');
+}
+
 function seconds(value: number): string {
   return String(Math.round(value * 100) / 100);
 }
@@ -400,14 +405,21 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const longest = loops.longest!;
     const inStage = longest.stage === UNKNOWN_STAGE ? undefined : longest.stage;
     // Made here, not by Evidence: the arguments are app data, redacted as every example is.
-    evidence.examples.unshift(redactString(texts.toolLoop(longest.calls, longest.tool, inStage, longest.args, seconds(longest.seconds))));
+    const [only] = longest.round;
+    const example =
+      longest.round.length === 1
+        ? texts.toolLoop(longest.calls, only.tool, inStage, only.args, seconds(longest.seconds))
+        : texts.toolRound(longest.calls, roundNames(longest.round), inStage, longest.round.map(({ tool, args }) => `${tool} ${args}`), seconds(longest.seconds));
+    evidence.examples.unshift(redactString(example));
     if (loops.loops > 1) {
       const stages = [...loops.stages].map((stage) => (stage === UNKNOWN_STAGE ? texts.outsideStagesName : stage));
       evidence.examples.splice(1, 0, texts.toolLoops(loops.loops, stageList(stages)));
     }
-    const confidence = Math.min(0.9, 0.6 + 0.05 * (longest.calls - TOOL_LOOP_MIN_CALLS));
-    add('tool_loop', longest.calls >= TOOL_LOOP_HIGH_CALLS ? 'high' : 'medium', confidence, evidence, texts.suggestions.tool_loop);
-    found.get('tool_loop')!.diagnosis.title = texts.toolLoopTitle(longest.tool, inStage, longest.calls);
+    // A round of calls made again counts as one call made again: its rounds are the repetitions.
+    const confidence = Math.min(0.9, 0.6 + 0.05 * (longest.rounds - TOOL_LOOP_MIN_CALLS));
+    add('tool_loop', longest.rounds >= TOOL_LOOP_HIGH_CALLS ? 'high' : 'medium', confidence, evidence, texts.suggestions.tool_loop);
+    found.get('tool_loop')!.diagnosis.title =
+      longest.round.length === 1 ? texts.toolLoopTitle(only.tool, inStage, longest.calls) : texts.toolRoundTitle(roundNames(longest.round), inStage, longest.rounds);
   }
 
   /**

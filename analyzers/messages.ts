@@ -74,6 +74,10 @@ export interface DiagnosisTexts {
   /** tool_loop's title, naming the longest loop (`stage` undefined outside every stage). */
   toolLoopTitle: (tool: string, stage: string | undefined, calls: number) => string;
   toolLoop: (calls: number, tool: string, stage: string | undefined, args: string, seconds: string) => string;
+  /** tool_loop of a round of 2 or 3 different calls (`round`: `search_docs → read_page`), made `rounds` times in a row. */
+  toolRoundTitle: (round: string, stage: string | undefined, rounds: number) => string;
+  /** `calls` in all; `each`: every call of the round with its arguments, `search_docs {"q":"x"}`. */
+  toolRound: (calls: number, round: string, stage: string | undefined, each: string[], seconds: string) => string;
   /** After the longest loop's sentence when there were more: how many, and in which stages. */
   toolLoops: (loops: number, stages: string) => string;
   processEnded: (how: string) => string;
@@ -376,6 +380,9 @@ const en: MessageCatalog = {
     toolLoopTitle: (tool, stage, calls) => `Tool loop: the agent called ${tool} ${calls} times in a row with the same arguments${stage === undefined ? '' : ` in stage ${stage}`}`,
     toolLoop: (calls, tool, stage, args, seconds) =>
       `${calls} calls in a row to ${tool} ${stage === undefined ? 'outside every stage' : `in stage ${stage}`} within ${seconds} s, each with the arguments ${args}`,
+    toolRoundTitle: (round, stage, rounds) => `Tool loop: the agent went round ${round} ${rounds} times with the same arguments${stage === undefined ? '' : ` in stage ${stage}`}`,
+    toolRound: (calls, round, stage, each, seconds) =>
+      `${calls} calls ${stage === undefined ? 'outside every stage' : `in stage ${stage}`} within ${seconds} s, going round ${round}, each time with the same arguments: ${each.join('; ')}`,
     toolLoops: (loops, stages) => `${loops} tool loops in all (the longest above), in ${stages}`,
     processEnded: (how) => `The process ended ${how}`,
     exitCode: (code) => `exit code ${code}`,
@@ -586,6 +593,9 @@ const zhCN: MessageCatalog = {
     toolLoopTitle: (tool, stage, calls) => `工具循环：智能体${stage === undefined ? '' : `在 ${stage} 中`}以相同参数连续调用 ${tool} ${calls} 次`,
     toolLoop: (calls, tool, stage, args, seconds) =>
       `${stage === undefined ? '阶段之外' : `${stage} 中`}在 ${seconds} 秒内连续 ${calls} 次调用 ${tool}，每次参数都是 ${args}`,
+    toolRoundTitle: (round, stage, rounds) => `工具循环：智能体${stage === undefined ? '' : `在 ${stage} 中`}以相同参数反复调用 ${round}，共 ${rounds} 轮`,
+    toolRound: (calls, round, stage, each, seconds) =>
+      `${stage === undefined ? '阶段之外' : `${stage} 中`}在 ${seconds} 秒内共 ${calls} 次调用，反复循环 ${round}，每轮参数都相同：${each.join('；')}`,
     toolLoops: (loops, stages) => `共 ${loops} 个工具循环（上一条为最长的一个），分布在 ${stages}`,
     processEnded: (how) => `进程结束方式：${how}`,
     exitCode: (code) => `退出码 ${code}`,

@@ -139,6 +139,50 @@ describe('tool_loop', () => {
     expect(loop.evidence.examples[0]).toContain('"text":"xxx');
   });
 
+  /** Tool calls in `stage` one after another, each `[tool, arguments]`, from second `from`. */
+  const calls = (stage: string, list: Array<[string, string]>, from = 0) => list.flatMap(([tool, args], i) => toolTurns(1, stage, tool, () => ({ arguments: args }), from + i));
+  const SEARCH: [string, string] = ['search_docs', '{"q":"refund policy"}'];
+  const READ: [string, string] = ['read_page', '{"url":"https://docs.example.com/refunds"}'];
+  const SUMMARISE: [string, string] = ['summarise', '{"max_words":50}'];
+
+  it('finds a round of 2 or 3 calls made again and again with the same arguments', () => {
+    const events = calls('research', [['plan', '{"goal":"refunds"}'], SEARCH, READ, SEARCH, READ, SEARCH, READ]);
+    const [loop] = diagnoseEvents(events, context());
+    expect(loop).toEqual({
+      id: 'tool_loop',
+      severity: 'medium',
+      confidence: 0.6,
+      title: 'Tool loop: the agent went round search_docs → read_page 3 times with the same arguments in stage research',
+      evidence: {
+        count: 6,
+        first: '2025-01-24T10:30:01.500000Z',
+        last: '2025-01-24T10:30:06.500000Z',
+        examples: [
+          '6 calls in stage research within 5 s, going round search_docs → read_page, each time with the same arguments: search_docs {"q":"refund policy"}; read_page {"url":"https://docs.example.com/refunds"}',
+        ],
+        span_ids: ['T1', 'T2', 'T3', 'T4', 'T5', 'T6'],
+      },
+      suggestion: SUGGESTION,
+    });
+    // A round of three, and one more call of the next round: still named from its first call.
+    const three = diagnoseEvents(calls('research', [SEARCH, READ, SUMMARISE, SEARCH, READ, SUMMARISE, SEARCH, READ, SUMMARISE, SEARCH]), context())[0];
+    expect([three.title, three.evidence.count]).toEqual(['Tool loop: the agent went round search_docs → read_page → summarise 3 times with the same arguments in stage research', 10]);
+    // From 5 rounds it is high, as from 5 calls of one.
+    const five = diagnoseEvents(calls('research', Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? SEARCH : READ))), context())[0];
+    expect([five.severity, five.confidence, five.title]).toEqual(['high', 0.7, 'Tool loop: the agent went round search_docs → read_page 5 times with the same arguments in stage research']);
+    const zh = diagnoseEvents(events, context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[0];
+    expect(zh.title).toBe('工具循环：智能体在 research 中以相同参数反复调用 search_docs → read_page，共 3 轮');
+  });
+
+  it.each([
+    ['two rounds only', [SEARCH, READ, SEARCH, READ]],
+    ['other arguments in one round', [SEARCH, READ, SEARCH, READ, SEARCH, ['read_page', '{"url":"https://docs.example.com/returns"}']]],
+    ['another call in between', [SEARCH, READ, SEARCH, READ, SUMMARISE, SEARCH, READ]],
+    ['a round of four (not looked for)', [SEARCH, READ, SUMMARISE, ['plan', '{}'], SEARCH, READ, SUMMARISE, ['plan', '{}'], SEARCH, READ, SUMMARISE, ['plan', '{}']]],
+  ] as Array<[string, Array<[string, string]>]>)('no round is reported: %s', (_, list) => {
+    expect(ids(diagnoseEvents(calls('research', list), context()))).not.toContain('tool_loop');
+  });
+
   it('counts every loop, and keeps memory to a capped number of stages whatever the number of calls', () => {
     const detector = new ToolLoopDetector();
     for (let i = 0; i < 5_000; i++) for (const event of toolTurns(3, `req-${i}`, 'lookup', () => ({ arguments: '{"id":1}' }), i * 3)) if (event.type === 'task_start') detector.taskStart(event);
