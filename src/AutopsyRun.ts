@@ -16,7 +16,7 @@ import { releaseRunLock, type HeldRunLock } from '../exporters/runLock';
 import { reportWrittenLine, writeReportFiles } from '../exporters/writeReportFiles';
 import { TruthLogExporter } from '../exporters/TruthLogExporter';
 import { runUntraced } from './AutopsyContextManager';
-import { isoMicros, nowMs, secondsBetween } from './clock';
+import { isoMicros, nowMs, secondsBetween, systemClockMs } from './clock';
 import type { ResolvedConfig } from './config';
 import { reportError, writeStderr } from './errorHandler';
 import { EVENT_PREFIX, type SpanKindName } from './eventTypes';
@@ -86,6 +86,8 @@ export class AutopsyRun {
   private directory: RunDirectory | undefined;
   readonly startMs: number;
   readonly startTime: string;
+  /** The start by the system clock, which file times follow (see openRunDirectory). */
+  private readonly startSystemMs: number;
   private readonly analysis: RunAnalyzer;
   /** Spans started and not yet ended, found from their span objects (OpenSpans). */
   readonly openSpans = new OpenSpans<OpenSpanEntry>();
@@ -122,6 +124,7 @@ export class AutopsyRun {
     this.config = config;
     this.startMs = nowMs();
     this.startTime = isoMicros(this.startMs);
+    this.startSystemMs = systemClockMs();
     this.askedPaths = runPaths(config.outputDir);
     if (options.deferDirectory !== true) this.openDirectory();
     // Critical failures past the first 2,000 wait on the logs' disk, not in /tmp (often memory).
@@ -156,7 +159,7 @@ export class AutopsyRun {
    */
   private openDirectory(): TruthLogExporter {
     return runUntraced(() => {
-      const directory = openRunDirectory(this.config.outputDir, this.startTime, this.config.locale);
+      const directory = openRunDirectory(this.config.outputDir, this.startTime, this.config.locale, this.startSystemMs);
       this.directory = directory;
       this.lock = directory.lock;
       this.exporter = new TruthLogExporter({

@@ -16,6 +16,17 @@ export function nowMs(): number {
   return TIME_ORIGIN + performanceNow.call(PERFORMANCE);
 }
 
+// The system clock itself, as file times are: taken when the library loads, for the same reason.
+const DATE_NOW = Date.now;
+
+/**
+ * The system clock's epoch milliseconds (also under fake timers), to compare with file times:
+ * nowMs() follows the monotonic clock from the process's start and can drift from it by a few ms.
+ */
+export function systemClockMs(): number {
+  return DATE_NOW();
+}
+
 export function hrTimeToMs(time: HrTime): number {
   return time[0] * 1000 + time[1] / 1e6;
 }

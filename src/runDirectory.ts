@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { readFileHead } from '../analyzers/fileHead';
 import { PROCESSES_SUBDIR, runPaths, type RunPaths } from '../exporters/paths';
 import { acquireRunLock, releaseRunLock, type HeldRunLock, type RunLockClaim, type RunLockOwner } from '../exporters/runLock';
+import { systemClockMs } from './clock';
 import { reportIoError } from './errorHandler';
 
 /** Where a run records, as decided when it starts. */
@@ -24,24 +24,27 @@ export interface RunDirectoryInUse {
   /** Who holds it (undefined when its lock cannot be read). */
   owner?: RunLockOwner;
   /**
-   * Set instead of `owner` when no live process held it, but it holds a run that started after
-   * this one (its start_time): a child process's, finished before this run recorded anything.
+   * Set instead of `owner` when no live process held it, but its log was written after this run
+   * started (the ISO time it was last written): a run of a process that ran beside this one (its
+   * child, or another agent given the same directory) and finished before this run recorded anything.
    */
-  newerRunStarted?: string;
+  writtenSince?: string;
 }
 
-/** The start_time of execution_tracker.json as this package writes it (isoMicros), read from its first bytes. */
-const START_TIME = /^\{"start_time": "(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)"/;
-
 /**
- * The start time of the run whose log is `trackerJson`, when it is later than `started`. A run
- * that opens its directory at its first event (zero code) may find there the finished run of a
- * process that started after it (its own child): that log is not truncated. Logs of another
- * format (the Python tracker's) are not compared.
+ * When the log `trackerJson` was last written, if that was after this run started (`startedAt`,
+ * the system clock's ms, as file times are): a run that opens its directory at its first event
+ * (zero code) may find there the finished run of a process that ran while it did, which it must
+ * not truncate. A log last written before this run started is an earlier run's, replaced as always.
  */
-function newerRunStarted(trackerJson: string, started: string): string | undefined {
-  const other = START_TIME.exec(readFileHead(trackerJson, 64) ?? '')?.[1];
-  return other !== undefined && other > started ? other : undefined;
+function writtenSince(trackerJson: string, startedAt: number): string | undefined {
+  try {
+    const written = statSync(trackerJson).mtimeMs;
+    // A millisecond of slack: Date.now() drops the fraction that a file time keeps.
+    return written >= startedAt + 1 ? new Date(written).toISOString() : undefined;
+  } catch {
+    return undefined; // no log there
+  }
 }
 
 /**
@@ -70,9 +73,9 @@ function makeDirectories(path: string, mode: number): string | undefined {
   return first;
 }
 
-type DirectoryClaim = RunLockClaim | { status: 'newer'; started: string };
+type DirectoryClaim = RunLockClaim | { status: 'written-since'; at: string };
 
-function claim(outputDir: string, started: string, locale: string | undefined): { directory: RunDirectory; claim: DirectoryClaim } {
+function claim(outputDir: string, started: string, startedAt: number, locale: string | undefined): { directory: RunDirectory; claim: DirectoryClaim } {
   const paths = runPaths(outputDir);
   let createdDir: string | undefined;
   try {
@@ -84,10 +87,10 @@ function claim(outputDir: string, started: string, locale: string | undefined): 
   const result = acquireRunLock(paths.lockFile, started, locale);
   const directory: RunDirectory = { paths, createdDir };
   if (result.status !== 'acquired') return { directory, claim: result };
-  const newer = newerRunStarted(paths.trackerJson, started);
-  if (newer !== undefined) {
+  const since = writtenSince(paths.trackerJson, startedAt);
+  if (since !== undefined) {
     releaseRunLock(result.lock);
-    return { directory, claim: { status: 'newer', started: newer } };
+    return { directory, claim: { status: 'written-since', at: since } };
   }
   directory.lock = result.lock;
   return { directory, claim: result };
@@ -98,22 +101,23 @@ function claim(outputDir: string, started: string, locale: string | undefined): 
  * is truncated). When another live process is recording there — a child process that inherited
  * the zero-code flag and AGENT_AUTOPSY_DIR from its parent, or a second process given the same
  * outputDir — this run goes to `<outputDir>/processes/<pid>` instead, so neither loses its log;
- * also when the directory holds a finished run that started after this one (see newerRunStarted).
+ * also when the directory holds a run that was written after this one started (see writtenSince).
  * A directory whose lock cannot be written (read-only) is used as it is. `locale` (the run's report
- * locale) is kept in the lock, for a report rebuilt after a kill.
+ * locale) is kept in the lock, for a report rebuilt after a kill. `startedAt` is when the run
+ * started by the system clock (systemClockMs), to compare with the logs' file times.
  */
-export function openRunDirectory(outputDir: string, started: string, locale?: string): RunDirectory {
-  const asked = claim(outputDir, started, locale);
-  if (asked.claim.status !== 'held' && asked.claim.status !== 'newer') return asked.directory;
+export function openRunDirectory(outputDir: string, started: string, locale?: string, startedAt: number = systemClockMs()): RunDirectory {
+  const asked = claim(outputDir, started, startedAt, locale);
+  if (asked.claim.status !== 'held' && asked.claim.status !== 'written-since') return asked.directory;
   const inUse: RunDirectoryInUse = { outputDir, lockFile: asked.directory.paths.lockFile };
-  if (asked.claim.status === 'newer') inUse.newerRunStarted = asked.claim.started;
+  if (asked.claim.status === 'written-since') inUse.writtenSince = asked.claim.at;
   else if (asked.claim.owner) inUse.owner = asked.claim.owner;
   // Threads of one process share its pid; a pid can also be in use on another machine sharing the disk.
   const name = join(outputDir, PROCESSES_SUBDIR, threadId === 0 ? String(process.pid) : `${process.pid}-${threadId}`);
   for (const candidate of [name, `${name}-2`, `${name}-3`]) {
-    const own = claim(candidate, started, locale);
-    if (own.claim.status !== 'held' && own.claim.status !== 'newer') return { ...own.directory, inUse };
+    const own = claim(candidate, started, startedAt, locale);
+    if (own.claim.status !== 'held' && own.claim.status !== 'written-since') return { ...own.directory, inUse };
   }
   // Taken three times over: a name no one else can have chosen.
-  return { ...claim(`${name}-${Date.now()}`, started, locale).directory, inUse };
+  return { ...claim(`${name}-${Date.now()}`, started, startedAt, locale).directory, inUse };
 }

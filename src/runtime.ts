@@ -1,5 +1,4 @@
 import { diag, trace, type Tracer } from '@opentelemetry/api';
-import { basename } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { validateRules } from '../analyzers/customRules';
@@ -141,8 +140,8 @@ function noteRunInUse(run: AutopsyRun, verb: 'records' | 'recorded'): void {
   if (!inUse) return;
   // In a worker thread the owner may be this very process (its main thread or another worker).
   const self = threadId === 0 ? `this process (${process.pid})` : `this worker thread (process ${process.pid}, thread ${threadId})`;
-  if (inUse.newerRunStarted !== undefined) {
-    warnOnce('run-dir-in-use', `${inUse.outputDir} holds a run that started after this one (at ${inUse.newerRunStarted}); ${self} ${verb} into ${run.paths.outputDir}`);
+  if (inUse.writtenSince !== undefined) {
+    warnOnce('run-dir-in-use', `${inUse.outputDir} holds a run that was written after this one started (last at ${inUse.writtenSince}); ${self} ${verb} into ${run.paths.outputDir}`);
     return;
   }
   const owner = inUse.owner;
@@ -153,23 +152,17 @@ function noteRunInUse(run: AutopsyRun, verb: 'records' | 'recorded'): void {
 /**
  * The zero-code run is kept only if it recorded something: a process that never meets the agent's
  * APIs (`node -e …`, a build tool, npm or tsx's CLI in front of the agent, all reached by a flag in
- * NODE_OPTIONS) leaves no directory behind, and says so only when asked to print (AGENT_AUTOPSY_PRINT).
+ * NODE_OPTIONS) leaves no directory behind and prints nothing, also with AGENT_AUTOPSY_PRINT (the
+ * runners in front of an agent would each say so after the agent's own line).
  */
 function finishRun(run: AutopsyRun): void {
   const zeroCode = run === state.run && state.implicitRun === true;
   if (zeroCode && run.recordedNothing) {
     run.discard();
-    if (run.config.printReportPath) writeStderr(`agent-autopsy: process ${process.pid} (${processName()}) recorded nothing; no run was written to ${run.paths.outputDir}\n`);
     return;
   }
   run.finish();
   if (zeroCode) noteRunInUse(run, 'recorded');
-}
-
-/** What the process runs, as `ps` would name it to a user: its script's file name, else node's own. */
-function processName(): string {
-  const script = process.argv[1];
-  return script ? basename(script) : basename(process.argv0 || 'node');
 }
 
 let shutdownWarned = false;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNode, writeScript, type ChildResult } from './helpers/childProcess';
@@ -34,7 +34,7 @@ const RUNNER = writeScript(`
 `);
 
 function pidsOf(result: ChildResult): Record<string, number> {
-  return Object.assign({}, ...result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)));
+  return Object.assign({}, ...result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)));
 }
 
 function eventsOf(dir: string): Array<[string, unknown]> {
@@ -76,21 +76,15 @@ describe('a process that records nothing', () => {
     process.stdout.write(JSON.stringify({ parent: process.pid, children }));
   `);
 
-  it('leaves no directory, and prints where it would have written only when asked (AGENT_AUTOPSY_PRINT)', async () => {
-    const quiet = tempRunDir('autopsy-nothing-');
-    const result = await runNode(PARENT, { cwd: quiet, env: { ...FLAG, AGENT_AUTOPSY_DIR: undefined } });
-    expect(result.code).toBe(0);
-    expect(result.stderr).toBe('');
-    expect(readdirSync(quiet)).toEqual([]);
-
-    const told = tempRunDir('autopsy-nothing-');
-    const printed = await runNode(PARENT, { cwd: told, env: { ...FLAG, AGENT_AUTOPSY_DIR: undefined, AGENT_AUTOPSY_PRINT: 'true' } });
-    expect(printed.code).toBe(0);
-    expect(readdirSync(told)).toEqual([]);
-    const { parent, children } = JSON.parse(printed.stdout) as { parent: number; children: number[] };
-    const line = (pid: number, name: string) =>
-      expect.stringMatching(new RegExp(`^agent-autopsy: process ${pid} \\(${name}\\) recorded nothing; no run was written to ${join(told, 'autopsy-runs')}/\\d{8}-\\d{6}-${pid}$`));
-    expect(printed.stderr.split('\n').filter(Boolean)).toEqual([line(children[0], 'node'), line(children[1], 'node'), line(parent, 'script\\.mjs')]);
+  it('leaves no directory and prints nothing, also with AGENT_AUTOPSY_PRINT', async () => {
+    for (const print of [undefined, 'true']) {
+      const cwd = tempRunDir('autopsy-nothing-');
+      const result = await runNode(PARENT, { cwd, env: { ...FLAG, AGENT_AUTOPSY_DIR: undefined, AGENT_AUTOPSY_PRINT: print } });
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout).children).toHaveLength(2);
+      expect(result.stderr).toBe('');
+      expect(readdirSync(cwd)).toEqual([]);
+    }
   }, 60_000);
 
   /** Waits for a signal; with `handle`, handles SIGINT itself (a runner passing Ctrl-C on to its child) and exits 0. */
@@ -144,13 +138,50 @@ describe('a zero-code process whose child recorded into the directory first', ()
       ['step', { n: 1 }],
       ['step', { n: 2 }],
     ]);
-    const childStart = readTrackerDocument(dir).start_time;
     const [own] = readdirSync(join(dir, 'processes'));
     expect(eventsOf(join(dir, 'processes', own))).toEqual([['parent_step', {}]]);
-    expect(readTrackerDocument(join(dir, 'processes', own)).start_time < childStart).toBe(true);
+    const written = new Date(statSync(join(dir, 'Memory', 'logs', 'execution_tracker.json')).mtimeMs).toISOString();
     expect(result.stderr).toBe(
-      `agent-autopsy: ${dir} holds a run that started after this one (at ${childStart}); this process (${own}) recorded into ${join(dir, 'processes', own)}\n`,
+      `agent-autopsy: ${dir} holds a run that was written after this one started (last at ${written}); this process (${own}) recorded into ${join(dir, 'processes', own)}\n`,
     );
+  }, 60_000);
+
+  it('nor that of another process that ran beside it and finished before it recorded anything', async () => {
+    const dir = join(tempRunDir('autopsy-beside-'), 'run');
+    const go = join(tempRunDir('autopsy-beside-go-'), 'go');
+    const done = join(dir, 'Memory', 'logs', 'autopsy.md');
+    // A starts and records; B starts while A runs; A ends; then B records its first event.
+    const first = writeScript(`
+      import { existsSync } from 'node:fs';
+      import { track } from 'agent-autopsy';
+      track('first_step', {});
+      process.stdout.write('RECORDING\\n');
+      while (!existsSync(${JSON.stringify(go)})) await new Promise((next) => setTimeout(next, 10));
+    `);
+    const second = writeScript(`
+      import { existsSync } from 'node:fs';
+      import { track } from 'agent-autopsy';
+      process.stdout.write('READY\\n');
+      while (!existsSync(${JSON.stringify(done)})) await new Promise((next) => setTimeout(next, 10));
+      track('second_step', {});
+      process.stdout.write(JSON.stringify({ second: process.pid }) + '\\n');
+    `);
+    const env = { ...FLAG, AGENT_AUTOPSY_DIR: dir };
+    let b: Promise<ChildResult> | undefined;
+    const a = await runNode(first, {
+      env,
+      timeoutMs: 60_000,
+      onStdoutLine: (line) => {
+        if (line === 'RECORDING')
+          b = runNode(second, { env, timeoutMs: 60_000, onStdoutLine: (ready) => ready === 'READY' && writeFileSync(go, '') });
+      },
+    });
+    const late = await b!;
+    expect([a.code, late.code, a.stderr]).toEqual([0, 0, '']);
+    const pid = pidsOf(late).second;
+    expect(eventsOf(dir)).toEqual([['first_step', {}]]);
+    expect(eventsOf(join(dir, 'processes', String(pid)))).toEqual([['second_step', {}]]);
+    expect(late.stderr).toMatch(new RegExp(`^agent-autopsy: ${dir} holds a run that was written after this one started \\(last at [0-9TZ:.-]+\\); this process \\(${pid}\\) recorded into ${join(dir, 'processes', String(pid))}\\n$`));
   }, 60_000);
 });
 
