@@ -1,3 +1,4 @@
+import { findSourceMap } from 'node:module';
 import { reportError } from './errorHandler';
 
 /**
@@ -173,10 +174,33 @@ function callerFrame(sites: NodeJS.CallSite[]): string | undefined {
   for (const site of sites) {
     const file = site.getFileName();
     if (!file || file.startsWith('node:')) continue;
-    if (!/[\\/]node_modules[\\/]/.test(file)) return String(site);
+    if (!/[\\/]node_modules[\\/]/.test(file)) return siteText(site);
     fallback ??= site;
   }
-  return fallback === undefined ? undefined : String(fallback);
+  return fallback === undefined ? undefined : siteText(fallback);
+}
+
+/**
+ * A frame as V8 prints it, at its place in the source the app wrote where Node has a source map
+ * of the file (tsx, `--enable-source-maps`): call sites read raw are not mapped as Node maps a
+ * printed stack, and `validate (file:///app/agent.ts:1:442)` named a column of tsx's output.
+ */
+function siteText(site: NodeJS.CallSite): string {
+  const text = String(site);
+  const file = site.getFileName();
+  const line = site.getLineNumber();
+  const column = site.getColumnNumber();
+  if (!file || line === null || column === null) return text;
+  try {
+    const entry = findSourceMap(file)?.findEntry(line - 1, column - 1) as Partial<{ originalSource: string; originalLine: number; originalColumn: number }> | undefined;
+    if (typeof entry?.originalSource !== 'string' || typeof entry.originalLine !== 'number' || typeof entry.originalColumn !== 'number') return text;
+    const generated = `${file}:${line}:${column}`;
+    const at = text.lastIndexOf(generated);
+    if (at === -1) return text;
+    return `${text.slice(0, at)}${entry.originalSource}:${entry.originalLine + 1}:${entry.originalColumn + 1}${text.slice(at + generated.length)}`;
+  } catch {
+    return text; // a source map that cannot be read: the frame as it ran
+  }
 }
 
 /**

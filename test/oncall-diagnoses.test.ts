@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { transformSync } from 'esbuild';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AutopsyReport } from '../analyzers/reportTypes';
@@ -182,3 +183,28 @@ try {
   });
 });
 
+
+describe('process.exit() in code run from its source map (tsx, --enable-source-maps)', () => {
+  it('says where it was called in the source the app wrote, not in the code that ran', async () => {
+    const dir = tempRunDir('autopsy-oncall-');
+    // TypeScript compiled as tsx compiles it: one line of output, with an inline source map.
+    const source = [
+      "import { stage } from 'agent-autopsy';",
+      'type Answer = { ok: boolean };',
+      'function validate(answer: Answer): void {',
+      '  if (!answer.ok) {',
+      '    process.exit(4);',
+      '  }',
+      '}',
+      "await stage('check', async () => validate({ ok: false }));",
+      '',
+    ].join('\n');
+    const script = writeScript('');
+    const compiled = transformSync(source, { loader: 'ts', format: 'esm', minifyWhitespace: true, sourcemap: 'inline', sourcefile: 'agent.ts' }).code;
+    writeFileSync(script, compiled);
+    expect(compiled.split('\n').filter(Boolean)).toHaveLength(2); // the code, and its source map
+    const result = await runNode(script, { nodeArgs: ['--enable-source-maps', '--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: dir } });
+    expect(result.code).toBe(4);
+    expect(reportOf(dir).exit.called_at).toBe(`validate (${pathToFileURL(join(dirname(script), 'agent.ts')).href}:5:13)`);
+  });
+});
