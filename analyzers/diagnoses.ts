@@ -360,7 +360,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     this.diagnoseToolLoop(found, add, texts);
     this.diagnoseAutofix(context, add, texts);
     const exit = this.effectiveExit(context.exit);
-    this.diagnoseStageHang(context, exit, add, texts);
+    this.diagnoseStageHang(context, exit, add, texts, found);
     this.diagnoseSlowStage(context, add, texts);
     this.diagnoseCrash(context, exit, found, add, texts);
     this.linkToolLoopToCrash(context, found);
@@ -485,7 +485,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     return NaN;
   }
 
-  private diagnoseStageHang(context: DiagnosisContext, exit: ExitInfo, add: AddFn, texts: DiagnosisTexts): void {
+  private diagnoseStageHang(context: DiagnosisContext, exit: ExitInfo, add: AddFn, texts: DiagnosisTexts, found: Map<string, Found>): void {
     if (exit.reason === 'running') return; // a report taken mid-run: open stages are simply busy
     const unfinished = mergeUnfinished(context.unfinished, this.closedUnfinished);
     const stages = unfinished.filter((span) => span.kind === 'stage');
@@ -524,7 +524,10 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     }
     if (evidence.count === 0) return;
     const severity: Severity = exit.reason === 'signal' || exit.reason === 'killed' ? 'critical' : 'high';
+    const stagesNoted = evidence.count - (outside ? 1 : 0);
     add('stage_hang', severity, confidence, evidence.toJSON(), texts.suggestions.stage_hang, causes);
+    // No stage was open (a zero-code run has none): the title does not speak of one.
+    if (stagesNoted === 0) found.get('stage_hang')!.diagnosis.title = texts.hangOutsideStagesTitle;
   }
 
   private diagnoseSlowStage(context: DiagnosisContext, add: AddFn, texts: DiagnosisTexts): void {

@@ -40,6 +40,8 @@ export interface DiagnosisTexts {
   waitingOn: (kind: string, name: string, seconds: string) => string;
   /** stage_hang of work outside every stage (a zero-code run): followed by waitingOn. */
   outsideStages: (how: string) => string;
+  /** stage_hang's title when no stage was open, only work outside every stage. */
+  hangOutsideStagesTitle: string;
   /**
    * The same for a run whose end is not in the log (killed, or an unknown ending): the time of the
    * end is unknown, so idle times and ages count only to the log's last event. A time of '0' means
@@ -355,6 +357,7 @@ const en: MessageCatalog = {
     stageHang: (stage, how, idle) => `${stage} was still running when the process ended ${how}; its last event was ${idle} s before the end`,
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
     outsideStages: (how) => `Work outside every stage was still running when the process ended ${how}`,
+    hangOutsideStagesTitle: 'Work never finished (hang): it was still running when the process ended',
     stageHangAtLogEnd: (stage, how, idle) =>
       `${stage} was still running when the process ended ${how}; ${idle === '0' ? "its last event is the log's last one" : `its last event came ${idle} s before the log's last one`}, and the time of the end is not recorded (it may have waited longer)`,
     waitingOnAtLogEnd: (kind, name, seconds) =>
@@ -569,6 +572,7 @@ const zhCN: MessageCatalog = {
     stageHang: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件距结束 ${idle} 秒`,
     waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,
     outsideStages: (how) => `进程结束时（${how}）阶段之外的工作仍在运行`,
+    hangOutsideStagesTitle: '有工作始终没有结束（挂起）：进程结束时它仍在运行',
     stageHangAtLogEnd: (stage, how, idle) =>
       `进程结束时（${how}）${stage} 仍在运行；${idle === '0' ? '其最后一个事件即日志的最后一个事件' : `其最后一个事件比日志的最后一个事件早 ${idle} 秒`}，结束的时刻没有记录（实际等待可能更久）`,
     waitingOnAtLogEnd: (kind, name, seconds) =>

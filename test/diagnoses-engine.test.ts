@@ -237,8 +237,14 @@ describe('stage_hang', () => {
       const chinese = diagnoseEvents(events, context({ exit, unfinished, messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[0].evidence.examples[0];
       expect(chinese.endsWith(`（已持续 89 秒）；${zh}`)).toBe(true);
       // Work outside every stage (a zero-code run): the same clause after the call it names.
-      const outside = diagnoseEvents([], context({ exit, unfinished: [{ ...llmSpan, stage: 'unknown', ...facts }] }))[0].evidence.examples;
-      expect(outside).toEqual([`Work outside every stage was still running when the process ended by a signal; still waiting on llm "chat gpt-4o" (open for 89 s); ${en}`]);
+      const [hang] = diagnoseEvents([], context({ exit, unfinished: [{ ...llmSpan, stage: 'unknown', ...facts }] }));
+      expect(hang.evidence.examples).toEqual([`Work outside every stage was still running when the process ended by a signal; still waiting on llm "chat gpt-4o" (open for 89 s); ${en}`]);
+      // No stage was open: the title speaks of the work, not of a stage.
+      expect([hang.id, hang.title]).toEqual(['stage_hang', 'Work never finished (hang): it was still running when the process ended']);
+      expect(diagnoseEvents([], context({ exit, unfinished: [{ ...llmSpan, stage: 'unknown', ...facts }], messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[0].title).toBe(
+        '有工作始终没有结束（挂起）：进程结束时它仍在运行',
+      );
+      expect(diagnoseEvents(events, context({ exit, unfinished }))[0].title).toBe('A stage never finished (hang)');
     }
     // Not a streamed call: nothing is said of a stream.
     expect(diagnoseEvents(events, context({ exit, unfinished: [stageSpan(10, 90), { ...llmSpan, time_to_first_chunk: 1 }] }))[0].evidence.examples[0]).toMatch(/\(open for 89 s\)$/);
