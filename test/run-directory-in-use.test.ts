@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +86,15 @@ describe('child processes of a zero-code agent', () => {
     expect(stderrLines(result).sort()).toEqual([inUseLine(dir, pids.parent, pids.recording, 'recorded'), inUseLine(dir, pids.parent, pids.forked, 'recorded')].sort());
     // Every lock was released.
     for (const run of [dir, recording, forked]) expect(readdirSync(logPath(run, '.')).filter((name) => name.startsWith('.agent-autopsy.lock'))).toEqual([]);
+
+    // The report of the directory is the parent's; stderr says where the children's are.
+    const newest = [recording, forked].sort((a, b) => statSync(logPath(a, 'execution_tracker.json')).mtimeMs - statSync(logPath(b, 'execution_tracker.json')).mtimeMs)[1];
+    for (const given of [dir, logPath(dir, '.')]) {
+      const report = await runCli(['report', given, '-f', 'md']);
+      expect(report.code).toBe(0);
+      expect(report.stderr).toBe(`agent-autopsy: this is the run of one process; ${dir} also holds the runs of 2 other processes in processes/, the newest: agent-autopsy report ${newest}\n`);
+    }
+    expect((await runCli(['report', recording])).stderr).toBe('');
   });
 });
 

@@ -1,9 +1,10 @@
 import { closeSync, fchmodSync, fstatSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { locateRun } from '../../analyzers/readRun';
 import type { AutopsyReport } from '../../analyzers/reportTypes';
 import { TruthLogError } from '../../analyzers/TruthLogParser';
-import { AUTOFIX_LOG, READABLE_LOG, TRACKER_JSON } from '../../exporters/paths';
+import { runsInside } from '../../analyzers/runsInside';
+import { AUTOFIX_LOG, LOGS_SUBDIR, PROCESSES_SUBDIR, READABLE_LOG, TRACKER_JSON } from '../../exporters/paths';
 import { writeTextSync } from '../../exporters/atomicWrite';
 import { HtmlEventCollector } from '../../exporters/HtmlEventCollector';
 import { renderHtmlReport } from '../../exporters/htmlReport';
@@ -73,7 +74,27 @@ export async function reportCommand(input: string, options: ReportCommandOptions
   } finally {
     criticalFailures?.dispose();
   }
+  noteOtherProcessesRuns(input);
   return options.failOnFailures && report.summary.total_failures > 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+/**
+ * A run directory whose `processes/` holds the runs of other processes (child processes, or a
+ * second agent given the same directory) says so on stderr: the report is of this run only.
+ */
+function noteOtherProcessesRuns(input: string): void {
+  let dir = resolve(input);
+  try {
+    if (!statSync(dir).isDirectory()) return;
+  } catch {
+    return;
+  }
+  // Given its Memory/logs folder: the run directory is two levels up.
+  if (dir.endsWith(LOGS_SUBDIR)) dir = dirname(dirname(dir));
+  const others = runsInside(join(dir, PROCESSES_SUBDIR));
+  if (!others) return;
+  const runs = others.count === 1 ? 'the run of another process' : `the runs of ${others.count} other processes`;
+  process.stderr.write(`agent-autopsy: this is the run of one process; ${shellPath(dir)} also holds ${runs} in ${PROCESSES_SUBDIR}/, the newest: agent-autopsy report ${shellPath(others.newest)}\n`);
 }
 
 /** The report without `sections` (those a saved report lacks): the JSON says nothing it was not told. */
