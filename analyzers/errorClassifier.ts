@@ -85,7 +85,7 @@ const MESSAGE_PATTERNS: ReadonlyArray<[ErrorClassId, RegExp, number]> = [
   ['context_length_exceeded', CONTEXT_MESSAGE, BY_MESSAGE],
   ['rate_limited', /rate[ _-]?limit|too many requests|exceeded your current quota|insufficient_quota|tokens per min|requests per min|throttl|resource[ _]exhausted/i, BY_MESSAGE],
   ['llm_timeout', /timed? ?out\b|\btimeout\b|ETIMEDOUT|ESOCKETTIMEDOUT|deadline exceeded|gateway time-?out/i, BY_MESSAGE],
-  ['llm_server_error', /overloaded|internal server error|server[_ ]error|server had an error|service unavailable|bad gateway|api_error|ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up|connection (?:error|reset|refused)|other side closed|UND_ERR_SOCKET|fetch failed/i, BY_MESSAGE],
+  ['llm_server_error', /overloaded|internal server error|server[_ ]error|server had an error|service unavailable|bad gateway|upstream connect error|no healthy upstream|api_error|ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up|connection (?:error|reset|refused)|other side closed|UND_ERR_SOCKET|fetch failed/i, BY_MESSAGE],
   ['auth_failure', /\bunauthori[sz]ed\b|permission[_ ]denied|permission_error|\bforbidden\b/i, LOOSE],
   ['context_length_exceeded', /request[_ ]too[_ ]large/i, LOOSE],
 ];

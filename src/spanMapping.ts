@@ -31,6 +31,8 @@ const ATTR_TRACELOOP_ENTITY_INPUT = 'traceloop.entity.input';
 const ATTR_OPENINFERENCE_TOOL_NAME = 'tool.name';
 /** An AI SDK stream's time to its first chunk, in milliseconds, on its `….doStream` span once the chunk came. */
 const ATTR_AI_SDK_MS_TO_FIRST_CHUNK = 'ai.response.msToFirstChunk';
+/** `ai` 7's chat span (@ai-sdk/otel): seconds to the first chunk, named after the GenAI metric. */
+const ATTR_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK = 'gen_ai.client.operation.time_to_first_chunk';
 /** The AI SDK operations that stream (their spans carry no gen_ai.request.stream). */
 const AI_SDK_STREAMS = new Set(['ai.streamText', 'ai.streamText.doStream', 'ai.streamObject', 'ai.streamObject.doStream']);
 /** The tokens an AI SDK embedding call used (its only count; its other spans' ai.usage.* are not read, see AI_SDK_KIND). */
@@ -242,7 +244,8 @@ export function llmEndData(attributes: Attributes, data: EventData = {}): EventD
 
 /**
  * A streamed llm span's `gen_ai.response.time_to_first_chunk` (seconds from its request to the
- * first chunk of its answer; an AI SDK stream's `ai.response.msToFirstChunk`, in milliseconds),
+ * first chunk of its answer; an AI SDK stream's `ai.response.msToFirstChunk`, in milliseconds, or
+ * `ai` 7's `gen_ai.client.operation.time_to_first_chunk`),
  * rounded to microseconds as the log's durations are; undefined when the span states none (not
  * streamed, or no chunk came) or a value that is no time.
  */
@@ -250,14 +253,15 @@ export function timeToFirstChunk(attributes: Attributes): number | undefined {
   let value = attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK];
   if (value === undefined) {
     const ms = attributes[ATTR_AI_SDK_MS_TO_FIRST_CHUNK];
-    if (typeof ms === 'number') value = ms / 1000;
+    value = typeof ms === 'number' ? ms / 1000 : attributes[ATTR_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK];
   }
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value * 1e6) / 1e6 : undefined;
 }
 
 /** Whether an llm span is a streamed call: `gen_ai.request.stream`, or an AI SDK stream's operation. */
 export function isStreamedLlmSpan(attributes: Attributes): boolean {
-  if (attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] === true) return true;
+  // `ai` 7's chat span says it streamed only once its first chunk came.
+  if (attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] === true || attributes[ATTR_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK] !== undefined) return true;
   const operation = attributes[sc.ATTR_AI_SDK_OPERATION_ID];
   return typeof operation === 'string' && AI_SDK_STREAMS.has(operation);
 }
@@ -312,6 +316,21 @@ export function llmContentData(attributes: Attributes): EventData {
 export function resendCount(attributes: Attributes): number | undefined {
   const value = attributes[sc.ATTR_HTTP_REQUEST_RESEND_COUNT];
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
+/** The Vercel AI SDK's RetryError: "Failed after 3 attempts. Last error: …". */
+const RETRY_ERROR_ATTEMPTS = /^Failed after (\d+) attempts\b/;
+
+/**
+ * The attempts that failed before the last one, as a failed span's error counts them (the AI SDK's
+ * RetryError), for an llm span with no other count of them: `ai` 7's chat span covers every
+ * attempt of its call, where `ai` 5 and 6 made a span per attempt (folded into the call).
+ */
+export function retryErrorResends(span: { status: { message?: string }; events: ReadonlyArray<{ name: string; attributes?: Attributes }> }): number | undefined {
+  const message = span.status.message || span.events.find((event) => event.name === 'exception')?.attributes?.['exception.message'];
+  const attempts = typeof message === 'string' ? RETRY_ERROR_ATTEMPTS.exec(message) : null;
+  const count = attempts ? Number(attempts[1]) : 0;
+  return count >= 2 && Number.isSafeInteger(count) ? count - 1 : undefined;
 }
 
 /** Error details of a failed span: message, error type and HTTP status where known. */

@@ -357,3 +357,51 @@ describe('GenAI operations that are not LLM calls', () => {
     expect(report.llm_usage).toMatchObject({ calls: 1, by_model: { 'gpt-4o': { calls: 1, input_tokens: 10, output_tokens: 2 } } });
   });
 });
+
+/**
+ * `ai` 7 with @ai-sdk/otel's `OpenTelemetry` (registerTelemetry): GenAI spans, as the SDK made them
+ * in an audit against a local server (ai 7.0.173, @ai-sdk/otel 1.0.173): `invoke_agent <model>`,
+ * a `step N` (agent_step) per step, a `chat <model>` span around every attempt of its provider
+ * call, `execute_tool <name>` with its arguments.
+ */
+describe('AI SDK 7 (@ai-sdk/otel) spans', () => {
+  const chat = (model: string): Attributes => ({ 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': model, 'server.address': '127.0.0.1' });
+
+  it("read a streamed chat's gen_ai.client.operation.time_to_first_chunk, and count the retries its AI_RetryError states", async () => {
+    const { events, report } = await record(() =>
+      stage('answer', async () => {
+        await aiSpan('invoke_agent gpt-4o', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o' }, async () => {
+          await aiSpan('step 1', { 'gen_ai.operation.name': 'agent_step' }, async () => {
+            await aiSpan('chat gpt-4o', chat('gpt-4o'), undefined, {
+              late: { 'gen_ai.client.operation.time_to_first_chunk': 0.8792306840000002, 'gen_ai.usage.input_tokens': 15, 'gen_ai.usage.output_tokens': 7, 'gen_ai.response.finish_reasons': ['stop'] },
+            });
+          });
+        });
+        const message = 'Failed after 3 attempts. Last error: Rate limit reached for gpt-4o. Please try again in 20s.';
+        await aiSpan('chat gpt-4o', chat('gpt-4o'), undefined, { error: { name: 'AI_RetryError', message } });
+        // One attempt only: no retry to count.
+        await aiSpan('chat gpt-4o', chat('gpt-4o'), undefined, { error: { name: 'AI_APICallError', message: 'Bad Request' } });
+      }),
+    );
+    const ends = events.filter((event) => event.type.startsWith('llm_call_') && event.type !== 'llm_call_start');
+    expect(ends.map((event) => [event.type, event.data.time_to_first_chunk, event.data.failed_attempts])).toEqual([
+      ['llm_call_end', 0.879231, undefined],
+      ['llm_call_error', undefined, 2],
+      ['llm_call_error', undefined, undefined],
+    ]);
+    // The client retried: the advice says so, and no retry storm is made of one call's attempts.
+    expect(report.diagnoses[0]).toMatchObject({ id: 'rate_limited' });
+    expect(report.diagnoses[0].evidence.examples.join('\n')).toMatch(/1 failed call, 3 HTTP requests/);
+  });
+
+  it('a chat span still open whose first chunk came is a streamed call that had started', async () => {
+    const { report } = await record(async () => {
+      void stage('answer', async () => {
+        tracer().startSpan('chat gpt-4o', { attributes: { ...chat('gpt-4o'), 'gen_ai.client.operation.time_to_first_chunk': 0.5 } });
+        await new Promise(() => undefined);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    });
+    expect(report.unfinished.filter((span) => span.kind === 'llm').map(({ stream, time_to_first_chunk }) => ({ stream, time_to_first_chunk }))).toEqual([{ stream: true, time_to_first_chunk: 0.5 }]);
+  });
+});

@@ -60,6 +60,13 @@ const rows: Row[] = [
   // provider failures
   ['anthropic OverloadedError 529', { eventType: 'llm_call_error', errorType: 'OverloadedError', status: 529, message: ANTHROPIC_529 }, 'llm_server_error'],
   ["seed string 'overloaded_error'", { eventType: 'llm_call_error', message: "{'type': 'error', 'error': {'type': 'overloaded_error', 'message': 'Overloaded'}}" }, 'llm_server_error'],
+  // A proxy in front of the provider (Envoy) answers 502/503 with its own text; the AI SDK's error carries no status.
+  [
+    'AI SDK APICallError from a proxy 502, no status',
+    { eventType: 'llm_call_error', errorType: 'AI_RetryError', message: 'Failed after 3 attempts. Last error: upstream connect error or disconnect/reset before headers. reset reason: connection failure' },
+    'llm_server_error',
+  ],
+  ['a proxy 503 with no healthy upstream', { eventType: 'llm_call_error', errorType: 'AI_APICallError', message: 'no healthy upstream' }, 'llm_server_error'],
   ['openai InternalServerError 500', { eventType: 'llm_call_error', errorType: 'InternalServerError', status: 500, message: '500 The server had an error while processing your request. Sorry about that!' }, 'llm_server_error'],
   ["instrumentation error.type 'server_error'", { eventType: 'llm_call_error', errorType: 'server_error', message: 'server_error' }, 'llm_server_error'],
   ['openai APIError from an error event in a stream', { eventType: 'llm_call_error', errorType: 'APIError', message: 'The engine is currently overloaded, please try again later.' }, 'llm_server_error'],
