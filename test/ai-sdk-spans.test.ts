@@ -394,6 +394,18 @@ describe('AI SDK 7 (@ai-sdk/otel) spans', () => {
     expect(report.diagnoses[0].evidence.examples.join('\n')).toMatch(/1 failed call, 3 HTTP requests/);
   });
 
+  it("with LegacyOpenTelemetry, one doGenerate span covers every attempt: the outer span's AI_RetryError counts them", async () => {
+    const message = 'Failed after 3 attempts. Last error: Rate limit reached for gpt-4o-mini. Please try again in 20s.';
+    const { events } = await record(() =>
+      stage('answer', () =>
+        aiSpan('ai.generateText', outer('ai.generateText'), () => aiSpan('ai.generateText.doGenerate', doGenerate(), undefined, { error: { name: 'AI_APICallError', message: 'Rate limit reached' } }), {
+          error: { name: 'AI_RetryError', message },
+        }),
+      ),
+    );
+    expect(events.filter((event) => event.type === 'llm_call_error').map((event) => [event.data.error_type, event.data.failed_attempts])).toEqual([['AI_RetryError', 2]]);
+  });
+
   it('a chat span still open whose first chunk came is a streamed call that had started', async () => {
     const { report } = await record(async () => {
       void stage('answer', async () => {
