@@ -4,7 +4,7 @@ import type { AutopsyReport, Diagnosis, ModelUsage, UnfinishedSpan } from '../an
 import { criticalFailureCount } from '../analyzers/seedReport';
 import { REPORT_JSON } from './paths';
 import { labelsFor, noDiagnosesNote, notRecorded, type MissingSections, type NotRecorded, type ReportLabels } from './reportLabels';
-import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels, totalTokensText, unfinishedError, unfinishedStream } from './reportRows';
+import { shownPatterns, shownStages, statedTokenDetails, topCounts, topModels, totalTokensText, llmCallsText, unfinishedError, unfinishedStream } from './reportRows';
 
 const MAX_CELL = 500;
 const MAX_ROWS = 50;
@@ -150,7 +150,7 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
         [m.labels.mostProblematicStage, stageText(s.most_problematic_stage)],
         [m.labels.autofixAttempts, s.total_autofix_attempts],
         [m.labels.autofixSuccessRate, s.autofix_success_rate],
-        [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, na.lacks('llm_usage') ? na.value : `${report.llm_usage.calls} / ${report.llm_usage.errors}`],
+        [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, na.lacks('llm_usage') ? na.value : llmCallsText(`${report.llm_usage.calls} / ${report.llm_usage.errors}`, report.unfinished, l)],
         [l.totalTokens, na.lacks('llm_usage') ? na.value : totalTokensText(report.llm_usage, String(report.llm_usage.total_tokens), l)],
       ],
     ),

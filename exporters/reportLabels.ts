@@ -85,6 +85,8 @@ export interface ReportLabels {
   error: string;
   /** The Unfinished spans table's column for streamed calls, and what a row says of its stream (seconds as text). */
   stream: string;
+  /** After the summary's LLM call count: calls still running when the process ended (listed as unfinished, not counted). */
+  llmCallsRunning: (count: number) => string;
   streamState: (firstChunk: string | undefined, sinceLastChunk: string | undefined) => string;
   all: string;
   search: string;
@@ -171,6 +173,7 @@ const en: ReportLabels = {
   data: 'Data',
   error: 'Error',
   stream: 'Stream',
+  llmCallsRunning: (count) => `+${count} still running at the end`,
   streamState: (first, quiet) =>
     first === undefined ? 'no chunk yet' : quiet === undefined ? `first chunk after ${first} s` : `first chunk after ${first} s, then nothing for ${quiet} s`,
   all: 'all',
@@ -253,6 +256,7 @@ const zhCN: ReportLabels = {
   data: '数据',
   error: '错误',
   stream: '流式',
+  llmCallsRunning: (count) => `另有 ${count} 次在结束时仍在进行`,
   streamState: (first, quiet) =>
     first === undefined ? '尚无数据块' : quiet === undefined ? `首个数据块在 ${first} 秒后` : `首个数据块在 ${first} 秒后，此后 ${quiet} 秒无数据`,
   all: '全部',

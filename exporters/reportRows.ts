@@ -83,3 +83,10 @@ export function unfinishedStream(span: UnfinishedSpan, labels: Pick<ReportLabels
   const seconds = (value: number | undefined) => (value === undefined ? undefined : String(Math.round(value * 100) / 100));
   return labels.streamState(seconds(span.time_to_first_chunk), span.time_to_first_chunk === undefined ? undefined : seconds(span.seconds_since_last_chunk));
 }
+
+/** `calls` as the summary shows them, with the LLM calls still running at the end (unfinished, not in llm_usage) after them. */
+export function llmCallsText(calls: string, unfinished: readonly UnfinishedSpan[] | undefined, labels: Pick<ReportLabels, 'llmCallsRunning'>): string {
+  let running = 0;
+  for (const span of unfinished ?? []) if (span.kind === 'llm') running++;
+  return running > 0 ? `${calls} (${labels.llmCallsRunning(running)})` : calls;
+}

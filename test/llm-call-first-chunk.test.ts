@@ -226,16 +226,21 @@ describe('a streamed llmCall() still open when the run ends', () => {
     const seconds = (value: unknown) => String(Math.round((value as number) * 100) / 100);
     const stalled = `first chunk after ${seconds(unfinished[0].time_to_first_chunk)} s, then nothing for ${seconds(unfinished[0].seconds_since_last_chunk)} s`;
     const markdown = renderMarkdownReport(report);
+    // The summary's call count says the calls still running are not in it.
+    expect(report.llm_usage.calls).toBe(0);
+    expect(markdown).toContain('| LLM usage: Calls / Errors | 0 / 0 (+2 still running at the end) |');
     expect(markdown).toContain('| Name | Kind | Stage | Started | Age (s) | Stream |');
     expect(markdown).toMatch(new RegExp(`^\\| chat stalls \\| llm \\| answer \\| [^|]+ \\| [0-9.]+ \\| ${stalled} \\|$`, 'm'));
     expect(markdown).toMatch(/^\| chat silent \| llm \| answer \| [^|]+ \| [0-9.]+ \| no chunk yet \|$/m);
     const html = renderHtmlReport(report);
+    expect(html).toContain('0 (0 errors) (+2 still running at the end)');
     expect(html).toContain('<th class="num">Age (s)</th><th>Stream</th></tr>');
     expect(html).toContain(`<td class="wrap">${stalled}</td></tr>`);
     expect(html).toContain('<td class="wrap">no chunk yet</td></tr>');
     const chinese = renderMarkdownReport({ ...report, run: { ...report.run, locale: 'zh-CN' } });
     expect(chinese).toContain(`| 首个数据块在 ${seconds(unfinished[0].time_to_first_chunk)} 秒后，此后 ${seconds(unfinished[0].seconds_since_last_chunk)} 秒无数据 |`);
     expect(chinese).toContain('| 尚无数据块 |');
+    expect(chinese).toContain('0 / 0 (另有 2 次在结束时仍在进行) |');
   });
 
   it('a run with no streamed call open has no Stream column', async () => {
