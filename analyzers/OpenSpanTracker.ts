@@ -112,12 +112,17 @@ function text(value: unknown): string | undefined {
 }
 
 /**
- * The span's name as the live run reports it: a foreign span's own name (`data.span`), else the
- * name the API wrappers give (`stage <id>`, `task <name>`, `chat <model>`, a label …).
+ * The span's name as the live run reports it: a foreign span's own name (`data.span`, with its
+ * model when the name is only its operation), else the name the API wrappers give (`stage <id>`,
+ * `task <name>`, `chat <model>`, a label …).
  */
 export function spanName(kind: string, data: Record<string, unknown>): string {
   const own = text(data.span);
-  if (own) return own;
+  if (own) {
+    // The AI SDK names its spans by operation (`ai.streamText`): the model says which call it was.
+    const model = kind === 'llm' && own === text(data.operation) ? text(data.model) : undefined;
+    return model ? `${own} ${model}` : own;
+  }
   const label = text(data.name);
   switch (kind) {
     case 'stage':

@@ -8,7 +8,7 @@ import * as sc from '../src/semconv';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmEndData, llmUsageDetails, resendCount, retryErrorResends, unfinishedStreamData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
-import { addFailure, addStreamFacts } from './OpenSpanTracker';
+import { addFailure, addStreamFacts, spanName } from './OpenSpanTracker';
 import type { AutofixStatistics, UnfinishedSpan } from './reportTypes';
 
 /** One span of an OTLP JSON export, reduced to what the Truth-Mode mapping reads. */
@@ -325,7 +325,9 @@ export class OtlpSpanConverter {
       slots.push({ atMs: span.startMs, phase: 0, depth, order: order++, span, kind, stage });
       slots.push({ atMs: span.endMs, phase: 1, depth, order: order++, span, kind, stage });
       if (span.attributes[sc.ATTR_AUTOPSY_UNFINISHED] === true) {
-        const entry: UnfinishedSpan = { name: span.name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: secondsBetween(span.startMs, span.endMs), span_id: span.spanId };
+        // Named as the live run names it (an AI SDK call by its operation and model).
+        const name = kind === 'llm' && !isOwnSpan(span.attributes) ? spanName('llm', foreignStartData(kind, span)) : span.name;
+        const entry: UnfinishedSpan = { name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: secondsBetween(span.startMs, span.endMs), span_id: span.spanId };
         if (failedBeforeExit(span)) addFailure(entry, spanError(span));
         unfinished.push(kind === 'llm' ? addStreamFacts(entry, unfinishedStreamData(span.attributes, {})) : entry);
       } else if (kind === 'autofix') {

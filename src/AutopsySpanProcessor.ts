@@ -1,6 +1,7 @@
 import { trace, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
+import { spanName } from '../analyzers/OpenSpanTracker';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
 import { spanEventType } from './eventTypes';
@@ -253,12 +254,14 @@ function startFacts(span: Span, handover: SpanHandover | undefined): SpanStartFa
   const attributes = span.attributes;
   const kind = classifySpan(attributes);
   const own = isOwnSpan(attributes);
+  const foreignData = kind !== undefined && !(own && handover !== undefined) ? foreignStartData(kind, span) : undefined;
   return {
     kind,
     own,
     tracked: attributes[sc.ATTR_AUTOPSY_TRACKED] === true,
     declaredStage: declaredStage(kind, span),
-    name: span.name,
-    foreignData: kind !== undefined && !(own && handover !== undefined) ? foreignStartData(kind, span) : undefined,
+    // As a reader of the log names it (an AI SDK call by its operation and model).
+    name: kind === 'llm' && foreignData !== undefined && !own ? spanName('llm', foreignData) : span.name,
+    foreignData,
   };
 }

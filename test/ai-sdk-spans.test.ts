@@ -242,7 +242,8 @@ describe('a call still running when the run ends', () => {
     });
     expect(report.unfinished.map((span) => [span.kind, span.name, span.stage])).toEqual([
       ['stage', 'stage hung', 'hung'],
-      ['llm', 'ai.generateText', 'hung'],
+      // Named by its operation and its model: the AI SDK names its spans by operation only.
+      ['llm', 'ai.generateText gpt-4o-mini', 'hung'],
       ['llm', expect.any(String), 'hung'],
     ]);
     expect(events.filter((event) => event.type === 'llm_call_unfinished').map((event) => event.data.span ?? event.data.model)).toEqual(['ai.generateText', 'gpt-4o']);
@@ -276,6 +277,7 @@ describe('an AI SDK stream', () => {
   });
 
   it('still open at the end says whether its answer had started', async () => {
+    const exporter = new InMemorySpanExporter();
     const { events, report } = await record(async () => {
       void stage('answer', async () => {
         for (const [model, late] of [['started', { 'ai.response.msToFirstChunk': 300 }], ['silent', {}]] as const) {
@@ -286,11 +288,14 @@ describe('an AI SDK stream', () => {
         await new Promise(() => undefined);
       });
       await new Promise((resolve) => setTimeout(resolve, 10));
-    });
+    }, exporter);
     const llm = report.unfinished.filter((span) => span.kind === 'llm').map(({ name, stream, time_to_first_chunk }) => ({ name, stream, time_to_first_chunk }));
+    // An OTLP file of the spans lists them the same way.
+    const fromOtlp = analyzeRunSync(writeOtlpFile(exporter.getFinishedSpans())).report.unfinished.filter((span) => span.kind === 'llm');
+    expect(fromOtlp.map(({ name, stream, time_to_first_chunk }) => ({ name, stream, time_to_first_chunk }))).toEqual(llm);
     expect(llm).toEqual([
-      { name: 'ai.streamText', stream: true, time_to_first_chunk: 0.3 },
-      { name: 'ai.streamText', stream: true, time_to_first_chunk: undefined },
+      { name: 'ai.streamText started', stream: true, time_to_first_chunk: 0.3 },
+      { name: 'ai.streamText silent', stream: true, time_to_first_chunk: undefined },
     ]);
     expect(events.filter((event) => event.type === 'llm_call_unfinished').map((event) => [event.data.model, event.data.stream, event.data.time_to_first_chunk])).toEqual([
       ['started', true, 0.3],
