@@ -70,10 +70,10 @@ export interface StreamState {
  * What the stream of llm span `span`, still open, says at `atMs`; undefined when the call is not
  * streamed. `nested` are the llm spans folded into it (an instrumented client's request inside
  * the app's `llmCall()`, an AI SDK stream's doStream), in start order: when the span is not
- * streamed itself, the first streamed one among them speaks for it, and when it does not time its
- * own chunks, the first of them that got one gives `firstChunk`. `sinceLastChunk` is known where a chunk of the answer had
- * come and the stream was read through StreamChunks (@anthropic-ai/sdk's own spans say only the
- * first chunk). Reads the spans only.
+ * streamed itself, the first streamed one among them speaks for it, and when it does not time
+ * its own chunks, the first of them that got one gives `firstChunk`. `sinceLastChunk` is known
+ * where a chunk of the answer had come and the stream was read through StreamChunks
+ * (@anthropic-ai/sdk's own spans say only the first chunk). Reads the spans only.
  */
 export function streamState(span: Span, nested: readonly Span[], atMs: number): StreamState | undefined {
   const own = attributesOf(span);

@@ -245,9 +245,9 @@ export function llmEndData(attributes: Attributes, data: EventData = {}): EventD
 /**
  * A streamed llm span's `gen_ai.response.time_to_first_chunk` (seconds from its request to the
  * first chunk of its answer; an AI SDK stream's `ai.response.msToFirstChunk`, in milliseconds, or
- * `ai` 7's `gen_ai.client.operation.time_to_first_chunk`),
- * rounded to microseconds as the log's durations are; undefined when the span states none (not
- * streamed, or no chunk came) or a value that is no time.
+ * `ai` 7's `gen_ai.client.operation.time_to_first_chunk`), rounded to microseconds as the log's
+ * durations are; undefined when the span states none (not streamed, or no chunk came) or a value
+ * that is no time.
  */
 export function timeToFirstChunk(attributes: Attributes): number | undefined {
   let value = attributes[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK];
@@ -258,7 +258,7 @@ export function timeToFirstChunk(attributes: Attributes): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value * 1e6) / 1e6 : undefined;
 }
 
-/** Whether an llm span is a streamed call: `gen_ai.request.stream`, or an AI SDK stream's operation. */
+/** Whether an llm span is a streamed call: `gen_ai.request.stream`, an AI SDK stream's operation, or `ai` 7's time to first chunk. */
 export function isStreamedLlmSpan(attributes: Attributes): boolean {
   // `ai` 7's chat span says it streamed only once its first chunk came.
   if (attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] === true || attributes[ATTR_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK] !== undefined) return true;
