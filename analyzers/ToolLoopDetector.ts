@@ -21,8 +21,8 @@ import { timestampMs } from './timestampMs';
  *
  * Memory: per stage its last MAX_PERIOD calls (arguments longer than KEY_TEXT_LENGTH are kept as a
  * prefix, their length and a hash), where the last few were (to note a loop's first rounds once it
- * is one) and a count per round length, at most MAX_STAGES stages (the one left alone longest goes
- * first), whatever the number of calls.
+ * is one), and the round length they repeat with its count, at most MAX_STAGES stages (the one left
+ * alone longest goes first), whatever the number of calls.
  */
 export const TOOL_LOOP_MIN_CALLS = 3;
 /** Rounds of the same 2 or 3 calls that make a loop (as TOOL_LOOP_MIN_CALLS calls of one). */
@@ -57,7 +57,7 @@ interface StageCalls {
   last: Call[];
   /** Where the last calls were, oldest first (at most RECENT_CALLS). */
   recent: Seen[];
-  /** The round length the latest calls repeat (1: one call again), and for how many calls it has. */
+  /** The round length the latest calls repeat (1: one call again; 0: none). */
   period: number;
   /** Calls in a row that repeat the one `period` calls before (a loop of n calls has n - period). */
   repeats: number;

@@ -129,12 +129,12 @@ function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-/** 2.5 → "2.5", 20 → "20", 0.0042 → "0" (two decimals at most). */
 /** A round of tool calls as the titles name it: `search_docs → read_page`. */
 function roundNames(round: ReadonlyArray<{ tool: string }>): string {
   return round.map(({ tool }) => tool).join(' → ');
 }
 
+/** 2.5 → "2.5", 20 → "20", 0.0042 → "0" (two decimals at most). */
 function seconds(value: number): string {
   return String(Math.round(value * 100) / 100);
 }
