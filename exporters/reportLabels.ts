@@ -85,9 +85,9 @@ export interface ReportLabels {
   error: string;
   /** The Unfinished spans table's column for streamed calls, and what a row says of its stream (seconds as text). */
   stream: string;
+  streamState: (firstChunk: string | undefined, sinceLastChunk: string | undefined) => string;
   /** After the summary's LLM call count: calls still running when the process ended (listed as unfinished, not counted). */
   llmCallsRunning: (count: number) => string;
-  streamState: (firstChunk: string | undefined, sinceLastChunk: string | undefined) => string;
   all: string;
   search: string;
   shown: string;
