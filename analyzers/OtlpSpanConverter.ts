@@ -5,7 +5,7 @@ import { EVENT_PREFIX, spanEventType, type SpanKindName } from '../src/eventType
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmEndData, llmUsageDetails, resendCount, retryErrorResends, unfinishedStreamData } from '../src/spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmEndData, llmUsageDetails, resendCount, clientResends, unfinishedStreamData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
 import { addFailure, addStreamFacts, spanName } from './OpenSpanTracker';
@@ -437,7 +437,7 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
     Object.assign(data, llmUsageDetails(span.attributes, llmEndData(span.attributes)));
     const nested = nestedOf(span, folded);
     if (nested) applyNestedLlm(nested, data, failed);
-    addResends(data, resendCount(span.attributes) ?? (failed && data.failed_attempts === undefined ? retryErrorResends(span) : undefined), stated);
+    addResends(data, clientResends(span, data), stated);
   }
   if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
   let level: Level = 'INFO';

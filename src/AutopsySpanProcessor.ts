@@ -13,7 +13,7 @@ import { spanEndMs } from './spanEndTime';
 import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { setSpanStage, spanStage } from './spanStage';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmContentData, llmEndData, llmUsageDetails, resendCount, retryErrorResends } from './spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
@@ -222,9 +222,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       }
       this.applyNested(entry, data, failed);
       // The client's retries before this outcome (one attribute read; set only after a retry); the app's own count wins.
-      // Else, when no nested span counted them, what its error says (the AI SDK's "Failed after 3 attempts").
-      const resends = resendCount(span.attributes) ?? (failed && data.failed_attempts === undefined ? retryErrorResends(span) : undefined);
-      addResends(data, resends, entry.data && statedFailedAttempts(entry.data));
+      addResends(data, clientResends(span, data), entry.data && statedFailedAttempts(entry.data));
     }
     if (extra) Object.assign(data, extraClean ? extra : safeData(extra, { maxStringLength: run.config.maxStringLength }));
     let level: Level = 'INFO';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import { SpanStatusCode, type Attributes, type AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { SPAN_KINDS, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
@@ -321,12 +321,20 @@ export function resendCount(attributes: Attributes): number | undefined {
 /** The Vercel AI SDK's RetryError: "Failed after 3 attempts. Last error: …". */
 const RETRY_ERROR_ATTEMPTS = /^Failed after (\d+) attempts\b/;
 
+type SpanOutcome = { attributes: Attributes; status: { code: number; message?: string }; events: ReadonlyArray<{ name: string; attributes?: Attributes }> };
+
 /**
- * The attempts that failed before the last one, as a failed span's error counts them (the AI SDK's
- * RetryError), for an llm span with no other count of them: `ai` 7's chat span covers every
- * attempt of its call, where `ai` 5 and 6 made a span per attempt (folded into the call).
+ * The attempts an llm span's client made and saw fail before its outcome, for its end data
+ * (`data`, with what its nested spans counted): its `http.request.resend_count`, else, when it
+ * failed and nothing counted them, what its error says (the AI SDK's RetryError: `ai` 7's chat
+ * span covers every attempt of its call, where `ai` 5 and 6 made a span per attempt).
  */
-export function retryErrorResends(span: { status: { message?: string }; events: ReadonlyArray<{ name: string; attributes?: Attributes }> }): number | undefined {
+export function clientResends(span: SpanOutcome, data: EventData): number | undefined {
+  return resendCount(span.attributes) ?? (span.status.code === SpanStatusCode.ERROR && data.failed_attempts === undefined ? retryErrorResends(span) : undefined);
+}
+
+/** The attempts that failed before the last one, as a failed span's error counts them (the AI SDK's RetryError). */
+function retryErrorResends(span: SpanOutcome): number | undefined {
   const message = span.status.message || span.events.find((event) => event.name === 'exception')?.attributes?.['exception.message'];
   const attempts = typeof message === 'string' ? RETRY_ERROR_ATTEMPTS.exec(message) : null;
   const count = attempts ? Number(attempts[1]) : 0;
