@@ -6,6 +6,7 @@ import { parseSpanEvent, SpanPairing } from './SpanPairing';
 
 interface Open {
   spanId?: string;
+  parentSpanId?: string;
   name: string;
   kind: string;
   stage: string;
@@ -18,6 +19,7 @@ function openSpan(start: TruthEvent): Open {
   const data = start.data ?? {};
   return {
     spanId: start.span_id,
+    parentSpanId: start.parent_span_id,
     name: spanName(kind, data),
     kind,
     stage: stageKey(data),
@@ -59,7 +61,7 @@ export class OpenSpanTracker {
       started: entry?.started ?? event.timestamp,
       age_seconds: age,
     };
-    if (event.span_id) span.span_id = event.span_id;
+    addEventIds(span, event);
     addFailure(span, data);
     this.recorded.push(addStreamFacts(span, data));
   }
@@ -79,6 +81,7 @@ export class OpenSpanTracker {
         age_seconds: Number.isFinite(endMs) && Number.isFinite(startMs) ? Math.max(0, (endMs - startMs) / 1000) : 0,
       };
       if (entry.spanId) span.span_id = entry.spanId;
+      if (entry.parentSpanId) span.parent_span_id = entry.parentSpanId;
       return span;
     })];
   }
@@ -98,6 +101,12 @@ export function addStreamFacts(span: UnfinishedSpan, data: Record<string, unknow
   const quiet = data.seconds_since_last_chunk;
   if (typeof quiet === 'number' && Number.isFinite(quiet) && quiet >= 0) span.seconds_since_last_chunk = quiet;
   return span;
+}
+
+/** The span ids an event carries (`span_id`, `parent_span_id`), onto the unfinished span it describes. */
+export function addEventIds(span: UnfinishedSpan, event: TruthEvent): void {
+  if (event.span_id) span.span_id = event.span_id;
+  if (event.parent_span_id) span.parent_span_id = event.parent_span_id;
 }
 
 /** The failure an unfinished event carries (its span had failed before the process ended), onto `span`. */

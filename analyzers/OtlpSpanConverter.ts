@@ -328,6 +328,7 @@ export class OtlpSpanConverter {
         // Named as the live run names it (an AI SDK call by its operation and model).
         const name = kind === 'llm' && !isOwnSpan(span.attributes) ? spanName('llm', foreignStartData(kind, span)) : span.name;
         const entry: UnfinishedSpan = { name, kind, stage: stage ?? 'unknown', started: isoMicros(span.startMs), age_seconds: secondsBetween(span.startMs, span.endMs), span_id: span.spanId };
+        if (span.parentSpanId) entry.parent_span_id = span.parentSpanId;
         if (failedBeforeExit(span)) addFailure(entry, spanError(span));
         unfinished.push(kind === 'llm' ? addStreamFacts(entry, unfinishedStreamData(span.attributes, {})) : entry);
       } else if (kind === 'autofix') {

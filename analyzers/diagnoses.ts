@@ -11,7 +11,7 @@ import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
 import { stageKey, UNKNOWN_STAGE } from './FailureAggregate';
 import type { DiagnosisTexts } from './messages';
-import { addFailure, addStreamFacts, spanName } from './OpenSpanTracker';
+import { addEventIds, addFailure, addStreamFacts, spanName } from './OpenSpanTracker';
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
 import { failedAttemptsOf, RetryTally } from './RetryTally';
@@ -662,7 +662,7 @@ function unfinishedFromEvent(event: TruthEvent, stageStarts: Map<string, string>
   // Named as the live run and the log's readers name it ("stage s1", "chat gpt-4o"): without span
   // ids (a readable log), the name is what makes it the same span as the one the report lists.
   const span: UnfinishedSpan = { name: spanName(kind, data), kind, stage: stageKey(data), started, age_seconds: age };
-  if (event.span_id) span.span_id = event.span_id;
+  addEventIds(span, event);
   addFailure(span, data);
   return addStreamFacts(span, data);
 }
@@ -726,18 +726,36 @@ function innermostOutsideStages(unfinished: UnfinishedSpan[]): UnfinishedSpan | 
   return found;
 }
 
+/** How many enclosing spans stage_hang follows up from an open span (a cycle of ids cannot loop). */
+const MAX_NESTING = 64;
+
 /**
  * Per stage, the deepest span still open inside it (what the stage was waiting on): the one
- * started last, the later in the list on a tie. One pass for all stages: a pass per hung stage
- * made an exit with thousands of them quadratic (20,000 open stages: 18 s).
+ * started last, the later in the list on a tie. A span counts for its own stage and, through the
+ * open spans' parent ids, for every stage it ran inside: an outer stage waits on what its inner
+ * stages wait on. Failing any such span, the inner stage itself (the AI SDK's `invoke_agent`
+ * inside the app's stage). One pass for all stages: a pass per hung stage made an exit with
+ * thousands of them quadratic (20,000 open stages: 18 s).
  */
 function innermostOpen(unfinished: UnfinishedSpan[]): Map<string, UnfinishedSpan> {
+  const byId = new Map<string, UnfinishedSpan>();
+  for (const span of unfinished) if (span.span_id) byId.set(span.span_id, span);
   const innermost = new Map<string, UnfinishedSpan>();
+  const innerStages = new Map<string, UnfinishedSpan>();
+  const offer = (found: Map<string, UnfinishedSpan>, stage: string, span: UnfinishedSpan) => {
+    const before = found.get(stage);
+    if (!before || span.started >= before.started) found.set(stage, span);
+  };
   for (const span of unfinished) {
-    if (span.kind === 'stage') continue;
-    const found = innermost.get(span.stage);
-    if (!found || span.started >= found.started) innermost.set(span.stage, span);
+    const found = span.kind === 'stage' ? innerStages : innermost;
+    if (span.kind !== 'stage') offer(found, span.stage, span);
+    let parent = span.parent_span_id ? byId.get(span.parent_span_id) : undefined;
+    for (let depth = 0; parent && depth < MAX_NESTING; depth++) {
+      if (parent.kind === 'stage' && parent.stage !== span.stage) offer(found, parent.stage, span);
+      parent = parent.parent_span_id ? byId.get(parent.parent_span_id) : undefined;
+    }
   }
+  for (const [stage, span] of innerStages) if (!innermost.has(stage)) innermost.set(stage, span);
   return innermost;
 }
 

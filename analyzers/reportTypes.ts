@@ -131,6 +131,11 @@ export interface UnfinishedSpan {
   started: string;
   age_seconds: number;
   span_id?: string;
+  /**
+   * The span it ran inside, where it had one: what tells a stage nested in another from one that
+   * ran beside it (stage_hang says what an outer stage waited on through its inner stages).
+   */
+  parent_span_id?: string;
   /** A streamed LLM call: set (true) as its `llm_call_unfinished` event has it. */
   stream?: true;
   /** A streamed call's: seconds from its request to its answer's first chunk, when one had come. */

@@ -438,6 +438,7 @@ export class AutopsyRun {
         age_seconds: secondsBetween(entry.startMs, nowAt),
         span_id: entry.spanId,
       };
+      if (entry.parentSpanId) span.parent_span_id = entry.parentSpanId;
       // As the exit will list it: what the app's fail() said, and how far a stream has got.
       const failure = failedSpanError(entry.span, this.config.maxStringLength);
       if (failure) {
@@ -449,7 +450,7 @@ export class AutopsyRun {
     }
     for (const pair of this.untraced?.pending() ?? []) {
       const span: UnfinishedSpan = { name: spanName(pair.kind, pair.data), kind: pair.kind, stage: stageKey(pair.data), started: isoMicros(pair.startMs), age_seconds: secondsBetween(pair.startMs, nowAt) };
-      if (pair.ids) span.span_id = pair.ids.spanId;
+      if (pair.ids) addSpanIds(span, pair.ids);
       unfinished.push(span);
     }
     this.drain();
@@ -556,7 +557,7 @@ export class AutopsyRun {
     for (const entry of closing) {
       const age = secondsBetween(entry.startMs, endMs);
       const span: UnfinishedSpan = { name: entry.name, kind: entry.kind, stage: entry.stage, started: isoMicros(entry.startMs), age_seconds: age };
-      if (entry.ids) span.span_id = entry.ids.spanId;
+      if (entry.ids) addSpanIds(span, entry.ids);
       const data: EventData = Object.assign({}, entry.data, { unfinished: true, age_seconds: age });
       if (data.stage === undefined && entry.addStage) data.stage = entry.stage;
       // A span the app failed (span.fail()) before the process ended: its unfinished event keeps
@@ -653,11 +654,12 @@ export interface SpanIds {
   parentSpanId?: string;
 }
 
-/**
- * The spans of the llm entries folded into an open llm entry (`folded`), by the entry at the top
- * of each fold, in start order: what speaks for a call's stream when the call is not streamed
- * itself (the instrumented request inside an `llmCall()`).
- */
+/** An unfinished span's `span_id` and `parent_span_id`. */
+function addSpanIds(span: UnfinishedSpan, ids: SpanIds): void {
+  span.span_id = ids.spanId;
+  if (ids.parentSpanId) span.parent_span_id = ids.parentSpanId;
+}
+
 /** A stream's state as an unfinished event's data says it (unfinishedStreamData): `stream`, `time_to_first_chunk`, `seconds_since_last_chunk`. */
 function streamStateData(state: StreamState | undefined): EventData {
   if (state === undefined) return {};
@@ -667,6 +669,11 @@ function streamStateData(state: StreamState | undefined): EventData {
   return unfinishedStreamData(attributes, {});
 }
 
+/**
+ * The spans of the llm entries folded into an open llm entry (`folded`), by the entry at the top
+ * of each fold, in start order: what speaks for a call's stream when the call is not streamed
+ * itself (the instrumented request inside an `llmCall()`).
+ */
 function nestedSpansOf(folded: ReadonlySet<OpenSpanEntry>): Map<OpenSpanEntry, Span[]> {
   const nested = new Map<OpenSpanEntry, Span[]>();
   for (const entry of folded) {

@@ -267,6 +267,47 @@ describe('stage_hang', () => {
     expect(hang.evidence.examples.map((example) => example.replace(/^.*waiting on /, ''))).toEqual(['task "task a2" (open for 95 s)', 'llm "chat b2" (open for 96 s)']);
   });
 
+  it('names for an outer stage what its inner stages wait on, or the inner stage itself; a stage beside it is not inside it', () => {
+    const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+    const open = (name: string, kind: string, stage: string, started: number, parent?: string): UnfinishedSpan => ({
+      name,
+      kind,
+      stage,
+      started: at(started),
+      age_seconds: 100 - started,
+      span_id: name,
+      ...(parent ? { parent_span_id: parent } : {}),
+    });
+    const waitingOn = (unfinished: UnfinishedSpan[]) =>
+      diagnoseEvents([], context({ exit: { reason: 'signal', exit_code: null, signal: 'SIGTERM', at: at(100) }, unfinished }))[0].evidence.examples.map((example) =>
+        example.replace(/ was still running .*?(; still waiting on |$)/, ' → '),
+      );
+    expect(
+      waitingOn([
+        open('stage research', 'stage', 'research', 1),
+        open('stage answer', 'stage', 'answer', 2, 'stage research'),
+        open('chat gpt-4o', 'llm', 'answer', 3, 'stage answer'),
+        // Started later, but beside research (no parent): research does not wait on it.
+        open('stage side', 'stage', 'side', 4),
+        open('task side_task', 'task', 'side', 5, 'stage side'),
+      ]),
+    ).toEqual(['research → llm "chat gpt-4o" (open for 97 s)', 'answer → llm "chat gpt-4o" (open for 97 s)', 'side → task "task side_task" (open for 95 s)']);
+    // An inner stage with nothing open inside it: its outer stage waits on the inner stage.
+    expect(waitingOn([open('stage plan', 'stage', 'plan', 6), open('stage draft', 'stage', 'draft', 7, 'stage plan')])).toEqual(['plan → stage "stage draft" (open for 93 s)', 'draft → ']);
+    // Three deep: the outermost waits on the innermost call, through two stages.
+    expect(
+      waitingOn([
+        open('stage top', 'stage', 'top', 8),
+        open('stage middle', 'stage', 'middle', 9, 'stage top'),
+        open('stage bottom', 'stage', 'bottom', 10, 'stage middle'),
+        open('chat claude', 'llm', 'bottom', 11, 'stage bottom'),
+      ]),
+    ).toEqual(['top → llm "chat claude" (open for 89 s)', 'middle → llm "chat claude" (open for 89 s)', 'bottom → llm "chat claude" (open for 89 s)']);
+    // A cycle of parent ids (a corrupt file) ends the walk.
+    const cycle = [open('stage x', 'stage', 'x', 1, 'stage y'), open('stage y', 'stage', 'y', 2, 'stage x'), open('task t', 'task', 'y', 3, 'stage y')];
+    expect(waitingOn(cycle)).toEqual(['x → task "task t" (open for 97 s)', 'y → task "task t" (open for 97 s)']);
+  });
+
   it('is less certain when the stage was busy until the end', () => {
     const [hang] = diagnoseEvents(events, context({ exit: signalAt(12), unfinished: [stageSpan(10, 2)] }));
     expect([hang.id, hang.confidence]).toEqual(['stage_hang', 0.6]);

@@ -102,6 +102,25 @@ describe.concurrent('every ending writes a complete autopsy and keeps Node behav
     expect(crash.suggestion.startsWith('Most likely a consequence of stage_hang: fix that first.')).toBe(true);
   });
 
+  it('a stage inside a stage that never settles: the outer stage is said to wait on what the inner one waits on, live and read back', async () => {
+    const pair = await end('unsettled-nested');
+    expectSameBehaviour(pair);
+    expect(pair.instrumented.code).toBe(13);
+    const run = expectCompleteRun(pair.dir);
+    const inner = { name: 'stage stage_answer', kind: 'stage', stage: 'stage_answer' };
+    expectUnfinished(run, [...BACKGROUND, MAIN_STAGE, inner, { name: 'task wait_for_callback', kind: 'task', stage: 'stage_answer' }]);
+    const [, , main, answer, wait] = run.report.unfinished;
+    expect([answer.parent_span_id, wait.parent_span_id]).toEqual([main.span_id, answer.span_id]);
+    const waitingOn = (report: typeof run.report) =>
+      report.diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang')!.evidence.examples.map((example) => example.replace(/ \(open for [\d.]+ s\)$/, '').replace(/ was still running .*; still waiting on /, ' → '));
+    const expected = ['stage_bg → llm "chat slow-model"', 'stage_main → task "task wait_for_callback"', 'stage_answer → task "task wait_for_callback"'];
+    expect(waitingOn(run.report)).toEqual(expected);
+    // Read back from the files (agent-autopsy report): the unfinished events carry the parent ids.
+    const rebuilt = (await analyzeRun(pair.dir)).report;
+    expect(rebuilt.unfinished.map((span) => span.parent_span_id)).toEqual(run.report.unfinished.map((span) => span.parent_span_id));
+    expect(waitingOn(rebuilt)).toEqual(expected);
+  });
+
   it('an uncaught exception', async () => {
     const pair = await end('uncaught');
     expectSameBehaviour(pair);

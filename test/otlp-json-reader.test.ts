@@ -219,7 +219,7 @@ describe('OTLP JSON (Collector file exporter) → Truth-Mode events', () => {
       [10, 'stage_end', 'INFO', { stage: 'stage3', name: 'Coding', duration: 10 }],
     ]);
     expect(autofix).toEqual({ total_attempts: 1, successful_fixes: 0, failed_fixes: 1, fixes_by_type: { syntax: 1 }, fixes_by_layer: { layer1: 0, layer2: 1, layer3: 0 } });
-    expect(unfinished).toEqual([{ name: 'task compile', kind: 'task', stage: 'stage3', started: '2026-01-01T00:00:05.000000Z', age_seconds: 5, span_id: '0000000000000004' }]);
+    expect(unfinished).toEqual([{ name: 'task compile', kind: 'task', stage: 'stage3', started: '2026-01-01T00:00:05.000000Z', age_seconds: 5, span_id: '0000000000000004', parent_span_id: '0000000000000001' }]);
   });
 });
 
@@ -353,7 +353,7 @@ await stage('validate', async () => {
     const stageSpanId = live.find((e) => e.type === 'stage_unfinished')!.span_id;
     expect(noTimes(report.unfinished)).toEqual([
       { name: 'stage validate', kind: 'stage', stage: 'validate', span_id: stageSpanId },
-      { name: 'task check_sql', kind: 'task', stage: 'validate', span_id: taskSpanId, error, error_type: 'ValidationError' },
+      { name: 'task check_sql', kind: 'task', stage: 'validate', span_id: taskSpanId, parent_span_id: stageSpanId, error, error_type: 'ValidationError' },
     ]);
     // Seed contract: total_failures counts events of level ERROR; an unfinished event is a WARNING.
     expect(report.summary.total_failures).toBe(0);

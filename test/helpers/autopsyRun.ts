@@ -80,10 +80,12 @@ export function expectCompleteRun(dir: string): CompleteRun {
 export function expectUnfinished(run: CompleteRun, expected: Array<{ name: string; kind: string; stage: string }>): void {
   const unfinished = run.report.unfinished;
   expect(unfinished.map(({ name, kind, stage }) => ({ name, kind, stage }))).toEqual(expected);
-  const startTimes = new Map(run.events.filter((event) => event.span_id && event.type.endsWith('_start')).map((event) => [event.span_id, event.timestamp]));
+  const starts = new Map(run.events.filter((event) => event.span_id && event.type.endsWith('_start')).map((event) => [event.span_id, event]));
   for (const span of unfinished) {
     expect(span.age_seconds).toBeGreaterThanOrEqual(0);
-    expect(span.started).toBe(startTimes.get(span.span_id));
+    expect(span.started).toBe(starts.get(span.span_id)?.timestamp);
+    // The span it ran inside, as its start event names it (absent for a root span).
+    expect(span.parent_span_id).toBe(starts.get(span.span_id)?.parent_span_id);
   }
   const prefix: Record<string, string> = { stage: 'stage', task: 'task', llm: 'llm_call', code_exec: 'code_exec', autofix: 'autofix' };
   const events = run.events.filter((event) => event.type.endsWith('_unfinished'));
