@@ -5,7 +5,7 @@ import { analyzeRunSync } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { init, llmCall, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
-import { llmCallEnds, llmEventsBySpan } from './helpers/llmEvents';
+import { llmCallEnds, llmCallEndsBySpan, llmEventsBySpan } from './helpers/llmEvents';
 import { writeOtlpFile } from './helpers/otlpFile';
 import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -141,7 +141,7 @@ describe('an llm span that states http.request.resend_count', () => {
       { type: 'llm_call_end', failed_attempts: 5 },
     ]);
     // Read back from the file, set() data is also in the start event (a span's attributes do not say when they were set).
-    expect(llmCallEnds(otlp.events, ['failed_attempts', 'http_status'])).toEqual(llmCallEnds(events, ['failed_attempts', 'http_status']));
+    expect(llmCallEndsBySpan(otlp.events, ['failed_attempts', 'http_status'])).toEqual(llmCallEndsBySpan(events, ['failed_attempts', 'http_status']));
     expect(report.diagnoses[0].evidence.examples[0]).toBe('2 failed calls, 8 HTTP requests: each was retried 3 times before the agent saw the error');
   });
 
@@ -166,7 +166,7 @@ describe('an llm span that states http.request.resend_count', () => {
       { type: 'llm_call_end', failed_attempts: 1 },
     ];
     expect(llmCallEnds(events, ['failed_attempts'])).toEqual(ends);
-    expect(llmCallEnds(otlp.events, ['failed_attempts'])).toEqual(ends);
+    expect(llmCallEndsBySpan(otlp.events, ['failed_attempts'])).toEqual(llmCallEndsBySpan(events, ['failed_attempts']));
     expect(report.llm_usage).toMatchObject({ calls: 3, retried_calls: 3, failed_attempts: 5 });
     expect(otlp.report.llm_usage).toMatchObject({ calls: 3, retried_calls: 3, failed_attempts: 5 });
   });

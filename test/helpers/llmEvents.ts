@@ -12,6 +12,17 @@ export function llmCallEnds(events: TruthEvent[], fields: readonly string[]): Ar
 }
 
 /**
+ * llmCallEnds in the order of their span ids, to compare a live run with the OTLP file of its
+ * spans: the SDK stamps each span's start in whole milliseconds (Date.now()), so two calls less
+ * than 1 ms apart can come out of the file in the other order.
+ */
+export function llmCallEndsBySpan(events: TruthEvent[], fields: readonly string[]): Array<Record<string, unknown>> {
+  const ends = events.filter((event) => event.type === 'llm_call_end' || event.type === 'llm_call_error');
+  const fieldsOf = llmCallEnds(ends, fields);
+  return ends.map((event, index) => ({ span_id: event.span_id, ...fieldsOf[index] })).sort((a, b) => (String(a.span_id) < String(b.span_id) ? -1 : 1));
+}
+
+/**
  * The llm_call_* events of a log by span and phase, without their times (`duration`,
  * `age_seconds`): a live run and the OTLP file of its spans compare equal this way. The SDK's span
  * times are coarser than the live clock, so the order of events less than 1 ms apart may differ.
