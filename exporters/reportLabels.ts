@@ -153,7 +153,7 @@ const en: ReportLabels = {
   callsNotCounted: (without, calls) => `${without} of ${calls} call${calls === 1 ? '' : 's'} not counted`,
   tokensLeftOut: (without, calls) =>
     `The token totals leave out ${without === calls ? (calls === 1 ? 'the one call' : `all ${calls} calls`) : `${without} of ${calls} calls`}: ${without === 1 ? 'it' : 'they'} stated no token counts. ` +
-    `An openai stream states its usage only with ${STREAM_USAGE_OPTION}.`,
+    `An openai stream states its usage only with ${STREAM_USAGE_OPTION}, and OpenLLMetry's and OpenInference's instrumentations record none for a stream even then.`,
   latency: 'Latency p50 / p95 / max',
   model: 'Model',
   errorsByType: 'Errors by type',
@@ -236,7 +236,7 @@ const zhCN: ReportLabels = {
   callsWithoutTokens: '未给出 token 数的调用',
   callsNotCounted: (without, calls) => `${calls} 次调用中有 ${without} 次未计入`,
   tokensLeftOut: (without, calls) =>
-    `token 总数未计入${without === calls ? (calls === 1 ? '这 1 次调用' : `全部 ${calls} 次调用`) : ` ${calls} 次调用中的 ${without} 次`}：${without === 1 ? '该调用' : '这些调用'}没有给出 token 数。openai 的流式调用只有设置 ${STREAM_USAGE_OPTION} 才会给出用量。`,
+    `token 总数未计入${without === calls ? (calls === 1 ? '这 1 次调用' : `全部 ${calls} 次调用`) : ` ${calls} 次调用中的 ${without} 次`}：${without === 1 ? '该调用' : '这些调用'}没有给出 token 数。openai 的流式调用只有设置 ${STREAM_USAGE_OPTION} 才会给出用量，而 OpenLLMetry 和 OpenInference 的插桩即使如此也不记录流式调用的用量。`,
   latency: '延迟 p50 / p95 / 最大',
   model: '模型',
   errorsByType: '按类型统计的错误',

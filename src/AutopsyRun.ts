@@ -24,7 +24,7 @@ import { realClearTimeout, realSetTimeout } from './realTimers';
 import type { SpanHandover } from './spanData';
 import { OpenSpans, type OpenSpanLinks } from './OpenSpans';
 import * as sc from './semconv';
-import { SpanMark } from './SpanMark';
+import { SpanMark, type SpanMarkMapper } from './SpanMark';
 import { UntracedPairs, type UntracedPair } from './UntracedPairs';
 import { endReadyLlmCalls } from './streamedLlmCalls';
 import { attributesOf, closeStream, streamState, type StreamState } from './StreamChunks';
@@ -101,6 +101,8 @@ export class AutopsyRun {
   private readonly queue: Array<TruthEvent | SpanMark> = [];
   /** Index in the queue of its first span mark (-1: none); everything before it is an event. */
   private firstMark = -1;
+  /** What maps the run's span marks (the span processor): it classifies open spans late (classifyLate). */
+  private spanMapper: SpanMarkMapper | undefined;
   private settling = false;
   private draining = false;
   /** One timer for the run, re-armed with refresh() (no allocation per batch). */
@@ -287,7 +289,10 @@ export class AutopsyRun {
   /** Queues a span's start or end; its mapper turns it into its event when the queue drains. */
   recordSpan(mark: SpanMark): void {
     if (this.finished) return;
-    if (this.firstMark < 0) this.firstMark = this.queue.length;
+    if (this.firstMark < 0) {
+      this.firstMark = this.queue.length;
+      this.spanMapper = mark.mapper;
+    }
     this.enqueue(mark);
   }
 
@@ -425,7 +430,7 @@ export class AutopsyRun {
     const nowAt = nowMs();
     this.settleSpans();
     const unfinished: UnfinishedSpan[] = [];
-    const entries = this.openSpans.values();
+    const entries = this.classifiedOpenSpans();
     const folded = new Set(entries.filter((entry) => this.isFoldedIntoOpenParent(entry)));
     const nested = nestedSpansOf(folded);
     for (const entry of entries) {
@@ -531,7 +536,7 @@ export class AutopsyRun {
    * (UntracedPairs), oldest first: each is listed as unfinished and gets its `<kind>_unfinished` event.
    */
   private closeOpenSpans(endMs: number): UnfinishedSpan[] {
-    const entries = this.openSpans.values();
+    const entries = this.classifiedOpenSpans();
     const folded = new Set(entries.filter((entry) => this.isFoldedIntoOpenParent(entry)));
     const nested = nestedSpansOf(folded);
     const closing: ClosingSpan[] = [];
@@ -577,6 +582,18 @@ export class AutopsyRun {
       endUnfinishedSpan(entry.span);
     }
     return unfinished;
+  }
+
+  /**
+   * The open spans, oldest first, once those that had no kind as they started have been looked
+   * at again: an instrumentation may have set its attributes after startSpan, and a span that
+   * never ends is otherwise missing from the list (an OpenInference call that hung).
+   */
+  private classifiedOpenSpans(): OpenSpanEntry[] {
+    const entries = this.openSpans.values();
+    const mapper = this.spanMapper;
+    if (mapper) for (const entry of entries) if (!entry.kind) mapper.classifyOpen(this, entry);
+    return entries;
   }
 
   /**

@@ -4,7 +4,7 @@ import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import { spanName } from '../analyzers/OpenSpanTracker';
 import { nowMs, secondsBetween } from './clock';
 import { reportError } from './errorHandler';
-import { spanEventType } from './eventTypes';
+import { spanEventType, type SpanKindName } from './eventTypes';
 import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type NestedLlmData } from './nestedLlm';
 import { safeData, safeString } from './safeValue';
 import * as sc from './semconv';
@@ -12,6 +12,7 @@ import { takeEndData, takePendingStart, type SpanHandover } from './spanData';
 import { spanEndMs } from './spanEndTime';
 import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
+import { attributesOf } from './StreamChunks';
 import { setSpanStage, spanStage } from './spanStage';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends } from './spanMapping';
 import type { EventData, Level } from './types';
@@ -128,16 +129,55 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       next: undefined,
     };
     run.openSpans.add(entry);
-    if (!kind) return;
+    if (!kind) {
+      this.classifyLate(run, entry, parent, span);
+      return;
+    }
     entry.data = this.startData(run, own ? pending : undefined, foreignData, stage);
     if (this.foldIntoParent(run, entry, parent)) return;
     if (!tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+  }
+
+  classifyOpen(run: AutopsyRun, entry: OpenSpanEntry): void {
+    try {
+      // The entry's span is the SDK span onStart was given: it has its name and attributes.
+      if (!entry.kind && entry.span) this.classifyLate(run, entry, entry.parent, entry.span as unknown as ReadableSpan);
+    } catch (error) {
+      reportError(error, 'span start could not be recorded');
+    }
+  }
+
+  /**
+   * A span whose attributes said nothing of its kind as it started, looked at again (when its
+   * start is mapped, when it ends, or when the open spans are listed): some instrumentations add
+   * their conventions' attributes right after startSpan. With a kind now, its entry gets its name,
+   * stage and start data, and its start event is recorded, at the time it started.
+   */
+  private classifyLate(run: AutopsyRun, entry: OpenSpanEntry, parent: OpenSpanEntry | undefined, span: Pick<ReadableSpan, 'name' | 'attributes'>): SpanKindName | undefined {
+    const kind = classifySpan(span.attributes);
+    if (!kind) return undefined;
+    const max = run.config.maxStringLength;
+    entry.kind = kind;
+    const declared = declaredStage(kind, span);
+    if (declared !== undefined) {
+      entry.stage = safeString(declared, max);
+      if (entry.span) setSpanStage(entry.span, entry.stage);
+    }
+    const foreignData = foreignStartData(kind, span);
+    entry.name = safeString(kind === 'llm' ? spanName('llm', foreignData) : span.name, max);
+    entry.data = this.startData(run, undefined, foreignData, entry.stage);
+    if (!this.foldIntoParent(run, entry, parent) && !entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
+    return kind;
   }
 
   /** An llm span directly inside another open llm span is folded into it (no events of its own). */
   private foldIntoParent(run: AutopsyRun, entry: OpenSpanEntry, parent: OpenSpanEntry | undefined): boolean {
     if (entry.kind !== 'llm') return false;
     if (!run.openSpans.holds(parent) || parent.kind !== 'llm') return false;
+    // The flag's own span of an openai request inside another instrumentation's span of the same
+    // request (OpenInference wraps around the flag's wrapper) stays a call of its own: that span
+    // ends before it, or never when the request fails, and the failure is this one's to record.
+    if (isOpenAiClientSpan(entry.span) && !isOwnSpan(attributesOf(parent.span) ?? {})) return false;
     this.folded.set(entry, parent);
     return true;
   }
@@ -193,16 +233,8 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     // One object AgentSpan cleaned (setUsage on an llm span) is not cleaned a second time.
     const extraClean = handed !== undefined && extra === undefined && entry.handover!.endClean;
     if (handed !== undefined) extra = extra === undefined ? handed : Object.assign({}, handed, extra);
-    let kind = entry.kind;
-    if (!kind) {
-      // Some instrumentations only add their conventions' attributes after the span started.
-      kind = classifySpan(span.attributes);
-      if (!kind) return;
-      entry.kind = kind;
-      const declared = declaredStage(kind, span);
-      entry.data = this.startData(run, undefined, foreignStartData(kind, span), declared !== undefined ? safeString(declared, run.config.maxStringLength) : entry.stage);
-      if (!this.foldIntoParent(run, entry, parent) && !entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
-    }
+    const kind = entry.kind ?? this.classifyLate(run, entry, parent, span);
+    if (!kind) return;
     if (this.folded.has(entry)) {
       if (this.foldEnd(run, entry, span, extra)) return;
       // The parent ended first (a stream read after llmCall() returned): write the span after all.
@@ -262,4 +294,9 @@ function startFacts(span: Span, handover: SpanHandover | undefined): SpanStartFa
     name: kind === 'llm' && foreignData !== undefined && !own ? spanName('llm', foreignData) : span.name,
     foreignData,
   };
+}
+
+/** A span of agent-autopsy's own openai client instrumentation (the zero-code flag's). */
+function isOpenAiClientSpan(span: unknown): boolean {
+  return (span as { instrumentationScope?: { name?: unknown } } | undefined)?.instrumentationScope?.name === sc.OPENAI_CLIENT_SCOPE;
 }

@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace-base';
-import type { AutopsyRun } from './AutopsyRun';
+import type { AutopsyRun, OpenSpanEntry } from './AutopsyRun';
 import type { SpanKindName } from './eventTypes';
 import type { SpanHandover } from './spanData';
 import type { EventData } from './types';
@@ -8,6 +8,11 @@ import type { EventData } from './types';
 /** Turns a queued mark into the run's events (the span processor). Never throws. */
 export interface SpanMarkMapper {
   mapMark(run: AutopsyRun, mark: SpanMark): void;
+  /**
+   * An open span that had no kind so far, classified by its attributes as they are now; when it
+   * has one, its start event is recorded. (The run asks before it lists the open spans.)
+   */
+  classifyOpen(run: AutopsyRun, entry: OpenSpanEntry): void;
 }
 
 /** What a span's start event is made of, read from the span when it starts. */
@@ -33,7 +38,10 @@ export interface SpanStartFacts {
  *
  * What a span's start event needs of the span is read when it starts (SpanStartFacts): an
  * instrumentation adds the response's attributes to the same object later, and the event must not
- * depend on when the queue drained. A span that has ended no longer changes.
+ * depend on when the queue drained. A span that has ended no longer changes. The exception is a
+ * span whose attributes said nothing of its kind as it started: some instrumentations set them
+ * right after startSpan (OpenInference, OpenLLMetry's workflow and task spans), so it is looked at
+ * again when its mark is mapped, and failing that at its end or when the open spans are listed.
  */
 export class SpanMark {
   private constructor(

@@ -117,6 +117,11 @@ export const ATTR_HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count' as con
 export const ATTR_OPENINFERENCE_SPAN_KIND = 'openinference.span.kind' as const;
 export const ATTR_OPENINFERENCE_LLM_MODEL_NAME = 'llm.model_name' as const;
 export const ATTR_OPENINFERENCE_LLM_PROVIDER = 'llm.provider' as const;
+export const ATTR_OPENINFERENCE_LLM_SYSTEM = 'llm.system' as const;
+
+/** Instrumentation scope of the spans of agent-autopsy's openai client instrumentation (src/instrumentation). */
+export const OPENAI_CLIENT_SCOPE = 'agent-autopsy/openai';
+export const ATTR_OPENINFERENCE_FINISH_REASON = 'llm.finish_reason' as const;
 export const ATTR_OPENINFERENCE_TOKEN_PROMPT = 'llm.token_count.prompt' as const;
 export const ATTR_OPENINFERENCE_TOKEN_COMPLETION = 'llm.token_count.completion' as const;
 export const ATTR_OPENINFERENCE_TOKEN_CACHE_READ = 'llm.token_count.prompt_details.cache_read' as const;

@@ -140,7 +140,9 @@ export function declaredStage(kind: SpanKindName | undefined, span: Pick<Readabl
  */
 const STAGE_NAME_KEYS = [sc.ATTR_TRACELOOP_ENTITY_NAME, ATTR_GEN_AI_AGENT_NAME];
 const MODEL_KEYS = [sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_OPENINFERENCE_LLM_MODEL_NAME, sc.ATTR_GEN_AI_RESPONSE_MODEL, ATTR_AI_SDK_MODEL_ID];
-const PROVIDER_KEYS = [sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER, ATTR_AI_SDK_MODEL_PROVIDER];
+// OpenInference's llm.provider is the host (azure, openai), set for known base URLs only; its
+// llm.system the model family (openai, anthropic), set always.
+const PROVIDER_KEYS = [sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.ATTR_OPENINFERENCE_LLM_PROVIDER, sc.ATTR_OPENINFERENCE_LLM_SYSTEM, ATTR_AI_SDK_MODEL_PROVIDER];
 const OPERATION_KEYS = [sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE, sc.ATTR_AI_SDK_OPERATION_ID];
 const TASK_NAME_KEYS = [sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, sc.ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME, ATTR_OPENINFERENCE_TOOL_NAME];
 // Read on tool spans only (isToolSpan): other OpenInference spans have an input.value too.
@@ -233,9 +235,12 @@ export function llmEndData(attributes: Attributes, data: EventData = {}): EventD
   const responseModel = attributes[sc.ATTR_GEN_AI_RESPONSE_MODEL];
   if (responseModel !== undefined) data.response_model = responseModel;
   const finish = attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS];
-  const stopReason = attributes[ATTR_ANTHROPIC_STOP_REASON];
   if (finish !== undefined) data.finish_reasons = finish;
-  else if (typeof stopReason === 'string') data.finish_reasons = [stopReason];
+  else {
+    // One reason, in @anthropic-ai/sdk's or OpenInference's name.
+    const reason = attributes[ATTR_ANTHROPIC_STOP_REASON] ?? attributes[sc.ATTR_OPENINFERENCE_FINISH_REASON];
+    if (typeof reason === 'string') data.finish_reasons = [reason];
+  }
   // Set on streamed calls only: one attribute read for the others.
   const firstChunk = timeToFirstChunk(attributes);
   if (firstChunk !== undefined) data.time_to_first_chunk = firstChunk;

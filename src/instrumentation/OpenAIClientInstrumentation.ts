@@ -6,9 +6,11 @@ import {
 } from '@opentelemetry/instrumentation';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import * as sc from '../semconv';
+import { OPENAI_CLIENT_SCOPE } from '../semconv';
 import { recordFailureAndEnd } from '../api';
 import { observeApiPromise, once } from '../observePromise';
-import { currentRun } from '../runtime';
+import { realSetTimeout } from '../realTimers';
+import { currentRun, warnOnce } from '../runtime';
 import { StreamChunks } from '../StreamChunks';
 import { VERSION } from '../version';
 
@@ -17,8 +19,7 @@ export interface OpenAIClientInstrumentationConfig extends InstrumentationConfig
   captureContent?: boolean;
 }
 
-/** Instrumentation scope of the spans made here. */
-export const OPENAI_CLIENT_SCOPE = 'agent-autopsy/openai';
+export { OPENAI_CLIENT_SCOPE } from '../semconv';
 
 type Endpoint = 'chat' | 'responses' | 'embeddings';
 
@@ -82,8 +83,11 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
             return module;
           }
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
-            if (targets[endpoint]) this._wrap(targets[endpoint], 'create', this.patch(endpoint));
+            if (!targets[endpoint]) continue;
+            this._wrap(targets[endpoint], 'create', this.patch(endpoint));
+            this.wrapped.push({ owner: targets[endpoint], endpoint, wrapper: targets[endpoint].create });
           }
+          this.checkWrappersLater();
           const client = buildRequestOwner(module);
           if (client) this._wrap(client, 'buildRequest', patchBuildRequest);
           else this._diag.warn('openai: no buildRequest found, the retries of a call are not counted');
@@ -98,6 +102,37 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
         },
       ),
     ];
+  }
+
+  /** The `create` methods wrapped here, with the wrapper each got. */
+  private readonly wrapped: Array<{ owner: any; endpoint: Endpoint; wrapper: AnyFunction }> = [];
+  private checkScheduled = false;
+
+  /**
+   * Another instrumentation that wraps `create` with InstrumentationBase._wrap after this one
+   * (OpenLLMetry's, @opentelemetry/instrumentation-openai) first removes this wrapper: the calls
+   * are then recorded from its spans only, which may lack what this one records (failures, retries,
+   * the first chunk). Looked at once the module has loaded (the other's hook runs in the same
+   * require) and as the process exits (an instrumentation enabled later), and said once.
+   */
+  private checkWrappersLater(): void {
+    if (this.checkScheduled) return;
+    this.checkScheduled = true;
+    realSetTimeout(() => this.warnIfReplaced(), 0).unref();
+    process.once('exit', () => this.warnIfReplaced());
+  }
+
+  private warnIfReplaced(): void {
+    try {
+      const replaced = this.wrapped.filter(({ owner, wrapper }) => !wraps(owner.create, wrapper)).map(({ endpoint }) => ENDPOINT_NAMES[endpoint]);
+      if (replaced.length === 0 || !this.isEnabled()) return;
+      warnOnce(
+        'openai-wrapper-replaced',
+        `another instrumentation re-wrapped openai's ${replaced.join(', ')} and removed agent-autopsy's own wrapper: those calls are recorded from its spans only, which may lack failures, retries and the time to first chunk (OpenLLMetry's and OpenInference's end no span whose request failed); disable that instrumentation's openai part to keep agent-autopsy's (README, "Beside an existing OpenTelemetry setup")`,
+      );
+    } catch {
+      /* a module that cannot be read: nothing to say */
+    }
   }
 
   private patch(endpoint: Endpoint) {
@@ -411,4 +446,16 @@ function inputMessages(endpoint: Endpoint, params: Record<string, any>): string 
   if (typeof params.input === 'string') list.push({ role: 'user', content: params.input });
   else if (Array.isArray(params.input)) list.push(...params.input);
   return JSON.stringify(list);
+}
+
+const ENDPOINT_NAMES: Record<Endpoint, string> = { chat: 'chat.completions.create', responses: 'responses.create', embeddings: 'embeddings.create' };
+
+/** Whether `fn` is `wrapper` or wraps it (shimmer keeps the wrapped function as `__original`), a few layers down. */
+function wraps(fn: unknown, wrapper: AnyFunction): boolean {
+  let current = fn;
+  for (let depth = 0; depth < 8 && typeof current === 'function'; depth++) {
+    if (current === wrapper) return true;
+    current = (current as AnyFunction & { __original?: unknown }).__original;
+  }
+  return false;
 }
