@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempRunDir } from './helpers/tempDirs';
@@ -19,6 +19,8 @@ afterEach(() => {
 });
 
 function alive(variant: string): boolean {
+  // No pid file: the child was killed before it got that far (a start slower than its ready wait).
+  if (!existsSync(join(pidDir, variant))) return false;
   const pid = Number(readFileSync(join(pidDir, variant), 'utf8'));
   try {
     process.kill(pid, 0);

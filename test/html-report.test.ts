@@ -169,12 +169,12 @@ describe('autopsy.html from `agent-autopsy report --format html`', () => {
 
     for (const name of ['type', 'stage', 'level']) await page.locator(`select[name=${name}]`).selectOption('');
     await page.locator('input[name=q]').fill('__pwned=3');
-    await expect.poll(() => shownCount(page)).toBe(`1 / ${total}`);
+    await expect.poll(() => shownCount(page), { timeout: 10_000 }).toBe(`1 / ${total}`);
     await page.locator('.ev-row').first().click();
     const detail = JSON.parse((await page.locator('.ev-detail').textContent()) ?? '{}');
     expect(detail).toMatchObject({ type: 'syntax_error', level: 'ERROR', stage: 's1', data: { stage: 's1', error: PAYLOADS.closeScript } });
     await page.locator('input[name=q]').fill('');
-    await expect.poll(() => shownCount(page)).toBe(`${total} / ${total}`);
+    await expect.poll(() => shownCount(page), { timeout: 10_000 }).toBe(`${total} / ${total}`);
 
     // A bar of the failures chart filters the list to its type.
     await page.locator('#failures-by-type [data-filter-type="llm_call_error"]').click();
@@ -309,7 +309,7 @@ describe('autopsy.html of a 100,000-event run', () => {
     await page.locator('.ev-viewport').evaluate((v) => {
       v.scrollTop = v.scrollHeight;
     });
-    await expect.poll(() => page.locator('.ev-rows .ev-row').last().getAttribute('data-index')).toBe('99999');
+    await expect.poll(() => page.locator('.ev-rows .ev-row').last().getAttribute('data-index'), { timeout: 10_000 }).toBe('99999');
     expect(await page.locator('.ev-row').last().locator('.c-data').textContent()).toBe('{"stage":"stage3","i":99999}');
     await selectByLabel(page, 'level', 'ERROR');
     expect(await shownCount(page)).toBe(`${errors} / 100000`);

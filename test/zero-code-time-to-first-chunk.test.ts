@@ -136,10 +136,11 @@ const QUIET_MS = 200;
 const HUNG = `${CLIENTS}
 import { llmCall, stage } from 'agent-autopsy';
 server.script([
-  { kind: 'timeout', midStream: true, match: { model: 'stalls' } },
+  // As many events as the reader waits for (got): a later one would start the quiet time after it began.
+  { kind: 'timeout', midStream: true, midStreamAfter: 5, match: { model: 'stalls' } },
   { kind: 'timeout', midStream: true, midStreamAfter: 0, match: { model: 'never-starts' } },
   { kind: 'timeout', midStream: true, match: { model: 'claude-stalls' } },
-  { kind: 'timeout', midStream: true, match: { model: 'wrapped' } },
+  { kind: 'timeout', midStream: true, midStreamAfter: 5, match: { model: 'wrapped' } },
 ]);
 // Each stream's reader says when it has what it will get: the server holds the rest back.
 const got = { stalls: 5, wrapped: 5, 'claude-stalls': 1 };
