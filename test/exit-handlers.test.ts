@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTruthLogSync } from '../analyzers/index';
@@ -71,7 +71,9 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     // the app listened to 'beforeExit'.
     const result = await run(variant, {
       onStdoutLine: (line, child) => {
-        if (line === 'READY') child.kill('SIGTERM');
+        if (!line.startsWith('READY ')) return;
+        child.kill('SIGTERM');
+        writeFileSync(line.slice('READY '.length), '');
       },
     });
     expect(result.baseline).toMatchObject({ code: null, signal: 'SIGTERM' });
