@@ -14,6 +14,7 @@ import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { attributesOf } from './StreamChunks';
 import { setSpanStage, spanStage } from './spanStage';
+import { isSuperseded } from './supersededSpans';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends } from './spanMapping';
 import type { EventData, Level } from './types';
 
@@ -95,7 +96,10 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
   private start(run: AutopsyRun, mark: SpanMark): void {
     const span = mark.span as Span;
     const pending = mark.handover;
-    const { kind, own, tracked, declaredStage: declared, name, foreignData } = mark.facts as SpanStartFacts;
+    const facts = mark.facts as SpanStartFacts;
+    const { own, tracked, declaredStage: declared, name, foreignData } = facts;
+    // Another instrumentation's span of a request the flag's openai span records: no events (supersededSpans.ts).
+    const kind = isSuperseded(span) ? undefined : facts.kind;
     const context = span.spanContext();
     const parentSpanId = span.parentSpanContext?.spanId;
     const parentSpan = parentSpanId && mark.parentContext ? trace.getSpan(mark.parentContext) : undefined;
@@ -154,7 +158,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
    * stage and start data, and its start event is recorded, at the time it started.
    */
   private classifyLate(run: AutopsyRun, entry: OpenSpanEntry, parent: OpenSpanEntry | undefined, span: Pick<ReadableSpan, 'name' | 'attributes'>): SpanKindName | undefined {
-    const kind = classifySpan(span.attributes);
+    const kind = isSuperseded(span) ? undefined : classifySpan(span.attributes);
     if (!kind) return undefined;
     const max = run.config.maxStringLength;
     entry.kind = kind;

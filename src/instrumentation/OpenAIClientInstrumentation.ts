@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
@@ -11,7 +11,9 @@ import { recordFailureAndEnd } from '../api';
 import { observeApiPromise, once } from '../observePromise';
 import { realSetTimeout } from '../realTimers';
 import { currentRun, warnOnce } from '../runtime';
-import { StreamChunks } from '../StreamChunks';
+import { classifySpan, isOwnSpan } from '../spanMapping';
+import { attributesOf, StreamChunks } from '../StreamChunks';
+import { markSuperseded } from '../supersededSpans';
 import { VERSION } from '../version';
 
 export interface OpenAIClientInstrumentationConfig extends InstrumentationConfig {
@@ -143,6 +145,7 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
         const params = (args[0] ?? {}) as Record<string, any>;
         let span: Span;
         try {
+          supersedeEnclosingLlmSpan();
           span = self.startCallSpan(endpoint, params, this?._client?.baseURL);
         } catch (error) {
           self._diag.error('openai: the span could not be started', error);
@@ -458,4 +461,15 @@ function wraps(fn: unknown, wrapper: AnyFunction): boolean {
     current = (current as AnyFunction & { __original?: unknown }).__original;
   }
   return false;
+}
+
+/**
+ * Another instrumentation's llm span this request runs in (OpenInference's openai instrumentation
+ * wraps `create` around this one) is the same request: this one's span is the call (see
+ * supersededSpans.ts). An llmCall() of the app's is not: its span is a call of its own.
+ */
+function supersedeEnclosingLlmSpan(): void {
+  const active = trace.getSpan(context.active());
+  const attributes = attributesOf(active);
+  if (active && attributes && !isOwnSpan(attributes) && classifySpan(attributes) === 'llm') markSuperseded(active);
 }

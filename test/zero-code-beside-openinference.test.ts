@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { runNode, writeScript } from './helpers/childProcess';
+import { readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
+
+/**
+ * The flag beside OpenInference's openai instrumentation, which wraps `create` around the flag's
+ * wrapper (it keeps it, unlike InstrumentationBase._wrap) with a span of its own: started bare, its
+ * attributes set just after, ended when the request succeeds and never when it fails
+ * (@arizeai/openinference-instrumentation-openai 4.2, checked against the real package). One
+ * request is two llm spans; the flag's is the call.
+ */
+const APP = `
+const { context, trace } = require('@opentelemetry/api');
+const OpenAI = require('openai');
+const Completions = OpenAI.OpenAI.Chat.Completions;
+const flagged = Completions.prototype.create;
+const tracer = trace.getTracer('@arizeai/openinference-instrumentation-openai');
+Completions.prototype.create = function create(...args) {
+  const span = tracer.startSpan('OpenAI Chat Completions', { attributes: undefined });
+  span.setAttributes({ 'openinference.span.kind': 'LLM', 'llm.model_name': args[0].model, 'llm.system': 'openai' });
+  const result = context.with(trace.setSpan(context.active(), span), () => flagged.apply(this, args));
+  result.then(
+    (reply) => {
+      span.setAttributes({ 'llm.token_count.prompt': reply.usage.prompt_tokens, 'llm.token_count.completion': reply.usage.completion_tokens });
+      span.end();
+    },
+    () => {},
+  );
+  return result;
+};
+// As shimmer marks a wrapper (OpenInference's @opentelemetry/instrumentation 0.46 _wrap, which keeps the flag's).
+Object.defineProperties(Completions.prototype.create, { __original: { value: flagged }, __wrapped: { value: true } });
+(async () => {
+  const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');
+  const server = await startFakeLlmServer({ script: [{ kind: 'ok' }, { kind: 'rate_limit' }] });
+  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });
+  await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] });
+  await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'again' }] }).catch(() => undefined);
+  await server.close();
+})();
+`;
+
+describe('the flag beside an instrumentation that wraps the openai client around it', () => {
+  it('counts each request once, from the flag\'s span: the failure its span never ends for is recorded, nothing is left unfinished', async () => {
+    const runDir = tempRunDir('autopsy-beside-openinference-');
+    const result = await runNode(writeScript(APP, '.cjs'), { nodeArgs: ['--require', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const events = readTrackerDocument(runDir).events.filter((event) => event.type.startsWith('llm_call_'));
+    expect(events.map((event) => [event.type, event.data.span, event.data.error_type ?? null])).toEqual([
+      ['llm_call_start', 'chat gpt-4o', null],
+      ['llm_call_end', 'chat gpt-4o', null],
+      ['llm_call_start', 'chat gpt-4o', null],
+      ['llm_call_error', 'chat gpt-4o', 'RateLimitError'],
+    ]);
+    const report = readReport(runDir);
+    expect(report.llm_usage).toMatchObject({ calls: 2, errors: 1 });
+    expect(report.unfinished).toEqual([]);
+    expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['rate_limited']);
+  }, 60_000);
+});
