@@ -23,6 +23,8 @@ export interface OtlpSpan {
   /** Epoch milliseconds (fractional). */
   startMs: number;
   endMs: number;
+  /** Set for the spans of agent-autopsy's openai instrumentation (their scope's name), to find the spans they supersede. */
+  openaiClient?: true;
 }
 
 const STATUS_ERROR = 2;
@@ -250,9 +252,11 @@ export class OtlpSpanConverter {
       if (!Array.isArray(scopes)) continue;
       for (const scope of scopes) {
         if (!Array.isArray(scope?.spans)) continue;
+        const openaiClient = (scope.scope ?? scope.instrumentationLibrary)?.name === sc.OPENAI_CLIENT_SCOPE;
         for (const raw of scope.spans) {
           const span = decodeSpan(raw);
           if (!span) continue;
+          if (openaiClient) span.openaiClient = true;
           // A span exported twice (a retry) counts once; the later copy wins.
           this.spans.set(`${span.traceId}/${span.spanId}`, span);
           added++;
@@ -275,6 +279,7 @@ export class OtlpSpanConverter {
    */
   convertStreaming(): StreamedSpans {
     const byKey = this.spans;
+    const superseded = supersededSpans(byKey);
     // Per span: its kind, the stage it inherits and its depth, keyed by the span object itself.
     const resolved = new Map<OtlpSpan, { kind: SpanKindName | undefined; stage: string | undefined; depth: number }>();
     // Walks up the parent chain iteratively (no recursion limit on deep traces), memoised.
@@ -293,7 +298,7 @@ export class OtlpSpanConverter {
       let depth = top?.depth ?? -1;
       for (let i = chain.length - 1; i >= 0; i--) {
         const link = chain[i];
-        const kind = classifySpan(link.attributes);
+        const kind = superseded.has(link) ? undefined : classifySpan(link.attributes);
         inherited = declaredStage(kind, link) ?? inherited;
         depth++;
         resolved.set(link, { kind, stage: inherited, depth });
@@ -461,4 +466,18 @@ function* eventsOf(slots: Slot[], origin: number, folded: Map<OtlpSpan, OtlpSpan
     // Delivered: the slot need not keep its span alive any longer than the span's other slot.
     (slots as Array<Slot | undefined>)[i] = undefined;
   }
+}
+
+/**
+ * The llm spans of other instrumentations that a span of agent-autopsy's openai instrumentation
+ * ran in: the same request, recorded by the flag's span, as the live run has it (src/supersededSpans.ts).
+ */
+function supersededSpans(byKey: ReadonlyMap<string, OtlpSpan>): Set<OtlpSpan> {
+  const superseded = new Set<OtlpSpan>();
+  for (const span of byKey.values()) {
+    if (!span.openaiClient || !span.parentSpanId) continue;
+    const parent = byKey.get(`${span.traceId}/${span.parentSpanId}`);
+    if (parent && !parent.openaiClient && !isOwnSpan(parent.attributes) && classifySpan(parent.attributes) === 'llm') superseded.add(parent);
+  }
+  return superseded;
 }

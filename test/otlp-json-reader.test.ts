@@ -171,6 +171,41 @@ describe('OTLP JSON (Collector file exporter) → Truth-Mode events', () => {
     expect(decodeSpan({ name: 'no id', startTimeUnixNano: '1' })).toBeUndefined();
   });
 
+  it("writes no events for another instrumentation's llm span that a span of agent-autopsy's openai instrumentation ran in (the same request, as live)", () => {
+    const converter = new OtlpSpanConverter();
+    const at = (ms: number) => String(1767225600n * 1000000000n + BigInt(ms) * 1000000n);
+    const span = (spanId: string, parentSpanId: string, name: string, start: number, end: number, attributes: Record<string, string>, status = { code: 0 }) => ({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId,
+      parentSpanId,
+      name,
+      startTimeUnixNano: at(start),
+      endTimeUnixNano: at(end),
+      attributes: Object.entries(attributes).map(([key, value]) => ({ key, value: { stringValue: value } })),
+      status,
+    });
+    const openinference = { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-4o', 'llm.system': 'openai' };
+    const flag = { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' };
+    converter.addRequest({
+      resourceSpans: [
+        {
+          scopeSpans: [
+            // Theirs ended 2 ms before the flag's span inside it (as live), and a second one never ended.
+            { scope: { name: '@arizeai/openinference-instrumentation-openai' }, spans: [span('00000000000000a1', '', 'OpenAI Chat Completions', 0, 10, openinference)] },
+            { scope: { name: 'agent-autopsy/openai' }, spans: [span('00000000000000b1', '00000000000000a1', 'chat gpt-4o', 1, 12, flag), span('00000000000000b2', '00000000000000a2', 'chat gpt-4o', 21, 30, { ...flag, 'error.type': 'RateLimitError' }, { code: 2 })] },
+            { scope: { name: '@arizeai/openinference-instrumentation-openai' }, spans: [span('00000000000000a2', '', 'OpenAI Chat Completions', 20, 31, openinference)] },
+          ],
+        },
+      ],
+    });
+    expect(converter.convert().events.map((event) => [event.type, event.span_id, event.data.error_type])).toEqual([
+      ['llm_call_start', '00000000000000b1', undefined],
+      ['llm_call_end', '00000000000000b1', undefined],
+      ['llm_call_start', '00000000000000b2', undefined],
+      ['llm_call_error', '00000000000000b2', 'RateLimitError'],
+    ]);
+  });
+
   it('turns our own spans back into their events: data attributes, code results, autofix outcome, unfinished spans', () => {
     const converter = new OtlpSpanConverter();
     const attr = (key: string, value: string | number | boolean) => ({
