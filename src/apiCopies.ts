@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -38,6 +38,24 @@ export function seesRegistration(reader: string, registrar: string): boolean {
   if (readerMajor !== major) return false;
   if (major === 0) return readerMinor === minor && readerPatch <= patch;
   return readerMinor <= minor;
+}
+
+/**
+ * The entry file of the app's copy (resolved as blindAppApiCopy does), when it is another copy
+ * than ours that sees a registration made with ours: the same version installed twice (a linked
+ * or folder install of agent-autopsy). Its registrations still fail as duplicates of ours.
+ */
+export function sightedAppApiCopy(mainScript = process.argv[1]): string | undefined {
+  try {
+    const ours = packageOf(require.resolve('@opentelemetry/api'));
+    const bases = [...(mainScript ? [dirname(mainScript)] : []), process.cwd()];
+    const entry = require.resolve('@opentelemetry/api', { paths: bases });
+    const app = packageOf(entry);
+    if (!ours || !app || realpathSync(app.dir) === realpathSync(ours.dir) || !seesRegistration(app.version, ours.version)) return undefined;
+    return entry;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

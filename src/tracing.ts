@@ -17,7 +17,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { otlpJsonRequests, postSynchronously } from '../exporters/otlpAtExit';
 import { exportFailureContext, RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
-import { blindAppApiCopy } from './apiCopies';
+import { blindAppApiCopy, sightedAppApiCopy } from './apiCopies';
 import { AutopsyContextManager, noteForeignTracer, registerContextManager, runUntraced } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
 import { reportError, reportExportError, writeStderr } from './errorHandler';
@@ -214,17 +214,24 @@ interface Registrar<T> {
   disable: () => void;
 }
 
+/** The registering parts of one copy of @opentelemetry/api. */
+interface ApiSingletons {
+  trace: unknown;
+  context: unknown;
+  propagation: unknown;
+}
+
 /**
  * Makes a later registration by the app win over ours: `trace.setGlobalTracerProvider(appProvider)`
  * hands over (our processors join the app's provider), and the app's context manager and
- * propagator replace the ones we registered. Patches the API singletons of this copy of
- * @opentelemetry/api (an app on another copy gets the API's usual duplicate-registration error).
+ * propagator replace the ones we registered. Patches the API singletons of one copy of
+ * @opentelemetry/api: ours, and the app's own when it has another copy (see otherApiCopy).
  */
-function yieldToLaterRegistrations(handOver: HandOverTracerProvider, processors: SpanProcessor[], ours: { contextManager: unknown; propagator: unknown }): void {
-  const tracerApi = trace as unknown as Registrar<TracerProvider> & { setGlobalTracerProvider: Registrar<TracerProvider>['set'] };
+function yieldToLaterRegistrations(api: ApiSingletons, handOver: HandOverTracerProvider, processors: SpanProcessor[], ours: { contextManager: unknown; propagator: unknown }): void {
+  const tracerApi = api.trace as Registrar<TracerProvider> & { setGlobalTracerProvider: Registrar<TracerProvider>['set'] };
   const setProvider = tracerApi.setGlobalTracerProvider;
   tracerApi.setGlobalTracerProvider = function setGlobalTracerProvider(provider: TracerProvider): boolean {
-    if (provider === handOver || handOver.handedOver) return setProvider.call(trace, provider);
+    if (provider === handOver || handOver.handedOver) return setProvider.call(tracerApi, provider);
     try {
       if (attachToProvider(provider, processors)) {
         handOver.handOver(provider);
@@ -234,10 +241,10 @@ function yieldToLaterRegistrations(handOver: HandOverTracerProvider, processors:
     } catch (error) {
       reportError(error, 'could not join the tracer provider the app registered');
     }
-    return setProvider.call(trace, provider);
+    return setProvider.call(tracerApi, provider);
   };
-  yieldOnce(context as unknown as { setGlobalContextManager: (value: unknown) => boolean; disable: () => void }, 'setGlobalContextManager', ours.contextManager);
-  yieldOnce(propagation as unknown as { setGlobalPropagator: (value: unknown) => boolean; disable: () => void }, 'setGlobalPropagator', ours.propagator);
+  yieldOnce(api.context as { setGlobalContextManager: (value: unknown) => boolean; disable: () => void }, 'setGlobalContextManager', ours.contextManager);
+  yieldOnce(api.propagation as { setGlobalPropagator: (value: unknown) => boolean; disable: () => void }, 'setGlobalPropagator', ours.propagator);
 }
 
 function yieldOnce<K extends string>(api: { [key in K]: (value: unknown) => boolean } & { disable: () => void }, method: K, ours: unknown): void {
@@ -250,6 +257,19 @@ function yieldOnce<K extends string>(api: { [key in K]: (value: unknown) => bool
     }
     return original.call(api, value);
   };
+}
+
+/** The app's own copy of @opentelemetry/api, loaded, when it is another copy that sees our registration. */
+function otherApiCopy(): ApiSingletons | undefined {
+  const entry = sightedAppApiCopy();
+  if (entry === undefined) return undefined;
+  try {
+    const api = require(entry) as Partial<ApiSingletons>;
+    return api.trace && api.context && api.propagation ? (api as ApiSingletons) : undefined;
+  } catch (error) {
+    reportError(error, `the app's @opentelemetry/api (${entry}) could not be loaded; a tracer provider it registers after agent-autopsy is refused as a duplicate`);
+    return undefined;
+  }
 }
 
 /**
@@ -330,7 +350,11 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     trace.setGlobalTracerProvider(handOver);
     registerContextManager(contextManager);
     propagation.setGlobalPropagator(propagator);
-    yieldToLaterRegistrations(handOver, joined, { contextManager, propagator });
+    yieldToLaterRegistrations({ trace, context, propagation }, handOver, joined, { contextManager, propagator });
+    // The app's own copy of the API, where it has one that sees our registration (a linked or
+    // folder install): its SDK's register() would otherwise fail as a duplicate, and its exporters get nothing.
+    const appApi = otherApiCopy();
+    if (appApi) yieldToLaterRegistrations(appApi, handOver, joined, { contextManager, propagator });
     warnOfBlindApiCopy();
     return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush, exportAtExit, holdExports, exportTimeoutMs };
   }

@@ -181,12 +181,12 @@ describe('an app that loads its own copy of @opentelemetry/api', () => {
    * node_modules, stamped `version` (package.json and the VERSION the API checks registrations
    * with), as an app that depends on a newer API than agent-autopsy's SDK accepts gets it.
    */
-  function appWithApiCopy(version: string): string {
-    const script = writeScript(
-      `const { trace } = require('@opentelemetry/api');
+  function appWithApiCopy(
+    version: string,
+    source = `const { trace } = require('@opentelemetry/api');
        trace.getTracer('app').startSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' } }).end();`,
-      '.cjs',
-    );
+  ): string {
+    const script = writeScript(source, '.cjs');
     const copy = join(dirname(script), 'node_modules', '@opentelemetry', 'api');
     cpSync(join(REPO_ROOT, 'node_modules', '@opentelemetry', 'api'), copy, { recursive: true });
     for (const file of ['package.json', join('build', 'src', 'version.js')]) {
@@ -210,6 +210,30 @@ describe('an app that loads its own copy of @opentelemetry/api', () => {
     // The limitation the line is about (OpenTelemetry's own rule): the app's span went to no
     // provider, so the process recorded nothing and left no run.
     expect(readdirSync(runDir)).toEqual([]);
+  });
+
+  it('another copy of the same version registers the tracer provider after the flag: no duplicate-registration error, its exporter gets the spans, and they are recorded', async () => {
+    // A linked or folder install of agent-autopsy has its own copy of the API next to the app's.
+    const script = appWithApiCopy(
+      '1.9.1',
+      `const api = require('@opentelemetry/api');
+       const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+       const problems = [];
+       const note = (message) => problems.push(String(message).split('\\n')[0]);
+       api.diag.setLogger({ error: note, warn: note, info() {}, debug() {}, verbose() {} }, api.DiagLogLevel.WARN);
+       const exporter = new InMemorySpanExporter();
+       const registered = api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+       api.trace.getTracer('app').startSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' } }).end();
+       process.stdout.write(JSON.stringify({ registered, problems, exported: exporter.getFinishedSpans().map((span) => span.name) }) + '\\n');`,
+    );
+    const runDir = tempRunDir('autopsy-api-copy-');
+    const result = await runNode(script, { nodeArgs: ['--require', 'agent-autopsy/register'], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir } });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(JSON.parse(result.stdout)).toEqual({ registered: true, problems: [], exported: ['chat gpt-4o'] });
+    expect(readTrackerDocument(runDir).events.map((event) => [event.type, event.data.model])).toEqual([
+      ['llm_call_start', 'gpt-4o'],
+      ['llm_call_end', 'gpt-4o'],
+    ]);
   });
 
   it('another copy of the same version sees it: no warning, and its spans are recorded', async () => {
