@@ -10,8 +10,10 @@ export default defineConfig({
     // waiting on the child processes, browser and servers it starts. When this was chosen, ~190 s
     // for the suite here instead of ~300 s; the suite has grown since (~280 s two at a time).
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Above the longest wait a test gives its child processes (60–90 s): a test that ran out first
+    // left its child running, loading the tests after it. Nothing waits this long unless it hangs.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     reporters: ['default'],
   },
 });
