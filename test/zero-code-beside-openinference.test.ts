@@ -16,8 +16,21 @@ const OpenAI = require('openai');
 const Completions = OpenAI.OpenAI.Chat.Completions;
 const flagged = Completions.prototype.create;
 const tracer = trace.getTracer('@arizeai/openinference-instrumentation-openai');
+// OpenInference's tracer hands out, and makes active, a wrapper of the SDK's span (OISpan) that masks attributes.
+class OISpan {
+  constructor(span) { this.span = span; }
+  setAttributes(attributes) { this.span.setAttributes(attributes); return this; }
+  setAttribute(key, value) { this.span.setAttribute(key, value); return this; }
+  addEvent(...args) { this.span.addEvent(...args); return this; }
+  setStatus(status) { this.span.setStatus(status); return this; }
+  updateName(name) { this.span.updateName(name); return this; }
+  end(time) { this.span.end(time); }
+  isRecording() { return this.span.isRecording(); }
+  recordException(...args) { this.span.recordException(...args); }
+  spanContext() { return this.span.spanContext(); }
+}
 Completions.prototype.create = function create(...args) {
-  const span = tracer.startSpan('OpenAI Chat Completions', { attributes: undefined });
+  const span = new OISpan(tracer.startSpan('OpenAI Chat Completions', { attributes: undefined }));
   span.setAttributes({ 'openinference.span.kind': 'LLM', 'llm.model_name': args[0].model, 'llm.system': 'openai' });
   const result = context.with(trace.setSpan(context.active(), span), () => flagged.apply(this, args));
   result.then(

@@ -469,7 +469,9 @@ function wraps(fn: unknown, wrapper: AnyFunction): boolean {
  * supersededSpans.ts). An llmCall() of the app's is not: its span is a call of its own.
  */
 function supersedeEnclosingLlmSpan(): void {
-  const active = trace.getSpan(context.active());
+  let active: Span | undefined = trace.getSpan(context.active());
+  // OpenInference makes its wrapper of the SDK's span (OISpan, which masks attributes) the active span.
+  if (active && !attributesOf(active)) active = (active as Span & { span?: Span }).span;
   const attributes = attributesOf(active);
   if (active && attributes && !isOwnSpan(attributes) && classifySpan(attributes) === 'llm') markSuperseded(active);
 }
