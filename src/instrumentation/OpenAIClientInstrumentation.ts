@@ -29,7 +29,7 @@ type Endpoint = 'chat' | 'responses' | 'embeddings';
 type AnyFunction = (...args: any[]) => any;
 
 /**
- * GenAI-convention spans for the official `openai` client (4.19 – 6.x, loaded as CommonJS or
+ * GenAI-convention spans for the official `openai` client (4.19 – 7.x, loaded as CommonJS or
  * ESM): `chat.completions.create`, `responses.create` and `embeddings.create`, streamed or not,
  * and so every helper built on them (`.stream()`, `.parse()`, `runTools()`).
  *
@@ -77,7 +77,7 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
     return [
       new InstrumentationNodeModuleDefinition(
         'openai',
-        ['>=4.19.0 <7'],
+        ['>=4.19.0 <8'],
         (module: any) => {
           const targets = resources(module);
           if (!targets) {
@@ -219,7 +219,7 @@ function withCallAttempts(args: unknown[], span: Span): unknown[] {
   }
 }
 
-/** The prototype that defines `buildRequest` (OpenAI's in 5.x/6.x, APIClient's in 4.x), from the CommonJS exports or the ES module namespace. */
+/** The prototype that defines `buildRequest` (OpenAI's in 5.x – 7.x, APIClient's in 4.x), from the CommonJS exports or the ES module namespace. */
 function buildRequestOwner(module: any): any {
   const exports = module?.[Symbol.toStringTag] === 'Module' ? module.default : module;
   let proto = typeof exports?.OpenAI === 'function' ? exports.OpenAI.prototype : undefined;
