@@ -23,8 +23,18 @@ const AGENT = `
     } catch {}
   });
   if (mode === 'kill') {
-    // After the flush timer (25 ms): the events are on disk.
-    setTimeout(() => process.stdout.write('ready\\n'), 200);
+    // Once the events are on disk (the flush timer, 25 ms on an idle machine), not after a fixed wait.
+    const { readFileSync } = await import('node:fs');
+    const log = dir + '/Memory/logs/execution_tracker.json';
+    const written = () => {
+      try {
+        return readFileSync(log, 'utf8').includes('"type":"stage_end"');
+      } catch {
+        return false;
+      }
+    };
+    const wait = () => (written() ? process.stdout.write('ready\\n') : setTimeout(wait, 10));
+    wait();
     setInterval(() => {}, 1000);
   }
 `;

@@ -155,10 +155,16 @@ async function killedRun(dir: string, script: string, go: string): Promise<{ pid
   const killed = await runNode(script, {
     args: [dir, go, 'killed'],
     onStdoutLine: (line, child) => {
-      pid = JSON.parse(line).pid;
+      const said = JSON.parse(line) as { pid: number; outputDir: string };
+      pid = said.pid;
       start = processStart(pid);
-      // The first event reaches the disk within flushIntervalMs (25 ms).
-      setTimeout(() => child.kill('SIGKILL'), 200);
+      // Killed once its first event is on disk (within flushIntervalMs, 25 ms, on an idle machine).
+      const log = join(said.outputDir, 'Memory', 'logs', 'execution_tracker.json');
+      const killOnceWritten = () => {
+        if (existsSync(log) && readFileSync(log, 'utf8').includes('"type":"step"')) child.kill('SIGKILL');
+        else setTimeout(killOnceWritten, 10);
+      };
+      killOnceWritten();
     },
   });
   expect(killed.signal).toBe('SIGKILL');
