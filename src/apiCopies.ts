@@ -41,36 +41,35 @@ export function seesRegistration(reader: string, registrar: string): boolean {
 }
 
 /**
- * The entry file of the app's copy (resolved as blindAppApiCopy does), when it is another copy
- * than ours that sees a registration made with ours: the same version installed twice (a linked
- * or folder install of agent-autopsy). Its registrations still fail as duplicates of ours.
+ * The app's copy (resolved from its main script's directory, then the working directory) next to
+ * ours, with the file the app loads; undefined when it is ours (the same directory, links
+ * resolved) or when either cannot be found.
  */
-export function sightedAppApiCopy(mainScript = process.argv[1]): string | undefined {
+function appAndOurCopies(mainScript: string | undefined): { app: ApiCopy; ours: ApiCopy; entry: string } | undefined {
   try {
     const ours = packageOf(require.resolve('@opentelemetry/api'));
     const bases = [...(mainScript ? [dirname(mainScript)] : []), process.cwd()];
     const entry = require.resolve('@opentelemetry/api', { paths: bases });
     const app = packageOf(entry);
-    if (!ours || !app || realpathSync(app.dir) === realpathSync(ours.dir) || !seesRegistration(app.version, ours.version)) return undefined;
-    return entry;
+    if (!ours || !app || realpathSync(app.dir) === realpathSync(ours.dir)) return undefined;
+    return { app, ours, entry };
   } catch {
     return undefined;
   }
 }
 
 /**
- * The app's copy (resolved from its main script's directory, then the working directory), when it
- * is another copy than ours and cannot see a registration made with ours; undefined otherwise or
- * when either cannot be found.
+ * The entry file of the app's copy, when it is another copy than ours that sees a registration
+ * made with ours: the same version installed twice (a linked or folder install of agent-autopsy).
+ * Its own registrations still fail as duplicates of ours.
  */
+export function sightedAppApiCopy(mainScript = process.argv[1]): string | undefined {
+  const copies = appAndOurCopies(mainScript);
+  return copies && seesRegistration(copies.app.version, copies.ours.version) ? copies.entry : undefined;
+}
+
+/** The app's copy, when it is another copy than ours and cannot see a registration made with ours. */
 export function blindAppApiCopy(mainScript = process.argv[1]): { app: ApiCopy; ours: ApiCopy } | undefined {
-  try {
-    const ours = packageOf(require.resolve('@opentelemetry/api'));
-    const bases = [...(mainScript ? [dirname(mainScript)] : []), process.cwd()];
-    const app = packageOf(require.resolve('@opentelemetry/api', { paths: bases }));
-    if (!ours || !app || app.dir === ours.dir || seesRegistration(app.version, ours.version)) return undefined;
-    return { app, ours };
-  } catch {
-    return undefined;
-  }
+  const copies = appAndOurCopies(mainScript);
+  return copies && !seesRegistration(copies.app.version, copies.ours.version) ? { app: copies.app, ours: copies.ours } : undefined;
 }
