@@ -53,6 +53,12 @@ const EXPECTED_MIXED: Array<[number, string, string, Record<string, unknown>]> =
   [8, 'stage_end', 'INFO', { stage: 'planner', span: 'planner', duration: 2 }],
 ];
 
+/** One span of an ExportTraceServiceRequest in trace 0af7…, its times in milliseconds after 2026-01-01T00:00:00Z. */
+function otlpSpan(spanId: string, parentSpanId: string, name: string, startMs: number, endMs: number, attributes: unknown[], status: { code: number; message?: string } = { code: 0 }) {
+  const at = (ms: number) => String(1767225600n * 1000000000n + BigInt(ms) * 1000000n);
+  return { traceId: '0af7651916cd43dd8448eb211c80319c', spanId, parentSpanId, name, startTimeUnixNano: at(startMs), endTimeUnixNano: at(endMs), attributes, status };
+}
+
 describe('OTLP JSON (Collector file exporter) → Truth-Mode events', () => {
   it('recognises OTLP JSON files and nothing else', () => {
     expect(isOtlpJsonFile(MIXED)).toBe(true);
@@ -173,17 +179,8 @@ describe('OTLP JSON (Collector file exporter) → Truth-Mode events', () => {
 
   it("writes no events for another instrumentation's llm span that a span of agent-autopsy's openai instrumentation ran in (the same request, as live)", () => {
     const converter = new OtlpSpanConverter();
-    const at = (ms: number) => String(1767225600n * 1000000000n + BigInt(ms) * 1000000n);
-    const span = (spanId: string, parentSpanId: string, name: string, start: number, end: number, attributes: Record<string, string>, status = { code: 0 }) => ({
-      traceId: '0af7651916cd43dd8448eb211c80319c',
-      spanId,
-      parentSpanId,
-      name,
-      startTimeUnixNano: at(start),
-      endTimeUnixNano: at(end),
-      attributes: Object.entries(attributes).map(([key, value]) => ({ key, value: { stringValue: value } })),
-      status,
-    });
+    const span = (spanId: string, parentSpanId: string, name: string, start: number, end: number, attributes: Record<string, string>, status = { code: 0 }) =>
+      otlpSpan(spanId, parentSpanId, name, start, end, Object.entries(attributes).map(([key, value]) => ({ key, value: { stringValue: value } })), status);
     const openinference = { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-4o', 'llm.system': 'openai' };
     const flag = { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' };
     converter.addRequest({
@@ -212,17 +209,8 @@ describe('OTLP JSON (Collector file exporter) → Truth-Mode events', () => {
       key,
       value: typeof value === 'string' ? { stringValue: value } : typeof value === 'boolean' ? { boolValue: value } : { intValue: String(value) },
     });
-    const at = (s: number) => String(1767225600n * 1000000000n + BigInt(s * 1000) * 1000000n);
-    const span = (spanId: string, parentSpanId: string, name: string, start: number, end: number, attributes: ReturnType<typeof attr>[], status = { code: 0 }) => ({
-      traceId: '0af7651916cd43dd8448eb211c80319c',
-      spanId,
-      parentSpanId,
-      name,
-      startTimeUnixNano: at(start),
-      endTimeUnixNano: at(end),
-      attributes,
-      status,
-    });
+    const span = (spanId: string, parentSpanId: string, name: string, start: number, end: number, attributes: ReturnType<typeof attr>[], status = { code: 0 }) =>
+      otlpSpan(spanId, parentSpanId, name, start * 1000, end * 1000, attributes, status);
     converter.addRequest({
       resourceSpans: [
         {
