@@ -69,9 +69,15 @@ const CLEAN = {
   OTEL_SDK_DISABLED: undefined,
 };
 
+/**
+ * Runs `source` with `env` over a clean environment. Where a test sets neither export timeout,
+ * the export gets 20 s: the default 3 s also covers the fresh `node` that posts the spans at exit,
+ * which a loaded machine can take seconds to start, and that bound is not what such a test is about.
+ */
 function run(source: string, env: Record<string, string | undefined>, onStdoutLine?: RunOptions['onStdoutLine']) {
   const dir = tempRunDir('autopsy-otlp-env-');
-  return runNode(writeScript(source), { env: { ...CLEAN, AGENT_AUTOPSY_DIR: dir, ...env }, onStdoutLine }).then((result) => ({ ...result, dir }));
+  const bound = 'OTEL_EXPORTER_OTLP_TIMEOUT' in env || 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' in env ? {} : { OTEL_EXPORTER_OTLP_TIMEOUT: '20000' };
+  return runNode(writeScript(source), { env: { ...CLEAN, AGENT_AUTOPSY_DIR: dir, ...bound, ...env }, onStdoutLine }).then((result) => ({ ...result, dir }));
 }
 
 const ourLines = (stderr: string) => stderr.match(/^agent-autopsy: .*$/gm) ?? [];
@@ -148,7 +154,7 @@ setInterval(() => undefined, 1000);
   });
 
   it('a batch size above the queue size is named, and batches of the queue size are sent', async () => {
-    const result = await run(EXITING_AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2.5e3' });
+    const result = await run(EXITING_AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2.5e4' });
     expect(result.code).toBe(3);
     expect(ourLines(result.stderr)).toEqual(['agent-autopsy: OTEL_BSP_MAX_EXPORT_BATCH_SIZE (10) is above the queue size (2); batches of 2 spans are sent']);
     expect(names()).toEqual(EXITING_SPANS);

@@ -233,14 +233,20 @@ await stage('stage1', async () => {
 });
 `;
 
+/**
+ * The post at exit gets 20 s where the bound is not what a test is about: the default 3 s covers a
+ * fresh `node` that sends the spans, which a loaded machine can take seconds to start.
+ */
+const ROOMY_EXPORT = { OTEL_EXPORTER_OTLP_TIMEOUT: '20000' };
+
 describe('a process that ends synchronously (a crash, process.exit(), a signal)', () => {
   const NAMES = ['chat gpt-4o', 'stage stage1', 'task prepare'];
 
-  async function runEnding(how: string, endpoint: string, recording = '') {
+  async function runEnding(how: string, endpoint: string, recording = '', bound: Record<string, string> = ROOMY_EXPORT) {
     const dir = runDir();
     const result = await runNode(writeScript(ENDING_AGENT), {
       args: [how, recording],
-      env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+      env: { AGENT_AUTOPSY_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...bound },
       onStdoutLine: (line, child) => {
         if (line === 'ready') child.kill('SIGTERM');
       },
@@ -301,13 +307,13 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
     expect(receiver.url.startsWith('https://')).toBe(true);
     for (const trust of [{ NODE_EXTRA_CA_CERTS: cert }, { OTEL_EXPORTER_OTLP_CERTIFICATE: cert }, { OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: cert }]) {
       const before = receiver.spans.length;
-      const result = await runNode(writeScript(ENDING_AGENT), { args: ['crash'], env: { AGENT_AUTOPSY_DIR: runDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...trust } });
+      const result = await runNode(writeScript(ENDING_AGENT), { args: ['crash'], env: { AGENT_AUTOPSY_DIR: runDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...ROOMY_EXPORT, ...trust } });
       expect(result.code).toBe(1);
       expect(result.stderr.match(/^agent-autopsy: .*$/gm), JSON.stringify(trust)).toBeNull();
       expect(receiver.spans.slice(before).map((span) => span.name).sort()).toEqual(NAMES);
     }
     // Trusting nothing, the collector's certificate is refused, in one line.
-    const result = await runNode(writeScript(ENDING_AGENT), { args: ['crash'], env: { AGENT_AUTOPSY_DIR: runDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+    const result = await runNode(writeScript(ENDING_AGENT), { args: ['crash'], env: { AGENT_AUTOPSY_DIR: runDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...ROOMY_EXPORT } });
     expect(result.code).toBe(1);
     expect(result.stderr.match(/^agent-autopsy: .*$/gm)).toEqual([
       `agent-autopsy: OTLP span export to ${receiver.url}/v1/traces failed: self-signed certificate (the agent keeps running; the local autopsy is complete, these spans are not sent)`,
@@ -347,7 +353,8 @@ describe('a process that ends synchronously (a crash, process.exit(), a signal)'
       url = silent.url;
     }
     try {
-      const { dir, result } = await runEnding('crash', url);
+      // The default bound (3 s): a collector that never answers is given up on after it.
+      const { dir, result } = await runEnding('crash', url, '', {});
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('Error: tool output was not JSON');
       expect(readReport(dir).exit.reason).toBe('uncaught_exception');
