@@ -15,7 +15,8 @@ import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { attributesOf } from './StreamChunks';
 import { setSpanStage, spanStage } from './spanStage';
 import { isSuperseded } from './supersededSpans';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends } from './spanMapping';
+import { noteLlmSpanScope } from './doubleCountedCalls';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, lateLlmIdentity, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
@@ -137,6 +138,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       this.classifyLate(run, entry, parent, span);
       return;
     }
+    if (kind === 'llm') noteLlmSpanScope(span);
     entry.data = this.startData(run, own ? pending : undefined, foreignData, stage);
     if (this.foldIntoParent(run, entry, parent)) return;
     if (!tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
@@ -170,6 +172,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     const foreignData = foreignStartData(kind, span);
     entry.name = safeString(kind === 'llm' ? spanName('llm', foreignData) : span.name, max);
     entry.data = this.startData(run, undefined, foreignData, entry.stage);
+    if (kind === 'llm') noteLlmSpanScope(span);
     if (!this.foldIntoParent(run, entry, parent) && !entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data, entry.startMs, entry);
     return kind;
   }
@@ -253,6 +256,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       llmEndData(span.attributes, data);
       // The app's own calls hand their usage details over (setUsage); other instrumentations' state them on the span.
       if (!isOwnSpan(span.attributes)) {
+        if (data.model === undefined || data.provider === undefined) lateLlmIdentity(span.attributes, data);
         llmUsageDetails(span.attributes, data);
         if (run.config.captureContent) Object.assign(data, safeData(llmContentData(span.attributes), { maxStringLength: run.config.maxStringLength }));
       }

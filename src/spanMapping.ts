@@ -42,6 +42,11 @@ const OWN_KINDS = new Set<string>(SPAN_KINDS);
 
 /** GenAI operations that are not model calls (any other operation is one: chat, embeddings, text_completion …). */
 const GEN_AI_OPERATION_KIND: Record<string, SpanKindName> = {
+  // The conventions' model calls, listed so that they win over another convention's kind on the span.
+  chat: 'llm',
+  text_completion: 'llm',
+  generate_content: 'llm',
+  embeddings: 'llm',
   invoke_agent: 'stage',
   invoke_workflow: 'stage',
   create_agent: 'task',
@@ -97,11 +102,23 @@ export function classifySpan(attributes: Attributes): SpanKindName | undefined {
   const own = attributes[sc.ATTR_AUTOPSY_KIND];
   if (typeof own === 'string' && OWN_KINDS.has(own)) return own as SpanKindName;
   const operation = attributes[sc.ATTR_GEN_AI_OPERATION_NAME];
-  if (typeof operation === 'string') return lookup(GEN_AI_OPERATION_KIND, operation) ?? 'llm';
+  const known = typeof operation === 'string' ? lookup(GEN_AI_OPERATION_KIND, operation) : undefined;
+  if (known) return known;
+  // An operation the table does not list counts as an LLM call, unless the span states its kind in
+  // another convention too: OpenLLMetry's LangChain spans say `gen_ai.operation.name: workflow`
+  // beside `traceloop.span.kind: workflow` on every chain.
+  const unlisted = typeof operation === 'string';
   const openinference = attributes[sc.ATTR_OPENINFERENCE_SPAN_KIND];
-  if (typeof openinference === 'string') return lookup(OPENINFERENCE_KIND, openinference.toUpperCase());
+  if (typeof openinference === 'string') {
+    const kind = lookup(OPENINFERENCE_KIND, openinference.toUpperCase());
+    if (kind || !unlisted) return kind;
+  }
   const traceloop = attributes[sc.ATTR_TRACELOOP_SPAN_KIND];
-  if (typeof traceloop === 'string') return lookup(TRACELOOP_KIND, traceloop.toLowerCase());
+  if (typeof traceloop === 'string') {
+    const kind = lookup(TRACELOOP_KIND, traceloop.toLowerCase());
+    if (kind || !unlisted) return kind;
+  }
+  if (unlisted) return 'llm';
   if (typeof attributes[sc.ATTR_LLM_REQUEST_TYPE] === 'string') return 'llm';
   const aiSdk = attributes[sc.ATTR_AI_SDK_OPERATION_ID];
   if (typeof aiSdk === 'string') return lookup(AI_SDK_KIND, aiSdk);
@@ -223,6 +240,21 @@ export function keepToolArguments(data: EventData, captureContent: boolean): Eve
   const text = typeof args === 'string' ? args : JSON.stringify(args);
   data.arguments_sha256 = `sha256:${createHash('sha256').update(text).digest('hex').slice(0, ARGUMENTS_DIGEST_LENGTH)}`;
   return data;
+}
+
+/**
+ * The model and provider of an llm span that states them only as it ends (OpenInference's
+ * LangChain tracer sets the model name then), set on `data` where its start had none.
+ */
+export function lateLlmIdentity(attributes: Attributes, data: EventData): void {
+  if (data.model === undefined) {
+    const model = first(attributes, MODEL_KEYS);
+    if (model !== undefined) data.model = model;
+  }
+  if (data.provider === undefined) {
+    const provider = first(attributes, PROVIDER_KEYS);
+    if (provider !== undefined) data.provider = provider;
+  }
 }
 
 /** Usage and response details an llm span carries when it ends (any convention), set on `data`. */

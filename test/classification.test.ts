@@ -1,6 +1,7 @@
 import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, llmCall, shutdown, stage } from '../src/index';
+import { classifySpan } from '../src/spanMapping';
 import type { TruthEvent } from '../src/types';
 import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -96,6 +97,21 @@ beforeAll(async () => {
   events = readTrackerDocument(runDir).events;
 });
 
+
+describe('a GenAI operation the conventions do not list', () => {
+  it('is an LLM call, unless the span states its kind in another convention too (OpenLLMetry\'s LangChain chains say operation "workflow")', () => {
+    expect(classifySpan({ 'gen_ai.operation.name': 'workflow', 'gen_ai.provider.name': 'langchain', 'traceloop.span.kind': 'workflow' })).toBe('stage');
+    expect(classifySpan({ 'gen_ai.operation.name': 'task', 'traceloop.span.kind': 'task' })).toBe('task');
+    expect(classifySpan({ 'gen_ai.operation.name': 'chain', 'openinference.span.kind': 'CHAIN' })).toBe('task');
+    // A kind neither table knows leaves the operation's default; a listed operation always wins.
+    expect(classifySpan({ 'gen_ai.operation.name': 'chain', 'openinference.span.kind': 'SOMETHING_NEW' })).toBe('llm');
+    expect(classifySpan({ 'gen_ai.operation.name': 'generate_image' })).toBe('llm');
+    expect(classifySpan({ 'gen_ai.operation.name': 'chat', 'traceloop.span.kind': 'workflow' })).toBe('llm');
+    expect(classifySpan({ 'gen_ai.operation.name': 'invoke_agent', 'openinference.span.kind': 'LLM' })).toBe('stage');
+    // Without an operation, as before: an unknown kind is no agent span.
+    expect(classifySpan({ 'openinference.span.kind': 'SOMETHING_NEW' })).toBeUndefined();
+  });
+});
 
 describe('spans of other instrumentations inside a stage', () => {
   it('become stage, task and llm events with the enclosing stage', () => {

@@ -1,7 +1,10 @@
 import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { analyzeRunSync } from '../analyzers/readRun';
 import { init, LatentReporter, shutdown, stage } from '../src/index';
 import type { TruthEvent } from '../src/types';
+import { writeOtlpFile } from './helpers/otlpFile';
 import { readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -103,6 +106,25 @@ describe('a span whose kind is set just after it started', () => {
       ['llm_call_unfinished', 'OpenAI Chat Completions', undefined],
     ]);
     expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toContain('rate_limited');
+  });
+
+  it('with its model only at its end (OpenInference\'s LangChain tracer) is a call of that model, live as from a file', async () => {
+    const dir = tempRunDir('autopsy-late-attributes-');
+    const exporter = new InMemorySpanExporter();
+    init({ outputDir: dir, handleExit: false, reportFormats: [], spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const call = startBare('ChatOpenAI', { 'openinference.span.kind': 'LLM' });
+    // Its start is written while the request runs, before the model is on the span.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    call.setAttributes({ 'llm.model_name': 'gpt-4o', 'llm.system': 'openai', 'llm.token_count.prompt': 2, 'llm.token_count.completion': 11 });
+    call.end();
+    const report = (await shutdown())!;
+    const [start, end] = readTrackerDocument(dir).events.map(summary);
+    expect([start, end]).toEqual([
+      { type: 'llm_call_start', span: 'ChatOpenAI' },
+      { type: 'llm_call_end', span: 'ChatOpenAI', input_tokens: 2, output_tokens: 11, tokens_used: 13, model: 'gpt-4o', provider: 'openai' },
+    ]);
+    expect(Object.keys(report.llm_usage.by_model)).toEqual(['gpt-4o']);
+    expect(Object.keys(analyzeRunSync(writeOtlpFile(exporter.getFinishedSpans())).report.llm_usage.by_model)).toEqual(['gpt-4o']);
   });
 
   it('classified only as the process ends, still gets its start event and its place in the unfinished list', async () => {

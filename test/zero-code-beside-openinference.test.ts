@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runNode, writeScript } from './helpers/childProcess';
+import { REPO_ROOT, runNode, writeScript } from './helpers/childProcess';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -70,5 +72,39 @@ describe('the flag beside an instrumentation that wraps the openai client around
     expect(report.llm_usage).toMatchObject({ calls: 2, errors: 1 });
     expect(report.unfinished).toEqual([]);
     expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['rate_limited']);
+  }, 60_000);
+});
+
+/**
+ * LangChain's instrumentations (@arizeai/openinference-instrumentation-langchain,
+ * @traceloop/instrumentation-langchain) start a span per model call that they never make active:
+ * the flag's span of the request is not inside it, and nothing links the two.
+ */
+const LANGCHAIN_APP = `
+const { trace } = require('@opentelemetry/api');
+const OpenAI = require('openai');
+(async () => {
+  const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');
+  const server = await startFakeLlmServer();
+  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });
+  const span = trace.getTracer('@arizeai/openinference-instrumentation-langchain').startSpan('ChatOpenAI', { attributes: { 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-4o' } });
+  const reply = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] });
+  span.setAttributes({ 'llm.token_count.prompt': reply.usage.prompt_tokens, 'llm.token_count.completion': reply.usage.completion_tokens });
+  span.end();
+  await server.close();
+})();
+`;
+
+describe('the flag beside a LangChain instrumentation', () => {
+  it('says once that each call is recorded twice, and how to record it once', async () => {
+    const runDir = tempRunDir('autopsy-beside-langchain-');
+    const result = await runNode(writeScript(LANGCHAIN_APP, '.cjs'), { nodeArgs: ['--require', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
+    expect(result.code).toBe(0);
+    const said =
+      "agent-autopsy: LLM calls are recorded twice in this run: each request by the zero-code flag's openai instrumentation and each model call by @arizeai/openinference-instrumentation-langchain, whose spans are not linked to them; " +
+      'beside a LangChain instrumentation, start agent-autopsy with init() instead of the flag (README, "Beside an existing OpenTelemetry setup")\n';
+    expect(result.stderr).toBe(said);
+    expect(readReport(runDir).llm_usage).toMatchObject({ calls: 2 });
+    expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).toContain('LLM calls are recorded twice in this run');
   }, 60_000);
 });

@@ -1,0 +1,30 @@
+import { diag } from '@opentelemetry/api';
+import { writeStderr } from './errorHandler';
+import { OPENAI_CLIENT_SCOPE } from './semconv';
+
+/**
+ * The zero-code flag's openai spans beside a LangChain instrumentation's LLM spans
+ * (@arizeai/openinference-instrumentation-langchain, @traceloop/instrumentation-langchain): the
+ * first record each request, the second each model call, and nothing links them (those
+ * instrumentations never make their span the active one), so every call counts twice. Said once
+ * per process, when both have been seen.
+ */
+let flagCalls = false;
+let langChainScope: string | undefined;
+let said = false;
+
+/** Called for each llm span as its start is mapped. */
+export function noteLlmSpanScope(span: unknown): void {
+  const scope = (span as { instrumentationScope?: { name?: unknown } } | undefined)?.instrumentationScope?.name;
+  if (typeof scope !== 'string') return;
+  if (scope === OPENAI_CLIENT_SCOPE) flagCalls = true;
+  else if (scope.includes('langchain')) langChainScope = scope;
+  else return;
+  if (said || !flagCalls || langChainScope === undefined) return;
+  said = true;
+  const message =
+    `LLM calls are recorded twice in this run: each request by the zero-code flag's openai instrumentation and each model call by ${langChainScope}, whose spans are not linked to them; ` +
+    `beside a LangChain instrumentation, start agent-autopsy with init() instead of the flag (README, "Beside an existing OpenTelemetry setup")`;
+  writeStderr(`agent-autopsy: ${message}\n`);
+  diag.warn(message);
+}
