@@ -6,7 +6,6 @@ import {
 } from '@opentelemetry/instrumentation';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import * as sc from '../semconv';
-import { OPENAI_CLIENT_SCOPE } from '../semconv';
 import { recordFailureAndEnd } from '../api';
 import { observeApiPromise, once } from '../observePromise';
 import { realSetTimeout } from '../realTimers';
@@ -60,7 +59,7 @@ type AnyFunction = (...args: any[]) => any;
  */
 export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClientInstrumentationConfig> {
   constructor(config: OpenAIClientInstrumentationConfig = {}) {
-    super(OPENAI_CLIENT_SCOPE, VERSION, config);
+    super(sc.OPENAI_CLIENT_SCOPE, VERSION, config);
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
@@ -87,7 +86,7 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
             if (!targets[endpoint]) continue;
             this._wrap(targets[endpoint], 'create', this.patch(endpoint));
-            this.wrapped.push({ owner: targets[endpoint], endpoint, wrapper: targets[endpoint].create });
+            this.wrapped.set(targets[endpoint], { endpoint, wrapper: targets[endpoint].create });
           }
           this.checkWrappersLater();
           const client = buildRequestOwner(module);
@@ -98,7 +97,11 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
         (module: any) => {
           const targets = resources(module);
           if (!targets) return;
-          for (const endpoint of ['chat', 'embeddings', 'responses'] as const) if (targets[endpoint]) this._unwrap(targets[endpoint], 'create');
+          for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
+            if (!targets[endpoint]) continue;
+            this._unwrap(targets[endpoint], 'create');
+            this.wrapped.delete(targets[endpoint]);
+          }
           const client = buildRequestOwner(module);
           if (client) this._unwrap(client, 'buildRequest');
         },
@@ -106,8 +109,8 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
     ];
   }
 
-  /** The `create` methods wrapped here, with the wrapper each got. */
-  private readonly wrapped: Array<{ owner: any; endpoint: Endpoint; wrapper: AnyFunction }> = [];
+  /** The prototypes whose `create` is wrapped here, with the wrapper each got (the latest, after a disable() and enable()). */
+  private readonly wrapped = new Map<any, { endpoint: Endpoint; wrapper: AnyFunction }>();
   private checkScheduled = false;
 
   /**
@@ -126,7 +129,8 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
 
   private warnIfReplaced(): void {
     try {
-      const replaced = this.wrapped.filter(({ owner, wrapper }) => !wraps(owner.create, wrapper)).map(({ endpoint }) => ENDPOINT_NAMES[endpoint]);
+      const replaced: string[] = [];
+      for (const [owner, { endpoint, wrapper }] of this.wrapped) if (!wraps(owner.create, wrapper)) replaced.push(ENDPOINT_NAMES[endpoint]);
       if (replaced.length === 0 || !this.isEnabled()) return;
       warnOnce(
         'openai-wrapper-replaced',
