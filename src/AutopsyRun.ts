@@ -441,9 +441,8 @@ export class AutopsyRun {
         stage: entry.stage ?? 'unknown',
         started: isoMicros(entry.startMs),
         age_seconds: secondsBetween(entry.startMs, nowAt),
-        span_id: entry.spanId,
       };
-      if (entry.parentSpanId) span.parent_span_id = entry.parentSpanId;
+      addSpanIds(span, entry);
       // As the exit will list it: what the app's fail() said, and how far a stream has got.
       const failure = failedSpanError(entry.span, this.config.maxStringLength);
       if (failure) {

@@ -16,7 +16,7 @@ import { attributesOf } from './StreamChunks';
 import { setSpanStage, spanStage } from './spanStage';
 import { isSuperseded } from './supersededSpans';
 import { noteLlmSpanScope } from './doubleCountedCalls';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, lateLlmIdentity, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends } from './spanMapping';
+import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, lateLlmIdentity, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends, scopeNameOf } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
@@ -184,7 +184,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     // The flag's own span of an openai request inside another instrumentation's span of the same
     // request (OpenInference wraps around the flag's wrapper) stays a call of its own: that span
     // ends before it, or never when the request fails, and the failure is this one's to record.
-    if (isOpenAiClientSpan(entry.span) && !isOwnSpan(attributesOf(parent.span) ?? {})) return false;
+    if (scopeNameOf(entry.span) === sc.OPENAI_CLIENT_SCOPE && !isOwnSpan(attributesOf(parent.span) ?? {})) return false;
     this.folded.set(entry, parent);
     return true;
   }
@@ -302,9 +302,4 @@ function startFacts(span: Span, handover: SpanHandover | undefined): SpanStartFa
     name: kind === 'llm' && foreignData !== undefined && !own ? spanName('llm', foreignData) : span.name,
     foreignData,
   };
-}
-
-/** A span of agent-autopsy's own openai client instrumentation (the zero-code flag's). */
-function isOpenAiClientSpan(span: unknown): boolean {
-  return (span as { instrumentationScope?: { name?: unknown } } | undefined)?.instrumentationScope?.name === sc.OPENAI_CLIENT_SCOPE;
 }

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { writeStderr } from './errorHandler';
 import { OPENAI_CLIENT_SCOPE } from './semconv';
+import { scopeNameOf } from './spanMapping';
 
 /**
  * The zero-code flag's openai spans beside a LangChain instrumentation's LLM spans
@@ -15,8 +16,8 @@ let said = false;
 
 /** Called for each llm span as its start is mapped. */
 export function noteLlmSpanScope(span: unknown): void {
-  const scope = (span as { instrumentationScope?: { name?: unknown } } | undefined)?.instrumentationScope?.name;
-  if (typeof scope !== 'string') return;
+  const scope = scopeNameOf(span);
+  if (scope === undefined) return;
   if (scope === OPENAI_CLIENT_SCOPE) flagCalls = true;
   else if (scope.includes('langchain')) langChainScope = scope;
   else return;

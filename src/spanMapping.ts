@@ -135,6 +135,12 @@ function tokenCount(value: AttributeValue | undefined): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
+/** The name of the instrumentation scope a span was made in (an SDK span's `instrumentationScope`), if any. */
+export function scopeNameOf(span: unknown): string | undefined {
+  const name = (span as { instrumentationScope?: { name?: unknown } } | undefined)?.instrumentationScope?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
 export function isOwnSpan(attributes: Attributes): boolean {
   return typeof attributes[sc.ATTR_AUTOPSY_KIND] === 'string';
 }
