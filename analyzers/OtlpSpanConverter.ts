@@ -319,7 +319,7 @@ export class OtlpSpanConverter {
       const { kind, stage, depth } = resolve(span);
       if (!kind) continue;
       const parent = kind === 'llm' && span.parentSpanId ? byKey.get(`${span.traceId}/${span.parentSpanId}`) : undefined;
-      if (parent && resolve(parent).kind === 'llm' && (span.endMs <= parent.endMs + CLOCK_SLACK_MS || (isUnfinished(span) && isUnfinished(parent)))) {
+      if (parent && resolve(parent).kind === 'llm' && foldsInto(span, parent)) {
         const list = folded.get(parent);
         if (list) list.push(span);
         else folded.set(parent, [span]);
@@ -480,4 +480,14 @@ function supersededSpans(byKey: ReadonlyMap<string, OtlpSpan>): Set<OtlpSpan> {
     if (parent && !parent.openaiClient && !isOwnSpan(parent.attributes) && classifySpan(parent.attributes) === 'llm') superseded.add(parent);
   }
   return superseded;
+}
+
+/**
+ * Whether an llm span folds into its llm parent, as the live processor decides it: it ended while
+ * the parent was open (both still open at the end, too); inside another instrumentation's span,
+ * whose end waits for the spans folded into it, it started while the parent was open.
+ */
+function foldsInto(span: OtlpSpan, parent: OtlpSpan): boolean {
+  if (span.endMs <= parent.endMs + CLOCK_SLACK_MS || (isUnfinished(span) && isUnfinished(parent))) return true;
+  return !isOwnSpan(parent.attributes) && span.startMs <= parent.endMs + CLOCK_SLACK_MS;
 }

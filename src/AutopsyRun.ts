@@ -535,6 +535,7 @@ export class AutopsyRun {
    * (UntracedPairs), oldest first: each is listed as unfinished and gets its `<kind>_unfinished` event.
    */
   private closeOpenSpans(endMs: number): UnfinishedSpan[] {
+    this.spanMapper?.endDeferred(this);
     const entries = this.classifiedOpenSpans();
     const folded = new Set(entries.filter((entry) => this.isFoldedIntoOpenParent(entry)));
     const nested = nestedSpansOf(folded);

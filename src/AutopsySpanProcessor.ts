@@ -33,6 +33,14 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
   private readonly nested = new WeakMap<OpenSpanEntry, NestedLlmData>();
   /** Nested llm spans being folded: entry → the parent's entry. */
   private readonly folded = new WeakMap<OpenSpanEntry, OpenSpanEntry>();
+  /** Per llm entry, how many of the spans folded into it have not ended yet. */
+  private readonly openFolded = new WeakMap<OpenSpanEntry, number>();
+  /**
+   * Ends of other instrumentations' llm spans that ended before a span folded into them: the same
+   * request in a second instrumentation (@anthropic-ai/sdk's own span inside OpenInference's,
+   * which the SDK ends a moment later). The call's end waits for them (see deferEnd).
+   */
+  private readonly deferredEnds = new Map<OpenSpanEntry, { mark: SpanMark; parent: OpenSpanEntry | undefined }>();
 
   constructor(private readonly getRun: () => AutopsyRun | undefined) {}
 
@@ -186,13 +194,14 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     // ends before it, or never when the request fails, and the failure is this one's to record.
     if (scopeNameOf(entry.span) === sc.OPENAI_CLIENT_SCOPE && !isOwnSpan(attributesOf(parent.span) ?? {})) return false;
     this.folded.set(entry, parent);
+    this.openFolded.set(parent, (this.openFolded.get(parent) ?? 0) + 1);
     return true;
   }
 
   /** Hands a folded span's details, and what the app set() on it (`extra`), to its parent; false when the parent already ended. */
-  private foldEnd(run: AutopsyRun, entry: OpenSpanEntry, span: ReadableSpan, extra: EventData | undefined): boolean {
+  private foldEnd(run: AutopsyRun, entry: OpenSpanEntry, span: ReadableSpan, extra: EventData | undefined, atMs: number): boolean {
     const parent = this.folded.get(entry);
-    if (!run.openSpans.holds(parent)) return false;
+    if (!parent || (!run.openSpans.holds(parent) && !this.deferredEnds.has(parent))) return false;
     const nested = this.nested.get(parent) ?? { data: {}, failedAttempts: 0 };
     this.nested.set(parent, nested);
     const data: EventData = { ...entry.data, ...llmUsageDetails(span.attributes, llmEndData(span.attributes)) };
@@ -205,7 +214,39 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     this.nested.delete(entry);
     const max = { maxStringLength: run.config.maxStringLength };
     foldNestedLlm(nested, safeData(data, max), inner, span.status.code === STATUS_ERROR ? safeData(errorData(span), max) : undefined, resendCount(span.attributes));
+    this.foldedEnded(run, parent, atMs);
     return true;
+  }
+
+  /** One span folded into `parent` has ended: the last one ends the parent's call if its end was waiting. */
+  private foldedEnded(run: AutopsyRun, parent: OpenSpanEntry, atMs: number): void {
+    const open = (this.openFolded.get(parent) ?? 1) - 1;
+    if (open > 0) {
+      this.openFolded.set(parent, open);
+      return;
+    }
+    this.openFolded.delete(parent);
+    const deferred = this.deferredEnds.get(parent);
+    if (deferred === undefined) return;
+    this.deferredEnds.delete(parent);
+    // Timed to the last of them: the call ended when its request did, and the log stays in time order.
+    this.endEntry(run, parent, deferred.mark, deferred.parent, Math.max(deferred.mark.atMs, atMs));
+  }
+
+  /**
+   * Writes the ends that still wait for a span folded into them (it never ended): with what the
+   * others reported, at their own time. The run calls it before it closes the open spans.
+   */
+  endDeferred(run: AutopsyRun): void {
+    for (const [entry, { mark, parent }] of this.deferredEnds) {
+      this.deferredEnds.delete(entry);
+      this.openFolded.delete(entry);
+      try {
+        this.endEntry(run, entry, mark, parent, mark.atMs);
+      } catch (error) {
+        reportError(error, 'span end could not be recorded');
+      }
+    }
   }
 
   /** Fills the parent's end data with what its folded spans reported (the parent's own values win). */
@@ -235,6 +276,19 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     // An ended entry lets go of its parent's: an open child keeps at most one ended entry alive.
     const parent = entry.parent;
     entry.parent = undefined;
+    // Another instrumentation's span of a call whose folded span (the same request, in a second
+    // instrumentation) is still open: the call ends with it. The app's llmCall() waits for its
+    // requests itself where it should (streamedLlmCalls.ts), and a failure of its own is not held.
+    if ((this.openFolded.get(entry) ?? 0) > 0 && !isOwnSpan(span.attributes)) {
+      this.deferredEnds.set(entry, { mark, parent });
+      return;
+    }
+    this.endEntry(run, entry, mark, parent, mark.atMs);
+  }
+
+  /** The events of an entry's end (`mark`), at `endMs`. */
+  private endEntry(run: AutopsyRun, entry: OpenSpanEntry, mark: SpanMark, parent: OpenSpanEntry | undefined, endMs: number): void {
+    const span = mark.span as ReadableSpan;
     let extra = mark.endData;
     const handed = entry.handover?.endData;
     // One object AgentSpan cleaned (setUsage on an llm span) is not cleaned a second time.
@@ -243,13 +297,12 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     const kind = entry.kind ?? this.classifyLate(run, entry, parent, span);
     if (!kind) return;
     if (this.folded.has(entry)) {
-      if (this.foldEnd(run, entry, span, extra)) return;
+      if (this.foldEnd(run, entry, span, extra, endMs)) return;
       // The parent ended first (a stream read after llmCall() returned): write the span after all.
       if (!entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data ?? {}, entry.startMs, entry);
     }
     if (entry.tracked) return;
     const failed = span.status.code === STATUS_ERROR;
-    const endMs = mark.atMs;
     // Object.assign, not a spread: on Node 20 adding keys to a `{ ...spread }` copy costs ~1 µs each (bench/README.md).
     const data: EventData = Object.assign({}, entry.data);
     if (kind === 'llm') {

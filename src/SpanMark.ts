@@ -13,6 +13,8 @@ export interface SpanMarkMapper {
    * has one, its start event is recorded. (The run asks before it lists the open spans.)
    */
   classifyOpen(run: AutopsyRun, entry: OpenSpanEntry): void;
+  /** Records the ends still waiting for a span folded into them (the run calls it as it closes the open spans). */
+  endDeferred(run: AutopsyRun): void;
 }
 
 /** What a span's start event is made of, read from the span when it starts. */
