@@ -279,7 +279,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     // Another instrumentation's span of a call whose folded span (the same request, in a second
     // instrumentation) is still open: the call ends with it. The app's llmCall() waits for its
     // requests itself where it should (streamedLlmCalls.ts), and a failure of its own is not held.
-    if ((this.openFolded.get(entry) ?? 0) > 0 && !isOwnSpan(span.attributes)) {
+    if (entry.kind === 'llm' && (this.openFolded.get(entry) ?? 0) > 0 && !isOwnSpan(span.attributes)) {
       this.deferredEnds.set(entry, { mark, parent });
       return;
     }
