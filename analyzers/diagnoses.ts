@@ -16,6 +16,7 @@ import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './r
 import { RetryStormDetector } from './RetryStormDetector';
 import { failedAttemptsOf, RetryTally } from './RetryTally';
 import { NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
+import { failedEnding } from './runEnding';
 import type { SpanEvent } from './SpanPairing';
 import { StageWork, type WorkOfStage } from './StageWork';
 import { TOOL_LOOP_MIN_CALLS, ToolLoopDetector } from './ToolLoopDetector';
@@ -104,7 +105,6 @@ const LLM_CAUSES_OF_SLOWNESS: readonly ErrorClassId[] = ['rate_limited', 'llm_ti
 /** The failures an SDK retries by itself: once it has, their suggestion is not "retry with backoff". */
 type RetriedClassId = Extract<ErrorClassId, 'rate_limited' | 'llm_timeout' | 'llm_server_error'>;
 const RETRIED_BY_CLIENTS: ReadonlySet<ErrorClassId> = new Set<RetriedClassId>(['rate_limited', 'llm_timeout', 'llm_server_error']);
-const CRASH_REASONS = new Set<ExitInfo['reason']>(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
 
 function classSeverity(id: ErrorClassId, count: number): Severity {
   switch (id) {
@@ -564,8 +564,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   }
 
   private diagnoseCrash(context: DiagnosisContext, exit: ExitInfo, found: Map<string, Found>, add: AddFn, texts: DiagnosisTexts): void {
-    const failedExit = (exit.reason === 'exit' || exit.reason === 'normal') && typeof exit.exit_code === 'number' && exit.exit_code !== 0;
-    if (!CRASH_REASONS.has(exit.reason) && !failedExit) return;
+    const ending = failedEnding(exit);
+    if (ending === undefined) return;
+    const failedExit = ending === 'exit_code';
     const evidence = new Evidence();
     let how = context.messages.exitReasons[exit.reason] ?? exit.reason;
     if (exit.signal) how += ` (${exit.signal})`;

@@ -45,7 +45,7 @@ export function buildProgram(): Command {
     // Scripts and CI read the exit code first: the help says what each one means.
     .addHelpText(
       'after',
-      '\nExit codes:\n  0  done\n  1  the run had failures (report --fail-on-failures) or B is worse than A (diff --fail-on-regression)\n  2  a usage error or bad input (one line on stderr says what and where)',
+      '\nExit codes:\n  0  done\n  1  the run had failures or did not end cleanly (report --fail-on-failures) or B is worse than A (diff --fail-on-regression)\n  2  a usage error or bad input (one line on stderr says what and where)',
     );
 
   program
@@ -55,7 +55,7 @@ export function buildProgram(): Command {
     .option('-f, --format <format>', 'json, md or html', parseFormat, 'json' as ReportFormat)
     .option('-o, --out <file>', 'write to a file instead of stdout (- for stdout)')
     .option('--locale <locale>', 'en or zh-CN', parseLocale)
-    .option('--fail-on-failures', 'exit with 1 when the run had failures (for CI)')
+    .option('--fail-on-failures', 'exit with 1 when the run had failures or did not end cleanly (for CI)')
     .option('--max-events <n>', 'events listed in the HTML report, 1 or more (the most recent beyond this)', countParser(1), 200_000)
     .option('--no-progress', 'never draw a progress bar')
     .action(async (input: string, options) => {

@@ -164,10 +164,56 @@ describe('agent-autopsy report', () => {
     expect(existsSync(join(logs, 'execution_tracker.json'))).toBe(true);
   });
 
-  it('exits with 1 on a run with failures only when asked (--fail-on-failures)', async () => {
-    expect((await runCli(['report', failing, '--fail-on-failures'])).code).toBe(1);
-    expect((await runCli(['report', clean, '--fail-on-failures'])).code).toBe(0);
-    expect((await runCli(['report', failing])).code).toBe(0);
+  it('exits with 1 on a run with failures only when asked (--fail-on-failures), and says why', async () => {
+    expect(await runCli(['report', failing, '--fail-on-failures'])).toMatchObject({ code: 1, stderr: 'agent-autopsy: exit 1 (--fail-on-failures): 2 failures\n' });
+    expect(await runCli(['report', clean, '--fail-on-failures'])).toMatchObject({ code: 0, stderr: '' });
+    expect(await runCli(['report', failing])).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('--fail-on-failures also fails a run that did not end cleanly, which wrote no ERROR event', async () => {
+    const fails = async (dir: string) => {
+      const result = await runCli(['report', dir, '--fail-on-failures']);
+      const printed = JSON.parse(result.stdout) as AutopsyReport;
+      return { code: result.code, stderr: result.stderr, failures: printed.summary.total_failures, reason: printed.exit.reason };
+    };
+    // kill -9: the log was never closed, and nothing records the run any more.
+    const killed = tempDir();
+    writeTruthLog(killed, cleanRun().slice(0, 2), { closed: false });
+    expect(await fails(killed)).toEqual({ code: 1, failures: 0, reason: 'killed', stderr: 'agent-autopsy: exit 1 (--fail-on-failures): the process ended abruptly, killed or lost (no clean end recorded)\n' });
+    // A SIGTERM nobody handled: the signal's event is a WARNING, not a failure.
+    const signalled = tempDir();
+    writeTruthLog(signalled, [...cleanRun().slice(0, 2), event('signal_received', { signal: 'SIGTERM', handled_by_app: false }, 'WARNING', 0.3)]);
+    expect(await fails(signalled)).toEqual({ code: 1, failures: 0, reason: 'signal', stderr: 'agent-autopsy: exit 1 (--fail-on-failures): the process ended by a signal (SIGTERM)\n' });
+    // One the app's own handler took did not end the process: the run ended as the log says.
+    const handled = tempDir();
+    writeTruthLog(handled, [...cleanRun(), event('signal_received', { signal: 'SIGINT', handled_by_app: true }, 'WARNING', 0.6)]);
+    expect(await fails(handled)).toMatchObject({ code: 0, failures: 0, stderr: '' });
+    // With failures too: both reasons, failures first.
+    const crashedWithFailures = tempDir();
+    writeTruthLog(crashedWithFailures, failingRun(), { closed: false });
+    expect(await fails(crashedWithFailures)).toMatchObject({ code: 1, failures: 2, stderr: 'agent-autopsy: exit 1 (--fail-on-failures): 2 failures; the process ended abruptly, killed or lost (no clean end recorded)\n' });
+  });
+
+  it('--fail-on-failures on a saved report: a non-zero exit code fails it, a report without an exit section is judged on failures', async () => {
+    const dir = tempDir();
+    const saved = JSON.parse((await runCli(['report', clean])).stdout) as AutopsyReport;
+    const withExit = (exit: Partial<AutopsyReport['exit']>) => {
+      const path = join(dir, `report-${Object.values(exit).join('-')}.json`);
+      writeFileSync(path, JSON.stringify({ ...saved, exit: { ...saved.exit, ...exit } }));
+      return path;
+    };
+    expect(await runCli(['report', withExit({ reason: 'exit', exit_code: 3 }), '--fail-on-failures'])).toMatchObject({ code: 1, stderr: 'agent-autopsy: exit 1 (--fail-on-failures): the process exited with code 3\n' });
+    expect(await runCli(['report', withExit({ reason: 'normal', exit_code: 4 }), '--fail-on-failures'])).toMatchObject({ code: 1, stderr: 'agent-autopsy: exit 1 (--fail-on-failures): the process exited with code 4\n' });
+    expect(await runCli(['report', withExit({ reason: 'uncaught_exception', exit_code: 1 }), '--fail-on-failures'])).toMatchObject({ code: 1, stderr: 'agent-autopsy: exit 1 (--fail-on-failures): the process ended by an uncaught exception\n' });
+    for (const clean of [withExit({ reason: 'exit', exit_code: 0 }), withExit({ reason: 'shutdown', exit_code: null }), withExit({ reason: 'running', exit_code: null }), withExit({ reason: 'unknown', exit_code: null })]) {
+      expect(await runCli(['report', clean, '--fail-on-failures'])).toMatchObject({ code: 0, stderr: '' });
+    }
+    const { exit: _exit, ...withoutExit } = saved;
+    const noExit = join(dir, 'no-exit.json');
+    writeFileSync(noExit, JSON.stringify(withoutExit));
+    expect(await runCli(['report', noExit, '--fail-on-failures'])).toMatchObject({ code: 0, stderr: '' });
+    // The original reporter's report has 3 failures and no exit section.
+    expect(await runCli(['report', ORIGINAL_REPORT, '--fail-on-failures'])).toMatchObject({ code: 1, stderr: 'agent-autopsy: exit 1 (--fail-on-failures): 3 failures\n' });
   });
 
   it('-o - writes to stdout, as without --out (no file named "-")', async () => {

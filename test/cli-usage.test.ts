@@ -37,7 +37,7 @@ describe('agent-autopsy usage', () => {
     expect(help).toMatchObject({ code: 0, stderr: '' });
     expect(help.stdout).toBe(result.stderr);
     // What scripts read first: the exit codes, as the README lists them.
-    expect(help.stdout.endsWith('\nExit codes:\n  0  done\n  1  the run had failures (report --fail-on-failures) or B is worse than A (diff --fail-on-regression)\n  2  a usage error or bad input (one line on stderr says what and where)\n')).toBe(true);
+    expect(help.stdout.endsWith('\nExit codes:\n  0  done\n  1  the run had failures or did not end cleanly (report --fail-on-failures) or B is worse than A (diff --fail-on-regression)\n  2  a usage error or bad input (one line on stderr says what and where)\n')).toBe(true);
     expect(await runCli(['help'])).toMatchObject({ code: 0, stdout: help.stdout, stderr: '' });
   });
 

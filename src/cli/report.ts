@@ -14,6 +14,7 @@ import { renderJsonReport, writeJsonReport } from '../../exporters/writeReportFi
 import { EXIT_OK, EXIT_RUN_FAILED } from './exitCodes';
 import { loadRun } from './loadRun';
 import { writtenByOriginalReporter, type ReportSection } from './reportSections';
+import { whyTheRunFailed } from './runFailed';
 
 export type ReportFormat = 'json' | 'md' | 'html';
 
@@ -75,7 +76,11 @@ export async function reportCommand(input: string, options: ReportCommandOptions
     criticalFailures?.dispose();
   }
   noteOtherProcessesRuns(input);
-  return options.failOnFailures && report.summary.total_failures > 0 ? EXIT_RUN_FAILED : EXIT_OK;
+  if (!options.failOnFailures) return EXIT_OK;
+  const reasons = whyTheRunFailed(report, missingSections);
+  if (reasons.length === 0) return EXIT_OK;
+  process.stderr.write(`agent-autopsy: exit ${EXIT_RUN_FAILED} (--fail-on-failures): ${reasons.join('; ')}\n`);
+  return EXIT_RUN_FAILED;
 }
 
 /**

@@ -1,0 +1,15 @@
+import type { ExitInfo } from './reportTypes';
+
+const CRASH_REASONS: ReadonlySet<ExitInfo['reason']> = new Set<ExitInfo['reason']>(['uncaught_exception', 'unhandled_rejection', 'signal', 'killed']);
+
+/**
+ * How a run's end counts against it: `crash` when the process ended by an uncaught exception, an
+ * unhandled rejection, a signal or a kill; `exit_code` when it exited (or drained) with a non-zero
+ * code; undefined for a clean end, a run still going and an end the input does not record.
+ * The `crash` diagnosis and `report --fail-on-failures` both judge by it.
+ */
+export function failedEnding(exit: Pick<ExitInfo, 'reason' | 'exit_code'>): 'crash' | 'exit_code' | undefined {
+  if (CRASH_REASONS.has(exit.reason)) return 'crash';
+  if ((exit.reason === 'exit' || exit.reason === 'normal') && typeof exit.exit_code === 'number' && exit.exit_code !== 0) return 'exit_code';
+  return undefined;
+}
