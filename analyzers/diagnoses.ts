@@ -16,7 +16,7 @@ import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './r
 import { RetryStormDetector } from './RetryStormDetector';
 import { failedAttemptsOf, RetryTally } from './RetryTally';
 import { NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
-import { failedEnding } from './runEnding';
+import { endedFromOutside, failedEnding } from './runEnding';
 import type { SpanEvent } from './SpanPairing';
 import { StageWork, type WorkOfStage } from './StageWork';
 import { TOOL_LOOP_MIN_CALLS, ToolLoopDetector } from './ToolLoopDetector';
@@ -489,14 +489,18 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (exit.reason === 'running') return; // a report taken mid-run: open stages are simply busy
     const unfinished = mergeUnfinished(context.unfinished, this.closedUnfinished);
     const stages = unfinished.filter((span) => span.kind === 'stage');
-    // A signal or a kill ended the process while work outside every stage was still open (a
-    // zero-code run has no stages: its LLM call that never came back is the hang).
-    const outside = exit.reason === 'signal' || exit.reason === 'killed' ? innermostOutsideStages(unfinished) : undefined;
+    // A signal or a kill ended the process (or the app's handler of a signal did) while work
+    // outside every stage was still open (a zero-code run has no stages: its LLM call that never
+    // came back is the hang).
+    const fromOutside = endedFromOutside(exit);
+    const outside = fromOutside ? innermostOutsideStages(unfinished) : undefined;
     if (stages.length === 0 && !outside) return;
     // Ended on purpose or by a crash while stages were busy: those stages were interrupted.
-    const interrupted = exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection' || exit.reason === 'exit' || exit.reason === 'shutdown';
+    const interrupted = !fromOutside && (exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection' || exit.reason === 'exit' || exit.reason === 'shutdown');
     const endMs = this.endMs(exit);
-    const how = context.messages.exitReasons[exit.reason] ?? exit.reason;
+    let how = context.messages.exitReasons[exit.reason] ?? exit.reason;
+    // The signal the app's handler took before it ended the process.
+    if (fromOutside && exit.reason !== 'signal' && exit.signal) how += ` (${exit.signal})`;
     // After a kill (or an ending the log does not show) the end is only the log's last event.
     const atLogEnd = exit.reason === 'killed' || exit.reason === 'unknown';
     const evidence = new Evidence();
@@ -523,7 +527,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (this.stageClasses.get(UNKNOWN_STAGE)?.has('llm_timeout')) causes.add('llm_timeout');
     }
     if (evidence.count === 0) return;
-    const severity: Severity = exit.reason === 'signal' || exit.reason === 'killed' ? 'critical' : 'high';
+    const severity: Severity = fromOutside ? 'critical' : 'high';
     const stagesNoted = evidence.count - (outside ? 1 : 0);
     add('stage_hang', severity, confidence, evidence.toJSON(), texts.suggestions.stage_hang, causes);
     // No stage was open (a zero-code run has none): the title does not speak of one.
@@ -585,7 +589,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (origin?.id) causes.add(origin.id);
       if (origin?.spanId) evidence.addSpanId(origin.spanId);
     }
-    if ((exit.reason === 'signal' || exit.reason === 'killed') && found.has('stage_hang')) causes.add('stage_hang');
+    const fromOutside = endedFromOutside(exit);
+    if (fromOutside && found.has('stage_hang')) causes.add('stage_hang');
     const last = failedExit && !error ? this.lastOrigin : undefined;
     if (last?.id && found.has(last.id)) causes.add(last.id);
     else if (last) {
@@ -608,7 +613,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     for (const cause of causes) if (found.has(cause)) caused = true;
     const fromLlm = caused || (last !== undefined && (last.type === 'llm_call_error' || last.type === 'llm_call_unfinished'));
     const suggestion =
-      exit.reason === 'signal' || exit.reason === 'killed' ? texts.crashSignal : failedExit ? (fromLlm ? texts.crashExitCaused : texts.suggestions.crash) : caused ? texts.crashErrorCaused : texts.crashError;
+      fromOutside ? texts.crashSignal : failedExit ? (fromLlm ? texts.crashExitCaused : texts.suggestions.crash) : caused ? texts.crashErrorCaused : texts.crashError;
     add('crash', failedExit ? 'high' : 'critical', confidence, evidence.toJSON(), suggestion, causes);
     // "Ended abnormally" is for exceptions, signals and kills; an exit code is what the process chose.
     if (failedExit) found.get('crash')!.diagnosis.title = texts.crashExitTitle(exit.exit_code as number);

@@ -13,3 +13,13 @@ export function failedEnding(exit: Pick<ExitInfo, 'reason' | 'exit_code'>): 'cra
   if ((exit.reason === 'exit' || exit.reason === 'normal') && typeof exit.exit_code === 'number' && exit.exit_code !== 0) return 'exit_code';
   return undefined;
 }
+
+/**
+ * The process was ended from outside: by a signal, by a kill, or by the app's own handler of a
+ * signal that then exited (`process.exit()` in a SIGTERM handler, or a loop it let drain): the
+ * report's `exit.signal` names a signal the app took. Work still open then was stopped, not left.
+ */
+export function endedFromOutside(exit: Pick<ExitInfo, 'reason' | 'signal'>): boolean {
+  if (exit.reason === 'signal' || exit.reason === 'killed') return true;
+  return (exit.reason === 'exit' || exit.reason === 'normal') && typeof exit.signal === 'string' && exit.signal !== '';
+}

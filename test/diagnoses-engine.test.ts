@@ -217,6 +217,31 @@ describe('stage_hang', () => {
     expect(diagnoses[0].evidence.examples).toEqual(['s2 was still running when the process ended by a signal; its last event was 89 s before the end; still waiting on llm "chat gpt-4o" (open for 89 s)']);
   });
 
+  it("after a signal the app's handler took, then ended the process: the work still open was stopped, as after the signal itself", () => {
+    const at = new Date(T0 + 20_000).toISOString();
+    const zeroCode = [{ ...llmSpan, stage: 'unknown', age_seconds: 9 }];
+    // The OpenAI Agents SDK's handler exits with 0 on SIGTERM; an app's own may exit with 143.
+    for (const exit of [
+      { reason: 'exit', exit_code: 0, signal: 'SIGTERM', at },
+      { reason: 'exit', exit_code: 143, signal: 'SIGTERM', at },
+      { reason: 'normal', exit_code: 0, signal: 'SIGINT', at },
+    ] as ExitInfo[]) {
+      const diagnoses = diagnoseEvents([], context({ exit, unfinished: zeroCode }));
+      const how = `${exit.reason === 'exit' ? 'by process.exit()' : 'normally (event loop drained)'} (${exit.signal})`;
+      expect(diagnoses[0]).toMatchObject({ id: 'stage_hang', severity: 'critical', confidence: 0.6 });
+      expect(diagnoses[0].evidence.examples).toEqual([`Work outside every stage was still running when the process ended ${how}; still waiting on llm "chat gpt-4o" (open for 9 s)`]);
+      const crash = diagnoses.find((diagnosis) => diagnosis.id === 'crash');
+      if (exit.exit_code === 0) expect(crash).toBeUndefined();
+      // Its suggestion is about who stopped the run, not about the model's output.
+      else expect(crash!.suggestion).toMatch(/^Most likely a consequence of stage_hang: fix that first\. Find what ended the process/);
+      // A stage open then is a hang, however recent its last event (it was stopped, not left).
+      const withStage = diagnoseEvents(events, context({ exit, unfinished: [stageSpan(10, 10), { ...llmSpan, age_seconds: 9 }] }));
+      expect(withStage[0].evidence.examples).toEqual([`s2 was still running when the process ended ${how}; its last event was 9 s before the end; still waiting on llm "chat gpt-4o" (open for 9 s)`]);
+    }
+    // process.exit() without a signal: the work left open is not called a hang.
+    expect(diagnoseEvents([], context({ exit: { reason: 'exit', exit_code: 0, signal: null, at }, unfinished: zeroCode }))).toEqual([]);
+  });
+
   it('says of a streamed call it was waiting on whether its answer had started, and how long it had been silent', () => {
     // The stream facts a streamed call's llm_call_unfinished has (unfinishedStreamData), live and read back.
     const streams: Array<[Partial<UnfinishedSpan>, string, string]> = [
