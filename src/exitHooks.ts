@@ -1,4 +1,6 @@
+import { EventEmitter } from 'node:events';
 import { findSourceMap } from 'node:module';
+import { hideOurListeners, othersListening, ourListeners } from './hiddenListeners';
 import { reportError } from './errorHandler';
 
 /**
@@ -39,6 +41,7 @@ function safely(context: string, fn: () => void): void {
 }
 
 function onUncaughtMonitor(error: unknown, origin: string): void {
+  if (origin === 'unhandledRejection') lastMonitoredRejection = { reason: error };
   // With an 'uncaughtException' listener the app decides; the error is still worth recording.
   const fatal = process.listenerCount('uncaughtException') === 0;
   safely('crash handling failed', () => listener?.onCrash(error, origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught_exception', fatal));
@@ -235,23 +238,44 @@ function signalExitListeners(): number {
 }
 
 /**
- * The signal listeners of every copy of this module in the process (the app's dependency and a
- * plugin's nested one, or the zero-code flag's install and the app's): each copy must not take the
- * others' for the app's, or all of them stand back and the signal ends nothing.
+ * An unhandled rejection that an 'unhandledRejection' listener takes never reaches
+ * 'uncaughtExceptionMonitor': the app's (or a library's) listener decides, and often ends the
+ * process with `process.exit(1)`, the reason known to no one else. A listener of ours alone would
+ * change what Node does (any listener means "handled": no crash), so ours is there only while
+ * another is: it is put first when the first other one is added, and taken off with the last.
+ * It is hidden from counts (hiddenListeners.ts): the OpenAI Agents SDK exits only when alone.
  */
-function allCopiesSignalHandlers(): Set<unknown> {
-  const registry = globalThis as Record<symbol, Set<unknown> | undefined>;
-  let handlers = registry[COPIES_SIGNAL_HANDLERS];
-  if (!(handlers instanceof Set)) registry[COPIES_SIGNAL_HANDLERS] = handlers = new Set();
-  return handlers;
+function followOtherRejectionListeners(): void {
+  ourListeners().add(onRejectionTaken);
+  const keepInStep = () => {
+    const othersThere = othersListening('unhandledRejection').length > 0;
+    const oursThere = EventEmitter.prototype.rawListeners.call(process, 'unhandledRejection').includes(onRejectionTaken);
+    if (othersThere && !oursThere) process.prependListener('unhandledRejection', onRejectionTaken);
+    else if (!othersThere && oursThere) process.removeListener('unhandledRejection', onRejectionTaken);
+  };
+  process.on('newListener', (event: string | symbol, fn: unknown) => {
+    // Emitted before the listener is added: ours goes first, the new one after it.
+    if (event === 'unhandledRejection' && !ourListeners().has(fn) && !EventEmitter.prototype.rawListeners.call(process, event).includes(onRejectionTaken)) {
+      safely('exit hooks failed', () => process.prependListener('unhandledRejection', onRejectionTaken));
+    }
+  });
+  process.on('removeListener', (event: string | symbol, fn: unknown) => {
+    if (event === 'unhandledRejection' && !ourListeners().has(fn)) safely('exit hooks failed', keepInStep);
+  });
+  keepInStep();
 }
 
-const COPIES_SIGNAL_HANDLERS = Symbol.for('agent-autopsy.signal-handlers');
+/** The reason of the last rejection 'uncaughtExceptionMonitor' told us of: under --unhandled-rejections=strict Node emits it afterwards too. */
+let lastMonitoredRejection: { reason: unknown } | undefined;
+
+function onRejectionTaken(reason: unknown): void {
+  if (lastMonitoredRejection !== undefined && lastMonitoredRejection.reason === reason) return;
+  safely('crash handling failed', () => listener?.onCrash(reason, 'unhandled_rejection', false));
+}
 
 function onSignal(signal: NodeJS.Signals): void {
   // Any listener other than ours (in any copy) and signal-exit's means the app handles it.
-  const ours = allCopiesSignalHandlers();
-  const others = process.listeners(signal).filter((fn) => !ours.has(fn)).length;
+  const others = othersListening(signal).length;
   const appHandlesIt = others - signalExitListeners() > 0;
   safely('signal handling failed', () => listener?.onSignal(signal, !appHandlesIt));
   if (appHandlesIt) return;
@@ -284,9 +308,11 @@ export function installExitHooks(next: ExitListener): void {
   process.prependListener('exit', onExit);
   finishAlsoInReallyExit();
   for (const signal of SIGNALS) {
-    allCopiesSignalHandlers().add(signalHandlers[signal]);
+    ourListeners().add(signalHandlers[signal]);
     process.prependListener(signal, signalHandlers[signal]);
   }
+  safely('exit hooks failed', hideOurListeners);
+  safely('exit hooks failed', followOtherRejectionListeners);
 }
 
 /**

@@ -65,6 +65,64 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     });
   }
 
+  it.for([
+    ['stand-back', 'SIGTERM', 0],
+    ['stand-back', 'SIGINT', 130],
+    ['stand-back-after-init', 'SIGTERM', 0],
+  ] as const)('a library that exits on a signal only when it is the only listener (%s, %s): it still does, with the code it gives', async ([variant, signal, code]) => {
+    const result = await run(variant, {
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') child.kill(signal);
+      },
+    });
+    expectSameBehaviour(result);
+    expect(result.instrumented).toMatchObject({ code, signal: null });
+    expect(result.markers).toEqual({ baseline: `library exit on ${signal}`, instrumented: `library exit on ${signal}` });
+    const { events, report } = expectCompleteRun(result.dir);
+    expect(events.find((event) => event.type === 'signal_received')!.data).toEqual({ signal, handled_by_app: true });
+    expect(report.exit).toMatchObject({ reason: 'exit', exit_code: code, signal });
+    // The call the signal interrupted is what the work was waiting on.
+    const hang = report.diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang')!;
+    expect(hang.severity).toBe('critical');
+    expect(hang.evidence.examples[0]).toMatch(new RegExp(`^serve was still running when the process ended by process\\.exit\\(\\) \\(${signal}\\); its last event was [\\d.]+ s before the end; still waiting on llm "chat m"`));
+  });
+
+  it('code that counts signal listeners sees those it would see without the library (listenerCount still counts ours)', async () => {
+    const result = await run('listeners-seen');
+    expectSameBehaviour(result);
+    expect(result.markers.instrumented).toBe(result.markers.baseline);
+    // Ours of 'unhandledRejection' is there only while the app has one: none is left after the app's.
+    expect(JSON.parse(result.markers.instrumented!)).toEqual({ SIGTERM: [1, 1, true], SIGINT: [1, 1, true], SIGHUP: [0, 0, true], unhandledRejection: [1, 1, true], afterRemoval: 0 });
+  });
+
+  it.for([
+    ['rejection-listener-exits', 1, 'exit'],
+    ['rejection-listener-continues', 0, 'normal'],
+  ] as const)("an unhandled rejection an 'unhandledRejection' listener takes is recorded, as the app handled it (%s)", async ([variant, code, reason]) => {
+    const result = await run(variant);
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(code);
+    expect(result.markers).toEqual({ baseline: 'rejection taken: vector store connection lost', instrumented: 'rejection taken: vector store connection lost' });
+    const { events, report } = expectCompleteRun(result.dir);
+    const rejections = events.filter((event) => event.type === 'unhandled_rejection');
+    expect(rejections.map((event) => [event.level, event.data.error, event.data.error_type, event.data.handled_by_app])).toEqual([['ERROR', 'vector store connection lost', 'Error', true]]);
+    expect(rejections[0].data.stack).toMatch(/^Error: vector store connection lost\n\s+at /);
+    expect(report.exit).toMatchObject({ reason, exit_code: code });
+    expect(report.failure_analysis.failures_by_type).toEqual({ unhandled_rejection: 1 });
+    const crash = report.diagnoses.find((diagnosis) => diagnosis.id === 'crash');
+    if (code === 0) expect(crash).toBeUndefined();
+    else expect(crash!.evidence.examples).toContain('Error: vector store connection lost');
+  });
+
+  it("under --unhandled-rejections=strict, a rejection an 'uncaughtException' listener took is recorded once", async () => {
+    const result = await run('rejection-listener-strict', { nodeArgs: ['--unhandled-rejections=strict'] });
+    expectSameBehaviour(result);
+    expect(result.instrumented.code).toBe(0);
+    expect(result.markers.instrumented).toBe('rejection taken: vector store connection lost');
+    const { events } = expectCompleteRun(result.dir);
+    expect(events.filter((event) => event.type === 'unhandled_rejection').map((event) => event.data.handled_by_app)).toEqual([true]);
+  });
+
   it.for(['busy-at-the-end', 'busy-at-the-end-before-exit'])('a SIGTERM that arrives during the last synchronous work still ends the process by the signal (%s)', async (variant) => {
     // A JavaScript listener runs when the event loop turns; here the loop had nothing left after
     // the busy step and used to end without reading the signal (exit code 0), and still did when
