@@ -25,6 +25,13 @@ await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, n: 1, sto
 await openai.embeddings.create({ model: 'text-embedding-3-small', input: 'embed me', encoding_format: 'float', dimensions: 8 });
 await openai.responses.create({ model: 'gpt-4o-mini', input: 'hello', conversation: 'conv_123', text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object' } } } });
 await openai.responses.create({ model: 'gpt-4o', input: 'hello', conversation: { id: 'conv_456' } });
+// The model asks for a tool (as every tool turn of the OpenAI Agents SDK does).
+server.script([{ body: {
+  id: 'resp_tool', object: 'response', created_at: 1764000000, status: 'completed', model: 'gpt-4o-2024-08-06', error: null, incomplete_details: null,
+  output: [{ id: 'fc_1', type: 'function_call', status: 'completed', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+  usage: { input_tokens: 20, output_tokens: 8, total_tokens: 28 },
+} }]);
+await openai.responses.create({ model: 'gpt-4o', input: 'weather in Paris?', tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object' } }] });
 await server.close();
 `;
 
@@ -61,7 +68,12 @@ describe('zero-code openai spans', () => {
       ['embeddings text-embedding-3-small', 3],
       ['chat gpt-4o-mini', 3],
       ['chat gpt-4o', 3],
+      ['chat gpt-4o', 3],
     ]);
+  });
+
+  it("give a Responses answer its finish reason: stop, or tool_calls when the model asked for a tool (a status is all the API gives)", () => {
+    expect(spans.slice(3).map((span) => span.attributes['gen_ai.response.finish_reasons'])).toEqual([['stop'], ['stop'], ['tool_calls']]);
   });
 
   it('carry the chat request: penalties, seed, stop sequences, choice count (when not 1), output type', () => {

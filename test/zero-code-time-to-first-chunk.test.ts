@@ -21,6 +21,8 @@ import { timerSeconds } from './helpers/timerSlack';
  */
 
 const FIRST_CHUNK_MS = 300;
+/** The client's wait before its retry: far longer than any first chunk here, so a time that counted it would show. */
+const RETRY_WAIT_MS = 3000;
 const TTFC = 'gen_ai.response.time_to_first_chunk';
 
 const CLIENTS = `
@@ -31,7 +33,7 @@ const server = await startFakeLlmServer({ firstChunkDelayMs: ${FIRST_CHUNK_MS} }
 const openai = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });
 const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: 'sk-ant-test-0123456789abcdef', maxRetries: 0 });
 const drain = async (stream) => { let n = 0; for await (const _ of stream) n++; return n; };
-const chat = (model, extra = {}) => openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello there' }], ...extra });
+const chat = (model, extra = {}, options) => openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello there' }], ...extra }, options);
 const responses = (model) => openai.responses.create({ model, input: 'hello there', stream: true });
 const messages = (model) => anthropic.messages.create({ model, max_tokens: 100, messages: [{ role: 'user', content: 'hello there' }], stream: true });
 `;
@@ -47,6 +49,8 @@ async function step(name, rules, fn) {
   }
 }
 await step('chat', [], async () => drain(await chat('chat-stream', { stream: true })));
+// Rate-limited once, the client waits RETRY_WAIT_MS (retry-after-ms), then streams: timed from the retry.
+await step('chat retried', [{ status: 429, retryAfterMs: ${RETRY_WAIT_MS} }], async () => drain(await chat('chat-retried', { stream: true }, { maxRetries: 1 })));
 await step('responses', [], async () => drain(await responses('responses-stream')));
 await step('messages', [], async () => drain(await messages('messages-stream')));
 await step('not streamed', [], async () => (await chat('not-streamed')).choices.length);
@@ -82,6 +86,7 @@ describe('the time to first chunk of the real clients\' streams', () => {
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout)).toEqual([
         ['chat', 11],
+        ['chat retried', 11],
         ['responses', 17],
         ['messages', 14],
         ['not streamed', 1],
@@ -90,7 +95,7 @@ describe('the time to first chunk of the real clients\' streams', () => {
         ['messages dropped early', 'TypeError'],
         ['chat dropped late', 'TypeError'],
       ]);
-      spans = await receiver.waitForSpans(8);
+      spans = await receiver.waitForSpans(9);
     } finally {
       await receiver.close();
     }
@@ -99,6 +104,7 @@ describe('the time to first chunk of the real clients\' streams', () => {
     const timed = (value: unknown) => typeof value === 'number' && value >= timerSeconds(FIRST_CHUNK_MS);
     expect(ends(events).map(([model, ttfc, type]) => [model, ttfc === undefined ? 'none' : timed(ttfc) ? 'timed' : ttfc, type])).toEqual([
       ['chat-stream', 'timed', 'llm_call_end'],
+      ['chat-retried', 'timed', 'llm_call_end'],
       ['responses-stream', 'timed', 'llm_call_end'],
       ['messages-stream', 'timed', 'llm_call_end'],
       ['not-streamed', 'none', 'llm_call_end'],
@@ -114,6 +120,7 @@ describe('the time to first chunk of the real clients\' streams', () => {
     expect(attributes.map(([model, value]) => [model, value === undefined ? 'none' : timed(value) ? 'timed' : value]).sort()).toEqual(
       [
         ['chat-stream', 'timed'],
+        ['chat-retried', 'timed'],
         ['responses-stream', 'timed'],
         ['messages-stream', 'timed'],
         ['not-streamed', 'none'],
@@ -123,6 +130,11 @@ describe('the time to first chunk of the real clients\' streams', () => {
         ['chat-dropped-late', 'timed'],
       ].sort(),
     );
+    // From the request that answered: the retry, not the first attempt the 429 answered.
+    const retried = events.find((event) => event.type === 'llm_call_end' && event.data.model === 'chat-retried')!;
+    expect(retried.data.failed_attempts).toBe(1);
+    expect(retried.data.time_to_first_chunk).toBeLessThan(RETRY_WAIT_MS / 1000);
+    expect(retried.data.duration).toBeGreaterThanOrEqual(timerSeconds(RETRY_WAIT_MS + FIRST_CHUNK_MS));
     for (const span of spans) {
       const value = span.attributes[TTFC];
       if (typeof value === 'number') expect(eventOf.get(span.spanId)!.data.time_to_first_chunk).toBe(Math.round(value * 1e6) / 1e6);

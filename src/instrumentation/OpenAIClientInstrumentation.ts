@@ -4,6 +4,7 @@ import {
   InstrumentationNodeModuleDefinition,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
+import { nowMs } from '../clock';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import * as sc from '../semconv';
 import { recordFailureAndEnd } from '../api';
@@ -247,8 +248,14 @@ function countAttempt(call: unknown, retryCount: unknown): void {
   if (!(call instanceof CallAttempts)) return;
   call.attempts++;
   const resends = typeof retryCount === 'number' && Number.isSafeInteger(retryCount) && retryCount >= 0 ? retryCount : call.attempts - 1;
-  if (resends > 0 && call.span.isRecording()) call.span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, resends);
+  if (resends > 0 && call.span.isRecording()) {
+    call.span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, resends);
+    (call.span as Span & { [RESENT_AT]?: number })[RESENT_AT] = nowMs();
+  }
 }
+
+/** When the client sent a call's request again, the last time (epoch ms, the run's clock): a field on its span. */
+const RESENT_AT = Symbol('agent-autopsy.openai.resentAt');
 
 /**
  * The rest of a chat or Responses request the GenAI conventions name (penalties, seed, stop
@@ -315,10 +322,11 @@ function fail(span: Span, error: unknown): void {
 function onResult(span: Span, endpoint: Endpoint, params: Record<string, any>, value: any, capture: boolean): void {
   if (params.stream === true && value && typeof value.iterator === 'function') {
     const iterator = value.iterator as () => AsyncIterator<unknown>;
-    // Timed from the span's start, when the request was issued: streamed calls only pay for it,
-    // here, once (the run knows when the span started; nothing is read as a call starts).
-    let startMs = NaN;
-    guard(() => (startMs = currentRun()?.spanStartMs(span) ?? NaN));
+    // Timed from when the request that answered was sent: the span's start, or the client's last
+    // retry (its wait before it is the retry's, counted in failed_attempts, not the model's).
+    // Streamed calls only pay for it, here, once (the run knows when the span started).
+    let startMs = (span as Span & { [RESENT_AT]?: number })[RESENT_AT] ?? NaN;
+    if (Number.isNaN(startMs)) guard(() => (startMs = currentRun()?.spanStartMs(span) ?? NaN));
     const chunks = new StreamChunks(span, startMs);
     // Stream#[Symbol.asyncIterator]() and Stream#tee() both read through `iterator`.
     value.iterator = function tracedIterator(this: unknown) {
@@ -367,8 +375,19 @@ function setErrorCode(span: Span, code: unknown): void {
   span.setAttribute(sc.ATTR_ERROR_TYPE, typeof code === 'string' && code !== '' ? code.slice(0, 200) : sc.ERROR_TYPE_OTHER);
 }
 
+/** Output items of a Responses answer that the app has to act on: the model's turn ended in a tool call. */
+const CLIENT_TOOL_CALLS = new Set(['function_call', 'custom_tool_call', 'computer_call', 'local_shell_call', 'shell_call', 'apply_patch_call']);
+
+/**
+ * A Responses answer has a status, not a finish reason: a completed one ended as the chat API's
+ * `stop`, or as its `tool_calls` when the model asked the app to run a tool (the OpenAI Agents SDK's
+ * every tool turn); an incomplete one gives its reason (`max_output_tokens` …).
+ */
 function responsesFinishReason(response: any): string {
-  if (response?.status === 'completed') return 'stop';
+  if (response?.status === 'completed') {
+    const output: unknown[] = Array.isArray(response.output) ? response.output : [];
+    return output.some((item: any) => CLIENT_TOOL_CALLS.has(item?.type)) ? 'tool_calls' : 'stop';
+  }
   return String(response?.incomplete_details?.reason ?? response?.status ?? 'unknown');
 }
 
