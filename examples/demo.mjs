@@ -710,7 +710,8 @@ function printSummary(report, fake) {
   say(`${LABELS.reportMd}: ${path.join(dir, 'Memory', 'logs', 'autopsy.md')}`);
 }
 
-await mkdir(path.join(workDir, 'checkpoints'), { recursive: true });
+// 0700 as the library makes its own directories: the run directory is made here first.
+await mkdir(path.join(workDir, 'checkpoints'), { recursive: true, mode: 0o700 });
 
 const fake = await startFakeLlmServer({ handler: scenario, contextWindow: 8192 });
 client = new OpenAI({
