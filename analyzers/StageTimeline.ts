@@ -41,12 +41,14 @@ interface StageRow {
   outcome: StageEntry['outcome'];
   failures: number;
   name: string | undefined;
+  /** The error of the stage's first failed run since it started (a stage_error's `data.error`). */
+  error: string | undefined;
   /** The runs going on, when the row's start carried a span id; undefined otherwise. */
   runs: OverlappingRuns | undefined;
 }
 
 function newRow(stage: string, started: string | null, failures: number): StageRow {
-  return { stage, started, ended: null, duration_seconds: null, outcome: 'unfinished', failures, name: undefined, runs: undefined };
+  return { stage, started, ended: null, duration_seconds: null, outcome: 'unfinished', failures, name: undefined, error: undefined, runs: undefined };
 }
 
 /** Start, end, duration and outcome of each stage, from stage_* events. */
@@ -105,6 +107,7 @@ export class StageTimeline {
     let duration = event.data?.duration;
     const runs = spanId === undefined ? undefined : entry.runs;
     let failed = type === 'stage_error';
+    if (failed && entry.error === undefined && typeof event.data?.error === 'string') entry.error = event.data.error;
     if (runs && closeRun(runs, spanId!)) {
       if (failed) runs.failed = true;
       if (typeof duration === 'number' && duration > runs.longest) runs.longest = duration;
@@ -145,5 +148,6 @@ export class StageTimeline {
 function reportRow(row: StageRow): StageEntry {
   const entry: StageEntry = { stage: row.stage, started: row.started, ended: row.ended, duration_seconds: row.duration_seconds, outcome: row.outcome, failures: row.failures };
   if (row.name !== undefined) entry.name = row.name;
+  if (row.outcome === 'error' && row.error !== undefined) entry.error = row.error;
   return entry;
 }

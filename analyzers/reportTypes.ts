@@ -122,6 +122,8 @@ export interface StageTimeline {
   duration_seconds: number | null;
   outcome: 'ok' | 'error' | 'unfinished';
   failures: number;
+  /** A stage that failed: the error it failed with (its first failed run's, when runs overlapped). */
+  error?: string;
 }
 
 export interface UnfinishedSpan {

@@ -245,10 +245,12 @@ function timelineSection(report: AutopsyReport, data: TimelineData, l: ReportLab
   // A report without stages may still have failures to mark on the time axis.
   if (na.lacks('stages')) return section('timeline', l.timeline, svg + notRecordedNote(na));
   const shown = shownStages(report.stages, MAX_TABLE_ROWS).shown;
+  // The error a stage failed with, in a column of its own when a shown stage has one.
+  const errors = shown.some((s) => s.error !== undefined);
   const stages = report.stages.length
     ? table(
-        [l.stage, l.name, l.started, [`${l.duration} (s)`, 'num'], l.outcome, [l.failures, 'num']],
-        shown.map((s) => [s.stage, s.name ?? '', s.started ?? '', fmt(s.duration_seconds, 6), s.outcome, s.failures]),
+        [l.stage, l.name, l.started, [`${l.duration} (s)`, 'num'], l.outcome, [l.failures, 'num'], ...(errors ? [l.error] : [])],
+        shown.map((s) => [s.stage, s.name ?? '', s.started ?? '', fmt(s.duration_seconds, 6), s.outcome, s.failures, ...(errors ? [s.error ?? ''] : [])]),
         report.stages.length,
         l.moreRows,
       )

@@ -189,7 +189,10 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
   else if (report.stages.length > 0) {
     out.push(`## ${m.headings.stages}`, '');
     const { shown, more } = shownStages(report.stages, MAX_ROWS);
-    out.push(table([l.stage, l.name, l.started, `${l.duration} (s)`, l.outcome, l.failures], shown.map((st) => [st.stage, st.name ?? '', st.started ?? '', num(st.duration_seconds), st.outcome, st.failures])));
+    // The error a stage failed with, in a column of its own when a shown stage has one.
+    const errors = shown.some((st) => st.error !== undefined);
+    const header = [l.stage, l.name, l.started, `${l.duration} (s)`, l.outcome, l.failures, ...(errors ? [l.error] : [])];
+    out.push(table(header, shown.map((st) => [st.stage, st.name ?? '', st.started ?? '', num(st.duration_seconds), st.outcome, st.failures, ...(errors ? [st.error ?? ''] : [])])));
     if (more > 0) out.push(`${mdText(l.moreRows(more))} (${fullReport})`, '');
   }
 

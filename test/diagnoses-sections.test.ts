@@ -75,9 +75,23 @@ describe('stages', () => {
     feed('stage_end', { stage: 'a', duration: 4 }, 'a3');
     expect(timeline.result()).toEqual([
       { stage: 'b', name: 'again', started: ev(4, '').timestamp, ended: ev(5, '').timestamp, duration_seconds: 3, outcome: 'ok', failures: 0 },
-      { stage: 'a', started: ev(6, '').timestamp, ended: ev(9, '').timestamp, duration_seconds: 5, outcome: 'error', failures: 1 },
+      // The error it failed with: its failed run's.
+      { stage: 'a', started: ev(6, '').timestamp, ended: ev(9, '').timestamp, duration_seconds: 5, outcome: 'error', failures: 1, error: 'x' },
     ]);
     expect(Object.keys(timeline.result()[0])).toEqual(['stage', 'started', 'ended', 'duration_seconds', 'outcome', 'failures', 'name']);
+    expect(Object.keys(timeline.result()[1])).toEqual(['stage', 'started', 'ended', 'duration_seconds', 'outcome', 'failures', 'error']);
+    // Two runs at once that both fail: the first failure's error. A run after them starts afresh.
+    feed('stage_start', { stage: 'c' }, 'c1');
+    feed('stage_start', { stage: 'c' }, 'c2');
+    feed('stage_error', { stage: 'c', error: 'first' }, 'c2');
+    feed('stage_error', { stage: 'c', error: 'second' }, 'c1');
+    expect(timeline.result()[2]).toMatchObject({ stage: 'c', outcome: 'error', error: 'first' });
+    feed('stage_start', { stage: 'c' }, 'c3');
+    feed('stage_end', { stage: 'c' }, 'c3');
+    expect(timeline.result()[2]).not.toHaveProperty('error');
+    feed('stage_start', { stage: 'c' }, 'c4');
+    feed('stage_error', { stage: 'c', error: 'third' }, 'c4');
+    expect(timeline.result()[2]).toMatchObject({ outcome: 'error', error: 'third' });
   });
 
   it('reads the timeline of a recorded run: durations, outcomes, failures, the stage still open', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RunAnalyzer } from '../analyzers/RunAnalyzer';
+import { renderHtmlReport } from '../exporters/htmlReport';
 import { renderMarkdownReport } from '../exporters/markdownReport';
 import type { TruthEvent } from '../src/types';
 
@@ -43,6 +44,42 @@ describe('autopsy.md', () => {
     const en = markdown(JSON_REPLIES, 'en');
     expect(en).toContain('Ended: **normally (event loop drained)** (exit code 0) · ');
     expect(en).toContain('| pattern | severity | description | suggestion |\n');
+  });
+
+  it('gives a failed stage the error it failed with, in a column shown when a stage has one', () => {
+    const failed = [
+      ev(0, 'stage_start', { stage: 'plan' }),
+      ev(1, 'stage_end', { stage: 'plan', duration: 1 }),
+      ev(2, 'stage_start', { stage: 'fetch' }),
+      ev(3, 'stage_error', { stage: 'fetch', duration: 1, error: 'connect ECONNREFUSED 127.0.0.1:6333 | retry', error_type: 'Error' }),
+    ];
+    const stagesOf = (md: string) => md.slice(md.indexOf('## Stages'), md.indexOf('\n\n## ', md.indexOf('## Stages')));
+    expect(stagesOf(markdown(failed, 'en'))).toBe(
+      [
+        '## Stages',
+        '',
+        '| Stage | Name | Started | Duration (s) | Outcome | Failures | Error |',
+        '|---|---|---|---|---|---|---|',
+        '| plan |  | 2025-01-24T10:30:00.000Z | 1 | ok | 0 |  |',
+        '| fetch |  | 2025-01-24T10:30:02.000Z | 1 | error | 1 | connect ECONNREFUSED 127.0.0.1:6333 \\| retry |',
+      ].join('\n'),
+    );
+    expect(markdown(failed, 'zh-CN')).toContain('| 阶段 | 名称 | 开始时间 | 时长 (s) | 结果 | 失败 | 错误 |');
+    // No stage failed: no column for it.
+    expect(stagesOf(markdown(failed.slice(0, 2), 'en'))).toContain('| Stage | Name | Started | Duration (s) | Outcome | Failures |\n');
+    // The HTML page's stages table the same way (its text escaped as all run data is).
+    const html = (events: TruthEvent[]) => {
+      const analyzer = new RunAnalyzer({ locale: 'en' });
+      for (const event of events) analyzer.observe(event);
+      const report = analyzer.buildReport({ now: T0 + 10_000, exit: { reason: 'normal', exit_code: 0, signal: null, at: null } });
+      analyzer.dispose();
+      const page = renderHtmlReport(report);
+      return page.slice(page.indexOf('<section id="timeline">'), page.indexOf('</section>', page.indexOf('<section id="timeline">')));
+    };
+    const withError = html([...failed.slice(0, 3), ev(3, 'stage_error', { stage: 'fetch', duration: 1, error: '<b>refused</b>' })]);
+    expect(withError).toContain('<th>Outcome</th><th class="num">Failures</th><th>Error</th></tr>');
+    expect(withError).toContain('<td class="wrap">error</td><td class="num">1</td><td class="wrap">&#60;b&#62;refused&#60;/b&#62;</td></tr>');
+    expect(html(failed.slice(0, 2))).toContain('<th>Outcome</th><th class="num">Failures</th></tr>');
   });
 
   it('shows control characters and bidi overrides in run data as escapes, never raw', () => {
