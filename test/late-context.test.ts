@@ -135,7 +135,8 @@ describe('stages with the same id running at once (a service: stage("answer", { 
     ]);
     // From the first start to the last end; the duration is the longest run's (request 1's).
     expect(readReport(dir).stages).toEqual([
-      { stage: 'answer', started: events[0].timestamp, ended: events.at(-1)!.timestamp, duration_seconds: events.at(-1)!.data.duration, outcome: 'error', failures: 2 },
+      // The error is the failed run's, though another run ended the row.
+      { stage: 'answer', started: events[0].timestamp, ended: events.at(-1)!.timestamp, duration_seconds: events.at(-1)!.data.duration, outcome: 'error', failures: 2, error: 'vector store refused the connection' },
     ]);
     // autopsy.html draws the row from its start to its end.
     const bar = timelineFromReport(readReport(dir)).spans.find((span) => span.kind === 'stage')!;
