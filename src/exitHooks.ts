@@ -25,7 +25,8 @@ export interface ExitListener {
   onBeforeExit(): Promise<void> | void;
 }
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** The signals whose default action ends the process, and that something sends to end it: SIGUSR2 is nodemon's restart. */
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'];
 
 let installed = false;
 let listener: ExitListener | undefined;
@@ -142,7 +143,8 @@ function realExitCode(code: number): number {
  * After 'beforeExit' the app can still end the process itself, from its own 'beforeExit' listener
  * or from work it started there: that is an exit by `process.exit()`, as anywhere else.
  * `calledAt` is where it was called: the first frame below process.exit outside Node's internals
- * and node_modules (the frame right below it when there is none), as V8 prints it
+ * and node_modules (the first one in node_modules when there is none; none when only Node's own
+ * frames are below it, as for an exit scheduled with `process.nextTick`), as V8 prints it
  * (`validate (file:///app/agent.mjs:29:7)`). The stack is read here, once, at exit: nothing on
  * the agent's path pays for it.
  */
@@ -274,8 +276,12 @@ function onRejectionTaken(reason: unknown): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  // Any listener other than ours (in any copy) and signal-exit's means the app handles it.
-  const others = othersListening(signal).length;
+  // Any listener the process shows, other than ours (in any copy) and signal-exit's, means the app
+  // handles it. What it shows: code that hides its own listener from process.listeners() asks
+  // not to be counted, as ours does (tsx's CLI relays signals to its parent with a hidden listener
+  // that exits only once it is alone: counted, it made us stand back, and both waited).
+  const ours = ourListeners();
+  const others = process.listeners(signal).filter((fn) => !ours.has(fn)).length;
   const appHandlesIt = others - signalExitListeners() > 0;
   safely('signal handling failed', () => listener?.onSignal(signal, !appHandlesIt));
   if (appHandlesIt) return;
@@ -283,6 +289,15 @@ function onSignal(signal: NodeJS.Signals): void {
   // (or signal-exit, which then sees only its own listeners and does what it would without us).
   // Another copy's listener, if any, does the same next; the last one's re-raise ends the process.
   process.removeListener(signal, signalHandlers[signal]);
+  // Node stops listening for a signal when process.listenerCount() says none is left. Code that
+  // hides its own listener from that count (tsx's CLI does, for the listener that relays signals
+  // to its parent and exits with 128 + n once alone) is then skipped by a re-raise, which would
+  // kill the process instead of letting that listener end it: it is called instead, as it would
+  // have been without us, and decides.
+  if (process.listenerCount(signal) === 0 && EventEmitter.prototype.listenerCount.call(process, signal) > 0) {
+    process.emit(signal as 'SIGINT', signal);
+    return;
+  }
   process.kill(process.pid, signal);
 }
 

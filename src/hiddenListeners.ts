@@ -10,9 +10,11 @@ import { EventEmitter } from 'node:events';
  * and theirs as the app's for us: both would stand back, and the signal would end nothing. So our
  * listeners of these events are left out of `process.listeners()` and `process.rawListeners()`: a
  * library that counts them sees the process as it would be without agent-autopsy.
- * (`listenerCount` is left as it is: Node itself reads it to stop listening for a signal.)
+ * (`listenerCount` is left as it is: Node itself reads it to stop listening for a signal, and
+ * code that hides its listener from it, as tsx's CLI does, makes Node stop listening while that
+ * listener is still there; exitHooks.ts `onSignal` deals with that.)
  */
-export const HIDDEN_EVENTS: ReadonlyArray<string | symbol> = ['SIGINT', 'SIGTERM', 'SIGHUP', 'unhandledRejection'];
+export const HIDDEN_EVENTS: ReadonlyArray<string | symbol> = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2', 'unhandledRejection'];
 
 // The registry's name is kept from when it held signal handlers only: copies of older versions share it.
 const REGISTRY = Symbol.for('agent-autopsy.signal-handlers');

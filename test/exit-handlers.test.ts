@@ -87,12 +87,49 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     expect(hang.evidence.examples[0]).toMatch(new RegExp(`^serve was still running when the process ended by process\\.exit\\(\\) \\(${signal}\\); its last event was [\\d.]+ s before the end; still waiting on llm "chat m"`));
   });
 
+  it.for([
+    ['hidden-relay-before-init', 'SIGINT', 130],
+    ['hidden-relay-before-init', 'SIGTERM', 143],
+    ['hidden-relay-after-init', 'SIGINT', 130],
+    ['hidden-relay-after-init', 'SIGTERM', 143],
+  ] as const)("a listener hidden from the count that exits once alone, as tsx's CLI relays signals (%s, %s): it still ends the process", async ([variant, signal, code]) => {
+    const result = await run(variant, {
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') child.kill(signal);
+      },
+    });
+    expectSameBehaviour(result);
+    expect(result.instrumented).toMatchObject({ code, signal: null });
+    expect(result.markers).toEqual({ baseline: `relay exit on ${signal}`, instrumented: `relay exit on ${signal}` });
+    const { events, report } = expectCompleteRun(result.dir);
+    expect(events.find((event) => event.type === 'signal_received')!.data).toEqual({ signal, handled_by_app: false });
+    expect(report.exit).toMatchObject({ reason: 'signal', signal });
+  });
+
+  it("nodemon's restart: SIGUSR2, taken once by the app to clean up, then raised again, still ends the process by it", async () => {
+    const result = await run('nodemon-restart', {
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') child.kill('SIGUSR2');
+      },
+    });
+    expectSameBehaviour(result);
+    expect(result.instrumented).toMatchObject({ code: null, signal: 'SIGUSR2' });
+    expect(result.markers).toEqual({ baseline: 'cleaned up for the restart', instrumented: 'cleaned up for the restart' });
+    const { events, report } = expectCompleteRun(result.dir);
+    expect(events.filter((event) => event.type === 'signal_received').map((event) => event.data)).toEqual([
+      { signal: 'SIGUSR2', handled_by_app: true },
+      { signal: 'SIGUSR2', handled_by_app: false },
+    ]);
+    expect(report.exit).toMatchObject({ reason: 'signal', signal: 'SIGUSR2' });
+    expect(report.diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang')!.evidence.examples[0]).toMatch(/^serve was still running when the process ended by a signal/);
+  });
+
   it('code that counts signal listeners sees those it would see without the library (listenerCount still counts ours)', async () => {
     const result = await run('listeners-seen');
     expectSameBehaviour(result);
     expect(result.markers.instrumented).toBe(result.markers.baseline);
     // Ours of 'unhandledRejection' is there only while the app has one: none is left after the app's.
-    expect(JSON.parse(result.markers.instrumented!)).toEqual({ SIGTERM: [1, 1, true], SIGINT: [1, 1, true], SIGHUP: [0, 0, true], unhandledRejection: [1, 1, true], afterRemoval: 0 });
+    expect(JSON.parse(result.markers.instrumented!)).toEqual({ SIGTERM: [1, 1, true], SIGINT: [1, 1, true], SIGHUP: [0, 0, true], SIGUSR2: [0, 0, true], unhandledRejection: [1, 1, true], afterRemoval: 0 });
   });
 
   it.for([

@@ -213,3 +213,48 @@ describe('an ExecutionTracker on the zero-code run, in a directory another proce
     expect(eventsOf(dir)).toEqual([['parent_step', {}]]);
   }, 60_000);
 });
+
+/**
+ * tsx's CLI runs the app in a child node and relays SIGINT and SIGTERM to it through a listener it
+ * hides from process.listeners() and process.listenerCount(), which ends the child with 128 + n
+ * once that count is 0. Both used to stand back for the other's listener, and Ctrl-C ended nothing.
+ */
+describe("tsx's CLI in front of the agent", () => {
+  const TSX_CLI = join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  /** A TypeScript agent waiting in a stage, as `tsx agent.ts` runs it. */
+  const WAITING_AGENT = join(tempRunDir('.tmp-', join(REPO_ROOT, 'test')), 'agent.mts');
+  writeFileSync(
+    WAITING_AGENT,
+    `import { stage } from 'agent-autopsy';
+const wait = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+void stage('serve', () => wait(60_000));
+setTimeout(() => process.stdout.write('READY\\n'), 1);
+`,
+  );
+
+  it.for([
+    ['SIGINT', 'group', 130],
+    ['SIGTERM', 'tsx', 143],
+  ] as const)('%s (to the %s) ends the app with %i, as without the flag, and the run has the signal', { timeout: 90_000 }, async ([signal, to, code]) => {
+    const run = (env: Record<string, string>) =>
+      runNode(TSX_CLI, {
+        args: [WAITING_AGENT],
+        env,
+        detached: true,
+        timeoutMs: 60_000,
+        onStdoutLine: (line, child) => {
+          // Ctrl-C in a terminal reaches the whole group; a service manager signals tsx alone.
+          if (line === 'READY') process.kill(to === 'group' ? -child.pid! : child.pid!, signal);
+        },
+      });
+    const dir = join(tempRunDir('autopsy-tsx-'), 'run');
+    const [plain, flagged] = await Promise.all([run({}), run({ ...FLAG, AGENT_AUTOPSY_DIR: dir })]);
+    expect(plain).toMatchObject({ code, signal: null, stderr: '' });
+    expect(flagged).toMatchObject({ code, signal: null, stderr: '' });
+    const report = readReport(dir);
+    expect(report.exit).toMatchObject({ reason: 'signal', signal });
+    expect(report.unfinished.map((span) => span.name)).toEqual(['stage serve']);
+    expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['stage_hang', 'crash']);
+  });
+});
+

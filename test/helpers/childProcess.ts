@@ -23,6 +23,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Run as this user (and group): permission errors need another user when the tests run as root. */
   uid?: number;
+  /** In a process group of its own, as a terminal runs a command: Ctrl-C is `process.kill(-child.pid, 'SIGINT')`. */
+  detached?: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export function runNode(scriptPath: string, options: RunOptions = {}): Promise<C
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+      ...(options.detached ? { detached: true } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -64,6 +67,14 @@ export function runNode(scriptPath: string, options: RunOptions = {}): Promise<C
       stderr += chunk;
     });
     const timer = setTimeout(() => {
+      // The whole group of a detached child: a launcher's own child goes too.
+      if (options.detached && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* the group is gone */
+        }
+      }
       child.kill('SIGKILL');
       reject(new Error(`child timed out after ${options.timeoutMs ?? 20_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, options.timeoutMs ?? 20_000);
