@@ -33,6 +33,15 @@ async function run(variant: string, options: RunOptions = {}): Promise<HandlerRu
   return { ...pair, markers: { baseline: read(seen.baseline), instrumented: read(seen.instrumented) } };
 }
 
+/** Sends `signal` to the app once it prints READY. */
+function signalWhenReady(signal: NodeJS.Signals): RunOptions {
+  return {
+    onStdoutLine: (line, child) => {
+      if (line === 'READY') child.kill(signal);
+    },
+  };
+}
+
 describe.concurrent("the app's own handlers still run and decide the exit", () => {
   it('a SIGTERM handler that cleans up and exits 0', async () => {
     const result = await run('sigterm-handler', {
@@ -70,11 +79,7 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     ['stand-back', 'SIGINT', 130],
     ['stand-back-after-init', 'SIGTERM', 0],
   ] as const)('a library that exits on a signal only when it is the only listener (%s, %s): it still does, with the code it gives', async ([variant, signal, code]) => {
-    const result = await run(variant, {
-      onStdoutLine: (line, child) => {
-        if (line === 'READY') child.kill(signal);
-      },
-    });
+    const result = await run(variant, signalWhenReady(signal));
     expectSameBehaviour(result);
     expect(result.instrumented).toMatchObject({ code, signal: null });
     expect(result.markers).toEqual({ baseline: `library exit on ${signal}`, instrumented: `library exit on ${signal}` });
@@ -93,11 +98,7 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     ['hidden-relay-after-init', 'SIGINT', 130],
     ['hidden-relay-after-init', 'SIGTERM', 143],
   ] as const)("a listener hidden from the count that exits once alone, as tsx's CLI relays signals (%s, %s): it still ends the process", async ([variant, signal, code]) => {
-    const result = await run(variant, {
-      onStdoutLine: (line, child) => {
-        if (line === 'READY') child.kill(signal);
-      },
-    });
+    const result = await run(variant, signalWhenReady(signal));
     expectSameBehaviour(result);
     expect(result.instrumented).toMatchObject({ code, signal: null });
     expect(result.markers).toEqual({ baseline: `relay exit on ${signal}`, instrumented: `relay exit on ${signal}` });
@@ -107,11 +108,7 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
   });
 
   it("nodemon's restart: SIGUSR2, taken once by the app to clean up, then raised again, still ends the process by it", async () => {
-    const result = await run('nodemon-restart', {
-      onStdoutLine: (line, child) => {
-        if (line === 'READY') child.kill('SIGUSR2');
-      },
-    });
+    const result = await run('nodemon-restart', signalWhenReady('SIGUSR2'));
     expectSameBehaviour(result);
     expect(result.instrumented).toMatchObject({ code: null, signal: 'SIGUSR2' });
     expect(result.markers).toEqual({ baseline: 'cleaned up for the restart', instrumented: 'cleaned up for the restart' });
