@@ -1,6 +1,8 @@
 import {
   context,
+  createContextKey,
   diag,
+  ROOT_CONTEXT,
   propagation,
   trace,
   type Context,
@@ -182,8 +184,12 @@ class ForwardingTracer implements Tracer {
   }
 }
 
+/** Marks a HandOverTracerProvider of any copy of agent-autopsy (a nested install has its own class). */
+const HAND_OVER_PROVIDER = Symbol.for('agent-autopsy.hand-over-provider');
+
 /** The provider we register globally: ours until the app registers its own, then the app's. */
 export class HandOverTracerProvider implements TracerProvider {
+  readonly [HAND_OVER_PROVIDER] = true;
   private target: TracerProvider;
 
   constructor(readonly own: NodeTracerProvider) {
@@ -241,6 +247,13 @@ function yieldToLaterRegistrations(api: ApiSingletons, handOver: HandOverTracerP
     } catch (error) {
       reportError(error, 'could not join the tracer provider the app registered');
     }
+    // A provider that takes no span processors (Sentry's SentryTracerProvider) becomes the global
+    // one all the same, as it would without us: refused as a duplicate, the app's tracing would be
+    // off. agent-autopsy's own tracers and instrumentations keep its provider (no hand-over).
+    if ((provider as { [HAND_OVER_PROVIDER]?: unknown })[HAND_OVER_PROVIDER] === true) return setProvider.call(tracerApi, provider);
+    warnCannotJoin(provider);
+    if (!isProxyOf(tracerApi, handOver)) return setProvider.call(tracerApi, provider);
+    tracerApi.disable();
     return setProvider.call(tracerApi, provider);
   };
   yieldOnce(api.context as { setGlobalContextManager: (value: unknown) => boolean; disable: () => void }, 'setGlobalContextManager', ours.contextManager);
@@ -270,6 +283,39 @@ function otherApiCopy(): ApiSingletons | undefined {
     reportError(error, `the app's @opentelemetry/api (${entry}) could not be loaded; a tracer provider it registers after agent-autopsy is refused as a duplicate`);
     return undefined;
   }
+}
+
+const CONTEXT_PROBE = createContextKey('agent-autopsy.context-probe');
+
+/** Whether a context manager is registered: the API's no-op one never makes a context active. */
+function contextManagerRegistered(): boolean {
+  return context.with(ROOT_CONTEXT.setValue(CONTEXT_PROBE, true), () => context.active().getValue(CONTEXT_PROBE) === true);
+}
+
+/** Whether `api`'s global tracer provider is still ours (nothing else has replaced it). */
+function isProxyOf(api: unknown, handOver: HandOverTracerProvider): boolean {
+  const global = (api as { getTracerProvider?: () => { getDelegate?: () => unknown } }).getTracerProvider?.();
+  return global?.getDelegate?.() === handOver;
+}
+
+let cannotJoinWarned = false;
+
+/**
+ * Says once that the app's tracer provider cannot take agent-autopsy's span processor: both
+ * providers then trace side by side, and the app's tracing never sees agent-autopsy's spans.
+ */
+function warnCannotJoin(provider: TracerProvider): void {
+  // Another copy of agent-autopsy (a nested install): each records its own run, as it always did.
+  if (cannotJoinWarned || (provider as { [HAND_OVER_PROVIDER]?: unknown })[HAND_OVER_PROVIDER] === true) return;
+  cannotJoinWarned = true;
+  const name = (provider as { constructor?: { name?: unknown } }).constructor?.name;
+  const which = typeof name === 'string' && name !== '' && name !== 'Object' ? ` (${name})` : '';
+  const line =
+    `agent-autopsy: the app's OpenTelemetry tracer provider${which} takes no span processors, so agent-autopsy records its spans with a provider of its own beside it: ` +
+    `they are in the autopsy but not in the app's traces, and a span the app starts inside agent-autopsy's stage(), task() or llmCall() has a parent the app's tracing never sees. ` +
+    `A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead`;
+  writeStderr(`${line}\n`);
+  diag.warn(line);
 }
 
 /**
@@ -313,7 +359,12 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
       exportTimeoutMs,
     };
   }
-  if (existing) diag.warn('agent-autopsy: could not join the registered tracer provider; using a private one');
+  if (existing) {
+    warnCannotJoin(existing);
+    // Our spans nest through the context: an app that registered a provider but no context
+    // manager gets ours (the API's no-op one would lose every parent).
+    if (!contextManagerRegistered()) registerContextManager(new AutopsyContextManager());
+  }
   // OTEL_TRACES_EXPORTER is ours to honour only with our own provider (the app's SDK reads it for its own).
   if (!config.otelSdkDisabled) warnAboutExporters(config.tracesExporters);
   const otlp = otlpExport(config, exportTimeoutMs);

@@ -248,3 +248,58 @@ describe('an app that loads its own copy of @opentelemetry/api', () => {
     ]);
   });
 });
+
+/**
+ * A provider that takes no span processors, as Sentry 10's default SentryTracerProvider: its
+ * tracer makes spans of its own. agent-autopsy cannot join it: the app's provider still becomes
+ * (or stays) the global one, agent-autopsy records its own spans with its own provider, and says once why
+ * the app's traces will not have them.
+ */
+const OWN_SPANS_PROVIDER = `${DIAG}
+import { init, stage, llmCall, shutdown } from 'agent-autopsy';
+const started = [];
+class OwnSpansTracerProvider {
+  getTracer() {
+    return {
+      startSpan(name) {
+        started.push(name);
+        return trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 });
+      },
+      startActiveSpan(name, fn) {
+        return fn(this.startSpan(name));
+      },
+    };
+  }
+}
+const provider = new OwnSpansTracerProvider();
+const before = process.argv[2] === 'before';
+const registered = [];
+if (before) registered.push(trace.setGlobalTracerProvider(provider));
+init();
+if (!before) registered.push(trace.setGlobalTracerProvider(provider));
+const global = trace.getTracerProvider().getDelegate() === provider;
+await stage('stage1', async () => {
+  trace.getTracer('app').startSpan('app.span').end();
+  await llmCall('answer', { model: 'gpt-4o-mini' }, async () => undefined);
+});
+await shutdown();
+process.stdout.write(JSON.stringify({ registered, global, started, problems }) + '\\n');
+`;
+
+describe("a provider that takes no span processors (Sentry 10's default SentryTracerProvider)", () => {
+  const warning =
+    "agent-autopsy: the app's OpenTelemetry tracer provider (OwnSpansTracerProvider) takes no span processors, so agent-autopsy records its spans with a provider of its own beside it: they are in the autopsy but not in the app's traces, and a span the app starts inside agent-autopsy's stage(), task() or llmCall() has a parent the app's tracing never sees. A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead";
+  it.for(['before', 'after'])('registered %s init(): it is the global provider and gets the app\'s spans; the autopsy has agent-autopsy\'s; one warning says why', async (when) => {
+    const runDir = tempRunDir('autopsy-own-spans-');
+    const result = await runNode(writeScript(OWN_SPANS_PROVIDER), { args: [when], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+    expect(result).toMatchObject({ code: 0, stderr: `${warning}\n` });
+    // Registered after agent-autopsy's, it was refused as a duplicate, and the app's tracing was off.
+    expect(JSON.parse(result.stdout)).toEqual({ registered: [true], global: true, started: ['app.span'], problems: [warning] });
+    expect(readTrackerDocument(runDir).events.map((event) => [event.type, event.data.stage])).toEqual([
+      ['stage_start', 'stage1'],
+      ['llm_call_start', 'stage1'],
+      ['llm_call_end', 'stage1'],
+      ['stage_end', 'stage1'],
+    ]);
+  });
+});
