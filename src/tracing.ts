@@ -311,7 +311,7 @@ function warnCannotJoin(provider: TracerProvider): void {
   const name = (provider as { constructor?: { name?: unknown } }).constructor?.name;
   const which = typeof name === 'string' && name !== '' && name !== 'Object' ? ` (${name})` : '';
   const line =
-    `agent-autopsy: the app's OpenTelemetry tracer provider${which} takes no span processors, so agent-autopsy records its spans with a provider of its own beside it: ` +
+    `agent-autopsy: the app's OpenTelemetry tracer provider${which} is not one agent-autopsy can add its span processor to, so it records its spans with a provider of its own beside it: ` +
     `they are in the autopsy but not in the app's traces, and a span the app starts inside agent-autopsy's stage(), task() or llmCall() has a parent the app's tracing never sees. ` +
     `A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead`;
   writeStderr(`${line}\n`);

@@ -288,7 +288,7 @@ process.stdout.write(JSON.stringify({ registered, global, started, problems }) +
 
 describe("a provider that takes no span processors (Sentry 10's default SentryTracerProvider)", () => {
   const warning =
-    "agent-autopsy: the app's OpenTelemetry tracer provider (OwnSpansTracerProvider) takes no span processors, so agent-autopsy records its spans with a provider of its own beside it: they are in the autopsy but not in the app's traces, and a span the app starts inside agent-autopsy's stage(), task() or llmCall() has a parent the app's tracing never sees. A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead";
+    "agent-autopsy: the app's OpenTelemetry tracer provider (OwnSpansTracerProvider) is not one agent-autopsy can add its span processor to, so it records its spans with a provider of its own beside it: they are in the autopsy but not in the app's traces, and a span the app starts inside agent-autopsy's stage(), task() or llmCall() has a parent the app's tracing never sees. A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead";
   it.for(['before', 'after'])('registered %s init(): it is the global provider and gets the app\'s spans; the autopsy has agent-autopsy\'s; one warning says why', async (when) => {
     const runDir = tempRunDir('autopsy-own-spans-');
     const result = await runNode(writeScript(OWN_SPANS_PROVIDER), { args: [when], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
