@@ -247,9 +247,10 @@ function yieldToLaterRegistrations(api: ApiSingletons, handOver: HandOverTracerP
     } catch (error) {
       reportError(error, 'could not join the tracer provider the app registered');
     }
-    // A provider that takes no span processors (Sentry's SentryTracerProvider) becomes the global
-    // one all the same, as it would without us: refused as a duplicate, the app's tracing would be
-    // off. agent-autopsy's own tracers and instrumentations keep its provider (no hand-over).
+    // A provider our processor cannot join (Sentry's SentryTracerProvider, dd-trace's) becomes the
+    // global one all the same, as it would without us: refused as a duplicate, the app's tracing
+    // would be off. agent-autopsy's own tracers and instrumentations keep its provider (no hand-over).
+    // Another copy of agent-autopsy's provider is refused, as it always was (it records its own run).
     if ((provider as { [HAND_OVER_PROVIDER]?: unknown })[HAND_OVER_PROVIDER] === true) return setProvider.call(tracerApi, provider);
     warnCannotJoin(provider);
     if (!isProxyOf(tracerApi, handOver)) return setProvider.call(tracerApi, provider);
