@@ -249,15 +249,16 @@ function signalExitListeners(): number {
  */
 function followOtherRejectionListeners(): void {
   ourListeners().add(onRejectionTaken);
+  // Counted whatever hides listeners (ours are hidden from process.rawListeners()).
+  const oursThere = () => EventEmitter.prototype.rawListeners.call(process, 'unhandledRejection').includes(onRejectionTaken);
   const keepInStep = () => {
     const othersThere = othersListening('unhandledRejection').length > 0;
-    const oursThere = EventEmitter.prototype.rawListeners.call(process, 'unhandledRejection').includes(onRejectionTaken);
-    if (othersThere && !oursThere) process.prependListener('unhandledRejection', onRejectionTaken);
-    else if (!othersThere && oursThere) process.removeListener('unhandledRejection', onRejectionTaken);
+    if (othersThere && !oursThere()) process.prependListener('unhandledRejection', onRejectionTaken);
+    else if (!othersThere && oursThere()) process.removeListener('unhandledRejection', onRejectionTaken);
   };
   process.on('newListener', (event: string | symbol, fn: unknown) => {
     // Emitted before the listener is added: ours goes first, the new one after it.
-    if (event === 'unhandledRejection' && !ourListeners().has(fn) && !EventEmitter.prototype.rawListeners.call(process, event).includes(onRejectionTaken)) {
+    if (event === 'unhandledRejection' && !ourListeners().has(fn) && !oursThere()) {
       safely('exit hooks failed', () => process.prependListener('unhandledRejection', onRejectionTaken));
     }
   });
