@@ -2,6 +2,7 @@ import { context, trace, type Context, type Span, type Tracer } from '@opentelem
 import { spanEventType, type SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { clipString } from './safeValue';
+import { activeOwnSpan } from './separateSpans';
 import { startWithData } from './spanData';
 import type { EventData } from './types';
 
@@ -98,7 +99,7 @@ export class TrackedSpans {
     // A span started after the tracked one and active here (a stage() opened later, inside which
     // this track() runs) is the nearer parent: of the two, the newer is the innermost, as the
     // event's stage is the active span's (track.ts).
-    const activeSpan = trace.getSpan(active);
+    const activeSpan = activeOwnSpan(active);
     if (activeSpan !== undefined && activeSpan !== innermost.span && this.startedAfter(activeSpan, innermost.span)) return active;
     return trace.setSpan(active, innermost.span);
   }

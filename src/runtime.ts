@@ -14,6 +14,7 @@ import { boundAppFlushes } from './GuardedSpanProcessor';
 import { isMissingEntryError } from './missingEntry';
 import { realClearTimeout, realSetTimeout } from './realTimers';
 import { errorClassName, errorMessage, errorStack, safeString } from './safeValue';
+import { activeOwnSpan } from './separateSpans';
 import { errorStage, spanStage } from './spanStage';
 import { DEFAULT_EXPORT_TIMEOUT_MS, MAX_TIMER_MS } from './exportSettings';
 import { attachToProvider, setupTracing, type TracingSetup } from './tracing';
@@ -273,7 +274,7 @@ const exitListener = {
     // The handler runs in the async context of the code that threw (a timer's callback, the tick
     // that found the rejection): the crash belongs to the stage open there, as track() events do.
     // A stage that has ended still owns what it left running (see spanStage.ts).
-    const activeSpan = trace.getActiveSpan();
+    const activeSpan = activeOwnSpan();
     for (const run of state.runs) {
       const data: Record<string, unknown> = { error: info.message, error_type: info.type };
       // The spans' stages are set as the run's queued span marks are settled.

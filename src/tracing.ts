@@ -34,6 +34,8 @@ import {
 } from './exportSettings';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
 import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
+import { separateOwnSpans, spansSeparated, startActiveOwnSpan, startOwnSpan } from './separateSpans';
+import { twinLlmTracers } from './TwinSpan';
 import { VERSION } from './version';
 
 /**
@@ -175,11 +177,13 @@ class ForwardingTracer implements Tracer {
   }
 
   startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
+    if (spansSeparated()) return startOwnSpan(this.target(), name, options, ctx);
     return this.target().startSpan(name, options, ctx);
   }
 
   startActiveSpan(...args: unknown[]): never {
     const tracer = this.target();
+    if (spansSeparated()) return startActiveOwnSpan(tracer, args) as never;
     return Reflect.apply(tracer.startActiveSpan, tracer, args) as never;
   }
 }
@@ -249,10 +253,12 @@ function yieldToLaterRegistrations(api: ApiSingletons, handOver: HandOverTracerP
     }
     // A provider our processor cannot join (Sentry's SentryTracerProvider, dd-trace's) becomes the
     // global one all the same, as it would without us: refused as a duplicate, the app's tracing
-    // would be off. agent-autopsy's own tracers and instrumentations keep its provider (no hand-over).
+    // would be off. agent-autopsy's own tracers and instrumentations keep its provider (no hand-over),
+    // and their spans are kept apart from the app's (keepApartFrom).
     // Another copy of agent-autopsy's provider is refused, as it always was (it records its own run).
     if ((provider as { [HAND_OVER_PROVIDER]?: unknown })[HAND_OVER_PROVIDER] === true) return setProvider.call(tracerApi, provider);
     warnCannotJoin(provider);
+    keepApartFrom(provider, [trace, tracerApi], handOver);
     if (!isProxyOf(tracerApi, handOver)) return setProvider.call(tracerApi, provider);
     tracerApi.disable();
     return setProvider.call(tracerApi, provider);
@@ -299,11 +305,26 @@ function isProxyOf(api: unknown, handOver: HandOverTracerProvider): boolean {
   return global?.getDelegate?.() === handOver;
 }
 
+/**
+ * Beside `appProvider`, which we cannot join: our spans stay out of the context slot its tracers
+ * read (separateSpans.ts), and the LLM spans it makes are recorded by `ownProvider` too
+ * (TwinSpan.ts). Never throws: this runs inside the app's own setGlobalTracerProvider().
+ */
+function keepApartFrom(appProvider: TracerProvider, traceApis: readonly unknown[], ownProvider: TracerProvider): void {
+  try {
+    separateOwnSpans(traceApis);
+    twinLlmTracers(appProvider, ownProvider);
+  } catch (error) {
+    reportError(error, "could not keep agent-autopsy's spans apart from the app's tracer provider");
+  }
+}
+
 let cannotJoinWarned = false;
 
 /**
  * Says once that the app's tracer provider cannot take agent-autopsy's span processor: both
- * providers then trace side by side, and the app's tracing never sees agent-autopsy's spans.
+ * providers then trace side by side, and the app's tracing never sees agent-autopsy's spans
+ * (separateSpans.ts keeps them from being the parents of the app's).
  */
 function warnCannotJoin(provider: TracerProvider): void {
   // Another copy of agent-autopsy (a nested install): each records its own run, as it always did.
@@ -313,7 +334,7 @@ function warnCannotJoin(provider: TracerProvider): void {
   const which = typeof name === 'string' && name !== '' && name !== 'Object' ? ` (${name})` : '';
   const line =
     `agent-autopsy: the app's OpenTelemetry tracer provider${which} is not one agent-autopsy can add its span processor to, so it records its spans with a provider of its own beside it: ` +
-    `they are in the autopsy but not in the app's traces, and a span the app starts inside agent-autopsy's stage(), task() or llmCall() has a parent the app's tracing never sees. ` +
+    `they are in the autopsy but not in the app's traces, and the spans the app starts inside agent-autopsy's stage(), task() or llmCall() keep the app's own spans as their parents. ` +
     `A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead`;
   writeStderr(`${line}\n`);
   diag.warn(line);
@@ -411,5 +432,9 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush, exportAtExit, holdExports, exportTimeoutMs };
   }
   if (config.otelSdkDisabled) registerContextManager(new AutopsyContextManager());
-  return { tracer: provider.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider, flush, exportAtExit, holdExports, exportTimeoutMs };
+  // Beside a provider we cannot join, our tracers keep our spans out of its sight (separateSpans.ts):
+  // the hand-over provider's tracers do that, and this one is never handed over.
+  const tracers = existing ? new HandOverTracerProvider(provider) : provider;
+  if (existing) keepApartFrom(existing, [trace, otherApiCopy()?.trace], tracers);
+  return { tracer: tracers.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: tracers, flush, exportAtExit, holdExports, exportTimeoutMs };
 }

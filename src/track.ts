@@ -1,11 +1,12 @@
 import { isMainThread } from 'node:worker_threads';
-import { isSpanContextValid, trace, type Context, type Span } from '@opentelemetry/api';
+import { isSpanContextValid, type Context, type Span } from '@opentelemetry/api';
 import type { AutopsyRun } from './AutopsyRun';
 import { nowMs } from './clock';
 import { reportError } from './errorHandler';
 import { parseEventType, type SpanKindName } from './eventTypes';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { safeData, safeString, WARNING_QUOTE_LENGTH } from './safeValue';
+import { activeOwnSpan } from './separateSpans';
 import * as sc from './semconv';
 import { spanStage } from './spanStage';
 import { TrackedSpans } from './TrackedSpans';
@@ -56,7 +57,7 @@ export function trackIn(run: AutopsyRun, type: unknown, data: unknown, level: un
     if (clean.stage === undefined) {
       // Inside a stage() span the event belongs to that stage, as span events do; so does work the
       // stage left running after it ended (a timer it set): its span is still the active one.
-      const active = trace.getActiveSpan();
+      const active = activeOwnSpan();
       const stage = active ? (run.openSpanOf(active)?.stage ?? spanStage(active)) : undefined;
       if (stage !== undefined) clean.stage = stage;
     }

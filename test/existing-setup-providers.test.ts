@@ -251,26 +251,39 @@ describe('an app that loads its own copy of @opentelemetry/api', () => {
 
 /**
  * A provider that takes no span processors, as Sentry 10's default SentryTracerProvider: its
- * tracer makes spans of its own. agent-autopsy cannot join it: the app's provider still becomes
- * (or stays) the global one, agent-autopsy records its own spans with its own provider, and says once why
- * the app's traces will not have them.
+ * tracer makes spans of its own, parented as Sentry's are, to the span in the context's slot. It
+ * records each: [name, span id, parent span id].
  */
-const OWN_SPANS_PROVIDER = `${DIAG}
-import { init, stage, llmCall, shutdown } from 'agent-autopsy';
+const OWN_SPANS_TRACER_PROVIDER = `
 const started = [];
+let made = 0;
 class OwnSpansTracerProvider {
   getTracer() {
     return {
-      startSpan(name) {
-        started.push(name);
-        return trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 });
+      startSpan(name, options, ctx) {
+        const parent = trace.getSpan(ctx ?? context.active());
+        const spanId = String(++made).padStart(16, 'a');
+        started.push([name, spanId, parent?.spanContext().spanId ?? null]);
+        return trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId, traceFlags: 1 });
       },
       startActiveSpan(name, fn) {
-        return fn(this.startSpan(name));
+        const span = this.startSpan(name);
+        return context.with(trace.setSpan(context.active(), span), () => fn(span));
       },
     };
   }
 }
+`;
+
+/**
+ * agent-autopsy cannot join such a provider: the app's provider still becomes (or stays) the global one,
+ * agent-autopsy records its own spans with its own provider, says once why the app's traces will
+ * not have them, and keeps them from being the parents of the app's spans (which Sentry would drop).
+ */
+const OWN_SPANS_PROVIDER = `${DIAG}
+import { context } from '@opentelemetry/api';
+import { init, stage, task, llmCall, shutdown } from 'agent-autopsy';
+${OWN_SPANS_TRACER_PROVIDER}
 const provider = new OwnSpansTracerProvider();
 const before = process.argv[2] === 'before';
 const registered = [];
@@ -278,28 +291,170 @@ if (before) registered.push(trace.setGlobalTracerProvider(provider));
 init();
 if (!before) registered.push(trace.setGlobalTracerProvider(provider));
 const global = trace.getTracerProvider().getDelegate() === provider;
-await stage('stage1', async () => {
-  trace.getTracer('app').startSpan('app.span').end();
-  await llmCall('answer', { model: 'gpt-4o-mini' }, async () => undefined);
+const app = trace.getTracer('app');
+const activeInside = [];
+await app.startActiveSpan('app.work', async (work) => {
+  await stage('stage1', async () => {
+    activeInside.push(trace.getActiveSpan()?.spanContext().spanId);
+    app.startSpan('app.span').end();
+    await app.startActiveSpan('app.inner', async (inner) => {
+      await task('step', async () => {
+        activeInside.push(trace.getActiveSpan()?.spanContext().spanId);
+        await llmCall('answer', { model: 'gpt-4o-mini' }, async () => app.startSpan('app.request').end());
+      });
+      inner.end();
+    });
+  });
+  work.end();
 });
+await stage('stage2', async () => app.startSpan('app.alone').end());
 await shutdown();
-process.stdout.write(JSON.stringify({ registered, global, started, problems }) + '\\n');
+process.stdout.write(JSON.stringify({ registered, global, started, activeInside, problems }) + '\\n');
 `;
 
 describe("a provider that takes no span processors (Sentry 10's default SentryTracerProvider)", () => {
   const warning =
-    "agent-autopsy: the app's OpenTelemetry tracer provider (OwnSpansTracerProvider) is not one agent-autopsy can add its span processor to, so it records its spans with a provider of its own beside it: they are in the autopsy but not in the app's traces, and a span the app starts inside agent-autopsy's stage(), task() or llmCall() has a parent the app's tracing never sees. A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead";
-  it.for(['before', 'after'])('registered %s init(): it is the global provider and gets the app\'s spans; the autopsy has agent-autopsy\'s; one warning says why', async (when) => {
+    "agent-autopsy: the app's OpenTelemetry tracer provider (OwnSpansTracerProvider) is not one agent-autopsy can add its span processor to, so it records its spans with a provider of its own beside it: they are in the autopsy but not in the app's traces, and the spans the app starts inside agent-autopsy's stage(), task() or llmCall() keep the app's own spans as their parents. A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead";
+  it.for(['before', 'after'])("registered %s init(): it is the global provider; the app's spans keep the app's parents; agent-autopsy's nest among themselves; one warning says why", async (when) => {
     const runDir = tempRunDir('autopsy-own-spans-');
     const result = await runNode(writeScript(OWN_SPANS_PROVIDER), { args: [when], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
     expect(result).toMatchObject({ code: 0, stderr: `${warning}\n` });
     // Registered after agent-autopsy's, it was refused as a duplicate, and the app's tracing was off.
-    expect(JSON.parse(result.stdout)).toEqual({ registered: [true], global: true, started: ['app.span'], problems: [warning] });
-    expect(readTrackerDocument(runDir).events.map((event) => [event.type, event.data.stage])).toEqual([
-      ['stage_start', 'stage1'],
-      ['llm_call_start', 'stage1'],
-      ['llm_call_end', 'stage1'],
-      ['stage_end', 'stage1'],
+    // Each app span's parent is the app's span around it, never agent-autopsy's stage, task or call.
+    expect(JSON.parse(result.stdout)).toEqual({
+      registered: [true],
+      global: true,
+      started: [
+        ['app.work', 'aaaaaaaaaaaaaaa1', null],
+        ['app.span', 'aaaaaaaaaaaaaaa2', 'aaaaaaaaaaaaaaa1'],
+        ['app.inner', 'aaaaaaaaaaaaaaa3', 'aaaaaaaaaaaaaaa1'],
+        ['app.request', 'aaaaaaaaaaaaaaa4', 'aaaaaaaaaaaaaaa3'],
+        ['app.alone', 'aaaaaaaaaaaaaaa5', null],
+      ],
+      activeInside: ['aaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaa3'],
+      problems: [warning],
+    });
+    const events = readTrackerDocument(runDir).events;
+    const spanOf = (type: string) => events.find((event) => event.type === type)?.span_id;
+    // The task inside the app's span inside the stage is the stage's; the first stage is a child of the app's span, in its trace.
+    expect(events.map((event) => [event.type, event.data.stage, event.trace_id, event.parent_span_id])).toEqual([
+      ['stage_start', 'stage1', '0af7651916cd43dd8448eb211c80319c', 'aaaaaaaaaaaaaaa1'],
+      ['task_start', 'stage1', '0af7651916cd43dd8448eb211c80319c', spanOf('stage_start')],
+      ['llm_call_start', 'stage1', '0af7651916cd43dd8448eb211c80319c', spanOf('task_start')],
+      ['llm_call_end', 'stage1', '0af7651916cd43dd8448eb211c80319c', spanOf('task_start')],
+      ['task_end', 'stage1', '0af7651916cd43dd8448eb211c80319c', spanOf('stage_start')],
+      ['stage_end', 'stage1', '0af7651916cd43dd8448eb211c80319c', 'aaaaaaaaaaaaaaa1'],
+      ['stage_start', 'stage2', expect.not.stringMatching(/^0af7651916cd43dd8448eb211c80319c$/), undefined],
+      ['stage_end', 'stage2', expect.not.stringMatching(/^0af7651916cd43dd8448eb211c80319c$/), undefined],
+    ]);
+  });
+
+  /**
+   * The flag's openai instrumentation puts its span in the context around the request: the app's
+   * own fetch instrumentation (Sentry's is one) still parents its span to the app's span.
+   */
+  const FLAG_APP = `${DIAG}
+import { context } from '@opentelemetry/api';
+import OpenAI from 'openai';
+import { stage } from 'agent-autopsy';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+${OWN_SPANS_TRACER_PROVIDER}
+const registered = trace.setGlobalTracerProvider(new OwnSpansTracerProvider());
+const app = trace.getTracer('app');
+const server = await startFakeLlmServer();
+const tracedFetch = (url, init) => {
+  const span = app.startSpan('app.fetch');
+  return fetch(url, init).finally(() => span.end());
+};
+const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0, fetch: tracedFetch });
+await app.startActiveSpan('app.work', async (work) => {
+  await stage('answer', () => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }));
+  work.end();
+});
+await server.close();
+process.stdout.write(JSON.stringify({ registered, started, problems }) + '\\n');
+`;
+  it("under the flag, a span the app starts inside the openai request keeps the app's parent; the call is in the stage", async () => {
+    const runDir = tempRunDir('autopsy-own-spans-flag-');
+    const result = await runNode(writeScript(FLAG_APP), { nodeArgs: ['--import', 'agent-autopsy/register'], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+    expect(result).toMatchObject({ code: 0, stderr: `${warning}\n` });
+    expect(JSON.parse(result.stdout)).toEqual({
+      registered: true,
+      started: [
+        ['app.work', 'aaaaaaaaaaaaaaa1', null],
+        ['app.fetch', 'aaaaaaaaaaaaaaa2', 'aaaaaaaaaaaaaaa1'],
+      ],
+      problems: [warning],
+    });
+    const events = readTrackerDocument(runDir).events;
+    const stageSpan = events.find((event) => event.type === 'stage_start')?.span_id;
+    expect(events.map((event) => [event.type, event.data.stage, event.data.model, event.parent_span_id])).toEqual([
+      ['stage_start', 'answer', undefined, 'aaaaaaaaaaaaaaa1'],
+      ['llm_call_start', 'answer', 'gpt-4o', stageSpan],
+      ['llm_call_end', 'answer', 'gpt-4o', stageSpan],
+      ['stage_end', 'answer', undefined, 'aaaaaaaaaaaaaaa1'],
+    ]);
+  });
+
+  /**
+   * @anthropic-ai/sdk traces itself through the global API, so its spans would be the app's
+   * provider's alone and its calls missing from the autopsy: both providers record them.
+   */
+  const ANTHROPIC_APP = `${DIAG}
+import { context } from '@opentelemetry/api';
+import Anthropic from '@anthropic-ai/sdk';
+import { init, stage, shutdown } from 'agent-autopsy';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+${OWN_SPANS_TRACER_PROVIDER}
+const before = process.argv[2] === 'before';
+if (before) trace.setGlobalTracerProvider(new OwnSpansTracerProvider());
+init();
+if (!before) trace.setGlobalTracerProvider(new OwnSpansTracerProvider());
+const server = await startFakeLlmServer({ script: ['ok', 'auth', 'ok'] });
+const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: 'sk-ant-test-0123456789abcdef', maxRetries: 0 });
+const ask = (extra = {}) => anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], ...extra });
+await trace.getTracer('app').startActiveSpan('app.work', async (work) => {
+  await stage('answer', async () => {
+    await ask();
+    await ask().catch(() => undefined);
+    for await (const _ of await ask({ stream: true }));
+  });
+  work.end();
+});
+await server.close();
+await shutdown();
+process.stdout.write(JSON.stringify({ started: started.map(([name, , parent]) => [name, parent]) }) + '\\n');
+`;
+  it.for(['before', 'after'])("registered %s init(): @anthropic-ai/sdk's calls reach both the app's tracing and the autopsy", async (when) => {
+    const runDir = tempRunDir('autopsy-own-spans-anthropic-');
+    const result = await runNode(writeScript(ANTHROPIC_APP), { args: [when], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+    expect(result).toMatchObject({ code: 0, stderr: `${warning}\n` });
+    // The app's spans are as without agent-autopsy: the SDK's three calls under the app's span.
+    expect(JSON.parse(result.stdout)).toEqual({
+      started: [
+        ['app.work', null],
+        ['anthropic.messages.create', 'aaaaaaaaaaaaaaa1'],
+        ['anthropic.messages.create', 'aaaaaaaaaaaaaaa1'],
+        ['anthropic.messages.create', 'aaaaaaaaaaaaaaa1'],
+      ],
+    });
+    const events = readTrackerDocument(runDir).events;
+    const stageSpan = events.find((event) => event.type === 'stage_start')?.span_id;
+    expect(
+      events.map((event) => {
+        const { stage, model, input_tokens, http_status, error_type, time_to_first_chunk } = event.data;
+        return [event.type, stage, model, input_tokens, http_status, error_type, typeof time_to_first_chunk, event.type === 'stage_start' || event.type === 'stage_end' ? 'app' : event.parent_span_id === stageSpan];
+      }),
+    ).toEqual([
+      ['stage_start', 'answer', undefined, undefined, undefined, undefined, 'undefined', 'app'],
+      ['llm_call_start', 'answer', 'claude-sonnet-4-6', undefined, undefined, undefined, 'undefined', true],
+      ['llm_call_end', 'answer', 'claude-sonnet-4-6', 1, undefined, undefined, 'undefined', true],
+      ['llm_call_start', 'answer', 'claude-sonnet-4-6', undefined, undefined, undefined, 'undefined', true],
+      ['llm_call_error', 'answer', 'claude-sonnet-4-6', undefined, 401, 'authentication_error', 'undefined', true],
+      ['llm_call_start', 'answer', 'claude-sonnet-4-6', undefined, undefined, undefined, 'undefined', true],
+      ['llm_call_end', 'answer', 'claude-sonnet-4-6', 1, undefined, undefined, 'number', true],
+      ['stage_end', 'answer', undefined, undefined, undefined, undefined, 'undefined', 'app'],
     ]);
   });
 });
+

@@ -1,10 +1,11 @@
-import { trace, type Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
 import { redactString } from '../redact';
+import { activeOwnSpan } from '../separateSpans';
 import { errorClassName, errorMessage } from '../safeValue';
 import { VERSION } from '../version';
 
@@ -60,7 +61,7 @@ export class AnthropicErrorInstrumentation extends InstrumentationBase {
     return (original: AnyFunction): AnyFunction =>
       function makeStatusError(this: unknown, ...args: unknown[]) {
         const error = original.apply(this, args);
-        if (self.isEnabled()) noteError(trace.getActiveSpan(), error);
+        if (self.isEnabled()) noteError(activeOwnSpan(), error);
         return error;
       };
   }

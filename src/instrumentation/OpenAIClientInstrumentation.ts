@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
@@ -11,6 +11,7 @@ import { recordFailureAndEnd } from '../api';
 import { observeApiPromise, once } from '../observePromise';
 import { realSetTimeout } from '../realTimers';
 import { currentRun, warnOnce } from '../runtime';
+import { activeOwnSpan } from '../separateSpans';
 import { classifySpan, isOwnSpan } from '../spanMapping';
 import { attributesOf, StreamChunks } from '../StreamChunks';
 import { markSuperseded } from '../supersededSpans';
@@ -492,7 +493,7 @@ function wraps(fn: unknown, wrapper: AnyFunction): boolean {
  * supersededSpans.ts). An llmCall() of the app's is not: its span is a call of its own.
  */
 function supersedeEnclosingLlmSpan(): void {
-  let active: Span | undefined = trace.getSpan(context.active());
+  let active: Span | undefined = activeOwnSpan();
   // OpenInference makes its wrapper of the SDK's span (OISpan, which masks attributes) the active span.
   if (active && !attributesOf(active)) active = (active as Span & { span?: Span }).span;
   const attributes = attributesOf(active);
