@@ -14,11 +14,12 @@ import {
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { otlpJsonRequests, postSynchronously } from '../exporters/otlpAtExit';
 import { exportFailureContext, RedactingSpanExporter } from '../exporters/RedactingSpanExporter';
+import { StdoutSpanExporter } from '../exporters/StdoutSpanExporter';
 import { blindAppApiCopy, sightedAppApiCopy } from './apiCopies';
 import { AutopsyContextManager, noteForeignTracer, registerContextManager, runUntraced } from './AutopsyContextManager';
 import type { ResolvedConfig } from './config';
@@ -148,12 +149,13 @@ function otlpExport(config: ResolvedConfig, timeoutMs: number): OtlpExport | und
 }
 
 /**
- * `OTEL_TRACES_EXPORTER=console`: every sampled span printed on stdout as it ends, by the SDK's
- * ConsoleSpanExporter, redacted like the OTLP export; beside otlp when both are listed.
+ * `OTEL_TRACES_EXPORTER=console`: every sampled span printed on stdout as it ends, as the SDK's
+ * ConsoleSpanExporter prints it (see StdoutSpanExporter for why not by it), redacted like the
+ * OTLP export; beside otlp when both are listed.
  */
 function consoleExport(config: ResolvedConfig): SpanProcessor | undefined {
   if (config.otelSdkDisabled || !config.tracesExporters.includes('console')) return undefined;
-  return new SimpleSpanProcessor(new RedactingSpanExporter(new ConsoleSpanExporter(), config.maxStringLength));
+  return new SimpleSpanProcessor(new RedactingSpanExporter(new StdoutSpanExporter(), config.maxStringLength));
 }
 
 /**

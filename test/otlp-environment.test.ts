@@ -329,6 +329,38 @@ describe('OTEL_TRACES_EXPORTER', () => {
     expect(result.stdout).toContain("message: 'span still open when the process ended'");
   });
 
+  /** An agent that never writes to stdout: its spans printed, and the reader gone after the first line (`| head -1`). */
+  const QUIET_AGENT = `import { init, stage, task } from 'agent-autopsy';
+init();
+if (process.argv[2] === 'writes') { process.stdout.write('ready\\n'); await new Promise((resolve) => setTimeout(resolve, 300)); }
+for (let i = 0; i < 40; i++) await stage('stage' + i, () => task('step', () => new Promise((resolve) => setTimeout(resolve, 2))));
+if (process.argv[2] === 'writes') process.stdout.write('done\\n');
+`;
+  const closeAtFirstLine: RunOptions['onStdoutLine'] = (_line, child) => child.stdout?.destroy();
+
+  it('console, stdout closed by its reader: the printing stops with one line on stderr; the app runs to its end and the autopsy is whole', async () => {
+    const dir = tempRunDir('autopsy-console-closed-');
+    const result = await runNode(writeScript(QUIET_AGENT), { env: { ...CLEAN, AGENT_AUTOPSY_DIR: dir, OTEL_TRACES_EXPORTER: 'console' }, onStdoutLine: closeAtFirstLine });
+    expect([result.code, result.signal]).toEqual([0, null]);
+    expect(result.stderr).toBe(
+      'agent-autopsy: spans can no longer be printed on stdout (OTEL_TRACES_EXPORTER=console), so their printing stopped: EPIPE: broken pipe, write (the agent keeps running; the local autopsy is complete, these spans are not sent)\n',
+    );
+    expect(readTrackerDocument(dir).events.filter((event) => event.type === 'stage_end')).toHaveLength(40);
+  });
+
+  it('console, stdout closed by its reader: an app that writes to it after that ends as it would without agent-autopsy (EPIPE)', async () => {
+    const endings = [];
+    for (const exporters of ['none', 'console']) {
+      const dir = tempRunDir('autopsy-console-closed-');
+      const result = await runNode(writeScript(QUIET_AGENT), { args: ['writes'], env: { ...CLEAN, AGENT_AUTOPSY_DIR: dir, OTEL_TRACES_EXPORTER: exporters }, onStdoutLine: closeAtFirstLine });
+      endings.push([result.code, result.signal, /Error: write EPIPE/.test(result.stderr), ourLines(result.stderr)]);
+    }
+    expect(endings).toEqual([
+      [1, null, true, []],
+      [1, null, true, ['agent-autopsy: spans can no longer be printed on stdout (OTEL_TRACES_EXPORTER=console), so their printing stopped: EPIPE: broken pipe, write (the agent keeps running; the local autopsy is complete, these spans are not sent)']],
+    ]);
+  });
+
   it('otlp,console: both', async () => {
     const result = await run(AGENT, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'otlp, console' });
     expect(result.code).toBe(0);
