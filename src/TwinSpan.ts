@@ -1,6 +1,5 @@
 import {
   context,
-  trace,
   type Attributes,
   type AttributeValue,
   type Context,
@@ -15,6 +14,8 @@ import {
   type TracerOptions,
   type TracerProvider,
 } from '@opentelemetry/api';
+import { reportError } from './errorHandler';
+import { startActiveSpanWith } from './startActiveSpanWith';
 
 /** Marks a TwinSpan of any copy of agent-autopsy. */
 const TWIN_SPAN = Symbol.for('agent-autopsy.twin-span');
@@ -112,17 +113,20 @@ class TwinTracer implements Tracer {
 
   startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
     const parent = ctx ?? context.active();
-    return new TwinSpan(this.apps.startSpan(name, options, parent), this.own.startSpan(name, options, parent));
+    const apps = this.apps.startSpan(name, options, parent);
+    let own: Span;
+    try {
+      own = this.own.startSpan(name, options, parent);
+    } catch (error) {
+      // The app's tracing goes on as it would without agent-autopsy.
+      reportError(error, 'span could not be started');
+      return apps;
+    }
+    return new TwinSpan(apps, own);
   }
 
   startActiveSpan(...args: unknown[]): never {
-    if (args.length < 2) return undefined as never;
-    const name = args[0] as string;
-    const fn = args[args.length - 1] as (span: Span) => unknown;
-    const options = args.length >= 3 ? (args[1] as SpanOptions | undefined) : undefined;
-    const parent = (args.length >= 4 ? (args[2] as Context | undefined) : undefined) ?? context.active();
-    const span = this.startSpan(name, options, parent);
-    return context.with(trace.setSpan(parent, span), fn, undefined, span) as never;
+    return startActiveSpanWith(args, (name, options, parent) => this.startSpan(name, options, parent)) as never;
   }
 }
 

@@ -1,4 +1,5 @@
 import { context, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { startActiveSpanWith } from './startActiveSpanWith';
 import { twinHalves } from './TwinSpan';
 
 /**
@@ -17,6 +18,8 @@ import { twinHalves } from './TwinSpan';
 
 /** The context slot of agent-autopsy's spans once separated; the same for every copy of agent-autopsy. */
 const OWN_SPAN_KEY = Symbol.for('agent-autopsy.own-span');
+/** The API's own slot of the active span (its createContextKey uses Symbol.for). */
+const SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
 /** Marks a span a separated agent-autopsy provider started. A field, not a WeakSet: no weak-table insertion per span. */
 const OWN_SPAN = Symbol.for('agent-autopsy.separated-span');
 /** Marks an API `trace` singleton whose setSpan is already patched (by this copy of agent-autopsy or another). */
@@ -70,11 +73,9 @@ export function activeOwnSpan(ctx: Context = context.active()): Span | undefined
  */
 function parentContextForOwnTracer(ctx: Context): Context {
   const own = ctx.getValue(OWN_SPAN_KEY) as Span | undefined;
-  // The API's own context key (createContextKey uses Symbol.for), set without the patched setSpan.
+  // Set directly: the patched setSpan would route it to our slot.
   return own === undefined ? ctx : ctx.setValue(SPAN_KEY, own);
 }
-
-const SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
 
 /**
  * startSpan of a tracer of agent-autopsy's provider once separated: parented to the innermost span
@@ -87,23 +88,7 @@ export function startOwnSpan(tracer: Tracer, name: string, options: SpanOptions 
   return span;
 }
 
-/** startActiveSpan's overloads, read as the SDK's Tracer reads them. */
-export function startActiveOwnSpan(tracer: Tracer, args: unknown[]): unknown {
-  const [name, second, third, fourth] = args as [string, unknown, unknown, unknown];
-  let options: SpanOptions | undefined;
-  let ctx: Context | undefined;
-  let fn: (span: Span) => unknown;
-  if (args.length < 2) return undefined;
-  if (args.length === 2) fn = second as typeof fn;
-  else if (args.length === 3) {
-    options = second as SpanOptions;
-    fn = third as typeof fn;
-  } else {
-    options = second as SpanOptions;
-    ctx = third as Context;
-    fn = fourth as typeof fn;
-  }
-  const parent = ctx ?? context.active();
-  const span = startOwnSpan(tracer, name, options, parent);
-  return context.with(trace.setSpan(parent, span), fn, undefined, span);
+/** startActiveSpan of a tracer of agent-autopsy's provider once separated (see startOwnSpan). */
+export function startActiveOwnSpan(tracer: Tracer, args: readonly unknown[]): unknown {
+  return startActiveSpanWith(args, (name, options, parent) => startOwnSpan(tracer, name, options, parent));
 }
