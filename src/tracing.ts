@@ -57,7 +57,11 @@ import { VERSION } from './version';
  *    tracer provider is registered globally; the local autopsy is still written, from our API
  *    and the instrumentations we enable (they get the private provider). Libraries that trace
  *    through the global API on their own (the Anthropic SDK) are then not recorded. A context
- *    manager is still registered when none is, since stage/task nesting depends on it.
+ *    manager is still registered when none is, since stage/task nesting depends on it. Tracing
+ *    that ignores the variable (Sentry's) is kept apart from, as in 4.
+ * 4. A provider our processor cannot join (Sentry 10's SentryTracerProvider, dd-trace's), there
+ *    before init() or registered after: it is the global one, our spans stay out of its sight
+ *    (separateSpans.ts), and the LLM spans it makes are recorded by both (TwinSpan.ts).
  */
 export interface TracingSetup {
   tracer: Tracer;
@@ -433,10 +437,36 @@ function createTracing(config: ResolvedConfig, processor: SpanProcessor): Tracin
     warnOfBlindApiCopy();
     return { tracer: handOver.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: handOver, flush, exportAtExit, holdExports, exportTimeoutMs };
   }
-  if (config.otelSdkDisabled) registerContextManager(new AutopsyContextManager());
-  // Beside a provider we cannot join, our tracers keep our spans out of its sight (separateSpans.ts):
-  // the hand-over provider's tracers do that, and this one is never handed over.
-  const tracers = existing ? new HandOverTracerProvider(provider) : provider;
-  if (existing) keepApartFrom(existing, [trace, otherApiCopy()?.trace], tracers);
+  // Beside a provider we cannot join (or, with OpenTelemetry off, do not join), our tracers keep our
+  // spans out of its sight (separateSpans.ts): the hand-over provider's tracers do that, and this
+  // one is never handed over.
+  const tracers = new HandOverTracerProvider(provider);
+  const apis = [trace, otherApiCopy()?.trace];
+  if (existing) keepApartFrom(existing, apis, tracers);
+  if (config.otelSdkDisabled) besideAppTracingWhileDisabled(apis, tracers);
   return { tracer: tracers.getTracer('agent-autopsy', VERSION), ownsProvider: true, provider: tracers, flush, exportAtExit, holdExports, exportTimeoutMs };
+}
+
+/**
+ * OTEL_SDK_DISABLED=true: agent-autopsy registers no tracer provider and joins none. An app's
+ * tracing that does not read that variable (Sentry's, dd-trace's, a NodeTracerProvider registered
+ * by hand) may still be there or come later: our spans are then kept apart from it, and its
+ * context manager replaces the one we register for our own nesting, as without the variable.
+ */
+function besideAppTracingWhileDisabled(apis: readonly unknown[], tracers: TracerProvider): void {
+  const present = registeredProvider();
+  if (present) keepApartFrom(present, apis, tracers);
+  const contextManager = new AutopsyContextManager();
+  if (registerContextManager(contextManager)) yieldOnce(context as unknown as { setGlobalContextManager: (value: unknown) => boolean; disable: () => void }, 'setGlobalContextManager', contextManager);
+  for (const api of apis) {
+    const tracerApi = api as (Registrar<TracerProvider> & { setGlobalTracerProvider?: Registrar<TracerProvider>['set'] }) | undefined;
+    const setProvider = tracerApi?.setGlobalTracerProvider;
+    if (!tracerApi || typeof setProvider !== 'function') continue;
+    tracerApi.setGlobalTracerProvider = function setGlobalTracerProvider(provider: TracerProvider): boolean {
+      const registered = setProvider.call(tracerApi, provider);
+      // Another copy of agent-autopsy records its own run, as it always did.
+      if (registered && (provider as { [HAND_OVER_PROVIDER]?: unknown })[HAND_OVER_PROVIDER] !== true) keepApartFrom(provider, apis, tracers);
+      return registered;
+    };
+  }
 }

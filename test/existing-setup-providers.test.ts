@@ -290,6 +290,11 @@ const registered = [];
 if (before) registered.push(trace.setGlobalTracerProvider(provider));
 init();
 if (!before) registered.push(trace.setGlobalTracerProvider(provider));
+// The app's own context manager, registered after agent-autopsy's, replaces it.
+if (process.argv[3] === 'app-context') {
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  registered.push(context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
+}
 const global = trace.getTracerProvider().getDelegate() === provider;
 const app = trace.getTracer('app');
 const activeInside = [];
@@ -315,14 +320,23 @@ process.stdout.write(JSON.stringify({ registered, global, started, activeInside,
 describe("a provider that takes no span processors (Sentry 10's default SentryTracerProvider)", () => {
   const warning =
     "agent-autopsy: the app's OpenTelemetry tracer provider (OwnSpansTracerProvider) is not one agent-autopsy can add its span processor to, so it records its spans with a provider of its own beside it: they are in the autopsy but not in the app's traces, and the spans the app starts inside agent-autopsy's stage(), task() or llmCall() keep the app's own spans as their parents. A provider built on @opentelemetry/sdk-trace-base (NodeSDK, NodeTracerProvider, BasicTracerProvider) is joined instead";
-  it.for(['before', 'after'])("registered %s init(): it is the global provider; the app's spans keep the app's parents; agent-autopsy's nest among themselves; one warning says why", async (when) => {
+  // With OTEL_SDK_DISABLED=true agent-autopsy joins no provider by choice (and says nothing), but
+  // tracing that does not read the variable (Sentry's) is there all the same.
+  it.for([
+    ['before', false, ''],
+    ['after', false, ''],
+    ['before', true, ''],
+    ['after', true, ''],
+    ['after', true, 'app-context'],
+  ] as const)("registered %s init() (OTEL_SDK_DISABLED: %s) %s: it is the global provider; the app's spans keep the app's parents; agent-autopsy's nest among themselves", async ([when, disabled, appContext]) => {
     const runDir = tempRunDir('autopsy-own-spans-');
-    const result = await runNode(writeScript(OWN_SPANS_PROVIDER), { args: [when], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
-    expect(result).toMatchObject({ code: 0, stderr: `${warning}\n` });
+    const env = { ...ENV, AGENT_AUTOPSY_DIR: runDir, ...(disabled ? { OTEL_SDK_DISABLED: 'true' } : {}) };
+    const result = await runNode(writeScript(OWN_SPANS_PROVIDER), { args: [when, appContext], env, timeoutMs: 60_000 });
+    expect(result).toMatchObject({ code: 0, stderr: disabled ? '' : `${warning}\n` });
     // Registered after agent-autopsy's, it was refused as a duplicate, and the app's tracing was off.
     // Each app span's parent is the app's span around it, never agent-autopsy's stage, task or call.
     expect(JSON.parse(result.stdout)).toEqual({
-      registered: [true],
+      registered: appContext ? [true, true] : [true],
       global: true,
       started: [
         ['app.work', 'aaaaaaaaaaaaaaa1', null],
@@ -332,7 +346,7 @@ describe("a provider that takes no span processors (Sentry 10's default SentryTr
         ['app.alone', 'aaaaaaaaaaaaaaa5', null],
       ],
       activeInside: ['aaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaa3'],
-      problems: [warning],
+      problems: disabled ? [] : [warning],
     });
     const events = readTrackerDocument(runDir).events;
     const spanOf = (type: string) => events.find((event) => event.type === type)?.span_id;
