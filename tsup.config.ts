@@ -39,6 +39,8 @@ function writeWrappers(): void {
   }
   // register.mjs installs the ESM loader hooks first, then loads the shared CommonJS setup.
   writeFileSync('dist/register.mjs', readFileSync('src/register-esm.mjs', 'utf8'));
+  // The loader hook itself, which Node loads in its loader thread by URL.
+  writeFileSync('dist/esm-loader-hook.mjs', readFileSync('src/esm-loader-hook.mjs', 'utf8'));
 }
 
 export default defineConfig([

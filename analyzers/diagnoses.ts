@@ -784,6 +784,9 @@ export function ownFrame(stack: string | undefined): string | undefined {
     if (!line.startsWith('at ')) continue;
     if (line.includes('(node:internal/modules/esm/hooks:')) loaderHooks = true;
     if (/\(?node:|\(native\)|<anonymous>:\d+:\d+\)?$/.test(line) || !/:\d+:\d+\)?$/.test(line)) continue;
+    // Past Node's hook runner, a frame is a loader hook that called nextResolve()/nextLoad() and
+    // passed the error on (the zero-code flag's own hook among them), wherever its file is.
+    if (loaderHooks) continue;
     if (!/[\\/]node_modules[\\/]/.test(line)) return line;
     fallback ??= line;
   }

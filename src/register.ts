@@ -9,6 +9,7 @@
  * instrumented, then `init()` (tracing, run directory, exit hooks), then the LLM client
  * instrumentations. `--require` registers the loader hook too, so it also covers ESM apps.
  */
+import { existsSync } from 'node:fs';
 import { createRequire, register as registerLoader } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,6 +29,14 @@ function registerEsmLoaderHook(): void {
   // uses: the registry of hooked modules belongs to that copy.
   const fromInstrumentation = createRequire(require.resolve('@opentelemetry/instrumentation'));
   const hook = fromInstrumentation.resolve('import-in-the-middle/hook.mjs');
+  const createHook = join(dirname(hook), 'create-hook.mjs');
+  // An instance of that hook of our own (see esm-loader-hook.mjs), when this copy has createHook.
+  const ownInstance = join(__dirname, 'esm-loader-hook.mjs');
+  if (existsSync(createHook) && existsSync(ownInstance)) {
+    const data = { hookUrl: pathToFileURL(hook).href, createHookUrl: pathToFileURL(createHook).href, include: HOOKED_ESM_MODULES };
+    registerLoader(pathToFileURL(ownInstance).href, pathToFileURL(__filename).href, { data });
+    return;
+  }
   registerLoader(pathToFileURL(hook).href, pathToFileURL(__filename).href, { data: { include: HOOKED_ESM_MODULES } });
 }
 

@@ -164,6 +164,12 @@ describe('an entry file that does not exist', () => {
       '    at Hooks.resolve (node:internal/modules/esm/hooks:306:30)',
     ].join('\n');
     expect(ownFrame(hooked)).toBeUndefined();
+    // The flag's own hook is outside node_modules in a checkout of agent-autopsy.
+    const ownHook = hooked.replace('file:///app/node_modules/import-in-the-middle/create-hook.mjs:727:26', 'file:///work/agent-autopsy/dist/esm-loader-hook.mjs:32:60');
+    expect(ownFrame(ownHook)).toBeUndefined();
+    // A hook that throws itself is where it was thrown: its frame comes before the hook runner's.
+    const throwing = ['Error: no', '    at resolve (file:///app/loader.mjs:3:9)', '    at nextResolve (node:internal/modules/esm/hooks:864:28)', '    at Hooks.resolve (node:internal/modules/esm/hooks:306:30)'].join('\n');
+    expect(ownFrame(throwing)).toBe('at resolve (file:///app/loader.mjs:3:9)');
     const library = ['Error: boom', '    at parse (/app/node_modules/lib/index.js:3:9)', '    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)'].join('\n');
     expect(ownFrame(library)).toBe('at parse (/app/node_modules/lib/index.js:3:9)');
   });
