@@ -133,9 +133,10 @@ class TwinTracer implements Tracer {
 /**
  * Scopes of LLM clients that trace themselves through the global API, and of the GenAI
  * instrumentations agent-autopsy reads: @anthropic-ai/sdk (`com.anthropic.sdk.typescript`, with
- * a platform suffix for Bedrock and Vertex), the Vercel AI SDK (`ai`), OpenInference and OpenLLMetry.
+ * a platform suffix for Bedrock and Vertex), the Vercel AI SDK (`ai` up to 6 and ai 7's
+ * `LegacyOpenTelemetry`; `gen_ai` for @ai-sdk/otel's `OpenTelemetry`), OpenInference and OpenLLMetry.
  */
-const TWINNED_SCOPE = /^(?:com\.anthropic\.sdk\.typescript(?:\.|$)|ai$|@arizeai\/openinference-instrumentation-|@traceloop\/instrumentation-)/;
+const TWINNED_SCOPE = /^(?:com\.anthropic\.sdk\.typescript(?:\.|$)|ai$|gen_ai$|@arizeai\/openinference-instrumentation-|@traceloop\/instrumentation-)/;
 
 /** Marks a provider whose getTracer is already wrapped (by this copy of agent-autopsy or another). */
 const TWINNING = Symbol.for('agent-autopsy.twinning-provider');

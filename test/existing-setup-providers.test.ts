@@ -266,8 +266,9 @@ class OwnSpansTracerProvider {
         started.push([name, spanId, parent?.spanContext().spanId ?? null]);
         return trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId, traceFlags: 1 });
       },
-      startActiveSpan(name, fn) {
-        const span = this.startSpan(name);
+      startActiveSpan(name, ...rest) {
+        const fn = rest[rest.length - 1];
+        const span = this.startSpan(name, rest.length > 1 ? rest[0] : undefined);
         return context.with(trace.setSpan(context.active(), span), () => fn(span));
       },
     };
@@ -469,6 +470,36 @@ process.stdout.write(JSON.stringify({ started: started.map(([name, , parent]) =>
       ['llm_call_end', 'answer', 'claude-sonnet-4-6', 1, undefined, undefined, 'number', true],
       ['stage_end', 'answer', undefined, undefined, undefined, undefined, 'undefined', 'app'],
     ]);
+  });
+
+  /** The GenAI tracers that go through the global API (the AI SDK's, OpenInference's …), by scope. */
+  const SCOPES_APP = `${DIAG}
+import { context } from '@opentelemetry/api';
+import { init, stage, shutdown } from 'agent-autopsy';
+${OWN_SPANS_TRACER_PROVIDER}
+trace.setGlobalTracerProvider(new OwnSpansTracerProvider());
+init();
+const attributes = { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' };
+await stage('answer', async () => {
+  for (const scope of process.argv.slice(2)) trace.getTracer(scope).startActiveSpan('chat gpt-4o', { attributes }, (span) => span.end());
+});
+await shutdown();
+process.stdout.write(JSON.stringify({ started: started.map(([name]) => name) }) + '\\n');
+`;
+  it.for([
+    ['ai', 1],
+    ['gen_ai', 1],
+    ['com.anthropic.sdk.typescript.bedrock', 1],
+    ['@arizeai/openinference-instrumentation-openai', 1],
+    ['@traceloop/instrumentation-openai', 1],
+    ['an-http-instrumentation', 0],
+    ['gen_ai-helpers', 0],
+  ] as const)("a span of scope %s reaches the app's provider, and the autopsy has %i llm call", async ([scope, calls]) => {
+    const runDir = tempRunDir('autopsy-own-spans-scopes-');
+    const result = await runNode(writeScript(SCOPES_APP), { args: [scope], env: { ...ENV, AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+    expect(result).toMatchObject({ code: 0, stdout: `${JSON.stringify({ started: ['chat gpt-4o'] })}\n` });
+    const ends = readTrackerDocument(runDir).events.filter((event) => event.type === 'llm_call_end');
+    expect(ends.map((event) => [event.data.stage, event.data.model])).toEqual(Array.from({ length: calls }, () => ['answer', 'gpt-4o']));
   });
 });
 
