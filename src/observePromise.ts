@@ -74,6 +74,18 @@ export function observeApiPromise(promise: any, settle: Settle): boolean {
   } catch {
     return false;
   }
+  // Its parse has started already: the app (a then() inside the callback) or a library between
+  // the client and the app did it. Sentry's openAIIntegration does it inside create() and hands
+  // back a Proxy whose then() is its own promise's, so no later parse() would be seen. Following
+  // that parse reads nothing more, and its rejection is handled by whoever started it already.
+  const started = parsedPromiseOf(promise);
+  if (started !== undefined) {
+    started.then(
+      (value: unknown) => guard(() => settle.value(value)),
+      (error: unknown) => guard(() => settle.error(error)),
+    );
+    return true;
+  }
   let parsing = false;
   // Both hand the caller a promise derived from the SDK's: it settles as the SDK's would, and a
   // caller that ignores it still gets the unhandled rejection it would get without the library.
@@ -106,6 +118,16 @@ export function observeApiPromise(promise: any, settle: Settle): boolean {
     });
   }
   return true;
+}
+
+/** The promise of an APIPromise's parse once it has started (the SDK caches it as `parsedPromise`), else undefined. */
+function parsedPromiseOf(promise: any): { then: (onValue: (value: unknown) => void, onError: (error: unknown) => void) => unknown } | undefined {
+  try {
+    const parsed = promise.parsedPromise;
+    return parsed && typeof parsed.then === 'function' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -130,4 +130,45 @@ setTimeout(() => server.close(), 2000).unref();
     const report = readReport(instrumented.runDir);
     expect(report.exit).toMatchObject({ reason: 'unhandled_rejection' });
   });
+
+  /**
+   * An APIPromise whose parse started before the callback returned it: the app's own then() inside
+   * the callback, or a library between the client and the app. Sentry 10's openAIIntegration calls
+   * then() inside create() and returns a Proxy whose then() is its own promise's (as in
+   * @sentry/core's wrapPromiseWithMethods), so no later parse() goes through the APIPromise.
+   */
+  it.for(['init', 'zero-code'] as const)("an APIPromise whose parse has started (a Sentry-style Proxy, or the app's own then()), %s: the call still ends with its outcome", async (mode) => {
+    const source = `${PRELUDE}
+const proxied = (original) => {
+  const instrumented = original.then((value) => value);
+  return new Proxy(original, {
+    get(target, prop) {
+      const source = prop in Promise.prototype || prop === Symbol.toStringTag ? instrumented : target;
+      const value = Reflect.get(source, prop);
+      return typeof value === 'function' ? value.bind(source) : value;
+    },
+  });
+};
+const out = [];
+const ask = (content, wrap) => llmCall({ model: 'gpt-4o', provider: 'openai' }, () => wrap(chat(content)));
+out.push((await ask('proxied', proxied)).object);
+server.script(['auth']);
+out.push(await ask('proxied 401', proxied).catch((error) => error.status));
+out.push((await ask('then inside', (promise) => { promise.then(() => undefined); return promise; })).object);
+await server.close();
+process.stdout.write(JSON.stringify(out) + '\\n');
+`;
+    const { result, runDir } = await run(source, mode);
+    expect(result).toMatchObject({ code: 0, stderr: '', stdout: '["chat.completion",401,"chat.completion"]\n' });
+    const events = readTrackerDocument(runDir).events;
+    // The tokens come from the zero-code span folded into the call (an llmCall() alone reads none from the reply).
+    const tokens = mode === 'zero-code' ? 'number' : 'undefined';
+    expect(events.filter((event) => event.type !== 'llm_call_start').map((event) => [event.type, event.data.http_status, typeof event.data.tokens_used])).toEqual([
+      ['llm_call_end', undefined, tokens],
+      ['llm_call_error', 401, 'undefined'],
+      ['llm_call_end', undefined, tokens],
+    ]);
+    expect(readReport(runDir).unfinished).toEqual([]);
+  });
 });
+
