@@ -41,6 +41,8 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
    * which the SDK ends a moment later). The call's end waits for them (see deferEnd).
    */
   private readonly deferredEnds = new Map<OpenSpanEntry, { mark: SpanMark; parent: OpenSpanEntry | undefined }>();
+  /** llm calls that ended with a failure while spans folded into them were still open. */
+  private readonly failedWithOpenFolded = new WeakSet<OpenSpanEntry>();
 
   constructor(private readonly getRun: () => AutopsyRun | undefined) {}
 
@@ -185,9 +187,15 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     return kind;
   }
 
-  /** An llm span directly inside another open llm span is folded into it (no events of its own). */
-  private foldIntoParent(run: AutopsyRun, entry: OpenSpanEntry, parent: OpenSpanEntry | undefined): boolean {
+  /**
+   * An llm span directly inside another open llm span is folded into it (no events of its own).
+   * A superseded span between them is passed over: another instrumentation's span of the same
+   * request, which the flag's span stands for (Sentry's gen_ai span inside the app's llmCall()).
+   */
+  private foldIntoParent(run: AutopsyRun, entry: OpenSpanEntry, direct: OpenSpanEntry | undefined): boolean {
     if (entry.kind !== 'llm') return false;
+    let parent = direct;
+    while (run.openSpans.holds(parent) && parent.kind === undefined && isSuperseded(parent.span)) parent = parent.parent;
     if (!run.openSpans.holds(parent) || parent.kind !== 'llm') return false;
     // The flag's own span of an openai request inside another instrumentation's span of the same
     // request (OpenInference wraps around the flag's wrapper) stays a call of its own: that span
@@ -298,6 +306,9 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     if (!kind) return;
     if (this.folded.has(entry)) {
       if (this.foldEnd(run, entry, span, extra, endMs)) return;
+      // The call failed first and this span of its request fails a moment later (an APM's span,
+      // ended by its own handler of the rejection): that failure is the call's, written already.
+      if (span.status.code === STATUS_ERROR && this.failedWithOpenFolded.has(this.folded.get(entry)!)) return;
       // The parent ended first (a stream read after llmCall() returned): write the span after all.
       if (!entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data ?? {}, entry.startMs, entry);
     }
@@ -324,6 +335,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       Object.assign(data, safeData(errorData(span), { maxStringLength: run.config.maxStringLength }));
       level = 'ERROR';
       phase = 'error';
+      if ((this.openFolded.get(entry) ?? 0) > 0) this.failedWithOpenFolded.add(entry);
     }
     data.duration = secondsBetween(entry.startMs, endMs);
     if (kind === 'autofix') {

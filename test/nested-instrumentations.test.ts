@@ -2,7 +2,8 @@ import { context, SpanStatusCode, trace, type Attributes, type Span } from '@ope
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { analyzeRunSync } from '../analyzers/readRun';
-import { init, shutdown } from '../src/index';
+import { init, llmCall, shutdown } from '../src/index';
+import { markSuperseded } from '../src/supersededSpans';
 import type { TruthEvent } from '../src/types';
 import { writeOtlpFile } from './helpers/otlpFile';
 import { readTrackerDocument } from './helpers/runFiles';
@@ -17,6 +18,7 @@ import { tempRunDir } from './helpers/tempDirs';
  */
 
 const OUTER: Attributes = { 'openinference.span.kind': 'LLM', 'llm.model_name': 'claude-sonnet-4-6', 'llm.provider': 'anthropic' };
+const INNER_OPENAI: Attributes = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini' };
 const INNER: Attributes = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-6' };
 
 async function record(fn: () => Promise<void>): Promise<{ live: TruthEvent[]; fromFile: TruthEvent[]; calls: number[] }> {
@@ -89,3 +91,50 @@ describe('one request traced by two instrumentations, the inner span ending afte
     expect(calls[0]).toBe(2);
   });
 });
+
+/**
+ * The app's llmCall() around a client that an APM instruments too (Sentry 10's openai integration,
+ * whose span the app's provider, joined, hands to the run) and that the flag traces: the flag
+ * supersedes the APM's span of the same request, and its own span inside that one still folds
+ * into the llmCall, past it: one call, not two.
+ */
+describe("the flag's span inside a span it superseded, inside the app's llmCall()", () => {
+  it('folds into the llmCall: one call with the request\'s usage', async () => {
+    const { live } = await record(() =>
+      llmCall({ model: 'gpt-4o-mini', provider: 'openai' }, async () => {
+        const apm = trace.getTracer('@sentry/openai').startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.system': 'openai' } });
+        await context.with(trace.setSpan(context.active(), apm), async () => {
+          markSuperseded(apm);
+          const flag = trace.getTracer('agent-autopsy/openai').startSpan('chat gpt-4o-mini', { attributes: INNER_OPENAI });
+          await tick();
+          flag.setAttributes({ 'gen_ai.usage.input_tokens': 5, 'gen_ai.usage.output_tokens': 7 });
+          flag.end();
+        });
+        apm.end();
+      }),
+    );
+    expect(live.map((event) => [event.type, event.data.model, event.data.input_tokens, event.data.output_tokens])).toEqual([
+      ['llm_call_start', 'gpt-4o-mini', undefined, undefined],
+      ['llm_call_end', 'gpt-4o-mini', 5, 7],
+    ]);
+  });
+
+  it("fails with the request, whose span an APM ends a moment after the llmCall's failure: one failed call", async () => {
+    const { live } = await record(async () => {
+      let apm: Span | undefined;
+      await llmCall({ model: 'gpt-4o-mini', provider: 'openai' }, async () => {
+        apm = trace.getTracer('@sentry/openai').startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.system': 'openai' } });
+        throw Object.assign(new Error('401 Incorrect API key provided'), { status: 401 });
+      }).catch(() => undefined);
+      await tick();
+      apm!.setAttributes({ 'error.type': 'AuthenticationError', 'http.response.status_code': 401 });
+      apm!.setStatus({ code: SpanStatusCode.ERROR, message: '401 Incorrect API key provided' });
+      apm!.end();
+    });
+    expect(live.map((event) => [event.type, event.data.http_status])).toEqual([
+      ['llm_call_start', undefined],
+      ['llm_call_error', 401],
+    ]);
+  });
+});
+
