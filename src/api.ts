@@ -1,7 +1,7 @@
 import { context, INVALID_SPAN_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { AgentSpan, markEnded, useHandover } from './AgentSpan';
 import { instantNow, type Instant } from './clock';
-import { clipString, DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, safeData, safeString } from './safeValue';
+import { clipString, DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, httpStatusOf, safeData, safeString } from './safeValue';
 import { recordException } from './exceptionEvent';
 import { reportError } from './errorHandler';
 import { redactString } from './redact';
@@ -223,11 +223,6 @@ function causeNote(error: unknown): string {
   } catch {
     return '';
   }
-}
-
-function httpStatusOf(error: unknown): number | undefined {
-  const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && status >= 100 && status < 600 ? status : undefined;
 }
 
 function runInSpan<T>(spec: SpanSpec, fn: SpanCallback<T>, onResult?: (handle: AgentSpan, value: unknown) => void): T {

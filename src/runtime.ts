@@ -13,7 +13,7 @@ import { installExitHooks } from './exitHooks';
 import { boundAppFlushes } from './GuardedSpanProcessor';
 import { isMissingEntryError } from './missingEntry';
 import { realClearTimeout, realSetTimeout } from './realTimers';
-import { errorClassName, errorMessage, errorStack, safeString } from './safeValue';
+import { errorClassName, errorMessage, errorStack, httpStatusOf, safeString } from './safeValue';
 import { activeOwnSpan } from './separateSpans';
 import { errorStage, spanStage } from './spanStage';
 import { DEFAULT_EXPORT_TIMEOUT_MS, MAX_TIMER_MS } from './exportSettings';
@@ -277,6 +277,9 @@ const exitListener = {
     const activeSpan = activeOwnSpan();
     for (const run of state.runs) {
       const data: Record<string, unknown> = { error: info.message, error_type: info.type };
+      // An SDK error that escaped (an AI SDK APICallError through an agent framework) says which status ended the call.
+      const status = httpStatusOf(error);
+      if (status !== undefined && status >= 400) data.http_status = status;
       // The spans' stages are set as the run's queued span marks are settled.
       run.settleSpans();
       // Else the stage the error failed on its way out (an error escaping a stage to the top level).

@@ -370,6 +370,27 @@ export function errorClassName(error: unknown, max = DEFAULT_MAX_STRING_LENGTH):
   }
 }
 
+/**
+ * The HTTP status an error carries: `status` (the openai and Anthropic SDKs' APIError), or
+ * `statusCode` (the Vercel AI SDK's APICallError, as Mastra surfaces it, and most HTTP clients);
+ * else that of the error it wraps: the AI SDK's RetryError keeps the last attempt's as `lastError`,
+ * other wrappers as `cause`. Undefined when none says; never throws (a getter may).
+ */
+export function httpStatusOf(error: unknown): number | undefined {
+  try {
+    return ownHttpStatus(error) ?? ownHttpStatus((error as { lastError?: unknown } | null)?.lastError) ?? ownHttpStatus((error as { cause?: unknown } | null)?.cause);
+  } catch {
+    return undefined;
+  }
+}
+
+function ownHttpStatus(error: unknown): number | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const value = typeof status === 'number' ? status : statusCode;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value < 600 ? value : undefined;
+}
+
 function readName(error: Error): string {
   try {
     return String(error.name || 'Error');

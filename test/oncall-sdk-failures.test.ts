@@ -17,6 +17,30 @@ import { tempRunDir } from './helpers/tempDirs';
 
 const ids = (report: AutopsyReport) => report.diagnoses.map((d) => [d.id, d.evidence.count]);
 
+describe("errors that carry their HTTP status as statusCode (the Vercel AI SDK's, as agent frameworks surface them)", () => {
+  // The AI SDK's APICallError and RetryError, as @ai-sdk/provider-utils makes them (a provider 503).
+  const AGENT = `import { init, stage } from 'agent-autopsy';
+init();
+class APICallError extends Error { constructor(message, statusCode) { super(message); this.name = 'AI_APICallError'; this.statusCode = statusCode; } }
+class RetryError extends Error { constructor(lastError) { super('Failed after 3 attempts. Last error: ' + lastError.message); this.name = 'AI_RetryError'; this.lastError = lastError; } }
+await stage('plan', async () => { throw new APICallError('Service Unavailable', 503); }).catch(() => undefined);
+await stage('answer', async () => { throw new RetryError(new APICallError('Service Unavailable', 503)); });
+`;
+
+  it('a stage that failed with one, and the crash it led to, have http_status 503: a server error of the provider, not a crash to validate output for', async () => {
+    const runDir = tempRunDir('autopsy-status-code-');
+    const result = await runNode(writeScript(AGENT), { env: { AGENT_AUTOPSY_DIR: runDir } });
+    expect(result.code).toBe(1);
+    const failures = readTrackerDocument(runDir).events.filter((event) => event.level === 'ERROR');
+    expect(failures.map((event) => [event.type, event.data.stage, event.data.http_status])).toEqual([
+      ['stage_error', 'plan', 503],
+      ['stage_error', 'answer', 503],
+      ['unhandled_rejection', 'answer', 503],
+    ]);
+    expect(readReport(runDir).diagnoses[0]).toMatchObject({ id: 'llm_server_error' });
+  });
+});
+
 describe('zero code: failures of the real SDKs are diagnosed by their cause', () => {
   it("Anthropic timeouts and dropped connections (the SDK's own spans: client_timeout_error, connection_error)", async () => {
     const { result, runDir } = await runZeroCode(`
