@@ -260,7 +260,7 @@ function exitFromFiles(previous: ReportEnding | undefined, read: TruthLogReadRes
  * crash's error is (its event holds the same type, message and stack as the live report's exit).
  */
 function exitFromEvents(seen: EndingEvents, recorder?: AnalyzedRun['recorder']): ExitInfo {
-  if (seen.crash) return { reason: seen.crash.reason, exit_code: null, signal: null, ...(seen.crash.error ? { error: seen.crash.error } : {}), at: null };
+  if (seen.crash) return { reason: seen.crash.reason, exit_code: null, signal: seen.handledSignal ?? null, ...(seen.crash.error ? { error: seen.crash.error } : {}), at: null };
   if (seen.signal) return { reason: 'signal', exit_code: null, signal: seen.signal, at: null };
   // A signal the app's own handler took is noted, as the live report notes it; it did not end the process.
   const signal = seen.handledSignal ?? null;

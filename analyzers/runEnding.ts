@@ -16,10 +16,12 @@ export function failedEnding(exit: Pick<ExitInfo, 'reason' | 'exit_code'>): 'cra
 
 /**
  * The process was ended from outside: by a signal, by a kill, or by the app's own handler of a
- * signal that then exited (`process.exit()` in a SIGTERM handler, or a loop it let drain): the
- * report's `exit.signal` names a signal the app took. Work still open then was stopped, not left.
+ * signal that then exited (`process.exit()` in a SIGTERM handler, or a loop it let drain) or
+ * crashed (its graceful shutdown threw): the report's `exit.signal` names a signal the app took.
+ * Work still open then was stopped, not left.
  */
 export function endedFromOutside(exit: Pick<ExitInfo, 'reason' | 'signal'>): boolean {
   if (exit.reason === 'signal' || exit.reason === 'killed') return true;
-  return (exit.reason === 'exit' || exit.reason === 'normal') && typeof exit.signal === 'string' && exit.signal !== '';
+  const afterSignal = exit.reason === 'exit' || exit.reason === 'normal' || exit.reason === 'uncaught_exception' || exit.reason === 'unhandled_rejection';
+  return afterSignal && typeof exit.signal === 'string' && exit.signal !== '';
 }

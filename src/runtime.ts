@@ -288,7 +288,8 @@ const exitListener = {
       if (info.stack !== undefined) data.stack = info.stack;
       if (!fatal) data.handled_by_app = true;
       run.record(origin, 'ERROR', data);
-      if (fatal) run.setExit({ reason: origin, exit_code: null, signal: null, error: info });
+      // A signal the app's handler took before (its shutdown failed): the process was being stopped from outside.
+      if (fatal) run.setExit({ reason: origin, exit_code: null, signal: handledSignal, error: info });
       // The app's listener decides what happens next. If it throws in turn, Node exits (code 7)
       // without an 'exit' event: what was recorded up to here must already be in the files.
       else run.flush();

@@ -242,6 +242,18 @@ describe('stage_hang', () => {
     expect(diagnoseEvents([], context({ exit: { reason: 'exit', exit_code: 0, signal: null, at }, unfinished: zeroCode }))).toEqual([]);
   });
 
+  it("after a signal the app's handler took, then its graceful shutdown crashed: the work still open was stopped from outside too", () => {
+    const at = new Date(T0 + 20_000).toISOString();
+    const error = { type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:4318' };
+    const exit = { reason: 'unhandled_rejection', exit_code: null, signal: 'SIGTERM', error, at } as ExitInfo;
+    const diagnoses = diagnoseEvents(events, context({ exit, unfinished: [stageSpan(10, 10), { ...llmSpan, age_seconds: 9 }] }));
+    const hang = diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang');
+    expect(hang?.evidence.examples).toEqual(['s2 was still running when the process ended by an unhandled promise rejection (SIGTERM); its last event was 9 s before the end; still waiting on llm "chat gpt-4o" (open for 9 s)']);
+    // Without the signal, a crash interrupts a busy stage: no hang.
+    const crashed = diagnoseEvents(events, context({ exit: { ...exit, signal: null }, unfinished: [stageSpan(10, 10), { ...llmSpan, age_seconds: 9 }] }));
+    expect(crashed.find((diagnosis) => diagnosis.id === 'stage_hang')).toBeUndefined();
+  });
+
   it('says of a streamed call it was waiting on whether its answer had started, and how long it had been silent', () => {
     // The stream facts a streamed call's llm_call_unfinished has (unfinishedStreamData), live and read back.
     const streams: Array<[Partial<UnfinishedSpan>, string, string]> = [

@@ -43,6 +43,21 @@ function signalWhenReady(signal: NodeJS.Signals): RunOptions {
 }
 
 describe.concurrent("the app's own handlers still run and decide the exit", () => {
+  it('a SIGTERM handler whose graceful shutdown rejects: the rejection ends the process, and the report keeps the signal', async () => {
+    const result = await run('sigterm-shutdown-fails', signalWhenReady('SIGTERM'));
+    // The error is made inside the app's SIGTERM listener: with agent-autopsy's listener beside it,
+    // Node's emit takes its path for several listeners, and the stack's node:events frames differ.
+    const ownFrames = (stderr: string) => stderr.replace(/^\s+at .*\(node:(?:events|internal\/async_hooks):\d+:\d+\)\n/gm, '');
+    expect({ ...result.instrumented, stderr: ownFrames(result.instrumented.stderr) }).toEqual({ ...result.baseline, stderr: ownFrames(result.baseline.stderr) });
+    expect(result.instrumented).toMatchObject({ code: 1, signal: null });
+    const { report } = expectCompleteRun(result.dir);
+    expect(report.exit).toMatchObject({ reason: 'unhandled_rejection', signal: 'SIGTERM' });
+    // The stage was stopped from outside while it waited on the model.
+    expect(report.diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang')?.evidence.examples).toEqual([
+      expect.stringMatching(/^serve was still running when the process ended by an unhandled promise rejection \(SIGTERM\); its last event was [\d.]+ s before the end; still waiting on llm "chat m" \(open for [\d.]+ s\)$/),
+    ]);
+  });
+
   it('a SIGTERM handler that cleans up and exits 0', async () => {
     const result = await run('sigterm-handler', {
       onStdoutLine: (line, child) => {
