@@ -5,6 +5,7 @@ import { readTruthLogSync } from '../analyzers/index';
 import type { TruthEvent } from '../src/types';
 import { expectCompleteRun, expectSameBehaviour, runWithBaseline, type PairResult } from './helpers/autopsyRun';
 import { REPO_ROOT, runNode, writeScript, type RunOptions } from './helpers/childProcess';
+import { cliReport } from './helpers/cli';
 import { tempRunDir } from './helpers/tempDirs';
 
 /**
@@ -52,6 +53,8 @@ describe.concurrent("the app's own handlers still run and decide the exit", () =
     expect(result.instrumented).toMatchObject({ code: 1, signal: null });
     const { report } = expectCompleteRun(result.dir);
     expect(report.exit).toMatchObject({ reason: 'unhandled_rejection', signal: 'SIGTERM' });
+    // Read back from the log (agent-autopsy report), the same ending.
+    expect((await cliReport(result.dir)).exit).toMatchObject({ reason: 'unhandled_rejection', signal: 'SIGTERM' });
     // The stage was stopped from outside while it waited on the model.
     expect(report.diagnoses.find((diagnosis) => diagnosis.id === 'stage_hang')?.evidence.examples).toEqual([
       expect.stringMatching(/^serve was still running when the process ended by an unhandled promise rejection \(SIGTERM\); its last event was [\d.]+ s before the end; still waiting on llm "chat m" \(open for [\d.]+ s\)$/),
