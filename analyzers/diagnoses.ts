@@ -518,6 +518,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       // The event loop drained with the stage open: it waited on something that could never happen.
       confidence = Math.max(confidence, idle >= HANG_IDLE_SECONDS ? 0.9 : exit.reason === 'normal' ? 0.8 : 0.6);
       if (this.stageClasses.get(stage.stage)?.has('llm_timeout')) causes.add('llm_timeout');
+      // A stage stopped while it went round a tool loop (an orchestrator's timeout, a kill) was not
+      // stuck: the loop kept it running.
+      if (this.tools.loops.stages.has(stage.stage)) causes.add('tool_loop');
     }
     if (outside) {
       // The process's own events (the signal) come after it: the span's age is how long it waited.

@@ -7,7 +7,7 @@ import { diagnoseEvents } from '../analyzers/diagnoses';
 import { analyzeRunSync } from '../analyzers/readRun';
 import type { DiagnosisContext } from '../analyzers/diagnosisTypes';
 import { messagesFor } from '../analyzers/messages';
-import type { AutopsyReport, Diagnosis, StageTimeline } from '../analyzers/reportTypes';
+import type { AutopsyReport, Diagnosis, StageTimeline, UnfinishedSpan } from '../analyzers/reportTypes';
 import { ToolLoopDetector } from '../analyzers/ToolLoopDetector';
 import { init, shutdown, stage, task } from '../src/index';
 import type { TruthEvent } from '../src/types';
@@ -89,6 +89,16 @@ describe('tool_loop', () => {
     expect(ids(diagnoses)).toEqual(['tool_loop', 'crash']);
     expect([diagnoses[0].severity, diagnoses[0].confidence, diagnoses[0].evidence.count]).toEqual(['high', 0.85, 8]);
     expect(diagnoses[0].title).toBe('Tool loop: the agent called get_weather 8 times in a row with the same arguments in stage answer');
+    expect(diagnoses[1].suggestion.startsWith('Most likely a consequence of tool_loop: fix that first. ')).toBe(true);
+  });
+
+  it('a stage stopped by a signal while it looped: the loop comes first, the hang and the signal follow from it', () => {
+    const events = [ev(0, 'stage_start', { stage: 'answer' }, { span_id: 'S' }), ...toolTurns(8, 'answer', 'get_weather', () => ({ arguments: PARIS }), 1), ev(9, 'signal_received', { signal: 'SIGTERM', handled_by_app: false })];
+    const unfinished = [{ kind: 'stage', name: 'stage answer', stage: 'answer', started: new Date(T0).toISOString(), span_id: 'S', age_seconds: 9 }] as UnfinishedSpan[];
+    const at = new Date(T0 + 9_000).toISOString();
+    const diagnoses = diagnoseEvents(events, context({ unfinished, exit: { reason: 'signal', exit_code: null, signal: 'SIGTERM', at } }));
+    expect(ids(diagnoses)).toEqual(['tool_loop', 'stage_hang', 'crash']);
+    expect(diagnoses[0].severity).toBe('critical');
     expect(diagnoses[1].suggestion.startsWith('Most likely a consequence of tool_loop: fix that first. ')).toBe(true);
   });
 
