@@ -584,7 +584,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (error) evidence.addExample(`${error.type}: ${errorSummary({ message: error.message })}`);
     // Where it was thrown: the first frame of the agent's own code, in the stage it came from.
     const frame = ownFrame(exit.error?.stack ?? this.crash?.stack);
-    if (frame) evidence.addExample(texts.thrownAt(this.crash && this.crash.stage !== UNKNOWN_STAGE ? this.crash.stage : undefined, frame));
+    if (frame) evidence.addExample(texts.thrownAt(this.crash && this.crash.stage !== UNKNOWN_STAGE ? this.crash.stage : undefined, frame, /[\\/]node_modules[\\/]/.test(frame)));
     const causes = new Set<string>();
     if (this.crash?.cause) causes.add(this.crash.cause);
     else if (error) {

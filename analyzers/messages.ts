@@ -87,7 +87,8 @@ export interface DiagnosisTexts {
   /** Explains exit code 13 after a drained event loop. */
   unsettledAwait: string;
   /** Where the error that crashed the process was thrown: its stage (when in one) and stack frame. */
-  thrownAt: (stage: string | undefined, frame: string) => string;
+  /** `inDependency`: the frame is in node_modules, as no frame of the app's own code was in the stack. */
+  thrownAt: (stage: string | undefined, frame: string, inDependency: boolean) => string;
   /**
    * The crash title after the process exited with a non-zero code (the event loop drained with
    * process.exitCode set, or process.exit(n)): `titles.crash` is for exceptions, signals and kills.
@@ -390,7 +391,7 @@ const en: MessageCatalog = {
     processEnded: (how) => `The process ended ${how}`,
     exitCode: (code) => `exit code ${code}`,
     unsettledAwait: 'Exit code 13 is Node\'s "unsettled top-level await": the entry module was still awaiting a promise that never settled when nothing was left to run',
-    thrownAt: (stage, frame) => `Thrown${stage !== undefined ? ` in stage ${stage}` : ''} ${frame}`,
+    thrownAt: (stage, frame, inDependency) => `Thrown${stage !== undefined ? ` in stage ${stage}` : ''} ${frame}${inDependency ? ' (in a dependency: no frame of your own code is in the stack)' : ''}`,
     crashExitTitle: (code) => `The process exited with code ${code}`,
     lastFailure: (what) => `Last failure before the exit: ${what}`,
     exitCalledAt: (frame) => `process.exit() was called at ${frame}`,
@@ -604,7 +605,7 @@ const zhCN: MessageCatalog = {
     processEnded: (how) => `进程结束方式：${how}`,
     exitCode: (code) => `退出码 ${code}`,
     unsettledAwait: '退出码 13 是 Node 的“未完成的顶层 await”：事件循环已无事可做时，入口模块仍在等待一个永远不会完成的 Promise',
-    thrownAt: (stage, frame) => `抛出位置：${stage !== undefined ? `阶段 ${stage}，` : ''}${frame}`,
+    thrownAt: (stage, frame, inDependency) => `抛出位置：${stage !== undefined ? `阶段 ${stage}，` : ''}${frame}${inDependency ? '（在依赖库中：堆栈里没有你自己代码的帧）' : ''}`,
     crashExitTitle: (code) => `进程以退出码 ${code} 结束`,
     lastFailure: (what) => `退出前的最后一次失败：${what}`,
     exitCalledAt: (frame) => `process.exit() 的调用位置：${frame}`,

@@ -476,6 +476,13 @@ describe('crash', () => {
     expect(diagnoseEvents([ev(0, 'stage_start', { stage: 's' }), ev(1, 'stage_end', { stage: 's' })], context())).toEqual([]);
   });
 
+  it("says so when the only frame it can name is a dependency's (an SDK error that rejected with no frame of the app's)", () => {
+    const stack = ['Error: 503 Service Unavailable', '    at APICallError.create (/app/node_modules/@ai-sdk/provider-utils/dist/index.mjs:3093:14)', '    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)'].join('\n');
+    const exit: ExitInfo = { reason: 'unhandled_rejection', exit_code: 1, signal: null, at: new Date(T0).toISOString(), error: { type: 'Error', message: '503 Service Unavailable', stack } };
+    const crash = diagnoseEvents([], context({ exit })).find((diagnosis) => diagnosis.id === 'crash')!;
+    expect(crash.evidence.examples.at(-1)).toBe('Thrown at APICallError.create (/app/node_modules/@ai-sdk/provider-utils/dist/index.mjs:3093:14) (in a dependency: no frame of your own code is in the stack)');
+  });
+
   const MAX_STEPS = 'Agent stopped: max_steps (8) reached without a final answer';
   const caught = [
     ev(0, 'stage_start', { stage: 'answer' }, { span_id: 'S' }),
