@@ -179,7 +179,7 @@ function summarySection(report: AutopsyReport, m: MessageCatalog, l: ReportLabel
     card('most_common_failure', m.labels.mostCommonFailure, s.most_common_failure),
     card('most_problematic_stage', m.labels.mostProblematicStage, stageText(s.most_problematic_stage)),
     card('autofix_success_rate', m.labels.autofixSuccessRate, `${s.autofix_success_rate} (${s.total_autofix_attempts})`),
-    unless('llm_usage', 'llm_calls', l.llmCalls, () => llmCallsText(`${fmt(u.calls)} (${fmt(u.errors)} ${l.errors.toLowerCase()})`, report.unfinished, l), u.errors > 0 ? 'bad' : ''),
+    unless('llm_usage', 'llm_calls', l.llmCalls, () => llmCallsText(`${fmt(u.calls)} (${fmt(u.errors)} ${l.errors.toLowerCase()})`, u.calls + u.errors, report.unfinished, l), u.errors > 0 ? 'bad' : ''),
     unless('llm_usage', 'total_tokens', l.totalTokens, () => totalTokensText(u, fmt(u.total_tokens), l)),
     unless('run', 'total_events', l.events, () => fmt(report.run.total_events)),
     unless('run', 'duration', l.duration, () => (report.run.duration_seconds === null ? '–' : `${fmt(report.run.duration_seconds)} s`)),

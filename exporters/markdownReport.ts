@@ -150,7 +150,7 @@ export function renderMarkdownReport(report: AutopsyReport, options: MarkdownRep
         [m.labels.mostProblematicStage, stageText(s.most_problematic_stage)],
         [m.labels.autofixAttempts, s.total_autofix_attempts],
         [m.labels.autofixSuccessRate, s.autofix_success_rate],
-        [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, na.lacks('llm_usage') ? na.value : llmCallsText(`${report.llm_usage.calls} / ${report.llm_usage.errors}`, report.unfinished, l)],
+        [`${m.headings.llmUsage}: ${l.calls} / ${l.errors}`, na.lacks('llm_usage') ? na.value : llmCallsText(`${report.llm_usage.calls} / ${report.llm_usage.errors}`, report.llm_usage.calls + report.llm_usage.errors, report.unfinished, l)],
         [l.totalTokens, na.lacks('llm_usage') ? na.value : totalTokensText(report.llm_usage, String(report.llm_usage.total_tokens), l)],
       ],
     ),

@@ -88,6 +88,8 @@ export interface ReportLabels {
   streamState: (firstChunk: string | undefined, sinceLastChunk: string | undefined) => string;
   /** After the summary's LLM call count: calls still running when the process ended (listed as unfinished, not counted). */
   llmCallsRunning: (count: number) => string;
+  /** After a count of no LLM calls at all: what that does and does not say. */
+  llmCallsNone: string;
   all: string;
   search: string;
   shown: string;
@@ -174,6 +176,7 @@ const en: ReportLabels = {
   error: 'Error',
   stream: 'Stream',
   llmCallsRunning: (count) => `+${count} still running at the end`,
+  llmCallsNone: 'none recorded: a client no instrumentation here sees, such as an AI SDK provider without telemetry, is not counted',
   streamState: (first, quiet) =>
     first === undefined ? 'no chunk yet' : quiet === undefined ? `first chunk after ${first} s` : `first chunk after ${first} s, then nothing for ${quiet} s`,
   all: 'all',
@@ -257,6 +260,7 @@ const zhCN: ReportLabels = {
   error: '错误',
   stream: '流式',
   llmCallsRunning: (count) => `另有 ${count} 次在结束时仍在进行`,
+  llmCallsNone: '未记录到调用：没有插桩能看到的客户端（例如未开启遥测的 AI SDK 提供方）的调用不会被计入',
   streamState: (first, quiet) =>
     first === undefined ? '尚无数据块' : quiet === undefined ? `首个数据块在 ${first} 秒后` : `首个数据块在 ${first} 秒后，此后 ${quiet} 秒无数据`,
   all: '全部',

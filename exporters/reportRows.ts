@@ -84,9 +84,14 @@ export function unfinishedStream(span: UnfinishedSpan, labels: Pick<ReportLabels
   return labels.streamState(seconds(span.time_to_first_chunk), span.time_to_first_chunk === undefined ? undefined : seconds(span.seconds_since_last_chunk));
 }
 
-/** `calls` as the summary shows them, with the LLM calls still running at the end (unfinished, not in llm_usage) after them. */
-export function llmCallsText(calls: string, unfinished: readonly UnfinishedSpan[] | undefined, labels: Pick<ReportLabels, 'llmCallsRunning'>): string {
+/**
+ * `calls` (the text of `counted` calls) as the summary shows them, with the LLM calls still
+ * running at the end (unfinished, not in llm_usage) after them; with none at all, what a 0 does
+ * not prove (a client nothing instruments made its calls unseen).
+ */
+export function llmCallsText(calls: string, counted: number, unfinished: readonly UnfinishedSpan[] | undefined, labels: Pick<ReportLabels, 'llmCallsRunning' | 'llmCallsNone'>): string {
   let running = 0;
   for (const span of unfinished ?? []) if (span.kind === 'llm') running++;
-  return running > 0 ? `${calls} (${labels.llmCallsRunning(running)})` : calls;
+  if (running > 0) return `${calls} (${labels.llmCallsRunning(running)})`;
+  return counted === 0 ? `${calls} (${labels.llmCallsNone})` : calls;
 }
