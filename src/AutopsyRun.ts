@@ -29,6 +29,7 @@ import { UntracedPairs, type UntracedPair } from './UntracedPairs';
 import { endReadyLlmCalls } from './streamedLlmCalls';
 import { attributesOf, closeStream, streamState, type StreamState } from './StreamChunks';
 import { unfinishedStreamData } from './spanMapping';
+import { enclosingCall } from './enclosingCall';
 import { openRunDirectory, type RunDirectory, type RunDirectoryInUse } from './runDirectory';
 import { safeData, safeString } from './safeValue';
 import { errorData } from './spanMapping';
@@ -601,7 +602,7 @@ export class AutopsyRun {
    * wrote no start for it): at exit the outer call is the one that was still running.
    */
   private isFoldedIntoOpenParent(entry: OpenSpanEntry): boolean {
-    return entry.kind === 'llm' && this.openSpans.holds(entry.parent) && entry.parent.kind === 'llm';
+    return entry.kind === 'llm' && enclosingCall(this.openSpans, entry.parent) !== undefined;
   }
 
   /** The in-process counts, or, when nothing here made repair attempts, a user-written autofix_log.json. */

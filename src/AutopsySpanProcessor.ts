@@ -15,6 +15,8 @@ import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { attributesOf } from './StreamChunks';
 import { setSpanStage, spanStage } from './spanStage';
 import { isSuperseded } from './supersededSpans';
+import { enclosingCall } from './enclosingCall';
+import { mastraStart, MASTRA_BRIDGE_SCOPE, type MastraStart } from './mastraSpans';
 import { noteLlmSpanScope } from './doubleCountedCalls';
 import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, lateLlmIdentity, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends, scopeNameOf } from './spanMapping';
 import type { EventData, Level } from './types';
@@ -187,16 +189,11 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     return kind;
   }
 
-  /**
-   * An llm span directly inside another open llm span is folded into it (no events of its own).
-   * A superseded span between them is passed over: another instrumentation's span of the same
-   * request, which the flag's span stands for (Sentry's gen_ai span inside the app's llmCall()).
-   */
+  /** An llm span inside another open llm span (enclosingCall.ts) is folded into it: no events of its own. */
   private foldIntoParent(run: AutopsyRun, entry: OpenSpanEntry, direct: OpenSpanEntry | undefined): boolean {
     if (entry.kind !== 'llm') return false;
-    let parent = direct;
-    while (run.openSpans.holds(parent) && parent.kind === undefined && isSuperseded(parent.span)) parent = parent.parent;
-    if (!run.openSpans.holds(parent) || parent.kind !== 'llm') return false;
+    const parent = enclosingCall(run.openSpans, direct);
+    if (parent === undefined) return false;
     // The flag's own span of an openai request inside another instrumentation's span of the same
     // request (OpenInference wraps around the flag's wrapper) stays a call of its own: that span
     // ends before it, or never when the request fails, and the failure is this one's to record.
@@ -356,6 +353,10 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
 function startFacts(span: Span, handover: SpanHandover | undefined): SpanStartFacts {
   const attributes = span.attributes;
   const kind = classifySpan(attributes);
+  if (kind === undefined && scopeNameOf(span) === MASTRA_BRIDGE_SCOPE) {
+    const mastra = mastraStart(span, span.name);
+    if (mastra) return mastraStartFacts(span.name, mastra);
+  }
   const own = isOwnSpan(attributes);
   const foreignData = kind !== undefined && !(own && handover !== undefined) ? foreignStartData(kind, span) : undefined;
   return {
@@ -367,4 +368,11 @@ function startFacts(span: Span, handover: SpanHandover | undefined): SpanStartFa
     name: kind === 'llm' && foreignData !== undefined && !own ? spanName('llm', foreignData) : span.name,
     foreignData,
   };
+}
+
+/** A Mastra bridge span's start, by the name it starts with (its attributes come as it ends: mastraSpans.ts). */
+function mastraStartFacts(name: string, start: MastraStart): SpanStartFacts {
+  const foreignData: EventData = start.kind === 'stage' ? { stage: start.stage } : start.model !== undefined ? { model: start.model } : {};
+  foreignData.span = name;
+  return { kind: start.kind, own: false, tracked: false, declaredStage: start.stage, name, foreignData };
 }

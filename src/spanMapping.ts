@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { SpanStatusCode, type Attributes, type AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { SPAN_KINDS, type SpanKindName } from './eventTypes';
+import { mastraSpanKind } from './mastraSpans';
 import * as sc from './semconv';
 import type { EventData } from './types';
 
@@ -9,7 +10,8 @@ import type { EventData } from './types';
  * Span ⇄ Truth-Mode event mapping. Our own spans say what they are (`autopsy.kind`); spans made
  * by other instrumentations are classified from their conventions: OpenTelemetry GenAI
  * (`gen_ai.operation.name`), OpenInference (`openinference.span.kind`), OpenLLMetry
- * (`traceloop.span.kind`, `llm.request.type`) and the Vercel AI SDK (`ai.operationId`).
+ * (`traceloop.span.kind`, `llm.request.type`), the Vercel AI SDK (`ai.operationId`) and Mastra
+ * (`mastra.span.type`, mastraSpans.ts).
  */
 
 // Other conventions' names read only here (candidates for semconv.ts).
@@ -101,6 +103,9 @@ const TRACELOOP_KIND: Record<string, SpanKindName> = {
 export function classifySpan(attributes: Attributes): SpanKindName | undefined {
   const own = attributes[sc.ATTR_AUTOPSY_KIND];
   if (typeof own === 'string' && OWN_KINDS.has(own)) return own as SpanKindName;
+  // Mastra's type first: its operation names for steps and chunks would count them as calls.
+  const mastra = mastraSpanKind(attributes);
+  if (mastra !== undefined) return mastra ?? undefined;
   const operation = attributes[sc.ATTR_GEN_AI_OPERATION_NAME];
   const known = typeof operation === 'string' ? lookup(GEN_AI_OPERATION_KIND, operation) : undefined;
   if (known) return known;
