@@ -15,10 +15,11 @@ import { addEventIds, addFailure, addStreamFacts, spanName } from './OpenSpanTra
 import type { Diagnosis, DiagnosisEvidence, ExitInfo, UnfinishedSpan } from './reportTypes';
 import { RetryStormDetector } from './RetryStormDetector';
 import { failedAttemptsOf, RetryTally } from './RetryTally';
-import { NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
+import { messageKey, NO_ORIGINS, PropagationTracker, type ErrorOrigin } from './rootCause';
 import { endedFromOutside, failedEnding } from './runEnding';
 import type { SpanEvent } from './SpanPairing';
 import { StageWork, type WorkOfStage } from './StageWork';
+import { ToolErrors } from './ToolErrors';
 import { TOOL_LOOP_MIN_CALLS, ToolLoopDetector } from './ToolLoopDetector';
 
 export { rankDiagnoses } from './causalRanking';
@@ -43,6 +44,8 @@ export { rankDiagnoses } from './causalRanking';
  * - retry_storm: see RetryStormDetector (4 failures in a row of one stage and model).
  * - tool_loop: see ToolLoopDetector (3 calls in a row of one tool with the same arguments in one
  *   stage); high from TOOL_LOOP_HIGH_CALLS.
+ * - tool_errors: see ToolErrors (failed tool calls no other rule explains); high from
+ *   TOOL_ERRORS_HIGH_FAILURES.
  */
 export const HANG_IDLE_SECONDS = 30;
 export const SLOW_STAGE_RATIO = 5;
@@ -51,6 +54,7 @@ export const AUTOFIX_MIN_FAILURES = 2;
 /** Other stages whose median took less than this did next to nothing: a ratio to it means nothing. */
 export const SLOW_STAGE_NEGLIGIBLE_SECONDS = 0.02;
 export const TOOL_LOOP_HIGH_CALLS = 5;
+export const TOOL_ERRORS_HIGH_FAILURES = 3;
 
 type Severity = Diagnosis['severity'];
 
@@ -143,6 +147,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   private readonly tracker = new PropagationTracker();
   private readonly storms = new RetryStormDetector();
   private readonly tools = new ToolLoopDetector();
+  private readonly toolErrors = new ToolErrors();
   private readonly work = new StageWork();
   private readonly repairs = new CodeRepairs();
   private readonly classes = new Map<ErrorClassId, ClassState>();
@@ -235,6 +240,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     this.lastOriginFacts = facts;
     if (type === 'llm_call_error') this.storms.failure(event, classification?.id);
     if (classification) this.addToClass(classification, event, facts);
+    else if (ToolErrors.isToolFailure(event)) this.toolErrors.add(event, facts, messageKey(facts.message));
   }
 
   /** A span's start or end: tool calls (tool_loop), what a stage's time went to (slow_stage), code runs that repaired earlier ones. */
@@ -358,6 +364,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     }
     this.diagnoseRetryStorm(add, texts, found);
     this.diagnoseToolLoop(found, add, texts);
+    this.diagnoseToolErrors(found, add, texts);
     this.diagnoseAutofix(context, add, texts);
     const exit = this.effectiveExit(context.exit);
     this.diagnoseStageHang(context, exit, add, texts, found);
@@ -420,6 +427,16 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     add('tool_loop', longest.rounds >= TOOL_LOOP_HIGH_CALLS ? 'high' : 'medium', confidence, evidence, texts.suggestions.tool_loop);
     found.get('tool_loop')!.diagnosis.title =
       longest.round.length === 1 ? texts.toolLoopTitle(only.tool, inStage, longest.calls) : texts.toolRoundTitle(roundNames(longest.round), inStage, longest.rounds);
+  }
+
+  private diagnoseToolErrors(found: Map<string, Found>, add: AddFn, texts: DiagnosisTexts): void {
+    const worst = this.toolErrors.worst;
+    if (worst === undefined) return;
+    const failures = this.toolErrors.failures;
+    const evidence = this.toolErrors.evidence.toJSON();
+    add('tool_errors', failures >= TOOL_ERRORS_HIGH_FAILURES ? 'high' : 'medium', failures >= 2 ? 0.85 : 0.8, evidence, texts.suggestions.tool_errors);
+    const { tool, others } = worst;
+    found.get('tool_errors')!.diagnosis.title = texts.toolErrorsTitle(tool.tool, tool.stage === UNKNOWN_STAGE ? undefined : tool.stage, tool.failures, others);
   }
 
   /**
@@ -590,12 +607,15 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     else if (error) {
       const origin = this.tracker.findOrigin(error.message);
       if (origin?.id) causes.add(origin.id);
+      // A tool's error that no rule classifies, thrown on up to the process.
+      else if (origin && this.toolErrors.failedWith(origin.key)) causes.add('tool_errors');
       if (origin?.spanId) evidence.addSpanId(origin.spanId);
     }
     const fromOutside = endedFromOutside(exit);
     if (fromOutside && found.has('stage_hang')) causes.add('stage_hang');
     const last = failedExit && !error ? this.lastOrigin : undefined;
     if (last?.id && found.has(last.id)) causes.add(last.id);
+    else if (last && !last.id && found.has('tool_errors') && this.toolErrors.failedWith(messageKey(last.message))) causes.add('tool_errors');
     else if (last) {
       // No rule took the last failure: the reader still needs to see what it was (a log line the
       // report would otherwise only count), and where.
@@ -635,7 +655,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   /** Retained entries (for memory tests): grows with stages, models and open spans only. */
   get retained(): number {
     this.recordActivity();
-    return this.tracker.retained + this.storms.retained + this.tools.retained + this.work.retained + this.repairs.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.stageStarts.size + this.classes.size;
+    return this.tracker.retained + this.storms.retained + this.tools.retained + this.toolErrors.retained + this.work.retained + this.repairs.retained + this.stageClasses.size + this.stageActivity.size + this.stageSpans.size + this.stageStarts.size + this.classes.size;
   }
 }
 

@@ -16,6 +16,7 @@ export const BUILT_IN_DIAGNOSIS_IDS = [
   'autofix_ineffective',
   'retry_storm',
   'tool_loop',
+  'tool_errors',
   'stage_hang',
   'slow_stage',
   'crash',

@@ -82,6 +82,8 @@ export interface DiagnosisTexts {
   toolRound: (calls: number, round: string, stage: string | undefined, each: string[], seconds: string) => string;
   /** After the longest loop's sentence when there were more: how many, and in which stages. */
   toolLoops: (loops: number, stages: string) => string;
+  /** tool_errors' title: the tool that failed most, where it first failed, how often, and how many other tools failed. */
+  toolErrorsTitle: (tool: string, stage: string | undefined, failures: number, others: number) => string;
   processEnded: (how: string) => string;
   exitCode: (code: number) => string;
   /** Explains exit code 13 after a drained event loop. */
@@ -288,6 +290,7 @@ const en: MessageCatalog = {
       autofix_ineffective: 'Self-repair (autofix) failed more often than it succeeded',
       retry_storm: 'Retry storm: the same LLM call failed again and again',
       tool_loop: 'Tool loop: the agent made the same tool call again and again',
+      tool_errors: 'A tool call failed',
       stage_hang: 'A stage never finished (hang)',
       slow_stage: 'A stage took far longer than the others',
       crash: 'The process ended abnormally',
@@ -315,6 +318,8 @@ const en: MessageCatalog = {
         'Retry only what can succeed (429, 5xx, timeouts; never 400/401/403/404), cap attempts (3 to 5), back off exponentially with jitter, honour retry-after, and stop with a circuit breaker after repeated failures instead of hammering the provider.',
       tool_loop:
         'Give the tool a result the model can act on: a final answer, or an error or status it can read and that tells it what to do next ("forecast not available yet: answer without it"), not the same "pending" again. Detect repeated identical calls in the agent loop (same tool, same arguments) and stop or change strategy after the second one, cap the steps per run, and make the step limit end with an answer or a clear error.',
+      tool_errors:
+        "Read the tool's error in the examples and fix it where it comes from: the tool's code, the service it calls, or the arguments the model gave it (check them against the tool's schema before using them). Make the tool catch its failures and return a result the model can act on (what went wrong and what to do next) rather than throw, give its calls to outside services a timeout and a bounded retry, and check in a test that the agent still answers when the tool fails.",
       stage_hang:
         'Put a timeout on every LLM, tool and code call (SDK timeout, AbortSignal.timeout, a subprocess timeout), make sure every promise settles (no missing await, no callback that never fires), add a watchdog per stage, and save checkpoints so a killed run can resume.',
       slow_stage:
@@ -388,6 +393,8 @@ const en: MessageCatalog = {
     toolRound: (calls, round, stage, each, seconds) =>
       `${calls} calls ${stage === undefined ? 'outside every stage' : `in stage ${stage}`} within ${seconds} s, going round ${round}, each time with the same arguments: ${each.join('; ')}`,
     toolLoops: (loops, stages) => `${loops} tool loops in all (the longest above), in ${stages}`,
+    toolErrorsTitle: (tool, stage, failures, others) =>
+      `A tool call failed: ${tool} failed ${times(failures)}${stage === undefined ? '' : ` in stage ${stage}`}${others > 0 ? `, and ${others} other tool${others === 1 ? '' : 's'} failed too` : ''}`,
     processEnded: (how) => `The process ended ${how}`,
     exitCode: (code) => `exit code ${code}`,
     unsettledAwait: 'Exit code 13 is Node\'s "unsettled top-level await": the entry module was still awaiting a promise that never settled when nothing was left to run',
@@ -506,6 +513,7 @@ const zhCN: MessageCatalog = {
       autofix_ineffective: '自愈（autofix）失败多于成功',
       retry_storm: '重试风暴：同一个 LLM 调用反复失败',
       tool_loop: '工具循环：智能体一再发出同样的工具调用',
+      tool_errors: '工具调用失败',
       stage_hang: '有阶段始终没有结束（挂起）',
       slow_stage: '某个阶段比其他阶段慢得多',
       crash: '进程异常结束',
@@ -533,6 +541,8 @@ const zhCN: MessageCatalog = {
         '只重试可能成功的错误（429、5xx、超时；绝不重试 400/401/403/404），限制尝试次数（3 到 5 次），以指数退避加随机抖动，遵循 retry-after，并在连续失败后用熔断器停止，而不是持续冲击服务商。',
       tool_loop:
         '让工具返回模型能据以行动的结果：最终答案，或模型读得懂、并告诉它下一步怎么做的错误或状态（“天气预报暂不可用：请不依赖它作答”），而不是一再返回同样的“pending”。在智能体循环中检测重复的相同调用（同一工具、同样参数），第二次之后就停止或改变策略；限制每次运行的步数，并让步数上限以一个答案或明确的错误结束。',
+      tool_errors:
+        '查看示例中工具的错误，并从源头修复：工具自身的代码、它调用的服务，或模型传给它的参数（使用前先按工具的模式校验）。让工具捕获自身的失败并返回模型能据以行动的结果（出了什么问题、下一步该怎么做），而不是抛出异常；为它对外部服务的调用设置超时和有限次数的重试；并用测试确认工具失败时智能体仍能给出回答。',
       stage_hang:
         '为每个 LLM、工具和代码调用设置超时（SDK 超时、AbortSignal.timeout、子进程超时），确保每个 Promise 都会完成（不要漏掉 await，不要有永不触发的回调），为每个阶段加看门狗，并保存检查点以便被终止的运行可以恢复。',
       slow_stage:
@@ -602,6 +612,7 @@ const zhCN: MessageCatalog = {
     toolRound: (calls, round, stage, each, seconds) =>
       `${stage === undefined ? '阶段之外' : `${stage} 中`}在 ${seconds} 秒内共 ${calls} 次调用，反复循环 ${round}，每轮参数都相同：${each.join('；')}`,
     toolLoops: (loops, stages) => `共 ${loops} 个工具循环（上一条为最长的一个），分布在 ${stages}`,
+    toolErrorsTitle: (tool, stage, failures, others) => `工具调用失败：${tool}${stage === undefined ? '' : `在阶段 ${stage} 中`}失败 ${failures} 次${others > 0 ? `，另有 ${others} 个工具也失败了` : ''}`,
     processEnded: (how) => `进程结束方式：${how}`,
     exitCode: (code) => `退出码 ${code}`,
     unsettledAwait: '退出码 13 是 Node 的“未完成的顶层 await”：事件循环已无事可做时，入口模块仍在等待一个永远不会完成的 Promise',

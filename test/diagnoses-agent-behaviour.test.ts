@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diagnoseEvents } from '../analyzers/diagnoses';
@@ -202,6 +202,122 @@ describe('tool_loop', () => {
   });
 });
 
+const TOOL_ERRORS_SUGGESTION =
+  "Read the tool's error in the examples and fix it where it comes from: the tool's code, the service it calls, or the arguments the model gave it (check them against the tool's schema before using them). Make the tool catch its failures and return a result the model can act on (what went wrong and what to do next) rather than throw, give its calls to outside services a timeout and a bounded retry, and check in a test that the agent still answers when the tool fails.";
+
+/** A tool call in `stage` that failed with `error`, as task(name, { tool: true }, fn) logs it. */
+function failedTool(at: number, stage: string, tool: string, error: string, span: string, extra: Record<string, unknown> = {}): TruthEvent[] {
+  const data = { task: tool, tool: true, toolCallId: `call_${span}`, stage, ...extra };
+  return [ev(at, 'task_start', data, { span_id: span }), ev(at + 0.1, 'task_error', { ...data, error, error_type: 'Error', duration: 0.1 }, { span_id: span })];
+}
+
+describe('tool_errors', () => {
+  it('names a tool that threw what no rule explains, though the agent went on and the run ended well', () => {
+    // A framework hands the tool's error to the model, which answers "Sorry…": nothing else failed.
+    const events = [
+      ev(0, 'stage_start', { stage: 'answer' }, { span_id: 'S' }),
+      ...failedTool(1, 'answer', 'get_weather', 'weather API returned 503 for Paris', 'T1', { parent: 'S' }),
+      ev(2, 'llm_call_end', { stage: 'answer', model: 'gpt-4o', duration: 0.2 }, { span_id: 'L2' }),
+      ev(3, 'stage_end', { stage: 'answer', duration: 3 }, { span_id: 'S' }),
+    ];
+    expect(diagnoseEvents(events, context())).toEqual([
+      {
+        id: 'tool_errors',
+        severity: 'medium',
+        confidence: 0.8,
+        title: 'A tool call failed: get_weather failed once in stage answer',
+        evidence: {
+          count: 1,
+          first: '2025-01-24T10:30:01.100000Z',
+          last: '2025-01-24T10:30:01.100000Z',
+          examples: ['task_error (answer) get_weather: weather API returned 503 for Paris'],
+          span_ids: ['T1'],
+        },
+        suggestion: TOOL_ERRORS_SUGGESTION,
+      },
+    ]);
+  });
+
+  it('is high from 3 failures, names the tool that failed most and counts the others; a seed-style tool: "name" counts too', () => {
+    const events = [
+      ...failedTool(1, 'answer', 'search_docs', 'index "docs-v2" does not exist', 'T1'),
+      ...failedTool(2, 'answer', 'read_page', 'page 17 is out of range', 'T2'),
+      ...failedTool(3, 'answer', 'read_page', 'page 18 is out of range', 'T3'),
+      ev(4, 'task_error', { task: 'fetch', tool: 'read_page', stage: 'answer', error: 'page 19 is out of range' }, { span_id: 'T4' }),
+    ];
+    const [diagnosis] = diagnoseEvents(events, context());
+    expect(diagnosis).toMatchObject({ id: 'tool_errors', severity: 'high', confidence: 0.85, title: 'A tool call failed: read_page failed 3 times in stage answer, and 1 other tool failed too' });
+    expect(diagnosis.evidence.count).toBe(4);
+    expect(diagnosis.evidence.examples).toEqual([
+      'task_error (answer) search_docs: index "docs-v2" does not exist',
+      'task_error (answer) read_page: page 17 is out of range',
+      'task_error (answer) read_page: page 18 is out of range',
+    ]);
+    expect(diagnoseEvents(events, context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[0].title).toBe('工具调用失败：read_page在阶段 answer 中失败 3 次，另有 1 个工具也失败了');
+  });
+
+  it('leaves a tool error another rule explains to that rule, and a task that is no tool call alone', () => {
+    const events = [
+      ...failedTool(1, 'answer', 'qdrant_search', 'connect ECONNREFUSED 127.0.0.1:6333', 'T1'),
+      ev(2, 'task_error', { task: 'summarise', stage: 'answer', error: 'summary was empty', error_type: 'Error' }, { span_id: 'T2' }),
+    ];
+    expect(ids(diagnoseEvents(events, context()))).toEqual(['dependency_unreachable']);
+  });
+
+  it("counts an error once, at its origin: a tool's failure passed on from an LLM call inside it is the call's", () => {
+    const events = [
+      ev(1, 'task_start', { task: 'ask_expert', tool: true, stage: 'answer' }, { span_id: 'T1' }),
+      ev(1.5, 'llm_call_error', { stage: 'answer', model: 'gpt-4o', error: 'Connection error.', error_type: 'APIConnectionError' }, { span_id: 'L1', parent_span_id: 'T1' }),
+      ev(2, 'task_error', { task: 'ask_expert', tool: true, stage: 'answer', error: 'Connection error.', error_type: 'APIConnectionError' }, { span_id: 'T1' }),
+    ];
+    expect(ids(diagnoseEvents(events, context()))).toEqual(['llm_server_error']);
+  });
+
+  it('is what a crash or a failed exit follows from when the tool\'s error went up to the process', () => {
+    const thrown = [
+      ev(0, 'stage_start', { stage: 'answer' }, { span_id: 'S' }),
+      ...failedTool(1, 'answer', 'get_weather', 'weather API returned 503 for Paris', 'T1'),
+      ev(1.2, 'stage_error', { stage: 'answer', error: 'weather API returned 503 for Paris', error_type: 'Error' }, { span_id: 'S' }),
+    ];
+    const crashed = [...thrown, ev(1.3, 'uncaught_exception', { stage: 'answer', error: 'weather API returned 503 for Paris', error_type: 'Error' }, { level: 'ERROR' })];
+    const crash = diagnoseEvents(crashed, context({ exit: { reason: 'uncaught_exception', exit_code: 1, signal: null, at: null } }));
+    expect(ids(crash)).toEqual(['tool_errors', 'crash']);
+    // A cause is as severe as what it led to.
+    expect(crash[0].severity).toBe('critical');
+    expect(crash[1].suggestion.startsWith('Most likely a consequence of tool_errors: fix that first. ')).toBe(true);
+    const exited = diagnoseEvents(thrown, context({ exit: { reason: 'normal', exit_code: 1, signal: null, at: null } }));
+    expect(ids(exited)).toEqual(['tool_errors', 'crash']);
+    expect(exited[1].suggestion.startsWith('Most likely a consequence of tool_errors: fix that first. ')).toBe(true);
+  });
+
+  it('keeps memory to a capped number of tools and messages whatever the number of failures', () => {
+    const events: TruthEvent[] = [];
+    for (let i = 0; i < 2_000; i++) events.push(...failedTool(i, 'answer', `tool_${i}`, `failure number ${i}`, `T${i}`));
+    const [diagnosis] = diagnoseEvents(events, context());
+    expect(diagnosis.evidence.count).toBe(2_000);
+    expect(diagnosis.title).toBe('A tool call failed: tool_0 failed once in stage answer, and 99 other tools failed too');
+  });
+});
+
+describe('a real agent whose tool throws', () => {
+  it("has the tool's failure as its diagnosis though the agent went on, in the JSON report and autopsy.md", async () => {
+    const dir = tempRunDir('autopsy-tool-errors-');
+    init({ outputDir: dir, handleExit: false, reportFormats: ['md'] });
+    const answer = await stage('answer', async () => {
+      // As agent frameworks do: the tool's error goes back to the model, which answers without it.
+      const result = await task('get_weather', { tool: true, toolCallId: 'call_1', arguments: PARIS }, async () => {
+        throw new Error('weather API returned 503 for Paris');
+      }).catch((error: Error) => ({ error: error.message }));
+      return 'error' in result ? 'Sorry, I could not get the weather.' : 'It is sunny.';
+    });
+    expect(answer).toBe('Sorry, I could not get the weather.');
+    const report = (await shutdown())!;
+    expect(report.diagnoses.map((d) => [d.id, d.severity, d.title])).toEqual([['tool_errors', 'medium', 'A tool call failed: get_weather failed once in stage answer']]);
+    expect(report.diagnoses[0].evidence.examples).toEqual(['task_error (answer) get_weather: weather API returned 503 for Paris']);
+    expect(readFileSync(join(dir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain('### 1. A tool call failed: get\\_weather failed once in stage answer\n');
+  });
+});
+
 describe('slow_stage says what the stage waited on', () => {
   const stages = [row('gather', 0.68), row('outline', 0.06), row('synthesis', 2.52), row('format', 0.05)];
 
@@ -373,6 +489,23 @@ describe("other instrumentations' tool spans", () => {
     const fromOtlp = analyzeRunSync(writeOtlpFile(spans.memory.getFinishedSpans())).report.diagnoses.find((d) => d.id === 'tool_loop')!;
     const untimed = (example: string) => example.replace(/ within [\d.]+ s,/, ' within N s,');
     expect([fromOtlp.title, untimed(fromOtlp.evidence.examples[0])]).toEqual([toolLoop.title, untimed(toolLoop.evidence.examples[0])]);
+  });
+
+  it.each(CONVENTIONS)('%s: a tool span that failed is a tool_errors diagnosis naming the tool, from an OTLP file too', async (_label, convention) => {
+    const events = await spans.record(() =>
+      stage('answer', () => {
+        const { name, attributes } = convention('get_weather', PARIS);
+        const span = tracer().startSpan(name, { attributes });
+        span.recordException(new Error('weather API returned 503 for Paris'));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'weather API returned 503 for Paris' });
+        span.end();
+      }),
+    );
+    const expected = ['tool_errors', 'A tool call failed: get_weather failed once in stage answer', ['task_error (answer) get_weather: weather API returned 503 for Paris']];
+    const live = diagnoseEvents(events, context());
+    expect(live.map((d) => [d.id, d.title, d.evidence.examples])).toEqual([expected]);
+    const fromOtlp = analyzeRunSync(writeOtlpFile(spans.memory.getFinishedSpans())).report.diagnoses;
+    expect(fromOtlp.map((d) => [d.id, d.title, d.evidence.examples])).toEqual([expected]);
   });
 
   it('with content capture on, the arguments are kept and quoted', async () => {
