@@ -23,6 +23,11 @@ import { timestampMs } from './timestampMs';
  * still counts, and the report says they were different calls (`distinct`). Calls without a parent
  * span (a log of the original tracker, a zero-code agent without stages) cannot tell: they count
  * as before, as retries.
+ *
+ * A storm whose waits between failures grew as a backoff's do (BACKOFF_MIN_GAPS gaps or more, none
+ * under half the one before, the last at least BACKOFF_GROWTH times the first) was retried with
+ * backoff already, as LangChain and other frameworks retry above the SDK: telling it to back off
+ * would repeat what was done.
  */
 export const RETRY_STORM_MIN_FAILURES = 4;
 export const RETRY_GAP_SECONDS = 120;
@@ -30,6 +35,8 @@ export const RETRY_GAP_SECONDS = 120;
 const PARENTS_KEPT = 16;
 /** Failures kept by time and span id while a streak is not (yet) a storm; the rest are only counted. */
 const PENDING_KEPT = 10;
+export const BACKOFF_MIN_GAPS = 3;
+export const BACKOFF_GROWTH = 3;
 
 interface Pending {
   timestamp: string;
@@ -54,6 +61,18 @@ interface Streak {
   /** Every failure so far was one no retry fixes. */
   hopeless: boolean;
   parents: string[];
+  /** The first wait between two failures and the latest one, in ms (NaN until there are two failures). */
+  firstGapMs: number;
+  lastGapMs: number;
+  gaps: number;
+  /** No wait so far was under half the one before it (a backoff's waits grow; jitter may shrink one a little). */
+  growing: boolean;
+}
+
+/** The waits of a storm retried with backoff: the first and the last, in seconds. */
+export interface Backoff {
+  firstGapSeconds: number;
+  lastGapSeconds: number;
 }
 
 export interface RetryStorms {
@@ -63,7 +82,7 @@ export interface RetryStorms {
   /** Stages with a storm. */
   stages: Set<string>;
   /** Longest streak: failures, stage, model, seconds. */
-  longest: { failures: number; stage: string; model: string; seconds: number } | undefined;
+  longest: { failures: number; stage: string; model: string; seconds: number; backoff?: Backoff } | undefined;
   /** Storms counted (each streak that reached the threshold). */
   storms: number;
   /** No storm showed a call made again: each was a run of different calls failing in a row. */
@@ -93,10 +112,11 @@ export class RetryStormDetector {
     }
     if (ms > this.newestMs) this.newestMs = ms;
     if (!streak) {
-      streak = { stage, model, failures: 0, firstMs: ms, lastMs: ms, pending: [], unkept: 0, causes: new Map(), storm: false, retried: false, hopeless: true, parents: [] };
+      streak = { stage, model, failures: 0, firstMs: ms, lastMs: ms, pending: [], unkept: 0, causes: new Map(), storm: false, retried: false, hopeless: true, parents: [], firstGapMs: NaN, lastGapMs: NaN, gaps: 0, growing: true };
       this.streaks.set(key, streak);
       if (this.streaks.size >= this.sweepAt) this.sweep();
     }
+    if (streak.failures > 0) noteGap(streak, ms - streak.lastMs);
     streak.failures++;
     streak.lastMs = ms;
     if (!streak.retried) streak.retried = madeAgain(streak.parents, event);
@@ -126,7 +146,8 @@ export class RetryStormDetector {
     evidence.note(event.timestamp, undefined, event.span_id);
     const seconds = Number.isFinite(ms - streak.firstMs) ? (ms - streak.firstMs) / 1000 : 0;
     if (!this.result.longest || streak.failures > this.result.longest.failures) {
-      this.result.longest = { failures: streak.failures, stage, model, seconds };
+      const backoff = backedOff(streak);
+      this.result.longest = backoff ? { failures: streak.failures, stage, model, seconds, backoff } : { failures: streak.failures, stage, model, seconds };
     }
   }
 
@@ -181,4 +202,22 @@ function cannotSucceed(event: TruthEvent, cause: ErrorClassId | undefined): bool
   const stated = typeof data.http_status === 'number' ? data.http_status : undefined;
   const status = stated ?? httpStatusOf({ errorType: typeof data.error_type === 'string' ? data.error_type : undefined, message: eventErrorText(event) });
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 429;
+}
+
+/** One more wait between two failures of the streak (NaN for times the log does not give). */
+function noteGap(streak: Streak, gapMs: number): void {
+  if (!Number.isFinite(gapMs)) {
+    streak.growing = false;
+    return;
+  }
+  if (streak.gaps === 0) streak.firstGapMs = gapMs;
+  else if (gapMs * 2 < streak.lastGapMs) streak.growing = false;
+  streak.lastGapMs = gapMs;
+  streak.gaps++;
+}
+
+/** The streak's waits, when they grew as a backoff's do. */
+function backedOff(streak: Streak): Backoff | undefined {
+  if (!streak.growing || streak.gaps < BACKOFF_MIN_GAPS || !(streak.firstGapMs > 0) || streak.lastGapMs < BACKOFF_GROWTH * streak.firstGapMs) return undefined;
+  return { firstGapSeconds: streak.firstGapMs / 1000, lastGapSeconds: streak.lastGapMs / 1000 };
 }

@@ -339,7 +339,11 @@ class BuiltInDiagnoses implements DiagnosisEngine {
         causes: new Set(causes),
       });
     };
+    // A storm of this error's calls retried with backoff above the client (a framework's retries) was retried already, as the SDK's are.
+    const storms = this.storms.storms;
+    const stormBackedOff = !storms.distinct && storms.longest?.backoff !== undefined;
     for (const [id, state] of this.classes) {
+      const backedOff = stormBackedOff && (storms.causes.get(id) ?? 0) > 0;
       const evidence = state.evidence.toJSON();
       if (id === 'code_syntax_errors') evidence.count = Math.max(state.fromSyntaxEvents, evidence.count - state.fromSyntaxEvents);
       // Only weak signs (a TimeoutError in a tool call): one step less severe than the real thing.
@@ -358,7 +362,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (this.recovered.retried > 0 && RETRIED_BY_CLIENTS.has(id)) {
         evidence.examples.splice(retries && retries.attempts > 0 ? 1 : 0, 0, texts.recoveredCalls(this.recovered.retried, this.recovered.attempts));
       }
-      add(id, severity, state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts));
+      add(id, severity, state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts, backedOff));
       // The title names what could not be reached, when the errors say it: that is what to go and check.
       if (state.unreachable?.what) found.get(id)!.diagnosis.title = texts.dependencyUnreachable(state.unreachable.what, state.unreachable.others);
     }
@@ -374,9 +378,9 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     return linkCauses(found, texts);
   }
 
-  private classSuggestion(id: ErrorClassId, state: ClassState, texts: DiagnosisTexts): string {
+  private classSuggestion(id: ErrorClassId, state: ClassState, texts: DiagnosisTexts, backedOff: boolean): string {
     // The client already retried (and waited as retry-after said): what helps is fewer requests, more time, another provider.
-    let suggestion = state.retries?.mostlyRetried && RETRIED_BY_CLIENTS.has(id) ? texts.suggestionsAfterRetries[id as RetriedClassId] : texts.suggestions[id];
+    let suggestion = (state.retries?.mostlyRetried || backedOff) && RETRIED_BY_CLIENTS.has(id) ? texts.suggestionsAfterRetries[id as RetriedClassId] : texts.suggestions[id];
     // "Wait up to 0 s" says nothing (a limit that resets at once): only a real wait is quoted.
     if (state.retryAfter !== undefined && state.retryAfter > 0) suggestion += texts.retryAfter(seconds(state.retryAfter));
     if (state.quota) suggestion += texts.quota;
@@ -398,10 +402,14 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     }
     // Different calls failing one after another were not retried: the report must not say they were.
     if (storms.distinct) evidence.examples.splice(storms.storms > 1 ? 2 : 1, 0, texts.failureStreak.evidence);
+    // Retried with growing waits already (a framework's retries above the SDK): backing off is done.
+    const backoff = storms.distinct ? undefined : longest.backoff;
+    if (backoff) evidence.examples.splice(storms.storms > 1 ? 2 : 1, 0, texts.backedOff.evidence(seconds(backoff.firstGapSeconds), seconds(backoff.lastGapSeconds)));
     // The storm's errors say what it is a symptom of: the causes behind at least a third of them.
     const total = [...storms.causes.values()].reduce((sum, n) => sum + n, 0);
     const causes = [...storms.causes].filter(([, n]) => n * 3 >= total).map(([id]) => id);
-    add('retry_storm', 'high', longest.failures >= 6 ? 0.9 : 0.8, evidence, storms.distinct ? texts.failureStreak.suggestion : texts.suggestions.retry_storm, causes);
+    const suggestion = storms.distinct ? texts.failureStreak.suggestion : backoff ? texts.backedOff.suggestion : texts.suggestions.retry_storm;
+    add('retry_storm', 'high', longest.failures >= 6 ? 0.9 : 0.8, evidence, suggestion, causes);
     if (storms.distinct) found.get('retry_storm')!.diagnosis.title = texts.failureStreak.title;
   }
 

@@ -35,6 +35,11 @@ export interface DiagnosisTexts {
    * (one per parent span, none retried by its client): they failed in a row, nothing was retried.
    */
   failureStreak: { title: string; suggestion: string; evidence: string };
+  /**
+   * retry_storm's evidence line and suggestion when the waits between its failures grew as a
+   * backoff's do (from `first` to `last` seconds): the call was retried with backoff already.
+   */
+  backedOff: { evidence: (first: string, last: string) => string; suggestion: string };
   autofixFailed: (failed: number, total: number, detail: string) => string;
   stageHang: (stage: string, how: string, idleSeconds: string) => string;
   waitingOn: (kind: string, name: string, seconds: string) => string;
@@ -359,6 +364,11 @@ const en: MessageCatalog = {
         'These were different calls (each from its own task or span), not one call retried: each failed once and the next was sent anyway. Stop sending new calls after a few failures in a row (a circuit breaker) and pause before resuming, rather than sending every queued call into the same failure; the diagnosis of their errors says why they failed.',
       evidence: 'Each failure was a different call (its own parent span), and no client retried it',
     },
+    backedOff: {
+      evidence: (first, last) => `The waits between the failures grew from ${first} s to ${last} s: the call was already retried with backoff`,
+      suggestion:
+        "The call was already retried with growing waits (backoff) and kept failing: more retries or longer waits will not get it through. Fix what the error's own diagnosis names (a limit, an outage, a refused key), cap the attempts so the agent fails fast (the framework's maxRetries), stop new calls for a while after repeated failures (a circuit breaker), and keep a fallback model or provider for long outages.",
+    },
     autofixFailed: (failed, total, detail) => `${failed} of ${total} repair attempts failed${detail ? ` (${detail})` : ''}`,
     stageHang: (stage, how, idle) => `${stage} was still running when the process ended ${how}; its last event was ${idle} s before the end`,
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
@@ -578,6 +588,11 @@ const zhCN: MessageCatalog = {
       suggestion:
         '这些是不同的调用（各自来自不同的任务或跨度），而不是同一个调用的重试：每个调用失败一次后，下一个调用照样发出。请在连续失败几次后停止发送新的调用（熔断器），暂停一段时间再恢复，而不是让排队的每个调用都遭遇同样的失败；这些错误的诊断说明了它们失败的原因。',
       evidence: '每次失败都是不同的调用（各有自己的父跨度），客户端也没有重试过',
+    },
+    backedOff: {
+      evidence: (first, last) => `两次失败之间的等待从 ${first} 秒增长到 ${last} 秒：该调用已经以退避方式重试过`,
+      suggestion:
+        '该调用已经以逐渐增长的等待（退避）重试过，仍然失败：更多的重试或更长的等待都无法让它成功。请解决这些错误自身的诊断所指出的问题（限额、服务中断、密钥被拒），限制尝试次数以便智能体尽早失败（框架的 maxRetries），在反复失败后暂停新的调用一段时间（熔断器），并为长时间的中断准备备用模型或服务商。',
     },
     autofixFailed: (failed, total, detail) => `${total} 次修复尝试中有 ${failed} 次失败${detail ? `（${detail}）` : ''}`,
     stageHang: (stage, how, idle) => `进程结束时（${how}）${stage} 仍在运行；其最后一个事件距结束 ${idle} 秒`,

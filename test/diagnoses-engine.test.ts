@@ -197,6 +197,52 @@ describe('retry_storm', () => {
   });
 });
 
+describe('retry_storm retried with backoff above the client', () => {
+  // LangChain's own retries of a 429 (the client's maxRetries set to 0): the waits between the
+  // attempts of a real run, from the frameworks audit.
+  const GAPS = [1.2, 2.5, 4.6, 9.9, 29, 42];
+  const attempts = (gaps: number[], parent = (_i: number) => 'S') => {
+    let at = 0;
+    return [0, ...gaps].map((gap, i) => {
+      at += gap;
+      return ev(at, 'llm_call_error', { stage: 's', model: 'gpt-4o', error: RATE, http_status: 429 }, { span_id: `L${i}`, parent_span_id: parent(i) });
+    });
+  };
+  const en = messagesFor('en').diagnoses;
+
+  it('says the waits grew, and advises what helps once backing off has been done, for the storm and for its cause', () => {
+    const diagnoses = diagnoseEvents(attempts(GAPS), context());
+    expect(ids(diagnoses)).toEqual(['rate_limited', 'retry_storm']);
+    const [rate, storm] = diagnoses;
+    expect(storm.evidence.examples).toEqual([
+      '7 failed calls in a row to gpt-4o in s within 89.2 s',
+      'The waits between the failures grew from 1.2 s to 42 s: the call was already retried with backoff',
+    ]);
+    expect(storm.suggestion).toBe(`Most likely a consequence of rate_limited: fix that first. ${en.backedOff.suggestion}`);
+    expect(rate.suggestion.startsWith(en.suggestionsAfterRetries.rate_limited)).toBe(true);
+    const zh = diagnoseEvents(attempts(GAPS), context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[1];
+    expect(zh.evidence.examples[1]).toBe('两次失败之间的等待从 1.2 秒增长到 42 秒：该调用已经以退避方式重试过');
+  });
+
+  it('is no backoff when the waits stay the same, shrink, or are too few; nor for different calls that were never retried', () => {
+    const told = (events: TruthEvent[]) => {
+      const [rate, storm] = diagnoseEvents(events, context());
+      return [storm.evidence.examples.some((example) => example.startsWith('The waits between')), storm.suggestion.includes(en.backedOff.suggestion), rate.suggestion.startsWith(en.suggestions.rate_limited)];
+    };
+    expect(told(attempts([2, 2, 2, 2, 2]))).toEqual([false, false, true]);
+    // Jitter may shorten a wait a little; a wait under half the one before is no backoff.
+    expect(told(attempts([1, 1.5, 1.2, 4, 8]))).toEqual([true, true, false]);
+    expect(told(attempts([1, 4, 1.5, 8, 16]))).toEqual([false, false, true]);
+    // Four failures are three waits: enough; the last must be 3× the first.
+    expect(told(attempts([1, 2, 4]))).toEqual([true, true, false]);
+    expect(told(attempts([1, 1.5, 2.5]))).toEqual([false, false, true]);
+    // Different calls (each its own parent) failing at growing intervals were not retried at all.
+    const streak = diagnoseEvents(attempts(GAPS, (i) => `T${i}`), context())[1];
+    expect(streak.title).toBe('LLM calls failed one after another, with no success in between');
+    expect(streak.evidence.examples.some((example) => example.startsWith('The waits between'))).toBe(false);
+  });
+});
+
 describe('stage_hang', () => {
   const stageSpan = (started: number, age: number): UnfinishedSpan => ({
     name: 'stage s2',
