@@ -25,9 +25,10 @@ import { timestampMs } from './timestampMs';
  * as before, as retries.
  *
  * A storm whose waits between failures grew as a backoff's do (BACKOFF_MIN_GAPS gaps or more, none
- * under half the one before, the last at least BACKOFF_GROWTH times the first) was retried with
- * backoff already, as LangChain and other frameworks retry above the SDK: telling it to back off
- * would repeat what was done.
+ * under half the one before, the last at least BACKOFF_GROWTH times the first and at least
+ * BACKOFF_MIN_LAST_GAP_SECONDS) was retried with backoff already, as LangChain and other frameworks
+ * retry above the SDK: telling it to back off would repeat what was done. (Milliseconds apart, a
+ * loop that retries at once can look like growing waits by chance.)
  */
 export const RETRY_STORM_MIN_FAILURES = 4;
 export const RETRY_GAP_SECONDS = 120;
@@ -37,6 +38,7 @@ const PARENTS_KEPT = 16;
 const PENDING_KEPT = 10;
 export const BACKOFF_MIN_GAPS = 3;
 export const BACKOFF_GROWTH = 3;
+export const BACKOFF_MIN_LAST_GAP_SECONDS = 1;
 
 interface Pending {
   timestamp: string;
@@ -218,6 +220,7 @@ function noteGap(streak: Streak, gapMs: number): void {
 
 /** The streak's waits, when they grew as a backoff's do. */
 function backedOff(streak: Streak): Backoff | undefined {
-  if (!streak.growing || streak.gaps < BACKOFF_MIN_GAPS || !(streak.firstGapMs > 0) || streak.lastGapMs < BACKOFF_GROWTH * streak.firstGapMs) return undefined;
+  if (!streak.growing || streak.gaps < BACKOFF_MIN_GAPS || !(streak.firstGapMs > 0)) return undefined;
+  if (streak.lastGapMs < BACKOFF_GROWTH * streak.firstGapMs || streak.lastGapMs < BACKOFF_MIN_LAST_GAP_SECONDS * 1000) return undefined;
   return { firstGapSeconds: streak.firstGapMs / 1000, lastGapSeconds: streak.lastGapMs / 1000 };
 }

@@ -236,6 +236,9 @@ describe('retry_storm retried with backoff above the client', () => {
     // Four failures are three waits: enough; the last must be 3× the first.
     expect(told(attempts([1, 2, 4]))).toEqual([true, true, false]);
     expect(told(attempts([1, 1.5, 2.5]))).toEqual([false, false, true]);
+    // Milliseconds apart, a loop retrying at once may seem to wait longer each time: no backoff below 1 s.
+    expect(told(attempts([0.002, 0.005, 0.011, 0.09]))).toEqual([false, false, true]);
+    expect(told(attempts([0.2, 0.4, 0.8, 1.6]))).toEqual([true, true, false]);
     // Different calls (each its own parent) failing at growing intervals were not retried at all.
     const streak = diagnoseEvents(attempts(GAPS, (i) => `T${i}`), context())[1];
     expect(streak.title).toBe('LLM calls failed one after another, with no success in between');
