@@ -6,7 +6,7 @@ import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/s
 import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
 import { isPartOfCall } from '../src/mastraSpans';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, llmEndData, llmUsageDetails, resendCount, clientResends, unfinishedStreamData } from '../src/spanMapping';
+import { classifySpan, declaredStage, errorData, finishedWithError, finishReasonErrorData, foreignStartData, isOwnSpan, keepToolArguments, llmEndData, llmUsageDetails, resendCount, clientResends, unfinishedStreamData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
 import { addFailure, addStreamFacts, spanName } from './OpenSpanTracker';
@@ -440,7 +440,8 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
     if (failedBeforeExit(span)) Object.assign(data, spanError(span));
     return { timestamp, elapsed_seconds: elapsed, type: `${EVENT_PREFIX[kind]}_unfinished`, level: 'WARNING', data, ...ids };
   }
-  const failed = span.status.code === STATUS_ERROR;
+  const failedAsStatus = span.status.code === STATUS_ERROR;
+  const failed = failedAsStatus || (kind === 'llm' && finishedWithError(span.attributes) && !isOwnSpan(span.attributes));
   if (kind === 'llm') {
     // What the app gave itself (its attributes or set(), both among the span's data) wins, as in a live run.
     const stated = statedFailedAttempts(data);
@@ -452,7 +453,7 @@ function eventOf(slot: Slot, origin: number, folded: Map<OtlpSpan, OtlpSpan[]>):
   if (kind === 'code_exec') Object.assign(data, codeExecEndData(span.attributes));
   let level: Level = 'INFO';
   if (failed) {
-    Object.assign(data, spanError(span));
+    Object.assign(data, failedAsStatus ? spanError(span) : finishReasonErrorData());
     level = 'ERROR';
   }
   data.duration = secondsBetween(span.startMs, span.endMs);

@@ -18,7 +18,7 @@ import { isSuperseded } from './supersededSpans';
 import { enclosingCall } from './enclosingCall';
 import { mastraStart, MASTRA_BRIDGE_SCOPE, type MastraStart } from './mastraSpans';
 import { noteLlmSpanScope } from './doubleCountedCalls';
-import { classifySpan, declaredStage, errorData, foreignStartData, isOwnSpan, keepToolArguments, lateLlmIdentity, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends, scopeNameOf } from './spanMapping';
+import { classifySpan, declaredStage, errorData, finishedWithError, finishReasonErrorData, foreignStartData, isOwnSpan, keepToolArguments, lateLlmIdentity, llmContentData, llmEndData, llmUsageDetails, resendCount, clientResends, scopeNameOf } from './spanMapping';
 import type { EventData, Level } from './types';
 
 const STATUS_ERROR = 2;
@@ -310,7 +310,8 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       if (!entry.tracked) run.record(spanEventType(kind, 'start'), 'INFO', entry.data ?? {}, entry.startMs, entry);
     }
     if (entry.tracked) return;
-    const failed = span.status.code === STATUS_ERROR;
+    const failedAsStatus = span.status.code === STATUS_ERROR;
+    const failed = failedAsStatus || (kind === 'llm' && finishedWithError(span.attributes) && !isOwnSpan(span.attributes));
     // Object.assign, not a spread: on Node 20 adding keys to a `{ ...spread }` copy costs ~1 µs each (bench/README.md).
     const data: EventData = Object.assign({}, entry.data);
     if (kind === 'llm') {
@@ -329,7 +330,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     let level: Level = 'INFO';
     let phase: 'end' | 'error' = 'end';
     if (failed) {
-      Object.assign(data, safeData(errorData(span), { maxStringLength: run.config.maxStringLength }));
+      Object.assign(data, failedAsStatus ? safeData(errorData(span), { maxStringLength: run.config.maxStringLength }) : finishReasonErrorData());
       level = 'ERROR';
       phase = 'error';
       if ((this.openFolded.get(entry) ?? 0) > 0) this.failedWithOpenFolded.add(entry);

@@ -390,6 +390,23 @@ function retryErrorResends(span: SpanOutcome): number | undefined {
 }
 
 /** Error details of a failed span: message, error type and HTTP status where known. */
+/**
+ * Whether an llm span not marked failed says its call ended in an error all the same: a finish
+ * reason `error` (the AI SDK's, which Mastra's bridge sets on a generation that failed, with no
+ * error status or exception).
+ */
+export function finishedWithError(attributes: Attributes): boolean {
+  const reasons = attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS];
+  if (Array.isArray(reasons)) return (reasons as unknown[]).includes('error');
+  // Mastra sets the list as JSON text.
+  return typeof reasons === 'string' && (reasons === 'error' || reasons === '["error"]');
+}
+
+/** The error of a call that finished with reason `error` and states nothing more. */
+export function finishReasonErrorData(): EventData {
+  return { error: 'The call ended with finish reason "error" (its span records no error)', error_type: 'finish_reason_error' };
+}
+
 export function errorData(span: Pick<ReadableSpan, 'status' | 'attributes' | 'events'>): EventData {
   const data: EventData = {};
   const exception = span.events.find((event) => event.name === 'exception');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeRunSync } from '../analyzers/readRun';
 import type { AutopsyReport } from '../analyzers/reportTypes';
 import { init, shutdown, stage } from '../src/index';
-import { classifySpan } from '../src/spanMapping';
+import { classifySpan, finishedWithError } from '../src/spanMapping';
 import type { TruthEvent } from '../src/types';
 import { writeOtlpFile } from './helpers/otlpFile';
 import { readReadableLines, readTrackerDocument } from './helpers/runFiles';
@@ -199,16 +199,28 @@ describe("Mastra's OtelBridge spans", () => {
     ]);
   });
 
-  it("keep a failing agent's error in its stage, and a tool's arguments for tool_loop", async () => {
+  it("count a generation that finished with reason \"error\" as a failed call, keep the agent's error in its stage, and a tool's arguments for tool_loop", async () => {
+    const exporter = new InMemorySpanExporter();
     const { events, report } = await record(async () => {
       for (let turn = 0; turn < 4; turn++) await bridgeSpan("tool: 'get_weather'", toolCall());
+      // Mastra ends the failed generation with an OK status; only its finish reason says it failed.
       await bridgeSpan("agent run: 'weather-agent'", agentRun('Rate limit reached for gpt-4o'), () =>
         bridgeSpan("llm: 'gpt-4o'", generation('error', {}), () => bridgeSpan('step: 0', step(), () => bridgeSpan('inference: 0', inference())), SpanKind.CLIENT),
       ).catch(() => undefined);
-    });
-    expect(events.filter((event) => event.type === 'stage_error').map((event) => [event.data.stage, event.data.error])).toEqual([['weather-agent', 'Rate limit reached for gpt-4o']]);
-    expect(report.stages.map((row) => [row.stage, row.failures])).toEqual([['weather-agent', 1]]);
-    expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(expect.arrayContaining(['rate_limited', 'tool_loop']));
+    }, exporter);
+    const failures = (list: TruthEvent[]) => list.filter((event) => event.level === 'ERROR').map((event) => [event.type, event.data.stage, event.data.error, event.data.error_type]);
+    const expected = [
+      ['llm_call_error', 'weather-agent', 'The call ended with finish reason "error" (its span records no error)', 'finish_reason_error'],
+      ['stage_error', 'weather-agent', 'Rate limit reached for gpt-4o', 'unknown'],
+    ];
+    expect(failures(events)).toEqual(expected);
+    expect(report.llm_usage).toMatchObject({ calls: 1, errors: 1 });
+    expect(report.stages.map((row) => [row.stage, row.failures])).toEqual([['weather-agent', 2]]);
+    expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['rate_limited', 'tool_loop']);
+    // Read back from an OTLP file of the spans, the same.
+    const fromOtlp: TruthEvent[] = [];
+    analyzeRunSync(writeOtlpFile(exporter.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
+    expect(failures(fromOtlp)).toEqual(expected);
   });
 });
 
@@ -235,6 +247,15 @@ describe('classifying a span by its Mastra type', () => {
     ['toString', 'toString', undefined],
   ])('mastra.span.type %s (operation %s) is %s', (type, operation, kind) => {
     expect(classifySpan({ 'mastra.span.type': type, 'gen_ai.operation.name': operation })).toBe(kind);
+  });
+
+  it('reads a finish reason "error" as a failure in either form, and no other reason', () => {
+    expect(finishedWithError({ 'gen_ai.response.finish_reasons': ['error'] })).toBe(true);
+    expect(finishedWithError({ 'gen_ai.response.finish_reasons': ['stop', 'error'] })).toBe(true);
+    expect(finishedWithError({ 'gen_ai.response.finish_reasons': '["error"]' })).toBe(true);
+    expect(finishedWithError({ 'gen_ai.response.finish_reasons': ['stop'] })).toBe(false);
+    expect(finishedWithError({ 'gen_ai.response.finish_reasons': '["content_filter"]' })).toBe(false);
+    expect(finishedWithError({})).toBe(false);
   });
 
   it('reads names only from the bridge: another tracer\'s "llm: \'x\'" span is no call', async () => {
