@@ -23,10 +23,12 @@ export interface WorkOfStage {
   failedAttempts: number;
   codeRuns: number;
   codeSeconds: number;
+  /** When its latest LLM call ended (the event's timestamp), '' before the first. */
+  lastLlmEnd: string;
 }
 
 function emptyWork(): WorkOfStage {
-  return { open: 0, llmCalls: 0, llmSeconds: 0, longestLlmSeconds: 0, longestLlmModel: '', model: '', retried: 0, failedAttempts: 0, codeRuns: 0, codeSeconds: 0 };
+  return { open: 0, llmCalls: 0, llmSeconds: 0, longestLlmSeconds: 0, longestLlmModel: '', model: '', retried: 0, failedAttempts: 0, codeRuns: 0, codeSeconds: 0, lastLlmEnd: '' };
 }
 
 export class StageWork {
@@ -62,6 +64,7 @@ export class StageWork {
     const model = data.model === undefined || data.model === null ? '' : String(data.model);
     work.llmCalls++;
     work.llmSeconds += duration;
+    work.lastLlmEnd = event.timestamp;
     if (work.llmCalls === 1) work.model = model;
     else if (work.model !== model) work.model = undefined;
     if (duration >= work.longestLlmSeconds) {

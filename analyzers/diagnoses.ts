@@ -55,6 +55,13 @@ export const AUTOFIX_MIN_FAILURES = 2;
 export const SLOW_STAGE_NEGLIGIBLE_SECONDS = 0.02;
 export const TOOL_LOOP_HIGH_CALLS = 5;
 export const TOOL_ERRORS_HIGH_FAILURES = 3;
+/**
+ * stage_hang of work stopped from outside within BUSY_IDLE_SECONDS of its latest LLM call's end,
+ * after at least BUSY_MIN_LLM_CALLS LLM calls ended in it: busy until the end (a runaway loop, a
+ * timeout shorter than the work), not stuck.
+ */
+export const BUSY_IDLE_SECONDS = 1;
+export const BUSY_MIN_LLM_CALLS = 10;
 
 type Severity = Diagnosis['severity'];
 
@@ -532,6 +539,16 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const causes = new Set<string>();
     let confidence = 0;
     const innermost = innermostOpen(unfinished);
+    // Work stopped from outside while it was busy (noted, and how much of it was).
+    let busy = 0;
+    const busyClause = (stage: string): string => {
+      const work = this.work.of(stage);
+      if (!fromOutside || !work || work.llmCalls < BUSY_MIN_LLM_CALLS) return '';
+      const sinceCall = (endMs - Date.parse(work.lastLlmEnd)) / 1000;
+      if (!(sinceCall < BUSY_IDLE_SECONDS)) return '';
+      busy++;
+      return `${texts.clauseSeparator}${texts.busy.clause(work.llmCalls)}`;
+    };
     for (const stage of stages) {
       const activity = Date.parse(this.stageActivity.get(stage.stage) ?? '');
       const idle = Number.isFinite(activity) && Number.isFinite(endMs) ? Math.max(0, (endMs - activity) / 1000) : stage.age_seconds;
@@ -539,6 +556,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       let example = (atLogEnd ? texts.stageHangAtLogEnd : texts.stageHang)(stage.stage, how, seconds(idle));
       const waiting = innermost.get(stage.stage);
       if (waiting) example += `${texts.clauseSeparator}${(atLogEnd ? texts.waitingOnAtLogEnd : texts.waitingOn)(waiting.kind, waiting.name, seconds(waiting.age_seconds))}${streamClause(waiting, texts)}`;
+      example += busyClause(stage.stage);
       evidence.note(stage.started, example, stage.span_id);
       // The event loop drained with the stage open: it waited on something that could never happen.
       confidence = Math.max(confidence, idle >= HANG_IDLE_SECONDS ? 0.9 : exit.reason === 'normal' ? 0.8 : 0.6);
@@ -550,16 +568,19 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (outside) {
       // The process's own events (the signal) come after it: the span's age is how long it waited.
       const waiting = (atLogEnd ? texts.waitingOnAtLogEnd : texts.waitingOn)(outside.kind, outside.name, seconds(outside.age_seconds));
-      evidence.note(outside.started, `${texts.outsideStages(how)}${texts.clauseSeparator}${waiting}${streamClause(outside, texts)}`, outside.span_id);
+      evidence.note(outside.started, `${texts.outsideStages(how)}${texts.clauseSeparator}${waiting}${streamClause(outside, texts)}${busyClause(UNKNOWN_STAGE)}`, outside.span_id);
       confidence = Math.max(confidence, outside.age_seconds >= HANG_IDLE_SECONDS ? 0.9 : 0.6);
       if (this.stageClasses.get(UNKNOWN_STAGE)?.has('llm_timeout')) causes.add('llm_timeout');
     }
     if (evidence.count === 0) return;
     const severity: Severity = fromOutside ? 'critical' : 'high';
     const stagesNoted = evidence.count - (outside ? 1 : 0);
-    add('stage_hang', severity, confidence, evidence.toJSON(), texts.suggestions.stage_hang, causes);
+    // All of it was busy until it was stopped: no hang, and the advice is about why it did not finish.
+    const allBusy = busy === evidence.count;
+    add('stage_hang', severity, confidence, evidence.toJSON(), allBusy ? texts.busy.suggestion : texts.suggestions.stage_hang, causes);
+    if (allBusy) found.get('stage_hang')!.diagnosis.title = texts.busy.title;
     // No stage was open (a zero-code run has none): the title does not speak of one.
-    if (stagesNoted === 0) found.get('stage_hang')!.diagnosis.title = texts.hangOutsideStagesTitle;
+    else if (stagesNoted === 0) found.get('stage_hang')!.diagnosis.title = texts.hangOutsideStagesTitle;
   }
 
   private diagnoseSlowStage(context: DiagnosisContext, add: AddFn, texts: DiagnosisTexts): void {

@@ -48,6 +48,12 @@ export interface DiagnosisTexts {
   /** stage_hang's title when no stage was open, only work outside every stage. */
   hangOutsideStagesTitle: string;
   /**
+   * stage_hang of work that was busy until the end, not stuck (stopped from outside moments after
+   * its last event, with `calls` LLM calls ended in it): the clause after its sentence, and the
+   * title and suggestion when all of the open work was.
+   */
+  busy: { clause: (calls: number) => string; title: string; suggestion: string };
+  /**
    * The same for a run whose end is not in the log (killed, or an unknown ending): the time of the
    * end is unknown, so idle times and ages count only to the log's last event. A time of '0' means
    * the stage's last event, or the span's start, is the log's last event, and is said so.
@@ -374,6 +380,12 @@ const en: MessageCatalog = {
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
     outsideStages: (how) => `Work outside every stage was still running when the process ended ${how}`,
     hangOutsideStagesTitle: 'Work never finished (hang): it was still running when the process ended',
+    busy: {
+      clause: (calls) => `it was busy, not stuck: ${calls} LLM calls had ended in it, the last moments before the end`,
+      title: 'Work was still busy when the process was stopped: a loop that did not end, or more work than the time it was given',
+      suggestion:
+        'The work was not stuck: it kept making LLM calls until it was stopped. Find out why it did not finish: an agent loop without a step limit (set maxSteps, maxTurns or a recursion limit, and make reaching it end with an answer or a clear error), a model that never gives a final answer (read its last replies), or more work than the time the orchestrator allows (raise the timeout, or split the work and save checkpoints so a stopped run can resume).',
+    },
     stageHangAtLogEnd: (stage, how, idle) =>
       `${stage} was still running when the process ended ${how}; ${idle === '0' ? "its last event is the log's last one" : `its last event came ${idle} s before the log's last one`}, and the time of the end is not recorded (it may have waited longer)`,
     waitingOnAtLogEnd: (kind, name, seconds) =>
@@ -599,6 +611,12 @@ const zhCN: MessageCatalog = {
     waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,
     outsideStages: (how) => `进程结束时（${how}）阶段之外的工作仍在运行`,
     hangOutsideStagesTitle: '有工作始终没有结束（挂起）：进程结束时它仍在运行',
+    busy: {
+      clause: (calls) => `它一直在忙而不是卡住：其中已有 ${calls} 次 LLM 调用结束，最后一次就在结束前片刻`,
+      title: '进程被停止时工作仍在忙碌：一个没有结束的循环，或工作量超出了给它的时间',
+      suggestion:
+        '这项工作并没有卡住：它一直在发出 LLM 调用，直到被停止。请找出它没有完成的原因：智能体循环没有步数上限（设置 maxSteps、maxTurns 或递归上限，并让达到上限时以一个答案或明确的错误结束）、模型始终不给出最终答案（查看它最后的回复），或工作量超出了编排器允许的时间（提高超时时间，或拆分工作并保存检查点，以便被停止的运行可以恢复）。',
+    },
     stageHangAtLogEnd: (stage, how, idle) =>
       `进程结束时（${how}）${stage} 仍在运行；${idle === '0' ? '其最后一个事件即日志的最后一个事件' : `其最后一个事件比日志的最后一个事件早 ${idle} 秒`}，结束的时刻没有记录（实际等待可能更久）`,
     waitingOnAtLogEnd: (kind, name, seconds) =>

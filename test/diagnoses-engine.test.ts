@@ -303,6 +303,38 @@ describe('stage_hang', () => {
     expect(crashed.find((diagnosis) => diagnosis.id === 'stage_hang')).toBeUndefined();
   });
 
+  it('of work that kept making LLM calls until it was stopped says it was busy, not stuck, and what to look for instead', () => {
+    // An agent loop without a step limit: a call every 0.2 s, stopped by an orchestrator's SIGTERM.
+    const calls = (stage: string | undefined, n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => ev(from + i * 0.2, 'llm_call_end', { ...(stage ? { stage } : {}), model: 'gpt-4o', duration: 0.15 }, { span_id: `C${i}` }));
+    const busy = messagesFor('en').diagnoses.busy;
+    const open = (stage: string, at: number): UnfinishedSpan => ({ ...llmSpan, stage, started: new Date(T0 + at * 1000).toISOString(), age_seconds: 0.1 });
+    // Zero code: no stages, the open call outside every stage.
+    const loop = calls(undefined, 40, 1);
+    const lastEnd = 1 + 39 * 0.2;
+    const zeroCode = diagnoseEvents([...loop, ev(lastEnd + 0.2, 'signal_received', { signal: 'SIGTERM' })], context({ exit: signalAt(lastEnd + 0.2), unfinished: [open('unknown', lastEnd + 0.1)] }));
+    expect(zeroCode[0]).toMatchObject({ id: 'stage_hang', severity: 'critical', confidence: 0.6, title: busy.title, suggestion: busy.suggestion });
+    expect(zeroCode[0].evidence.examples).toEqual([
+      'Work outside every stage was still running when the process ended by a signal; still waiting on llm "chat gpt-4o" (open for 0.1 s); it was busy, not stuck: 40 LLM calls had ended in it, the last moments before the end',
+    ]);
+    // In a stage: the same.
+    const staged = [ev(0.5, 'stage_start', { stage: 's2' }, { span_id: 'S2' }), ...calls('s2', 40, 1)];
+    const inStage = diagnoseEvents(staged, context({ exit: signalAt(lastEnd + 0.2), unfinished: [stageSpan(0.5, lastEnd - 0.3), open('s2', lastEnd + 0.1)] }));
+    expect(inStage[0]).toMatchObject({ id: 'stage_hang', title: busy.title, suggestion: busy.suggestion });
+    expect(inStage[0].evidence.examples[0]).toMatch(/; it was busy, not stuck: 40 LLM calls had ended in it, the last moments before the end$/);
+    const zh = diagnoseEvents(staged, context({ exit: signalAt(lastEnd + 0.2), unfinished: [stageSpan(0.5, lastEnd - 0.3), open('s2', lastEnd + 0.1)], messages: messagesFor('zh-CN'), locale: 'zh-CN' }));
+    expect(zh[0].title).toBe('进程被停止时工作仍在忙碌：一个没有结束的循环，或工作量超出了给它的时间');
+    // Its last call ended 5 s before the signal: it was waiting, a hang as before.
+    const waiting = diagnoseEvents(staged, context({ exit: signalAt(lastEnd + 5), unfinished: [stageSpan(0.5, lastEnd + 4.5), open('s2', lastEnd + 0.1)] }));
+    expect([waiting[0].title, waiting[0].suggestion]).toEqual([messagesFor('en').diagnoses.titles.stage_hang, messagesFor('en').diagnoses.suggestions.stage_hang]);
+    expect(waiting[0].evidence.examples[0]).not.toContain('busy');
+    // Few calls: no sign of a loop.
+    const few = diagnoseEvents(calls(undefined, 5, 1), context({ exit: signalAt(1 + 4 * 0.2 + 0.2), unfinished: [open('unknown', 1.85)] }));
+    expect(few[0].title).toBe(messagesFor('en').diagnoses.hangOutsideStagesTitle);
+    // Ended by the app's own crash, not from outside: interrupted, not stopped, and no hang.
+    expect(diagnoseEvents(staged, context({ exit: { reason: 'uncaught_exception', exit_code: 1, signal: null, at: new Date(T0 + (lastEnd + 0.2) * 1000).toISOString() }, unfinished: [stageSpan(0.5, lastEnd - 0.3)] })).find((d) => d.id === 'stage_hang')).toBeUndefined();
+  });
+
   it('says of a streamed call it was waiting on whether its answer had started, and how long it had been silent', () => {
     // The stream facts a streamed call's llm_call_unfinished has (unfinishedStreamData), live and read back.
     const streams: Array<[Partial<UnfinishedSpan>, string, string]> = [
