@@ -72,8 +72,13 @@ export class ToolErrors {
   }
 }
 
-/** `task_error (answer) get_weather: weather API returned 503 for Paris`. */
+/**
+ * `task_error (answer) get_weather: weather API returned 503 for Paris`, with the error's class
+ * when it says more than `Error` (`web_search: TimeoutError: The operation was aborted due to timeout`).
+ */
 function toolExample(event: TruthEvent, tool: string, facts: ErrorFacts): string {
-  const summary = errorSummary(facts);
+  let summary = errorSummary(facts);
+  const type = facts.errorType;
+  if (type && type !== 'Error' && summary && !summary.includes(type)) summary = `${type}: ${summary}`;
   return `${event.type} (${stageKey(event.data)}) ${tool}${summary ? `: ${summary}` : ''}`;
 }

@@ -264,6 +264,27 @@ describe('tool_errors', () => {
     expect(ids(diagnoseEvents(events, context()))).toEqual(['dependency_unreachable']);
   });
 
+  it("takes a tool's timeout or 5xx, which are no more than weak signs of an LLM's, from llm_timeout and llm_server_error", () => {
+    const timeout = { error: 'The operation was aborted due to timeout', error_type: 'TimeoutError' };
+    const events = [
+      ev(1, 'task_error', { task: 'web_search', tool: true, stage: 'research', ...timeout }, { span_id: 'T1' }),
+      ev(2, 'task_error', { task: 'web_search', tool: true, stage: 'research', error: 'search API responded with status code 503' }, { span_id: 'T2' }),
+    ];
+    const [diagnosis, ...others] = diagnoseEvents(events, context());
+    expect(others).toEqual([]);
+    expect([diagnosis.id, diagnosis.title, diagnosis.evidence.examples]).toEqual([
+      'tool_errors',
+      'A tool call failed: web_search failed twice in stage research',
+      ['task_error (research) web_search: TimeoutError: The operation was aborted due to timeout', 'task_error (research) web_search: search API responded with status code 503'],
+    ]);
+    // A task that is no tool call keeps the weak sign, as before.
+    const task = diagnoseEvents([ev(1, 'task_error', { task: 'summarise', stage: 'research', ...timeout }, { span_id: 'T1' })], context());
+    expect(task.map((d) => [d.id, d.severity, d.confidence])).toEqual([['llm_timeout', 'medium', 0.45]]);
+    // An LLM SDK's own class still names the provider, wherever it was caught.
+    const sdk = diagnoseEvents([ev(1, 'task_error', { task: 'web_search', tool: true, stage: 'research', error: 'Request timed out.', error_type: 'APIConnectionTimeoutError' }, { span_id: 'T1' })], context());
+    expect(ids(sdk)).toEqual(['llm_timeout']);
+  });
+
   it("counts an error once, at its origin: a tool's failure passed on from an LLM call inside it is the call's", () => {
     const events = [
       ev(1, 'task_start', { task: 'ask_expert', tool: true, stage: 'answer' }, { span_id: 'T1' }),
