@@ -119,6 +119,25 @@ describe("the flag's span inside a span it superseded, inside the app's llmCall(
     ]);
   });
 
+  it('still open at the end, is one unfinished call: the llmCall, not the request inside it', async () => {
+    const dir = tempRunDir('autopsy-nested-instrumentations-');
+    init({ outputDir: dir, handleExit: false, reportFormats: [] });
+    let call = '';
+    void llmCall({ model: 'gpt-4o-mini', provider: 'openai' }, (handle) => {
+      call = handle.span.spanContext().spanId;
+      const apm = trace.getTracer('@sentry/openai').startSpan('chat gpt-4o-mini', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.system': 'openai' } });
+      return context.with(trace.setSpan(context.active(), apm), () => {
+        markSuperseded(apm);
+        trace.getTracer('agent-autopsy/openai').startSpan('chat gpt-4o-mini', { attributes: INNER_OPENAI });
+        return new Promise(() => undefined);
+      });
+    });
+    await tick();
+    const report = (await shutdown())!;
+    expect(report.unfinished.map((span) => [span.kind, span.name, span.span_id])).toEqual([['llm', 'chat gpt-4o-mini', call]]);
+    expect(readTrackerDocument(dir).events.filter((event) => event.type === 'llm_call_unfinished')).toHaveLength(1);
+  });
+
   it("fails with the request, whose span an APM ends a moment after the llmCall's failure: one failed call", async () => {
     const { live } = await record(async () => {
       let apm: Span | undefined;
