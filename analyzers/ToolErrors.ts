@@ -2,6 +2,7 @@ import type { TruthEvent } from '../src/types';
 import { errorSummary, type ErrorFacts } from './eventErrors';
 import { Evidence } from './Evidence';
 import { stageKey } from './FailureAggregate';
+import { isToolCall, toolName } from './toolCalls';
 
 /** Distinct tools counted by name; past this, further tools count in the total only. */
 const MAX_TOOLS = 100;
@@ -30,15 +31,13 @@ export class ToolErrors {
 
   /** Whether an origin error event is a failed tool call (then `add` it, unless a rule classified it). */
   static isToolFailure(event: TruthEvent): boolean {
-    if (event.type !== 'task_error') return false;
-    const tool = event.data?.tool;
-    return tool === true || (typeof tool === 'string' && tool !== '');
+    return event.type === 'task_error' && isToolCall(event.data);
   }
 
   /** A failed tool call; `key` is its message's key (rootCause.ts messageKey), as a crash's origin has it. */
   add(event: TruthEvent, facts: ErrorFacts, key: string): void {
     const data = event.data;
-    const name = typeof data.tool === 'string' ? data.tool : String(data.task ?? '');
+    const name = toolName(data);
     let tool = this.tools.get(name);
     if (tool === undefined && this.tools.size < MAX_TOOLS) {
       tool = { tool: name, failures: 0, stage: stageKey(data) };

@@ -2,6 +2,7 @@ import type { TruthEvent } from '../src/types';
 import { Evidence } from './Evidence';
 import { stageKey } from './FailureAggregate';
 import { timestampMs } from './timestampMs';
+import { isToolCall, toolName } from './toolCalls';
 
 /**
  * A tool loop: the agent making the same tool calls with the same arguments again and again, each
@@ -92,15 +93,14 @@ export class ToolLoopDetector {
   /** A `task_start` event: counts it when it is a tool call. */
   taskStart(event: TruthEvent): void {
     const data = event.data;
-    const tool = data?.tool;
-    if (tool !== true && (typeof tool !== 'string' || tool === '')) return;
+    if (!isToolCall(data)) return;
     const stage = stageKey(data);
     const args = callArguments(data);
     let calls = this.stages.get(stage);
     // Delete first: a stage that is called again goes to the end of the map's order (the oldest go first when it is full).
     this.stages.delete(stage);
     if (args === undefined) return;
-    const name = typeof tool === 'string' ? tool : String(data.task ?? '');
+    const name = toolName(data);
     const call: Call = { tool: name, key: `${name}\u0000${args.key}`, args: args.quoted };
     const ms = timestampMs(event.timestamp);
     if (this.stages.size >= MAX_STAGES) this.stages.delete(this.stages.keys().next().value as string);

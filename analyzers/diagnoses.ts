@@ -5,7 +5,7 @@ import { layerKey } from './autofixStats';
 import { CodeRepairs } from './CodeRepairs';
 import { rankDiagnoses, setCauses, severityRank } from './causalRanking';
 import type { BuiltInDiagnosisId, DiagnosisContext, DiagnosisEngine, ErrorClassId } from './diagnosisTypes';
-import { classifyError, connectionTarget, contextLimits, isJsonParseError, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
+import { classifyError, connectionTarget, NOT_FROM_LLM, contextLimits, isJsonParseError, retryAfterSeconds, type ErrorClassification } from './errorClassifier';
 import { errorFactsOf, eventErrorText, errorSearchText, errorSummary, eventExample, isErrorEvent, type ErrorFacts } from './eventErrors';
 import { eventKind, type EventKind } from './eventKind';
 import { Evidence } from './Evidence';
@@ -55,8 +55,6 @@ export const AUTOFIX_MIN_FAILURES = 2;
 export const SLOW_STAGE_NEGLIGIBLE_SECONDS = 0.02;
 export const TOOL_LOOP_HIGH_CALLS = 5;
 export const TOOL_ERRORS_HIGH_FAILURES = 3;
-/** The strength of a classification from weak signs only (a timeout or a 5xx outside every LLM call). */
-const WEAK_STRENGTH = 0.5;
 /**
  * stage_hang of work stopped from outside within BUSY_IDLE_SECONDS of its latest LLM call's end,
  * after at least BUSY_MIN_LLM_CALLS LLM calls ended in it: busy until the end (a runaway loop, a
@@ -226,10 +224,10 @@ class BuiltInDiagnoses implements DiagnosisEngine {
    */
   private observeFailure(event: TruthEvent, type: string, stage: string): void {
     const facts = errorFactsOf(event);
-    const toolFailure = type === 'task_error' && ToolErrors.isToolFailure(event);
+    const toolFailure = ToolErrors.isToolFailure(event);
     let classification = classifyError(facts);
     // A tool's timeout or 5xx is only weak evidence of an LLM's (errorClassifier.ts): a failed tool call says more.
-    if (toolFailure && classification && classification.strength <= WEAK_STRENGTH && (classification.id === 'llm_timeout' || classification.id === 'llm_server_error')) classification = undefined;
+    if (toolFailure && classification && classification.strength <= NOT_FROM_LLM && (classification.id === 'llm_timeout' || classification.id === 'llm_server_error')) classification = undefined;
     const origin = this.tracker.observeError(event, facts.message, classification?.id);
     if (type === 'uncaught_exception' || type === 'unhandled_rejection') {
       if (!origin && classification) this.addToClass(classification, event, facts);
@@ -359,7 +357,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       const evidence = state.evidence.toJSON();
       if (id === 'code_syntax_errors') evidence.count = Math.max(state.fromSyntaxEvents, evidence.count - state.fromSyntaxEvents);
       // Only weak signs (a TimeoutError in a tool call): one step less severe than the real thing.
-      let severity = state.strength <= WEAK_STRENGTH ? lessSevere(classSeverity(id, evidence.count)) : classSeverity(id, evidence.count);
+      let severity = state.strength <= NOT_FROM_LLM ? lessSevere(classSeverity(id, evidence.count)) : classSeverity(id, evidence.count);
       // Failing code runs that a later run in the same stage repaired: said first, and one step less severe when all were.
       const repaired = this.repairs.of(id);
       if (repaired) {

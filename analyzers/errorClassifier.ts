@@ -198,7 +198,8 @@ const GENERIC_TYPES = new Set([
   'clienttimeouterror',
   'connectionerror',
 ]);
-const NOT_FROM_LLM = 0.5;
+/** The strength of a timeout or 5xx outside every LLM call: only a weak sign of an LLM's. */
+export const NOT_FROM_LLM = 0.5;
 
 /**
  * A connection that could not be made or was dropped: refused, reset, a name that did not resolve,
