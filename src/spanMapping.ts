@@ -398,8 +398,16 @@ function retryErrorResends(span: SpanOutcome): number | undefined {
 export function finishedWithError(attributes: Attributes): boolean {
   const reasons = attributes[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS];
   if (Array.isArray(reasons)) return (reasons as unknown[]).includes('error');
-  // Mastra sets the list as JSON text.
-  return typeof reasons === 'string' && (reasons === 'error' || reasons === '["error"]');
+  if (typeof reasons !== 'string') return false;
+  if (reasons === 'error' || reasons === '["error"]') return true;
+  // Mastra sets the list as JSON text; one with several reasons is read whole.
+  if (!reasons.startsWith('[') || !reasons.includes('"error"')) return false;
+  try {
+    const list: unknown = JSON.parse(reasons);
+    return Array.isArray(list) && list.includes('error');
+  } catch {
+    return false;
+  }
 }
 
 /** The error of a call that finished with reason `error` and states nothing more. */

@@ -253,6 +253,8 @@ describe('classifying a span by its Mastra type', () => {
     expect(finishedWithError({ 'gen_ai.response.finish_reasons': ['error'] })).toBe(true);
     expect(finishedWithError({ 'gen_ai.response.finish_reasons': ['stop', 'error'] })).toBe(true);
     expect(finishedWithError({ 'gen_ai.response.finish_reasons': '["error"]' })).toBe(true);
+    expect(finishedWithError({ 'gen_ai.response.finish_reasons': '["tool-calls", "error"]' })).toBe(true);
+    expect(finishedWithError({ 'gen_ai.response.finish_reasons': '["stop"] "error"' })).toBe(false);
     expect(finishedWithError({ 'gen_ai.response.finish_reasons': ['stop'] })).toBe(false);
     expect(finishedWithError({ 'gen_ai.response.finish_reasons': '["content_filter"]' })).toBe(false);
     expect(finishedWithError({})).toBe(false);
