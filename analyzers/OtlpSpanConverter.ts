@@ -5,7 +5,7 @@ import { EVENT_PREFIX, spanEventType, type SpanKindName } from '../src/eventType
 import { cleanAttributes, DEFAULT_MAX_STRING_LENGTH, safeString } from '../src/safeValue';
 import { addResends, applyNestedLlm, foldNestedLlm, statedFailedAttempts, type NestedLlmData } from '../src/nestedLlm';
 import * as sc from '../src/semconv';
-import { isPartOfCall } from '../src/mastraSpans';
+import { isPartOfCallType } from '../src/mastraSpans';
 import { classifySpan, declaredStage, errorData, finishedWithError, finishReasonErrorData, foreignStartData, isOwnSpan, keepToolArguments, llmEndData, llmUsageDetails, resendCount, clientResends, unfinishedStreamData } from '../src/spanMapping';
 import type { EventData, Level, TruthEvent } from '../src/types';
 import { addAutofixAttempt, emptyAutofixStats } from './autofixStats';
@@ -322,7 +322,7 @@ export class OtlpSpanConverter {
       if (!kind) continue;
       let parent = kind === 'llm' ? parentOf(span) : undefined;
       // A step of the call between them (Mastra's model_step) is passed over, as live.
-      while (parent && resolve(parent).kind === undefined && isPartOfCall(undefined, parent.attributes)) parent = parentOf(parent);
+      while (parent && resolve(parent).kind === undefined && isPartOfCallType(parent.attributes)) parent = parentOf(parent);
       if (parent && resolve(parent).kind === 'llm' && foldsInto(span, parent)) {
         const list = folded.get(parent);
         if (list) list.push(span);

@@ -81,9 +81,13 @@ function markPartOfCall(span: object): void {
   (span as { [PART_OF_CALL]?: true })[PART_OF_CALL] = true;
 }
 
-/** Whether a span is a step or chunk of a model call (live: marked as it started; read back: by its Mastra type). */
-export function isPartOfCall(span: object | undefined, attributes?: Attributes): boolean {
-  if (span !== undefined && (span as { [PART_OF_CALL]?: true })[PART_OF_CALL] === true) return true;
-  const type = attributes?.[ATTR_MASTRA_SPAN_TYPE];
+/** Whether a live span is a step or chunk of a model call, as marked when it started. */
+export function isPartOfCall(span: object | undefined): boolean {
+  return span !== undefined && (span as { [PART_OF_CALL]?: true })[PART_OF_CALL] === true;
+}
+
+/** Whether an ended span's Mastra type is a step or chunk of a model call (read back from a file). */
+export function isPartOfCallType(attributes: Attributes): boolean {
+  const type = attributes[ATTR_MASTRA_SPAN_TYPE];
   return typeof type === 'string' && PARTS_OF_A_CALL.has(type);
 }

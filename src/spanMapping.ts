@@ -389,7 +389,6 @@ function retryErrorResends(span: SpanOutcome): number | undefined {
   return count >= 2 && Number.isSafeInteger(count) ? count - 1 : undefined;
 }
 
-/** Error details of a failed span: message, error type and HTTP status where known. */
 /**
  * Whether an llm span not marked failed says its call ended in an error all the same: a finish
  * reason `error` (the AI SDK's, which Mastra's bridge sets on a generation that failed, with no
@@ -415,6 +414,7 @@ export function finishReasonErrorData(): EventData {
   return { error: 'The call ended with finish reason "error" (its span records no error)', error_type: 'finish_reason_error' };
 }
 
+/** Error details of a failed span: message, error type and HTTP status where known. */
 export function errorData(span: Pick<ReadableSpan, 'status' | 'attributes' | 'events'>): EventData {
   const data: EventData = {};
   const exception = span.events.find((event) => event.name === 'exception');
