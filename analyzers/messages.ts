@@ -645,7 +645,7 @@ const zhCN: MessageCatalog = {
     toolRound: (calls, round, stage, each, seconds) =>
       `${stage === undefined ? '阶段之外' : `${stage} 中`}在 ${seconds} 秒内共 ${calls} 次调用，反复循环 ${round}，每轮参数都相同：${each.join('；')}`,
     toolLoops: (loops, stages) => `共 ${loops} 个工具循环（上一条为最长的一个），分布在 ${stages}`,
-    toolErrorsTitle: (tool, stage, failures, others) => `工具调用失败：${tool}${stage === undefined ? '' : `在阶段 ${stage} 中`}失败 ${failures} 次${others > 0 ? `，另有 ${others} 个工具也失败了` : ''}`,
+    toolErrorsTitle: (tool, stage, failures, others) => `工具调用失败：${tool} ${stage === undefined ? '' : `在阶段 ${stage} 中`}失败 ${failures} 次${others > 0 ? `，另有 ${others} 个工具也失败了` : ''}`,
     processEnded: (how) => `进程结束方式：${how}`,
     exitCode: (code) => `退出码 ${code}`,
     unsettledAwait: '退出码 13 是 Node 的“未完成的顶层 await”：事件循环已无事可做时，入口模块仍在等待一个永远不会完成的 Promise',

@@ -253,7 +253,7 @@ describe('tool_errors', () => {
       'task_error (answer) read_page: page 17 is out of range',
       'task_error (answer) read_page: page 18 is out of range',
     ]);
-    expect(diagnoseEvents(events, context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[0].title).toBe('工具调用失败：read_page在阶段 answer 中失败 3 次，另有 1 个工具也失败了');
+    expect(diagnoseEvents(events, context({ messages: messagesFor('zh-CN'), locale: 'zh-CN' }))[0].title).toBe('工具调用失败：read_page 在阶段 answer 中失败 3 次，另有 1 个工具也失败了');
   });
 
   it('leaves a tool error another rule explains to that rule, and a task that is no tool call alone', () => {
