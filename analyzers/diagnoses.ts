@@ -61,6 +61,8 @@ export const TOOL_ERRORS_HIGH_FAILURES = 3;
  * timeout shorter than the work), not stuck.
  */
 export const BUSY_IDLE_SECONDS = 1;
+/** Confidence of a diagnosis whose every error came while the app shut down after a signal it handled, relative to the same errors before. */
+export const SHUTDOWN_CONFIDENCE_FACTOR = 0.7;
 export const BUSY_MIN_LLM_CALLS = 10;
 
 type Severity = Diagnosis['severity'];
@@ -72,6 +74,8 @@ interface ClassState {
   fromSyntaxEvents: number;
   retryAfter?: number;
   quota: boolean;
+  /** Some of its errors came before the app's handler took a signal (not all of them while it shut down). */
+  beforeShutdown: boolean;
   contextLimit?: number;
   contextRequested?: number;
   /**
@@ -183,6 +187,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   private readonly recovered = new RetryTally();
   private crash: CrashSeen | undefined;
   private signal: { signal: string; timestamp: string } | undefined;
+  /** The first signal the app's own handler took: what failed after it failed while the app shut down. */
+  private handledSignal: string | undefined;
   private lastOrigin: ErrorOrigin | undefined;
   /** The facts of lastOrigin's event, kept (not made into text) until a crash quotes them. */
   private lastOriginFacts: ErrorFacts | undefined;
@@ -208,7 +214,10 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     if (unfinished) this.closedUnfinished.push(unfinishedFromEvent(event, this.stageStarts));
     else if (kind.span !== undefined) this.observeSpanEvent(event, kind.span, stage);
     // A signal the app's own handler took did not end the process (and is not when it ended).
-    if (type === 'signal_received' && data.handled_by_app !== true) this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
+    if (type === 'signal_received') {
+      if (data.handled_by_app !== true) this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
+      else this.handledSignal ??= String(data.signal ?? '');
+    }
     if (type === 'llm_call_end') this.callGotThrough(event);
     if (isErrorEvent(event, kind)) {
       this.observeFailure(event, type, stage);
@@ -278,7 +287,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     const id = classification.id;
     let state = this.classes.get(id);
     if (!state) {
-      state = { evidence: new Evidence(), strength: 0, fromSyntaxEvents: 0, quota: false };
+      state = { evidence: new Evidence(), strength: 0, fromSyntaxEvents: 0, quota: false, beforeShutdown: false };
       this.classes.set(id, state);
     }
     const stage = stageKey(event.data);
@@ -298,6 +307,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     }
     state.evidence.add(event, example);
     state.strength = Math.max(state.strength, classification.strength);
+    if (this.handledSignal === undefined) state.beforeShutdown = true;
     if (event.type === 'llm_call_error') (state.retries ??= new RetryTally()).add(failedAttemptsOf(event.data));
     if (event.type === 'syntax_error') state.fromSyntaxEvents++;
     if (event.type === 'code_exec_error' && (id === 'code_syntax_errors' || id === 'code_runtime_errors')) this.repairs.failed(stage, id);
@@ -372,7 +382,14 @@ class BuiltInDiagnoses implements DiagnosisEngine {
       if (this.recovered.retried > 0 && RETRIED_BY_CLIENTS.has(id)) {
         evidence.examples.splice(retries && retries.attempts > 0 ? 1 : 0, 0, texts.recoveredCalls(this.recovered.retried, this.recovered.attempts));
       }
-      add(id, severity, state.strength * (evidence.count >= 2 ? 1 : 0.9), evidence, this.classSuggestion(id, state, texts, backedOff));
+      let confidence = state.strength * (evidence.count >= 2 ? 1 : 0.9);
+      // Every one came while the app shut down after a signal (its graceful shutdown's own failure,
+      // as an exporter's refused connection): real, but less likely what the run came to grief on.
+      if (!state.beforeShutdown && this.handledSignal !== undefined) {
+        confidence *= SHUTDOWN_CONFIDENCE_FACTOR;
+        evidence.examples.push(texts.duringShutdown(this.handledSignal));
+      }
+      add(id, severity, confidence, evidence, this.classSuggestion(id, state, texts, backedOff));
       // The title names what could not be reached, when the errors say it: that is what to go and check.
       if (state.unreachable?.what) found.get(id)!.diagnosis.title = texts.dependencyUnreachable(state.unreachable.what, state.unreachable.others);
     }

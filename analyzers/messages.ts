@@ -53,6 +53,8 @@ export interface DiagnosisTexts {
    * title and suggestion when all of the open work was.
    */
   busy: { clause: (calls: number) => string; title: string; suggestion: string };
+  /** After the examples of a diagnosis whose every error came after a signal the app's handler took, while it shut down. */
+  duringShutdown: (signal: string) => string;
   /**
    * The same for a run whose end is not in the log (killed, or an unknown ending): the time of the
    * end is unknown, so idle times and ages count only to the log's last event. A time of '0' means
@@ -380,6 +382,7 @@ const en: MessageCatalog = {
     waitingOn: (kind, name, seconds) => `still waiting on ${kind} "${name}" (open for ${seconds} s)`,
     outsideStages: (how) => `Work outside every stage was still running when the process ended ${how}`,
     hangOutsideStagesTitle: 'Work never finished (hang): it was still running when the process ended',
+    duringShutdown: (signal) => `Every one came after the process got ${signal}, while the app's handler of it shut the app down`,
     busy: {
       clause: (calls) => `it was busy, not stuck: ${calls} LLM calls had ended in it, the last moments before the end`,
       title: 'Work was still busy when the process was stopped: a loop that did not end, or more work than the time it was given',
@@ -611,6 +614,7 @@ const zhCN: MessageCatalog = {
     waitingOn: (kind, name, seconds) => `仍在等待 ${kind}“${name}”（已持续 ${seconds} 秒）`,
     outsideStages: (how) => `进程结束时（${how}）阶段之外的工作仍在运行`,
     hangOutsideStagesTitle: '有工作始终没有结束（挂起）：进程结束时它仍在运行',
+    duringShutdown: (signal) => `它们都发生在进程收到 ${signal} 之后、应用对该信号的处理程序关闭应用期间`,
     busy: {
       clause: (calls) => `它一直在忙而不是卡住：其中已有 ${calls} 次 LLM 调用结束，最后一次就在结束前片刻`,
       title: '进程被停止时工作仍在忙碌：一个没有结束的循环，或工作量超出了给它的时间',

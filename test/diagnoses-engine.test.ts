@@ -335,6 +335,26 @@ describe('stage_hang', () => {
     expect(diagnoseEvents(staged, context({ exit: { reason: 'uncaught_exception', exit_code: 1, signal: null, at: new Date(T0 + (lastEnd + 0.2) * 1000).toISOString() }, unfinished: [stageSpan(0.5, lastEnd - 0.3)] })).find((d) => d.id === 'stage_hang')).toBeUndefined();
   });
 
+  it("ranks a failure of the app's own graceful shutdown after the hang that got the process stopped", () => {
+    // Mastra's recommended NodeSDK setup with its collector down: SIGTERM while the agent waits on
+    // the model, the app's handler calls sdk.shutdown(), whose export is refused: exit 1.
+    const refused = { error: 'connect ECONNREFUSED 127.0.0.1:4318', error_type: 'Error' };
+    const stopped = [...events, ev(19, 'signal_received', { signal: 'SIGTERM', handled_by_app: true }), ev(19.5, 'unhandled_rejection', refused)];
+    const exit = { reason: 'unhandled_rejection', exit_code: 1, signal: 'SIGTERM', error: { type: 'Error', message: refused.error }, at: new Date(T0 + 19_500).toISOString() } as ExitInfo;
+    const unfinished = [stageSpan(10, 9.5), { ...llmSpan, age_seconds: 8.5 }];
+    const diagnoses = diagnoseEvents(stopped, context({ exit, unfinished }));
+    expect(ids(diagnoses)).toEqual(['stage_hang', 'dependency_unreachable', 'crash']);
+    const refusal = diagnoses[1];
+    expect(refusal.confidence).toBe(0.54);
+    expect(refusal.evidence.examples.at(-1)).toBe("Every one came after the process got SIGTERM, while the app's handler of it shut the app down");
+    // The same refusal before the signal is the run's own trouble, as before.
+    const before = [...events, ev(18, 'task_error', { stage: 's2', task: 'export', ...refused }, { span_id: 'T' }), ev(19, 'signal_received', { signal: 'SIGTERM', handled_by_app: true })];
+    const first = diagnoseEvents(before, context({ exit: { ...exit, reason: 'exit', exit_code: 1, error: undefined }, unfinished }));
+    const own = first.find((d) => d.id === 'dependency_unreachable')!;
+    expect(own.confidence).toBe(0.77);
+    expect(own.evidence.examples.some((example) => example.startsWith('Every one came after'))).toBe(false);
+  });
+
   it('says of a streamed call it was waiting on whether its answer had started, and how long it had been silent', () => {
     // The stream facts a streamed call's llm_call_unfinished has (unfinishedStreamData), live and read back.
     const streams: Array<[Partial<UnfinishedSpan>, string, string]> = [
