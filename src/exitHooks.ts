@@ -308,6 +308,22 @@ const signalHandlers = Object.fromEntries(SIGNALS.map((signal) => [signal, () =>
 >;
 
 /**
+ * A listener hidden from `process.listeners()` by its own code, there before ours (tsx's CLI
+ * relays a signal to its parent with one, which tells the parent at once and exits only when no
+ * other listener is left), goes back in front of ours. Behind ours it told the parent only once
+ * the autopsy was written, and tsx kills the app with SIGKILL when it has not heard within 60 ms:
+ * a report that took longer (a loaded machine, thousands of stages) was never finished.
+ */
+function keepHiddenRelaysFirst(signal: NodeJS.Signals): void {
+  const ours = ourListeners();
+  const visible = new Set(process.listeners(signal));
+  const hidden = EventEmitter.prototype.rawListeners.call(process, signal).filter((fn) => !ours.has(fn) && !visible.has(fn as never)) as Array<(...args: unknown[]) => void>;
+  if (hidden.length === 0) return;
+  for (const fn of hidden) process.removeListener(signal, fn);
+  for (let i = hidden.length - 1; i >= 0; i--) process.prependListener(signal, hidden[i]);
+}
+
+/**
  * Installs the process hooks once; later calls only replace the listener.
  *
  * 'exit', 'beforeExit' (see onBeforeExit) and the signal listeners go first in line: Node skips
@@ -326,6 +342,7 @@ export function installExitHooks(next: ExitListener): void {
   for (const signal of SIGNALS) {
     ourListeners().add(signalHandlers[signal]);
     process.prependListener(signal, signalHandlers[signal]);
+    safely('exit hooks failed', () => keepHiddenRelaysFirst(signal));
   }
   safely('exit hooks failed', hideOurListeners);
   safely('exit hooks failed', followOtherRejectionListeners);

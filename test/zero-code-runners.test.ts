@@ -256,5 +256,33 @@ setTimeout(() => process.stdout.write('READY\\n'), 1);
     expect(report.unfinished.map((span) => span.name)).toEqual(['stage serve']);
     expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['stage_hang', 'crash']);
   });
+
+  it('SIGTERM (to the tsx) while a long report is written: tsx hears from the app at once and waits, and the report is whole', { timeout: 90_000 }, async () => {
+    // tsx SIGKILLs the app when it has not heard back within 60 ms of relaying the signal; 5,000
+    // stages make the report take longer than that on any machine.
+    const agent = join(tempRunDir('.tmp-', join(REPO_ROOT, 'test')), 'agent.mts');
+    writeFileSync(
+      agent,
+      `import { stage } from 'agent-autopsy';
+for (let i = 0; i < 5000; i++) await stage(\`step-\${i}\`, async () => undefined);
+void stage('serve', () => new Promise((done) => setTimeout(done, 60_000)));
+setTimeout(() => process.stdout.write('READY\\n'), 1);
+`,
+    );
+    const dir = join(tempRunDir('autopsy-tsx-'), 'run');
+    const result = await runNode(TSX_CLI, {
+      args: [agent],
+      env: { ...FLAG, AGENT_AUTOPSY_DIR: dir },
+      timeoutMs: 60_000,
+      onStdoutLine: (line, child) => {
+        if (line === 'READY') process.kill(child.pid!, 'SIGTERM');
+      },
+    });
+    expect(result).toMatchObject({ code: 143, signal: null, stderr: '' });
+    const report = readReport(dir);
+    expect(report.exit).toMatchObject({ reason: 'signal', signal: 'SIGTERM' });
+    expect(report.stages).toHaveLength(5001);
+    expect(report.unfinished.map((span) => span.name)).toEqual(['stage serve']);
+  });
 });
 
