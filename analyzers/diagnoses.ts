@@ -187,7 +187,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
   private readonly recovered = new RetryTally();
   private crash: CrashSeen | undefined;
   private signal: { signal: string; timestamp: string } | undefined;
-  /** The first signal the app's own handler took: what failed after it failed while the app shut down. */
+  /** The first SIGTERM or SIGINT the app's own handler took: what failed after it failed while the app shut down. */
   private handledSignal: string | undefined;
   private lastOrigin: ErrorOrigin | undefined;
   /** The facts of lastOrigin's event, kept (not made into text) until a crash quotes them. */
@@ -216,7 +216,8 @@ class BuiltInDiagnoses implements DiagnosisEngine {
     // A signal the app's own handler took did not end the process (and is not when it ended).
     if (type === 'signal_received') {
       if (data.handled_by_app !== true) this.signal = { signal: String(data.signal ?? ''), timestamp: event.timestamp };
-      else this.handledSignal ??= String(data.signal ?? '');
+      // Only the signals that ask for a shutdown: a handled SIGHUP or SIGUSR2 may be a reload or a restart.
+      else if (data.signal === 'SIGTERM' || data.signal === 'SIGINT') this.handledSignal ??= data.signal;
     }
     if (type === 'llm_call_end') this.callGotThrough(event);
     if (isErrorEvent(event, kind)) {

@@ -353,6 +353,10 @@ describe('stage_hang', () => {
     const own = first.find((d) => d.id === 'dependency_unreachable')!;
     expect(own.confidence).toBe(0.77);
     expect(own.evidence.examples.some((example) => example.startsWith('Every one came after'))).toBe(false);
+    // A handled SIGUSR2 or SIGHUP may be a restart or a reload: what fails after it is not a shutdown's.
+    const reloaded = [...events, ev(19, 'signal_received', { signal: 'SIGUSR2', handled_by_app: true }), ev(19.5, 'unhandled_rejection', refused)];
+    const afterReload = diagnoseEvents(reloaded, context({ exit: { ...exit, signal: null }, unfinished })).find((d) => d.id === 'dependency_unreachable')!;
+    expect(afterReload.confidence).toBe(0.77);
   });
 
   it('says of a streamed call it was waiting on whether its answer had started, and how long it had been silent', () => {
