@@ -155,7 +155,8 @@ const en: ReportLabels = {
   callsNotCounted: (without, calls) => `${without} of ${calls} call${calls === 1 ? '' : 's'} not counted`,
   tokensLeftOut: (without, calls) =>
     `The token totals leave out ${without === calls ? (calls === 1 ? 'the one call' : `all ${calls} calls`) : `${without} of ${calls} calls`}: ${without === 1 ? 'it' : 'they'} stated no token counts. ` +
-    `An openai stream states its usage only with ${STREAM_USAGE_OPTION}, and OpenLLMetry's and OpenInference's instrumentations record none for a stream even then.`,
+    `An openai stream states its usage only with ${STREAM_USAGE_OPTION}, and OpenLLMetry's and OpenInference's instrumentations record none for a stream even then. ` +
+    `A call recorded from its HTTP request alone (a client no instrumentation sees, such as an AI SDK provider without telemetry) has none either.`,
   latency: 'Latency p50 / p95 / max',
   model: 'Model',
   errorsByType: 'Errors by type',
@@ -176,7 +177,7 @@ const en: ReportLabels = {
   error: 'Error',
   stream: 'Stream',
   llmCallsRunning: (count) => `+${count} still running at the end`,
-  llmCallsNone: 'none recorded: a client no instrumentation here sees, such as an AI SDK provider without telemetry, is not counted',
+  llmCallsNone: 'none recorded: a client no instrumentation here sees, such as an AI SDK provider without telemetry under init() or a client on node:http, is not counted',
   streamState: (first, quiet) =>
     first === undefined ? 'no chunk yet' : quiet === undefined ? `first chunk after ${first} s` : `first chunk after ${first} s, then nothing for ${quiet} s`,
   all: 'all',
@@ -239,7 +240,7 @@ const zhCN: ReportLabels = {
   callsWithoutTokens: '未给出 token 数的调用',
   callsNotCounted: (without, calls) => `${calls} 次调用中有 ${without} 次未计入`,
   tokensLeftOut: (without, calls) =>
-    `token 总数未计入${without === calls ? (calls === 1 ? '这 1 次调用' : `全部 ${calls} 次调用`) : ` ${calls} 次调用中的 ${without} 次`}：${without === 1 ? '该调用' : '这些调用'}没有给出 token 数。openai 的流式调用只有设置 ${STREAM_USAGE_OPTION} 才会给出用量，而 OpenLLMetry 和 OpenInference 的插桩即使如此也不记录流式调用的用量。`,
+    `token 总数未计入${without === calls ? (calls === 1 ? '这 1 次调用' : `全部 ${calls} 次调用`) : ` ${calls} 次调用中的 ${without} 次`}：${without === 1 ? '该调用' : '这些调用'}没有给出 token 数。openai 的流式调用只有设置 ${STREAM_USAGE_OPTION} 才会给出用量，而 OpenLLMetry 和 OpenInference 的插桩即使如此也不记录流式调用的用量。只从 HTTP 请求记录下来的调用（没有插桩能看到的客户端，例如未开启 telemetry 的 AI SDK provider）也没有 token 数。`,
   latency: '延迟 p50 / p95 / 最大',
   model: '模型',
   errorsByType: '按类型统计的错误',
@@ -260,7 +261,7 @@ const zhCN: ReportLabels = {
   error: '错误',
   stream: '流式',
   llmCallsRunning: (count) => `另有 ${count} 次在结束时仍在进行`,
-  llmCallsNone: '未记录到调用：没有插桩能看到的客户端（例如未开启遥测的 AI SDK 提供方）的调用不会被计入',
+  llmCallsNone: '未记录到调用：没有插桩能看到的客户端（例如 init() 下未开启遥测的 AI SDK 提供方，或基于 node:http 的客户端）的调用不会被计入',
   streamState: (first, quiet) =>
     first === undefined ? '尚无数据块' : quiet === undefined ? `首个数据块在 ${first} 秒后` : `首个数据块在 ${first} 秒后，此后 ${quiet} 秒无数据`,
   all: '全部',

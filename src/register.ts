@@ -2,7 +2,7 @@
  * Zero-code setup: `node --require agent-autopsy/register app.cjs` and (through register.mjs)
  * `node --import agent-autopsy/register app.mjs`. Configured from the environment only:
  * AGENT_AUTOPSY_DIR, AGENT_AUTOPSY_LOCALE, AGENT_AUTOPSY_CAPTURE_CONTENT,
- * AGENT_AUTOPSY_CHILD_PROCESSES, OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT,
+ * AGENT_AUTOPSY_CHILD_PROCESSES, AGENT_AUTOPSY_LLM_REQUESTS, OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT,
  * OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, OTEL_SDK_DISABLED.
  *
  * In order: the ESM loader hook (import-in-the-middle) so `import OpenAI from 'openai'` can be
@@ -43,7 +43,8 @@ function registerEsmLoaderHook(): void {
 /**
  * An app's static imports are all loaded before the first of them runs: `import
  * 'agent-autopsy/register'` on its first line comes after `openai` was loaded, too late for the
- * loader hooks, and the autopsy would be silently empty of LLM calls. Said once, when the ES module
+ * loader hooks, and the autopsy would silently have its calls only as HTTP requests (without model
+ * or tokens), or not at all. Said once, when the ES module
  * entry was not a preload flag (see preloadFlag.ts).
  */
 function warnIfImportedByApp(esmEntryUrl: string): void {
@@ -54,21 +55,22 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
   if (preloadVerdict(process.execArgv, process.env.NODE_OPTIONS, registerFiles, process.cwd()) !== 'imported') return;
   warnOnce(
     'register-imported',
-    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are not recorded; start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
+    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without model or tokens; start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
   );
 }
 
 /**
  * `require('agent-autopsy/register')` after `require('openai')`: the client's module was loaded
  * before the require hook was there, and the instrumentation patches a module as it is loaded, so
- * its calls are silently not recorded (OpenTelemetry's own check says so only to a diag logger).
+ * its calls are silently recorded as HTTP requests only (OpenTelemetry's own check says so only to
+ * a diag logger).
  * Said once. The Anthropic SDK traces itself through the global API: its order does not matter.
  */
 function warnIfOpenAiLoadedFirst(): void {
   if (!Object.keys(require.cache).some((file) => OPENAI_MODULE_FILE.test(file))) return;
   warnOnce(
     'register-after-openai',
-    'agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are not recorded; require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs',
+    'agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without model or tokens; require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs',
   );
 }
 
@@ -103,5 +105,5 @@ export function registerZeroCode(esmEntryUrl?: string): void {
   }
   initFromEnvironment();
   const tracing = activeTracing();
-  if (tracing) enableLlmInstrumentations(tracing.provider, currentRun()?.config.captureContent ?? false);
+  if (tracing) enableLlmInstrumentations(tracing.provider, currentRun()?.config.captureContent ?? false, envFlag(process.env.AGENT_AUTOPSY_LLM_REQUESTS) ?? true);
 }

@@ -121,6 +121,12 @@ export const ATTR_OPENINFERENCE_LLM_SYSTEM = 'llm.system' as const;
 
 /** Instrumentation scope of the spans of agent-autopsy's openai client instrumentation (src/instrumentation). */
 export const OPENAI_CLIENT_SCOPE = 'agent-autopsy/openai';
+/** Instrumentation scope of the spans of LLM API requests no client instrumentation sees (LlmRequestInstrumentation). */
+export const LLM_REQUESTS_SCOPE = 'agent-autopsy/llm-requests';
+export const ATTR_SERVER_ADDRESS = 'server.address' as const;
+export const ATTR_SERVER_PORT = 'server.port' as const;
+export const ATTR_HTTP_REQUEST_METHOD = 'http.request.method' as const;
+export const ATTR_URL_PATH = 'url.path' as const;
 export const ATTR_OPENINFERENCE_FINISH_REASON = 'llm.finish_reason' as const;
 export const ATTR_OPENINFERENCE_TOKEN_PROMPT = 'llm.token_count.prompt' as const;
 export const ATTR_OPENINFERENCE_TOKEN_COMPLETION = 'llm.token_count.completion' as const;

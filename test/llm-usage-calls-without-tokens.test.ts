@@ -92,7 +92,7 @@ describe('calls without token counts in autopsy.md', () => {
     const result = report(MIXED);
     expect(markdownUsage(result).slice(0, 6)).toEqual([
       'Calls: 8 · Errors: 1 · Input tokens: 1030 · Output tokens: 205 · Latency p50 / p95 / max: 0.5 / 0.5 / 0.5 s',
-      'The token totals leave out 3 of 8 calls: they stated no token counts. An openai stream states its usage only with stream\\_options: { include\\_usage: true }, and OpenLLMetry\'s and OpenInference\'s instrumentations record none for a stream even then.',
+      'The token totals leave out 3 of 8 calls: they stated no token counts. An openai stream states its usage only with stream\\_options: { include\\_usage: true }, and OpenLLMetry\'s and OpenInference\'s instrumentations record none for a stream even then. A call recorded from its HTTP request alone (a client no instrumentation sees, such as an AI SDK provider without telemetry) has none either.',
       '| Model | Calls | Errors | Input tokens | Output tokens | Calls without token counts |',
       '|---|---|---|---|---|---|',
       '| gpt-4o | 6 | 1 | 1030 | 205 | 2 |',
@@ -103,10 +103,10 @@ describe('calls without token counts in autopsy.md', () => {
 
   it('says so in Chinese, and for one call or all of them', () => {
     const zh = report(MIXED, 'zh-CN');
-    expect(markdownUsage(zh)[1]).toBe('token 总数未计入 8 次调用中的 3 次：这些调用没有给出 token 数。openai 的流式调用只有设置 stream\\_options: { include\\_usage: true } 才会给出用量，而 OpenLLMetry 和 OpenInference 的插桩即使如此也不记录流式调用的用量。');
+    expect(markdownUsage(zh)[1]).toBe('token 总数未计入 8 次调用中的 3 次：这些调用没有给出 token 数。openai 的流式调用只有设置 stream\\_options: { include\\_usage: true } 才会给出用量，而 OpenLLMetry 和 OpenInference 的插桩即使如此也不记录流式调用的用量。只从 HTTP 请求记录下来的调用（没有插桩能看到的客户端，例如未开启 telemetry 的 AI SDK provider）也没有 token 数。');
     expect(markdownUsage(zh)[2]).toBe('| 模型 | 调用次数 | 错误 | 输入 token | 输出 token | 未给出 token 数的调用 |');
     expect(renderMarkdownReport(zh)).toContain('| token 总数 | 1275 (8 次调用中有 3 次未计入) |');
-    expect(markdownUsage(report([call(1, {})]))[1]).toBe('The token totals leave out the one call: it stated no token counts. An openai stream states its usage only with stream\\_options: { include\\_usage: true }, and OpenLLMetry\'s and OpenInference\'s instrumentations record none for a stream even then.');
+    expect(markdownUsage(report([call(1, {})]))[1]).toBe('The token totals leave out the one call: it stated no token counts. An openai stream states its usage only with stream\\_options: { include\\_usage: true }, and OpenLLMetry\'s and OpenInference\'s instrumentations record none for a stream even then. A call recorded from its HTTP request alone (a client no instrumentation sees, such as an AI SDK provider without telemetry) has none either.');
     expect(markdownUsage(report([call(1, {}), call(2, {})]))[1]).toMatch(/^The token totals leave out all 2 calls: they stated no token counts\. /);
     expect(markdownUsage(report([call(1, {}), call(2, { input_tokens: 3 })]))[1]).toMatch(/^The token totals leave out 1 of 2 calls: it stated no token counts\. /);
     expect(markdownUsage(report([call(1, {}), call(2, {})], 'zh-CN'))[1]).toMatch(/^token 总数未计入全部 2 次调用：这些调用没有/);
@@ -128,7 +128,7 @@ describe('calls without token counts in autopsy.html', () => {
       '<div class="card" data-key="output_tokens"><div class="k">Output tokens</div><div class="v">205</div></div>' +
         '<div class="card" data-key="calls_without_tokens"><div class="k">Calls without token counts</div><div class="v">3</div></div>',
     );
-    expect(html).toContain('<p class="note" data-key="calls_without_tokens">The token totals leave out 3 of 8 calls: they stated no token counts. An openai stream states its usage only with stream_options: { include_usage: true }, and OpenLLMetry&#39;s and OpenInference&#39;s instrumentations record none for a stream even then.</p>');
+    expect(html).toContain('<p class="note" data-key="calls_without_tokens">The token totals leave out 3 of 8 calls: they stated no token counts. An openai stream states its usage only with stream_options: { include_usage: true }, and OpenLLMetry&#39;s and OpenInference&#39;s instrumentations record none for a stream even then. A call recorded from its HTTP request alone (a client no instrumentation sees, such as an AI SDK provider without telemetry) has none either.</p>');
     expect(html).toContain('<th class="num">Calls without token counts</th>');
   });
 

@@ -112,7 +112,7 @@ describe('cached and reasoning tokens in autopsy.html', () => {
     expect(await page.locator('#llm .card[data-key="calls_without_tokens"] .v').textContent()).toBe('1');
     const note = page.locator('#llm p.note[data-key="calls_without_tokens"]');
     expect(await note.isVisible()).toBe(true);
-    expect(await note.textContent()).toBe('The token totals leave out 1 of 3 calls: it stated no token counts. An openai stream states its usage only with stream_options: { include_usage: true }, and OpenLLMetry\'s and OpenInference\'s instrumentations record none for a stream even then.');
+    expect(await note.textContent()).toBe('The token totals leave out 1 of 3 calls: it stated no token counts. An openai stream states its usage only with stream_options: { include_usage: true }, and OpenLLMetry\'s and OpenInference\'s instrumentations record none for a stream even then. A call recorded from its HTTP request alone (a client no instrumentation sees, such as an AI SDK provider without telemetry) has none either.');
     expect(await page.locator('#llm table th').allTextContents()).toEqual(['Model', 'Calls', 'Errors', 'Input tokens', 'Output tokens', 'Calls without token counts']);
     const rows = await page.locator('#llm table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(rows).toEqual([

@@ -11,12 +11,12 @@ import { tempRunDir } from './helpers/tempDirs';
 /**
  * The mistakes a new user makes on the way in through the zero-code entry: importing it instead of
  * preloading it (an ES module's static imports are loaded before it runs, so openai is not
- * instrumented: said on stderr, once), and a typo in the entry file's name (nothing of the app ran:
+ * instrumented and its calls are only HTTP requests: said on stderr, once), and a typo in the entry file's name (nothing of the app ran:
  * no run, and Node's error alone). And where the exit-time autopsy.html says the full event list is.
  */
 
 const REGISTER_IMPORTED =
-  "agent-autopsy: agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are not recorded; start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)\n";
+  "agent-autopsy: agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without model or tokens; start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)\n";
 
 // `import 'agent-autopsy/register'` on an app's first line, as `import 'dotenv/config'` is used.
 const APP = `import 'agent-autopsy/register';
@@ -31,6 +31,12 @@ await server.close();
 /** stderr with each run of stack frames inside Node itself (`at … (node:internal/…)`) as one `at node:internal`. */
 function withoutNodeInternalFrames(stderr: string): string {
   return stderr.replace(/^( +at ).*\(node:internal\/[^)]*\)/gm, '$1node:internal').replace(/(^ +at node:internal\n)+/gm, '$1');
+}
+
+/** The model of the run's first llm call, if it has one. */
+function firstCallModel(runDir: string): unknown {
+  if (!existsSync(runDir)) return undefined;
+  return readTrackerDocument(runDir).events.find((event) => event.type === 'llm_call_start')?.data.model;
 }
 
 /** The LLM events of the run in runDir; null when none was written (a process that records nothing leaves none). */
@@ -48,18 +54,20 @@ describe('agent-autopsy/register imported by the app instead of preloaded', () =
       const runDir = join(tempRunDir('autopsy-entry-'), 'run');
       const result = await runNode(app, { nodeArgs, env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '', ...env }, timeoutMs: 60_000 });
       expect(result.code).toBe(0);
-      return { stderr: result.stderr, llm: llmEventTypes(runDir) };
+      return { stderr: result.stderr, llm: llmEventTypes(runDir), model: firstCallModel(runDir) };
     };
 
     expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).toContain(`\n\`\`\`text\n${REGISTER_IMPORTED}\`\`\`\n`);
-    // Plain `node app.mjs`: openai was loaded before the hooks; nothing is recorded (no run is
-    // written), and stderr says why.
-    expect(await run([])).toEqual({ stderr: REGISTER_IMPORTED, llm: null });
+    // Plain `node app.mjs`: openai was loaded before the hooks; its call is recorded from its HTTP
+    // request only (no model), or not at all with those off, and stderr says why.
+    const asRequest = { stderr: REGISTER_IMPORTED, llm: ['llm_call_start', 'llm_call_end'], model: undefined };
+    expect(await run([])).toEqual(asRequest);
+    expect(await run([], { AGENT_AUTOPSY_LLM_REQUESTS: 'false' })).toEqual({ stderr: REGISTER_IMPORTED, llm: null, model: undefined });
     // Another tool's preload (tsx's loader is `--import file:///…/node_modules/tsx/dist/loader.mjs`) changes nothing.
     const toolPreload = pathToFileURL(join(REPO_ROOT, 'node_modules', '@opentelemetry', 'api', 'build', 'src', 'index.js')).href;
-    expect(await run(['--import', toolPreload])).toEqual({ stderr: REGISTER_IMPORTED, llm: null });
+    expect(await run(['--import', toolPreload])).toEqual(asRequest);
 
-    const recorded = { stderr: '', llm: ['llm_call_start', 'llm_call_end'] };
+    const recorded = { stderr: '', llm: ['llm_call_start', 'llm_call_end'], model: 'gpt-4o' };
     expect(await run(['--import', 'agent-autopsy/register'])).toEqual(recorded);
     expect(await run([`--import=${join(REPO_ROOT, 'dist', 'register.mjs')}`])).toEqual(recorded);
     expect(await run(['--import', pathToFileURL(join(REPO_ROOT, 'dist', 'register.mjs')).href])).toEqual(recorded);
@@ -74,7 +82,7 @@ describe('agent-autopsy/register imported by the app instead of preloaded', () =
 
   it('in CommonJS, says so when it is required after openai (that client is not instrumented); required first, it is silent and the call is recorded', async () => {
     const REQUIRED_LATE =
-      'agent-autopsy: agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are not recorded; require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs\n';
+      'agent-autopsy: agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without model or tokens; require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs\n';
     const app = (first: string, second: string) =>
       writeScript(
         `${first}\n${second}\n(async () => {\n  const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');\n  const server = await startFakeLlmServer();\n  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });\n  await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] });\n  await server.close();\n})();\n`,
@@ -88,7 +96,8 @@ describe('agent-autopsy/register imported by the app instead of preloaded', () =
     };
     const openai = "const OpenAI = require('openai');";
     const register = "require('agent-autopsy/register');";
-    expect(await run(app(openai, register))).toEqual({ stderr: REQUIRED_LATE, llm: null });
+    // Recorded from its HTTP request only: no model.
+    expect(await run(app(openai, register))).toEqual({ stderr: REQUIRED_LATE, llm: ['llm_call_start', 'llm_call_end'] });
     expect(await run(app(register, openai))).toEqual({ stderr: '', llm: ['llm_call_start', 'llm_call_end'] });
     expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).toContain(REQUIRED_LATE.trim());
   }, 120_000);

@@ -65,5 +65,5 @@ it('a chat stream without include_usage states no tokens, the report counts it i
   });
   const md = readFileSync(logPath(runDir, 'autopsy.md'), 'utf8').split('\n');
   expect(md).toContain('| Total tokens | 30 (2 of 5 calls not counted) |');
-  expect(md).toContain('The token totals leave out 2 of 5 calls: they stated no token counts. An openai stream states its usage only with stream\\_options: { include\\_usage: true }, and OpenLLMetry\'s and OpenInference\'s instrumentations record none for a stream even then.');
+  expect(md).toContain('The token totals leave out 2 of 5 calls: they stated no token counts. An openai stream states its usage only with stream\\_options: { include\\_usage: true }, and OpenLLMetry\'s and OpenInference\'s instrumentations record none for a stream even then. A call recorded from its HTTP request alone (a client no instrumentation sees, such as an AI SDK provider without telemetry) has none either.');
 });

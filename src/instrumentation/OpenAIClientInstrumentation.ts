@@ -79,7 +79,7 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
       new InstrumentationNodeModuleDefinition(
         'openai',
         ['>=4.19.0 <8'],
-        (module: any) => {
+        (module: any, moduleVersion?: string) => {
           const targets = resources(module);
           if (!targets) {
             this._diag.warn('openai: no Chat.Completions class found, calls are not traced');
@@ -91,12 +91,14 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
             this.wrapped.set(targets[endpoint], { endpoint, wrapper: targets[endpoint].create });
           }
           this.checkWrappersLater();
+          if (moduleVersion !== undefined) this.patchedVersions.add(moduleVersion);
           const client = buildRequestOwner(module);
           if (client) this._wrap(client, 'buildRequest', patchBuildRequest);
           else this._diag.warn('openai: no buildRequest found, the retries of a call are not counted');
           return module;
         },
-        (module: any) => {
+        (module: any, moduleVersion?: string) => {
+          if (moduleVersion !== undefined) this.patchedVersions.delete(moduleVersion);
           const targets = resources(module);
           if (!targets) return;
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
@@ -110,6 +112,18 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
       ),
     ];
   }
+
+  /**
+   * The calls of the client of this version (its `X-Stainless-Package-Version` header) are traced:
+   * its module was patched here (and its calls are recorded by this wrapper, or by another
+   * instrumentation's that replaced it).
+   */
+  tracesVersion(version: string): boolean {
+    return this.patchedVersions.has(version) && this.isEnabled();
+  }
+
+  /** The versions of the client modules patched here. */
+  private readonly patchedVersions = new Set<string>();
 
   /** The prototypes whose `create` is wrapped here, with the wrapper each got (the latest, after a disable() and enable()). */
   private readonly wrapped = new Map<any, { endpoint: Endpoint; wrapper: AnyFunction }>();

@@ -1,0 +1,119 @@
+/**
+ * Which HTTP requests are calls of an LLM API, read from what a request shows before its body:
+ * method, host and path. Used by LlmRequestInstrumentation for clients no instrumentation sees
+ * (the AI SDK's providers, Mastra, plain `fetch`). The body (with the model of an OpenAI or
+ * Anthropic request) is not readable there, so the model is known only where the path names it
+ * (Gemini, Vertex AI, Bedrock, an Azure deployment).
+ */
+
+export interface LlmEndpoint {
+  /** `gen_ai.operation.name`: chat, text_completion, embeddings or generate_content. */
+  operation: string;
+  /** `gen_ai.provider.name`, where the host says which provider it is. */
+  provider?: string;
+  /** The model (or Azure deployment) the path names. */
+  model?: string;
+}
+
+/**
+ * Paths an LLM API is called at, whatever the host: OpenAI's and the many OpenAI-compatible
+ * servers' (Azure, Groq, Mistral, OpenRouter, vLLM, LiteLLM …), Anthropic's, Gemini's and Bedrock's.
+ * Checked on the path without its query (Gemini takes its key there: it is never recorded).
+ */
+const PATH_OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\/chat\/completions$/, 'chat'],
+  [/\/v1\/responses$/, 'chat'],
+  [/\/v1\/messages$/, 'chat'],
+  [/\/completions$/, 'text_completion'],
+  [/\/embeddings$/, 'embeddings'],
+  [/\/models\/[^/]+:(?:generateContent|streamGenerateContent)$/, 'generate_content'],
+  [/\/models\/[^/]+:(?:embedContent|batchEmbedContents)$/, 'embeddings'],
+  [/\/model\/[^/]+\/(?:converse|converse-stream|invoke|invoke-with-response-stream)$/, 'chat'],
+];
+
+/** Ollama's API, on its own port only: `/api/chat` elsewhere is any app's. */
+const OLLAMA_PORT = '11434';
+const OLLAMA_PATHS: Readonly<Record<string, string>> = { '/api/chat': 'chat', '/api/generate': 'text_completion', '/api/embed': 'embeddings', '/api/embeddings': 'embeddings' };
+
+/** Hosts of known providers, as the GenAI conventions name them. */
+const PROVIDER_HOSTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^api\.openai\.com$/, 'openai'],
+  [/\.openai\.azure\.com$/, 'azure.ai.openai'],
+  [/\.(?:services\.ai|cognitiveservices)\.azure\.com$/, 'azure.ai.inference'],
+  [/^api\.anthropic\.com$/, 'anthropic'],
+  [/^generativelanguage\.googleapis\.com$/, 'gcp.gemini'],
+  [/(?:^|-)aiplatform\.googleapis\.com$/, 'gcp.vertex_ai'],
+  [/^bedrock-runtime[.-].*amazonaws\.com$/, 'aws.bedrock'],
+  [/^api\.mistral\.ai$/, 'mistral_ai'],
+  [/^api\.groq\.com$/, 'groq'],
+  [/^api\.deepseek\.com$/, 'deepseek'],
+  [/^api\.x\.ai$/, 'x_ai'],
+  [/^api\.cohere\.(?:com|ai)$/, 'cohere'],
+  [/^api\.perplexity\.ai$/, 'perplexity'],
+  [/^openrouter\.ai$/, 'openrouter'],
+  [/^api\.together\.(?:xyz|ai)$/, 'together'],
+  [/^api\.fireworks\.ai$/, 'fireworks'],
+];
+
+/** Cohere's own chat path (`/v2/chat`), on its own hosts. */
+const COHERE_CHAT = /^\/v[12]\/chat$/;
+
+/**
+ * The LLM call a request is, or undefined for any other request. `origin` is the request's
+ * (`https://api.openai.com`, as undici gives it), `path` its path with the query.
+ */
+export function llmEndpointOf(method: string, origin: string, path: string): LlmEndpoint | undefined {
+  if (method !== 'POST') return undefined;
+  const query = path.indexOf('?');
+  const bare = query < 0 ? path : path.slice(0, query);
+  let operation: string | undefined;
+  for (const [pattern, name] of PATH_OPERATIONS) {
+    if (pattern.test(bare)) {
+      operation = name;
+      break;
+    }
+  }
+  // Paths that are an LLM call only on their provider's host or port: the origin is parsed only for those.
+  if (operation === undefined && !Object.hasOwn(OLLAMA_PATHS, bare) && !COHERE_CHAT.test(bare)) return undefined;
+  const { hostname, port } = hostOf(origin);
+  const provider = providerOf(hostname);
+  if (operation === undefined && port === OLLAMA_PORT && Object.hasOwn(OLLAMA_PATHS, bare)) operation = OLLAMA_PATHS[bare];
+  if (operation === undefined && provider === 'cohere' && COHERE_CHAT.test(bare)) operation = 'chat';
+  if (operation === undefined) return undefined;
+  const endpoint: LlmEndpoint = { operation };
+  if (provider !== undefined) endpoint.provider = provider;
+  else if (port === OLLAMA_PORT && Object.hasOwn(OLLAMA_PATHS, bare)) endpoint.provider = 'ollama';
+  const model = modelInPath(bare);
+  if (model !== undefined) endpoint.model = model;
+  return endpoint;
+}
+
+function providerOf(hostname: string): string | undefined {
+  for (const [pattern, name] of PROVIDER_HOSTS) if (pattern.test(hostname)) return name;
+  return undefined;
+}
+
+const GEMINI_MODEL = /\/models\/([^/:]+):/;
+const BEDROCK_MODEL = /\/model\/([^/]+)\//;
+const AZURE_DEPLOYMENT = /\/openai\/deployments\/([^/]+)\//;
+
+/** The model a path names: Gemini's and Vertex AI's `models/{model}:`, Bedrock's `model/{id}/`, Azure's deployment. */
+function modelInPath(path: string): string | undefined {
+  const match = GEMINI_MODEL.exec(path) ?? BEDROCK_MODEL.exec(path) ?? AZURE_DEPLOYMENT.exec(path);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
+
+/** Host name and port of an origin (`http://127.0.0.1:4010`); empty for one that is not a URL. */
+export function hostOf(origin: string): { hostname: string; port: string } {
+  try {
+    const url = new URL(origin);
+    return { hostname: url.hostname, port: url.port };
+  } catch {
+    return { hostname: '', port: '' };
+  }
+}

@@ -1,0 +1,172 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headerValue, LlmRequestInstrumentation } from '../src/instrumentation/LlmRequestInstrumentation';
+import { llmEndpointOf } from '../src/instrumentation/llmEndpoints';
+import { startFakeLlmServer, type FakeLlmServer } from './helpers/fakeLlmServer';
+
+/** Which HTTP requests the zero-code flag records as LLM calls, from method, origin and path alone. */
+describe('llmEndpointOf', () => {
+  it.each([
+    ['https://api.openai.com', '/v1/chat/completions', { operation: 'chat', provider: 'openai' }],
+    ['https://api.openai.com', '/v1/responses', { operation: 'chat', provider: 'openai' }],
+    ['https://api.openai.com', '/v1/embeddings', { operation: 'embeddings', provider: 'openai' }],
+    ['https://api.openai.com', '/v1/completions', { operation: 'text_completion', provider: 'openai' }],
+    ['https://api.anthropic.com', '/v1/messages', { operation: 'chat', provider: 'anthropic' }],
+    ['https://my-res.openai.azure.com', '/openai/deployments/prod-gpt4o/chat/completions?api-version=2024-10-21', { operation: 'chat', provider: 'azure.ai.openai', model: 'prod-gpt4o' }],
+    ['https://generativelanguage.googleapis.com', '/v1beta/models/gemini-2.0-flash:generateContent?key=AIzaSECRET', { operation: 'generate_content', provider: 'gcp.gemini', model: 'gemini-2.0-flash' }],
+    ['https://generativelanguage.googleapis.com', '/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse', { operation: 'generate_content', provider: 'gcp.gemini', model: 'gemini-2.0-flash' }],
+    ['https://generativelanguage.googleapis.com', '/v1beta/models/text-embedding-004:batchEmbedContents', { operation: 'embeddings', provider: 'gcp.gemini', model: 'text-embedding-004' }],
+    ['https://us-central1-aiplatform.googleapis.com', '/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent', { operation: 'generate_content', provider: 'gcp.vertex_ai', model: 'gemini-2.5-pro' }],
+    ['https://bedrock-runtime.us-east-1.amazonaws.com', '/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse', { operation: 'chat', provider: 'aws.bedrock', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }],
+    ['https://api.groq.com', '/openai/v1/chat/completions', { operation: 'chat', provider: 'groq' }],
+    ['https://openrouter.ai', '/api/v1/chat/completions', { operation: 'chat', provider: 'openrouter' }],
+    ['https://api.mistral.ai', '/v1/chat/completions', { operation: 'chat', provider: 'mistral_ai' }],
+    ['https://api.cohere.com', '/v2/chat', { operation: 'chat', provider: 'cohere' }],
+    ['http://localhost:11434', '/api/chat', { operation: 'chat', provider: 'ollama' }],
+    ['http://localhost:11434', '/v1/chat/completions', { operation: 'chat' }],
+    // An OpenAI-compatible server anywhere (vLLM, LiteLLM, a test server): the path says it.
+    ['http://127.0.0.1:8000', '/v1/chat/completions', { operation: 'chat' }],
+  ])('%s%s', (origin, path, endpoint) => {
+    expect(llmEndpointOf('POST', origin, path)).toEqual(endpoint);
+  });
+
+  it.each([
+    ['POST', 'http://127.0.0.1:3000', '/api/chat'], // any app's chat route: Ollama's only on its port
+    ['POST', 'https://example.com', '/v2/chat'], // Cohere's route elsewhere
+    ['GET', 'https://api.openai.com', '/v1/models'],
+    ['GET', 'https://api.openai.com', '/v1/chat/completions'], // listing stored completions
+    ['POST', 'https://api.openai.com', '/v1/files'],
+    ['POST', 'https://api.openai.com', '/v1/chat/completions/abc123'], // updating a stored one
+    ['POST', 'https://hooks.example.com', '/webhook'],
+  ])('%s %s%s is not an LLM call', (method, origin, path) => {
+    expect(llmEndpointOf(method, origin, path)).toBeUndefined();
+  });
+});
+
+describe('headerValue', () => {
+  it("reads Node's fetch array form and older undici's string form, names compared without case", () => {
+    expect(headerValue(['content-type', 'application/json', 'X-Stainless-Lang', 'js'], 'x-stainless-lang')).toBe('js');
+    expect(headerValue('content-type: application/json\r\nanthropic-version: 2023-06-01\r\n', 'anthropic-version')).toBe('2023-06-01');
+    expect(headerValue(['user-agent', 'node'], 'traceparent')).toBeUndefined();
+    expect(headerValue(undefined, 'user-agent')).toBeUndefined();
+  });
+});
+
+/** The spans themselves, in this process: an in-memory exporter, a real fetch to the fake LLM server. */
+describe('LlmRequestInstrumentation', () => {
+  const memory = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+  const skipped: string[] = [];
+  const instrumentation = new LlmRequestInstrumentation({
+    enabled: false,
+    clientTracesCalls: (header) => {
+      const client = header('x-test-client');
+      if (client !== undefined) skipped.push(client);
+      return client === 'traced';
+    },
+  });
+  let server: FakeLlmServer & { url?: string };
+  let port = 0;
+
+  beforeAll(async () => {
+    server = await startFakeLlmServer();
+    port = Number(new URL(server.baseURL).port);
+    instrumentation.setTracerProvider(provider);
+    instrumentation.enable();
+  });
+  afterAll(async () => {
+    instrumentation.disable();
+    await server.close();
+  });
+
+  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    await response.text();
+    return response.status;
+  };
+  const spans = () => {
+    const ended = memory.getFinishedSpans().map((span) => ({ name: span.name, kind: span.kind, attributes: span.attributes, status: span.status, scope: span.instrumentationScope.name }));
+    memory.reset();
+    return ended;
+  };
+  const attributes = (extra: Record<string, unknown> = {}) => ({
+    'gen_ai.operation.name': 'chat',
+    'server.address': '127.0.0.1',
+    'server.port': port,
+    'http.request.method': 'POST',
+    'url.path': '/v1/chat/completions',
+    'http.response.status_code': 200,
+    ...extra,
+  });
+
+  it('a call that succeeds: one CLIENT span, ended with its body, named by operation and host', async () => {
+    expect(await post('/v1/chat/completions', { model: 'gpt-4o', messages: [] })).toBe(200);
+    expect(spans()).toEqual([{ name: 'chat 127.0.0.1', kind: SpanKind.CLIENT, attributes: attributes(), status: { code: SpanStatusCode.UNSET }, scope: 'agent-autopsy/llm-requests' }]);
+  });
+
+  it("an error response fails the span with its status; the path's model is kept and its query is not", async () => {
+    server.script(['rate_limit']);
+    expect(await post('/v1/chat/completions', {})).toBe(429);
+    expect(await post('/v1beta/models/gemini-2.0-flash:generateContent?key=AIzaSECRET', {}, { 'anthropic-version': '2023-06-01' })).toBe(404);
+    expect(spans()).toEqual([
+      { name: 'chat 127.0.0.1', kind: SpanKind.CLIENT, attributes: attributes({ 'http.response.status_code': 429, 'error.type': '429' }), status: { code: SpanStatusCode.ERROR, message: 'HTTP 429 Too Many Requests' }, scope: 'agent-autopsy/llm-requests' },
+      {
+        name: 'generate_content gemini-2.0-flash',
+        kind: SpanKind.CLIENT,
+        // The anthropic-version header names the provider where the host does not.
+        attributes: attributes({ 'gen_ai.operation.name': 'generate_content', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'gemini-2.0-flash', 'url.path': '/v1beta/models/gemini-2.0-flash:generateContent', 'http.response.status_code': 404, 'error.type': '404' }),
+        status: { code: SpanStatusCode.ERROR, message: 'HTTP 404 Not Found' },
+        scope: 'agent-autopsy/llm-requests',
+      },
+    ]);
+  });
+
+  it('a dropped connection fails the span with the socket error; a stream the app stops reading ends it without one', async () => {
+    server.script([{ kind: 'reset', midStream: true }]);
+    await expect(post('/v1/chat/completions', { stream: true, messages: [] })).rejects.toThrow('terminated');
+    const response = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ stream: true, messages: [] }) });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [cut, stopped] = spans();
+    expect(cut.status).toEqual({ code: SpanStatusCode.ERROR, message: 'other side closed' });
+    expect(cut.attributes['error.type']).toBe('SocketError');
+    expect(stopped.status).toEqual({ code: SpanStatusCode.UNSET });
+  });
+
+  it('leaves alone what is no LLM call, and the requests of a client that traces its calls', async () => {
+    await (await fetch(`http://127.0.0.1:${port}/v1/models`)).text();
+    expect(await post('/v1/chat/completions', {}, { 'x-test-client': 'traced' })).toBe(200);
+    expect(await post('/v1/chat/completions', {}, { 'x-test-client': 'other' })).toBe(200);
+    expect(skipped).toEqual(['traced', 'other']);
+    expect(spans().map((span) => span.name)).toEqual(['chat 127.0.0.1']);
+  });
+
+  it("an undici package's own messages: a URL origin, headers as one string, a default port", () => {
+    const request = { origin: new URL('https://api.openai.com'), method: 'POST', path: '/v1/embeddings', headers: 'content-type: application/json\r\nuser-agent: my-app\r\n' };
+    diagnosticsChannel.channel('undici:request:create').publish({ request });
+    diagnosticsChannel.channel('undici:request:headers').publish({ request, response: { statusCode: 200, statusText: 'OK', headers: [] } });
+    diagnosticsChannel.channel('undici:request:trailers').publish({ request, trailers: [] });
+    expect(spans()).toEqual([
+      {
+        name: 'embeddings api.openai.com',
+        kind: SpanKind.CLIENT,
+        attributes: attributes({ 'gen_ai.operation.name': 'embeddings', 'gen_ai.provider.name': 'openai', 'server.address': 'api.openai.com', 'server.port': 443, 'url.path': '/v1/embeddings' }),
+        status: { code: SpanStatusCode.UNSET },
+        scope: 'agent-autopsy/llm-requests',
+      },
+    ]);
+  });
+
+  it('disable() stops recording', async () => {
+    instrumentation.disable();
+    expect(await post('/v1/chat/completions', {})).toBe(200);
+    expect(spans()).toEqual([]);
+    instrumentation.enable();
+    expect(await post('/v1/chat/completions', {})).toBe(200);
+    expect(spans()).toHaveLength(1);
+  });
+});
