@@ -24,12 +24,21 @@ describe('llmEndpointOf', () => {
     ['https://openrouter.ai', '/api/v1/chat/completions', { operation: 'chat', provider: 'openrouter' }],
     ['https://api.mistral.ai', '/v1/chat/completions', { operation: 'chat', provider: 'mistral_ai' }],
     ['https://api.cohere.com', '/v2/chat', { operation: 'chat', provider: 'cohere' }],
+    ['https://us-east5-aiplatform.googleapis.com', '/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict', { operation: 'chat', provider: 'gcp.vertex_ai', model: 'claude-sonnet-4@20250514' }],
     ['http://localhost:11434', '/api/chat', { operation: 'chat', provider: 'ollama' }],
     ['http://localhost:11434', '/v1/chat/completions', { operation: 'chat' }],
     // An OpenAI-compatible server anywhere (vLLM, LiteLLM, a test server): the path says it.
     ['http://127.0.0.1:8000', '/v1/chat/completions', { operation: 'chat' }],
   ])('%s%s', (origin, path, endpoint) => {
     expect(llmEndpointOf('POST', origin, path)).toEqual(endpoint);
+  });
+
+  it("Anthropic's Messages path: on its host, or anywhere with the anthropic-version header every Anthropic client sends", () => {
+    const withVersion = (name: string) => (name === 'anthropic-version' ? '2023-06-01' : undefined);
+    expect(llmEndpointOf('POST', 'https://api.anthropic.com', '/v1/messages')).toEqual({ operation: 'chat', provider: 'anthropic' });
+    expect(llmEndpointOf('POST', 'http://127.0.0.1:4010', '/v1/messages', withVersion)).toEqual({ operation: 'chat', provider: 'anthropic' });
+    // Any app's own messages route.
+    expect(llmEndpointOf('POST', 'https://chat.example.com', '/v1/messages')).toBeUndefined();
   });
 
   it.each([
@@ -106,21 +115,24 @@ describe('LlmRequestInstrumentation', () => {
     expect(spans()).toEqual([{ name: 'chat 127.0.0.1', kind: SpanKind.CLIENT, attributes: attributes(), status: { code: SpanStatusCode.UNSET }, scope: 'agent-autopsy/llm-requests' }]);
   });
 
-  it("an error response fails the span with its status; the path's model is kept and its query is not", async () => {
+  it("an error response fails the span with its status; the path's model is kept and its query is not; an Anthropic request", async () => {
     server.script(['rate_limit']);
     expect(await post('/v1/chat/completions', {})).toBe(429);
-    expect(await post('/v1beta/models/gemini-2.0-flash:generateContent?key=AIzaSECRET', {}, { 'anthropic-version': '2023-06-01' })).toBe(404);
+    expect(await post('/v1beta/models/gemini-2.0-flash:generateContent?key=AIzaSECRET', {})).toBe(404);
     expect(spans()).toEqual([
       { name: 'chat 127.0.0.1', kind: SpanKind.CLIENT, attributes: attributes({ 'http.response.status_code': 429, 'error.type': '429' }), status: { code: SpanStatusCode.ERROR, message: 'HTTP 429 Too Many Requests' }, scope: 'agent-autopsy/llm-requests' },
       {
         name: 'generate_content gemini-2.0-flash',
         kind: SpanKind.CLIENT,
-        // The anthropic-version header names the provider where the host does not.
-        attributes: attributes({ 'gen_ai.operation.name': 'generate_content', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'gemini-2.0-flash', 'url.path': '/v1beta/models/gemini-2.0-flash:generateContent', 'http.response.status_code': 404, 'error.type': '404' }),
+        attributes: attributes({ 'gen_ai.operation.name': 'generate_content', 'gen_ai.request.model': 'gemini-2.0-flash', 'url.path': '/v1beta/models/gemini-2.0-flash:generateContent', 'http.response.status_code': 404, 'error.type': '404' }),
         status: { code: SpanStatusCode.ERROR, message: 'HTTP 404 Not Found' },
         scope: 'agent-autopsy/llm-requests',
       },
     ]);
+    // Without the header, the same path on this host is any app's route.
+    expect(await post('/v1/messages', { model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })).toBe(200);
+    expect(await post('/v1/messages', { model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }, { 'anthropic-version': '2023-06-01' })).toBe(200);
+    expect(spans().map((span) => [span.name, span.attributes['gen_ai.provider.name']])).toEqual([['chat 127.0.0.1', 'anthropic']]);
   });
 
   it('a dropped connection fails the span with the socket error; a stream the app stops reading ends it without one', async () => {

@@ -107,16 +107,15 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
       // A string in Node's own undici; a URL in some versions of the undici package.
       const origin = typeof request.origin === 'string' ? request.origin : request.origin instanceof URL ? request.origin.origin : undefined;
       if (origin === undefined) return;
-      const endpoint = llmEndpointOf(request.method, origin, request.path);
-      if (!endpoint) return;
       const headers = request.headers;
-      if (this.getConfig().clientTracesCalls?.((name) => headerValue(headers, name))) return;
-      if (insideRecordedCall(headerValue(headers, 'traceparent'))) return;
+      const header = (name: string) => headerValue(headers, name);
+      const endpoint = llmEndpointOf(request.method, origin, request.path, header);
+      if (!endpoint) return;
+      if (this.getConfig().clientTracesCalls?.(header)) return;
+      if (insideRecordedCall(header('traceparent'))) return;
       const { hostname, port } = hostOf(origin);
       const attributes: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: endpoint.operation };
-      // Anthropic's API asks every request for its version: a proxy's or a test server's host says nothing.
-      const provider = endpoint.provider ?? (headerValue(headers, 'anthropic-version') === undefined ? undefined : 'anthropic');
-      if (provider !== undefined) attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = provider;
+      if (endpoint.provider !== undefined) attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = endpoint.provider;
       if (endpoint.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = endpoint.model;
       attributes[sc.ATTR_SERVER_ADDRESS] = hostname;
       const portNumber = port === '' ? (origin.startsWith('https:') ? 443 : 80) : Number(port);

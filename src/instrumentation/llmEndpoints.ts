@@ -23,13 +23,20 @@ export interface LlmEndpoint {
 const PATH_OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\/chat\/completions$/, 'chat'],
   [/\/v1\/responses$/, 'chat'],
-  [/\/v1\/messages$/, 'chat'],
   [/\/completions$/, 'text_completion'],
   [/\/embeddings$/, 'embeddings'],
   [/\/models\/[^/]+:(?:generateContent|streamGenerateContent)$/, 'generate_content'],
   [/\/models\/[^/]+:(?:embedContent|batchEmbedContents)$/, 'embeddings'],
+  // Claude on Vertex AI.
+  [/\/models\/[^/]+:(?:rawPredict|streamRawPredict)$/, 'chat'],
   [/\/model\/[^/]+\/(?:converse|converse-stream|invoke|invoke-with-response-stream)$/, 'chat'],
 ];
+
+/**
+ * Anthropic's Messages API: `/v1/messages` is a common route of any app's, so only on Anthropic's
+ * host or with the `anthropic-version` header every Anthropic client sends (a proxy, a test server).
+ */
+const ANTHROPIC_MESSAGES = /\/v1\/messages$/;
 
 /** Ollama's API, on its own port only: `/api/chat` elsewhere is any app's. */
 const OLLAMA_PORT = '11434';
@@ -60,9 +67,10 @@ const COHERE_CHAT = /^\/v[12]\/chat$/;
 
 /**
  * The LLM call a request is, or undefined for any other request. `origin` is the request's
- * (`https://api.openai.com`, as undici gives it), `path` its path with the query.
+ * (`https://api.openai.com`, as undici gives it), `path` its path with the query, `header` reads
+ * one of its headers by lower-case name.
  */
-export function llmEndpointOf(method: string, origin: string, path: string): LlmEndpoint | undefined {
+export function llmEndpointOf(method: string, origin: string, path: string, header: (name: string) => string | undefined = () => undefined): LlmEndpoint | undefined {
   if (method !== 'POST') return undefined;
   const query = path.indexOf('?');
   const bare = query < 0 ? path : path.slice(0, query);
@@ -73,16 +81,22 @@ export function llmEndpointOf(method: string, origin: string, path: string): Llm
       break;
     }
   }
+  const messages = operation === undefined && ANTHROPIC_MESSAGES.test(bare);
   // Paths that are an LLM call only on their provider's host or port: the origin is parsed only for those.
-  if (operation === undefined && !Object.hasOwn(OLLAMA_PATHS, bare) && !COHERE_CHAT.test(bare)) return undefined;
+  if (operation === undefined && !messages && !Object.hasOwn(OLLAMA_PATHS, bare) && !COHERE_CHAT.test(bare)) return undefined;
   const { hostname, port } = hostOf(origin);
-  const provider = providerOf(hostname);
-  if (operation === undefined && port === OLLAMA_PORT && Object.hasOwn(OLLAMA_PATHS, bare)) operation = OLLAMA_PATHS[bare];
+  let provider = providerOf(hostname);
+  if (messages && (provider === 'anthropic' || header('anthropic-version') !== undefined)) {
+    operation = 'chat';
+    provider ??= 'anthropic';
+  }
+  const ollama = operation === undefined && port === OLLAMA_PORT && Object.hasOwn(OLLAMA_PATHS, bare);
+  if (ollama) operation = OLLAMA_PATHS[bare];
   if (operation === undefined && provider === 'cohere' && COHERE_CHAT.test(bare)) operation = 'chat';
   if (operation === undefined) return undefined;
   const endpoint: LlmEndpoint = { operation };
   if (provider !== undefined) endpoint.provider = provider;
-  else if (port === OLLAMA_PORT && Object.hasOwn(OLLAMA_PATHS, bare)) endpoint.provider = 'ollama';
+  else if (ollama) endpoint.provider = 'ollama';
   const model = modelInPath(bare);
   if (model !== undefined) endpoint.model = model;
   return endpoint;
