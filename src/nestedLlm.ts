@@ -32,7 +32,10 @@ export function foldNestedLlm(into: NestedLlmData, data: EventData, inner: Neste
   else if (resends !== undefined) into.failedAttempts += resends;
   if (inner) {
     for (const [key, value] of Object.entries(inner.data)) if (data[key] === undefined) data[key] = value;
-    if (stated === undefined) into.failedAttempts += inner.failedAttempts;
+    // A nested span that failed with the failure of the last span inside it (an AI SDK attempt's
+    // span and its request) is one failed attempt, counted with `error` below, as applyNestedLlm
+    // counts the outer span's own failure once.
+    if (stated === undefined) into.failedAttempts += error && inner.lastError ? inner.failedAttempts - 1 : inner.failedAttempts;
     if (inner.lastError) into.lastError = inner.lastError;
   }
   if (error) {

@@ -196,6 +196,25 @@ describe('llm spans folded into an llmCall()', () => {
   });
 });
 
+describe('a request span inside an attempt span', () => {
+  it('is one failed attempt when both failed: the attempt failed with its request (the flag records the requests of an AI SDK call with telemetry)', async () => {
+    const request = { 'gen_ai.operation.name': 'chat', 'server.address': 'api.openai.com' };
+    const { events } = await record(() =>
+      llmCall({ model: 'gpt-4o-mini' }, () =>
+        aiSpan('ai.generateText', outer('ai.generateText'), async () => {
+          await aiSpan('ai.generateText.doGenerate', doGenerate(), () => aiSpan('chat api.openai.com', request, undefined, { error: { name: '503', message: 'HTTP 503 Service Unavailable' } }), {
+            error: { name: 'AI_APICallError', message: '503 Service Unavailable' },
+          });
+          await aiSpan('ai.generateText.doGenerate', doGenerate(), () => aiSpan('chat api.openai.com', request), { late: usage(10, 4) });
+        }),
+      ),
+    );
+    const calls = events.filter((event) => event.type.startsWith('llm_call_'));
+    expect(calls.map((event) => event.type)).toEqual(['llm_call_start', 'llm_call_end']);
+    expect(calls[1].data).toMatchObject({ input_tokens: 10, output_tokens: 4, failed_attempts: 1, last_attempt_error: '503 Service Unavailable' });
+  });
+});
+
 describe('odd attribute values of other instrumentations', () => {
   it('name no event type "undefined_*" for an operation or span kind that is a property name of every object', async () => {
     const { events, report } = await record(() =>

@@ -61,6 +61,16 @@ await step('fetch_stream_stopped', [], async () => {
   await reader.read();
   await reader.cancel();
 });
+// The app's own retry inside its llmCall(): the failed request is a failed attempt of the call.
+await step('fetch_retried_in_llmCall', ['server_error'], () =>
+  llmCall({ model: 'retried' }, async () => {
+    for (;;) {
+      const response = await post('/v1/chat/completions', { model: 'retried', messages: [] });
+      await response.text();
+      if (response.ok) return;
+    }
+  }),
+);
 await step('not_a_call', [], async () => (await fetch(server.url + '/v1/models')).text());
 await server.close();
 process.stdout.write(JSON.stringify(outcomes) + '\\n');
@@ -80,6 +90,7 @@ const OUTCOMES = [
   ['fetch_in_llmCall', 'ok'],
   ['gemini', 'ok'],
   ['fetch_stream_stopped', 'ok'],
+  ['fetch_retried_in_llmCall', 'ok'],
   ['not_a_call', 'ok'],
 ];
 
@@ -115,7 +126,7 @@ const request = (fields: Record<string, unknown> = {}) => ({
 const failed = (status: number, text: string) => ({ type: 'llm_call_error', error: `HTTP ${status} ${text}`, error_type: String(status), http_status: status });
 
 describe('the zero-code flag and LLM API requests no instrumentation sees', () => {
-  it('records each request of the AI SDK and plain fetch once, and leaves instrumented calls to their spans', async () => {
+  it('records each request of the AI SDK and plain fetch once, folds those inside a call into it, and leaves instrumented clients to their spans', async () => {
     const { result, runDir } = await runApp();
     expect([result.code, result.stderr]).toEqual([0, '']);
     expect(JSON.parse(result.stdout)).toEqual(OUTCOMES);
@@ -133,28 +144,32 @@ describe('the zero-code flag and LLM API requests no instrumentation sees', () =
       { type: 'llm_call_end', span: 'chat gpt-4o', operation: 'chat', provider: 'openai', model: 'gpt-4o', stage: undefined, error: undefined, error_type: undefined, http_status: undefined, input_tokens: 1 },
       { type: 'llm_call_end', span: 'anthropic.messages.create', operation: 'chat', provider: 'anthropic', model: 'claude-sonnet-4-6', stage: undefined, error: undefined, error_type: undefined, http_status: undefined, input_tokens: 1 },
       request({ stage: 'research' }),
-      { type: 'llm_call_end', span: undefined, operation: undefined, provider: undefined, model: 'wrapped', stage: undefined, error: undefined, error_type: undefined, http_status: undefined, input_tokens: undefined },
+      // Inside the app's llmCall() the request is folded into the call (which takes its operation).
+      { type: 'llm_call_end', span: undefined, operation: 'chat', provider: undefined, model: 'wrapped', stage: undefined, error: undefined, error_type: undefined, http_status: undefined, input_tokens: undefined },
       request({ ...failed(404, 'Not Found'), span: 'generate_content gemini-2.0-flash', operation: 'generate_content', model: 'gemini-2.0-flash' }),
       request(), // a stream the app stopped reading is no failure
+      { type: 'llm_call_end', span: undefined, operation: 'chat', provider: undefined, model: 'retried', stage: undefined, error: undefined, error_type: undefined, http_status: undefined, input_tokens: undefined },
     ]);
+    const retried = events.find((event) => event.type === 'llm_call_end' && event.data.model === 'retried');
+    expect([retried?.data.failed_attempts, retried?.data.last_attempt_error]).toEqual([1, 'HTTP 500 Internal Server Error']);
     // A key in the request's query is never recorded.
     const gemini = events.find((event) => event.type === 'llm_call_start' && event.data.operation === 'generate_content');
     expect(gemini?.data).toEqual({ operation: 'generate_content', model: 'gemini-2.0-flash', span: 'generate_content gemini-2.0-flash' });
     for (const file of readdirSync(join(runDir, 'Memory', 'logs'))) expect(readFileSync(join(runDir, 'Memory', 'logs', file), 'utf8')).not.toContain(GEMINI_KEY);
     const report = readReport(runDir);
-    expect(report.llm_usage).toMatchObject({ calls: 14, errors: 4 });
+    expect(report.llm_usage).toMatchObject({ calls: 15, errors: 4, retried_calls: 1, failed_attempts: 1 });
     expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(['auth_failure', 'rate_limited', 'llm_server_error']);
   }, 60_000);
 
   it('AGENT_AUTOPSY_LLM_REQUESTS=false leaves them out; ANTHROPIC_OPEN_TELEMETRY=false has the Anthropic call recorded from its request', async () => {
     const off = await runApp({ AGENT_AUTOPSY_LLM_REQUESTS: 'false' });
     expect([off.result.code, off.result.stderr]).toEqual([0, '']);
-    expect(callEnds(readTrackerDocument(off.runDir).events).map((call) => call.span)).toEqual(['ai.generateText', 'chat gpt-4o', 'anthropic.messages.create', undefined]);
+    expect(callEnds(readTrackerDocument(off.runDir).events).map((call) => call.span)).toEqual(['ai.generateText', 'chat gpt-4o', 'anthropic.messages.create', undefined, undefined]);
 
     const untraced = await runApp({ ANTHROPIC_OPEN_TELEMETRY: 'false' });
     expect([untraced.result.code, untraced.result.stderr]).toEqual([0, '']);
     const ends = callEnds(readTrackerDocument(untraced.runDir).events);
-    expect(ends.length).toBe(14);
+    expect(ends.length).toBe(15);
     expect(ends[9]).toEqual(request({ provider: 'anthropic' }));
   }, 60_000);
 

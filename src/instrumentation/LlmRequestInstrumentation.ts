@@ -3,7 +3,6 @@ import { STATUS_CODES } from 'node:http';
 import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { recordFailureAndEnd } from '../api';
-import { enclosingCall } from '../enclosingCall';
 import { reportError } from '../errorHandler';
 import { currentRun } from '../runtime';
 import { activeOwnSpan } from '../separateSpans';
@@ -54,10 +53,13 @@ const CHANNELS = {
  * the status and the error, but no model unless the path names it, and no token counts: those are
  * in the bodies. A request is one call: a client's retries are calls of their own.
  *
- * A request that an instrumented call makes is left to that call's span: one sent by a client
- * that records itself (clientTracesCalls), one whose `traceparent` is an open llm span of the run
- * (the Anthropic SDK's own span), one made while an llm span is active (an AI SDK call with
- * telemetry, an `llmCall()` around a provider, Mastra's bridge).
+ * A request made while an llm span is active (an AI SDK call with telemetry, an `llmCall()` around
+ * a provider, Mastra's bridge) is a request of that call: its span is folded into the call by the
+ * span processor, so the call writes no second event and counts the requests that failed before
+ * its outcome as its failed attempts (the AI SDK's retries inside one of Mastra's inferences).
+ * A request is left alone when its client records its calls and counts its retries itself
+ * (clientTracesCalls: the openai client, the Anthropic SDK), or when its `traceparent` names an
+ * open llm span that is not the active one.
  *
  * The span starts in the request's context (the stage and task of the code that called fetch)
  * and ends when the body has been read to its end (a stream's last chunk), when an error response
@@ -112,7 +114,7 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
       const endpoint = llmEndpointOf(request.method, origin, request.path, header);
       if (!endpoint) return;
       if (this.getConfig().clientTracesCalls?.(header)) return;
-      if (insideRecordedCall(header('traceparent'))) return;
+      if (namedByTraceparent(header('traceparent'))) return;
       const { hostname, port } = hostOf(origin);
       const attributes: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: endpoint.operation };
       if (endpoint.provider !== undefined) attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = endpoint.provider;
@@ -208,17 +210,14 @@ function pathWithoutQuery(path: string): string {
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-([\da-f]{16})-[\da-f]{2}$/;
 
 /**
- * The request is part of an llm call the run has open: the active span is that call (or a step
- * of it), or the request's `traceparent` names it (a client that traces its call without making
- * its span active, as the Anthropic SDK does).
+ * The request's `traceparent` names an llm span the run has open that is not the active one: a
+ * client that traces its call without making its span active, and counts its own retries (the
+ * Anthropic SDK's, told by its headers first; a fork or wrapper of it that the headers miss).
  */
-function insideRecordedCall(traceparent: string | undefined): boolean {
-  const run = currentRun();
-  if (!run) return false;
-  const active = activeOwnSpan();
-  if (active && enclosingCall(run.openSpans, run.openSpanOf(active)) !== undefined) return true;
+function namedByTraceparent(traceparent: string | undefined): boolean {
   const spanId = traceparent === undefined ? undefined : TRACEPARENT.exec(traceparent.trim().toLowerCase())?.[1];
-  if (spanId === undefined) return false;
+  const run = spanId === undefined ? undefined : currentRun();
+  if (spanId === undefined || !run) return false;
   run.settleSpans();
-  return run.openSpans.byId(spanId)?.kind === 'llm';
+  return run.openSpans.byId(spanId)?.kind === 'llm' && activeOwnSpan()?.spanContext().spanId !== spanId;
 }
