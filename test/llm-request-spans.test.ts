@@ -1,10 +1,17 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headerValue, LlmRequestInstrumentation } from '../src/instrumentation/LlmRequestInstrumentation';
 import { llmEndpointOf } from '../src/instrumentation/llmEndpoints';
+import { analyzeRunSync } from '../analyzers/readRun';
+import { init, llmCall, shutdown, stage } from '../src/index';
+import type { TruthEvent } from '../src/types';
 import { startFakeLlmServer, type FakeLlmServer } from './helpers/fakeLlmServer';
+import { llmEventsBySpan } from './helpers/llmEvents';
+import { writeOtlpFile } from './helpers/otlpFile';
+import { readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
 
 /** Which HTTP requests the zero-code flag records as LLM calls, from method, origin and path alone. */
 describe('llmEndpointOf', () => {
@@ -180,5 +187,48 @@ describe('LlmRequestInstrumentation', () => {
     instrumentation.enable();
     expect(await post('/v1/chat/completions', {})).toBe(200);
     expect(spans()).toHaveLength(1);
+  });
+});
+
+/** In a run: the events of request spans, live and read back from an OTLP file of the same spans. */
+describe('LLM request spans in a run', () => {
+  it('are calls of their own, or folded into the llmCall() they are made in, live and from an OTLP file', async () => {
+    const memory = new InMemorySpanExporter();
+    const dir = tempRunDir('autopsy-llm-requests-');
+    init({ outputDir: dir, handleExit: false, reportFormats: [], spanProcessors: [new SimpleSpanProcessor(memory)] });
+    const instrumentation = new LlmRequestInstrumentation({ enabled: false });
+    instrumentation.setTracerProvider(trace.getTracerProvider());
+    instrumentation.enable();
+    const server = await startFakeLlmServer({ script: ['rate_limit', 'server_error', 'ok'] });
+    const post = async () => {
+      const response = await fetch(`${server.baseURL}/chat/completions`, { method: 'POST', body: '{}' });
+      await response.text();
+      return response.ok;
+    };
+    try {
+      await stage('answer', async () => {
+        await post(); // 429: a failed call of its own
+        await llmCall({ model: 'gpt-4o' }, async () => {
+          while (!(await post()));
+        });
+      });
+    } finally {
+      instrumentation.disable();
+      await server.close();
+    }
+    const live = (await shutdown())!;
+    const liveEvents = readTrackerDocument(dir).events;
+    const fromOtlp: TruthEvent[] = [];
+    const read = analyzeRunSync(writeOtlpFile(memory.getFinishedSpans()), { onEvent: (event) => fromOtlp.push(event) });
+    const calls = liveEvents.filter((event) => event.type.startsWith('llm_call_'));
+    expect(calls.map((call) => [call.type, call.data.stage, call.data.model, call.data.error, call.data.failed_attempts, call.data.last_attempt_error])).toEqual([
+      ['llm_call_start', 'answer', undefined, undefined, undefined, undefined],
+      ['llm_call_error', 'answer', undefined, 'HTTP 429 Too Many Requests', undefined, undefined],
+      ['llm_call_start', 'answer', 'gpt-4o', undefined, undefined, undefined],
+      ['llm_call_end', 'answer', 'gpt-4o', undefined, 1, 'HTTP 500 Internal Server Error'],
+    ]);
+    expect(llmEventsBySpan(fromOtlp)).toEqual(llmEventsBySpan(liveEvents));
+    expect(read.report.llm_usage).toMatchObject({ calls: 2, errors: 1, retried_calls: 1, failed_attempts: 1 });
+    expect(live.llm_usage).toMatchObject({ calls: 2, errors: 1, retried_calls: 1, failed_attempts: 1 });
   });
 });
