@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
-import { runNode, writeScript } from './helpers/childProcess';
+import { runNode, STEP_HELPER, writeScript } from './helpers/childProcess';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -29,16 +29,7 @@ const provider = createOpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-012345
 const openai = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0, defaultHeaders: { 'User-Agent': 'langchainjs-openai/1.0.0' } });
 const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: 'sk-ant-test-0123456789abcdef', maxRetries: 0 });
 const post = (path, body) => fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const outcomes = [];
-async function step(name, rules, fn) {
-  server.script(rules);
-  try {
-    await fn();
-    outcomes.push([name, 'ok']);
-  } catch (error) {
-    outcomes.push([name, error.constructor.name]);
-  }
-}
+${STEP_HELPER}
 
 await step('ai_chat', [], () => generateText({ model: provider.chat('gpt-4o'), prompt: 'hi' }));
 await step('ai_responses', [], () => generateText({ model: provider('gpt-4o-mini'), prompt: 'hi' }));
@@ -81,8 +72,8 @@ const OUTCOMES = [
   ['ai_responses', 'ok'],
   ['ai_stream', 'ok'],
   ['ai_retried', 'ok'],
-  ['ai_401', 'APICallError'],
-  ['ai_stream_cut', 'APICallError'],
+  ['ai_401', 'APICallError', null],
+  ['ai_stream_cut', 'APICallError', null],
   ['ai_telemetry', 'ok'],
   ['openai', 'ok'],
   ['anthropic', 'ok'],

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TruthEvent } from '../src/types';
-import { runNode, writeScript, type ChildResult } from './helpers/childProcess';
+import { runNode, STEP_HELPER, writeScript, type ChildResult } from './helpers/childProcess';
 import { llmCallEnds } from './helpers/llmEvents';
 import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -21,16 +21,7 @@ const BODY = `
 const server = await startFakeLlmServer();
 const openai = new OpenAI({ baseURL: server.baseURL, apiKey: '${OPENAI_KEY}', maxRetries: 0 });
 const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${ANTHROPIC_KEY}', maxRetries: 0 });
-const outcomes = [];
-async function step(name, rules, fn) {
-  server.script(rules);
-  try {
-    await fn();
-    outcomes.push([name, 'ok']);
-  } catch (error) {
-    outcomes.push([name, error.constructor.name, error.status ?? null]);
-  }
-}
+${STEP_HELPER}
 const chat = (content, extra = {}, options) => openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content }], ...extra }, options);
 const drain = async (stream, stopAfter = Infinity) => { let n = 0; for await (const _ of stream) if (++n >= stopAfter) break; };
 const message = (content, extra = {}, options) => anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content }], ...extra }, options);

@@ -109,3 +109,19 @@ export function esmAndCommonJsApps(name: string, sdk: string, body: string): Rea
     ['CommonJS app, --require', '.cjs', `const ${name} = require('${sdk}');\n(async () => {\nconst { startFakeLlmServer } = await import('${server}');\n${body}\n})();`],
   ];
 }
+
+/**
+ * App source for a child app against the fake LLM server (`server`): `step(name, rules, fn)`
+ * scripts the server's next answers, runs `fn` and notes in `outcomes` how it went (`[name, 'ok']`,
+ * or the error's class and HTTP status).
+ */
+export const STEP_HELPER = `const outcomes = [];
+async function step(name, rules, fn) {
+  server.script(rules);
+  try {
+    await fn();
+    outcomes.push([name, 'ok']);
+  } catch (error) {
+    outcomes.push([name, error.constructor.name, error.status ?? null]);
+  }
+}`;
