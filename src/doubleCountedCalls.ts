@@ -6,9 +6,9 @@ import { scopeNameOf } from './spanMapping';
 /**
  * The zero-code flag's openai spans (or its spans of LLM API requests) beside a LangChain
  * instrumentation's LLM spans (@arizeai/openinference-instrumentation-langchain,
- * @traceloop/instrumentation-langchain): the first record each request, the second each model call, and nothing links them (those
- * instrumentations never make their span the active one), so every call counts twice. Said once
- * per process, when both have been seen.
+ * @traceloop/instrumentation-langchain): the first record each request, the second each model
+ * call, and nothing links them (those instrumentations never make their span the active one), so
+ * every call counts twice. Said once per process, when both have been seen.
  */
 let flagCalls = false;
 let langChainScope: string | undefined;
