@@ -29,6 +29,7 @@ export interface ResolvedConfig {
   flushIntervalMs: number;
   printReportPath: boolean;
   instrumentChildProcesses: boolean;
+  recordLlmRequests: boolean;
   /**
    * `OTEL_SDK_DISABLED=true`: OpenTelemetry is switched off for the app, so no OTLP export and no
    * global tracer provider; the local autopsy is still written (see tracing.ts).
@@ -149,6 +150,7 @@ export function resolveConfig(given: AutopsyOptions = {}, env: NodeJS.ProcessEnv
     flushIntervalMs: options.flushIntervalMs ?? 25,
     printReportPath: options.printReportPath ?? envFlag(env.AGENT_AUTOPSY_PRINT) ?? false,
     instrumentChildProcesses: options.instrumentChildProcesses ?? envFlag(env.AGENT_AUTOPSY_CHILD_PROCESSES) ?? false,
+    recordLlmRequests: options.recordLlmRequests ?? envFlag(env.AGENT_AUTOPSY_LLM_REQUESTS) ?? false,
     otelSdkDisabled: envFlag(env.OTEL_SDK_DISABLED) ?? false,
   };
 }
@@ -174,6 +176,7 @@ const OPTION_CHECKS: Record<keyof AutopsyOptions, [OptionCheck, string]> = {
   flushIntervalMs: [(value) => typeof value === 'number' && value > 0 && value <= MAX_TIMER_MS, `a number of milliseconds above 0 and at most ${MAX_TIMER_MS}`],
   printReportPath: [isBoolean, 'true or false'],
   instrumentChildProcesses: [isBoolean, 'true or false'],
+  recordLlmRequests: [isBoolean, 'true or false'],
 };
 
 const OPTION_NAMES = Object.keys(OPTION_CHECKS) as Array<keyof AutopsyOptions>;

@@ -105,5 +105,5 @@ export function registerZeroCode(esmEntryUrl?: string): void {
   }
   initFromEnvironment();
   const tracing = activeTracing();
-  if (tracing) enableLlmInstrumentations(tracing.provider, currentRun()?.config.captureContent ?? false, envFlag(process.env.AGENT_AUTOPSY_LLM_REQUESTS) ?? true);
+  if (tracing) enableLlmInstrumentations(tracing.provider, currentRun()?.config.captureContent ?? false);
 }

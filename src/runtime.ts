@@ -6,7 +6,7 @@ import { onThisMachine } from '../exporters/runLock';
 import { AutopsyRun } from './AutopsyRun';
 import { AutopsySpanProcessor } from './AutopsySpanProcessor';
 import { nowMs, isoMicros } from './clock';
-import { resolveConfig } from './config';
+import { envFlag, resolveConfig } from './config';
 import { reportError, reportExportError, writeStderr } from './errorHandler';
 import { forgetStack } from './errorStack';
 import { installExitHooks } from './exitHooks';
@@ -85,7 +85,8 @@ export function init(options: AutopsyOptions = {}): AutopsyHandle {
 
 /** The zero-code setup's init(): configured from the environment, replaceable (see init()). */
 export function initFromEnvironment(): AutopsyHandle {
-  return start({}, true);
+  // The flag records LLM API requests unless told not to; init() only when asked.
+  return start({ recordLlmRequests: envFlag(process.env.AGENT_AUTOPSY_LLM_REQUESTS) ?? true }, true);
 }
 
 function start(options: AutopsyOptions, implicit: boolean): AutopsyHandle {

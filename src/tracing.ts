@@ -34,6 +34,7 @@ import {
   warnAboutProtocol,
 } from './exportSettings';
 import { enableChildProcessInstrumentation } from './instrumentation/childProcesses';
+import { enableLlmRequestInstrumentation } from './instrumentation/llmRequests';
 import { RecordingSampler, samplerFromEnvironment } from './recordingSampler';
 import { separateOwnSpans, spansSeparated, startActiveOwnSpan, startOwnSpan } from './separateSpans';
 import { twinLlmTracers } from './TwinSpan';
@@ -365,6 +366,7 @@ function warnOfBlindApiCopy(): void {
 export function setupTracing(config: ResolvedConfig, processor: SpanProcessor): TracingSetup {
   active = createTracing(config, processor);
   if (config.instrumentChildProcesses) enableChildProcessInstrumentation(active.provider);
+  if (config.recordLlmRequests) enableLlmRequestInstrumentation(active.provider);
   return active;
 }
 

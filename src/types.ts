@@ -59,6 +59,13 @@ export interface AutopsyOptions {
    * Default `AGENT_AUTOPSY_CHILD_PROCESSES` or false.
    */
   instrumentChildProcesses?: boolean;
+  /**
+   * Record the requests that clients no instrumentation sees (the Vercel AI SDK's providers, plain
+   * `fetch`) send to LLM APIs as llm calls, read from Node's fetch diagnostics channels: operation,
+   * provider, status, error and duration, without model or tokens. Default
+   * `AGENT_AUTOPSY_LLM_REQUESTS`, else true with the zero-code flag and false with `init()`.
+   */
+  recordLlmRequests?: boolean;
 }
 
 /** Everything the span processor needs to know about an open span. */

@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headerValue, LlmRequestInstrumentation } from '../src/instrumentation/LlmRequestInstrumentation';
@@ -191,14 +191,12 @@ describe('LlmRequestInstrumentation', () => {
 });
 
 /** In a run: the events of request spans, live and read back from an OTLP file of the same spans. */
-describe('LLM request spans in a run', () => {
+describe('LLM request spans in a run (init({ recordLlmRequests: true }))', () => {
   it('are calls of their own, or folded into the llmCall() they are made in, live and from an OTLP file', async () => {
     const memory = new InMemorySpanExporter();
     const dir = tempRunDir('autopsy-llm-requests-');
-    init({ outputDir: dir, handleExit: false, reportFormats: [], spanProcessors: [new SimpleSpanProcessor(memory)] });
-    const instrumentation = new LlmRequestInstrumentation({ enabled: false });
-    instrumentation.setTracerProvider(trace.getTracerProvider());
-    instrumentation.enable();
+    // The process's first init() sets up tracing, and with it the request instrumentation.
+    init({ outputDir: dir, handleExit: false, reportFormats: [], spanProcessors: [new SimpleSpanProcessor(memory)], recordLlmRequests: true });
     const server = await startFakeLlmServer({ script: ['rate_limit', 'server_error', 'ok'] });
     const post = async () => {
       const response = await fetch(`${server.baseURL}/chat/completions`, { method: 'POST', body: '{}' });
@@ -213,7 +211,6 @@ describe('LLM request spans in a run', () => {
         });
       });
     } finally {
-      instrumentation.disable();
       await server.close();
     }
     const live = (await shutdown())!;

@@ -195,4 +195,31 @@ await pending;
     expect(hang.id).toBe('stage_hang');
     expect(hang.evidence.examples[0]).toMatch(/^Work outside every stage was still running when the process ended by a signal; still waiting on llm "chat 127\.0\.0\.1" \(open for \d+\.\d+ s\)$/);
   }, 60_000);
+
+  it('init() records them only when asked: recordLlmRequests, or AGENT_AUTOPSY_LLM_REQUESTS=true', async () => {
+    const app = (options: string) =>
+      writeScript(`
+import { generateText } from 'ai';
+import { createOpenAI } from '@ai-sdk/openai';
+import { init, shutdown } from 'agent-autopsy';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+init({ outputDir: process.argv[2], ${options} });
+const server = await startFakeLlmServer();
+const provider = createOpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij' });
+await generateText({ model: provider.chat('gpt-4o'), prompt: 'hi' });
+await server.close();
+await shutdown();
+`);
+    const calls = async (options: string, env: Record<string, string> = {}) => {
+      const runDir = tempRunDir('autopsy-llm-requests-init-');
+      const result = await runNode(app(options), { args: [runDir], env: { NODE_OPTIONS: '', ...env }, timeoutMs: 60_000 });
+      expect([result.code, result.stderr]).toEqual([0, '']);
+      return callEnds(readTrackerDocument(runDir).events).map((call) => call.span);
+    };
+    expect(await calls('')).toEqual([]);
+    expect(await calls('recordLlmRequests: true')).toEqual(['chat 127.0.0.1']);
+    expect(await calls('', { AGENT_AUTOPSY_LLM_REQUESTS: 'true' })).toEqual(['chat 127.0.0.1']);
+    // The option wins over the variable, as for the other options.
+    expect(await calls('recordLlmRequests: false', { AGENT_AUTOPSY_LLM_REQUESTS: 'true' })).toEqual([]);
+  }, 60_000);
 });

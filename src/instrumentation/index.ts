@@ -2,4 +2,5 @@ export { ChildProcessInstrumentation } from './ChildProcessInstrumentation';
 export { LlmRequestInstrumentation, type LlmRequestInstrumentationConfig } from './LlmRequestInstrumentation';
 export { OpenAIClientInstrumentation, OPENAI_CLIENT_SCOPE, type OpenAIClientInstrumentationConfig } from './OpenAIClientInstrumentation';
 export { enableChildProcessInstrumentation } from './childProcesses';
+export { enableLlmRequestInstrumentation } from './llmRequests';
 export { enableLlmInstrumentations, HOOKED_ESM_MODULES } from './llm';

@@ -1,0 +1,44 @@
+import type { TracerProvider } from '@opentelemetry/api';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { reportError } from '../errorHandler';
+import { LlmRequestInstrumentation } from './LlmRequestInstrumentation';
+import type { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
+
+let instance: LlmRequestInstrumentation | undefined;
+/** The flag's openai instrumentation, once enabled: the versions of the client it patched. */
+let openai: OpenAIClientInstrumentation | undefined;
+
+/** LLM API requests → llm spans, once per process (`recordLlmRequests`: on with the flag, opt-in with init()). */
+export function enableLlmRequestInstrumentation(provider: TracerProvider): LlmRequestInstrumentation | undefined {
+  if (instance) return instance;
+  try {
+    const created = new LlmRequestInstrumentation({ enabled: false, clientTracesCalls });
+    registerInstrumentations({ instrumentations: [created], tracerProvider: provider });
+    instance = created;
+  } catch (error) {
+    reportError(error, 'the requests to LLM APIs cannot be recorded');
+  }
+  return instance;
+}
+
+/** The openai instrumentation whose patched clients record their own calls (the flag's). */
+export function noteOpenAIInstrumentation(instrumentation: OpenAIClientInstrumentation): void {
+  openai = instrumentation;
+}
+
+/**
+ * A request of the openai client once it is instrumented, or of the Anthropic SDK from 1.0 on
+ * while its own tracing is on (it is unless ANTHROPIC_OPEN_TELEMETRY=false, as Sentry 11 sets it):
+ * those calls have their spans, with the model and tokens a request's headers do not show. Told
+ * by the headers both clients send on every request (Stainless's): their user-agent is often the
+ * framework's (LangChain sets its own).
+ */
+function clientTracesCalls(header: (name: string) => string | undefined): boolean {
+  const version = header('x-stainless-package-version');
+  if (version === undefined || header('x-stainless-lang') === undefined) return false;
+  if (header('anthropic-version') === undefined) return openai?.tracesVersion(version) ?? false;
+  return ANTHROPIC_TRACING_VERSION.test(version) && process.env.ANTHROPIC_OPEN_TELEMETRY?.toLowerCase() !== 'false';
+}
+
+/** @anthropic-ai/sdk versions that trace their calls themselves: 1.0 and later. */
+const ANTHROPIC_TRACING_VERSION = /^[1-9]\d*\./;
