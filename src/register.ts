@@ -2,8 +2,8 @@
  * Zero-code setup: `node --require agent-autopsy/register app.cjs` and (through register.mjs)
  * `node --import agent-autopsy/register app.mjs`. Configured from the environment only:
  * AGENT_AUTOPSY_DIR, AGENT_AUTOPSY_LOCALE, AGENT_AUTOPSY_CAPTURE_CONTENT,
- * AGENT_AUTOPSY_CHILD_PROCESSES, AGENT_AUTOPSY_LLM_REQUESTS, OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT,
- * OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, OTEL_SDK_DISABLED.
+ * AGENT_AUTOPSY_CHILD_PROCESSES, AGENT_AUTOPSY_LLM_REQUESTS, OTEL_SERVICE_NAME,
+ * OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, OTEL_SDK_DISABLED.
  *
  * In order: the ESM loader hook (import-in-the-middle) so `import OpenAI from 'openai'` can be
  * instrumented, then `init()` (tracing, run directory, exit hooks), then the LLM client
@@ -44,8 +44,8 @@ function registerEsmLoaderHook(): void {
  * An app's static imports are all loaded before the first of them runs: `import
  * 'agent-autopsy/register'` on its first line comes after `openai` was loaded, too late for the
  * loader hooks, and the autopsy would silently have its calls only as HTTP requests (without model
- * or tokens), or not at all. Said once, when the ES module
- * entry was not a preload flag (see preloadFlag.ts).
+ * or tokens), or not at all. Said once, when the ES module entry was not a preload flag (see
+ * preloadFlag.ts).
  */
 function warnIfImportedByApp(esmEntryUrl: string): void {
   const registerFiles = () => {
@@ -63,8 +63,8 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
  * `require('agent-autopsy/register')` after `require('openai')`: the client's module was loaded
  * before the require hook was there, and the instrumentation patches a module as it is loaded, so
  * its calls are silently recorded as HTTP requests only (OpenTelemetry's own check says so only to
- * a diag logger).
- * Said once. The Anthropic SDK traces itself through the global API: its order does not matter.
+ * a diag logger). Said once. The Anthropic SDK traces itself through the global API: its order does
+ * not matter.
  */
 function warnIfOpenAiLoadedFirst(): void {
   if (!Object.keys(require.cache).some((file) => OPENAI_MODULE_FILE.test(file))) return;
