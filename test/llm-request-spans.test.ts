@@ -37,13 +37,25 @@ describe('llmEndpointOf', () => {
     // An OpenAI-compatible server anywhere (vLLM, LiteLLM, a test server): the path says it.
     ['http://127.0.0.1:8000', '/v1/chat/completions', { operation: 'chat' }],
   ])('%s%s', (origin, path, endpoint) => {
-    expect(llmEndpointOf('POST', origin, path)).toEqual(endpoint);
+    const { address: _address, port: _port, ...call } = llmEndpointOf('POST', origin, path) ?? { address: '', port: 0 };
+    expect(call).toEqual(endpoint);
+  });
+
+  it("names the request's server: host name, and port (the scheme's default when the origin has none)", () => {
+    const server = (origin: string) => {
+      const endpoint = llmEndpointOf('POST', origin, '/v1/chat/completions');
+      return [endpoint?.address, endpoint?.port];
+    };
+    expect(server('https://api.openai.com')).toEqual(['api.openai.com', 443]);
+    expect(server('http://gateway.internal')).toEqual(['gateway.internal', 80]);
+    expect(server('http://[::1]:11434')).toEqual(['[::1]', 11434]);
+    expect(server('not a url')).toEqual([undefined, undefined]);
   });
 
   it("Anthropic's Messages path: on its host, or anywhere with the anthropic-version header every Anthropic client sends", () => {
     const withVersion = (name: string) => (name === 'anthropic-version' ? '2023-06-01' : undefined);
-    expect(llmEndpointOf('POST', 'https://api.anthropic.com', '/v1/messages')).toEqual({ operation: 'chat', provider: 'anthropic' });
-    expect(llmEndpointOf('POST', 'http://127.0.0.1:4010', '/v1/messages', withVersion)).toEqual({ operation: 'chat', provider: 'anthropic' });
+    expect(llmEndpointOf('POST', 'https://api.anthropic.com', '/v1/messages')).toEqual({ operation: 'chat', provider: 'anthropic', address: 'api.anthropic.com', port: 443 });
+    expect(llmEndpointOf('POST', 'http://127.0.0.1:4010', '/v1/messages', withVersion)).toEqual({ operation: 'chat', provider: 'anthropic', address: '127.0.0.1', port: 4010 });
     // Any app's own messages route.
     expect(llmEndpointOf('POST', 'https://chat.example.com', '/v1/messages')).toBeUndefined();
   });

@@ -8,7 +8,7 @@ import { currentRun } from '../runtime';
 import { activeOwnSpan } from '../separateSpans';
 import * as sc from '../semconv';
 import { VERSION } from '../version';
-import { hostOf, llmEndpointOf } from './llmEndpoints';
+import { llmEndpointOf, pathWithoutQuery } from './llmEndpoints';
 
 export interface LlmRequestInstrumentationConfig extends InstrumentationConfig {
   /**
@@ -115,16 +115,14 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
       if (!endpoint) return;
       if (this.getConfig().clientTracesCalls?.(header)) return;
       if (namedByTraceparent(header('traceparent'))) return;
-      const { hostname, port } = hostOf(origin);
       const attributes: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: endpoint.operation };
       if (endpoint.provider !== undefined) attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = endpoint.provider;
       if (endpoint.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = endpoint.model;
-      attributes[sc.ATTR_SERVER_ADDRESS] = hostname;
-      const portNumber = port === '' ? (origin.startsWith('https:') ? 443 : 80) : Number(port);
-      attributes[sc.ATTR_SERVER_PORT] = portNumber;
+      attributes[sc.ATTR_SERVER_ADDRESS] = endpoint.address;
+      attributes[sc.ATTR_SERVER_PORT] = endpoint.port;
       attributes[sc.ATTR_HTTP_REQUEST_METHOD] = request.method;
       attributes[sc.ATTR_URL_PATH] = pathWithoutQuery(request.path);
-      const span = this.tracer.startSpan(`${endpoint.operation} ${endpoint.model ?? hostname}`, { kind: SpanKind.CLIENT, attributes });
+      const span = this.tracer.startSpan(`${endpoint.operation} ${endpoint.model ?? endpoint.address}`, { kind: SpanKind.CLIENT, attributes });
       this.open.set(request, { span });
     } catch (error) {
       reportError(error, 'an LLM API request could not be recorded');
@@ -199,12 +197,6 @@ export function headerValue(headers: unknown, name: string): string | undefined 
     }
   }
   return undefined;
-}
-
-/** `/v1/models/x:generateContent?key=…` without its query: a key there is never recorded. */
-function pathWithoutQuery(path: string): string {
-  const query = path.indexOf('?');
-  return query < 0 ? path : path.slice(0, query);
 }
 
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-([\da-f]{16})-[\da-f]{2}$/;

@@ -14,6 +14,7 @@ import { currentRun, warnOnce } from '../runtime';
 import { activeOwnSpan } from '../separateSpans';
 import { classifySpan, isOwnSpan } from '../spanMapping';
 import { attributesOf, StreamChunks } from '../StreamChunks';
+import { serverOf } from '../serverAddress';
 import { markSuperseded } from '../supersededSpans';
 import { VERSION } from '../version';
 
@@ -319,13 +320,8 @@ function serverAttributes(baseURL: string | undefined): Readonly<Attributes> {
 }
 
 function parseServer(baseURL: string): Readonly<Attributes> {
-  try {
-    const url = new URL(baseURL);
-    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-    return Object.freeze({ 'server.address': url.hostname, 'server.port': port });
-  } catch {
-    return {};
-  }
+  const server = serverOf(baseURL);
+  return server ? Object.freeze({ 'server.address': server.address, 'server.port': server.port }) : {};
 }
 
 /** Exception event, ERROR status with the message, `error.type` (the SDK's error class) and HTTP status; ends the span. */

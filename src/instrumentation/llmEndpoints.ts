@@ -1,3 +1,5 @@
+import { serverOf } from '../serverAddress';
+
 /**
  * Which HTTP requests are calls of an LLM API, read from what a request shows before its body:
  * method, host and path. Used by LlmRequestInstrumentation for clients no instrumentation sees
@@ -13,6 +15,9 @@ export interface LlmEndpoint {
   provider?: string;
   /** The model (or Azure deployment) the path names. */
   model?: string;
+  /** The request's host name and port (`server.address`, `server.port`). */
+  address: string;
+  port: number;
 }
 
 /**
@@ -39,7 +44,7 @@ const PATH_OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
 const ANTHROPIC_MESSAGES = /\/v1\/messages$/;
 
 /** Ollama's API, on its own port only: `/api/chat` elsewhere is any app's. */
-const OLLAMA_PORT = '11434';
+const OLLAMA_PORT = 11434;
 const OLLAMA_PATHS: Readonly<Record<string, string>> = { '/api/chat': 'chat', '/api/generate': 'text_completion', '/api/embed': 'embeddings', '/api/embeddings': 'embeddings' };
 
 /** Hosts of known providers, as the GenAI conventions name them. */
@@ -72,8 +77,7 @@ const COHERE_CHAT = /^\/v[12]\/chat$/;
  */
 export function llmEndpointOf(method: string, origin: string, path: string, header: (name: string) => string | undefined = () => undefined): LlmEndpoint | undefined {
   if (method !== 'POST') return undefined;
-  const query = path.indexOf('?');
-  const bare = query < 0 ? path : path.slice(0, query);
+  const bare = pathWithoutQuery(path);
   let operation: string | undefined;
   for (const [pattern, name] of PATH_OPERATIONS) {
     if (pattern.test(bare)) {
@@ -84,8 +88,10 @@ export function llmEndpointOf(method: string, origin: string, path: string, head
   const messages = operation === undefined && ANTHROPIC_MESSAGES.test(bare);
   // Paths that are an LLM call only on their provider's host or port: the origin is parsed only for those.
   if (operation === undefined && !messages && !Object.hasOwn(OLLAMA_PATHS, bare) && !COHERE_CHAT.test(bare)) return undefined;
-  const { hostname, port } = hostOf(origin);
-  let provider = providerOf(hostname);
+  const server = serverOf(origin);
+  if (!server) return undefined;
+  const { address, port } = server;
+  let provider = providerOf(address);
   if (messages && (provider === 'anthropic' || header('anthropic-version') !== undefined)) {
     operation = 'chat';
     provider ??= 'anthropic';
@@ -94,7 +100,7 @@ export function llmEndpointOf(method: string, origin: string, path: string, head
   if (ollama) operation = OLLAMA_PATHS[bare];
   if (operation === undefined && provider === 'cohere' && COHERE_CHAT.test(bare)) operation = 'chat';
   if (operation === undefined) return undefined;
-  const endpoint: LlmEndpoint = { operation };
+  const endpoint: LlmEndpoint = { operation, address, port };
   if (provider !== undefined) endpoint.provider = provider;
   else if (ollama) endpoint.provider = 'ollama';
   const model = modelInPath(bare);
@@ -122,12 +128,8 @@ function modelInPath(path: string): string | undefined {
   }
 }
 
-/** Host name and port of an origin (`http://127.0.0.1:4010`); empty for one that is not a URL. */
-export function hostOf(origin: string): { hostname: string; port: string } {
-  try {
-    const url = new URL(origin);
-    return { hostname: url.hostname, port: url.port };
-  } catch {
-    return { hostname: '', port: '' };
-  }
+/** `/v1beta/models/x:generateContent?key=…` without its query: a key there is never recorded. */
+export function pathWithoutQuery(path: string): string {
+  const query = path.indexOf('?');
+  return query < 0 ? path : path.slice(0, query);
 }
