@@ -41,6 +41,10 @@ describe('llmEndpointOf', () => {
     expect(call).toEqual(endpoint);
   });
 
+  it("undici's own request() sends the method as given: a lower-case post is one too", () => {
+    expect(llmEndpointOf('post', 'https://api.openai.com', '/v1/chat/completions')).toMatchObject({ operation: 'chat' });
+  });
+
   it("names the request's server: host name, and port (the scheme's default when the origin has none)", () => {
     const server = (origin: string) => {
       const endpoint = llmEndpointOf('POST', origin, '/v1/chat/completions');

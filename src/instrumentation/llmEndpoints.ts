@@ -22,7 +22,7 @@ export interface LlmEndpoint {
 
 /**
  * Paths an LLM API is called at, whatever the host: OpenAI's and the many OpenAI-compatible
- * servers' (Azure, Groq, Mistral, OpenRouter, vLLM, LiteLLM …), Anthropic's, Gemini's and Bedrock's.
+ * servers' (Azure, Groq, Mistral, OpenRouter, vLLM, LiteLLM …), Gemini's, Vertex AI's and Bedrock's.
  * Checked on the path without its query (Gemini takes its key there: it is never recorded).
  */
 const PATH_OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
@@ -76,7 +76,8 @@ const COHERE_CHAT = /^\/v[12]\/chat$/;
  * one of its headers by lower-case name.
  */
 export function llmEndpointOf(method: string, origin: string, path: string, header: (name: string) => string | undefined = () => undefined): LlmEndpoint | undefined {
-  if (method !== 'POST') return undefined;
+  // fetch upper-cases the method; undici's own request() sends it as given.
+  if (method !== 'POST' && method.toUpperCase() !== 'POST') return undefined;
   const bare = pathWithoutQuery(path);
   let operation: string | undefined;
   for (const [pattern, name] of PATH_OPERATIONS) {
