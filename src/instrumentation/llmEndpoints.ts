@@ -77,7 +77,7 @@ const COHERE_CHAT = /^\/v[12]\/chat$/;
  */
 export function llmEndpointOf(method: string, origin: string, path: string, header: (name: string) => string | undefined = () => undefined): LlmEndpoint | undefined {
   // fetch upper-cases the method; undici's own request() sends it as given.
-  if (method !== 'POST' && method.toUpperCase() !== 'POST') return undefined;
+  if (method !== 'POST' && (method.length !== 4 || method.toUpperCase() !== 'POST')) return undefined;
   const bare = pathWithoutQuery(path);
   let operation: string | undefined;
   for (const [pattern, name] of PATH_OPERATIONS) {
