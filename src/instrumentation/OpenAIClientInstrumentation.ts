@@ -4,18 +4,20 @@ import {
   InstrumentationNodeModuleDefinition,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
-import { nowMs } from '../clock';
-import { withSpanIfObserved } from '../AutopsyContextManager';
 import * as sc from '../semconv';
 import { recordFailureAndEnd } from '../api';
-import { observeApiPromise, once } from '../observePromise';
 import { realSetTimeout } from '../realTimers';
-import { currentRun, warnOnce } from '../runtime';
-import { activeOwnSpan } from '../separateSpans';
-import { classifySpan, isOwnSpan } from '../spanMapping';
-import { attributesOf, StreamChunks } from '../StreamChunks';
-import { serverOf } from '../serverAddress';
-import { markSuperseded } from '../supersededSpans';
+import { warnOnce } from '../runtime';
+import {
+  buildRequestOwner,
+  patchBuildRequest,
+  serverAttributesCache,
+  traceCreate,
+  traceStream,
+  wraps,
+  type AnyFunction,
+  type StreamObserver,
+} from './stainlessCalls';
 import { VERSION } from '../version';
 
 export interface OpenAIClientInstrumentationConfig extends InstrumentationConfig {
@@ -28,7 +30,6 @@ export { OPENAI_CLIENT_SCOPE } from '../semconv';
 type Endpoint = 'chat' | 'responses' | 'embeddings';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-type AnyFunction = (...args: any[]) => any;
 
 /**
  * GenAI-convention spans for the official `openai` client (4.19 – 7.x, loaded as CommonJS or
@@ -44,21 +45,9 @@ type AnyFunction = (...args: any[]) => any;
  * (`gen_ai.*`, `error.type`, `server.*`) plus `http.response.status_code`, and an app that enables
  * instrumentation-openai itself is still understood (its spans are classified the same way).
  *
- * The host call always runs: a failure of the telemetry never changes what `create` returns, and
- * the response is never read by the instrumentation (see observeApiPromise). A call whose result
- * the app only takes with `.asResponse()` (the raw HTTP response) is never parsed: its span ends
- * when the response arrives, without usage or finish reasons.
- *
- * The client retries a failed request itself (429, 5xx, timeouts; `maxRetries`, 2 by default)
- * before the app sees an error. To count those attempts, `create` hands the SDK a copy of the
- * call's request options with one more key (a symbol, with the call's CallAttempts), which the SDK
- * carries into `buildRequest(options, { retryCount })`, called once per attempt with the SDK's own
- * count of retries (the one it sends as `X-Stainless-Retry-Count`): that method is wrapped, and
- * from the second attempt on the span gets `http.request.resend_count`, as @anthropic-ai/sdk's own
- * spans have it. Not `prepareRequest`, the documented hook: an app's subclass that overrides it
- * need not call the client's empty one (AzureOpenAI's buildRequest calls the client's). Nothing
- * reaches the request or the server; a client version that stopped carrying the key only loses
- * the count.
+ * The host call always runs, and the response is never read here (traceCreate). The client's
+ * own retries of a call are counted through its `buildRequest` (patchBuildRequest): from the
+ * second attempt on the span gets `http.request.resend_count`.
  */
 export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClientInstrumentationConfig> {
   constructor(config: OpenAIClientInstrumentationConfig = {}) {
@@ -93,7 +82,7 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
           }
           this.checkWrappersLater();
           if (moduleVersion !== undefined) this.patchedVersions.add(moduleVersion);
-          const client = buildRequestOwner(module);
+          const client = buildRequestOwner(clientClass(module));
           if (client) this._wrap(client, 'buildRequest', patchBuildRequest);
           else this._diag.warn('openai: no buildRequest found, the retries of a call are not counted');
           return module;
@@ -107,7 +96,7 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
             this._unwrap(targets[endpoint], 'create');
             this.wrapped.delete(targets[endpoint]);
           }
-          const client = buildRequestOwner(module);
+          const client = buildRequestOwner(clientClass(module));
           if (client) this._unwrap(client, 'buildRequest');
         },
       ),
@@ -158,34 +147,14 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
     }
   }
 
-  private patch(endpoint: Endpoint) {
-    const self = this;
-    return (original: AnyFunction): AnyFunction =>
-      function tracedCreate(this: { _client?: { baseURL?: string } }, ...args: unknown[]) {
-        if (!self.isEnabled()) return original.apply(this, args);
-        const params = (args[0] ?? {}) as Record<string, any>;
-        let span: Span;
-        try {
-          supersedeEnclosingLlmSpan();
-          span = self.startCallSpan(endpoint, params, this?._client?.baseURL);
-        } catch (error) {
-          self._diag.error('openai: the span could not be started', error);
-          return original.apply(this, args);
-        }
-        const capture = self.getConfig().captureContent === true;
-        const callArgs = withCallAttempts(args, span);
-        const result = withSpanIfObserved(span, () => original.apply(this, callArgs));
-        const settle = once({
-          value: (value: any) => onResult(span, endpoint, params, value, capture),
-          error: (error: unknown) => fail(span, error),
-          // Only the raw HTTP response was taken (`.asResponse()`): the body is the app's to read.
-          response: () => span.end(),
-        });
-        if (observeApiPromise(result, settle)) return result;
-        if (result && typeof result.then === 'function') result.then(settle.value, settle.error);
-        else span.end();
-        return result;
-      };
+  private patch(endpoint: Endpoint): (original: AnyFunction) => AnyFunction {
+    return traceCreate({
+      isEnabled: () => this.isEnabled(),
+      start: (client, params) => this.startCallSpan(endpoint, params, client?.baseURL),
+      startFailed: (error) => this._diag.error('openai: the span could not be started', error),
+      result: (span, params, value) => onResult(span, endpoint, params, value, this.getConfig().captureContent === true),
+      fail,
+    });
   }
 
   private startCallSpan(endpoint: Endpoint, params: Record<string, any>, baseURL: string | undefined): Span {
@@ -209,69 +178,14 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
   }
 }
 
-/** The request-options key that carries a call's CallAttempts to buildRequest (see the class comment). */
-const CALL_ATTEMPTS = Symbol('agent-autopsy.openai.call');
-
-/** The attempts the client made for one traced call so far. */
-class CallAttempts {
-  attempts = 0;
-  constructor(readonly span: Span) {}
-
-  /** What the SDK's debug log prints for it (it logs the request options): not the whole span. */
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `agent-autopsy call (${this.attempts} attempt${this.attempts === 1 ? '' : 's'})`;
-  }
-}
-
-/**
- * `create`'s arguments with a copy of its request options (the second argument) that also holds
- * the call's CallAttempts; the arguments as they are when the options are no object or cannot be
- * copied (a getter that throws: the SDK then meets it as it would have).
- */
-function withCallAttempts(args: unknown[], span: Span): unknown[] {
-  try {
-    const options = args[1];
-    if (options !== undefined && (options === null || typeof options !== 'object')) return args;
-    const copy = args.length > 2 ? args.slice() : [args[0], undefined];
-    copy[1] = { ...(options as object), [CALL_ATTEMPTS]: new CallAttempts(span) };
-    return copy;
-  } catch {
-    return args;
-  }
-}
-
-/** The prototype that defines `buildRequest` (OpenAI's in 5.x – 7.x, APIClient's in 4.x), from the CommonJS exports or the ES module namespace. */
-function buildRequestOwner(module: any): any {
+/** The OpenAI client class, from the CommonJS exports or the ES module namespace. */
+function clientClass(module: any): unknown {
   const exports = module?.[Symbol.toStringTag] === 'Module' ? module.default : module;
-  let proto = typeof exports?.OpenAI === 'function' ? exports.OpenAI.prototype : undefined;
-  while (proto && proto !== Object.prototype) {
-    if (Object.prototype.hasOwnProperty.call(proto, 'buildRequest') && typeof proto.buildRequest === 'function') return proto;
-    proto = Object.getPrototypeOf(proto);
-  }
-  return undefined;
+  return exports?.OpenAI;
 }
 
-/** Counts each attempt of a traced call before the request is built. */
-function patchBuildRequest(original: AnyFunction): AnyFunction {
-  return function tracedBuildRequest(this: unknown, ...args: unknown[]) {
-    guard(() => countAttempt((args[0] as Record<symbol, unknown> | undefined)?.[CALL_ATTEMPTS], (args[1] as { retryCount?: unknown } | undefined)?.retryCount));
-    return original.apply(this, args);
-  };
-}
-
-/** `retryCount` is the SDK's own count; the attempts seen so far stand in where a version gives none. */
-function countAttempt(call: unknown, retryCount: unknown): void {
-  if (!(call instanceof CallAttempts)) return;
-  call.attempts++;
-  const resends = typeof retryCount === 'number' && Number.isSafeInteger(retryCount) && retryCount >= 0 ? retryCount : call.attempts - 1;
-  if (resends > 0 && call.span.isRecording()) {
-    call.span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, resends);
-    (call.span as Span & { [RESENT_AT]?: number })[RESENT_AT] = nowMs();
-  }
-}
-
-/** When the client sent a call's request again, the last time (epoch ms, the run's clock): a field on its span. */
-const RESENT_AT = Symbol('agent-autopsy.openai.resentAt');
+/** The server of the clients' base URL. */
+const serverAttributes = serverAttributesCache();
 
 /**
  * The rest of a chat or Responses request the GenAI conventions name (penalties, seed, stop
@@ -298,32 +212,6 @@ function embeddingsAttributes(attributes: Attributes, params: Record<string, any
   if (typeof params.dimensions === 'number') attributes[sc.ATTR_GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = params.dimensions;
 }
 
-function guard(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    /* telemetry never fails the call */
-  }
-}
-
-/** The last client's base URL and its attributes: an app talks to one endpoint, and parsing it each call costs ~5 µs. */
-let lastBaseURL: string | undefined;
-let lastServerAttributes: Readonly<Attributes> = {};
-
-function serverAttributes(baseURL: string | undefined): Readonly<Attributes> {
-  if (!baseURL) return {};
-  if (baseURL !== lastBaseURL) {
-    lastServerAttributes = parseServer(baseURL);
-    lastBaseURL = baseURL;
-  }
-  return lastServerAttributes;
-}
-
-function parseServer(baseURL: string): Readonly<Attributes> {
-  const server = serverOf(baseURL);
-  return server ? Object.freeze({ 'server.address': server.address, 'server.port': server.port }) : {};
-}
-
 /** Exception event, ERROR status with the message, `error.type` (the SDK's error class) and HTTP status; ends the span. */
 function fail(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
@@ -331,20 +219,7 @@ function fail(span: Span, error: unknown): void {
 }
 
 function onResult(span: Span, endpoint: Endpoint, params: Record<string, any>, value: any, capture: boolean): void {
-  if (params.stream === true && value && typeof value.iterator === 'function') {
-    const iterator = value.iterator as () => AsyncIterator<unknown>;
-    // Timed from when the request that answered was sent: the span's start, or the client's last
-    // retry (its wait before it is the retry's, counted in failed_attempts, not the model's).
-    // Streamed calls only pay for it, here, once (the run knows when the span started).
-    let startMs = (span as Span & { [RESENT_AT]?: number })[RESENT_AT] ?? NaN;
-    if (Number.isNaN(startMs)) guard(() => (startMs = currentRun()?.spanStartMs(span) ?? NaN));
-    const chunks = new StreamChunks(span, startMs);
-    // Stream#[Symbol.asyncIterator]() and Stream#tee() both read through `iterator`.
-    value.iterator = function tracedIterator(this: unknown) {
-      return observeStream(iterator.call(this), span, endpoint, capture, chunks);
-    };
-    return;
-  }
+  if (params.stream === true && traceStream(span, value, () => streamObserver(span, endpoint, capture))) return;
   setResponse(span, endpoint, value, capture);
   span.end();
 }
@@ -422,53 +297,39 @@ function isAnswerChunk(endpoint: Endpoint, chunk: any): boolean {
   return typeof chunk?.type === 'string' && chunk.type.endsWith('.delta');
 }
 
-/** Reads the stream through for the app, gathering what the span needs; ends the span however the reading ends. */
-async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, endpoint: Endpoint, capture: boolean, chunks: StreamChunks): AsyncGenerator<unknown> {
+/** Gathers what the span needs from one streamed call's chunks. */
+function streamObserver(span: Span, endpoint: Endpoint, capture: boolean): StreamObserver {
   let text = '';
   const finishReasons: string[] = [];
-  let failed = false;
-  try {
-    for await (const chunk of { [Symbol.asyncIterator]: () => iterator }) {
-      // One clock read per chunk; the test below only until the answer's first chunk came.
-      chunks.chunk();
-      if (chunks.firstMs === 0 && isAnswerChunk(endpoint, chunk)) chunks.answered();
-      guard(() => {
-        const c = chunk as any;
-        if (endpoint === 'chat') {
-          if (typeof c?.id === 'string' && c.id) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_ID, c.id);
-          if (typeof c?.model === 'string' && c.model) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_MODEL, c.model);
-          for (const choice of Array.isArray(c?.choices) ? c.choices : []) {
-            if (choice?.finish_reason) finishReasons[choice.index ?? 0] = String(choice.finish_reason);
-            if (capture && (choice?.index ?? 0) === 0 && typeof choice?.delta?.content === 'string') text += choice.delta.content;
-          }
-          if (c?.usage) setResponse(span, endpoint, { usage: c.usage }, false);
-        } else if (endpoint === 'responses') {
-          if (c?.type === 'response.output_text.delta' && capture && typeof c.delta === 'string') text += c.delta;
-          if (c?.response && (c.type === 'response.created' || c.type === 'response.completed' || c.type === 'response.incomplete' || c.type === 'response.failed')) {
-            setResponse(span, endpoint, c.response, false);
-          }
-          if (c?.type === 'error') {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: String(c.message ?? 'stream error') });
-            setErrorCode(span, c.code);
-          }
+  return {
+    isAnswer: (chunk) => isAnswerChunk(endpoint, chunk),
+    chunk: (c) => {
+      if (endpoint === 'chat') {
+        if (typeof c?.id === 'string' && c.id) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_ID, c.id);
+        if (typeof c?.model === 'string' && c.model) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_MODEL, c.model);
+        for (const choice of Array.isArray(c?.choices) ? c.choices : []) {
+          if (choice?.finish_reason) finishReasons[choice.index ?? 0] = String(choice.finish_reason);
+          if (capture && (choice?.index ?? 0) === 0 && typeof choice?.delta?.content === 'string') text += choice.delta.content;
         }
-      });
-      yield chunk;
-    }
-  } catch (error) {
-    failed = true;
-    guard(() => fail(span, error));
-    throw error;
-  } finally {
-    if (!failed && span.isRecording()) {
-      guard(() => {
-        const reasons = finishReasons.filter((reason) => reason !== undefined);
-        if (endpoint === 'chat' && reasons.length > 0) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, reasons);
-        if (capture && text) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, messages('assistant', text));
-        span.end();
-      });
-    }
-  }
+        if (c?.usage) setResponse(span, endpoint, { usage: c.usage }, false);
+      } else if (endpoint === 'responses') {
+        if (c?.type === 'response.output_text.delta' && capture && typeof c.delta === 'string') text += c.delta;
+        if (c?.response && (c.type === 'response.created' || c.type === 'response.completed' || c.type === 'response.incomplete' || c.type === 'response.failed')) {
+          setResponse(span, endpoint, c.response, false);
+        }
+        if (c?.type === 'error') {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(c.message ?? 'stream error') });
+          setErrorCode(span, c.code);
+        }
+      }
+    },
+    end: () => {
+      const reasons = finishReasons.filter((reason) => reason !== undefined);
+      if (endpoint === 'chat' && reasons.length > 0) span.setAttribute(sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, reasons);
+      if (capture && text) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, messages('assistant', text));
+    },
+    fail: (error) => fail(span, error),
+  };
 }
 
 function messages(role: string, content: unknown): string {
@@ -486,26 +347,3 @@ function inputMessages(endpoint: Endpoint, params: Record<string, any>): string 
 }
 
 const ENDPOINT_NAMES: Record<Endpoint, string> = { chat: 'chat.completions.create', responses: 'responses.create', embeddings: 'embeddings.create' };
-
-/** Whether `fn` is `wrapper` or wraps it (shimmer keeps the wrapped function as `__original`), a few layers down. */
-function wraps(fn: unknown, wrapper: AnyFunction): boolean {
-  let current = fn;
-  for (let depth = 0; depth < 8 && typeof current === 'function'; depth++) {
-    if (current === wrapper) return true;
-    current = (current as AnyFunction & { __original?: unknown }).__original;
-  }
-  return false;
-}
-
-/**
- * Another instrumentation's llm span this request runs in (OpenInference's openai instrumentation
- * wraps `create` around this one) is the same request: this one's span is the call (see
- * supersededSpans.ts). An llmCall() of the app's is not: its span is a call of its own.
- */
-function supersedeEnclosingLlmSpan(): void {
-  let active: Span | undefined = activeOwnSpan();
-  // OpenInference makes its wrapper of the SDK's span (OISpan, which masks attributes) the active span.
-  if (active && !attributesOf(active)) active = (active as Span & { span?: Span }).span;
-  const attributes = attributesOf(active);
-  if (active && attributes && !isOwnSpan(attributes) && classifySpan(attributes) === 'llm') markSuperseded(active);
-}

@@ -1,0 +1,255 @@
+import type { Attributes, Span } from '@opentelemetry/api';
+import { withSpanIfObserved } from '../AutopsyContextManager';
+import { nowMs } from '../clock';
+import * as sc from '../semconv';
+import { observeApiPromise, once } from '../observePromise';
+import { currentRun } from '../runtime';
+import { activeOwnSpan } from '../separateSpans';
+import { serverOf } from '../serverAddress';
+import { classifySpan, isOwnSpan } from '../spanMapping';
+import { attributesOf, StreamChunks } from '../StreamChunks';
+import { markSuperseded } from '../supersededSpans';
+
+/*
+ * What tracing a call of the `openai` and `@anthropic-ai/sdk` clients shares. Both are generated
+ * by Stainless: a resource method (`chat.completions.create`, `messages.create`) returns an
+ * APIPromise of the parsed body, or of a `Stream` whose `iterator` reads the server-sent events;
+ * the client builds each attempt's request in `buildRequest(options, { retryCount })`.
+ */
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export type AnyFunction = (...args: any[]) => any;
+
+/** How one client's calls are traced by traceCreate(). */
+export interface CallTracing {
+  isEnabled(): boolean;
+  /** Whether this call is left untraced (a client that traces its calls itself). */
+  skip?(client: any): boolean;
+  /** Starts the call's span; `client` is the resource's client (`this._client`). */
+  start(client: any, params: Record<string, any>): Span;
+  /** A span that could not be started: the call goes on untraced. */
+  startFailed(error: unknown): void;
+  /** The call's parsed result arrived: a body (the span is ended) or a Stream (traceStream()). */
+  result(span: Span, params: Record<string, any>, value: any): void;
+  /** The call failed: records it on the span and ends it. */
+  fail(span: Span, error: unknown): void;
+}
+
+/**
+ * A wrapper for a resource's `create`: the host call always runs, and what it returns is the very
+ * object the client made; a failure of the telemetry never changes it. The outcome is taken from
+ * the consumption the app starts (observeApiPromise): the response is never read here. A call
+ * whose result the app only takes with `.asResponse()` (the raw HTTP response) is never parsed:
+ * its span ends when the response arrives, without usage or finish reasons.
+ */
+export function traceCreate(tracing: CallTracing): (original: AnyFunction) => AnyFunction {
+  return (original) =>
+    function tracedCreate(this: { _client?: any }, ...args: unknown[]) {
+      if (!tracing.isEnabled()) return original.apply(this, args);
+      const params = (args[0] ?? {}) as Record<string, any>;
+      let span: Span;
+      try {
+        if (tracing.skip?.(this?._client)) return original.apply(this, args);
+        supersedeEnclosingLlmSpan();
+        span = tracing.start(this?._client, params);
+      } catch (error) {
+        tracing.startFailed(error);
+        return original.apply(this, args);
+      }
+      const callArgs = withCallAttempts(args, span);
+      const result = withSpanIfObserved(span, () => original.apply(this, callArgs));
+      const settle = once({
+        value: (value: any) => tracing.result(span, params, value),
+        error: (error: unknown) => tracing.fail(span, error),
+        // Only the raw HTTP response was taken (`.asResponse()`): the body is the app's to read.
+        response: () => span.end(),
+      });
+      if (observeApiPromise(result, settle)) return result;
+      if (result && typeof result.then === 'function') result.then(settle.value, settle.error);
+      else span.end();
+      return result;
+    };
+}
+
+/** The request-options key that carries a call's CallAttempts to buildRequest (see countAttempt). */
+const CALL_ATTEMPTS = Symbol('agent-autopsy.clientCall');
+
+/** The attempts the client made for one traced call so far. */
+class CallAttempts {
+  attempts = 0;
+  constructor(readonly span: Span) {}
+
+  /** What the SDK's debug log prints for it (it logs the request options): not the whole span. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `agent-autopsy call (${this.attempts} attempt${this.attempts === 1 ? '' : 's'})`;
+  }
+}
+
+/**
+ * `create`'s arguments with a copy of its request options (the second argument) that also holds
+ * the call's CallAttempts; the arguments as they are when the options are no object or cannot be
+ * copied (a getter that throws: the SDK then meets it as it would have).
+ */
+function withCallAttempts(args: unknown[], span: Span): unknown[] {
+  try {
+    const options = args[1];
+    if (options !== undefined && (options === null || typeof options !== 'object')) return args;
+    const copy = args.length > 2 ? args.slice() : [args[0], undefined];
+    copy[1] = { ...(options as object), [CALL_ATTEMPTS]: new CallAttempts(span) };
+    return copy;
+  } catch {
+    return args;
+  }
+}
+
+/**
+ * The prototype that defines `buildRequest`, walking up from the client class `client` (OpenAI's
+ * in openai 5.x – 7.x, BaseAnthropic's in @anthropic-ai/sdk 0.50 on, APIClient's before).
+ */
+export function buildRequestOwner(client: unknown): any {
+  let proto = typeof client === 'function' ? client.prototype : undefined;
+  while (proto && proto !== Object.prototype) {
+    if (Object.prototype.hasOwnProperty.call(proto, 'buildRequest') && typeof proto.buildRequest === 'function') return proto;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return undefined;
+}
+
+/**
+ * Counts each attempt of a traced call before its request is built. The client retries a failed
+ * request itself (429, 5xx, timeouts; `maxRetries`, 2 by default) before the app sees an error. To
+ * count those attempts, `create` hands the SDK a copy of the call's request options with one more
+ * key (a symbol, with the call's CallAttempts), which the SDK carries into `buildRequest(options,
+ * { retryCount })`, called once per attempt with the SDK's own count of retries (the one it sends
+ * as `X-Stainless-Retry-Count`): from the second attempt on the span gets
+ * `http.request.resend_count`, as @anthropic-ai/sdk 1.x's own spans have it. Not `prepareRequest`,
+ * the documented hook: an app's subclass that overrides it need not call the client's empty one
+ * (AzureOpenAI's buildRequest calls the client's). Nothing reaches the request or the server; a
+ * client version that stopped carrying the key only loses the count.
+ */
+export function patchBuildRequest(original: AnyFunction): AnyFunction {
+  return function tracedBuildRequest(this: unknown, ...args: unknown[]) {
+    guard(() => countAttempt((args[0] as Record<symbol, unknown> | undefined)?.[CALL_ATTEMPTS], (args[1] as { retryCount?: unknown } | undefined)?.retryCount));
+    return original.apply(this, args);
+  };
+}
+
+/** `retryCount` is the SDK's own count; the attempts seen so far stand in where a version gives none. */
+function countAttempt(call: unknown, retryCount: unknown): void {
+  if (!(call instanceof CallAttempts)) return;
+  call.attempts++;
+  const resends = typeof retryCount === 'number' && Number.isSafeInteger(retryCount) && retryCount >= 0 ? retryCount : call.attempts - 1;
+  if (resends > 0 && call.span.isRecording()) {
+    call.span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, resends);
+    (call.span as Span & { [RESENT_AT]?: number })[RESENT_AT] = nowMs();
+  }
+}
+
+/** When the client sent a call's request again, the last time (epoch ms, the run's clock): a field on its span. */
+const RESENT_AT = Symbol('agent-autopsy.resentAt');
+
+/** What one streamed call's reader is told, chunk by chunk (traceStream()). Never called after the span ended. */
+export interface StreamObserver {
+  /** Whether `chunk` is part of the answer: the first one is the span's time to first chunk. */
+  isAnswer(chunk: any): boolean;
+  /** Gathers what the span needs from a chunk (guarded: what it throws is dropped). */
+  chunk(chunk: any): void;
+  /** The stream was read to its end, or the app stopped reading it: sets the last attributes (the span is ended after it). */
+  end(): void;
+  /** Reading failed: records it on the span and ends it. */
+  fail(error: unknown): void;
+}
+
+/**
+ * A streamed call's result: `value` is the client's Stream, whose `iterator` every way of reading
+ * it goes through (`Stream#[Symbol.asyncIterator]()`, `tee()`, the SDKs' stream helpers); it is
+ * replaced with one that reads the stream through for the app and ends the span however the
+ * reading ends. False when `value` is no such stream.
+ */
+export function traceStream(span: Span, value: any, observer: () => StreamObserver): boolean {
+  if (!value || typeof value.iterator !== 'function') return false;
+  const iterator = value.iterator as () => AsyncIterator<unknown>;
+  // Timed from when the request that answered was sent: the span's start, or the client's last
+  // retry (its wait before it is the retry's, counted in failed_attempts, not the model's).
+  // Streamed calls only pay for it, here, once (the run knows when the span started).
+  let startMs = (span as Span & { [RESENT_AT]?: number })[RESENT_AT] ?? NaN;
+  if (Number.isNaN(startMs)) guard(() => (startMs = currentRun()?.spanStartMs(span) ?? NaN));
+  const chunks = new StreamChunks(span, startMs);
+  value.iterator = function tracedIterator(this: unknown) {
+    return observeStream(iterator.call(this), span, chunks, observer());
+  };
+  return true;
+}
+
+async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, chunks: StreamChunks, observer: StreamObserver): AsyncGenerator<unknown> {
+  let failed = false;
+  try {
+    for await (const chunk of { [Symbol.asyncIterator]: () => iterator }) {
+      // One clock read per chunk; the test below only until the answer's first chunk came.
+      chunks.chunk();
+      if (chunks.firstMs === 0 && observer.isAnswer(chunk)) chunks.answered();
+      guard(() => observer.chunk(chunk));
+      yield chunk;
+    }
+  } catch (error) {
+    failed = true;
+    guard(() => observer.fail(error));
+    throw error;
+  } finally {
+    if (!failed && span.isRecording()) {
+      guard(() => {
+        observer.end();
+        span.end();
+      });
+    }
+  }
+}
+
+export function guard(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* telemetry never fails the call */
+  }
+}
+
+/**
+ * `server.address` and `server.port` of a client's base URL, keeping the last one: an app talks
+ * to one endpoint, and parsing it each call costs ~5 µs. One per instrumentation.
+ */
+export function serverAttributesCache(): (baseURL: string | undefined) => Readonly<Attributes> {
+  let lastBaseURL: string | undefined;
+  let lastAttributes: Readonly<Attributes> = {};
+  return (baseURL) => {
+    if (!baseURL) return {};
+    if (baseURL !== lastBaseURL) {
+      const server = serverOf(baseURL);
+      lastAttributes = server ? Object.freeze({ [sc.ATTR_SERVER_ADDRESS]: server.address, [sc.ATTR_SERVER_PORT]: server.port }) : {};
+      lastBaseURL = baseURL;
+    }
+    return lastAttributes;
+  };
+}
+
+/** Whether `fn` is `wrapper` or wraps it (shimmer keeps the wrapped function as `__original`), a few layers down. */
+export function wraps(fn: unknown, wrapper: AnyFunction): boolean {
+  let current = fn;
+  for (let depth = 0; depth < 8 && typeof current === 'function'; depth++) {
+    if (current === wrapper) return true;
+    current = (current as AnyFunction & { __original?: unknown }).__original;
+  }
+  return false;
+}
+
+/**
+ * Another instrumentation's llm span this request runs in (OpenInference's openai instrumentation
+ * wraps `create` around this one) is the same request: this one's span is the call (see
+ * supersededSpans.ts). An llmCall() of the app's is not: its span is a call of its own.
+ */
+function supersedeEnclosingLlmSpan(): void {
+  let active: Span | undefined = activeOwnSpan();
+  // OpenInference makes its wrapper of the SDK's span (OISpan, which masks attributes) the active span.
+  if (active && !attributesOf(active)) active = (active as Span & { span?: Span }).span;
+  const attributes = attributesOf(active);
+  if (active && attributes && !isOwnSpan(attributes) && classifySpan(attributes) === 'llm') markSuperseded(active);
+}
