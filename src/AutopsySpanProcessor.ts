@@ -194,10 +194,10 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     if (entry.kind !== 'llm') return false;
     const parent = enclosingCall(run.openSpans, direct);
     if (parent === undefined) return false;
-    // The flag's own span of an openai request inside another instrumentation's span of the same
+    // The flag's own span of a client's request inside another instrumentation's span of the same
     // request (OpenInference wraps around the flag's wrapper) stays a call of its own: that span
     // ends before it, or never when the request fails, and the failure is this one's to record.
-    if (scopeNameOf(entry.span) === sc.OPENAI_CLIENT_SCOPE && !isOwnSpan(attributesOf(parent.span) ?? {})) return false;
+    if (sc.isFlagClientScope(scopeNameOf(entry.span)) && !isOwnSpan(attributesOf(parent.span) ?? {})) return false;
     this.folded.set(entry, parent);
     this.openFolded.set(parent, (this.openFolded.get(parent) ?? 0) + 1);
     return true;

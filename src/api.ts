@@ -198,11 +198,13 @@ export function recordFailure(span: Span, error: unknown, time?: number): void {
 /**
  * recordFailure, then ends the span at the time it failed, read before the error's stack is (slow
  * the first time with source maps on, see spanEndTime.ts): for the instrumentations' spans, which
- * no AgentSpan handle ends. Throws what `span.end()` throws.
+ * no AgentSpan handle ends. `errorType`, when given, is the span's `error.type` in place of the
+ * error's class (a client's own name for the failure). Throws what `span.end()` throws.
  */
-export function recordFailureAndEnd(span: Span, error: unknown): void {
+export function recordFailureAndEnd(span: Span, error: unknown, errorType?: string): void {
   const at = instantNow();
   recordFailure(span, error, at.sdk);
+  if (errorType !== undefined) span.setAttribute(sc.ATTR_ERROR_TYPE, errorType);
   endSpanAt(span, at);
 }
 

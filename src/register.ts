@@ -9,7 +9,7 @@
  * instrumented, then `init()` (tracing, run directory, exit hooks), then the LLM client
  * instrumentations. `--require` registers the loader hook too, so it also covers ESM apps.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire, register as registerLoader } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,6 +17,7 @@ import { isMainThread } from 'node:worker_threads';
 import { envFlag } from './config';
 import { reportError } from './errorHandler';
 import { enableLlmInstrumentations, HOOKED_ESM_MODULES } from './instrumentation/llm';
+import { anthropicVersionTracesItself } from './instrumentation/llmRequests';
 import { preloadVerdict, realPath } from './preloadFlag';
 import { currentRun, initFromEnvironment, warnOnce } from './runtime';
 import { activeTracing } from './tracing';
@@ -60,22 +61,41 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
 }
 
 /**
- * `require('agent-autopsy/register')` after `require('openai')`: the client's module was loaded
- * before the require hook was there, and the instrumentation patches a module as it is loaded, so
- * its calls are silently recorded as HTTP requests only (OpenTelemetry's own check says so only to
- * a diag logger). Said once. The Anthropic SDK traces itself through the global API: its order does
- * not matter.
+ * `require('agent-autopsy/register')` after `require('openai')` (or an @anthropic-ai/sdk that does
+ * not trace itself, before 0.134): the client's module was loaded before the require hook was
+ * there, and the instrumentation patches a module as it is loaded, so its calls are silently
+ * recorded as HTTP requests only (OpenTelemetry's own check says so only to a diag logger). Said
+ * once. An Anthropic SDK from 0.134 on traces itself through the global API: its order does not
+ * matter.
  */
-function warnIfOpenAiLoadedFirst(): void {
-  if (!Object.keys(require.cache).some((file) => OPENAI_MODULE_FILE.test(file))) return;
+function warnIfClientsLoadedFirst(): void {
+  const files = Object.keys(require.cache);
+  const loaded: string[] = [];
+  if (files.some((file) => OPENAI_MODULE_FILE.test(file))) loaded.push('openai');
+  const anthropic = files.map((file) => ANTHROPIC_MODULE_ROOT.exec(file)?.[0]).find((root) => root !== undefined);
+  if (anthropic !== undefined && !anthropicTracesItself(anthropic)) loaded.push('@anthropic-ai/sdk');
+  if (loaded.length === 0) return;
+  const [names, were, clients] = loaded.length === 1 ? [loaded[0], 'was', 'that client is'] : [loaded.join(' and '), 'were', 'those clients are'];
   warnOnce(
     'register-after-openai',
-    'agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without model or tokens; require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs',
+    `agent-autopsy/register was required after ${names} ${were} loaded: ${clients} not instrumented, so ${loaded.length === 1 ? 'its' : 'their'} LLM calls are recorded only from their HTTP requests, without model or tokens; require agent-autopsy/register before ${names}, or start the app with node --require agent-autopsy/register app.cjs`,
   );
 }
 
 /** A file of the `openai` package, as require.cache names it. */
 const OPENAI_MODULE_FILE = /[\\/]node_modules[\\/]openai[\\/]/;
+/** The folder of the `@anthropic-ai/sdk` package a file in require.cache belongs to. */
+const ANTHROPIC_MODULE_ROOT = /^.*[\\/]node_modules[\\/]@anthropic-ai[\\/]sdk(?=[\\/])/;
+
+/** Whether the @anthropic-ai/sdk in `root` traces its calls itself (0.134 on); false when its version cannot be read. */
+function anthropicTracesItself(root: string): boolean {
+  try {
+    const version: unknown = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+    return typeof version === 'string' && anthropicVersionTracesItself(version);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Sets everything up from the environment; dist/register.cjs calls it when loaded, and
@@ -90,7 +110,7 @@ export function registerZeroCode(esmEntryUrl?: string): void {
   registry[REGISTERED] = true;
   try {
     if (esmEntryUrl !== undefined) warnIfImportedByApp(esmEntryUrl);
-    else warnIfOpenAiLoadedFirst();
+    else warnIfClientsLoadedFirst();
   } catch (error) {
     reportError(error, 'could not tell whether agent-autopsy/register was preloaded');
   }

@@ -53,6 +53,8 @@ export const ATTR_GEN_AI_REQUEST_FREQUENCY_PENALTY = 'gen_ai.request.frequency_p
 export const ATTR_GEN_AI_REQUEST_PRESENCE_PENALTY = 'gen_ai.request.presence_penalty' as const;
 export const ATTR_GEN_AI_REQUEST_SEED = 'gen_ai.request.seed' as const;
 export const ATTR_GEN_AI_REQUEST_STOP_SEQUENCES = 'gen_ai.request.stop_sequences' as const;
+export const ATTR_GEN_AI_REQUEST_TOP_K = 'gen_ai.request.top_k' as const;
+export const ATTR_GEN_AI_SYSTEM_INSTRUCTIONS = 'gen_ai.system_instructions' as const;
 /** Set only when it is not 1 (the conventions' condition). */
 export const ATTR_GEN_AI_REQUEST_CHOICE_COUNT = 'gen_ai.request.choice.count' as const;
 export const ATTR_GEN_AI_REQUEST_STREAM = 'gen_ai.request.stream' as const;
@@ -121,6 +123,12 @@ export const ATTR_OPENINFERENCE_LLM_SYSTEM = 'llm.system' as const;
 
 /** Instrumentation scope of the spans of agent-autopsy's openai client instrumentation (src/instrumentation). */
 export const OPENAI_CLIENT_SCOPE = 'agent-autopsy/openai';
+/** Instrumentation scope of the spans of agent-autopsy's @anthropic-ai/sdk instrumentation, for the versions and clients that do not trace themselves. */
+export const ANTHROPIC_CLIENT_SCOPE = 'agent-autopsy/anthropic';
+/** Whether `scope` is that of one of the flag's client instrumentations (openai, @anthropic-ai/sdk). */
+export function isFlagClientScope(scope: string | undefined): boolean {
+  return scope === OPENAI_CLIENT_SCOPE || scope === ANTHROPIC_CLIENT_SCOPE;
+}
 /** Instrumentation scope of the spans of LLM API requests no client instrumentation sees (LlmRequestInstrumentation). */
 export const LLM_REQUESTS_SCOPE = 'agent-autopsy/llm-requests';
 export const ATTR_SERVER_ADDRESS = 'server.address' as const;

@@ -101,7 +101,7 @@ describe('the flag beside a LangChain instrumentation', () => {
     const result = await runNode(writeScript(LANGCHAIN_APP, '.cjs'), { nodeArgs: ['--require', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
     expect(result.code).toBe(0);
     const said =
-      "agent-autopsy: LLM calls are recorded twice in this run: each request by the zero-code flag (its openai instrumentation, or its record of LLM API requests) and each model call by @arizeai/openinference-instrumentation-langchain, whose spans are not linked to them; " +
+      "agent-autopsy: LLM calls are recorded twice in this run: each request by the zero-code flag (its openai or Anthropic instrumentation, or its record of LLM API requests) and each model call by @arizeai/openinference-instrumentation-langchain, whose spans are not linked to them; " +
       'beside a LangChain instrumentation, start agent-autopsy with init() instead of the flag (README, "Beside an existing OpenTelemetry setup")\n';
     expect(result.stderr).toBe(said);
     expect(readReport(runDir).llm_usage).toMatchObject({ calls: 2 });

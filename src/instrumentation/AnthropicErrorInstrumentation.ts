@@ -10,8 +10,8 @@ import { errorClassName, errorMessage } from '../safeValue';
 import { VERSION } from '../version';
 
 /** Instrumentation scope of this class (it makes no spans of its own). */
-export const ANTHROPIC_ERROR_SCOPE = 'agent-autopsy/anthropic';
-/** The instrumentation scope of the spans @anthropic-ai/sdk 1.x makes for its own calls. */
+export const ANTHROPIC_ERROR_SCOPE = 'agent-autopsy/anthropic-errors';
+/** The instrumentation scope of the spans @anthropic-ai/sdk (0.134 on, 1.x) makes for its own calls. */
 export const ANTHROPIC_SDK_SCOPE = 'com.anthropic.sdk.typescript';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -20,7 +20,7 @@ type AnyFunction = (...args: any[]) => any;
 /**
  * The error message of a failed @anthropic-ai/sdk call, on the SDK's own span.
  *
- * @anthropic-ai/sdk 1.x traces its calls itself (see llm.ts), but a call that fails with an error
+ * @anthropic-ai/sdk traces its calls itself from 0.134 on (see llm.ts), but a call that fails with an error
  * response only gets `error.type` (the error envelope's type) and the HTTP status on its span: a
  * 400 is `invalid_request_error` whether the prompt was too long ("prompt is too long: 210043
  * tokens > 200000 maximum") or a parameter was wrong, so a zero-code run could not tell a
@@ -41,7 +41,7 @@ export class AnthropicErrorInstrumentation extends InstrumentationBase {
     return [
       new InstrumentationNodeModuleDefinition(
         '@anthropic-ai/sdk',
-        ['>=1.0.0 <2'],
+        ['>=0.134.0 <2'],
         (module: any) => {
           const target = clientPrototype(module);
           if (target) this._wrap(target, 'makeStatusError', this.patch());

@@ -1,3 +1,4 @@
+export { AnthropicClientInstrumentation, type AnthropicClientInstrumentationConfig } from './AnthropicClientInstrumentation';
 export { ChildProcessInstrumentation } from './ChildProcessInstrumentation';
 export { LlmRequestInstrumentation, type LlmRequestInstrumentationConfig } from './LlmRequestInstrumentation';
 export { OpenAIClientInstrumentation, OPENAI_CLIENT_SCOPE, type OpenAIClientInstrumentationConfig } from './OpenAIClientInstrumentation';

@@ -1,8 +1,9 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { reportError } from '../errorHandler';
+import { AnthropicClientInstrumentation } from './AnthropicClientInstrumentation';
 import { AnthropicErrorInstrumentation } from './AnthropicErrorInstrumentation';
-import { noteOpenAIInstrumentation } from './llmRequests';
+import { noteClientInstrumentations } from './llmRequests';
 import { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
 /** Modules the ESM loader hook must intercept for the instrumentations below. */
@@ -17,19 +18,22 @@ export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk'];
  *   `messages.stream()` included), so it needs only a registered tracer provider, and
  *   AnthropicErrorInstrumentation, which adds the message of a failed call to the SDK's span (the
  *   SDK puts only the error type there: a too-long prompt is a bare `invalid_request_error`).
- *   @traceloop/instrumentation-anthropic 0.27 does not fit it (it throws on
- *   `require('@anthropic-ai/sdk')` 1.x and hooks nothing under ESM) and is not loaded.
+ *   AnthropicClientInstrumentation traces the versions before 1.0, and the 1.x clients whose own
+ *   tracing is off, with the same attributes. @traceloop/instrumentation-anthropic 0.27 does not
+ *   fit 1.x (it throws on `require('@anthropic-ai/sdk')` 1.x and hooks nothing under ESM) and is
+ *   not loaded.
  * Every other client's requests to an LLM API are LlmRequestInstrumentation's (llmRequests.ts),
- * enabled with tracing (`recordLlmRequests`): it leaves the requests of the openai clients patched
- * here to their spans.
+ * enabled with tracing (`recordLlmRequests`): it leaves the requests of the clients patched here to
+ * their spans.
  */
 export function enableLlmInstrumentations(provider: TracerProvider, captureContent: boolean): Instrumentation[] {
   try {
     const openai = new OpenAIClientInstrumentation({ enabled: false, captureContent });
-    const instrumentations: Instrumentation[] = [openai, new AnthropicErrorInstrumentation({ enabled: false })];
+    const anthropic = new AnthropicClientInstrumentation({ enabled: false, captureContent });
+    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false })];
     // Sets the tracer, meter and logger providers, then enables each one.
     registerInstrumentations({ instrumentations, tracerProvider: provider });
-    noteOpenAIInstrumentation(openai);
+    noteClientInstrumentations({ openai, anthropic });
     return instrumentations;
   } catch (error) {
     reportError(error, 'the LLM client instrumentations could not be enabled');

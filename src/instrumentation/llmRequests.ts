@@ -2,11 +2,14 @@ import type { TracerProvider } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { reportError } from '../errorHandler';
 import { LlmRequestInstrumentation } from './LlmRequestInstrumentation';
+import type { AnthropicClientInstrumentation } from './AnthropicClientInstrumentation';
 import type { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
 let instance: LlmRequestInstrumentation | undefined;
 /** The flag's openai instrumentation, once enabled: the versions of the client it patched. */
 let openai: OpenAIClientInstrumentation | undefined;
+/** The flag's @anthropic-ai/sdk instrumentation, once enabled: the versions of the SDK it patched. */
+let anthropic: AnthropicClientInstrumentation | undefined;
 
 /** LLM API requests → llm spans, once per process (`recordLlmRequests`: on with the flag, opt-in with init()). */
 export function enableLlmRequestInstrumentation(provider: TracerProvider): LlmRequestInstrumentation | undefined {
@@ -21,24 +24,31 @@ export function enableLlmRequestInstrumentation(provider: TracerProvider): LlmRe
   return instance;
 }
 
-/** The openai instrumentation whose patched clients record their own calls (the flag's). */
-export function noteOpenAIInstrumentation(instrumentation: OpenAIClientInstrumentation): void {
-  openai = instrumentation;
+/** The client instrumentations whose patched clients record their own calls (the flag's). */
+export function noteClientInstrumentations(clients: { openai: OpenAIClientInstrumentation; anthropic: AnthropicClientInstrumentation }): void {
+  openai = clients.openai;
+  anthropic = clients.anthropic;
 }
 
 /**
- * A request of the openai client once it is instrumented, or of the Anthropic SDK from 1.0 on
- * while its own tracing is on (it is unless ANTHROPIC_OPEN_TELEMETRY=false, as Sentry 11 sets it):
- * those calls have their spans, with the model and tokens a request's headers do not show. Told
- * by the headers both clients send on every request (Stainless's): their user-agent is often the
- * framework's (LangChain sets its own).
+ * A request of the openai client or of the Anthropic SDK once the flag instrumented it (the SDK
+ * from 0.134 on traces its calls itself, and the flag traces those of its clients whose tracing is
+ * off), or of the Anthropic SDK from 0.134 on loaded before the flag while its own tracing is on (it
+ * is unless ANTHROPIC_OPEN_TELEMETRY=false, as Sentry 11 sets it): those calls have their spans,
+ * with the model and tokens a request's headers do not show. Told by the headers both clients
+ * send on every request (Stainless's): their user-agent is often the framework's (LangChain sets
+ * its own).
  */
 function clientTracesCalls(header: (name: string) => string | undefined): boolean {
   const version = header('x-stainless-package-version');
   if (version === undefined || header('x-stainless-lang') === undefined) return false;
   if (header('anthropic-version') === undefined) return openai?.tracesVersion(version) ?? false;
-  return ANTHROPIC_TRACING_VERSION.test(version) && process.env.ANTHROPIC_OPEN_TELEMETRY?.toLowerCase() !== 'false';
+  if (anthropic?.tracesVersion(version)) return true;
+  return anthropicVersionTracesItself(version) && process.env.ANTHROPIC_OPEN_TELEMETRY?.toLowerCase() !== 'false';
 }
 
-/** @anthropic-ai/sdk versions that trace their calls themselves: 1.0 and later. */
-const ANTHROPIC_TRACING_VERSION = /^[1-9]\d*\./;
+/** @anthropic-ai/sdk versions that trace their calls themselves: 0.134 and later. */
+export function anthropicVersionTracesItself(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major >= 1 || (major === 0 && minor >= 134);
+}

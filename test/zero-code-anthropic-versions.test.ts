@@ -1,0 +1,170 @@
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TruthEvent } from '../src/types';
+import { REPO_ROOT, runNode, STEP_HELPER } from './helpers/childProcess';
+import { llmCallEnds } from './helpers/llmEvents';
+import { startOtlpReceiver } from './helpers/otlpReceiver';
+import { logPath, readReport, readTrackerDocument } from './helpers/runFiles';
+import { tempRunDir } from './helpers/tempDirs';
+
+/**
+ * @anthropic-ai/sdk under the zero-code flag, whichever version: 1.x traces its calls itself, and
+ * agent-autopsy's own instrumentation traces the versions before (0.39, with node-fetch and the
+ * older client layout; 0.133, on fetch) and the 1.x clients whose tracing is off
+ * (ANTHROPIC_OPEN_TELEMETRY=false, as Sentry 11 sets it). Every one must give the same events as
+ * 1.x's own spans: model, tokens with the cache's, finish reason, time to first chunk, retries,
+ * the error envelope's type and status, a call the app aborted as no failure. Each version is
+ * installed as an npm alias and copied into the app's node_modules as `@anthropic-ai/sdk`: the
+ * instrumentation hooks the module by name.
+ */
+
+const KEY = 'sk-ant-test-0123456789abcdef';
+
+const CALLS = `
+const server = await startFakeLlmServer();
+const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${KEY}', maxRetries: 0 });
+const retrying = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${KEY}', maxRetries: 1 });
+${STEP_HELPER}
+const drain = async (stream, stopAfter = Infinity) => { let n = 0; for await (const _ of stream) if (++n >= stopAfter) break; };
+const message = (content, extra = {}, options) => anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content }], ...extra }, options);
+await step('messages', [], () => message('hello claude', { system: 'Be brief.', temperature: 0.5 }));
+await step('messages_stream', [], async () => drain(await message('hello claude stream', { stream: true })));
+await step('messages_stream_helper', [], () => anthropic.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content: 'hello helper' }] }).finalMessage());
+await step('beta_messages', [], () => anthropic.beta.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hello beta' }] }));
+await step('messages_retried', [{ kind: 'rate_limit', retryAfterMs: 10 }, 'ok'], () => retrying.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content: 'retried' }] }));
+await step('messages_529', ['overloaded'], () => message('busy'));
+await step('messages_401', ['auth'], () => message('who am i'));
+await step('messages_stream_429', ['rate_limit'], async () => drain(await message('limited stream', { stream: true })));
+await step('messages_timeout', ['timeout'], () => message('slow', {}, { timeout: 300 }));
+await step('messages_stream_break', [], async () => drain(await message('stop early', { stream: true }), 2));
+await step('messages_aborted', ['timeout'], () => message('aborted', {}, { signal: AbortSignal.timeout(200) }));
+await server.close();
+process.stdout.write(JSON.stringify(outcomes.map(([name, outcome]) => [name, outcome === 'ok' ? 'ok' : 'failed'])) + '\\n');
+`;
+
+const claude = { model: 'claude-sonnet-4-6', provider: 'anthropic', operation: 'chat' };
+const answered = (fields: Record<string, unknown>) => ({ type: 'llm_call_end', ...claude, response_model: claude.model, finish_reasons: ['end_turn'], cache_read_input_tokens: 0, cache_creation_input_tokens: 0, ...fields });
+const failed = (fields: Record<string, unknown>) => ({ type: 'llm_call_error', ...claude, ...fields });
+
+/** The end (or error) of every call, as 1.x's own spans give it. */
+const ENDS = [
+  answered({ input_tokens: 6, output_tokens: 12, tokens_used: 18 }),
+  answered({ input_tokens: 5, output_tokens: 14, tokens_used: 19, time_to_first_chunk: 'number' }),
+  answered({ input_tokens: 3, output_tokens: 12, tokens_used: 15, time_to_first_chunk: 'number' }),
+  answered({ model: 'claude-haiku-4-5', response_model: 'claude-haiku-4-5', input_tokens: 3, output_tokens: 12, tokens_used: 15 }),
+  answered({ input_tokens: 2, output_tokens: 11, tokens_used: 13, failed_attempts: 1 }),
+  failed({ error_type: 'overloaded_error', http_status: 529 }),
+  failed({ error_type: 'authentication_error', http_status: 401 }),
+  failed({ error_type: 'rate_limit_error', http_status: 429 }),
+  failed({ error_type: 'client_timeout_error' }),
+  // The app stopped reading after message_start and the first block's start: no output, no finish.
+  { type: 'llm_call_end', ...claude, response_model: claude.model, input_tokens: 3, tokens_used: 3, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+  // Aborted by the app: no failure, as 1.x's spans have it.
+  { type: 'llm_call_end', ...claude },
+];
+
+const OUTCOMES = [
+  ['messages', 'ok'],
+  ['messages_stream', 'ok'],
+  ['messages_stream_helper', 'ok'],
+  ['beta_messages', 'ok'],
+  ['messages_retried', 'ok'],
+  ['messages_529', 'failed'],
+  ['messages_401', 'failed'],
+  ['messages_stream_429', 'failed'],
+  ['messages_timeout', 'failed'],
+  ['messages_stream_break', 'ok'],
+  ['messages_aborted', 'failed'],
+];
+
+const FIELDS = ['model', 'provider', 'operation', 'input_tokens', 'output_tokens', 'tokens_used', 'finish_reasons', 'error_type', 'http_status', 'failed_attempts', 'time_to_first_chunk', 'response_model', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
+
+/** The ends, with the time to first chunk as its type (its value is the machine's). */
+function ends(events: TruthEvent[]): Array<Record<string, unknown>> {
+  return llmCallEnds(events, FIELDS).map((end) => ('time_to_first_chunk' in end ? { ...end, time_to_first_chunk: typeof end.time_to_first_chunk } : end));
+}
+
+/** Where each version is installed (an npm alias of the repository's devDependencies). */
+const VERSIONS = { '0.39': 'anthropic-sdk-v0-39', '0.133': 'anthropic-sdk-v0', '1.x': join('@anthropic-ai', 'sdk') } as const;
+const appDirs: Record<string, string> = {};
+
+beforeAll(() => {
+  const root = tempRunDir('.tmp-', join(REPO_ROOT, 'test'));
+  for (const [version, installed] of Object.entries(VERSIONS)) {
+    const dir = join(root, version);
+    mkdirSync(join(dir, 'node_modules', '@anthropic-ai'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'node_modules', installed), join(dir, 'node_modules', '@anthropic-ai', 'sdk'), { recursive: true });
+    writeFileSync(join(dir, 'app.mjs'), `import Anthropic from '@anthropic-ai/sdk';\nimport { startFakeLlmServer } from '../../../examples/fake-llm-server.mjs';\n${CALLS}`);
+    writeFileSync(join(dir, 'app.cjs'), `const sdk = require('@anthropic-ai/sdk');\nconst Anthropic = sdk.default ?? sdk;\n(async () => {\nconst { startFakeLlmServer } = await import('../../../examples/fake-llm-server.mjs');\n${CALLS}\n})();\n`);
+    // The flag required after the SDK (the mistake the flag warns about), one call.
+    writeFileSync(join(dir, 'late.cjs'), `require('@anthropic-ai/sdk');\nrequire('agent-autopsy/register');\n`);
+    appDirs[version] = dir;
+  }
+});
+
+async function runApp(version: keyof typeof VERSIONS, app: 'app.mjs' | 'app.cjs', env: Record<string, string> = {}) {
+  const runDir = tempRunDir('autopsy-anthropic-versions-');
+  const flag = app === 'app.mjs' ? '--import' : '--require';
+  const result = await runNode(join(appDirs[version], app), { cwd: appDirs[version], nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '', ...env }, timeoutMs: 60_000 });
+  return { result, runDir };
+}
+
+describe('the zero-code flag with @anthropic-ai/sdk', () => {
+  // The scope of the call spans, as they are exported: the flag's instrumentation, or the SDK's own.
+  it.each([
+    ['0.39', 'app.cjs', {}, 'agent-autopsy/anthropic'],
+    ['0.39', 'app.mjs', {}, 'agent-autopsy/anthropic'],
+    ['0.133', 'app.mjs', {}, 'agent-autopsy/anthropic'],
+    ['0.133', 'app.cjs', {}, 'agent-autopsy/anthropic'],
+    ['1.x', 'app.mjs', { ANTHROPIC_OPEN_TELEMETRY: 'false' }, 'agent-autopsy/anthropic'],
+    ['1.x', 'app.mjs', {}, 'com.anthropic.sdk.typescript'],
+  ] as const)('%s (%s, %o): every call as 1.x records it, once', async (version, app, env, scope) => {
+    const receiver = await startOtlpReceiver();
+    const { result, runDir } = await runApp(version, app, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TIMEOUT: '20000' }).finally(() => receiver.close());
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(JSON.parse(result.stdout)).toEqual(OUTCOMES);
+    const events = readTrackerDocument(runDir).events;
+    expect(ends(events)).toEqual(ENDS);
+    // One start per call: no second record from the HTTP request.
+    expect(events.filter((event) => event.type === 'llm_call_start')).toHaveLength(ENDS.length);
+    const report = readReport(runDir);
+    expect(report.llm_usage).toMatchObject({ calls: 11, errors: 4, retried_calls: 1, failed_attempts: 1, errors_by_status: { '401': 1, '429': 1, '529': 1 } });
+    expect(report.unfinished).toEqual([]);
+    expect(readFileSync(logPath(runDir, 'execution_tracker.json'), 'utf8')).not.toContain(KEY);
+    const calls = receiver.spans.filter((span) => span.attributes['gen_ai.operation.name'] === 'chat');
+    expect(calls.map((span) => span.scope.name)).toEqual(Array(ENDS.length).fill(scope));
+  });
+
+  it('records prompts and replies in the parts 1.x writes, with AGENT_AUTOPSY_CAPTURE_CONTENT=true', async () => {
+    const { result, runDir } = await runApp('0.133', 'app.mjs', { AGENT_AUTOPSY_CAPTURE_CONTENT: 'true' });
+    expect(result.code).toBe(0);
+    const content = readTrackerDocument(runDir)
+      .events.filter((event) => event.type === 'llm_call_end' || event.type === 'llm_call_error')
+      .map((event) => [event.data.prompt, event.data.response]);
+    const user = (text: string) => JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: text }] }]);
+    const reply = (text: string) => JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: text }] }]);
+    expect(content[0]).toEqual([user('hello claude'), reply('Fake reply to: "Be brief.". The answer is 42.')]);
+    // A streamed reply, gathered from its deltas.
+    expect(content[1]).toEqual([user('hello claude stream'), reply('Fake reply to: "hello claude stream". The answer is 42.')]);
+    expect(content[3]).toEqual([user('hello beta'), reply('Fake reply to: "hello beta". The answer is 42.')]);
+    expect(content[5]).toEqual([user('busy'), undefined]);
+    // A stream stopped before its first delta: the prompt, and no reply.
+    expect(content[9]).toEqual([user('stop early'), undefined]);
+  });
+
+  it.each([
+    ['0.39', true],
+    ['0.133', true],
+    ['1.x', false],
+  ] as const)('%s required before agent-autopsy/register: warned about when it does not trace itself (%s)', async (version, warned) => {
+    const runDir = tempRunDir('autopsy-anthropic-late-');
+    const result = await runNode(join(appDirs[version], 'late.cjs'), { cwd: appDirs[version], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      warned
+        ? 'agent-autopsy: agent-autopsy/register was required after @anthropic-ai/sdk was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without model or tokens; require agent-autopsy/register before @anthropic-ai/sdk, or start the app with node --require agent-autopsy/register app.cjs\n'
+        : '',
+    );
+  });
+});
