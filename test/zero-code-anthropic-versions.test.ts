@@ -39,6 +39,8 @@ await step('messages_stream_429', ['rate_limit'], async () => drain(await messag
 await step('messages_timeout', ['timeout'], () => message('slow', {}, { timeout: 300 }));
 await step('messages_stream_break', [], async () => drain(await message('stop early', { stream: true }), 2));
 await step('messages_aborted', ['timeout'], () => message('aborted', {}, { signal: AbortSignal.timeout(200) }));
+// The app's own llmCall() around the call: one call, with the SDK's tokens and retries.
+await step('llm_call_wrapped', [{ kind: 'rate_limit', retryAfterMs: 10 }, 'ok'], () => llmCall({ model: 'wrapped' }, () => retrying.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content: 'wrapped' }] })));
 await server.close();
 process.stdout.write(JSON.stringify(outcomes.map(([name, outcome]) => [name, outcome === 'ok' ? 'ok' : 'failed'])) + '\\n');
 `;
@@ -62,6 +64,7 @@ const ENDS = [
   { type: 'llm_call_end', ...claude, response_model: claude.model, input_tokens: 3, tokens_used: 3, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
   // Aborted by the app: no failure, as 1.x's spans have it.
   { type: 'llm_call_end', ...claude },
+  answered({ model: 'wrapped', input_tokens: 2, output_tokens: 11, tokens_used: 13, failed_attempts: 1 }),
 ];
 
 const OUTCOMES = [
@@ -76,6 +79,7 @@ const OUTCOMES = [
   ['messages_timeout', 'failed'],
   ['messages_stream_break', 'ok'],
   ['messages_aborted', 'failed'],
+  ['llm_call_wrapped', 'ok'],
 ];
 
 const FIELDS = ['model', 'provider', 'operation', 'input_tokens', 'output_tokens', 'tokens_used', 'finish_reasons', 'error_type', 'http_status', 'failed_attempts', 'time_to_first_chunk', 'response_model', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
@@ -95,8 +99,8 @@ beforeAll(() => {
     const dir = join(root, version);
     mkdirSync(join(dir, 'node_modules', '@anthropic-ai'), { recursive: true });
     cpSync(join(REPO_ROOT, 'node_modules', installed), join(dir, 'node_modules', '@anthropic-ai', 'sdk'), { recursive: true });
-    writeFileSync(join(dir, 'app.mjs'), `import Anthropic from '@anthropic-ai/sdk';\nimport { startFakeLlmServer } from '../../../examples/fake-llm-server.mjs';\n${CALLS}`);
-    writeFileSync(join(dir, 'app.cjs'), `const sdk = require('@anthropic-ai/sdk');\nconst Anthropic = sdk.default ?? sdk;\n(async () => {\nconst { startFakeLlmServer } = await import('../../../examples/fake-llm-server.mjs');\n${CALLS}\n})();\n`);
+    writeFileSync(join(dir, 'app.mjs'), `import Anthropic from '@anthropic-ai/sdk';\nimport { llmCall } from 'agent-autopsy';\nimport { startFakeLlmServer } from '../../../examples/fake-llm-server.mjs';\n${CALLS}`);
+    writeFileSync(join(dir, 'app.cjs'), `const sdk = require('@anthropic-ai/sdk');\nconst { llmCall } = require('agent-autopsy');\nconst Anthropic = sdk.default ?? sdk;\n(async () => {\nconst { startFakeLlmServer } = await import('../../../examples/fake-llm-server.mjs');\n${CALLS}\n})();\n`);
     // The flag required after the SDK (the mistake the flag warns about), one call.
     writeFileSync(join(dir, 'late.cjs'), `require('@anthropic-ai/sdk');\nrequire('agent-autopsy/register');\n`);
     appDirs[version] = dir;
@@ -129,11 +133,13 @@ describe('the zero-code flag with @anthropic-ai/sdk', () => {
     // One start per call: no second record from the HTTP request.
     expect(events.filter((event) => event.type === 'llm_call_start')).toHaveLength(ENDS.length);
     const report = readReport(runDir);
-    expect(report.llm_usage).toMatchObject({ calls: 11, errors: 4, retried_calls: 1, failed_attempts: 1, errors_by_status: { '401': 1, '429': 1, '529': 1 } });
+    expect(report.llm_usage).toMatchObject({ calls: 12, errors: 4, retried_calls: 2, failed_attempts: 2, errors_by_status: { '401': 1, '429': 1, '529': 1 } });
     expect(report.unfinished).toEqual([]);
     expect(readFileSync(logPath(runDir, 'execution_tracker.json'), 'utf8')).not.toContain(KEY);
-    const calls = receiver.spans.filter((span) => span.attributes['gen_ai.operation.name'] === 'chat');
-    expect(calls.map((span) => span.scope.name)).toEqual(Array(ENDS.length).fill(scope));
+    // Every request's span, and the app's llmCall() (agent-autopsy's own scope) that one is folded into.
+    const scopes: Record<string, number> = {};
+    for (const span of receiver.spans) if (span.attributes['gen_ai.operation.name'] === 'chat') scopes[span.scope.name] = (scopes[span.scope.name] ?? 0) + 1;
+    expect(scopes).toEqual({ [scope]: ENDS.length, 'agent-autopsy': 1 });
   });
 
   it('records prompts and replies in the parts 1.x writes, with AGENT_AUTOPSY_CAPTURE_CONTENT=true', async () => {
