@@ -1,16 +1,11 @@
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import {
-  InstrumentationBase,
-  InstrumentationNodeModuleDefinition,
-  type InstrumentationConfig,
-} from '@opentelemetry/instrumentation';
+import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { recordFailureAndEnd } from '../api';
 import * as sc from '../semconv';
 import { VERSION } from '../version';
 import {
-  buildRequestOwner,
-  patchBuildRequest,
   serverAttributesCache,
+  StainlessClientInstrumentation,
   traceCreate,
   traceStream,
   type AnyFunction,
@@ -41,9 +36,8 @@ export interface AnthropicClientInstrumentationConfig extends InstrumentationCon
  * `client_error`; and as there, a call the app aborted is no failure. The client's retries are
  * counted (`http.request.resend_count`), as on the openai client (stainlessCalls.ts).
  */
-export class AnthropicClientInstrumentation extends InstrumentationBase<AnthropicClientInstrumentationConfig> {
-  /** The versions of the modules patched here. */
-  private readonly patchedVersions = new Set<string>();
+export class AnthropicClientInstrumentation extends StainlessClientInstrumentation<AnthropicClientInstrumentationConfig> {
+  protected readonly packageName = '@anthropic-ai/sdk';
 
   constructor(config: AnthropicClientInstrumentationConfig = {}) {
     super(sc.ANTHROPIC_CLIENT_SCOPE, VERSION, config);
@@ -61,28 +55,15 @@ export class AnthropicClientInstrumentation extends InstrumentationBase<Anthropi
             return module;
           }
           for (const target of targets) this._wrap(target, 'create', this.patch());
-          if (moduleVersion !== undefined) this.patchedVersions.add(moduleVersion);
-          const client = buildRequestOwner(clientClass(module));
-          if (client) this._wrap(client, 'buildRequest', patchBuildRequest);
-          else this._diag.warn('@anthropic-ai/sdk: no buildRequest found, the retries of a call are not counted');
+          this.patchClient(clientClass(module), moduleVersion);
           return module;
         },
         (module: any, moduleVersion?: string) => {
-          if (moduleVersion !== undefined) this.patchedVersions.delete(moduleVersion);
+          this.unpatchClient(clientClass(module), moduleVersion);
           for (const target of messagesPrototypes(module)) this._unwrap(target, 'create');
-          const client = buildRequestOwner(clientClass(module));
-          if (client) this._unwrap(client, 'buildRequest');
         },
       ),
     ];
-  }
-
-  /**
-   * The calls of the SDK of this version (its `X-Stainless-Package-Version` header) are traced:
-   * here, or by the SDK itself (a client of 0.134 on with its tracing on).
-   */
-  tracesVersion(version: string): boolean {
-    return this.patchedVersions.has(version) && this.isEnabled();
   }
 
   private patch(): (original: AnyFunction) => AnyFunction {

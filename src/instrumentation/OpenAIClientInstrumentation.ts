@@ -1,17 +1,12 @@
 import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
-import {
-  InstrumentationBase,
-  InstrumentationNodeModuleDefinition,
-  type InstrumentationConfig,
-} from '@opentelemetry/instrumentation';
+import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import * as sc from '../semconv';
 import { recordFailureAndEnd } from '../api';
 import { realSetTimeout } from '../realTimers';
 import { warnOnce } from '../runtime';
 import {
-  buildRequestOwner,
-  patchBuildRequest,
   serverAttributesCache,
+  StainlessClientInstrumentation,
   traceCreate,
   traceStream,
   wraps,
@@ -49,7 +44,9 @@ type Endpoint = 'chat' | 'responses' | 'embeddings';
  * own retries of a call are counted through its `buildRequest` (patchBuildRequest): from the
  * second attempt on the span gets `http.request.resend_count`.
  */
-export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClientInstrumentationConfig> {
+export class OpenAIClientInstrumentation extends StainlessClientInstrumentation<OpenAIClientInstrumentationConfig> {
+  protected readonly packageName = 'openai';
+
   constructor(config: OpenAIClientInstrumentationConfig = {}) {
     super(sc.OPENAI_CLIENT_SCOPE, VERSION, config);
   }
@@ -81,14 +78,11 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
             this.wrapped.set(targets[endpoint], { endpoint, wrapper: targets[endpoint].create });
           }
           this.checkWrappersLater();
-          if (moduleVersion !== undefined) this.patchedVersions.add(moduleVersion);
-          const client = buildRequestOwner(clientClass(module));
-          if (client) this._wrap(client, 'buildRequest', patchBuildRequest);
-          else this._diag.warn('openai: no buildRequest found, the retries of a call are not counted');
+          this.patchClient(clientClass(module), moduleVersion);
           return module;
         },
         (module: any, moduleVersion?: string) => {
-          if (moduleVersion !== undefined) this.patchedVersions.delete(moduleVersion);
+          this.unpatchClient(clientClass(module), moduleVersion);
           const targets = resources(module);
           if (!targets) return;
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
@@ -96,24 +90,10 @@ export class OpenAIClientInstrumentation extends InstrumentationBase<OpenAIClien
             this._unwrap(targets[endpoint], 'create');
             this.wrapped.delete(targets[endpoint]);
           }
-          const client = buildRequestOwner(clientClass(module));
-          if (client) this._unwrap(client, 'buildRequest');
         },
       ),
     ];
   }
-
-  /**
-   * The calls of the client of this version (its `X-Stainless-Package-Version` header) are traced:
-   * its module was patched here (and its calls are recorded by this wrapper, or by another
-   * instrumentation's that replaced it).
-   */
-  tracesVersion(version: string): boolean {
-    return this.patchedVersions.has(version) && this.isEnabled();
-  }
-
-  /** The versions of the client modules patched here. */
-  private readonly patchedVersions = new Set<string>();
 
   /** The prototypes whose `create` is wrapped here, with the wrapper each got (the latest, after a disable() and enable()). */
   private readonly wrapped = new Map<any, { endpoint: Endpoint; wrapper: AnyFunction }>();

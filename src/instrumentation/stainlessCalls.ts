@@ -1,4 +1,5 @@
 import type { Attributes, Span } from '@opentelemetry/api';
+import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { nowMs } from '../clock';
 import * as sc from '../semconv';
@@ -19,6 +20,42 @@ import { markSuperseded } from '../supersededSpans';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type AnyFunction = (...args: any[]) => any;
+
+/**
+ * An instrumentation of a Stainless client package: it notes the versions it patched (told
+ * apart on the wire by their `X-Stainless-Package-Version` header) and counts each call's retries
+ * through the client's `buildRequest`. Subclasses wrap the resources' `create` with traceCreate().
+ */
+export abstract class StainlessClientInstrumentation<Config extends InstrumentationConfig> extends InstrumentationBase<Config> {
+  /** The versions of the client modules patched here. */
+  private readonly patchedVersions = new Set<string>();
+
+  /** The client package's name, for what the instrumentation says. */
+  protected abstract readonly packageName: string;
+
+  /**
+   * The calls of the client of this version are traced: its module was patched here (and its calls
+   * are recorded by this instrumentation's wrapper, another instrumentation's that replaced it, or
+   * the client itself).
+   */
+  tracesVersion(version: string): boolean {
+    return this.patchedVersions.has(version) && this.isEnabled();
+  }
+
+  /** Once the module's resources are wrapped: notes its version and counts retries through the client class's `buildRequest`. */
+  protected patchClient(clientClass: unknown, moduleVersion: string | undefined): void {
+    if (moduleVersion !== undefined) this.patchedVersions.add(moduleVersion);
+    const owner = buildRequestOwner(clientClass);
+    if (owner) this._wrap(owner, 'buildRequest', patchBuildRequest);
+    else this._diag.warn(`${this.packageName}: no buildRequest found, the retries of a call are not counted`);
+  }
+
+  protected unpatchClient(clientClass: unknown, moduleVersion: string | undefined): void {
+    if (moduleVersion !== undefined) this.patchedVersions.delete(moduleVersion);
+    const owner = buildRequestOwner(clientClass);
+    if (owner) this._unwrap(owner, 'buildRequest');
+  }
+}
 
 /** How one client's calls are traced by traceCreate(). */
 export interface CallTracing {
@@ -106,7 +143,7 @@ function withCallAttempts(args: unknown[], span: Span): unknown[] {
  * The prototype that defines `buildRequest`, walking up from the client class `client` (OpenAI's
  * in openai 5.x – 7.x, BaseAnthropic's in @anthropic-ai/sdk 0.50 on, APIClient's before).
  */
-export function buildRequestOwner(client: unknown): any {
+function buildRequestOwner(client: unknown): any {
   let proto = typeof client === 'function' ? client.prototype : undefined;
   while (proto && proto !== Object.prototype) {
     if (Object.prototype.hasOwnProperty.call(proto, 'buildRequest') && typeof proto.buildRequest === 'function') return proto;
@@ -127,7 +164,7 @@ export function buildRequestOwner(client: unknown): any {
  * (AzureOpenAI's buildRequest calls the client's). Nothing reaches the request or the server; a
  * client version that stopped carrying the key only loses the count.
  */
-export function patchBuildRequest(original: AnyFunction): AnyFunction {
+function patchBuildRequest(original: AnyFunction): AnyFunction {
   return function tracedBuildRequest(this: unknown, ...args: unknown[]) {
     guard(() => countAttempt((args[0] as Record<symbol, unknown> | undefined)?.[CALL_ATTEMPTS], (args[1] as { retryCount?: unknown } | undefined)?.retryCount));
     return original.apply(this, args);
