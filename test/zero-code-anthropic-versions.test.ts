@@ -89,6 +89,36 @@ function ends(events: TruthEvent[]): Array<Record<string, unknown>> {
   return llmCallEnds(events, FIELDS).map((end) => ('time_to_first_chunk' in end ? { ...end, time_to_first_chunk: typeof end.time_to_first_chunk } : end));
 }
 
+const REWRAPPED = `
+const { trace } = require('@opentelemetry/api');
+const { InstrumentationBase, InstrumentationNodeModuleDefinition } = require('@opentelemetry/instrumentation');
+class AppAnthropicInstrumentation extends InstrumentationBase {
+  constructor() { super('app-anthropic', '1.0.0', {}); }
+  init() {
+    return [new InstrumentationNodeModuleDefinition('@anthropic-ai/sdk', ['*'], (module) => {
+      const Anthropic = module.default ?? module;
+      this._wrap(Anthropic.Messages.prototype, 'create', (original) => function (body, options) {
+        const span = trace.getTracer('app-anthropic').startSpan('anthropic.chat', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'anthropic', 'gen_ai.request.model': body.model } });
+        const result = original.call(this, body, options);
+        result.then(() => span.end(), () => span.end());
+        return result;
+      });
+      return module;
+    })];
+  }
+}
+new AppAnthropicInstrumentation();
+const sdk = require('@anthropic-ai/sdk');
+const Anthropic = sdk.default ?? sdk;
+(async () => {
+  const { startFakeLlmServer } = await import('../../../examples/fake-llm-server.mjs');
+  const server = await startFakeLlmServer();
+  const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${KEY}', maxRetries: 0 });
+  await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+  await server.close();
+})();
+`;
+
 /** Where each version is installed (an npm alias of the repository's devDependencies). */
 const VERSIONS = { '0.39': 'anthropic-sdk-v0-39', '0.133': 'anthropic-sdk-v0', '1.x': join('@anthropic-ai', 'sdk') } as const;
 const appDirs: Record<string, string> = {};
@@ -103,6 +133,9 @@ beforeAll(() => {
     writeFileSync(join(dir, 'app.cjs'), `const sdk = require('@anthropic-ai/sdk');\nconst { llmCall } = require('agent-autopsy');\nconst Anthropic = sdk.default ?? sdk;\n(async () => {\nconst { startFakeLlmServer } = await import('../../../examples/fake-llm-server.mjs');\n${CALLS}\n})();\n`);
     // The flag required after the SDK (the mistake the flag warns about), one call.
     writeFileSync(join(dir, 'late.cjs'), `require('@anthropic-ai/sdk');\nrequire('agent-autopsy/register');\n`);
+    // An instrumentation of the app's own that wraps messages.create after the flag did (with
+    // InstrumentationBase._wrap, as OpenLLMetry's do), and makes a GenAI span for each call.
+    writeFileSync(join(dir, 'rewrapped.cjs'), REWRAPPED);
     appDirs[version] = dir;
   }
 });
@@ -172,5 +205,18 @@ describe('the zero-code flag with @anthropic-ai/sdk', () => {
         ? 'agent-autopsy: agent-autopsy/register was required after @anthropic-ai/sdk was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without model or tokens; require agent-autopsy/register before @anthropic-ai/sdk, or start the app with node --require agent-autopsy/register app.cjs\n'
         : '',
     );
+  });
+
+  it("another instrumentation that re-wraps messages.create after the flag: its spans record the calls, and that it replaced agent-autopsy's wrapper is said once", async () => {
+    const runDir = tempRunDir('autopsy-anthropic-rewrapped-');
+    const result = await runNode(join(appDirs['0.133'], 'rewrapped.cjs'), { cwd: appDirs['0.133'], nodeArgs: ['--require', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      "agent-autopsy: another instrumentation re-wrapped @anthropic-ai/sdk's messages.create and removed agent-autopsy's own wrapper: those calls are recorded from its spans only, which may lack failures, retries and the time to first chunk; disable that instrumentation's Anthropic part to keep agent-autopsy's (README, \"Beside an existing OpenTelemetry setup\")\n",
+    );
+    expect(readTrackerDocument(runDir).events.filter((event) => event.type.startsWith('llm_call_')).map((event) => [event.type, event.data.span, event.data.model])).toEqual([
+      ['llm_call_start', 'anthropic.chat', 'claude-sonnet-4-6'],
+      ['llm_call_end', 'anthropic.chat', 'claude-sonnet-4-6'],
+    ]);
   });
 });

@@ -38,6 +38,7 @@ export interface AnthropicClientInstrumentationConfig extends InstrumentationCon
  */
 export class AnthropicClientInstrumentation extends StainlessClientInstrumentation<AnthropicClientInstrumentationConfig> {
   protected readonly packageName = '@anthropic-ai/sdk';
+  protected readonly replacedNote = { known: '', part: 'Anthropic' };
 
   constructor(config: AnthropicClientInstrumentationConfig = {}) {
     super(sc.ANTHROPIC_CLIENT_SCOPE, VERSION, config);
@@ -54,13 +55,13 @@ export class AnthropicClientInstrumentation extends StainlessClientInstrumentati
             this._diag.warn('@anthropic-ai/sdk: no Messages class found, calls are not traced');
             return module;
           }
-          for (const target of targets) this._wrap(target, 'create', this.patch());
+          for (const target of targets) this.wrapCreate(target, target === betaMessages(module) ? 'beta.messages.create' : 'messages.create', this.patch());
           this.patchClient(clientClass(module), moduleVersion);
           return module;
         },
         (module: any, moduleVersion?: string) => {
           this.unpatchClient(clientClass(module), moduleVersion);
-          for (const target of messagesPrototypes(module)) this._unwrap(target, 'create');
+          for (const target of messagesPrototypes(module)) this.unwrapCreate(target);
         },
       ),
     ];
@@ -113,8 +114,11 @@ function clientClass(module: any): any {
 
 /** The prototypes whose `create` sends a Messages request: `messages` and `beta.messages`. */
 function messagesPrototypes(module: any): any[] {
-  const client = clientClass(module);
-  return [client?.Messages?.prototype, client?.Beta?.Messages?.prototype].filter((proto) => typeof proto?.create === 'function');
+  return [clientClass(module)?.Messages?.prototype, betaMessages(module)].filter((proto) => typeof proto?.create === 'function');
+}
+
+function betaMessages(module: any): any {
+  return clientClass(module)?.Beta?.Messages?.prototype;
 }
 
 /** The server of the clients' base URL. */

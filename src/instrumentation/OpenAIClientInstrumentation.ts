@@ -2,14 +2,11 @@ import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelem
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import * as sc from '../semconv';
 import { recordFailureAndEnd } from '../api';
-import { realSetTimeout } from '../realTimers';
-import { warnOnce } from '../runtime';
 import {
   serverAttributesCache,
   StainlessClientInstrumentation,
   traceCreate,
   traceStream,
-  wraps,
   type AnyFunction,
   type StreamObserver,
 } from './stainlessCalls';
@@ -46,6 +43,7 @@ type Endpoint = 'chat' | 'responses' | 'embeddings';
  */
 export class OpenAIClientInstrumentation extends StainlessClientInstrumentation<OpenAIClientInstrumentationConfig> {
   protected readonly packageName = 'openai';
+  protected readonly replacedNote = { known: " (OpenLLMetry's and OpenInference's end no span whose request failed)", part: 'openai' };
 
   constructor(config: OpenAIClientInstrumentationConfig = {}) {
     super(sc.OPENAI_CLIENT_SCOPE, VERSION, config);
@@ -73,11 +71,8 @@ export class OpenAIClientInstrumentation extends StainlessClientInstrumentation<
             return module;
           }
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
-            if (!targets[endpoint]) continue;
-            this._wrap(targets[endpoint], 'create', this.patch(endpoint));
-            this.wrapped.set(targets[endpoint], { endpoint, wrapper: targets[endpoint].create });
+            if (targets[endpoint]) this.wrapCreate(targets[endpoint], ENDPOINT_NAMES[endpoint], this.patch(endpoint));
           }
-          this.checkWrappersLater();
           this.patchClient(clientClass(module), moduleVersion);
           return module;
         },
@@ -86,45 +81,11 @@ export class OpenAIClientInstrumentation extends StainlessClientInstrumentation<
           const targets = resources(module);
           if (!targets) return;
           for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
-            if (!targets[endpoint]) continue;
-            this._unwrap(targets[endpoint], 'create');
-            this.wrapped.delete(targets[endpoint]);
+            if (targets[endpoint]) this.unwrapCreate(targets[endpoint]);
           }
         },
       ),
     ];
-  }
-
-  /** The prototypes whose `create` is wrapped here, with the wrapper each got (the latest, after a disable() and enable()). */
-  private readonly wrapped = new Map<any, { endpoint: Endpoint; wrapper: AnyFunction }>();
-  private checkScheduled = false;
-
-  /**
-   * Another instrumentation that wraps `create` with InstrumentationBase._wrap after this one
-   * (OpenLLMetry's, @opentelemetry/instrumentation-openai) first removes this wrapper: the calls
-   * are then recorded from its spans only, which may lack what this one records (failures, retries,
-   * the first chunk). Looked at once the module has loaded (the other's hook runs in the same
-   * require) and as the process exits (an instrumentation enabled later), and said once.
-   */
-  private checkWrappersLater(): void {
-    if (this.checkScheduled) return;
-    this.checkScheduled = true;
-    realSetTimeout(() => this.warnIfReplaced(), 0).unref();
-    process.once('exit', () => this.warnIfReplaced());
-  }
-
-  private warnIfReplaced(): void {
-    try {
-      const replaced: string[] = [];
-      for (const [owner, { endpoint, wrapper }] of this.wrapped) if (!wraps(owner.create, wrapper)) replaced.push(ENDPOINT_NAMES[endpoint]);
-      if (replaced.length === 0 || !this.isEnabled()) return;
-      warnOnce(
-        'openai-wrapper-replaced',
-        `another instrumentation re-wrapped openai's ${replaced.join(', ')} and removed agent-autopsy's own wrapper: those calls are recorded from its spans only, which may lack failures, retries and the time to first chunk (OpenLLMetry's and OpenInference's end no span whose request failed); disable that instrumentation's openai part to keep agent-autopsy's (README, "Beside an existing OpenTelemetry setup")`,
-      );
-    } catch {
-      /* a module that cannot be read: nothing to say */
-    }
   }
 
   private patch(endpoint: Endpoint): (original: AnyFunction) => AnyFunction {

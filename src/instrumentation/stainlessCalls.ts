@@ -4,7 +4,8 @@ import { withSpanIfObserved } from '../AutopsyContextManager';
 import { nowMs } from '../clock';
 import * as sc from '../semconv';
 import { observeApiPromise, once } from '../observePromise';
-import { currentRun } from '../runtime';
+import { realSetTimeout } from '../realTimers';
+import { currentRun, warnOnce } from '../runtime';
 import { activeOwnSpan } from '../separateSpans';
 import { serverOf } from '../serverAddress';
 import { classifySpan, isOwnSpan } from '../spanMapping';
@@ -29,9 +30,14 @@ export type AnyFunction = (...args: any[]) => any;
 export abstract class StainlessClientInstrumentation<Config extends InstrumentationConfig> extends InstrumentationBase<Config> {
   /** The versions of the client modules patched here. */
   private readonly patchedVersions = new Set<string>();
+  /** The prototypes whose `create` is wrapped here, with the method's name and the wrapper it got (the latest, after a disable() and enable()). */
+  private readonly wrapped = new Map<any, { method: string; wrapper: AnyFunction }>();
+  private checkScheduled = false;
 
   /** The client package's name, for what the instrumentation says. */
   protected abstract readonly packageName: string;
+  /** What the "re-wrapped" warning adds about the instrumentations known to do it, and the part of them to disable. */
+  protected abstract readonly replacedNote: { known: string; part: string };
 
   /**
    * The calls of the client of this version are traced: its module was patched here (and its calls
@@ -42,8 +48,23 @@ export abstract class StainlessClientInstrumentation<Config extends Instrumentat
     return this.patchedVersions.has(version) && this.isEnabled();
   }
 
-  /** Once the module's resources are wrapped: notes its version and counts retries through the client class's `buildRequest`. */
+  /** Wraps `owner.create` (the method `method` of the client: `chat.completions.create` …). */
+  protected wrapCreate(owner: any, method: string, patch: (original: AnyFunction) => AnyFunction): void {
+    this._wrap(owner, 'create', patch);
+    this.wrapped.set(owner, { method, wrapper: owner.create });
+  }
+
+  protected unwrapCreate(owner: any): void {
+    this._unwrap(owner, 'create');
+    this.wrapped.delete(owner);
+  }
+
+  /**
+   * Once the module's resources are wrapped: notes its version, counts retries through the client
+   * class's `buildRequest`, and looks later whether another instrumentation replaced the wrappers.
+   */
   protected patchClient(clientClass: unknown, moduleVersion: string | undefined): void {
+    this.checkWrappersLater();
     if (moduleVersion !== undefined) this.patchedVersions.add(moduleVersion);
     const owner = buildRequestOwner(clientClass);
     if (owner) this._wrap(owner, 'buildRequest', patchBuildRequest);
@@ -54,6 +75,35 @@ export abstract class StainlessClientInstrumentation<Config extends Instrumentat
     if (moduleVersion !== undefined) this.patchedVersions.delete(moduleVersion);
     const owner = buildRequestOwner(clientClass);
     if (owner) this._unwrap(owner, 'buildRequest');
+  }
+
+  /**
+   * Another instrumentation that wraps `create` with InstrumentationBase._wrap after this one
+   * (OpenLLMetry's, @opentelemetry/instrumentation-openai) first removes this wrapper: the calls
+   * are then recorded from its spans only, which may lack what this one records (failures, retries,
+   * the first chunk). Looked at once the module has loaded (the other's hook runs in the same
+   * require) and as the process exits (an instrumentation enabled later), and said once.
+   */
+  private checkWrappersLater(): void {
+    if (this.checkScheduled) return;
+    this.checkScheduled = true;
+    realSetTimeout(() => this.warnIfReplaced(), 0).unref();
+    process.once('exit', () => this.warnIfReplaced());
+  }
+
+  private warnIfReplaced(): void {
+    try {
+      const replaced: string[] = [];
+      for (const [owner, { method, wrapper }] of this.wrapped) if (!wraps(owner.create, wrapper)) replaced.push(method);
+      if (replaced.length === 0 || !this.isEnabled()) return;
+      const { known, part } = this.replacedNote;
+      warnOnce(
+        `${this.packageName}-wrapper-replaced`,
+        `another instrumentation re-wrapped ${this.packageName}'s ${replaced.join(', ')} and removed agent-autopsy's own wrapper: those calls are recorded from its spans only, which may lack failures, retries and the time to first chunk${known}; disable that instrumentation's ${part} part to keep agent-autopsy's (README, "Beside an existing OpenTelemetry setup")`,
+      );
+    } catch {
+      /* a module that cannot be read: nothing to say */
+    }
   }
 }
 
@@ -269,7 +319,7 @@ export function serverAttributesCache(): (baseURL: string | undefined) => Readon
 }
 
 /** Whether `fn` is `wrapper` or wraps it (shimmer keeps the wrapped function as `__original`), a few layers down. */
-export function wraps(fn: unknown, wrapper: AnyFunction): boolean {
+function wraps(fn: unknown, wrapper: AnyFunction): boolean {
   let current = fn;
   for (let depth = 0; depth < 8 && typeof current === 'function'; depth++) {
     if (current === wrapper) return true;
