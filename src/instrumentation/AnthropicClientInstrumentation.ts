@@ -6,9 +6,9 @@ import { VERSION } from '../version';
 import {
   serverAttributesCache,
   StainlessClientInstrumentation,
-  traceCreate,
   traceStream,
   type AnyFunction,
+  type CreateMethod,
   type StreamObserver,
 } from './stainlessCalls';
 
@@ -45,35 +45,22 @@ export class AnthropicClientInstrumentation extends StainlessClientInstrumentati
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
-    return [
-      new InstrumentationNodeModuleDefinition(
-        '@anthropic-ai/sdk',
-        ['>=0.20.0 <2'],
-        (module: any, moduleVersion?: string) => {
-          const targets = messagesPrototypes(module);
-          if (targets.length === 0) {
-            this._diag.warn('@anthropic-ai/sdk: no Messages class found, calls are not traced');
-            return module;
-          }
-          for (const target of targets) this.wrapCreate(target, target === betaMessages(module) ? 'beta.messages.create' : 'messages.create', this.patch());
-          this.patchClient(clientClass(module), moduleVersion);
-          return module;
-        },
-        (module: any, moduleVersion?: string) => {
-          this.unpatchClient(clientClass(module), moduleVersion);
-          for (const target of messagesPrototypes(module)) this.unwrapCreate(target);
-        },
-      ),
-    ];
+    const methods = (module: any): CreateMethod[] => {
+      const Anthropic = clientClass(module);
+      const owners: Array<[any, string]> = [
+        [Anthropic?.Messages?.prototype, 'messages.create'],
+        [Anthropic?.Beta?.Messages?.prototype, 'beta.messages.create'],
+      ];
+      return owners.filter(([owner]) => typeof owner?.create === 'function').map(([owner, method]) => ({ owner, method, patch: this.patch() }));
+    };
+    return [this.clientModule('@anthropic-ai/sdk', ['>=0.20.0 <2'], methods, clientClass)];
   }
 
   private patch(): (original: AnyFunction) => AnyFunction {
-    return traceCreate({
-      isEnabled: () => this.isEnabled(),
+    return this.traceCalls({
       // From 0.134 on a client traces its calls itself unless its tracing is off (no tracer then).
       skip: (client) => client?._tracer !== undefined && client?._tracer !== null,
       start: (client, params) => this.startCallSpan(params, client?.baseURL),
-      startFailed: (error) => this._diag.error('@anthropic-ai/sdk: the span could not be started', error),
       result: (span, params, value) => onResult(span, params, value, this.getConfig().captureContent === true),
       fail,
     });
@@ -110,15 +97,6 @@ export class AnthropicClientInstrumentation extends StainlessClientInstrumentati
 function clientClass(module: any): any {
   for (const candidate of [module?.default, module?.Anthropic, module]) if (typeof candidate === 'function' && typeof candidate.Messages === 'function') return candidate;
   return undefined;
-}
-
-/** The prototypes whose `create` sends a Messages request: `messages` and `beta.messages`. */
-function messagesPrototypes(module: any): any[] {
-  return [clientClass(module)?.Messages?.prototype, betaMessages(module)].filter((proto) => typeof proto?.create === 'function');
-}
-
-function betaMessages(module: any): any {
-  return clientClass(module)?.Beta?.Messages?.prototype;
 }
 
 /** The server of the clients' base URL. */

@@ -5,9 +5,9 @@ import { recordFailureAndEnd } from '../api';
 import {
   serverAttributesCache,
   StainlessClientInstrumentation,
-  traceCreate,
   traceStream,
   type AnyFunction,
+  type CreateMethod,
   type StreamObserver,
 } from './stainlessCalls';
 import { VERSION } from '../version';
@@ -50,49 +50,18 @@ export class OpenAIClientInstrumentation extends StainlessClientInstrumentation<
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
-    const resources = (module: any) => {
-      const exports = module?.[Symbol.toStringTag] === 'Module' ? module.default : module;
-      const OpenAI = exports?.OpenAI;
-      if (!OpenAI?.Chat?.Completions) return undefined;
-      return {
-        chat: OpenAI.Chat.Completions.prototype,
-        embeddings: OpenAI.Embeddings?.prototype,
-        responses: OpenAI.Responses?.prototype,
-      } as Record<Endpoint, any>;
+    const methods = (module: any): CreateMethod[] => {
+      const OpenAI = clientClass(module) as any;
+      if (!OpenAI?.Chat?.Completions) return [];
+      const owners: Record<Endpoint, any> = { chat: OpenAI.Chat.Completions.prototype, embeddings: OpenAI.Embeddings?.prototype, responses: OpenAI.Responses?.prototype };
+      return (['chat', 'embeddings', 'responses'] as const).filter((endpoint) => owners[endpoint]).map((endpoint) => ({ owner: owners[endpoint], method: ENDPOINT_NAMES[endpoint], patch: this.patch(endpoint) }));
     };
-    return [
-      new InstrumentationNodeModuleDefinition(
-        'openai',
-        ['>=4.19.0 <8'],
-        (module: any, moduleVersion?: string) => {
-          const targets = resources(module);
-          if (!targets) {
-            this._diag.warn('openai: no Chat.Completions class found, calls are not traced');
-            return module;
-          }
-          for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
-            if (targets[endpoint]) this.wrapCreate(targets[endpoint], ENDPOINT_NAMES[endpoint], this.patch(endpoint));
-          }
-          this.patchClient(clientClass(module), moduleVersion);
-          return module;
-        },
-        (module: any, moduleVersion?: string) => {
-          this.unpatchClient(clientClass(module), moduleVersion);
-          const targets = resources(module);
-          if (!targets) return;
-          for (const endpoint of ['chat', 'embeddings', 'responses'] as const) {
-            if (targets[endpoint]) this.unwrapCreate(targets[endpoint]);
-          }
-        },
-      ),
-    ];
+    return [this.clientModule('openai', ['>=4.19.0 <8'], methods, clientClass)];
   }
 
   private patch(endpoint: Endpoint): (original: AnyFunction) => AnyFunction {
-    return traceCreate({
-      isEnabled: () => this.isEnabled(),
+    return this.traceCalls({
       start: (client, params) => this.startCallSpan(endpoint, params, client?.baseURL),
-      startFailed: (error) => this._diag.error('openai: the span could not be started', error),
       result: (span, params, value) => onResult(span, endpoint, params, value, this.getConfig().captureContent === true),
       fail,
     });

@@ -1,5 +1,5 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { nowMs } from '../clock';
 import * as sc from '../semconv';
@@ -25,7 +25,8 @@ export type AnyFunction = (...args: any[]) => any;
 /**
  * An instrumentation of a Stainless client package: it notes the versions it patched (told
  * apart on the wire by their `X-Stainless-Package-Version` header) and counts each call's retries
- * through the client's `buildRequest`. Subclasses wrap the resources' `create` with traceCreate().
+ * through the client's `buildRequest`. Subclasses name their module and its resources' `create`
+ * methods (clientModule()), each wrapped with traceCreate().
  */
 export abstract class StainlessClientInstrumentation<Config extends InstrumentationConfig> extends InstrumentationBase<Config> {
   /** The versions of the client modules patched here. */
@@ -48,33 +49,52 @@ export abstract class StainlessClientInstrumentation<Config extends Instrumentat
     return this.patchedVersions.has(version) && this.isEnabled();
   }
 
-  /** Wraps `owner.create` (the method `method` of the client: `chat.completions.create` …). */
-  protected wrapCreate(owner: any, method: string, patch: (original: AnyFunction) => AnyFunction): void {
-    this._wrap(owner, 'create', patch);
-    this.wrapped.set(owner, { method, wrapper: owner.create });
-  }
-
-  protected unwrapCreate(owner: any): void {
-    this._unwrap(owner, 'create');
-    this.wrapped.delete(owner);
-  }
-
   /**
-   * Once the module's resources are wrapped: notes its version, counts retries through the client
-   * class's `buildRequest`, and looks later whether another instrumentation replaced the wrappers.
+   * The definition of the client's module `name` (versions `versions`): as it loads, the `create`
+   * of each of `methods(module)` is wrapped with its patch (none found: said, and nothing is
+   * traced), the version noted, the client class's `buildRequest` wrapped to count retries, and a
+   * look taken later at whether another instrumentation replaced the wrappers; undone as it unloads.
    */
-  protected patchClient(clientClass: unknown, moduleVersion: string | undefined): void {
-    this.checkWrappersLater();
-    if (moduleVersion !== undefined) this.patchedVersions.add(moduleVersion);
-    const owner = buildRequestOwner(clientClass);
-    if (owner) this._wrap(owner, 'buildRequest', patchBuildRequest);
-    else this._diag.warn(`${this.packageName}: no buildRequest found, the retries of a call are not counted`);
+  protected clientModule(name: string, versions: string[], methods: (module: any) => CreateMethod[], clientClass: (module: any) => unknown): InstrumentationNodeModuleDefinition {
+    return new InstrumentationNodeModuleDefinition(
+      name,
+      versions,
+      (module: any, moduleVersion?: string) => {
+        const found = methods(module);
+        if (found.length === 0) {
+          this._diag.warn(`${name}: no resource class found, calls are not traced`);
+          return module;
+        }
+        for (const { owner, method, patch } of found) {
+          this._wrap(owner, 'create', patch);
+          this.wrapped.set(owner, { method, wrapper: owner.create });
+        }
+        this.checkWrappersLater();
+        if (moduleVersion !== undefined) this.patchedVersions.add(moduleVersion);
+        const owner = buildRequestOwner(clientClass(module));
+        if (owner) this._wrap(owner, 'buildRequest', patchBuildRequest);
+        else this._diag.warn(`${name}: no buildRequest found, the retries of a call are not counted`);
+        return module;
+      },
+      (module: any, moduleVersion?: string) => {
+        if (moduleVersion !== undefined) this.patchedVersions.delete(moduleVersion);
+        for (const { owner } of methods(module)) {
+          this._unwrap(owner, 'create');
+          this.wrapped.delete(owner);
+        }
+        const owner = buildRequestOwner(clientClass(module));
+        if (owner) this._unwrap(owner, 'buildRequest');
+      },
+    );
   }
 
-  protected unpatchClient(clientClass: unknown, moduleVersion: string | undefined): void {
-    if (moduleVersion !== undefined) this.patchedVersions.delete(moduleVersion);
-    const owner = buildRequestOwner(clientClass);
-    if (owner) this._unwrap(owner, 'buildRequest');
+  /** The patch of a resource's `create` (traceCreate()), enabled with this instrumentation. */
+  protected traceCalls(tracing: Omit<CallTracing, 'isEnabled' | 'startFailed'>): (original: AnyFunction) => AnyFunction {
+    return traceCreate({
+      ...tracing,
+      isEnabled: () => this.isEnabled(),
+      startFailed: (error) => this._diag.error(`${this.packageName}: the span could not be started`, error),
+    });
   }
 
   /**
@@ -107,6 +127,13 @@ export abstract class StainlessClientInstrumentation<Config extends Instrumentat
   }
 }
 
+/** A resource method a client instrumentation wraps: `owner.create`, named `method` (`chat.completions.create` …). */
+export interface CreateMethod {
+  owner: any;
+  method: string;
+  patch: (original: AnyFunction) => AnyFunction;
+}
+
 /** How one client's calls are traced by traceCreate(). */
 export interface CallTracing {
   isEnabled(): boolean;
@@ -129,7 +156,7 @@ export interface CallTracing {
  * whose result the app only takes with `.asResponse()` (the raw HTTP response) is never parsed:
  * its span ends when the response arrives, without usage or finish reasons.
  */
-export function traceCreate(tracing: CallTracing): (original: AnyFunction) => AnyFunction {
+function traceCreate(tracing: CallTracing): (original: AnyFunction) => AnyFunction {
   return (original) =>
     function tracedCreate(this: { _client?: any }, ...args: unknown[]) {
       if (!tracing.isEnabled()) return original.apply(this, args);
