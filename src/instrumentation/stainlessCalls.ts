@@ -26,7 +26,7 @@ export type AnyFunction = (...args: any[]) => any;
  * An instrumentation of a Stainless client package: it notes the versions it patched (told
  * apart on the wire by their `X-Stainless-Package-Version` header) and counts each call's retries
  * through the client's `buildRequest`. Subclasses name their module and its resources' `create`
- * methods (clientModule()), each wrapped with traceCreate().
+ * methods (clientModule()), each wrapped with traceCalls().
  */
 export abstract class StainlessClientInstrumentation<Config extends InstrumentationConfig> extends InstrumentationBase<Config> {
   /** The versions of the client modules patched here. */
