@@ -119,6 +119,25 @@ const Anthropic = sdk.default ?? sdk;
 })();
 `;
 
+/** A tool turn: the model's tool call, and the app's result with text and an image. */
+const TOOL_TURN = `
+import Anthropic from '@anthropic-ai/sdk';
+import { startFakeLlmServer } from '../../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer();
+const anthropic = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${KEY}', maxRetries: 0 });
+await anthropic.messages.create({
+  model: 'claude-sonnet-4-6',
+  max_tokens: 200,
+  system: [{ type: 'text', text: 'Use the tools.' }],
+  messages: [
+    { role: 'user', content: 'What is on the screen?' },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'screenshot', input: { region: 'all' } }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'a terminal' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgoAAAANSUhEUg' } }] }] },
+  ],
+});
+await server.close();
+`;
+
 /** Where each version is installed (an npm alias of the repository's devDependencies). */
 const VERSIONS = { '0.39': 'anthropic-sdk-v0-39', '0.133': 'anthropic-sdk-v0', '1.x': join('@anthropic-ai', 'sdk') } as const;
 const appDirs: Record<string, string> = {};
@@ -136,6 +155,7 @@ beforeAll(() => {
     // An instrumentation of the app's own that wraps messages.create after the flag did (with
     // InstrumentationBase._wrap, as OpenLLMetry's do), and makes a GenAI span for each call.
     writeFileSync(join(dir, 'rewrapped.cjs'), REWRAPPED);
+    writeFileSync(join(dir, 'tools.mjs'), TOOL_TURN);
     appDirs[version] = dir;
   }
 });
@@ -218,5 +238,18 @@ describe('the zero-code flag with @anthropic-ai/sdk', () => {
       ['llm_call_start', 'anthropic.chat', 'claude-sonnet-4-6'],
       ['llm_call_end', 'anthropic.chat', 'claude-sonnet-4-6'],
     ]);
+  });
+
+  it('records a tool turn in parts, with an image in a tool result by its type only, with AGENT_AUTOPSY_CAPTURE_CONTENT=true', async () => {
+    const runDir = tempRunDir('autopsy-anthropic-tools-');
+    const result = await runNode(join(appDirs['0.133'], 'tools.mjs'), { cwd: appDirs['0.133'], nodeArgs: ['--import', 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '', AGENT_AUTOPSY_CAPTURE_CONTENT: 'true' }, timeoutMs: 60_000 });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const end = readTrackerDocument(runDir).events.find((event) => event.type === 'llm_call_end');
+    expect(JSON.parse(String(end?.data.prompt))).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'What is on the screen?' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'toolu_1', name: 'screenshot', arguments: { region: 'all' } }] },
+      { role: 'user', parts: [{ type: 'tool_call_response', id: 'toolu_1', response: [{ type: 'text', text: 'a terminal' }, { type: 'image' }] }] },
+    ]);
+    expect(readFileSync(logPath(runDir, 'execution_tracker.json'), 'utf8')).not.toContain('iVBORw0KGgo');
   });
 });

@@ -208,11 +208,18 @@ function contentParts(content: unknown): unknown[] {
       case 'server_tool_use':
         return { type: 'tool_call', id: block.id, name: block.name, arguments: block.partialJson ?? block.input };
       case 'tool_result':
-        return { type: 'tool_call_response', id: block.tool_use_id, response: block.content };
+        return { type: 'tool_call_response', id: block.tool_use_id, response: toolResultParts(block.content) };
       default:
         return { type: typeof block?.type === 'string' ? `anthropic_${block.type}` : 'anthropic_unknown' };
     }
   });
+}
+
+/** A tool result's content, always a list: its text blocks as they are, any other block (an image's data) by type only, as 1.x's spans keep it. */
+function toolResultParts(content: unknown): unknown[] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  if (!Array.isArray(content)) return [];
+  return content.map((block: any) => (block?.type === 'text' ? { type: 'text', text: block.text } : { type: typeof block?.type === 'string' ? block.type : 'unknown' }));
 }
 
 /** The SDK's error classes an error is an instance of, by name (the module's own classes differ between its CommonJS and ESM copies). */
