@@ -13,15 +13,15 @@ export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk'];
  * The LLM client instrumentations of the zero-code setup.
  * - openai: OpenAIClientInstrumentation (why not @opentelemetry/instrumentation-openai alone: see
  *   that class).
- * - @anthropic-ai/sdk 1.x traces its own calls through the global OpenTelemetry API (spans named
- *   `anthropic.messages.create` with gen_ai.* attributes, HTTP status and error type; streaming and
- *   `messages.stream()` included), so it needs only a registered tracer provider, and
- *   AnthropicErrorInstrumentation, which adds the message of a failed call to the SDK's span (the
- *   SDK puts only the error type there: a too-long prompt is a bare `invalid_request_error`).
- *   AnthropicClientInstrumentation traces the versions before 1.0, and the 1.x clients whose own
- *   tracing is off, with the same attributes. @traceloop/instrumentation-anthropic 0.27 does not
- *   fit 1.x (it throws on `require('@anthropic-ai/sdk')` 1.x and hooks nothing under ESM) and is
- *   not loaded.
+ * - @anthropic-ai/sdk from 0.134 on (1.x too) traces its own calls through the global
+ *   OpenTelemetry API (spans named `anthropic.messages.create` with gen_ai.* attributes, HTTP
+ *   status and error type; streaming and `messages.stream()` included), so it needs only a
+ *   registered tracer provider, and AnthropicErrorInstrumentation, which adds the message of a
+ *   failed call to the SDK's span (the SDK puts only the error type there: a too-long prompt is a
+ *   bare `invalid_request_error`). AnthropicClientInstrumentation traces the versions before 0.134,
+ *   and the clients of later versions whose own tracing is off, with the same attributes.
+ *   @traceloop/instrumentation-anthropic 0.27 does not fit 1.x (it throws on
+ *   `require('@anthropic-ai/sdk')` 1.x and hooks nothing under ESM) and is not loaded.
  * Every other client's requests to an LLM API are LlmRequestInstrumentation's (llmRequests.ts),
  * enabled with tracing (`recordLlmRequests`): it leaves the requests of the clients patched here to
  * their spans.
