@@ -138,6 +138,18 @@ await anthropic.messages.create({
 await server.close();
 `;
 
+/** Two clients of one SDK: one made with its tracing off, one with it on. */
+const PER_CLIENT = `
+import Anthropic from '@anthropic-ai/sdk';
+import { startFakeLlmServer } from '../../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer();
+const untraced = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${KEY}', openTelemetry: false });
+const traced = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${KEY}' });
+await untraced.messages.create({ model: 'claude-untraced', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+await traced.messages.create({ model: 'claude-traced', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+await server.close();
+`;
+
 /** Where each version is installed (an npm alias of the repository's devDependencies). */
 const VERSIONS = { '0.39': 'anthropic-sdk-v0-39', '0.133': 'anthropic-sdk-v0', '1.x': join('@anthropic-ai', 'sdk') } as const;
 const appDirs: Record<string, string> = {};
@@ -156,6 +168,7 @@ beforeAll(() => {
     // InstrumentationBase._wrap, as OpenLLMetry's do), and makes a GenAI span for each call.
     writeFileSync(join(dir, 'rewrapped.cjs'), REWRAPPED);
     writeFileSync(join(dir, 'tools.mjs'), TOOL_TURN);
+    writeFileSync(join(dir, 'per-client.mjs'), PER_CLIENT);
     appDirs[version] = dir;
   }
 });
@@ -251,5 +264,26 @@ describe('the zero-code flag with @anthropic-ai/sdk', () => {
       { role: 'user', parts: [{ type: 'tool_call_response', id: 'toolu_1', response: [{ type: 'text', text: 'a terminal' }, { type: 'image' }] }] },
     ]);
     expect(readFileSync(logPath(runDir, 'execution_tracker.json'), 'utf8')).not.toContain('iVBORw0KGgo');
+  });
+
+  it('1.x: a client made with openTelemetry: false is recorded by the flag, the others by the SDK, each call once', async () => {
+    const receiver = await startOtlpReceiver();
+    const runDir = tempRunDir('autopsy-anthropic-per-client-');
+    const result = await runNode(join(appDirs['1.x'], 'per-client.mjs'), {
+      cwd: appDirs['1.x'],
+      nodeArgs: ['--import', 'agent-autopsy/register'],
+      env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TIMEOUT: '20000' },
+      timeoutMs: 60_000,
+    }).finally(() => receiver.close());
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(llmCallEnds(readTrackerDocument(runDir).events, ['model', 'input_tokens', 'output_tokens'])).toEqual([
+      { type: 'llm_call_end', model: 'claude-untraced', input_tokens: 1, output_tokens: 10 },
+      { type: 'llm_call_end', model: 'claude-traced', input_tokens: 1, output_tokens: 10 },
+    ]);
+    const calls = receiver.spans.filter((span) => span.attributes['gen_ai.operation.name'] === 'chat');
+    expect(calls.map((span) => [span.attributes['gen_ai.request.model'], span.scope.name])).toEqual([
+      ['claude-untraced', 'agent-autopsy/anthropic'],
+      ['claude-traced', 'com.anthropic.sdk.typescript'],
+    ]);
   });
 });
