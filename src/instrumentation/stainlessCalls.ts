@@ -161,26 +161,36 @@ function traceCreate(tracing: CallTracing): (original: AnyFunction) => AnyFuncti
     function tracedCreate(this: { _client?: any }, ...args: unknown[]) {
       if (!tracing.isEnabled()) return original.apply(this, args);
       const params = (args[0] ?? {}) as Record<string, any>;
-      let span: Span;
+      let span: Span | undefined;
       try {
-        if (tracing.skip?.(this?._client)) return original.apply(this, args);
-        supersedeEnclosingLlmSpan();
-        span = tracing.start(this?._client, params);
+        if (!tracing.skip?.(this?._client)) {
+          supersedeEnclosingLlmSpan();
+          span = tracing.start(this?._client, params);
+        }
       } catch (error) {
         tracing.startFailed(error);
-        return original.apply(this, args);
       }
+      // Called once whatever happened above, outside the try: what it throws is the app's.
+      if (span === undefined) return original.apply(this, args);
       const callArgs = withCallAttempts(args, span);
-      const result = withSpanIfObserved(span, () => original.apply(this, callArgs));
+      const traced = span;
+      let result: any;
+      try {
+        result = withSpanIfObserved(traced, () => original.apply(this, callArgs));
+      } catch (error) {
+        // The client threw before sending anything (an argument it refuses): the call failed there.
+        guard(() => tracing.fail(traced, error));
+        throw error;
+      }
       const settle = once({
-        value: (value: any) => tracing.result(span, params, value),
-        error: (error: unknown) => tracing.fail(span, error),
+        value: (value: any) => tracing.result(traced, params, value),
+        error: (error: unknown) => tracing.fail(traced, error),
         // Only the raw HTTP response was taken (`.asResponse()`): the body is the app's to read.
-        response: () => span.end(),
+        response: () => traced.end(),
       });
       if (observeApiPromise(result, settle)) return result;
       if (result && typeof result.then === 'function') result.then(settle.value, settle.error);
-      else span.end();
+      else traced.end();
       return result;
     };
 }
