@@ -162,7 +162,7 @@ beforeAll(() => {
     cpSync(join(REPO_ROOT, 'node_modules', installed), join(dir, 'node_modules', '@anthropic-ai', 'sdk'), { recursive: true });
     writeFileSync(join(dir, 'app.mjs'), `import Anthropic from '@anthropic-ai/sdk';\nimport { llmCall } from 'agent-autopsy';\nimport { startFakeLlmServer } from '../../../examples/fake-llm-server.mjs';\n${CALLS}`);
     writeFileSync(join(dir, 'app.cjs'), `const sdk = require('@anthropic-ai/sdk');\nconst { llmCall } = require('agent-autopsy');\nconst Anthropic = sdk.default ?? sdk;\n(async () => {\nconst { startFakeLlmServer } = await import('../../../examples/fake-llm-server.mjs');\n${CALLS}\n})();\n`);
-    // The flag required after the SDK (the mistake the flag warns about), one call.
+    // The flag required after the SDK: the mistake the "required after" warning is about.
     writeFileSync(join(dir, 'late.cjs'), `require('@anthropic-ai/sdk');\nrequire('agent-autopsy/register');\n`);
     // An instrumentation of the app's own that wraps messages.create after the flag did (with
     // InstrumentationBase._wrap, as OpenLLMetry's do), and makes a GenAI span for each call.
