@@ -1,4 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
+import http from 'node:http';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,6 +191,104 @@ describe('LlmRequestInstrumentation', () => {
         name: 'embeddings api.openai.com',
         kind: SpanKind.CLIENT,
         attributes: attributes({ 'gen_ai.operation.name': 'embeddings', 'gen_ai.provider.name': 'openai', 'server.address': 'api.openai.com', 'server.port': 443, 'url.path': '/v1/embeddings' }),
+        status: { code: SpanStatusCode.UNSET },
+        scope: 'agent-autopsy/llm-requests',
+      },
+    ]);
+  });
+
+  /** A POST through node:http, as axios and node-fetch send it; the body read to its end unless `stopAfter` chunks. */
+  const httpPost = (path: string, body: unknown, options: { headers?: Record<string, string>; stopAfter?: number; destroyAfterMs?: number } = {}) =>
+    new Promise<number>((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', ...options.headers } }, (response) => {
+        let chunks = 0;
+        response.on('data', () => {
+          if (++chunks === options.stopAfter) response.destroy();
+        });
+        response.on('error', reject);
+        // A stream the app destroys closes without an end; the span ends with that close.
+        response.on('close', () => setImmediate(() => resolve(response.statusCode ?? 0)));
+      });
+      request.on('error', reject);
+      if (options.destroyAfterMs !== undefined) setTimeout(() => request.destroy(Object.assign(new Error('timeout of 50ms exceeded'), { code: 'ECONNABORTED' })), options.destroyAfterMs);
+      request.end(JSON.stringify(body));
+    });
+
+  it('node:http (axios, node-fetch): the same span, ended with the body or failed with the status', async () => {
+    expect(await httpPost('/v1/chat/completions', { model: 'gpt-4o', messages: [] })).toBe(200);
+    server.script(['rate_limit']);
+    expect(await httpPost('/v1/chat/completions', {})).toBe(429);
+    expect(spans()).toEqual([
+      { name: 'chat 127.0.0.1', kind: SpanKind.CLIENT, attributes: attributes(), status: { code: SpanStatusCode.UNSET }, scope: 'agent-autopsy/llm-requests' },
+      { name: 'chat 127.0.0.1', kind: SpanKind.CLIENT, attributes: attributes({ 'http.response.status_code': 429, 'error.type': '429' }), status: { code: SpanStatusCode.ERROR, message: 'HTTP 429 Too Many Requests' }, scope: 'agent-autopsy/llm-requests' },
+    ]);
+    // Still open while the body is being read: a stream ends with its last chunk, not its headers.
+    server.script([{ firstChunkDelayMs: 150 }]);
+    const streamed = httpPost('/v1/chat/completions', { stream: true, messages: [] });
+    await new Promise((resolve) => setTimeout(resolve, 75));
+    expect(spans()).toEqual([]);
+    expect(await streamed).toBe(200);
+    expect(spans().map((span) => [span.name, span.status])).toEqual([['chat 127.0.0.1', { code: SpanStatusCode.UNSET }]]);
+  });
+
+  it('node:http: a connection cut mid-stream and a request destroyed before its answer fail the span; a stream the app destroys ends it without failure', async () => {
+    server.script([{ kind: 'reset', midStream: true }]);
+    await expect(httpPost('/v1/chat/completions', { stream: true, messages: [] })).rejects.toThrow('aborted');
+    server.script([{ delayMs: 1000 }]);
+    await expect(httpPost('/v1/chat/completions', {}, { destroyAfterMs: 50 })).rejects.toThrow('timeout of 50ms exceeded');
+    expect(await httpPost('/v1/chat/completions', { stream: true, messages: [] }, { stopAfter: 1 })).toBe(200);
+    const [cut, destroyed, stopped] = spans();
+    expect(cut.status).toEqual({ code: SpanStatusCode.ERROR, message: 'aborted' });
+    expect(cut.attributes['error.type']).toBe('ECONNRESET');
+    expect(destroyed.status).toEqual({ code: SpanStatusCode.ERROR, message: 'timeout of 50ms exceeded' });
+    expect(destroyed.attributes['error.type']).toBe('ECONNABORTED');
+    expect(destroyed.attributes['http.response.status_code']).toBeUndefined();
+    expect(stopped.status).toEqual({ code: SpanStatusCode.UNSET });
+  });
+
+  it("node:http before Node 20.17 (no error channel): a request that closes without a response fails the span", async () => {
+    const onHttpError = (instrumentation as unknown as { onHttpError: (message: unknown) => void }).onHttpError;
+    diagnosticsChannel.unsubscribe('http.client.request.error', onHttpError);
+    try {
+      server.script(['reset']);
+      await expect(httpPost('/v1/chat/completions', {})).rejects.toThrow('socket hang up');
+      // The request closes after its error.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      diagnosticsChannel.subscribe('http.client.request.error', onHttpError);
+    }
+    expect(spans().map((span) => [span.status, span.attributes['error.type']])).toEqual([[{ code: SpanStatusCode.ERROR, message: 'the request closed before a response came' }, 'RequestClosed']]);
+  });
+
+  it('node:http: a request through a plain HTTP proxy (absolute path) names the real host; clients that trace their calls and other requests are left alone', async () => {
+    // A stand-in proxy: it answers whatever it is sent.
+    const proxy = http.createServer((request, response) => {
+      request.resume();
+      request.on('end', () => response.end('{}'));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyPort = (proxy.address() as { port: number }).port;
+      await new Promise<void>((resolve, reject) => {
+        const request = http.request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: 'http://api.mistral.ai/v1/chat/completions?debug=1', headers: { host: 'api.mistral.ai' } }, (response) => {
+          response.resume();
+          response.on('close', () => setImmediate(resolve));
+        });
+        request.on('error', reject);
+        request.end('{}');
+      });
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+    skipped.length = 0;
+    expect(await httpPost('/v1/chat/completions', {}, { headers: { 'x-test-client': 'traced' } })).toBe(200);
+    await new Promise<void>((resolve, reject) => http.get(`http://127.0.0.1:${port}/v1/models`, (response) => response.resume().on('close', resolve)).on('error', reject));
+    expect(skipped).toEqual(['traced']);
+    expect(spans()).toEqual([
+      {
+        name: 'chat api.mistral.ai',
+        kind: SpanKind.CLIENT,
+        attributes: attributes({ 'gen_ai.provider.name': 'mistral_ai', 'server.address': 'api.mistral.ai', 'server.port': 80 }),
         status: { code: SpanStatusCode.UNSET },
         scope: 'agent-autopsy/llm-requests',
       },

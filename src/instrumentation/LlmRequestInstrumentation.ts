@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { recordFailureAndEnd } from '../api';
@@ -41,17 +41,28 @@ const CHANNELS = {
   error: 'undici:request:error',
 } as const;
 
+/** `node:http`'s (axios, `node-fetch` and the SDKs on it); the error channel is Node 20.17's and later. */
+const HTTP_CHANNELS = {
+  start: 'http.client.request.start',
+  response: 'http.client.response.finish',
+  error: 'http.client.request.error',
+} as const;
+
 /**
  * Records the HTTP requests of LLM APIs that no instrumentation sees as llm spans (GenAI
  * conventions): those of the Vercel AI SDK's providers without `experimental_telemetry`, of Mastra
- * and other frameworks built on them, of plain `fetch`. Zero code only.
+ * and other frameworks built on them, of plain `fetch`, and of clients on `node:http` (axios,
+ * `node-fetch` and the SDKs built on it). Not HTTP/2 (the AWS SDK's Bedrock client): Node 20
+ * publishes nothing for it. Zero code only.
  *
- * What it reads is what Node's fetch (undici) publishes on its diagnostics channels: method, host,
- * path and request headers as a request is created, the status as the response's headers arrive,
- * the end of the body, or the error. Nothing is wrapped, and the request, its body and the response
- * are never touched. So the span has the operation (from the path), the provider (from the host),
- * the status and the error, but no model unless the path names it, and no token counts: those are
- * in the bodies. A request is one call: a client's retries are calls of their own.
+ * What it reads is what Node publishes on its diagnostics channels, for fetch (undici) and for
+ * `node:http`: method, host, path and request headers as a request starts, the status as the
+ * response's headers arrive, then the end of the body or the error. Nothing is wrapped, and the
+ * request, its body and the response are never touched, beyond a `close` listener on a
+ * `node:http` request and response (no `error` listener: an app's unhandled error stays its own).
+ * So the span has the operation (from the path), the provider (from the host), the status and the
+ * error, but no model unless the path names it, and no token counts: those are in the bodies. A
+ * request is one call: a client's retries are calls of their own.
  *
  * A request made while an llm span is active (an AI SDK call with telemetry, an `llmCall()` around
  * a provider, Mastra's bridge) is a request of that call: its span is folded into the call by the
@@ -61,14 +72,14 @@ const CHANNELS = {
  * (clientTracesCalls: the openai client, the Anthropic SDK), or when its `traceparent` names an
  * open llm span that is not the active one.
  *
- * The span starts in the request's context (the stage and task of the code that called fetch)
- * and ends when the body has been read to its end (a stream's last chunk), when an error response
- * arrives (a status of 400 or more: the body is the client's to read, and it may never be), or
- * with the request's error. A body the app stopped reading (an aborted stream after a 2xx) ends it
- * without error, as the openai instrumentation does.
+ * The span starts in the request's context (the stage and task of the code that sent it) and ends
+ * when the body has been read to its end (a stream's last chunk), when an error response arrives
+ * (a status of 400 or more: the body is the client's to read, and it may never be), or with the
+ * request's error. A body the app stopped reading (an aborted stream after a 2xx) ends it without
+ * error, as the openai instrumentation does.
  */
 export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestInstrumentationConfig> {
-  /** Requests being recorded: undici's request object to its span. */
+  /** Requests being recorded: undici's request object, or node:http's ClientRequest, to its span. */
   private readonly open = new WeakMap<object, OpenRequest>();
   private subscribed = false;
 
@@ -89,6 +100,9 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
     diagnosticsChannel.subscribe(CHANNELS.headers, this.onHeaders);
     diagnosticsChannel.subscribe(CHANNELS.trailers, this.onTrailers);
     diagnosticsChannel.subscribe(CHANNELS.error, this.onError);
+    diagnosticsChannel.subscribe(HTTP_CHANNELS.start, this.onHttpStart);
+    diagnosticsChannel.subscribe(HTTP_CHANNELS.response, this.onHttpResponse);
+    diagnosticsChannel.subscribe(HTTP_CHANNELS.error, this.onHttpError);
     this.subscribed = true;
   }
 
@@ -99,6 +113,9 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
     diagnosticsChannel.unsubscribe(CHANNELS.headers, this.onHeaders);
     diagnosticsChannel.unsubscribe(CHANNELS.trailers, this.onTrailers);
     diagnosticsChannel.unsubscribe(CHANNELS.error, this.onError);
+    diagnosticsChannel.unsubscribe(HTTP_CHANNELS.start, this.onHttpStart);
+    diagnosticsChannel.unsubscribe(HTTP_CHANNELS.response, this.onHttpResponse);
+    diagnosticsChannel.unsubscribe(HTTP_CHANNELS.error, this.onHttpError);
     this.subscribed = false;
   }
 
@@ -110,46 +127,58 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
       const origin = typeof request.origin === 'string' ? request.origin : request.origin instanceof URL ? request.origin.origin : undefined;
       if (origin === undefined) return;
       const headers = request.headers;
-      const header = (name: string) => headerValue(headers, name);
-      const endpoint = llmEndpointOf(request.method, origin, request.path, header);
-      if (!endpoint) return;
-      if (this.getConfig().clientTracesCalls?.(header)) return;
-      if (namedByTraceparent(header('traceparent'))) return;
-      const attributes: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: endpoint.operation };
-      if (endpoint.provider !== undefined) attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = endpoint.provider;
-      if (endpoint.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = endpoint.model;
-      attributes[sc.ATTR_SERVER_ADDRESS] = endpoint.address;
-      attributes[sc.ATTR_SERVER_PORT] = endpoint.port;
-      attributes[sc.ATTR_HTTP_REQUEST_METHOD] = request.method;
-      attributes[sc.ATTR_URL_PATH] = pathWithoutQuery(request.path);
-      const span = this.tracer.startSpan(`${endpoint.operation} ${endpoint.model ?? endpoint.address}`, { kind: SpanKind.CLIENT, attributes });
-      this.open.set(request, { span });
+      const span = this.startCall(request.method, origin, request.path, (name) => headerValue(headers, name));
+      if (span) this.open.set(request, { span });
     } catch (error) {
       reportError(error, 'an LLM API request could not be recorded');
     }
   };
+
+  /** The llm span of a request to an LLM API, or undefined for any other request and those left to their client. */
+  private startCall(method: string, origin: string, path: string, header: (name: string) => string | undefined): Span | undefined {
+    const endpoint = llmEndpointOf(method, origin, path, header);
+    if (!endpoint) return undefined;
+    if (this.getConfig().clientTracesCalls?.(header)) return undefined;
+    if (namedByTraceparent(header('traceparent'))) return undefined;
+    const attributes: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: endpoint.operation };
+    if (endpoint.provider !== undefined) attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = endpoint.provider;
+    if (endpoint.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = endpoint.model;
+    attributes[sc.ATTR_SERVER_ADDRESS] = endpoint.address;
+    attributes[sc.ATTR_SERVER_PORT] = endpoint.port;
+    attributes[sc.ATTR_HTTP_REQUEST_METHOD] = method;
+    attributes[sc.ATTR_URL_PATH] = pathWithoutQuery(path);
+    return this.tracer.startSpan(`${endpoint.operation} ${endpoint.model ?? endpoint.address}`, { kind: SpanKind.CLIENT, attributes });
+  }
 
   private readonly onHeaders = (message: unknown): void => {
     try {
       const { request, response } = (message ?? {}) as { request?: object; response?: { statusCode?: unknown; statusText?: unknown } };
       const open = request && this.open.get(request);
       if (!open || typeof response?.statusCode !== 'number') return;
-      const status = response.statusCode;
-      open.span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-      if (status < 400) {
-        open.status = status;
-        return;
-      }
-      this.open.delete(request);
-      const text = typeof response.statusText === 'string' && response.statusText !== '' ? response.statusText : STATUS_CODES[status];
-      open.span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${status}${text ? ` ${text}` : ''}` });
-      // The HTTP conventions' error type of a failed response: its status code.
-      open.span.setAttribute(sc.ATTR_ERROR_TYPE, String(status));
-      open.span.end();
+      this.responded(request, open, response.statusCode, response.statusText);
     } catch (error) {
       reportError(error, 'an LLM API response could not be recorded');
     }
   };
+
+  /**
+   * Notes the response's status; an error status (400 or more) ends the call, failed, and true is
+   * returned. Otherwise the call ends with the body.
+   */
+  private responded(request: object, open: OpenRequest, status: number, statusText: unknown): boolean {
+    open.span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+    if (status < 400) {
+      open.status = status;
+      return false;
+    }
+    this.open.delete(request);
+    const text = typeof statusText === 'string' && statusText !== '' ? statusText : STATUS_CODES[status];
+    open.span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${status}${text ? ` ${text}` : ''}` });
+    // The HTTP conventions' error type of a failed response: its status code.
+    open.span.setAttribute(sc.ATTR_ERROR_TYPE, String(status));
+    open.span.end();
+    return true;
+  }
 
   private readonly onTrailers = (message: unknown): void => {
     try {
@@ -176,6 +205,98 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
       reportError(failure, 'an LLM API request error could not be recorded');
     }
   };
+
+  private readonly onHttpStart = (message: unknown): void => {
+    try {
+      const request = (message as { request?: ClientRequest } | undefined)?.request;
+      if (!request || typeof request.method !== 'string' || typeof request.path !== 'string' || typeof request.getHeader !== 'function') return;
+      const header = (name: string) => {
+        const value = request.getHeader(name);
+        return value === undefined ? undefined : String(Array.isArray(value) ? value[0] : value);
+      };
+      const target = httpTarget(request, header('host'));
+      if (!target) return;
+      const span = this.startCall(request.method, target.origin, target.path, header);
+      if (!span) return;
+      this.open.set(request, { span });
+      // Before Node 20.17 a request's error is published on no channel: it ends the call as the request closes.
+      request.once('close', () => this.onHttpClose(request));
+    } catch (error) {
+      reportError(error, 'an LLM API request could not be recorded');
+    }
+  };
+
+  private readonly onHttpResponse = (message: unknown): void => {
+    try {
+      const { request, response } = (message ?? {}) as { request?: ClientRequest; response?: IncomingMessage };
+      const open = request && this.open.get(request);
+      if (!open || typeof response?.statusCode !== 'number') return;
+      if (this.responded(request, open, response.statusCode, response.statusMessage)) return;
+      response.once('close', () => {
+        try {
+          if (this.open.get(request) !== open) return;
+          this.open.delete(request);
+          // Not complete and no error: the app destroyed the response (stopped reading a stream).
+          if (response.complete || !response.errored) open.span.end();
+          else recordFailureAndEnd(open.span, response.errored, systemErrorCode(response.errored));
+        } catch (error) {
+          reportError(error, 'an LLM API response could not be recorded');
+        }
+      });
+    } catch (error) {
+      reportError(error, 'an LLM API response could not be recorded');
+    }
+  };
+
+  private readonly onHttpError = (message: unknown): void => {
+    try {
+      const { request, error } = (message ?? {}) as { request?: object; error?: unknown };
+      const open = request && this.open.get(request);
+      // After a response, its own close says how the body ended.
+      if (!open || open.status !== undefined) return;
+      this.open.delete(request);
+      recordFailureAndEnd(open.span, error, systemErrorCode(error));
+    } catch (failure) {
+      reportError(failure, 'an LLM API request error could not be recorded');
+    }
+  };
+
+  private onHttpClose(request: ClientRequest): void {
+    try {
+      const open = this.open.get(request);
+      if (!open || open.status !== undefined) return;
+      this.open.delete(request);
+      // Why it closed is in the error the app got, not here.
+      recordFailureAndEnd(open.span, new Error('the request closed before a response came'), 'RequestClosed');
+    } catch (failure) {
+      reportError(failure, 'an LLM API request error could not be recorded');
+    }
+  }
+}
+
+/**
+ * node:http's errors are plain Errors: their code (ECONNRESET, ECONNREFUSED, ETIMEDOUT, or a
+ * client's own as axios's ECONNABORTED) is the type that tells them apart.
+ */
+function systemErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z_]+$/.test(code) ? code : undefined;
+}
+
+/**
+ * A node:http request's origin and path. The path is in origin form (`/v1/…`), or in absolute
+ * form when the request goes to a plain HTTP proxy (`http://api.example.com/v1/…`).
+ */
+function httpTarget(request: ClientRequest, hostHeader: string | undefined): { origin: string; path: string } | undefined {
+  const path = request.path;
+  if (!path.startsWith('/')) {
+    if (!URL.canParse(path)) return undefined;
+    const url = new URL(path);
+    return { origin: url.origin, path: `${url.pathname}${url.search}` };
+  }
+  const host = hostHeader ?? request.host;
+  if (typeof host !== 'string' || host === '') return undefined;
+  return { origin: `${request.protocol}//${host}`, path };
 }
 
 /** A request header's value, from undici's array or string form; names compared without case. */
