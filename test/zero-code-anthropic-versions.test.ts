@@ -150,6 +150,19 @@ await traced.messages.create({ model: 'claude-traced', max_tokens: 20, messages:
 await server.close();
 `;
 
+const LATE = `
+const sdk = require('@anthropic-ai/sdk');
+require('agent-autopsy/register');
+const Anthropic = sdk.default ?? sdk;
+(async () => {
+  const { startFakeLlmServer } = await import('../../../examples/fake-llm-server.mjs');
+  const server = await startFakeLlmServer();
+  const client = new Anthropic({ baseURL: server.anthropicBaseURL, apiKey: '${KEY}', maxRetries: 0 });
+  await client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 20, messages: [{ role: 'user', content: 'late' }] });
+  await server.close();
+})();
+`;
+
 /** Where each version is installed (an npm alias of the repository's devDependencies). */
 const VERSIONS = { '0.39': 'anthropic-sdk-v0-39', '0.133': 'anthropic-sdk-v0', '1.x': join('@anthropic-ai', 'sdk') } as const;
 const appDirs: Record<string, string> = {};
@@ -162,8 +175,8 @@ beforeAll(() => {
     cpSync(join(REPO_ROOT, 'node_modules', installed), join(dir, 'node_modules', '@anthropic-ai', 'sdk'), { recursive: true });
     writeFileSync(join(dir, 'app.mjs'), `import Anthropic from '@anthropic-ai/sdk';\nimport { llmCall } from 'agent-autopsy';\nimport { startFakeLlmServer } from '../../../examples/fake-llm-server.mjs';\n${CALLS}`);
     writeFileSync(join(dir, 'app.cjs'), `const sdk = require('@anthropic-ai/sdk');\nconst { llmCall } = require('agent-autopsy');\nconst Anthropic = sdk.default ?? sdk;\n(async () => {\nconst { startFakeLlmServer } = await import('../../../examples/fake-llm-server.mjs');\n${CALLS}\n})();\n`);
-    // The flag required after the SDK: the mistake the "required after" warning is about.
-    writeFileSync(join(dir, 'late.cjs'), `require('@anthropic-ai/sdk');\nrequire('agent-autopsy/register');\n`);
+    // The flag required after the SDK: the mistake the "required after" warning is about; one call.
+    writeFileSync(join(dir, 'late.cjs'), LATE);
     // An instrumentation of the app's own that wraps messages.create after the flag did (with
     // InstrumentationBase._wrap, as OpenLLMetry's do), and makes a GenAI span for each call.
     writeFileSync(join(dir, 'rewrapped.cjs'), REWRAPPED);
@@ -229,10 +242,14 @@ describe('the zero-code flag with @anthropic-ai/sdk', () => {
     ['0.39', true],
     ['0.133', true],
     ['1.x', false],
-  ] as const)('%s required before agent-autopsy/register: warned about when it does not trace itself (%s)', async (version, warned) => {
+  ] as const)('%s required before agent-autopsy/register: warned about when it does not trace itself (%s), and its call recorded as the warning says', async (version, warned) => {
     const runDir = tempRunDir('autopsy-anthropic-late-');
     const result = await runNode(join(appDirs[version], 'late.cjs'), { cwd: appDirs[version], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
     expect(result.code).toBe(0);
+    // From its request (0.39 sends it through node-fetch, on node:http; 0.133 through fetch), or by the SDK itself.
+    expect(readTrackerDocument(runDir).events.filter((event) => event.type === 'llm_call_end').map((event) => [event.data.span, event.data.provider, event.data.model])).toEqual([
+      warned ? ['chat 127.0.0.1', 'anthropic', undefined] : ['anthropic.messages.create', 'anthropic', 'claude-sonnet-4-6'],
+    ]);
     expect(result.stderr).toBe(
       warned
         ? 'agent-autopsy: agent-autopsy/register was required after @anthropic-ai/sdk was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without model or tokens; require agent-autopsy/register before @anthropic-ai/sdk, or start the app with node --require agent-autopsy/register app.cjs\n'
