@@ -5,12 +5,15 @@ import { nowMs } from '../clock';
 import * as sc from '../semconv';
 import { observeApiPromise, once } from '../observePromise';
 import { realSetTimeout } from '../realTimers';
-import { currentRun, warnOnce } from '../runtime';
+import { warnOnce } from '../runtime';
 import { activeOwnSpan } from '../separateSpans';
 import { serverOf } from '../serverAddress';
 import { classifySpan, isOwnSpan } from '../spanMapping';
-import { attributesOf, StreamChunks } from '../StreamChunks';
+import { attributesOf } from '../StreamChunks';
 import { markSuperseded } from '../supersededSpans';
+import { guard, streamReader, type StreamObserver } from './observedStream';
+
+export { guard, type StreamObserver } from './observedStream';
 
 /*
  * What tracing a call of the `openai` and `@anthropic-ai/sdk` clients shares. Both are generated
@@ -272,18 +275,6 @@ function countAttempt(call: unknown, retryCount: unknown): void {
 /** When the client sent a call's request again, the last time (epoch ms, the run's clock): a field on its span. */
 const RESENT_AT = Symbol('agent-autopsy.resentAt');
 
-/** What one streamed call's reader is told, chunk by chunk (traceStream()). Never called after the span ended. */
-export interface StreamObserver {
-  /** Whether `chunk` is part of the answer: the first one is the span's time to first chunk. */
-  isAnswer(chunk: any): boolean;
-  /** Gathers what the span needs from a chunk (guarded: what it throws is dropped). */
-  chunk(chunk: any): void;
-  /** The stream was read to its end, or the app stopped reading it: sets the last attributes (the span is ended after it). */
-  end(): void;
-  /** Reading failed: records it on the span and ends it. */
-  fail(error: unknown): void;
-}
-
 /**
  * A streamed call's result: `value` is the client's Stream, whose `iterator` every way of reading
  * it goes through (`Stream#[Symbol.asyncIterator]()`, `tee()`, the SDKs' stream helpers); it is
@@ -295,46 +286,11 @@ export function traceStream(span: Span, value: any, observer: () => StreamObserv
   const iterator = value.iterator as () => AsyncIterator<unknown>;
   // Timed from when the request that answered was sent: the span's start, or the client's last
   // retry (its wait before it is the retry's, counted in failed_attempts, not the model's).
-  // Streamed calls only pay for it, here, once (the run knows when the span started).
-  let startMs = (span as Span & { [RESENT_AT]?: number })[RESENT_AT] ?? NaN;
-  if (Number.isNaN(startMs)) guard(() => (startMs = currentRun()?.spanStartMs(span) ?? NaN));
-  const chunks = new StreamChunks(span, startMs);
+  const read = streamReader(span, (span as Span & { [RESENT_AT]?: number })[RESENT_AT]);
   value.iterator = function tracedIterator(this: unknown) {
-    return observeStream(iterator.call(this), span, chunks, observer());
+    return read(iterator.call(this), observer());
   };
   return true;
-}
-
-async function* observeStream(iterator: AsyncIterator<unknown>, span: Span, chunks: StreamChunks, observer: StreamObserver): AsyncGenerator<unknown> {
-  let failed = false;
-  try {
-    for await (const chunk of { [Symbol.asyncIterator]: () => iterator }) {
-      // One clock read per chunk; the test below only until the answer's first chunk came.
-      chunks.chunk();
-      if (chunks.firstMs === 0 && observer.isAnswer(chunk)) chunks.answered();
-      guard(() => observer.chunk(chunk));
-      yield chunk;
-    }
-  } catch (error) {
-    failed = true;
-    guard(() => observer.fail(error));
-    throw error;
-  } finally {
-    if (!failed && span.isRecording()) {
-      guard(() => {
-        observer.end();
-        span.end();
-      });
-    }
-  }
-}
-
-export function guard(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    /* telemetry never fails the call */
-  }
 }
 
 /**
