@@ -10,6 +10,14 @@
 //              GET  /v1/models
 //   Anthropic  POST /v1/messages           (JSON, or the real SSE event sequence)
 //              POST /v1/messages/count_tokens
+//   Bedrock    POST /model/{modelId}/converse                       (JSON)
+//              POST /model/{modelId}/converse-stream                (AWS event stream)
+//              POST /model/{modelId}/invoke                         (Claude's Messages body)
+//              POST /model/{modelId}/invoke-with-response-stream    (event stream of its chunks)
+//
+// The AWS SDK's BedrockRuntimeClient speaks HTTP/2 by default: give it `endpoint: bedrockEndpoint`
+// (a second, cleartext HTTP/2 listener with the same routes), any region and any credentials
+// (signatures are not checked). `url` serves the Bedrock routes over HTTP/1.1 too.
 //
 // The Anthropic SDK appends `/v1/messages` to its base URL, so it may be given either `url`
 // or `baseURL` (a doubled `/v1/v1/` prefix is folded into one).
@@ -25,7 +33,9 @@
 // Standalone:  node examples/fake-llm-server.mjs [--port 8787]   (Ctrl-C to stop)
 
 import http from 'node:http';
+import http2 from 'node:http2';
 import { pathToFileURL } from 'node:url';
+import zlib from 'node:zlib';
 
 const HOST = '127.0.0.1';
 
@@ -108,7 +118,7 @@ export async function startFakeLlmServer(options = {}) {
   };
   if (options.script) state.queue.push(...options.script);
 
-  const server = http.createServer((req, res) => {
+  const answer = (req, res) => {
     handleRequest(req, res, options, state).catch((err) => {
       // A bug in the fake must never hang a test: answer 500 if still possible.
       if (!res.headersSent && !res.destroyed) {
@@ -117,21 +127,29 @@ export async function startFakeLlmServer(options = {}) {
         res.destroy();
       }
     });
-  });
-  server.on('connection', (socket) => {
-    state.sockets.add(socket);
-    socket.on('close', () => state.sockets.delete(socket));
-  });
+  };
+  const server = http.createServer(answer);
+  // Cleartext HTTP/2 (prior knowledge), as the AWS SDK's Bedrock client speaks it.
+  const server2 = http2.createServer(answer);
+  for (const listener of [server, server2]) {
+    listener.on('connection', (socket) => {
+      state.sockets.add(socket);
+      socket.on('close', () => state.sockets.delete(socket));
+    });
+  }
   // Keep-alive sockets must not outlive close(); Node's defaults are fine otherwise.
   server.keepAliveTimeout = 5000;
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, HOST, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (listener, port) =>
+    new Promise((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(port, HOST, () => {
+        listener.off('error', reject);
+        resolve();
+      });
     });
-  });
+  await listen(server, options.port ?? 0);
+  await listen(server2, 0);
 
   const { port } = server.address();
   const url = `http://${HOST}:${port}`;
@@ -145,6 +163,8 @@ export async function startFakeLlmServer(options = {}) {
     baseURL: `${url}/v1`,
     /** Base URL in Anthropic's own convention (the SDK adds `/v1/messages`). */
     anthropicBaseURL: url,
+    /** The HTTP/2 listener, for the AWS SDK's BedrockRuntimeClient (`new BedrockRuntimeClient({ endpoint })`). */
+    bedrockEndpoint: `http://${HOST}:${server2.address().port}`,
     /** Every request received, in arrival order: `{index, method, path, headers (redacted), body, ...}`. */
     requests: state.requests,
     server,
@@ -165,7 +185,7 @@ export async function startFakeLlmServer(options = {}) {
       state.closed = true;
       for (const t of state.timers) clearTimeout(t);
       state.timers.clear();
-      closePromise = new Promise((resolve) => server.close(() => resolve()));
+      closePromise = Promise.all([new Promise((resolve) => server.close(() => resolve())), new Promise((resolve) => server2.close(() => resolve()))]).then(() => undefined);
       for (const res of state.held) res.destroy();
       state.held.clear();
       server.closeAllConnections?.();
@@ -203,8 +223,8 @@ async function handleRequest(req, res, options, state) {
     path,
     endpoint: route?.endpoint ?? null,
     provider: route?.provider ?? providerFromHeaders(req.headers),
-    model: typeof json.model === 'string' ? json.model : null,
-    stream: json.stream === true,
+    model: route?.model ?? (typeof json.model === 'string' ? json.model : null),
+    stream: json.stream === true || route?.stream === true,
     promptText,
     promptTokens: estimateTokens(promptText),
     headers: req.headers,
@@ -284,7 +304,7 @@ async function handleRequest(req, res, options, state) {
     finish('custom', rule.status ?? 200);
     return;
   }
-  if (rule.midStream && request.stream && ['chat.completions', 'responses', 'messages'].includes(route.endpoint)) {
+  if (rule.midStream && request.stream && ['chat.completions', 'responses', 'messages', 'converse', 'invoke'].includes(route.endpoint)) {
     await replySuccess(ctx, route.endpoint);
     return;
   }
@@ -326,11 +346,11 @@ async function replySuccess(ctx, endpoint) {
     ctx.finish('ok', 200);
     return;
   }
+  const maxTokens = json.max_completion_tokens ?? json.max_tokens ?? json.max_output_tokens ?? json.inferenceConfig?.maxTokens;
 
   // A text completion: decide the text, cap it at the requested maximum, count tokens.
   let text = typeof rule.content === 'function' ? String(rule.content(request, request.body)) : rule.content;
   text ??= defaultReply(request.promptText);
-  const maxTokens = json.max_completion_tokens ?? json.max_tokens ?? json.max_output_tokens;
   let truncated = false;
   if (Number.isInteger(maxTokens) && maxTokens > 0 && estimateTokens(text) > maxTokens) {
     text = text.slice(0, maxTokens * 4);
@@ -352,6 +372,9 @@ async function replySuccess(ctx, endpoint) {
       'chat.completions': chatCompletion,
       responses: responsesObject,
       messages: anthropicMessage,
+      converse: converseResponse,
+      // Claude on Bedrock answers InvokeModel in the Messages API's body.
+      invoke: anthropicMessage,
     };
     sendJson(ctx.res, 200, bodies[endpoint](reply, rule, json), commonHeaders(provider, request));
     ctx.finish('ok', 200);
@@ -362,6 +385,8 @@ async function replySuccess(ctx, endpoint) {
     'chat.completions': chatCompletionEvents,
     responses: responsesEvents,
     messages: anthropicEvents,
+    converse: converseEvents,
+    invoke: invokeStreamEvents,
   }[endpoint](reply, rule, json);
   await streamEvents(ctx, events);
 }
@@ -369,10 +394,12 @@ async function replySuccess(ctx, endpoint) {
 /** Write SSE events; with `rule.midStream`, stop halfway and fail the way the rule says. */
 async function streamEvents(ctx, events) {
   const { res, rule, state, request, provider } = ctx;
+  // Bedrock's streams are AWS event streams, their events already encoded; HTTP/2 forbids `connection`.
+  const bedrock = provider === 'bedrock';
+  const encode = bedrock ? (event) => event : formatSse;
   res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
+    ...(bedrock ? { 'content-type': 'application/vnd.amazon.eventstream' } : { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }),
+    ...(req2(ctx.req) ? {} : { connection: 'keep-alive' }),
     ...commonHeaders(provider, request),
     ...(rule.headers ?? {}),
   });
@@ -387,7 +414,7 @@ async function streamEvents(ctx, events) {
   for (let i = 0; i < stopAt; i++) {
     if (state.closed || res.destroyed) return;
     // Wait until each event has reached the socket, so a later reset cannot swallow it.
-    await new Promise((resolve) => res.write(formatSse(events[i]), () => resolve()));
+    await new Promise((resolve) => res.write(encode(events[i]), () => resolve()));
     if (gap > 0) await sleep(gap, state);
   }
   if (!rule.midStream) {
@@ -406,8 +433,9 @@ async function streamEvents(ctx, events) {
     ctx.finish('truncated_stream', 200);
   } else {
     const err = errorBody(provider, rule.kind, rule, request);
-    // Anthropic sends `event: error`; OpenAI puts `{error: ...}` in a data line.
-    res.end(formatSse(provider === 'anthropic' ? { event: 'error', data: err } : { data: err }));
+    // Anthropic sends `event: error`; OpenAI puts `{error: ...}` in a data line; Bedrock an exception message.
+    if (bedrock) res.end(eventStreamMessage({ ':message-type': 'exception', ':exception-type': bedrockStreamException(rule.kind), ':content-type': 'application/json' }, err));
+    else res.end(formatSse(provider === 'anthropic' ? { event: 'error', data: err } : { data: err }));
     ctx.finish(`${rule.kind}_mid_stream`, 200);
   }
 }
@@ -432,6 +460,7 @@ function replyError(ctx) {
   }
   if (rule.retryAfterMs !== undefined) headers['retry-after-ms'] = String(rule.retryAfterMs);
   if (rule.shouldRetry !== undefined) headers['x-should-retry'] = String(Boolean(rule.shouldRetry));
+  if (provider === 'bedrock') headers['x-amzn-errortype'] = `${bedrockError(rule.kind, rule, request)[0]}:http://internal.amazon.com/coral/com.amazon.bedrock/`;
   sendJson(res, status, errorBody(provider, rule.kind, rule, request), { ...headers, ...(rule.headers ?? {}) });
   ctx.finish(rule.kind, status);
 }
@@ -515,7 +544,7 @@ function ruleMatches(entry, request) {
 function defaultStatus(kind, provider) {
   switch (kind) {
     case 'rate_limit': return 429;
-    case 'auth': return 401;
+    case 'auth': return provider === 'bedrock' ? 403 : 401;
     case 'context_length': return 400;
     case 'not_found': return 404;
     case 'overloaded': return provider === 'anthropic' ? 529 : 503;
@@ -531,6 +560,7 @@ function errorBody(provider, kind, rule, request) {
   const model = request.model ?? 'the model';
   const limit = rule.limit ?? 8192;
   const tokens = request.promptTokens;
+  if (provider === 'bedrock') return { message: rule.message ?? bedrockError(kind, rule, request)[1] };
   if (provider === 'anthropic') {
     const [type, message] = {
       rate_limit: ['rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.'],
@@ -565,8 +595,27 @@ function errorBody(provider, kind, rule, request) {
   };
 }
 
+/** Bedrock's error: its type (sent in `x-amzn-errortype`, as AWS does) and message. */
+function bedrockError(kind, rule, request) {
+  const [type, message] = {
+    rate_limit: ['ThrottlingException', 'Too many requests, please wait before trying again.'],
+    auth: ['UnrecognizedClientException', 'The security token included in the request is invalid.'],
+    server_error: ['InternalServerException', 'The server encountered an internal error while processing the request.'],
+    overloaded: ['ServiceUnavailableException', 'Bedrock is unable to process your request.'],
+    context_length: ['ValidationException', 'Input is too long for requested model.'],
+    not_found: ['ResourceNotFoundException', `Could not resolve the foundation model from the provided model identifier: ${request.model}`],
+  }[kind] ?? [(rule.status ?? 500) >= 500 ? 'InternalServerException' : 'ValidationException', `Request failed with status ${rule.status ?? 500}`];
+  return [rule.errorType ?? type, message];
+}
+
+/** The exception event a Bedrock stream ends with for an error kind. */
+function bedrockStreamException(kind) {
+  return { rate_limit: 'throttlingException', overloaded: 'serviceUnavailableException', context_length: 'validationException' }[kind] ?? 'modelStreamErrorException';
+}
+
 function rateLimitHeaders(provider, rule) {
   const reset = `${rule.retryAfter ?? 1}s`;
+  if (provider === 'bedrock') return {};
   if (provider === 'anthropic') {
     const at = new Date(Date.now() + (rule.retryAfter ?? 1) * 1000).toISOString();
     return {
@@ -583,6 +632,7 @@ function rateLimitHeaders(provider, rule) {
 }
 
 function commonHeaders(provider, request) {
+  if (provider === 'bedrock') return { 'x-amzn-requestid': `fake-${pad(request.index)}` };
   return provider === 'anthropic'
     ? { 'request-id': `req_fake${pad(request.index)}` }
     : { 'x-request-id': `req_fake${pad(request.index)}`, 'openai-processing-ms': '1' };
@@ -722,6 +772,69 @@ function anthropicMessage(reply, rule) {
   };
 }
 
+function converseUsage(reply) {
+  return { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens, totalTokens: reply.inputTokens + reply.outputTokens };
+}
+
+function converseResponse(reply, rule) {
+  return {
+    output: { message: { role: 'assistant', content: [{ text: reply.text }] } },
+    stopReason: rule.finishReason ?? (reply.truncated ? 'max_tokens' : 'end_turn'),
+    usage: converseUsage(reply),
+    metrics: { latencyMs: 1 },
+  };
+}
+
+/** ConverseStream's events, each an encoded event-stream message. */
+function converseEvents(reply, rule) {
+  const event = (type, body) => eventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, body);
+  return [
+    event('messageStart', { role: 'assistant' }),
+    ...splitText(reply.text).map((text) => event('contentBlockDelta', { contentBlockIndex: 0, delta: { text } })),
+    event('contentBlockStop', { contentBlockIndex: 0 }),
+    event('messageStop', { stopReason: rule.finishReason ?? (reply.truncated ? 'max_tokens' : 'end_turn') }),
+    event('metadata', { usage: converseUsage(reply), metrics: { latencyMs: 1 } }),
+  ];
+}
+
+/**
+ * InvokeModelWithResponseStream's events for Claude: each of the Messages API's stream events in
+ * a `chunk` (base64 JSON), the last with Bedrock's own `amazon-bedrock-invocationMetrics`.
+ */
+function invokeStreamEvents(reply, rule) {
+  const events = anthropicEvents(reply, rule).filter((sse) => sse.event !== 'ping').map((sse) => sse.data);
+  events[events.length - 1] = { ...events[events.length - 1], 'amazon-bedrock-invocationMetrics': { inputTokenCount: reply.inputTokens, outputTokenCount: reply.outputTokens, invocationLatency: 1, firstByteLatency: 1 } };
+  return events.map((data) => eventStreamMessage({ ':event-type': 'chunk', ':content-type': 'application/json', ':message-type': 'event' }, { bytes: Buffer.from(JSON.stringify(data)).toString('base64') }));
+}
+
+/**
+ * One message of an AWS event stream: its total and headers' lengths and their CRC32, headers
+ * (string values), the JSON payload, and the message's CRC32.
+ */
+function eventStreamMessage(headers, payload) {
+  const headerBytes = Buffer.concat(
+    Object.entries(headers).map(([name, value]) => {
+      const nameBytes = Buffer.from(name);
+      const valueBytes = Buffer.from(value);
+      const header = Buffer.alloc(1 + nameBytes.length + 3);
+      header.writeUInt8(nameBytes.length, 0);
+      nameBytes.copy(header, 1);
+      header.writeUInt8(7, 1 + nameBytes.length); // string
+      header.writeUInt16BE(valueBytes.length, 2 + nameBytes.length);
+      return Buffer.concat([header, valueBytes]);
+    }),
+  );
+  const body = Buffer.from(JSON.stringify(payload));
+  const total = 12 + headerBytes.length + body.length + 4;
+  const prelude = Buffer.alloc(12);
+  prelude.writeUInt32BE(total, 0);
+  prelude.writeUInt32BE(headerBytes.length, 4);
+  prelude.writeUInt32BE(zlib.crc32(prelude.subarray(0, 8)), 8);
+  const message = Buffer.concat([prelude, headerBytes, body, Buffer.alloc(4)]);
+  message.writeUInt32BE(zlib.crc32(message.subarray(0, total - 4)), total - 4);
+  return message;
+}
+
 function anthropicUsage(input, output) {
   return {
     input_tokens: input,
@@ -835,14 +948,33 @@ function findRoute(method, path) {
     'POST /v1/messages': { provider: 'anthropic', endpoint: 'messages' },
     'POST /v1/messages/count_tokens': { provider: 'anthropic', endpoint: 'count_tokens' },
   };
+  const bedrock = method === 'POST' ? /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(path) : null;
+  if (bedrock) {
+    const [, id, action] = bedrock;
+    return { provider: 'bedrock', endpoint: action.startsWith('converse') ? 'converse' : 'invoke', model: decodeModelId(id), stream: action.endsWith('stream') };
+  }
   return routes[`${method} ${path}`];
+}
+
+function decodeModelId(id) {
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
+}
+
+/** An HTTP/2 request (the compatibility API's): no connection-specific headers in its answer. */
+function req2(req) {
+  return req.httpVersionMajor === 2;
 }
 
 /** `/v1/v1/messages?beta=true` → `/v1/messages`; `/chat/completions` → `/v1/chat/completions`. */
 function normalizePath(rawUrl = '/') {
   let path = rawUrl.split('?')[0].replace(/\/{2,}/g, '/').replace(/\/$/, '') || '/';
   while (path.startsWith('/v1/v1/') || path === '/v1/v1') path = path.slice(3);
-  if (!path.startsWith('/v1/') && path !== '/v1') path = `/v1${path}`;
+  // Bedrock's paths have no version prefix.
+  if (!path.startsWith('/v1/') && path !== '/v1' && !path.startsWith('/model/')) path = `/v1${path}`;
   return path;
 }
 
@@ -882,7 +1014,7 @@ function extractPrompt(endpoint, json) {
     if (json.instructions) parts.push(String(json.instructions));
     if (typeof json.input === 'string') parts.push(json.input);
     else if (Array.isArray(json.input)) for (const m of json.input) addContent(m?.content ?? m);
-  } else if (endpoint === 'messages' || endpoint === 'count_tokens') {
+  } else if (endpoint === 'messages' || endpoint === 'count_tokens' || endpoint === 'converse' || endpoint === 'invoke') {
     addContent(json.system);
     if (Array.isArray(json.messages)) for (const m of json.messages) addContent(m?.content);
   } else if (endpoint === 'embeddings') {
@@ -960,6 +1092,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(`fake LLM server listening on ${fake.url}`);
   console.log(`  OpenAI:    new OpenAI({ baseURL: '${fake.baseURL}', apiKey: 'any' })`);
   console.log(`  Anthropic: new Anthropic({ baseURL: '${fake.anthropicBaseURL}', apiKey: 'any' })`);
+  console.log(`  Bedrock:   new BedrockRuntimeClient({ endpoint: '${fake.bedrockEndpoint}', region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } })`);
   console.log('Press Ctrl-C to stop.');
   const stop = () => fake.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
