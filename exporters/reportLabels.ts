@@ -177,7 +177,7 @@ const en: ReportLabels = {
   error: 'Error',
   stream: 'Stream',
   llmCallsRunning: (count) => `+${count} still running at the end`,
-  llmCallsNone: 'none recorded: a client no instrumentation here sees, such as an AI SDK provider without telemetry under init() or the Bedrock client of the AWS SDK (HTTP/2), is not counted',
+  llmCallsNone: 'none recorded: a client no instrumentation here sees, such as an AI SDK provider without telemetry or the Bedrock client under init(), or a client on gRPC, is not counted',
   streamState: (first, quiet) =>
     first === undefined ? 'no chunk yet' : quiet === undefined ? `first chunk after ${first} s` : `first chunk after ${first} s, then nothing for ${quiet} s`,
   all: 'all',
@@ -261,7 +261,7 @@ const zhCN: ReportLabels = {
   error: '错误',
   stream: '流式',
   llmCallsRunning: (count) => `另有 ${count} 次在结束时仍在进行`,
-  llmCallsNone: '未记录到调用：没有插桩能看到的客户端（例如 init() 下未开启遥测的 AI SDK 提供方，或走 HTTP/2 的 AWS SDK Bedrock 客户端）的调用不会被计入',
+  llmCallsNone: '未记录到调用：没有插桩能看到的客户端（例如 init() 下未开启遥测的 AI SDK 提供方或 Bedrock 客户端，或走 gRPC 的客户端）的调用不会被计入',
   streamState: (first, quiet) =>
     first === undefined ? '尚无数据块' : quiet === undefined ? `首个数据块在 ${first} 秒后` : `首个数据块在 ${first} 秒后，此后 ${quiet} 秒无数据`,
   all: '全部',

@@ -56,7 +56,7 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
   if (preloadVerdict(process.execArgv, process.env.NODE_OPTIONS, registerFiles, process.cwd()) !== 'imported') return;
   warnOnce(
     'register-imported',
-    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without model or tokens; start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
+    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without model or tokens (those of the AWS SDK's Bedrock client, on HTTP/2, not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
   );
 }
 
@@ -66,7 +66,8 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
  * there, and the instrumentation patches a module as it is loaded, so its calls are silently
  * recorded as HTTP requests only (OpenTelemetry's own check says so only to a diag logger). Said
  * once. An Anthropic SDK from 0.134 on traces itself through the global API: its order does not
- * matter.
+ * matter. The AWS SDK's Bedrock Runtime client loaded first is not recorded at all (HTTP/2, which
+ * the request record cannot see): said in a warning of its own.
  */
 function warnIfClientsLoadedFirst(): void {
   const files = Object.keys(require.cache);
@@ -74,6 +75,12 @@ function warnIfClientsLoadedFirst(): void {
   if (files.some((file) => OPENAI_MODULE_FILE.test(file))) loaded.push('openai');
   const anthropic = files.map((file) => ANTHROPIC_MODULE_ROOT.exec(file)?.[0]).find((root) => root !== undefined);
   if (anthropic !== undefined && !anthropicTracesItself(anthropic)) loaded.push('@anthropic-ai/sdk');
+  if (files.some((file) => BEDROCK_MODULE_FILE.test(file))) {
+    warnOnce(
+      'register-after-bedrock',
+      'agent-autopsy/register was required after @aws-sdk/client-bedrock-runtime was loaded: that client is not instrumented, and its calls (HTTP/2) are not recorded at all; require agent-autopsy/register before @aws-sdk/client-bedrock-runtime, or start the app with node --require agent-autopsy/register app.cjs',
+    );
+  }
   if (loaded.length === 0) return;
   const [names, were, clients] = loaded.length === 1 ? [loaded[0], 'was', 'that client is'] : [loaded.join(' and '), 'were', 'those clients are'];
   warnOnce(
@@ -82,6 +89,8 @@ function warnIfClientsLoadedFirst(): void {
   );
 }
 
+/** A file of the AWS SDK's Bedrock Runtime client, as require.cache names it. */
+const BEDROCK_MODULE_FILE = /[\\/]node_modules[\\/]@aws-sdk[\\/]client-bedrock-runtime[\\/]/;
 /** A file of the `openai` package, as require.cache names it. */
 const OPENAI_MODULE_FILE = /[\\/]node_modules[\\/]openai[\\/]/;
 /** The folder of the `@anthropic-ai/sdk` package a file in require.cache belongs to. */

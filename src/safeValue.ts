@@ -386,8 +386,9 @@ export function httpStatusOf(error: unknown): number | undefined {
 
 function ownHttpStatus(error: unknown): number | undefined {
   if (error === null || typeof error !== 'object') return undefined;
-  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
-  const value = typeof status === 'number' ? status : statusCode;
+  const { status, statusCode, $metadata } = error as { status?: unknown; statusCode?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  // The AWS SDK's (v3) errors have it in their metadata.
+  const value = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : $metadata?.httpStatusCode;
   return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value < 600 ? value : undefined;
 }
 

@@ -125,9 +125,11 @@ export const ATTR_OPENINFERENCE_LLM_SYSTEM = 'llm.system' as const;
 export const OPENAI_CLIENT_SCOPE = 'agent-autopsy/openai';
 /** Instrumentation scope of the spans of agent-autopsy's @anthropic-ai/sdk instrumentation, for the versions and clients that do not trace themselves. */
 export const ANTHROPIC_CLIENT_SCOPE = 'agent-autopsy/anthropic';
+/** Instrumentation scope of the spans of @aws-sdk/client-bedrock-runtime's model calls (BedrockRuntimeInstrumentation). */
+export const BEDROCK_CLIENT_SCOPE = 'agent-autopsy/bedrock';
 /** Whether `scope` is that of one of the flag's client instrumentations (openai, @anthropic-ai/sdk). */
 export function isFlagClientScope(scope: string | undefined): boolean {
-  return scope === OPENAI_CLIENT_SCOPE || scope === ANTHROPIC_CLIENT_SCOPE;
+  return scope === OPENAI_CLIENT_SCOPE || scope === ANTHROPIC_CLIENT_SCOPE || scope === BEDROCK_CLIENT_SCOPE;
 }
 /** Instrumentation scope of the spans of LLM API requests no client instrumentation sees (LlmRequestInstrumentation). */
 export const LLM_REQUESTS_SCOPE = 'agent-autopsy/llm-requests';

@@ -243,10 +243,10 @@ describe('a streamed llmCall() still open when the run ends', () => {
     expect(chinese).toContain('0 / 0 (另有 2 次在结束时仍在进行) |');
     // None running and none counted: the 0 says what it does not prove.
     const none = { ...report, unfinished: report.unfinished.filter((span) => span.kind !== 'llm') };
-    const noCalls = 'none recorded: a client no instrumentation here sees, such as an AI SDK provider without telemetry under init() or the Bedrock client of the AWS SDK (HTTP/2), is not counted';
+    const noCalls = 'none recorded: a client no instrumentation here sees, such as an AI SDK provider without telemetry or the Bedrock client under init(), or a client on gRPC, is not counted';
     expect(renderMarkdownReport(none)).toContain(`| LLM usage: Calls / Errors | 0 / 0 (${noCalls}) |`);
     expect(renderHtmlReport(none)).toContain(`0 (0 errors) (${noCalls})`);
-    expect(renderMarkdownReport({ ...none, run: { ...none.run, locale: 'zh-CN' } })).toContain('0 / 0 (未记录到调用：没有插桩能看到的客户端（例如 init() 下未开启遥测的 AI SDK 提供方，或走 HTTP/2 的 AWS SDK Bedrock 客户端）的调用不会被计入) |');
+    expect(renderMarkdownReport({ ...none, run: { ...none.run, locale: 'zh-CN' } })).toContain('0 / 0 (未记录到调用：没有插桩能看到的客户端（例如 init() 下未开启遥测的 AI SDK 提供方或 Bedrock 客户端，或走 gRPC 的客户端）的调用不会被计入) |');
   });
 
   it('a run with no streamed call open has no Stream column', async () => {

@@ -1,4 +1,5 @@
 export { AnthropicClientInstrumentation, type AnthropicClientInstrumentationConfig } from './AnthropicClientInstrumentation';
+export { BedrockRuntimeInstrumentation, type BedrockRuntimeInstrumentationConfig } from './BedrockRuntimeInstrumentation';
 export { ChildProcessInstrumentation } from './ChildProcessInstrumentation';
 export { LlmRequestInstrumentation, type LlmRequestInstrumentationConfig } from './LlmRequestInstrumentation';
 export { OpenAIClientInstrumentation, OPENAI_CLIENT_SCOPE, type OpenAIClientInstrumentationConfig } from './OpenAIClientInstrumentation';

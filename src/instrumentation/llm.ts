@@ -3,11 +3,12 @@ import { registerInstrumentations, type Instrumentation } from '@opentelemetry/i
 import { reportError } from '../errorHandler';
 import { AnthropicClientInstrumentation } from './AnthropicClientInstrumentation';
 import { AnthropicErrorInstrumentation } from './AnthropicErrorInstrumentation';
+import { BedrockRuntimeInstrumentation } from './BedrockRuntimeInstrumentation';
 import { noteClientInstrumentations } from './llmRequests';
 import { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
 /** Modules the ESM loader hook must intercept for the instrumentations below. */
-export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk'];
+export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/client-bedrock-runtime'];
 
 /**
  * The LLM client instrumentations of the zero-code setup.
@@ -22,6 +23,8 @@ export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk'];
  *   and the clients of later versions whose own tracing is off, with the same attributes.
  *   @traceloop/instrumentation-anthropic 0.27 does not fit 1.x (it throws on
  *   `require('@anthropic-ai/sdk')` 1.x and hooks nothing under ESM) and is not loaded.
+ * - @aws-sdk/client-bedrock-runtime: BedrockRuntimeInstrumentation (why not OpenTelemetry's AWS SDK
+ *   instrumentation: see that class). Its requests are HTTP/2, which the request record cannot see.
  * Every other client's requests to an LLM API are LlmRequestInstrumentation's (llmRequests.ts),
  * enabled with tracing (`recordLlmRequests`): it leaves the requests of the clients patched here to
  * their spans.
@@ -30,10 +33,11 @@ export function enableLlmInstrumentations(provider: TracerProvider, captureConte
   try {
     const openai = new OpenAIClientInstrumentation({ enabled: false, captureContent });
     const anthropic = new AnthropicClientInstrumentation({ enabled: false, captureContent });
-    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false })];
+    const bedrock = new BedrockRuntimeInstrumentation({ enabled: false, captureContent });
+    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false }), bedrock];
     // Sets the tracer, meter and logger providers, then enables each one.
     registerInstrumentations({ instrumentations, tracerProvider: provider });
-    noteClientInstrumentations({ openai, anthropic });
+    noteClientInstrumentations({ openai, anthropic, bedrock });
     return instrumentations;
   } catch (error) {
     reportError(error, 'the LLM client instrumentations could not be enabled');

@@ -3,6 +3,7 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { reportError } from '../errorHandler';
 import { LlmRequestInstrumentation } from './LlmRequestInstrumentation';
 import type { AnthropicClientInstrumentation } from './AnthropicClientInstrumentation';
+import type { BedrockRuntimeInstrumentation } from './BedrockRuntimeInstrumentation';
 import type { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
 let instance: LlmRequestInstrumentation | undefined;
@@ -10,6 +11,8 @@ let instance: LlmRequestInstrumentation | undefined;
 let openai: OpenAIClientInstrumentation | undefined;
 /** The flag's @anthropic-ai/sdk instrumentation, once enabled: the versions of the SDK it patched. */
 let anthropic: AnthropicClientInstrumentation | undefined;
+/** The flag's @aws-sdk/client-bedrock-runtime instrumentation, once enabled. */
+let bedrock: BedrockRuntimeInstrumentation | undefined;
 
 /** LLM API requests → llm spans, once per process (`recordLlmRequests`: on with the flag, opt-in with init()). */
 export function enableLlmRequestInstrumentation(provider: TracerProvider): LlmRequestInstrumentation | undefined {
@@ -25,21 +28,25 @@ export function enableLlmRequestInstrumentation(provider: TracerProvider): LlmRe
 }
 
 /** The client instrumentations whose patched clients record their own calls (the flag's). */
-export function noteClientInstrumentations(clients: { openai: OpenAIClientInstrumentation; anthropic: AnthropicClientInstrumentation }): void {
+export function noteClientInstrumentations(clients: { openai: OpenAIClientInstrumentation; anthropic: AnthropicClientInstrumentation; bedrock: BedrockRuntimeInstrumentation }): void {
   openai = clients.openai;
   anthropic = clients.anthropic;
+  bedrock = clients.bedrock;
 }
 
 /**
- * A request of the openai client or of the Anthropic SDK once the flag instrumented it (the SDK
- * from 0.134 on traces its calls itself, and the flag traces those of its clients whose tracing is
- * off), or of the Anthropic SDK from 0.134 on loaded before the flag while its own tracing is on (it
- * is unless ANTHROPIC_OPEN_TELEMETRY=false, as Sentry 11 sets it): those calls have their spans,
- * with the model and tokens a request's headers do not show. Told by the headers both clients
- * send on every request (Stainless's): their user-agent is often the framework's (LangChain sets
- * its own).
+ * A request of a client whose calls have their spans, with the model and tokens a request's
+ * headers do not show: the Bedrock Runtime client once the flag instrumented it (on HTTP/1.1, when
+ * the app gives it a NodeHttpHandler; told by its user-agent); the openai client or the Anthropic
+ * SDK once the flag instrumented it (the SDK from 0.134 on traces its calls itself, and the flag
+ * traces those of its clients whose tracing is off); an Anthropic SDK from 0.134 on loaded before
+ * the flag while its own tracing is on (it is unless ANTHROPIC_OPEN_TELEMETRY=false, as Sentry 11
+ * sets it). The last two are told by the headers both clients send on every request
+ * (Stainless's): their user-agent is often the framework's (LangChain sets its own).
  */
 function clientTracesCalls(header: (name: string) => string | undefined): boolean {
+  // The AWS SDK's Bedrock Runtime client, on HTTP/1.1 when the app gives it a NodeHttpHandler.
+  if (header('user-agent')?.includes(' api/bedrock-runtime#')) return bedrock?.tracesCalls() ?? false;
   const version = header('x-stainless-package-version');
   if (version === undefined || header('x-stainless-lang') === undefined) return false;
   if (header('anthropic-version') === undefined) return openai?.tracesVersion(version) ?? false;
