@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runNode, STEP_HELPER, writeScript } from './helpers/childProcess';
 import { llmCallEnds } from './helpers/llmEvents';
+import { startOtlpReceiver } from './helpers/otlpReceiver';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
 
@@ -161,6 +162,35 @@ describe('the zero-code flag with the AWS SDK Bedrock Runtime client', () => {
     expect(content[1]).toEqual([user, reply]);
     // InvokeModel's bodies are the model's own: not captured.
     expect(content[2]).toEqual([undefined, undefined]);
+  }, 60_000);
+
+  it("beside OpenTelemetry's AWS SDK instrumentation: its wrapper of the shared client's send stays, and each call counts once", async () => {
+    const receiver = await startOtlpReceiver();
+    const app = `
+const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
+registerInstrumentations({ instrumentations: [new AwsInstrumentation()] });
+const sdk = require('@aws-sdk/client-bedrock-runtime');
+(async () => {
+  const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');
+  const server = await startFakeLlmServer({ script: ['ok', 'auth'] });
+  const client = new sdk.BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.bedrockEndpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const messages = [{ role: 'user', content: [{ text: 'hello there' }] }];
+  await client.send(new sdk.ConverseCommand({ modelId: '${MODEL}', messages }));
+  await client.send(new sdk.ConverseCommand({ modelId: '${MODEL}', messages })).catch(() => {});
+  await server.close();
+})();
+`;
+    const { result, runDir } = await runApp(app, '.cjs', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TIMEOUT: '20000' }).finally(() => receiver.close());
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const scopes: Record<string, number> = {};
+    for (const span of receiver.spans) if (span.attributes['gen_ai.operation.name'] === 'chat') scopes[span.scope.name] = (scopes[span.scope.name] ?? 0) + 1;
+    expect(scopes).toEqual({ '@opentelemetry/instrumentation-aws-sdk': 2, 'agent-autopsy/bedrock': 2 });
+    // Its span runs inside this one's: folded into the call.
+    expect(llmCallEnds(readTrackerDocument(runDir).events, ['span', 'input_tokens', 'error_type'])).toEqual([
+      { type: 'llm_call_end', span: `chat ${MODEL}`, input_tokens: 3 },
+      { type: 'llm_call_error', span: `chat ${MODEL}`, error_type: 'UnrecognizedClientException' },
+    ]);
   }, 60_000);
 
   it('required before agent-autopsy/register: not instrumented, and said once', async () => {

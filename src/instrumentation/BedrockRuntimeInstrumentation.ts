@@ -50,6 +50,8 @@ const MAX_PARSED_BODY = 256 * 1024;
 export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRuntimeInstrumentationConfig> {
   /** Copies of the client module patched here (CommonJS, ES module). */
   private patchedModules = 0;
+  /** The `send` defined here on a client class that inherits it, by class prototype. */
+  private readonly definedSends = new Map<object, AnyFunction>();
 
   constructor(config: BedrockRuntimeInstrumentationConfig = {}) {
     super(sc.BEDROCK_CLIENT_SCOPE, VERSION, config);
@@ -75,18 +77,50 @@ export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRu
             this._diag.warn('@aws-sdk/client-bedrock-runtime: no BedrockRuntimeClient found, calls are not traced');
             return module;
           }
-          this._wrap(owner, 'send', this.patchSend(commandsOf(module)));
+          this.wrapSend(owner, this.patchSend(commandsOf(module)));
           this.patchedModules++;
           return module;
         },
         (module: any) => {
           const owner = module?.BedrockRuntimeClient?.prototype;
           if (!owner) return;
-          this._unwrap(owner, 'send');
+          this.unwrapSend(owner);
           this.patchedModules = Math.max(0, this.patchedModules - 1);
         },
       ),
     ];
+  }
+
+  /**
+   * Wraps the client class's `send`. The class inherits it from the Smithy `Client` every AWS
+   * client shares, which OpenTelemetry's AWS SDK instrumentation wraps: `_wrap` here would first
+   * undo that wrapper (it unwraps what it finds wrapped, and the inherited function is), so the
+   * class gets a `send` of its own that calls the inherited one as it is at each call (a wrapper
+   * added to it later runs too).
+   */
+  private wrapSend(owner: any, patch: (original: AnyFunction) => AnyFunction): void {
+    if (Object.prototype.hasOwnProperty.call(owner, 'send')) {
+      this._wrap(owner, 'send', patch);
+      return;
+    }
+    const base = Object.getPrototypeOf(owner);
+    const inherited = function send(this: unknown, ...args: unknown[]) {
+      return base.send.apply(this, args);
+    };
+    const defined = patch(inherited);
+    Object.defineProperty(owner, 'send', { value: defined, writable: true, configurable: true, enumerable: false });
+    this.definedSends.set(owner, defined);
+  }
+
+  private unwrapSend(owner: any): void {
+    const defined = this.definedSends.get(owner);
+    if (defined === undefined) {
+      this._unwrap(owner, 'send');
+      return;
+    }
+    this.definedSends.delete(owner);
+    // Removed only while it is still this one (not replaced by the app or another instrumentation).
+    if (owner.send === defined) delete owner.send;
   }
 
   /**
