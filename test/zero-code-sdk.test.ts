@@ -185,6 +185,39 @@ describe.each([
   });
 });
 
+it("records a vision prompt's text whole and its inline data without the bytes, with AGENT_AUTOPSY_CAPTURE_CONTENT=true", async () => {
+  const image = `data:image/png;base64,${'iVBORw0KGgo'.repeat(4000)}`;
+  const app = `
+import OpenAI from 'openai';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer();
+const openai = new OpenAI({ baseURL: server.baseURL, apiKey: '${OPENAI_KEY}', maxRetries: 0 });
+const image = '${image}';
+await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: image } }, { type: 'text', text: 'what is in this picture?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }, { type: 'input_audio', input_audio: { data: 'UklGRiQAAABXQVZF', format: 'wav' } }] }] });
+await openai.responses.create({ model: 'gpt-4o-mini', input: [{ role: 'user', content: [{ type: 'input_image', image_url: image }, { type: 'input_text', text: 'and this one?' }] }] });
+await server.close();
+`;
+  const { result, runDir } = await runApp(app, '.mjs', { AGENT_AUTOPSY_CAPTURE_CONTENT: 'true' });
+  expect([result.code, result.stderr]).toEqual([0, '']);
+  const prompts = readTrackerDocument(runDir).events.filter((event) => event.type === 'llm_call_end').map((event) => JSON.parse(String(event.data.prompt)));
+  const leftOut = `data:image/png;base64,[${image.length - 'data:image/png;base64,'.length} characters left out]`;
+  expect(prompts).toEqual([
+    [
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: leftOut } },
+          { type: 'text', text: 'what is in this picture?' },
+          { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
+          { type: 'input_audio', input_audio: { data: '[16 characters of base64 left out]', format: 'wav' } },
+        ],
+      },
+    ],
+    [{ role: 'user', content: [{ type: 'input_image', image_url: leftOut }, { type: 'input_text', text: 'and this one?' }] }],
+  ]);
+  expect(readFileSync(logPath(runDir, 'execution_tracker.json'), 'utf8')).not.toContain('iVBORw0KGgo');
+});
+
 it('records prompts and replies with AGENT_AUTOPSY_CAPTURE_CONTENT=true', async () => {
   const { result, runDir } = await runApp(ESM, '.mjs', { AGENT_AUTOPSY_CAPTURE_CONTENT: 'true' });
   expect(result.code).toBe(0);

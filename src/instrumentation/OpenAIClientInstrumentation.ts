@@ -247,13 +247,30 @@ function messages(role: string, content: unknown): string {
 }
 
 function inputMessages(endpoint: Endpoint, params: Record<string, any>): string {
-  if (endpoint === 'chat') return JSON.stringify(params.messages ?? []);
+  if (endpoint === 'chat') return JSON.stringify(params.messages ?? [], withoutInlineData);
   if (endpoint === 'embeddings') return messages('user', params.input);
   const list: unknown[] = [];
   if (params.instructions) list.push({ role: 'system', content: params.instructions });
   if (typeof params.input === 'string') list.push({ role: 'user', content: params.input });
   else if (Array.isArray(params.input)) list.push(...params.input);
-  return JSON.stringify(list);
+  return JSON.stringify(list, withoutInlineData);
+}
+
+/**
+ * The data a prompt carries inline (an image's or a file's base64 `data:` URL, audio's base64
+ * `data`) without its bytes, as the Anthropic and Bedrock instrumentations leave them out: a
+ * prompt is clipped at `maxStringLength`, and an image's megabyte of base64 would push out the
+ * text after it. A link (`https://…`) is kept.
+ */
+function withoutInlineData(this: unknown, key: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (value.startsWith('data:')) {
+    const comma = value.indexOf(',');
+    if (comma > 0 && value.slice(0, comma).endsWith(';base64')) return `${value.slice(0, comma + 1)}[${value.length - comma - 1} characters left out]`;
+  }
+  // `input_audio: { data, format }`.
+  if (key === 'data' && typeof (this as { format?: unknown } | null)?.format === 'string') return `[${value.length} characters of base64 left out]`;
+  return value;
 }
 
 const ENDPOINT_NAMES: Record<Endpoint, string> = { chat: 'chat.completions.create', responses: 'responses.create', embeddings: 'embeddings.create' };
