@@ -17,7 +17,7 @@ import { isMainThread } from 'node:worker_threads';
 import { envFlag } from './config';
 import { reportError } from './errorHandler';
 import { enableLlmInstrumentations, HOOKED_ESM_MODULES } from './instrumentation/llm';
-import { anthropicVersionTracesItself } from './instrumentation/llmRequests';
+import { anthropicTracingOff, anthropicVersionTracesItself } from './instrumentation/llmRequests';
 import { preloadVerdict, realPath } from './preloadFlag';
 import { currentRun, initFromEnvironment, warnOnce } from './runtime';
 import { activeTracing } from './tracing';
@@ -96,9 +96,14 @@ const OPENAI_MODULE_FILE = /[\\/]node_modules[\\/]openai[\\/]/;
 /** The folder of the `@anthropic-ai/sdk` package a file in require.cache belongs to. */
 const ANTHROPIC_MODULE_ROOT = /^.*[\\/]node_modules[\\/]@anthropic-ai[\\/]sdk(?=[\\/])/;
 
-/** Whether the @anthropic-ai/sdk in `root` traces its calls itself (0.134 on); false when its version cannot be read. */
+/**
+ * Whether the @anthropic-ai/sdk in `root` traces its calls itself: 0.134 on, unless its tracing is
+ * turned off for the process (`ANTHROPIC_OPEN_TELEMETRY=false`, as Sentry 11 sets it: then only
+ * the flag's instrumentation would record its calls). False when its version cannot be read.
+ */
 function anthropicTracesItself(root: string): boolean {
   try {
+    if (anthropicTracingOff()) return false;
     const version: unknown = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
     return typeof version === 'string' && anthropicVersionTracesItself(version);
   } catch {

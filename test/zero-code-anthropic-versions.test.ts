@@ -239,12 +239,14 @@ describe('the zero-code flag with @anthropic-ai/sdk', () => {
   });
 
   it.each([
-    ['0.39', true],
-    ['0.133', true],
-    ['1.x', false],
-  ] as const)('%s required before agent-autopsy/register: warned about when it does not trace itself (%s), and its call recorded as the warning says', async (version, warned) => {
+    ['0.39', {}, true],
+    ['0.133', {}, true],
+    ['1.x', {}, false],
+    // Its own tracing off (as Sentry 11 turns it off): recorded from its requests only, as 0.x.
+    ['1.x', { ANTHROPIC_OPEN_TELEMETRY: 'false' }, true],
+  ] as const)('%s (%o) required before agent-autopsy/register: warned about when it does not trace itself (%s), and its call recorded as the warning says', async (version, env, warned) => {
     const runDir = tempRunDir('autopsy-anthropic-late-');
-    const result = await runNode(join(appDirs[version], 'late.cjs'), { cwd: appDirs[version], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
+    const result = await runNode(join(appDirs[version], 'late.cjs'), { cwd: appDirs[version], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '', ...env }, timeoutMs: 60_000 });
     expect(result.code).toBe(0);
     // From its request (0.39 sends it through node-fetch, on node:http; 0.133 through fetch), or by the SDK itself.
     expect(readTrackerDocument(runDir).events.filter((event) => event.type === 'llm_call_end').map((event) => [event.data.span, event.data.provider, event.data.model])).toEqual([

@@ -51,7 +51,12 @@ function clientTracesCalls(header: (name: string) => string | undefined): boolea
   if (version === undefined || header('x-stainless-lang') === undefined) return false;
   if (header('anthropic-version') === undefined) return openai?.tracesVersion(version) ?? false;
   if (anthropic?.tracesVersion(version)) return true;
-  return anthropicVersionTracesItself(version) && process.env.ANTHROPIC_OPEN_TELEMETRY?.toLowerCase() !== 'false';
+  return anthropicVersionTracesItself(version) && !anthropicTracingOff();
+}
+
+/** The Anthropic SDK's own tracing is turned off for the process (`ANTHROPIC_OPEN_TELEMETRY=false`, as Sentry 11 sets it). */
+export function anthropicTracingOff(): boolean {
+  return process.env.ANTHROPIC_OPEN_TELEMETRY?.toLowerCase() === 'false';
 }
 
 /** @anthropic-ai/sdk versions that trace their calls themselves: 0.134 and later. */
