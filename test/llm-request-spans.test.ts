@@ -246,7 +246,7 @@ describe('LlmRequestInstrumentation', () => {
     expect(stopped.status).toEqual({ code: SpanStatusCode.UNSET });
   });
 
-  it("node:http before Node 20.17 (no error channel): a request that closes without a response fails the span", async () => {
+  it("node:http on a Node without the error channel: a request that closes without a response fails the span", async () => {
     const onHttpError = (instrumentation as unknown as { onHttpError: (message: unknown) => void }).onHttpError;
     diagnosticsChannel.unsubscribe('http.client.request.error', onHttpError);
     try {

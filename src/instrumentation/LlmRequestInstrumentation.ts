@@ -41,7 +41,7 @@ const CHANNELS = {
   error: 'undici:request:error',
 } as const;
 
-/** `node:http`'s (axios, `node-fetch` and the SDKs on it); the error channel is Node 20.17's and later. */
+/** `node:http`'s (axios, `node-fetch` and the SDKs on it); Node added the error channel in 2024 (20.20 has it, older 20.x may not). */
 const HTTP_CHANNELS = {
   start: 'http.client.request.start',
   response: 'http.client.response.finish',
@@ -219,7 +219,7 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
       const span = this.startCall(request.method, target.origin, target.path, header);
       if (!span) return;
       this.open.set(request, { span });
-      // Before Node 20.17 a request's error is published on no channel: it ends the call as the request closes.
+      // On a Node without the error channel, a request's error is published nowhere: it ends the call as the request closes.
       request.once('close', () => this.onHttpClose(request));
     } catch (error) {
       reportError(error, 'an LLM API request could not be recorded');
