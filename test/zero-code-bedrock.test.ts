@@ -51,6 +51,10 @@ await step('aborted', [{ delayMs: 2000 }], () => {
   setTimeout(() => controller.abort(), 50);
   return client.send(new ConverseCommand({ modelId, messages }), { abortSignal: controller.signal });
 });
+// One attempt, 300 ms without data: a request that hangs, a connection dropped before the answer.
+const quick = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.bedrockEndpoint, credentials, maxAttempts: 1, requestHandler: { requestTimeout: 300 } });
+await step('timeout', ['timeout'], () => quick.send(new ConverseCommand({ modelId, messages })));
+await step('reset', ['reset'], () => quick.send(new ConverseCommand({ modelId, messages })));
 await step('callback', [], () => new Promise((resolve, reject) => client.send(new ConverseCommand({ modelId, messages }), (error, data) => (error ? reject(error) : resolve(data)))));
 // On HTTP/1.1 (the app's own handler) the request is seen too, and left to the call's span.
 const http1 = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.url, requestHandler: new NodeHttpHandler(), credentials });
@@ -92,6 +96,8 @@ const OUTCOMES = [
   ['stream_error', 'ServiceUnavailableException', null],
   ['stream_stopped', 'ok'],
   ['aborted', 'Error', null], // the SDK's AbortError (its name), an Error
+  ['timeout', 'Error', null], // named TimeoutError
+  ['reset', 'Error', null],
   ['callback', 'ok'],
   ['http1', 'ok'],
   ['not_a_call', 'BedrockRuntimeServiceException', null], // the fake server has no such route
@@ -117,6 +123,8 @@ const ENDS = [
   // Stopped before the usage came; an aborted call is no failure.
   call(),
   call(),
+  call({ type: 'llm_call_error', error: 'Stream timed out because of no activity for 300 ms', error_type: 'TimeoutError' }),
+  call({ type: 'llm_call_error', error: 'Unexpected error: http2 request did not get a response', error_type: 'Error' }),
   answered(),
   answered(),
 ];
@@ -144,9 +152,9 @@ describe('the zero-code flag with the AWS SDK Bedrock Runtime client', () => {
     const streamed = events.filter((event) => event.type === 'llm_call_end' && event.data.time_to_first_chunk !== undefined);
     expect(streamed).toHaveLength(2);
     const report = readReport(runDir);
-    expect(report.llm_usage).toMatchObject({ calls: 12, errors: 3, retried_calls: 2, failed_attempts: 3, errors_by_status: { '403': 1, '429': 1 } });
+    expect(report.llm_usage).toMatchObject({ calls: 14, errors: 5, retried_calls: 2, failed_attempts: 3, errors_by_status: { '403': 1, '429': 1 } });
     expect(report.unfinished).toEqual([]);
-    expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(expect.arrayContaining(['rate_limited', 'auth_failure']));
+    expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(expect.arrayContaining(['rate_limited', 'auth_failure', 'llm_timeout']));
   }, 60_000);
 
   it('records the prompts and replies of Converse in parts, with AGENT_AUTOPSY_CAPTURE_CONTENT=true', async () => {
