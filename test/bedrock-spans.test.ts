@@ -85,6 +85,18 @@ describe('BedrockRuntimeInstrumentation', () => {
     ]);
   });
 
+  it("InvokeModel of an embedding model: an embeddings span, with the input's tokens", async () => {
+    answer = { body: bytes({ embedding: [0.1, 0.2], inputTextTokenCount: 6 }) };
+    await client.send(new InvokeModelCommand({ modelId: 'amazon.titan-embed-text-v2:0', body: JSON.stringify({ inputText: 'embed me' }) }));
+    expect(spans()).toEqual([
+      {
+        name: 'embeddings amazon.titan-embed-text-v2:0',
+        attributes: { 'gen_ai.operation.name': 'embeddings', 'gen_ai.provider.name': 'aws.bedrock', 'gen_ai.request.model': 'amazon.titan-embed-text-v2:0', 'gen_ai.usage.input_tokens': 6 },
+        status: { code: SpanStatusCode.UNSET },
+      },
+    ]);
+  });
+
   it('InvokeModelWithResponseStream of Llama: the first generated text is the answer, the tokens those Bedrock adds to the last chunk', async () => {
     const chunks = [{ generation: '', prompt_token_count: 4 }, { generation: 'hel' }, { generation: 'lo', stop_reason: 'stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 4, outputTokenCount: 2 } }];
     answer = {

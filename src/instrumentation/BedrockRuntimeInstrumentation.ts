@@ -24,6 +24,9 @@ const COMMANDS = {
 type CommandName = keyof typeof COMMANDS;
 type Command = (typeof COMMANDS)[CommandName];
 
+/** The ids of Bedrock's embedding models (`amazon.titan-embed-text-v2:0`, `cohere.embed-english-v3` …). */
+const EMBEDDING_MODEL = /(?:^|[./-])embed/i;
+
 /** Request bodies of InvokeModel larger than this are not parsed for their settings (an image's base64 makes them large). */
 const MAX_PARSED_BODY = 256 * 1024;
 
@@ -35,7 +38,8 @@ const MAX_PARSED_BODY = 256 * 1024;
  * of the app and adds trace context to its SQS messages and Lambda invocations: too much to turn
  * on from a flag. This wraps the Bedrock Runtime client's `send` only.
  *
- * A span is named `chat {modelId}` (CLIENT) with the provider `aws.bedrock`, the request's model
+ * A span is named `chat {modelId}` (`embeddings {modelId}` for an embedding model's InvokeModel;
+ * CLIENT) with the provider `aws.bedrock`, the request's model
  * and settings, and when the answer came: input tokens with the cache's reads and writes, output
  * tokens, cache reads and writes, the stop reason as the finish reason, and the client's retries
  * (`$metadata.attempts` − 1, as `http.request.resend_count`). A stream's span ends when the app
@@ -182,8 +186,10 @@ export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRu
 
   private startCallSpan(command: Command, input: Record<string, any>): Span {
     const model = typeof input.modelId === 'string' && input.modelId !== '' ? input.modelId : undefined;
+    // InvokeModel also runs the embedding models (Titan's, Cohere's): told by their ids.
+    const operation = !command.converse && model !== undefined && EMBEDDING_MODEL.test(model) ? 'embeddings' : 'chat';
     const attributes: Attributes = {
-      [sc.ATTR_GEN_AI_OPERATION_NAME]: 'chat',
+      [sc.ATTR_GEN_AI_OPERATION_NAME]: operation,
       [sc.ATTR_GEN_AI_PROVIDER_NAME]: 'aws.bedrock',
     };
     if (model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = model;
@@ -211,7 +217,7 @@ export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRu
         if (typeof body.top_k === 'number') attributes[sc.ATTR_GEN_AI_REQUEST_TOP_K] = body.top_k;
       }
     }
-    return this.tracer.startSpan(`chat ${model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
+    return this.tracer.startSpan(`${operation} ${model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
   }
 }
 
