@@ -157,7 +157,7 @@ describe('the zero-code flag with the AWS SDK Bedrock Runtime client', () => {
     expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(expect.arrayContaining(['rate_limited', 'auth_failure', 'llm_timeout']));
   }, 60_000);
 
-  it('records the prompts and replies of Converse in parts, with AGENT_AUTOPSY_CAPTURE_CONTENT=true', async () => {
+  it("records the prompts and replies of Converse, and of Claude's InvokeModel bodies, in parts, with AGENT_AUTOPSY_CAPTURE_CONTENT=true", async () => {
     const { result, runDir } = await runApp(ESM_APP, '.mjs', { AGENT_AUTOPSY_CAPTURE_CONTENT: 'true' });
     expect(result.code).toBe(0);
     const content = readTrackerDocument(runDir)
@@ -168,8 +168,11 @@ describe('the zero-code flag with the AWS SDK Bedrock Runtime client', () => {
     expect(content[0]).toEqual([user, reply]);
     // A stream's reply, gathered from its deltas.
     expect(content[1]).toEqual([user, reply]);
-    // InvokeModel's bodies are the model's own: not captured.
-    expect(content[2]).toEqual([undefined, undefined]);
+    // Claude's Messages through InvokeModel, its streamed reply gathered from its chunks' deltas.
+    const claudeUser = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'hi' }] }]);
+    const claudeReply = JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: 'Fake reply to: "hi". The answer is 42.' }] }]);
+    expect(content[2]).toEqual([claudeUser, claudeReply]);
+    expect(content[3]).toEqual([claudeUser, claudeReply]);
   }, 60_000);
 
   it("beside OpenTelemetry's AWS SDK instrumentation: its wrapper of the shared client's send stays, and each call counts once", async () => {

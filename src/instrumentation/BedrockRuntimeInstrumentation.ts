@@ -4,6 +4,7 @@ import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import * as sc from '../semconv';
 import { VERSION } from '../version';
+import * as claude from './anthropicMessages';
 import { guard, streamReader, type StreamObserver } from './observedStream';
 
 export interface BedrockRuntimeInstrumentationConfig extends InstrumentationConfig {
@@ -49,7 +50,8 @@ const MAX_PARSED_BODY = 256 * 1024;
  * settings, tokens and stop reason are read from the shapes of Claude, Nova, Titan, Llama,
  * Mistral and Cohere, and a stream's tokens from the `amazon-bedrock-invocationMetrics` Bedrock
  * adds to its last chunk. With content capture, Converse's messages are recorded in the
- * conventions' parts; InvokeModel's bodies are not.
+ * conventions' parts, and so are Claude's InvokeModel bodies (the Messages API's, as the
+ * Anthropic instrumentation writes them); other models' bodies are not.
  */
 export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRuntimeInstrumentationConfig> {
   /** Copies of the client module patched here (CommonJS, ES module). */
@@ -215,6 +217,7 @@ export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRu
           body.stop_sequences ?? body.stop ?? nova.stopSequences ?? titan.stopSequences,
         );
         if (typeof body.top_k === 'number') attributes[sc.ATTR_GEN_AI_REQUEST_TOP_K] = body.top_k;
+        if (this.getConfig().captureContent === true && isClaudeRequest(body)) claude.setInputMessages(attributes, body);
       }
     }
     return this.tracer.startSpan(`${operation} ${model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
@@ -235,6 +238,11 @@ function commandOf(command: any, commands: Map<unknown, Command>): Command | und
   if (direct) return direct;
   for (const [commandClass, kind] of commands) if (command instanceof (commandClass as AnyFunction)) return kind;
   return undefined;
+}
+
+/** An InvokeModel body in Claude's Messages format (the Anthropic models on Bedrock). */
+function isClaudeRequest(body: Record<string, any>): boolean {
+  return typeof body.anthropic_version === 'string' && Array.isArray(body.messages);
 }
 
 function setSettings(attributes: Attributes, maxTokens: unknown, temperature: unknown, topP: unknown, stopSequences: unknown): void {
@@ -265,7 +273,7 @@ function onResult(span: Span, command: Command, output: any, capture: boolean): 
   setResends(span, output?.$metadata);
   if (command.stream) {
     const stream = command.converse ? output?.stream : output?.body;
-    const observer = command.converse ? () => converseStreamObserver(span, capture) : () => invokeStreamObserver(span);
+    const observer = command.converse ? () => converseStreamObserver(span, capture) : () => invokeStreamObserver(span, capture);
     if (traceEventStream(span, stream, observer)) return;
   } else if (command.converse) {
     setUsage(span, output?.usage);
@@ -276,6 +284,7 @@ function onResult(span: Span, command: Command, output: any, capture: boolean): 
     if (body) {
       setUsage(span, invokeUsage(body));
       setFinishReason(span, invokeStopReason(body));
+      if (capture && body.type === 'message') span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, claude.outputMessages(body.content));
     }
   }
   span.end();
@@ -391,7 +400,7 @@ function converseStreamObserver(span: Span, capture: boolean): StreamObserver {
  * `completion`); the stop reason is the model's, and the tokens are those Bedrock puts in the last
  * chunk's `amazon-bedrock-invocationMetrics`.
  */
-function invokeStreamObserver(span: Span): StreamObserver {
+function invokeStreamObserver(span: Span, capture: boolean): StreamObserver {
   let last: { event: unknown; body: Record<string, any> | undefined } = { event: undefined, body: undefined };
   const bodyOf = (event: any) => {
     if (last.event !== event) last = { event, body: parsedBody(event?.chunk?.bytes) };
@@ -399,6 +408,8 @@ function invokeStreamObserver(span: Span): StreamObserver {
   };
   let usage: Usage | undefined;
   let stopReason: unknown;
+  // Claude's blocks, gathered from their deltas when content is captured.
+  const blocks: any[] = [];
   return {
     isAnswer: (event) => {
       const body = bodyOf(event);
@@ -414,10 +425,16 @@ function invokeStreamObserver(span: Span): StreamObserver {
       if (metrics && typeof metrics === 'object') {
         usage = { input: metrics.inputTokenCount, output: metrics.outputTokenCount, cacheRead: metrics.cacheReadInputTokenCount, cacheWrite: metrics.cacheWriteInputTokenCount };
       }
+      if (!capture) return;
+      if (body.type === 'content_block_start') blocks[body.index ?? blocks.length] = { ...body.content_block };
+      else if (body.type === 'content_block_delta') claude.appendDelta(blocks[body.index ?? blocks.length - 1], body.delta);
     },
     end: () => {
       setUsage(span, usage);
       setFinishReason(span, stopReason);
+      // A text block the stream had only begun (the app stopped reading) says nothing.
+      const written = blocks.filter((block) => block && !(block.type === 'text' && !block.text));
+      if (capture && written.length > 0) span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, claude.outputMessages(written));
     },
     fail: (error) => fail(span, error),
   };
