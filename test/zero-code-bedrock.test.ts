@@ -17,7 +17,9 @@ const MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 const CALLS = `
 const { BedrockRuntimeClient, BedrockRuntime, ConverseCommand, ConverseStreamCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand } = sdk;
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
-const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.bedrockEndpoint, credentials });
+// The SDK's default retries, stated: a profile in ~/.aws/config could change them.
+const retries = { maxAttempts: 3, retryMode: 'standard' };
+const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.bedrockEndpoint, credentials, ...retries });
 const modelId = '${MODEL}';
 const messages = [{ role: 'user', content: [{ text: 'hello there' }] }];
 const claude = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 50, temperature: 0.5, messages: [{ role: 'user', content: 'hi' }] });
@@ -36,7 +38,7 @@ await step('invoke_stream', [], async () => {
 });
 await step('throttled', [throttled, throttled, throttled], () => client.send(new ConverseCommand({ modelId, messages })));
 // The aggregated client's methods send the same commands.
-await step('retried', [throttled], () => new BedrockRuntime({ region: 'us-east-1', endpoint: server.bedrockEndpoint, credentials }).converse({ modelId, messages }));
+await step('retried', [throttled], () => new BedrockRuntime({ region: 'us-east-1', endpoint: server.bedrockEndpoint, credentials, ...retries }).converse({ modelId, messages }));
 await step('denied', ['auth'], () => client.send(new ConverseCommand({ modelId, messages })));
 await step('stream_error', [{ kind: 'overloaded', midStream: true }], async () => {
   const output = await client.send(new ConverseStreamCommand({ modelId, messages }));
@@ -57,7 +59,7 @@ await step('timeout', ['timeout'], () => quick.send(new ConverseCommand({ modelI
 await step('reset', ['reset'], () => quick.send(new ConverseCommand({ modelId, messages })));
 await step('callback', [], () => new Promise((resolve, reject) => client.send(new ConverseCommand({ modelId, messages }), (error, data) => (error ? reject(error) : resolve(data)))));
 // On HTTP/1.1 (the app's own handler) the request is seen too, and left to the call's span.
-const http1 = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.url, requestHandler: new NodeHttpHandler(), credentials });
+const http1 = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.url, requestHandler: new NodeHttpHandler(), credentials, ...retries });
 await step('http1', [], () => http1.send(new ConverseCommand({ modelId, messages })));
 await step('not_a_call', [], () => client.send(new sdk.ListAsyncInvokesCommand({})));
 await server.close();
