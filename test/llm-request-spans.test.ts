@@ -198,9 +198,10 @@ describe('LlmRequestInstrumentation', () => {
   });
 
   /** A POST through node:http, as axios and node-fetch send it; the body read to its end unless `stopAfter` chunks. */
-  const httpPost = (path: string, body: unknown, options: { headers?: Record<string, string>; stopAfter?: number; destroyAfterMs?: number } = {}) =>
+  const httpPost = (path: string, body: unknown, options: { headers?: Record<string, string>; stopAfter?: number; destroyAfterMs?: number; onResponse?: () => void } = {}) =>
     new Promise<number>((resolve, reject) => {
       const request = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', ...options.headers } }, (response) => {
+        options.onResponse?.();
         let chunks = 0;
         response.on('data', () => {
           if (++chunks === options.stopAfter) response.destroy();
@@ -222,12 +223,11 @@ describe('LlmRequestInstrumentation', () => {
       { name: 'chat 127.0.0.1', kind: SpanKind.CLIENT, attributes: attributes(), status: { code: SpanStatusCode.UNSET }, scope: 'agent-autopsy/llm-requests' },
       { name: 'chat 127.0.0.1', kind: SpanKind.CLIENT, attributes: attributes({ 'http.response.status_code': 429, 'error.type': '429' }), status: { code: SpanStatusCode.ERROR, message: 'HTTP 429 Too Many Requests' }, scope: 'agent-autopsy/llm-requests' },
     ]);
-    // Still open while the body is being read: a stream ends with its last chunk, not its headers.
-    server.script([{ firstChunkDelayMs: 150 }]);
-    const streamed = httpPost('/v1/chat/completions', { stream: true, messages: [] });
-    await new Promise((resolve) => setTimeout(resolve, 75));
-    expect(spans()).toEqual([]);
-    expect(await streamed).toBe(200);
+    // Still open when the headers came: a stream ends with its last chunk, not its headers.
+    server.script([{ firstChunkDelayMs: 50 }]);
+    let endedAtHeaders: unknown[] | undefined;
+    expect(await httpPost('/v1/chat/completions', { stream: true, messages: [] }, { onResponse: () => (endedAtHeaders = memory.getFinishedSpans().map((span) => span.name)) })).toBe(200);
+    expect(endedAtHeaders).toEqual([]);
     expect(spans().map((span) => [span.name, span.status])).toEqual([['chat 127.0.0.1', { code: SpanStatusCode.UNSET }]]);
   });
 
