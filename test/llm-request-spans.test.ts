@@ -2,7 +2,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { headerValue, LlmRequestInstrumentation } from '../src/instrumentation/LlmRequestInstrumentation';
 import { llmEndpointOf } from '../src/instrumentation/llmEndpoints';
 import { analyzeRunSync } from '../analyzers/readRun';
@@ -253,7 +253,7 @@ describe('LlmRequestInstrumentation', () => {
       server.script(['reset']);
       await expect(httpPost('/v1/chat/completions', {})).rejects.toThrow('socket hang up');
       // The request closes after its error.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await vi.waitFor(() => expect(memory.getFinishedSpans()).toHaveLength(1));
     } finally {
       diagnosticsChannel.subscribe('http.client.request.error', onHttpError);
     }
