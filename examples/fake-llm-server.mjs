@@ -14,10 +14,17 @@
 //              POST /model/{modelId}/converse-stream                (AWS event stream)
 //              POST /model/{modelId}/invoke                         (Claude's Messages body)
 //              POST /model/{modelId}/invoke-with-response-stream    (event stream of its chunks)
+//   Gemini     POST /v1beta/models/{model}:generateContent         (JSON; also /v1/, and Vertex AI's
+//              POST /v1beta/models/{model}:streamGenerateContent    /projects/…/publishers/…/models/…)
+//              POST /v1beta/models/{model}:embedContent, :batchEmbedContents, :countTokens, :predict
 //
 // The AWS SDK's BedrockRuntimeClient speaks HTTP/2 by default: give it `endpoint: bedrockEndpoint`
 // (a second, cleartext HTTP/2 listener with the same routes), any region and any credentials
 // (signatures are not checked). `url` serves the Bedrock routes over HTTP/1.1 too.
+//
+// The Google Gen AI SDK (`@google/genai`) takes `url` as its base URL: `new GoogleGenAI({ apiKey,
+// httpOptions: { baseUrl: url } })`. Its errors come in Google's shape (`{error: {code, message,
+// status}}`), a refused key as Gemini refuses one: 400 INVALID_ARGUMENT with reason API_KEY_INVALID.
 //
 // The Anthropic SDK appends `/v1/messages` to its base URL, so it may be given either `url`
 // or `baseURL` (a doubled `/v1/v1/` prefix is folded into one).
@@ -49,6 +56,7 @@ const SECRET_HEADERS = new Set([
   'set-cookie',
   'openai-api-key',
   'anthropic-api-key',
+  'x-goog-api-key',
 ]);
 
 /**
@@ -304,7 +312,7 @@ async function handleRequest(req, res, options, state) {
     finish('custom', rule.status ?? 200);
     return;
   }
-  if (rule.midStream && request.stream && ['chat.completions', 'responses', 'messages', 'converse', 'invoke'].includes(route.endpoint)) {
+  if (rule.midStream && request.stream && ['chat.completions', 'responses', 'messages', 'converse', 'invoke', 'generate_content'].includes(route.endpoint)) {
     await replySuccess(ctx, route.endpoint);
     return;
   }
@@ -341,12 +349,17 @@ async function replySuccess(ctx, endpoint) {
     ctx.finish('ok', 200);
     return;
   }
-  if (endpoint === 'count_tokens') {
-    sendJson(ctx.res, 200, { input_tokens: request.promptTokens }, commonHeaders(provider, request));
+  if (endpoint === 'gemini_embeddings') {
+    sendJson(ctx.res, 200, geminiEmbeddings(request, json, ctx.options), commonHeaders(provider, request));
     ctx.finish('ok', 200);
     return;
   }
-  const maxTokens = json.max_completion_tokens ?? json.max_tokens ?? json.max_output_tokens ?? json.inferenceConfig?.maxTokens;
+  if (endpoint === 'count_tokens') {
+    sendJson(ctx.res, 200, provider === 'gemini' ? { totalTokens: request.promptTokens } : { input_tokens: request.promptTokens }, commonHeaders(provider, request));
+    ctx.finish('ok', 200);
+    return;
+  }
+  const maxTokens = json.max_completion_tokens ?? json.max_tokens ?? json.max_output_tokens ?? json.inferenceConfig?.maxTokens ?? json.generationConfig?.maxOutputTokens;
 
   // A text completion: decide the text, cap it at the requested maximum, count tokens.
   let text = typeof rule.content === 'function' ? String(rule.content(request, request.body)) : rule.content;
@@ -375,6 +388,7 @@ async function replySuccess(ctx, endpoint) {
       converse: converseResponse,
       // Claude on Bedrock answers InvokeModel in the Messages API's body.
       invoke: anthropicMessage,
+      generate_content: geminiResponse,
     };
     sendJson(ctx.res, 200, bodies[endpoint](reply, rule, json), commonHeaders(provider, request));
     ctx.finish('ok', 200);
@@ -387,6 +401,7 @@ async function replySuccess(ctx, endpoint) {
     messages: anthropicEvents,
     converse: converseEvents,
     invoke: invokeStreamEvents,
+    generate_content: geminiEvents,
   }[endpoint](reply, rule, json);
   await streamEvents(ctx, events);
 }
@@ -433,7 +448,7 @@ async function streamEvents(ctx, events) {
     ctx.finish('truncated_stream', 200);
   } else {
     const err = errorBody(provider, rule.kind, rule, request);
-    // Anthropic sends `event: error`; OpenAI puts `{error: ...}` in a data line; Bedrock an exception message.
+    // Anthropic sends `event: error`; OpenAI and Gemini put `{error: ...}` in a data line; Bedrock an exception message.
     if (bedrock) res.end(eventStreamMessage({ ':message-type': 'exception', ':exception-type': bedrockStreamException(rule.kind), ':content-type': 'application/json' }, err));
     else res.end(formatSse(provider === 'anthropic' ? { event: 'error', data: err } : { data: err }));
     ctx.finish(`${rule.kind}_mid_stream`, 200);
@@ -544,7 +559,8 @@ function ruleMatches(entry, request) {
 function defaultStatus(kind, provider) {
   switch (kind) {
     case 'rate_limit': return 429;
-    case 'auth': return provider === 'bedrock' ? 403 : 401;
+    // Gemini refuses a key with a 400 (INVALID_ARGUMENT, reason API_KEY_INVALID).
+    case 'auth': return provider === 'bedrock' ? 403 : provider === 'gemini' ? 400 : 401;
     case 'context_length': return 400;
     case 'not_found': return 404;
     case 'overloaded': return provider === 'anthropic' ? 529 : 503;
@@ -561,6 +577,7 @@ function errorBody(provider, kind, rule, request) {
   const limit = rule.limit ?? 8192;
   const tokens = request.promptTokens;
   if (provider === 'bedrock') return { message: rule.message ?? bedrockError(kind, rule, request)[1] };
+  if (provider === 'gemini') return geminiError(kind, rule, request);
   if (provider === 'anthropic') {
     const [type, message] = {
       rate_limit: ['rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.'],
@@ -608,6 +625,27 @@ function bedrockError(kind, rule, request) {
   return [rule.errorType ?? type, message];
 }
 
+/**
+ * Google's error body: the HTTP code, a message and the RPC status; a refused key also names its
+ * reason in an ErrorInfo, and a rate limit the delay it asks for in a RetryInfo, as Gemini's do.
+ */
+function geminiError(kind, rule, request) {
+  const model = request.model ?? 'the model';
+  const limit = rule.limit ?? 1048576;
+  const [code, status, message] = {
+    rate_limit: [429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.'],
+    auth: [400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.'],
+    server_error: [500, 'INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting'],
+    overloaded: [503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.'],
+    context_length: [400, 'INVALID_ARGUMENT', `The input token count (${Math.max(request.promptTokens, limit + 1)}) exceeds the maximum number of tokens allowed (${limit}).`],
+    not_found: [404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent.`],
+  }[kind] ?? [rule.status ?? 500, (rule.status ?? 500) >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT', `Request failed with status ${rule.status ?? 500}`];
+  const error = { code: rule.status ?? code, message: rule.message ?? message, status: rule.errorType ?? status };
+  if (kind === 'auth') error.details = [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } }];
+  if (kind === 'rate_limit') error.details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${rule.retryAfter ?? 1}s` }];
+  return { error };
+}
+
 /** The exception event a Bedrock stream ends with for an error kind. */
 function bedrockStreamException(kind) {
   return { rate_limit: 'throttlingException', overloaded: 'serviceUnavailableException', context_length: 'validationException' }[kind] ?? 'modelStreamErrorException';
@@ -615,7 +653,7 @@ function bedrockStreamException(kind) {
 
 function rateLimitHeaders(provider, rule) {
   const reset = `${rule.retryAfter ?? 1}s`;
-  if (provider === 'bedrock') return {};
+  if (provider === 'bedrock' || provider === 'gemini') return {};
   if (provider === 'anthropic') {
     const at = new Date(Date.now() + (rule.retryAfter ?? 1) * 1000).toISOString();
     return {
@@ -633,6 +671,7 @@ function rateLimitHeaders(provider, rule) {
 
 function commonHeaders(provider, request) {
   if (provider === 'bedrock') return { 'x-amzn-requestid': `fake-${pad(request.index)}` };
+  if (provider === 'gemini') return { 'x-gemini-service-tier': 'standard' };
   return provider === 'anthropic'
     ? { 'request-id': `req_fake${pad(request.index)}` }
     : { 'x-request-id': `req_fake${pad(request.index)}`, 'openai-processing-ms': '1' };
@@ -835,6 +874,54 @@ function eventStreamMessage(headers, payload) {
   return message;
 }
 
+function geminiUsage(reply) {
+  return {
+    promptTokenCount: reply.inputTokens,
+    candidatesTokenCount: reply.outputTokens,
+    totalTokenCount: reply.inputTokens + reply.outputTokens,
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: reply.inputTokens }],
+  };
+}
+
+function geminiFinishReason(reply, rule) {
+  return rule.finishReason ?? (reply.truncated ? 'MAX_TOKENS' : 'STOP');
+}
+
+/** A GenerateContentResponse: one candidate (one per `candidateCount`), its usage, the model's version. */
+function geminiResponse(reply, rule, json) {
+  const count = Number.isInteger(json.generationConfig?.candidateCount) && json.generationConfig.candidateCount > 1 ? json.generationConfig.candidateCount : 1;
+  return {
+    candidates: Array.from({ length: count }, (_, index) => ({ content: { parts: [{ text: reply.text }], role: 'model' }, finishReason: geminiFinishReason(reply, rule), index })),
+    usageMetadata: geminiUsage({ ...reply, outputTokens: reply.outputTokens * count }),
+    modelVersion: reply.model,
+    responseId: reply.id,
+  };
+}
+
+/** streamGenerateContent's SSE chunks: each a GenerateContentResponse with a piece of the text; the last has the finish reason and the usage. */
+function geminiEvents(reply, rule) {
+  const pieces = splitText(reply.text);
+  return pieces.map((text, i) => {
+    const last = i === pieces.length - 1;
+    const candidate = { content: { parts: [{ text }], role: 'model' }, index: 0, ...(last ? { finishReason: geminiFinishReason(reply, rule) } : {}) };
+    const usage = last ? geminiUsage(reply) : { promptTokenCount: reply.inputTokens, totalTokenCount: reply.inputTokens };
+    return { data: { candidates: [candidate], usageMetadata: usage, modelVersion: reply.model, responseId: reply.id } };
+  });
+}
+
+/** embedContent's one embedding, batchEmbedContents' one per request, Vertex AI's predict one per instance (with its token count). */
+function geminiEmbeddings(request, json, options) {
+  const dims = (config) => (Number.isInteger(config?.outputDimensionality) && config.outputDimensionality > 0 ? config.outputDimensionality : options.embeddingDimensions ?? 64);
+  const textOf = (content) => (Array.isArray(content?.parts) ? content.parts.map((part) => part?.text ?? '').join(' ') : '');
+  if (request.path.endsWith(':embedContent')) return { embedding: { values: embed(textOf(json.content), dims(json)) } };
+  if (request.path.endsWith(':predict')) {
+    const instances = Array.isArray(json.instances) ? json.instances : [];
+    return { predictions: instances.map((instance) => ({ embeddings: { values: embed(String(instance?.content ?? ''), dims(json.parameters)), statistics: { token_count: estimateTokens(String(instance?.content ?? '')), truncated: false } } })), metadata: { billableCharacterCount: 1 } };
+  }
+  const requests = Array.isArray(json.requests) ? json.requests : [];
+  return { embeddings: requests.map((item) => ({ values: embed(textOf(item?.content), dims(item)) })) };
+}
+
 function anthropicUsage(input, output) {
   return {
     input_tokens: input,
@@ -948,6 +1035,12 @@ function findRoute(method, path) {
     'POST /v1/messages': { provider: 'anthropic', endpoint: 'messages' },
     'POST /v1/messages/count_tokens': { provider: 'anthropic', endpoint: 'count_tokens' },
   };
+  const gemini = method === 'POST' ? GEMINI_PATH.exec(path) : null;
+  if (gemini) {
+    const [, model, action] = gemini;
+    const endpoint = { generateContent: 'generate_content', streamGenerateContent: 'generate_content', embedContent: 'gemini_embeddings', batchEmbedContents: 'gemini_embeddings', predict: 'gemini_embeddings', countTokens: 'count_tokens' }[action];
+    return { provider: 'gemini', endpoint, model: decodeModelId(model), stream: action === 'streamGenerateContent' };
+  }
   const bedrock = method === 'POST' ? /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(path) : null;
   if (bedrock) {
     const [, id, action] = bedrock;
@@ -955,6 +1048,9 @@ function findRoute(method, path) {
   }
   return routes[`${method} ${path}`];
 }
+
+/** Gemini's paths (`/v1beta/models/{model}:{action}`) and Vertex AI's (`/v1/projects/{p}/locations/{l}/publishers/{publisher}/models/{model}:{action}`, without the project with an API key). */
+const GEMINI_PATH = /^\/v1(?:alpha|beta1?)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?(?:publishers\/[^/]+\/)?models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents|predict|countTokens)$/;
 
 function decodeModelId(id) {
   try {
@@ -973,8 +1069,8 @@ function req2(req) {
 function normalizePath(rawUrl = '/') {
   let path = rawUrl.split('?')[0].replace(/\/{2,}/g, '/').replace(/\/$/, '') || '/';
   while (path.startsWith('/v1/v1/') || path === '/v1/v1') path = path.slice(3);
-  // Bedrock's paths have no version prefix.
-  if (!path.startsWith('/v1/') && path !== '/v1' && !path.startsWith('/model/')) path = `/v1${path}`;
+  // Bedrock's paths have no version prefix; Gemini's have their own (`/v1beta`).
+  if (!path.startsWith('/v1/') && path !== '/v1' && !path.startsWith('/model/') && !/^\/v1(?:alpha|beta1?)\//.test(path)) path = `/v1${path}`;
   return path;
 }
 
@@ -984,7 +1080,7 @@ function providerFromHeaders(headers) {
 
 function presentedKey(headers) {
   const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '');
-  return headers['x-api-key'] ?? bearer?.[1] ?? headers['api-key'];
+  return headers['x-api-key'] ?? bearer?.[1] ?? headers['api-key'] ?? headers['x-goog-api-key'];
 }
 
 function redactHeaders(headers) {
@@ -1019,6 +1115,10 @@ function extractPrompt(endpoint, json) {
     if (Array.isArray(json.messages)) for (const m of json.messages) addContent(m?.content);
   } else if (endpoint === 'embeddings') {
     addContent(Array.isArray(json.input) ? json.input.filter((x) => typeof x === 'string') : json.input);
+  } else if (endpoint === 'generate_content' || endpoint === 'gemini_embeddings' || (endpoint === 'count_tokens' && Array.isArray(json.contents))) {
+    addContent(json.systemInstruction?.parts);
+    for (const content of [...(Array.isArray(json.contents) ? json.contents : []), json.content, ...(Array.isArray(json.requests) ? json.requests.map((item) => item?.content) : [])]) addContent(content?.parts);
+    if (Array.isArray(json.instances)) addContent(json.instances.map((instance) => instance?.content).filter((text) => typeof text === 'string'));
   }
   return parts.join('\n');
 }
@@ -1092,6 +1192,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(`fake LLM server listening on ${fake.url}`);
   console.log(`  OpenAI:    new OpenAI({ baseURL: '${fake.baseURL}', apiKey: 'any' })`);
   console.log(`  Anthropic: new Anthropic({ baseURL: '${fake.anthropicBaseURL}', apiKey: 'any' })`);
+  console.log(`  Gemini:    new GoogleGenAI({ apiKey: 'any', httpOptions: { baseUrl: '${fake.url}' } })`);
   console.log(`  Bedrock:   new BedrockRuntimeClient({ endpoint: '${fake.bedrockEndpoint}', region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } })`);
   console.log('Press Ctrl-C to stop.');
   const stop = () => fake.close().then(() => process.exit(0));

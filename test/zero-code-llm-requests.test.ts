@@ -45,7 +45,7 @@ await step('openai', [], () => openai.chat.completions.create({ model: 'gpt-4o',
 await step('anthropic', [], () => anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }));
 await step('fetch_in_stage', [], () => stage('research', async () => (await post('/v1/chat/completions', { model: 'gpt-4o', messages: [] })).text()));
 await step('fetch_in_llmCall', [], () => llmCall({ model: 'wrapped' }, async () => (await post('/v1/chat/completions', { model: 'wrapped', messages: [] })).text()));
-await step('gemini', [], async () => (await post('/v1beta/models/gemini-2.0-flash:generateContent?key=${GEMINI_KEY}', {})).text());
+await step('gemini', ['not_found'], async () => (await post('/v1beta/models/gemini-2.0-flash:generateContent?key=${GEMINI_KEY}', {})).text());
 await step('fetch_stream_stopped', [], async () => {
   const response = await post('/v1/chat/completions', { model: 'gpt-4o', stream: true, messages: [] });
   const reader = response.body.getReader();
