@@ -26,7 +26,21 @@ const TYPE_CLASSES: ReadonlyArray<[ErrorClassId, readonly string[]]> = [
   ['rate_limited', ['ratelimiterror', 'ratelimitexceeded', 'ratelimit', 'toomanyrequests', 'toomanyrequestserror', 'throttlingexception', 'throttled', 'resourceexhausted', 'insufficientquota']],
   [
     'auth_failure',
-    ['authenticationerror', 'permissiondeniederror', 'permissionerror', 'permissiondenied', 'invalidapikey', 'unauthorized', 'unauthorizederror', 'forbidden', 'autherror', 'authenticationfailed'],
+    [
+      'authenticationerror',
+      'permissiondeniederror',
+      'permissionerror',
+      'permissiondenied',
+      'invalidapikey',
+      'unauthorized',
+      'unauthorizederror',
+      'forbidden',
+      'autherror',
+      'authenticationfailed',
+      // Google's: the RPC status of a 401, and the reason Gemini gives a refused key (with a 400).
+      'unauthenticated',
+      'apikeyinvalid',
+    ],
   ],
   [
     'llm_timeout',
@@ -77,7 +91,7 @@ const TYPE_CLASSES: ReadonlyArray<[ErrorClassId, readonly string[]]> = [
 
 const TYPE_INDEX = new Map<string, ErrorClassId>(TYPE_CLASSES.flatMap(([id, names]) => names.map((name) => [name, id] as const)));
 
-const CONTEXT_MESSAGE = /maximum context length|context[_ ]length[_ ]exceeded|prompt is too long|context window|input is too long|too many (?:input )?tokens|exceeds? (?:the )?(?:model'?s? )?(?:maximum|max)(?:imum)? (?:context|token|input)|reduce the length of the messages/i;
+const CONTEXT_MESSAGE = /maximum context length|context[_ ]length[_ ]exceeded|prompt is too long|context window|input is too long|too many (?:input )?tokens|exceeds? (?:the )?(?:model'?s? )?(?:maximum|max)(?:imum)? (?:context|token|input|number of tokens)|reduce the length of the messages/i;
 
 /** Messages that name their cause, most specific first. */
 const MESSAGE_PATTERNS: ReadonlyArray<[ErrorClassId, RegExp, number]> = [
@@ -289,6 +303,9 @@ export function retryAfterSeconds(text: string, data?: Record<string, unknown>):
   }
   const header = /retry[-_ ]after(-ms)?["'\s]*[:=]?\s*["']?(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?\b/i.exec(text);
   if (header) return toSeconds(Number(header[2]), header[1] ? 'ms' : header[3]);
+  // Google's RetryInfo in an error body: "retryDelay": "17s".
+  const delay = /"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"/.exec(text);
+  if (delay) return Number(delay[1]);
   const again = /(?:try|retry) again in\s+(?:(\d+)m)?(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)\b/i.exec(text);
   if (again) return (again[1] ? Number(again[1]) * 60 : 0) + toSeconds(Number(again[2]), again[3]);
   return undefined;
@@ -308,6 +325,9 @@ export function contextLimits(text: string): { limit?: number; requested?: numbe
   if (openai) return { limit: Number(openai[1]), requested: Number(openai[2]) };
   const anthropic = /(\d+) tokens? > (\d+)(?: tokens?)? maximum/i.exec(text);
   if (anthropic) return { limit: Number(anthropic[2]), requested: Number(anthropic[1]) };
+  // Gemini's: "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
+  const gemini = /input token count \((\d+)\) exceeds the maximum number of tokens allowed \((\d+)\)/i.exec(text);
+  if (gemini) return { limit: Number(gemini[2]), requested: Number(gemini[1]) };
   const limitOnly = /(?:maximum context length|context window|context length)(?: is| of)? (\d+)/i.exec(text);
   if (limitOnly) limits.limit = Number(limitOnly[1]);
   return limits;

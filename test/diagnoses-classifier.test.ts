@@ -19,6 +19,12 @@ const ANTHROPIC_429 =
   '429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later."}}';
 const ANTHROPIC_401 = '401 {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},"request_id":"req_fake"}';
 const ANTHROPIC_TOO_LONG = '400 {"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210043 tokens > 200000 maximum"}}';
+// @google/genai's ApiError: Google's error body as the message, the HTTP status as `status`.
+const GEMINI_429 =
+  '{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"17s"}]}}';
+const GEMINI_BAD_KEY =
+  '{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}';
+const GEMINI_TOO_LONG = '{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}';
 const PY_TRACEBACK = [
   'Traceback (most recent call last):',
   '  File "/tmp/solver.py", line 12, in <module>',
@@ -38,12 +44,16 @@ const rows: Row[] = [
   ['quota exhausted (also a 429)', { eventType: 'llm_call_error', message: '429 You exceeded your current quota, please check your plan and billing details.' }, 'rate_limited'],
   ['TPM limit "Request too large … tokens per min"', { eventType: 'llm_call_error', message: 'Request too large for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Requested 50000.' }, 'rate_limited'],
   ['task_error carrying the propagated message', { eventType: 'task_error', message: 'Rate limit exceeded' }, 'rate_limited'],
+  ['@google/genai RESOURCE_EXHAUSTED', { eventType: 'llm_call_error', errorType: 'RESOURCE_EXHAUSTED', status: 429, message: GEMINI_429 }, 'rate_limited'],
   // authentication
   ['openai AuthenticationError', { eventType: 'llm_call_error', errorType: 'AuthenticationError', status: 401, message: '401 Incorrect API key provided: sk-wrong. You can find your API key at https://platform.openai.com/account/api-keys.' }, 'auth_failure'],
   ['anthropic invalid x-api-key (no type)', { eventType: 'llm_call_error', message: ANTHROPIC_401 }, 'auth_failure'],
   ['PermissionDeniedError 403', { eventType: 'llm_call_error', errorType: 'PermissionDeniedError', status: 403, message: '403 Project does not have access to model gpt-4o' }, 'auth_failure'],
   ['missing key at client construction', { eventType: 'task_error', errorType: 'OpenAIError', message: 'The OPENAI_API_KEY environment variable is missing or empty; either provide it, or instantiate the OpenAI client with an apiKey option, like new OpenAI({ apiKey: \'My API Key\' }).' }, 'auth_failure'],
   ['openai 6 client made without a key', { eventType: 'unhandled_rejection', errorType: 'OpenAIError', message: 'Missing credentials. Please pass an `apiKey`, `workloadIdentity`, `adminAPIKey`, or set the `OPENAI_API_KEY` or `OPENAI_ADMIN_KEY` environment variable.' }, 'auth_failure'],
+  // Gemini refuses a key with a 400, which names its reason
+  ['@google/genai API_KEY_INVALID (a 400)', { eventType: 'llm_call_error', errorType: 'API_KEY_INVALID', status: 400, message: GEMINI_BAD_KEY }, 'auth_failure'],
+  ['Vertex AI UNAUTHENTICATED', { eventType: 'llm_call_error', errorType: 'UNAUTHENTICATED', message: 'Request had invalid authentication credentials.' }, 'auth_failure'],
   // timeouts
   ['openai APIConnectionTimeoutError', { eventType: 'llm_call_error', errorType: 'APIConnectionTimeoutError', message: 'Request timed out.' }, 'llm_timeout'],
   ['python openai.APITimeoutError', { eventType: 'llm_call_error', errorType: 'openai.APITimeoutError', message: 'Request timed out.' }, 'llm_timeout'],
@@ -56,6 +66,7 @@ const rows: Row[] = [
   ['python SDK context length string', { eventType: 'llm_call_error', message: PY_OPENAI_CONTEXT }, 'context_length_exceeded'],
   ['anthropic prompt is too long', { eventType: 'llm_call_error', errorType: 'BadRequestError', status: 400, message: ANTHROPIC_TOO_LONG }, 'context_length_exceeded'],
   ['anthropic 413 request_too_large', { eventType: 'llm_call_error', errorType: 'ContentTooLargeError', status: 413, message: '413 {"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}' }, 'context_length_exceeded'],
+  ['@google/genai input token count over the maximum (a 400)', { eventType: 'llm_call_error', errorType: 'INVALID_ARGUMENT', status: 400, message: GEMINI_TOO_LONG }, 'context_length_exceeded'],
   ['litellm ContextWindowExceededError', { eventType: 'llm_call_error', errorType: 'ContextWindowExceededError', message: 'litellm.ContextWindowExceededError: input too long' }, 'context_length_exceeded'],
   // provider failures
   ['anthropic OverloadedError 529', { eventType: 'llm_call_error', errorType: 'OverloadedError', status: 529, message: ANTHROPIC_529 }, 'llm_server_error'],
@@ -165,6 +176,7 @@ describe('details read from error messages', () => {
     ['retry-after: 7', 7],
     ['{"retry-after-ms": "250"}', 0.25],
     ['Please retry after 20 seconds', 20],
+    [GEMINI_429, 17],
     ['Rate limit exceeded', undefined],
   ])('retry-after in %j', (text, expected) => {
     expect(retryAfterSeconds(text)).toBe(expected);
@@ -179,6 +191,7 @@ describe('details read from error messages', () => {
     expect(contextLimits(OPENAI_CONTEXT)).toEqual({ limit: 8192, requested: 9021 });
     expect(contextLimits(ANTHROPIC_TOO_LONG)).toEqual({ limit: 200000, requested: 210043 });
     expect(contextLimits("This model's maximum context length is 128000 tokens.")).toEqual({ limit: 128000 });
+    expect(contextLimits(GEMINI_TOO_LONG)).toEqual({ limit: 1048576, requested: 1200000 });
   });
 });
 
