@@ -56,13 +56,13 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
   if (preloadVerdict(process.execArgv, process.env.NODE_OPTIONS, registerFiles, process.cwd()) !== 'imported') return;
   warnOnce(
     'register-imported',
-    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without model or tokens (those of the AWS SDK's Bedrock client, on HTTP/2, not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
+    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without tokens (or the model, where the request path does not name it) (those of the AWS SDK's Bedrock client, on HTTP/2, not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
   );
 }
 
 /**
- * `require('agent-autopsy/register')` after `require('openai')` (or an @anthropic-ai/sdk that does
- * not trace itself, before 0.134): the client's module was loaded before the require hook was
+ * `require('agent-autopsy/register')` after `require('openai')` (or `@google/genai`, or an
+ * @anthropic-ai/sdk that does not trace itself, before 0.134): the client's module was loaded before the require hook was
  * there, and the instrumentation patches a module as it is loaded, so its calls are silently
  * recorded as HTTP requests only (OpenTelemetry's own check says so only to a diag logger). Said
  * once. An Anthropic SDK from 0.134 on traces itself through the global API: its order does not
@@ -75,6 +75,7 @@ function warnIfClientsLoadedFirst(): void {
   if (files.some((file) => OPENAI_MODULE_FILE.test(file))) loaded.push('openai');
   const anthropic = files.map((file) => ANTHROPIC_MODULE_ROOT.exec(file)?.[0]).find((root) => root !== undefined);
   if (anthropic !== undefined && !anthropicTracesItself(anthropic)) loaded.push('@anthropic-ai/sdk');
+  if (files.some((file) => GOOGLE_GENAI_MODULE_FILE.test(file))) loaded.push('@google/genai');
   if (files.some((file) => BEDROCK_MODULE_FILE.test(file))) {
     warnOnce(
       'register-after-bedrock',
@@ -82,15 +83,18 @@ function warnIfClientsLoadedFirst(): void {
     );
   }
   if (loaded.length === 0) return;
-  const [names, were, clients] = loaded.length === 1 ? [loaded[0], 'was', 'that client is'] : [loaded.join(' and '), 'were', 'those clients are'];
+  const listed = loaded.length === 1 ? loaded[0] : `${loaded.slice(0, -1).join(', ')} and ${loaded[loaded.length - 1]}`;
+  const [names, were, clients] = loaded.length === 1 ? [listed, 'was', 'that client is'] : [listed, 'were', 'those clients are'];
   warnOnce(
     'register-after-openai',
-    `agent-autopsy/register was required after ${names} ${were} loaded: ${clients} not instrumented, so ${loaded.length === 1 ? 'its' : 'their'} LLM calls are recorded only from their HTTP requests, without model or tokens; require agent-autopsy/register before ${names}, or start the app with node --require agent-autopsy/register app.cjs`,
+    `agent-autopsy/register was required after ${names} ${were} loaded: ${clients} not instrumented, so ${loaded.length === 1 ? 'its' : 'their'} LLM calls are recorded only from their HTTP requests, without tokens (or the model, where the request path does not name it); require agent-autopsy/register before ${names}, or start the app with node --require agent-autopsy/register app.cjs`,
   );
 }
 
 /** A file of the AWS SDK's Bedrock Runtime client, as require.cache names it. */
 const BEDROCK_MODULE_FILE = /[\\/]node_modules[\\/]@aws-sdk[\\/]client-bedrock-runtime[\\/]/;
+/** A file of the Google Gen AI SDK, as require.cache names it. */
+const GOOGLE_GENAI_MODULE_FILE = /[\\/]node_modules[\\/]@google[\\/]genai[\\/]/;
 /** A file of the `openai` package, as require.cache names it. */
 const OPENAI_MODULE_FILE = /[\\/]node_modules[\\/]openai[\\/]/;
 /** The folder of the `@anthropic-ai/sdk` package a file in require.cache belongs to. */

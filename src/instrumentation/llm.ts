@@ -4,11 +4,12 @@ import { reportError } from '../errorHandler';
 import { AnthropicClientInstrumentation } from './AnthropicClientInstrumentation';
 import { AnthropicErrorInstrumentation } from './AnthropicErrorInstrumentation';
 import { BedrockRuntimeInstrumentation } from './BedrockRuntimeInstrumentation';
+import { GoogleGenAIInstrumentation } from './GoogleGenAIInstrumentation';
 import { noteClientInstrumentations } from './llmRequests';
 import { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
 /** Modules the ESM loader hook must intercept for the instrumentations below. */
-export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/client-bedrock-runtime'];
+export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/client-bedrock-runtime', '@google/genai'];
 
 /**
  * The LLM client instrumentations of the zero-code setup.
@@ -25,6 +26,8 @@ export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/clie
  *   `require('@anthropic-ai/sdk')` 1.x and hooks nothing under ESM) and is not loaded.
  * - @aws-sdk/client-bedrock-runtime: BedrockRuntimeInstrumentation (why not OpenTelemetry's AWS SDK
  *   instrumentation: see that class). Its requests are HTTP/2, which the request record cannot see.
+ * - @google/genai: GoogleGenAIInstrumentation (@traceloop/instrumentation-google-generativeai hooks
+ *   only 1.x). Its requests are on fetch: without it the request record has them, but no tokens.
  * Every other client's requests to an LLM API are LlmRequestInstrumentation's (llmRequests.ts),
  * enabled with tracing (`recordLlmRequests`): it leaves the requests of the clients patched here to
  * their spans.
@@ -34,10 +37,11 @@ export function enableLlmInstrumentations(provider: TracerProvider, captureConte
     const openai = new OpenAIClientInstrumentation({ enabled: false, captureContent });
     const anthropic = new AnthropicClientInstrumentation({ enabled: false, captureContent });
     const bedrock = new BedrockRuntimeInstrumentation({ enabled: false, captureContent });
-    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false }), bedrock];
+    const genai = new GoogleGenAIInstrumentation({ enabled: false, captureContent });
+    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false }), bedrock, genai];
     // Sets the tracer, meter and logger providers, then enables each one.
     registerInstrumentations({ instrumentations, tracerProvider: provider });
-    noteClientInstrumentations({ openai, anthropic, bedrock });
+    noteClientInstrumentations({ openai, anthropic, bedrock, genai });
     return instrumentations;
   } catch (error) {
     reportError(error, 'the LLM client instrumentations could not be enabled');

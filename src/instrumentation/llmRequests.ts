@@ -4,6 +4,7 @@ import { reportError } from '../errorHandler';
 import { LlmRequestInstrumentation } from './LlmRequestInstrumentation';
 import type { AnthropicClientInstrumentation } from './AnthropicClientInstrumentation';
 import type { BedrockRuntimeInstrumentation } from './BedrockRuntimeInstrumentation';
+import type { GoogleGenAIInstrumentation } from './GoogleGenAIInstrumentation';
 import type { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
 let instance: LlmRequestInstrumentation | undefined;
@@ -13,6 +14,8 @@ let openai: OpenAIClientInstrumentation | undefined;
 let anthropic: AnthropicClientInstrumentation | undefined;
 /** The flag's @aws-sdk/client-bedrock-runtime instrumentation, once enabled. */
 let bedrock: BedrockRuntimeInstrumentation | undefined;
+/** The flag's @google/genai instrumentation, once enabled. */
+let genai: GoogleGenAIInstrumentation | undefined;
 
 /** LLM API requests → llm spans, once per process (`recordLlmRequests`: on with the flag, opt-in with init()). */
 export function enableLlmRequestInstrumentation(provider: TracerProvider): LlmRequestInstrumentation | undefined {
@@ -28,16 +31,18 @@ export function enableLlmRequestInstrumentation(provider: TracerProvider): LlmRe
 }
 
 /** The client instrumentations whose patched clients record their own calls (the flag's). */
-export function noteClientInstrumentations(clients: { openai: OpenAIClientInstrumentation; anthropic: AnthropicClientInstrumentation; bedrock: BedrockRuntimeInstrumentation }): void {
+export function noteClientInstrumentations(clients: { openai: OpenAIClientInstrumentation; anthropic: AnthropicClientInstrumentation; bedrock: BedrockRuntimeInstrumentation; genai: GoogleGenAIInstrumentation }): void {
   openai = clients.openai;
   anthropic = clients.anthropic;
   bedrock = clients.bedrock;
+  genai = clients.genai;
 }
 
 /**
  * A request of a client whose calls have their spans, with the model and tokens a request's
  * headers do not show: the Bedrock Runtime client once the flag instrumented it (on HTTP/1.1, when
- * the app gives it a NodeHttpHandler; told by its user-agent); the openai client or the Anthropic
+ * the app gives it a NodeHttpHandler; told by its user-agent); the Google Gen AI SDK once the flag
+ * instrumented it (told by its `x-goog-api-client`); the openai client or the Anthropic
  * SDK once the flag instrumented it (the SDK from 0.134 on traces its calls itself, and the flag
  * traces those of its clients whose tracing is off); an Anthropic SDK from 0.134 on loaded before
  * the flag while its own tracing is on (it is unless ANTHROPIC_OPEN_TELEMETRY=false, as Sentry 11
@@ -47,6 +52,7 @@ export function noteClientInstrumentations(clients: { openai: OpenAIClientInstru
 function clientTracesCalls(header: (name: string) => string | undefined): boolean {
   // The AWS SDK's Bedrock Runtime client, on HTTP/1.1 when the app gives it a NodeHttpHandler.
   if (header('user-agent')?.includes(' api/bedrock-runtime#')) return bedrock?.tracesCalls() ?? false;
+  if (header('x-goog-api-client')?.includes('google-genai-sdk/')) return genai?.tracesCalls() ?? false;
   const version = header('x-stainless-package-version');
   if (version === undefined || header('x-stainless-lang') === undefined) return false;
   if (header('anthropic-version') === undefined) return openai?.tracesVersion(version) ?? false;
