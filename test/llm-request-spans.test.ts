@@ -140,7 +140,7 @@ describe('LlmRequestInstrumentation', () => {
   });
 
   it("an error response fails the span with its status; the path's model is kept and its query is not; an Anthropic request", async () => {
-    server.script(['rate_limit']);
+    server.script(['rate_limit', 'not_found']);
     expect(await post('/v1/chat/completions', {})).toBe(429);
     expect(await post('/v1beta/models/gemini-2.0-flash:generateContent?key=AIzaSECRET', {})).toBe(404);
     expect(spans()).toEqual([
