@@ -17,6 +17,7 @@
 //   Gemini     POST /v1beta/models/{model}:generateContent         (JSON; also /v1/, and Vertex AI's
 //              POST /v1beta/models/{model}:streamGenerateContent    /projects/…/publishers/…/models/…)
 //              POST /v1beta/models/{model}:embedContent, :batchEmbedContents, :countTokens, :predict
+//              POST /v1beta/interactions                            (the Interactions API: JSON, or SSE events)
 //
 // The AWS SDK's BedrockRuntimeClient speaks HTTP/2 by default: give it `endpoint: bedrockEndpoint`
 // (a second, cleartext HTTP/2 listener with the same routes), any region and any credentials
@@ -312,7 +313,7 @@ async function handleRequest(req, res, options, state) {
     finish('custom', rule.status ?? 200);
     return;
   }
-  if (rule.midStream && request.stream && ['chat.completions', 'responses', 'messages', 'converse', 'invoke', 'generate_content'].includes(route.endpoint)) {
+  if (rule.midStream && request.stream && ['chat.completions', 'responses', 'messages', 'converse', 'invoke', 'generate_content', 'interactions'].includes(route.endpoint)) {
     await replySuccess(ctx, route.endpoint);
     return;
   }
@@ -389,6 +390,7 @@ async function replySuccess(ctx, endpoint) {
       // Claude on Bedrock answers InvokeModel in the Messages API's body.
       invoke: anthropicMessage,
       generate_content: geminiResponse,
+      interactions: interactionObject,
     };
     sendJson(ctx.res, 200, bodies[endpoint](reply, rule, json), commonHeaders(provider, request));
     ctx.finish('ok', 200);
@@ -402,6 +404,7 @@ async function replySuccess(ctx, endpoint) {
     converse: converseEvents,
     invoke: invokeStreamEvents,
     generate_content: geminiEvents,
+    interactions: interactionEvents,
   }[endpoint](reply, rule, json);
   await streamEvents(ctx, events);
 }
@@ -909,6 +912,30 @@ function geminiEvents(reply, rule) {
   });
 }
 
+/** An Interaction, completed: its text output and usage. */
+function interactionObject(reply, rule) {
+  const at = new Date(reply.created * 1000).toISOString();
+  return {
+    id: reply.id,
+    status: rule.finishReason ?? 'completed',
+    model: reply.model,
+    outputs: [{ type: 'text', text: reply.text }],
+    usage: { total_input_tokens: reply.inputTokens, total_output_tokens: reply.outputTokens, total_tokens: reply.inputTokens + reply.outputTokens },
+    created: at,
+    updated: at,
+  };
+}
+
+/** An Interaction's SSE events: created, its text in deltas, completed with the usage. */
+function interactionEvents(reply, rule) {
+  const done = interactionObject(reply, rule);
+  return [
+    { data: { event_type: 'interaction.created', interaction: { id: reply.id, status: 'in_progress', model: reply.model } } },
+    ...splitText(reply.text).map((text) => ({ data: { event_type: 'step.delta', index: 0, delta: { type: 'text', text } } })),
+    { data: { event_type: 'interaction.completed', interaction: { id: reply.id, status: done.status, model: reply.model, usage: done.usage } } },
+  ];
+}
+
 /** embedContent's one embedding, batchEmbedContents' one per request, Vertex AI's predict one per instance (with its token count). */
 function geminiEmbeddings(request, json, options) {
   const dims = (config) => (Number.isInteger(config?.outputDimensionality) && config.outputDimensionality > 0 ? config.outputDimensionality : options.embeddingDimensions ?? 64);
@@ -1035,6 +1062,7 @@ function findRoute(method, path) {
     'POST /v1/messages': { provider: 'anthropic', endpoint: 'messages' },
     'POST /v1/messages/count_tokens': { provider: 'anthropic', endpoint: 'count_tokens' },
   };
+  if (method === 'POST' && GEMINI_INTERACTIONS_PATH.test(path)) return { provider: 'gemini', endpoint: 'interactions' };
   const gemini = method === 'POST' ? GEMINI_PATH.exec(path) : null;
   if (gemini) {
     const [, model, action] = gemini;
@@ -1051,6 +1079,9 @@ function findRoute(method, path) {
 
 /** Gemini's paths (`/v1beta/models/{model}:{action}`) and Vertex AI's (`/v1/projects/{p}/locations/{l}/publishers/{publisher}/models/{model}:{action}`, without the project with an API key). */
 const GEMINI_PATH = /^\/v1(?:alpha|beta1?)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?(?:publishers\/[^/]+\/)?models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents|predict|countTokens)$/;
+
+/** The Interactions API's (`/v1beta/interactions`; Vertex AI's under its project and location). */
+const GEMINI_INTERACTIONS_PATH = /^\/v1(?:alpha|beta1?)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?interactions$/;
 
 function decodeModelId(id) {
   try {
@@ -1115,6 +1146,9 @@ function extractPrompt(endpoint, json) {
     if (Array.isArray(json.messages)) for (const m of json.messages) addContent(m?.content);
   } else if (endpoint === 'embeddings') {
     addContent(Array.isArray(json.input) ? json.input.filter((x) => typeof x === 'string') : json.input);
+  } else if (endpoint === 'interactions') {
+    if (typeof json.input === 'string') parts.push(json.input);
+    else if (Array.isArray(json.input)) addContent(json.input.map((turn) => (typeof turn === 'string' ? turn : turn?.text ?? turn?.content)).flat());
   } else if (endpoint === 'generate_content' || endpoint === 'gemini_embeddings' || (endpoint === 'count_tokens' && Array.isArray(json.contents))) {
     addContent(json.systemInstruction?.parts);
     for (const content of [...(Array.isArray(json.contents) ? json.contents : []), json.content, ...(Array.isArray(json.requests) ? json.requests.map((item) => item?.content) : [])]) addContent(content?.parts);

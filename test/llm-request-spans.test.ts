@@ -27,6 +27,9 @@ describe('llmEndpointOf', () => {
     ['https://generativelanguage.googleapis.com', '/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse', { operation: 'generate_content', provider: 'gcp.gemini', model: 'gemini-2.0-flash' }],
     ['https://generativelanguage.googleapis.com', '/v1beta/models/text-embedding-004:batchEmbedContents', { operation: 'embeddings', provider: 'gcp.gemini', model: 'text-embedding-004' }],
     ['https://us-central1-aiplatform.googleapis.com', '/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent', { operation: 'generate_content', provider: 'gcp.vertex_ai', model: 'gemini-2.5-pro' }],
+    // Gemini's Interactions API: the model is in its body.
+    ['https://generativelanguage.googleapis.com', '/v1beta/interactions', { operation: 'chat', provider: 'gcp.gemini' }],
+    ['https://us-central1-aiplatform.googleapis.com', '/v1beta1/projects/p/locations/us-central1/interactions', { operation: 'chat', provider: 'gcp.vertex_ai' }],
     ['https://bedrock-runtime.us-east-1.amazonaws.com', '/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse', { operation: 'chat', provider: 'aws.bedrock', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }],
     ['https://api.groq.com', '/openai/v1/chat/completions', { operation: 'chat', provider: 'groq' }],
     ['https://openrouter.ai', '/api/v1/chat/completions', { operation: 'chat', provider: 'openrouter' }],
@@ -63,6 +66,13 @@ describe('llmEndpointOf', () => {
     expect(llmEndpointOf('POST', 'http://127.0.0.1:4010', '/v1/messages', withVersion)).toEqual({ operation: 'chat', provider: 'anthropic', address: '127.0.0.1', port: 4010 });
     // Any app's own messages route.
     expect(llmEndpointOf('POST', 'https://chat.example.com', '/v1/messages')).toBeUndefined();
+  });
+
+  it("Gemini's Interactions path: on Google's hosts, or anywhere from the Google Gen AI SDK (its x-goog-api-client)", () => {
+    const fromSdk = (name: string) => (name === 'x-goog-api-client' ? 'google-genai-sdk/2.32.0 gl-node/v20.20.2' : undefined);
+    expect(llmEndpointOf('POST', 'http://127.0.0.1:4010', '/v1beta/interactions', fromSdk)).toEqual({ operation: 'chat', provider: 'gcp.gemini', address: '127.0.0.1', port: 4010 });
+    // Any app's own interactions route.
+    expect(llmEndpointOf('POST', 'https://app.example.com', '/v1/interactions')).toBeUndefined();
   });
 
   it.each([

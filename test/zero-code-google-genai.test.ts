@@ -7,7 +7,8 @@ import { tempRunDir } from './helpers/tempDirs';
 /**
  * The zero-code flag records the calls of the Google Gen AI SDK (`@google/genai`, Gemini) with
  * their model, tokens and finish reasons, which its requests alone do not show: the real SDK
- * against the fake server's Gemini routes, each method and each way a call ends, ESM and CommonJS.
+ * against the fake server's Gemini routes, each method and each way a call ends, ESM and CommonJS;
+ * the Interactions API, which the flag records from its requests.
  */
 
 const MODEL = 'gemini-2.5-flash';
@@ -42,6 +43,10 @@ await step('aborted', [{ delayMs: 2000 }], () => {
 await step('timeout', ['timeout'], () => ai.models.generateContent({ model, contents, config: { httpOptions: { timeout: 300 } } }));
 await step('reset', ['reset'], () => ai.models.generateContent({ model, contents }));
 await step('vertex', [], () => new GoogleGenAI({ vertexai: true, apiKey: 'fake-vertex-key', httpOptions: { baseUrl: server.url } }).models.generateContent({ model, contents }));
+// The Interactions API: recorded from its requests (the model is in their bodies).
+await step('interaction', [], () => ai.interactions.create({ model, input: contents }));
+await step('interaction_stream', [], async () => read(await ai.interactions.create({ model, input: contents, stream: true })));
+await step('interaction_limited', ['rate_limit'], () => ai.interactions.create({ model, input: contents }, { retries: { strategy: 'none' } }));
 await step('count_tokens', [], () => ai.models.countTokens({ model, contents }));
 await server.close();
 process.stdout.write(JSON.stringify(outcomes) + '\\n');
@@ -80,6 +85,9 @@ const OUTCOMES = [
   ['timeout', 'DOMException', null],
   ['reset', 'TypeError', null],
   ['vertex', 'ok'],
+  ['interaction', 'ok'],
+  ['interaction_stream', 'ok'],
+  ['interaction_limited', 'RateLimitError', 429],
   ['count_tokens', 'ok'],
 ];
 
@@ -121,6 +129,9 @@ const ENDS = [
   call({ type: 'llm_call_error', error: "no answer within the client's timeout (300 ms): This operation was aborted", error_type: 'TimeoutError' }),
   call({ type: 'llm_call_error', error: 'fetch failed (cause: UND_ERR_SOCKET: other side closed)', error_type: 'TypeError' }),
   answered({ provider: 'gcp.vertex_ai' }),
+  { type: 'llm_call_end', span: 'chat 127.0.0.1', provider: 'gcp.gemini' },
+  { type: 'llm_call_end', span: 'chat 127.0.0.1', provider: 'gcp.gemini' },
+  { type: 'llm_call_error', span: 'chat 127.0.0.1', provider: 'gcp.gemini', error: 'HTTP 429 Too Many Requests', error_type: '429', http_status: 429 },
 ];
 
 async function runApp(source: string, extension: '.mjs' | '.cjs', env: Record<string, string> = {}) {
@@ -139,7 +150,7 @@ describe('the zero-code flag with the Google Gen AI SDK', () => {
     expect([result.code, result.stderr]).toEqual([0, '']);
     expect(JSON.parse(result.stdout)).toEqual(OUTCOMES);
     const events = readTrackerDocument(runDir).events;
-    // Each call once: its requests are left to its span, countTokens is no call.
+    // Each call once: its requests are left to its span (those of the Interactions API are recorded as requests), countTokens is no call.
     expect(llmCallEnds(events, FIELDS)).toEqual(ENDS);
     expect(events.filter((event) => event.type === 'llm_call_start')).toHaveLength(ENDS.length);
     // The streams' time to their first text.
@@ -147,7 +158,7 @@ describe('the zero-code flag with the Google Gen AI SDK', () => {
     expect(streamed).toHaveLength(3);
     expect(events.find((event) => event.type === 'llm_call_end')?.data.operation).toBe('generate_content');
     const report = readReport(runDir);
-    expect(report.llm_usage).toMatchObject({ calls: 14, errors: 7, errors_by_status: { '400': 2, '429': 1, '503': 1 } });
+    expect(report.llm_usage).toMatchObject({ calls: 17, errors: 8, errors_by_status: { '400': 2, '429': 2, '503': 1 } });
     expect(report.unfinished).toEqual([]);
     // Each failure's cause, from Google's error (a refused key's 400 included).
     expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(expect.arrayContaining(['auth_failure', 'context_length_exceeded', 'llm_server_error', 'llm_timeout', 'rate_limited']));

@@ -8,15 +8,16 @@ import { currentRun } from '../runtime';
 import { activeOwnSpan } from '../separateSpans';
 import * as sc from '../semconv';
 import { VERSION } from '../version';
-import { llmEndpointOf, pathWithoutQuery } from './llmEndpoints';
+import { llmEndpointOf, pathWithoutQuery, type LlmEndpoint } from './llmEndpoints';
 
 export interface LlmRequestInstrumentationConfig extends InstrumentationConfig {
   /**
    * Whether the client that sent a request (told by its headers: `header(name)` reads one, by its
    * lower-case name) records its calls itself, or is instrumented (the openai client, the Anthropic
-   * SDK with its own tracing on): its requests are then left to those spans.
+   * SDK with its own tracing on): its requests are then left to those spans. `endpoint` is the
+   * call the request is (a client may trace some of its APIs and not others).
    */
-  clientTracesCalls?: (header: (name: string) => string | undefined) => boolean;
+  clientTracesCalls?: (header: (name: string) => string | undefined, endpoint: LlmEndpoint) => boolean;
 }
 
 /** undici's request object, as its diagnostics channels hand it over (only what is read here). */
@@ -138,7 +139,7 @@ export class LlmRequestInstrumentation extends InstrumentationBase<LlmRequestIns
   private startCall(method: string, origin: string, path: string, header: (name: string) => string | undefined): Span | undefined {
     const endpoint = llmEndpointOf(method, origin, path, header);
     if (!endpoint) return undefined;
-    if (this.getConfig().clientTracesCalls?.(header)) return undefined;
+    if (this.getConfig().clientTracesCalls?.(header, endpoint)) return undefined;
     if (namedByTraceparent(header('traceparent'))) return undefined;
     const attributes: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: endpoint.operation };
     if (endpoint.provider !== undefined) attributes[sc.ATTR_GEN_AI_PROVIDER_NAME] = endpoint.provider;

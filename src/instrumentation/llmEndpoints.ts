@@ -22,7 +22,8 @@ export interface LlmEndpoint {
 
 /**
  * Paths an LLM API is called at, whatever the host: OpenAI's and the many OpenAI-compatible
- * servers' (Azure, Groq, Mistral, OpenRouter, vLLM, LiteLLM …), Gemini's, Vertex AI's and Bedrock's.
+ * servers' (Azure, Groq, Mistral, OpenRouter, vLLM, LiteLLM …), Gemini's, Vertex AI's and Bedrock's
+ * (Gemini's Interactions API only on Google's hosts or from Google's SDK: GEMINI_INTERACTIONS).
  * Checked on the path without its query (Gemini takes its key there: it is never recorded).
  */
 const PATH_OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
@@ -42,6 +43,14 @@ const PATH_OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
  * host or with the `anthropic-version` header every Anthropic client sends (a proxy, a test server).
  */
 const ANTHROPIC_MESSAGES = /\/v1\/messages$/;
+
+/**
+ * Gemini's Interactions API (`/v1beta/interactions`; Vertex AI's under its project and location),
+ * on Google's hosts or from the Google Gen AI SDK (its `x-goog-api-client`): the model is in the
+ * body, so its requests are named by host.
+ */
+const GEMINI_INTERACTIONS = /^\/v1[a-z0-9]*\/(?:projects\/[^/]+\/locations\/[^/]+\/)?interactions$/;
+const GOOGLE_GENAI_CLIENT = 'google-genai-sdk/';
 
 /** Ollama's API, on its own port only: `/api/chat` elsewhere is any app's. */
 const OLLAMA_PORT = 11434;
@@ -88,7 +97,8 @@ export function llmEndpointOf(method: string, origin: string, path: string, head
   }
   const messages = operation === undefined && ANTHROPIC_MESSAGES.test(bare);
   // Paths that are an LLM call only on their provider's host or port: the origin is parsed only for those.
-  if (operation === undefined && !messages && !Object.hasOwn(OLLAMA_PATHS, bare) && !COHERE_CHAT.test(bare)) return undefined;
+  const interactions = operation === undefined && GEMINI_INTERACTIONS.test(bare);
+  if (operation === undefined && !messages && !interactions && !Object.hasOwn(OLLAMA_PATHS, bare) && !COHERE_CHAT.test(bare)) return undefined;
   const server = serverOf(origin);
   if (!server) return undefined;
   const { address, port } = server;
@@ -100,6 +110,10 @@ export function llmEndpointOf(method: string, origin: string, path: string, head
   const ollama = operation === undefined && port === OLLAMA_PORT && Object.hasOwn(OLLAMA_PATHS, bare);
   if (ollama) operation = OLLAMA_PATHS[bare];
   if (operation === undefined && provider === 'cohere' && COHERE_CHAT.test(bare)) operation = 'chat';
+  if (interactions && (provider === 'gcp.gemini' || provider === 'gcp.vertex_ai' || header('x-goog-api-client')?.includes(GOOGLE_GENAI_CLIENT))) {
+    operation = 'chat';
+    provider ??= bare.includes('/projects/') ? 'gcp.vertex_ai' : 'gcp.gemini';
+  }
   if (operation === undefined) return undefined;
   const endpoint: LlmEndpoint = { operation, address, port };
   if (provider !== undefined) endpoint.provider = provider;
