@@ -135,6 +135,41 @@ describe('GoogleGenAIInstrumentation', () => {
     expect(server.requests.at(-1).path).toBe('/v1beta1/publishers/google/models/text-embedding-005:predict');
   });
 
+  it("a call's own retryOptions: its attempts are counted through the fetch it gives, which is the one called", async () => {
+    server.script([{ kind: 'server_error' }, { kind: 'server_error' }]);
+    const used: string[] = [];
+    const fetch = (url: string | URL | Request, init?: RequestInit) => {
+      used.push(String(url));
+      return globalThis.fetch(url, init);
+    };
+    const retryOptions = { attempts: 4, initialDelay: 0.01, maxDelay: 0.01, jitter: 0 };
+    const config = { httpOptions: { retryOptions, fetch } };
+    await ai.models.generateContent({ model: MODEL, contents: 'hello there', config });
+    expect(used).toHaveLength(3);
+    expect(spans().map((span) => [span.attributes['http.request.resend_count'], span.status.code])).toEqual([[2, SpanStatusCode.UNSET]]);
+    // The app's own objects are not changed.
+    expect(config).toEqual({ httpOptions: { retryOptions, fetch } });
+  });
+
+  it('without retries asked for, each method gets the very parameters it was called with', async () => {
+    const received: unknown[] = [];
+    class Models {
+      async generateContentInternal(params: unknown) {
+        received.push(params);
+        return {};
+      }
+    }
+    const own = new GoogleGenAIInstrumentation({ enabled: false });
+    own.setTracerProvider(provider);
+    own.enable();
+    own.getModuleDefinitions()[0].patch?.({ Models }, '2.32.0');
+    const params = { model: MODEL, contents: 'hi', config: { httpOptions: { timeout: 1000 } } };
+    await new Models().generateContentInternal(params);
+    own.disable();
+    expect(received[0]).toBe(params);
+    memory.reset();
+  });
+
   it('counting tokens and a disabled instrumentation make no span', async () => {
     await ai.models.countTokens({ model: MODEL, contents: 'hello there' });
     instrumentation.disable();

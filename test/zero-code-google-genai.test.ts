@@ -26,6 +26,10 @@ await step('stream', [], async () => read(await ai.models.generateContentStream(
 await step('embed', [], () => ai.models.embedContent({ model: 'text-embedding-004', contents: ['a', 'b'] }));
 await step('chat', [], () => ai.chats.create({ model }).sendMessage({ message: contents }));
 await step('rate_limited', ['rate_limit'], () => ai.models.generateContent({ model, contents }));
+// Retries only when asked for: each attempt goes through httpOptions.fetch, and is counted.
+const retrying = new GoogleGenAI({ apiKey: 'AIzaSyFAKE-0123456789abcdefghijklmnopqrstu', httpOptions: { baseUrl: server.url, retryOptions: { attempts: 3, initialDelay: 0.01, maxDelay: 0.01, jitter: 0 } } });
+await step('retried', ['rate_limit'], () => retrying.models.generateContent({ model, contents }));
+await step('retried_out', ['rate_limit', 'rate_limit', 'rate_limit'], () => retrying.models.generateContent({ model, contents }));
 await step('denied', ['auth'], () => ai.models.generateContent({ model, contents }));
 await step('too_long', [{ kind: 'context_length', limit: 2 }], () => ai.models.generateContent({ model, contents }));
 await step('stream_error', [{ kind: 'overloaded', midStream: true }], async () => read(await ai.models.generateContentStream({ model, contents })));
@@ -76,6 +80,8 @@ const OUTCOMES = [
   ['embed', 'ok'],
   ['chat', 'ok'],
   ['rate_limited', 'ApiError', 429],
+  ['retried', 'ok'],
+  ['retried_out', 'ApiError', 429],
   ['denied', 'ApiError', 400],
   ['too_long', 'ApiError', 400],
   ['stream_error', 'ApiError', 503],
@@ -91,11 +97,13 @@ const OUTCOMES = [
   ['count_tokens', 'ok'],
 ];
 
-const FIELDS = ['span', 'provider', 'model', 'stage', 'input_tokens', 'output_tokens', 'response_model', 'finish_reasons', 'error', 'error_type', 'http_status'];
+const FIELDS = ['span', 'provider', 'model', 'stage', 'input_tokens', 'output_tokens', 'response_model', 'finish_reasons', 'failed_attempts', 'error', 'error_type', 'http_status'];
 const call = (fields: Record<string, unknown> = {}) => ({ type: 'llm_call_end', span: `generate_content ${MODEL}`, provider: 'gcp.gemini', model: MODEL, ...fields });
 // 'hello there' is 3 tokens to the fake server, its reply 12.
 const answered = (fields: Record<string, unknown> = {}) => call({ input_tokens: 3, output_tokens: 12, response_model: MODEL, finish_reasons: ['stop'], ...fields });
 const googleError = (code: number, status: string, message: string, details?: unknown[]) => JSON.stringify({ error: { code, message, status, ...(details ? { details } : {}) } });
+
+const QUOTA = googleError(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' }]);
 
 const ENDS = [
   answered({ stage: 'research' }),
@@ -103,12 +111,9 @@ const ENDS = [
   answered(),
   { type: 'llm_call_end', span: 'embeddings text-embedding-004', provider: 'gcp.gemini', model: 'text-embedding-004' },
   answered(),
-  call({
-    type: 'llm_call_error',
-    error: googleError(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' }]),
-    error_type: 'RESOURCE_EXHAUSTED',
-    http_status: 429,
-  }),
+  call({ type: 'llm_call_error', error: QUOTA, error_type: 'RESOURCE_EXHAUSTED', http_status: 429 }),
+  answered({ failed_attempts: 1 }),
+  call({ type: 'llm_call_error', failed_attempts: 2, error: QUOTA, error_type: 'RESOURCE_EXHAUSTED', http_status: 429 }),
   // Gemini refuses a key with a 400: the reason its error gives names it.
   call({
     type: 'llm_call_error',
@@ -158,7 +163,7 @@ describe('the zero-code flag with the Google Gen AI SDK', () => {
     expect(streamed).toHaveLength(3);
     expect(events.find((event) => event.type === 'llm_call_end')?.data.operation).toBe('generate_content');
     const report = readReport(runDir);
-    expect(report.llm_usage).toMatchObject({ calls: 17, errors: 8, errors_by_status: { '400': 2, '429': 2, '503': 1 } });
+    expect(report.llm_usage).toMatchObject({ calls: 19, errors: 9, retried_calls: 2, failed_attempts: 3, errors_by_status: { '400': 2, '429': 3, '503': 1 } });
     expect(report.unfinished).toEqual([]);
     // Each failure's cause, from Google's error (a refused key's 400 included).
     expect(report.diagnoses.map((diagnosis) => diagnosis.id)).toEqual(expect.arrayContaining(['auth_failure', 'context_length_exceeded', 'llm_server_error', 'llm_timeout', 'rate_limited']));

@@ -53,7 +53,8 @@ const EMBED_1X = 'embedContent';
  * instrumentation of the same SDK names it. A failure's `error.type` is the reason Google's
  * error names (`API_KEY_INVALID`), else its status (`RESOURCE_EXHAUSTED`, `INVALID_ARGUMENT`),
  * with the HTTP status (1.x's first releases raise ClientError and ServerError, later ones ApiError); the client's timeout (`httpOptions.timeout`, which aborts the request) is
- * a `TimeoutError`; a call the app aborted is no failure.
+ * a `TimeoutError`; a call the app aborted is no failure. The SDK's retries, when asked for, are
+ * counted (`http.request.resend_count`): see countedAttempts.
  */
 export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAIInstrumentationConfig> {
   /** Copies of the SDK patched here (CommonJS, ES module). */
@@ -116,10 +117,21 @@ export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAII
         if (span === undefined) return original.apply(this, args);
         const traced = span;
         const capture = instrumentation.getConfig().captureContent === true;
-        const failed = (error: unknown) => guard(() => fail(traced, error, params));
+        let attempts: Attempts | undefined;
+        try {
+          attempts = countedAttempts(this, params);
+        } catch {
+          attempts = undefined;
+        }
+        const callArgs = attempts ? [attempts.params, ...args.slice(1)] : args;
+        const failed = (error: unknown) =>
+          guard(() => {
+            attempts?.setResends(traced);
+            fail(traced, error, params);
+          });
         let result: any;
         try {
-          result = withSpanIfObserved(traced, () => original.apply(this, args));
+          result = withSpanIfObserved(traced, () => original.apply(this, callArgs));
         } catch (error) {
           failed(error);
           throw error;
@@ -130,6 +142,7 @@ export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAII
         }
         return result.then(
           (value: any) => {
+            guard(() => attempts?.setResends(traced));
             if (method.stream) {
               const stream = traceStream(traced, value, params, capture);
               if (stream !== undefined) return stream;
@@ -168,6 +181,40 @@ export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAII
     }
     return this.tracer.startSpan(`${method.operation} ${model ?? 'unknown'}`, { kind: SpanKind.CLIENT, attributes });
   }
+}
+
+interface Attempts {
+  /** The call's parameters, its `config.httpOptions.fetch` counting each attempt. */
+  params: Record<string, any>;
+  /** Sets the attempts before the last (`http.request.resend_count`, the event's `failed_attempts`) on the span. */
+  setResends(span: Span): void;
+}
+
+/**
+ * The SDK retries a request only when asked (`httpOptions.retryOptions`, of the client or of the
+ * call: from 2.x), inside one call of these methods, each attempt through `httpOptions.fetch`.
+ * With retries asked for, the call is given a copy of its parameters whose `fetch` counts the
+ * attempts and calls the one the SDK would have (the call's, the client's, else the global
+ * `fetch`). Without, undefined: the parameters are passed as they are.
+ */
+function countedAttempts(models: any, params: any): Attempts | undefined {
+  if (!params || typeof params !== 'object') return undefined;
+  const config = params.config && typeof params.config === 'object' ? params.config : undefined;
+  const callOptions = config?.httpOptions && typeof config.httpOptions === 'object' ? config.httpOptions : undefined;
+  const clientOptions = models?.apiClient?.clientOptions?.httpOptions;
+  if (!callOptions?.retryOptions && !clientOptions?.retryOptions) return undefined;
+  const given: unknown = callOptions?.fetch ?? clientOptions?.fetch;
+  let count = 0;
+  const fetch = function countedFetch(this: unknown, ...args: unknown[]) {
+    count++;
+    return (typeof given === 'function' ? given : globalThis.fetch).apply(this, args as Parameters<typeof globalThis.fetch>);
+  };
+  return {
+    params: { ...params, config: { ...config, httpOptions: { ...callOptions, fetch } } },
+    setResends: (span) => {
+      if (count > 1 && span.isRecording()) span.setAttribute(sc.ATTR_HTTP_REQUEST_RESEND_COUNT, count - 1);
+    },
+  };
 }
 
 /** The methods of `Models.prototype` to wrap: each request's, by the version's names. */
