@@ -192,7 +192,8 @@ interface Attempts {
 
 /**
  * The SDK retries a request only when asked (`httpOptions.retryOptions`, of the client or of the
- * call: from 2.x), inside one call of these methods, each attempt through `httpOptions.fetch`.
+ * call: from 1.45), inside one call of these methods, each attempt through `httpOptions.fetch`
+ * (from 2.23: before, the `fetch` given here goes unused and the attempts uncounted).
  * With retries asked for, the call is given a copy of its parameters whose `fetch` counts the
  * attempts and calls the one the SDK would have (the call's, the client's, else the global
  * `fetch`). Without, undefined: the parameters are passed as they are.
