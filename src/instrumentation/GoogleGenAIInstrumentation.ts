@@ -144,7 +144,8 @@ export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAII
           (value: any) => {
             guard(() => attempts?.setResends(traced));
             if (method.stream) {
-              const stream = traceStream(traced, value, params, capture);
+              let stream: AsyncGenerator<unknown> | undefined;
+              guard(() => (stream = traceStream(traced, value, params, capture)));
               if (stream !== undefined) return stream;
             } else {
               guard(() => onResult(traced, method, value, capture));
