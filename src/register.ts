@@ -56,14 +56,14 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
   if (preloadVerdict(process.execArgv, process.env.NODE_OPTIONS, registerFiles, process.cwd()) !== 'imported') return;
   warnOnce(
     'register-imported',
-    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without tokens (or the model, where the request path does not name it) (those of the AWS SDK's Bedrock client, on HTTP/2, not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
+    "agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it (those of the AWS SDK's Bedrock client, on HTTP/2, not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)",
   );
 }
 
 /**
  * `require('agent-autopsy/register')` after `require('openai')` (or `@google/genai`, or an
- * @anthropic-ai/sdk that does not trace itself, before 0.134): the client's module was loaded before the require hook was
- * there, and the instrumentation patches a module as it is loaded, so its calls are silently
+ * @anthropic-ai/sdk that does not trace itself, before 0.134): the client's module was loaded
+ * before the require hook was there, and the instrumentation patches a module as it is loaded, so its calls are silently
  * recorded as HTTP requests only (OpenTelemetry's own check says so only to a diag logger). Said
  * once. An Anthropic SDK from 0.134 on traces itself through the global API: its order does not
  * matter. The AWS SDK's Bedrock Runtime client loaded first is not recorded at all (HTTP/2, which
@@ -87,7 +87,7 @@ function warnIfClientsLoadedFirst(): void {
   const [names, were, clients] = loaded.length === 1 ? [listed, 'was', 'that client is'] : [listed, 'were', 'those clients are'];
   warnOnce(
     'register-after-openai',
-    `agent-autopsy/register was required after ${names} ${were} loaded: ${clients} not instrumented, so ${loaded.length === 1 ? 'its' : 'their'} LLM calls are recorded only from their HTTP requests, without tokens (or the model, where the request path does not name it); require agent-autopsy/register before ${names}, or start the app with node --require agent-autopsy/register app.cjs`,
+    `agent-autopsy/register was required after ${names} ${were} loaded: ${clients} not instrumented, so ${loaded.length === 1 ? 'its' : 'their'} LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it; require agent-autopsy/register before ${names}, or start the app with node --require agent-autopsy/register app.cjs`,
   );
 }
 

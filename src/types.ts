@@ -63,7 +63,7 @@ export interface AutopsyOptions {
    * Record the requests that clients no instrumentation sees (the Vercel AI SDK's providers, plain
    * `fetch`, axios and other node:http clients) send to LLM APIs as llm calls, read from Node's
    * fetch and node:http diagnostics channels: operation, provider, status, error and duration,
-   * without tokens (or the model, where the request path does not name it). Default
+   * without tokens, and without the model where the request path does not name it. Default
    * `AGENT_AUTOPSY_LLM_REQUESTS`, else true with the zero-code flag and false with `init()`.
    */
   recordLlmRequests?: boolean;

@@ -254,7 +254,7 @@ describe('the zero-code flag with @anthropic-ai/sdk', () => {
     ]);
     expect(result.stderr).toBe(
       warned
-        ? 'agent-autopsy: agent-autopsy/register was required after @anthropic-ai/sdk was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without tokens (or the model, where the request path does not name it); require agent-autopsy/register before @anthropic-ai/sdk, or start the app with node --require agent-autopsy/register app.cjs\n'
+        ? 'agent-autopsy: agent-autopsy/register was required after @anthropic-ai/sdk was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it; require agent-autopsy/register before @anthropic-ai/sdk, or start the app with node --require agent-autopsy/register app.cjs\n'
         : '',
     );
   });

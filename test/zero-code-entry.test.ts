@@ -16,7 +16,7 @@ import { tempRunDir } from './helpers/tempDirs';
  */
 
 const REGISTER_IMPORTED =
-  "agent-autopsy: agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without tokens (or the model, where the request path does not name it) (those of the AWS SDK's Bedrock client, on HTTP/2, not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)\n";
+  "agent-autopsy: agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it (those of the AWS SDK's Bedrock client, on HTTP/2, not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)\n";
 
 // `import 'agent-autopsy/register'` on an app's first line, as `import 'dotenv/config'` is used.
 const APP = `import 'agent-autopsy/register';
@@ -82,7 +82,7 @@ describe('agent-autopsy/register imported by the app instead of preloaded', () =
 
   it('in CommonJS, says so when it is required after openai (that client is not instrumented); required first, it is silent and the call is recorded', async () => {
     const REQUIRED_LATE =
-      'agent-autopsy: agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without tokens (or the model, where the request path does not name it); require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs\n';
+      'agent-autopsy: agent-autopsy/register was required after openai was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it; require agent-autopsy/register before openai, or start the app with node --require agent-autopsy/register app.cjs\n';
     const app = (first: string, second: string) =>
       writeScript(
         `${first}\n${second}\n(async () => {\n  const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');\n  const server = await startFakeLlmServer();\n  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-0123456789abcdefghij', maxRetries: 0 });\n  await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] });\n  await server.close();\n})();\n`,

@@ -228,7 +228,7 @@ require('agent-autopsy/register');
     const result = await runNode(writeScript(app, '.cjs'), { env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe(
-      'agent-autopsy: agent-autopsy/register was required after @google/genai was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without tokens (or the model, where the request path does not name it); require agent-autopsy/register before @google/genai, or start the app with node --require agent-autopsy/register app.cjs\n',
+      'agent-autopsy: agent-autopsy/register was required after @google/genai was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it; require agent-autopsy/register before @google/genai, or start the app with node --require agent-autopsy/register app.cjs\n',
     );
     expect(llmCallEnds(readTrackerDocument(runDir).events, ['span', 'model', 'input_tokens'])).toEqual([{ type: 'llm_call_end', span: `generate_content ${MODEL}`, model: MODEL }]);
   }, 60_000);

@@ -44,16 +44,17 @@ export function noteClientInstrumentations(clients: { openai: OpenAIClientInstru
  * headers do not show: the Bedrock Runtime client once the flag instrumented it (on HTTP/1.1, when
  * the app gives it a NodeHttpHandler; told by its user-agent); the Google Gen AI SDK once the flag
  * instrumented it (told by its `x-goog-api-client`; its `models` requests, generate_content and
- * embeddings: those of its Interactions API stay the request record's); the openai client or the Anthropic
- * SDK once the flag instrumented it (the SDK from 0.134 on traces its calls itself, and the flag
- * traces those of its clients whose tracing is off); an Anthropic SDK from 0.134 on loaded before
- * the flag while its own tracing is on (it is unless ANTHROPIC_OPEN_TELEMETRY=false, as Sentry 11
- * sets it). The last two are told by the headers both clients send on every request
+ * embeddings: those of its Interactions API stay the request record's); the openai client or the
+ * Anthropic SDK once the flag instrumented it (the SDK from 0.134 on traces its calls itself, and
+ * the flag traces those of its clients whose tracing is off); an Anthropic SDK from 0.134 on loaded
+ * before the flag while its own tracing is on (it is unless ANTHROPIC_OPEN_TELEMETRY=false, as
+ * Sentry 11 sets it). The last two are told by the headers both clients send on every request
  * (Stainless's): their user-agent is often the framework's (LangChain sets its own).
  */
 function clientTracesCalls(header: (name: string) => string | undefined, endpoint: LlmEndpoint): boolean {
   // The AWS SDK's Bedrock Runtime client, on HTTP/1.1 when the app gives it a NodeHttpHandler.
   if (header('user-agent')?.includes(' api/bedrock-runtime#')) return bedrock?.tracesCalls() ?? false;
+  // The Google Gen AI SDK: its `models` requests have the flag's spans, its Interactions API's do not.
   if (header('x-goog-api-client')?.includes('google-genai-sdk/')) return (endpoint.operation === 'generate_content' || endpoint.operation === 'embeddings') && (genai?.tracesCalls() ?? false);
   const version = header('x-stainless-package-version');
   if (version === undefined || header('x-stainless-lang') === undefined) return false;
