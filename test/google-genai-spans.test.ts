@@ -181,7 +181,7 @@ describe('GoogleGenAIInstrumentation', () => {
     expect(spans()).toEqual([]);
   });
 
-  it("1.x: its embedContent is the request (it has no embedContentInternal), its ClientError names Google's status; a module without Models is left as it is", async () => {
+  it("0.x and early 1.x: embedContent is the request (there is no embedContentInternal), ClientError names Google's status; a module without Models is left as it is", async () => {
     class ClientError extends Error {
       override name = 'ClientError';
     }

@@ -25,7 +25,7 @@ interface Method {
  * The methods of the SDK's `Models` that send one request each. The public `generateContent`
  * and `generateContentStream` are arrow functions set on each instance, and may send several
  * (automatic function calling, automatic continuation): these, on the prototype, are what they
- * call for each request. 1.x has no `embedContentInternal`: its `embedContent` is the request.
+ * call for each request. Before 1.45 there is no `embedContentInternal`: `embedContent` is the request.
  */
 const METHODS: ReadonlyArray<readonly [string, Method]> = [
   ['generateContentInternal', { operation: 'generate_content', stream: false }],
@@ -52,7 +52,8 @@ const EMBED_1X = 'embedContent';
  * is a failed call: `BLOCKED_SAFETY` … as `error.type`, as OpenTelemetry's Python
  * instrumentation of the same SDK names it. A failure's `error.type` is the reason Google's
  * error names (`API_KEY_INVALID`), else its status (`RESOURCE_EXHAUSTED`, `INVALID_ARGUMENT`),
- * with the HTTP status (1.x's first releases raise ClientError and ServerError, later ones ApiError); the client's timeout (`httpOptions.timeout`, which aborts the request) is
+ * with the HTTP status (0.x and 1.x's first releases raise ClientError and ServerError, later ones
+ * ApiError); the client's timeout (`httpOptions.timeout`, which aborts the request) is
  * a `TimeoutError`; a call the app aborted is no failure. The SDK's retries, when asked for, are
  * counted (`http.request.resend_count`): see countedAttempts.
  */
@@ -74,7 +75,7 @@ export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAII
     return [
       new InstrumentationNodeModuleDefinition(
         '@google/genai',
-        ['>=1.0.0 <4'],
+        ['>=0.2.0 <4'],
         (module: any) => {
           const owner = module?.Models?.prototype;
           const methods = owner ? methodsOf(owner) : [];
@@ -412,17 +413,17 @@ function fail(span: Span, error: any, params: any): void {
     return;
   }
   const google = googleError(error);
-  // 1.x's ClientError and ServerError have no status of their own: it is the body's code.
+  // The early releases' ClientError and ServerError have no status of their own: it is the body's code.
   if (google.code !== undefined && typeof error?.status !== 'number') span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, google.code);
   recordFailureAndEnd(span, error, google.type);
 }
 
-/** The SDK's errors for an error response: ApiError (from 1.x's later releases on), 1.x's ClientError and ServerError before it. */
+/** The SDK's errors for an error response: ApiError (in 1.x's later releases on), ClientError and ServerError before it. */
 const SDK_ERRORS = new Set(['ApiError', 'ClientError', 'ServerError']);
 
 /**
  * What the SDK's error for an error response says: its message is Google's error body (after
- * `got status: …. ` in a stream, and in 1.x's ClientError). Its ErrorInfo's reason
+ * `got status: …. ` in a stream, and in the early releases' ClientError). Its ErrorInfo's reason
  * (`API_KEY_INVALID`) names the cause best, else its status (`RESOURCE_EXHAUSTED`); `code` is
  * the HTTP status. Empty for any other error (its class name is its type).
  */
