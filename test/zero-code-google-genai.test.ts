@@ -213,6 +213,35 @@ await server.close();
     });
   }, 60_000);
 
+  it("inside another instrumentation's span of the same call (OpenLLMetry's wraps generateContent): each call once, the flag's span is the call", async () => {
+    // As @traceloop/instrumentation-google-generativeai 0.27 wraps a client's generateContent (it hooks 1.x only).
+    const app = `
+import { context, trace, SpanStatusCode } from '@opentelemetry/api';
+import { GoogleGenAI } from '@google/genai';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer({ script: ['ok', 'rate_limit'] });
+const ai = new GoogleGenAI({ apiKey: 'fake', httpOptions: { baseUrl: server.url } });
+const original = ai.models.generateContent;
+const tracer = trace.getTracer('@traceloop/instrumentation-google-generativeai');
+ai.models.generateContent = (params) => {
+  const span = tracer.startSpan('generate_content ${MODEL}', { attributes: { 'gen_ai.provider.name': 'gcp.gen_ai', 'gen_ai.operation.name': 'generate_content', 'gen_ai.request.model': '${MODEL}' } });
+  return context.with(trace.setSpan(context.active(), span), () => original(params)).then(
+    (result) => (span.setAttributes({ 'gen_ai.usage.input_tokens': 3 }), span.end(), result),
+    (error) => (span.setStatus({ code: SpanStatusCode.ERROR, message: error.message }), span.end(), Promise.reject(error)),
+  );
+};
+await ai.models.generateContent({ model: '${MODEL}', contents: 'hello there' });
+await ai.models.generateContent({ model: '${MODEL}', contents: 'hello there' }).catch(() => {});
+await server.close();
+`;
+    const { result, runDir } = await runApp(app, '.mjs');
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(llmCallEnds(readTrackerDocument(runDir).events, ['provider', 'output_tokens', 'error_type'])).toEqual([
+      { type: 'llm_call_end', provider: 'gcp.gemini', output_tokens: 12 },
+      { type: 'llm_call_error', provider: 'gcp.gemini', error_type: 'RESOURCE_EXHAUSTED' },
+    ]);
+  }, 60_000);
+
   it('required before agent-autopsy/register: said once, and its calls are recorded from their requests (no tokens)', async () => {
     const app = `
 const { GoogleGenAI } = require('@google/genai');

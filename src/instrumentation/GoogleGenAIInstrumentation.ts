@@ -4,6 +4,7 @@ import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailure, recordFailureAndEnd } from '../api';
 import * as sc from '../semconv';
 import { noteErrorStage } from '../spanStage';
+import { supersedeEnclosingLlmSpan } from '../supersededSpans';
 import { VERSION } from '../version';
 import { guard, streamReader, type StreamObserver } from './observedStream';
 import { serverAttributesCache } from './stainlessCalls';
@@ -110,6 +111,8 @@ export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAII
         let span: Span | undefined;
         const params = args[0];
         try {
+          // OpenLLMetry's instrumentation of the SDK wraps generateContent around this: the same request.
+          supersedeEnclosingLlmSpan();
           span = instrumentation.startCallSpan(method, this, params ?? {});
         } catch (error) {
           instrumentation._diag.error('@google/genai: the span could not be started', error);

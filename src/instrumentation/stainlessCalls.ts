@@ -6,11 +6,8 @@ import * as sc from '../semconv';
 import { observeApiPromise, once } from '../observePromise';
 import { realSetTimeout } from '../realTimers';
 import { warnOnce } from '../runtime';
-import { activeOwnSpan } from '../separateSpans';
 import { serverOf } from '../serverAddress';
-import { classifySpan, isOwnSpan } from '../spanMapping';
-import { attributesOf } from '../StreamChunks';
-import { markSuperseded } from '../supersededSpans';
+import { supersedeEnclosingLlmSpan } from '../supersededSpans';
 import { guard, streamReader, type StreamObserver } from './observedStream';
 
 export { guard, type StreamObserver } from './observedStream';
@@ -321,15 +318,3 @@ function wraps(fn: unknown, wrapper: AnyFunction): boolean {
   return false;
 }
 
-/**
- * Another instrumentation's llm span this request runs in (OpenInference's openai instrumentation
- * wraps `create` around this one) is the same request: this one's span is the call (see
- * supersededSpans.ts). An llmCall() of the app's is not: its span is a call of its own.
- */
-function supersedeEnclosingLlmSpan(): void {
-  let active: Span | undefined = activeOwnSpan();
-  // OpenInference makes its wrapper of the SDK's span (OISpan, which masks attributes) the active span.
-  if (active && !attributesOf(active)) active = (active as Span & { span?: Span }).span;
-  const attributes = attributesOf(active);
-  if (active && attributes && !isOwnSpan(attributes) && classifySpan(attributes) === 'llm') markSuperseded(active);
-}
