@@ -206,6 +206,36 @@ const sdk = require('@aws-sdk/client-bedrock-runtime');
     ]);
   }, 60_000);
 
+  it("inside another instrumentation's span of the same call (OpenLLMetry's Bedrock instrumentation wraps send): each call once, the flag's span is the call", async () => {
+    // As @traceloop/instrumentation-bedrock 0.27 wraps the client's send (InvokeModel only): checked with it by hand.
+    const app = `
+const { context, trace } = require('@opentelemetry/api');
+const sdk = require('@aws-sdk/client-bedrock-runtime');
+const send = sdk.BedrockRuntimeClient.prototype.send;
+const tracer = trace.getTracer('@traceloop/instrumentation-bedrock');
+sdk.BedrockRuntimeClient.prototype.send = function (command, ...rest) {
+  if (!(command instanceof sdk.InvokeModelCommand)) return send.call(this, command, ...rest);
+  const span = tracer.startSpan('bedrock.completions', { attributes: { 'gen_ai.provider.name': 'aws.bedrock', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-3-5-sonnet-20240620-v1:0' } });
+  return context.with(trace.setSpan(context.active(), span), () => send.call(this, command, ...rest)).finally(() => span.end());
+};
+(async () => {
+  const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');
+  const server = await startFakeLlmServer({ script: ['ok', 'rate_limit'] });
+  const client = new sdk.BedrockRuntimeClient({ region: 'us-east-1', endpoint: server.bedrockEndpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+  const body = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
+  await client.send(new sdk.InvokeModelCommand({ modelId: '${MODEL}', body }));
+  await client.send(new sdk.InvokeModelCommand({ modelId: '${MODEL}', body })).catch(() => {});
+  await server.close();
+})();
+`;
+    const { result, runDir } = await runApp(app, '.cjs');
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(llmCallEnds(readTrackerDocument(runDir).events, ['span', 'output_tokens', 'error_type'])).toEqual([
+      { type: 'llm_call_end', span: `chat ${MODEL}`, output_tokens: 10 },
+      { type: 'llm_call_error', span: `chat ${MODEL}`, error_type: 'ThrottlingException' },
+    ]);
+  }, 60_000);
+
   it('required before agent-autopsy/register: not instrumented, and said once', async () => {
     const runDir = tempRunDir('autopsy-bedrock-late-');
     const app = writeScript(`require('@aws-sdk/client-bedrock-runtime');\nrequire('agent-autopsy/register');\n`, '.cjs');

@@ -2,6 +2,7 @@ import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
+import { supersedeEnclosingLlmSpan } from '../supersededSpans';
 import * as sc from '../semconv';
 import { VERSION } from '../version';
 import * as claude from './anthropicMessages';
@@ -143,7 +144,11 @@ export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRu
         let command: Command | undefined;
         try {
           command = commandOf(args[0], commands);
-          if (command) span = instrumentation.startCallSpan(command, args[0]?.input ?? {});
+          if (command) {
+            // OpenLLMetry's Bedrock instrumentation wraps `send` around this one: the same request.
+            supersedeEnclosingLlmSpan();
+            span = instrumentation.startCallSpan(command, args[0]?.input ?? {});
+          }
         } catch (error) {
           instrumentation._diag.error('@aws-sdk/client-bedrock-runtime: the span could not be started', error);
         }
