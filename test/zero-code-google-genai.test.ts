@@ -242,7 +242,7 @@ await server.close();
     ]);
   }, 60_000);
 
-  it('required before agent-autopsy/register: said once, and its calls are recorded from their requests (no tokens)', async () => {
+  it('required before agent-autopsy/register: said once (with the other clients loaded first, in one list), and its calls are recorded from their requests (no tokens)', async () => {
     const app = `
 const { GoogleGenAI } = require('@google/genai');
 require('agent-autopsy/register');
@@ -260,5 +260,12 @@ require('agent-autopsy/register');
       'agent-autopsy: agent-autopsy/register was required after @google/genai was loaded: that client is not instrumented, so its LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it; require agent-autopsy/register before @google/genai, or start the app with node --require agent-autopsy/register app.cjs\n',
     );
     expect(llmCallEnds(readTrackerDocument(runDir).events, ['span', 'model', 'input_tokens'])).toEqual([{ type: 'llm_call_end', span: `generate_content ${MODEL}`, model: MODEL }]);
+    // With the others: one warning names them all.
+    const three = writeScript(`require('openai');\nrequire('@anthropic-ai/sdk');\nrequire('@google/genai');\nrequire('agent-autopsy/register');\n`, '.cjs');
+    const all = await runNode(three, { env: { AGENT_AUTOPSY_DIR: tempRunDir('autopsy-genai-late-'), NODE_OPTIONS: '', ANTHROPIC_OPEN_TELEMETRY: 'false' }, timeoutMs: 60_000 });
+    expect([all.code, all.stderr]).toEqual([
+      0,
+      'agent-autopsy: agent-autopsy/register was required after openai, @anthropic-ai/sdk and @google/genai were loaded: those clients are not instrumented, so their LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it; require agent-autopsy/register before openai, @anthropic-ai/sdk and @google/genai, or start the app with node --require agent-autopsy/register app.cjs\n',
+    ]);
   }, 60_000);
 });
