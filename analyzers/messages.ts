@@ -293,7 +293,7 @@ const en: MessageCatalog = {
   diagnoses: {
     titles: {
       rate_limited: 'The LLM provider rate-limited the agent (HTTP 429)',
-      auth_failure: 'LLM calls were rejected: authentication failed (HTTP 401/403)',
+      auth_failure: 'LLM calls were rejected: authentication failed (HTTP 401/403, or a key refused as invalid)',
       llm_timeout: 'LLM calls timed out',
       context_length_exceeded: "Prompts exceeded the model's context window",
       llm_server_error: 'The LLM provider failed or could not be reached (5xx, overloaded, connection dropped)',
@@ -312,7 +312,7 @@ const en: MessageCatalog = {
       rate_limited:
         'Pace the calls: honour the retry-after header (the official SDKs do when maxRetries > 0), retry with exponential backoff and jitter, cap concurrent LLM calls per API key (a semaphore such as p-limit), and cache or batch repeated prompts. If the limit is on tokens per minute, shorten prompts or lower max_tokens; if it persists, ask the provider for a higher tier.',
       auth_failure:
-        'Check the key the process really sees (OPENAI_API_KEY / ANTHROPIC_API_KEY or the apiKey option): that it is set, not expired or revoked, belongs to the right organisation or project and may use this model. Do not retry 401/403; fail fast at start-up with one cheap call instead.',
+        'Check the key the process really sees (OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY, the AWS credentials for Bedrock, or the apiKey option): that it is set, not expired or revoked, belongs to the right organisation or project and may use this model. Do not retry a refused key (401/403; Gemini answers one with a 400, API_KEY_INVALID); fail fast at start-up with one cheap call instead.',
       llm_timeout:
         'Set an explicit per-request timeout that fits the expected generation (the SDKs\' timeout option, AbortSignal.timeout), stream long answers, retry timeouts with backoff a bounded number of times, and lower max_tokens or split the work when single calls run long.',
       context_length_exceeded:
@@ -528,7 +528,7 @@ const zhCN: MessageCatalog = {
   diagnoses: {
     titles: {
       rate_limited: 'LLM 服务商对智能体限流（HTTP 429）',
-      auth_failure: 'LLM 调用被拒绝：身份验证失败（HTTP 401/403）',
+      auth_failure: 'LLM 调用被拒绝：身份验证失败（HTTP 401/403，或密钥被判定无效）',
       llm_timeout: 'LLM 调用超时',
       context_length_exceeded: '提示词超出模型的上下文窗口',
       llm_server_error: 'LLM 服务商出错或无法连接（5xx、过载、连接中断）',
@@ -547,7 +547,7 @@ const zhCN: MessageCatalog = {
       rate_limited:
         '控制调用节奏：遵循 retry-after 响应头（官方 SDK 在 maxRetries > 0 时会这样做），以指数退避加随机抖动重试，限制每个 API 密钥的并发 LLM 调用数（如 p-limit 信号量），并缓存或合并重复的提示词。若限制的是每分钟 token 数，请缩短提示词或调低 max_tokens；若持续出现，请向服务商申请更高的额度等级。',
       auth_failure:
-        '核对进程实际读取到的密钥（OPENAI_API_KEY / ANTHROPIC_API_KEY 或 apiKey 选项）：是否已设置、是否过期或被吊销、是否属于正确的组织或项目、是否有权使用该模型。不要重试 401/403；改为在启动时用一次低成本调用尽早失败。',
+        '核对进程实际读取到的密钥（OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY、Bedrock 所用的 AWS 凭证，或 apiKey 选项）：是否已设置、是否过期或被吊销、是否属于正确的组织或项目、是否有权使用该模型。不要重试被拒绝的密钥（401/403；Gemini 以 400 API_KEY_INVALID 拒绝）；改为在启动时用一次低成本调用尽早失败。',
       llm_timeout:
         '为每个请求设置与预期生成时长相符的超时（SDK 的 timeout 选项、AbortSignal.timeout），长回答使用流式输出，对超时做有限次数的退避重试；单次调用过长时调低 max_tokens 或拆分任务。',
       context_length_exceeded:

@@ -69,7 +69,7 @@ describe('a batch of different calls refused with a 401', () => {
     );
     const retried = (await shutdown())!;
     expect(retried.diagnoses.map((d) => [d.id, d.title, d.evidence.count])).toEqual([
-      ['auth_failure', 'LLM calls were rejected: authentication failed (HTTP 401/403)', 5],
+      ['auth_failure', 'LLM calls were rejected: authentication failed (HTTP 401/403, or a key refused as invalid)', 5],
       ['retry_storm', 'Retry storm: the same LLM call failed again and again', 5],
     ]);
     expect(retried.diagnoses[1].suggestion.startsWith('Most likely a consequence of auth_failure: fix that first. Retry only what can succeed (429, 5xx, timeouts; never 400/401/403/404)')).toBe(true);

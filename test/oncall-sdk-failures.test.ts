@@ -104,7 +104,7 @@ await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user
       ]);
       expect(crash.suggestion).toMatch(/^Most likely a consequence of auth_failure: fix that first\. /);
     }
-    expect(readFileSync(join(runDir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain('### 1. LLM calls were rejected: authentication failed (HTTP 401/403)');
+    expect(readFileSync(join(runDir, 'Memory', 'logs', 'autopsy.md'), 'utf8')).toContain('### 1. LLM calls were rejected: authentication failed (HTTP 401/403, or a key refused as invalid)');
   }, 30_000);
 
   // The SDK's own span of a failed call has only the error type: a 400 is a bare invalid_request_error.
