@@ -61,7 +61,7 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
 }
 
 /**
- * `require('agent-autopsy/register')` after `require('openai')` (or `@google/genai`, or an
+ * `require('agent-autopsy/register')` after `require('openai')` (or a Google SDK, or an
  * @anthropic-ai/sdk that does not trace itself, before 0.134): the client's module was loaded
  * before the require hook was there, and the instrumentation patches a module as it is loaded, so its calls are silently
  * recorded as HTTP requests only (OpenTelemetry's own check says so only to a diag logger). Said
@@ -76,6 +76,7 @@ function warnIfClientsLoadedFirst(): void {
   const anthropic = files.map((file) => ANTHROPIC_MODULE_ROOT.exec(file)?.[0]).find((root) => root !== undefined);
   if (anthropic !== undefined && !anthropicTracesItself(anthropic)) loaded.push('@anthropic-ai/sdk');
   if (files.some((file) => GOOGLE_GENAI_MODULE_FILE.test(file))) loaded.push('@google/genai');
+  if (files.some((file) => GOOGLE_GENERATIVE_AI_MODULE_FILE.test(file))) loaded.push('@google/generative-ai');
   if (files.some((file) => BEDROCK_MODULE_FILE.test(file))) {
     warnOnce(
       'register-after-bedrock',
@@ -95,6 +96,8 @@ function warnIfClientsLoadedFirst(): void {
 const BEDROCK_MODULE_FILE = /[\\/]node_modules[\\/]@aws-sdk[\\/]client-bedrock-runtime[\\/]/;
 /** A file of the Google Gen AI SDK, as require.cache names it. */
 const GOOGLE_GENAI_MODULE_FILE = /[\\/]node_modules[\\/]@google[\\/]genai[\\/]/;
+/** A file of the earlier Gemini SDK, as require.cache names it. */
+const GOOGLE_GENERATIVE_AI_MODULE_FILE = /[\\/]node_modules[\\/]@google[\\/]generative-ai[\\/]/;
 /** A file of the `openai` package, as require.cache names it. */
 const OPENAI_MODULE_FILE = /[\\/]node_modules[\\/]openai[\\/]/;
 /** The folder of the `@anthropic-ai/sdk` package a file in require.cache belongs to. */

@@ -129,9 +129,11 @@ export const ANTHROPIC_CLIENT_SCOPE = 'agent-autopsy/anthropic';
 export const BEDROCK_CLIENT_SCOPE = 'agent-autopsy/bedrock';
 /** Instrumentation scope of the spans of @google/genai's model calls (GoogleGenAIInstrumentation). */
 export const GOOGLE_GENAI_CLIENT_SCOPE = 'agent-autopsy/google-genai';
-/** Whether `scope` is that of one of the flag's client instrumentations (openai, @anthropic-ai/sdk, Bedrock, @google/genai). */
+/** Instrumentation scope of the spans of @google/generative-ai's model calls (GoogleGenerativeAIInstrumentation). */
+export const GOOGLE_GENERATIVE_AI_CLIENT_SCOPE = 'agent-autopsy/google-generative-ai';
+/** Whether `scope` is that of one of the flag's client instrumentations (openai, @anthropic-ai/sdk, Bedrock, the two Google SDKs). */
 export function isFlagClientScope(scope: string | undefined): boolean {
-  return scope === OPENAI_CLIENT_SCOPE || scope === ANTHROPIC_CLIENT_SCOPE || scope === BEDROCK_CLIENT_SCOPE || scope === GOOGLE_GENAI_CLIENT_SCOPE;
+  return scope === OPENAI_CLIENT_SCOPE || scope === ANTHROPIC_CLIENT_SCOPE || scope === BEDROCK_CLIENT_SCOPE || scope === GOOGLE_GENAI_CLIENT_SCOPE || scope === GOOGLE_GENERATIVE_AI_CLIENT_SCOPE;
 }
 /** Instrumentation scope of the spans of LLM API requests no client instrumentation sees (LlmRequestInstrumentation). */
 export const LLM_REQUESTS_SCOPE = 'agent-autopsy/llm-requests';

@@ -220,7 +220,7 @@ export class HandOverTracerProvider implements TracerProvider {
   }
 
   getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
-    // agent-autopsy's own scopes: `agent-autopsy`, `agent-autopsy/openai`, `agent-autopsy/anthropic`, `agent-autopsy/anthropic-errors`, `agent-autopsy/bedrock`, `agent-autopsy/google-genai`, `agent-autopsy/llm-requests`, `agent-autopsy-child-process`.
+    // agent-autopsy's own scopes: `agent-autopsy`, `agent-autopsy/openai`, `agent-autopsy/anthropic`, `agent-autopsy/anthropic-errors`, `agent-autopsy/bedrock`, `agent-autopsy/google-genai`, `agent-autopsy/google-generative-ai`, `agent-autopsy/llm-requests`, `agent-autopsy-child-process`.
     if (!name.startsWith('agent-autopsy')) noteForeignTracer();
     return new ForwardingTracer(this, name, version, options);
   }

@@ -45,7 +45,8 @@ export function setSettings(attributes: Attributes, config: Record<string, any>)
 /**
  * What a call's response (or a stream's chunks, in turn) says: the last usage (a stream's
  * last chunk has the whole call's), the candidates' finish reasons, the model version and id, a
- * blocked prompt, and with content capture each candidate's parts (a stream's, joined).
+ * blocked prompt, an error sent inside the stream, and with content capture each candidate's
+ * parts (a stream's, joined).
  */
 export class Answer {
   private usage: any;
@@ -53,12 +54,15 @@ export class Answer {
   private modelVersion: unknown;
   private responseId: unknown;
   private blockReason: string | undefined;
+  /** An error the API sent inside the stream, which `@google/generative-ai` yields as a chunk. */
+  private streamError: { code?: unknown; status?: unknown; message?: unknown } | undefined;
   private answered = false;
   /** Each candidate's parts, by its index (content capture only). */
   private readonly candidates = new Map<number, any[]>();
 
   add(response: any, capture: boolean): void {
     if (!response || typeof response !== 'object') return;
+    if (response.error && typeof response.error === 'object') this.streamError = response.error;
     if (response.usageMetadata && typeof response.usageMetadata === 'object') this.usage = response.usageMetadata;
     if (typeof response.modelVersion === 'string') this.modelVersion = response.modelVersion;
     if (typeof response.responseId === 'string') this.responseId = response.responseId;
@@ -87,6 +91,14 @@ export class Answer {
     if (capture && this.candidates.size > 0) {
       const messages = [...this.candidates.entries()].sort(([a], [b]) => a - b).map(([index, parts]) => ({ role: 'assistant', parts: partsOf(parts), finish_reason: this.finishReasons.get(index) ?? '' }));
       span.setAttribute(sc.ATTR_GEN_AI_OUTPUT_MESSAGES, JSON.stringify(messages));
+    }
+    const error = this.streamError;
+    if (error) {
+      const status = typeof error.status === 'string' && error.status !== '' ? error.status : undefined;
+      recordFailure(span, new Error(`the API sent an error inside the stream: ${typeof error.message === 'string' ? error.message : JSON.stringify(error)}`));
+      if (status !== undefined) span.setAttribute(sc.ATTR_ERROR_TYPE, status);
+      if (typeof error.code === 'number' && error.code >= 100 && error.code < 600) span.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, error.code);
+      return;
     }
     if (!this.answered && this.blockReason !== undefined) {
       recordFailure(span, new Error(`the API blocked the prompt (${this.blockReason}): no candidate came back`));

@@ -2,6 +2,7 @@ export { AnthropicClientInstrumentation, type AnthropicClientInstrumentationConf
 export { BedrockRuntimeInstrumentation, type BedrockRuntimeInstrumentationConfig } from './BedrockRuntimeInstrumentation';
 export { ChildProcessInstrumentation } from './ChildProcessInstrumentation';
 export { GoogleGenAIInstrumentation, type GoogleGenAIInstrumentationConfig } from './GoogleGenAIInstrumentation';
+export { GoogleGenerativeAIInstrumentation, type GoogleGenerativeAIInstrumentationConfig } from './GoogleGenerativeAIInstrumentation';
 export { LlmRequestInstrumentation, type LlmRequestInstrumentationConfig } from './LlmRequestInstrumentation';
 export { OpenAIClientInstrumentation, OPENAI_CLIENT_SCOPE, type OpenAIClientInstrumentationConfig } from './OpenAIClientInstrumentation';
 export { enableChildProcessInstrumentation } from './childProcesses';

@@ -5,11 +5,12 @@ import { AnthropicClientInstrumentation } from './AnthropicClientInstrumentation
 import { AnthropicErrorInstrumentation } from './AnthropicErrorInstrumentation';
 import { BedrockRuntimeInstrumentation } from './BedrockRuntimeInstrumentation';
 import { GoogleGenAIInstrumentation } from './GoogleGenAIInstrumentation';
+import { GoogleGenerativeAIInstrumentation } from './GoogleGenerativeAIInstrumentation';
 import { noteClientInstrumentations } from './llmRequests';
 import { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
 /** Modules the ESM loader hook must intercept for the instrumentations below. */
-export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/client-bedrock-runtime', '@google/genai'];
+export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/client-bedrock-runtime', '@google/genai', '@google/generative-ai'];
 
 /**
  * The LLM client instrumentations of the zero-code setup.
@@ -28,6 +29,8 @@ export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/clie
  *   instrumentation: see that class). Its requests are HTTP/2, which the request record cannot see.
  * - @google/genai: GoogleGenAIInstrumentation (@traceloop/instrumentation-google-generativeai hooks
  *   only 1.x). Its requests are on fetch: without it the request record has them, but no tokens.
+ * - @google/generative-ai (the earlier Gemini SDK, LangChain's): GoogleGenerativeAIInstrumentation,
+ *   with the same spans.
  * Every other client's requests to an LLM API are LlmRequestInstrumentation's (llmRequests.ts),
  * enabled with tracing (`recordLlmRequests`): it leaves the requests of the clients patched here to
  * their spans.
@@ -38,10 +41,11 @@ export function enableLlmInstrumentations(provider: TracerProvider, captureConte
     const anthropic = new AnthropicClientInstrumentation({ enabled: false, captureContent });
     const bedrock = new BedrockRuntimeInstrumentation({ enabled: false, captureContent });
     const genai = new GoogleGenAIInstrumentation({ enabled: false, captureContent });
-    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false }), bedrock, genai];
+    const generativeAi = new GoogleGenerativeAIInstrumentation({ enabled: false, captureContent });
+    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false }), bedrock, genai, generativeAi];
     // Sets the tracer, meter and logger providers, then enables each one.
     registerInstrumentations({ instrumentations, tracerProvider: provider });
-    noteClientInstrumentations({ openai, anthropic, bedrock, genai });
+    noteClientInstrumentations({ openai, anthropic, bedrock, genai, generativeAi });
     return instrumentations;
   } catch (error) {
     reportError(error, 'the LLM client instrumentations could not be enabled');
