@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runNode, STEP_HELPER, writeScript } from './helpers/childProcess';
+import { esmAndCommonJsApps, runNode, runZeroCode, STEP_HELPER, writeScript } from './helpers/childProcess';
 import { llmCallEnds } from './helpers/llmEvents';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -56,23 +56,8 @@ await server.close();
 process.stdout.write(JSON.stringify(outcomes) + '\\n');
 `;
 
-const ESM_APP = `
-import { GoogleGenAI } from '@google/genai';
-import { stage } from 'agent-autopsy';
-import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
-const server = await startFakeLlmServer();
-${CALLS}
-`;
-
-const CJS_APP = `
-const { GoogleGenAI } = require('@google/genai');
-const { stage } = require('agent-autopsy');
-(async () => {
-const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');
-const server = await startFakeLlmServer();
-${CALLS}
-})();
-`;
+/** The calls as an ESM app (`--import`) and as a CommonJS one (`--require`). */
+const APPS = esmAndCommonJsApps('{ GoogleGenAI }', '@google/genai', `const { stage } = await import('agent-autopsy');\nconst server = await startFakeLlmServer();\n${CALLS}`);
 
 const OUTCOMES = [
   ['generate', 'ok'],
@@ -139,18 +124,12 @@ const ENDS = [
   { type: 'llm_call_error', span: 'chat 127.0.0.1', provider: 'gcp.gemini', error: 'HTTP 429 Too Many Requests', error_type: '429', http_status: 429 },
 ];
 
-async function runApp(source: string, extension: '.mjs' | '.cjs', env: Record<string, string> = {}) {
-  const runDir = tempRunDir('autopsy-genai-');
-  const flag = extension === '.mjs' ? '--import' : '--require';
-  const result = await runNode(writeScript(source, extension), { nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '', ...env }, timeoutMs: 60_000 });
-  return { result, runDir };
+function runApp(source: string, extension: '.mjs' | '.cjs', env: Record<string, string> = {}) {
+  return runZeroCode(source, 'autopsy-genai-', extension, { NODE_OPTIONS: '', ...env });
 }
 
 describe('the zero-code flag with the Google Gen AI SDK', () => {
-  it.each([
-    ['ESM', ESM_APP, '.mjs'],
-    ['CommonJS', CJS_APP, '.cjs'],
-  ] as const)('%s: every request once, with model, tokens, finish reason and the error Google names', async (_name, source, extension) => {
+  it.each(APPS)('%s: every request once, with model, tokens, finish reason and the error Google names', async (_name, extension, source) => {
     const { result, runDir } = await runApp(source, extension);
     expect([result.code, result.stderr]).toEqual([0, '']);
     expect(JSON.parse(result.stdout)).toEqual(OUTCOMES);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runNode, STEP_HELPER, writeScript } from './helpers/childProcess';
+import { esmAndCommonJsApps, runNode, runZeroCode, STEP_HELPER, writeScript } from './helpers/childProcess';
 import { llmCallEnds } from './helpers/llmEvents';
 import { readReport, readTrackerDocument } from './helpers/runFiles';
 import { tempRunDir } from './helpers/tempDirs';
@@ -54,23 +54,8 @@ await server.close();
 process.stdout.write(JSON.stringify(outcomes) + '\\n');
 `;
 
-const ESM_APP = `
-import { GoogleGenerativeAI } from '@google/generative-ai';
-import { stage } from 'agent-autopsy';
-import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
-const server = await startFakeLlmServer();
-${CALLS}
-`;
-
-const CJS_APP = `
-const { GoogleGenerativeAI } = require('@google/generative-ai');
-const { stage } = require('agent-autopsy');
-(async () => {
-const { startFakeLlmServer } = await import('../../examples/fake-llm-server.mjs');
-const server = await startFakeLlmServer();
-${CALLS}
-})();
-`;
+/** The calls as an ESM app (`--import`) and as a CommonJS one (`--require`). */
+const APPS = esmAndCommonJsApps('{ GoogleGenerativeAI }', '@google/generative-ai', `const { stage } = await import('agent-autopsy');\nconst server = await startFakeLlmServer();\n${CALLS}`);
 
 const OUTCOMES = [
   ['generate', 'ok'],
@@ -112,18 +97,12 @@ const ENDS = [
   call({ type: 'llm_call_error', error_type: 'TimeoutError' }),
 ];
 
-async function runApp(source: string, extension: '.mjs' | '.cjs', env: Record<string, string> = {}) {
-  const runDir = tempRunDir('autopsy-generative-ai-');
-  const flag = extension === '.mjs' ? '--import' : '--require';
-  const result = await runNode(writeScript(source, extension), { nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, NODE_OPTIONS: '', ...env }, timeoutMs: 60_000 });
-  return { result, runDir };
+function runApp(source: string, extension: '.mjs' | '.cjs', env: Record<string, string> = {}) {
+  return runZeroCode(source, 'autopsy-generative-ai-', extension, { NODE_OPTIONS: '', ...env });
 }
 
 describe('the zero-code flag with @google/generative-ai (the earlier Gemini SDK)', () => {
-  it.each([
-    ['ESM', ESM_APP, '.mjs'],
-    ['CommonJS', CJS_APP, '.cjs'],
-  ] as const)('%s: every request once, with model, tokens, finish reason, and the errors the SDK does not throw', async (_name, source, extension) => {
+  it.each(APPS)('%s: every request once, with model, tokens, finish reason, and the errors the SDK does not throw', async (_name, extension, source) => {
     const { result, runDir } = await runApp(source, extension);
     expect([result.code, result.stderr]).toEqual([0, '']);
     expect(JSON.parse(result.stdout)).toEqual(OUTCOMES);

@@ -3,10 +3,9 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition, type Instrume
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import * as sc from '../semconv';
-import { noteErrorStage } from '../spanStage';
 import { supersedeEnclosingLlmSpan } from '../supersededSpans';
 import { VERSION } from '../version';
-import { Answer, contentsOf, looseParts, modelName, partsOf, roleOf, setSettings } from './geminiContent';
+import { Answer, contentsOf, endAborted, looseParts, modelName, partsOf, roleOf, setSettings } from './geminiContent';
 import { guard, streamReader, type StreamObserver } from './observedStream';
 import { serverAttributesCache } from './stainlessCalls';
 
@@ -302,15 +301,7 @@ function traceStream(span: Span, stream: any, params: any, capture: boolean): As
 function fail(span: Span, error: any, params: any): void {
   if (!span.isRecording()) return;
   if (error?.name === 'AbortError') {
-    if (params?.config?.abortSignal?.aborted === true) {
-      span.end();
-      return;
-    }
-    const timeout = params?.config?.httpOptions?.timeout;
-    const timedOut = new Error(`no answer within the client's timeout${typeof timeout === 'number' ? ` (${timeout} ms)` : ''}: ${String(error?.message ?? error)}`, { cause: error });
-    timedOut.name = 'TimeoutError';
-    guard(() => noteErrorStage(error, span));
-    recordFailureAndEnd(span, timedOut, 'TimeoutError');
+    endAborted(span, error, params?.config?.abortSignal, params?.config?.httpOptions?.timeout, "client's");
     return;
   }
   const google = googleError(error);

@@ -3,9 +3,8 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition, type Instrume
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import * as sc from '../semconv';
-import { noteErrorStage } from '../spanStage';
 import { supersedeEnclosingLlmSpan } from '../supersededSpans';
-import { Answer, contentsOf, looseParts, modelName, partsOf, roleOf, setSettings } from './geminiContent';
+import { Answer, contentsOf, endAborted, looseParts, modelName, partsOf, roleOf, setSettings } from './geminiContent';
 import { guard, streamReader, type StreamObserver } from './observedStream';
 import { serverAttributesCache } from './stainlessCalls';
 import { VERSION } from '../version';
@@ -265,14 +264,7 @@ function traceStreamResult(span: Span, result: any, capture: boolean, failed: (e
 function fail(span: Span, error: any, signal: any, timeout: unknown): void {
   if (!span.isRecording()) return;
   if (error?.name === 'AbortError' || error?.constructor?.name === 'GoogleGenerativeAIAbortError') {
-    if (signal?.aborted === true) {
-      span.end();
-      return;
-    }
-    const timedOut = new Error(`no answer within the request's timeout${typeof timeout === 'number' ? ` (${timeout} ms)` : ''}: ${String(error?.message ?? error)}`, { cause: error });
-    timedOut.name = 'TimeoutError';
-    guard(() => noteErrorStage(error, span));
-    recordFailureAndEnd(span, timedOut, 'TimeoutError');
+    endAborted(span, error, signal, timeout, "request's");
     return;
   }
   // Google's ErrorInfo names the cause best (a refused key: API_KEY_INVALID, with a 400).

@@ -1,5 +1,6 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import { recordFailure } from '../api';
+import { recordFailure, recordFailureAndEnd } from '../api';
+import { noteErrorStage } from '../spanStage';
 import * as sc from '../semconv';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -40,6 +41,28 @@ export function setSettings(attributes: Attributes, config: Record<string, any>)
   if (Array.isArray(stops) && stops.length > 0 && stops.every((item) => typeof item === 'string')) attributes[sc.ATTR_GEN_AI_REQUEST_STOP_SEQUENCES] = stops;
   const mime = config.responseMimeType;
   if (typeof mime === 'string' && mime !== '') attributes[sc.ATTR_GEN_AI_OUTPUT_TYPE] = mime === 'application/json' ? 'json' : mime === 'text/plain' ? 'text' : mime;
+}
+
+/**
+ * Ends the span of a call the SDK aborted: no failure when the app's own signal was aborted;
+ * otherwise it was the SDK's timeout, which aborts the request the same way, and the call failed
+ * with a `TimeoutError` that says so (`This operation was aborted` alone says nothing). `whose`
+ * names the timeout's option in the message ("client's", "request's").
+ */
+export function endAborted(span: Span, error: any, signal: any, timeoutMs: unknown, whose: string): void {
+  if (signal?.aborted === true) {
+    span.end();
+    return;
+  }
+  const timedOut = new Error(`no answer within the ${whose} timeout${typeof timeoutMs === 'number' ? ` (${timeoutMs} ms)` : ''}: ${String(error?.message ?? error)}`, { cause: error });
+  timedOut.name = 'TimeoutError';
+  try {
+    // The app gets the SDK's error: that one keeps the span's stage.
+    noteErrorStage(error, span);
+  } catch {
+    /* telemetry never fails the call */
+  }
+  recordFailureAndEnd(span, timedOut, 'TimeoutError');
 }
 
 /**

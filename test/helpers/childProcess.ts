@@ -88,12 +88,12 @@ export function runNode(scriptPath: string, options: RunOptions = {}): Promise<C
 
 /**
  * Runs `source` as an app under `--import agent-autopsy/register` (a `.cjs` one under `--require`),
- * recording into a fresh run directory.
+ * recording into a fresh run directory, with `env` added to the environment.
  */
-export async function runZeroCode(source: string, prefix = 'autopsy-zero-code-', extension: '.mjs' | '.cjs' = '.mjs'): Promise<{ result: ChildResult; runDir: string }> {
+export async function runZeroCode(source: string, prefix = 'autopsy-zero-code-', extension: '.mjs' | '.cjs' = '.mjs', env: Record<string, string> = {}): Promise<{ result: ChildResult; runDir: string }> {
   const runDir = tempRunDir(prefix);
   const flag = extension === '.mjs' ? '--import' : '--require';
-  const result = await runNode(writeScript(source, extension), { nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir }, timeoutMs: 60_000 });
+  const result = await runNode(writeScript(source, extension), { nodeArgs: [flag, 'agent-autopsy/register'], env: { AGENT_AUTOPSY_DIR: runDir, ...env }, timeoutMs: 60_000 });
   return { result, runDir };
 }
 
