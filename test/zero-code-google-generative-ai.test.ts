@@ -143,6 +143,30 @@ await server.close();
     ]);
   }, 60_000);
 
+  it("a stream cut off whose response the app ignores: a chat's is handled by its session (the app lives on), a model's ends the app with the unhandled rejection, as without the flag", async () => {
+    const app = (call: string) => `
+import { GoogleGenerativeAI } from '@google/generative-ai';
+import { startFakeLlmServer } from '../../examples/fake-llm-server.mjs';
+const server = await startFakeLlmServer({ script: [{ kind: 'reset', midStream: true }] });
+const model = new GoogleGenerativeAI('fake').getGenerativeModel({ model: '${MODEL}' }, { baseUrl: server.url });
+try {
+  for await (const _ of (await ${call}).stream);
+} catch (error) {
+  process.stdout.write('caught ' + error.constructor.name + '\\n');
+}
+await new Promise((resolve) => setTimeout(resolve, 200));
+process.stdout.write('still running\\n');
+await server.close();
+`;
+    const chat = await runApp(app("model.startChat().sendMessageStream('hello there')"), '.mjs');
+    expect([chat.result.code, chat.result.stdout]).toEqual([0, 'caught GoogleGenerativeAIError\nstill running\n']);
+    const plain = await runNode(writeScript(app("model.generateContentStream('hello there')"), '.mjs'), { env: { NODE_OPTIONS: '' }, timeoutMs: 60_000 });
+    const flagged = await runApp(app("model.generateContentStream('hello there')"), '.mjs');
+    expect([plain.code, plain.stdout]).toEqual([1, 'caught GoogleGenerativeAIError\n']);
+    expect([flagged.result.code, flagged.result.stdout]).toEqual([1, 'caught GoogleGenerativeAIError\n']);
+    expect(llmCallEnds(readTrackerDocument(flagged.runDir).events, ['error_type'])).toEqual([{ type: 'llm_call_error', error_type: 'GoogleGenerativeAIError' }]);
+  }, 60_000);
+
   it('required before agent-autopsy/register: said once, and its calls are recorded from their requests (no tokens)', async () => {
     const app = `
 const { GoogleGenerativeAI } = require('@google/generative-ai');

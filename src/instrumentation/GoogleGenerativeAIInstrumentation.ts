@@ -141,7 +141,7 @@ export class GoogleGenerativeAIInstrumentation extends InstrumentationBase<Googl
         return result.then(
           (value: any) => {
             guard(() => {
-              if (method.stream) traceStreamResult(traced, value, capture, failed);
+              if (method.stream) traceStreamResult(traced, value, capture, failed, method.chat);
               else onResult(traced, method, value, capture);
             });
             return value;
@@ -202,13 +202,15 @@ function onResult(span: Span, method: Method, result: any, capture: boolean): vo
 /**
  * A stream result (`{ stream, response }`): its `stream` is replaced with a generator that reads
  * it through for the app, and its `response` with a promise derived from it that settles the same
- * way (one the app ignores still rejects unhandled, as the SDK's would). The SDK reads its own copy
+ * way: one the app ignores still rejects unhandled, as the SDK's would, except a chat's, whose
+ * response the session itself handles (for its history), so that ignoring it crashes nothing, as
+ * before. The SDK reads its own copy
  * of the stream for the response, whether the app reads `stream` or not. The span ends with the
  * first of the two: the response, once the whole answer arrived, or the end of the app's reading;
  * but while the app reads the stream and has had no chunk yet, the response leaves the end to the
  * reading, which times the first chunk (with a fast server the whole answer can arrive before it).
  */
-function traceStreamResult(span: Span, result: any, capture: boolean, failed: (error: unknown) => void): void {
+function traceStreamResult(span: Span, result: any, capture: boolean, failed: (error: unknown) => void, sdkHandlesResponse: boolean): void {
   if (!result || typeof result !== 'object') {
     span.end();
     return;
@@ -251,6 +253,7 @@ function traceStreamResult(span: Span, result: any, capture: boolean, failed: (e
         throw error;
       },
     );
+    if (sdkHandlesResponse) result.response.catch(() => undefined);
   } else if (typeof stream?.[Symbol.asyncIterator] !== 'function') {
     span.end();
   }
