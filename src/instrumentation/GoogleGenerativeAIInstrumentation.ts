@@ -123,8 +123,14 @@ export class GoogleGenerativeAIInstrumentation extends InstrumentationBase<Googl
         // Called once whatever happened above, outside the try: what it throws is the app's.
         if (span === undefined) return original.apply(this, args);
         const traced = span;
-        const signal = requestOptionsOf(this, args[1])?.signal;
-        const timeout = requestOptionsOf(this, args[1])?.timeout;
+        let options: Record<string, any> | undefined;
+        try {
+          options = requestOptionsOf(this, args[1]);
+        } catch {
+          options = undefined;
+        }
+        const signal = options?.signal;
+        const timeout = options?.timeout;
         const capture = instrumentation.getConfig().captureContent === true;
         const failed = (error: unknown) => guard(() => fail(traced, error, signal, timeout));
         let result: any;
@@ -167,7 +173,8 @@ export class GoogleGenerativeAIInstrumentation extends InstrumentationBase<Googl
     if (method.stream) attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] = true;
     // The model's (or the session's) settings, unless the request brings its own.
     const defaults = method.chat ? owner?.params : owner;
-    const own = !method.chat && request && typeof request === 'object' && !Array.isArray(request) ? (request as Record<string, any>) : undefined;
+    // A GenerateContentRequest (with `contents`) is sent as it is; a string or a list of parts becomes the user's turn.
+    const own = !method.chat && request && typeof request === 'object' && Array.isArray((request as Record<string, any>).contents) ? (request as Record<string, any>) : undefined;
     const config = own?.generationConfig ?? defaults?.generationConfig;
     if (config && typeof config === 'object') setSettings(attributes, config);
     if (this.getConfig().captureContent === true) {
