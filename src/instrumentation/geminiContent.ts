@@ -25,6 +25,7 @@ export function modelName(model: unknown): string | undefined {
   return model.slice(at + 'models/'.length) || model;
 }
 
+/** A call's generation settings (`config` of `@google/genai`, `generationConfig` of `@google/generative-ai`: the same names) as the conventions' request attributes. */
 export function setSettings(attributes: Attributes, config: Record<string, any>): void {
   const numbers: ReadonlyArray<readonly [string, string]> = [
     ['maxOutputTokens', sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS],
