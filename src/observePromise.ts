@@ -159,8 +159,12 @@ function observeThen(promise: any, settle: Settle): boolean {
   });
 }
 
-/** `promise.then()` that reports the outcome and passes it on unchanged; anything else is returned as it is. */
-function follow(promise: any, onValue: (value: unknown) => void, onError: (error: unknown) => void): unknown {
+/**
+ * `promise.then()` that reports the outcome and passes it on unchanged (a derived promise, as any
+ * async wrapper returns: one the app ignores still rejects unhandled, as the original would have);
+ * anything else is returned as it is. The reports are guarded.
+ */
+export function follow(promise: any, onValue: (value: unknown) => void, onError: (error: unknown) => void): unknown {
   if (!promise || typeof promise.then !== 'function') return promise;
   return promise.then(
     (value: unknown) => {

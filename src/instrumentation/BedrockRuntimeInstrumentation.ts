@@ -2,6 +2,7 @@ import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
+import { follow } from '../observePromise';
 import { supersedeEnclosingLlmSpan } from '../supersededSpans';
 import * as sc from '../semconv';
 import { VERSION } from '../version';
@@ -175,19 +176,8 @@ export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRu
           failed(error);
           throw error;
         }
-        if (callback || !result || typeof result.then !== 'function') return result;
-        // A derived promise, as any async wrapper returns: the same value or error, and one the
-        // app ignores still rejects unhandled, as the original would have.
-        return result.then(
-          (value: unknown) => {
-            settled(value);
-            return value;
-          },
-          (error: unknown) => {
-            failed(error);
-            throw error;
-          },
-        );
+        if (callback) return result;
+        return follow(result, settled, failed);
       };
   }
 

@@ -2,6 +2,7 @@ import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
+import { follow } from '../observePromise';
 import * as sc from '../semconv';
 import { supersedeEnclosingLlmSpan } from '../supersededSpans';
 import { Answer, contentsOf, endAborted, looseParts, modelName, partsOf, roleOf, setSettings } from './geminiContent';
@@ -144,19 +145,8 @@ export class GoogleGenerativeAIInstrumentation extends InstrumentationBase<Googl
           guard(() => traced.end());
           return result;
         }
-        return result.then(
-          (value: any) => {
-            guard(() => {
-              if (method.stream) traceStreamResult(traced, value, capture, failed, method.chat);
-              else onResult(traced, method, value, capture);
-            });
-            return value;
-          },
-          (error: unknown) => {
-            failed(error);
-            throw error;
-          },
-        );
+        // The result object itself is the app's: a stream result's `stream` and `response` are replaced on it.
+        return follow(result, (value: any) => (method.stream ? traceStreamResult(traced, value, capture, failed, method.chat) : onResult(traced, method, value, capture)), failed);
       };
   }
 
