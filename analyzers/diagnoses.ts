@@ -711,7 +711,7 @@ class BuiltInDiagnoses implements DiagnosisEngine {
 
 /**
  * What a connection error no LLM span made says could not be reached: "127.0.0.1:6333, task
- * retrieve, tool qdrant_search". Errors that name another host (or, without one, come from another
+ * retrieve, tool qdrant_search", "MCP server weather, task get_weather". Errors that name another host (or, without one, come from another
  * task) mark that more than one service failed.
  */
 function noteUnreachable(state: ClassState, event: TruthEvent, facts: ErrorFacts): void {
@@ -719,6 +719,8 @@ function noteUnreachable(state: ClassState, event: TruthEvent, facts: ErrorFacts
   const target = connectionTarget(errorSearchText(facts));
   const kind = parseEventType(event.type)?.kind;
   const where: string[] = [];
+  // A tool call or connection of an MCP client (the flag's): the server is what could not be reached.
+  if (typeof data.mcp_server === 'string' && data.mcp_server !== '') where.push(`MCP server ${data.mcp_server}`);
   if (kind === 'task' && typeof data.task === 'string' && data.task !== '') where.push(`task ${data.task}`);
   else if (kind === 'stage' && typeof data.stage === 'string' && data.stage !== '') where.push(`stage ${data.stage}`);
   if (typeof data.tool === 'string' && data.tool !== '' && data.tool !== data.task) where.push(`tool ${data.tool}`);

@@ -236,9 +236,11 @@ const CONNECTION_TYPES = new Set([
   'connectionrefusederror',
   'connectionreseterror',
   'connectionabortederror',
+  // The MCP SDK 2.x's own error when its server went away (a stdio server that exited, a dropped HTTP stream).
+  'connectionclosed',
 ]);
 const CONNECTION_MESSAGE =
-  /\b(?:ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT)\b|connect ETIMEDOUT|Connect Timeout Error|fetch failed|socket hang up|other side closed|connection (?:refused|reset|aborted)|getaddrinfo|Name or service not known|nodename nor servname|Temporary failure in name resolution|Failed to establish a new connection|No route to host/i;
+  /\b(?:ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT)\b|connect ETIMEDOUT|Connect Timeout Error|fetch failed|socket hang up|other side closed|connection (?:refused|reset|aborted)|getaddrinfo|Name or service not known|nodename nor servname|Temporary failure in name resolution|Failed to establish a new connection|No route to host|MCP error -32000: Connection closed/i;
 
 /**
  * Where the connection went, as the error says it: `connect ECONNREFUSED 127.0.0.1:6333`,
