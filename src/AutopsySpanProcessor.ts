@@ -14,7 +14,7 @@ import { nestedLlmEnded, nestedLlmStarted } from './streamedLlmCalls';
 import { SpanMark, type SpanMarkMapper, type SpanStartFacts } from './SpanMark';
 import { attributesOf } from './StreamChunks';
 import { setSpanStage, spanStage } from './spanStage';
-import { isSuperseded } from './supersededSpans';
+import { isSuperseded, isToolSpanOfMcpCall, markSuperseded, noteStartInMcpToolCall } from './supersededSpans';
 import { enclosingCall } from './enclosingCall';
 import { mastraStart, MASTRA_BRIDGE_SCOPE, type MastraStart } from './mastraSpans';
 import { noteLlmSpanScope } from './doubleCountedCalls';
@@ -56,6 +56,7 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
       // The service the traces carry: the app's own provider (NodeSDK's serviceName) may name it.
       if (run.tracedResource === undefined) run.tracedResource = span.resource ?? null;
       const facts = startFacts(span, pending);
+      if (!facts.own) noteStartInMcpToolCall(span);
       // Another instrumentation's request inside an llmCall(): the call waits for it (a stream read later).
       if (facts.kind === 'llm' && !facts.own) nestedLlmStarted(span, parentContext);
       // Our clock, not span.startTime (millisecond resolution in the SDK): event times then follow write order.
@@ -111,7 +112,8 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
     const pending = mark.handover;
     const facts = mark.facts as SpanStartFacts;
     const { own, tracked, declaredStage: declared, name, foreignData } = facts;
-    // Another instrumentation's span of a request the flag's openai span records: no events (supersededSpans.ts).
+    if (facts.kind === 'task' && isToolSpanOfMcpCall(span, span.attributes)) markSuperseded(span);
+    // Another instrumentation's span of a request or tool call the flag's own span records: no events (supersededSpans.ts).
     const kind = isSuperseded(span) ? undefined : facts.kind;
     const context = span.spanContext();
     const parentSpanId = span.parentSpanContext?.spanId;
@@ -172,7 +174,11 @@ export class AutopsySpanProcessor implements SpanProcessor, SpanMarkMapper {
    * stage and start data, and its start event is recorded, at the time it started.
    */
   private classifyLate(run: AutopsyRun, entry: OpenSpanEntry, parent: OpenSpanEntry | undefined, span: Pick<ReadableSpan, 'name' | 'attributes'>): SpanKindName | undefined {
-    const kind = isSuperseded(span) ? undefined : classifySpan(span.attributes);
+    let kind = isSuperseded(span) ? undefined : classifySpan(span.attributes);
+    if (kind === 'task' && isToolSpanOfMcpCall(span, span.attributes)) {
+      markSuperseded(span);
+      kind = undefined;
+    }
     if (!kind) return undefined;
     const max = run.config.maxStringLength;
     entry.kind = kind;

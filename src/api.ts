@@ -5,7 +5,7 @@ import { clipString, DEFAULT_MAX_STRING_LENGTH, errorClassName, errorMessage, ht
 import { recordException } from './exceptionEvent';
 import { reportError } from './errorHandler';
 import { redactString } from './redact';
-import { spanEventType, type SpanKindName } from './eventTypes';
+import type { SpanKindName } from './eventTypes';
 import * as sc from './semconv';
 import { currentRun, getAutopsyTracer, warnOnce } from './runtime';
 import { genAiProviderName, genAiSystemName } from './providerName';
@@ -13,6 +13,7 @@ import { parkHandover, type SpanHandover } from './spanData';
 import { noteErrorStage } from './spanStage';
 import { endSpanAt } from './spanEndTime';
 import { endAfterNestedLlm } from './streamedLlmCalls';
+import { ownSpanAttributes } from './ownSpanAttributes';
 import { StreamChunks } from './StreamChunks';
 import { generatorKind, tracedGenerator } from './tracedGenerator';
 import { trackedParentContext } from './track';
@@ -103,23 +104,6 @@ function cleanAttributes<A>(value: unknown, max: number): A {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/**
- * A span's attributes, made as one object: its kind and start event type, then `key: value` where
- * given (the kind's own name attribute), then the primitive user data, which also goes on the span
- * for OTLP backends (keys in `skip` have attributes of their own).
- */
-function spanAttributes(kind: SpanKindName, data: EventData, skip: readonly string[], key?: string, value?: string): Attributes {
-  const attributes: Attributes = { [sc.ATTR_AUTOPSY_KIND]: kind, [sc.ATTR_AUTOPSY_EVENT_TYPE]: spanEventType(kind, 'start') };
-  if (key !== undefined) attributes[key] = value;
-  const keys = Object.keys(data);
-  for (let i = 0; i < keys.length; i++) {
-    const item = data[keys[i]];
-    if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') continue;
-    if (!skip.includes(keys[i])) attributes[`${sc.ATTR_AUTOPSY_DATA_PREFIX}${keys[i]}`] = item;
-  }
-  return attributes;
 }
 
 /** What `fn` returned, as far as ending its span goes. */
@@ -394,7 +378,7 @@ export function stage<T>(...args: Args<StageAttributes, T>): T {
       kind: 'stage',
       name: `stage ${id}`,
       data,
-      attributes: spanAttributes('stage', data, ['stage'], sc.ATTR_AUTOPSY_STAGE, id),
+      attributes: ownSpanAttributes('stage', data, ['stage'], sc.ATTR_AUTOPSY_STAGE, id),
     },
     fn,
   );
@@ -420,7 +404,7 @@ export function task<T>(...args: Args<TaskAttributes, T>): T {
   const data: EventData = Object.assign({ task: name }, attrs);
   data.task = name;
   // `tool` and `toolCallId` stay in autopsy.data.* too: an OTLP file of the spans reads back the events' data.
-  const attributes = spanAttributes('task', data, TASK_OWN_KEYS, sc.ATTR_AUTOPSY_TASK, name);
+  const attributes = ownSpanAttributes('task', data, TASK_OWN_KEYS, sc.ATTR_AUTOPSY_TASK, name);
   let spanName: string;
   // Only `true` or a name: `tool: 0`, `null` or `''` left in the data by an app is no tool call.
   if (attrs.tool !== true && (typeof attrs.tool !== 'string' || attrs.tool === '')) {
@@ -442,7 +426,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
   const { label, attrs, fn, max } = parseArgs<LlmCallAttributes, T>(args, 'llmCall');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
   const operation = String(attrs.operation ?? 'chat');
-  const attributes = spanAttributes('llm', data, ['model', 'provider', 'operation'], sc.ATTR_GEN_AI_OPERATION_NAME, operation);
+  const attributes = ownSpanAttributes('llm', data, ['model', 'provider', 'operation'], sc.ATTR_GEN_AI_OPERATION_NAME, operation);
   if (attrs.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = String(attrs.model);
   if (attrs.provider !== undefined) {
     const given = String(attrs.provider);
@@ -461,7 +445,7 @@ export function llmCall<T>(...args: Args<LlmCallAttributes, T>): T {
 export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
   const { label, attrs, fn, max } = parseArgs<CodeExecAttributes, T>(args, 'codeExec');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
-  const attributes = spanAttributes('code_exec', data, ['language']);
+  const attributes = ownSpanAttributes('code_exec', data, ['language']);
   if (attrs.language !== undefined) attributes[sc.ATTR_CODE_LANGUAGE] = String(attrs.language);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;
   const name = label ?? clipString(`code_exec${attrs.language !== undefined ? ` ${String(attrs.language)}` : ''}`, max);
@@ -475,7 +459,7 @@ export function codeExec<T>(...args: Args<CodeExecAttributes, T>): T {
 export function autofix<T>(...args: Args<AutofixAttributes, T>): T {
   const { label, attrs, fn, max } = parseArgs<AutofixAttributes, T>(args, 'autofix');
   const data: EventData = label === undefined ? Object.assign({}, attrs) : Object.assign({ name: label }, attrs);
-  const attributes = spanAttributes('autofix', data, ['layer', 'type']);
+  const attributes = ownSpanAttributes('autofix', data, ['layer', 'type']);
   if (attrs.layer !== undefined) attributes[sc.ATTR_AUTOFIX_LAYER] = String(attrs.layer);
   if (attrs.type !== undefined) attributes[sc.ATTR_AUTOFIX_TYPE] = String(attrs.type);
   if (typeof data.stage === 'string') attributes[sc.ATTR_AUTOPSY_STAGE] = data.stage;

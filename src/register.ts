@@ -67,7 +67,8 @@ function warnIfImportedByApp(esmEntryUrl: string): void {
  * recorded as HTTP requests only (OpenTelemetry's own check says so only to a diag logger). Said
  * once. An Anthropic SDK from 0.134 on traces itself through the global API: its order does not
  * matter. The AWS SDK's Bedrock Runtime client loaded first is not recorded at all (HTTP/2, which
- * the request record cannot see): said in a warning of its own.
+ * the request record cannot see): said in a warning of its own, as is an MCP client loaded first
+ * (its tool calls are not recorded at all).
  */
 function warnIfClientsLoadedFirst(): void {
   const files = Object.keys(require.cache);
@@ -81,6 +82,12 @@ function warnIfClientsLoadedFirst(): void {
     warnOnce(
       'register-after-bedrock',
       'agent-autopsy/register was required after @aws-sdk/client-bedrock-runtime was loaded: that client is not instrumented, and its calls (HTTP/2) are not recorded at all; require agent-autopsy/register before @aws-sdk/client-bedrock-runtime, or start the app with node --require agent-autopsy/register app.cjs',
+    );
+  }
+  if (files.some((file) => MCP_CLIENT_MODULE_FILE.test(file))) {
+    warnOnce(
+      'register-after-mcp',
+      "agent-autopsy/register was required after the MCP SDK's client was loaded: it is not instrumented, and its tool calls and connections to MCP servers are not recorded; require agent-autopsy/register before @modelcontextprotocol/sdk (or @modelcontextprotocol/client), or start the app with node --require agent-autopsy/register app.cjs",
     );
   }
   if (loaded.length === 0) return;
@@ -98,6 +105,8 @@ const BEDROCK_MODULE_FILE = /[\\/]node_modules[\\/]@aws-sdk[\\/]client-bedrock-r
 const GOOGLE_GENAI_MODULE_FILE = /[\\/]node_modules[\\/]@google[\\/]genai[\\/]/;
 /** A file of the earlier Gemini SDK, as require.cache names it. */
 const GOOGLE_GENERATIVE_AI_MODULE_FILE = /[\\/]node_modules[\\/]@google[\\/]generative-ai[\\/]/;
+/** The MCP client's module (1.x: a file of @modelcontextprotocol/sdk; 2.x: its own package), as require.cache names it. */
+const MCP_CLIENT_MODULE_FILE = /[\\/]node_modules[\\/]@modelcontextprotocol[\\/](?:sdk[\\/]dist[\\/]cjs[\\/]client[\\/]index\.js$|client[\\/])/;
 /** A file of the `openai` package, as require.cache names it. */
 const OPENAI_MODULE_FILE = /[\\/]node_modules[\\/]openai[\\/]/;
 /** The folder of the `@anthropic-ai/sdk` package a file in require.cache belongs to. */

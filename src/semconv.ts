@@ -135,8 +135,20 @@ export const GOOGLE_GENERATIVE_AI_CLIENT_SCOPE = 'agent-autopsy/google-generativ
 export function isFlagClientScope(scope: string | undefined): boolean {
   return scope === OPENAI_CLIENT_SCOPE || scope === ANTHROPIC_CLIENT_SCOPE || scope === BEDROCK_CLIENT_SCOPE || scope === GOOGLE_GENAI_CLIENT_SCOPE || scope === GOOGLE_GENERATIVE_AI_CLIENT_SCOPE;
 }
+/** Instrumentation scope of the spans of an MCP client's tool calls and connections (McpClientInstrumentation). */
+export const MCP_CLIENT_SCOPE = 'agent-autopsy/mcp-client';
 /** Instrumentation scope of the spans of LLM API requests no client instrumentation sees (LlmRequestInstrumentation). */
 export const LLM_REQUESTS_SCOPE = 'agent-autopsy/llm-requests';
+/** MCP (Model Context Protocol) client spans, as OpenTelemetry's MCP conventions name their attributes. */
+export const ATTR_MCP_METHOD_NAME = 'mcp.method.name' as const;
+export const ATTR_MCP_SESSION_ID = 'mcp.session.id' as const;
+export const ATTR_MCP_PROTOCOL_VERSION = 'mcp.protocol.version' as const;
+export const ATTR_RPC_RESPONSE_STATUS_CODE = 'rpc.response.status_code' as const;
+export const ATTR_NETWORK_TRANSPORT = 'network.transport' as const;
+export const ATTR_GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments' as const;
+export const ATTR_GEN_AI_TOOL_CALL_RESULT = 'gen_ai.tool.call.result' as const;
+/** The `error.type` of a tool call whose result says it failed (MCP's `isError: true`). */
+export const ERROR_TYPE_TOOL_ERROR = 'tool_error' as const;
 export const ATTR_SERVER_ADDRESS = 'server.address' as const;
 export const ATTR_SERVER_PORT = 'server.port' as const;
 export const ATTR_HTTP_REQUEST_METHOD = 'http.request.method' as const;

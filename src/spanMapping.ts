@@ -27,8 +27,7 @@ const ATTR_AI_SDK_MODEL_ID = 'ai.model.id';
 const ATTR_AI_SDK_MODEL_PROVIDER = 'ai.model.provider';
 const ATTR_AI_SDK_TOOL_CALL_NAME = 'ai.toolCall.name';
 const ATTR_AI_SDK_TOOL_CALL_ARGS = 'ai.toolCall.args';
-/** A tool call's arguments (JSON text): GenAI `execute_tool`, OpenLLMetry, OpenInference TOOL (its input). */
-const ATTR_GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
+/** A tool call's arguments (JSON text): GenAI `execute_tool` (sc.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS), OpenLLMetry, OpenInference TOOL (its input). */
 const ATTR_TRACELOOP_ENTITY_INPUT = 'traceloop.entity.input';
 const ATTR_OPENINFERENCE_TOOL_NAME = 'tool.name';
 /** An AI SDK stream's time to its first chunk, in milliseconds, on its `….doStream` span once the chunk came. */
@@ -174,7 +173,7 @@ const PROVIDER_KEYS = [sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_SYSTEM, sc.A
 const OPERATION_KEYS = [sc.ATTR_GEN_AI_OPERATION_NAME, sc.ATTR_LLM_REQUEST_TYPE, sc.ATTR_AI_SDK_OPERATION_ID];
 const TASK_NAME_KEYS = [sc.ATTR_AUTOPSY_TASK, sc.ATTR_TRACELOOP_ENTITY_NAME, sc.ATTR_GEN_AI_TOOL_NAME, ATTR_AI_SDK_TOOL_CALL_NAME, ATTR_OPENINFERENCE_TOOL_NAME];
 // Read on tool spans only (isToolSpan): other OpenInference spans have an input.value too.
-const TOOL_ARGUMENT_KEYS = [ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, ATTR_AI_SDK_TOOL_CALL_ARGS, ATTR_TRACELOOP_ENTITY_INPUT, ATTR_OPENINFERENCE_INPUT_VALUE];
+const TOOL_ARGUMENT_KEYS = [sc.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, ATTR_AI_SDK_TOOL_CALL_ARGS, ATTR_TRACELOOP_ENTITY_INPUT, ATTR_OPENINFERENCE_INPUT_VALUE];
 const INPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_PROMPT_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_PROMPT, ATTR_AI_SDK_USAGE_TOKENS];
 const OUTPUT_TOKEN_KEYS = [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, sc.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS, sc.ATTR_OPENINFERENCE_TOKEN_COMPLETION];
 // The token counts' shares: the GenAI conventions', @anthropic-ai/sdk's own name for cache writes,
@@ -227,7 +226,7 @@ export function foreignStartData(kind: SpanKindName, span: Pick<ReadableSpan, 'n
 }
 
 /** A tool call's span in its convention: GenAI `execute_tool`, an AI SDK `ai.toolCall`, OpenInference TOOL, OpenLLMetry `tool`. */
-function isToolSpan(attributes: Attributes): boolean {
+export function isToolSpan(attributes: Attributes): boolean {
   return (
     attributes[sc.ATTR_GEN_AI_OPERATION_NAME] === sc.GEN_AI_OPERATION_EXECUTE_TOOL ||
     attributes[sc.ATTR_AI_SDK_OPERATION_ID] === 'ai.toolCall' ||

@@ -3,6 +3,7 @@ export { BedrockRuntimeInstrumentation, type BedrockRuntimeInstrumentationConfig
 export { ChildProcessInstrumentation } from './ChildProcessInstrumentation';
 export { GoogleGenAIInstrumentation, type GoogleGenAIInstrumentationConfig } from './GoogleGenAIInstrumentation';
 export { GoogleGenerativeAIInstrumentation, type GoogleGenerativeAIInstrumentationConfig } from './GoogleGenerativeAIInstrumentation';
+export { McpClientInstrumentation, type McpClientInstrumentationConfig } from './McpClientInstrumentation';
 export { LlmRequestInstrumentation, type LlmRequestInstrumentationConfig } from './LlmRequestInstrumentation';
 export { OpenAIClientInstrumentation, OPENAI_CLIENT_SCOPE, type OpenAIClientInstrumentationConfig } from './OpenAIClientInstrumentation';
 export { enableChildProcessInstrumentation } from './childProcesses';

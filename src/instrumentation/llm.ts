@@ -7,10 +7,22 @@ import { BedrockRuntimeInstrumentation } from './BedrockRuntimeInstrumentation';
 import { GoogleGenAIInstrumentation } from './GoogleGenAIInstrumentation';
 import { GoogleGenerativeAIInstrumentation } from './GoogleGenerativeAIInstrumentation';
 import { noteClientInstrumentations } from './llmRequests';
+import { McpClientInstrumentation } from './McpClientInstrumentation';
 import { OpenAIClientInstrumentation } from './OpenAIClientInstrumentation';
 
-/** Modules the ESM loader hook must intercept for the instrumentations below. */
-export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/client-bedrock-runtime', '@google/genai', '@google/generative-ai'];
+/**
+ * Modules the ESM loader hook must intercept for the instrumentations below: by the specifier an
+ * app imports, or, for a module inside a package (the MCP SDK's client), by its file's URL.
+ */
+export const HOOKED_ESM_MODULES: ReadonlyArray<string | RegExp> = [
+  'openai',
+  '@anthropic-ai/sdk',
+  '@aws-sdk/client-bedrock-runtime',
+  '@google/genai',
+  '@google/generative-ai',
+  '@modelcontextprotocol/client',
+  /\/node_modules\/@modelcontextprotocol\/sdk\/dist\/esm\/client\/index\.js$/,
+];
 
 /**
  * The LLM client instrumentations of the zero-code setup.
@@ -31,6 +43,8 @@ export const HOOKED_ESM_MODULES = ['openai', '@anthropic-ai/sdk', '@aws-sdk/clie
  *   only 1.x). Its requests are on fetch: without it the request record has them, but no tokens.
  * - @google/generative-ai (the earlier Gemini SDK, LangChain's): GoogleGenerativeAIInstrumentation,
  *   with the same spans.
+ * - MCP clients (`@modelcontextprotocol/sdk` 1.x, `@modelcontextprotocol/client` 2.x):
+ *   McpClientInstrumentation, the agent's tool calls to MCP servers (not LLM calls: task spans).
  * Every other client's requests to an LLM API are LlmRequestInstrumentation's (llmRequests.ts),
  * enabled with tracing (`recordLlmRequests`): it leaves the requests of the clients patched here to
  * their spans.
@@ -42,7 +56,8 @@ export function enableLlmInstrumentations(provider: TracerProvider, captureConte
     const bedrock = new BedrockRuntimeInstrumentation({ enabled: false, captureContent });
     const genai = new GoogleGenAIInstrumentation({ enabled: false, captureContent });
     const generativeAi = new GoogleGenerativeAIInstrumentation({ enabled: false, captureContent });
-    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false }), bedrock, genai, generativeAi];
+    const mcp = new McpClientInstrumentation({ enabled: false, captureContent });
+    const instrumentations: Instrumentation[] = [openai, anthropic, new AnthropicErrorInstrumentation({ enabled: false }), bedrock, genai, generativeAi, mcp];
     // Sets the tracer, meter and logger providers, then enables each one.
     registerInstrumentations({ instrumentations, tracerProvider: provider });
     noteClientInstrumentations({ openai, anthropic, bedrock, genai, generativeAi });
