@@ -83,6 +83,8 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
       // hook (HOOKED_ESM_MODULES names its file); its CommonJS build through the require hook below.
       new InstrumentationNodeModuleDefinition('@modelcontextprotocol/sdk', v1, undefined, undefined, [
         new InstrumentationNodeModuleFile('@modelcontextprotocol/sdk/dist/esm/client/index.js', v1, patch, unpatch),
+        // The first releases had an ES module build only, in dist/.
+        new InstrumentationNodeModuleFile('@modelcontextprotocol/sdk/dist/client/index.js', v1, patch, unpatch),
       ]),
       new InstrumentationNodeModuleDefinition('@modelcontextprotocol/client', ['>=2.0.0 <3'], patch, unpatch),
     ];

@@ -21,7 +21,8 @@ export const HOOKED_ESM_MODULES: ReadonlyArray<string | RegExp> = [
   '@google/genai',
   '@google/generative-ai',
   '@modelcontextprotocol/client',
-  /\/node_modules\/@modelcontextprotocol\/sdk\/dist\/esm\/client\/index\.js$/,
+  // 1.x's ES module build of its client (before its CommonJS build, the package's only one: dist/client/).
+  /\/node_modules\/@modelcontextprotocol\/sdk\/dist\/(?:esm\/)?client\/index\.js$/,
 ];
 
 /**
