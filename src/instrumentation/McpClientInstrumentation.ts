@@ -180,8 +180,10 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
 
   private startToolCall(client: any, args: any[]): ToolCall | undefined {
     const params = args[0];
-    const tool = typeof params?.name === 'string' && params.name !== '' ? params.name : undefined;
-    if (tool === undefined) return undefined;
+    if (typeof params?.name !== 'string' || params.name === '') return undefined;
+    const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+    // A name the model chose: cut as the names of the app's spans are.
+    const tool = safeString(params.name, max);
     const transport = transportAttributes(client?.transport, client);
     // 1.x: callTool(params, resultSchema, options); 2.x: callTool(params, options).
     const signal = signalOf(args);
@@ -191,7 +193,6 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
       return new ToolCall(undefined, outer, signal);
     }
     const capture = this.getConfig().captureContent === true;
-    const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
     const data: EventData = { task: tool, tool };
     const server = serverName(client);
     if (server !== undefined) data.mcp_server = server;
