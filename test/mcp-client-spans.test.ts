@@ -12,7 +12,10 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { analyzeRunSync } from '../analyzers';
 import { McpClientInstrumentation } from '../src/instrumentation/McpClientInstrumentation';
+import type { TruthEvent } from '../src/types';
+import { writeOtlpFile } from './helpers/otlpFile';
 
 /**
  * The spans McpClientInstrumentation makes of the real MCP SDK's client (1.x) talking to a real
@@ -117,6 +120,31 @@ describe('McpClientInstrumentation', () => {
     });
     expect(atlantis.attributes['error.type']).toBe('tool_error');
     expect(atlantis.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no such city: Atlantis' });
+  });
+
+  it('an OTLP file of the spans reads back as the log has them: the connection and the tool calls, the failed one a tool_error', async () => {
+    const client = await connectedClient(weatherServer());
+    await client.callTool({ name: 'get_weather', arguments: { city: 'Paris' } });
+    await client.callTool({ name: 'get_weather', arguments: { city: 'Atlantis' } });
+    await client.close();
+    const events: TruthEvent[] = [];
+    const read = analyzeRunSync(writeOtlpFile(memory.getFinishedSpans()), { onEvent: (event) => events.push(event) });
+    const fields = ['task', 'tool', 'mcp_server', 'arguments_sha256', 'error', 'error_type'];
+    const picked = (event: TruthEvent) => [event.type, Object.fromEntries(fields.filter((key) => event.data?.[key] !== undefined).map((key) => [key, event.data![key]]))];
+    // Each span's start and end (an OTLP file's times are the SDK's milliseconds: a call that
+    // starts as the one before ends may be read first).
+    const bySpan = (span: string | undefined) => events.filter((event) => event.span_id === span);
+    const spans = [...new Set(events.map((event) => event.span_id))];
+    expect(spans.flatMap((span) => bySpan(span).map(picked))).toEqual([
+      // A span's attributes are read as it ended: the server's name, known once connected, is in its start too.
+      ['task_start', { task: 'mcp connect InMemoryTransport', mcp_server: 'weather' }],
+      ['task_end', { task: 'mcp connect InMemoryTransport', mcp_server: 'weather' }],
+      ['task_start', { task: 'get_weather', tool: 'get_weather', mcp_server: 'weather', arguments_sha256: 'sha256:6e1e312d537bc71b' }],
+      ['task_end', { task: 'get_weather', tool: 'get_weather', mcp_server: 'weather', arguments_sha256: 'sha256:6e1e312d537bc71b' }],
+      ['task_start', { task: 'get_weather', tool: 'get_weather', mcp_server: 'weather', arguments_sha256: 'sha256:703dc6ccf71cce7d' }],
+      ['task_error', { task: 'get_weather', tool: 'get_weather', mcp_server: 'weather', arguments_sha256: 'sha256:703dc6ccf71cce7d', error: 'no such city: Atlantis', error_type: 'tool_error' }],
+    ]);
+    expect(read.report.diagnoses.map((diagnosis) => diagnosis.id)).toContain('tool_errors');
   });
 
   it('a JSON-RPC error is the failure, with its code; a call the app aborted is none', async () => {
