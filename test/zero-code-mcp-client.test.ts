@@ -55,32 +55,18 @@ process.stdout.write(JSON.stringify(outcomes) + '\\n');
 
 /** `[label, extension, source]`: each SDK line as an ES module app and as a CommonJS one. */
 function apps(serverPath: string): ReadonlyArray<readonly [string, '.mjs' | '.cjs', string]> {
-  const steps = STEPS(serverPath);
-  // 1.x takes the request options third (after a result schema), 2.x second.
-  const v1 = 'const callTool = (params, options) => client.callTool(params, undefined, options);';
-  const v2 = 'const callTool = (params, options) => client.callTool(params, options);';
-  return [
-    [
-      '1.x, ESM app',
-      '.mjs',
-      `import { Client } from '@modelcontextprotocol/sdk/client/index.js';\nimport { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';\nimport { stage } from 'agent-autopsy';\n${steps.replace('const outcomes', `${v1}\nconst outcomes`)}`,
-    ],
-    [
-      '1.x, CommonJS app',
-      '.cjs',
-      `const { Client } = require('@modelcontextprotocol/sdk/client/index.js');\nconst { StdioClientTransport } = require('@modelcontextprotocol/sdk/client/stdio.js');\nconst { stage } = require('agent-autopsy');\n(async () => {\n${steps.replace('const outcomes', `${v1}\nconst outcomes`)}\n})();`,
-    ],
-    [
-      '2.x, ESM app',
-      '.mjs',
-      `import { Client } from '@modelcontextprotocol/client';\nimport { StdioClientTransport } from '@modelcontextprotocol/client/stdio';\nimport { stage } from 'agent-autopsy';\n${steps.replace('const outcomes', `${v2}\nconst outcomes`)}`,
-    ],
-    [
-      '2.x, CommonJS app',
-      '.cjs',
-      `const { Client } = require('@modelcontextprotocol/client');\nconst { StdioClientTransport } = require('@modelcontextprotocol/client/stdio');\nconst { stage } = require('agent-autopsy');\n(async () => {\n${steps.replace('const outcomes', `${v2}\nconst outcomes`)}\n})();`,
-    ],
+  const lines = [
+    // 1.x takes the request options third (after a result schema), 2.x second.
+    { line: '1.x', client: '@modelcontextprotocol/sdk/client/index.js', stdio: '@modelcontextprotocol/sdk/client/stdio.js', options: 'undefined, options' },
+    { line: '2.x', client: '@modelcontextprotocol/client', stdio: '@modelcontextprotocol/client/stdio', options: 'options' },
   ];
+  return lines.flatMap(({ line, client, stdio, options }) => {
+    const body = `const callTool = (params, options) => client.callTool(params, ${options});\n${STEPS(serverPath)}`;
+    return [
+      [`${line}, ESM app`, '.mjs', `import { Client } from '${client}';\nimport { StdioClientTransport } from '${stdio}';\nimport { stage } from 'agent-autopsy';\n${body}`],
+      [`${line}, CommonJS app`, '.cjs', `const { Client } = require('${client}');\nconst { StdioClientTransport } = require('${stdio}');\nconst { stage } = require('agent-autopsy');\n(async () => {\n${body}\n})();`],
+    ] as const;
+  });
 }
 
 const serverPath = writeScript(SERVER, '.mjs');

@@ -130,8 +130,8 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
     }
     if (this.patchedClients.has(owner)) return;
     this.patchedClients.add(owner);
-    this._wrap(owner, 'callTool', (original: AnyFunction) => this.tracedCallTool(original));
-    if (typeof owner.connect === 'function') this._wrap(owner, 'connect', (original: AnyFunction) => this.tracedConnect(original));
+    this._wrap(owner, 'callTool', (original: AnyFunction) => this.traced(original, 'tool call', (client, args) => this.startToolCall(client, args)));
+    if (typeof owner.connect === 'function') this._wrap(owner, 'connect', (original: AnyFunction) => this.traced(original, 'connect', (client, args) => this.startConnect(client, args)));
   }
 
   private unpatchClient(module: any): void {
@@ -142,38 +142,37 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
   }
 
   /**
-   * The wrapper of `callTool`: the SDK's call always runs, once, and the app gets a promise that
-   * settles as the SDK's does. A failure of the telemetry never changes the call.
+   * The wrapper of a `Client` method: the SDK's call always runs, once, and the app gets a promise
+   * that settles as the SDK's does. A failure of the telemetry never changes the call.
    */
-  private tracedCallTool(original: AnyFunction): AnyFunction {
+  private traced(original: AnyFunction, what: string, start: (client: any, args: any[]) => Traced | undefined): AnyFunction {
     const instrumentation = this;
-    return function tracedCallTool(this: any, ...args: any[]) {
+    return function tracedMcpClientMethod(this: any, ...args: any[]) {
       if (!instrumentation.isEnabled()) return original.apply(this, args);
-      let call: ToolCall | undefined;
+      let traced: Traced | undefined;
       try {
-        call = instrumentation.startToolCall(this, args);
+        traced = start(this, args);
       } catch (error) {
-        instrumentation._diag.error('MCP client: the tool call span could not be started', error);
+        instrumentation._diag.error(`MCP client: the ${what} span could not be started`, error);
       }
-      if (call === undefined) return original.apply(this, args);
-      const traced = call;
+      if (traced === undefined) return original.apply(this, args);
+      const call = traced;
       let result: unknown;
       try {
-        const span = traced.span;
-        result = span ? sendingMcpToolCallRequest(() => withSpanIfObserved(span, () => original.apply(this, args))) : original.apply(this, args);
+        result = call.run(() => original.apply(this, args));
       } catch (error) {
-        traced.failed(error);
+        call.failed(error);
         throw error;
       }
-      // callTool is async: anything else (a stub of the app's) is its result as it is.
+      // The methods are async: anything else (a stub of the app's) is its result as it is.
       if (!isThenable(result)) {
-        guarded(() => traced.returned(result));
+        guarded(() => call.returned(result));
         return result;
       }
       return follow(
         result,
-        (value) => traced.returned(value),
-        (error) => traced.failed(error),
+        (value) => call.returned(value),
+        (error) => call.failed(error),
       );
     };
   }
@@ -211,35 +210,9 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
     return new ToolCall(span, undefined, signal, capture ? max : undefined);
   }
 
-  /** The wrapper of `connect`: one span for starting the transport and the handshake. */
-  private tracedConnect(original: AnyFunction): AnyFunction {
-    const instrumentation = this;
-    return function tracedConnect(this: any, ...args: any[]) {
-      if (!instrumentation.isEnabled()) return original.apply(this, args);
-      let span: Span | undefined;
-      try {
-        span = instrumentation.startConnect(args[0]);
-      } catch (error) {
-        instrumentation._diag.error('MCP client: the connect span could not be started', error);
-      }
-      if (span === undefined) return original.apply(this, args);
-      const traced = span;
-      let result: unknown;
-      try {
-        result = withSpanIfObserved(traced, () => original.apply(this, args));
-      } catch (error) {
-        recordFailureAndEnd(traced, error);
-        throw error;
-      }
-      return follow(
-        result,
-        () => endConnect(traced, this),
-        (error) => recordFailureAndEnd(traced, error),
-      );
-    };
-  }
-
-  private startConnect(transport: any): Span | undefined {
+  /** `connect`'s span: starting the transport and the handshake. */
+  private startConnect(client: any, args: any[]): Connection | undefined {
+    const transport = args[0];
     // A transport with a session already is a reconnection: the SDK skips the handshake.
     if (transport === null || typeof transport !== 'object' || transport.sessionId !== undefined) return undefined;
     const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
@@ -247,19 +220,54 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
     const name = safeString(`mcp connect ${target.name}`, max);
     const data: EventData = { task: name, ...target.data };
     const attributes = Object.assign(ownSpanAttributes('task', data, ['task'], sc.ATTR_AUTOPSY_TASK, name), transportAttributes(transport, undefined));
-    return startWithData(data, () => this.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }));
+    return new Connection(
+      startWithData(data, () => this.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes })),
+      client,
+    );
+  }
+}
+
+/** A call of a wrapped method: runs it, and is told how it ended. */
+interface Traced {
+  run<T>(call: () => T): T;
+  returned(value: unknown): void;
+  failed(error: unknown): void;
+}
+
+/** A connection: its span ends with the server's name and versions, or with the failure. */
+class Connection implements Traced {
+  constructor(
+    private readonly span: Span,
+    private readonly client: any,
+  ) {}
+
+  run<T>(call: () => T): T {
+    return withSpanIfObserved(this.span, call);
+  }
+
+  returned(): void {
+    endConnect(this.span, this.client);
+  }
+
+  failed(error: unknown): void {
+    recordFailureAndEnd(this.span, error);
   }
 }
 
 /** One tool call: its own span, or the enclosing tool call's (`outer`), which is only marked failed. */
-class ToolCall {
+class ToolCall implements Traced {
   constructor(
-    readonly span: Span | undefined,
+    private readonly span: Span | undefined,
     private readonly outer: Span | undefined,
     private readonly signal: any,
     /** With content capture: the longest result text kept. */
     private readonly captureMax?: number,
   ) {}
+
+  run<T>(call: () => T): T {
+    const span = this.span;
+    return span ? sendingMcpToolCallRequest(() => withSpanIfObserved(span, call)) : call();
+  }
 
   returned(result: any): void {
     const failed = result?.isError === true;
