@@ -242,6 +242,9 @@ const CONNECTION_TYPES = new Set([
 const CONNECTION_MESSAGE =
   /\b(?:ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT)\b|connect ETIMEDOUT|Connect Timeout Error|fetch failed|socket hang up|other side closed|connection (?:refused|reset|aborted)|getaddrinfo|Name or service not known|nodename nor servname|Temporary failure in name resolution|Failed to establish a new connection|No route to host|MCP error -32000: Connection closed/i;
 
+/** Node's error for a program that could not be started: not found, or not executable. */
+const SPAWN_FAILED = /\bspawn \S+ (?:ENOENT|EACCES)\b/;
+
 /**
  * Where the connection went, as the error says it: `connect ECONNREFUSED 127.0.0.1:6333`,
  * `getaddrinfo ENOTFOUND qdrant.internal`, Python's `host='localhost', port=6333`.
@@ -265,7 +268,10 @@ export function classifyError(facts: ErrorFacts): ErrorClassification | undefine
   // A connection no LLM span made: a tool, a database, a vector store, or a provider called with
   // plain fetch. What the error says for sure is that something could not be reached, not what.
   if (CONNECTION_TYPES.has(type)) return { id: 'dependency_unreachable', strength: BY_TYPE, via: 'type' };
-  if (CONNECTION_MESSAGE.test(facts.detail ? `${facts.message}\n${facts.detail}` : facts.message)) return { id: 'dependency_unreachable', strength: BY_MESSAGE, via: 'message' };
+  const text = facts.detail ? `${facts.message}\n${facts.detail}` : facts.message;
+  if (CONNECTION_MESSAGE.test(text)) return { id: 'dependency_unreachable', strength: BY_MESSAGE, via: 'message' };
+  // A program a task needed that could not be started: a stdio MCP server (or a tool's CLI) not installed.
+  if (facts.eventType?.startsWith('task_') && SPAWN_FAILED.test(text)) return { id: 'dependency_unreachable', strength: BY_MESSAGE, via: 'message' };
   return found && { ...found, strength: Math.min(found.strength, NOT_FROM_LLM) };
 }
 

@@ -320,7 +320,7 @@ const en: MessageCatalog = {
       llm_server_error:
         "The provider failed (5xx, 529 overloaded) or the connection dropped. These are transient: retry them with exponential backoff and jitter, lower burst concurrency when you see 'overloaded', keep a fallback model or provider, and check the provider's status page when it persists.",
       dependency_unreachable:
-        'A service the agent calls (a tool, database, vector store or API) refused or dropped the connection, or its host name did not resolve. Check that it is up and listening, that the URL, host and port the agent uses are the ones it serves on (environment variables, container or service names, DNS), and that the network lets the agent reach it (firewall, network policy, proxy). If the agent cannot work without it, check it once at start-up and stop with a clear message; otherwise give calls to it a connect timeout and a fallback.',
+        'A service the agent calls (a tool, an MCP server, a database, vector store or API) refused or dropped the connection, its host name did not resolve, or its program could not be started (spawn … ENOENT: not installed, or not on the PATH the agent runs with). Check that it is up and listening, that the URL, host and port the agent uses are the ones it serves on (environment variables, container or service names, DNS), and that the network lets the agent reach it (firewall, network policy, proxy); run the command of a stdio MCP server by hand: one that exits at start-up or crashes closes the connection (MCP error -32000: Connection closed). If the agent cannot work without it, check it once at start-up and stop with a clear message; otherwise give calls to it a connect timeout and a fallback.',
       code_syntax_errors:
         'Check generated code before running it (Python: ast.parse or compile; JavaScript: node --check or new vm.Script), take code only from fenced blocks of the reply, feed the exact error and line back to the model, and lower the temperature for code generation.',
       code_runtime_errors:
@@ -555,7 +555,7 @@ const zhCN: MessageCatalog = {
       llm_server_error:
         '服务商出错（5xx、529 过载）或连接中断。这类错误是暂时的：以指数退避加随机抖动重试；出现 overloaded 时降低突发并发；准备备用模型或服务商；持续出现时查看服务商的状态页面。',
       dependency_unreachable:
-        '智能体调用的某个服务（工具、数据库、向量库或 API）拒绝或中断了连接，或其主机名无法解析。请确认该服务已启动并在监听，智能体使用的 URL、主机和端口正是它提供服务的地址（环境变量、容器或服务名、DNS），并且网络允许智能体访问它（防火墙、网络策略、代理）。若智能体离不开它，请在启动时检查一次并以明确的错误信息停止；否则为对它的调用设置连接超时和备用方案。',
+        '智能体调用的某个服务（工具、MCP 服务器、数据库、向量库或 API）拒绝或中断了连接、其主机名无法解析，或其程序无法启动（spawn … ENOENT：未安装，或不在智能体运行时的 PATH 中）。请确认该服务已启动并在监听，智能体使用的 URL、主机和端口正是它提供服务的地址（环境变量、容器或服务名、DNS），并且网络允许智能体访问它（防火墙、网络策略、代理）；对 stdio 方式的 MCP 服务器，请手动运行其命令：启动时退出或崩溃的服务器会关闭连接（MCP error -32000: Connection closed）。若智能体离不开它，请在启动时检查一次并以明确的错误信息停止；否则为对它的调用设置连接超时和备用方案。',
       code_syntax_errors:
         '运行前先检查生成的代码（Python：ast.parse 或 compile；JavaScript：node --check 或 new vm.Script），只从回复的代码块中提取代码，把确切的错误和行号反馈给模型，并降低代码生成的 temperature。',
       code_runtime_errors:

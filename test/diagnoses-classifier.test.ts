@@ -100,6 +100,7 @@ const rows: Row[] = [
   // An MCP server that went away (a stdio server that exited): 1.x's McpError, 2.x's SdkError.
   ['an MCP tool call whose server closed the connection (1.x)', { eventType: 'task_error', errorType: '-32000', message: 'MCP error -32000: Connection closed' }, 'dependency_unreachable'],
   ['an MCP tool call whose server closed the connection (2.x)', { eventType: 'task_error', errorType: 'CONNECTION_CLOSED', message: 'Connection closed' }, 'dependency_unreachable'],
+  ['an MCP server whose command is not installed', { eventType: 'task_error', errorType: 'Error', message: 'spawn no-such-mcp-server ENOENT' }, 'dependency_unreachable'],
   ["python requests' ConnectionError in a tool", { eventType: 'task_error', errorType: 'requests.exceptions.ConnectionError', message: "HTTPConnectionPool(host='localhost', port=6333): Max retries exceeded with url: /collections (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))" }, 'dependency_unreachable'],
   ['an uncaught fetch failed (no span at all)', { eventType: 'uncaught_exception', errorType: 'TypeError', message: 'fetch failed', detail: 'connect ECONNREFUSED 127.0.0.1:8080' }, 'dependency_unreachable'],
   // generated code

@@ -14,7 +14,7 @@ import { tempRunDir } from './helpers/tempDirs';
  */
 
 const SUGGESTION =
-  'A service the agent calls (a tool, database, vector store or API) refused or dropped the connection, or its host name did not resolve. Check that it is up and listening, that the URL, host and port the agent uses are the ones it serves on (environment variables, container or service names, DNS), and that the network lets the agent reach it (firewall, network policy, proxy). If the agent cannot work without it, check it once at start-up and stop with a clear message; otherwise give calls to it a connect timeout and a fallback.';
+  'A service the agent calls (a tool, an MCP server, a database, vector store or API) refused or dropped the connection, its host name did not resolve, or its program could not be started (spawn … ENOENT: not installed, or not on the PATH the agent runs with). Check that it is up and listening, that the URL, host and port the agent uses are the ones it serves on (environment variables, container or service names, DNS), and that the network lets the agent reach it (firewall, network policy, proxy); run the command of a stdio MCP server by hand: one that exits at start-up or crashes closes the connection (MCP error -32000: Connection closed). If the agent cannot work without it, check it once at start-up and stop with a clear message; otherwise give calls to it a connect timeout and a fallback.';
 
 /** A port on 127.0.0.1 where nothing listens (it was free a moment ago). */
 async function closedPort(): Promise<number> {
@@ -51,7 +51,7 @@ describe('dependency_unreachable in a real run', () => {
     expect(offline.diagnoses).toEqual(live.diagnoses);
     const zh = analyzeRunSync(dir, { locale: 'zh-CN' }).report.diagnoses[0];
     expect([zh.id, zh.title]).toEqual(['dependency_unreachable', `智能体调用的服务无法连接（127.0.0.1:${port}, task retrieve, tool qdrant_search）`]);
-    expect(zh.suggestion.startsWith('智能体调用的某个服务（工具、数据库、向量库或 API）拒绝或中断了连接')).toBe(true);
+    expect(zh.suggestion.startsWith('智能体调用的某个服务（工具、MCP 服务器、数据库、向量库或 API）拒绝或中断了连接')).toBe(true);
   });
 });
 

@@ -126,7 +126,7 @@ describe('the zero-code flag with an MCP client', () => {
     const diagnoses = Object.fromEntries(report.diagnoses.map((diagnosis) => [diagnosis.id, diagnosis.title]));
     expect(diagnoses).toMatchObject({
       tool_errors: 'A tool call failed: get_weather failed 3 times, and 1 other tool failed too',
-      dependency_unreachable: 'A service the agent calls could not be reached (MCP server weather, task get_weather)',
+      dependency_unreachable: 'A service the agent calls could not be reached (MCP server weather, task get_weather, and others)',
     });
   }, 60_000);
 
