@@ -8,7 +8,7 @@ let installed = false;
 /**
  * Calls `onLoad` with the exports of each `require(id)` of one of `ids`, exactly as written (a
  * package's export path, such as `@modelcontextprotocol/sdk/client/index.js`), after it loaded;
- * what `onLoad` throws is its own to catch. For a module OpenTelemetry's require hook cannot hand
+ * what `onLoad` throws is dropped (the app's `require()` returns as it would). For a module OpenTelemetry's require hook cannot hand
  * over (see McpClientInstrumentation). Not require-in-the-middle: it resolves the file of every
  * `require()` the app makes, which here cost ~25 ms more to load 1,000 files under the flag; this
  * compares one string per call. Installed once, for the process.
@@ -23,7 +23,15 @@ export function onRequireById(ids: readonly string[], onLoad: OnLoad): void {
     // eslint-disable-next-line prefer-rest-params
     const exports = original.apply(this, arguments as unknown as [string]);
     const found = typeof id === 'string' ? listeners.get(id) : undefined;
-    if (found) for (const listener of found) listener(exports);
+    if (found) {
+      for (const listener of found) {
+        try {
+          listener(exports);
+        } catch {
+          /* the app's require never fails for a listener */
+        }
+      }
+    }
     return exports;
   };
 }
