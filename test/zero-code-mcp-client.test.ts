@@ -203,3 +203,63 @@ require('agent-autopsy/register');
     ]);
   }, 60_000);
 });
+
+describe("the zero-code flag with the AI SDK's MCP client (@ai-sdk/mcp)", () => {
+  const calls = `
+const client = await createMCPClient({ transport: new Experimental_StdioMCPTransport({ command: process.execPath, args: [${JSON.stringify(serverPath)}] }) });
+const tools = await client.tools();
+const outcomes = [];
+for (const city of ['Paris', 'Atlantis']) outcomes.push((await tools.get_weather.execute({ city }, { toolCallId: 'call_1', messages: [] })).isError);
+outcomes.push((await client.callTool({ name: 'get_forecast', args: { city: 'Paris' } })).isError);
+await client.close();
+process.stdout.write(JSON.stringify(outcomes) + '\\n');
+`;
+  const imports = { client: '@ai-sdk/mcp', stdio: '@ai-sdk/mcp/mcp-stdio' };
+  it.each([
+    ['ESM app', '.mjs', `import { createMCPClient } from '${imports.client}';\nimport { Experimental_StdioMCPTransport } from '${imports.stdio}';\n${calls}`],
+    // Its CommonJS build exports getters that cannot be redefined: the app gets a copy of the module with the wrapper.
+    ['CommonJS app', '.cjs', `const { createMCPClient } = require('${imports.client}');\nconst { Experimental_StdioMCPTransport } = require('${imports.stdio}');\n(async () => {\n${calls}\n})();`],
+  ] as const)('%s: the connection and each tool call, through its tools() too; a failed result is a tool_error', async (_label, extension, source) => {
+    const { result, runDir } = await runZeroCode(source, 'autopsy-ai-sdk-mcp-', extension, { NODE_OPTIONS: '' });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(JSON.parse(result.stdout)).toEqual([false, true, true]);
+    expect(taskEvents(runDir)).toEqual([
+      ['task_start', 'mcp connect node script.mjs', null, null, null, null],
+      ['task_end', 'mcp connect node script.mjs', null, 'weather', null, null],
+      ['task_start', 'get_weather', null, 'weather', null, null],
+      ['task_end', 'get_weather', null, 'weather', null, null],
+      ['task_start', 'get_weather', null, 'weather', null, null],
+      ['task_error', 'get_weather', null, 'weather', 'tool_error', 'no such city: Atlantis'],
+      ['task_start', 'get_forecast', null, 'weather', null, null],
+      ['task_error', 'get_forecast', null, 'weather', 'tool_error', 'MCP error -32602: Tool get_forecast not found'],
+    ]);
+    // 1.x takes the arguments as `args`: the log keeps their digest.
+    const starts = readTrackerDocument(runDir).events.filter((event) => event.type === 'task_start' && event.data.tool !== undefined);
+    expect(starts.map((event) => event.data.arguments_sha256)).toEqual(['sha256:6e1e312d537bc71b', 'sha256:703dc6ccf71cce7d', 'sha256:6e1e312d537bc71b']);
+  }, 60_000);
+
+  it("inside generateText with telemetry: the AI SDK's ai.toolCall span is the call, and a failed result fails it", async () => {
+    // A model that asks for the tool once (the AI SDK's own mock), with the MCP client's tools.
+    const app = `
+import { generateText } from 'ai';
+import { MockLanguageModelV3 } from 'ai/test';
+import { createMCPClient } from '@ai-sdk/mcp';
+import { Experimental_StdioMCPTransport } from '@ai-sdk/mcp/mcp-stdio';
+const client = await createMCPClient({ transport: new Experimental_StdioMCPTransport({ command: process.execPath, args: [${JSON.stringify(serverPath)}] }) });
+const usage = { inputTokens: { total: 3, noCache: 3, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: 5, text: 5, reasoning: undefined } };
+const model = new MockLanguageModelV3({
+  doGenerate: async () => ({ content: [{ type: 'tool-call', toolCallId: 'call_1', toolName: 'get_weather', input: JSON.stringify({ city: 'Atlantis' }) }], finishReason: { unified: 'tool-calls', raw: 'tool_calls' }, usage, warnings: [] }),
+});
+const result = await generateText({ model, prompt: 'weather in Atlantis?', tools: await client.tools(), experimental_telemetry: { isEnabled: true } });
+await client.close();
+process.stdout.write(JSON.stringify(result.toolResults.map((toolResult) => toolResult.output.isError)) + '\\n');
+`;
+    const { result, runDir } = await runZeroCode(app, 'autopsy-ai-sdk-mcp-telemetry-', '.mjs', { NODE_OPTIONS: '' });
+    expect([result.code, result.stderr, result.stdout]).toEqual([0, '', '[true]\n']);
+    const tools = readTrackerDocument(runDir).events.filter((event) => event.type.startsWith('task_') && event.data.tool === 'get_weather');
+    expect(tools.map((event) => [event.type, event.data.span, event.data.error_type ?? null, event.data.error ?? null])).toEqual([
+      ['task_start', 'ai.toolCall', null, null],
+      ['task_error', 'ai.toolCall', 'tool_error', 'no such city: Atlantis'],
+    ]);
+  }, 60_000);
+});

@@ -28,6 +28,8 @@ type AnyFunction = (...args: any[]) => any;
 
 /** The SDK's `Client` methods wrapped here. */
 const METHODS = ['callTool', 'connect'] as const;
+/** The AI SDK's functions that make an MCP client (`experimental_` the name before 6). */
+const AI_SDK_CREATE_FUNCTIONS = ['createMCPClient', 'experimental_createMCPClient'];
 /** The ids by which CommonJS code requires 1.x's client module (its package exports `./client` and `./*`). */
 const V1_COMMONJS_CLIENT_IDS = ['@modelcontextprotocol/sdk/client/index.js', '@modelcontextprotocol/sdk/client'];
 /** Characters of a failed tool's result text kept as the failure's message. */
@@ -37,7 +39,8 @@ const MAX_TOOL_ERROR_LENGTH = 2000;
  * Spans for an MCP (Model Context Protocol) client's tool calls, as OpenTelemetry's MCP
  * conventions have them, for the official TypeScript SDK: `@modelcontextprotocol/sdk` 1.x
  * (`Client` of `@modelcontextprotocol/sdk/client/index.js`) and its 2.x split, the
- * `@modelcontextprotocol/client` package. LangChain's MCP adapters, the OpenAI Agents SDK and
+ * `@modelcontextprotocol/client` package; and for the Vercel AI SDK's own client, `@ai-sdk/mcp`
+ * (its `createMCPClient()`, then the class of the client it makes). LangChain's MCP adapters, the OpenAI Agents SDK and
  * Mastra call tools through that `Client`; without this an agent's MCP tools left no trace, and a
  * tool that failed looked like one that worked: MCP returns a tool's failure as a result
  * (`isError: true`), not as an error.
@@ -87,6 +90,15 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
         new InstrumentationNodeModuleFile('@modelcontextprotocol/sdk/dist/client/index.js', v1, patch, unpatch),
       ]),
       new InstrumentationNodeModuleDefinition('@modelcontextprotocol/client', ['>=2.0.0 <3'], patch, unpatch),
+      // The Vercel AI SDK's own MCP client (not the SDK's): its clients come from createMCPClient().
+      new InstrumentationNodeModuleDefinition(
+        '@ai-sdk/mcp',
+        ['>=0.0.4 <3'],
+        (module: any) => this.patchAiSdkModule(module),
+        (module: any) => {
+          for (const name of AI_SDK_CREATE_FUNCTIONS) if (module) this._unwrap(module, name);
+        },
+      ),
     ];
   }
 
@@ -130,8 +142,52 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
     }
     if (this.patchedClients.has(owner)) return;
     this.patchedClients.add(owner);
-    this._wrap(owner, 'callTool', (original: AnyFunction) => this.traced(original, 'tool call', (client, args) => this.startToolCall(client, args)));
-    if (typeof owner.connect === 'function') this._wrap(owner, 'connect', (original: AnyFunction) => this.traced(original, 'connect', (client, args) => this.startConnect(client, args)));
+    try {
+      this._wrap(owner, 'callTool', (original: AnyFunction) => this.traced(original, 'tool call', (client, args) => this.startToolCall(client, args)));
+      if (typeof owner.connect === 'function') this._wrap(owner, 'connect', (original: AnyFunction) => this.traced(original, 'connect', (client, args) => this.startConnect(client, args[0])));
+    } catch (error) {
+      // OpenTelemetry's require hook does not catch what a patch throws: the app's require would fail.
+      this._diag.error('MCP client: Client could not be patched, its tool calls are not traced', error);
+    }
+  }
+
+  /**
+   * Wraps the AI SDK's createMCPClient. Its CommonJS build (1.x) exports getters that cannot be
+   * redefined (esbuild's): the module's exports are then a copy with the wrapper, which the
+   * require hook hands to the app. Never throws: a module that cannot be patched is left as it is.
+   */
+  private patchAiSdkModule(module: any): any {
+    try {
+      if (module === null || typeof module !== 'object') return module;
+      const names = AI_SDK_CREATE_FUNCTIONS.filter((name) => typeof module[name] === 'function');
+      const fixed = names.some((name) => {
+        const descriptor = Object.getOwnPropertyDescriptor(module, name);
+        return descriptor !== undefined && !descriptor.configurable && !descriptor.writable;
+      });
+      const target = fixed ? redefinableCopy(module) : module;
+      for (const name of names) this._wrap(target, name, (original: AnyFunction) => this.traced(original, 'connect', (_, args) => this.startAiSdkConnect(args[0])));
+      return target;
+    } catch (error) {
+      this._diag.error('MCP client: @ai-sdk/mcp could not be patched, its tool calls are not traced', error);
+      return module;
+    }
+  }
+
+  /**
+   * The class of an AI SDK MCP client (not exported: known from the first client made), whose
+   * `callTool` is what the `execute` of each of its `tools()` calls. Patched once; never unpatched
+   * (the module's unpatch restores createMCPClient, and a disabled instrumentation's wrapper only
+   * passes the call on).
+   */
+  private patchAiSdkClient(client: any): void {
+    const owner = client !== null && typeof client === 'object' ? Object.getPrototypeOf(client) : undefined;
+    if (!owner || typeof owner.callTool !== 'function' || this.patchedClients.has(owner)) return;
+    this.patchedClients.add(owner);
+    try {
+      this._wrap(owner, 'callTool', (original: AnyFunction) => this.traced(original, 'tool call', (self, args) => this.startToolCall(self, args)));
+    } catch (error) {
+      this._diag.error('MCP client: the AI SDK client could not be patched, its tool calls are not traced', error);
+    }
   }
 
   private unpatchClient(module: any): void {
@@ -195,8 +251,10 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
     const data: EventData = { task: tool, tool };
     const server = serverName(client);
     if (server !== undefined) data.mcp_server = server;
-    if (params.arguments !== undefined) {
-      data.arguments = params.arguments;
+    // The AI SDK's client before 2.x takes them as `args`.
+    const toolArguments = params.arguments ?? params.args;
+    if (toolArguments !== undefined) {
+      data.arguments = toolArguments;
       keepToolArguments(data, capture);
     }
     // The log's data on the span too (autopsy.data.*), as the API's task() puts it: an OTLP file of the spans reads back the events.
@@ -205,14 +263,20 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
     attributes[sc.ATTR_GEN_AI_TOOL_NAME] = tool;
     attributes[sc.ATTR_MCP_METHOD_NAME] = 'tools/call';
     Object.assign(attributes, transport);
-    if (capture && params.arguments !== undefined) attributes[sc.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] = safeString(jsonText(params.arguments), max);
+    if (capture && toolArguments !== undefined) attributes[sc.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] = safeString(jsonText(toolArguments), max);
     const span = startWithData(data, () => this.tracer.startSpan(`tools/call ${tool}`, { kind: SpanKind.CLIENT, attributes }));
     return new ToolCall(span, undefined, signal, capture ? max : undefined);
   }
 
+  /** The AI SDK's createMCPClient(config): a connection, whose client is what it resolves to. */
+  private startAiSdkConnect(config: any): Connection | undefined {
+    const connection = this.startConnect(undefined, config?.transport);
+    if (connection) connection.onClient = (client) => this.patchAiSdkClient(client);
+    return connection;
+  }
+
   /** `connect`'s span: starting the transport and the handshake. */
-  private startConnect(client: any, args: any[]): Connection | undefined {
-    const transport = args[0];
+  private startConnect(client: any, transport: any): Connection | undefined {
     // A transport with a session already is a reconnection: the SDK skips the handshake.
     if (transport === null || typeof transport !== 'object' || transport.sessionId !== undefined) return undefined;
     const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
@@ -227,6 +291,16 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
   }
 }
 
+/** A module's exports as an object whose properties can be redefined (values read through the original's getters as they are used). */
+function redefinableCopy(module: object): object {
+  const copy = {};
+  for (const key of Reflect.ownKeys(module)) {
+    const descriptor = Object.getOwnPropertyDescriptor(module, key);
+    if (descriptor) Object.defineProperty(copy, key, { ...descriptor, configurable: true });
+  }
+  return copy;
+}
+
 /** A call of a wrapped method: runs it, and is told how it ended. */
 interface Traced {
   run<T>(call: () => T): T;
@@ -234,8 +308,14 @@ interface Traced {
   failed(error: unknown): void;
 }
 
-/** A connection: its span ends with the server's name and versions, or with the failure. */
+/**
+ * A connection: its span ends with the server's name and versions, or with the failure. The
+ * client is the one connecting, or (the AI SDK's createMCPClient) the one the call resolves to.
+ */
 class Connection implements Traced {
+  /** Told of the client the call resolved to, before the app gets it. */
+  onClient: ((client: unknown) => void) | undefined;
+
   constructor(
     private readonly span: Span,
     private readonly client: any,
@@ -245,8 +325,13 @@ class Connection implements Traced {
     return withSpanIfObserved(this.span, call);
   }
 
-  returned(): void {
-    endConnect(this.span, this.client);
+  returned(value: unknown): void {
+    const client = this.client ?? value;
+    try {
+      this.onClient?.(client);
+    } finally {
+      endConnect(this.span, client);
+    }
   }
 
   failed(error: unknown): void {
@@ -325,8 +410,10 @@ function guarded(fn: () => void): void {
   }
 }
 
-/** The `signal` of a call's request options, wherever the SDK's version takes them. */
+/** The `signal` of a call's request options, wherever the client takes them (the AI SDK's: in its one argument). */
 function signalOf(args: any[]): any {
+  const own = args[0]?.options?.signal;
+  if (own !== undefined) return own;
   for (let i = 1; i < args.length; i++) {
     const signal = args[i]?.signal;
     if (signal !== undefined) return signal;
@@ -362,10 +449,15 @@ function jsonText(value: unknown): string {
   }
 }
 
+/** What the server said of itself in the handshake: the SDK's getServerVersion(), the AI SDK's `serverInfo`. */
+function serverInfo(client: any): any {
+  return typeof client?.getServerVersion === 'function' ? client.getServerVersion() : client?.serverInfo;
+}
+
 /** The MCP server's name as it introduced itself in the handshake. */
 function serverName(client: any): string | undefined {
   try {
-    const name = client?.getServerVersion?.()?.name;
+    const name = serverInfo(client)?.name;
     return typeof name === 'string' && name !== '' ? name : undefined;
   } catch {
     return undefined;
@@ -401,15 +493,24 @@ function protocolVersion(transport: any, client: any): string | undefined {
   }
 }
 
-/** An HTTP (streamable, SSE) or WebSocket transport's server URL: both SDKs keep it as `_url`. */
+/**
+ * An HTTP (streamable, SSE) or WebSocket transport's server URL: the SDK keeps it as `_url`, the
+ * AI SDK as `url`, and its transport config (`{ type: 'http', url }`) names it as text.
+ */
 function urlOf(transport: any): URL | undefined {
-  const url = transport._url;
-  return url instanceof URL ? url : undefined;
+  const url = transport._url ?? transport.url;
+  if (url instanceof URL) return url;
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
 }
 
-/** A stdio transport's server command: both SDKs keep it as `_serverParams`. */
+/** A stdio transport's server command: the SDK keeps it as `_serverParams`, the AI SDK as `serverParams`. */
 function stdioParams(transport: any): { command: string; args: string[] } | undefined {
-  const params = transport._serverParams;
+  const params = transport._serverParams ?? transport.serverParams;
   if (params === null || typeof params !== 'object' || typeof params.command !== 'string') return undefined;
   return { command: params.command, args: Array.isArray(params.args) ? params.args.filter((arg: unknown) => typeof arg === 'string') : [] };
 }
@@ -444,7 +545,7 @@ function endConnect(span: Span, client: any): void {
   try {
     const handle = new AgentSpan(span, 'task');
     const name = serverName(client);
-    const version = client?.getServerVersion?.()?.version;
+    const version = serverInfo(client)?.version;
     const protocol = protocolVersion(client?.transport, client);
     const data: EventData = {};
     if (name !== undefined) data.mcp_server = name;

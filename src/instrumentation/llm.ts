@@ -21,6 +21,7 @@ export const HOOKED_ESM_MODULES: ReadonlyArray<string | RegExp> = [
   '@google/genai',
   '@google/generative-ai',
   '@modelcontextprotocol/client',
+  '@ai-sdk/mcp',
   // 1.x's ES module build of its client (before its CommonJS build, the package's only one: dist/client/).
   /\/node_modules\/@modelcontextprotocol\/sdk\/dist\/(?:esm\/)?client\/index\.js$/,
 ];
@@ -44,7 +45,7 @@ export const HOOKED_ESM_MODULES: ReadonlyArray<string | RegExp> = [
  *   only 1.x). Its requests are on fetch: without it the request record has them, but no tokens.
  * - @google/generative-ai (the earlier Gemini SDK, LangChain's): GoogleGenerativeAIInstrumentation,
  *   with the same spans.
- * - MCP clients (`@modelcontextprotocol/sdk` 1.x, `@modelcontextprotocol/client` 2.x):
+ * - MCP clients (`@modelcontextprotocol/sdk` 1.x, `@modelcontextprotocol/client` 2.x, the AI SDK's `@ai-sdk/mcp`):
  *   McpClientInstrumentation, the agent's tool calls to MCP servers (not LLM calls: task spans).
  * Every other client's requests to an LLM API are LlmRequestInstrumentation's (llmRequests.ts),
  * enabled with tracing (`recordLlmRequests`): it leaves the requests of the clients patched here to
