@@ -45,7 +45,7 @@ export class AnthropicClientInstrumentation extends StainlessClientInstrumentati
     super(sc.ANTHROPIC_CLIENT_SCOPE, VERSION, config);
   }
 
-  protected init(): InstrumentationNodeModuleDefinition[] {
+  protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
     const methods = (module: any): CreateMethod[] => {
       const Anthropic = clientClass(module);
       const owners: Array<[any, string]> = [

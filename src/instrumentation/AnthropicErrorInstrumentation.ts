@@ -1,13 +1,10 @@
 import type { Span } from '@opentelemetry/api';
-import {
-  InstrumentationBase,
-  InstrumentationNodeModuleDefinition,
-  type InstrumentationConfig,
-} from '@opentelemetry/instrumentation';
+import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { redactString } from '../redact';
 import { activeOwnSpan } from '../separateSpans';
 import { errorClassName, errorMessage } from '../safeValue';
 import { VERSION } from '../version';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 
 /** Instrumentation scope of this class (it makes no spans of its own). */
 export const ANTHROPIC_ERROR_SCOPE = 'agent-autopsy/anthropic-errors';
@@ -32,12 +29,12 @@ type AnyFunction = (...args: any[]) => any;
  * and a span that is not the SDK's call span (tracing off in the SDK, or the app's own span
  * current) gets nothing.
  */
-export class AnthropicErrorInstrumentation extends InstrumentationBase {
+export class AnthropicErrorInstrumentation extends SafeInstrumentationBase {
   constructor(config: InstrumentationConfig = {}) {
     super(ANTHROPIC_ERROR_SCOPE, VERSION, config);
   }
 
-  protected init(): InstrumentationNodeModuleDefinition[] {
+  protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
     return [
       new InstrumentationNodeModuleDefinition(
         '@anthropic-ai/sdk',

@@ -1,5 +1,6 @@
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import { follow } from '../observePromise';
@@ -55,7 +56,7 @@ const MAX_PARSED_BODY = 256 * 1024;
  * conventions' parts, and so are Claude's InvokeModel bodies (the Messages API's, as the
  * Anthropic instrumentation writes them); other models' bodies are not.
  */
-export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRuntimeInstrumentationConfig> {
+export class BedrockRuntimeInstrumentation extends SafeInstrumentationBase<BedrockRuntimeInstrumentationConfig> {
   /** Copies of the client module patched here (CommonJS, ES module). */
   private patchedModules = 0;
   /** The `send` defined here on a client class that inherits it, by class prototype. */
@@ -74,7 +75,7 @@ export class BedrockRuntimeInstrumentation extends InstrumentationBase<BedrockRu
     return this.patchedModules > 0 && this.isEnabled();
   }
 
-  protected init(): InstrumentationNodeModuleDefinition[] {
+  protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
     return [
       new InstrumentationNodeModuleDefinition(
         '@aws-sdk/client-bedrock-runtime',

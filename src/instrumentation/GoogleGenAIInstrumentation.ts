@@ -1,5 +1,6 @@
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import * as sc from '../semconv';
@@ -58,7 +59,7 @@ const EMBED_1X = 'embedContent';
  * a `TimeoutError`; a call the app aborted is no failure. The SDK's retries, when asked for, are
  * counted (`http.request.resend_count`): see countedAttempts.
  */
-export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAIInstrumentationConfig> {
+export class GoogleGenAIInstrumentation extends SafeInstrumentationBase<GoogleGenAIInstrumentationConfig> {
   /** Copies of the SDK patched here (CommonJS, ES module). */
   private patchedModules = 0;
   private readonly serverAttributes = serverAttributesCache();
@@ -72,7 +73,7 @@ export class GoogleGenAIInstrumentation extends InstrumentationBase<GoogleGenAII
     return this.patchedModules > 0 && this.isEnabled();
   }
 
-  protected init(): InstrumentationNodeModuleDefinition[] {
+  protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
     return [
       new InstrumentationNodeModuleDefinition(
         '@google/genai',

@@ -1,5 +1,6 @@
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import { follow } from '../observePromise';
@@ -58,7 +59,7 @@ const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
  * status). `requestOptions.timeout` aborts the request as the app's `signal` does: a timeout is a
  * `TimeoutError`, an abort of the app's own no failure.
  */
-export class GoogleGenerativeAIInstrumentation extends InstrumentationBase<GoogleGenerativeAIInstrumentationConfig> {
+export class GoogleGenerativeAIInstrumentation extends SafeInstrumentationBase<GoogleGenerativeAIInstrumentationConfig> {
   /** Copies of the SDK patched here (CommonJS, ES module). */
   private patchedModules = 0;
   private readonly serverAttributes = serverAttributesCache();
@@ -72,7 +73,7 @@ export class GoogleGenerativeAIInstrumentation extends InstrumentationBase<Googl
     return this.patchedModules > 0 && this.isEnabled();
   }
 
-  protected init(): InstrumentationNodeModuleDefinition[] {
+  protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
     const owners = (module: any): Array<readonly [any, ReadonlyArray<readonly [string, Method]>]> =>
       [
         [module?.GenerativeModel?.prototype, MODEL_METHODS] as const,

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, InstrumentationNodeModuleFile, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { InstrumentationNodeModuleDefinition, InstrumentationNodeModuleFile, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { enclosingToolSpan } from '../activeSpan';
 import { AgentSpan } from '../AgentSpan';
 import { withSpanIfObserved } from '../AutopsyContextManager';
@@ -61,7 +62,7 @@ const MAX_TOOL_ERROR_LENGTH = 2000;
  *   server) and the protocol's handshake. A server that cannot be started or answers nothing fails
  *   it (`spawn … ENOENT`, `MCP error -32000: Connection closed`), before any tool call.
  */
-export class McpClientInstrumentation extends InstrumentationBase<McpClientInstrumentationConfig> {
+export class McpClientInstrumentation extends SafeInstrumentationBase<McpClientInstrumentationConfig> {
   /** The SDK's `Client` prototypes patched here, each once whichever hook handed its module over. */
   private readonly patchedClients = new WeakSet<object>();
   /** 1.x's CommonJS client modules the require hook handed over (patched again when re-enabled). */
@@ -74,7 +75,7 @@ export class McpClientInstrumentation extends InstrumentationBase<McpClientInstr
     if (config.enabled !== false) this.enable();
   }
 
-  protected init(): InstrumentationNodeModuleDefinition[] {
+  protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
     const patch = (module: any) => {
       this.patchClient(module);
       return module;

@@ -49,7 +49,7 @@ export class OpenAIClientInstrumentation extends StainlessClientInstrumentation<
     super(sc.OPENAI_CLIENT_SCOPE, VERSION, config);
   }
 
-  protected init(): InstrumentationNodeModuleDefinition[] {
+  protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
     const methods = (module: any): CreateMethod[] => {
       const OpenAI = clientClass(module) as any;
       if (!OpenAI?.Chat?.Completions) return [];

@@ -1,5 +1,6 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { nowMs } from '../clock';
 import * as sc from '../semconv';
@@ -28,7 +29,7 @@ export type AnyFunction = (...args: any[]) => any;
  * through the client's `buildRequest`. Subclasses name their module and its resources' `create`
  * methods (clientModule()), each wrapped with traceCalls().
  */
-export abstract class StainlessClientInstrumentation<Config extends InstrumentationConfig> extends InstrumentationBase<Config> {
+export abstract class StainlessClientInstrumentation<Config extends InstrumentationConfig> extends SafeInstrumentationBase<Config> {
   /** The versions of the client modules patched here. */
   private readonly patchedVersions = new Set<string>();
   /** The prototypes whose `create` is wrapped here, with the method's name and the wrapper it got (the latest, after a disable() and enable()). */
