@@ -38,7 +38,9 @@ const QUOTED_ARGUMENTS_LENGTH = 160;
 const RECENT_CALLS = MAX_PERIOD * TOOL_LOOP_MIN_ROUNDS - 1;
 
 /** Start data that says which call it is, not what it was called with; step counters change every turn of the loop itself. */
-const BOOKKEEPING = new Set(['task', 'stage', 'tool', 'toolCallId', 'tool_call_id', 'span', 'step', 'attempt', 'iteration', 'turn']);
+// `mcp_server`: the MCP server the flag's MCP tool call went to, not an argument (a call without
+// arguments would otherwise look like one with, the same each time).
+const BOOKKEEPING = new Set(['task', 'stage', 'tool', 'toolCallId', 'tool_call_id', 'span', 'mcp_server', 'step', 'attempt', 'iteration', 'turn']);
 
 interface Call {
   tool: string;

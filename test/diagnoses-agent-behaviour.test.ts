@@ -120,6 +120,11 @@ describe('tool_loop', () => {
       [...toolTurns(2, 'answer', 'get_weather', () => ({ arguments: PARIS })), ...toolTurns(1, 'answer', 'geocode', () => ({ arguments: '{"q":"Paris"}' }), 2), ...toolTurns(2, 'answer', 'get_weather', () => ({ arguments: PARIS }), 3)],
     ],
     [
+      // The flag's MCP tool calls name their server: not an argument.
+      'an MCP tool called without arguments, again and again',
+      toolTurns(6, 'answer', 'list_files', () => ({ mcp_server: 'filesystem' })),
+    ],
+    [
       'the same task, not a tool call',
       toolTurns(6, 'answer', 'summarise', () => ({ arguments: PARIS })).map((event) => ({ ...event, data: { ...event.data, tool: undefined } })),
     ],
@@ -131,6 +136,11 @@ describe('tool_loop', () => {
     const events = [0, 1, 2].flatMap((i) => [...toolTurns(1, 'a', 'get_weather', () => ({ arguments: PARIS }), 2 * i), ...toolTurns(1, 'b', 'get_weather', () => ({ arguments: `{"city":"Rome","n":${i}}` }), 2 * i + 1)]);
     const [loop] = diagnoseEvents(events, context());
     expect([loop.id, loop.title, loop.evidence.span_ids]).toEqual(['tool_loop', 'Tool loop: the agent called get_weather 3 times in a row with the same arguments in stage a', ['T0', 'T2', 'T4']]);
+  });
+
+  it("quotes an MCP tool call's arguments without its server", () => {
+    const [loop] = diagnoseEvents(toolTurns(3, 'research', 'get_weather', () => ({ mcp_server: 'weather', arguments_sha256: 'sha256:703dc6ccf71cce7d' })), context());
+    expect([loop.id, loop.evidence.examples[0]]).toEqual(['tool_loop', expect.stringMatching(/each with the arguments sha256:703dc6ccf71cce7d$/)]);
   });
 
   it('takes a seed-style track() tool call (tool names the tool) and argument objects', () => {
