@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import * as clientModule from '@modelcontextprotocol/sdk/client/index.js';
@@ -202,6 +203,30 @@ describe('McpClientInstrumentation', () => {
     });
     expect(atlantis.attributes['error.type']).toBe('tool_error');
     expect(atlantis.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no such city: Atlantis' });
+  });
+
+  it("puts the call's trace context in the request's _meta for the server, on a copy of the app's parameters", async () => {
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    try {
+      // A server that notes the _meta each tools/call request came with.
+      const seen: unknown[] = [];
+      const server = new Server({ name: 'echo', version: '1.0.0' }, { capabilities: { tools: {} } });
+      server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
+      server.setRequestHandler(CallToolRequestSchema, async (request) => {
+        seen.push(request.params._meta);
+        return { content: [] };
+      });
+      const client = await connectedClient(server);
+      const params = { name: 'lookup', arguments: { q: 'x' }, _meta: { note: 'kept' } };
+      await client.callTool(params);
+      await client.close();
+      const call = memory.getFinishedSpans().find((span) => span.name === 'tools/call lookup')!;
+      const { traceId, spanId } = call.spanContext();
+      expect(seen).toEqual([{ note: 'kept', traceparent: `00-${traceId}-${spanId}-01` }]);
+      expect(params).toEqual({ name: 'lookup', arguments: { q: 'x' }, _meta: { note: 'kept' } });
+    } finally {
+      propagation.disable();
+    }
   });
 
   describe('over streamable HTTP', () => {

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition, InstrumentationNodeModuleFile, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { enclosingToolSpan } from '../activeSpan';
@@ -53,7 +53,8 @@ const MAX_TOOL_ERROR_LENGTH = 2000;
  *   `tool_error`); a JSON-RPC error with its code (`-32602`, `-32001` for the SDK's request
  *   timeout, `-32000` for a connection that closed); a call the app aborted is no failure. The
  *   arguments and result are kept only with content capture; without it the log keeps a digest of
- *   the arguments, so that tool_loop can still tell calls apart.
+ *   the arguments, so that tool_loop can still tell calls apart. The SDK's client sends a copy
+ *   of the parameters with the call's trace context in `_meta`, as the conventions propagate it.
  * - Inside another tool call's span (the app's `task(name, { tool: true })`, an AI SDK
  *   `ai.toolCall`, OpenInference's or OpenLLMetry's tool span) that span is the tool call, as the
  *   MCP conventions ask: no span of its own, the MCP attributes go on that span, and a result with
@@ -266,6 +267,8 @@ export class McpClientInstrumentation extends SafeInstrumentationBase<McpClientI
     Object.assign(attributes, transport);
     if (capture && toolArguments !== undefined) attributes[sc.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] = safeString(jsonText(toolArguments), max);
     const span = startWithData(data, () => this.tracer.startSpan(`tools/call ${tool}`, { kind: SpanKind.CLIENT, attributes }));
+    // The SDK's client sends the parameters as given (the AI SDK's builds its own request).
+    if (typeof client?.getServerVersion === 'function') args[0] = withTraceContext(params, span);
     return new ToolCall(span, undefined, signal, capture ? max : undefined);
   }
 
@@ -409,6 +412,22 @@ function guarded(fn: () => void): void {
   } catch {
     /* telemetry never fails the call */
   }
+}
+
+/**
+ * The tool call's parameters with the span's trace context in their `_meta` (`traceparent`,
+ * `tracestate`, `baggage`, as the MCP conventions propagate it), so that an instrumented MCP
+ * server's spans join the call's trace. A copy: the app's object is not changed. The parameters as
+ * they are when the propagator writes nothing (none registered) or they are no plain object.
+ */
+function withTraceContext(params: any, span: Span): any {
+  if (Object.getPrototypeOf(params) !== Object.prototype) return params;
+  const meta = params._meta;
+  if (meta !== undefined && (meta === null || typeof meta !== 'object')) return params;
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  if (Object.keys(carrier).length === 0) return params;
+  return { ...params, _meta: { ...meta, ...carrier } };
 }
 
 /** The `signal` of a call's request options, wherever the client takes them (the AI SDK's: in its one argument). */
