@@ -1,6 +1,5 @@
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import { follow } from '../observePromise';
@@ -9,6 +8,7 @@ import * as sc from '../semconv';
 import { VERSION } from '../version';
 import * as claude from './anthropicMessages';
 import { guard, streamReader, type StreamObserver } from './observedStream';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 
 export interface BedrockRuntimeInstrumentationConfig extends InstrumentationConfig {
   /** Put the prompts and replies of Converse calls on the span (`gen_ai.input.messages` / `gen_ai.output.messages`). Default false. */

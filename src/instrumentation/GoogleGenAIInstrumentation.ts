@@ -1,6 +1,5 @@
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import * as sc from '../semconv';
@@ -9,6 +8,7 @@ import { VERSION } from '../version';
 import { Answer, contentsOf, endAborted, looseParts, modelName, partsOf, roleOf, setSettings } from './geminiContent';
 import { guard, streamReader, type StreamObserver } from './observedStream';
 import { serverAttributesCache } from './stainlessCalls';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 
 export interface GoogleGenAIInstrumentationConfig extends InstrumentationConfig {
   /** Put prompts and replies on the span (`gen_ai.input.messages` / `gen_ai.output.messages`). Default false. */

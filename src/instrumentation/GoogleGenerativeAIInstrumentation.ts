@@ -1,6 +1,5 @@
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { recordFailureAndEnd } from '../api';
 import { follow } from '../observePromise';
@@ -10,6 +9,7 @@ import { Answer, contentsOf, endAborted, looseParts, modelName, partsOf, roleOf,
 import { guard, streamReader, type StreamObserver } from './observedStream';
 import { serverAttributesCache } from './stainlessCalls';
 import { VERSION } from '../version';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 
 export interface GoogleGenerativeAIInstrumentationConfig extends InstrumentationConfig {
   /** Put prompts and replies on the span (`gen_ai.input.messages` / `gen_ai.output.messages`). Default false. */

@@ -1,7 +1,6 @@
 import { basename } from 'node:path';
 import { context, propagation, SpanKind, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition, InstrumentationNodeModuleFile, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { enclosingToolSpan } from '../activeSpan';
 import { AgentSpan } from '../AgentSpan';
 import { withSpanIfObserved } from '../AutopsyContextManager';
@@ -18,6 +17,7 @@ import { keepToolArguments } from '../spanMapping';
 import type { EventData } from '../types';
 import { VERSION } from '../version';
 import { onRequireById } from './requireById';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 
 export interface McpClientInstrumentationConfig extends InstrumentationConfig {
   /** Put a tool call's arguments and result on its span and in the log (`gen_ai.tool.call.arguments` / `.result`). Default false. */
@@ -41,10 +41,10 @@ const MAX_TOOL_ERROR_LENGTH = 2000;
  * conventions have them, for the official TypeScript SDK: `@modelcontextprotocol/sdk` 1.x
  * (`Client` of `@modelcontextprotocol/sdk/client/index.js`) and its 2.x split, the
  * `@modelcontextprotocol/client` package; and for the Vercel AI SDK's own client, `@ai-sdk/mcp`
- * (its `createMCPClient()`, then the class of the client it makes). LangChain's MCP adapters, the OpenAI Agents SDK and
- * Mastra call tools through that `Client`; without this an agent's MCP tools left no trace, and a
- * tool that failed looked like one that worked: MCP returns a tool's failure as a result
- * (`isError: true`), not as an error.
+ * (its `createMCPClient()`, then the class of the client it makes). LangChain's MCP adapters, the
+ * OpenAI Agents SDK and Mastra call tools through the SDK's `Client`; without this an agent's MCP
+ * tools left no trace, and a tool that failed looked like one that worked: MCP returns a tool's
+ * failure as a result (`isError: true`), not as an error.
  *
  * - `callTool` is a tool call: a task span `tools/call {tool}` (CLIENT) with the GenAI
  *   `execute_tool` operation and tool name, `mcp.method.name`, the session, the transport (`pipe`

@@ -1,6 +1,5 @@
 import type { Attributes, Span } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 import { withSpanIfObserved } from '../AutopsyContextManager';
 import { nowMs } from '../clock';
 import * as sc from '../semconv';
@@ -10,6 +9,7 @@ import { warnOnce } from '../runtime';
 import { serverOf } from '../serverAddress';
 import { supersedeEnclosingLlmSpan } from '../supersededSpans';
 import { guard, streamReader, type StreamObserver } from './observedStream';
+import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 
 export { guard, type StreamObserver } from './observedStream';
 
