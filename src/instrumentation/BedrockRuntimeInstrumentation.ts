@@ -8,7 +8,7 @@ import * as sc from '../semconv';
 import { VERSION } from '../version';
 import * as claude from './anthropicMessages';
 import { guard, streamReader, type StreamObserver } from './observedStream';
-import { SafeInstrumentationBase } from './SafeInstrumentationBase';
+import { ClientInstrumentationBase } from './ClientInstrumentationBase';
 
 export interface BedrockRuntimeInstrumentationConfig extends InstrumentationConfig {
   /** Put the prompts and replies of Converse calls on the span (`gen_ai.input.messages` / `gen_ai.output.messages`). Default false. */
@@ -56,23 +56,12 @@ const MAX_PARSED_BODY = 256 * 1024;
  * conventions' parts, and so are Claude's InvokeModel bodies (the Messages API's, as the
  * Anthropic instrumentation writes them); other models' bodies are not.
  */
-export class BedrockRuntimeInstrumentation extends SafeInstrumentationBase<BedrockRuntimeInstrumentationConfig> {
-  /** Copies of the client module patched here (CommonJS, ES module). */
-  private patchedModules = 0;
+export class BedrockRuntimeInstrumentation extends ClientInstrumentationBase<BedrockRuntimeInstrumentationConfig> {
   /** The `send` defined here on a client class that inherits it, by class prototype. */
   private readonly definedSends = new Map<object, AnyFunction>();
 
   constructor(config: BedrockRuntimeInstrumentationConfig = {}) {
     super(sc.BEDROCK_CLIENT_SCOPE, VERSION, config);
-  }
-
-  /**
-   * The client's calls are traced here: a module of it was patched. Its requests (over HTTP/1.1,
-   * with a `NodeHttpHandler` of the app's) are then left out of the request record; they are told
-   * by their user-agent, whose version is the SDK build's, not always the package's.
-   */
-  tracesCalls(): boolean {
-    return this.patchedModules > 0 && this.isEnabled();
   }
 
   protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
@@ -87,14 +76,14 @@ export class BedrockRuntimeInstrumentation extends SafeInstrumentationBase<Bedro
             return module;
           }
           this.wrapSend(owner, this.patchSend(commandsOf(module)));
-          this.patchedModules++;
+          this.notePatched();
           return module;
         },
         (module: any) => {
           const owner = module?.BedrockRuntimeClient?.prototype;
           if (!owner) return;
           this.unwrapSend(owner);
-          this.patchedModules = Math.max(0, this.patchedModules - 1);
+          this.noteUnpatched();
         },
       ),
     ];

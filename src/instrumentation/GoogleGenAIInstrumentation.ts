@@ -8,7 +8,7 @@ import { VERSION } from '../version';
 import { Answer, contentsOf, endAborted, looseParts, modelName, partsOf, roleOf, setSettings } from './geminiContent';
 import { guard, streamReader, type StreamObserver } from './observedStream';
 import { serverAttributesCache } from './stainlessCalls';
-import { SafeInstrumentationBase } from './SafeInstrumentationBase';
+import { ClientInstrumentationBase } from './ClientInstrumentationBase';
 
 export interface GoogleGenAIInstrumentationConfig extends InstrumentationConfig {
   /** Put prompts and replies on the span (`gen_ai.input.messages` / `gen_ai.output.messages`). Default false. */
@@ -59,18 +59,11 @@ const EMBED_1X = 'embedContent';
  * a `TimeoutError`; a call the app aborted is no failure. The SDK's retries, when asked for, are
  * counted (`http.request.resend_count`): see countedAttempts.
  */
-export class GoogleGenAIInstrumentation extends SafeInstrumentationBase<GoogleGenAIInstrumentationConfig> {
-  /** Copies of the SDK patched here (CommonJS, ES module). */
-  private patchedModules = 0;
+export class GoogleGenAIInstrumentation extends ClientInstrumentationBase<GoogleGenAIInstrumentationConfig> {
   private readonly serverAttributes = serverAttributesCache();
 
   constructor(config: GoogleGenAIInstrumentationConfig = {}) {
     super(sc.GOOGLE_GENAI_CLIENT_SCOPE, VERSION, config);
-  }
-
-  /** The SDK's calls are traced here: a copy of it was patched. Its requests are then left out of the request record. */
-  tracesCalls(): boolean {
-    return this.patchedModules > 0 && this.isEnabled();
   }
 
   protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
@@ -86,14 +79,14 @@ export class GoogleGenAIInstrumentation extends SafeInstrumentationBase<GoogleGe
             return module;
           }
           for (const [name, method] of methods) this._wrap(owner, name, this.patchMethod(method));
-          this.patchedModules++;
+          this.notePatched();
           return module;
         },
         (module: any) => {
           const owner = module?.Models?.prototype;
           if (!owner) return;
           for (const [name] of methodsOf(owner)) this._unwrap(owner, name);
-          this.patchedModules = Math.max(0, this.patchedModules - 1);
+          this.noteUnpatched();
         },
       ),
     ];

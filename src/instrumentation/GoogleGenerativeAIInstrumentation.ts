@@ -9,7 +9,7 @@ import { Answer, contentsOf, endAborted, looseParts, modelName, partsOf, roleOf,
 import { guard, streamReader, type StreamObserver } from './observedStream';
 import { serverAttributesCache } from './stainlessCalls';
 import { VERSION } from '../version';
-import { SafeInstrumentationBase } from './SafeInstrumentationBase';
+import { ClientInstrumentationBase } from './ClientInstrumentationBase';
 
 export interface GoogleGenerativeAIInstrumentationConfig extends InstrumentationConfig {
   /** Put prompts and replies on the span (`gen_ai.input.messages` / `gen_ai.output.messages`). Default false. */
@@ -59,18 +59,11 @@ const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
  * status). `requestOptions.timeout` aborts the request as the app's `signal` does: a timeout is a
  * `TimeoutError`, an abort of the app's own no failure.
  */
-export class GoogleGenerativeAIInstrumentation extends SafeInstrumentationBase<GoogleGenerativeAIInstrumentationConfig> {
-  /** Copies of the SDK patched here (CommonJS, ES module). */
-  private patchedModules = 0;
+export class GoogleGenerativeAIInstrumentation extends ClientInstrumentationBase<GoogleGenerativeAIInstrumentationConfig> {
   private readonly serverAttributes = serverAttributesCache();
 
   constructor(config: GoogleGenerativeAIInstrumentationConfig = {}) {
     super(sc.GOOGLE_GENERATIVE_AI_CLIENT_SCOPE, VERSION, config);
-  }
-
-  /** The SDK's calls are traced here: a copy of it was patched. Its requests are then left out of the request record. */
-  tracesCalls(): boolean {
-    return this.patchedModules > 0 && this.isEnabled();
   }
 
   protected moduleDefinitions(): InstrumentationNodeModuleDefinition[] {
@@ -93,12 +86,12 @@ export class GoogleGenerativeAIInstrumentation extends SafeInstrumentationBase<G
             }
           }
           if (wrapped === 0) this._diag.warn('@google/generative-ai: no GenerativeModel methods found, calls are not traced');
-          else this.patchedModules++;
+          else this.notePatched();
           return module;
         },
         (module: any) => {
           for (const [owner, methods] of owners(module)) for (const [name] of methods) this._unwrap(owner, name);
-          this.patchedModules = Math.max(0, this.patchedModules - 1);
+          this.noteUnpatched();
         },
       ),
     ];
