@@ -16,7 +16,7 @@ import { tempRunDir } from './helpers/tempDirs';
  */
 
 const REGISTER_IMPORTED =
-  "agent-autopsy: agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it (those of the AWS SDK's Bedrock client, on HTTP/2, not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)\n";
+  "agent-autopsy: agent-autopsy/register was imported by the app, not preloaded: the modules imported beside it (openai …) were loaded before it and are not instrumented, so their LLM calls are recorded only from their HTTP requests, without tokens, and without the model where the request path does not name it (those of the AWS SDK's Bedrock client, on HTTP/2, and an MCP client's tool calls not at all); start the app with node --import agent-autopsy/register app.mjs (or NODE_OPTIONS='--import agent-autopsy/register', also for tsx and other runners)\n";
 
 // `import 'agent-autopsy/register'` on an app's first line, as `import 'dotenv/config'` is used.
 const APP = `import 'agent-autopsy/register';
