@@ -16,6 +16,7 @@ import { ownSpanAttributes } from '../ownSpanAttributes';
 import { keepToolArguments } from '../spanMapping';
 import type { EventData } from '../types';
 import { VERSION } from '../version';
+import { guard } from './observedStream';
 import { onRequireById } from './requireById';
 import { SafeInstrumentationBase } from './SafeInstrumentationBase';
 
@@ -224,7 +225,7 @@ export class McpClientInstrumentation extends SafeInstrumentationBase<McpClientI
       }
       // The methods are async: anything else (a stub of the app's) is its result as it is.
       if (!isThenable(result)) {
-        guarded(() => call.returned(result));
+        guard(() => call.returned(result));
         return result;
       }
       return follow(
@@ -404,14 +405,6 @@ function mcpErrorType(span: Span, error: any): string | undefined {
 
 function isThenable(value: any): boolean {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
-}
-
-function guarded(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    /* telemetry never fails the call */
-  }
 }
 
 /**
