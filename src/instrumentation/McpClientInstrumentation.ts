@@ -275,13 +275,11 @@ export class McpClientInstrumentation extends SafeInstrumentationBase<McpClientI
 
   /** The AI SDK's createMCPClient(config): a connection, whose client is what it resolves to. */
   private startAiSdkConnect(config: any): Connection | undefined {
-    const connection = this.startConnect(undefined, config?.transport);
-    if (connection) connection.onClient = (client) => this.patchAiSdkClient(client);
-    return connection;
+    return this.startConnect(undefined, config?.transport, (client) => this.patchAiSdkClient(client));
   }
 
   /** `connect`'s span: starting the transport and the handshake. */
-  private startConnect(client: any, transport: any): Connection | undefined {
+  private startConnect(client: any, transport: any, onClient?: (client: unknown) => void): Connection | undefined {
     // A transport with a session already is a reconnection: the SDK skips the handshake.
     if (transport === null || typeof transport !== 'object' || transport.sessionId !== undefined) return undefined;
     const max = currentRun()?.config.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
@@ -292,6 +290,7 @@ export class McpClientInstrumentation extends SafeInstrumentationBase<McpClientI
     return new Connection(
       startWithData(data, () => this.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes })),
       client,
+      onClient,
     );
   }
 }
@@ -318,12 +317,11 @@ interface Traced {
  * client is the one connecting, or (the AI SDK's createMCPClient) the one the call resolves to.
  */
 class Connection implements Traced {
-  /** Told of the client the call resolved to, before the app gets it. */
-  onClient: ((client: unknown) => void) | undefined;
-
   constructor(
     private readonly span: Span,
     private readonly client: any,
+    /** Told of the client the call resolved to, before the app gets it. */
+    private readonly onClient?: (client: unknown) => void,
   ) {}
 
   run<T>(call: () => T): T {
